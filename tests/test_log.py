@@ -1,0 +1,107 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol import codec, kinds
+from protocol.entry import create_entry
+from protocol.errors import LogError
+from protocol.log import ForkError, LogHead, Placement, make_fork_proof, place, verify_fork_proof
+from tests.helpers import GROUP, T0, chain, pseudonym
+
+ALICE = pseudonym("alice")
+LOG = chain(ALICE, 5)
+
+
+def head_of(n: int) -> LogHead | None:
+    return LogHead(n, LOG[n - 1].entry_id) if n else None
+
+
+def test_appends_in_order() -> None:
+    for i, e in enumerate(LOG):
+        assert place(head_of(i), e) is Placement.APPEND
+
+
+def test_gap_and_prev_mismatch() -> None:
+    with pytest.raises(LogError) as err:
+        place(head_of(1), LOG[3])
+    assert err.value.code == "log.seq_gap"
+    with pytest.raises(LogError) as err:
+        place(None, LOG[1])
+    assert err.value.code == "log.seq_gap"
+    stranger = create_entry(
+        ALICE, group=GROUP, seq=3, prev=b"\x09" * 32, timestamp_ms=T0, kind=kinds.MESSAGE, body=b""
+    )
+    with pytest.raises(LogError) as err:
+        place(head_of(2), stranger)
+    assert err.value.code == "log.prev_mismatch"
+
+
+def test_duplicate_and_fork() -> None:
+    assert place(head_of(5), LOG[2], LOG[2]) is Placement.DUPLICATE
+    twin = create_entry(
+        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, body=b"x"
+    )
+    with pytest.raises(ForkError) as err:
+        place(head_of(5), twin, LOG[2])
+    assert err.value.code == "log.fork"
+    proof = err.value.proof
+    checked = verify_fork_proof(proof.encode())
+    assert {checked.first.entry_id, checked.second.entry_id} == {twin.entry_id, LOG[2].entry_id}
+    assert checked.author == ALICE.public_key and checked.group == GROUP
+
+
+def _bad_proof_code(raw: bytes) -> str:
+    with pytest.raises(LogError) as err:
+        verify_fork_proof(raw)
+    return err.value.code
+
+
+def test_fork_proof_rejections() -> None:
+    twin = create_entry(
+        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, body=b"x"
+    )
+    proof = make_fork_proof(LOG[2], twin)
+    assert _bad_proof_code(codec.encode({"v": 1, "a": LOG[2].raw, "b": LOG[2].raw})) == "log.bad_fork_proof"
+    # different seqs are not a fork
+    assert _bad_proof_code(codec.encode({"v": 1, "a": LOG[1].raw, "b": LOG[2].raw})) == "log.bad_fork_proof"
+    # different authors at the same seq are not a fork
+    bob3 = chain(pseudonym("bob"), 3)[2]
+    first, second = sorted([LOG[2], bob3], key=lambda e: e.entry_id)
+    assert _bad_proof_code(codec.encode({"v": 1, "a": first.raw, "b": second.raw})) == "log.bad_fork_proof"
+    # wrong order
+    assert (
+        _bad_proof_code(codec.encode({"v": 1, "a": proof.second.raw, "b": proof.first.raw}))
+        == "log.bad_fork_proof"
+    )
+    # a forged entry inside
+    forged = bytearray(proof.second.raw)
+    forged[-1] ^= 1
+    assert (
+        _bad_proof_code(codec.encode({"v": 1, "a": proof.first.raw, "b": bytes(forged)}))
+        == "log.bad_fork_proof"
+    )
+    assert _bad_proof_code(b"\xff") == "log.bad_fork_proof"
+    assert _bad_proof_code(codec.encode({"v": 2, "a": b"", "b": b""})) == "log.bad_fork_proof"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.permutations(list(range(5))))
+def test_any_arrival_order_yields_same_log_when_buffered(order: list[int]) -> None:
+    """Entries arriving out of order are placed once their predecessors are in: the result is the same log."""
+    head: LogHead | None = None
+    pending = [LOG[i] for i in order]
+    placed: list[bytes] = []
+    while pending:
+        progress = False
+        for e in list(pending):
+            try:
+                place(head, e)
+            except LogError as err:
+                assert err.code == "log.seq_gap"
+                continue
+            head = LogHead(e.seq, e.entry_id)
+            placed.append(e.entry_id)
+            pending.remove(e)
+            progress = True
+        assert progress
+    assert placed == [e.entry_id for e in LOG]

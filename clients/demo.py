@@ -37,21 +37,26 @@ def run_demo(say: Callable[[str], None] = print) -> None:
             prev=prev,
             timestamp_ms=now + seq,
             kind=kinds.MESSAGE,
-            body=text.encode(),
+            payload=text.encode(),
         )
         head = LogHead(log[-1].seq, log[-1].entry_id) if log else None
         place(head, entry)
         log.append(entry)
         prev = entry.entry_id
-        say(f"   #{seq} id {entry.entry_id.hex()[:16]}…  {len(entry.raw)} bytes, signature verified")
+        say(f"   #{seq} id {entry.entry_id.hex()[:16]}…  header {len(entry.raw)} B, payload {len(text)} B")
     say("   (Later, bodies are end-to-end encrypted: nodes only ever hold ciphertext.)\n")
 
-    say("3. Tampering is caught. Someone changes message #2 after it was signed:")
+    say("3. Tampering is caught. Someone swaps the words of message #2 after it was signed:")
+    try:
+        decode_entry(log[1].raw, b"Nothing to see here.", now_ms=now)
+    except HoldspaceError as err:
+        say(f"   rejected: {err.code} ({err.message})")
+    say("   ...or moves it to another position in the log:")
     fields = codec.decode(log[1].raw)
     assert isinstance(fields, dict)
-    fields["b"] = b"Nothing to see here."
+    fields["s"] = 7
     try:
-        decode_entry(codec.encode(fields), now_ms=now)
+        decode_entry(codec.encode(fields), log[1].payload, now_ms=now)
     except HoldspaceError as err:
         say(f"   rejected: {err.code} ({err.message})\n")
 
@@ -63,7 +68,7 @@ def run_demo(say: Callable[[str], None] = print) -> None:
         prev=log[1].entry_id,
         timestamp_ms=now + 9,
         kind=kinds.MESSAGE,
-        body=b"Other.",
+        payload=b"Other.",
     )
     try:
         place(LogHead(3, log[2].entry_id), twin, log[2])

@@ -1,18 +1,24 @@
 """Signed, hash-linked entries: one position in one author's append-only log of one group.
 
-Wire form (spec section "Entries"): a canonical CBOR map
+An entry is a signed *header* (spec section "Entries"), a canonical CBOR map
 
     {"v": 1, "g": group id, "a": author key, "s": seq, "p": prev id or null,
-     "t": timestamp ms, "k": kind, "b": body, "sig": Ed25519 signature}
+     "t": timestamp ms, "k": kind, "n": payload size, "h": payload hash, "sig": signature}
 
-signed under the domain ``holdspace/v1/entry``. The entry id is BLAKE2b-256 of the entry's exact
-bytes. :func:`decode_entry` applies every context-free rule, in the spec's order, and returns an
-:class:`Entry` only if all pass; log continuity needs the author's log and lives in ``log``.
+signed under the domain ``holdspace/v1/entry``, plus a detached *payload* whose BLAKE2b-256 hash
+and size the header commits to. The entry id is the hash of the header bytes.
+
+Detaching the payload is what makes deletion honest: a host can erase a payload (redaction,
+erasure, expiry, a removed member's late posts) and keep the header, so every log stays a
+verifiable, gap-free chain while the words are gone.
+
+:func:`decode_entry` applies every context-free rule, in the spec's order; log continuity needs
+the author's log and lives in ``log``; membership rules live in ``group``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeGuard
 
 from protocol import codec, crypto, kinds, signing
@@ -20,12 +26,12 @@ from protocol.errors import EntryError
 from protocol.identity import Pseudonym
 
 VERSION = 1
-MAX_ENTRY_SIZE = 65_536
+MAX_HEADER_SIZE = 1024
 MAX_CLOCK_SKEW_MS = 300_000
 MAX_SEQ = 2**63 - 1
 ID_SIZE = 32
 GROUP_ID_SIZE = 32
-FIELDS = frozenset({"v", "g", "a", "s", "p", "t", "k", "b", signing.SIG})
+FIELDS = frozenset({"v", "g", "a", "s", "p", "t", "k", "n", "h", signing.SIG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +44,21 @@ class Entry:
     prev: bytes | None
     timestamp_ms: int
     kind: int
-    body: bytes = field(repr=False)
+    payload_size: int
+    payload_hash: bytes = field(repr=False)
     signature: bytes = field(repr=False)
     raw: bytes = field(repr=False)
     entry_id: bytes
+    payload: bytes | None = field(default=None, repr=False)
+
+    def without_payload(self) -> Entry:
+        """The same entry as a *husk*: header only (after deletion, or for a header-only sync)."""
+        return replace(self, payload=None)
+
+    def with_payload(self, payload: bytes) -> Entry:
+        """Attach a payload received separately; raises ``entry.payload_mismatch`` if it is not this one."""
+        check_payload(self, payload)
+        return replace(self, payload=payload)
 
     @property
     def version(self) -> int:
@@ -60,7 +77,7 @@ def create_entry(
     prev: bytes | None,
     timestamp_ms: int,
     kind: int,
-    body: bytes,
+    payload: bytes,
 ) -> Entry:
     """Sign a new entry. The result is checked by :func:`decode_entry` before it is returned."""
     fields: dict[str, codec.CborValue] = {
@@ -71,10 +88,11 @@ def create_entry(
         "p": prev,
         "t": timestamp_ms,
         "k": kind,
-        "b": body,
+        "n": len(payload),
+        "h": crypto.blake2b_256(payload),
     }
     raw = codec.encode(signing.sign_fields(signing.DOMAIN_ENTRY, fields, author.seed))
-    return decode_entry(raw, now_ms=None)
+    return decode_entry(raw, payload, now_ms=None)
 
 
 def _uint(value: codec.CborValue) -> TypeGuard[int]:
@@ -85,15 +103,24 @@ def _bytes_of(value: codec.CborValue, size: int) -> TypeGuard[bytes]:
     return isinstance(value, bytes) and len(value) == size
 
 
-def decode_entry(raw: bytes, *, now_ms: int | None) -> Entry:
-    """Decode and verify ``raw``; raise the first failing rule's typed error.
+def check_payload(entry: Entry, payload: bytes) -> None:
+    if len(payload) != entry.payload_size or crypto.blake2b_256(payload) != entry.payload_hash:
+        raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
 
-    Order: size, CBOR (``cbor.*``), shape, version, fields, kind, timestamp, signature.
+
+def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None) -> Entry:
+    """Decode and verify the header ``raw`` and, if given, its ``payload``.
+
+    Raises the first failing rule's typed error, in the order of spec section 6.2: size, CBOR
+    (``cbor.*``), shape, version, fields, kind, payload size, timestamp, signature, payload.
     ``now_ms=None`` skips the clock check (used when re-verifying stored or proof entries).
+    ``payload=None`` verifies the header alone (a husk).
     """
-    if len(raw) > MAX_ENTRY_SIZE:
-        raise EntryError("entry.oversize", f"entry is {len(raw)} bytes; the limit is {MAX_ENTRY_SIZE}")
-    fields = codec.decode(raw, max_size=MAX_ENTRY_SIZE)
+    if len(raw) > MAX_HEADER_SIZE:
+        raise EntryError(
+            "entry.oversize", f"entry header is {len(raw)} bytes; the limit is {MAX_HEADER_SIZE}"
+        )
+    fields = codec.decode(raw, max_size=MAX_HEADER_SIZE)
     if not isinstance(fields, dict):
         raise EntryError("entry.malformed", "an entry must be a CBOR map")
     version = fields.get("v")
@@ -108,7 +135,8 @@ def decode_entry(raw: bytes, *, now_ms: int | None) -> Entry:
         extra = sorted(fields.keys() - FIELDS)
         raise EntryError("entry.malformed", f"entry fields wrong: missing {missing}, unexpected {extra}")
     group, author, seq, prev = fields["g"], fields["a"], fields["s"], fields["p"]
-    timestamp, kind, body, sig = fields["t"], fields["k"], fields["b"], fields[signing.SIG]
+    timestamp, kind, size, digest = fields["t"], fields["k"], fields["n"], fields["h"]
+    sig = fields[signing.SIG]
     if not _bytes_of(group, GROUP_ID_SIZE):
         raise EntryError("entry.malformed", "entry field g must be 32 bytes")
     if not _bytes_of(author, crypto.ED25519_PUBLIC):
@@ -124,20 +152,29 @@ def decode_entry(raw: bytes, *, now_ms: int | None) -> Entry:
         raise EntryError("entry.malformed", "entry field t must be an unsigned 63-bit integer")
     if not _uint(kind):
         raise EntryError("entry.malformed", "entry field k must be an unsigned integer")
-    if not isinstance(body, bytes):
-        raise EntryError("entry.malformed", "entry field b must be a byte string")
+    if not _uint(size):
+        raise EntryError("entry.malformed", "entry field n must be an unsigned integer")
+    if not _bytes_of(digest, crypto.HASH_SIZE):
+        raise EntryError("entry.malformed", "entry field h must be 32 bytes")
     if not _bytes_of(sig, crypto.ED25519_SIGNATURE):
         raise EntryError("entry.malformed", "entry field sig must be 64 bytes")
     if kind not in kinds.KINDS:
         raise EntryError("entry.unknown_kind", f"entry kind {kind} is not in the kind registry")
+    limit = kinds.max_payload(kind)
+    if size > limit:
+        raise EntryError(
+            "entry.oversize", f"payload of {size} bytes exceeds the {limit}-byte limit of its kind"
+        )
     if now_ms is not None and timestamp > now_ms + MAX_CLOCK_SKEW_MS:
         raise EntryError(
             "entry.future_timestamp",
             f"entry timestamp is {timestamp - now_ms} ms ahead; at most {MAX_CLOCK_SKEW_MS} ms allowed",
         )
-    assert isinstance(author, bytes) and isinstance(sig, bytes)
     if not signing.verify_fields(signing.DOMAIN_ENTRY, fields, author):
         raise EntryError("entry.bad_signature")
-    assert isinstance(group, bytes) and isinstance(seq, int) and isinstance(timestamp, int)
-    assert isinstance(kind, int) and (prev is None or isinstance(prev, bytes))
-    return Entry(group, author, seq, prev, timestamp, kind, body, sig, raw, entry_id(raw))
+    assert isinstance(prev, bytes | None)
+    entry = Entry(group, author, seq, prev, timestamp, kind, size, digest, sig, raw, entry_id(raw))
+    if payload is not None:
+        check_payload(entry, payload)
+        entry = replace(entry, payload=payload)
+    return entry

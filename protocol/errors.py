@@ -36,12 +36,13 @@ CODES: dict[str, str] = {
     "identity.malformed_document": "an identity document does not have the required fields and types",
     "identity.bad_signature": "an identity document's signature does not verify",
     # --- entries ---
-    "entry.oversize": "the encoded entry exceeds the maximum entry size",
+    "entry.oversize": "the entry header or its declared payload exceeds its size limit",
     "entry.malformed": "the entry does not have the required fields and types",
     "entry.bad_version": "the entry's protocol version is not supported",
     "entry.unknown_kind": "the entry's kind is not in the kind registry",
     "entry.future_timestamp": "the entry's timestamp is further in the future than the allowed clock skew",
     "entry.bad_signature": "the entry's signature does not verify against its author",
+    "entry.payload_mismatch": "the payload's size or hash is not the one the entry header commits to",
     # --- append-only logs ---
     "log.seq_gap": "the entry's sequence number is not the next one in its author's log",
     "log.prev_mismatch": "the entry's previous-entry hash is not the id of the author's log head",

@@ -14,6 +14,15 @@ KINDS: dict[int, str] = {
     MESSAGE: "message",
 }
 
+#: the largest payload of a message (after padding and encryption).
+MAX_MESSAGE_PAYLOAD = 65_536
+#: the largest payload of a control entry (they carry one sealed key per member).
+MAX_CONTROL_PAYLOAD = 1_048_576
+
+
+def max_payload(kind: int) -> int:
+    return MAX_MESSAGE_PAYLOAD if kind >= MESSAGE else MAX_CONTROL_PAYLOAD
+
 
 def kind_name(kind: int) -> str:
     return KINDS.get(kind, f"unknown({kind})")

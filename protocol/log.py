@@ -15,11 +15,11 @@ import enum
 from dataclasses import dataclass
 
 from protocol import codec
-from protocol.entry import MAX_ENTRY_SIZE, Entry, decode_entry
+from protocol.entry import MAX_HEADER_SIZE, Entry, decode_entry
 from protocol.errors import CodecError, EntryError, LogError
 
 FORK_PROOF_VERSION = 1
-MAX_FORK_PROOF_SIZE = 2 * MAX_ENTRY_SIZE + 64
+MAX_FORK_PROOF_SIZE = 2 * MAX_HEADER_SIZE + 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,11 @@ class Placement(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ForkProof:
-    """Two entries at the same position of one author's log; ``first.entry_id < second.entry_id``."""
+    """Two entry headers at one position of one author's log; ``first.entry_id < second.entry_id``.
+
+    Headers suffice: each commits to its payload by hash, so a proof never has to carry (or
+    reveal) the words of either entry.
+    """
 
     first: Entry
     second: Entry
@@ -107,8 +111,8 @@ def verify_fork_proof(raw: bytes) -> ForkProof:
     if not isinstance(raw_a, bytes) or not isinstance(raw_b, bytes):
         raise LogError("log.bad_fork_proof", "fork proof entries must be byte strings")
     try:
-        first = decode_entry(raw_a, now_ms=None)
-        second = decode_entry(raw_b, now_ms=None)
+        first = decode_entry(raw_a, None, now_ms=None)
+        second = decode_entry(raw_b, None, now_ms=None)
     except (CodecError, EntryError) as exc:
         raise LogError("log.bad_fork_proof", f"fork proof holds an invalid entry ({exc.code})") from exc
     proof = make_fork_proof(first, second)

@@ -17,7 +17,13 @@ def chain(author: Pseudonym, n: int, *, group: bytes = GROUP, kind: int = kinds.
     prev = None
     for seq in range(1, n + 1):
         e = create_entry(
-            author, group=group, seq=seq, prev=prev, timestamp_ms=T0 + seq, kind=kind, body=b"body %d" % seq
+            author,
+            group=group,
+            seq=seq,
+            prev=prev,
+            timestamp_ms=T0 + seq,
+            kind=kind,
+            payload=b"body %d" % seq,
         )
         entries.append(e)
         prev = e.entry_id

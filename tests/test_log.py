@@ -29,7 +29,7 @@ def test_gap_and_prev_mismatch() -> None:
         place(None, LOG[1])
     assert err.value.code == "log.seq_gap"
     stranger = create_entry(
-        ALICE, group=GROUP, seq=3, prev=b"\x09" * 32, timestamp_ms=T0, kind=kinds.MESSAGE, body=b""
+        ALICE, group=GROUP, seq=3, prev=b"\x09" * 32, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b""
     )
     with pytest.raises(LogError) as err:
         place(head_of(2), stranger)
@@ -39,7 +39,7 @@ def test_gap_and_prev_mismatch() -> None:
 def test_duplicate_and_fork() -> None:
     assert place(head_of(5), LOG[2], LOG[2]) is Placement.DUPLICATE
     twin = create_entry(
-        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, body=b"x"
+        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b"x"
     )
     with pytest.raises(ForkError) as err:
         place(head_of(5), twin, LOG[2])
@@ -58,7 +58,7 @@ def _bad_proof_code(raw: bytes) -> str:
 
 def test_fork_proof_rejections() -> None:
     twin = create_entry(
-        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, body=b"x"
+        ALICE, group=GROUP, seq=3, prev=LOG[1].entry_id, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b"x"
     )
     proof = make_fork_proof(LOG[2], twin)
     assert _bad_proof_code(codec.encode({"v": 1, "a": LOG[2].raw, "b": LOG[2].raw})) == "log.bad_fork_proof"

@@ -1,0 +1,398 @@
+"""Generate spec/vectors/*.json from the reference code.
+
+Run ``python spec/generate_vectors.py`` after any protocol change; ``tests/test_vectors.py`` rebuilds
+the vectors in memory and fails on any difference from the checked-in files, so the published vectors
+always describe what the code does.
+
+Every vector is deterministic: keys come from fixed seeds, timestamps are fixed, Ed25519 is
+deterministic. Byte strings are lowercase hex. A vector either has ``"valid": true`` with the
+expected decoded values, or ``"error"``: the code the first failing rule must produce.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from protocol import codec, crypto, identity, kinds, signing, textid  # noqa: E402
+from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
+from protocol.errors import CODES, HoldspaceError  # noqa: E402
+from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
+
+NOW = 1_764_000_000_000  # the "now" every timestamp check in these vectors uses
+GROUP = bytes.fromhex("8f" * 32)
+Vector = dict[str, Any]
+
+
+def h(data: bytes | None) -> str | None:
+    return None if data is None else data.hex()
+
+
+def seed_pseudonym(label: str) -> identity.Pseudonym:
+    """Test key pairs: seed = BLAKE2b-256("seed:" + label), x25519 secret = BLAKE2b-256("x:" + label)."""
+    return identity.Pseudonym.from_secrets(
+        crypto.blake2b_256(b"seed:" + label.encode()), crypto.blake2b_256(b"x:" + label.encode())
+    )
+
+
+ALICE = seed_pseudonym("alice")
+BOB = seed_pseudonym("bob")
+
+
+def error_of(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except HoldspaceError as err:
+        return err.code
+    raise AssertionError("expected a rejection")
+
+
+def resign(fields: dict[str, codec.CborValue], who: identity.Pseudonym = ALICE) -> bytes:
+    return codec.encode(signing.sign_fields(signing.DOMAIN_ENTRY, fields, who.seed))
+
+
+# --- codec -----------------------------------------------------------------------------------
+
+
+def codec_vectors() -> list[Vector]:
+    valid: list[tuple[str, codec.CborValue]] = [
+        ("map keys sorted by encoded bytes", {"b": 1, "a": 2, "aa": 3, "sig": b""}),
+        ("integers at each width boundary", [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1]),
+        ("negative integers", [-1, -24, -25, -256, -257, -(2**64)]),
+        ("strings, bools, null", ["", "ü", b"", b"\x00", True, False, None]),
+        ("nested containers", {"x": [[], {}, [{"y": []}]]}),
+    ]
+    out: list[Vector] = [
+        {"name": name, "cbor": codec.encode(value).hex(), "valid": True, "diagnostic": repr(value)}
+        for name, value in valid
+    ]
+    invalid = [
+        ("non-shortest integer", "1817"),
+        ("non-shortest length", "5801ff"),
+        ("unsorted map keys", "a2616201616101"),
+        ("length-first order violated", "a26261610161620a"),
+        ("duplicate map key", "a2616101616102"),
+        ("indefinite-length array", "9f01ff"),
+        ("half float", "f93c00"),
+        ("double float", "fb3ff0000000000000"),
+        ("tag", "c11a514b67b0"),
+        ("undefined", "f7"),
+        ("integer map key", "a10102"),
+        ("invalid UTF-8", "62c328"),
+        ("truncated", "a1"),
+        ("trailing bytes", "0000"),
+        ("length beyond input", "5b7fffffffffffffff00"),
+        ("reserved additional information", "1c"),
+        ("lone break", "ff"),
+        ("nesting deeper than 16", "81" * 17 + "00"),
+    ]
+    for name, hex_ in invalid:
+        data = bytes.fromhex(hex_)
+        out.append({"name": name, "cbor": hex_, "error": error_of(lambda data=data: codec.decode(data))})
+    return out
+
+
+# --- identities ------------------------------------------------------------------------------
+
+
+def identity_vectors() -> list[Vector]:
+    out: list[Vector] = []
+    master = bytes(range(32))
+    for context in (identity.group_context(GROUP), identity.genesis_context(b"\x01" * 16), b"any context"):
+        p = identity.Pseudonym.derive(master, context)
+        out.append(
+            {
+                "name": "per-group derivation",
+                "master_secret": master.hex(),
+                "context": context.hex(),
+                "ed25519_seed": p.seed.hex(),
+                "ed25519_public": p.public_key.hex(),
+                "x25519_secret": p.x_secret.hex(),
+                "x25519_public": p.x_public_key.hex(),
+                "text_id": p.text_id,
+                "fingerprint": identity.fingerprint(p.public_key),
+            }
+        )
+    for prefix in (textid.NODE_PREFIX, textid.GROUP_PREFIX):
+        out.append(
+            {
+                "name": f"text id {prefix}",
+                "key": GROUP.hex(),
+                "text_id": textid.encode_id(prefix, GROUP),
+                "valid": True,
+            }
+        )
+    good = ALICE.text_id
+    typo = good[:10] + ("q" if good[10] != "q" else "p") + good[11:]
+    for name, text in [
+        ("text id with one mistyped character", typo),
+        ("text id with wrong prefix", textid.encode_id(textid.NODE_PREFIX, ALICE.public_key)),
+        ("text id of a small-order key", textid.encode_id(textid.PSEUDONYM_PREFIX, bytes(32))),
+    ]:
+        out.append(
+            {"name": name, "text_id": text, "error": error_of(lambda t=text: identity.parse_pseudonym_id(t))}
+        )
+
+    doc = ALICE.identity_document(NOW, "River")
+    out.append(
+        {
+            "name": "identity document with display name",
+            "document": doc.hex(),
+            "signed_message": signing.signed_message(signing.DOMAIN_IDENTITY, _fields(doc)).hex(),
+            "valid": True,
+            "public_key": ALICE.public_key.hex(),
+            "x25519_public": ALICE.x_public_key.hex(),
+            "display_name": "River",
+        }
+    )
+    anon = BOB.identity_document(NOW)
+    out.append({"name": "identity document without name", "document": anon.hex(), "valid": True})
+    fields = _fields(doc)
+    swapped = codec.encode(dict(fields, x=BOB.x_public_key))
+    bad_version = codec.encode(signing.sign_fields(signing.DOMAIN_IDENTITY, dict(fields, v=2), ALICE.seed))
+    for name, raw in [
+        ("identity document with substituted X25519 key", swapped),
+        ("identity document v2", bad_version),
+    ]:
+        out.append(
+            {
+                "name": name,
+                "document": raw.hex(),
+                "error": error_of(lambda r=raw: identity.verify_identity_document(r)),
+            }
+        )
+    return out
+
+
+def _fields(raw: bytes) -> dict[str, codec.CborValue]:
+    value = codec.decode(raw)
+    assert isinstance(value, dict)
+    return value
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+
+def _entry_vector(name: str, e: Entry) -> Vector:
+    return {
+        "name": name,
+        "entry": e.raw.hex(),
+        "payload": h(e.payload),
+        "now_ms": NOW,
+        "valid": True,
+        "entry_id": e.entry_id.hex(),
+        "signed_message": signing.signed_message(signing.DOMAIN_ENTRY, _fields(e.raw)).hex(),
+        "fields": {
+            "v": 1,
+            "g": e.group.hex(),
+            "a": e.author.hex(),
+            "s": e.seq,
+            "p": h(e.prev),
+            "t": e.timestamp_ms,
+            "k": e.kind,
+            "n": e.payload_size,
+            "h": e.payload_hash.hex(),
+        },
+    }
+
+
+def make_chain(author: identity.Pseudonym, n: int) -> list[Entry]:
+    entries: list[Entry] = []
+    for seq in range(1, n + 1):
+        prev = entries[-1].entry_id if entries else None
+        entries.append(
+            create_entry(
+                author,
+                group=GROUP,
+                seq=seq,
+                prev=prev,
+                timestamp_ms=NOW - 1000 + seq,
+                kind=kinds.MESSAGE,
+                payload=f"message {seq}".encode(),
+            )
+        )
+    return entries
+
+
+def entry_vectors() -> list[Vector]:
+    chain = make_chain(ALICE, 2)
+    out = [_entry_vector("first entry of a log", chain[0]), _entry_vector("second entry", chain[1])]
+    empty = create_entry(
+        ALICE, group=GROUP, seq=2, prev=chain[0].entry_id, timestamp_ms=NOW, kind=kinds.MESSAGE, payload=b""
+    )
+    out.append(_entry_vector("empty payload", empty))
+    skew = create_entry(
+        ALICE,
+        group=GROUP,
+        seq=1,
+        prev=None,
+        timestamp_ms=NOW + MAX_CLOCK_SKEW_MS,
+        kind=kinds.MESSAGE,
+        payload=b"x",
+    )
+    out.append(_entry_vector("timestamp exactly at the skew limit", skew))
+
+    base = _fields(chain[1].raw)
+    payload = chain[1].payload
+    no_sig = {k: v for k, v in base.items() if k != signing.SIG}
+    flipped = bytearray(chain[1].raw)
+    flipped[-1] ^= 0x01
+    rejections: list[tuple[str, bytes, bytes | None]] = [
+        ("header over 1024 bytes", resign(dict(base, g=b"\x00" * 1024)), None),
+        ("not a map", codec.encode([1, 2]), None),
+        ("version 2", resign(dict(base, v=2)), payload),
+        ("missing signature", codec.encode(no_sig), payload),
+        ("unexpected field", resign(dict(base, x=1)), payload),
+        ("seq 0", resign(dict(base, s=0)), payload),
+        ("seq 1 with a prev", resign(dict(base, s=1)), payload),
+        ("seq 2 without a prev", resign(dict(base, p=None)), payload),
+        ("short group id", resign(dict(base, g=b"\x01" * 31)), payload),
+        ("short payload hash", resign(dict(base, h=b"\x01" * 31)), payload),
+        ("boolean seq", resign(dict(base, s=True)), payload),
+        ("unknown kind", resign(dict(base, k=0x7FFF)), payload),
+        ("message payload over 65536 bytes", resign(dict(base, n=kinds.MAX_MESSAGE_PAYLOAD + 1)), None),
+        ("timestamp past the skew limit", resign(dict(base, t=NOW + MAX_CLOCK_SKEW_MS + 1)), payload),
+        ("seq changed after signing", codec.encode(dict(base, s=3)), payload),
+        ("signed by another key", resign(base, BOB), payload),
+        ("signature bit flipped", bytes(flipped), payload),
+        ("payload swapped", chain[1].raw, b"message X"),
+        ("payload truncated", chain[1].raw, b"message "),
+        ("non-canonical integer", chain[1].raw.replace(b"\x61v\x01", b"\x61v\x18\x01", 1), payload),
+        ("truncated header", chain[1].raw[:-1], payload),
+    ]
+    for name, raw, body in rejections:
+        code = error_of(lambda r=raw, b=body: decode_entry(r, b, now_ms=NOW))
+        out.append({"name": name, "entry": raw.hex(), "payload": h(body), "now_ms": NOW, "error": code})
+    return out
+
+
+# --- logs and fork proofs --------------------------------------------------------------------
+
+
+def log_vectors() -> list[Vector]:
+    chain = make_chain(ALICE, 3)
+    twin = create_entry(
+        ALICE,
+        group=GROUP,
+        seq=2,
+        prev=chain[0].entry_id,
+        timestamp_ms=NOW,
+        kind=kinds.MESSAGE,
+        payload=b"other",
+    )
+    unlinked = create_entry(
+        ALICE, group=GROUP, seq=3, prev=b"\x00" * 32, timestamp_ms=NOW, kind=kinds.MESSAGE, payload=b""
+    )
+    head2 = LogHead(2, chain[1].entry_id)
+
+    def case(name: str, head: LogHead | None, e: Entry, stored: Entry | None = None) -> Vector:
+        vec: Vector = {
+            "name": name,
+            "head": None if head is None else {"seq": head.seq, "entry_id": head.entry_id.hex()},
+            "entry": e.raw.hex(),
+            "stored_at_seq": h(stored.raw) if stored else None,
+        }
+        try:
+            vec["placement"] = place(head, e, stored).value
+        except HoldspaceError as err:
+            vec["error"] = err.code
+        return vec
+
+    return [
+        case("first entry into an empty log", None, chain[0]),
+        case("next entry", head2, chain[2]),
+        case("gap", LogHead(1, chain[0].entry_id), chain[2]),
+        case("first entry missing", None, chain[1]),
+        case("prev does not match head", head2, unlinked),
+        case("duplicate", head2, chain[1], chain[1]),
+        case("fork", head2, twin, chain[1]),
+    ]
+
+
+def fork_proof_vectors() -> list[Vector]:
+    chain = make_chain(ALICE, 2)
+    twin = create_entry(
+        ALICE,
+        group=GROUP,
+        seq=2,
+        prev=chain[0].entry_id,
+        timestamp_ms=NOW,
+        kind=kinds.MESSAGE,
+        payload=b"other",
+    )
+    proof = make_fork_proof(chain[1], twin)
+    bob = make_chain(BOB, 2)[1]
+    pair = sorted([chain[1], bob], key=lambda e: e.entry_id)
+    out: list[Vector] = [
+        {
+            "name": "valid fork proof",
+            "proof": proof.encode().hex(),
+            "valid": True,
+            "author": ALICE.public_key.hex(),
+            "seq": 2,
+            "entry_ids": [proof.first.entry_id.hex(), proof.second.entry_id.hex()],
+        }
+    ]
+    invalid = [
+        ("entries in the wrong order", codec.encode({"v": 1, "a": proof.second.raw, "b": proof.first.raw})),
+        ("same entry twice", codec.encode({"v": 1, "a": chain[1].raw, "b": chain[1].raw})),
+        ("different authors", codec.encode({"v": 1, "a": pair[0].raw, "b": pair[1].raw})),
+        ("different seqs", codec.encode({"v": 1, "a": chain[0].raw, "b": chain[1].raw})),
+    ]
+    for name, raw in invalid:
+        out.append({"name": name, "proof": raw.hex(), "error": error_of(lambda r=raw: verify_fork_proof(r))})
+    return out
+
+
+def build() -> dict[str, list[Vector]]:
+    return {
+        "codec.json": codec_vectors(),
+        "identity.json": identity_vectors(),
+        "entries.json": entry_vectors(),
+        "logs.json": log_vectors(),
+        "fork_proofs.json": fork_proof_vectors(),
+    }
+
+
+ERRORS_BEGIN = "<!-- errors:begin (generated by spec/generate_vectors.py from protocol/errors.py) -->"
+ERRORS_END = "<!-- errors:end -->"
+
+
+def spec_with_error_table(text: str) -> str:
+    """``text`` (spec/protocol.md) with its error table rebuilt from ``protocol.errors.CODES``."""
+
+    start = text.index(ERRORS_BEGIN) + len(ERRORS_BEGIN)
+    end = text.index(ERRORS_END)
+    rows = [
+        "| code | meaning |",
+        "| --- | --- |",
+        *(f"| `{code}` | {meaning} |" for code, meaning in CODES.items()),
+    ]
+    return text[:start] + "\n" + "\n".join(rows) + "\n" + text[end:]
+
+
+def render(vectors: list[Vector]) -> str:
+    return json.dumps(vectors, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    out_dir = ROOT / "vectors"
+    out_dir.mkdir(exist_ok=True)
+    total = 0
+    for name, vectors in build().items():
+        (out_dir / name).write_text(render(vectors))
+        total += len(vectors)
+        print(f"{name}: {len(vectors)} vectors")
+    print(f"total: {total}")
+    spec = ROOT / "protocol.md"
+    spec.write_text(spec_with_error_table(spec.read_text()))
+
+
+if __name__ == "__main__":
+    main()

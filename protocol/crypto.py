@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from collections.abc import Callable
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -120,10 +122,23 @@ def x25519(secret: bytes, public: bytes) -> bytes:
         raise CryptoError("crypto.bad_key", "X25519 produced an all-zero shared secret") from exc
 
 
-def seal(recipient_public: bytes, plaintext: bytes) -> bytes:
-    """libsodium ``crypto_box_seal``: anonymous encryption to an X25519 public key."""
+#: A source of random bytes. Everything that draws randomness takes one, so test vectors can be
+#: generated deterministically; production code always uses the default, ``os.urandom``.
+Random = Callable[[int], bytes]
+
+
+def seal(recipient_public: bytes, plaintext: bytes, random: Random = os.urandom) -> bytes:
+    """libsodium ``crypto_box_seal``: anonymous encryption to an X25519 public key.
+
+    Built from ``crypto_box`` so the ephemeral key can come from ``random``: the output is
+    ``epk || crypto_box_easy(m, nonce = BLAKE2b-192(epk || pk), pk, esk)``, byte-identical to
+    ``crypto_box_seal`` with that ephemeral key, and opened by ``crypto_box_seal_open``.
+    """
     _need(recipient_public, X25519_KEY, "X25519 public key")
-    return sodium.crypto_box_seal(plaintext, recipient_public)
+    ephemeral_secret = random(X25519_KEY)
+    ephemeral_public = x25519_public_key(ephemeral_secret)
+    nonce = hashlib.blake2b(ephemeral_public + recipient_public, digest_size=24).digest()
+    return ephemeral_public + sodium.crypto_box(plaintext, nonce, recipient_public, ephemeral_secret)
 
 
 def seal_open(recipient_secret: bytes, sealed: bytes) -> bytes:

@@ -48,6 +48,30 @@ CODES: dict[str, str] = {
     "log.prev_mismatch": "the entry's previous-entry hash is not the id of the author's log head",
     "log.fork": "the entry conflicts with another valid entry at the same position of its author's log",
     "log.bad_fork_proof": "a fork proof does not prove a fork",
+    # --- groups: control entries and membership (spec "Groups") ---
+    "group.malformed_payload": "a control or message payload does not have the required fields and types",
+    "group.bad_genesis": "a genesis entry breaks the genesis rules, or an entry names the wrong group",
+    "group.missing_dependency": "the entry references a control entry the receiver does not hold (yet)",
+    "group.not_member": "the author is not a member of the group at this position of its log",
+    "group.forbidden": "the author's role does not permit this operation",
+    "group.self_escalation": "a member tried to raise its own role",
+    "group.concurrent_restriction": (
+        "the operation would undo a removal, ban or demotion that its entitled author had not seen"
+    ),
+    "group.bad_target": "the operation's target is not a member, or is the author itself",
+    "group.unknown_invite": "the join redeems an invite that is not in the group's control log",
+    "group.bad_invite_proof": "the join does not prove possession of the invite's secret key",
+    "group.invite_expired": "the join is dated after its invite's expiry",
+    "group.invite_exhausted": "the invite's maximum number of uses was already reached",
+    "group.invite_not_for_you": "the invite names a different pseudonym",
+    "group.invite_revoked": "the invite's creator is no longer a facilitator",
+    "group.banned": "the pseudonym is banned from the group",
+    "group.already_member": "the pseudonym is already a member",
+    "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
+    # --- end-to-end encryption (client side) ---
+    "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
+    "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",
+    "e2ee.bad_padding": "the decrypted plaintext is not correctly padded",
     # --- primitives ---
     "crypto.bad_key": "a key or nonce has the wrong length",
     "crypto.decrypt_failed": "authenticated decryption failed: wrong key, or the data was altered",
@@ -87,3 +111,11 @@ class LogError(HoldspaceError):
 
 class CryptoError(HoldspaceError):
     family = "crypto"
+
+
+class GroupError(HoldspaceError):
+    family = "group"
+
+
+class E2eeError(HoldspaceError):
+    family = "e2ee"

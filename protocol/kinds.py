@@ -7,12 +7,36 @@ protocol revision that all hosts of a group run.
 
 from __future__ import annotations
 
+GENESIS = 0x01
+INVITE = 0x02
+JOIN = 0x03
+REMOVE = 0x04
+ROLE = 0x05
+LEAVE = 0x06
+SETTINGS = 0x07
+REKEY = 0x08
 MESSAGE = 0x10
 
 #: number -> name, as written in the spec's kind table.
 KINDS: dict[int, str] = {
+    GENESIS: "genesis",
+    INVITE: "invite",
+    JOIN: "join",
+    REMOVE: "remove",
+    ROLE: "role",
+    LEAVE: "leave",
+    SETTINGS: "settings",
+    REKEY: "rekey",
     MESSAGE: "message",
 }
+
+#: kinds whose payload is plaintext control data that every node reads and enforces.
+CONTROL_KINDS = frozenset(k for k in KINDS if k < MESSAGE)
+
+
+def is_control(kind: int) -> bool:
+    return kind < MESSAGE
+
 
 #: the largest payload of a message (after padding and encryption).
 MAX_MESSAGE_PAYLOAD = 65_536

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from protocol import codec, crypto, identity, kinds, signing, textid  # noqa: E402
+from protocol import author, codec, crypto, e2ee, group, identity, kinds, payloads, signing, textid  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
 from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
@@ -350,6 +350,247 @@ def fork_proof_vectors() -> list[Vector]:
     return out
 
 
+# --- groups and end-to-end encryption -------------------------------------------------------
+
+
+class DeterministicRandom:
+    """Stand-in for os.urandom in vectors: block i of label L is BLAKE2b-256(L || i as 8 bytes)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label.encode()
+        self.counter = 0
+
+    def __call__(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            out += crypto.blake2b_256(self.label + self.counter.to_bytes(8, "big"))
+            self.counter += 1
+        return out[:n]
+
+
+def _entry_record(e: Entry, note: str, state: group.GroupState | None = None) -> Vector:
+    record: Vector = {
+        "note": note,
+        "kind": kinds.kind_name(e.kind),
+        "entry": e.raw.hex(),
+        "payload": h(e.payload),
+        "entry_id": e.entry_id.hex(),
+        "author": e.author.hex(),
+        "seq": e.seq,
+    }
+    if state is not None and e.entry_id in state.outcomes:
+        record["outcome"] = state.outcomes[e.entry_id]
+    return record
+
+
+def _state_summary(state: group.GroupState) -> Vector:
+    return {
+        "group_id": state.group_id.hex(),
+        "members": {k.hex(): m.role for k, m in sorted(state.members.items())},
+        "intervals": {k.hex(): [[a, b] for a, b in v] for k, v in sorted(state.intervals.items())},
+        "banned": sorted(k.hex() for k in state.banned),
+        "history": state.history,
+        "epochs": [e.entry_id.hex() for e in state.epochs],
+        "order": [eid.hex() for eid in state.order],
+        "heads": [eid.hex() for eid in state.heads],
+    }
+
+
+class _Scenario:
+    """A deterministic group history built with the reference code, for the vectors."""
+
+    def __init__(self, label: str) -> None:
+        self.rng = DeterministicRandom(label)
+        self.clock = NOW - 100_000
+        self.genesis, self.founder = author.create_group(
+            crypto.blake2b_256(b"master:" + label.encode()), self.tick(), random=self.rng
+        )
+        self.entries: list[tuple[Entry, str]] = [(self.genesis, "genesis")]
+        self.writers = {"founder": self.founder}
+
+    def tick(self) -> int:
+        self.clock += 1000
+        return self.clock
+
+    def state(self) -> group.GroupState:
+        return group.compute_state(self.genesis, [e for e, _ in self.entries if kinds.is_control(e.kind)])
+
+    def add(self, e: Entry, note: str) -> Entry:
+        self.entries.append((e, note))
+        return e
+
+    def member(self, name: str) -> author.LogWriter:
+        if name not in self.writers:
+            me = identity.Pseudonym.derive(
+                crypto.blake2b_256(b"master:" + name.encode()), identity.group_context(self.genesis.entry_id)
+            )
+            self.writers[name] = author.LogWriter(me, self.genesis.entry_id)
+        return self.writers[name]
+
+    def invite_and_join(
+        self, name: str, role: str, *, by: str = "founder", uses: int = 1
+    ) -> author.InviteSecret:
+        entry, secret = author.invite(
+            self.writers[by],
+            self.state(),
+            self.tick(),
+            role=role,
+            expires_ms=NOW + 86_400_000,
+            max_uses=uses,
+            random=self.rng,
+        )
+        self.add(entry, f"{by} invites a {role}")
+        self.add(secret.join(self.member(name), self.tick()), f"{name} joins")
+        return secret
+
+    def rekey(self, by: str, keys: dict[bytes, bytes]) -> Entry:
+        state = self.state()
+        epoch_key = e2ee.new_epoch_key(self.rng)
+        payload = e2ee.make_rekey(state, state.heads, self.writers[by].me, epoch_key, random=self.rng)
+        entry = self.add(
+            self.writers[by].append(kinds.REKEY, payload.encode(), self.tick()), f"{by} starts an epoch"
+        )
+        keys[entry.entry_id] = epoch_key
+        return entry
+
+    def records(self) -> list[Vector]:
+        state = self.state()
+        return [_entry_record(e, note, state) for e, note in self.entries]
+
+
+def group_vectors() -> list[Vector]:
+    """One full encrypted conversation with every control kind, with all keys disclosed."""
+    sc = _Scenario("conversation")
+    epoch_keys: dict[bytes, bytes] = {}
+    sc.rekey("founder", epoch_keys)
+    sc.invite_and_join("ana", payloads.MEMBER)
+    sc.invite_and_join("bo", payloads.MODERATOR)
+    sc.rekey("founder", epoch_keys)
+    members = {name: e2ee.GroupKeys(sc.genesis.entry_id, w.me) for name, w in sc.writers.items()}
+    messages: list[Vector] = []
+
+    def say(name: str, text: str) -> None:
+        state = sc.state()
+        epoch = state.current_epoch
+        assert epoch is not None
+        keys = members[name]
+        if epoch.entry_id not in keys.epochs:
+            keys.accept_epoch(epoch, epoch_keys[epoch.entry_id])
+        writer = sc.writers[name]
+        chain = keys.epochs[epoch.entry_id].chains[writer.me.public_key]
+        chain_key, index = chain.key, chain.next_index
+        envelope = keys.encrypt(epoch.entry_id, writer.seq + 1, text.encode(), random=sc.rng)
+        entry = sc.add(writer.append(kinds.MESSAGE, envelope.encode(), sc.tick()), f"{name} says {text!r}")
+        messages.append(
+            {
+                "entry_id": entry.entry_id.hex(),
+                "plaintext": text,
+                "padded_length": len(e2ee.pad(text.encode())),
+                "epoch": epoch.entry_id.hex(),
+                "chain_key": chain_key.hex(),
+                "index": index,
+                "message_key": e2ee.Chain(chain_key, index).message_key(index).hex(),
+                "nonce": envelope.nonce.hex(),
+                "associated_data": e2ee.associated_data(
+                    sc.genesis.entry_id, writer.me.public_key, entry.seq, epoch.entry_id, index
+                ).hex(),
+            }
+        )
+
+    say("ana", "It has been a hard week.")
+    say("bo", "Thank you for telling us.")
+    say("ana", "Thank you.")
+    founder = sc.writers["founder"]
+    sc.add(
+        author.settings(founder, sc.state(), payloads.HISTORY_FROM_JOIN, None, sc.tick()),
+        "founder sets settings",
+    )
+    sc.add(
+        author.change_role(founder, sc.state(), sc.writers["bo"].me.public_key, payloads.MEMBER, sc.tick()),
+        "demote bo",
+    )
+    bo = sc.writers["bo"]
+    sc.add(
+        author.remove(founder, sc.state(), bo.me.public_key, bo.seq, sc.tick(), ban=True), "founder bans bo"
+    )
+    sc.rekey("founder", epoch_keys)
+    say("ana", "See you next week.")
+    sc.add(author.leave(sc.writers["ana"], sc.state(), sc.tick()), "ana leaves")
+
+    people = {
+        name: {
+            "ed25519_seed": w.me.seed.hex(),
+            "ed25519_public": w.me.public_key.hex(),
+            "x25519_secret": w.me.x_secret.hex(),
+            "x25519_public": w.me.x_public_key.hex(),
+        }
+        for name, w in sc.writers.items()
+    }
+    return [
+        {
+            "name": "a full encrypted conversation",
+            "now_ms": NOW,
+            "entries": sc.records(),
+            "people": people,
+            "epoch_keys": {k.hex(): v.hex() for k, v in epoch_keys.items()},
+            "messages": messages,
+            "final_state": _state_summary(sc.state()),
+        }
+    ]
+
+
+def group_rule_vectors() -> list[Vector]:
+    """Small histories, each showing one rule, with every entry's outcome."""
+    out: list[Vector] = []
+
+    def finish(sc: _Scenario, name: str) -> None:
+        out.append({"name": name, "entries": sc.records(), "final_state": _state_summary(sc.state())})
+
+    sc = _Scenario("escalation")
+    sc.invite_and_join("ana", payloads.MEMBER)
+    ana = sc.writers["ana"]
+    sc.add(
+        author.change_role(ana, sc.state(), ana.me.public_key, payloads.FACILITATOR, sc.tick()),
+        "ana promotes herself",
+    )
+    finish(sc, "a member cannot raise its own role")
+
+    sc = _Scenario("exhausted")
+    secret = sc.invite_and_join("ana", payloads.MEMBER)
+    sc.add(secret.join(sc.member("bo"), sc.tick()), "bo reuses the single-use invite")
+    finish(sc, "an invite's uses are counted in linearisation order")
+
+    sc = _Scenario("mutual")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    sc.invite_and_join("gus", payloads.FACILITATOR)
+    base = sc.state()
+    fay, gus = sc.writers["fay"], sc.writers["gus"]
+    sc.add(author.remove(fay, base, gus.me.public_key, gus.seq, sc.tick()), "fay removes gus")
+    sc.add(author.remove(gus, base, fay.me.public_key, fay.seq, sc.tick()), "gus removes fay, concurrently")
+    finish(sc, "two facilitators who remove each other concurrently are both removed")
+
+    sc = _Scenario("reset")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    sc.invite_and_join("ana", payloads.MEMBER)
+    base = sc.state()
+    ana = sc.writers["ana"]
+    sc.add(author.remove(sc.founder, base, ana.me.public_key, ana.seq, sc.tick()), "founder removes ana")
+    sc.add(
+        author.change_role(sc.writers["fay"], base, ana.me.public_key, payloads.MODERATOR, sc.tick()),
+        "fay promotes ana, not having seen the removal",
+    )
+    finish(sc, "a concurrent promotion cannot undo a removal")
+
+    sc = _Scenario("moderator")
+    sc.invite_and_join("mo", payloads.MODERATOR)
+    sc.add(
+        author.remove(sc.writers["mo"], sc.state(), sc.founder.me.public_key, 1, sc.tick()),
+        "mo removes founder",
+    )
+    finish(sc, "a moderator cannot remove a facilitator")
+    return out
+
+
 def build() -> dict[str, list[Vector]]:
     return {
         "codec.json": codec_vectors(),
@@ -357,6 +598,8 @@ def build() -> dict[str, list[Vector]]:
         "entries.json": entry_vectors(),
         "logs.json": log_vectors(),
         "fork_proofs.json": fork_proof_vectors(),
+        "group_conversation.json": group_vectors(),
+        "group_rules.json": group_rule_vectors(),
     }
 
 

@@ -1,0 +1,120 @@
+"""Writing one's own log: the next seq and prev, and the control payloads a member signs.
+
+Sans-I/O helpers for clients (and tests, and the simulator). They only *build* entries; whether an
+entry is accepted is decided by validation (``entry``, ``log``, ``group``), never trusted from here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from protocol import crypto, kinds
+from protocol.crypto import Random
+from protocol.entry import Entry, create_entry
+from protocol.group import GENESIS_GROUP, GroupState
+from protocol.identity import Pseudonym, genesis_context, verify_identity_document
+from protocol.payloads import (
+    HISTORY_FROM_JOIN,
+    NONCE_SIZE,
+    Genesis,
+    Invite,
+    Join,
+    Leave,
+    Remove,
+    RoleChange,
+    Settings,
+    join_proof_message,
+)
+
+
+@dataclass(slots=True)
+class LogWriter:
+    """An author's position in its log for one group."""
+
+    me: Pseudonym
+    group_id: bytes
+    seq: int = 0
+    prev: bytes | None = None
+
+    def append(self, kind: int, payload: bytes, timestamp_ms: int) -> Entry:
+        group = GENESIS_GROUP if kind == kinds.GENESIS else self.group_id
+        entry = create_entry(
+            self.me,
+            group=group,
+            seq=self.seq + 1,
+            prev=self.prev,
+            timestamp_ms=timestamp_ms,
+            kind=kind,
+            payload=payload,
+        )
+        self.seq, self.prev = entry.seq, entry.entry_id
+        return entry
+
+
+def create_group(
+    master: bytes, timestamp_ms: int, *, history: str = HISTORY_FROM_JOIN, random: Random = os.urandom
+) -> tuple[Entry, LogWriter]:
+    """A genesis entry signed by the creator's per-group pseudonym, and the creator's log writer."""
+    nonce = random(NONCE_SIZE)
+    creator = Pseudonym.derive(master, genesis_context(nonce))
+    document = verify_identity_document(creator.identity_document(timestamp_ms))
+    writer = LogWriter(creator, GENESIS_GROUP)
+    genesis = writer.append(kinds.GENESIS, Genesis(nonce, document, history).encode(), timestamp_ms)
+    writer.group_id = genesis.entry_id
+    return genesis, writer
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSecret:
+    """What an invite token carries besides addresses: which invite, and the key that redeems it."""
+
+    group_id: bytes
+    invite_id: bytes
+    seed: bytes
+
+    def join(self, writer: LogWriter, timestamp_ms: int, heads: tuple[bytes, ...] = ()) -> Entry:
+        """The joiner's join entry; ``heads``: control entries it already saw (e.g. when re-joining)."""
+        proof = crypto.ed25519_sign(
+            self.seed, join_proof_message(self.group_id, writer.me.public_key, self.invite_id)
+        )
+        document = verify_identity_document(writer.me.identity_document(timestamp_ms))
+        deps = tuple(sorted({self.invite_id, *heads}))
+        return writer.append(kinds.JOIN, Join(deps, self.invite_id, proof, document).encode(), timestamp_ms)
+
+
+def invite(
+    writer: LogWriter,
+    state: GroupState,
+    timestamp_ms: int,
+    *,
+    role: str,
+    expires_ms: int,
+    max_uses: int = 1,
+    target: bytes | None = None,
+    random: Random = os.urandom,
+) -> tuple[Entry, InviteSecret]:
+    seed = random(32)
+    payload = Invite(state.heads, role, expires_ms, max_uses, target, crypto.ed25519_public_key(seed))
+    entry = writer.append(kinds.INVITE, payload.encode(), timestamp_ms)
+    return entry, InviteSecret(writer.group_id, entry.entry_id, seed)
+
+
+def remove(
+    writer: LogWriter, state: GroupState, target: bytes, cut: int, timestamp_ms: int, *, ban: bool = False
+) -> Entry:
+    return writer.append(kinds.REMOVE, Remove(state.heads, target, cut, ban).encode(), timestamp_ms)
+
+
+def change_role(writer: LogWriter, state: GroupState, target: bytes, role: str, timestamp_ms: int) -> Entry:
+    return writer.append(kinds.ROLE, RoleChange(state.heads, target, role).encode(), timestamp_ms)
+
+
+def leave(writer: LogWriter, state: GroupState, timestamp_ms: int) -> Entry:
+    return writer.append(kinds.LEAVE, Leave(state.heads).encode(), timestamp_ms)
+
+
+def settings(
+    writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int
+) -> Entry:
+    return writer.append(kinds.SETTINGS, Settings(state.heads, history, meta).encode(), timestamp_ms)

@@ -1,0 +1,191 @@
+"""End-to-end encryption of group messages: epochs, per-sender hash ratchets, padding (spec 13).
+
+Sans-I/O client-side state. Nodes never run this: they hold only sealed boxes and ciphertext.
+
+* An **epoch** starts with a rekey entry: a fresh 32-byte epoch key sealed to each member's X25519
+  key. Every membership change is followed by a rekey that leaves the departed out, so a removed
+  member never receives a key used after its removal.
+* Within an epoch each member ``A`` sends on its own chain:
+  ``ck_0 = HKDF(epoch_key, salt="holdspace/v1/chain", info=A)``,
+  ``mk_i = HMAC-SHA-256(ck_i, 0x01)``, ``ck_{i+1} = HMAC-SHA-256(ck_i, 0x02)``.
+  On receipt of an epoch key a member derives ``ck_0`` for every recipient and discards the epoch
+  key (unless the group shares history), and discards each ``ck_i``/``mk_i`` once used: a state stolen
+  later cannot decrypt earlier messages (forward secrecy window: the current chain positions and up to
+  :data:`MAX_SKIP` skipped keys per sender).
+* Plaintext is padded (ISO/IEC 7816-4: ``0x80`` then zeros) to the smallest bucket in :data:`BUCKETS`
+  so nodes learn only the bucket, and encrypted with XChaCha20-Poly1305 under ``mk_i`` with a random
+  24-byte nonce and associated data binding group, author, seq, epoch and index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+
+from protocol import crypto
+from protocol.crypto import Random
+from protocol.errors import CryptoError, E2eeError
+from protocol.group import Epoch, GroupState
+from protocol.identity import IdentityDocument, Pseudonym
+from protocol.payloads import MessageEnvelope, Rekey
+
+BUCKETS = (64, 256, 1024, 4096, 16384, 65280)
+MAX_PLAINTEXT = BUCKETS[-1] - 1
+MAX_SKIP = 2000
+CHAIN_SALT = b"holdspace/v1/chain"
+MESSAGE_AD_DOMAIN = b"holdspace/v1/message"
+
+
+def pad(plaintext: bytes) -> bytes:
+    if len(plaintext) > MAX_PLAINTEXT:
+        raise E2eeError("e2ee.bad_padding", f"a message holds at most {MAX_PLAINTEXT} bytes")
+    size = next(b for b in BUCKETS if b > len(plaintext))
+    return plaintext + b"\x80" + bytes(size - len(plaintext) - 1)
+
+
+def unpad(padded: bytes) -> bytes:
+    if len(padded) not in BUCKETS:
+        raise E2eeError("e2ee.bad_padding", "padded length is not a bucket size")
+    end = padded.rfind(b"\x80")
+    if end < 0 or any(padded[end + 1 :]):
+        raise E2eeError("e2ee.bad_padding")
+    return padded[:end]
+
+
+def chain_start(epoch_key: bytes, author: bytes) -> bytes:
+    return crypto.hkdf_sha256(epoch_key, salt=CHAIN_SALT, info=author)
+
+
+def _step(chain_key: bytes) -> tuple[bytes, bytes]:
+    """(message key, next chain key) for one position of a chain."""
+    return (
+        hmac.new(chain_key, b"\x01", hashlib.sha256).digest(),
+        hmac.new(chain_key, b"\x02", hashlib.sha256).digest(),
+    )
+
+
+def associated_data(group_id: bytes, author: bytes, seq: int, epoch_id: bytes, index: int) -> bytes:
+    return (
+        MESSAGE_AD_DOMAIN
+        + b"\x00"
+        + group_id
+        + author
+        + seq.to_bytes(8, "big")
+        + epoch_id
+        + index.to_bytes(8, "big")
+    )
+
+
+@dataclass(slots=True)
+class Chain:
+    """One sender's chain in one epoch, as a reader (or the sender) holds it."""
+
+    key: bytes = field(repr=False)
+    next_index: int = 0
+    skipped: dict[int, bytes] = field(default_factory=dict, repr=False)
+
+    def message_key(self, index: int) -> bytes:
+        """The key for ``index``, deleting it from the state (each key decrypts once)."""
+        if index < self.next_index:
+            if index in self.skipped:
+                return self.skipped.pop(index)
+            raise E2eeError("e2ee.ratchet_window", f"message key {index} was already used or discarded")
+        if index - self.next_index > MAX_SKIP:
+            raise E2eeError("e2ee.ratchet_window", f"message index {index} is more than {MAX_SKIP} ahead")
+        while self.next_index < index:
+            mk, self.key = _step(self.key)
+            self.skipped[self.next_index] = mk
+            self.next_index += 1
+        mk, self.key = _step(self.key)
+        self.next_index += 1
+        while len(self.skipped) > MAX_SKIP:
+            del self.skipped[min(self.skipped)]
+        return mk
+
+
+@dataclass(slots=True)
+class EpochKeys:
+    epoch_id: bytes
+    chains: dict[bytes, Chain]
+    epoch_key: bytes | None = field(default=None, repr=False)  # kept only when history is shared
+
+
+@dataclass(slots=True)
+class GroupKeys:
+    """A member's key state for one group."""
+
+    group_id: bytes
+    me: Pseudonym
+    epochs: dict[bytes, EpochKeys] = field(default_factory=dict)
+
+    def accept_epoch(self, epoch: Epoch, epoch_key: bytes, *, keep_key: bool = False) -> None:
+        chains = {member: Chain(chain_start(epoch_key, member)) for member in epoch.recipients}
+        self.epochs[epoch.entry_id] = EpochKeys(epoch.entry_id, chains, epoch_key if keep_key else None)
+
+    def open_rekey(self, epoch: Epoch, rekey: Rekey, *, keep_key: bool = False) -> bool:
+        """Take this member's epoch key from ``rekey``; False if it was not sealed to us."""
+        sealed = dict(rekey.sealed).get(self.me.public_key)
+        if sealed is None:
+            return False
+        self.accept_epoch(epoch, crypto.seal_open(self.me.x_secret, sealed), keep_key=keep_key)
+        return True
+
+    def encrypt(
+        self, epoch_id: bytes, seq: int, plaintext: bytes, random: Random = os.urandom
+    ) -> MessageEnvelope:
+        keys = self.epochs.get(epoch_id)
+        if keys is None or self.me.public_key not in keys.chains:
+            raise E2eeError("e2ee.unknown_epoch", "this member holds no sending chain in that epoch")
+        chain = keys.chains[self.me.public_key]
+        index = chain.next_index
+        mk = chain.message_key(index)
+        nonce = random(crypto.AEAD_NONCE)
+        ad = associated_data(self.group_id, self.me.public_key, seq, epoch_id, index)
+        return MessageEnvelope(epoch_id, index, nonce, crypto.aead_encrypt(mk, nonce, pad(plaintext), ad))
+
+    def decrypt(self, author: bytes, seq: int, envelope: MessageEnvelope) -> bytes:
+        keys = self.epochs.get(envelope.epoch)
+        if keys is None or author not in keys.chains:
+            raise E2eeError("e2ee.unknown_epoch", "no key for that sender in that epoch")
+        chain = keys.chains[author]
+        saved = (chain.key, chain.next_index, dict(chain.skipped))
+        mk = chain.message_key(envelope.index)
+        ad = associated_data(self.group_id, author, seq, envelope.epoch, envelope.index)
+        try:
+            return unpad(crypto.aead_decrypt(mk, envelope.nonce, envelope.ciphertext, ad))
+        except CryptoError:
+            chain.key, chain.next_index, chain.skipped = saved  # a forgery must not advance the chain
+            raise
+
+
+def make_rekey(
+    state: GroupState,
+    deps: tuple[bytes, ...],
+    author: Pseudonym,
+    epoch_key: bytes,
+    *,
+    new_document: IdentityDocument | None = None,
+    history: dict[bytes, bytes] | None = None,
+    random: Random = os.urandom,
+) -> Rekey:
+    """A rekey sealing ``epoch_key`` to every current member (to ``author`` under its new key, if any).
+
+    ``history`` maps a new member's key to a blob of earlier epoch keys to seal to it alone.
+    """
+    sealed: list[tuple[bytes, bytes]] = []
+    for key, member in sorted(state.members.items()):
+        x25519 = member.x25519
+        if key == author.public_key and new_document is not None:
+            x25519 = new_document.x_public_key
+        sealed.append((key, crypto.seal(x25519, epoch_key, random)))
+    shared = tuple(
+        (key, crypto.seal(state.members[key].x25519, blob, random))
+        for key, blob in sorted((history or {}).items())
+    )
+    return Rekey(deps, tuple(sealed), new_document, shared)
+
+
+def new_epoch_key(random: Random = os.urandom) -> bytes:
+    return random(32)

@@ -1,0 +1,392 @@
+"""Group state as a pure function of a set of control entries (spec "Groups", section 12).
+
+    state = compute_state(genesis, control_entries)
+
+Invariants (each is tested with hypothesis and adversarially):
+
+* Determinism: the result depends only on the *set* of entries, never on arrival order. Control
+  entries form a DAG (``"d"`` references plus each author's own log order); the DAG is linearised by
+  Kahn's algorithm taking, among the ready entries, the one with the smallest id; operations are
+  applied in that order.
+* No state resets: an operation that would give a pseudonym membership or a higher role (a join, a
+  promotion) is ignored while a removal, ban or demotion of that pseudonym exists that is *not in the
+  causal past of the entitled act*: the promotion itself, or for a join the invite it redeems. Only
+  someone entitled who has seen the restriction can lift it; the removed party never can.
+* Restrictions land: a removal or demotion by an author who was itself removed or demoted
+  concurrently (not in the operation's causal past) still applies, judged by the role the author held
+  before. Two facilitators who remove each other concurrently are both removed.
+* Entries by a pseudonym are authorised only inside its membership intervals: from its join (or the
+  genesis) up to its leave, or up to the *cut* a removal names (the last of its entries the remover
+  accepts).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from protocol import crypto, kinds
+from protocol.entry import Entry
+from protocol.errors import GroupError
+from protocol.payloads import (
+    FACILITATOR,
+    MEMBER,
+    MODERATOR,
+    RANK,
+    ControlPayload,
+    Genesis,
+    Invite,
+    Join,
+    Leave,
+    Rekey,
+    Remove,
+    RoleChange,
+    Settings,
+    decode_payload,
+    join_proof_message,
+)
+
+GENESIS_GROUP = bytes(32)  # the "g" of a genesis entry: the group id is not known until it is signed
+
+
+def group_id_of(entry: Entry) -> bytes:
+    """The group an entry belongs to: its own id for a genesis, else its ``g``."""
+    return entry.entry_id if entry.kind == kinds.GENESIS else entry.group
+
+
+def check_genesis(entry: Entry) -> Genesis:
+    if entry.kind != kinds.GENESIS or entry.group != GENESIS_GROUP or entry.seq != 1:
+        raise GroupError("group.bad_genesis", "a genesis entry has kind genesis, g = 32 zero bytes and s = 1")
+    if entry.payload is None:
+        raise GroupError("group.malformed_payload", "a genesis entry needs its payload")
+    payload = decode_payload(kinds.GENESIS, entry.payload, entry.author)
+    assert isinstance(payload, Genesis)
+    return payload
+
+
+def check_belongs(entry: Entry, group_id: bytes) -> None:
+    """``group.bad_genesis`` unless ``entry`` is a non-genesis entry of ``group_id``."""
+    if entry.kind == kinds.GENESIS or entry.group != group_id:
+        raise GroupError("group.bad_genesis", "the entry does not belong to this group")
+
+
+@dataclass(slots=True)
+class Member:
+    key: bytes
+    role: str
+    x25519: bytes
+    since_seq: int  # seq of the join (or genesis) that opened the current membership
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """The latest removal, ban, demotion or leave of a pseudonym."""
+
+    position: int  # in the linearisation
+    entry_id: bytes
+    role_before: str
+    reason: str  # "removed", "banned", "demoted", "left"
+
+
+@dataclass(slots=True)
+class InviteState:
+    entry_id: bytes
+    author: bytes
+    invite: Invite
+    uses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    entry_id: bytes  # the rekey that started it: messages name their epoch by this id
+    number: int  # 1, 2, 3... in linearisation order
+    author: bytes
+    recipients: frozenset[bytes]
+
+
+@dataclass(slots=True)
+class GroupState:
+    group_id: bytes
+    creator: bytes
+    history: str
+    members: dict[bytes, Member] = field(default_factory=dict)
+    intervals: dict[bytes, list[tuple[int, int | None]]] = field(default_factory=dict)
+    restrictions: dict[bytes, Restriction] = field(default_factory=dict)
+    banned: set[bytes] = field(default_factory=set)
+    invites: dict[bytes, InviteState] = field(default_factory=dict)
+    x25519: dict[bytes, bytes] = field(default_factory=dict)
+    meta: bytes | None = None
+    epochs: list[Epoch] = field(default_factory=list)
+    order: list[bytes] = field(default_factory=list)  # the linearisation, by entry id
+    outcomes: dict[bytes, str | None] = field(default_factory=dict)  # None: applied; else the code
+    heads: tuple[bytes, ...] = ()
+
+    def role_of(self, key: bytes) -> str | None:
+        member = self.members.get(key)
+        return member.role if member else None
+
+    def ever_member(self, key: bytes) -> bool:
+        return key in self.intervals
+
+    def authorised_at(self, author: bytes, seq: int) -> bool:
+        """Whether ``author``'s entry at ``seq`` falls inside one of its membership intervals."""
+        return any(
+            start < seq and (end is None or seq <= end) for start, end in self.intervals.get(author, ())
+        )
+
+    @property
+    def current_epoch(self) -> Epoch | None:
+        return self.epochs[-1] if self.epochs else None
+
+    def epoch(self, entry_id: bytes) -> Epoch | None:
+        return next((e for e in self.epochs if e.entry_id == entry_id), None)
+
+    def epoch_is_clean(self, epoch: Epoch) -> bool:
+        """True iff exactly the current members hold ``epoch``'s key: safe to send under it."""
+        return epoch.recipients == frozenset(self.members)
+
+    def fingerprint(self) -> bytes:
+        """A digest of everything that defines the state, to compare states across nodes."""
+        parts = [self.group_id, self.history.encode(), self.meta or b""]
+        for key in sorted(self.members):
+            m = self.members[key]
+            parts += [key, m.role.encode(), m.x25519, m.since_seq.to_bytes(8, "big")]
+        for key in sorted(self.intervals):
+            for start, end in self.intervals[key]:
+                parts += [
+                    key,
+                    start.to_bytes(8, "big"),
+                    (end if end is not None else 2**64 - 1).to_bytes(8, "big"),
+                ]
+        parts += sorted(self.banned)
+        parts += [e.entry_id for e in self.epochs]
+        parts += [
+            eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])
+        ]
+        return crypto.blake2b_256(b"".join(parts))
+
+
+def _linearise(
+    items: dict[bytes, tuple[Entry, ControlPayload]],
+) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
+    """Kahn's algorithm, smallest id first among ready entries; returns (order, parents)."""
+    parents: dict[bytes, list[bytes]] = {}
+    by_author: dict[bytes, list[Entry]] = {}
+    for eid, (entry, payload) in items.items():
+        parents[eid] = list(getattr(payload, "deps", ()))
+        by_author.setdefault(entry.author, []).append(entry)
+    for entries in by_author.values():
+        entries.sort(key=lambda e: e.seq)
+        for before, after in pairwise(entries):
+            if before.entry_id not in parents[after.entry_id]:
+                parents[after.entry_id].append(before.entry_id)
+    children: dict[bytes, list[bytes]] = {eid: [] for eid in items}
+    indegree = dict.fromkeys(items, 0)
+    for eid, ps in parents.items():
+        for p in ps:
+            children[p].append(eid)
+            indegree[eid] += 1
+    ready = [eid for eid, n in indegree.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[bytes] = []
+    while ready:
+        eid = heapq.heappop(ready)
+        order.append(eid)
+        for child in children[eid]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(ready, child)
+    return order, parents
+
+
+def compute_state(genesis: Entry, controls: Iterable[Entry]) -> GroupState:
+    """The group's state from its genesis and any set of its control entries (with payloads).
+
+    Entries whose dependencies are not all present (transitively) are left out, as if not yet
+    received. Entries that are malformed or of another group raise: callers validate first.
+    """
+    genesis_payload = check_genesis(genesis)
+    group_id = genesis.entry_id
+    items: dict[bytes, tuple[Entry, ControlPayload]] = {group_id: (genesis, genesis_payload)}
+    for entry in controls:
+        if entry.entry_id == group_id:
+            continue
+        check_belongs(entry, group_id)
+        if not kinds.is_control(entry.kind) or entry.payload is None:
+            raise GroupError("group.malformed_payload", "compute_state takes control entries with payloads")
+        items[entry.entry_id] = (entry, decode_payload(entry.kind, entry.payload, entry.author))
+
+    # leave out entries whose dependencies are missing, transitively
+    changed = True
+    while changed:
+        changed = False
+        for eid in list(items):
+            deps = getattr(items[eid][1], "deps", ())
+            if any(d not in items for d in deps):
+                del items[eid]
+                changed = True
+
+    order, parents = _linearise(items)
+    position = {eid: i for i, eid in enumerate(order)}
+    ancestors: dict[bytes, int] = {}
+    for eid in order:
+        mask = 0
+        for p in parents[eid]:
+            mask |= ancestors[p] | (1 << position[p])
+        ancestors[eid] = mask
+
+    state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
+    applier = _Applier(state, ancestors, position)
+    for eid in order:
+        entry, payload = items[eid]
+        code = applier.apply(entry, payload)
+        state.order.append(eid)
+        state.outcomes[eid] = code
+    referenced = {p for ps in parents.values() for p in ps}
+    state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
+    return state
+
+
+class _Applier:
+    """Applies operations in linearisation order; each ``apply`` returns None or an error code."""
+
+    def __init__(self, state: GroupState, ancestors: dict[bytes, int], position: dict[bytes, int]) -> None:
+        self.s = state
+        self.ancestors = ancestors
+        self.position = position
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _saw(self, op: Entry, restriction: Restriction) -> bool:
+        """Whether ``restriction`` is in the causal past of ``op``."""
+        return bool(self.ancestors[op.entry_id] >> restriction.position & 1)
+
+    def _may(self, op: Entry, min_role: str, *, restrictive: bool) -> bool:
+        member = self.s.members.get(op.author)
+        if member is not None and RANK[member.role] >= RANK[min_role]:
+            return True
+        if not restrictive:
+            return False
+        r = self.s.restrictions.get(op.author)
+        return r is not None and not self._saw(op, r) and RANK[r.role_before] >= RANK[min_role]
+
+    def _restricted_unseen(self, op: Entry, target: bytes) -> bool:
+        r = self.s.restrictions.get(target)
+        return r is not None and not self._saw(op, r)
+
+    def _end_membership(self, key: bytes, end: int, op: Entry, reason: str) -> None:
+        member = self.s.members.pop(key)
+        start, _ = self.s.intervals[key][-1]
+        self.s.intervals[key][-1] = (start, max(end, start))
+        self.s.restrictions[key] = Restriction(self.position[op.entry_id], op.entry_id, member.role, reason)
+
+    # -- operations -----------------------------------------------------------------------
+
+    def apply(self, op: Entry, payload: ControlPayload) -> str | None:
+        s = self.s
+        if isinstance(payload, Genesis):
+            if op.entry_id != s.group_id:
+                return "group.bad_genesis"
+            s.members[op.author] = Member(op.author, FACILITATOR, payload.document.x_public_key, op.seq)
+            s.intervals[op.author] = [(op.seq, None)]
+            s.x25519[op.author] = payload.document.x_public_key
+            return None
+        if isinstance(payload, Invite):
+            if not self._may(op, FACILITATOR, restrictive=False):
+                return "group.forbidden"
+            s.invites[op.entry_id] = InviteState(op.entry_id, op.author, payload)
+            return None
+        if isinstance(payload, Join):
+            return self._join(op, payload)
+        if isinstance(payload, Remove):
+            return self._remove(op, payload)
+        if isinstance(payload, RoleChange):
+            return self._role(op, payload)
+        if isinstance(payload, Leave):
+            if op.author not in s.members:
+                return "group.not_member"
+            self._end_membership(op.author, op.seq, op, "left")
+            return None
+        if isinstance(payload, Settings):
+            if not self._may(op, FACILITATOR, restrictive=False):
+                return "group.forbidden"
+            s.history, s.meta = payload.history, payload.meta
+            return None
+        return self._rekey(op, payload)
+
+    def _join(self, op: Entry, join: Join) -> str | None:
+        s = self.s
+        invite = s.invites.get(join.invite_id)
+        if invite is None:
+            return "group.unknown_invite"
+        message = join_proof_message(s.group_id, op.author, join.invite_id)
+        if not crypto.ed25519_verify(invite.invite.invite_key, message, join.proof):
+            return "group.bad_invite_proof"
+        if op.timestamp_ms > invite.invite.expires_ms:
+            return "group.invite_expired"
+        if invite.invite.target is not None and invite.invite.target != op.author:
+            return "group.invite_not_for_you"
+        if op.author in s.banned:
+            return "group.banned"
+        if op.author in s.members:
+            return "group.already_member"
+        if invite.uses >= invite.invite.max_uses:
+            return "group.invite_exhausted"
+        if s.role_of(invite.author) != FACILITATOR:
+            return "group.invite_revoked"
+        restriction = s.restrictions.get(op.author)
+        if restriction is not None and not self.ancestors[invite.entry_id] >> restriction.position & 1:
+            # re-admission must be the inviter's informed act: the invite must postdate the removal
+            return "group.concurrent_restriction"
+        invite.uses += 1
+        x25519 = join.document.x_public_key
+        s.members[op.author] = Member(op.author, invite.invite.role, x25519, op.seq)
+        s.intervals.setdefault(op.author, []).append((op.seq, None))
+        s.x25519[op.author] = x25519
+        return None
+
+    def _remove(self, op: Entry, remove: Remove) -> str | None:
+        s = self.s
+        target = s.members.get(remove.target)
+        if target is None or remove.target == op.author:
+            return "group.bad_target"
+        needed = MODERATOR if target.role == MEMBER else FACILITATOR
+        if not self._may(op, needed, restrictive=True):
+            return "group.forbidden"
+        self._end_membership(remove.target, remove.cut, op, "banned" if remove.ban else "removed")
+        if remove.ban:
+            s.banned.add(remove.target)
+        return None
+
+    def _role(self, op: Entry, change: RoleChange) -> str | None:
+        s = self.s
+        target = s.members.get(change.target)
+        if target is None:
+            return "group.bad_target"
+        lowering = RANK[change.role] < RANK[target.role]
+        if change.target == op.author and not lowering and change.role != target.role:
+            return "group.self_escalation"
+        if not self._may(op, FACILITATOR, restrictive=lowering):
+            return "group.forbidden"
+        if lowering:
+            s.restrictions[change.target] = Restriction(
+                self.position[op.entry_id], op.entry_id, target.role, "demoted"
+            )
+        elif self._restricted_unseen(op, change.target):
+            return "group.concurrent_restriction"
+        target.role = change.role
+        return None
+
+    def _rekey(self, op: Entry, rekey: Rekey) -> str | None:
+        s = self.s
+        if op.author not in s.members:
+            return "group.not_member"
+        if op.author not in rekey.recipients or not rekey.recipients <= s.members.keys():
+            return "group.bad_recipients"
+        if rekey.document is not None:
+            s.members[op.author].x25519 = rekey.document.x_public_key
+            s.x25519[op.author] = rekey.document.x_public_key
+        s.epochs.append(Epoch(op.entry_id, len(s.epochs) + 1, op.author, rekey.recipients))
+        return None

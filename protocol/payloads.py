@@ -1,0 +1,317 @@
+"""Payloads of control entries and the envelope of message payloads (spec "Groups", "Messages").
+
+Control payloads are plaintext canonical CBOR maps: every node reads them to enforce the group's
+rules. Each (except genesis) carries ``"d"``, the ids of the control entries its author had seen as
+the heads of the group's control DAG: that is how concurrency is made explicit.
+
+:func:`decode_payload` checks structure only (field set, types, sizes, sorted deps). Whether an
+operation is *authorised* depends on the group's state and is decided in ``protocol.group``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TypeGuard
+
+from protocol import codec, crypto, kinds
+from protocol.errors import CodecError, GroupError, HoldspaceError
+from protocol.identity import IdentityDocument, verify_identity_document
+
+MEMBER = "member"
+MODERATOR = "moderator"
+FACILITATOR = "facilitator"
+ROLES = (MEMBER, MODERATOR, FACILITATOR)
+RANK = {MEMBER: 1, MODERATOR: 2, FACILITATOR: 3}
+
+HISTORY_FROM_JOIN = "joined"
+HISTORY_SHARED = "shared"
+HISTORY_VISIBILITY = (HISTORY_FROM_JOIN, HISTORY_SHARED)
+
+MAX_DEPS = 64
+NONCE_SIZE = 16
+MAX_META = 4096
+JOIN_DOMAIN = b"holdspace/v1/join"
+
+_BAD = "group.malformed_payload"
+
+
+def _uint(value: codec.CborValue) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _key(value: codec.CborValue) -> TypeGuard[bytes]:
+    return isinstance(value, bytes) and len(value) == 32
+
+
+def _fail(kind: int, why: str) -> GroupError:
+    return GroupError(_BAD, f"{kinds.kind_name(kind)} payload: {why}")
+
+
+def _fields(
+    kind: int, payload: bytes, required: set[str], optional: frozenset[str] = frozenset()
+) -> dict[str, codec.CborValue]:
+    try:
+        value = codec.decode(payload, max_size=kinds.max_payload(kind))
+    except CodecError as exc:
+        raise _fail(kind, f"not canonical CBOR ({exc.code})") from exc
+    if not isinstance(value, dict):
+        raise _fail(kind, "must be a map")
+    if not required <= value.keys() <= required | optional:
+        raise _fail(
+            kind,
+            f"fields must be {sorted(required)}" + (f" plus optional {sorted(optional)}" if optional else ""),
+        )
+    return value
+
+
+def _deps(kind: int, value: codec.CborValue, *, allow_empty: bool = False) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or not all(_key(d) for d in value):
+        raise _fail(kind, "d must be a list of 32-byte entry ids")
+    deps = tuple(d for d in value if isinstance(d, bytes))
+    if not deps and not allow_empty:
+        raise _fail(kind, "d must name at least one control entry")
+    if len(deps) > MAX_DEPS:
+        raise _fail(kind, f"d names more than {MAX_DEPS} entries")
+    if any(a >= b for a, b in pairwise(deps)):
+        raise _fail(kind, "d must be sorted ascending without duplicates")
+    return deps
+
+
+def _role(kind: int, value: codec.CborValue) -> str:
+    if value not in ROLES or not isinstance(value, str):
+        raise _fail(kind, f"role must be one of {', '.join(ROLES)}")
+    return value
+
+
+def _document(kind: int, value: codec.CborValue, author: bytes) -> IdentityDocument:
+    if not isinstance(value, bytes):
+        raise _fail(kind, "doc must be an identity document")
+    try:
+        doc = verify_identity_document(value)
+    except HoldspaceError as exc:
+        raise _fail(kind, f"identity document rejected ({exc.code})") from exc
+    if doc.public_key != author:
+        raise _fail(kind, "identity document is not the author's")
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    nonce: bytes
+    document: IdentityDocument
+    history: str
+
+    def encode(self) -> bytes:
+        return codec.encode({"n": self.nonce, "doc": self.document.raw, "hv": self.history})
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    deps: tuple[bytes, ...]
+    role: str
+    expires_ms: int
+    max_uses: int
+    target: bytes | None
+    invite_key: bytes
+
+    def encode(self) -> bytes:
+        return codec.encode(
+            {
+                "d": list(self.deps),
+                "r": self.role,
+                "x": self.expires_ms,
+                "u": self.max_uses,
+                "p": self.target,
+                "i": self.invite_key,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    deps: tuple[bytes, ...]
+    invite_id: bytes
+    proof: bytes
+    document: IdentityDocument
+
+    def encode(self) -> bytes:
+        return codec.encode(
+            {"d": list(self.deps), "i": self.invite_id, "w": self.proof, "doc": self.document.raw}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    deps: tuple[bytes, ...]
+    target: bytes
+    cut: int
+    ban: bool
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "m": self.target, "c": self.cut, "b": self.ban})
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    deps: tuple[bytes, ...]
+    target: bytes
+    role: str
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "m": self.target, "r": self.role})
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    deps: tuple[bytes, ...]
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps)})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    deps: tuple[bytes, ...]
+    history: str
+    meta: bytes | None  # name and description, encrypted under the current epoch (clients only)
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "hv": self.history, "e": self.meta})
+
+
+@dataclass(frozen=True, slots=True)
+class Rekey:
+    deps: tuple[bytes, ...]
+    sealed: tuple[tuple[bytes, bytes], ...]  # (member key, Seal(member X25519, epoch key)), sorted by key
+    document: IdentityDocument | None  # the author's new identity document (post-compromise update)
+    history: tuple[tuple[bytes, bytes], ...]  # (new member key, Seal(its X25519, earlier epoch keys))
+
+    def encode(self) -> bytes:
+        return codec.encode(
+            {
+                "d": list(self.deps),
+                "r": [list(pair) for pair in self.sealed],
+                "doc": self.document.raw if self.document else None,
+                "h": [list(pair) for pair in self.history],
+            }
+        )
+
+    @property
+    def recipients(self) -> frozenset[bytes]:
+        return frozenset(key for key, _ in self.sealed)
+
+
+ControlPayload = Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey
+
+
+def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[bytes, bytes], ...]:
+    if not isinstance(value, list):
+        raise _fail(kind, f"{name} must be a list of [member key, sealed box]")
+    pairs: list[tuple[bytes, bytes]] = []
+    for item in value:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not _key(item[0])
+            or not isinstance(item[1], bytes)
+        ):
+            raise _fail(kind, f"{name} must be a list of [32-byte key, sealed box]")
+        if len(item[1]) < crypto.SEALED_BOX_OVERHEAD:
+            raise _fail(kind, f"{name} holds a sealed box shorter than {crypto.SEALED_BOX_OVERHEAD} bytes")
+        pairs.append((item[0], item[1]))
+    if any(a[0] >= b[0] for a, b in pairwise(pairs)):
+        raise _fail(kind, f"{name} must be sorted by member key without duplicates")
+    return tuple(pairs)
+
+
+def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
+    """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation."""
+    if kind == kinds.GENESIS:
+        f = _fields(kind, payload, {"n", "doc", "hv"})
+        nonce = f["n"]
+        if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
+            raise _fail(kind, f"n must be {NONCE_SIZE} bytes")
+        if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
+            raise _fail(kind, "hv must be 'joined' or 'shared'")
+        return Genesis(nonce, _document(kind, f["doc"], author), f["hv"])
+    if kind == kinds.INVITE:
+        f = _fields(kind, payload, {"d", "r", "x", "u", "p", "i"})
+        expires, uses, target, key = f["x"], f["u"], f["p"], f["i"]
+        if not _uint(expires) or not _uint(uses) or uses < 1:
+            raise _fail(kind, "x must be an unsigned integer and u a positive integer")
+        if target is not None and not _key(target):
+            raise _fail(kind, "p must be a 32-byte pseudonym or null")
+        if not _key(key):
+            raise _fail(kind, "i must be a 32-byte Ed25519 public key")
+        return Invite(_deps(kind, f["d"]), _role(kind, f["r"]), expires, uses, target, key)
+    if kind == kinds.JOIN:
+        f = _fields(kind, payload, {"d", "i", "w", "doc"})
+        invite_id, proof = f["i"], f["w"]
+        deps = _deps(kind, f["d"])
+        if not _key(invite_id) or invite_id not in deps:
+            raise _fail(kind, "i must be a 32-byte invite id that d also names")
+        if not isinstance(proof, bytes) or len(proof) != crypto.ED25519_SIGNATURE:
+            raise _fail(kind, "w must be a 64-byte signature")
+        return Join(deps, invite_id, proof, _document(kind, f["doc"], author))
+    if kind == kinds.REMOVE:
+        f = _fields(kind, payload, {"d", "m", "c", "b"})
+        target, cut, ban = f["m"], f["c"], f["b"]
+        if not _key(target) or not _uint(cut) or not isinstance(ban, bool):
+            raise _fail(kind, "m must be a 32-byte key, c an unsigned integer, b a boolean")
+        return Remove(_deps(kind, f["d"]), target, cut, ban)
+    if kind == kinds.ROLE:
+        f = _fields(kind, payload, {"d", "m", "r"})
+        if not _key(f["m"]):
+            raise _fail(kind, "m must be a 32-byte key")
+        return RoleChange(_deps(kind, f["d"]), f["m"], _role(kind, f["r"]))
+    if kind == kinds.LEAVE:
+        f = _fields(kind, payload, {"d"})
+        return Leave(_deps(kind, f["d"]))
+    if kind == kinds.SETTINGS:
+        f = _fields(kind, payload, {"d", "hv", "e"})
+        meta = f["e"]
+        if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
+            raise _fail(kind, "hv must be 'joined' or 'shared'")
+        if meta is not None and (not isinstance(meta, bytes) or len(meta) > MAX_META):
+            raise _fail(kind, f"e must be null or at most {MAX_META} bytes")
+        return Settings(_deps(kind, f["d"]), f["hv"], meta)
+    if kind == kinds.REKEY:
+        f = _fields(kind, payload, {"d", "r", "doc", "h"})
+        document = None if f["doc"] is None else _document(kind, f["doc"], author)
+        sealed = _sealed_list(kind, f["r"], "r")
+        if not sealed:
+            raise _fail(kind, "r must seal the epoch key to at least its author")
+        return Rekey(_deps(kind, f["d"]), sealed, document, _sealed_list(kind, f["h"], "h"))
+    raise GroupError(_BAD, f"kind {kind} has no control payload")
+
+
+def join_proof_message(group_id: bytes, joiner: bytes, invite_id: bytes) -> bytes:
+    """What the invite's secret key signs to let ``joiner`` redeem invite ``invite_id``."""
+    return JOIN_DOMAIN + b"\x00" + group_id + joiner + invite_id
+
+
+# --- message envelope ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEnvelope:
+    """The visible frame of an encrypted message: which epoch and chain index, nonce, ciphertext."""
+
+    epoch: bytes
+    index: int
+    nonce: bytes
+    ciphertext: bytes
+
+    def encode(self) -> bytes:
+        return codec.encode({"e": self.epoch, "i": self.index, "n": self.nonce, "c": self.ciphertext})
+
+
+def decode_envelope(payload: bytes) -> MessageEnvelope:
+    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c"})
+    epoch, index, nonce, ciphertext = f["e"], f["i"], f["n"], f["c"]
+    if not _key(epoch) or not _uint(index) or not isinstance(nonce, bytes) or len(nonce) != crypto.AEAD_NONCE:
+        raise _fail(kinds.MESSAGE, "e must be a 32-byte epoch id, i an unsigned integer, n a 24-byte nonce")
+    if not isinstance(ciphertext, bytes) or len(ciphertext) < crypto.AEAD_TAG:
+        raise _fail(kinds.MESSAGE, "c must be a ciphertext with its 16-byte tag")
+    return MessageEnvelope(epoch, index, nonce, ciphertext)

@@ -201,12 +201,24 @@ def _linearise(
     return order, parents
 
 
-def compute_state(genesis: Entry, controls: Iterable[Entry]) -> GroupState:
+@dataclass(slots=True)
+class DecodeCache:
+    """Per-group memo of work that depends on one entry alone (payload decoding with its identity
+    document check, and join proofs). Keeps recomputation cheap: a node recomputes the state when a
+    control entry arrives, and must not re-verify every earlier signature each time."""
+
+    payloads: dict[bytes, ControlPayload] = field(default_factory=dict)
+    proofs: dict[bytes, bool] = field(default_factory=dict)
+
+
+def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> GroupState:
     """The group's state from its genesis and any set of its control entries (with payloads).
 
     Entries whose dependencies are not all present (transitively) are left out, as if not yet
     received. Entries that are malformed or of another group raise: callers validate first.
+    ``cache`` only saves work; the result is the same with or without it.
     """
+    cache = cache if cache is not None else DecodeCache()
     genesis_payload = check_genesis(genesis)
     group_id = genesis.entry_id
     items: dict[bytes, tuple[Entry, ControlPayload]] = {group_id: (genesis, genesis_payload)}
@@ -216,7 +228,11 @@ def compute_state(genesis: Entry, controls: Iterable[Entry]) -> GroupState:
         check_belongs(entry, group_id)
         if not kinds.is_control(entry.kind) or entry.payload is None:
             raise GroupError("group.malformed_payload", "compute_state takes control entries with payloads")
-        items[entry.entry_id] = (entry, decode_payload(entry.kind, entry.payload, entry.author))
+        payload = cache.payloads.get(entry.entry_id)
+        if payload is None:
+            payload = decode_payload(entry.kind, entry.payload, entry.author)
+            cache.payloads[entry.entry_id] = payload
+        items[entry.entry_id] = (entry, payload)
 
     # leave out entries whose dependencies are missing, transitively
     changed = True
@@ -238,7 +254,7 @@ def compute_state(genesis: Entry, controls: Iterable[Entry]) -> GroupState:
         ancestors[eid] = mask
 
     state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
-    applier = _Applier(state, ancestors, position)
+    applier = _Applier(state, ancestors, position, cache)
     for eid in order:
         entry, payload = items[eid]
         code = applier.apply(entry, payload)
@@ -252,8 +268,11 @@ def compute_state(genesis: Entry, controls: Iterable[Entry]) -> GroupState:
 class _Applier:
     """Applies operations in linearisation order; each ``apply`` returns None or an error code."""
 
-    def __init__(self, state: GroupState, ancestors: dict[bytes, int], position: dict[bytes, int]) -> None:
+    def __init__(
+        self, state: GroupState, ancestors: dict[bytes, int], position: dict[bytes, int], cache: DecodeCache
+    ) -> None:
         self.s = state
+        self.cache = cache
         self.ancestors = ancestors
         self.position = position
 
@@ -321,8 +340,12 @@ class _Applier:
         invite = s.invites.get(join.invite_id)
         if invite is None:
             return "group.unknown_invite"
-        message = join_proof_message(s.group_id, op.author, join.invite_id)
-        if not crypto.ed25519_verify(invite.invite.invite_key, message, join.proof):
+        proof_ok = self.cache.proofs.get(op.entry_id)
+        if proof_ok is None:
+            message = join_proof_message(s.group_id, op.author, join.invite_id)
+            proof_ok = crypto.ed25519_verify(invite.invite.invite_key, message, join.proof)
+            self.cache.proofs[op.entry_id] = proof_ok
+        if not proof_ok:
             return "group.bad_invite_proof"
         if op.timestamp_ms > invite.invite.expires_ms:
             return "group.invite_expired"

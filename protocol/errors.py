@@ -68,10 +68,27 @@ CODES: dict[str, str] = {
     "group.banned": "the pseudonym is banned from the group",
     "group.already_member": "the pseudonym is already a member",
     "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
+    # --- client protocol (spec section 14) ---
+    "proto.malformed_frame": "a frame is not a well-formed request or response",
+    "proto.too_large": "a frame exceeds the maximum frame size",
+    "proto.unknown_op": "the request names an operation this node does not know",
+    "proto.unauthenticated": "the operation needs a pseudonym authenticated on this connection",
+    "proto.bad_auth": "the authentication signature does not verify for this connection's challenge",
+    "proto.forbidden": "none of this connection's pseudonyms may read this group",
+    "proto.unknown_group": "this node does not host the group",
+    "proto.rate_limited": "too many requests or entries: slow down and retry later",
+    "proto.payload_required": "a client must publish a message or control entry with its payload",
+    "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
     # --- end-to-end encryption (client side) ---
     "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
     "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",
     "e2ee.bad_padding": "the decrypted plaintext is not correctly padded",
+    # --- addresses and invite tokens ---
+    "address.malformed": "a node address is not of the form holdspace://<node id>@host:port",
+    "address.bad_invite": "an invite token is damaged, incomplete or not an invite token",
+    # --- secrets at rest ---
+    "keyfile.malformed": "the key file is not a Holdspace key file of a known version",
+    "keyfile.bad_passphrase": "wrong passphrase, or the key file was altered",
     # --- primitives ---
     "crypto.bad_key": "a key or nonce has the wrong length",
     "crypto.decrypt_failed": "authenticated decryption failed: wrong key, or the data was altered",

@@ -35,9 +35,7 @@ def primitives() -> None:
     entry = create_entry(
         me, group=bytes(32), seq=2, prev=bytes(32), timestamp_ms=T0, kind=kinds.MESSAGE, payload=payload
     )
-    empty = create_entry(
-        me, group=bytes(32), seq=2, prev=bytes(32), timestamp_ms=T0, kind=kinds.MESSAGE, payload=b""
-    )
+    empty = create_entry(me, group=bytes(32), seq=2, prev=bytes(32), timestamp_ms=T0, kind=kinds.MESSAGE, payload=b"")
     fields = codec.decode(entry.raw)
     kib = os.urandom(1024)
     baseline = rate(lambda: crypto.blake2b_256(kib))
@@ -67,9 +65,7 @@ def group_of(n: int) -> tuple[author.LogWriter, list[author.LogWriter], object, 
     writers = []
     secret = None
     state = compute_state(genesis, [])
-    invite_entry, secret = author.invite(
-        founder, state, T0 + 1, role=MEMBER, expires_ms=T0 + 10**9, max_uses=n
-    )
+    invite_entry, secret = author.invite(founder, state, T0 + 1, role=MEMBER, expires_ms=T0 + 10**9, max_uses=n)
     entries.append(invite_entry)
     for i in range(n - 1):
         me = Pseudonym.derive(i.to_bytes(32, "big"), group_context(genesis.entry_id))
@@ -119,9 +115,7 @@ def message_overhead() -> None:
         env = keys.encrypt(rekey.entry_id, 10, b"x" * size)
         encoded = env.encode()
         assert decode_envelope(encoded) == env
-        print(
-            f"message of {size:>5} bytes -> payload {len(encoded):>6} bytes (overhead {len(encoded) - size})"
-        )
+        print(f"message of {size:>5} bytes -> payload {len(encoded):>6} bytes (overhead {len(encoded) - size})")
     start = time.perf_counter()
     for _ in range(2000):
         keys.encrypt(rekey.entry_id, 10, b"x" * 1000)

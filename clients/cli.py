@@ -1,23 +1,375 @@
-"""The ``holdspace`` command."""
+"""The ``holdspace`` command: run a node, hold an identity, talk in groups.
+
+Every error is one line, ``error: <code>: <sentence>``, and exit status 1; never a traceback.
+"""
 
 from __future__ import annotations
 
-import click
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
 
+import click
+import trio
+
+from clients.client import connect
 from clients.demo import run_demo
+from clients.participant import ClientError, GroupRecord, Participant, now_ms
+from node.config import init_node, load_node
+from node.server import open_node
+from node.transport.base import TransportError
+from protocol.address import InviteToken, NodeAddress
+from protocol.errors import HoldspaceError
+from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
+from protocol.payloads import ROLES
+
+T = TypeVar("T")
+PASSPHRASE_ENV = "HOLDSPACE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
+
+
+def fail(code: str, message: str) -> None:
+    click.echo(f"error: {code}: {message}", err=True)
+    sys.exit(1)
+
+
+def friendly(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn every expected failure into one clear line."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except HoldspaceError as err:
+            fail(err.code, err.message)
+        except TransportError as err:
+            fail(getattr(err, "code", "transport.error"), str(err) or "the node could not be reached")
+        except OSError as err:
+            fail("os.error", str(err))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def passphrase(*, confirm: bool = False) -> str:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value is None:
+        value = click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    if not value:
+        fail("client.passphrase", "an empty passphrase protects nothing")
+    return value
+
+
+def home_dir(ctx: click.Context) -> Path:
+    return Path(ctx.obj["home"]).expanduser()
+
+
+def run(fn: Callable[[], Awaitable[T]]) -> T:
+    return trio.run(fn)
 
 
 @click.group()
 @click.version_option(package_name="holdspace")
-def cli() -> None:
+@click.option(
+    "--home",
+    default=lambda: os.environ.get("HOLDSPACE_HOME", "~/.holdspace"),
+    show_default="~/.holdspace or $HOLDSPACE_HOME",
+    help="Directory holding your identity (several people can use one machine with several homes).",
+)
+@click.pass_context
+def cli(ctx: click.Context, home: str) -> None:
     """Holdspace: federated, end-to-end-encrypted peer-support groups."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
 
 
 @cli.command()
 def demo() -> None:
-    """Walk through the protocol with real keys, signatures and logs."""
-    run_demo(click.echo)
+    """Walk through a group conversation on a real node, then clean up."""
+    friendly(run_demo)(click.echo)
+
+
+# --- node -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def node() -> None:
+    """Run a community node."""
+
+
+@node.command("init")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--listen", default="127.0.0.1:4433", show_default=True, help="HOST:PORT to listen on (UDP).")
+@friendly
+def node_init(directory: Path, listen: str) -> None:
+    """Create a node in DIRECTORY: its key (sealed with a passphrase) and its configuration."""
+    address = init_node(directory, listen, passphrase(confirm=True))
+    click.echo(f"node created in {directory}")
+    click.echo(f"address: {address}")
+
+
+@node.command("run")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@friendly
+def node_run(directory: Path) -> None:
+    """Run the node in DIRECTORY until Ctrl-C or SIGTERM."""
+    config, key = load_node(directory, passphrase())
+
+    async def main() -> None:
+        async with open_node(directory, key) as running, trio.open_nursery() as nursery:
+            host, port = await nursery.start(running.serve_quic, config.host, config.port)
+            address = NodeAddress(running.public_key, host, port)
+            click.echo(f"holdspace node listening: {address}", err=False)
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    click.echo(f"stopping ({signal.Signals(signum).name})")
+                    break
+            nursery.cancel_scope.cancel()
+
+    run(main)
+    click.echo("node stopped")
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+@cli.group("id")
+def identity() -> None:
+    """Your identity: one master secret from which every group pseudonym is derived."""
+
+
+@identity.command("new")
+@click.option("--node", "node_address", help="Your home node: holdspace://hsn1...@host:port")
+@click.pass_context
+@friendly
+def id_new(ctx: click.Context, node_address: str | None) -> None:
+    """Create your identity in --home, sealed with a passphrase."""
+    address = NodeAddress.parse(node_address) if node_address else None
+    home = home_dir(ctx)
+    Participant.create(home, passphrase(confirm=True), address)
+    click.echo(f"identity created in {home}")
+    click.echo("Your passphrase protects your keys and every message you have read. It cannot be recovered.")
+
+
+@identity.command("show")
+@click.pass_context
+@friendly
+def id_show(ctx: click.Context) -> None:
+    """Your home node and your pseudonym in each group."""
+    me = Participant.load(home_dir(ctx), passphrase())
+    click.echo(f"home node: {me.node or '(none)'}")
+    for record in me.groups.values():
+        p = me.pseudonym(record)
+        click.echo(f"{record.name or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def _session_call(ctx: click.Context, fn: Callable[[Participant, Any], Awaitable[T]]) -> tuple[Participant, T]:
+    me = Participant.load(home_dir(ctx), passphrase())
+    if me.node is None:
+        raise ClientError("client.no_node", "no home node set: run 'holdspace id new --node ADDRESS'")
+    node_address = me.node
+
+    async def main() -> T:
+        async with connect(node_address) as session:
+            return await fn(me, session)
+
+    return me, run(main)
+
+
+@cli.command("groups")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def groups(ctx: click.Context, as_json: bool) -> None:
+    """The groups you are in."""
+    me = Participant.load(home_dir(ctx), passphrase())
+    rows = [{"group": r.group_id.hex(), "name": r.name, "messages": len(r.messages)} for r in me.groups.values()]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['group'][:12]}  {row['name'] or ''}  ({row['messages']} messages)")
+
+
+@cli.group()
+def group() -> None:
+    """Create, join and look after groups."""
+
+
+@group.command("create")
+@click.argument("name")
+@click.pass_context
+@friendly
+def group_create(ctx: click.Context, name: str) -> None:
+    """Create a group on your home node; you are its first facilitator."""
+    _, record = _session_call(ctx, lambda me, s: me.create_group(s, name))
+    click.echo(f"group created: {name} ({record.group_id.hex()[:12]})")
+
+
+@group.command("invite")
+@click.argument("group_name")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--uses", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True, help="Valid for this many days.")
+@click.option("--for", "target", help="Only this pseudonym (hsp1...) may use the invite.")
+@click.pass_context
+@friendly
+def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days: int, target: str | None) -> None:
+    """Print an invite token to give to someone privately."""
+    target_key = parse_pseudonym_id(target) if target else None
+
+    async def go(me: Participant, s: Any) -> str:
+        record = me.find_group(group_name)
+        return await me.invite(
+            s, record, role=role, uses=uses, expires_ms=now_ms() + days * 86_400_000, target=target_key
+        )
+
+    _, token = _session_call(ctx, go)
+    click.echo(token)
+
+
+@group.command("join")
+@click.argument("token")
+@click.option("--name", help="What to call this group on your device.")
+@click.pass_context
+@friendly
+def group_join(ctx: click.Context, token: str, name: str | None) -> None:
+    """Join a group with an invite token (you get a fresh pseudonym for it)."""
+    invite = InviteToken.parse(token)
+    _, record = _session_call(ctx, lambda me, s: me.join(s, invite, name))
+    click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")
+    click.echo("shares the group's keys with you (their app does it automatically).")
+
+
+@group.command("members")
+@click.argument("group_name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@friendly
+def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
+    """Members and their roles."""
+
+    async def go(me: Participant, s: Any) -> list[dict[str, str]]:
+        record = me.find_group(group_name)
+        state = await me.sync(s, record)
+        mine = me.pseudonym(record).public_key
+        return [
+            {"pseudonym": pseudonym_text_id(k), "role": m.role, "you": "yes" if k == mine else ""}
+            for k, m in sorted(state.members.items())
+        ]
+
+    _, rows = _session_call(ctx, go)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['pseudonym']}  {row['role']}{'  (you)' if row['you'] else ''}")
+
+
+@group.command("remove")
+@click.argument("group_name")
+@click.argument("member")
+@click.option("--ban", is_flag=True, help="Also refuse this pseudonym forever.")
+@click.pass_context
+@friendly
+def group_remove(ctx: click.Context, group_name: str, member: str, ban: bool) -> None:
+    """Remove a member; the group moves to new keys the removed member never gets."""
+    key = parse_pseudonym_id(member)
+
+    async def go(me: Participant, s: Any) -> None:
+        await me.remove_member(s, me.find_group(group_name), key, ban=ban)
+
+    _session_call(ctx, go)
+    click.echo(f"{'banned' if ban else 'removed'} {member}")
+
+
+@group.command("leave")
+@click.argument("group_name")
+@click.pass_context
+@friendly
+def group_leave(ctx: click.Context, group_name: str) -> None:
+    """Leave a group."""
+
+    async def go(me: Participant, s: Any) -> None:
+        await me.leave_group(s, me.find_group(group_name))
+
+    _session_call(ctx, go)
+    click.echo("you left the group")
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("group_name")
+@click.argument("text")
+@click.pass_context
+@friendly
+def send(ctx: click.Context, group_name: str, text: str) -> None:
+    """Send a message (end-to-end encrypted)."""
+
+    async def go(me: Participant, s: Any) -> None:
+        await me.send(s, me.find_group(group_name), text)
+
+    _session_call(ctx, go)
+    click.echo("sent")
+
+
+def _message_row(me: Participant, record: GroupRecord, m: Any) -> dict[str, Any]:
+    mine = me.pseudonym(record).public_key
+    return {
+        "cursor": m.cursor,
+        "author": pseudonym_text_id(m.author),
+        "you": m.author == mine,
+        "time_ms": m.timestamp_ms,
+        "text": m.text,
+        "problem": m.problem,
+    }
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        who = "you" if row["you"] else row["author"][:12] + "…"
+        body = row["text"] if row["text"] is not None else f"(cannot decrypt: {row['problem']})"
+        click.echo(f"{who}: {body}")
+
+
+@cli.command()
+@click.argument("group_name")
+@click.option("--follow", is_flag=True, help="Keep printing new messages as they arrive.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+@friendly
+def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> None:
+    """Read a group's messages."""
+
+    async def go(me: Participant, s: Any) -> None:
+        record = me.find_group(group_name)
+        await me.sync(s, record)
+        shown = len(record.messages)
+        _print_rows([_message_row(me, record, m) for m in record.messages], as_json)
+        if not follow:
+            return
+        after = max((m.cursor for m in record.messages), default=0)
+        async with aclosing(s.subscribe(record.group_id, after)) as batches:
+            async for _ in batches:
+                await me.sync(s, record)
+                _print_rows([_message_row(me, record, m) for m in record.messages[shown:]], as_json)
+                shown = len(record.messages)
+
+    _session_call(ctx, go)
 
 
 def main() -> None:
-    cli()
+    cli(obj={})

@@ -1,84 +1,115 @@
-"""``holdspace demo``: a walk-through a newcomer can follow, using the real protocol code."""
+"""``holdspace demo``: a support group's evening on a real node, told for a newcomer.
+
+Everything is real: a node with its LMDB store in a temporary directory, QUIC on 127.0.0.1, three
+participants with passphrase-sealed keys, end-to-end encryption. It cleans up after itself.
+"""
 
 from __future__ import annotations
 
-import time
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
-from protocol import codec, kinds, signing
-from protocol.entry import create_entry, decode_entry
+import nacl.signing
+import trio
+
+from clients.client import connect
+from clients.participant import Participant, now_ms
+from node.core import from_record
+from node.server import Node, open_node
+from protocol import kinds
+from protocol.address import InviteToken, NodeAddress
 from protocol.errors import HoldspaceError
-from protocol.identity import Pseudonym, fingerprint, group_context, new_master_secret
-from protocol.log import ForkError, LogHead, place, verify_fork_proof
+from protocol.identity import fingerprint
+from protocol.payloads import MessageEnvelope
+
+Say = Callable[[str], None]
 
 
-def run_demo(say: Callable[[str], None] = print) -> None:
-    now = int(time.time() * 1000)
-    group = bytes(range(32))
+def run_demo(say: Say = print) -> None:
+    with tempfile.TemporaryDirectory(prefix="holdspace-demo-") as tmp:
+        trio.run(_demo, Path(tmp), say)
+    say("\nThe node, its store and everyone's keys were in a temporary directory, now deleted.")
 
-    say("Holdspace keeps a support group's words with its members, not with a server.\n")
-    say("1. Pseudonyms. Each person holds one master secret and derives a fresh key per group.")
-    master = new_master_secret()
-    river = Pseudonym.derive(master, group_context(group))
-    river_elsewhere = Pseudonym.derive(master, group_context(bytes(32)))
-    say(f"   River in this group:     {river.text_id}")
-    say(f"   River in another group:  {river_elsewhere.text_id}")
-    say("   Nobody can tell these two belong to the same person.")
-    say(f"   Fingerprint to compare by voice: {fingerprint(river.public_key)}\n")
 
-    say("2. A signed, append-only log. Every message links to the one before it.")
-    prev = None
-    log = []
-    for seq, text in enumerate(["Hello, I'm new here.", "It has been a hard week.", "Thank you all."], 1):
-        entry = create_entry(
-            river,
-            group=group,
-            seq=seq,
-            prev=prev,
-            timestamp_ms=now + seq,
-            kind=kinds.MESSAGE,
-            payload=text.encode(),
-        )
-        head = LogHead(log[-1].seq, log[-1].entry_id) if log else None
-        place(head, entry)
-        log.append(entry)
-        prev = entry.entry_id
-        say(f"   #{seq} id {entry.entry_id.hex()[:16]}…  header {len(entry.raw)} B, payload {len(text)} B")
-    say("   (Later, bodies are end-to-end encrypted: nodes only ever hold ciphertext.)\n")
+def _short(key: bytes) -> str:
+    return fingerprint(key)[:11]
 
-    say("3. Tampering is caught. Someone swaps the words of message #2 after it was signed:")
-    try:
-        decode_entry(log[1].raw, b"Nothing to see here.", now_ms=now)
-    except HoldspaceError as err:
-        say(f"   rejected: {err.code} ({err.message})")
-    say("   ...or moves it to another position in the log:")
-    fields = codec.decode(log[1].raw)
-    assert isinstance(fields, dict)
-    fields["s"] = 7
-    try:
-        decode_entry(codec.encode(fields), log[1].payload, now_ms=now)
-    except HoldspaceError as err:
-        say(f"   rejected: {err.code} ({err.message})\n")
 
-    say("4. Equivocation is caught. River's key signs a second, different message #3:")
-    twin = create_entry(
-        river,
-        group=group,
-        seq=3,
-        prev=log[1].entry_id,
-        timestamp_ms=now + 9,
-        kind=kinds.MESSAGE,
-        payload=b"Other.",
-    )
-    try:
-        place(LogHead(3, log[2].entry_id), twin, log[2])
-    except ForkError as err:
-        proof = err.proof.encode()
-        checked = verify_fork_proof(proof)
-        say(f"   {err.code}: a {len(proof)}-byte proof that anyone can check without trusting us;")
-        say(f"   it names author {checked.first.author.hex()[:16]}… at seq {checked.first.seq}.\n")
+async def _demo(tmp: Path, say: Say) -> None:
+    say("Holdspace: a support group's words stay with its members, not with a server.\n")
+    async with (
+        open_node(tmp / "node", nacl.signing.SigningKey(os.urandom(32))) as node,
+        trio.open_nursery() as nursery,
+    ):
+        host, port = await nursery.start(node.serve_quic, "127.0.0.1", 0)
+        address = NodeAddress(node.public_key, host, port)
+        say("1. A community runs a node. This one listens on QUIC at")
+        say(f"   {address}")
+        say("   Clients pin the node's key (the hsn1… part): no certificate authority involved.\n")
 
-    say("5. Identity documents bind a pseudonym to the key that receives group keys:")
-    doc = river.identity_document(now, "River")
-    say(f"   {len(doc)} bytes, signed under the domain '{signing.DOMAIN_IDENTITY}'.")
-    say("\nThat is the protocol core. Next: groups, a node, and federation.")
+        people = {
+            name: Participant.create(tmp / name, f"demo passphrase of {name}", address) for name in ("Fay", "Ana", "Bo")
+        }
+        fay, ana, bo = people["Fay"], people["Ana"], people["Bo"]
+        async with connect(address) as s_fay, connect(address) as s_ana, connect(address) as s_bo:
+            say("2. Fay, a facilitator, creates the group 'Thursday grief circle'.")
+            g_fay = await fay.create_group(s_fay, "Thursday grief circle")
+            fay_key = _short(fay.pseudonym(g_fay).public_key)
+            say(f"   Fay appears in it as pseudonym {fay_key}… (a key made for this group only).\n")
+
+            say("3. Fay invites Ana and Bo. Each gets a private invite token and joins with a fresh pseudonym.")
+            g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, g_fay)), "circle")
+            g_bo = await bo.join(s_bo, InviteToken.parse(await fay.invite(s_fay, g_fay)), "circle")
+            ana_key, bo_key = _short(ana.pseudonym(g_ana).public_key), _short(bo.pseudonym(g_bo).public_key)
+            say(f"   Ana is {ana_key}…, Bo is {bo_key}….\n")
+
+            say("4. They talk. Every message is encrypted on the sender's device and signed.")
+            await fay.send(s_fay, g_fay, "Welcome, both of you. Share only what you want to.")
+            await ana.send(s_ana, g_ana, "Thank you. My dad died in March and this week was hard.")
+            await bo.send(s_bo, g_bo, "I'm so sorry, Ana. I lost my mother last year.")
+            await ana.sync(s_ana, g_ana)
+            for m in ana.record(g_ana.group_id).messages:
+                who = {fay.pseudonym(g_fay).public_key: "Fay", ana.pseudonym(g_ana).public_key: "Ana"}.get(
+                    m.author, "Bo"
+                )
+                say(f"   {who}: {m.text}")
+            total, messages = await _what_the_node_holds(node, g_fay.group_id)
+            say(f"   The node stores {total} entries for this group: {total - messages} signed control entries")
+            say(f"   (membership, sealed keys) and {messages} messages, which it holds only as ciphertext.")
+            say("   It checks every signature and every membership rule, but cannot read a word.\n")
+
+            say("5. Bo is removed (say, at his own request). Fay's client moves the group to new keys")
+            say("   that are sealed to Fay and Ana only.")
+            await fay.remove_member(s_fay, g_fay, bo.pseudonym(g_bo).public_key)
+            await fay.send(s_fay, g_fay, "Ana, shall we meet again next Thursday?")
+            await ana.sync(s_ana, g_ana)
+            say(f"   Ana reads: {ana.record(g_ana.group_id).messages[-1].text}")
+            state = await bo.sync(s_bo, g_bo)
+            still = bo.pseudonym(g_bo).public_key in state.members
+            bo_messages = bo.record(g_bo.group_id).messages
+            readable = [m for m in bo_messages if m.text is not None]
+            say(f"   Bo's client fetched the same entries. Still a member: {still}.")
+            say(f"   Bo can read the {len(readable)} messages from before his removal; the new one:")
+            say(f"   {bo_messages[-1].problem or 'readable (this would be a bug)'}: he never received its key.")
+            envelope = MessageEnvelope(state.epochs[0].entry_id, 99, os.urandom(24), os.urandom(64)).encode()
+            late = bo.writer(g_bo).append(kinds.MESSAGE, envelope, now_ms())
+            try:
+                await s_bo.publish(late)
+            except HoldspaceError as err:
+                say(f"   Bo's device tries to post anyway; the node refuses it: {err.code}.\n")
+
+            say("6. Tampering is caught by everyone: the node refuses a message whose words were swapped")
+            entry = bo.writer(g_bo).append(kinds.MESSAGE, b"forged", 0)
+            try:
+                await s_bo.request("publish", e=entry.raw, b=b"other words")
+            except HoldspaceError as err:
+                say(f"   after signing: {err.code}.")
+        nursery.cancel_scope.cancel()
+
+
+async def _what_the_node_holds(node: Node, group: bytes) -> tuple[int, int]:
+    page = node.store.iter_group(group, 0, 10_000)
+    messages = sum(1 for _, r in page if from_record(r).kind == kinds.MESSAGE)
+    return len(page), messages

@@ -75,9 +75,7 @@ class InviteSecret:
 
     def join(self, writer: LogWriter, timestamp_ms: int, heads: tuple[bytes, ...] = ()) -> Entry:
         """The joiner's join entry; ``heads``: control entries it already saw (e.g. when re-joining)."""
-        proof = crypto.ed25519_sign(
-            self.seed, join_proof_message(self.group_id, writer.me.public_key, self.invite_id)
-        )
+        proof = crypto.ed25519_sign(self.seed, join_proof_message(self.group_id, writer.me.public_key, self.invite_id))
         document = verify_identity_document(writer.me.identity_document(timestamp_ms))
         deps = tuple(sorted({self.invite_id, *heads}))
         return writer.append(kinds.JOIN, Join(deps, self.invite_id, proof, document).encode(), timestamp_ms)
@@ -114,7 +112,5 @@ def leave(writer: LogWriter, state: GroupState, timestamp_ms: int) -> Entry:
     return writer.append(kinds.LEAVE, Leave(state.heads).encode(), timestamp_ms)
 
 
-def settings(
-    writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int
-) -> Entry:
+def settings(writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int) -> Entry:
     return writer.append(kinds.SETTINGS, Settings(state.heads, history, meta).encode(), timestamp_ms)

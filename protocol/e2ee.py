@@ -68,13 +68,7 @@ def _step(chain_key: bytes) -> tuple[bytes, bytes]:
 
 def associated_data(group_id: bytes, author: bytes, seq: int, epoch_id: bytes, index: int) -> bytes:
     return (
-        MESSAGE_AD_DOMAIN
-        + b"\x00"
-        + group_id
-        + author
-        + seq.to_bytes(8, "big")
-        + epoch_id
-        + index.to_bytes(8, "big")
+        MESSAGE_AD_DOMAIN + b"\x00" + group_id + author + seq.to_bytes(8, "big") + epoch_id + index.to_bytes(8, "big")
     )
 
 
@@ -132,9 +126,7 @@ class GroupKeys:
         self.accept_epoch(epoch, crypto.seal_open(self.me.x_secret, sealed), keep_key=keep_key)
         return True
 
-    def encrypt(
-        self, epoch_id: bytes, seq: int, plaintext: bytes, random: Random = os.urandom
-    ) -> MessageEnvelope:
+    def encrypt(self, epoch_id: bytes, seq: int, plaintext: bytes, random: Random = os.urandom) -> MessageEnvelope:
         keys = self.epochs.get(epoch_id)
         if keys is None or self.me.public_key not in keys.chains:
             raise E2eeError("e2ee.unknown_epoch", "this member holds no sending chain in that epoch")
@@ -181,8 +173,7 @@ def make_rekey(
             x25519 = new_document.x_public_key
         sealed.append((key, crypto.seal(x25519, epoch_key, random)))
     shared = tuple(
-        (key, crypto.seal(state.members[key].x25519, blob, random))
-        for key, blob in sorted((history or {}).items())
+        (key, crypto.seal(state.members[key].x25519, blob, random)) for key, blob in sorted((history or {}).items())
     )
     return Rekey(deps, tuple(sealed), new_document, shared)
 

@@ -108,18 +108,17 @@ def check_payload(entry: Entry, payload: bytes) -> None:
         raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
 
 
-def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None) -> Entry:
+def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verify: bool = True) -> Entry:
     """Decode and verify the header ``raw`` and, if given, its ``payload``.
 
     Raises the first failing rule's typed error, in the order of spec section 6.2: size, CBOR
     (``cbor.*``), shape, version, fields, kind, payload size, timestamp, signature, payload.
     ``now_ms=None`` skips the clock check (used when re-verifying stored or proof entries).
-    ``payload=None`` verifies the header alone (a husk).
+    ``payload=None`` verifies the header alone (a husk). ``verify=False`` skips only the signature
+    check, for a node re-reading entries it verified when it stored them.
     """
     if len(raw) > MAX_HEADER_SIZE:
-        raise EntryError(
-            "entry.oversize", f"entry header is {len(raw)} bytes; the limit is {MAX_HEADER_SIZE}"
-        )
+        raise EntryError("entry.oversize", f"entry header is {len(raw)} bytes; the limit is {MAX_HEADER_SIZE}")
     fields = codec.decode(raw, max_size=MAX_HEADER_SIZE)
     if not isinstance(fields, dict):
         raise EntryError("entry.malformed", "an entry must be a CBOR map")
@@ -127,9 +126,7 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None) -> En
     if not _uint(version):
         raise EntryError("entry.malformed", "entry field v must be an unsigned integer")
     if version != VERSION:
-        raise EntryError(
-            "entry.bad_version", f"entry version {version!r} is not supported (this is {VERSION})"
-        )
+        raise EntryError("entry.bad_version", f"entry version {version!r} is not supported (this is {VERSION})")
     if fields.keys() != FIELDS:
         missing = sorted(FIELDS - fields.keys())
         extra = sorted(fields.keys() - FIELDS)
@@ -162,15 +159,13 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None) -> En
         raise EntryError("entry.unknown_kind", f"entry kind {kind} is not in the kind registry")
     limit = kinds.max_payload(kind)
     if size > limit:
-        raise EntryError(
-            "entry.oversize", f"payload of {size} bytes exceeds the {limit}-byte limit of its kind"
-        )
+        raise EntryError("entry.oversize", f"payload of {size} bytes exceeds the {limit}-byte limit of its kind")
     if now_ms is not None and timestamp > now_ms + MAX_CLOCK_SKEW_MS:
         raise EntryError(
             "entry.future_timestamp",
             f"entry timestamp is {timestamp - now_ms} ms ahead; at most {MAX_CLOCK_SKEW_MS} ms allowed",
         )
-    if not signing.verify_fields(signing.DOMAIN_ENTRY, fields, author):
+    if verify and not signing.verify_fields(signing.DOMAIN_ENTRY, fields, author):
         raise EntryError("entry.bad_signature")
     assert isinstance(prev, bytes | None)
     entry = Entry(group, author, seq, prev, timestamp, kind, size, digest, sig, raw, entry_id(raw))

@@ -89,6 +89,14 @@ CODES: dict[str, str] = {
     # --- secrets at rest ---
     "keyfile.malformed": "the key file is not a Holdspace key file of a known version",
     "keyfile.bad_passphrase": "wrong passphrase, or the key file was altered",
+    # --- the client (local state and usage) ---
+    "client.exists": "an identity already exists in this home directory",
+    "client.no_identity": "there is no identity in this home directory yet",
+    "client.unknown_group": "no group of yours matches that name or id",
+    "client.already_joined": "you are already in that group",
+    "client.no_genesis": "the node did not return the group's genesis entry",
+    "client.not_member": "that pseudonym is not a member of the group",
+    "client.no_node": "no home node is set: pass --node holdspace://...",
     # --- primitives ---
     "crypto.bad_key": "a key or nonce has the wrong length",
     "crypto.decrypt_failed": "authenticated decryption failed: wrong key, or the data was altered",

@@ -78,6 +78,7 @@ class Member:
     role: str
     x25519: bytes
     since_seq: int  # seq of the join (or genesis) that opened the current membership
+    admitted_by: tuple[bytes, bytes] | None = None  # (join entry id, inviter key); None for the creator
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +133,7 @@ class GroupState:
 
     def authorised_at(self, author: bytes, seq: int) -> bool:
         """Whether ``author``'s entry at ``seq`` falls inside one of its membership intervals."""
-        return any(
-            start < seq and (end is None or seq <= end) for start, end in self.intervals.get(author, ())
-        )
+        return any(start < seq and (end is None or seq <= end) for start, end in self.intervals.get(author, ()))
 
     @property
     def current_epoch(self) -> Epoch | None:
@@ -162,9 +161,7 @@ class GroupState:
                 ]
         parts += sorted(self.banned)
         parts += [e.entry_id for e in self.epochs]
-        parts += [
-            eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])
-        ]
+        parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
         return crypto.blake2b_256(b"".join(parts))
 
 
@@ -300,6 +297,19 @@ class _Applier:
         start, _ = self.s.intervals[key][-1]
         self.s.intervals[key][-1] = (start, max(end, start))
         self.s.restrictions[key] = Restriction(self.position[op.entry_id], op.entry_id, member.role, reason)
+        self._revoke_admissions_by(key, op)
+
+    def _revoke_admissions_by(self, inviter: bytes, op: Entry) -> None:
+        """Undo joins through ``inviter``'s invites that ``op`` (which just took the inviter's power)
+        had not seen: a join concurrent with its inviter's removal or demotion does not stand,
+        whatever the linearisation order of the two. Joins ``op`` saw are kept. Cascades."""
+        seen = self.ancestors[op.entry_id]
+        for key, member in list(self.s.members.items()):
+            if member.admitted_by is None or member.admitted_by[1] != inviter:
+                continue
+            if seen >> self.position[member.admitted_by[0]] & 1:
+                continue
+            self._end_membership(key, member.since_seq, op, "revoked")
 
     # -- operations -----------------------------------------------------------------------
 
@@ -357,7 +367,11 @@ class _Applier:
             return "group.already_member"
         if invite.uses >= invite.invite.max_uses:
             return "group.invite_exhausted"
-        if s.role_of(invite.author) != FACILITATOR:
+        inviter_restriction = s.restrictions.get(invite.author)
+        if s.role_of(invite.author) != FACILITATOR or (
+            inviter_restriction is not None and not self.ancestors[invite.entry_id] >> inviter_restriction.position & 1
+        ):
+            # the inviter lost its power after (or concurrently with) making the invite
             return "group.invite_revoked"
         restriction = s.restrictions.get(op.author)
         if restriction is not None and not self.ancestors[invite.entry_id] >> restriction.position & 1:
@@ -365,7 +379,7 @@ class _Applier:
             return "group.concurrent_restriction"
         invite.uses += 1
         x25519 = join.document.x_public_key
-        s.members[op.author] = Member(op.author, invite.invite.role, x25519, op.seq)
+        s.members[op.author] = Member(op.author, invite.invite.role, x25519, op.seq, (op.entry_id, invite.author))
         s.intervals.setdefault(op.author, []).append((op.seq, None))
         s.x25519[op.author] = x25519
         return None
@@ -394,12 +408,12 @@ class _Applier:
         if not self._may(op, FACILITATOR, restrictive=lowering):
             return "group.forbidden"
         if lowering:
-            s.restrictions[change.target] = Restriction(
-                self.position[op.entry_id], op.entry_id, target.role, "demoted"
-            )
+            s.restrictions[change.target] = Restriction(self.position[op.entry_id], op.entry_id, target.role, "demoted")
         elif self._restricted_unseen(op, change.target):
             return "group.concurrent_restriction"
         target.role = change.role
+        if lowering and change.role != FACILITATOR:
+            self._revoke_admissions_by(change.target, op)
         return None
 
     def _rekey(self, op: Entry, rekey: Rekey) -> str | None:

@@ -168,9 +168,7 @@ def _check_document_fields(fields: dict[str, codec.CborValue], *, require_sig: b
 def verify_identity_document(raw: bytes) -> IdentityDocument:
     """Decode and verify an identity document; typed errors in the order of spec section 4.4."""
     if len(raw) > MAX_IDENTITY_DOCUMENT:
-        raise IdentityError(
-            "identity.malformed_document", f"identity document exceeds {MAX_IDENTITY_DOCUMENT} bytes"
-        )
+        raise IdentityError("identity.malformed_document", f"identity document exceeds {MAX_IDENTITY_DOCUMENT} bytes")
     try:
         fields = codec.decode(raw, max_size=MAX_IDENTITY_DOCUMENT)
     except CodecError as exc:

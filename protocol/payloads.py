@@ -136,9 +136,7 @@ class Join:
     document: IdentityDocument
 
     def encode(self) -> bytes:
-        return codec.encode(
-            {"d": list(self.deps), "i": self.invite_id, "w": self.proof, "doc": self.document.raw}
-        )
+        return codec.encode({"d": list(self.deps), "i": self.invite_id, "w": self.proof, "doc": self.document.raw})
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +208,7 @@ def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[by
         raise _fail(kind, f"{name} must be a list of [member key, sealed box]")
     pairs: list[tuple[bytes, bytes]] = []
     for item in value:
-        if (
-            not isinstance(item, list)
-            or len(item) != 2
-            or not _key(item[0])
-            or not isinstance(item[1], bytes)
-        ):
+        if not isinstance(item, list) or len(item) != 2 or not _key(item[0]) or not isinstance(item[1], bytes):
             raise _fail(kind, f"{name} must be a list of [32-byte key, sealed box]")
         if len(item[1]) < crypto.SEALED_BOX_OVERHEAD:
             raise _fail(kind, f"{name} holds a sealed box shorter than {crypto.SEALED_BOX_OVERHEAD} bytes")

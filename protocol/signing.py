@@ -27,9 +27,7 @@ def signed_message(domain: str, fields: Mapping[str, codec.CborValue]) -> bytes:
     return domain.encode("ascii") + b"\x00" + codec.encode(body)
 
 
-def sign_fields(
-    domain: str, fields: Mapping[str, codec.CborValue], seed: bytes
-) -> dict[str, codec.CborValue]:
+def sign_fields(domain: str, fields: Mapping[str, codec.CborValue], seed: bytes) -> dict[str, codec.CborValue]:
     """``fields`` plus the ``"sig"`` that signs them under ``seed``'s key."""
     signed = dict(fields)
     signed[SIG] = crypto.ed25519_sign(seed, signed_message(domain, fields))

@@ -86,9 +86,7 @@ def decode_id(prefix: str, text: str, *, size: int = 32) -> bytes:
     try:
         data = [_CHARSET.index(c) for c in text[sep + 1 :]]
     except ValueError:
-        raise IdentityError(
-            "identity.bad_text_id", "textual id contains a character outside Bech32"
-        ) from None
+        raise IdentityError("identity.bad_text_id", "textual id contains a character outside Bech32") from None
     if len(data) < 6:
         raise IdentityError("identity.bad_text_id", "textual id is too short")
     if _polymod([*_hrp_expand(prefix), *data]) != _BECH32M_CONST:

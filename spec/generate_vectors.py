@@ -135,9 +135,7 @@ def identity_vectors() -> list[Vector]:
         ("text id with wrong prefix", textid.encode_id(textid.NODE_PREFIX, ALICE.public_key)),
         ("text id of a small-order key", textid.encode_id(textid.PSEUDONYM_PREFIX, bytes(32))),
     ]:
-        out.append(
-            {"name": name, "text_id": text, "error": error_of(lambda t=text: identity.parse_pseudonym_id(t))}
-        )
+        out.append({"name": name, "text_id": text, "error": error_of(lambda t=text: identity.parse_pseudonym_id(t))})
 
     doc = ALICE.identity_document(NOW, "River")
     out.append(
@@ -427,9 +425,7 @@ class _Scenario:
             self.writers[name] = author.LogWriter(me, self.genesis.entry_id)
         return self.writers[name]
 
-    def invite_and_join(
-        self, name: str, role: str, *, by: str = "founder", uses: int = 1
-    ) -> author.InviteSecret:
+    def invite_and_join(self, name: str, role: str, *, by: str = "founder", uses: int = 1) -> author.InviteSecret:
         entry, secret = author.invite(
             self.writers[by],
             self.state(),
@@ -447,9 +443,7 @@ class _Scenario:
         state = self.state()
         epoch_key = e2ee.new_epoch_key(self.rng)
         payload = e2ee.make_rekey(state, state.heads, self.writers[by].me, epoch_key, random=self.rng)
-        entry = self.add(
-            self.writers[by].append(kinds.REKEY, payload.encode(), self.tick()), f"{by} starts an epoch"
-        )
+        entry = self.add(self.writers[by].append(kinds.REKEY, payload.encode(), self.tick()), f"{by} starts an epoch")
         keys[entry.entry_id] = epoch_key
         return entry
 
@@ -510,9 +504,7 @@ def group_vectors() -> list[Vector]:
         "demote bo",
     )
     bo = sc.writers["bo"]
-    sc.add(
-        author.remove(founder, sc.state(), bo.me.public_key, bo.seq, sc.tick(), ban=True), "founder bans bo"
-    )
+    sc.add(author.remove(founder, sc.state(), bo.me.public_key, bo.seq, sc.tick(), ban=True), "founder bans bo")
     sc.rekey("founder", epoch_keys)
     say("ana", "See you next week.")
     sc.add(author.leave(sc.writers["ana"], sc.state(), sc.tick()), "ana leaves")

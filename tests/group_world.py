@@ -42,9 +42,7 @@ class World:
 
     # -- views ----------------------------------------------------------------------------
     def controls(self, ids: set[bytes] | None = None) -> list[Entry]:
-        return [
-            e for eid, e in self.entries.items() if kinds.is_control(e.kind) and (ids is None or eid in ids)
-        ]
+        return [e for eid, e in self.entries.items() if kinds.is_control(e.kind) and (ids is None or eid in ids)]
 
     def state(self, ids: set[bytes] | None = None) -> GroupState:
         return compute_state(self.genesis, self.controls(ids))

@@ -77,9 +77,7 @@ def code_of(data: bytes, **kwargs: Any) -> str:
 def head(major: int, arg: int, width: int | None = None) -> bytes:
     """A CBOR head; ``width`` (0, 1, 2, 4, 8 argument bytes) forces a possibly non-shortest form."""
     if width is None:
-        width = next(
-            w for w, limit in ((0, 24), (1, 1 << 8), (2, 1 << 16), (4, 1 << 32), (8, 1 << 64)) if arg < limit
-        )
+        width = next(w for w, limit in ((0, 24), (1, 1 << 8), (2, 1 << 16), (4, 1 << 32), (8, 1 << 64)) if arg < limit)
     if width == 0:
         return bytes([major << 5 | arg])
     return bytes([major << 5 | {1: 24, 2: 25, 4: 26, 8: 27}[width]]) + arg.to_bytes(width, "big")
@@ -285,9 +283,7 @@ REJECTIONS: list[tuple[str, str, dict[str, int]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("hex_", "code", "kwargs"), REJECTIONS, ids=[f"{c}:{h[:24]}" for h, c, _ in REJECTIONS]
-)
+@pytest.mark.parametrize(("hex_", "code", "kwargs"), REJECTIONS, ids=[f"{c}:{h[:24]}" for h, c, _ in REJECTIONS])
 def test_rejection(hex_: str, code: str, kwargs: dict[str, int]) -> None:
     assert code_of(bytes.fromhex(hex_), **kwargs) == code
 

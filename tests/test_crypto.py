@@ -87,19 +87,13 @@ def test_aead_rejects_bad_key_and_nonce_lengths() -> None:
 
 
 def test_hkdf_rfc5869_case_1() -> None:
-    okm = crypto.hkdf_sha256(
-        bytes([0x0B] * 22), salt=bytes(range(13)), info=bytes(range(0xF0, 0xFA)), length=42
-    )
-    assert okm.hex() == (
-        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
-    )
+    okm = crypto.hkdf_sha256(bytes([0x0B] * 22), salt=bytes(range(13)), info=bytes(range(0xF0, 0xFA)), length=42)
+    assert okm.hex() == ("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
 
 
 def test_hkdf_rfc5869_case_3_empty_salt_and_info() -> None:
     okm = crypto.hkdf_sha256(bytes([0x0B] * 22), salt=b"", info=b"", length=42)
-    assert okm.hex() == (
-        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
-    )
+    assert okm.hex() == ("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
 
 
 def test_blake2b_256_empty() -> None:

@@ -77,9 +77,7 @@ def test_node_data_holds_no_plaintext_and_no_epoch_key() -> None:
         for epoch in person.keys.epochs.values():
             for chain in epoch.chains.values():
                 assert chain.key not in blob
-    assert all(
-        len(decode_envelope(m.payload).ciphertext) in {b + 16 for b in e2ee.BUCKETS} for m in before + after
-    )
+    assert all(len(decode_envelope(m.payload).ciphertext) in {b + 16 for b in e2ee.BUCKETS} for m in before + after)
 
 
 def test_a_key_stolen_later_cannot_decrypt_earlier_messages() -> None:
@@ -100,9 +98,7 @@ def test_tampered_ciphertext_is_rejected_without_advancing_the_chain() -> None:
     w.deliver_keys()
     msg = w.say("ana", "hello")
     envelope = decode_envelope(msg.payload)
-    forged = e2ee.MessageEnvelope(
-        envelope.epoch, envelope.index, envelope.nonce, envelope.ciphertext[:-1] + b"\x00"
-    )
+    forged = e2ee.MessageEnvelope(envelope.epoch, envelope.index, envelope.nonce, envelope.ciphertext[:-1] + b"\x00")
     with pytest.raises(CryptoError):
         w.people["founder"].keys.decrypt(msg.author, msg.seq, forged)
     assert w.read("founder", msg) == "hello"

@@ -47,9 +47,7 @@ def test_header_verifies_without_payload_and_payload_attaches_later() -> None:
 
 
 def test_empty_payload_header_size() -> None:
-    e = create_entry(
-        ALICE, group=GROUP, seq=2, prev=b"\x00" * 32, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b""
-    )
+    e = create_entry(ALICE, group=GROUP, seq=2, prev=b"\x00" * 32, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b"")
     assert len(e.raw) == 238
 
 
@@ -126,7 +124,5 @@ def test_arbitrary_bytes_raise_only_typed_errors(raw: bytes, payload: bytes | No
 @given(seq=st.integers(1, 2**63 - 1), ts=st.integers(0, T0), payload=st.binary(max_size=2000))
 def test_create_decode_round_trip(seq: int, ts: int, payload: bytes) -> None:
     prev = None if seq == 1 else b"\x07" * 32
-    e = create_entry(
-        ALICE, group=GROUP, seq=seq, prev=prev, timestamp_ms=ts, kind=kinds.MESSAGE, payload=payload
-    )
+    e = create_entry(ALICE, group=GROUP, seq=seq, prev=prev, timestamp_ms=ts, kind=kinds.MESSAGE, payload=payload)
     assert decode_entry(e.raw, payload, now_ms=T0) == e

@@ -69,17 +69,11 @@ def test_fork_proof_rejections() -> None:
     first, second = sorted([LOG[2], bob3], key=lambda e: e.entry_id)
     assert _bad_proof_code(codec.encode({"v": 1, "a": first.raw, "b": second.raw})) == "log.bad_fork_proof"
     # wrong order
-    assert (
-        _bad_proof_code(codec.encode({"v": 1, "a": proof.second.raw, "b": proof.first.raw}))
-        == "log.bad_fork_proof"
-    )
+    assert _bad_proof_code(codec.encode({"v": 1, "a": proof.second.raw, "b": proof.first.raw})) == "log.bad_fork_proof"
     # a forged entry inside
     forged = bytearray(proof.second.raw)
     forged[-1] ^= 1
-    assert (
-        _bad_proof_code(codec.encode({"v": 1, "a": proof.first.raw, "b": bytes(forged)}))
-        == "log.bad_fork_proof"
-    )
+    assert _bad_proof_code(codec.encode({"v": 1, "a": proof.first.raw, "b": bytes(forged)})) == "log.bad_fork_proof"
     assert _bad_proof_code(b"\xff") == "log.bad_fork_proof"
     assert _bad_proof_code(codec.encode({"v": 2, "a": b"", "b": b""})) == "log.bad_fork_proof"
 

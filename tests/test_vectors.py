@@ -26,9 +26,7 @@ BUILT = GEN.build()
 def test_checked_in_vectors_match_the_code(name: str) -> None:
     path = SPEC / "vectors" / name
     assert path.exists(), f"{path} missing: run python spec/generate_vectors.py"
-    assert path.read_text() == GEN.render(BUILT[name]), (
-        f"{name} is stale: run python spec/generate_vectors.py"
-    )
+    assert path.read_text() == GEN.render(BUILT[name]), f"{name} is stale: run python spec/generate_vectors.py"
 
 
 def test_vectors_cover_enough_cases() -> None:
@@ -93,9 +91,7 @@ def test_conversation_vector_rekeys_open_for_recipients_only() -> None:
     from protocol import codec, crypto
 
     (vec,) = json.loads((SPEC / "vectors" / "group_conversation.json").read_text())
-    secrets = {
-        bytes.fromhex(p["ed25519_public"]): bytes.fromhex(p["x25519_secret"]) for p in vec["people"].values()
-    }
+    secrets = {bytes.fromhex(p["ed25519_public"]): bytes.fromhex(p["x25519_secret"]) for p in vec["people"].values()}
     opened = 0
     for entry in vec["entries"]:
         if entry["kind"] != "rekey":

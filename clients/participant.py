@@ -1,0 +1,345 @@
+"""A participant: their secrets, their groups, and the group operations a client performs.
+
+Everything a participant holds — the master secret, per-group log positions, epoch chains and the
+messages already read — lives in one file, ``<home>/holdspace.keys``, sealed with the participant's
+passphrase (``protocol.keyfile``: Argon2id + secretbox). Nothing secret is ever written in the clear.
+Message keys are single-use (forward secrecy), so read messages are kept, encrypted, in that file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clients.client import NodeSession, Received
+from protocol import codec, e2ee, kinds
+from protocol.address import InviteToken, NodeAddress
+from protocol.author import InviteSecret, LogWriter, create_group, invite, leave, remove
+from protocol.entry import Entry
+from protocol.errors import HoldspaceError
+from protocol.group import GroupState, compute_state
+from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
+from protocol.keyfile import open_secret, seal_secret
+from protocol.payloads import HISTORY_SHARED, MEMBER, Genesis, Rekey, decode_envelope, decode_payload
+
+KEYFILE = "holdspace.keys"
+STATE_VERSION = 1
+
+
+class ClientError(HoldspaceError):
+    family = "client"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class Message:
+    cursor: int
+    author: bytes
+    seq: int
+    timestamp_ms: int
+    text: str | None  # None: could not be decrypted (see ``problem``)
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class GroupRecord:
+    group_id: bytes
+    context: bytes
+    name: str | None
+    seq: int = 0
+    prev: bytes | None = None
+    keys: e2ee.GroupKeys | None = None
+    messages: list[Message] = field(default_factory=list)
+    seen: set[tuple[bytes, int]] = field(default_factory=set)
+
+
+def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
+    return [chain.key, chain.next_index, [[i, k] for i, k in sorted(chain.skipped.items())]]
+
+
+def _chain_from_cbor(value: codec.CborValue) -> e2ee.Chain:
+    assert isinstance(value, list)
+    key, index, skipped = value
+    assert isinstance(key, bytes) and isinstance(index, int) and isinstance(skipped, list)
+    return e2ee.Chain(key, index, {int(i): bytes(k) for i, k in skipped})  # type: ignore[misc, call-overload]
+
+
+class Participant:
+    """One person's client state (one home directory)."""
+
+    def __init__(self, home: Path, passphrase: str, master: bytes, node: NodeAddress | None) -> None:
+        self.home = home
+        self.passphrase = passphrase
+        self.master = master
+        self.node = node
+        self.groups: dict[bytes, GroupRecord] = {}
+
+    # -- persistence -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, home: Path, passphrase: str, node: NodeAddress | None) -> Participant:
+        if (home / KEYFILE).exists():
+            raise ClientError("client.exists", f"{home / KEYFILE} already exists")
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        me = cls(home, passphrase, new_master_secret(), node)
+        me.save()
+        return me
+
+    @classmethod
+    def load(cls, home: Path, passphrase: str) -> Participant:
+        path = home / KEYFILE
+        if not path.exists():
+            raise ClientError("client.no_identity", f"no identity in {home}: run 'holdspace id new' first")
+        data = codec.decode(open_secret(passphrase, path.read_bytes()), max_size=64 * 1024 * 1024)
+        assert isinstance(data, dict)
+        master, node = data["master"], data["node"]
+        assert isinstance(master, bytes)
+        me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
+        groups = data["groups"]
+        assert isinstance(groups, dict)
+        for gid_hex, g in groups.items():
+            me.groups[bytes.fromhex(gid_hex)] = me._group_from(bytes.fromhex(gid_hex), g)
+        return me
+
+    def _group_from(self, gid: bytes, g: codec.CborValue) -> GroupRecord:
+        assert isinstance(g, dict)
+        ctx, name, seq, prev = g["ctx"], g["name"], g["seq"], g["prev"]
+        assert isinstance(ctx, bytes) and isinstance(seq, int)
+        record = GroupRecord(
+            gid, ctx, name if isinstance(name, str) else None, seq, prev if isinstance(prev, bytes) else None
+        )
+        record.keys = e2ee.GroupKeys(gid, Pseudonym.derive(self.master, ctx))
+        epochs = g["epochs"]
+        assert isinstance(epochs, dict)
+        for eid_hex, ep in epochs.items():
+            assert isinstance(ep, dict)
+            chains = ep["chains"]
+            assert isinstance(chains, dict)
+            key = ep["key"]
+            record.keys.epochs[bytes.fromhex(eid_hex)] = e2ee.EpochKeys(
+                bytes.fromhex(eid_hex),
+                {bytes.fromhex(m): _chain_from_cbor(c) for m, c in chains.items()},
+                key if isinstance(key, bytes) else None,
+            )
+        messages = g["messages"]
+        assert isinstance(messages, list)
+        for m in messages:
+            assert isinstance(m, list)
+            cursor, author, mseq, ts, text, problem = m
+            msg = Message(cursor, author, mseq, ts, text, problem)  # type: ignore[arg-type]
+            record.messages.append(msg)
+            record.seen.add((msg.author, msg.seq))
+        return record
+
+    def save(self) -> None:
+        groups: dict[str, codec.CborValue] = {}
+        for gid, r in self.groups.items():
+            epochs: dict[str, codec.CborValue] = {}
+            if r.keys is not None:
+                for eid, ep in r.keys.epochs.items():
+                    epochs[eid.hex()] = {
+                        "key": ep.epoch_key,
+                        "chains": {m.hex(): _chain_to_cbor(c) for m, c in ep.chains.items()},
+                    }
+            groups[gid.hex()] = {
+                "ctx": r.context,
+                "name": r.name,
+                "seq": r.seq,
+                "prev": r.prev,
+                "epochs": epochs,
+                "messages": [[m.cursor, m.author, m.seq, m.timestamp_ms, m.text, m.problem] for m in r.messages],
+            }
+        data = {
+            "v": STATE_VERSION,
+            "master": self.master,
+            "node": str(self.node) if self.node else None,
+            "groups": groups,
+        }
+        sealed = seal_secret(self.passphrase, codec.encode(data))
+        path = self.home / KEYFILE
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, sealed)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def record(self, group_id: bytes) -> GroupRecord:
+        record = self.groups.get(group_id)
+        if record is None:
+            raise ClientError("client.unknown_group", "you are not in that group (see 'holdspace groups')")
+        return record
+
+    def find_group(self, text: str) -> GroupRecord:
+        """A group by (a prefix of) its hex id or by its local name."""
+        text = text.strip().lower()
+        matches = [
+            r for r in self.groups.values() if r.group_id.hex().startswith(text) or (r.name or "").lower() == text
+        ]
+        if len(matches) != 1:
+            raise ClientError("client.unknown_group", f"no single group matches {text!r} (see 'holdspace groups')")
+        return matches[0]
+
+    def pseudonym(self, record: GroupRecord) -> Pseudonym:
+        return Pseudonym.derive(self.master, record.context)
+
+    def writer(self, record: GroupRecord) -> LogWriter:
+        return LogWriter(self.pseudonym(record), record.group_id, record.seq, record.prev)
+
+    async def _publish(self, session: NodeSession, record: GroupRecord, entry: Entry) -> int:
+        """Publish one of our own entries; our log position advances only once the node stored it."""
+        cursor = await session.publish(entry)
+        record.seq, record.prev = entry.seq, entry.entry_id
+        self.save()
+        return cursor
+
+    # -- operations --------------------------------------------------------------------------
+
+    async def create_group(self, session: NodeSession, name: str | None) -> GroupRecord:
+        genesis, writer = create_group(self.master, now_ms())
+        payload = decode_payload(kinds.GENESIS, genesis.payload or b"", genesis.author)
+        assert isinstance(payload, Genesis)
+        await session.authenticate(writer.me)
+        record = GroupRecord(genesis.entry_id, genesis_context(payload.nonce), name)
+        record.keys = e2ee.GroupKeys(genesis.entry_id, writer.me)
+        self.groups[genesis.entry_id] = record
+        await self._publish(session, record, genesis)
+        await self.sync(session, record)
+        await self.ensure_clean_epoch(session, record)
+        return record
+
+    async def invite(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        *,
+        role: str = MEMBER,
+        uses: int = 1,
+        expires_ms: int | None = None,
+        target: bytes | None = None,
+    ) -> str:
+        state = await self.sync(session, record)
+        writer = self.writer(record)
+        await session.authenticate(writer.me)
+        entry, secret = invite(
+            writer,
+            state,
+            now_ms(),
+            role=role,
+            expires_ms=expires_ms or now_ms() + 7 * 86_400_000,
+            max_uses=uses,
+            target=target,
+        )
+        await self._publish(session, record, entry)
+        assert self.node is not None
+        return str(InviteToken(record.group_id, secret.invite_id, secret.seed, (self.node,)))
+
+    async def join(self, session: NodeSession, token: InviteToken, name: str | None = None) -> GroupRecord:
+        if token.group_id in self.groups:
+            raise ClientError("client.already_joined", "you are already in that group")
+        context = group_context(token.group_id)
+        me = Pseudonym.derive(self.master, context)
+        record = GroupRecord(token.group_id, context, name)
+        record.keys = e2ee.GroupKeys(token.group_id, me)
+        await session.authenticate(me)
+        entry = InviteSecret(token.group_id, token.invite_id, token.seed).join(self.writer(record), now_ms())
+        self.groups[token.group_id] = record
+        try:
+            await self._publish(session, record, entry)
+        except HoldspaceError:
+            del self.groups[token.group_id]
+            raise
+        return record
+
+    async def sync(self, session: NodeSession, record: GroupRecord) -> GroupState:
+        """Fetch the group's log, verify it, take new epoch keys, decrypt new messages."""
+        me = self.pseudonym(record)
+        await session.authenticate(me)
+        received = await session.fetch_all(record.group_id)
+        state = self._state(record, received)
+        keys = record.keys
+        assert keys is not None
+        by_id = {r.entry.entry_id: r.entry for r in received}
+        for epoch in state.epochs:
+            if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
+                continue
+            rekey = decode_payload(kinds.REKEY, by_id[epoch.entry_id].payload or b"", epoch.author)
+            assert isinstance(rekey, Rekey)
+            keys.open_rekey(epoch, rekey, keep_key=state.history == HISTORY_SHARED)
+        for r in received:
+            e = r.entry
+            if e.kind != kinds.MESSAGE or (e.author, e.seq) in record.seen:
+                continue
+            if not state.authorised_at(e.author, e.seq) or e.payload is None:
+                continue
+            record.seen.add((e.author, e.seq))
+            try:
+                text = keys.decrypt(e.author, e.seq, decode_envelope(e.payload)).decode("utf-8", "replace")
+                record.messages.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, text))
+            except HoldspaceError as err:
+                record.messages.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, None, err.code))
+        self.save()
+        return state
+
+    def _state(self, record: GroupRecord, received: list[Received]) -> GroupState:
+        genesis = next((r.entry for r in received if r.entry.kind == kinds.GENESIS), None)
+        if genesis is None or genesis.entry_id != record.group_id:
+            raise ClientError("client.no_genesis", "the node did not return this group's genesis")
+        controls = [r.entry for r in received if kinds.is_control(r.entry.kind) and r.entry.payload is not None]
+        return compute_state(genesis, controls)
+
+    async def ensure_clean_epoch(self, session: NodeSession, record: GroupRecord) -> GroupState:
+        """Publish a rekey if the current epoch is missing, stale, or held by a non-member (13.1)."""
+        state = await self.sync(session, record)
+        me = self.pseudonym(record)
+        if me.public_key not in state.members:
+            raise ClientError("client.not_member", "you are not a member of this group (any more)")
+        epoch = state.current_epoch
+        keys = record.keys
+        assert keys is not None
+        if epoch is not None and state.epoch_is_clean(epoch) and epoch.entry_id in keys.epochs:
+            return state
+        epoch_key = e2ee.new_epoch_key()
+        payload = e2ee.make_rekey(state, state.heads, me, epoch_key)
+        entry = self.writer(record).append(kinds.REKEY, payload.encode(), now_ms())
+        await self._publish(session, record, entry)
+        return await self.sync(session, record)
+
+    async def send(self, session: NodeSession, record: GroupRecord, text: str) -> Message:
+        state = await self.ensure_clean_epoch(session, record)
+        epoch = state.current_epoch
+        keys = record.keys
+        assert epoch is not None and keys is not None
+        envelope = keys.encrypt(epoch.entry_id, record.seq + 1, text.encode())
+        entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), now_ms())
+        cursor = await self._publish(session, record, entry)
+        message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, text)
+        record.messages.append(message)
+        record.seen.add((entry.author, entry.seq))
+        self.save()
+        return message
+
+    async def remove_member(
+        self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False
+    ) -> None:
+        state = await self.sync(session, record)
+        if target not in state.members:
+            raise ClientError("client.not_member", "that pseudonym is not a member")
+        received = await session.fetch_all(record.group_id)
+        cut = max((r.entry.seq for r in received if r.entry.author == target), default=0)
+        entry = remove(self.writer(record), state, target, cut, now_ms(), ban=ban)
+        await self._publish(session, record, entry)
+        await self.ensure_clean_epoch(session, record)
+
+    async def leave_group(self, session: NodeSession, record: GroupRecord) -> None:
+        state = await self.sync(session, record)
+        await self._publish(session, record, leave(self.writer(record), state, now_ms()))

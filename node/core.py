@@ -1,0 +1,312 @@
+"""The node's decisions, without I/O: what to accept, store, husk and let whom read.
+
+The trio runtime (``node.server``) and the simulator drive the same :class:`NodeCore`:
+
+* ``check_entry`` validates an incoming entry completely — entry rules, log placement, group
+  admissibility and authorisation (spec 6, 7, 12.6) — against the store *plus* entries accepted but
+  not yet committed, and returns a :class:`Decision` saying what to store;
+* the driver writes ``decision.record`` durably, then calls ``committed`` (or ``aborted``), which
+  returns the follow-up work: payloads to discard (messages a later control entry de-authorised).
+
+Reads go through :class:`EntryReader` (the LMDB store, or an equivalent in-memory one); the core never
+writes: writing is the driver's job, so "acknowledged only after a durable commit" is enforced by the
+driver awaiting the store before it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from node.store import StoredEntry
+from protocol import codec, crypto, kinds
+from protocol.entry import Entry, decode_entry
+from protocol.errors import CodecError, GroupError
+from protocol.frames import ProtocolError
+from protocol.group import DecodeCache, GroupState, check_belongs, check_genesis, compute_state, group_id_of
+from protocol.log import LogHead, Placement, place
+from protocol.payloads import Invite, Join, decode_envelope, decode_payload, join_proof_message
+
+GROUP_PAGE = 1000
+
+
+class EntryReader(Protocol):
+    """The read side of the store the core needs (``node.store.Store`` implements it)."""
+
+    def heads(self, group: bytes) -> dict[bytes, tuple[int, bytes]]: ...
+    def get_at(self, group: bytes, author: bytes, seq: int) -> StoredEntry | None: ...
+    def has(self, entry_id: bytes) -> bool: ...
+    def iter_group(self, group: bytes, after: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
+    def groups(self) -> list[bytes]: ...
+
+
+def pack_record(entry: Entry) -> bytes:
+    """A stored entry's bytes: ``[header, payload or null]`` (null for a husk)."""
+    return codec.encode([entry.raw, entry.payload])
+
+
+def unpack_record(raw: bytes) -> tuple[bytes, bytes | None]:
+    value = codec.decode(raw, max_size=len(raw))
+    assert isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes)
+    payload = value[1]
+    assert payload is None or isinstance(payload, bytes)
+    return value[0], payload
+
+
+def to_record(entry: Entry, group_id: bytes, *, husk: bool) -> StoredEntry:
+    stored = entry.without_payload() if husk else entry
+    return StoredEntry(group_id, entry.author, entry.seq, entry.entry_id, entry.kind, pack_record(stored))
+
+
+def from_record(record: StoredEntry) -> Entry:
+    header, payload = unpack_record(record.raw)
+    return decode_entry(header, payload, now_ms=None, verify=False)
+
+
+@dataclass(slots=True)
+class Decision:
+    """An entry to store. ``outcome`` is the code to answer with when the entry is stored but not
+    effective (an ignored control entry, a husked message); None when it is fully accepted."""
+
+    entry: Entry
+    group_id: bytes
+    record: StoredEntry
+    husk: bool
+    outcome: str | None
+    duplicate: bool = False
+
+
+@dataclass(slots=True)
+class GroupContext:
+    genesis: Entry
+    controls: dict[bytes, Entry] = field(default_factory=dict)
+    joined: set[bytes] = field(default_factory=set)  # authors with an admissible join (or the creator)
+    cache: DecodeCache = field(default_factory=DecodeCache)
+    state: GroupState | None = None
+
+    def recompute(self) -> GroupState:
+        self.state = compute_state(self.genesis, self.controls.values(), self.cache)
+        return self.state
+
+
+@dataclass(slots=True)
+class Followup:
+    """Work a commit leaves for the driver."""
+
+    group_id: bytes
+    forget_payloads: list[tuple[bytes, int]]  # (author, seq) of messages no longer authorised
+
+
+class NodeCore:
+    def __init__(self, store: EntryReader) -> None:
+        self.store = store
+        self.groups: dict[bytes, GroupContext] = {}
+        self.pending: dict[tuple[bytes, bytes], list[Entry]] = {}  # (group, author) -> uncommitted
+        self.pending_ids: set[bytes] = set()
+
+    # -- groups ------------------------------------------------------------------------------
+
+    def hosts(self, group_id: bytes) -> bool:
+        return self.context(group_id) is not None
+
+    def context(self, group_id: bytes) -> GroupContext | None:
+        ctx = self.groups.get(group_id)
+        if ctx is None and self.store.has(group_id):
+            ctx = self._load(group_id)
+        return ctx
+
+    def _load(self, group_id: bytes) -> GroupContext:
+        ctx: GroupContext | None = None
+        controls: list[Entry] = []
+        after = 0
+        while page := self.store.iter_group(group_id, after, GROUP_PAGE):
+            for cursor, record in page:
+                after = cursor
+                if not kinds.is_control(record.kind):
+                    continue
+                entry = from_record(record)
+                if entry.kind == kinds.GENESIS:
+                    ctx = GroupContext(entry, joined={entry.author})
+                else:
+                    controls.append(entry)
+        if ctx is None:
+            raise GroupError("group.bad_genesis", "stored group has no genesis")
+        for entry in controls:
+            ctx.controls[entry.entry_id] = entry
+            if entry.kind == kinds.JOIN:
+                ctx.joined.add(entry.author)
+        ctx.recompute()
+        self.groups[group_id] = ctx
+        return ctx
+
+    def state(self, group_id: bytes) -> GroupState:
+        ctx = self.context(group_id)
+        if ctx is None:
+            raise ProtocolError("proto.unknown_group")
+        return ctx.state or ctx.recompute()
+
+    def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
+        """Reading a group's log is for its members, past members and admitted joiners."""
+        ctx = self.context(group_id)
+        return ctx is not None and any(k in ctx.joined for k in keys)
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def _head(self, group_id: bytes, author: bytes) -> LogHead | None:
+        pending = self.pending.get((group_id, author))
+        if pending:
+            return LogHead(pending[-1].seq, pending[-1].entry_id)
+        head = self.store.heads(group_id).get(author)
+        return LogHead(*head) if head else None
+
+    def _stored_at(self, group_id: bytes, author: bytes, seq: int) -> Entry | None:
+        for e in self.pending.get((group_id, author), ()):
+            if e.seq == seq:
+                return e
+        record = self.store.get_at(group_id, author, seq)
+        return from_record(record) if record else None
+
+    def check_entry(
+        self, header: bytes, payload: bytes | None, *, now_ms: int, authors: frozenset[bytes] | None
+    ) -> Decision:
+        """Everything a node checks before storing (spec 6.2, 7.1, 12.6), in order.
+
+        ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
+        peer node relaying someone else's entry (which may be a husk). Raises a typed error for a
+        rejection (nothing to store); returns the :class:`Decision` otherwise.
+        """
+        entry = decode_entry(header, payload, now_ms=now_ms)
+        from_client = authors is not None
+        if authors is not None and entry.author not in authors:
+            raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
+        if from_client and entry.payload is None:
+            raise ProtocolError("proto.payload_required")
+        group_id = group_id_of(entry)
+        if entry.kind == kinds.GENESIS:
+            check_genesis(entry)  # needs the payload: raises group.malformed_payload without it
+        ctx = self.context(group_id)
+        if ctx is None and entry.kind != kinds.GENESIS:
+            raise ProtocolError("proto.unknown_group", "this node does not host that group")
+        if ctx is not None and entry.kind != kinds.GENESIS:
+            check_belongs(entry, group_id)
+
+        head = self._head(group_id, entry.author)
+        stored = self._stored_at(group_id, entry.author, entry.seq) if head and entry.seq <= head.seq else None
+        if place(head, entry, stored) is Placement.DUPLICATE:  # a fork raises ForkError with its proof
+            assert stored is not None
+            return Decision(
+                stored, group_id, to_record(stored, group_id, husk=stored.payload is None), False, None, True
+            )
+
+        if entry.kind == kinds.GENESIS:
+            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+        assert ctx is not None
+        if kinds.is_control(entry.kind):
+            return self._check_control(ctx, group_id, entry)
+        return self._check_message(ctx, group_id, entry)
+
+    def _check_control(self, ctx: GroupContext, group_id: bytes, entry: Entry) -> Decision:
+        if entry.payload is None:
+            raise GroupError("group.malformed_payload", "a control entry cannot be a husk")
+        payload = decode_payload(entry.kind, entry.payload, entry.author)
+        missing = [d for d in getattr(payload, "deps", ()) if d not in ctx.controls and d != group_id]
+        if missing:
+            raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
+        if entry.author not in ctx.joined:
+            if not isinstance(payload, Join):
+                raise GroupError("group.not_member", "the author never joined this group")
+            self._check_join_admissible(ctx, group_id, entry, payload)
+        ctx.cache.payloads[entry.entry_id] = payload
+        trial = dict(ctx.controls)
+        trial[entry.entry_id] = entry
+        state = compute_state(ctx.genesis, trial.values(), ctx.cache)
+        return Decision(
+            entry, group_id, to_record(entry, group_id, husk=False), False, state.outcomes.get(entry.entry_id)
+        )
+
+    def _check_join_admissible(self, ctx: GroupContext, group_id: bytes, entry: Entry, join: Join) -> None:
+        """Monotone admissibility of a join (spec 12.6 step 2): its invite is held, its proof verifies."""
+        invite = ctx.controls.get(join.invite_id)
+        if invite is None or invite.kind != kinds.INVITE:
+            raise GroupError("group.unknown_invite", "the invite this join redeems is not on this node")
+        invite_payload = ctx.cache.payloads.get(invite.entry_id) or decode_payload(
+            kinds.INVITE, invite.payload or b"", invite.author
+        )
+        assert isinstance(invite_payload, Invite)
+        if not crypto.ed25519_verify(
+            invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
+        ):
+            raise GroupError("group.bad_invite_proof")
+
+    def _check_message(self, ctx: GroupContext, group_id: bytes, entry: Entry) -> Decision:
+        if entry.author not in ctx.joined:
+            raise GroupError("group.not_member", "the author never joined this group")
+        if entry.payload is not None:
+            try:
+                decode_envelope(entry.payload)
+            except (GroupError, CodecError) as exc:
+                raise GroupError("group.malformed_payload", str(exc)) from exc
+        state = ctx.state or ctx.recompute()
+        authorised = state.authorised_at(entry.author, entry.seq)
+        husk = not authorised or entry.payload is None
+        outcome = None if authorised else "group.not_member"
+        return Decision(entry, group_id, to_record(entry, group_id, husk=husk), husk, outcome)
+
+    # -- commit bookkeeping ------------------------------------------------------------------
+
+    def reserve(self, decision: Decision) -> None:
+        """Count ``decision`` as stored (for later checks) while its durable write is under way."""
+        if decision.duplicate:
+            return
+        self.pending.setdefault((decision.group_id, decision.entry.author), []).append(decision.entry)
+        self.pending_ids.add(decision.entry.entry_id)
+        self._apply(decision)
+
+    def _apply(self, decision: Decision) -> None:
+        entry = decision.entry
+        if entry.kind == kinds.GENESIS:
+            ctx = GroupContext(entry, joined={entry.author})
+            ctx.recompute()
+            self.groups[decision.group_id] = ctx
+        elif kinds.is_control(entry.kind):
+            ctx = self.groups[decision.group_id]
+            ctx.controls[entry.entry_id] = entry
+            if entry.kind == kinds.JOIN:
+                ctx.joined.add(entry.author)
+
+    def committed(self, decision: Decision) -> Followup:
+        """The decision's record is durable. Returns what became unauthorised because of it."""
+        self._unpend(decision)
+        followup = Followup(decision.group_id, [])
+        if decision.duplicate or not kinds.is_control(decision.entry.kind):
+            return followup
+        ctx = self.groups[decision.group_id]
+        before = ctx.state
+        after = ctx.recompute()
+        if before is None:
+            return followup
+        heads = self.store.heads(decision.group_id)
+        for author, intervals in after.intervals.items():
+            if before.intervals.get(author) == intervals or author not in heads:
+                continue
+            for seq in range(1, heads[author][0] + 1):
+                if before.authorised_at(author, seq) and not after.authorised_at(author, seq):
+                    followup.forget_payloads.append((author, seq))  # the driver skips control entries
+        return followup
+
+    def aborted(self, decision: Decision) -> None:
+        """The write failed: forget the reservation (and rebuild the group's view from the store)."""
+        self._unpend(decision)
+        self.groups.pop(decision.group_id, None)
+
+    def _unpend(self, decision: Decision) -> None:
+        if decision.duplicate:
+            return
+        key = (decision.group_id, decision.entry.author)
+        pending = self.pending.get(key, [])
+        if decision.entry in pending:
+            pending.remove(decision.entry)
+        if not pending:
+            self.pending.pop(key, None)
+        self.pending_ids.discard(decision.entry.entry_id)

@@ -1,0 +1,51 @@
+"""The node's limits, in one place (spec 14.5 documents each; tests hit each one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from node.transport.base import TransportLimits
+from protocol.frames import MAX_FRAME
+
+
+def default_transport_limits() -> TransportLimits:
+    """The transport's defaults, with messages large enough for a maximal publish frame."""
+    base = TransportLimits()
+    window_budget = 2 * base.max_streams * base.stream_receive_window
+    return replace(
+        base,
+        max_message_size=MAX_FRAME,
+        max_buffered_bytes=max(base.max_buffered_bytes, window_budget + MAX_FRAME + 64),
+    )
+
+
+@dataclass
+class NodeLimits:
+    publish_rate: float = 1000.0
+    """Entries per second per pseudonym (token bucket refill)."""
+    publish_burst: float = 2000.0
+    request_rate: float = 2000.0
+    """Requests per second per connection."""
+    request_burst: float = 4000.0
+    max_pseudonyms_per_connection: int = 64
+    max_subscriptions_per_connection: int = 16
+    subscription_batch: int = 256
+    """Entries per pushed event; a slow reader holds the subscription back (no buffering)."""
+    transport: TransportLimits = field(default_factory=default_transport_limits)
+
+
+class TokenBucket:
+    """``rate`` tokens per second up to ``burst``; ``take`` is pure given the caller's clock."""
+
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.updated = rate, burst, burst, now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True

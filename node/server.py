@@ -1,0 +1,309 @@
+"""The node runtime: trio tasks around :class:`node.core.NodeCore`, a store and a transport.
+
+One task per connection and one per stream (a request, or a subscription). Decisions are the
+core's; this module only moves bytes, awaits durable commits and wakes subscribers. An entry is
+acknowledged after ``StoreWriter.append`` returns, that is after its transaction is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import nacl.signing
+import trio
+
+from node.core import Decision, NodeCore, from_record, pack_record
+from node.limits import NodeLimits, TokenBucket
+from node.store import Store, StoreError
+from node.store_writer import StoreWriter
+from node.transport.base import Connection, MessageStream, TransportError
+from node.transport.quic import serve_quic
+from protocol import codec, crypto, kinds
+from protocol.errors import HoldspaceError
+from protocol.frames import (
+    ALPN_CLIENT,
+    CHALLENGE_SIZE,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    Request,
+    auth_message,
+    decode_request,
+    encode_error,
+    encode_event,
+    encode_ok,
+)
+from protocol.log import ForkError
+
+log = logging.getLogger("holdspace.node")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Session:
+    """One client connection: its challenge, its authenticated pseudonyms, its rate limits."""
+
+    def __init__(self, conn: Connection, limits: NodeLimits) -> None:
+        self.conn = conn
+        self.challenge = os.urandom(CHALLENGE_SIZE)
+        self.authors: set[bytes] = set()
+        self.subscriptions = 0
+        now = trio.current_time()
+        self.requests = TokenBucket(limits.request_rate, limits.request_burst, now)
+
+
+class Node:
+    """A running node's shared state. Create with :func:`open_node`."""
+
+    def __init__(self, store: Store, writer: StoreWriter, node_key: nacl.signing.SigningKey, limits: NodeLimits):
+        self.store = store
+        self.writer = writer
+        self.node_key = node_key
+        self.public_key = bytes(node_key.verify_key)
+        self.limits = limits
+        self.core = NodeCore(store)
+        self._group_events: dict[bytes, trio.Event] = {}
+        self._publish_buckets: dict[bytes, TokenBucket] = {}
+        self.sessions = 0
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def serve_quic(
+        self,
+        host: str,
+        port: int,
+        *,
+        task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        await serve_quic(
+            host,
+            port,
+            node_key=self.node_key,
+            alpns=[ALPN_CLIENT],
+            handler=self.handle_connection,
+            limits=self.limits.transport,
+            task_status=task_status,
+        )
+
+    async def handle_connection(self, conn: Connection) -> None:
+        session = Session(conn, self.limits)
+        self.sessions += 1
+        try:
+            async with trio.open_nursery() as nursery:
+                while True:
+                    try:
+                        stream = await conn.accept_stream()
+                    except TransportError:
+                        break
+                    nursery.start_soon(self._handle_stream, session, stream)
+                nursery.cancel_scope.cancel()
+        finally:
+            self.sessions -= 1
+
+    async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
+        try:
+            data = await stream.receive()
+            if not session.requests.take(trio.current_time()):
+                raise ProtocolError("proto.rate_limited", "too many requests on this connection")
+            request = decode_request(data)
+            if request.op == "subscribe":
+                await self._subscribe(session, request, stream)
+                return
+            result = await self._dispatch(session, request)
+            await stream.send(encode_ok(result))
+            await stream.finish()
+        except HoldspaceError as err:
+            await self._send_error(stream, err.code, err.message)
+        except StoreError as err:
+            log.error("store failure: %s", err.code)
+            await self._send_error(stream, "proto.busy", "the node could not store the entry; retry later")
+        except TransportError:
+            pass  # the peer went away or misbehaved at the transport level
+
+    async def _send_error(self, stream: MessageStream, code: str, message: str) -> None:
+        try:
+            await stream.send(encode_error(code, message))
+            await stream.finish()
+        except TransportError:
+            pass
+
+    async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue]:
+        if request.op == "hello":
+            return {
+                "v": PROTOCOL_VERSION,
+                "node": self.public_key,
+                "challenge": session.challenge,
+                "limits": {
+                    "publish_rate": int(self.limits.publish_rate),
+                    "max_frame": self.limits.transport.max_message_size,
+                },
+            }
+        if request.op == "auth":
+            key, sig = request.bytes_of("k"), request.bytes_of("sig")
+            if not crypto.ed25519_verify(key, auth_message(session.challenge, self.public_key, key), sig):
+                raise ProtocolError("proto.bad_auth")
+            if key not in session.authors and len(session.authors) >= self.limits.max_pseudonyms_per_connection:
+                raise ProtocolError("proto.busy", "too many pseudonyms on one connection")
+            session.authors.add(key)
+            return {}
+        if request.op == "publish":
+            return await self.publish(request.bytes_of("e"), request.fields["b"], frozenset(session.authors))  # type: ignore[arg-type]
+        if request.op == "fetch":
+            group = request.bytes_of("g")
+            self._check_read(session, group)
+            page = await self.writer.read(
+                self.store.iter_group, group, request.int_of("after"), request.int_of("limit")
+            )
+            entries = [self._event_item(cursor, record.raw) for cursor, record in page]
+            last = page[-1][0] if page else request.int_of("after")
+            return {"entries": entries, "next": last, "more": len(page) == request.int_of("limit")}
+        if request.op == "state":
+            group = request.bytes_of("g")
+            self._check_read(session, group)
+            state = self.core.state(group)
+            return {
+                "members": [[k, m.role] for k, m in sorted(state.members.items())],
+                "banned": sorted(state.banned),
+                "heads": list(state.heads),
+                "epochs": [e.entry_id for e in state.epochs],
+            }
+        raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
+
+    @staticmethod
+    def _event_item(cursor: int, raw: bytes) -> list[codec.CborValue]:
+        value = codec.decode(raw, max_size=len(raw))
+        assert isinstance(value, list)
+        return [cursor, *value]
+
+    def _check_read(self, session: Session, group: bytes) -> None:
+        if not session.authors:
+            raise ProtocolError("proto.unauthenticated", "authenticate a pseudonym first")
+        if not self.core.hosts(group):
+            raise ProtocolError("proto.unknown_group")
+        if not self.core.may_read(group, session.authors):
+            raise ProtocolError("proto.forbidden", "none of your pseudonyms has joined this group")
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def publish(
+        self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
+    ) -> dict[str, codec.CborValue]:
+        """Validate, store durably, wake subscribers. ``authors`` None: relayed by a peer node."""
+        if authors is not None:
+            bucket = self._publish_bucket(header)
+            if bucket is not None and not bucket.take(trio.current_time()):
+                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
+        try:
+            decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=authors)
+        except ForkError as fork:
+            await self._record_fork(fork)
+            raise
+        cursor = await self._store(decision)
+        result: dict[str, codec.CborValue] = {"id": decision.entry.entry_id, "c": cursor}
+        if decision.outcome is not None:
+            raise StoredButRefusedError(decision.outcome, cursor)
+        return result
+
+    def _publish_bucket(self, header: bytes) -> TokenBucket | None:
+        try:
+            fields = codec.decode(header, max_size=len(header))
+        except HoldspaceError:
+            return None  # check_entry reports the decoding error
+        author = fields.get("a") if isinstance(fields, dict) else None
+        if not isinstance(author, bytes):
+            return None
+        bucket = self._publish_buckets.get(author)
+        if bucket is None:
+            if len(self._publish_buckets) > 100_000:
+                self._publish_buckets.clear()
+            bucket = self._publish_buckets[author] = TokenBucket(
+                self.limits.publish_rate, self.limits.publish_burst, trio.current_time()
+            )
+        return bucket
+
+    async def _store(self, decision: Decision) -> int:
+        if decision.duplicate:
+            return 0
+        self.core.reserve(decision)
+        try:
+            cursor = await self.writer.append(decision.record)
+        except BaseException:
+            self.core.aborted(decision)
+            raise
+        followup = self.core.committed(decision)
+        if followup.forget_payloads:
+            await trio.to_thread.run_sync(self._forget_payloads, followup.group_id, followup.forget_payloads)
+        self._wake(decision.group_id)
+        return cursor or 0
+
+    def _forget_payloads(self, group: bytes, positions: list[tuple[bytes, int]]) -> None:
+        """Discard message payloads a control entry de-authorised (spec 12.6 step 3)."""
+        for author, seq in positions:
+            record = self.store.get_at(group, author, seq)
+            if record is None or kinds.is_control(record.kind):
+                continue
+            entry = from_record(record)
+            if entry.payload is not None:
+                self.store.delete_body(record.entry_id, pack_record(entry.without_payload()))
+
+    async def _record_fork(self, fork: ForkError) -> None:
+        key = b"fork:" + fork.proof.group + fork.proof.author
+        await trio.to_thread.run_sync(self.store.put_meta, key, fork.proof.encode())
+        log.warning("equivocation detected in a group log (proof stored)")
+
+    def _wake(self, group: bytes) -> None:
+        event = self._group_events.pop(group, None)
+        if event is not None:
+            event.set()
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    async def _subscribe(self, session: Session, request: Request, stream: MessageStream) -> None:
+        group = request.bytes_of("g")
+        self._check_read(session, group)
+        if session.subscriptions >= self.limits.max_subscriptions_per_connection:
+            raise ProtocolError("proto.busy", "too many subscriptions on this connection")
+        session.subscriptions += 1
+        try:
+            cursor = request.int_of("after")
+            await stream.send(encode_ok({"next": cursor}))
+            while True:
+                event = self._group_events.setdefault(group, trio.Event())
+                # inline: a page of at most subscription_batch entries is a sub-millisecond LMDB read,
+                # far cheaper than a thread hop per subscriber per commit
+                page = self.store.iter_group(group, cursor, self.limits.subscription_batch)
+                if page:
+                    cursor = page[-1][0]
+                    items = [self._event_item(c, record.raw) for c, record in page]
+                    await stream.send(encode_event("entries", entries=items, next=cursor))  # type: ignore[arg-type]
+                    continue
+                await event.wait()
+        finally:
+            session.subscriptions -= 1
+
+
+class StoredButRefusedError(HoldspaceError):
+    """Raised after storing an entry whose effect is refused (ignored control entry, husk)."""
+
+    def __init__(self, code: str, cursor: int | None) -> None:
+        super().__init__(code)
+        self.cursor = cursor
+
+
+@asynccontextmanager
+async def open_node(
+    data_dir: Path, node_key: nacl.signing.SigningKey, limits: NodeLimits | None = None
+) -> AsyncIterator[Node]:
+    """Open the store in ``data_dir/store`` and run a node around it until the block exits."""
+    store = Store.open(data_dir / "store")
+    try:
+        async with StoreWriter(store) as writer:
+            yield Node(store, writer, node_key, limits or NodeLimits())
+    finally:
+        store.close()

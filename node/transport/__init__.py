@@ -1,0 +1,50 @@
+"""Transport layer: whole messages on bidirectional streams, over QUIC or in memory."""
+
+from .base import (
+    BadCertificate,
+    ConnectFailed,
+    Connection,
+    ConnectionRefused,
+    ConnectionStats,
+    EndOfStream,
+    HandshakeTimeout,
+    IdleTimeout,
+    MessageStream,
+    MessageTooLarge,
+    NoApplicationProtocol,
+    PinMismatch,
+    ServerStats,
+    StreamClosed,
+    StreamReset,
+    TooManyStreams,
+    TransportClosed,
+    TransportError,
+    TransportLimits,
+)
+from .memory import MemoryNetwork
+from .quic import connect_quic, serve_quic
+
+__all__ = [
+    "BadCertificate",
+    "ConnectFailed",
+    "Connection",
+    "ConnectionRefused",
+    "ConnectionStats",
+    "EndOfStream",
+    "HandshakeTimeout",
+    "IdleTimeout",
+    "MemoryNetwork",
+    "MessageStream",
+    "MessageTooLarge",
+    "NoApplicationProtocol",
+    "PinMismatch",
+    "ServerStats",
+    "StreamClosed",
+    "StreamReset",
+    "TooManyStreams",
+    "TransportClosed",
+    "TransportError",
+    "TransportLimits",
+    "connect_quic",
+    "serve_quic",
+]

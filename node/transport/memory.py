@@ -1,0 +1,613 @@
+"""In-memory transport with the same interface and semantics as the QUIC binding.
+
+For tests and simulations: no sockets, no threads, only trio primitives, so it runs under
+``trio.testing.MockClock``.  It keeps the observable semantics of the QUIC binding:
+
+* message size limit, checked by the sender (nothing written) and by the receiver (the stream is
+  reset with ``STREAM_MESSAGE_TOO_LARGE``, counted, the connection keeps working);
+* bounded buffers: ``send`` waits while the receiving connection holds ``max_buffered_bytes``
+  unread, or the stream holds more than its window plus the unacknowledged-send allowance;
+* at most ``max_streams`` live streams per direction; a stream becomes visible to the peer on its
+  first message, ``finish`` or ``reset`` (as in QUIC, where a stream exists once a frame names it);
+* pinning (``PinMismatch``), ALPN (``NoApplicationProtocol``), connection cap, idle timeout,
+  graceful close (queued messages stay readable), the same exceptions and codes.
+
+Differences: buffering is accounted per whole message (QUIC counts bytes as they arrive), there
+is no handshake (so no handshake timeout, half-open cap or Retry), and ``remote_address`` of a
+server-side connection is synthetic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from types import TracebackType
+from typing import Any
+
+import nacl.signing
+import trio
+
+from .base import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NO_ERROR,
+    CLOSE_SHUTTING_DOWN,
+    HEADER_SIZE,
+    STREAM_MESSAGE_TOO_LARGE,
+    ConnectionRefused,
+    ConnectionStats,
+    EndOfStream,
+    IdleTimeout,
+    MessageTooLarge,
+    NoApplicationProtocol,
+    PinMismatch,
+    ServerStats,
+    StreamClosed,
+    StreamReset,
+    TransportClosed,
+    TransportError,
+    TransportLimits,
+    check_application_code,
+    only_transport_errors,
+)
+
+__all__ = ["MemoryConnection", "MemoryMessageStream", "MemoryNetwork"]
+
+log = logging.getLogger(__name__)
+
+
+def _clone(exc: TransportError) -> TransportError:
+    new = exc.__class__.__new__(exc.__class__)
+    new.__dict__.update(exc.__dict__)
+    new.args = exc.args
+    return new
+
+
+class _Broadcast:
+    """Wake every current waiter; later waiters wait for the next ``fire``."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def fire(self) -> None:
+        self._event.set()
+        self._event = trio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+class MemoryMessageStream:
+    def __init__(self, conn: MemoryConnection, stream_id: int) -> None:
+        self._conn = conn
+        self.stream_id = stream_id
+        self.peer: MemoryMessageStream | None = None
+        self._announced = False
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._recv_done = False
+        self._recv_exc: TransportError | None = None
+        self._recv_changed = _Broadcast()
+        self._send_closed = False
+        self._send_exc: TransportError | None = None
+        self._released = False
+
+    # ---------------------------------------------------------------- application API
+
+    async def send(self, message: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        limit = self._conn.limits.max_message_size
+        if len(message) > limit:
+            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
+        await self._send(bytes(message))
+
+    async def _send_unchecked(self, message: bytes) -> None:
+        """Testing hook: send without the local size check (as a misbehaving peer would)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        await self._send(bytes(message))
+
+    async def receive(self) -> bytes:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            if self._queue:
+                message = self._queue.popleft()
+                cost = HEADER_SIZE + len(message)
+                self._queued_bytes -= cost
+                conn = self._conn
+                conn.stats.buffered_bytes -= cost
+                conn.stats.messages_received += 1
+                conn.link.touch()
+                conn.space_changed.fire()
+                self._maybe_release()
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return message
+            if self._recv_done:
+                self._maybe_release()
+                if self._recv_exc is not None:
+                    raise _clone(self._recv_exc)
+                raise EndOfStream("peer finished the stream")
+            if self._conn.closed_exc is not None:
+                raise _clone(self._conn.closed_exc)
+            await self._recv_changed.wait()
+
+    async def finish(self) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._send_closed:
+            if self._send_exc is not None and not isinstance(self._send_exc, StreamClosed):
+                raise _clone(self._send_exc)
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+        conn = self._conn
+        if conn.closed_exc is not None:
+            raise _clone(conn.closed_exc)
+        await self._announce()
+        self._send_closed = True
+        self._send_exc = StreamClosed("stream already finished")
+        peer = self.peer
+        assert peer is not None
+        if not peer._recv_done:
+            peer._recv_done = True
+            peer._recv_changed.fire()
+            peer._maybe_release()
+        conn.link.touch()
+        self._maybe_release()
+
+    def reset(self, code: int = 0) -> None:
+        check_application_code(code)
+        self._abort(code, StreamClosed(f"stream reset locally (code {code:#x})"))
+
+    # ---------------------------------------------------------------- internals
+
+    async def _send(self, message: bytes) -> None:
+        conn = self._conn
+        cost = HEADER_SIZE + len(message)
+        while True:
+            if self._send_exc is not None:
+                raise _clone(self._send_exc)
+            if conn.closed_exc is not None:
+                raise _clone(conn.closed_exc)
+            peer_conn = conn.peer
+            assert peer_conn is not None
+            if not self._announced and peer_conn.alive_in >= peer_conn.limits.max_streams:
+                await peer_conn.space_changed.wait()  # like waiting for MAX_STREAMS credit
+                continue
+            peer = self.peer
+            if peer is not None and peer._recv_done:
+                break  # the receiver drops it
+            if len(message) > peer_conn.limits.max_message_size:
+                break  # rejected on its length prefix, never buffered
+            stream_cap = peer_conn.limits.stream_receive_window + conn.limits.max_unacked_send_bytes
+            queued = 0 if peer is None else peer._queued_bytes
+            room_stream = queued == 0 or queued + cost <= stream_cap
+            room_conn = peer_conn.stats.buffered_bytes + cost <= peer_conn.limits.max_buffered_bytes
+            if room_stream and room_conn:
+                break
+            await peer_conn.space_changed.wait()
+        await self._announce()
+        peer = self.peer
+        assert peer is not None
+        conn.stats.messages_sent += 1
+        conn.link.touch()
+        peer._deliver(message)
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def _announce(self) -> None:
+        if self._announced:
+            return
+        conn = self._conn
+        peer_conn = conn.peer
+        assert peer_conn is not None
+        while peer_conn.alive_in >= peer_conn.limits.max_streams and conn.closed_exc is None:
+            await peer_conn.space_changed.wait()
+        if conn.closed_exc is not None:
+            raise _clone(conn.closed_exc)
+        self._announce_now()
+
+    def _announce_now(self) -> None:
+        conn = self._conn
+        peer_conn = conn.peer
+        assert peer_conn is not None
+        self._announced = True
+        peer = MemoryMessageStream(peer_conn, self.stream_id)
+        peer._announced = True
+        peer.peer = self
+        self.peer = peer
+        peer_conn.alive_in += 1
+        peer_conn.streams[self.stream_id] = peer
+        peer_conn.accept_queue.append(peer)
+        peer_conn.accept_changed.fire()
+
+    def _deliver(self, message: bytes) -> None:
+        conn = self._conn
+        if self._recv_done:
+            return
+        if len(message) > conn.limits.max_message_size:
+            conn.stats.oversize_resets += 1
+            if conn.server_stats is not None:
+                conn.server_stats.oversize_resets += 1
+            exc = MessageTooLarge(
+                f"peer announced a {len(message)}-byte message (limit {conn.limits.max_message_size}); stream reset",
+                error_code=STREAM_MESSAGE_TOO_LARGE,
+            )
+            self._recv_done = True
+            self._recv_exc = exc
+            self._recv_changed.fire()
+            self._close_send(exc)
+            peer = self.peer
+            if peer is not None:
+                peer._close_send(_clone(exc))  # STOP_SENDING
+                peer._discard_receive(_clone(exc))  # RESET_STREAM
+            return
+        cost = HEADER_SIZE + len(message)
+        self._queue.append(message)
+        self._queued_bytes += cost
+        stats = conn.stats
+        stats.buffered_bytes += cost
+        stats.peak_buffered_bytes = max(stats.peak_buffered_bytes, stats.buffered_bytes)
+        self._recv_changed.fire()
+
+    def _abort(self, code: int, exc: TransportError) -> None:
+        peer_conn = self._conn.peer
+        if (
+            not self._announced
+            and self._conn.closed_exc is None
+            and peer_conn is not None
+            and peer_conn.alive_in < peer_conn.limits.max_streams
+        ):
+            self._announce_now()  # a reset makes the stream visible, as in QUIC
+        peer = self.peer
+        if peer is not None and self._conn.closed_exc is None:
+            what = f"(code {code:#x})"
+            if not self._send_closed:
+                peer._discard_receive(StreamReset(f"stream reset by peer {what}", error_code=code))
+            if not self._recv_done:
+                peer._close_send(StreamReset(f"peer stopped reading {what}", error_code=code))
+        self._discard_receive(exc, replace=True)
+        self._close_send(exc)
+
+    def _discard_receive(self, exc: TransportError | None, *, replace: bool = False) -> None:
+        conn = self._conn
+        if self._queued_bytes:
+            conn.stats.buffered_bytes -= self._queued_bytes
+            conn.space_changed.fire()
+        self._queue.clear()
+        self._queued_bytes = 0
+        if replace or not self._recv_done:
+            self._recv_done = True
+            self._recv_exc = exc
+        self._recv_changed.fire()
+        self._maybe_release()
+
+    def _close_send(self, exc: TransportError) -> None:
+        if not self._send_closed:
+            self._send_closed = True
+            self._send_exc = exc
+        conn = self._conn
+        peer_conn = conn.peer
+        if peer_conn is not None:
+            peer_conn.space_changed.fire()  # wake our blocked senders
+        self._maybe_release()
+
+    def _maybe_release(self) -> None:
+        if not self._released and self._send_closed and self._recv_done and not self._queue:
+            self._released = True
+            self._conn.release(self)
+
+
+class MemoryConnection:
+    def __init__(
+        self,
+        *,
+        limits: TransportLimits,
+        link: _Link,
+        is_client: bool,
+        remote_address: tuple[str, int],
+        alpn: str,
+        peer_key: bytes | None,
+        server_stats: ServerStats | None = None,
+    ) -> None:
+        self.limits = limits
+        self.link = link
+        self.is_client = is_client
+        self.remote_address = remote_address
+        self.alpn = alpn
+        self.peer_key = peer_key
+        self.stats = ConnectionStats()
+        self.server_stats = server_stats
+        self.peer: MemoryConnection | None = None
+        self.streams: dict[int, MemoryMessageStream] = {}
+        self.accept_queue: deque[MemoryMessageStream] = deque()
+        self.accept_changed = _Broadcast()
+        self.space_changed = _Broadcast()
+        self.alive_in = 0
+        self.alive_out = 0
+        self._next_stream_id = 0 if is_client else 1
+        self.closed_exc: TransportError | None = None
+
+    async def open_stream(self) -> MemoryMessageStream:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            if self.closed_exc is not None:
+                raise _clone(self.closed_exc)
+            if self.alive_out < self.limits.max_streams:
+                break
+            await self.space_changed.wait()
+        stream = MemoryMessageStream(self, self._next_stream_id)
+        self._next_stream_id += 4
+        self.streams[stream.stream_id] = stream
+        self.alive_out += 1
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return stream
+
+    async def accept_stream(self) -> MemoryMessageStream:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            if self.accept_queue:
+                stream = self.accept_queue.popleft()
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return stream
+            if self.closed_exc is not None:
+                raise _clone(self.closed_exc)
+            await self.accept_changed.wait()
+
+    async def aclose(self, code: int = 0, reason: str = "") -> None:
+        check_application_code(code)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self.link.close(
+            self,
+            TransportClosed("connection closed locally", error_code=code, reason=reason),
+            TransportClosed(
+                f"connection closed by peer (application code {code:#x}) {reason}".rstrip(),
+                error_code=code,
+                reason=reason,
+                by_peer=True,
+            ),
+        )
+
+    def release(self, stream: MemoryMessageStream) -> None:
+        if self.streams.pop(stream.stream_id, None) is None:
+            return
+        if (stream.stream_id & 1) == (0 if self.is_client else 1):
+            self.alive_out -= 1
+        else:
+            self.alive_in -= 1
+        self.space_changed.fire()
+
+    def mark_closed(self, exc: TransportError) -> None:
+        if self.closed_exc is not None:
+            return
+        self.closed_exc = exc
+        self.accept_changed.fire()
+        self.space_changed.fire()
+        for stream in self.streams.values():
+            stream._recv_changed.fire()
+
+
+class _Link:
+    """The shared state of a client/server connection pair."""
+
+    def __init__(self, idle_timeout: float) -> None:
+        self.idle_timeout = idle_timeout
+        self.last_activity = trio.current_time()
+        self.ends: tuple[MemoryConnection, MemoryConnection] | None = None
+        self.closed = trio.Event()
+
+    def touch(self) -> None:
+        self.last_activity = trio.current_time()
+
+    def close(self, initiator: MemoryConnection | None, local: TransportError, remote: TransportError) -> None:
+        if self.closed.is_set() or self.ends is None:
+            return
+        self.closed.set()
+        for end in self.ends:
+            end.mark_closed(local if (initiator is None or end is initiator) else remote)
+
+    async def watch_idle(self) -> None:
+        while not self.closed.is_set():
+            deadline = self.last_activity + self.idle_timeout
+            if trio.current_time() >= deadline:
+                self.close(None, IdleTimeout("idle timeout"), IdleTimeout("idle timeout"))
+                return
+            with trio.move_on_at(deadline):
+                await self.closed.wait()
+
+
+class _Listener:
+    def __init__(
+        self,
+        *,
+        address: Hashable,
+        node_key: nacl.signing.SigningKey,
+        alpns: list[str],
+        handler: Callable[[MemoryConnection], Awaitable[None]],
+        limits: TransportLimits,
+        stats: ServerStats,
+    ) -> None:
+        self.address = address
+        self.key = bytes(node_key.verify_key)
+        self.alpns = list(alpns)
+        self.handler = handler
+        self.limits = limits
+        self.stats = stats
+        self.connections: set[MemoryConnection] = set()
+        self.nursery: trio.Nursery | None = None
+
+    async def run_handler(self, conn: MemoryConnection) -> None:
+        code = CLOSE_NO_ERROR
+        try:
+            try:
+                await self.handler(conn)
+            except Exception as exc:
+                if not only_transport_errors(exc):
+                    log.exception("connection handler failed")
+                    code = CLOSE_INTERNAL_ERROR
+            if conn.closed_exc is None:
+                await conn.aclose(code, "" if code == CLOSE_NO_ERROR else "internal error")
+        finally:
+            self.connections.discard(conn)
+            self.stats.connections = len(self.connections)
+
+    def shutdown(self) -> None:
+        for conn in list(self.connections):
+            conn.link.close(
+                conn,
+                TransportClosed("node shut down", error_code=CLOSE_SHUTTING_DOWN),
+                TransportClosed(
+                    "connection closed by peer: node shutting down",
+                    error_code=CLOSE_SHUTTING_DOWN,
+                    by_peer=True,
+                ),
+            )
+        self.connections.clear()
+
+
+class _MemoryClientContext:
+    def __init__(self, network: MemoryNetwork, **kwargs: Any) -> None:
+        self._network = network
+        self._kwargs = kwargs
+        self._conn: MemoryConnection | None = None
+
+    async def __aenter__(self) -> MemoryConnection:
+        self._conn = await self._network._connect(**self._kwargs)
+        return self._conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        conn = self._conn
+        assert conn is not None
+        if exc is None:
+            await conn.aclose()
+        elif conn.closed_exc is None:
+            conn.link.close(
+                conn,
+                TransportClosed("connection aborted locally", error_code=CLOSE_INTERNAL_ERROR),
+                TransportClosed(
+                    "connection closed by peer (application code 0x10004) client error",
+                    error_code=CLOSE_INTERNAL_ERROR,
+                    by_peer=True,
+                ),
+            )
+        return False
+
+
+class MemoryNetwork:
+    """A namespace of in-memory listeners; addresses are any hashable (usually (host, port))."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[Hashable, _Listener] = {}
+        self._client_ids = itertools.count(1)
+
+    async def serve(
+        self,
+        address: Hashable,
+        node_key: nacl.signing.SigningKey,
+        alpns: list[str],
+        handler: Callable[[MemoryConnection], Awaitable[None]],
+        *,
+        limits: TransportLimits = TransportLimits(),  # noqa: B008 - frozen, immutable
+        stats: ServerStats | None = None,
+        task_status: trio.TaskStatus[Hashable] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on ``address`` until cancelled, running ``handler`` per connection."""
+        if not alpns:
+            raise ValueError("at least one ALPN is required")
+        if address in self._listeners:
+            raise OSError(f"address {address!r} is already in use")
+        listener = _Listener(
+            address=address,
+            node_key=node_key,
+            alpns=alpns,
+            handler=handler,
+            limits=limits,
+            stats=stats if stats is not None else ServerStats(),
+        )
+        self._listeners[address] = listener
+        try:
+            async with trio.open_nursery() as nursery:
+                listener.nursery = nursery
+                task_status.started(address)
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    listener.shutdown()
+        finally:
+            self._listeners.pop(address, None)
+
+    def connect(
+        self,
+        address: Hashable,
+        expected_key: bytes,
+        alpn: str,
+        *,
+        limits: TransportLimits = TransportLimits(),  # noqa: B008 - frozen, immutable
+        client_key: nacl.signing.SigningKey | None = None,
+    ) -> _MemoryClientContext:
+        """``async with network.connect(address, expected_key, alpn) as conn``."""
+        return _MemoryClientContext(
+            self,
+            address=address,
+            expected_key=expected_key,
+            alpn=alpn,
+            limits=limits,
+            client_key=client_key,
+        )
+
+    async def _connect(
+        self,
+        *,
+        address: Hashable,
+        expected_key: bytes,
+        alpn: str,
+        limits: TransportLimits,
+        client_key: nacl.signing.SigningKey | None,
+    ) -> MemoryConnection:
+        await trio.lowlevel.checkpoint()
+        if len(expected_key) != 32:
+            raise ValueError("expected_key must be a 32-byte Ed25519 public key")
+        listener = self._listeners.get(address)
+        if listener is None or listener.nursery is None:
+            raise ConnectionRefused(f"nothing listens on {address!r}")
+        if alpn not in listener.alpns:
+            raise NoApplicationProtocol(f"no common ALPN ({alpn!r} not in {listener.alpns})")
+        if listener.key != bytes(expected_key):
+            raise PinMismatch(f"node key {listener.key.hex()} is not the pinned {bytes(expected_key).hex()}")
+        if len(listener.connections) >= listener.limits.max_connections:
+            listener.stats.connections_refused += 1
+            raise ConnectionRefused("connection limit reached")
+        link = _Link(min(limits.idle_timeout, listener.limits.idle_timeout))
+        if isinstance(address, tuple) and len(address) == 2:
+            remote = (str(address[0]), int(address[1]))
+        else:
+            remote = (str(address), 0)
+        client = MemoryConnection(
+            limits=limits,
+            link=link,
+            is_client=True,
+            remote_address=remote,
+            alpn=alpn,
+            peer_key=listener.key,
+        )
+        server = MemoryConnection(
+            limits=listener.limits,
+            link=link,
+            is_client=False,
+            remote_address=("memory-client", next(self._client_ids)),
+            alpn=alpn,
+            peer_key=None if client_key is None else bytes(client_key.verify_key),
+            server_stats=listener.stats,
+        )
+        client.peer, server.peer = server, client
+        link.ends = (client, server)
+        listener.connections.add(server)
+        listener.stats.connections_accepted += 1
+        listener.stats.connections = len(listener.connections)
+        listener.nursery.start_soon(link.watch_idle)
+        listener.nursery.start_soon(listener.run_handler, server)
+        return client

@@ -1,0 +1,140 @@
+"""Client protocol frames (spec section 14): requests, responses and pushed events, as CBOR maps.
+
+Sans-I/O: this module turns bytes into typed requests and results into bytes; the transport moves
+them (one request per stream; a subscription's events follow on its stream).
+
+Invariant: :func:`decode_request` either returns a :class:`Request` whose fields have the types and
+sizes the spec gives, or raises ``ProtocolError`` with a ``proto.*`` code; it never raises anything
+else, whatever the bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeGuard
+
+from protocol import codec, crypto
+from protocol.entry import MAX_HEADER_SIZE
+from protocol.errors import CODES, CodecError, HoldspaceError
+from protocol.kinds import MAX_CONTROL_PAYLOAD
+
+PROTOCOL_VERSION = 1
+ALPN_CLIENT = "holdspace/1"
+MAX_FRAME = MAX_CONTROL_PAYLOAD + MAX_HEADER_SIZE + 1024
+MAX_FETCH = 512
+AUTH_DOMAIN = b"holdspace/v1/auth"
+CHALLENGE_SIZE = 32
+
+OPS = ("hello", "auth", "publish", "fetch", "subscribe", "state")
+
+
+class ProtocolError(HoldspaceError):
+    family = "proto"
+
+
+def _uint(value: codec.CborValue) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _key(value: codec.CborValue) -> TypeGuard[bytes]:
+    return isinstance(value, bytes) and len(value) == 32
+
+
+def auth_message(challenge: bytes, node_key: bytes, pseudonym: bytes) -> bytes:
+    """What a client signs to prove it holds ``pseudonym`` on this connection to this node."""
+    return AUTH_DOMAIN + b"\x00" + challenge + node_key + pseudonym
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    op: str
+    fields: Mapping[str, codec.CborValue]
+
+    def bytes_of(self, name: str) -> bytes:
+        value = self.fields[name]
+        assert isinstance(value, bytes)
+        return value
+
+    def int_of(self, name: str) -> int:
+        value = self.fields[name]
+        assert isinstance(value, int)
+        return value
+
+
+# op -> {field: check}; a check returns True when the value is acceptable
+_SCHEMA: dict[str, dict[str, object]] = {
+    "hello": {"v": _uint},
+    "auth": {"k": _key, "sig": lambda v: isinstance(v, bytes) and len(v) == crypto.ED25519_SIGNATURE},
+    "publish": {
+        "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,
+        "b": lambda v: v is None or (isinstance(v, bytes) and len(v) <= MAX_CONTROL_PAYLOAD),
+    },
+    "fetch": {"g": _key, "after": _uint, "limit": lambda v: _uint(v) and 1 <= v <= MAX_FETCH},
+    "subscribe": {"g": _key, "after": _uint},
+    "state": {"g": _key},
+}
+
+
+def encode_request(op: str, **fields: codec.CborValue) -> bytes:
+    return codec.encode({"op": op, **fields})
+
+
+def decode_request(data: bytes) -> Request:
+    if len(data) > MAX_FRAME:
+        raise ProtocolError("proto.too_large", f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
+    try:
+        value = codec.decode(data, max_size=MAX_FRAME)
+    except CodecError as exc:
+        raise ProtocolError("proto.malformed_frame", f"frame is not canonical CBOR ({exc.code})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("op"), str):
+        raise ProtocolError("proto.malformed_frame", "a request is a map with a text field op")
+    op = value["op"]
+    assert isinstance(op, str)
+    schema = _SCHEMA.get(op)
+    if schema is None:
+        raise ProtocolError("proto.unknown_op", f"unknown operation {op[:32]!r}")
+    fields = {k: v for k, v in value.items() if k != "op"}
+    if fields.keys() != schema.keys():
+        raise ProtocolError("proto.malformed_frame", f"{op} takes fields {sorted(schema)}")
+    for name, check in schema.items():
+        if not check(fields[name]):  # type: ignore[operator]
+            raise ProtocolError("proto.malformed_frame", f"{op}: field {name} has the wrong type or size")
+    return Request(op, fields)
+
+
+def encode_ok(result: Mapping[str, codec.CborValue]) -> bytes:
+    return codec.encode({"ok": dict(result)})
+
+
+def encode_error(code: str, message: str) -> bytes:
+    return codec.encode({"err": {"code": code, "msg": message[:500]}})
+
+
+def encode_event(event: str, **fields: codec.CborValue) -> bytes:
+    return codec.encode({"ev": event, **fields})
+
+
+def decode_response(data: bytes) -> dict[str, codec.CborValue]:
+    """The ``ok`` map of a response; raises the error it carries as a ``HoldspaceError``."""
+    try:
+        value = codec.decode(data, max_size=MAX_FRAME + MAX_FETCH * 64)
+    except CodecError as exc:
+        raise ProtocolError("proto.malformed_frame", f"response is not canonical CBOR ({exc.code})") from exc
+    if isinstance(value, dict) and isinstance(value.get("ok"), dict):
+        ok = value["ok"]
+        assert isinstance(ok, dict)
+        return ok
+    if isinstance(value, dict) and isinstance(value.get("ev"), str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("err"), dict):
+        err = value["err"]
+        assert isinstance(err, dict)
+        code, msg = err.get("code"), err.get("msg")
+        if isinstance(code, str) and code in CODES and isinstance(msg, str):
+            raise RemoteError(code, msg)
+    raise ProtocolError("proto.malformed_frame", "a response is {ok: map}, {ev: text, ...} or {err: {code, msg}}")
+
+
+class RemoteError(HoldspaceError):
+    """An error the node answered with; ``code`` is any registered code."""

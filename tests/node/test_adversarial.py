@@ -1,0 +1,164 @@
+"""Bad input over real QUIC: each gets its code, and honest clients keep being served."""
+
+from contextlib import aclosing
+from pathlib import Path
+
+import pytest
+import trio
+
+from clients.participant import Participant
+from node.limits import NodeLimits
+from node.transport.base import TransportError
+from protocol import codec, kinds, signing
+from protocol.address import InviteToken
+from protocol.entry import create_entry
+from protocol.errors import HoldspaceError
+from protocol.frames import MAX_FRAME, decode_response, encode_request
+from protocol.identity import Pseudonym
+from protocol.payloads import MessageEnvelope
+from tests.node.conftest import running_node, session
+
+
+async def raw_request(s, data: bytes) -> str:
+    stream = await s.conn.open_stream()
+    await stream.send(data)
+    await stream.finish()
+    try:
+        decode_response(await stream.receive())
+    except HoldspaceError as err:
+        return err.code
+    return "ok"
+
+
+async def setup_group(tmp_path: Path, address):
+    fay = Participant.create(tmp_path / "fay", "p", address)
+    ana = Participant.create(tmp_path / "ana", "p", address)
+    return fay, ana
+
+
+async def test_bad_frames_get_codes_and_others_continue(tmp_path: Path, node) -> None:
+    _, address = node
+    fay, _ = await setup_group(tmp_path, address)
+    async with session(address) as honest, session(address) as attacker:
+        group = await fay.create_group(honest, "g")
+        assert await raw_request(attacker, b"\xff\x00garbage") == "proto.malformed_frame"
+        assert await raw_request(attacker, codec.encode({"op": "launch"})) == "proto.unknown_op"
+        assert await raw_request(attacker, codec.encode({"op": "fetch", "g": b"x"})) == "proto.malformed_frame"
+        assert await raw_request(attacker, codec.encode([1, 2])) == "proto.malformed_frame"
+        assert await raw_request(attacker, encode_request("fetch", g=group.group_id, after=0, limit=10)) == (
+            "proto.unauthenticated"
+        )
+        # an oversize frame is refused by the transport; the connection survives
+        stream = await attacker.conn.open_stream()
+        with pytest.raises(TransportError):
+            await stream.send(b"\x00" * (MAX_FRAME + 10_000))
+        assert await raw_request(attacker, encode_request("hello", v=1)) == "ok"
+        await fay.send(honest, group, "still here")
+
+
+async def test_forged_unauthenticated_and_non_member_entries(tmp_path: Path, node) -> None:
+    _, address = node
+    fay, _ = await setup_group(tmp_path, address)
+    mallory = Pseudonym.generate()
+    async with session(address) as honest, session(address) as attacker:
+        group = await fay.create_group(honest, "g")
+        envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+        entry = create_entry(
+            mallory, group=group.group_id, seq=1, prev=None, timestamp_ms=1, kind=kinds.MESSAGE, payload=envelope
+        )
+        # not authenticated as the author
+        assert await raw_request(attacker, encode_request("publish", e=entry.raw, b=entry.payload)) == (
+            "proto.unauthenticated"
+        )
+        await attacker.authenticate(mallory)
+        # authenticated, but never joined
+        assert await raw_request(attacker, encode_request("publish", e=entry.raw, b=entry.payload)) == (
+            "group.not_member"
+        )
+        # a forged entry claiming to be from fay's pseudonym
+        fields = codec.decode(entry.raw)
+        fields["a"] = fay.pseudonym(group).public_key
+        forged = codec.encode(signing.sign_fields(signing.DOMAIN_ENTRY, {**fields}, mallory.seed))
+        await attacker.authenticate(fay.pseudonym(group))  # even holding fay's key is not enough to forge
+        assert await raw_request(attacker, encode_request("publish", e=forged, b=entry.payload)) == (
+            "entry.bad_signature"
+        )
+        garbage = b"\xa1" + b"\x00" * 1023
+        assert await raw_request(attacker, encode_request("publish", e=garbage, b=b"")) == "cbor.bad_key_type"
+        header_too_big = codec.encode({"v": 1, "pad": b"\x00" * 1100})
+        assert await raw_request(attacker, encode_request("publish", e=header_too_big, b=b"")) == (
+            "proto.malformed_frame"
+        )
+        await fay.send(honest, group, "unaffected")
+        state = await fay.sync(honest, group)
+        assert mallory.public_key not in state.intervals
+
+
+async def test_non_member_cannot_read(tmp_path: Path, node) -> None:
+    _, address = node
+    fay, _ = await setup_group(tmp_path, address)
+    mallory = Pseudonym.generate()
+    async with session(address) as honest, session(address) as attacker:
+        group = await fay.create_group(honest, "g")
+        await attacker.authenticate(mallory)
+        assert await raw_request(attacker, encode_request("fetch", g=group.group_id, after=0, limit=5)) == (
+            "proto.forbidden"
+        )
+        assert await raw_request(attacker, encode_request("fetch", g=b"\x09" * 32, after=0, limit=5)) == (
+            "proto.unknown_group"
+        )
+
+
+async def test_bad_auth(tmp_path: Path, node) -> None:
+    _, address = node
+    async with session(address) as s:
+        me = Pseudonym.generate()
+        assert await raw_request(s, encode_request("auth", k=me.public_key, sig=b"\x00" * 64)) == "proto.bad_auth"
+
+
+async def test_fork_is_detected_and_duplicate_is_idempotent(tmp_path: Path, node) -> None:
+    running, address = node
+    fay, _ = await setup_group(tmp_path, address)
+    async with session(address) as s:
+        group = await fay.create_group(s, "g")
+        writer = fay.writer(group)
+        env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+        first = writer.append(kinds.MESSAGE, env, 1)
+        writer.seq, writer.prev = first.seq - 1, first.prev
+        twin = writer.append(kinds.MESSAGE, env + b"", 2)
+        await s.publish(first)
+        await s.publish(first)  # the same entry again: acknowledged, stored once
+        assert await raw_request(s, encode_request("publish", e=twin.raw, b=twin.payload)) == "log.fork"
+        proof = running.store.get_meta(b"fork:" + group.group_id + first.author)
+        assert proof is not None
+
+
+async def test_rate_limit(tmp_path: Path) -> None:
+    limits = NodeLimits(request_rate=5, request_burst=5)
+    async with running_node(tmp_path / "n", limits) as (_, address), session(address) as s:
+        codes = [await raw_request(s, encode_request("hello", v=1)) for _ in range(12)]
+        assert "proto.rate_limited" in codes
+        assert codes[0] == "ok"
+
+
+async def test_live_subscription_delivers(tmp_path: Path, node) -> None:
+    _, address = node
+    fay, ana = await setup_group(tmp_path, address)
+    async with session(address) as s_fay, session(address) as s_ana:
+        group = await fay.create_group(s_fay, "g")
+        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+        got: list[int] = []
+
+        async def listen() -> None:
+            async with aclosing(s_ana.subscribe(g_ana.group_id, 0)) as batches:
+                async for batch in batches:
+                    got.extend(r.entry.kind for r in batch)
+                    if got.count(kinds.MESSAGE) >= 2:
+                        return
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                await fay.send(s_fay, group, "one")
+                await fay.send(s_fay, group, "two")
+        assert got.count(kinds.MESSAGE) == 2

@@ -1,0 +1,57 @@
+"""Participants hold a group conversation through a real node over QUIC on loopback."""
+
+from pathlib import Path
+
+import pytest
+
+from clients.participant import Participant
+from protocol.address import InviteToken
+from protocol.errors import HoldspaceError
+from protocol.payloads import MODERATOR
+from tests.node.conftest import session
+
+
+def people(tmp_path: Path, address, *names: str) -> list[Participant]:
+    return [Participant.create(tmp_path / n, "pass " + n, address) for n in names]
+
+
+async def test_group_conversation_and_removal(tmp_path: Path, node) -> None:
+    _, address = node
+    fay, ana, bo = people(tmp_path, address, "fay", "ana", "bo")
+    async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
+        group = await fay.create_group(s_fay, "Thursday circle")
+        token_ana = await fay.invite(s_fay, group, uses=1)
+        token_bo = await fay.invite(s_fay, group, role=MODERATOR)
+        g_ana = await ana.join(s_ana, InviteToken.parse(token_ana))
+        g_bo = await bo.join(s_bo, InviteToken.parse(token_bo))
+        await fay.send(s_fay, group, "Welcome, both of you.")  # rekeys to include the joiners first
+        await ana.send(s_ana, g_ana, "Thank you. It has been a hard week.")
+        await bo.send(s_bo, g_bo, "I'm glad you came.")
+        for p, g in ((fay, group), (ana, g_ana), (bo, g_bo)):
+            await p.sync(s_fay if p is fay else s_ana if p is ana else s_bo, g)
+        texts = {m.text for m in ana.record(g_ana.group_id).messages}
+        assert {"Welcome, both of you.", "I'm glad you came."} <= texts
+
+        await fay.remove_member(s_fay, group, bo.pseudonym(g_bo).public_key)
+        await fay.send(s_fay, group, "Only for those still here.")
+        state = await bo.sync(s_bo, g_bo)
+        assert bo.pseudonym(g_bo).public_key not in state.members
+        assert "Only for those still here." not in {m.text for m in bo.record(g_bo.group_id).messages}
+        await ana.sync(s_ana, g_ana)
+        assert "Only for those still here." in {m.text for m in ana.record(g_ana.group_id).messages}
+        with pytest.raises(HoldspaceError):
+            await bo.send(s_bo, g_bo, "can I still post?")
+
+
+async def test_state_survives_reload_and_passphrase_protects_it(tmp_path: Path, node) -> None:
+    _, address = node
+    (fay,) = people(tmp_path, address, "fay")
+    async with session(address) as s:
+        group = await fay.create_group(s, "circle")
+        await fay.send(s, group, "kept")
+    again = Participant.load(tmp_path / "fay", "pass fay")
+    assert [m.text for m in again.record(group.group_id).messages] == ["kept"]
+    with pytest.raises(HoldspaceError) as err:
+        Participant.load(tmp_path / "fay", "wrong")
+    assert err.value.code == "keyfile.bad_passphrase"
+    assert b"kept" not in (tmp_path / "fay" / "holdspace.keys").read_bytes()

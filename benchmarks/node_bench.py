@@ -48,9 +48,12 @@ SUBSCRIBERS = 10
 T0 = int(time.time() * 1000)
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, which: str = "both") -> float:
+    """Process CPU time from /proc: user + system (or one of them)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]), int(fields[12])
+    ticks = {"both": user + system, "user": user, "system": system}[which]
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -166,11 +169,15 @@ async def run_load(
             for ready in readies:
                 await ready.wait()
             cpu0, t0 = cpu_seconds(node_pid), time.perf_counter()
+            sys0 = cpu_seconds(node_pid, "system")
+            own0 = time.process_time()
             async with trio.open_nursery() as inner:
                 for i, s in enumerate(sessions):
                     inner.start_soon(publisher, i, s)
             elapsed = time.perf_counter() - t0
             cpu = cpu_seconds(node_pid) - cpu0
+            system = cpu_seconds(node_pid, "system") - sys0
+            own = time.process_time() - own0
             await trio.sleep(1.0)
             done.set()
             outer.cancel_scope.cancel()
@@ -179,6 +186,10 @@ async def run_load(
         "accepted": accepted,
         "entries_per_s": accepted / elapsed,
         "cpu_ms_per_entry": 1000 * cpu / max(accepted, 1),
+        "node_system_cpu_ms_per_entry": 1000 * system / max(accepted, 1),
+        "client_cpu_ms_per_entry": 1000 * own / max(accepted, 1),
+        "node_cpu_share": cpu / elapsed,
+        "client_cpu_share": own / elapsed,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
         "deliveries": len(latencies),

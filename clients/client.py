@@ -115,7 +115,8 @@ class NodeSession:
                 event = decode_response(await stream.receive())
             except EndOfStream:
                 return
-            yield _entries(event.get("entries"))
+            if event.get("ev") == "entries":
+                yield _entries(event.get("entries"))
 
     async def state(self, group: bytes) -> dict[str, codec.CborValue]:
         return await self.request("state", g=group)

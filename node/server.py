@@ -19,7 +19,7 @@ import trio
 
 from node.core import Decision, NodeCore, from_record, pack_record
 from node.limits import NodeLimits, TokenBucket
-from node.store import Store, StoreError
+from node.store import Store, StoredEntry, StoreError
 from node.store_writer import StoreWriter
 from node.transport.base import Connection, MessageStream, TransportError
 from node.transport.quic import serve_quic
@@ -40,6 +40,9 @@ from protocol.frames import (
 from protocol.log import ForkError
 
 log = logging.getLogger("holdspace.node")
+
+FRAME_SLACK = 4096  # room in a frame for the response map around its entries
+RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 
 
 def now_ms() -> int:
@@ -124,7 +127,7 @@ class Node:
             log.error("store failure: %s", err.code)
             await self._send_error(stream, "proto.busy", "the node could not store the entry; retry later")
         except TransportError:
-            pass  # the peer went away or misbehaved at the transport level
+            stream.reset(RESET_INTERNAL)  # never leave a request unanswered: the client sees a reset
 
     async def _send_error(self, stream: MessageStream, code: str, message: str) -> None:
         try:
@@ -157,12 +160,10 @@ class Node:
         if request.op == "fetch":
             group = request.bytes_of("g")
             self._check_read(session, group)
-            page = await self.writer.read(
-                self.store.iter_group, group, request.int_of("after"), request.int_of("limit")
-            )
-            entries = [self._event_item(cursor, record.raw) for cursor, record in page]
-            last = page[-1][0] if page else request.int_of("after")
-            return {"entries": entries, "next": last, "more": len(page) == request.int_of("limit")}
+            limit = request.int_of("limit")
+            page = await self.writer.read(self.store.iter_group, group, request.int_of("after"), limit)
+            entries, last = self._items_within_frame(page, request.int_of("after"))
+            return {"entries": entries, "next": last, "more": len(entries) < len(page) or len(page) == limit}
         if request.op == "state":
             group = request.bytes_of("g")
             self._check_read(session, group)
@@ -180,6 +181,19 @@ class Node:
         value = codec.decode(raw, max_size=len(raw))
         assert isinstance(value, list)
         return [cursor, *value]
+
+    def _items_within_frame(self, page: list[tuple[int, StoredEntry]], after: int) -> tuple[list[codec.CborValue], int]:
+        """As many entries of ``page`` as fit one frame (at least one), and the last cursor taken."""
+        budget = self.limits.transport.max_message_size - FRAME_SLACK
+        items: list[codec.CborValue] = []
+        last = after
+        for cursor, record in page:
+            budget -= len(record.raw) + 16
+            if items and budget < 0:
+                break
+            items.append(self._event_item(cursor, record.raw))
+            last = cursor
+        return items, last
 
     def _check_read(self, session: Session, group: bytes) -> None:
         if not session.authors:
@@ -237,24 +251,23 @@ class Node:
             self.core.aborted(decision)
             raise
         followup = self.core.committed(decision)
-        if followup.forget_payloads:
-            await trio.to_thread.run_sync(self._forget_payloads, followup.group_id, followup.forget_payloads)
+        for author, seq in followup.forget_payloads:
+            await self._forget_payload(followup.group_id, author, seq)
         self._wake(decision.group_id)
         return cursor or 0
 
-    def _forget_payloads(self, group: bytes, positions: list[tuple[bytes, int]]) -> None:
-        """Discard message payloads a control entry de-authorised (spec 12.6 step 3)."""
-        for author, seq in positions:
-            record = self.store.get_at(group, author, seq)
-            if record is None or kinds.is_control(record.kind):
-                continue
-            entry = from_record(record)
-            if entry.payload is not None:
-                self.store.delete_body(record.entry_id, pack_record(entry.without_payload()))
+    async def _forget_payload(self, group: bytes, author: bytes, seq: int) -> None:
+        """Discard a message payload a control entry de-authorised (spec 12.6 step 3)."""
+        record = self.store.get_at(group, author, seq)
+        if record is None or kinds.is_control(record.kind):
+            return
+        entry = from_record(record)
+        if entry.payload is not None:
+            await self.writer.delete_body(record.entry_id, pack_record(entry.without_payload()))
 
     async def _record_fork(self, fork: ForkError) -> None:
         key = b"fork:" + fork.proof.group + fork.proof.author
-        await trio.to_thread.run_sync(self.store.put_meta, key, fork.proof.encode())
+        await self.writer.put_meta(key, fork.proof.encode())
         log.warning("equivocation detected in a group log (proof stored)")
 
     def _wake(self, group: bytes) -> None:
@@ -279,11 +292,13 @@ class Node:
                 # far cheaper than a thread hop per subscriber per commit
                 page = self.store.iter_group(group, cursor, self.limits.subscription_batch)
                 if page:
-                    cursor = page[-1][0]
-                    items = [self._event_item(c, record.raw) for c, record in page]
-                    await stream.send(encode_event("entries", entries=items, next=cursor))  # type: ignore[arg-type]
+                    items, cursor = self._items_within_frame(page, cursor)
+                    await stream.send(encode_event("entries", entries=items, next=cursor))
                     continue
-                await event.wait()
+                with trio.move_on_after(self.limits.keepalive_interval) as idle:
+                    await event.wait()
+                if idle.cancelled_caught:  # keep the connection from reaching its idle timeout
+                    await stream.send(encode_event("keepalive", next=cursor))
         finally:
             session.subscriptions -= 1
 

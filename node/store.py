@@ -39,9 +39,9 @@ Map size
     so callers never see ``MapFullError``. Remapping requires that no transaction of this process
     is open: a small gate (shared for transactions, exclusive for the remap) guarantees it. The
     same gate is taken exclusively to abort a write transaction (a rolled-back batch): with
-    py-lmdb 3.0.0 such an abort waits until no other thread is inside an LMDB call, which readers
-    on two or more threads can postpone forever (measured; see ``_abort_write``). Rollbacks and
-    remaps therefore wait for running reads and briefly hold new ones back.
+    py-lmdb 3.0.0, such an abort did not return while other threads kept running read
+    transactions back to back (see ``_abort_write``). Rollbacks and remaps therefore wait for
+    running reads and briefly hold new ones back.
 """
 
 from __future__ import annotations
@@ -302,8 +302,12 @@ class Store:
                 metasync=True,
                 sync=True,
                 map_async=False,
-                writemap=False,
+                writemap=False,  # a writable map would let a stray write in the process corrupt the file
+                # Zero-fill never-written parts of new pages, so that no stale heap bytes reach the file.
                 meminit=True,
+                # Readahead kept on: with a cold page cache it measured 2x faster for point reads and
+                # 15x for group scans than MDB_NORDAHEAD (which only lowered the reported RSS).
+                readahead=True,
                 max_readers=max_readers,
                 max_dbs=len(_DB_NAMES),
                 max_spare_txns=1,
@@ -443,9 +447,10 @@ class Store:
     def _abort_write(self, txn: _Txn[memoryview], *, grow: bool) -> None:
         """Abort a write transaction with no other transaction running, then grow the map if asked.
 
-        Measured with py-lmdb 3.0.0: aborting a write transaction waits until no other thread is
-        inside an LMDB call on the environment, so readers overlapping without pause (two or more
-        threads) starve it indefinitely. Taking the gate exclusively drains them first.
+        Observed with py-lmdb 3.0.0: ``abort()`` of a write transaction that has written stays
+        blocked inside the binding (waiting on an internal condition) for as long as other threads
+        keep running read transactions back to back; four reader threads kept it there
+        indefinitely, one did not. Taking the gate exclusively first lets the readers drain.
         """
         self._gate.acquire_exclusive()
         try:
@@ -637,6 +642,18 @@ class Store:
             return None
         slot = self._read(lambda txn: _maybe_bytes(txn.get(_slot_key(group, author, seq), db=self._slots)))
         return None if slot is None else slot[8:]
+
+    def head(self, group: bytes, author: bytes) -> tuple[int, bytes] | None:
+        """(highest stored seq, its entry id) of one author's log in ``group``, or None."""
+
+        def op(txn: _Txn[memoryview]) -> tuple[int, bytes] | None:
+            value = txn.get(group + author, db=self._heads)
+            if value is None:
+                return None
+            seq, entry_id = _HEAD_VAL.unpack(value)
+            return seq, bytes(entry_id)
+
+        return self._read(op)
 
     def heads(self, group: bytes) -> dict[bytes, tuple[int, bytes]]:
         """author -> (highest stored seq, its entry id), for every author with entries in ``group``."""

@@ -162,3 +162,28 @@ async def test_live_subscription_delivers(tmp_path: Path, node) -> None:
                 await fay.send(s_fay, group, "one")
                 await fay.send(s_fay, group, "two")
         assert got.count(kinds.MESSAGE) == 2
+
+
+async def test_stalled_subscriber_gets_backpressure_not_buffering(tmp_path: Path) -> None:
+    """A subscriber that never reads holds back only its own stream; node memory stays bounded."""
+    limits = NodeLimits(keepalive_interval=0.2)
+    async with running_node(tmp_path / "n", limits) as (_, address):
+        fay, ana = await setup_group(tmp_path, address)
+        async with session(address) as s_fay, session(address) as s_ana:
+            group = await fay.create_group(s_fay, "g")
+            g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+            await s_ana.authenticate(ana.pseudonym(g_ana))
+            stalled = await s_ana.conn.open_stream()
+            await stalled.send(encode_request("subscribe", g=g_ana.group_id, after=0))
+            await stalled.finish()  # ... and never reads
+            writer = fay.writer(group)
+            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 4000).encode()
+            with trio.fail_after(60):
+                for _ in range(600):  # ~2.5 MB of entries, far over the per-stream send bound
+                    await s_fay.publish(writer.append(kinds.MESSAGE, env, 1))
+            # the publisher was never slowed by the stalled reader, and the reader's connection
+            # holds at most its flow-control window of unread data
+            assert s_ana.conn.stats.peak_buffered_bytes <= limits.transport.max_buffered_bytes
+            group.seq, group.prev = writer.seq, writer.prev  # those entries went around fay's client
+            await trio.sleep(0.5)
+            await fay.send(s_fay, group, "still served")

@@ -127,6 +127,21 @@ def x25519(secret: bytes, public: bytes) -> bytes:
 Random = Callable[[int], bytes]
 
 
+_PROBE_SCALAR = bytes([1] + [0] * 30 + [64])  # a clamped scalar: its product with a small-order point is 0
+
+
+def x25519_public_key_valid(public: bytes) -> bool:
+    """False for a key whose X25519 product is all zero (a small-order point): a secret shared with it is
+    public. Checked by one scalar multiplication, as libsodium's ``crypto_scalarmult`` does."""
+    if len(public) != X25519_KEY:
+        return False
+    try:
+        sodium.crypto_scalarmult(_PROBE_SCALAR, public)
+    except nacl.exceptions.RuntimeError:
+        return False
+    return True
+
+
 def seal(recipient_public: bytes, plaintext: bytes, random: Random = os.urandom) -> bytes:
     """libsodium ``crypto_box_seal``: anonymous encryption to an X25519 public key.
 

@@ -31,6 +31,7 @@ MAX_CLOCK_SKEW_MS = 300_000
 MAX_SEQ = 2**63 - 1
 ID_SIZE = 32
 GROUP_ID_SIZE = 32
+GENESIS_GROUP = bytes(GROUP_ID_SIZE)  # the "g" of a genesis entry
 FIELDS = frozenset({"v", "g", "a", "s", "p", "t", "k", "n", "h", signing.SIG})
 
 
@@ -63,6 +64,14 @@ class Entry:
     @property
     def version(self) -> int:
         return VERSION
+
+    @property
+    def log_group(self) -> bytes:
+        """The group whose log this entry is in: a genesis (kind 1, s = 1, g = 0^32) is in the group it
+        founds, whose id is its own id; every other entry is in group ``g``."""
+        if self.kind == kinds.GENESIS and self.group == GENESIS_GROUP and self.seq == 1:
+            return self.entry_id
+        return self.group
 
 
 def entry_id(raw: bytes) -> bytes:

@@ -26,8 +26,8 @@ CODES: dict[str, str] = {
     "cbor.bad_key_type": "a map key is not a text string",
     "cbor.invalid_utf8": "a text string is not valid UTF-8",
     "cbor.too_deep": "arrays and maps are nested deeper than the limit",
-    "cbor.too_large": "the item or a string or collection in it exceeds the size limit",
-    "cbor.reserved": "a reserved additional-information value (28-30) or break code was used",
+    "cbor.too_large": "the input is longer than the decoder's size limit",
+    "cbor.reserved": "additional information 28-30, or 31 with major type 0, 1, 6 or 7 (the break code included)",
     "cbor.unsupported_type": "a value of a type outside the protocol's data model was given to the encoder",
     # --- identities ---
     "identity.bad_text_id": "a textual id is malformed (wrong prefix, characters or length)",

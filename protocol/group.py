@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from protocol import crypto, kinds
+from protocol import entry as entry_module
 from protocol.entry import Entry
 from protocol.errors import GroupError
 from protocol.payloads import (
     FACILITATOR,
+    HISTORY_SHARED,
     MEMBER,
     MODERATOR,
     RANK,
@@ -48,12 +50,12 @@ from protocol.payloads import (
     join_proof_message,
 )
 
-GENESIS_GROUP = bytes(32)  # the "g" of a genesis entry: the group id is not known until it is signed
+GENESIS_GROUP = entry_module.GENESIS_GROUP  # "g" of a genesis: the group id is not known until it is signed
 
 
 def group_id_of(entry: Entry) -> bytes:
     """The group an entry belongs to: its own id for a genesis, else its ``g``."""
-    return entry.entry_id if entry.kind == kinds.GENESIS else entry.group
+    return entry.log_group
 
 
 def check_genesis(entry: Entry) -> Genesis:
@@ -83,7 +85,7 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Restriction:
-    """The latest removal, ban, demotion or leave of a pseudonym."""
+    """A removal, ban, demotion, leave or revocation of a pseudonym."""
 
     position: int  # in the linearisation
     entry_id: bytes
@@ -114,7 +116,7 @@ class GroupState:
     history: str
     members: dict[bytes, Member] = field(default_factory=dict)
     intervals: dict[bytes, list[tuple[int, int | None]]] = field(default_factory=dict)
-    restrictions: dict[bytes, Restriction] = field(default_factory=dict)
+    restrictions: dict[bytes, list[Restriction]] = field(default_factory=dict)  # per key, in L order
     banned: set[bytes] = field(default_factory=set)
     invites: dict[bytes, InviteState] = field(default_factory=dict)
     x25519: dict[bytes, bytes] = field(default_factory=dict)
@@ -250,13 +252,19 @@ def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache 
             mask |= ancestors[p] | (1 << position[p])
         ancestors[eid] = mask
 
-    state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
-    applier = _Applier(state, ancestors, position, cache)
-    for eid in order:
-        entry, payload = items[eid]
-        code = applier.apply(entry, payload)
-        state.order.append(eid)
-        state.outcomes[eid] = code
+    # A join revoked in one pass (it raced with its inviter's loss of power) is void in the next,
+    # so nothing its member did stands either. The void set only grows: at most one pass per join.
+    void: set[bytes] = set()
+    while True:
+        state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
+        applier = _Applier(state, ancestors, position, cache, frozenset(void))
+        for eid in order:
+            entry, payload = items[eid]
+            state.outcomes[eid] = applier.apply(entry, payload)
+            state.order.append(eid)
+        if applier.revoked <= void:
+            break
+        void |= applier.revoked
     referenced = {p for ps in parents.values() for p in ps}
     state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
     return state
@@ -266,12 +274,20 @@ class _Applier:
     """Applies operations in linearisation order; each ``apply`` returns None or an error code."""
 
     def __init__(
-        self, state: GroupState, ancestors: dict[bytes, int], position: dict[bytes, int], cache: DecodeCache
+        self,
+        state: GroupState,
+        ancestors: dict[bytes, int],
+        position: dict[bytes, int],
+        cache: DecodeCache,
+        void: frozenset[bytes],
     ) -> None:
         self.s = state
         self.cache = cache
         self.ancestors = ancestors
         self.position = position
+        self.void = void  # joins revoked in an earlier pass: treated as never having happened
+        self.revoked: set[bytes] = set()  # joins revoked in this pass
+        self.entries: dict[bytes, Entry] = {}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -279,24 +295,30 @@ class _Applier:
         """Whether ``restriction`` is in the causal past of ``op``."""
         return bool(self.ancestors[op.entry_id] >> restriction.position & 1)
 
+    def _unseen(self, op: Entry, key: bytes) -> list[Restriction]:
+        """Restrictions of ``key`` not in ``op``'s causal past, earliest first."""
+        return [r for r in self.s.restrictions.get(key, ()) if not self._saw(op, r)]
+
     def _may(self, op: Entry, min_role: str, *, restrictive: bool) -> bool:
+        """The author holds ``min_role``; or, for a restrictive operation, held it before the earliest
+        restriction of it that the operation had not seen (restrictions land)."""
         member = self.s.members.get(op.author)
         if member is not None and RANK[member.role] >= RANK[min_role]:
             return True
         if not restrictive:
             return False
-        r = self.s.restrictions.get(op.author)
-        return r is not None and not self._saw(op, r) and RANK[r.role_before] >= RANK[min_role]
+        unseen = self._unseen(op, op.author)
+        return bool(unseen) and RANK[unseen[0].role_before] >= RANK[min_role]
 
-    def _restricted_unseen(self, op: Entry, target: bytes) -> bool:
-        r = self.s.restrictions.get(target)
-        return r is not None and not self._saw(op, r)
+    def _restrict(self, key: bytes, op: Entry, role_before: str, reason: str) -> None:
+        restriction = Restriction(self.position[op.entry_id], op.entry_id, role_before, reason)
+        self.s.restrictions.setdefault(key, []).append(restriction)
 
     def _end_membership(self, key: bytes, end: int, op: Entry, reason: str) -> None:
         member = self.s.members.pop(key)
         start, _ = self.s.intervals[key][-1]
         self.s.intervals[key][-1] = (start, max(end, start))
-        self.s.restrictions[key] = Restriction(self.position[op.entry_id], op.entry_id, member.role, reason)
+        self._restrict(key, op, member.role, reason)
         self._revoke_admissions_by(key, op)
 
     def _revoke_admissions_by(self, inviter: bytes, op: Entry) -> None:
@@ -309,12 +331,14 @@ class _Applier:
                 continue
             if seen >> self.position[member.admitted_by[0]] & 1:
                 continue
+            self.revoked.add(member.admitted_by[0])
             self._end_membership(key, member.since_seq, op, "revoked")
 
     # -- operations -----------------------------------------------------------------------
 
     def apply(self, op: Entry, payload: ControlPayload) -> str | None:
         s = self.s
+        self.entries[op.entry_id] = op
         if isinstance(payload, Genesis):
             if op.entry_id != s.group_id:
                 return "group.bad_genesis"
@@ -347,6 +371,8 @@ class _Applier:
 
     def _join(self, op: Entry, join: Join) -> str | None:
         s = self.s
+        if op.entry_id in self.void:
+            return "group.invite_revoked"
         invite = s.invites.get(join.invite_id)
         if invite is None:
             return "group.unknown_invite"
@@ -367,14 +393,11 @@ class _Applier:
             return "group.already_member"
         if invite.uses >= invite.invite.max_uses:
             return "group.invite_exhausted"
-        inviter_restriction = s.restrictions.get(invite.author)
-        if s.role_of(invite.author) != FACILITATOR or (
-            inviter_restriction is not None and not self.ancestors[invite.entry_id] >> inviter_restriction.position & 1
-        ):
+        invite_entry = self.entries[invite.entry_id]
+        if s.role_of(invite.author) != FACILITATOR or self._unseen(invite_entry, invite.author):
             # the inviter lost its power after (or concurrently with) making the invite
             return "group.invite_revoked"
-        restriction = s.restrictions.get(op.author)
-        if restriction is not None and not self.ancestors[invite.entry_id] >> restriction.position & 1:
+        if self._unseen(invite_entry, op.author):
             # re-admission must be the inviter's informed act: the invite must postdate the removal
             return "group.concurrent_restriction"
         invite.uses += 1
@@ -403,15 +426,16 @@ class _Applier:
         if target is None:
             return "group.bad_target"
         lowering = RANK[change.role] < RANK[target.role]
-        if change.target == op.author and not lowering and change.role != target.role:
+        raising = RANK[change.role] > RANK[target.role]
+        if change.target == op.author and raising:
             return "group.self_escalation"
         if not self._may(op, FACILITATOR, restrictive=lowering):
             return "group.forbidden"
         if lowering:
-            s.restrictions[change.target] = Restriction(self.position[op.entry_id], op.entry_id, target.role, "demoted")
-        elif self._restricted_unseen(op, change.target):
+            self._restrict(change.target, op, target.role, "demoted")
+        elif raising and self._unseen(op, change.target):
             return "group.concurrent_restriction"
-        target.role = change.role
+        target.role = change.role  # an equal role: applied, no effect
         if lowering and change.role != FACILITATOR:
             self._revoke_admissions_by(change.target, op)
         return None
@@ -421,6 +445,9 @@ class _Applier:
         if op.author not in s.members:
             return "group.not_member"
         if op.author not in rekey.recipients or not rekey.recipients <= s.members.keys():
+            return "group.bad_recipients"
+        history_to = {key for key, _ in rekey.history}
+        if history_to and (s.history != HISTORY_SHARED or not history_to <= s.members.keys()):
             return "group.bad_recipients"
         if rekey.document is not None:
             s.members[op.author].x25519 = rekey.document.x_public_key

@@ -30,6 +30,7 @@ MAX_CONTEXT = 64
 MAX_DISPLAY_NAME_BYTES = 128
 MAX_IDENTITY_DOCUMENT = 1024
 IDENTITY_VERSION = 1
+MAX_TIMESTAMP = 2**63 - 1
 
 
 def group_context(group_id: bytes) -> bytes:
@@ -152,8 +153,8 @@ def _check_document_fields(fields: dict[str, codec.CborValue], *, require_sig: b
         value = fields[name]
         if not isinstance(value, bytes) or len(value) != 32:
             raise IdentityError(bad, f"identity document field {name} must be 32 bytes")
-    if not isinstance(fields["t"], int) or isinstance(fields["t"], bool) or fields["t"] < 0:
-        raise IdentityError(bad, "identity document timestamp must be an unsigned integer")
+    if not isinstance(fields["t"], int) or isinstance(fields["t"], bool) or not 0 <= fields["t"] <= MAX_TIMESTAMP:
+        raise IdentityError(bad, "identity document timestamp must be an integer in 0..2^63-1")
     name_value = fields.get("n")
     if name_value is not None and (
         not isinstance(name_value, str) or len(name_value.encode()) > MAX_DISPLAY_NAME_BYTES
@@ -182,6 +183,12 @@ def verify_identity_document(raw: bytes) -> IdentityDocument:
     assert isinstance(public_key, bytes)
     if not crypto.ed25519_public_key_valid(public_key):
         raise IdentityError("identity.bad_key", "identity document key is not a valid Ed25519 public key")
+    x_key = fields["x"]
+    assert isinstance(x_key, bytes)
+    if not crypto.x25519_public_key_valid(x_key):
+        raise IdentityError(
+            "identity.bad_key", "identity document X25519 key is of small order: nothing sealed to it is secret"
+        )
     if not signing.verify_fields(signing.DOMAIN_IDENTITY, fields, public_key):
         raise IdentityError("identity.bad_signature")
     x_public, timestamp, name = fields["x"], fields["t"], fields.get("n")

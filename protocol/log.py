@@ -53,7 +53,7 @@ class ForkProof:
 
     @property
     def group(self) -> bytes:
-        return self.first.group
+        return self.first.log_group
 
 
 class ForkError(LogError):
@@ -65,11 +65,8 @@ class ForkError(LogError):
 
 
 def make_fork_proof(one: Entry, other: Entry) -> ForkProof:
-    if (one.group, one.author, one.seq) != (
-        other.group,
-        other.author,
-        other.seq,
-    ) or one.entry_id == other.entry_id:
+    same_position = (one.log_group, one.author, one.seq) == (other.log_group, other.author, other.seq)
+    if not same_position or one.entry_id == other.entry_id:
         raise LogError("log.bad_fork_proof", "entries are not two different entries at one log position")
     first, second = sorted((one, other), key=lambda e: e.entry_id)
     return ForkProof(first, second)

@@ -135,7 +135,14 @@ def identity_vectors() -> list[Vector]:
         ("text id with wrong prefix", textid.encode_id(textid.NODE_PREFIX, ALICE.public_key)),
         ("text id of a small-order key", textid.encode_id(textid.PSEUDONYM_PREFIX, bytes(32))),
     ]:
-        out.append({"name": name, "text_id": text, "error": error_of(lambda t=text: identity.parse_pseudonym_id(t))})
+        out.append(
+            {
+                "name": name,
+                "text_id": text,
+                "expected_prefix": textid.PSEUDONYM_PREFIX,
+                "error": error_of(lambda t=text: identity.parse_pseudonym_id(t)),
+            }
+        )
 
     doc = ALICE.identity_document(NOW, "River")
     out.append(
@@ -531,6 +538,29 @@ def group_vectors() -> list[Vector]:
     ]
 
 
+def _invite(
+    sc: _Scenario,
+    by: str,
+    role: str,
+    *,
+    uses: int = 1,
+    target: bytes | None = None,
+    expires: int = NOW + 86_400_000,
+) -> tuple[Entry, author.InviteSecret]:
+    entry, secret = author.invite(
+        sc.writers[by],
+        sc.state(),
+        sc.tick(),
+        role=role,
+        expires_ms=expires,
+        max_uses=uses,
+        target=target,
+        random=sc.rng,
+    )
+    sc.add(entry, f"{by} invites a {role}")
+    return entry, secret
+
+
 def group_rule_vectors() -> list[Vector]:
     """Small histories, each showing one rule, with every entry's outcome."""
     out: list[Vector] = []
@@ -563,15 +593,85 @@ def group_rule_vectors() -> list[Vector]:
 
     sc = _Scenario("reset")
     sc.invite_and_join("fay", payloads.FACILITATOR)
-    sc.invite_and_join("ana", payloads.MEMBER)
+    sc.invite_and_join("mo", payloads.MODERATOR)
     base = sc.state()
-    ana = sc.writers["ana"]
-    sc.add(author.remove(sc.founder, base, ana.me.public_key, ana.seq, sc.tick()), "founder removes ana")
+    mo = sc.writers["mo"].me.public_key
+    sc.add(author.change_role(sc.founder, base, mo, payloads.MEMBER, sc.tick()), "founder demotes mo")
     sc.add(
-        author.change_role(sc.writers["fay"], base, ana.me.public_key, payloads.MODERATOR, sc.tick()),
-        "fay promotes ana, not having seen the removal",
+        author.change_role(sc.writers["fay"], base, mo, payloads.FACILITATOR, sc.tick()),
+        "fay promotes mo to facilitator, not having seen the demotion",
     )
-    finish(sc, "a concurrent promotion cannot undo a removal")
+    finish(sc, "a concurrent promotion cannot undo a demotion")
+
+    sc = _Scenario("readmission")
+    _, old = _invite(sc, "founder", payloads.MEMBER, uses=3)
+    ana = sc.member("ana")
+    sc.add(old.join(ana, sc.tick()), "ana joins")
+    sc.add(author.remove(sc.founder, sc.state(), ana.me.public_key, ana.seq, sc.tick()), "founder removes ana")
+    sc.add(old.join(ana, sc.tick(), heads=sc.state().heads), "ana rejoins with the old invite, knowing")
+    _, fresh = _invite(sc, "founder", payloads.MEMBER, target=ana.me.public_key)
+    sc.add(fresh.join(ana, sc.tick(), heads=sc.state().heads), "ana joins with an invite made after")
+    finish(sc, "re-admission needs an invite made after the removal")
+
+    sc = _Scenario("revocation")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    before = sc.state()
+    _, fays = _invite(sc, "fay", payloads.FACILITATOR, uses=5)
+    sc.add(fays.join(sc.member("gus"), sc.tick()), "gus joins through fay's invite")
+    _, gus_invite = _invite(sc, "gus", payloads.MEMBER)
+    sc.add(gus_invite.join(sc.member("hal"), sc.tick()), "hal joins through gus's invite")
+    fay = sc.writers["fay"]
+    sc.add(author.remove(sc.founder, before, fay.me.public_key, 1, sc.tick()), "founder removes fay, concurrently")
+    sc.add(fays.join(sc.member("ivy"), sc.tick(), heads=sc.state().heads), "ivy joins through fay's invite, after")
+    finish(sc, "joins racing with the inviter's removal are void, and the voiding cascades")
+
+    sc = _Scenario("invites")
+    _, expired = _invite(sc, "founder", payloads.MEMBER, expires=NOW - 200_000)
+    sc.add(expired.join(sc.member("ana"), sc.tick()), "ana uses an expired invite")
+    target = sc.member("bo").me.public_key
+    _, for_bo = _invite(sc, "founder", payloads.MEMBER, target=target)
+    sc.add(for_bo.join(sc.member("cy"), sc.tick()), "cy uses an invite made for bo")
+    _, good = _invite(sc, "founder", payloads.MEMBER)
+    wrong = author.InviteSecret(good.group_id, good.invite_id, b"\x01" * 32)
+    sc.add(wrong.join(sc.member("di"), sc.tick()), "di presents a wrong invite secret")
+    sc.add(good.join(sc.member("ed"), sc.tick()), "ed joins")
+    _, by_member = _invite(sc, "ed", payloads.MEMBER)
+    sc.add(by_member.join(sc.member("fi"), sc.tick()), "fi uses an invite made by a mere member")
+    sc.add(good.join(sc.member("ed"), sc.tick(), heads=sc.state().heads), "ed joins again")
+    finish(sc, "invite rules: expiry, target, proof, issuer, already a member")
+
+    sc = _Scenario("ban")
+    sc.invite_and_join("ana", payloads.MEMBER)
+    ana = sc.writers["ana"]
+    sc.add(author.remove(sc.founder, sc.state(), ana.me.public_key, ana.seq, sc.tick(), ban=True), "founder bans ana")
+    _, for_ana = _invite(sc, "founder", payloads.MEMBER, target=ana.me.public_key)
+    sc.add(for_ana.join(ana, sc.tick(), heads=sc.state().heads), "ana tries to rejoin")
+    sc.add(author.remove(sc.founder, sc.state(), ana.me.public_key, ana.seq, sc.tick()), "remove a non-member")
+    sc.add(author.leave(ana, sc.state(), sc.tick()), "ana leaves a group she is not in")
+    finish(sc, "a ban is permanent; operations on non-members are ignored")
+
+    sc = _Scenario("recipients")
+    sc.invite_and_join("ana", payloads.MEMBER)
+    ana = sc.writers["ana"]
+    sc.add(author.remove(sc.founder, sc.state(), ana.me.public_key, ana.seq, sc.tick()), "founder removes ana")
+    state = sc.state()
+    rekey = e2ee.make_rekey(state, state.heads, sc.founder.me, e2ee.new_epoch_key(sc.rng), random=sc.rng)
+    leaky = payloads.Rekey(rekey.deps, tuple(sorted([*rekey.sealed, (ana.me.public_key, b"\x00" * 80)])), None, ())
+    sc.add(sc.founder.append(kinds.REKEY, leaky.encode(), sc.tick()), "a rekey that seals to ana too")
+    finish(sc, "a rekey seals to current members only")
+
+    sc = _Scenario("earliest")
+    for name, role in (("f", payloads.FACILITATOR), ("g", payloads.FACILITATOR), ("h", payloads.FACILITATOR)):
+        sc.invite_and_join(name, role)
+    sc.invite_and_join("mo", payloads.MODERATOR)
+    base = sc.state()
+    f, mo = sc.writers["f"], sc.writers["mo"]
+    sc.add(author.change_role(sc.writers["g"], base, f.me.public_key, payloads.MODERATOR, sc.tick()), "g demotes f")
+    sc.add(author.remove(sc.writers["h"], sc.state(), f.me.public_key, f.seq, sc.tick()), "then h removes f")
+    sc.add(author.remove(f, base, mo.me.public_key, mo.seq, sc.tick()), "f removes mo, having seen neither")
+    g = sc.writers["g"].me.public_key
+    sc.add(author.change_role(sc.founder, sc.state(), g, payloads.FACILITATOR, sc.tick()), "an equal role: no effect")
+    finish(sc, "restrictions land, judged by the role before the earliest one unseen")
 
     sc = _Scenario("moderator")
     sc.invite_and_join("mo", payloads.MODERATOR)

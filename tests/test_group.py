@@ -302,13 +302,14 @@ def test_no_state_resets(ops) -> None:
     w = _run(ops)
     s = w.state()
     position = {eid: i for i, eid in enumerate(s.order)}
-    for key, restriction in s.restrictions.items():
-        if restriction.reason in {"removed", "banned"} and key in s.members:
+    for key, restrictions in s.restrictions.items():
+        latest = restrictions[-1]
+        if latest.reason in {"removed", "banned"} and key in s.members:
             # the re-admitting join must come after the removal in the linearisation
             since = s.members[key].since_seq
             join = next(e for e in w.controls() if e.author == key and e.seq == since)
-            assert position[join.entry_id] > restriction.position
-        if restriction.reason == "banned":
+            assert position[join.entry_id] > latest.position
+        if any(r.reason == "banned" for r in restrictions):
             assert key not in s.members
 
 
@@ -340,3 +341,58 @@ def test_join_payload_needs_invite_in_deps() -> None:
         decode_payload(kinds.JOIN, bad, ana.key)
     assert err.value.code == "group.malformed_payload"
     assert crypto.blake2b_256(b"") != payload.invite_id
+
+
+def test_restriction_lands_by_role_before_the_earliest_unseen_restriction() -> None:
+    """F is demoted by G and, concurrently, removed by H; F's removal of a moderator saw neither.
+    It lands, judged by F's role before the first restriction it had not seen (facilitator)."""
+    for _ in range(6):
+        w = World()
+        w.add("f", FACILITATOR)
+        w.add("g", FACILITATOR)
+        w.add("h", FACILITATOR)
+        w.add("mo", MODERATOR)
+        w.role("g", "f", MODERATOR, everyone_sees=False)
+        w.remove("h", "f", everyone_sees=False)
+        removal = w.remove("f", "mo", everyone_sees=False)
+        s = w.state()
+        assert s.outcomes[removal.entry_id] is None
+        assert s.role_of(w.people["mo"].key) is None
+
+
+def test_a_revoked_join_leaves_no_trace() -> None:
+    """Y joins through fay's invite while fay is being removed; Y, as facilitator, concurrently removes
+    the founder. Y's join is void, so Y's removal of the founder does not land either."""
+    for _ in range(6):
+        w = World()
+        fay = w.add("fay", FACILITATOR)
+        inv, secret = author.invite(fay.writer, w.view("fay"), w.tick(), role=FACILITATOR, expires_ms=FAR)
+        w.publish("fay", inv)
+        w.remove("founder", "fay", everyone_sees=False)
+        y = w.redeem("y", secret)
+        y.seen = {e.entry_id for e in w.controls() if e.author != w.people["founder"].key} | {w.genesis.entry_id}
+        w.remove("y", "founder", everyone_sees=False)
+        s = w.state()
+        assert s.role_of(w.people["founder"].key) == FACILITATOR
+        assert s.role_of(y.key) is None
+
+
+def test_equal_role_change_is_a_no_op() -> None:
+    w = World()
+    w.add("mo", MODERATOR)
+    entry = w.role("founder", "mo", MODERATOR)
+    assert outcome(w, entry) is None
+    assert w.state().role_of(w.people["mo"].key) == MODERATOR
+
+
+def test_history_sharing_only_when_the_group_allows_it() -> None:
+    from protocol import e2ee
+    from protocol.payloads import Rekey
+
+    w = World()
+    ana = w.add("ana")
+    state = w.view("founder")
+    base = e2ee.make_rekey(state, state.heads, w.people["founder"].writer.me, e2ee.new_epoch_key())
+    sharing = Rekey(base.deps, base.sealed, None, ((ana.key, b"\x00" * 80),))
+    entry = w.publish("founder", w.people["founder"].writer.append(kinds.REKEY, sharing.encode(), w.tick()))
+    assert outcome(w, entry) == "group.bad_recipients"  # history is "joined" by default

@@ -145,3 +145,17 @@ def test_identity_signature_not_valid_as_entry_signature() -> None:
     signed = signing.sign_fields(signing.DOMAIN_IDENTITY, fields, p.seed)
     assert signing.verify_fields(signing.DOMAIN_IDENTITY, signed, p.public_key)
     assert not signing.verify_fields(signing.DOMAIN_ENTRY, signed, p.public_key)
+
+
+def test_identity_document_rejects_small_order_x25519_and_huge_timestamps() -> None:
+    p = identity.Pseudonym.derive(MASTER, b"ctx")
+    fields = {"v": 1, "k": p.public_key, "x": bytes(32), "t": 1}
+    raw = codec.encode(signing.sign_fields(signing.DOMAIN_IDENTITY, fields, p.seed))
+    with pytest.raises(IdentityError) as err:
+        identity.verify_identity_document(raw)
+    assert err.value.code == "identity.bad_key"
+    fields = {"v": 1, "k": p.public_key, "x": p.x_public_key, "t": 2**63}
+    raw = codec.encode(signing.sign_fields(signing.DOMAIN_IDENTITY, fields, p.seed))
+    with pytest.raises(IdentityError) as err:
+        identity.verify_identity_document(raw)
+    assert err.value.code == "identity.malformed_document"

@@ -99,3 +99,19 @@ def test_any_arrival_order_yields_same_log_when_buffered(order: list[int]) -> No
             progress = True
         assert progress
     assert placed == [e.entry_id for e in LOG]
+
+
+def test_genesis_headers_of_two_groups_are_not_a_fork() -> None:
+    """One key founding two groups signs two seq-1 entries with g = 0: different logs, no equivocation."""
+    from protocol.group import GENESIS_GROUP
+
+    me = pseudonym("founder")
+    a = create_entry(me, group=GENESIS_GROUP, seq=1, prev=None, timestamp_ms=T0, kind=kinds.GENESIS, payload=b"a")
+    b = create_entry(me, group=GENESIS_GROUP, seq=1, prev=None, timestamp_ms=T0, kind=kinds.GENESIS, payload=b"b")
+    assert a.log_group == a.entry_id and b.log_group == b.entry_id
+    with pytest.raises(LogError) as err:
+        make_fork_proof(a, b)
+    assert err.value.code == "log.bad_fork_proof"
+    # but a second seq-1 entry in the group a founds is a fork, provable from the two headers
+    twin = create_entry(me, group=a.entry_id, seq=1, prev=None, timestamp_ms=T0, kind=kinds.MESSAGE, payload=b"")
+    assert verify_fork_proof(make_fork_proof(a, twin).encode()).author == me.public_key

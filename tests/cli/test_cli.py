@@ -1,0 +1,90 @@
+"""The holdspace command, as an operator and two participants use it: real processes, real QUIC."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HOLDSPACE = [sys.executable, "-c", "from clients.cli import main; main()"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, home: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
+    cmd = [*HOLDSPACE, *(["--home", str(home)] if home else []), *args]
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def node_address(tmp_path: Path):
+    run("node", "init", str(tmp_path / "node"), "--listen", "127.0.0.1:0")
+    env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
+    proc = subprocess.Popen(
+        [*HOLDSPACE, "node", "run", str(tmp_path / "node")], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "holdspace://" in line, line
+    yield line.split()[-1], proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    proc.stdout.close()
+
+
+def test_operator_and_participants(tmp_path: Path, node_address) -> None:
+    address, proc = node_address
+    fay, ana = tmp_path / "fay", tmp_path / "ana"
+    run("id", "new", "--node", address, home=fay)
+    run("id", "new", "--node", address, home=ana)
+    run("group", "create", "Thursday circle", home=fay)
+    token = run("group", "invite", "thursday circle", "--uses", "1", home=fay).stdout.strip()
+    assert token.startswith("hsinvite:")
+    run("group", "join", token, "--name", "circle", home=ana)
+    run("send", "thursday circle", "Welcome, Ana.", home=fay)
+    run("send", "circle", "Thank you.", home=ana)
+    lines = run("read", "circle", "--json", home=ana).stdout.splitlines()
+    texts = [json.loads(line)["text"] for line in lines]
+    assert texts == ["Welcome, Ana.", "Thank you."]
+    members = json.loads(run("group", "members", "thursday circle", "--json", home=fay).stdout)
+    assert sorted(m["role"] for m in members) == ["facilitator", "member"]
+    ana_id = next(m["pseudonym"] for m in members if m["role"] == "member")
+    run("group", "remove", "thursday circle", ana_id, home=fay)
+    run("send", "thursday circle", "After Ana left.", home=fay)
+    assert "After Ana left." not in run("read", "circle", home=ana).stdout
+    groups = json.loads(run("groups", "--json", home=ana).stdout)
+    assert groups[0]["name"] == "circle"
+    # the node stops cleanly on SIGTERM
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+def test_errors_are_one_line_with_a_code(tmp_path: Path, node_address) -> None:
+    address, _ = node_address
+    home = tmp_path / "someone"
+    result = run("read", "anything", home=home, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: client.no_identity:")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    run("id", "new", "--node", address, home=home)
+    bad = run("group", "join", "hsinvite:AAAA", home=home, check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: address.bad_invite:")
+    wrong = subprocess.run(
+        [*HOLDSPACE, "--home", str(home), "groups"],
+        cwd=ROOT,
+        env={**os.environ, "HOLDSPACE_PASSPHRASE": "wrong"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode == 1 and wrong.stderr.startswith("error: keyfile.bad_passphrase:")
+    malformed = run("id", "new", "--node", "holdspace://nope", home=tmp_path / "x", check=False)
+    assert malformed.returncode == 1 and malformed.stderr.startswith("error: address.malformed:")

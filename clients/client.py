@@ -25,7 +25,7 @@ from protocol.frames import (
     decode_response,
     encode_request,
 )
-from protocol.identity import Pseudonym
+from protocol.identity import IdentityDocument, Pseudonym, verify_identity_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,17 @@ class NodeSession:
 
     async def state(self, group: bytes) -> dict[str, codec.CborValue]:
         return await self.request("state", g=group)
+
+    async def identity(self, group: bytes, key: bytes) -> IdentityDocument:
+        """A member's identity document, verified here (the node could not forge one)."""
+        result = await self.request("identity", g=group, k=key)
+        raw = result.get("doc")
+        if not isinstance(raw, bytes):
+            raise ProtocolError("proto.malformed_frame", "identity result needs doc")
+        document = verify_identity_document(raw)
+        if document.public_key != key:
+            raise ProtocolError("proto.malformed_frame", "the node returned another pseudonym's document")
+        return document
 
 
 @asynccontextmanager

@@ -147,6 +147,24 @@ class NodeCore:
             raise ProtocolError("proto.unknown_group")
         return ctx.state or ctx.recompute()
 
+    def identity_document(self, group_id: bytes, key: bytes) -> bytes | None:
+        """The identity document ``key`` last published in the group (genesis, join, or its latest
+        applied rekey with a new document), as the group's state uses it; None if there is none."""
+        ctx = self.context(group_id)
+        if ctx is None:
+            return None
+        state = ctx.state or ctx.recompute()
+        found: bytes | None = None
+        for eid in state.order:
+            entry = ctx.controls.get(eid) or (ctx.genesis if eid == ctx.genesis.entry_id else None)
+            if entry is None or entry.author != key or state.outcomes.get(eid) is not None:
+                continue
+            payload = ctx.cache.payloads.get(eid) or decode_payload(entry.kind, entry.payload or b"", entry.author)
+            document = getattr(payload, "document", None)
+            if document is not None:
+                found = document.raw
+        return found
+
     def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
         """Reading a group's log is for its members, past members and admitted joiners."""
         ctx = self.context(group_id)

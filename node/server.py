@@ -174,6 +174,13 @@ class Node:
                 "heads": list(state.heads),
                 "epochs": [e.entry_id for e in state.epochs],
             }
+        if request.op == "identity":
+            group = request.bytes_of("g")
+            self._check_read(session, group)
+            document = self.core.identity_document(group, request.bytes_of("k"))
+            if document is None:
+                raise ProtocolError("proto.not_found", "no identity document for that pseudonym in this group")
+            return {"doc": document}
         raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
 
     @staticmethod

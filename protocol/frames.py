@@ -26,7 +26,7 @@ MAX_FETCH = 512
 AUTH_DOMAIN = b"holdspace/v1/auth"
 CHALLENGE_SIZE = 32
 
-OPS = ("hello", "auth", "publish", "fetch", "subscribe", "state")
+OPS = ("hello", "auth", "publish", "fetch", "subscribe", "state", "identity")
 
 
 class ProtocolError(HoldspaceError):
@@ -73,6 +73,7 @@ _SCHEMA: dict[str, dict[str, object]] = {
     "fetch": {"g": _key, "after": _uint, "limit": lambda v: _uint(v) and 1 <= v <= MAX_FETCH},
     "subscribe": {"g": _key, "after": _uint},
     "state": {"g": _key},
+    "identity": {"g": _key, "k": _key},
 }
 
 

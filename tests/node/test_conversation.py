@@ -55,3 +55,34 @@ async def test_state_survives_reload_and_passphrase_protects_it(tmp_path: Path, 
         Participant.load(tmp_path / "fay", "wrong")
     assert err.value.code == "keyfile.bad_passphrase"
     assert b"kept" not in (tmp_path / "fay" / "holdspace.keys").read_bytes()
+
+
+async def test_identity_documents_and_publish_rate_limit(tmp_path: Path) -> None:
+    from node.limits import NodeLimits
+    from protocol import kinds
+    from protocol.payloads import MessageEnvelope
+    from tests.node.conftest import running_node
+
+    limits = NodeLimits(publish_rate=2, publish_burst=3)
+    async with running_node(tmp_path / "n", limits) as (_, address):
+        (fay,) = people(tmp_path, address, "fay")
+        async with session(address) as s:
+            group = await fay.create_group(s, "g")
+            me = fay.pseudonym(group)
+            document = await s.identity(group.group_id, me.public_key)
+            assert document.x_public_key == me.x_public_key
+            with pytest.raises(HoldspaceError) as err:
+                await s.identity(group.group_id, b"\x05" * 32)
+            assert err.value.code == "proto.not_found"
+            writer = fay.writer(group)
+            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+            codes = []
+            for _ in range(6):
+                try:
+                    await s.publish(writer.append(kinds.MESSAGE, env, 1))
+                except HoldspaceError as exc:
+                    codes.append(exc.code)
+                    break
+                codes.append("ok")
+            assert codes[0] == "ok"
+            assert codes[-1] == "proto.rate_limited"

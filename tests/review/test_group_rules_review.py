@@ -1,12 +1,14 @@
 """Group-rule weaknesses, shown on pure histories (no node)."""
 
+import os
+
 import pytest
 
-from protocol import author, codec, kinds
+from protocol import author, codec, crypto, e2ee, kinds
 from protocol.entry import Entry
 from protocol.errors import HoldspaceError, LogError
 from protocol.group import compute_state
-from protocol.identity import Pseudonym, group_context
+from protocol.identity import Pseudonym, group_context, verify_identity_document
 from protocol.log import verify_fork_proof
 from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, decode_payload
 from tests.group_world import FAR, World
@@ -115,3 +117,95 @@ def test_fork_proof_version_must_be_the_integer_one() -> None:
     proof = codec.encode({"v": True, "a": first.raw, "b": second.raw})
     with pytest.raises(LogError):
         verify_fork_proof(proof)  # spec 3.2: true is not the integer 1
+
+
+def test_used_token_cannot_displace_the_member_who_redeemed_it() -> None:
+    """A join names only its invite in "d", so a join signed long after the invite's only use sits,
+    in the linearisation, next to the original join and is ordered by entry id. Whoever holds the
+    used token grinds a pseudonym whose join id is smaller: the original member's join becomes
+    invite_exhausted (retroactively not a member, all its posts unauthorised) and the newcomer is in."""
+    w = World()
+    founder = w.people["founder"]
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    w.publish("founder", inv)
+    ana = w.redeem("ana", secret)
+    ana_join = ana.writer.prev
+    w.rekey("founder")
+    w.deliver_keys()
+    w.say("ana", "I have been here for months")
+    w.add("bob")
+    assert ana_join is not None
+    i = 0
+    while True:
+        late = secret.join(_stranger(w, b"grind%d" % i), w.tick())
+        if late.entry_id < ana_join:
+            break
+        i += 1
+    w.entries[late.entry_id] = late
+    s = w.state()
+    assert s.role_of(late.author) is None, "a used-up token admitted a newcomer"
+    assert s.role_of(ana.key) == MEMBER, f"the original member lost its membership: {s.outcomes[ana_join]}"
+
+
+def test_removed_facilitator_cannot_promote_an_accomplice_later_and_get_back_in() -> None:
+    """A permissive operation is judged at its linearisation position, and its author chooses that
+    position: old "d" and a ground entry id put a promotion signed long after the author's removal
+    *before* the removal. The accomplice becomes facilitator and re-admits the removed one."""
+    w = World()
+    fay = w.add("fay", FACILITATOR)
+    mo = w.add("mo")
+    fay_view = set(fay.seen)
+    w.add("ana")
+    w.remove("founder", "fay")
+    w.add("bob")
+    w.rekey("founder")
+    floor = min(e.entry_id for e in w.controls())
+    old_state = w.state(fay_view)
+    t = w.tick()
+    while True:
+        t += 1
+        copy = author.LogWriter(fay.writer.me, w.group_id, fay.writer.seq, fay.writer.prev)
+        promote = author.change_role(copy, old_state, mo.key, FACILITATOR, t)
+        if promote.entry_id < floor:
+            break
+    fay.writer = copy
+    w.publish("fay", promote, everyone_sees=False)
+    s = w.state()
+    assert s.role_of(mo.key) == MEMBER, "a facilitator removed long ago promoted a member to facilitator"
+    # the accomplice, now unrestricted, simply re-invites the removed facilitator
+    w.people["mo"].seen |= {e.entry_id for e in w.controls()}
+    w.add("fay", FACILITATOR, by="mo")
+    assert w.state().role_of(fay.key) is None
+
+
+def test_epoch_sealed_to_a_replaced_x25519_key_is_not_clean() -> None:
+    """Post-compromise update (13.2): ana rekeys with a fresh X25519 key. A rekey by the founder that
+    had not seen it, and that the linearisation puts after it, seals the new current epoch to ana's
+    *old* (compromised) key. ``epoch_is_clean`` compares recipients only, so clients keep sending
+    under an epoch the thief of ana's old state can open."""
+    w = World()
+    ana = w.add("ana")
+    w.rekey("founder")
+    old_x = ana.writer.me.x_public_key
+    healed = Pseudonym.from_secrets(ana.writer.me.seed, os.urandom(32))
+    doc = verify_identity_document(healed.identity_document(w.tick()))
+    state = w.state()
+    pcu = e2ee.make_rekey(state, state.heads, healed, e2ee.new_epoch_key(), new_document=doc)
+    ana_entry = w.publish("ana", ana.writer.append(kinds.REKEY, pcu.encode(), w.tick()), everyone_sees=False)
+    founder = w.people["founder"]
+    t = w.tick()
+    while True:  # the founder's concurrent rekey, as it happens to sort after ana's
+        t += 1
+        copy = author.LogWriter(founder.writer.me, w.group_id, founder.writer.seq, founder.writer.prev)
+        payload = e2ee.make_rekey(state, state.heads, founder.writer.me, e2ee.new_epoch_key())
+        entry = copy.append(kinds.REKEY, payload.encode(), t)
+        if entry.entry_id > ana_entry.entry_id:
+            break
+    founder.writer = copy
+    w.publish("founder", entry)
+    s = w.state()
+    assert s.current_epoch is not None and s.current_epoch.entry_id == entry.entry_id
+    sealed_to_ana = dict(payload.sealed)[ana.key]
+    crypto.seal_open(ana.writer.me.x_secret, sealed_to_ana)  # the old (stolen) secret opens it
+    assert s.x25519[ana.key] != old_x
+    assert not s.epoch_is_clean(s.current_epoch), "an epoch sealed to a revoked X25519 key counts as clean"

@@ -1,0 +1,3 @@
+from tests.node.conftest import node
+
+__all__ = ["node"]

@@ -17,7 +17,7 @@ from clients.client import NodeSession, Received
 from protocol import codec, e2ee, kinds
 from protocol.address import InviteToken, NodeAddress
 from protocol.author import InviteSecret, LogWriter, create_group, invite, leave, remove
-from protocol.entry import Entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.group import GroupState, compute_state
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
@@ -56,6 +56,7 @@ class GroupRecord:
     keys: e2ee.GroupKeys | None = None
     messages: list[Message] = field(default_factory=list)
     seen: set[tuple[bytes, int]] = field(default_factory=set)
+    pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -126,6 +127,9 @@ class Participant:
                 {bytes.fromhex(m): _chain_from_cbor(c) for m, c in chains.items()},
                 key if isinstance(key, bytes) else None,
             )
+        pending = g.get("pending")
+        if isinstance(pending, list) and isinstance(pending[0], bytes):
+            record.pending = (pending[0], pending[1] if isinstance(pending[1], bytes) else None)
         messages = g["messages"]
         assert isinstance(messages, list)
         for m in messages:
@@ -153,6 +157,7 @@ class Participant:
                 "prev": r.prev,
                 "epochs": epochs,
                 "messages": [[m.cursor, m.author, m.seq, m.timestamp_ms, m.text, m.problem] for m in r.messages],
+                "pending": list(r.pending) if r.pending else None,
             }
         data = {
             "v": STATE_VERSION,
@@ -196,11 +201,28 @@ class Participant:
         return LogWriter(self.pseudonym(record), record.group_id, record.seq, record.prev)
 
     async def _publish(self, session: NodeSession, record: GroupRecord, entry: Entry) -> int:
-        """Publish one of our own entries; our log position advances only once the node stored it."""
-        cursor = await session.publish(entry)
-        record.seq, record.prev = entry.seq, entry.entry_id
+        """Publish one of our own entries; our log position advances only once the node stored it.
+
+        The signed entry is saved before it is sent. If the answer is lost, the same bytes are sent
+        again before anything else (a duplicate is acknowledged), so the client never signs a second,
+        different entry at that position (which would be an equivocation)."""
+        record.pending = (entry.raw, entry.payload)
+        self.save()
+        try:
+            cursor = await session.publish(entry)
+        except HoldspaceError:
+            record.pending = None  # a definite refusal: nothing was stored, the position is free
+            self.save()
+            raise
+        record.seq, record.prev, record.pending = entry.seq, entry.entry_id, None
         self.save()
         return cursor
+
+    async def _flush_pending(self, session: NodeSession, record: GroupRecord) -> None:
+        if record.pending is None:
+            return
+        entry = decode_entry(record.pending[0], record.pending[1], now_ms=None)
+        await self._publish(session, record, entry)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -264,6 +286,7 @@ class Participant:
         """Fetch the group's log, verify it, take new epoch keys, decrypt new messages."""
         me = self.pseudonym(record)
         await session.authenticate(me)
+        await self._flush_pending(session, record)
         received = await session.fetch_all(record.group_id)
         state = self._state(record, received)
         keys = record.keys
@@ -274,7 +297,10 @@ class Participant:
                 continue
             rekey = decode_payload(kinds.REKEY, by_id[epoch.entry_id].payload or b"", epoch.author)
             assert isinstance(rekey, Rekey)
-            keys.open_rekey(epoch, rekey, keep_key=state.history == HISTORY_SHARED)
+            try:
+                keys.open_rekey(epoch, rekey, keep_key=state.history == HISTORY_SHARED)
+            except HoldspaceError:
+                continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
         for r in received:
             e = r.entry
             if e.kind != kinds.MESSAGE or (e.author, e.seq) in record.seen:
@@ -309,7 +335,7 @@ class Participant:
         if epoch is not None and state.epoch_is_clean(epoch) and epoch.entry_id in keys.epochs:
             return state
         epoch_key = e2ee.new_epoch_key()
-        payload = e2ee.make_rekey(state, state.heads, me, epoch_key)
+        payload = e2ee.make_rekey(state, state.deps(), me, epoch_key)
         entry = self.writer(record).append(kinds.REKEY, payload.encode(), now_ms())
         await self._publish(session, record, entry)
         return await self.sync(session, record)

@@ -36,6 +36,7 @@ class EntryReader(Protocol):
 
     def head(self, group: bytes, author: bytes) -> tuple[int, bytes] | None: ...
     def heads(self, group: bytes) -> dict[bytes, tuple[int, bytes]]: ...
+    def count(self, group: bytes) -> int: ...
     def get_at(self, group: bytes, author: bytes, seq: int) -> StoredEntry | None: ...
     def has(self, entry_id: bytes) -> bool: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
@@ -85,6 +86,7 @@ class GroupContext:
     joined: set[bytes] = field(default_factory=set)  # authors with an admissible join (or the creator)
     cache: DecodeCache = field(default_factory=DecodeCache)
     state: GroupState | None = None
+    committed_state: GroupState | None = None  # as of the last commit: what "before" means in committed()
 
     def recompute(self) -> GroupState:
         self.state = compute_state(self.genesis, self.controls.values(), self.cache)
@@ -113,7 +115,7 @@ class NodeCore:
 
     def context(self, group_id: bytes) -> GroupContext | None:
         ctx = self.groups.get(group_id)
-        if ctx is None and self.store.has(group_id):
+        if ctx is None and self.store.count(group_id) > 0:
             ctx = self._load(group_id)
         return ctx
 
@@ -137,7 +139,7 @@ class NodeCore:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
-        ctx.recompute()
+        ctx.committed_state = ctx.recompute()
         self.groups[group_id] = ctx
         return ctx
 
@@ -166,9 +168,12 @@ class NodeCore:
         return found
 
     def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
-        """Reading a group's log is for its members, past members and admitted joiners."""
+        """Reading a group's log is for its members and past members (those whose join was applied)."""
         ctx = self.context(group_id)
-        return ctx is not None and any(k in ctx.joined for k in keys)
+        if ctx is None:
+            return False
+        state = ctx.state or ctx.recompute()
+        return any(state.ever_member(k) for k in keys)
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -222,10 +227,12 @@ class NodeCore:
             return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
         assert ctx is not None
         if kinds.is_control(entry.kind):
-            return self._check_control(ctx, group_id, entry)
+            return self._check_control(ctx, group_id, entry, now_ms=now_ms, from_client=authors is not None)
         return self._check_message(ctx, group_id, entry)
 
-    def _check_control(self, ctx: GroupContext, group_id: bytes, entry: Entry) -> Decision:
+    def _check_control(
+        self, ctx: GroupContext, group_id: bytes, entry: Entry, *, now_ms: int, from_client: bool
+    ) -> Decision:
         if entry.payload is None:
             raise GroupError("group.malformed_payload", "a control entry cannot be a husk")
         payload = decode_payload(entry.kind, entry.payload, entry.author)
@@ -235,17 +242,32 @@ class NodeCore:
         if entry.author not in ctx.joined:
             if not isinstance(payload, Join):
                 raise GroupError("group.not_member", "the author never joined this group")
-            self._check_join_admissible(ctx, group_id, entry, payload)
+            self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
         ctx.cache.payloads[entry.entry_id] = payload
         trial = dict(ctx.controls)
         trial[entry.entry_id] = entry
         state = compute_state(ctx.genesis, trial.values(), ctx.cache)
+        if from_client and isinstance(payload, Join):
+            before = ctx.state or ctx.recompute()
+            displaced = [
+                eid
+                for eid, code in before.outcomes.items()
+                if code is None
+                and ctx.controls.get(eid) is not None
+                and ctx.controls[eid].kind == kinds.JOIN
+                and state.outcomes.get(eid) is not None
+            ]
+            if displaced:  # a newcomer's join must not take the place of a member already admitted here
+                raise GroupError("group.invite_exhausted", "the invite's uses are taken by members admitted here")
         return Decision(
             entry, group_id, to_record(entry, group_id, husk=False), False, state.outcomes.get(entry.entry_id)
         )
 
-    def _check_join_admissible(self, ctx: GroupContext, group_id: bytes, entry: Entry, join: Join) -> None:
-        """Monotone admissibility of a join (spec 12.6 step 2): its invite is held, its proof verifies."""
+    def _check_join_admissible(
+        self, ctx: GroupContext, group_id: bytes, entry: Entry, join: Join, now_ms: int | None
+    ) -> None:
+        """Admissibility of a join (spec 12.6 step 2): its invite is held, its proof verifies; and from a
+        client, the invite has not expired by this node's clock (a join's own date is the joiner's word)."""
         invite = ctx.controls.get(join.invite_id)
         if invite is None or invite.kind != kinds.INVITE:
             raise GroupError("group.unknown_invite", "the invite this join redeems is not on this node")
@@ -257,6 +279,8 @@ class NodeCore:
             invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
         ):
             raise GroupError("group.bad_invite_proof")
+        if now_ms is not None and now_ms > invite_payload.expires_ms:
+            raise GroupError("group.invite_expired", "the invite expired before this join reached the node")
 
     def _check_message(self, ctx: GroupContext, group_id: bytes, entry: Entry) -> Decision:
         if entry.author not in ctx.joined:
@@ -266,7 +290,7 @@ class NodeCore:
                 decode_envelope(entry.payload)
             except (GroupError, CodecError) as exc:
                 raise GroupError("group.malformed_payload", str(exc)) from exc
-        state = ctx.state or ctx.recompute()
+        state = ctx.state or ctx.recompute()  # reset by every reserved control entry: never stale
         authorised = state.authorised_at(entry.author, entry.seq)
         husk = not authorised or entry.payload is None
         outcome = None if authorised else "group.not_member"
@@ -286,11 +310,12 @@ class NodeCore:
         entry = decision.entry
         if entry.kind == kinds.GENESIS:
             ctx = GroupContext(entry, joined={entry.author})
-            ctx.recompute()
+            ctx.committed_state = ctx.recompute()
             self.groups[decision.group_id] = ctx
         elif kinds.is_control(entry.kind):
             ctx = self.groups[decision.group_id]
             ctx.controls[entry.entry_id] = entry
+            ctx.state = None  # messages checked from now on see this entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
 
@@ -300,9 +325,12 @@ class NodeCore:
         followup = Followup(decision.group_id, [])
         if decision.duplicate or not kinds.is_control(decision.entry.kind):
             return followup
-        ctx = self.groups[decision.group_id]
-        before = ctx.state
+        ctx = self.groups.get(decision.group_id)
+        if ctx is None:
+            return followup
+        before = ctx.committed_state
         after = ctx.recompute()
+        ctx.committed_state = after
         if before is None:
             return followup
         heads = self.store.heads(decision.group_id)
@@ -315,9 +343,21 @@ class NodeCore:
         return followup
 
     def aborted(self, decision: Decision) -> None:
-        """The write failed: forget the reservation (and rebuild the group's view from the store)."""
+        """The write failed: forget exactly this reservation; the rest of the group's view stands."""
         self._unpend(decision)
-        self.groups.pop(decision.group_id, None)
+        entry = decision.entry
+        if decision.duplicate:
+            return
+        if entry.kind == kinds.GENESIS:
+            self.groups.pop(decision.group_id, None)
+            return
+        ctx = self.groups.get(decision.group_id)
+        if ctx is not None and ctx.controls.pop(entry.entry_id, None) is not None:
+            ctx.state = None
+            if entry.kind == kinds.JOIN and not any(
+                e.kind == kinds.JOIN and e.author == entry.author for e in ctx.controls.values()
+            ):
+                ctx.joined.discard(entry.author)
 
     def _unpend(self, decision: Decision) -> None:
         if decision.duplicate:

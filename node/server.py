@@ -41,6 +41,7 @@ from protocol.log import ForkError
 
 log = logging.getLogger("holdspace.node")
 
+MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 
@@ -75,7 +76,9 @@ class Node:
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
         self._event_cache: dict[tuple[bytes, int], tuple[int, bytes, int]] = {}
-        self._publish_buckets: dict[bytes, TokenBucket] = {}
+        self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
+        self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
+        self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.sessions = 0
 
     # -- serving -----------------------------------------------------------------------------
@@ -141,6 +144,8 @@ class Node:
 
     async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue]:
         if request.op == "hello":
+            if request.int_of("v") != PROTOCOL_VERSION:
+                raise ProtocolError("proto.bad_version", f"this node speaks protocol version {PROTOCOL_VERSION}")
             return {
                 "v": PROTOCOL_VERSION,
                 "node": self.public_key,
@@ -238,48 +243,71 @@ class Node:
     async def publish(
         self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
     ) -> dict[str, codec.CborValue]:
-        """Validate, store durably, wake subscribers. ``authors`` None: relayed by a peer node."""
+        """Validate, store durably, wake subscribers. ``authors`` None: relayed by a peer node.
+
+        A client's entry is stored only if it takes effect; otherwise it is refused with its code and
+        nothing is stored, so the client may use that log position again. (A peer's entry is stored
+        whenever it is admissible, spec 12.6, so that hosts converge.)"""
         if authors is not None:
-            bucket = self._publish_bucket(header)
-            if bucket is not None and not bucket.take(trio.current_time()):
+            bucket = self._publish_bucket(header, authors)
+            if not bucket.take(trio.current_time()):
                 raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
         try:
             decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=authors)
         except ForkError as fork:
             await self._record_fork(fork)
             raise
-        cursor = await self._store(decision)
+        if decision.outcome is not None and authors is not None:
+            raise RefusedError(decision.outcome)
+        if decision.duplicate:
+            pending = self._commits.get(decision.entry.entry_id)
+            if pending is not None:  # the same entry is still being written: acknowledge once durable
+                await pending.wait()
+                if decision.entry.entry_id in self._failed:
+                    raise ProtocolError("proto.busy", "the node could not store the entry; retry later")
+        with trio.CancelScope(shield=True):  # a durable write is followed through, caller or not
+            cursor = await self._store(decision)
         result: dict[str, codec.CborValue] = {"id": decision.entry.entry_id, "c": cursor}
         if decision.outcome is not None:
-            raise StoredButRefusedError(decision.outcome, cursor)
+            raise RefusedError(decision.outcome)
         return result
 
-    def _publish_bucket(self, header: bytes) -> TokenBucket | None:
-        try:
-            fields = codec.decode(header, max_size=len(header))
-        except HoldspaceError:
-            return None  # check_entry reports the decoding error
+    def _publish_bucket(self, header: bytes, authors: frozenset[bytes]) -> TokenBucket:
+        """The rate bucket of the entry's author, which must be authenticated on this connection (so
+        nobody else can spend a pseudonym's budget)."""
+        fields = codec.decode(header, max_size=len(header))
         author = fields.get("a") if isinstance(fields, dict) else None
-        if not isinstance(author, bytes):
-            return None
-        bucket = self._publish_buckets.get(author)
+        if not isinstance(author, bytes) or author not in authors:
+            raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
+        bucket = self._publish_buckets.pop(author, None)
         if bucket is None:
-            if len(self._publish_buckets) > 100_000:
-                self._publish_buckets.clear()
-            bucket = self._publish_buckets[author] = TokenBucket(
-                self.limits.publish_rate, self.limits.publish_burst, trio.current_time()
-            )
+            bucket = TokenBucket(self.limits.publish_rate, self.limits.publish_burst, trio.current_time())
+            if len(self._publish_buckets) >= MAX_BUCKETS:
+                del self._publish_buckets[next(iter(self._publish_buckets))]  # least recently used
+        self._publish_buckets[author] = bucket
         return bucket
 
     async def _store(self, decision: Decision) -> int:
         if decision.duplicate:
             return 0
+        entry = decision.entry
         self.core.reserve(decision)
+        done = self._commits[entry.entry_id] = trio.Event()
         try:
+            predecessor = self._commits.get(entry.prev) if entry.prev else None
+            if predecessor is not None:  # never write seq s+1 before seq s is durable
+                await predecessor.wait()
+                if entry.prev in self._failed:
+                    raise ProtocolError("proto.busy", "an earlier entry of this log could not be stored")
             cursor = await self.writer.append(decision.record)
         except BaseException:
+            self._failed.add(entry.entry_id)
             self.core.aborted(decision)
             raise
+        finally:
+            done.set()
+            del self._commits[entry.entry_id]
+        self._failed.discard(entry.entry_id)
         followup = self.core.committed(decision)
         for author, seq in followup.forget_payloads:
             await self._forget_payload(followup.group_id, author, seq)
@@ -332,12 +360,8 @@ class Node:
             session.subscriptions -= 1
 
 
-class StoredButRefusedError(HoldspaceError):
-    """Raised after storing an entry whose effect is refused (ignored control entry, husk)."""
-
-    def __init__(self, code: str, cursor: int | None) -> None:
-        super().__init__(code)
-        self.cursor = cursor
+class RefusedError(HoldspaceError):
+    """An entry refused by the group's rules (a group.* code), answered to its publisher."""
 
 
 @asynccontextmanager

@@ -75,7 +75,7 @@ KNOWN_FORMAT_VERSIONS: Final = frozenset({1})
 LMDB_LIB_VERSION: Final = 0
 ENGINE_TAG: Final = b"lmdb-0.9"
 
-MAX_RAW_SIZE: Final = 64 * 1024
+MAX_RAW_SIZE: Final = 1024 * 1024 + 8 * 1024  # a 1 MiB control payload, its header and framing
 ID_SIZE: Final = 32
 DEFAULT_MAP_SIZE: Final = 64 << 30
 DEFAULT_MAX_MAP_SIZE: Final = 16 << 40

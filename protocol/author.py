@@ -93,7 +93,7 @@ def invite(
     random: Random = os.urandom,
 ) -> tuple[Entry, InviteSecret]:
     seed = random(32)
-    payload = Invite(state.heads, role, expires_ms, max_uses, target, crypto.ed25519_public_key(seed))
+    payload = Invite(state.deps(), role, expires_ms, max_uses, target, crypto.ed25519_public_key(seed))
     entry = writer.append(kinds.INVITE, payload.encode(), timestamp_ms)
     return entry, InviteSecret(writer.group_id, entry.entry_id, seed)
 
@@ -101,16 +101,16 @@ def invite(
 def remove(
     writer: LogWriter, state: GroupState, target: bytes, cut: int, timestamp_ms: int, *, ban: bool = False
 ) -> Entry:
-    return writer.append(kinds.REMOVE, Remove(state.heads, target, cut, ban).encode(), timestamp_ms)
+    return writer.append(kinds.REMOVE, Remove(state.deps(target), target, cut, ban).encode(), timestamp_ms)
 
 
 def change_role(writer: LogWriter, state: GroupState, target: bytes, role: str, timestamp_ms: int) -> Entry:
-    return writer.append(kinds.ROLE, RoleChange(state.heads, target, role).encode(), timestamp_ms)
+    return writer.append(kinds.ROLE, RoleChange(state.deps(target), target, role).encode(), timestamp_ms)
 
 
 def leave(writer: LogWriter, state: GroupState, timestamp_ms: int) -> Entry:
-    return writer.append(kinds.LEAVE, Leave(state.heads).encode(), timestamp_ms)
+    return writer.append(kinds.LEAVE, Leave(state.deps()).encode(), timestamp_ms)
 
 
 def settings(writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int) -> Entry:
-    return writer.append(kinds.SETTINGS, Settings(state.heads, history, meta).encode(), timestamp_ms)
+    return writer.append(kinds.SETTINGS, Settings(state.deps(), history, meta).encode(), timestamp_ms)

@@ -95,7 +95,7 @@ class Chain:
         mk, self.key = _step(self.key)
         self.next_index += 1
         while len(self.skipped) > MAX_SKIP:
-            del self.skipped[min(self.skipped)]
+            del self.skipped[next(iter(self.skipped))]  # insertion order is index order: the oldest
         return mk
 
 

@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "proto.unknown_group": "this node does not host the group",
     "proto.rate_limited": "too many requests or entries: slow down and retry later",
     "proto.payload_required": "a client must publish a message or control entry with its payload",
+    "proto.bad_version": "the peer speaks another protocol version",
     "proto.not_found": "the node holds nothing matching the request",
     "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
     # --- end-to-end encryption (client side) ---

@@ -34,6 +34,7 @@ from protocol.errors import GroupError
 from protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
+    MAX_DEPS,
     MEMBER,
     MODERATOR,
     RANK,
@@ -81,6 +82,7 @@ class Member:
     x25519: bytes
     since_seq: int  # seq of the join (or genesis) that opened the current membership
     admitted_by: tuple[bytes, bytes] | None = None  # (join entry id, inviter key); None for the creator
+    key_set_by: bytes = b""  # the entry (genesis, join or rekey) whose identity document gave x25519
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class Epoch:
     number: int  # 1, 2, 3... in linearisation order
     author: bytes
     recipients: frozenset[bytes]
+    stale: bool = False  # sealed to an X25519 key its author had not seen replaced: never clean
 
 
 @dataclass(slots=True)
@@ -125,6 +128,21 @@ class GroupState:
     order: list[bytes] = field(default_factory=list)  # the linearisation, by entry id
     outcomes: dict[bytes, str | None] = field(default_factory=dict)  # None: applied; else the code
     heads: tuple[bytes, ...] = ()
+    latest: dict[bytes, bytes] = field(default_factory=dict)  # author -> its last control entry in L
+
+    def deps(self, *must: bytes) -> tuple[bytes, ...]:
+        """A valid ``d`` for a new control entry: the heads, or if there are more than ``MAX_DEPS``,
+        the most recent of them in ``L``, always including the latest entries of the pseudonyms in
+        ``must`` (an operation's targets), so it comes after what it acts on."""
+        if len(self.heads) <= MAX_DEPS:
+            return self.heads
+        position = {eid: i for i, eid in enumerate(self.order)}
+        chosen = {self.latest[k] for k in must if k in self.latest}
+        for eid in sorted(self.heads, key=position.__getitem__, reverse=True):
+            if len(chosen) >= MAX_DEPS:
+                break
+            chosen.add(eid)
+        return tuple(sorted(chosen))
 
     def role_of(self, key: bytes) -> str | None:
         member = self.members.get(key)
@@ -145,8 +163,9 @@ class GroupState:
         return next((e for e in self.epochs if e.entry_id == entry_id), None)
 
     def epoch_is_clean(self, epoch: Epoch) -> bool:
-        """True iff exactly the current members hold ``epoch``'s key: safe to send under it."""
-        return epoch.recipients == frozenset(self.members)
+        """True iff exactly the current members hold ``epoch``'s key, sealed to their current X25519
+        keys: safe to send under it."""
+        return not epoch.stale and epoch.recipients == frozenset(self.members)
 
     def fingerprint(self) -> bytes:
         """A digest of everything that defines the state, to compare states across nodes."""
@@ -170,14 +189,14 @@ class GroupState:
 def _linearise(
     items: dict[bytes, tuple[Entry, ControlPayload]],
 ) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
-    """Kahn's algorithm, smallest id first among ready entries; returns (order, parents)."""
+    """Kahn's algorithm (ties: seniority, then smallest id); returns (order, parents)."""
     parents: dict[bytes, list[bytes]] = {}
     by_author: dict[bytes, list[Entry]] = {}
     for eid, (entry, payload) in items.items():
         parents[eid] = list(getattr(payload, "deps", ()))
         by_author.setdefault(entry.author, []).append(entry)
     for entries in by_author.values():
-        entries.sort(key=lambda e: e.seq)
+        entries.sort(key=lambda e: (e.seq, e.entry_id))  # a fork's two halves: still one order
         for before, after in pairwise(entries):
             if before.entry_id not in parents[after.entry_id]:
                 parents[after.entry_id].append(before.entry_id)
@@ -187,16 +206,26 @@ def _linearise(
         for p in ps:
             children[p].append(eid)
             indegree[eid] += 1
-    ready = [eid for eid, n in indegree.items() if n == 0]
+    # Among ready entries: the most senior author first (seniority: the position of the author's first
+    # entry in L; an author not yet placed, i.e. a joiner, comes after every placed one), then the
+    # smallest id. A newcomer's join never outruns a concurrent act of an existing member.
+    seniority: dict[bytes, int] = {}
+    never = len(items)
+
+    def key(eid: bytes) -> tuple[int, bytes]:
+        return seniority.get(items[eid][0].author, never), eid
+
+    ready = [key(eid) for eid, n in indegree.items() if n == 0]
     heapq.heapify(ready)
     order: list[bytes] = []
     while ready:
-        eid = heapq.heappop(ready)
+        _, eid = heapq.heappop(ready)
+        seniority.setdefault(items[eid][0].author, len(order))
         order.append(eid)
         for child in children[eid]:
             indegree[child] -= 1
             if indegree[child] == 0:
-                heapq.heappush(ready, child)
+                heapq.heappush(ready, key(child))
     return order, parents
 
 
@@ -252,22 +281,92 @@ def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache 
             mask |= ancestors[p] | (1 << position[p])
         ancestors[eid] = mask
 
-    # A join revoked in one pass (it raced with its inviter's loss of power) is void in the next,
-    # so nothing its member did stands either. The void set only grows: at most one pass per join.
-    void: set[bytes] = set()
+    # Passes to a fixpoint. Each pass applies L; what it finds must not stand becomes *void* (ignored
+    # from the start) in the next: joins revoked with their inviter, acts of an author concurrent with
+    # a restriction of that author, unacknowledged joins that took an invite's use from an
+    # acknowledged one. The void set only grows, so this ends (at most one pass per entry).
+    void: dict[bytes, str] = {}
     while True:
         state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
-        applier = _Applier(state, ancestors, position, cache, frozenset(void))
+        applier = _Applier(state, ancestors, position, cache, void)
         for eid in order:
             entry, payload = items[eid]
             state.outcomes[eid] = applier.apply(entry, payload)
             state.order.append(eid)
-        if applier.revoked <= void:
+            state.latest[entry.author] = eid
+        found = applier.revoked | _concurrent_acts(state, items, ancestors, position)
+        found |= _displaced_joins(state, items, ancestors, position)
+        new = {eid: code for eid, code in found.items() if eid not in void}
+        if not new:
             break
-        void |= applier.revoked
+        void.update(new)
     referenced = {p for ps in parents.values() for p in ps}
     state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
     return state
+
+
+def _concurrent_acts(
+    state: GroupState,
+    items: dict[bytes, tuple[Entry, ControlPayload]],
+    ancestors: dict[bytes, int],
+    position: dict[bytes, int],
+) -> dict[bytes, str]:
+    """What must not stand when an author acts concurrently with a restriction of itself (neither saw
+    the other): the act is void, so a removed or demoted author cannot act by claiming it had not
+    seen its removal. Except when the act restricts the restriction's author and the actor is the
+    more senior (earlier first entry in L): then the junior's restriction is void instead."""
+    first: dict[bytes, int] = {}
+    for eid in state.order:
+        first.setdefault(items[eid][0].author, position[eid])
+    out: dict[bytes, str] = {}
+    for eid, (entry, payload) in items.items():
+        for r in state.restrictions.get(entry.author, ()):
+            if r.entry_id == eid or ancestors[eid] >> r.position & 1 or ancestors[r.entry_id] >> position[eid] & 1:
+                continue
+            restrictor = items[r.entry_id][0].author
+            target = getattr(payload, "target", None)
+            restricts_back = isinstance(payload, Remove | RoleChange) and target == restrictor
+            if restricts_back and first[entry.author] < first.get(restrictor, len(position)):
+                out[r.entry_id] = "group.concurrent_restriction"
+            else:
+                out[eid] = "group.concurrent_restriction"
+                break
+    return out
+
+
+def _displaced_joins(
+    state: GroupState,
+    items: dict[bytes, tuple[Entry, ControlPayload]],
+    ancestors: dict[bytes, int],
+    position: dict[bytes, int],
+) -> dict[bytes, str]:
+    """Applied joins that nobody else had seen, which used up an invite that an acknowledged join
+    (one in the causal past of another author's control entry) then found exhausted. Holding a used
+    token must not let a latecomer displace the member who redeemed it."""
+    exhausted = [eid for eid, code in state.outcomes.items() if code == "group.invite_exhausted"]
+    if not exhausted:
+        return {}
+    seen_by: dict[bytes, int] = {}  # author -> union of the causal pasts of its control entries
+    for eid, (entry, _) in items.items():
+        seen_by[entry.author] = seen_by.get(entry.author, 0) | ancestors[eid]
+
+    def acknowledged(eid: bytes) -> bool:
+        author = items[eid][0].author
+        return any(mask >> position[eid] & 1 for who, mask in seen_by.items() if who != author)
+
+    def invite_of(eid: bytes) -> bytes | None:
+        payload = items[eid][1]
+        return payload.invite_id if isinstance(payload, Join) else None
+
+    out: dict[bytes, str] = {}
+    for loser in exhausted:
+        invite_id = invite_of(loser)
+        if invite_id is None or not acknowledged(loser):
+            continue
+        for eid, code in state.outcomes.items():
+            if code is None and invite_of(eid) == invite_id and not acknowledged(eid):
+                out[eid] = "group.invite_exhausted"
+    return out
 
 
 class _Applier:
@@ -279,14 +378,14 @@ class _Applier:
         ancestors: dict[bytes, int],
         position: dict[bytes, int],
         cache: DecodeCache,
-        void: frozenset[bytes],
+        void: dict[bytes, str],
     ) -> None:
         self.s = state
         self.cache = cache
         self.ancestors = ancestors
         self.position = position
-        self.void = void  # joins revoked in an earlier pass: treated as never having happened
-        self.revoked: set[bytes] = set()  # joins revoked in this pass
+        self.void = void  # entry id -> code: found in an earlier pass, treated as never having happened
+        self.revoked: dict[bytes, str] = {}  # joins revoked in this pass
         self.entries: dict[bytes, Entry] = {}
 
     # -- helpers --------------------------------------------------------------------------
@@ -299,16 +398,11 @@ class _Applier:
         """Restrictions of ``key`` not in ``op``'s causal past, earliest first."""
         return [r for r in self.s.restrictions.get(key, ()) if not self._saw(op, r)]
 
-    def _may(self, op: Entry, min_role: str, *, restrictive: bool) -> bool:
-        """The author holds ``min_role``; or, for a restrictive operation, held it before the earliest
-        restriction of it that the operation had not seen (restrictions land)."""
+    def _may(self, op: Entry, min_role: str) -> bool:
+        """The author currently holds at least ``min_role``. (An author acting concurrently with its own
+        removal or demotion is void altogether: see ``_concurrent_acts``.)"""
         member = self.s.members.get(op.author)
-        if member is not None and RANK[member.role] >= RANK[min_role]:
-            return True
-        if not restrictive:
-            return False
-        unseen = self._unseen(op, op.author)
-        return bool(unseen) and RANK[unseen[0].role_before] >= RANK[min_role]
+        return member is not None and RANK[member.role] >= RANK[min_role]
 
     def _restrict(self, key: bytes, op: Entry, role_before: str, reason: str) -> None:
         restriction = Restriction(self.position[op.entry_id], op.entry_id, role_before, reason)
@@ -331,7 +425,7 @@ class _Applier:
                 continue
             if seen >> self.position[member.admitted_by[0]] & 1:
                 continue
-            self.revoked.add(member.admitted_by[0])
+            self.revoked[member.admitted_by[0]] = "group.invite_revoked"
             self._end_membership(key, member.since_seq, op, "revoked")
 
     # -- operations -----------------------------------------------------------------------
@@ -339,15 +433,19 @@ class _Applier:
     def apply(self, op: Entry, payload: ControlPayload) -> str | None:
         s = self.s
         self.entries[op.entry_id] = op
+        if op.entry_id in self.void:
+            return self.void[op.entry_id]
         if isinstance(payload, Genesis):
             if op.entry_id != s.group_id:
                 return "group.bad_genesis"
-            s.members[op.author] = Member(op.author, FACILITATOR, payload.document.x_public_key, op.seq)
+            s.members[op.author] = Member(
+                op.author, FACILITATOR, payload.document.x_public_key, op.seq, key_set_by=op.entry_id
+            )
             s.intervals[op.author] = [(op.seq, None)]
             s.x25519[op.author] = payload.document.x_public_key
             return None
         if isinstance(payload, Invite):
-            if not self._may(op, FACILITATOR, restrictive=False):
+            if not self._may(op, FACILITATOR):
                 return "group.forbidden"
             s.invites[op.entry_id] = InviteState(op.entry_id, op.author, payload)
             return None
@@ -363,7 +461,7 @@ class _Applier:
             self._end_membership(op.author, op.seq, op, "left")
             return None
         if isinstance(payload, Settings):
-            if not self._may(op, FACILITATOR, restrictive=False):
+            if not self._may(op, FACILITATOR):
                 return "group.forbidden"
             s.history, s.meta = payload.history, payload.meta
             return None
@@ -371,8 +469,6 @@ class _Applier:
 
     def _join(self, op: Entry, join: Join) -> str | None:
         s = self.s
-        if op.entry_id in self.void:
-            return "group.invite_revoked"
         invite = s.invites.get(join.invite_id)
         if invite is None:
             return "group.unknown_invite"
@@ -385,6 +481,8 @@ class _Applier:
             return "group.bad_invite_proof"
         if op.timestamp_ms > invite.invite.expires_ms:
             return "group.invite_expired"
+        if op.timestamp_ms < self.entries[invite.entry_id].timestamp_ms:
+            return "group.invite_expired"  # a join cannot predate its invite: back-dating is refused
         if invite.invite.target is not None and invite.invite.target != op.author:
             return "group.invite_not_for_you"
         if op.author in s.banned:
@@ -402,7 +500,9 @@ class _Applier:
             return "group.concurrent_restriction"
         invite.uses += 1
         x25519 = join.document.x_public_key
-        s.members[op.author] = Member(op.author, invite.invite.role, x25519, op.seq, (op.entry_id, invite.author))
+        s.members[op.author] = Member(
+            op.author, invite.invite.role, x25519, op.seq, (op.entry_id, invite.author), key_set_by=op.entry_id
+        )
         s.intervals.setdefault(op.author, []).append((op.seq, None))
         s.x25519[op.author] = x25519
         return None
@@ -413,7 +513,7 @@ class _Applier:
         if target is None or remove.target == op.author:
             return "group.bad_target"
         needed = MODERATOR if target.role == MEMBER else FACILITATOR
-        if not self._may(op, needed, restrictive=True):
+        if not self._may(op, needed):
             return "group.forbidden"
         self._end_membership(remove.target, remove.cut, op, "banned" if remove.ban else "removed")
         if remove.ban:
@@ -429,7 +529,7 @@ class _Applier:
         raising = RANK[change.role] > RANK[target.role]
         if change.target == op.author and raising:
             return "group.self_escalation"
-        if not self._may(op, FACILITATOR, restrictive=lowering):
+        if not self._may(op, FACILITATOR):
             return "group.forbidden"
         if lowering:
             self._restrict(change.target, op, target.role, "demoted")
@@ -451,6 +551,13 @@ class _Applier:
             return "group.bad_recipients"
         if rekey.document is not None:
             s.members[op.author].x25519 = rekey.document.x_public_key
+            s.members[op.author].key_set_by = op.entry_id
             s.x25519[op.author] = rekey.document.x_public_key
-        s.epochs.append(Epoch(op.entry_id, len(s.epochs) + 1, op.author, rekey.recipients))
+        seen = self.ancestors[op.entry_id]
+        stale = any(
+            m.key_set_by != op.entry_id and not seen >> self.position[m.key_set_by] & 1
+            for key, m in s.members.items()
+            if key in rekey.recipients
+        )
+        s.epochs.append(Epoch(op.entry_id, len(s.epochs) + 1, op.author, rekey.recipients, stale))
         return None

@@ -88,7 +88,7 @@ def place(head: LogHead | None, entry: Entry, stored_at_seq: Entry | None = None
             raise LogError("log.prev_mismatch", f"entry seq {entry.seq} does not chain to the log head")
         return Placement.APPEND
     if stored_at_seq is None or stored_at_seq.seq != entry.seq:
-        raise ValueError("place() needs the stored entry at the seq of an entry at or below the head")
+        raise LogError("log.seq_gap", f"no stored entry at seq {entry.seq} to compare with (a gap in the log)")
     if stored_at_seq.entry_id == entry.entry_id:
         return Placement.DUPLICATE
     raise ForkError(make_fork_proof(stored_at_seq, entry))
@@ -102,7 +102,12 @@ def verify_fork_proof(raw: bytes) -> ForkProof:
         fields = codec.decode(raw, max_size=MAX_FORK_PROOF_SIZE)
     except CodecError as exc:
         raise LogError("log.bad_fork_proof", f"fork proof is not canonical CBOR ({exc.code})") from exc
-    if not isinstance(fields, dict) or fields.keys() != {"v", "a", "b"} or fields["v"] != FORK_PROOF_VERSION:
+    if (
+        not isinstance(fields, dict)
+        or fields.keys() != {"v", "a", "b"}
+        or type(fields["v"]) is not int
+        or fields["v"] != FORK_PROOF_VERSION
+    ):
         raise LogError("log.bad_fork_proof", "fork proof must be a map {v: 1, a: entry, b: entry}")
     raw_a, raw_b = fields["a"], fields["b"]
     if not isinstance(raw_a, bytes) or not isinstance(raw_b, bytes):

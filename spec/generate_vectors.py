@@ -589,7 +589,7 @@ def group_rule_vectors() -> list[Vector]:
     fay, gus = sc.writers["fay"], sc.writers["gus"]
     sc.add(author.remove(fay, base, gus.me.public_key, gus.seq, sc.tick()), "fay removes gus")
     sc.add(author.remove(gus, base, fay.me.public_key, fay.seq, sc.tick()), "gus removes fay, concurrently")
-    finish(sc, "two facilitators who remove each other concurrently are both removed")
+    finish(sc, "two facilitators who remove each other concurrently: the senior stands")
 
     sc = _Scenario("reset")
     sc.invite_and_join("fay", payloads.FACILITATOR)
@@ -671,7 +671,7 @@ def group_rule_vectors() -> list[Vector]:
     sc.add(author.remove(f, base, mo.me.public_key, mo.seq, sc.tick()), "f removes mo, having seen neither")
     g = sc.writers["g"].me.public_key
     sc.add(author.change_role(sc.founder, sc.state(), g, payloads.FACILITATOR, sc.tick()), "an equal role: no effect")
-    finish(sc, "restrictions land, judged by the role before the earliest one unseen")
+    finish(sc, "acts concurrent with the author's own restriction are void")
 
     sc = _Scenario("moderator")
     sc.invite_and_join("mo", payloads.MODERATOR)

@@ -50,7 +50,7 @@ async def test_unauthenticated_junk_does_not_drain_a_members_publish_budget(tmp_
             victim = fay.pseudonym(group).public_key
             junk = codec.encode({"a": victim})
             codes = {await raw_request(attacker, encode_request("publish", e=junk, b=None)) for _ in range(12)}
-            assert codes == {"entry.malformed", "proto.rate_limited"}  # never signed, never authenticated
+            assert codes == {"proto.unauthenticated"}  # refused before its budget is charged
             try:
                 await fay.send(honest, group, "hello")
             except HoldspaceError as err:
@@ -109,9 +109,12 @@ async def test_banned_member_with_its_used_token_cannot_read_new_messages(tmp_pa
         record.keys = e2ee.GroupKeys(token.group_id, me)
         mal.groups[token.group_id] = record
         await s_mal.authenticate(me)
-        await mal._publish(s_mal, record, join)  # accepted: ok
+        with pytest.raises(HoldspaceError) as err:  # the node refuses the displacing join outright
+            await mal._publish(s_mal, record, join)
+        assert err.value.code == "group.invite_exhausted"
         await fay.send(s_fay, group, "said after the ban")
-        await mal.sync(s_mal, record)
+        with pytest.raises(HoldspaceError):  # and the never-admitted pseudonym cannot read the group
+            await mal.sync(s_mal, record)
         texts = {m.text for m in record.messages}
         assert "said after the ban" not in texts, "a banned person read a message sent after its ban"
 

@@ -1,4 +1,4 @@
-"""Findings shown through a real node over QUIC on loopback, with the real client."""
+"""Attacks through a real node over QUIC on loopback, with the real client: each must fail."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Group-rule weaknesses, shown on pure histories (no node)."""
+"""Group-rule attacks on pure histories (no node): each was a real weakness, now closed."""
 
 import os
 

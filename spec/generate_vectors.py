@@ -280,17 +280,16 @@ def entry_vectors() -> list[Vector]:
 # --- logs and fork proofs --------------------------------------------------------------------
 
 
+def second_at_seq_2(chain: list[Entry]) -> Entry:
+    """Another entry by the chain's author at seq 2: an equivocation."""
+    return create_entry(
+        ALICE, group=GROUP, seq=2, prev=chain[0].entry_id, timestamp_ms=NOW, kind=kinds.MESSAGE, payload=b"other"
+    )
+
+
 def log_vectors() -> list[Vector]:
     chain = make_chain(ALICE, 3)
-    twin = create_entry(
-        ALICE,
-        group=GROUP,
-        seq=2,
-        prev=chain[0].entry_id,
-        timestamp_ms=NOW,
-        kind=kinds.MESSAGE,
-        payload=b"other",
-    )
+    twin = second_at_seq_2(chain)
     unlinked = create_entry(
         ALICE, group=GROUP, seq=3, prev=b"\x00" * 32, timestamp_ms=NOW, kind=kinds.MESSAGE, payload=b""
     )
@@ -322,15 +321,7 @@ def log_vectors() -> list[Vector]:
 
 def fork_proof_vectors() -> list[Vector]:
     chain = make_chain(ALICE, 2)
-    twin = create_entry(
-        ALICE,
-        group=GROUP,
-        seq=2,
-        prev=chain[0].entry_id,
-        timestamp_ms=NOW,
-        kind=kinds.MESSAGE,
-        payload=b"other",
-    )
+    twin = second_at_seq_2(chain)
     proof = make_fork_proof(chain[1], twin)
     bob = make_chain(BOB, 2)[1]
     pair = sorted([chain[1], bob], key=lambda e: e.entry_id)

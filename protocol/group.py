@@ -6,15 +6,17 @@ Invariants (each is tested with hypothesis and adversarially):
 
 * Determinism: the result depends only on the *set* of entries, never on arrival order. Control
   entries form a DAG (``"d"`` references plus each author's own log order); the DAG is linearised by
-  Kahn's algorithm taking, among the ready entries, the one with the smallest id; operations are
-  applied in that order.
+  Kahn's algorithm taking, among the ready entries, the most senior author's (earliest first entry)
+  and then the smallest id; operations are applied in that order, in passes until nothing new is void.
 * No state resets: an operation that would give a pseudonym membership or a higher role (a join, a
   promotion) is ignored while a removal, ban or demotion of that pseudonym exists that is *not in the
   causal past of the entitled act*: the promotion itself, or for a join the invite it redeems. Only
   someone entitled who has seen the restriction can lift it; the removed party never can.
-* Restrictions land: a removal or demotion by an author who was itself removed or demoted
-  concurrently (not in the operation's causal past) still applies, judged by the role the author held
-  before. Two facilitators who remove each other concurrently are both removed.
+* A restriction cannot be out-argued: every act of an author concurrent with a restriction of that
+  author is void, whatever ``"d"`` it claims; only a more senior author restricting back in the same
+  race prevails. Of two facilitators who remove each other concurrently, the senior stands.
+* A used invite cannot be taken over: a join nobody else has seen cannot displace an acknowledged join
+  of the same invite; a join racing with its inviter's loss of power is void, with everything after it.
 * Entries by a pseudonym are authorised only inside its membership intervals: from its join (or the
   genesis) up to its leave, or up to the *cut* a removal names (the last of its entries the remover
   accepts).

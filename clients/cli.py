@@ -45,15 +45,32 @@ def friendly(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
-        except HoldspaceError as err:
-            fail(err.code, err.message)
-        except TransportError as err:
-            fail(getattr(err, "code", "transport.error"), str(err) or "the node could not be reached")
-        except OSError as err:
-            fail("os.error", str(err))
+        except BaseExceptionGroup as group:  # trio nurseries wrap what their tasks raise
+            leaves = _leaves(group)
+            if len(leaves) != 1 or not isinstance(leaves[0], HoldspaceError | TransportError | OSError):
+                raise
+            error: BaseException = leaves[0]
+        except (HoldspaceError, TransportError, OSError) as err:
+            error = err
+        if isinstance(error, BrokenPipeError):  # our output was closed early (e.g. piped into head)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        if isinstance(error, HoldspaceError):
+            fail(error.code, error.message)
+        elif isinstance(error, TransportError):
+            fail(getattr(error, "code", "transport.error"), str(error) or "the node could not be reached")
+        else:
+            fail("os.error", str(error))
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
 
 
 def passphrase(*, confirm: bool = False) -> str:

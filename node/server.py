@@ -309,6 +309,8 @@ class Node:
             del self._commits[entry.entry_id]
         self._failed.discard(entry.entry_id)
         followup = self.core.committed(decision)
+        if followup.forget_payloads:  # no subscriber may be served a cached page holding those payloads
+            self._generation[decision.group_id] = self._generation.get(decision.group_id, 0) + 1
         for author, seq in followup.forget_payloads:
             await self._forget_payload(followup.group_id, author, seq)
         self._wake(decision.group_id)

@@ -52,7 +52,8 @@ def test_removed_moderator_can_not_demote_by_pretending_concurrency() -> None:
 
 def test_invite_expiry_cannot_be_bypassed_by_backdating_the_join() -> None:
     """In the state, a join cannot predate its invite; the node refuses (by its own clock) a join that
-    arrives after the invite expired, however it is dated (tests/node: test_expired_invite_refused)."""
+    arrives after the invite expired, however it is dated (test_expired_invite_refused in
+    tests/node/test_conversation.py)."""
     w = World()
     founder = w.people["founder"]
     inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=w.clock + 1000)

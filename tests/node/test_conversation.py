@@ -86,3 +86,30 @@ async def test_identity_documents_and_publish_rate_limit(tmp_path: Path) -> None
                 codes.append("ok")
             assert codes[0] == "ok"
             assert codes[-1] == "proto.rate_limited"
+
+
+async def test_expired_invite_refused(tmp_path: Path, node) -> None:
+    """The node judges an invite's expiry by its own clock: a join arriving later is refused, however
+    it is dated (the join's timestamp is the joiner's word)."""
+    import trio
+
+    from protocol.author import InviteSecret, LogWriter
+    from protocol.identity import Pseudonym, group_context
+
+    _, address = node
+    (fay,) = people(tmp_path, address, "fay")
+    async with session(address) as s_fay, session(address) as s_late:
+        group = await fay.create_group(s_fay, "g")
+        from clients.participant import now_ms
+
+        token = InviteToken.parse(await fay.invite(s_fay, group, expires_ms=now_ms() + 300))
+        await trio.sleep(0.5)
+        me = Pseudonym.generate()
+        late = Pseudonym.derive(me.seed, group_context(group.group_id))
+        await s_late.authenticate(late)
+        backdated = InviteSecret(token.group_id, token.invite_id, token.seed).join(
+            LogWriter(late, group.group_id), now_ms() - 10_000
+        )
+        with pytest.raises(HoldspaceError) as err:
+            await s_late.publish(backdated)
+        assert err.value.code == "group.invite_expired"

@@ -106,7 +106,6 @@ class NodeCore:
         self.store = store
         self.groups: dict[bytes, GroupContext] = {}
         self.pending: dict[tuple[bytes, bytes], list[Entry]] = {}  # (group, author) -> uncommitted
-        self.pending_ids: set[bytes] = set()
 
     # -- groups ------------------------------------------------------------------------------
 
@@ -303,7 +302,6 @@ class NodeCore:
         if decision.duplicate:
             return
         self.pending.setdefault((decision.group_id, decision.entry.author), []).append(decision.entry)
-        self.pending_ids.add(decision.entry.entry_id)
         self._apply(decision)
 
     def _apply(self, decision: Decision) -> None:
@@ -368,4 +366,3 @@ class NodeCore:
             pending.remove(decision.entry)
         if not pending:
             self.pending.pop(key, None)
-        self.pending_ids.discard(decision.entry.entry_id)

@@ -79,7 +79,6 @@ class Node:
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
-        self.sessions = 0
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -102,18 +101,14 @@ class Node:
 
     async def handle_connection(self, conn: Connection) -> None:
         session = Session(conn, self.limits)
-        self.sessions += 1
-        try:
-            async with trio.open_nursery() as nursery:
-                while True:
-                    try:
-                        stream = await conn.accept_stream()
-                    except TransportError:
-                        break
-                    nursery.start_soon(self._handle_stream, session, stream)
-                nursery.cancel_scope.cancel()
-        finally:
-            self.sessions -= 1
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    stream = await conn.accept_stream()
+                except TransportError:
+                    break
+                nursery.start_soon(self._handle_stream, session, stream)
+            nursery.cancel_scope.cancel()
 
     async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
         try:

@@ -26,7 +26,6 @@ MAX_FETCH = 512
 AUTH_DOMAIN = b"holdspace/v1/auth"
 CHALLENGE_SIZE = 32
 
-OPS = ("hello", "auth", "publish", "fetch", "subscribe", "state", "identity")
 
 
 class ProtocolError(HoldspaceError):

@@ -27,7 +27,6 @@ AUTH_DOMAIN = b"holdspace/v1/auth"
 CHALLENGE_SIZE = 32
 
 
-
 class ProtocolError(HoldspaceError):
     family = "proto"
 

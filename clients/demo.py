@@ -75,7 +75,7 @@ async def _demo(tmp: Path, say: Say) -> None:
                     m.author, "Bo"
                 )
                 say(f"   {who}: {m.text}")
-            total, messages = await _what_the_node_holds(node, g_fay.group_id)
+            total, messages = _what_the_node_holds(node, g_fay.group_id)
             say(f"   The node stores {total} entries for this group: {total - messages} signed control entries")
             say(f"   (membership, sealed keys) and {messages} messages, which it holds only as ciphertext.")
             say("   It checks every signature and every membership rule, but cannot read a word.\n")
@@ -109,7 +109,7 @@ async def _demo(tmp: Path, say: Say) -> None:
         nursery.cancel_scope.cancel()
 
 
-async def _what_the_node_holds(node: Node, group: bytes) -> tuple[int, int]:
+def _what_the_node_holds(node: Node, group: bytes) -> tuple[int, int]:
     page = node.store.iter_group(group, 0, 10_000)
     messages = sum(1 for _, r in page if from_record(r).kind == kinds.MESSAGE)
     return len(page), messages

@@ -57,6 +57,7 @@ class GroupRecord:
     messages: list[Message] = field(default_factory=list)
     seen: set[tuple[bytes, int]] = field(default_factory=set)
     pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
+    log_heads: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq seen at the last sync
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -289,6 +290,9 @@ class Participant:
         await self._flush_pending(session, record)
         received = await session.fetch_all(record.group_id)
         state = self._state(record, received)
+        record.log_heads = {}
+        for r in received:
+            record.log_heads[r.entry.author] = max(r.entry.seq, record.log_heads.get(r.entry.author, 0))
         keys = record.keys
         assert keys is not None
         by_id = {r.entry.entry_id: r.entry for r in received}
@@ -360,8 +364,7 @@ class Participant:
         state = await self.sync(session, record)
         if target not in state.members:
             raise ClientError("client.not_member", "that pseudonym is not a member")
-        received = await session.fetch_all(record.group_id)
-        cut = max((r.entry.seq for r in received if r.entry.author == target), default=0)
+        cut = record.log_heads.get(target, 0)  # the last of the target's entries we accept
         entry = remove(self.writer(record), state, target, cut, now_ms(), ban=ban)
         await self._publish(session, record, entry)
         await self.ensure_clean_epoch(session, record)

@@ -53,6 +53,7 @@ async def test_bad_frames_get_codes_and_others_continue(tmp_path: Path, node) ->
         with pytest.raises(TransportError):
             await stream.send(b"\x00" * (MAX_FRAME + 10_000))
         assert await raw_request(attacker, encode_request("hello", v=1)) == "ok"
+        assert await raw_request(attacker, encode_request("hello", v=2)) == "proto.bad_version"
         await fay.send(honest, group, "still here")
 
 

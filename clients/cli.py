@@ -21,7 +21,9 @@ import trio
 from clients.client import connect
 from clients.demo import run_demo
 from clients.participant import ClientError, GroupRecord, Participant, now_ms
-from node.config import init_node, load_node
+from node.config import init_node, load_node, update_peers
+from node.federation import Federation, quic_connector
+from node.peering import PeerBook
 from node.server import open_node
 from node.transport.base import TransportError
 from protocol.address import InviteToken, NodeAddress
@@ -139,6 +141,9 @@ def node_run(directory: Path) -> None:
 
     async def main() -> None:
         async with open_node(directory, key) as running, trio.open_nursery() as nursery:
+            book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
+            federation = Federation(running, book, quic_connector(key, running.limits.transport))
+            nursery.start_soon(federation.run)
             host, port = await nursery.start(running.serve_quic, config.host, config.port)
             address = NodeAddress(running.public_key, host, port)
             click.echo(f"holdspace node listening: {address}", err=False)
@@ -150,6 +155,31 @@ def node_run(directory: Path) -> None:
 
     run(main)
     click.echo("node stopped")
+
+
+@node.group("peer")
+def peer() -> None:
+    """Federation peers: add one to link to, or block one (read at the node's next start)."""
+
+
+@peer.command("add")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("address")
+@friendly
+def peer_add(directory: Path, address: str) -> None:
+    """Link the node in DIRECTORY to the node at ADDRESS (holdspace://hsn1...@host:port)."""
+    config = update_peers(directory, add=address)
+    click.echo(f"peer added; {len(config.peers)} peer(s), {len(config.blocked)} blocked (restart the node to apply)")
+
+
+@peer.command("block")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("node_id")
+@friendly
+def peer_block(directory: Path, node_id: str) -> None:
+    """Refuse the node NODE_ID (hsn1... or its address) in both directions."""
+    config = update_peers(directory, block=node_id)
+    click.echo(f"peer blocked; {len(config.blocked)} blocked (restart the node to apply)")
 
 
 # --- identity ---------------------------------------------------------------------------------

@@ -86,6 +86,13 @@ class NodeSession:
         cursor = result.get("c")
         return cursor if isinstance(cursor, int) else 0
 
+    async def adopt(self, entry: Entry, hosts: list[str]) -> int:
+        """Publish a join of a group the home node may not host yet; it fetches the group from
+        ``hosts`` (the invite's) and becomes one of its hosts (spec 14.3 ``adopt``)."""
+        result = await self.request("adopt", e=entry.raw, b=entry.payload, hosts=[*hosts])
+        cursor = result.get("c")
+        return cursor if isinstance(cursor, int) else 0
+
     async def fetch(self, group: bytes, after: int = 0, limit: int = MAX_FETCH) -> tuple[list[Received], int, bool]:
         result = await self.request("fetch", g=group, after=after, limit=limit)
         nxt, more = result.get("next"), result.get("more")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from clients.client import NodeSession, Received
 from protocol import codec, e2ee, kinds
-from protocol.address import InviteToken, NodeAddress
+from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
 from protocol.author import InviteSecret, LogWriter, create_group, invite, leave, remove
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
@@ -58,6 +58,7 @@ class GroupRecord:
     seen: set[tuple[bytes, int]] = field(default_factory=set)
     pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
     log_heads: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq seen at the last sync
+    hosts: list[str] = field(default_factory=list)  # the group's hosts as the invite named them (for joining)
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -128,6 +129,9 @@ class Participant:
                 {bytes.fromhex(m): _chain_from_cbor(c) for m, c in chains.items()},
                 key if isinstance(key, bytes) else None,
             )
+        hosts = g.get("hosts")
+        if isinstance(hosts, list):
+            record.hosts = [h for h in hosts if isinstance(h, str)]
         pending = g.get("pending")
         if isinstance(pending, list) and isinstance(pending[0], bytes):
             record.pending = (pending[0], pending[1] if isinstance(pending[1], bytes) else None)
@@ -159,6 +163,7 @@ class Participant:
                 "epochs": epochs,
                 "messages": [[m.cursor, m.author, m.seq, m.timestamp_ms, m.text, m.problem] for m in r.messages],
                 "pending": list(r.pending) if r.pending else None,
+                "hosts": [*r.hosts],
             }
         data = {
             "v": STATE_VERSION,
@@ -210,7 +215,10 @@ class Participant:
         record.pending = (entry.raw, entry.payload)
         self.save()
         try:
-            cursor = await session.publish(entry)
+            if entry.kind == kinds.JOIN and record.hosts:
+                cursor = await session.adopt(entry, record.hosts)
+            else:
+                cursor = await session.publish(entry)
         except HoldspaceError:
             record.pending = None  # a definite refusal: nothing was stored, the position is free
             self.save()
@@ -228,7 +236,7 @@ class Participant:
     # -- operations --------------------------------------------------------------------------
 
     async def create_group(self, session: NodeSession, name: str | None) -> GroupRecord:
-        genesis, writer = create_group(self.master, now_ms())
+        genesis, writer = create_group(self.master, now_ms(), home=str(self.node) if self.node else None)
         payload = decode_payload(kinds.GENESIS, genesis.payload or b"", genesis.author)
         assert isinstance(payload, Genesis)
         await session.authenticate(writer.me)
@@ -264,17 +272,19 @@ class Participant:
         )
         await self._publish(session, record, entry)
         assert self.node is not None
-        return str(InviteToken(record.group_id, secret.invite_id, secret.seed, (self.node,)))
+        hosts = [self.node, *(NodeAddress.parse(h) for k, h in sorted(state.hosts.items()) if k != self.node.node_key)]
+        return str(InviteToken(record.group_id, secret.invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
 
     async def join(self, session: NodeSession, token: InviteToken, name: str | None = None) -> GroupRecord:
         if token.group_id in self.groups:
             raise ClientError("client.already_joined", "you are already in that group")
         context = group_context(token.group_id)
         me = Pseudonym.derive(self.master, context)
-        record = GroupRecord(token.group_id, context, name)
+        record = GroupRecord(token.group_id, context, name, hosts=[str(n) for n in token.nodes])
         record.keys = e2ee.GroupKeys(token.group_id, me)
         await session.authenticate(me)
-        entry = InviteSecret(token.group_id, token.invite_id, token.seed).join(self.writer(record), now_ms())
+        home = str(self.node) if self.node else None
+        entry = InviteSecret(token.group_id, token.invite_id, token.seed).join(self.writer(record), now_ms(), home=home)
         self.groups[token.group_id] = record
         try:
             await self._publish(session, record, entry)

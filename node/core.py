@@ -166,6 +166,21 @@ class NodeCore:
                 found = document.raw
         return found
 
+    def group_hosts(self, group_id: bytes) -> dict[bytes, str]:
+        """The group's host nodes (node key -> address text) as its control log lists them."""
+        ctx = self.context(group_id)
+        if ctx is None:
+            return {}
+        return (ctx.state or ctx.recompute()).hosts
+
+    def all_hosts(self) -> dict[bytes, dict[bytes, str]]:
+        """Every hosted group's host list: who this node federates with, group by group."""
+        return {g: self.group_hosts(g) for g in self.store.groups()}
+
+    def serves(self, group_id: bytes, peer: bytes) -> bool:
+        """A peer node may pull a group only if the group lists it as a host (spec 16.3)."""
+        return peer in self.group_hosts(group_id)
+
     def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
         """Reading a group's log is for its members and past members (those whose join was applied)."""
         ctx = self.context(group_id)

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nacl.signing
 import trio
@@ -24,7 +25,10 @@ from node.store_writer import StoreWriter
 from node.transport.base import Connection, MessageStream, TransportError
 from node.transport.quic import serve_quic
 from protocol import codec, crypto, kinds
+from protocol.address import NodeAddress
+from protocol.entry import decode_entry
 from protocol.errors import HoldspaceError
+from protocol.federation import ALPN_FEDERATION
 from protocol.frames import (
     ALPN_CLIENT,
     CHALLENGE_SIZE,
@@ -37,13 +41,18 @@ from protocol.frames import (
     encode_event,
     encode_ok,
 )
-from protocol.log import ForkError
+from protocol.log import ForkError, ForkProof
+
+if TYPE_CHECKING:
+    from node.federation import Federation
 
 log = logging.getLogger("holdspace.node")
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
+CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
+FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
 def now_ms() -> int:
@@ -79,6 +88,8 @@ class Node:
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
+        self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
+        self.federation: Federation | None = None  # set by node.federation.Federation
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -93,13 +104,19 @@ class Node:
             host,
             port,
             node_key=self.node_key,
-            alpns=[ALPN_CLIENT],
+            alpns=[ALPN_CLIENT, ALPN_FEDERATION],
             handler=self.handle_connection,
             limits=self.limits.transport,
             task_status=task_status,
         )
 
     async def handle_connection(self, conn: Connection) -> None:
+        if conn.alpn == ALPN_FEDERATION:
+            if self.federation is None:
+                await conn.aclose(CLOSE_REFUSED, "this node does not federate")
+                return
+            await self.federation.serve(conn)
+            return
         session = Session(conn, self.limits)
         async with trio.open_nursery() as nursery:
             while True:
@@ -171,12 +188,26 @@ class Node:
             group = request.bytes_of("g")
             self._check_read(session, group)
             state = self.core.state(group)
+            banned: list[codec.CborValue] = [*sorted(state.banned)]
             return {
                 "members": [[k, m.role] for k, m in sorted(state.members.items())],
-                "banned": sorted(state.banned),
+                "banned": banned,
                 "heads": list(state.heads),
                 "epochs": [e.entry_id for e in state.epochs],
+                "hosts": [state.hosts[k] for k in sorted(state.hosts)],
+                "forks": [*self.fork_proofs(group)],
             }
+        if request.op == "adopt":
+            header, body = request.bytes_of("e"), request.fields["b"]
+            _publish_author(header, frozenset(session.authors))
+            hosts = request.fields["hosts"]
+            assert isinstance(hosts, list)
+            addresses = [NodeAddress.parse(h) for h in hosts if isinstance(h, str)]
+            if self.core.hosts(_header_group(header)):
+                return await self.publish(header, body if isinstance(body, bytes) else None, frozenset(session.authors))
+            if self.federation is None:
+                raise ProtocolError("proto.unknown_group", "this node does not federate, so it cannot join that group")
+            return await self.federation.adopt(header, body if isinstance(body, bytes) else None, addresses)
         if request.op == "identity":
             group = request.bytes_of("g")
             self._check_read(session, group)
@@ -270,10 +301,7 @@ class Node:
     def _publish_bucket(self, header: bytes, authors: frozenset[bytes]) -> TokenBucket:
         """The rate bucket of the entry's author, which must be authenticated on this connection (so
         nobody else can spend a pseudonym's budget)."""
-        fields = codec.decode(header, max_size=len(header))
-        author = fields.get("a") if isinstance(fields, dict) else None
-        if not isinstance(author, bytes) or author not in authors:
-            raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
+        author = _publish_author(header, authors)
         bucket = self._publish_buckets.pop(author, None)
         if bucket is None:
             bucket = TokenBucket(self.limits.publish_rate, self.limits.publish_burst, trio.current_time())
@@ -285,9 +313,17 @@ class Node:
     async def _store(self, decision: Decision) -> int:
         if decision.duplicate:
             return 0
-        entry = decision.entry
+        self._reserve(decision)
+        return await self._write(decision)
+
+    def _reserve(self, decision: Decision) -> None:
+        """Count the entry in (later checks see it) before its write starts; no checkpoint here."""
         self.core.reserve(decision)
-        done = self._commits[entry.entry_id] = trio.Event()
+        self._commits[decision.entry.entry_id] = trio.Event()
+
+    async def _write(self, decision: Decision) -> int:
+        entry = decision.entry
+        done = self._commits[entry.entry_id]
         try:
             predecessor = self._commits.get(entry.prev) if entry.prev else None
             if predecessor is not None:  # never write seq s+1 before seq s is durable
@@ -308,8 +344,50 @@ class Node:
             self._generation[decision.group_id] = self._generation.get(decision.group_id, 0) + 1
         for author, seq in followup.forget_payloads:
             await self._forget_payload(followup.group_id, author, seq)
+        if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
+            self._topology_changed()
         self._wake(decision.group_id)
         return cursor or 0
+
+    async def ingest(self, items: list[tuple[bytes, bytes | None]]) -> list[Decision | HoldspaceError | None]:
+        """Validate and store entries relayed by a peer node, in the given order, writing them
+        concurrently (one group commit), and return once all are durable. One result per item: its
+        decision (stored, or a duplicate), its error (refused), or None for a fork (proof recorded).
+        Each entry gets the checks of a client publish, on the peer path (spec 16.4)."""
+        results: list[Decision | HoldspaceError | None] = []
+        async with trio.open_nursery() as nursery:
+            for header, payload in items:
+                try:
+                    decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None)
+                except ForkError as fork:
+                    await self._record_fork(fork)
+                    results.append(None)
+                    continue
+                except HoldspaceError as err:
+                    results.append(err)
+                    continue
+                results.append(decision)
+                if decision.duplicate:
+                    pending = self._commits.get(decision.entry.entry_id)
+                    if pending is not None:
+                        nursery.start_soon(pending.wait)
+                    continue
+                self._reserve(decision)
+                nursery.start_soon(self._write_shielded, decision)
+        return results
+
+    async def _write_shielded(self, decision: Decision) -> None:
+        with trio.CancelScope(shield=True):
+            await self._write(decision)
+
+    def group_event(self, group: bytes) -> trio.Event:
+        """Set at the group's next commit (or new fork proof); take it *before* reading the store."""
+        return self._group_events.setdefault(group, trio.Event())
+
+    def _topology_changed(self) -> None:
+        """A group's host list may have changed: federation recomputes whom to sync with."""
+        self.topology.set()
+        self.topology = trio.Event()
 
     async def _forget_payload(self, group: bytes, author: bytes, seq: int) -> None:
         """Discard a message payload a control entry de-authorised (spec 12.6 step 3)."""
@@ -321,9 +399,22 @@ class Node:
             await self.writer.delete_body(record.entry_id, pack_record(entry.without_payload()))
 
     async def _record_fork(self, fork: ForkError) -> None:
-        key = b"fork:" + fork.proof.group + fork.proof.author
-        await self.writer.put_meta(key, fork.proof.encode())
+        await self.record_fork_proof(fork.proof)
+
+    async def record_fork_proof(self, proof: ForkProof) -> bool:
+        """Store a verified fork proof (one per author and group); True if it was new. Subscribers
+        and peers of the group are woken so the proof travels on (spec 7.3, 16.5)."""
+        key = FORK_PREFIX + proof.group + proof.author
+        if self.store.get_meta(key) is not None:
+            return False
+        await self.writer.put_meta(key, proof.encode())
         log.warning("equivocation detected in a group log (proof stored)")
+        self._wake(proof.group)
+        return True
+
+    def fork_proofs(self, group: bytes) -> list[bytes]:
+        """The fork proofs this node holds for ``group`` (at most one per author)."""
+        return [value for _key, value in self.store.meta_items(FORK_PREFIX + group, limit=100_000)]
 
     def _wake(self, group: bytes) -> None:
         self._generation[group] = self._generation.get(group, 0) + 1
@@ -355,6 +446,21 @@ class Node:
                     await stream.send(encode_event("keepalive", next=cursor))
         finally:
             session.subscriptions -= 1
+
+
+def _publish_author(header: bytes, authors: frozenset[bytes]) -> bytes:
+    """The header's author, which must be one of ``authors`` (authenticated on the connection)."""
+    fields = codec.decode(header, max_size=len(header))  # a damaged header is refused with its cbor.* code
+    author = fields.get("a") if isinstance(fields, dict) else None
+    if not isinstance(author, bytes) or author not in authors:
+        raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
+    return author
+
+
+def _header_group(header: bytes) -> bytes:
+    """The group of an entry header (verified later by whoever stores it)."""
+    entry = decode_entry(header, None, now_ms=None, verify=False)
+    return entry.log_group
 
 
 class RefusedError(HoldspaceError):

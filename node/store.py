@@ -718,6 +718,22 @@ class Store:
     def get_meta(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: _maybe_bytes(txn.get(key, db=self._meta)))
 
+    def meta_items(self, prefix: bytes, limit: int = DEFAULT_ITER_LIMIT) -> list[tuple[bytes, bytes]]:
+        """Up to ``limit`` metadata (key, value) pairs whose key starts with ``prefix``, in key order."""
+
+        def op(txn: _Txn[memoryview]) -> list[tuple[bytes, bytes]]:
+            out: list[tuple[bytes, bytes]] = []
+            cur = txn.cursor(db=self._meta)
+            if not cur.set_range(prefix):
+                return out
+            for key, value in cur:
+                if bytes(key[: len(prefix)]) != prefix or len(out) >= limit:
+                    break
+                out.append((bytes(key), bytes(value)))
+            return out
+
+        return self._read(op)
+
     # --- maintenance -----------------------------------------------------------------------------
 
     def compact_copy(self, dest_path: str | os.PathLike[str]) -> None:

@@ -18,6 +18,7 @@ from protocol.payloads import (
     HISTORY_FROM_JOIN,
     NONCE_SIZE,
     Genesis,
+    Host,
     Invite,
     Join,
     Leave,
@@ -53,14 +54,20 @@ class LogWriter:
 
 
 def create_group(
-    master: bytes, timestamp_ms: int, *, history: str = HISTORY_FROM_JOIN, random: Random = os.urandom
+    master: bytes,
+    timestamp_ms: int,
+    *,
+    history: str = HISTORY_FROM_JOIN,
+    home: str | None = None,
+    random: Random = os.urandom,
 ) -> tuple[Entry, LogWriter]:
-    """A genesis entry signed by the creator's per-group pseudonym, and the creator's log writer."""
+    """A genesis entry signed by the creator's per-group pseudonym, and the creator's log writer.
+    ``home``: the creator's home node address, the group's first host."""
     nonce = random(NONCE_SIZE)
     creator = Pseudonym.derive(master, genesis_context(nonce))
     document = verify_identity_document(creator.identity_document(timestamp_ms))
     writer = LogWriter(creator, GENESIS_GROUP)
-    genesis = writer.append(kinds.GENESIS, Genesis(nonce, document, history).encode(), timestamp_ms)
+    genesis = writer.append(kinds.GENESIS, Genesis(nonce, document, history, home).encode(), timestamp_ms)
     writer.group_id = genesis.entry_id
     return genesis, writer
 
@@ -73,12 +80,15 @@ class InviteSecret:
     invite_id: bytes
     seed: bytes
 
-    def join(self, writer: LogWriter, timestamp_ms: int, heads: tuple[bytes, ...] = ()) -> Entry:
-        """The joiner's join entry; ``heads``: control entries it already saw (e.g. when re-joining)."""
+    def join(
+        self, writer: LogWriter, timestamp_ms: int, heads: tuple[bytes, ...] = (), *, home: str | None = None
+    ) -> Entry:
+        """The joiner's join entry; ``heads``: control entries it already saw (e.g. when re-joining);
+        ``home``: the joiner's home node, which becomes a host of the group."""
         proof = crypto.ed25519_sign(self.seed, join_proof_message(self.group_id, writer.me.public_key, self.invite_id))
         document = verify_identity_document(writer.me.identity_document(timestamp_ms))
         deps = tuple(sorted({self.invite_id, *heads}))
-        return writer.append(kinds.JOIN, Join(deps, self.invite_id, proof, document).encode(), timestamp_ms)
+        return writer.append(kinds.JOIN, Join(deps, self.invite_id, proof, document, home).encode(), timestamp_ms)
 
 
 def invite(
@@ -114,3 +124,8 @@ def leave(writer: LogWriter, state: GroupState, timestamp_ms: int) -> Entry:
 
 def settings(writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int) -> Entry:
     return writer.append(kinds.SETTINGS, Settings(state.deps(), history, meta).encode(), timestamp_ms)
+
+
+def host(writer: LogWriter, state: GroupState, address: str, timestamp_ms: int, *, add: bool = True) -> Entry:
+    """A facilitator adds (or removes, ``add=False``) a host node of the group."""
+    return writer.append(kinds.HOST, Host(state.deps(), address, add).encode(), timestamp_ms)

@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "group.banned": "the pseudonym is banned from the group",
     "group.already_member": "the pseudonym is already a member",
     "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
+    "group.too_many_hosts": "the group already lists the maximum number of host nodes",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",
     "proto.too_large": "a frame exceeds the maximum frame size",
@@ -81,6 +82,13 @@ CODES: dict[str, str] = {
     "proto.bad_version": "the peer speaks another protocol version",
     "proto.not_found": "the node holds nothing matching the request",
     "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
+    # --- federation between nodes ---
+    "fed.unauthenticated": "a federation connection must present the peer node's certificate",
+    "fed.blocked": "this node's operator blocks the peer node",
+    "fed.penalised": "the peer sent too many invalid entries and is refused for a while",
+    "fed.not_host": "the peer node is not a host of that group",
+    "fed.wrong_group": "a pulled entry does not belong to the group that was pulled",
+    "fed.unreachable": "none of the group's host nodes could be reached",
     # --- end-to-end encryption (client side) ---
     "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
     "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",

@@ -19,6 +19,8 @@ from protocol.entry import MAX_HEADER_SIZE
 from protocol.errors import CODES, CodecError, HoldspaceError
 from protocol.kinds import MAX_CONTROL_PAYLOAD
 
+MAX_HOSTS = 8  # host addresses in an adopt request (as in an invite token)
+MAX_ADDRESS_TEXT = 300
 PROTOCOL_VERSION = 1
 ALPN_CLIENT = "holdspace/1"
 MAX_FRAME = MAX_CONTROL_PAYLOAD + MAX_HEADER_SIZE + 1024
@@ -68,6 +70,15 @@ _SCHEMA: dict[str, dict[str, object]] = {
         "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,
         "b": lambda v: v is None or (isinstance(v, bytes) and len(v) <= MAX_CONTROL_PAYLOAD),
     },
+    "adopt": {
+        "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,
+        "b": lambda v: isinstance(v, bytes) and len(v) <= MAX_CONTROL_PAYLOAD,
+        "hosts": lambda v: (
+            isinstance(v, list)
+            and 0 < len(v) <= MAX_HOSTS
+            and all(isinstance(a, str) and len(a) <= MAX_ADDRESS_TEXT for a in v)
+        ),
+    },
     "fetch": {"g": _key, "after": _uint, "limit": lambda v: _uint(v) and 1 <= v <= MAX_FETCH},
     "subscribe": {"g": _key, "after": _uint},
     "state": {"g": _key},
@@ -79,7 +90,8 @@ def encode_request(op: str, **fields: codec.CborValue) -> bytes:
     return codec.encode({"op": op, **fields})
 
 
-def decode_request(data: bytes) -> Request:
+def decode_request(data: bytes, schema: Mapping[str, Mapping[str, object]] | None = None) -> Request:
+    """A request checked against ``schema`` (op -> {field: check}; the client protocol's by default)."""
     if len(data) > MAX_FRAME:
         raise ProtocolError("proto.too_large", f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
     try:
@@ -90,13 +102,13 @@ def decode_request(data: bytes) -> Request:
         raise ProtocolError("proto.malformed_frame", "a request is a map with a text field op")
     op = value["op"]
     assert isinstance(op, str)
-    schema = _SCHEMA.get(op)
-    if schema is None:
+    op_schema = (_SCHEMA if schema is None else schema).get(op)
+    if op_schema is None:
         raise ProtocolError("proto.unknown_op", f"unknown operation {op[:32]!r}")
     fields = {k: v for k, v in value.items() if k != "op"}
-    if fields.keys() != schema.keys():
-        raise ProtocolError("proto.malformed_frame", f"{op} takes fields {sorted(schema)}")
-    for name, check in schema.items():
+    if fields.keys() != op_schema.keys():
+        raise ProtocolError("proto.malformed_frame", f"{op} takes fields {sorted(op_schema)}")
+    for name, check in op_schema.items():
         if not check(fields[name]):  # type: ignore[operator]
             raise ProtocolError("proto.malformed_frame", f"{op}: field {name} has the wrong type or size")
     return Request(op, fields)

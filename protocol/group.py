@@ -31,6 +31,7 @@ from itertools import pairwise
 
 from protocol import crypto, kinds
 from protocol import entry as entry_module
+from protocol.address import NodeAddress
 from protocol.entry import Entry
 from protocol.errors import GroupError
 from protocol.payloads import (
@@ -42,6 +43,7 @@ from protocol.payloads import (
     RANK,
     ControlPayload,
     Genesis,
+    Host,
     Invite,
     Join,
     Leave,
@@ -53,6 +55,7 @@ from protocol.payloads import (
     join_proof_message,
 )
 
+MAX_GROUP_HOSTS = 32  # host nodes a group lists at most (spec 12.4 "host")
 GENESIS_GROUP = entry_module.GENESIS_GROUP  # "g" of a genesis: the group id is not known until it is signed
 
 
@@ -131,6 +134,7 @@ class GroupState:
     outcomes: dict[bytes, str | None] = field(default_factory=dict)  # None: applied; else the code
     heads: tuple[bytes, ...] = ()
     latest: dict[bytes, bytes] = field(default_factory=dict)  # author -> its last control entry in L
+    hosts: dict[bytes, str] = field(default_factory=dict)  # node key -> node address text, in L order
 
     def deps(self, *must: bytes) -> tuple[bytes, ...]:
         """A valid ``d`` for a new control entry: the heads, or if there are more than ``MAX_DEPS``,
@@ -184,6 +188,7 @@ class GroupState:
                 ]
         parts += sorted(self.banned)
         parts += [e.entry_id for e in self.epochs]
+        parts += [key + self.hosts[key].encode() for key in sorted(self.hosts)]
         parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
         return crypto.blake2b_256(b"".join(parts))
 
@@ -445,6 +450,8 @@ class _Applier:
             )
             s.intervals[op.author] = [(op.seq, None)]
             s.x25519[op.author] = payload.document.x_public_key
+            if payload.home is not None:
+                s.hosts[NodeAddress.parse(payload.home).node_key] = payload.home
             return None
         if isinstance(payload, Invite):
             if not self._may(op, FACILITATOR):
@@ -467,7 +474,25 @@ class _Applier:
                 return "group.forbidden"
             s.history, s.meta = payload.history, payload.meta
             return None
+        if isinstance(payload, Host):
+            return self._host(op, payload)
         return self._rekey(op, payload)
+
+    def _host(self, op: Entry, change: Host) -> str | None:
+        """A facilitator adds a host (or corrects its address) or removes one."""
+        s = self.s
+        if not self._may(op, FACILITATOR):
+            return "group.forbidden"
+        key = change.node_key
+        if not change.add:
+            if key not in s.hosts:
+                return "group.bad_target"
+            del s.hosts[key]
+            return None
+        if key not in s.hosts and len(s.hosts) >= MAX_GROUP_HOSTS:
+            return "group.too_many_hosts"
+        s.hosts[key] = change.address
+        return None
 
     def _join(self, op: Entry, join: Join) -> str | None:
         s = self.s
@@ -507,6 +532,10 @@ class _Applier:
         )
         s.intervals.setdefault(op.author, []).append((op.seq, None))
         s.x25519[op.author] = x25519
+        if join.home is not None:  # the joiner's home node becomes a host; a listed address is kept
+            key = NodeAddress.parse(join.home).node_key
+            if key not in s.hosts and len(s.hosts) < MAX_GROUP_HOSTS:
+                s.hosts[key] = join.home
         return None
 
     def _remove(self, op: Entry, remove: Remove) -> str | None:

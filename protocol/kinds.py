@@ -15,6 +15,7 @@ ROLE = 0x05
 LEAVE = 0x06
 SETTINGS = 0x07
 REKEY = 0x08
+HOST = 0x09
 MESSAGE = 0x10
 
 #: number -> name, as written in the spec's kind table.
@@ -27,6 +28,7 @@ KINDS: dict[int, str] = {
     LEAVE: "leave",
     SETTINGS: "settings",
     REKEY: "rekey",
+    HOST: "host",
     MESSAGE: "message",
 }
 

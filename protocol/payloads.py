@@ -15,6 +15,7 @@ from itertools import pairwise
 from typing import TypeGuard
 
 from protocol import codec, crypto, kinds
+from protocol.address import NodeAddress
 from protocol.errors import CodecError, GroupError, HoldspaceError
 from protocol.identity import IdentityDocument, verify_identity_document
 
@@ -31,6 +32,7 @@ HISTORY_VISIBILITY = (HISTORY_FROM_JOIN, HISTORY_SHARED)
 MAX_DEPS = 1024
 NONCE_SIZE = 16
 MAX_META = 4096
+MAX_ADDRESS_TEXT = 300
 JOIN_DOMAIN = b"holdspace/v1/join"
 
 _BAD = "group.malformed_payload"
@@ -84,6 +86,19 @@ def _role(kind: int, value: codec.CborValue) -> str:
     return value
 
 
+def _home(kind: int, value: codec.CborValue) -> str:
+    """A node address (``holdspace://hsn1…@host:port``), returned in its normal text form."""
+    if not isinstance(value, str) or len(value) > MAX_ADDRESS_TEXT:
+        raise _fail(kind, f"h must be a node address of at most {MAX_ADDRESS_TEXT} characters")
+    try:
+        address = NodeAddress.parse(value)
+    except HoldspaceError as exc:
+        raise _fail(kind, f"h is not a node address ({exc.code})") from exc
+    if str(address) != value:
+        raise _fail(kind, "h must be a node address in its normal form")
+    return value
+
+
 def _document(kind: int, value: codec.CborValue, author: bytes) -> IdentityDocument:
     if not isinstance(value, bytes):
         raise _fail(kind, "doc must be an identity document")
@@ -101,9 +116,13 @@ class Genesis:
     nonce: bytes
     document: IdentityDocument
     history: str
+    home: str | None = None  # the creator's home node: the group's first host
 
     def encode(self) -> bytes:
-        return codec.encode({"n": self.nonce, "doc": self.document.raw, "hv": self.history})
+        fields: dict[str, codec.CborValue] = {"n": self.nonce, "doc": self.document.raw, "hv": self.history}
+        if self.home is not None:
+            fields["h"] = self.home
+        return codec.encode(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +153,18 @@ class Join:
     invite_id: bytes
     proof: bytes
     document: IdentityDocument
+    home: str | None = None  # the joiner's home node, which becomes a host of the group
 
     def encode(self) -> bytes:
-        return codec.encode({"d": list(self.deps), "i": self.invite_id, "w": self.proof, "doc": self.document.raw})
+        fields: dict[str, codec.CborValue] = {
+            "d": list(self.deps),
+            "i": self.invite_id,
+            "w": self.proof,
+            "doc": self.document.raw,
+        }
+        if self.home is not None:
+            fields["h"] = self.home
+        return codec.encode(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +228,23 @@ class Rekey:
         return frozenset(key for key, _ in self.sealed)
 
 
-ControlPayload = Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A facilitator adds (``add``) or removes a node from the group's hosts."""
+
+    deps: tuple[bytes, ...]
+    address: str
+    add: bool
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "h": self.address, "a": self.add})
+
+    @property
+    def node_key(self) -> bytes:
+        return NodeAddress.parse(self.address).node_key
+
+
+ControlPayload = Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey | Host
 
 
 def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[bytes, bytes], ...]:
@@ -221,13 +265,14 @@ def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[by
 def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
     """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation."""
     if kind == kinds.GENESIS:
-        f = _fields(kind, payload, {"n", "doc", "hv"})
+        f = _fields(kind, payload, {"n", "doc", "hv"}, frozenset({"h"}))
         nonce = f["n"]
         if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
             raise _fail(kind, f"n must be {NONCE_SIZE} bytes")
         if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
             raise _fail(kind, "hv must be 'joined' or 'shared'")
-        return Genesis(nonce, _document(kind, f["doc"], author), f["hv"])
+        home = _home(kind, f["h"]) if "h" in f else None
+        return Genesis(nonce, _document(kind, f["doc"], author), f["hv"], home)
     if kind == kinds.INVITE:
         f = _fields(kind, payload, {"d", "r", "x", "u", "p", "i"})
         expires, uses, target, key = f["x"], f["u"], f["p"], f["i"]
@@ -239,14 +284,15 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
             raise _fail(kind, "i must be a 32-byte Ed25519 public key")
         return Invite(_deps(kind, f["d"]), _role(kind, f["r"]), expires, uses, target, key)
     if kind == kinds.JOIN:
-        f = _fields(kind, payload, {"d", "i", "w", "doc"})
+        f = _fields(kind, payload, {"d", "i", "w", "doc"}, frozenset({"h"}))
         invite_id, proof = f["i"], f["w"]
         deps = _deps(kind, f["d"])
         if not _key(invite_id) or invite_id not in deps:
             raise _fail(kind, "i must be a 32-byte invite id that d also names")
         if not isinstance(proof, bytes) or len(proof) != crypto.ED25519_SIGNATURE:
             raise _fail(kind, "w must be a 64-byte signature")
-        return Join(deps, invite_id, proof, _document(kind, f["doc"], author))
+        home = _home(kind, f["h"]) if "h" in f else None
+        return Join(deps, invite_id, proof, _document(kind, f["doc"], author), home)
     if kind == kinds.REMOVE:
         f = _fields(kind, payload, {"d", "m", "c", "b"})
         target, cut, ban = f["m"], f["c"], f["b"]
@@ -276,6 +322,11 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if not sealed:
             raise _fail(kind, "r must seal the epoch key to at least its author")
         return Rekey(_deps(kind, f["d"]), sealed, document, _sealed_list(kind, f["h"], "h"))
+    if kind == kinds.HOST:
+        f = _fields(kind, payload, {"d", "h", "a"})
+        if not isinstance(f["a"], bool):
+            raise _fail(kind, "a must be a boolean")
+        return Host(_deps(kind, f["d"]), _home(kind, f["h"]), f["a"])
     raise GroupError(_BAD, f"kind {kind} has no control payload")
 
 

@@ -1,0 +1,489 @@
+"""Federation: this node replicates the groups it hosts with their other hosts (spec section 16).
+
+Trio tasks around the node; the decisions are elsewhere and pure: whom to link to and what to refuse
+(``node.peering``), whether an entry is stored (``NodeCore.check_entry`` on the peer path: the very
+checks a client publish gets), which groups a peer may pull (``NodeCore.serves``).
+
+Data flows by *pull*: each node keeps one outgoing connection per peer and pulls, over one ``sync``
+stream, every group the two share; the peer answers on its incoming side and keeps pushing new
+entries as they commit. So between two nodes there are two connections, one per direction of data,
+and each side's backpressure is its own reading: the sender awaits the stream, nothing piles up.
+
+Resumption: after each batch is durably stored, the puller records the peer's cursor for that group
+(store meta ``fedcur:<peer><group>``); a new connection continues from it, and the ``have`` list (its
+log heads) keeps the peer from resending what arrived from elsewhere meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import struct
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import nacl.signing
+import trio
+
+from node.core import Decision, unpack_record
+from node.peering import PeerBook, shared_groups
+from node.server import FRAME_SLACK, Node, RefusedError, now_ms
+from node.store import StoreError
+from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
+from node.transport.quic import connect_quic
+from protocol import codec
+from protocol.address import NodeAddress
+from protocol.entry import decode_entry
+from protocol.errors import HoldspaceError
+from protocol.federation import (
+    ALPN_FEDERATION,
+    MAX_SYNC_GROUPS,
+    FederationError,
+    SyncPlan,
+    decode_fed_request,
+    decode_sync_event,
+    digest_plan,
+    encode_digests,
+    encode_entries_event,
+    encode_fork_event,
+    encode_offer,
+    encode_rejected_event,
+    encode_sync,
+    have_list,
+    heads_digest,
+    sync_plan,
+)
+from protocol.frames import ProtocolError, RemoteError, decode_response, encode_error, encode_event, encode_ok
+from protocol.group import group_id_of
+from protocol.kinds import JOIN
+from protocol.log import verify_fork_proof
+from protocol.payloads import Join, decode_payload
+
+log = logging.getLogger("holdspace.federation")
+
+Connector = Callable[[NodeAddress], AbstractAsyncContextManager[Connection]]
+"""Opens a federation connection to a peer (QUIC in a node, the in-memory network in tests)."""
+
+CURSOR_PREFIX = b"fedcur:"
+CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
+RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
+ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive from its hosts
+_CURSOR = struct.Struct(">Q")
+
+
+class PeerPenalisedError(FederationError):
+    """Raised inside a link or a served connection to drop a peer that collected too many strikes."""
+
+
+class Federation:
+    def __init__(self, node: Node, book: PeerBook, connect: Connector) -> None:
+        self.node = node
+        self.book = book
+        self.connect = connect
+        self.adopting: dict[bytes, dict[bytes, NodeAddress]] = {}  # group -> hosts named by a joining client
+        self.links: dict[bytes, trio.CancelScope] = {}
+        self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
+        node.federation = self
+
+    # -- topology ------------------------------------------------------------------------------
+
+    def hosts_by_group(self) -> dict[bytes, dict[bytes, str]]:
+        hosts = self.node.core.all_hosts()
+        for group, addresses in self.adopting.items():
+            if group not in hosts:
+                hosts[group] = {key: str(a) for key, a in addresses.items()}
+        return hosts
+
+    async def run(self) -> None:
+        """Keep a link to every wanted peer until cancelled; links follow topology changes."""
+        async with trio.open_nursery() as nursery:
+            while True:
+                changed = self.node.topology
+                wanted = self.book.wanted(self.hosts_by_group())
+                for key, address in wanted.items():
+                    if key not in self.links:
+                        scope = trio.CancelScope()
+                        self.links[key] = scope
+                        nursery.start_soon(self._link, key, address, scope)
+                for key in set(self.links) - set(wanted):
+                    self.links.pop(key).cancel()
+                await changed.wait()
+
+    # -- pulling (outgoing) ----------------------------------------------------------------------
+
+    async def _link(self, key: bytes, address: NodeAddress, scope: trio.CancelScope) -> None:
+        backoff = RETRY_MIN
+        with scope:
+            while True:
+                now = trio.current_time()
+                if self.book.refusal(key, now) is not None:
+                    await trio.sleep(max(self.book.penalty_left(key, now), RETRY_MAX))
+                    continue
+                try:
+                    async with self.connect(address) as conn:
+                        self.connected.add(key)
+                        backoff = RETRY_MIN
+                        await self._pull(conn, key)
+                except* PeerPenalisedError:
+                    log.warning("peer %s penalised: too many invalid entries", key.hex()[:16])
+                except* (TransportError, HoldspaceError, OSError) as group:
+                    codes = {getattr(e, "code", type(e).__name__) for e in group.exceptions}
+                    log.info("link to peer %s failed: %s", key.hex()[:16], ", ".join(sorted(codes)))
+                finally:
+                    self.connected.discard(key)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_MAX)
+
+    async def _pull(self, conn: Connection, key: bytes) -> None:
+        """Pull every group shared with ``key`` on ``conn``, adding sync streams as groups appear.
+        A group the peer refuses (it may not have it yet, e.g. it is still fetching it) is asked
+        again with a growing delay."""
+        synced: set[bytes] = set()
+        delay = RETRY_MIN
+        async with trio.open_nursery() as nursery:
+            while True:
+                changed = self.node.topology
+                todo = [g for g in shared_groups(self.hosts_by_group(), key) if g not in synced]
+                refused: set[bytes] = set()
+                for start in range(0, len(todo), MAX_SYNC_GROUPS):
+                    chunk = todo[start : start + MAX_SYNC_GROUPS]
+                    stream, accepted = await self._open_sync(conn, key, chunk)
+                    synced.update(accepted)
+                    refused.update(set(chunk) - accepted)
+                    if stream is not None:
+                        nursery.start_soon(self._receive_sync, stream, key, accepted)
+                delay = min(delay * 2, RETRY_MAX) if refused else RETRY_MIN
+                with trio.move_on_after(delay if refused else math.inf):
+                    await changed.wait()
+
+    async def _open_sync(
+        self, conn: Connection, key: bytes, groups: list[bytes]
+    ) -> tuple[MessageStream | None, set[bytes]]:
+        store = self.node.store
+        heads = {g: store.heads(g) for g in groups}
+        answer = await _request(conn, encode_digests({g: heads_digest(heads[g]) for g in groups}))
+        differ, same, refused = answer.get("differ"), answer.get("same"), answer.get("refused")
+        if not isinstance(differ, list) or not isinstance(same, list) or not isinstance(refused, list):
+            raise ProtocolError("proto.malformed_frame", "a digests answer holds differ, same and refused lists")
+        ends = {i[0]: i[1] for i in same if isinstance(i, list) and len(i) == 2 and isinstance(i[1], int)}
+        plan: dict[bytes, tuple[int | None, list[codec.CborValue] | None]] = {}
+        for g in groups:
+            if g in differ:  # what we miss: from the cursor we reached, minus what we hold
+                plan[g] = (self._cursor(key, g), have_list(heads[g]))
+            elif isinstance(end := ends.get(g), int):  # same heads: only what commits after its end
+                plan[g] = (end, None)
+        if not plan:
+            return None, set()
+        stream = await conn.open_stream()
+        await stream.send(encode_sync(plan))
+        answer = decode_response(await stream.receive())
+        answers = answer.get("groups")
+        if not isinstance(answers, list):
+            raise ProtocolError("proto.malformed_frame", "a sync answer holds a groups list")
+        accepted = {i[0] for i in answers if isinstance(i, list) and len(i) == 2 and i[1] is None}
+        return stream, {g for g in plan if g in accepted}
+
+    def _cursor(self, peer: bytes, group: bytes) -> int:
+        raw = self.node.store.get_meta(CURSOR_PREFIX + peer + group)
+        return _CURSOR.unpack(raw)[0] if raw else 0
+
+    async def _receive_sync(self, stream: MessageStream, key: bytes, groups: set[bytes]) -> None:
+        node = self.node
+        while True:
+            event = decode_sync_event(decode_response(await stream.receive()))
+            if event.kind == "keepalive":
+                continue
+            assert event.group is not None
+            if event.group not in groups:
+                unrequested = ProtocolError("proto.malformed_frame", "an event of a group that was not pulled")
+                await self._strike(key, stream, bytes(32), unrequested)
+                continue
+            if event.kind == "fork":
+                assert event.proof is not None
+                try:
+                    proof = verify_fork_proof(event.proof)
+                    if proof.group != event.group:
+                        raise ProtocolError("proto.malformed_frame", "a fork proof of another group")
+                except HoldspaceError as err:
+                    await self._strike(key, stream, bytes(32), err)
+                    continue
+                await node.record_fork_proof(proof)
+                continue
+            items: list[tuple[bytes, bytes | None]] = []
+            for _cursor, header, payload in event.entries:
+                if _group_of(header) != event.group:
+                    await self._strike(key, stream, bytes(32), FederationError("fed.wrong_group"))
+                    continue
+                items.append((header, payload))
+            for (header, _payload), result in zip(items, await node.ingest(items), strict=True):
+                if isinstance(result, HoldspaceError):
+                    await self._strike(key, stream, _ref(header), result)
+            await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(event.next))
+
+    async def _strike(self, key: bytes, stream: MessageStream, ref: bytes, err: HoldspaceError) -> None:
+        log.info("refused from peer %s: %s", key.hex()[:16], err.code)
+        with contextlib.suppress(TransportError):
+            await stream.send(encode_rejected_event(ref, err.code))
+        if self.book.strike(key, trio.current_time()):
+            raise PeerPenalisedError("fed.penalised")
+
+    # -- joining a group hosted elsewhere --------------------------------------------------------
+
+    async def adopt(self, header: bytes, payload: bytes | None, hosts: list[NodeAddress]) -> dict[str, codec.CborValue]:
+        """A client's join of a group this node does not host yet: offer the join to the group's
+        hosts (which validate it; it names this node as the joiner's home, so they then serve us the
+        group), then pull the group until the join is stored here."""
+        entry = decode_entry(header, payload, now_ms=now_ms())
+        if entry.kind != JOIN or payload is None:
+            raise ProtocolError("proto.malformed_frame", "adopt takes the join entry of a group hosted elsewhere")
+        join = decode_payload(JOIN, payload, entry.author)
+        assert isinstance(join, Join)
+        if join.home is None or NodeAddress.parse(join.home).node_key != self.node.public_key:
+            raise FederationError("fed.not_host", "the join must name this node as the joiner's home node")
+        group = group_id_of(entry)
+        offered = False
+        last: HoldspaceError = FederationError("fed.unreachable")
+        for address in hosts:
+            if address.node_key == self.node.public_key or self.book.refusal(address.node_key, trio.current_time()):
+                continue
+            try:
+                with trio.fail_after(ADOPT_TIMEOUT / 2):
+                    async with self.connect(address) as conn:
+                        answer = await _request(conn, encode_offer(header, payload))
+            except RemoteError as err:
+                if err.code.startswith("group.") or err.code.startswith("entry.") or err.code.startswith("log."):
+                    raise  # the group's rules refuse this join: a definite answer for the client
+                last = err
+                continue
+            except (TransportError, trio.TooSlowError, OSError):
+                continue
+            outcome = answer.get("outcome")
+            if isinstance(outcome, str):
+                raise RefusedError(outcome, "the group's hosts stored the join, but it does not take effect")
+            offered = True
+            self.adopting.setdefault(group, {})[address.node_key] = address
+            break  # one host that took the join is enough: it federates the join to the others
+        if not offered:
+            raise last
+        self.node._topology_changed()
+        with trio.move_on_after(ADOPT_TIMEOUT):
+            while not self.node.store.has(entry.entry_id):
+                event = self.node.group_event(group)
+                if self.node.store.has(entry.entry_id):
+                    break
+                await event.wait()
+        if not self.node.store.has(entry.entry_id):
+            raise FederationError("fed.unreachable", "the group's hosts took the join but did not send the group")
+        self.adopting.pop(group, None)
+        return {"id": entry.entry_id, "c": 0}
+
+    # -- serving (incoming) ----------------------------------------------------------------------
+
+    async def serve(self, conn: Connection) -> None:
+        key = conn.peer_key
+        if key is None:
+            await conn.aclose(CLOSE_PENALISED, "fed.unauthenticated")
+            return
+        refusal = self.book.refusal(key, trio.current_time())
+        if refusal is not None:
+            await conn.aclose(CLOSE_PENALISED, refusal)
+            return
+        try:
+            async with trio.open_nursery() as nursery:
+                while True:
+                    try:
+                        stream = await conn.accept_stream()
+                    except TransportError:
+                        break
+                    nursery.start_soon(self._serve_stream, conn, key, stream)
+                nursery.cancel_scope.cancel()
+        except* PeerPenalisedError:
+            log.warning("peer %s penalised: too many invalid requests", key.hex()[:16])
+            await conn.aclose(CLOSE_PENALISED, "fed.penalised")
+        except* TransportError:
+            pass
+
+    async def _serve_stream(self, conn: Connection, key: bytes, stream: MessageStream) -> None:
+        try:
+            request = decode_fed_request(await stream.receive())
+            if request.op == "sync":
+                await self._serve_sync(key, sync_plan(request), stream)
+                return
+            if request.op == "digests":
+                result = self._digests(key, digest_plan(request))
+            else:
+                body = request.fields["b"]
+                result = await self._offer(key, request.bytes_of("e"), body if isinstance(body, bytes) else None)
+            await stream.send(encode_ok(result))
+            await stream.finish()
+        except PeerPenalisedError:
+            raise
+        except HoldspaceError as err:
+            await _send_error(stream, err.code, err.message)
+            if self.book.strike(key, trio.current_time()):
+                raise PeerPenalisedError("fed.penalised") from err
+        except StoreError as err:
+            log.error("store failure: %s", err.code)
+            await _send_error(stream, "proto.busy", "the node could not store the entry; retry later")
+        except TransportError:
+            stream.reset(1)
+
+    def _digests(self, key: bytes, groups: list[tuple[bytes, bytes]]) -> dict[str, codec.CborValue]:
+        """Per group: refused, differ, or same with our last cursor (read *before* the heads, so a
+        commit in between makes the digests differ rather than be skipped)."""
+        differ: list[codec.CborValue] = []
+        same: list[codec.CborValue] = []
+        refused: list[codec.CborValue] = []
+        store = self.node.store
+        for group, digest in groups:
+            if not self.node.core.serves(group, key):
+                refused.append([group, "fed.not_host"])
+                continue
+            end = store.last_cursor(group)
+            if heads_digest(store.heads(group)) != digest:
+                differ.append(group)
+            else:
+                same.append([group, end])
+        return {"differ": differ, "same": same, "refused": refused}
+
+    async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
+        if not self.node.core.hosts(_group_of(header)):
+            raise ProtocolError("proto.unknown_group")
+        (result,) = await self.node.ingest([(header, payload)])
+        if isinstance(result, HoldspaceError):
+            raise result
+        if result is None:
+            raise ProtocolError("proto.not_found", "the entry forks its author's log: the proof is recorded")
+        return {"id": result.entry.entry_id, "outcome": result.outcome}
+
+    async def _serve_sync(self, key: bytes, plan: SyncPlan, stream: MessageStream) -> None:
+        answers: list[codec.CborValue] = []
+        served: SyncPlan = []
+        for group, after, have in plan:
+            if not self.node.core.serves(group, key):
+                answers.append([group, "fed.not_host"])
+                continue
+            answers.append([group, None])
+            served.append((group, after, have))
+        await stream.send(encode_ok({"groups": answers}))
+        send, receive = trio.open_memory_channel[bytes](0)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._read_reports, key, stream, nursery.cancel_scope)
+            for group, after, wanted in served:
+                nursery.start_soon(self._produce, group, after, wanted, send.clone())
+            send.close()
+            await self._send_frames(stream, receive)
+
+    async def _read_reports(self, key: bytes, stream: MessageStream, scope: trio.CancelScope) -> None:
+        """What the puller refused (logged by code); the stream ends when the puller goes away."""
+        try:
+            while True:
+                value = codec.decode(await stream.receive(), max_size=4096)
+                code = value.get("code") if isinstance(value, dict) else None
+                log.info("peer %s refused an entry we sent: %s", key.hex()[:16], str(code)[:64])
+        except (TransportError, HoldspaceError):
+            scope.cancel()
+
+    async def _send_frames(self, stream: MessageStream, receive: trio.MemoryReceiveChannel[bytes]) -> None:
+        interval = self.node.limits.keepalive_interval
+        while True:
+            frame = None
+            with trio.move_on_after(interval):
+                frame = await receive.receive()
+            await stream.send(frame if frame is not None else encode_event("keepalive"))
+
+    async def _produce(
+        self,
+        group: bytes,
+        after: int | None,
+        have: dict[bytes, tuple[int, bytes]] | None,
+        send: trio.MemorySendChannel[bytes],
+    ) -> None:
+        """Stream ``group`` from ``after`` (or from now), skipping what ``have`` holds; then live.
+        A ``have`` position whose id differs from ours is sent first: the puller then holds both
+        branches of a fork and records the proof."""
+        node, store = self.node, self.node.store
+        cursor = store.last_cursor(group) if after is None else after
+        async with send:
+            if have:
+                witnesses: list[codec.CborValue] = []
+                for author, (seq, eid) in have.items():
+                    record = store.get_at(group, author, seq)
+                    if record is not None and record.entry_id != eid:
+                        witnesses.append([cursor, *unpack_record(record.raw)])
+                if witnesses:
+                    await send.send(encode_entries_event(group, witnesses[:64], cursor))
+            sent_forks: set[bytes] = set()
+            budget = node.limits.transport.max_message_size - FRAME_SLACK
+            while True:
+                event = node.group_event(group)
+                for proof in node.fork_proofs(group):
+                    if proof not in sent_forks:
+                        sent_forks.add(proof)
+                        await send.send(encode_fork_event(group, proof))
+                page = store.iter_group(group, cursor, node.limits.subscription_batch)
+                if not page:
+                    await event.wait()
+                    continue
+                items: list[codec.CborValue] = []
+                size = 0
+                for position, record in page:
+                    if have is not None and record.seq <= have.get(record.author, (0, b""))[0]:
+                        cursor = position
+                        continue
+                    size += len(record.raw) + 16
+                    if items and size > budget:
+                        break
+                    items.append([position, *unpack_record(record.raw)])
+                    cursor = position
+                await send.send(encode_entries_event(group, items, cursor))
+
+
+def quic_connector(node_key: nacl.signing.SigningKey, limits: TransportLimits) -> Connector:
+    """Federation over QUIC: the peer's key is pinned from its address, ours is our certificate."""
+
+    def connect(address: NodeAddress) -> AbstractAsyncContextManager[Connection]:
+        return connect_quic(
+            address.host,
+            address.port,
+            expected_key=address.node_key,
+            alpn=ALPN_FEDERATION,
+            limits=limits,
+            client_key=node_key,
+        )
+
+    return connect
+
+
+def _ref(header: bytes) -> bytes:
+    """How a refused entry is named back to its sender: its id if it parses, else the header's digest."""
+    try:
+        return decode_entry(header, None, now_ms=None, verify=False).entry_id
+    except HoldspaceError:
+        return bytes(32)
+
+
+def _group_of(header: bytes) -> bytes:
+    """The group an entry header belongs to, read without verifying (validation comes after)."""
+    try:
+        return group_id_of(decode_entry(header, None, now_ms=None, verify=False))
+    except HoldspaceError:
+        return b""
+
+
+async def _request(conn: Connection, frame: bytes) -> dict[str, codec.CborValue]:
+    stream = await conn.open_stream()
+    await stream.send(frame)
+    return decode_response(await stream.receive())
+
+
+async def _send_error(stream: MessageStream, code: str, message: str) -> None:
+    try:
+        await stream.send(encode_error(code, message))
+        await stream.finish()
+    except TransportError:
+        pass
+
+
+__all__ = ["CURSOR_PREFIX", "Connector", "Decision", "Federation", "PeerPenalisedError", "quic_connector"]

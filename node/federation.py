@@ -20,7 +20,7 @@ import contextlib
 import logging
 import math
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 
 import nacl.signing
@@ -66,6 +66,7 @@ Connector = Callable[[NodeAddress], AbstractAsyncContextManager[Connection]]
 """Opens a federation connection to a peer (QUIC in a node, the in-memory network in tests)."""
 
 CURSOR_PREFIX = b"fedcur:"
+CLOSE_REFUSED = 1  # connection close code: unauthenticated or blocked (the reason is the fed.* code)
 CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
 ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive from its hosts
@@ -84,6 +85,7 @@ class Federation:
         self.adopting: dict[bytes, dict[bytes, NodeAddress]] = {}  # group -> hosts named by a joining client
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
+        self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
         node.federation = self
 
     # -- topology ------------------------------------------------------------------------------
@@ -124,7 +126,8 @@ class Federation:
                     async with self.connect(address) as conn:
                         self.connected.add(key)
                         backoff = RETRY_MIN
-                        await self._pull(conn, key)
+                        with self._tracked(key, conn):
+                            await self._pull(conn, key)
                 except* PeerPenalisedError:
                     log.warning("peer %s penalised: too many invalid entries", key.hex()[:16])
                 except* (TransportError, HoldspaceError, OSError) as group:
@@ -225,8 +228,28 @@ class Federation:
         log.info("refused from peer %s: %s", key.hex()[:16], err.code)
         with contextlib.suppress(TransportError):
             await stream.send(encode_rejected_event(ref, err.code))
-        if self.book.strike(key, trio.current_time()):
-            raise PeerPenalisedError("fed.penalised")
+        await self._count_strike(key)
+
+    async def _count_strike(self, key: bytes) -> None:
+        """One strike; at the threshold, close every connection with the peer (both directions)."""
+        if not self.book.strike(key, trio.current_time()):
+            return
+        log.warning("peer %s penalised: too many invalid entries or frames", key.hex()[:16])
+        for conn in list(self._connections.get(key, ())):
+            with contextlib.suppress(TransportError):
+                await conn.aclose(CLOSE_PENALISED, "fed.penalised")
+        raise PeerPenalisedError("fed.penalised")
+
+    @contextlib.contextmanager
+    def _tracked(self, key: bytes, conn: Connection) -> Iterator[None]:
+        self._connections.setdefault(key, set()).add(conn)
+        try:
+            yield
+        finally:
+            conns = self._connections.get(key, set())
+            conns.discard(conn)
+            if not conns:
+                self._connections.pop(key, None)
 
     # -- joining a group hosted elsewhere --------------------------------------------------------
 
@@ -283,26 +306,30 @@ class Federation:
     async def serve(self, conn: Connection) -> None:
         key = conn.peer_key
         if key is None:
-            await conn.aclose(CLOSE_PENALISED, "fed.unauthenticated")
+            await conn.aclose(CLOSE_REFUSED, "fed.unauthenticated")
             return
         refusal = self.book.refusal(key, trio.current_time())
         if refusal is not None:
-            await conn.aclose(CLOSE_PENALISED, refusal)
+            await conn.aclose(CLOSE_PENALISED if refusal == "fed.penalised" else CLOSE_REFUSED, refusal)
             return
         try:
-            async with trio.open_nursery() as nursery:
-                while True:
-                    try:
-                        stream = await conn.accept_stream()
-                    except TransportError:
-                        break
-                    nursery.start_soon(self._serve_stream, conn, key, stream)
-                nursery.cancel_scope.cancel()
+            with self._tracked(key, conn):
+                await self._serve_streams(conn, key)
         except* PeerPenalisedError:
-            log.warning("peer %s penalised: too many invalid requests", key.hex()[:16])
-            await conn.aclose(CLOSE_PENALISED, "fed.penalised")
+            with contextlib.suppress(TransportError):
+                await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         except* TransportError:
             pass
+
+    async def _serve_streams(self, conn: Connection, key: bytes) -> None:
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    stream = await conn.accept_stream()
+                except TransportError:
+                    break
+                nursery.start_soon(self._serve_stream, conn, key, stream)
+            nursery.cancel_scope.cancel()
 
     async def _serve_stream(self, conn: Connection, key: bytes, stream: MessageStream) -> None:
         try:
@@ -321,8 +348,7 @@ class Federation:
             raise
         except HoldspaceError as err:
             await _send_error(stream, err.code, err.message)
-            if self.book.strike(key, trio.current_time()):
-                raise PeerPenalisedError("fed.penalised") from err
+            await self._count_strike(key)
         except StoreError as err:
             log.error("store failure: %s", err.code)
             await _send_error(stream, "proto.busy", "the node could not store the entry; retry later")

@@ -20,7 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from protocol import author, codec, crypto, e2ee, group, identity, kinds, payloads, signing, textid  # noqa: E402
+from protocol import author, codec, crypto, e2ee, federation, frames, group, identity, kinds, payloads, signing, textid  # noqa: E402  # noqa: E402
+from protocol.address import NodeAddress  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
 from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
@@ -389,17 +390,18 @@ def _state_summary(state: group.GroupState) -> Vector:
         "epochs": [e.entry_id.hex() for e in state.epochs],
         "order": [eid.hex() for eid in state.order],
         "heads": [eid.hex() for eid in state.heads],
+        "hosts": {k.hex(): a for k, a in sorted(state.hosts.items())},
     }
 
 
 class _Scenario:
     """A deterministic group history built with the reference code, for the vectors."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, home: str | None = None) -> None:
         self.rng = DeterministicRandom(label)
         self.clock = NOW - 100_000
         self.genesis, self.founder = author.create_group(
-            crypto.blake2b_256(b"master:" + label.encode()), self.tick(), random=self.rng
+            crypto.blake2b_256(b"master:" + label.encode()), self.tick(), home=home, random=self.rng
         )
         self.entries: list[tuple[Entry, str]] = [(self.genesis, "genesis")]
         self.writers = {"founder": self.founder}
@@ -671,6 +673,86 @@ def group_rule_vectors() -> list[Vector]:
         "mo removes founder",
     )
     finish(sc, "a moderator cannot remove a facilitator")
+
+    node_a, node_b, node_c, node_d = (_node_address(n, 4433 + i) for i, n in enumerate("abcd"))
+    sc = _Scenario("hosts", home=node_a)
+    _, invite_ana = _invite(sc, "founder", payloads.MEMBER)
+    sc.add(invite_ana.join(sc.member("ana"), sc.tick(), home=node_b), "ana joins from community node b")
+    _, invite_bo = _invite(sc, "founder", payloads.MEMBER)
+    hijack = _node_address("b", 9999)  # node b's key at another address: a listed address is kept
+    sc.add(invite_bo.join(sc.member("bo"), sc.tick(), home=hijack), "bo joins naming node b at another address")
+    sc.add(author.host(sc.writers["ana"], sc.state(), node_c, sc.tick()), "ana, a member, tries to add node c")
+    sc.add(author.host(sc.founder, sc.state(), node_d, sc.tick()), "founder adds node d")
+    sc.add(author.host(sc.founder, sc.state(), node_c, sc.tick(), add=False), "founder removes node c, not a host")
+    sc.add(author.host(sc.founder, sc.state(), node_b, sc.tick(), add=False), "founder removes node b")
+    finish(sc, "hosts: the genesis and joins name home nodes; facilitators add and remove hosts")
+    return out
+
+
+def _node_address(label: str, port: int) -> str:
+    """A node address whose key is derived from ``label`` (seed = BLAKE2b-256("node:" + label))."""
+    key = crypto.ed25519_public_key(crypto.blake2b_256(b"node:" + label.encode()))
+    return str(NodeAddress(key, "127.0.0.1", port))
+
+
+def federation_vectors() -> list[Vector]:
+    """Every federation frame (spec 16) as bytes, with its decoded meaning."""
+    sc = _Scenario("federation", home=_node_address("a", 4433))
+    sc.invite_and_join("ana", payloads.MEMBER)
+    entries = [e for e, _ in sc.entries]
+    gid = sc.genesis.entry_id
+    heads: dict[bytes, tuple[int, bytes]] = {}
+    for e in entries:
+        heads[e.author] = (e.seq, e.entry_id)
+    digest = federation.heads_digest(heads)
+    other = crypto.blake2b_256(b"another group")
+    out: list[Vector] = [
+        {
+            "name": "heads digest of a group",
+            "heads": [[a.hex(), s, i.hex()] for a, (s, i) in sorted(heads.items())],
+            "digest": digest.hex(),
+        },
+        {"name": "heads digest of an empty group", "heads": [], "digest": federation.heads_digest({}).hex()},
+    ]
+
+    def frame(name: str, raw: bytes, **meaning: Any) -> None:
+        out.append({"name": name, "frame": raw.hex(), **meaning})
+
+    frame("digests request", federation.encode_digests({gid: digest, other: bytes(32)}))
+    frame(
+        "digests answer",
+        frames.encode_ok({"differ": [other], "same": [[gid, 7]], "refused": []}),
+        note="same: [group, the answering node's last cursor]",
+    )
+    have = federation.have_list(heads)
+    frame("sync request", federation.encode_sync({gid: (7, None), other: (0, have)}))
+    frame("sync answer", frames.encode_ok({"groups": [[gid, None], [other, "fed.not_host"]]}))
+    items: list[codec.CborValue] = [[i + 1, e.raw, e.payload] for i, e in enumerate(entries[:2])]
+    frame("entries event", federation.encode_entries_event(gid, items, 2))
+    chain = make_chain(ALICE, 2)
+    proof = make_fork_proof(chain[1], second_at_seq_2(chain)).encode()
+    frame("fork event", federation.encode_fork_event(GROUP, proof))
+    frame("keepalive event", frames.encode_event("keepalive"))
+    frame("rejected event", federation.encode_rejected_event(entries[-1].entry_id, "group.not_member"))
+    frame("offer request", federation.encode_offer(entries[-1].raw, entries[-1].payload))
+    frame("offer answer", frames.encode_ok({"id": entries[-1].entry_id, "outcome": None}))
+    frame("error answer", frames.encode_error("fed.not_host", "the peer node is not a host of that group"))
+    bad = codec.encode({"op": "sync", "groups": [[other, 0, None], [gid, 0, None]]})
+    out.append(
+        {
+            "name": "sync request with groups out of order",
+            "frame": bad.hex(),
+            "error": error_of(lambda: federation.decode_fed_request(bad)),
+        }
+    )
+    bad_have = codec.encode({"op": "sync", "groups": [[gid, 0, [[ALICE.public_key, 0, gid]]]]})
+    out.append(
+        {
+            "name": "have with seq 0",
+            "frame": bad_have.hex(),
+            "error": error_of(lambda: federation.decode_fed_request(bad_have)),
+        }
+    )
     return out
 
 
@@ -683,6 +765,7 @@ def build() -> dict[str, list[Vector]]:
         "fork_proofs.json": fork_proof_vectors(),
         "group_conversation.json": group_vectors(),
         "group_rules.json": group_rule_vectors(),
+        "federation.json": federation_vectors(),
     }
 
 

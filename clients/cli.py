@@ -308,8 +308,14 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
         record = me.find_group(group_name)
         state = await me.sync(s, record)
         mine = me.pseudonym(record).public_key
+        forked = set(await me.equivocators(s, record))
         return [
-            {"pseudonym": pseudonym_text_id(k), "role": m.role, "you": "yes" if k == mine else ""}
+            {
+                "pseudonym": pseudonym_text_id(k),
+                "role": m.role,
+                "you": "yes" if k == mine else "",
+                "equivocated": "yes" if k in forked else "",
+            }
             for k, m in sorted(state.members.items())
         ]
 
@@ -318,7 +324,32 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     for row in rows:
-        click.echo(f"{row['pseudonym']}  {row['role']}{'  (you)' if row['you'] else ''}")
+        warning = "  WARNING: signed two different versions of its log" if row["equivocated"] else ""
+        click.echo(f"{row['pseudonym']}  {row['role']}{'  (you)' if row['you'] else ''}{warning}")
+
+
+@group.command("hosts")
+@click.argument("group_name")
+@click.option("--add", "add_address", help="Add this node (holdspace://...) as a host (facilitators).")
+@click.option("--remove", "remove_address", help="Remove this node from the hosts (facilitators).")
+@click.pass_context
+@friendly
+def group_hosts(ctx: click.Context, group_name: str, add_address: str | None, remove_address: str | None) -> None:
+    """The community nodes that store and serve this group; facilitators can add or remove one."""
+
+    async def go(me: Participant, s: Any) -> list[str]:
+        record = me.find_group(group_name)
+        if add_address or remove_address:
+            address = add_address or remove_address
+            assert address is not None
+            state = await me.change_host(s, record, address, add=add_address is not None)
+        else:
+            state = await me.sync(s, record)
+        return [state.hosts[k] for k in sorted(state.hosts)]
+
+    _, hosts = _session_call(ctx, go)
+    for address in hosts:
+        click.echo(address)
 
 
 @group.command("remove")

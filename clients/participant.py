@@ -16,12 +16,13 @@ from pathlib import Path
 from clients.client import NodeSession, Received
 from protocol import codec, e2ee, kinds
 from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
-from protocol.author import InviteSecret, LogWriter, create_group, invite, leave, remove
+from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.group import GroupState, compute_state
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from protocol.keyfile import open_secret, seal_secret
+from protocol.log import verify_fork_proof
 from protocol.payloads import HISTORY_SHARED, MEMBER, Genesis, Rekey, decode_envelope, decode_payload
 
 KEYFILE = "holdspace.keys"
@@ -378,6 +379,31 @@ class Participant:
         entry = remove(self.writer(record), state, target, cut, now_ms(), ban=ban)
         await self._publish(session, record, entry)
         await self.ensure_clean_epoch(session, record)
+
+    async def change_host(self, session: NodeSession, record: GroupRecord, address: str, *, add: bool) -> GroupState:
+        """A facilitator adds (or removes) a node among the group's hosts (spec 12.7)."""
+        state = await self.sync(session, record)
+        normal = str(NodeAddress.parse(address))
+        await self._publish(session, record, host(self.writer(record), state, normal, now_ms(), add=add))
+        return await self.sync(session, record)
+
+    async def equivocators(self, session: NodeSession, record: GroupRecord) -> list[bytes]:
+        """Authors of the group whom the node holds a fork proof against, each proof verified here:
+        their entries may differ from node to node, so what they said cannot be trusted as seen."""
+        await session.authenticate(self.pseudonym(record))
+        result = await session.state(record.group_id)
+        proofs = result.get("forks")
+        authors: set[bytes] = set()
+        for raw in proofs if isinstance(proofs, list) else []:
+            if not isinstance(raw, bytes):
+                continue
+            try:
+                proof = verify_fork_proof(raw)
+            except HoldspaceError:
+                continue
+            if proof.group == record.group_id:
+                authors.add(proof.author)
+        return sorted(authors)
 
     async def leave_group(self, session: NodeSession, record: GroupRecord) -> None:
         state = await self.sync(session, record)

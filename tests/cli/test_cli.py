@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,21 +23,71 @@ def run(*args: str, home: Path | None = None, check: bool = True) -> subprocess.
     return result
 
 
-@pytest.fixture
-def node_address(tmp_path: Path):
-    run("node", "init", str(tmp_path / "node"), "--listen", "127.0.0.1:0")
+def start_node(directory: Path) -> tuple[str, subprocess.Popen[str]]:
+    run("node", "init", str(directory), "--listen", "127.0.0.1:0")
     env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
     proc = subprocess.Popen(
-        [*HOLDSPACE, "node", "run", str(tmp_path / "node")], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [*HOLDSPACE, "node", "run", str(directory)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "holdspace://" in line, line
-    yield line.split()[-1], proc
+    return line.split()[-1], proc
+
+
+def stop_node(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+    assert proc.stdout is not None
     proc.stdout.close()
+
+
+@pytest.fixture
+def node_address(tmp_path: Path):
+    address, proc = start_node(tmp_path / "node")
+    yield address, proc
+    stop_node(proc)
+
+
+def test_two_communities_share_a_group(tmp_path: Path) -> None:
+    river, river_proc = start_node(tmp_path / "riverside")
+    hill, hill_proc = start_node(tmp_path / "hillview")
+    try:
+        fay, bo = tmp_path / "fay", tmp_path / "bo"
+        run("id", "new", "--node", river, home=fay)
+        run("id", "new", "--node", hill, home=bo)
+        run("group", "create", "circle", home=fay)
+        token = run("group", "invite", "circle", home=fay).stdout.strip()
+        run("group", "join", token, "--name", "circle", home=bo)  # through Hillview, which fetches the group
+        hosts = run("group", "hosts", "circle", home=fay).stdout.split()
+        assert sorted(hosts) == sorted([river, hill])
+        run("send", "circle", "Welcome, Bo.", home=fay)
+        deadline = time.monotonic() + 30
+        while "Welcome, Bo." not in run("read", "circle", home=bo).stdout:
+            assert time.monotonic() < deadline, "the message never reached Bo's node"
+            time.sleep(0.3)
+        run("send", "circle", "Thank you, from Hillview.", home=bo)
+        deadline = time.monotonic() + 30
+        while "Thank you, from Hillview." not in run("read", "circle", home=fay).stdout:
+            assert time.monotonic() < deadline, "Bo's message never reached Fay's node"
+            time.sleep(0.3)
+    finally:
+        stop_node(river_proc)
+        stop_node(hill_proc)
+
+
+def test_operator_adds_and_blocks_peers(tmp_path: Path) -> None:
+    run("node", "init", str(tmp_path / "node"), "--listen", "127.0.0.1:4433")
+    peer = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4434"
+    assert "1 peer(s)" in run("node", "peer", "add", str(tmp_path / "node"), peer).stdout
+    config = (tmp_path / "node" / "node.toml").read_text()
+    assert peer in config
+    run("node", "peer", "block", str(tmp_path / "node"), peer.split("@", maxsplit=1)[0].removeprefix("holdspace://"))
+    config = (tmp_path / "node" / "node.toml").read_text()
+    assert peer not in config and "hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj" in config
+    bad = run("node", "peer", "add", str(tmp_path / "node"), "holdspace://nonsense@x:1", check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ")
 
 
 def test_operator_and_participants(tmp_path: Path, node_address) -> None:

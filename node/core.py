@@ -214,8 +214,10 @@ class NodeCore:
         peer node relaying someone else's entry (which may be a husk). Raises a typed error for a
         rejection (nothing to store); returns the :class:`Decision` otherwise.
         """
-        entry = decode_entry(header, payload, now_ms=now_ms)
         from_client = authors is not None
+        # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
+        # origin's must not refuse forever what the origin accepted (hosts would never converge).
+        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None)
         if authors is not None and entry.author not in authors:
             raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
         if from_client and entry.payload is None:

@@ -35,7 +35,7 @@ from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import decode_entry
-from protocol.errors import HoldspaceError
+from protocol.errors import HoldspaceError, LogError
 from protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
@@ -215,8 +215,11 @@ class Federation:
                 continue
             items: list[tuple[bytes, bytes | None]] = []
             for _cursor, header, payload in event.entries:
-                if _group_of(header) != event.group:
-                    await self._strike(key, stream, bytes(32), FederationError("fed.wrong_group"))
+                try:
+                    if _group_of(header) != event.group:
+                        raise FederationError("fed.wrong_group")
+                except HoldspaceError as err:
+                    await self._strike(key, stream, bytes(32), err)
                     continue
                 items.append((header, payload))
             for (header, _payload), result in zip(items, await node.ingest(items), strict=True):
@@ -348,7 +351,8 @@ class Federation:
             raise
         except HoldspaceError as err:
             await _send_error(stream, err.code, err.message)
-            await self._count_strike(key)
+            if err.code != "log.fork":
+                await self._count_strike(key)
         except StoreError as err:
             log.error("store failure: %s", err.code)
             await _send_error(stream, "proto.busy", "the node could not store the entry; retry later")
@@ -374,13 +378,13 @@ class Federation:
         return {"differ": differ, "same": same, "refused": refused}
 
     async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
-        if not self.node.core.hosts(_group_of(header)):
+        if not self.node.core.hosts(_group_of(header)):  # a header that does not parse: its own code
             raise ProtocolError("proto.unknown_group")
         (result,) = await self.node.ingest([(header, payload)])
         if isinstance(result, HoldspaceError):
             raise result
-        if result is None:
-            raise ProtocolError("proto.not_found", "the entry forks its author's log: the proof is recorded")
+        if result is None:  # relaying an equivocation is no fault of the peer's: answered, not a strike
+            raise LogError("log.fork", "the entry forks its author's log: this node recorded the proof")
         return {"id": result.entry.entry_id, "outcome": result.outcome}
 
     async def _serve_sync(self, key: bytes, plan: SyncPlan, stream: MessageStream) -> None:
@@ -393,6 +397,9 @@ class Federation:
             answers.append([group, None])
             served.append((group, after, have))
         await stream.send(encode_ok({"groups": answers}))
+        if not served:
+            await stream.finish()
+            return
         send, receive = trio.open_memory_channel[bytes](0)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read_reports, key, stream, nursery.cancel_scope)
@@ -416,7 +423,10 @@ class Federation:
         while True:
             frame = None
             with trio.move_on_after(interval):
-                frame = await receive.receive()
+                try:
+                    frame = await receive.receive()
+                except trio.EndOfChannel:
+                    return
             await stream.send(frame if frame is not None else encode_event("keepalive"))
 
     async def _produce(
@@ -491,11 +501,9 @@ def _ref(header: bytes) -> bytes:
 
 
 def _group_of(header: bytes) -> bytes:
-    """The group an entry header belongs to, read without verifying (validation comes after)."""
-    try:
-        return group_id_of(decode_entry(header, None, now_ms=None, verify=False))
-    except HoldspaceError:
-        return b""
+    """The group an entry header belongs to, read without verifying (validation comes after).
+    Raises the header's own decoding error (cbor.*, entry.*) if it does not parse."""
+    return group_id_of(decode_entry(header, None, now_ms=None, verify=False))
 
 
 async def _request(conn: Connection, frame: bytes) -> dict[str, codec.CborValue]:

@@ -1095,7 +1095,11 @@ class _ServerEndpoint(_Endpoint):
                 log.exception("connection handler failed")
                 code = CLOSE_INTERNAL_ERROR
         if conn.closed_exc is None:
-            await conn.aclose(code, "" if code == CLOSE_NO_ERROR else "internal error")
+            if code == CLOSE_NO_ERROR:
+                await conn.aclose(code, "")
+            else:  # a transport code (above the application range): closed directly, never raised
+                conn.close_now(code, "internal error", TransportClosed("internal error", error_code=code))
+                await conn.flush()
 
     def shutdown(self) -> None:
         for conn in list(self.connections):

@@ -69,7 +69,9 @@ def from_record(record: StoredEntry) -> Entry:
 @dataclass(slots=True)
 class Decision:
     """An entry to store. ``outcome`` is the code to answer with when the entry is stored but not
-    effective (an ignored control entry, a husked message); None when it is fully accepted."""
+    effective (an ignored control entry, a husked message); None when it is fully accepted. On the
+    peer path a control entry's outcome is not computed here (it is stored either way): read it from
+    the state after the commit."""
 
     entry: Entry
     group_id: bytes
@@ -260,10 +262,12 @@ class NodeCore:
                 raise GroupError("group.not_member", "the author never joined this group")
             self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
         ctx.cache.payloads[entry.entry_id] = payload
+        if not from_client:  # stored whatever its outcome; the state is recomputed once, on commit
+            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
         trial = dict(ctx.controls)
         trial[entry.entry_id] = entry
         state = compute_state(ctx.genesis, trial.values(), ctx.cache)
-        if from_client and isinstance(payload, Join):
+        if isinstance(payload, Join):
             before = ctx.state or ctx.recompute()
             displaced = [
                 eid

@@ -56,7 +56,7 @@ from protocol.federation import (
 )
 from protocol.frames import ProtocolError, RemoteError, decode_response, encode_error, encode_event, encode_ok
 from protocol.group import group_id_of
-from protocol.kinds import JOIN
+from protocol.kinds import JOIN, is_control
 from protocol.log import verify_fork_proof
 from protocol.payloads import Join, decode_payload
 
@@ -385,7 +385,10 @@ class Federation:
             raise result
         if result is None:  # relaying an equivocation is no fault of the peer's: answered, not a strike
             raise LogError("log.fork", "the entry forks its author's log: this node recorded the proof")
-        return {"id": result.entry.entry_id, "outcome": result.outcome}
+        outcome = result.outcome
+        if outcome is None and is_control(result.entry.kind):
+            outcome = self.node.core.state(result.group_id).outcomes.get(result.entry.entry_id)
+        return {"id": result.entry.entry_id, "outcome": outcome}
 
     async def _serve_sync(self, key: bytes, plan: SyncPlan, stream: MessageStream) -> None:
         answers: list[codec.CborValue] = []

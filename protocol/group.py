@@ -356,22 +356,33 @@ def _displaced_joins(
     seen_by: dict[bytes, int] = {}  # author -> union of the causal pasts of its control entries
     for eid, (entry, _) in items.items():
         seen_by[entry.author] = seen_by.get(entry.author, 0) | ancestors[eid]
+    # others[a]: what every author but a has seen (prefix and suffix unions: O(authors) ORs in all)
+    authors = list(seen_by)
+    prefix = [0]
+    for a in authors:
+        prefix.append(prefix[-1] | seen_by[a])
+    suffix = [0]
+    for a in reversed(authors):
+        suffix.append(suffix[-1] | seen_by[a])
+    suffix.reverse()
+    others = {a: prefix[i] | suffix[i + 1] for i, a in enumerate(authors)}
 
     def acknowledged(eid: bytes) -> bool:
-        author = items[eid][0].author
-        return any(mask >> position[eid] & 1 for who, mask in seen_by.items() if who != author)
+        return bool(others[items[eid][0].author] >> position[eid] & 1)
 
-    def invite_of(eid: bytes) -> bytes | None:
+    applied_by_invite: dict[bytes, list[bytes]] = {}
+    for eid, code in state.outcomes.items():
         payload = items[eid][1]
-        return payload.invite_id if isinstance(payload, Join) else None
+        if code is None and isinstance(payload, Join):
+            applied_by_invite.setdefault(payload.invite_id, []).append(eid)
 
     out: dict[bytes, str] = {}
     for loser in exhausted:
-        invite_id = invite_of(loser)
-        if invite_id is None or not acknowledged(loser):
+        payload = items[loser][1]
+        if not isinstance(payload, Join) or not acknowledged(loser):
             continue
-        for eid, code in state.outcomes.items():
-            if code is None and invite_of(eid) == invite_id and not acknowledged(eid):
+        for eid in applied_by_invite.get(payload.invite_id, ()):
+            if not acknowledged(eid):
                 out[eid] = "group.invite_exhausted"
     return out
 

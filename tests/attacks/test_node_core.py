@@ -275,8 +275,9 @@ async def test_failed_write_does_not_leave_a_gap_in_a_log(tmp_path: Path) -> Non
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known: the group state is recomputed in full for every control entry (O(n) per entry); "
-    "clients can no longer store ignored joins, but a peer can; needs incremental state computation",
+    reason="known: the group state is recomputed in full once per stored control entry (O(edges), up to 1024 "
+    "per entry: about 1 s at 3000 flooded joins); clients cannot store ignored joins, a peer can; needs "
+    "incremental state computation",
 )
 async def test_one_more_control_entry_costs_little_in_a_group_flooded_with_stale_token_joins(
     tmp_path: Path,
@@ -305,5 +306,5 @@ async def test_one_more_control_entry_costs_little_in_a_group_flooded_with_stale
         store.append_batch([d.record])
         core.committed(d)
         spent = time.perf_counter() - started
-        assert d.outcome == "group.invite_exhausted"  # ignored, but stored
+        assert core.state(w.group_id).outcomes[last.entry_id] == "group.invite_exhausted"  # ignored, but stored
         assert spent < 0.25, f"one ignored join blocked the node's event loop for {spent:.2f} s"

@@ -23,6 +23,7 @@ from node.store import StoredEntry
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CodecError, GroupError
+from protocol.federation import FederationError
 from protocol.frames import ProtocolError
 from protocol.group import DecodeCache, GroupState, check_belongs, check_genesis, compute_state, group_id_of
 from protocol.log import LogHead, Placement, place
@@ -208,13 +209,20 @@ class NodeCore:
         return from_record(record) if record else None
 
     def check_entry(
-        self, header: bytes, payload: bytes | None, *, now_ms: int, authors: frozenset[bytes] | None
+        self,
+        header: bytes,
+        payload: bytes | None,
+        *,
+        now_ms: int,
+        authors: frozenset[bytes] | None,
+        group: bytes | None = None,
     ) -> Decision:
         """Everything a node checks before storing (spec 6.2, 7.1, 12.6), in order.
 
         ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
-        peer node relaying someone else's entry (which may be a husk). Raises a typed error for a
-        rejection (nothing to store); returns the :class:`Decision` otherwise.
+        peer node relaying someone else's entry (which may be a husk). ``group``: the group the entry
+        must belong to (a peer's sync event names it). Raises a typed error for a rejection (nothing
+        to store); returns the :class:`Decision` otherwise.
         """
         from_client = authors is not None
         # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
@@ -225,6 +233,8 @@ class NodeCore:
         if from_client and entry.payload is None:
             raise ProtocolError("proto.payload_required")
         group_id = group_id_of(entry)
+        if group is not None and group_id != group:
+            raise FederationError("fed.wrong_group")
         if entry.kind == kinds.GENESIS:
             check_genesis(entry)  # needs the payload: raises group.malformed_payload without it
         ctx = self.context(group_id)

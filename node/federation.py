@@ -66,6 +66,9 @@ Connector = Callable[[NodeAddress], AbstractAsyncContextManager[Connection]]
 """Opens a federation connection to a peer (QUIC in a node, the in-memory network in tests)."""
 
 CURSOR_PREFIX = b"fedcur:"
+CURSOR_WRITE_INTERVAL = 1.0  # seconds between durable writes of a peer's cursor, per group
+ORIGIN_MEMORY = 65_536  # entry ids remembered per peer as received from it (not echoed back)
+EMPTY_EVENT_STRIDE = 1024  # a page filtered out entirely is announced only every so many cursors
 CLOSE_REFUSED = 1  # connection close code: unauthenticated or blocked (the reason is the fed.* code)
 CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
@@ -86,6 +89,7 @@ class Federation:
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
         self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
+        self._origin: dict[bytes, dict[bytes, None]] = {}  # peer -> entry ids it sent us (insertion-ordered)
         node.federation = self
 
     # -- topology ------------------------------------------------------------------------------
@@ -145,6 +149,7 @@ class Federation:
         synced: set[bytes] = set()
         delay = RETRY_MIN
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_outgoing, conn)
             while True:
                 changed = self.node.topology
                 todo = [g for g in shared_groups(self.hosts_by_group(), key) if g not in synced]
@@ -193,6 +198,7 @@ class Federation:
 
     async def _receive_sync(self, stream: MessageStream, key: bytes, groups: set[bytes]) -> None:
         node = self.node
+        written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
         while True:
             event = decode_sync_event(decode_response(await stream.receive()))
             if event.kind == "keepalive":
@@ -213,19 +219,24 @@ class Federation:
                     continue
                 await node.record_fork_proof(proof)
                 continue
-            items: list[tuple[bytes, bytes | None]] = []
-            for _cursor, header, payload in event.entries:
-                try:
-                    if _group_of(header) != event.group:
-                        raise FederationError("fed.wrong_group")
-                except HoldspaceError as err:
-                    await self._strike(key, stream, bytes(32), err)
-                    continue
-                items.append((header, payload))
-            for (header, _payload), result in zip(items, await node.ingest(items), strict=True):
+            items = [(header, payload) for _cursor, header, payload in event.entries]
+            for (header, _payload), result in zip(items, await node.ingest(items, group=event.group), strict=True):
                 if isinstance(result, HoldspaceError):
                     await self._strike(key, stream, _ref(header), result)
-            await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(event.next))
+                elif result is not None:
+                    self._came_from(key, result.entry.entry_id)
+            now = trio.current_time()
+            if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
+                # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second
+                written[event.group] = now
+                await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(event.next))
+
+    def _came_from(self, peer: bytes, entry_id: bytes) -> None:
+        """Remember that ``peer`` holds ``entry_id`` (it sent it), so it is not echoed back to it."""
+        seen = self._origin.setdefault(peer, {})
+        seen[entry_id] = None
+        if len(seen) > ORIGIN_MEMORY:
+            del seen[next(iter(seen))]
 
     async def _strike(self, key: bytes, stream: MessageStream, ref: bytes, err: HoldspaceError) -> None:
         log.info("refused from peer %s: %s", key.hex()[:16], err.code)
@@ -407,7 +418,7 @@ class Federation:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read_reports, key, stream, nursery.cancel_scope)
             for group, after, wanted in served:
-                nursery.start_soon(self._produce, group, after, wanted, send.clone())
+                nursery.start_soon(self._produce, key, group, after, wanted, send.clone())
             send.close()
             await self._send_frames(stream, receive)
 
@@ -434,16 +445,20 @@ class Federation:
 
     async def _produce(
         self,
+        peer: bytes,
         group: bytes,
         after: int | None,
         have: dict[bytes, tuple[int, bytes]] | None,
         send: trio.MemorySendChannel[bytes],
     ) -> None:
-        """Stream ``group`` from ``after`` (or from now), skipping what ``have`` holds; then live.
-        A ``have`` position whose id differs from ours is sent first: the puller then holds both
-        branches of a fork and records the proof."""
+        """Stream ``group`` from ``after`` (or from now), skipping what ``have`` holds and what the
+        peer itself sent us; then live. A ``have`` position whose id differs from ours is sent first:
+        the puller then holds both branches of a fork and records the proof. A page with nothing
+        left to send is announced (its ``next``) only every ``EMPTY_EVENT_STRIDE`` cursors."""
         node, store = self.node, self.node.store
         cursor = store.last_cursor(group) if after is None else after
+        announced = cursor
+        echoes = self._origin.setdefault(peer, {})
         async with send:
             if have:
                 witnesses: list[codec.CborValue] = []
@@ -468,7 +483,8 @@ class Federation:
                 items: list[codec.CborValue] = []
                 size = 0
                 for position, record in page:
-                    if have is not None and record.seq <= have.get(record.author, (0, b""))[0]:
+                    held = have is not None and record.seq <= have.get(record.author, (0, b""))[0]
+                    if held or record.entry_id in echoes:
                         cursor = position
                         continue
                     size += len(record.raw) + 16
@@ -476,7 +492,17 @@ class Federation:
                         break
                     items.append([position, *unpack_record(record.raw)])
                     cursor = position
-                await send.send(encode_entries_event(group, items, cursor))
+                if items or cursor - announced >= EMPTY_EVENT_STRIDE:
+                    announced = cursor
+                    await send.send(encode_entries_event(group, items, cursor))
+
+
+async def _watch_outgoing(conn: Connection) -> None:
+    """Notice a closed outgoing connection even when no stream is open on it (the link then
+    reconnects). The peer has nothing to open on it: any stream it opens is reset."""
+    while True:
+        stream = await conn.accept_stream()  # raises TransportError once the connection is gone
+        stream.reset(1)
 
 
 def quic_connector(node_key: nacl.signing.SigningKey, limits: TransportLimits) -> Connector:

@@ -349,16 +349,19 @@ class Node:
         self._wake(decision.group_id)
         return cursor or 0
 
-    async def ingest(self, items: list[tuple[bytes, bytes | None]]) -> list[Decision | HoldspaceError | None]:
+    async def ingest(
+        self, items: list[tuple[bytes, bytes | None]], group: bytes | None = None
+    ) -> list[Decision | HoldspaceError | None]:
         """Validate and store entries relayed by a peer node, in the given order, writing them
         concurrently (one group commit), and return once all are durable. One result per item: its
         decision (stored, or a duplicate), its error (refused), or None for a fork (proof recorded).
-        Each entry gets the checks of a client publish, on the peer path (spec 16.4)."""
+        Each entry gets the checks of a client publish, on the peer path (spec 16.4); with ``group``,
+        an entry of another group is refused (``fed.wrong_group``)."""
         results: list[Decision | HoldspaceError | None] = []
         async with trio.open_nursery() as nursery:
             for header, payload in items:
                 try:
-                    decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None)
+                    decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None, group=group)
                 except ForkError as fork:
                     await self._record_fork(fork)
                     results.append(None)

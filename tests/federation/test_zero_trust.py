@@ -448,7 +448,7 @@ async def test_honest_node_pulling_from_a_hostile_host_stores_nothing_rejects_an
         assert {
             (header_id(forged_raw), "entry.bad_signature"),
             (nonmember.entry_id, "group.not_member"),
-            (bytes(32), "fed.wrong_group"),
+            (foreign.entry_id, "fed.wrong_group"),
             (tampered.entry_id, "entry.payload_mismatch"),
             (bytes(32), "proto.malformed_frame"),  # an event of a group that was not pulled
             (bytes(32), "log.bad_fork_proof"),

@@ -220,11 +220,12 @@ class Federation:
                 await node.record_fork_proof(proof)
                 continue
             items = [(header, payload) for _cursor, header, payload in event.entries]
-            for (header, _payload), result in zip(items, await node.ingest(items, group=event.group), strict=True):
+            results = await node.ingest(
+                items, group=event.group, accepted=lambda d: self._came_from(key, d.entry.entry_id)
+            )
+            for (header, _payload), result in zip(items, results, strict=True):
                 if isinstance(result, HoldspaceError):
                     await self._strike(key, stream, _ref(header), result)
-                elif result is not None:
-                    self._came_from(key, result.entry.entry_id)
             now = trio.current_time()
             if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
                 # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second

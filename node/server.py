@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -350,13 +350,17 @@ class Node:
         return cursor or 0
 
     async def ingest(
-        self, items: list[tuple[bytes, bytes | None]], group: bytes | None = None
+        self,
+        items: list[tuple[bytes, bytes | None]],
+        group: bytes | None = None,
+        accepted: Callable[[Decision], None] | None = None,
     ) -> list[Decision | HoldspaceError | None]:
         """Validate and store entries relayed by a peer node, in the given order, writing them
         concurrently (one group commit), and return once all are durable. One result per item: its
         decision (stored, or a duplicate), its error (refused), or None for a fork (proof recorded).
         Each entry gets the checks of a client publish, on the peer path (spec 16.4); with ``group``,
-        an entry of another group is refused (``fed.wrong_group``)."""
+        an entry of another group is refused (``fed.wrong_group``). ``accepted`` is called for each
+        entry to store, before its write starts (so before anyone can be woken by its commit)."""
         results: list[Decision | HoldspaceError | None] = []
         async with trio.open_nursery() as nursery:
             for header, payload in items:
@@ -370,6 +374,8 @@ class Node:
                     results.append(err)
                     continue
                 results.append(decision)
+                if accepted is not None:
+                    accepted(decision)
                 if decision.duplicate:
                     pending = self._commits.get(decision.entry.entry_id)
                     if pending is not None:

@@ -66,6 +66,7 @@ Connector = Callable[[NodeAddress], AbstractAsyncContextManager[Connection]]
 """Opens a federation connection to a peer (QUIC in a node, the in-memory network in tests)."""
 
 CURSOR_PREFIX = b"fedcur:"
+MAX_ADOPTING = 1000  # groups being fetched before they are hosted here (joins, invitations to host)
 CURSOR_WRITE_INTERVAL = 1.0  # seconds between durable writes of a peer's cursor, per group
 ORIGIN_MEMORY = 65_536  # entry ids remembered per peer as received from it (not echoed back)
 EMPTY_EVENT_STRIDE = 1024  # a page filtered out entirely is announced only every so many cursors
@@ -89,6 +90,7 @@ class Federation:
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
         self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
+        self.addresses: dict[bytes, NodeAddress] = {}  # every peer linked to, as of the last topology change
         self._origin: dict[bytes, dict[bytes, None]] = {}  # peer -> entry ids it sent us (insertion-ordered)
         node.federation = self
 
@@ -106,7 +108,10 @@ class Federation:
         async with trio.open_nursery() as nursery:
             while True:
                 changed = self.node.topology
+                for group in [g for g in self.adopting if self.node.core.hosts(g)]:
+                    del self.adopting[group]  # hosted now: its own host list says whom to sync with
                 wanted = self.book.wanted(self.hosts_by_group())
+                self.addresses = wanted
                 for key, address in wanted.items():
                     if key not in self.links:
                         scope = trio.CancelScope()
@@ -381,6 +386,7 @@ class Federation:
         for group, digest in groups:
             if not self.node.core.serves(group, key):
                 refused.append([group, "fed.not_host"])
+                self._invited(group, key)
                 continue
             end = store.last_cursor(group)
             if heads_digest(store.heads(group)) != digest:
@@ -388,6 +394,19 @@ class Federation:
             else:
                 same.append([group, end])
         return {"differ": differ, "same": same, "refused": refused}
+
+    def _invited(self, group: bytes, peer: bytes) -> None:
+        """A known peer asks us for a group we do not have: a facilitator may have added this node
+        as a host (spec 12.7). Pull it from that peer; the peer serves it only if the group lists
+        us, so nothing is fetched otherwise. Only peers this node already links to count (an
+        operator-added peer or a co-host of another group), and at most ``MAX_ADOPTING`` at once."""
+        address = self.addresses.get(peer)
+        if address is None or self.node.core.hosts(group) or group in self.adopting:
+            return
+        if len(self.adopting) >= MAX_ADOPTING:
+            return
+        self.adopting[group] = {peer: address}
+        self.node._topology_changed()
 
     async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
         if not self.node.core.hosts(_group_of(header)):  # a header that does not parse: its own code

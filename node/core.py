@@ -25,7 +25,17 @@ from protocol.entry import Entry, decode_entry
 from protocol.errors import CodecError, GroupError
 from protocol.federation import FederationError
 from protocol.frames import ProtocolError
-from protocol.group import DecodeCache, GroupState, check_belongs, check_genesis, compute_state, group_id_of
+from protocol.group import (
+    Computation,
+    DecodeCache,
+    GroupState,
+    check_belongs,
+    check_genesis,
+    compute,
+    compute_state,
+    extend,
+    group_id_of,
+)
 from protocol.log import LogHead, Placement, place
 from protocol.payloads import Invite, Join, decode_envelope, decode_payload, join_proof_message
 
@@ -88,12 +98,27 @@ class GroupContext:
     controls: dict[bytes, Entry] = field(default_factory=dict)
     joined: set[bytes] = field(default_factory=set)  # authors with an admissible join (or the creator)
     cache: DecodeCache = field(default_factory=DecodeCache)
-    state: GroupState | None = None
-    committed_state: GroupState | None = None  # as of the last commit: what "before" means in committed()
+    state: GroupState | None = None  # None: controls were added since; ``recompute`` brings it up to date
+    comp: Computation | None = None  # the computation behind ``state``, extended in place when possible
+    fresh: list[bytes] = field(default_factory=list)  # controls added since ``comp``, in arrival order
+    committed_intervals: dict[bytes, list[tuple[int, int | None]]] | None = None  # at the last commit
 
     def recompute(self) -> GroupState:
-        self.state = compute_state(self.genesis, self.controls.values(), self.cache)
+        """The state of every control entry held (stored or reserved). Entries added since the last
+        computation are applied at the end when :func:`protocol.group.extend` can (an entry that
+        saw every head); otherwise, and after an aborted write, the state is computed afresh."""
+        if self.comp is not None and all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh):
+            self.fresh.clear()
+            self.state = self.comp.state
+            return self.state
+        self.comp = compute(self.genesis, self.controls.values(), self.cache)
+        self.fresh.clear()
+        self.state = self.comp.state
         return self.state
+
+    def snapshot_intervals(self) -> None:
+        state = self.state or self.recompute()
+        self.committed_intervals = {k: list(v) for k, v in state.intervals.items()}
 
 
 @dataclass(slots=True)
@@ -102,6 +127,11 @@ class Followup:
 
     group_id: bytes
     forget_payloads: list[tuple[bytes, int]]  # (author, seq) of messages no longer authorised
+
+
+def _inside(intervals: Iterable[tuple[int, int | None]], seq: int) -> bool:
+    """``GroupState.authorised_at`` over a snapshot of one author's intervals."""
+    return any(start < seq and (end is None or seq <= end) for start, end in intervals)
 
 
 class NodeCore:
@@ -141,7 +171,7 @@ class NodeCore:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
-        ctx.committed_state = ctx.recompute()
+        ctx.snapshot_intervals()
         self.groups[group_id] = ctx
         return ctx
 
@@ -339,11 +369,12 @@ class NodeCore:
         entry = decision.entry
         if entry.kind == kinds.GENESIS:
             ctx = GroupContext(entry, joined={entry.author})
-            ctx.committed_state = ctx.recompute()
+            ctx.snapshot_intervals()
             self.groups[decision.group_id] = ctx
         elif kinds.is_control(entry.kind):
             ctx = self.groups[decision.group_id]
             ctx.controls[entry.entry_id] = entry
+            ctx.fresh.append(entry.entry_id)
             ctx.state = None  # messages checked from now on see this entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
@@ -357,17 +388,17 @@ class NodeCore:
         ctx = self.groups.get(decision.group_id)
         if ctx is None:
             return followup
-        before = ctx.committed_state
-        after = ctx.recompute()
-        ctx.committed_state = after
+        before = ctx.committed_intervals
+        after = ctx.state or ctx.recompute()
+        ctx.snapshot_intervals()
         if before is None:
             return followup
         heads = self.store.heads(decision.group_id)
         for author, intervals in after.intervals.items():
-            if before.intervals.get(author) == intervals or author not in heads:
+            if before.get(author) == intervals or author not in heads:
                 continue
             for seq in range(1, heads[author][0] + 1):
-                if before.authorised_at(author, seq) and not after.authorised_at(author, seq):
+                if _inside(before.get(author, ()), seq) and not after.authorised_at(author, seq):
                     followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
 
@@ -382,7 +413,8 @@ class NodeCore:
             return
         ctx = self.groups.get(decision.group_id)
         if ctx is not None and ctx.controls.pop(entry.entry_id, None) is not None:
-            ctx.state = None
+            ctx.state, ctx.comp = None, None  # the entry may be in the computation: compute afresh
+            ctx.fresh.clear()
             if entry.kind == kinds.JOIN and not any(
                 e.kind == kinds.JOIN and e.author == entry.author for e in ctx.controls.values()
             ):

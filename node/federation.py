@@ -28,7 +28,7 @@ import trio
 
 from node.core import Decision, unpack_record
 from node.peering import PeerBook, shared_groups
-from node.server import FRAME_SLACK, Node, RefusedError, now_ms
+from node.server import FRAME_SLACK, Node, RefusedError, now_ms, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.quic import connect_quic
@@ -139,9 +139,11 @@ class Federation:
                             await self._pull(conn, key)
                 except* PeerPenalisedError:
                     log.warning("peer %s penalised: too many invalid entries", key.hex()[:16])
-                except* (TransportError, HoldspaceError, OSError) as group:
+                except* (TransportError, HoldspaceError, StoreError, OSError, trio.TooSlowError) as group:
                     codes = {getattr(e, "code", type(e).__name__) for e in group.exceptions}
                     log.info("link to peer %s failed: %s", key.hex()[:16], ", ".join(sorted(codes)))
+                except* Exception:  # a bug must cost this link a reconnect, never the node
+                    log.exception("link to peer %s failed unexpectedly", key.hex()[:16])
                 finally:
                     self.connected.discard(key)
                 await trio.sleep(backoff)
@@ -334,22 +336,12 @@ class Federation:
             return
         try:
             with self._tracked(key, conn):
-                await self._serve_streams(conn, key)
+                await serve_streams(conn, lambda stream: self._serve_stream(conn, key, stream))
         except* PeerPenalisedError:
             with contextlib.suppress(TransportError):
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         except* TransportError:
             pass
-
-    async def _serve_streams(self, conn: Connection, key: bytes) -> None:
-        async with trio.open_nursery() as nursery:
-            while True:
-                try:
-                    stream = await conn.accept_stream()
-                except TransportError:
-                    break
-                nursery.start_soon(self._serve_stream, conn, key, stream)
-            nursery.cancel_scope.cancel()
 
     async def _serve_stream(self, conn: Connection, key: bytes, stream: MessageStream) -> None:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,14 +118,7 @@ class Node:
             await self.federation.serve(conn)
             return
         session = Session(conn, self.limits)
-        async with trio.open_nursery() as nursery:
-            while True:
-                try:
-                    stream = await conn.accept_stream()
-                except TransportError:
-                    break
-                nursery.start_soon(self._handle_stream, session, stream)
-            nursery.cancel_scope.cancel()
+        await serve_streams(conn, lambda stream: self._handle_stream(session, stream))
 
     async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
         try:
@@ -455,6 +448,18 @@ class Node:
                     await stream.send(encode_event("keepalive", next=cursor))
         finally:
             session.subscriptions -= 1
+
+
+async def serve_streams(conn: Connection, handle: Callable[[MessageStream], Awaitable[None]]) -> None:
+    """One task per stream the peer opens, until the connection ends (then the tasks are cancelled)."""
+    async with trio.open_nursery() as nursery:
+        while True:
+            try:
+                stream = await conn.accept_stream()
+            except TransportError:
+                break
+            nursery.start_soon(handle, stream)
+        nursery.cancel_scope.cancel()
 
 
 def _publish_author(header: bytes, authors: frozenset[bytes]) -> bytes:

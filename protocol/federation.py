@@ -23,12 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import pairwise
-from typing import TypeGuard
 
 from protocol import codec, crypto
 from protocol.entry import MAX_HEADER_SIZE
 from protocol.errors import HoldspaceError
-from protocol.frames import MAX_FRAME, ProtocolError, Request, decode_request, encode_event, encode_request
+from protocol.frames import (
+    MAX_FRAME,
+    ProtocolError,
+    Request,
+    decode_request,
+    encode_event,
+    encode_request,
+    is_key,
+    is_uint,
+)
 from protocol.kinds import MAX_CONTROL_PAYLOAD
 from protocol.log import MAX_FORK_PROOF_SIZE
 
@@ -42,14 +50,6 @@ class FederationError(HoldspaceError):
     family = "fed"
 
 
-def _uint(value: codec.CborValue) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _key(value: codec.CborValue) -> TypeGuard[bytes]:
-    return isinstance(value, bytes) and len(value) == 32
-
-
 def _sorted_unique(items: list[codec.CborValue]) -> bool:
     """The first elements of ``items`` (lists) are strictly ascending."""
     keys = [i[0] for i in items if isinstance(i, list) and i and isinstance(i[0], bytes)]
@@ -59,7 +59,7 @@ def _sorted_unique(items: list[codec.CborValue]) -> bool:
 def _digest_list(value: codec.CborValue) -> bool:
     if not isinstance(value, list) or not 0 < len(value) <= MAX_SYNC_GROUPS:
         return False
-    if not all(isinstance(i, list) and len(i) == 2 and _key(i[0]) and _key(i[1]) for i in value):
+    if not all(isinstance(i, list) and len(i) == 2 and is_key(i[0]) and is_key(i[1]) for i in value):
         return False
     return _sorted_unique(value)
 
@@ -70,7 +70,8 @@ def _have(value: codec.CborValue) -> bool:
     if not isinstance(value, list) or len(value) > MAX_HAVE:
         return False
     if not all(
-        isinstance(i, list) and len(i) == 3 and _key(i[0]) and _uint(i[1]) and i[1] > 0 and _key(i[2]) for i in value
+        isinstance(i, list) and len(i) == 3 and is_key(i[0]) and is_uint(i[1]) and i[1] > 0 and is_key(i[2])
+        for i in value
     ):
         return False
     return _sorted_unique(value)
@@ -80,9 +81,9 @@ def _sync_list(value: codec.CborValue) -> bool:
     if not isinstance(value, list) or not 0 < len(value) <= MAX_SYNC_GROUPS:
         return False
     for item in value:
-        if not isinstance(item, list) or len(item) != 3 or not _key(item[0]):
+        if not isinstance(item, list) or len(item) != 3 or not is_key(item[0]):
             return False
-        if not (item[1] is None or _uint(item[1])) or not _have(item[2]):
+        if not (item[1] is None or is_uint(item[1])) or not _have(item[2]):
             return False
     return _sorted_unique(value)
 
@@ -199,7 +200,7 @@ def decode_sync_event(value: Mapping[str, codec.CborValue]) -> SyncEvent:
     if kind == "keepalive":
         return SyncEvent("keepalive")
     group = value.get("g")
-    if not _key(group):
+    if not is_key(group):
         raise bad
     if kind == "fork" and value.keys() == {"ev", "g", "proof"}:
         proof = value["proof"]
@@ -209,14 +210,14 @@ def decode_sync_event(value: Mapping[str, codec.CborValue]) -> SyncEvent:
     if kind != "entries" or value.keys() != {"ev", "g", "entries", "next"}:
         raise bad
     items, following = value["entries"], value["next"]
-    if not isinstance(items, list) or not _uint(following):
+    if not isinstance(items, list) or not is_uint(following):
         raise bad
     entries: list[tuple[int, bytes, bytes | None]] = []
     for item in items:
         if not isinstance(item, list) or len(item) != 3:
             raise bad
         cursor, header, payload = item
-        if not _uint(cursor) or not isinstance(header, bytes) or not (payload is None or isinstance(payload, bytes)):
+        if not is_uint(cursor) or not isinstance(header, bytes) or not (payload is None or isinstance(payload, bytes)):
             raise bad
         entries.append((cursor, header, payload))
     return SyncEvent("entries", group, entries, following)

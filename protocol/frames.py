@@ -33,11 +33,12 @@ class ProtocolError(HoldspaceError):
     family = "proto"
 
 
-def _uint(value: codec.CborValue) -> TypeGuard[int]:
+def is_uint(value: codec.CborValue) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _key(value: codec.CborValue) -> TypeGuard[bytes]:
+def is_key(value: codec.CborValue) -> TypeGuard[bytes]:
+    """A 32-byte key or id."""
     return isinstance(value, bytes) and len(value) == 32
 
 
@@ -64,8 +65,8 @@ class Request:
 
 # op -> {field: check}; a check returns True when the value is acceptable
 _SCHEMA: dict[str, dict[str, object]] = {
-    "hello": {"v": _uint},
-    "auth": {"k": _key, "sig": lambda v: isinstance(v, bytes) and len(v) == crypto.ED25519_SIGNATURE},
+    "hello": {"v": is_uint},
+    "auth": {"k": is_key, "sig": lambda v: isinstance(v, bytes) and len(v) == crypto.ED25519_SIGNATURE},
     "publish": {
         "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,
         "b": lambda v: v is None or (isinstance(v, bytes) and len(v) <= MAX_CONTROL_PAYLOAD),
@@ -79,10 +80,10 @@ _SCHEMA: dict[str, dict[str, object]] = {
             and all(isinstance(a, str) and len(a) <= MAX_ADDRESS_TEXT for a in v)
         ),
     },
-    "fetch": {"g": _key, "after": _uint, "limit": lambda v: _uint(v) and 1 <= v <= MAX_FETCH},
-    "subscribe": {"g": _key, "after": _uint},
-    "state": {"g": _key},
-    "identity": {"g": _key, "k": _key},
+    "fetch": {"g": is_key, "after": is_uint, "limit": lambda v: is_uint(v) and 1 <= v <= MAX_FETCH},
+    "subscribe": {"g": is_key, "after": is_uint},
+    "state": {"g": is_key},
+    "identity": {"g": is_key, "k": is_key},
 }
 
 

@@ -275,9 +275,10 @@ async def test_failed_write_does_not_leave_a_gap_in_a_log(tmp_path: Path) -> Non
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known: the group state is recomputed in full once per stored control entry (O(edges), up to 1024 "
-    "per entry: about 1 s at 3000 flooded joins); clients cannot store ignored joins, a peer can; needs "
-    "incremental state computation",
+    reason="known: a control entry that did not see every head (as these flooded joins, whose d the attacker "
+    "picks) makes the node recompute the group state in full (O(edges), up to 1024 per entry: about 1 s at "
+    "3000 flooded joins); entries that saw every head are applied incrementally. Clients cannot store "
+    "ignored joins, a peer can",
 )
 async def test_one_more_control_entry_costs_little_in_a_group_flooded_with_stale_token_joins(
     tmp_path: Path,

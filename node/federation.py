@@ -31,6 +31,7 @@ from node.peering import PeerBook, shared_groups
 from node.server import FRAME_SLACK, Node, RefusedError, now_ms, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
+from node.transport.memory import MemoryNetwork
 from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
@@ -533,6 +534,15 @@ def quic_connector(node_key: nacl.signing.SigningKey, limits: TransportLimits) -
     return connect
 
 
+def memory_connector(network: MemoryNetwork, node_key: nacl.signing.SigningKey) -> Connector:
+    """Federation over the in-memory transport (tests, the simulator): addresses are (host, port)."""
+
+    def connect(address: NodeAddress) -> AbstractAsyncContextManager[Connection]:
+        return network.connect((address.host, address.port), address.node_key, ALPN_FEDERATION, client_key=node_key)
+
+    return connect
+
+
 def _ref(header: bytes) -> bytes:
     """How a refused entry is named back to its sender: its id if it parses, else the header's digest."""
     try:
@@ -561,4 +571,12 @@ async def _send_error(stream: MessageStream, code: str, message: str) -> None:
         pass
 
 
-__all__ = ["CURSOR_PREFIX", "Connector", "Decision", "Federation", "PeerPenalisedError", "quic_connector"]
+__all__ = [
+    "CURSOR_PREFIX",
+    "Connector",
+    "Decision",
+    "Federation",
+    "PeerPenalisedError",
+    "memory_connector",
+    "quic_connector",
+]

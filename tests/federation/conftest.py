@@ -56,13 +56,17 @@ def digest(running: Running, group: bytes) -> bytes:
 
 async def converged(nodes: list[Running], group: bytes, within: float = 30.0) -> None:
     """Wait until every node holds the same log heads for ``group`` (fails after ``within`` s)."""
+    await stores_converged([r.node for r in nodes], group, within)
+
+
+async def stores_converged(nodes: list[Node], group: bytes, within: float = 30.0) -> None:
     with trio.move_on_after(within):
         while True:
-            events = [r.node.group_event(group) for r in nodes]  # taken before the check: no lost wake-up
+            events = [n.group_event(group) for n in nodes]  # taken before the check: no lost wake-up
             if _same(nodes, group):
                 return
             await _any(events)
-    heads = [{a.hex()[:8]: s for a, (s, _i) in r.node.store.heads(group).items()} for r in nodes]
+    heads = [{a.hex()[:8]: s for a, (s, _i) in n.store.heads(group).items()} for n in nodes]
     raise AssertionError(f"no convergence in {within} s: heads per node {heads}")
 
 
@@ -77,8 +81,9 @@ async def _any(events: list[trio.Event]) -> None:
             nursery.start_soon(wait, event)
 
 
-def _same(nodes: list[Running], group: bytes) -> bool:
-    return len({digest(r, group) for r in nodes}) == 1 and all(r.node.store.count(group) for r in nodes)
+def _same(nodes: list[Node], group: bytes) -> bool:
+    digests = {heads_digest(n.store.heads(group)) for n in nodes}
+    return len(digests) == 1 and all(n.store.count(group) for n in nodes)
 
 
 def entry_ids(running: Running, group: bytes) -> set[bytes]:

@@ -26,6 +26,8 @@ from protocol.log import verify_fork_proof
 from protocol.payloads import HISTORY_SHARED, MEMBER, Genesis, Rekey, decode_envelope, decode_payload
 
 KEYFILE = "holdspace.keys"
+#: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
+UNSETTLED = frozenset({"fed.unreachable", "proto.busy", "proto.rate_limited"})
 STATE_VERSION = 1
 
 
@@ -220,9 +222,10 @@ class Participant:
                 cursor = await session.adopt(entry, record.hosts)
             else:
                 cursor = await session.publish(entry)
-        except HoldspaceError:
-            record.pending = None  # a definite refusal: nothing was stored, the position is free
-            self.save()
+        except HoldspaceError as err:
+            if err.code not in UNSETTLED:
+                record.pending = None  # a definite refusal: nothing was stored, the position is free
+                self.save()
             raise
         record.seq, record.prev, record.pending = entry.seq, entry.entry_id, None
         self.save()
@@ -289,8 +292,10 @@ class Participant:
         self.groups[token.group_id] = record
         try:
             await self._publish(session, record, entry)
-        except HoldspaceError:
-            del self.groups[token.group_id]
+        except HoldspaceError as err:
+            if err.code not in UNSETTLED:  # refused, stored nowhere; otherwise it is sent again later
+                del self.groups[token.group_id]
+                self.save()
             raise
         return record
 

@@ -28,7 +28,7 @@ import trio
 
 from node.core import Decision, unpack_record
 from node.peering import PeerBook, shared_groups
-from node.server import FRAME_SLACK, Node, RefusedError, now_ms, serve_streams
+from node.server import FORK_PREFIX, FRAME_SLACK, Node, now_ms, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
@@ -36,7 +36,7 @@ from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import decode_entry
-from protocol.errors import HoldspaceError, LogError
+from protocol.errors import HoldspaceError
 from protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
@@ -55,9 +55,9 @@ from protocol.federation import (
     heads_digest,
     sync_plan,
 )
-from protocol.frames import ProtocolError, RemoteError, decode_response, encode_error, encode_event, encode_ok
+from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_error, encode_event, encode_ok
 from protocol.group import group_id_of
-from protocol.kinds import JOIN, is_control
+from protocol.kinds import JOIN
 from protocol.log import verify_fork_proof
 from protocol.payloads import Join, decode_payload
 
@@ -91,6 +91,7 @@ class Federation:
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
         self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
+        self.invitations: set[bytes] = set()  # adopting because a peer asked for them (spec 16.4)
         self.addresses: dict[bytes, NodeAddress] = {}  # every peer linked to, as of the last topology change
         self._origin: dict[bytes, dict[bytes, None]] = {}  # peer -> entry ids it sent us (insertion-ordered)
         node.federation = self
@@ -169,6 +170,9 @@ class Federation:
                     refused.update(set(chunk) - accepted)
                     if stream is not None:
                         nursery.start_soon(self._receive_sync, stream, key, accepted)
+                for group in refused & self.invitations:  # asked for it, but not listed as its host: forget it
+                    self.invitations.discard(group)
+                    self.adopting.pop(group, None)
                 delay = min(delay * 2, RETRY_MAX) if refused else RETRY_MIN
                 with trio.move_on_after(delay if refused else math.inf):
                     await changed.wait()
@@ -198,7 +202,11 @@ class Federation:
         if not isinstance(answers, list):
             raise ProtocolError("proto.malformed_frame", "a sync answer holds a groups list")
         accepted = {i[0] for i in answers if isinstance(i, list) and len(i) == 2 and i[1] is None}
-        return stream, {g for g in plan if g in accepted}
+        served = {g for g in plan if g in accepted}
+        if not served:  # the peer finished the stream: end ours too, and ask again later
+            await stream.finish()
+            return None, set()
+        return stream, served
 
     def _cursor(self, peer: bytes, group: bytes) -> int:
         raw = self.node.store.get_meta(CURSOR_PREFIX + peer + group)
@@ -233,7 +241,7 @@ class Federation:
             )
             for (header, _payload), result in zip(items, results, strict=True):
                 if isinstance(result, HoldspaceError):
-                    await self._strike(key, stream, _ref(header), result)
+                    await self._strike(key, stream, _ref(header), result, header)
             now = trio.current_time()
             if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
                 # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second
@@ -247,11 +255,27 @@ class Federation:
         if len(seen) > ORIGIN_MEMORY:
             del seen[next(iter(seen))]
 
-    async def _strike(self, key: bytes, stream: MessageStream, ref: bytes, err: HoldspaceError) -> None:
+    async def _strike(
+        self, key: bytes, stream: MessageStream, ref: bytes, err: HoldspaceError, header: bytes | None = None
+    ) -> None:
         log.info("refused from peer %s: %s", key.hex()[:16], err.code)
         with contextlib.suppress(TransportError):
             await stream.send(encode_rejected_event(ref, err.code))
-        await self._count_strike(key)
+        if not self._excused(err, header):
+            await self._count_strike(key)
+
+    def _excused(self, err: HoldspaceError, header: bytes | None) -> bool:
+        """Refusals that are no fault of the relaying peer (spec 16.5): a fork, and the entries that
+        continue the other branch of an author already proven to have forked."""
+        if err.code == "log.fork":
+            return True
+        if err.code not in ("log.prev_mismatch", "log.seq_gap") or header is None:
+            return False
+        try:
+            entry = decode_entry(header, None, now_ms=None, verify=False)
+        except HoldspaceError:
+            return False
+        return self.node.store.get_meta(FORK_PREFIX + entry.log_group + entry.author) is not None
 
     async def _count_strike(self, key: bytes) -> None:
         """One strike; at the threshold, close every connection with the peer (both directions)."""
@@ -298,15 +322,14 @@ class Federation:
                     async with self.connect(address) as conn:
                         answer = await _request(conn, encode_offer(header, payload))
             except RemoteError as err:
-                if err.code.startswith("group.") or err.code.startswith("entry.") or err.code.startswith("log."):
-                    raise  # the group's rules refuse this join: a definite answer for the client
+                if err.code.startswith(("group.", "entry.", "log.")):
+                    raise  # the group's rules refuse this join, nothing stored: a definite answer
                 last = err
                 continue
             except (TransportError, trio.TooSlowError, OSError):
                 continue
-            outcome = answer.get("outcome")
-            if isinstance(outcome, str):
-                raise RefusedError(outcome, "the group's hosts stored the join, but it does not take effect")
+            if not isinstance(answer.get("id"), bytes):
+                raise ProtocolError("proto.malformed_frame", "an offer answer holds the entry id")
             offered = True
             self.adopting.setdefault(group, {})[address.node_key] = address
             break  # one host that took the join is enough: it federates the join to the others
@@ -345,6 +368,7 @@ class Federation:
             pass
 
     async def _serve_stream(self, conn: Connection, key: bytes, stream: MessageStream) -> None:
+        request: Request | None = None
         try:
             request = decode_fed_request(await stream.receive())
             if request.op == "sync":
@@ -354,14 +378,16 @@ class Federation:
                 result = self._digests(key, digest_plan(request))
             else:
                 body = request.fields["b"]
-                result = await self._offer(key, request.bytes_of("e"), body if isinstance(body, bytes) else None)
+                header = request.bytes_of("e")
+                result = await self._offer(key, header, body if isinstance(body, bytes) else None)
             await stream.send(encode_ok(result))
             await stream.finish()
         except PeerPenalisedError:
             raise
         except HoldspaceError as err:
             await _send_error(stream, err.code, err.message)
-            if err.code != "log.fork":
+            offered = request.bytes_of("e") if request is not None and request.op == "offer" else None
+            if not self._excused(err, offered) and not _relayed_join(err, offered):
                 await self._count_strike(key)
         except StoreError as err:
             log.error("store failure: %s", err.code)
@@ -399,20 +425,19 @@ class Federation:
         if len(self.adopting) >= MAX_ADOPTING:
             return
         self.adopting[group] = {peer: address}
+        self.invitations.add(group)
         self.node._topology_changed()
 
     async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
-        if not self.node.core.hosts(_group_of(header)):  # a header that does not parse: its own code
+        """A join relayed for a client of the peer (its ``adopt``): the client rules apply (spec
+        16.4): stored only if it takes effect, the invite's expiry by this node's clock, no
+        displacing a member admitted here. So a refusal means nothing was stored anywhere."""
+        entry = decode_entry(header, None, now_ms=None, verify=False)  # a header that does not parse: its code
+        if entry.kind != JOIN:
+            raise ProtocolError("proto.malformed_frame", "offer carries a join, relayed for a client")
+        if not self.node.core.hosts(entry.log_group):
             raise ProtocolError("proto.unknown_group")
-        (result,) = await self.node.ingest([(header, payload)])
-        if isinstance(result, HoldspaceError):
-            raise result
-        if result is None:  # relaying an equivocation is no fault of the peer's: answered, not a strike
-            raise LogError("log.fork", "the entry forks its author's log: this node recorded the proof")
-        outcome = result.outcome
-        if outcome is None and is_control(result.entry.kind):
-            outcome = self.node.core.state(result.group_id).outcomes.get(result.entry.entry_id)
-        return {"id": result.entry.entry_id, "outcome": outcome}
+        return await self.node.publish(header, payload, frozenset({entry.author}))
 
     async def _serve_sync(self, key: bytes, plan: SyncPlan, stream: MessageStream) -> None:
         answers: list[codec.CborValue] = []
@@ -433,7 +458,10 @@ class Federation:
             for group, after, wanted in served:
                 nursery.start_soon(self._produce, key, group, after, wanted, send.clone())
             send.close()
-            await self._send_frames(stream, receive)
+            await self._send_frames(stream, receive)  # returns when no group is left to serve
+            nursery.cancel_scope.cancel()
+        with contextlib.suppress(TransportError):
+            await stream.finish()
 
     async def _read_reports(self, key: bytes, stream: MessageStream, scope: trio.CancelScope) -> None:
         """What the puller refused (logged by code); the stream ends when the puller goes away."""
@@ -485,6 +513,8 @@ class Federation:
             budget = node.limits.transport.max_message_size - FRAME_SLACK
             while True:
                 event = node.group_event(group)
+                if not node.core.serves(group, peer):  # no longer listed as a host: nothing more for it
+                    return
                 for proof in node.fork_proofs(group):
                     if proof not in sent_forks:
                         sent_forks.add(proof)
@@ -543,6 +573,17 @@ def memory_connector(network: MemoryNetwork, node_key: nacl.signing.SigningKey) 
     return connect
 
 
+def _relayed_join(err: HoldspaceError, offered: bytes | None) -> bool:
+    """An offered join that the group's rules refuse, or sent to a node that does not host the group,
+    comes from a client's ``adopt`` (its invite, its list of hosts): not the relaying node's fault."""
+    if offered is None or not (err.code.startswith("group.") or err.code == "proto.unknown_group"):
+        return False
+    try:
+        return decode_entry(offered, None, now_ms=None, verify=False).kind == JOIN
+    except HoldspaceError:
+        return False
+
+
 def _ref(header: bytes) -> bytes:
     """How a refused entry is named back to its sender: its id if it parses, else the header's digest."""
     try:
@@ -558,8 +599,10 @@ def _group_of(header: bytes) -> bytes:
 
 
 async def _request(conn: Connection, frame: bytes) -> dict[str, codec.CborValue]:
+    """One request on its own stream; the sending side is finished (so the stream's credit returns)."""
     stream = await conn.open_stream()
     await stream.send(frame)
+    await stream.finish()
     return decode_response(await stream.receive())
 
 

@@ -23,7 +23,7 @@ class PeerBook:
     me: bytes
     added: dict[bytes, NodeAddress] = field(default_factory=dict)  # operator-added peers, by node key
     blocked: set[bytes] = field(default_factory=set)
-    strikes: dict[bytes, int] = field(default_factory=dict)
+    strikes: dict[bytes, list[float]] = field(default_factory=dict)  # key -> times of recent strikes
     penalised_until: dict[bytes, float] = field(default_factory=dict)
 
     def refusal(self, key: bytes, now: float) -> str | None:
@@ -41,10 +41,13 @@ class PeerBook:
         return max(0.0, self.penalised_until.get(key, now) - now)
 
     def strike(self, key: bytes, now: float) -> bool:
-        """Count one invalid thing from ``key``; True when that makes the peer penalised (from now)."""
-        count = self.strikes.get(key, 0) + 1
-        if count < PENALTY_STRIKES:
-            self.strikes[key] = count
+        """Count one invalid thing from ``key``; True when that makes the peer penalised (from now).
+        Strikes older than ``PENALTY_SECONDS`` are forgotten: an honest peer that relays a rare bad
+        entry is never cut off for it."""
+        recent = [t for t in self.strikes.get(key, ()) if now - t < PENALTY_SECONDS]
+        recent.append(now)
+        if len(recent) < PENALTY_STRIKES:
+            self.strikes[key] = recent
             return False
         self.strikes.pop(key, None)
         self.penalised_until[key] = now + PENALTY_SECONDS

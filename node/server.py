@@ -192,7 +192,8 @@ class Node:
             }
         if request.op == "adopt":
             header, body = request.bytes_of("e"), request.fields["b"]
-            _publish_author(header, frozenset(session.authors))
+            if not self._publish_bucket(header, frozenset(session.authors)).take(trio.current_time()):
+                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
             hosts = request.fields["hosts"]
             assert isinstance(hosts, list)
             addresses = [NodeAddress.parse(h) for h in hosts if isinstance(h, str)]

@@ -321,6 +321,10 @@ async def test_listed_host_offering_invalid_entries_and_frames_is_refused_then_c
         gap = founder.unsent(seq=founder.writer.seq + 2, prev=os.urandom(32))
         unchained = founder.unsent(prev=os.urandom(32))
         new_group, _ = author.create_group(os.urandom(32), now_ms(), home=str(a.address))
+        _, secret = author.invite(
+            author.LogWriter(Pseudonym.generate(), gid), founder.state(), now_ms(), role=MEMBER, expires_ms=HOUR_MS
+        )
+        join = secret.join(author.LogWriter(Pseudonym.generate(), gid), now_ms())
         attacks: list[tuple[bytes, str]] = [
             (b"\xff\x00garbage", "proto.malformed_frame"),
             (codec.encode({"op": "launch"}), "proto.unknown_op"),
@@ -330,14 +334,15 @@ async def test_listed_host_offering_invalid_entries_and_frames_is_refused_then_c
                 "proto.malformed_frame",
             ),
             (encode_request("sync", groups=[]), "proto.malformed_frame"),
-            (encode_offer(impersonation(forged, stranger), forged.payload), "entry.bad_signature"),
-            (encode_offer(nonmember.raw, nonmember.payload), "group.not_member"),
-            (encode_offer(invite.raw, invite.payload), "group.not_member"),
-            (encode_offer(foreign.raw, foreign.payload), "proto.unknown_group"),
-            (encode_offer(new_group.raw, new_group.payload), "proto.unknown_group"),
-            (encode_offer(forged.raw, ENVELOPE + b"!"), "entry.payload_mismatch"),
-            (encode_offer(gap.raw, gap.payload), "log.seq_gap"),
-            (encode_offer(unchained.raw, unchained.payload), "log.prev_mismatch"),
+            # offer relays a client's join: any other kind is refused before anything is checked
+            (encode_offer(impersonation(forged, stranger), forged.payload), "proto.malformed_frame"),
+            (encode_offer(nonmember.raw, nonmember.payload), "proto.malformed_frame"),
+            (encode_offer(invite.raw, invite.payload), "proto.malformed_frame"),
+            (encode_offer(foreign.raw, foreign.payload), "proto.malformed_frame"),
+            (encode_offer(new_group.raw, new_group.payload), "proto.malformed_frame"),
+            (encode_offer(forged.raw, ENVELOPE + b"!"), "proto.malformed_frame"),
+            (encode_offer(impersonation(join, stranger), join.payload), "entry.bad_signature"),
+            (encode_offer(join.raw, join.payload + b"!"), "entry.payload_mismatch"),
         ]
         attempted = [forged, nonmember, invite, foreign, gap, unchained, new_group]
         attempted_ids = [e.entry_id for e in attempted] + [header_id(impersonation(forged, stranger))]
@@ -355,7 +360,7 @@ async def test_listed_host_offering_invalid_entries_and_frames_is_refused_then_c
                 codes.append(error_code(await exchange(conn, encode_offer(impersonation(forged, stranger), None))))
             assert ok(await exchange(conn, probe))["differ"] == [gid]  # still served so far
             last = await exchange(conn, encode_offer(nonmember.raw, nonmember.payload))  # the 16th strike
-            assert error_code(last) == "group.not_member"
+            assert error_code(last) == "proto.malformed_frame"
             closed_with(await closed_by_node(conn, probe), CLOSE_PENALISED, "fed.penalised")
             closed_with(await closed_by_node(spare, probe), CLOSE_PENALISED, "fed.penalised")  # every connection
 
@@ -673,24 +678,18 @@ async def test_offering_an_equivocating_authors_entries_is_not_a_strike(tmp_path
     async with federated_node(tmp_path / "a", seed(1)) as a:
         founder = Founder(a.address)
         founder.add_host(nowhere(relay_key))
-        stored = founder.message()
+        invite, secret = author.invite(
+            founder.writer, founder.state(), now_ms(), role=MEMBER, expires_ms=now_ms() + HOUR_MS, max_uses=100
+        )
+        founder.log.append(invite)
         await publish(a, founder.me, founder.log)
         probe = encode_digests({founder.group: bytes(32)})
-        twins = [
-            create_entry(
-                founder.me,
-                group=founder.group,
-                seq=stored.seq,
-                prev=stored.prev,
-                timestamp_ms=now_ms(),
-                kind=kinds.MESSAGE,
-                payload=MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, bytes([i]) * 40).encode(),
-            )
-            for i in range(PENALTY_STRIKES + 1)
-        ]
+        joiner = Pseudonym.generate()  # a client who signs a different join at seq 1 for each relay
+        twins = [secret.join(author.LogWriter(joiner, founder.group), now_ms() + i) for i in range(PENALTY_STRIKES + 2)]
         async with fed_connect(a, relay_key) as conn:
-            for twin in twins:
-                await exchange(conn, encode_offer(twin.raw, twin.payload))
+            assert ok(await exchange(conn, encode_offer(twins[0].raw, twins[0].payload)))["id"] == twins[0].entry_id
+            for twin in twins[1:]:
+                assert error_code(await exchange(conn, encode_offer(twin.raw, twin.payload))) == "log.fork"
             assert a.node.fork_proofs(founder.group)
             assert ok(await exchange(conn, probe))["differ"] == [founder.group]  # still served
         assert a.federation.book.refusal(bytes(relay_key.verify_key), trio.current_time()) is None

@@ -2,6 +2,9 @@
 
 * A node address is ``holdspace://<node id>@<host>:<port>``, the node id being the node's Ed25519
   key as an ``hsn1…`` text id (4.3). Clients *pin* that key: the QUIC handshake must present it.
+  The host is a DNS name of letters, digits and hyphens (case-insensitive, written in lower case),
+  a dotted IPv4 address, or an IPv6 address in brackets (no zone); the port is 1-65535 in decimal.
+  ``str`` gives the *normal form*, which signed payloads must use (spec 12.2).
 * An invite token is ``hsinvite:`` + base64url (no padding) of ``cbor || H(cbor)[:4]`` where
   ``cbor = {"g": group id, "i": invite entry id, "s": invite secret seed, "n": [node address, ...]}``.
   The 4-byte check catches a mangled paste before any network traffic.
@@ -11,12 +14,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import re
 from dataclasses import dataclass
 
 from protocol import codec, crypto, textid
 from protocol.errors import CodecError, HoldspaceError
 
 SCHEME = "holdspace://"
+MAX_ADDRESS_TEXT = 300  # bytes (the text is ASCII)
 INVITE_PREFIX = "hsinvite:"
 MAX_INVITE_TEXT = 4096
 MAX_HOSTS = 8
@@ -38,21 +44,54 @@ class NodeAddress:
 
     @classmethod
     def parse(cls, text: str) -> NodeAddress:
+        """Parse an address; the host is normalised (lower case, canonical IPv6), so ``str`` of the
+        result is the normal form. Anything outside the grammar is ``address.malformed``."""
         text = text.strip()
+        if not text.isascii() or len(text) > MAX_ADDRESS_TEXT:
+            raise AddressError("address.malformed", f"a node address is ASCII, at most {MAX_ADDRESS_TEXT} bytes")
         if not text.startswith(SCHEME) or "@" not in text:
             raise AddressError("address.malformed", "a node address looks like holdspace://hsn1…@host:port")
         ident, _, hostport = text[len(SCHEME) :].partition("@")
         key = textid.decode_id(textid.NODE_PREFIX, ident)
         if hostport.startswith("["):
-            host, sep, rest = hostport[1:].partition("]")
-            port_text = rest[1:] if rest.startswith(":") else ""
-            if not sep:
-                raise AddressError("address.malformed", "unclosed [ in the host")
+            inner, sep, rest = hostport[1:].partition("]")
+            if not sep or not rest.startswith(":"):
+                raise AddressError("address.malformed", "an IPv6 host is written [address]:port")
+            host, port_text = _ipv6(inner), rest[1:]
         else:
-            host, _, port_text = hostport.rpartition(":")
-        if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise AddressError("address.malformed", "the address needs a host and a port 1-65535")
+            name, _, port_text = hostport.rpartition(":")
+            host = _host(name)
+        if not port_text.isdigit() or port_text.startswith("0") or not 0 < int(port_text) < 65536:
+            raise AddressError("address.malformed", "the port is 1-65535, in decimal without leading zeros")
         return cls(key, host, int(port_text))
+
+
+def _ipv6(text: str) -> str:
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        raise AddressError("address.malformed", "not an IPv6 address (zones are not allowed)") from None
+    if address.scope_id is not None:
+        raise AddressError("address.malformed", "an IPv6 zone is not allowed")
+    return address.compressed
+
+
+def _host(text: str) -> str:
+    """A dotted IPv4 address (no leading zeros) or a DNS name (LDH labels), in lower case."""
+    if _IPV4.fullmatch(text):
+        return text
+    name = text.lower()
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise AddressError("address.malformed", "the host is a DNS name, an IPv4 address or [IPv6]")
+    if all(label.isdigit() for label in labels):
+        raise AddressError("address.malformed", "an IPv4 address has four parts of 0-255 without leading zeros")
+    return name
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -695,10 +695,49 @@ def _node_address(label: str, port: int) -> str:
     return str(NodeAddress(key, "127.0.0.1", port))
 
 
+def address_vectors() -> list[Vector]:
+    """Node addresses (spec 12.2 "node-address"): accepted with their normal form, or refused."""
+    node_id = textid.encode_id(textid.NODE_PREFIX, crypto.ed25519_public_key(crypto.blake2b_256(b"node:a")))
+    prefix = f"holdspace://{node_id}@"
+    cases = [
+        "127.0.0.1:4433",
+        "community.example.org:4433",
+        "Community.Example.ORG:4433",
+        "[2001:DB8:0:0::1]:443",
+        "a-b.c:9",
+        "example.org.:4433",
+        "ex ample.org:4433",
+        "-example.org:4433",
+        "1.2.3:4433",
+        "01.2.3.4:4433",
+        "256.1.1.1:4433",
+        "[fe80::1%eth0]:4433",
+        "example.org:04433",
+        "example.org:0",
+        "example.org:65536",
+        "example.org",
+        "m\u00fcnchen.example:4433",
+    ]
+    out: list[Vector] = []
+    for case in cases:
+        text = prefix + case
+        try:
+            parsed = NodeAddress.parse(text)
+        except HoldspaceError as err:
+            out.append({"name": f"host {case!r}", "text": text, "error": err.code})
+            continue
+        normal = str(parsed)
+        out.append({"name": f"host {case!r}", "text": text, "normal_form": normal, "is_normal": normal == text})
+    bad_id = "holdspace://hsn1qqqq@127.0.0.1:4433"
+    out.append({"name": "a damaged node id", "text": bad_id, "error": error_of(lambda: NodeAddress.parse(bad_id))})
+    return out
+
+
 def federation_vectors() -> list[Vector]:
     """Every federation frame (spec 16) as bytes, with its decoded meaning."""
     sc = _Scenario("federation", home=_node_address("a", 4433))
-    sc.invite_and_join("ana", payloads.MEMBER)
+    _, secret = _invite(sc, "founder", payloads.MEMBER)
+    sc.add(secret.join(sc.member("ana"), sc.tick(), home=_node_address("b", 4433)), "ana joins from node b")
     entries = [e for e, _ in sc.entries]
     gid = sc.genesis.entry_id
     heads: dict[bytes, tuple[int, bytes]] = {}
@@ -718,24 +757,45 @@ def federation_vectors() -> list[Vector]:
     def frame(name: str, raw: bytes, **meaning: Any) -> None:
         out.append({"name": name, "frame": raw.hex(), **meaning})
 
-    frame("digests request", federation.encode_digests({gid: digest, other: bytes(32)}))
+    third = crypto.blake2b_256(b"a third group")
+    early = {e.author: (e.seq, e.entry_id) for e in entries[:2]}  # the puller holds the first two entries
+    frame(
+        "digests request",
+        federation.encode_digests({gid: federation.heads_digest(early), other: digest, third: bytes(32)}),
+        note="the puller's heads digest per group, groups sorted by id",
+    )
     frame(
         "digests answer",
-        frames.encode_ok({"differ": [other], "same": [[gid, 7]], "refused": []}),
-        note="same: [group, the answering node's last cursor]",
+        frames.encode_ok({"differ": [gid], "same": [[other, 7]], "refused": [[third, "fed.not_host"]]}),
+        note="same: [group, the answering node's last cursor]; each requested group appears once",
     )
-    have = federation.have_list(heads)
-    frame("sync request", federation.encode_sync({gid: (7, None), other: (0, have)}))
-    frame("sync answer", frames.encode_ok({"groups": [[gid, None], [other, "fed.not_host"]]}))
-    items: list[codec.CborValue] = [[i + 1, e.raw, e.payload] for i, e in enumerate(entries[:2])]
-    frame("entries event", federation.encode_entries_event(gid, items, 2))
+    have = federation.have_list(early)
+    frame(
+        "sync request",
+        federation.encode_sync({gid: (2, have), other: (7, None)}),
+        note="gid: from cursor 2, leaving out what have holds; other: from cursor 7 (digests were equal)",
+    )
+    frame("sync answer", frames.encode_ok({"groups": [[gid, None], [other, None]]}))
+    items: list[codec.CborValue] = [[i + 3, e.raw, e.payload] for i, e in enumerate(entries[2:])]
+    frame("entries event", federation.encode_entries_event(gid, items, 2 + len(items)))
+    frame(
+        "entries event with nothing left to send",
+        federation.encode_entries_event(other, [], 1031),
+        note="every entry of the page was left out; the puller records next all the same",
+    )
     chain = make_chain(ALICE, 2)
     proof = make_fork_proof(chain[1], second_at_seq_2(chain)).encode()
     frame("fork event", federation.encode_fork_event(GROUP, proof))
     frame("keepalive event", frames.encode_event("keepalive"))
     frame("rejected event", federation.encode_rejected_event(entries[-1].entry_id, "group.not_member"))
-    frame("offer request", federation.encode_offer(entries[-1].raw, entries[-1].payload))
-    frame("offer answer", frames.encode_ok({"id": entries[-1].entry_id, "outcome": None}))
+    join = entries[-1]
+    frame("offer request", federation.encode_offer(join.raw, join.payload), note="a client's join, relayed")
+    frame("offer answer", frames.encode_ok({"id": join.entry_id, "c": 4}))
+    frame(
+        "adopt request (client protocol)",
+        frames.encode_request("adopt", e=join.raw, b=join.payload, hosts=[_node_address("a", 4433)]),
+        note="to the joiner's home node (node b), which offers the join to node a",
+    )
     frame("error answer", frames.encode_error("fed.not_host", "the peer node is not a host of that group"))
     bad = codec.encode({"op": "sync", "groups": [[other, 0, None], [gid, 0, None]]})
     out.append(
@@ -766,6 +826,7 @@ def build() -> dict[str, list[Vector]]:
         "group_conversation.json": group_vectors(),
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),
+        "addresses.json": address_vectors(),
     }
 
 

@@ -1,7 +1,7 @@
 """Which nodes this node federates with, and which it refuses: decisions without I/O.
 
 The peers of a node are the other hosts of the groups it hosts (each group's signed control log
-lists them, spec 12.4), plus peers its operator added, minus peers its operator blocked. A peer that
+lists them, spec 12.7), plus peers its operator added, minus peers its operator blocked. A peer that
 sends invalid entries or frames collects *strikes*; at ``PENALTY_STRIKES`` it is disconnected and
 refused for ``PENALTY_SECONDS``. Callers pass the clock, so the simulator drives this as it is.
 """

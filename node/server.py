@@ -352,7 +352,7 @@ class Node:
         """Validate and store entries relayed by a peer node, in the given order, writing them
         concurrently (one group commit), and return once all are durable. One result per item: its
         decision (stored, or a duplicate), its error (refused), or None for a fork (proof recorded).
-        Each entry gets the checks of a client publish, on the peer path (spec 16.4); with ``group``,
+        Each entry gets the checks of a client publish, on the peer path (spec 16.5); with ``group``,
         an entry of another group is refused (``fed.wrong_group``). ``accepted`` is called for each
         entry to store, before its write starts (so before anyone can be woken by its commit)."""
         results: list[Decision | HoldspaceError | None] = []

@@ -55,7 +55,7 @@ from protocol.payloads import (
     join_proof_message,
 )
 
-MAX_GROUP_HOSTS = 32  # host nodes a group lists at most (spec 12.4 "host")
+MAX_GROUP_HOSTS = 32  # host nodes a group lists at most (spec 12.7)
 GENESIS_GROUP = entry_module.GENESIS_GROUP  # "g" of a genesis: the group id is not known until it is signed
 
 

@@ -206,6 +206,14 @@ class NodeCore:
             return {}
         return (ctx.state or ctx.recompute()).hosts
 
+    def load_all(self) -> int:
+        """Read every stored group's control entries now (a node does this once, before serving, off
+        the event loop); returns how many groups there are."""
+        groups = self.store.groups()
+        for group in groups:
+            self.context(group)
+        return len(groups)
+
     def all_hosts(self) -> dict[bytes, dict[bytes, str]]:
         """Every hosted group's host list: who this node federates with, group by group."""
         return {g: self.group_hosts(g) for g in self.store.groups()}

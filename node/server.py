@@ -490,6 +490,9 @@ async def open_node(
     store = Store.open(data_dir / "store")
     try:
         async with StoreWriter(store) as writer:
-            yield Node(store, writer, node_key, limits or NodeLimits())
+            node = Node(store, writer, node_key, limits or NodeLimits())
+            # every group's state, computed before serving and off the event loop (nothing else runs yet)
+            await trio.to_thread.run_sync(node.core.load_all)
+            yield node
     finally:
         store.close()

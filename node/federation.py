@@ -335,16 +335,16 @@ class Federation:
             break  # one host that took the join is enough: it federates the join to the others
         if not offered:
             raise last
-        self.node._topology_changed()
+        self.node.topology_changed()
         with trio.move_on_after(ADOPT_TIMEOUT):
             while not self.node.store.has(entry.entry_id):
                 event = self.node.group_event(group)
                 if self.node.store.has(entry.entry_id):
                     break
                 await event.wait()
+        self.adopting.pop(group, None)  # held now, or given up on until the client sends the join again
         if not self.node.store.has(entry.entry_id):
             raise FederationError("fed.unreachable", "the group's hosts took the join but did not send the group")
-        self.adopting.pop(group, None)
         return {"id": entry.entry_id, "c": 0}
 
     # -- serving (incoming) ----------------------------------------------------------------------
@@ -426,7 +426,7 @@ class Federation:
             return
         self.adopting[group] = {peer: address}
         self.invitations.add(group)
-        self.node._topology_changed()
+        self.node.topology_changed()
 
     async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
         """A join relayed for a client of the peer (its ``adopt``): the client rules apply (spec

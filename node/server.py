@@ -339,7 +339,7 @@ class Node:
         for author, seq in followup.forget_payloads:
             await self._forget_payload(followup.group_id, author, seq)
         if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
-            self._topology_changed()
+            self.topology_changed()
         self._wake(decision.group_id)
         return cursor or 0
 
@@ -387,7 +387,7 @@ class Node:
         """Set at the group's next commit (or new fork proof); take it *before* reading the store."""
         return self._group_events.setdefault(group, trio.Event())
 
-    def _topology_changed(self) -> None:
+    def topology_changed(self) -> None:
         """A group's host list may have changed: federation recomputes whom to sync with."""
         self.topology.set()
         self.topology = trio.Event()

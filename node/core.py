@@ -107,7 +107,11 @@ class GroupContext:
         """The state of every control entry held (stored or reserved). Entries added since the last
         computation are applied at the end when :func:`protocol.group.extend` can (an entry that
         saw every head); otherwise, and after an aborted write, the state is computed afresh."""
-        if self.comp is not None and all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh):
+        if (
+            self.comp is not None
+            and all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh)
+            and len(self.comp.items) == len(self.controls) + 1  # every held entry is in (plus the genesis)
+        ):
             self.fresh.clear()
             self.state = self.comp.state
             return self.state

@@ -70,6 +70,8 @@ CURSOR_PREFIX = b"fedcur:"
 MAX_ADOPTING = 1000  # groups being fetched before they are hosted here (joins, invitations to host)
 CURSOR_WRITE_INTERVAL = 1.0  # seconds between durable writes of a peer's cursor, per group
 ORIGIN_MEMORY = 65_536  # entry ids remembered per peer as received from it (not echoed back)
+MAX_WITNESSES = 64  # fork witnesses sent at the start of a sync, per group
+MAX_SYNC_STREAMS = 16  # sync streams on one connection before it is renewed (all groups on one stream)
 EMPTY_EVENT_STRIDE = 1024  # a page filtered out entirely is announced only every so many cursors
 CLOSE_REFUSED = 1  # connection close code: unauthenticated or blocked (the reason is the fed.* code)
 CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
@@ -157,11 +159,15 @@ class Federation:
         again with a growing delay."""
         synced: set[bytes] = set()
         delay = RETRY_MIN
+        streams = 0
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_outgoing, conn)
             while True:
                 changed = self.node.topology
                 todo = [g for g in shared_groups(self.hosts_by_group(), key) if g not in synced]
+                if todo and streams >= MAX_SYNC_STREAMS:  # stream credit is finite: renew the connection,
+                    nursery.cancel_scope.cancel()  # whose first sync carries every shared group
+                    return
                 refused: set[bytes] = set()
                 for start in range(0, len(todo), MAX_SYNC_GROUPS):
                     chunk = todo[start : start + MAX_SYNC_GROUPS]
@@ -169,6 +175,7 @@ class Federation:
                     synced.update(accepted)
                     refused.update(set(chunk) - accepted)
                     if stream is not None:
+                        streams += 1
                         nursery.start_soon(self._receive_sync, stream, key, accepted)
                 for group in refused & self.invitations:  # asked for it, but not listed as its host: forget it
                     self.invitations.discard(group)
@@ -503,18 +510,24 @@ class Federation:
         async with send:
             if have:
                 witnesses: list[codec.CborValue] = []
+                room = node.limits.transport.max_message_size - FRAME_SLACK
                 for author, (seq, eid) in have.items():
                     record = store.get_at(group, author, seq)
-                    if record is not None and record.entry_id != eid:
-                        witnesses.append([cursor, *unpack_record(record.raw)])
+                    if record is not None and record.entry_id != eid and len(witnesses) < MAX_WITNESSES:
+                        header, _payload = unpack_record(record.raw)
+                        if len(header) + 64 > room:
+                            break
+                        room -= len(header) + 64
+                        witnesses.append([cursor, header, None])  # the header proves the fork
                 if witnesses:
-                    await send.send(encode_entries_event(group, witnesses[:64], cursor))
+                    await send.send(encode_entries_event(group, witnesses, cursor))
             sent_forks: set[bytes] = set()
             budget = node.limits.transport.max_message_size - FRAME_SLACK
             while True:
                 event = node.group_event(group)
-                if not node.core.serves(group, peer):  # no longer listed as a host: nothing more for it
-                    return
+                if not node.core.serves(group, peer):  # not listed (any more): nothing until it is again
+                    await event.wait()
+                    continue
                 for proof in node.fork_proofs(group):
                     if proof not in sent_forks:
                         sent_forks.add(proof)

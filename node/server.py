@@ -333,6 +333,12 @@ class Node:
             done.set()
             del self._commits[entry.entry_id]
         self._failed.discard(entry.entry_id)
+        await self._after_commit(decision)
+        return cursor or 0
+
+    async def _after_commit(self, decision: Decision) -> None:
+        """What a durable commit leaves to do: payloads a control entry de-authorised, wake-ups."""
+        entry = decision.entry
         followup = self.core.committed(decision)
         if followup.forget_payloads:  # no subscriber may be served a cached page holding those payloads
             self._generation[decision.group_id] = self._generation.get(decision.group_id, 0) + 1
@@ -341,7 +347,6 @@ class Node:
         if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
             self.topology_changed()
         self._wake(decision.group_id)
-        return cursor or 0
 
     async def ingest(
         self,
@@ -349,39 +354,74 @@ class Node:
         group: bytes | None = None,
         accepted: Callable[[Decision], None] | None = None,
     ) -> list[Decision | HoldspaceError | None]:
-        """Validate and store entries relayed by a peer node, in the given order, writing them
-        concurrently (one group commit), and return once all are durable. One result per item: its
-        decision (stored, or a duplicate), its error (refused), or None for a fork (proof recorded).
-        Each entry gets the checks of a client publish, on the peer path (spec 16.5); with ``group``,
-        an entry of another group is refused (``fed.wrong_group``). ``accepted`` is called for each
-        entry to store, before its write starts (so before anyone can be woken by its commit)."""
+        """Validate and store entries relayed by a peer node, in the given order, and return once all
+        are durable. One result per item: its decision (stored, or a duplicate), its error (refused),
+        or None for a fork (proof recorded). Each entry gets the checks of a client publish, on the
+        peer path (spec 16.5); with ``group``, an entry of another group is refused
+        (``fed.wrong_group``). ``accepted`` is called for each entry to store, before its write
+        starts (so before anyone can be woken by its commit).
+
+        The entries to store are written in ONE transaction, in the order they were checked: the
+        store's arrival order is then a valid order for validation, which is what this node's own
+        peers rely on when they pull from it (spec 16.3)."""
         results: list[Decision | HoldspaceError | None] = []
-        async with trio.open_nursery() as nursery:
-            for header, payload in items:
-                try:
-                    decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None, group=group)
-                except ForkError as fork:
-                    await self._record_fork(fork)
-                    results.append(None)
-                    continue
-                except HoldspaceError as err:
-                    results.append(err)
-                    continue
-                results.append(decision)
-                if accepted is not None:
-                    accepted(decision)
-                if decision.duplicate:
-                    pending = self._commits.get(decision.entry.entry_id)
-                    if pending is not None:
-                        nursery.start_soon(pending.wait)
-                    continue
-                self._reserve(decision)
-                nursery.start_soon(self._write_shielded, decision)
+        batch: list[Decision] = []
+        elsewhere: list[bytes] = []  # duplicates whose write another task has under way
+        for header, payload in items:
+            try:
+                decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None, group=group)
+            except ForkError as fork:
+                await self._record_fork(fork)
+                results.append(None)
+                continue
+            except HoldspaceError as err:
+                results.append(err)
+                continue
+            results.append(decision)
+            if accepted is not None:
+                accepted(decision)
+            if decision.duplicate:
+                if decision.entry.entry_id in self._commits:
+                    elsewhere.append(decision.entry.entry_id)
+                continue
+            self._reserve(decision)
+            batch.append(decision)
+        with trio.CancelScope(shield=True):  # reserved entries are written through, caller or not
+            await self._write_batch(batch)
+        for entry_id in elsewhere:
+            pending = self._commits.get(entry_id)
+            if pending is not None:
+                await pending.wait()
+            if entry_id in self._failed:
+                raise ProtocolError("proto.busy", "an entry this batch needs could not be stored")
         return results
 
-    async def _write_shielded(self, decision: Decision) -> None:
-        with trio.CancelScope(shield=True):
-            await self._write(decision)
+    async def _write_batch(self, batch: list[Decision]) -> None:
+        """Write reserved decisions in one ordered transaction, after any log predecessor another
+        task is still writing; then the same follow-up as ``_write``, entry by entry, in order."""
+        if not batch:
+            return
+        ids = {d.entry.entry_id for d in batch}
+        try:
+            for decision in batch:
+                prev = decision.entry.prev
+                predecessor = self._commits.get(prev) if prev and prev not in ids else None
+                if predecessor is not None:
+                    await predecessor.wait()
+                    if prev in self._failed:
+                        raise ProtocolError("proto.busy", "an earlier entry of this log could not be stored")
+            await self.writer.append_batch([d.record for d in batch])
+        except BaseException:
+            for decision in reversed(batch):
+                self._failed.add(decision.entry.entry_id)
+                self.core.aborted(decision)
+            raise
+        finally:
+            for decision in batch:
+                self._commits.pop(decision.entry.entry_id).set()
+        for decision in batch:
+            self._failed.discard(decision.entry.entry_id)
+            await self._after_commit(decision)
 
     def group_event(self, group: bytes) -> trio.Event:
         """Set at the group's next commit (or new fork proof); take it *before* reading the store."""

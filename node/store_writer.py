@@ -177,6 +177,15 @@ class StoreWriter:
             raise pending.error
         return pending.result
 
+    async def append_batch(self, entries: Sequence[StoredEntry]) -> list[int | None]:
+        """:meth:`Store.append_batch` on the writer thread: one transaction, in this order, ordered
+        with the writes queued before it; durable on return."""
+        for i, entry in enumerate(entries):
+            validate_entry(entry, i)
+        result = await self._run_job(self.store.append_batch, list(entries))
+        assert isinstance(result, list)
+        return result
+
     async def put_meta(self, key: bytes, value: bytes) -> None:
         """:meth:`Store.put_meta` on the writer thread, ordered with the appends queued before it."""
         await self._run_job(self.store.put_meta, key, value)

@@ -287,7 +287,7 @@ def _decoded(entry: Entry, group_id: bytes, cache: DecodeCache) -> ControlPayloa
 def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
     """Apply one more control entry at the end, when that is exactly what :func:`compute` would do:
     the entry saw every head (so it is last in ``L`` and concurrent with nothing), it is its
-    author's latest, and it makes nothing new void. True if ``comp`` now describes the set with the
+    author's latest, nothing is void yet, and it makes nothing void. True if ``comp`` now describes the set with the
     entry; False if not, in which case ``comp`` may be spoiled and the caller computes afresh.
 
     Cost: O(parents) big-int ORs plus one scan of the entries for concurrent restrictions, instead
@@ -296,6 +296,8 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
     eid = entry.entry_id
     if eid in comp.items:
         return True
+    if comp.void:  # a new entry can acknowledge a join and so un-void it: only a full pass can tell
+        return False
     payload = _decoded(entry, state.group_id, cache)
     parents = list(getattr(payload, "deps", ()))
     if any(d not in comp.items for d in parents):

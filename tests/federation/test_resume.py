@@ -12,6 +12,7 @@ from protocol import author, kinds
 from protocol.address import NodeAddress
 from protocol.entry import Entry
 from protocol.group import compute_state
+from protocol.identity import Pseudonym
 from protocol.payloads import MessageEnvelope
 from tests.federation.conftest import converged, entry_ids, federated_node, free_udp_port
 
@@ -76,3 +77,25 @@ async def test_a_stopped_catch_up_resumes_without_resending(tmp_path: Path) -> N
         # only what was in flight when B stopped (at most two events of 256) may come twice
         assert sum(received) <= len(entries) + 2 * 256, (first_run, sum(received))
         assert sum(received) >= len(entries)
+
+
+async def test_a_relayed_batch_is_stored_in_the_order_it_was_checked(tmp_path: Path) -> None:
+    """A node's arrival order must stay valid for validation (its peers pull in that order): an
+    invite stored after the join that redeems it would be refused by every node pulling from it."""
+    async with federated_node(tmp_path / "a", seed(1)) as a:
+        for attempt in range(10):
+            now = 1_764_000_000_000 + attempt
+            genesis, founder = author.create_group(os.urandom(32), now, home=str(a.address))
+            envelope = MessageEnvelope(genesis.entry_id, 0, os.urandom(24), os.urandom(40)).encode()
+            message = founder.append(kinds.MESSAGE, envelope, now + 1)
+            invite, secret = author.invite(
+                founder, compute_state(genesis, []), now + 2, role="member", expires_ms=now + 10**9
+            )
+            joiner = author.LogWriter(Pseudonym.generate(), genesis.entry_id)
+            join = secret.join(joiner, now + 3)
+            reply = joiner.append(kinds.MESSAGE, envelope, now + 4)
+            batch = [genesis, message, invite, join, reply]
+            results = await a.node.ingest([(e.raw, e.payload) for e in batch])
+            assert all(r is not None and not isinstance(r, Exception) for r in results)
+            stored = [r.entry_id for _c, r in a.node.store.iter_group(genesis.entry_id, 0, 100)]
+            assert stored == [e.entry_id for e in batch]

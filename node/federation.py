@@ -35,7 +35,7 @@ from node.transport.memory import MemoryNetwork
 from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import (
     ALPN_FEDERATION,
@@ -114,6 +114,7 @@ class Federation:
                 changed = self.node.topology
                 for group in [g for g in self.adopting if self.node.core.hosts(g)]:
                     del self.adopting[group]  # hosted now: its own host list says whom to sync with
+                    self.invitations.discard(group)
                 wanted = self.book.wanted(self.hosts_by_group())
                 self.addresses = wanted
                 for key, address in wanted.items():
@@ -123,6 +124,7 @@ class Federation:
                         nursery.start_soon(self._link, key, address, scope)
                 for key in set(self.links) - set(wanted):
                     self.links.pop(key).cancel()
+                    self._origin.pop(key, None)
                 await changed.wait()
 
     # -- pulling (outgoing) ----------------------------------------------------------------------
@@ -319,6 +321,16 @@ class Federation:
         if join.home is None or NodeAddress.parse(join.home).node_key != self.node.public_key:
             raise FederationError("fed.not_host", "the join must name this node as the joiner's home node")
         group = group_id_of(entry)
+        if group not in self.adopting and len(self.adopting) >= MAX_ADOPTING:
+            raise ProtocolError("proto.busy", "this node is fetching too many groups at once; retry later")
+        try:
+            return await self._adopt(entry, header, payload, hosts, group)
+        finally:
+            self.adopting.pop(group, None)  # held now, or given up on until the client sends the join again
+
+    async def _adopt(
+        self, entry: Entry, header: bytes, payload: bytes, hosts: list[NodeAddress], group: bytes
+    ) -> dict[str, codec.CborValue]:
         offered = False
         last: HoldspaceError = FederationError("fed.unreachable")
         for address in hosts:
@@ -349,7 +361,6 @@ class Federation:
                 if self.node.store.has(entry.entry_id):
                     break
                 await event.wait()
-        self.adopting.pop(group, None)  # held now, or given up on until the client sends the join again
         if not self.node.store.has(entry.entry_id):
             raise FederationError("fed.unreachable", "the group's hosts took the join but did not send the group")
         return {"id": entry.entry_id, "c": 0}

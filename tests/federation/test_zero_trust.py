@@ -26,7 +26,7 @@ from clients.client import connect
 from node.federation import CLOSE_PENALISED, CLOSE_REFUSED, RETRY_MIN
 from node.limits import NodeLimits, default_transport_limits
 from node.peering import PENALTY_STRIKES
-from node.server import now_ms, serve_streams
+from node.server import now_ms
 from node.transport.base import EndOfStream, TransportClosed, TransportError
 from node.transport.quic import QuicConnectionHandle, QuicMessageStream, connect_quic, serve_quic
 from protocol import author, codec, kinds, signing
@@ -243,7 +243,13 @@ class HostileServer:
 
     async def handle(self, conn: QuicConnectionHandle) -> None:
         self.connections += 1
-        await serve_streams(conn, self.serve_stream)
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    stream = await conn.accept_stream()
+                except TransportError:
+                    break
+                nursery.start_soon(self.serve_stream, stream)
 
     async def serve_stream(self, stream: QuicMessageStream) -> None:
         request = decode_fed_request(await stream.receive())

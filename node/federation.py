@@ -27,6 +27,7 @@ import nacl.signing
 import trio
 
 from node.core import Decision, unpack_record
+from node.limits import TokenBucket
 from node.peering import PeerBook, shared_groups
 from node.server import FORK_PREFIX, FRAME_SLACK, Node, now_ms, serve_streams
 from node.store import StoreError
@@ -378,17 +379,22 @@ class Federation:
             return
         try:
             with self._tracked(key, conn):
-                await serve_streams(conn, lambda stream: self._serve_stream(conn, key, stream))
+                limits = self.node.limits
+                bucket = TokenBucket(limits.request_rate, limits.request_burst, trio.current_time())
+                await serve_streams(conn, lambda stream: self._serve_stream(bucket, key, stream))
         except* PeerPenalisedError:
             with contextlib.suppress(TransportError):
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         except* TransportError:
             pass
 
-    async def _serve_stream(self, conn: Connection, key: bytes, stream: MessageStream) -> None:
+    async def _serve_stream(self, bucket: TokenBucket, key: bytes, stream: MessageStream) -> None:
         request: Request | None = None
         try:
-            request = decode_fed_request(await stream.receive())
+            data = await stream.receive()
+            if not bucket.take(trio.current_time()):
+                raise ProtocolError("proto.rate_limited", "too many requests on this connection")
+            request = decode_fed_request(data)
             if request.op == "sync":
                 await self._serve_sync(key, sync_plan(request), stream)
                 return

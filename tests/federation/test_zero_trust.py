@@ -693,3 +693,15 @@ async def test_offering_an_equivocating_authors_entries_is_not_a_strike(tmp_path
             assert a.node.fork_proofs(founder.group)
             assert ok(await exchange(conn, probe))["differ"] == [founder.group]  # still served
         assert a.federation.book.refusal(bytes(relay_key.verify_key), trio.current_time()) is None
+
+
+async def test_a_peer_sending_requests_too_fast_is_rate_limited(tmp_path: Path) -> None:
+    limits = NodeLimits(request_rate=1.0, request_burst=3.0)
+    async with federated_node(tmp_path / "a", seed(1), limits=limits) as a:
+        founder = Founder(a.address)
+        await publish(a, founder.me, founder.log)
+        probe = encode_digests({founder.group: bytes(32)})
+        async with fed_connect(a, node_key(88)) as conn:
+            answers = [await exchange(conn, probe) for _ in range(5)]
+        codes = [error_code(answer) if "err" in answer else "ok" for answer in answers]
+        assert codes[:3] == ["ok", "ok", "ok"] and codes[3:] == ["proto.rate_limited"] * 2

@@ -392,13 +392,18 @@ class NodeCore:
                 ctx.joined.add(entry.author)
 
     def committed(self, decision: Decision) -> Followup:
-        """The decision's record is durable. Returns what became unauthorised because of it."""
+        """The decision's record is durable. Returns what became unauthorised because of it: for a
+        control entry, stored messages its change of intervals leaves outside; for a message, itself,
+        if a control entry committed while it was being written took its authorisation away."""
         self._unpend(decision)
         followup = Followup(decision.group_id, [])
-        if decision.duplicate or not kinds.is_control(decision.entry.kind):
-            return followup
         ctx = self.groups.get(decision.group_id)
-        if ctx is None:
+        if decision.duplicate or ctx is None:
+            return followup
+        entry = decision.entry
+        if not kinds.is_control(entry.kind):
+            if not decision.husk and not (ctx.state or ctx.recompute()).authorised_at(entry.author, entry.seq):
+                followup.forget_payloads.append((entry.author, entry.seq))
             return followup
         before = ctx.committed_intervals
         after = ctx.state or ctx.recompute()

@@ -196,6 +196,33 @@ async def test_message_is_checked_against_controls_reserved_but_not_yet_committe
         )
 
 
+async def test_message_checked_before_a_removal_but_stored_after_it_loses_its_payload(tmp_path: Path) -> None:
+    """A message beyond a removal's cut, checked while still authorised, whose write lands after the
+    removal's commit: the removal's follow-up cannot see it (not stored yet), so the message's own
+    commit must report it for discarding."""
+    w = small_group()
+    ana = w.people["ana"]
+    with Store.open(tmp_path / "s") as store:
+        core = NodeCore(store)
+        for e in w.entries.values():
+            d = core.check_entry(e.raw, e.payload, now_ms=now(), authors=None)
+            core.reserve(d)
+            store.append_batch([d.record])
+            core.committed(d)
+        cut = ana.writer.seq
+        late = message(w, "ana")  # checked first: ana is still a member
+        d_late = core.check_entry(late.raw, late.payload, now_ms=now(), authors=None)
+        assert not d_late.husk
+        core.reserve(d_late)
+        removal = author.remove(w.people["founder"].writer, w.view("founder"), ana.key, cut, w.tick())
+        d_removal = core.check_entry(removal.raw, removal.payload, now_ms=now(), authors=None)
+        core.reserve(d_removal)
+        store.append_batch([d_removal.record])
+        assert core.committed(d_removal).forget_payloads == []  # the late message is not stored yet
+        store.append_batch([d_late.record])
+        assert core.committed(d_late).forget_payloads == [(ana.key, late.seq)]
+
+
 async def test_duplicate_of_an_entry_still_being_written_is_not_acknowledged_before_it_is_durable(
     tmp_path: Path,
 ) -> None:

@@ -26,10 +26,10 @@ from contextlib import AbstractAsyncContextManager
 import nacl.signing
 import trio
 
-from node.core import Decision, unpack_record
+from node.core import unpack_record
 from node.limits import TokenBucket
 from node.peering import PeerBook, shared_groups
-from node.server import FORK_PREFIX, FRAME_SLACK, Node, now_ms, serve_streams
+from node.server import FORK_PREFIX, FRAME_SLACK, Node, now_ms, send_error, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
@@ -56,7 +56,7 @@ from protocol.federation import (
     heads_digest,
     sync_plan,
 )
-from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_error, encode_event, encode_ok
+from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_event, encode_ok
 from protocol.group import group_id_of
 from protocol.kinds import JOIN
 from protocol.log import verify_fork_proof
@@ -409,13 +409,13 @@ class Federation:
         except PeerPenalisedError:
             raise
         except HoldspaceError as err:
-            await _send_error(stream, err.code, err.message)
+            await send_error(stream, err.code, err.message)
             offered = request.bytes_of("e") if request is not None and request.op == "offer" else None
             if not self._excused(err, offered) and not _relayed_join(err, offered):
                 await self._count_strike(key)
         except StoreError as err:
             log.error("store failure: %s", err.code)
-            await _send_error(stream, "proto.busy", "the node could not store the entry; retry later")
+            await send_error(stream, "proto.busy", "the node could not store the entry; retry later")
         except TransportError:
             stream.reset(1)
 
@@ -636,18 +636,9 @@ async def _request(conn: Connection, frame: bytes) -> dict[str, codec.CborValue]
     return decode_response(await stream.receive())
 
 
-async def _send_error(stream: MessageStream, code: str, message: str) -> None:
-    try:
-        await stream.send(encode_error(code, message))
-        await stream.finish()
-    except TransportError:
-        pass
-
-
 __all__ = [
     "CURSOR_PREFIX",
     "Connector",
-    "Decision",
     "Federation",
     "PeerPenalisedError",
     "memory_connector",

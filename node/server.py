@@ -133,19 +133,12 @@ class Node:
             await stream.send(encode_ok(result))
             await stream.finish()
         except HoldspaceError as err:
-            await self._send_error(stream, err.code, err.message)
+            await send_error(stream, err.code, err.message)
         except StoreError as err:
             log.error("store failure: %s", err.code)
-            await self._send_error(stream, "proto.busy", "the node could not store the entry; retry later")
+            await send_error(stream, "proto.busy", "the node could not store the entry; retry later")
         except TransportError:
             stream.reset(RESET_INTERNAL)  # never leave a request unanswered: the client sees a reset
-
-    async def _send_error(self, stream: MessageStream, code: str, message: str) -> None:
-        try:
-            await stream.send(encode_error(code, message))
-            await stream.finish()
-        except TransportError:
-            pass
 
     async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue]:
         if request.op == "hello":
@@ -489,6 +482,15 @@ class Node:
                     await stream.send(encode_event("keepalive", next=cursor))
         finally:
             session.subscriptions -= 1
+
+
+async def send_error(stream: MessageStream, code: str, message: str) -> None:
+    """Answer a request with ``{"err": {code, msg}}`` and finish; a peer already gone is no error."""
+    try:
+        await stream.send(encode_error(code, message))
+        await stream.finish()
+    except TransportError:
+        pass
 
 
 async def serve_streams(conn: Connection, handle: Callable[[MessageStream], Awaitable[None]]) -> None:

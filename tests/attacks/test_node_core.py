@@ -166,6 +166,17 @@ async def test_cancelled_publish_of_a_removal_still_discards_payloads_and_is_enf
         assert from_record(node.store.get(late.entry_id)).payload is None, "removed member's post stored"
 
 
+def core_holding(store: Store, w) -> NodeCore:
+    """A node core whose store holds every entry of ``w``, each checked and committed in turn."""
+    core = NodeCore(store)
+    for e in w.entries.values():
+        d = core.check_entry(e.raw, e.payload, now_ms=now(), authors=None)
+        core.reserve(d)
+        store.append_batch([d.record])
+        core.committed(d)
+    return core
+
+
 async def test_message_is_checked_against_controls_reserved_but_not_yet_committed(tmp_path: Path) -> None:
     """``_check_message`` uses ``ctx.state``, recomputed only on commit. A message beyond the cut of a
     removal whose write is under way is judged authorised and stored with its payload; the removal's
@@ -173,12 +184,7 @@ async def test_message_is_checked_against_controls_reserved_but_not_yet_committe
     w = small_group()
     ana = w.people["ana"]
     with Store.open(tmp_path / "s") as store:
-        core = NodeCore(store)
-        for e in w.entries.values():
-            d = core.check_entry(e.raw, e.payload, now_ms=now(), authors=None)
-            core.reserve(d)
-            store.append_batch([d.record])
-            core.committed(d)
+        core = core_holding(store, w)
         removal = w.remove("founder", "ana")  # cut = ana's current head
         late = message(w, "ana")  # beyond the cut
         d_removal = core.check_entry(removal.raw, removal.payload, now_ms=now(), authors=None)
@@ -203,12 +209,7 @@ async def test_message_checked_before_a_removal_but_stored_after_it_loses_its_pa
     w = small_group()
     ana = w.people["ana"]
     with Store.open(tmp_path / "s") as store:
-        core = NodeCore(store)
-        for e in w.entries.values():
-            d = core.check_entry(e.raw, e.payload, now_ms=now(), authors=None)
-            core.reserve(d)
-            store.append_batch([d.record])
-            core.committed(d)
+        core = core_holding(store, w)
         cut = ana.writer.seq
         late = message(w, "ana")  # checked first: ana is still a member
         d_late = core.check_entry(late.raw, late.payload, now_ms=now(), authors=None)

@@ -532,6 +532,14 @@ async def propagation(tmp: Path, messages: int, gap: float) -> dict[str, Any]:
 # --- 2. catch-up ------------------------------------------------------------------------------------
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 async def catch_up(tmp: Path, entries: int, initial: int, authors: int) -> dict[str, Any]:
     ports = {n: free_udp_port() for n in "AB"}
     spec_a = NodeSpec("A", tmp / "catch-a", ports["A"])
@@ -562,10 +570,22 @@ async def catch_up(tmp: Path, entries: int, initial: int, authors: int) -> dict[
             out["a_fill_s"] = await fill(spec_a.data_dir, "A", missing)
             await a.start()
             METER.reset("B")
+            rss_before, rss_peak = rss_mb(), [0.0]
+            sampler = trio.CancelScope()
+
+            async def sample() -> None:
+                with sampler:
+                    while True:
+                        rss_peak[0] = max(rss_peak[0], rss_mb())
+                        await trio.sleep(0.25)
+
+            nursery.start_soon(sample)
             t0, cpu_a0, cpu_b0 = time.perf_counter(), a.cpu(), cpu_seconds()
             node = await b.start(nursery)
             t1 = await wait_heads(node, group.gid, final_heads, 1800.0)
             cpu_a, cpu_b = a.cpu() - cpu_a0, cpu_seconds() - cpu_b0
+            sampler.cancel()
+            out["rss_before_mb"], out["rss_peak_mb"] = rss_before, rss_peak[0]
             handshake_at = METER.first_handshake("B")
             b_pull, a_pull = METER.total("B", "client"), METER.total("B", "server")
             await b.stop()
@@ -767,6 +787,10 @@ def report(prop: dict[str, Any], cu: dict[str, Any], sync: list[dict[str, Any]],
     print(
         f"   CPU during the catch-up: node A {cu['cpu_a']:.1f} s ({cu['cpu_a'] / span:.0%} of a core), "
         f"B's process {cu['cpu_b']:.1f} s ({cu['cpu_b'] / span:.0%})"
+    )
+    print(
+        f"   memory of B's process (which also holds the benchmark's built entries): "
+        f"{cu['rss_before_mb']:.0f} MB before the catch-up, peak {cu['rss_peak_mb']:.0f} MB during it"
     )
     bp, ap = cu["b_pull"], cu["a_pull"]
     print(

@@ -533,9 +533,10 @@ async def propagation(tmp: Path, messages: int, gap: float) -> dict[str, Any]:
 
 
 def rss_mb() -> float:
-    """This process's resident memory now (Linux), in MB."""
+    """This process's anonymous resident memory now (Linux), in MB: heap and stacks, without the
+    store's memory-mapped file pages (which the kernel can drop and reload at will)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith("RssAnon:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -789,7 +790,7 @@ def report(prop: dict[str, Any], cu: dict[str, Any], sync: list[dict[str, Any]],
         f"B's process {cu['cpu_b']:.1f} s ({cu['cpu_b'] / span:.0%})"
     )
     print(
-        f"   memory of B's process (which also holds the benchmark's built entries): "
+        f"   anonymous memory of B's process (which also holds the benchmark's built entries): "
         f"{cu['rss_before_mb']:.0f} MB before the catch-up, peak {cu['rss_peak_mb']:.0f} MB during it"
     )
     bp, ap = cu["b_pull"], cu["a_pull"]

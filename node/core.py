@@ -35,6 +35,7 @@ from protocol.group import (
     compute_state,
     extend,
     group_id_of,
+    inside_intervals,
 )
 from protocol.log import LogHead, Placement, place
 from protocol.payloads import Invite, Join, decode_envelope, decode_payload, join_proof_message
@@ -131,11 +132,6 @@ class Followup:
 
     group_id: bytes
     forget_payloads: list[tuple[bytes, int]]  # (author, seq) of messages no longer authorised
-
-
-def _inside(intervals: Iterable[tuple[int, int | None]], seq: int) -> bool:
-    """``GroupState.authorised_at`` over a snapshot of one author's intervals."""
-    return any(start < seq and (end is None or seq <= end) for start, end in intervals)
 
 
 class NodeCore:
@@ -415,7 +411,7 @@ class NodeCore:
             if before.get(author) == intervals or author not in heads:
                 continue
             for seq in range(1, heads[author][0] + 1):
-                if _inside(before.get(author, ()), seq) and not after.authorised_at(author, seq):
+                if inside_intervals(before.get(author, ()), seq) and not after.authorised_at(author, seq):
                     followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
 

@@ -622,12 +622,6 @@ def _ref(header: bytes) -> bytes:
         return bytes(32)
 
 
-def _group_of(header: bytes) -> bytes:
-    """The group an entry header belongs to, read without verifying (validation comes after).
-    Raises the header's own decoding error (cbor.*, entry.*) if it does not parse."""
-    return group_id_of(decode_entry(header, None, now_ms=None, verify=False))
-
-
 async def _request(conn: Connection, frame: bytes) -> dict[str, codec.CborValue]:
     """One request on its own stream; the sending side is finished (so the stream's credit returns)."""
     stream = await conn.open_stream()

@@ -80,6 +80,12 @@ def check_belongs(entry: Entry, group_id: bytes) -> None:
         raise GroupError("group.bad_genesis", "the entry does not belong to this group")
 
 
+def inside_intervals(intervals: Iterable[tuple[int, int | None]], seq: int) -> bool:
+    """Whether ``seq`` falls inside one of the membership ``intervals`` ``(start, end or None)``: after
+    the entry that opened it, up to and including its end."""
+    return any(start < seq and (end is None or seq <= end) for start, end in intervals)
+
+
 @dataclass(slots=True)
 class Member:
     key: bytes
@@ -159,7 +165,7 @@ class GroupState:
 
     def authorised_at(self, author: bytes, seq: int) -> bool:
         """Whether ``author``'s entry at ``seq`` falls inside one of its membership intervals."""
-        return any(start < seq and (end is None or seq <= end) for start, end in self.intervals.get(author, ()))
+        return inside_intervals(self.intervals.get(author, ()), seq)
 
     @property
     def current_epoch(self) -> Epoch | None:

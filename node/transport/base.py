@@ -41,6 +41,7 @@ __all__ = [
     "TransportError",
     "TransportLimits",
     "check_application_code",
+    "clone_error",
     "encode_header",
     "only_transport_errors",
 ]
@@ -75,6 +76,14 @@ def check_application_code(code: int) -> int:
 
 
 # --------------------------------------------------------------------------- exceptions
+
+
+def clone_error(exc: TransportError) -> TransportError:
+    """A fresh instance of ``exc`` (one exception object must not be raised in several tasks)."""
+    new = exc.__class__.__new__(exc.__class__)
+    new.__dict__.update(exc.__dict__)
+    new.args = exc.args
+    return new
 
 
 def only_transport_errors(exc: BaseException) -> bool:

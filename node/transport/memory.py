@@ -49,19 +49,13 @@ from .base import (
     TransportError,
     TransportLimits,
     check_application_code,
+    clone_error,
     only_transport_errors,
 )
 
 __all__ = ["MemoryConnection", "MemoryMessageStream", "MemoryNetwork"]
 
 log = logging.getLogger(__name__)
-
-
-def _clone(exc: TransportError) -> TransportError:
-    new = exc.__class__.__new__(exc.__class__)
-    new.__dict__.update(exc.__dict__)
-    new.args = exc.args
-    return new
 
 
 class _Broadcast:
@@ -127,22 +121,22 @@ class MemoryMessageStream:
             if self._recv_done:
                 self._maybe_release()
                 if self._recv_exc is not None:
-                    raise _clone(self._recv_exc)
+                    raise clone_error(self._recv_exc)
                 raise EndOfStream("peer finished the stream")
             if self._conn.closed_exc is not None:
-                raise _clone(self._conn.closed_exc)
+                raise clone_error(self._conn.closed_exc)
             await self._recv_changed.wait()
 
     async def finish(self) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._send_closed:
             if self._send_exc is not None and not isinstance(self._send_exc, StreamClosed):
-                raise _clone(self._send_exc)
+                raise clone_error(self._send_exc)
             await trio.lowlevel.cancel_shielded_checkpoint()
             return
         conn = self._conn
         if conn.closed_exc is not None:
-            raise _clone(conn.closed_exc)
+            raise clone_error(conn.closed_exc)
         await self._announce()
         self._send_closed = True
         self._send_exc = StreamClosed("stream already finished")
@@ -166,9 +160,9 @@ class MemoryMessageStream:
         cost = HEADER_SIZE + len(message)
         while True:
             if self._send_exc is not None:
-                raise _clone(self._send_exc)
+                raise clone_error(self._send_exc)
             if conn.closed_exc is not None:
-                raise _clone(conn.closed_exc)
+                raise clone_error(conn.closed_exc)
             peer_conn = conn.peer
             assert peer_conn is not None
             if not self._announced and peer_conn.alive_in >= peer_conn.limits.max_streams:
@@ -203,7 +197,7 @@ class MemoryMessageStream:
         while peer_conn.alive_in >= peer_conn.limits.max_streams and conn.closed_exc is None:
             await peer_conn.space_changed.wait()
         if conn.closed_exc is not None:
-            raise _clone(conn.closed_exc)
+            raise clone_error(conn.closed_exc)
         self._announce_now()
 
     def _announce_now(self) -> None:
@@ -238,8 +232,8 @@ class MemoryMessageStream:
             self._close_send(exc)
             peer = self.peer
             if peer is not None:
-                peer._close_send(_clone(exc))  # STOP_SENDING
-                peer._discard_receive(_clone(exc))  # RESET_STREAM
+                peer._close_send(clone_error(exc))  # STOP_SENDING
+                peer._discard_receive(clone_error(exc))  # RESET_STREAM
             return
         cost = HEADER_SIZE + len(message)
         self._queue.append(message)
@@ -331,7 +325,7 @@ class MemoryConnection:
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self.closed_exc is not None:
-                raise _clone(self.closed_exc)
+                raise clone_error(self.closed_exc)
             if self.alive_out < self.limits.max_streams:
                 break
             await self.space_changed.wait()
@@ -350,7 +344,7 @@ class MemoryConnection:
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return stream
             if self.closed_exc is not None:
-                raise _clone(self.closed_exc)
+                raise clone_error(self.closed_exc)
             await self.accept_changed.wait()
 
     async def aclose(self, code: int = 0, reason: str = "") -> None:

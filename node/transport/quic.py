@@ -64,6 +64,7 @@ from .base import (
     TransportError,
     TransportLimits,
     check_application_code,
+    clone_error,
     encode_header,
     only_transport_errors,
 )
@@ -81,14 +82,6 @@ TLS_NO_APPLICATION_PROTOCOL = QuicErrorCode.CRYPTO_ERROR + 120
 
 Address = tuple[str, int]
 Handler = Callable[["QuicConnectionHandle"], Awaitable[None]]
-
-
-def _clone(exc: TransportError) -> TransportError:
-    """A fresh instance of ``exc`` (one exception object must not be raised in several tasks)."""
-    new = exc.__class__.__new__(exc.__class__)
-    new.__dict__.update(exc.__dict__)
-    new.args = exc.args
-    return new
 
 
 def _reset_exception(code: int, what: str) -> TransportError:
@@ -246,10 +239,10 @@ class QuicMessageStream:
             if self._recv_done:
                 self._maybe_release()
                 if self._recv_exc is not None:
-                    raise _clone(self._recv_exc)
+                    raise clone_error(self._recv_exc)
                 raise EndOfStream("peer finished the stream")
             if conn.closed_exc is not None:
-                raise _clone(conn.closed_exc)
+                raise clone_error(conn.closed_exc)
             if self._recv_event.is_set():
                 self._recv_event = trio.Event()
             if self._need is not None and self._msg_end() > self._credit:
@@ -264,12 +257,12 @@ class QuicMessageStream:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._send_closed:
             if self._send_exc is not None and not isinstance(self._send_exc, StreamClosed):
-                raise _clone(self._send_exc)
+                raise clone_error(self._send_exc)
             await trio.lowlevel.cancel_shielded_checkpoint()
             return
         conn = self._conn
         if conn.closed_exc is not None:
-            raise _clone(conn.closed_exc)
+            raise clone_error(conn.closed_exc)
         try:
             conn.quic.send_stream_data(self.stream_id, b"", end_stream=True)
         except (ValueError, RuntimeError) as exc:
@@ -286,9 +279,9 @@ class QuicMessageStream:
 
     def _check_send(self) -> None:
         if self._send_exc is not None:
-            raise _clone(self._send_exc)
+            raise clone_error(self._send_exc)
         if self._conn.closed_exc is not None:
-            raise _clone(self._conn.closed_exc)
+            raise clone_error(self._conn.closed_exc)
 
     def _abort(self, code: int, exc: TransportError) -> None:
         """Reset our sending side and stop the peer's, dropping what is buffered."""
@@ -568,7 +561,7 @@ class QuicConnectionHandle:
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self.closed_exc is not None:
-                raise _clone(self.closed_exc)
+                raise clone_error(self.closed_exc)
             if self._alive_out < self.limits.max_streams:
                 break
             if self._open_event.is_set():
@@ -589,7 +582,7 @@ class QuicConnectionHandle:
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return stream
             if self.closed_exc is not None:
-                raise _clone(self.closed_exc)
+                raise clone_error(self.closed_exc)
             if self._accept_event.is_set():
                 self._accept_event = trio.Event()
             await self._accept_event.wait()
@@ -1251,7 +1244,7 @@ class _ClientContext:
             await conn.established.wait()
             if not conn.handshake_ok:
                 assert conn.closed_exc is not None
-                raise _clone(conn.closed_exc)
+                raise clone_error(conn.closed_exc)
         except BaseException:
             conn.abort(CLOSE_INTERNAL_ERROR, "connect aborted")
             await self._teardown()

@@ -96,12 +96,25 @@ class Federation:
         self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
         self.invitations: set[bytes] = set()  # adopting because a peer asked for them (spec 16.4)
         self.addresses: dict[bytes, NodeAddress] = {}  # every peer linked to, as of the last topology change
-        self._origin: dict[bytes, dict[bytes, None]] = {}  # peer -> entry ids it sent us (insertion-ordered)
+        self._origin: dict[bytes, dict[bytes, None]] = {}
+        self._hosts_cache: tuple[trio.Event, dict[bytes, dict[bytes, str]]] | None = (
+            None  # peer -> entry ids it sent us (insertion-ordered)
+        )
         node.federation = self
 
     # -- topology ------------------------------------------------------------------------------
 
     def hosts_by_group(self) -> dict[bytes, dict[bytes, str]]:
+        """Every held or joining group's hosts. Computed once per topology change: the run loop and
+        every link ask after each change, and only a change (a join, a host entry, an adopt) alters it."""
+        topology = self.node.topology
+        if self._hosts_cache is not None and self._hosts_cache[0] is topology:
+            return self._hosts_cache[1]
+        hosts = self._hosts_from_store()
+        self._hosts_cache = (topology, hosts)
+        return hosts
+
+    def _hosts_from_store(self) -> dict[bytes, dict[bytes, str]]:
         hosts = self.node.core.all_hosts()
         for group, addresses in self.adopting.items():
             if group not in hosts:
@@ -180,9 +193,12 @@ class Federation:
                     if stream is not None:
                         streams += 1
                         nursery.start_soon(self._receive_sync, stream, key, accepted)
-                for group in refused & self.invitations:  # asked for it, but not listed as its host: forget it
+                forgotten = refused & self.invitations  # asked for them, but not listed as their host
+                for group in forgotten:
                     self.invitations.discard(group)
                     self.adopting.pop(group, None)
+                if forgotten:
+                    self.node.topology_changed()
                 delay = min(delay * 2, RETRY_MAX) if refused else RETRY_MIN
                 with trio.move_on_after(delay if refused else math.inf):
                     await changed.wait()
@@ -328,6 +344,7 @@ class Federation:
             return await self._adopt(entry, header, payload, hosts, group)
         finally:
             self.adopting.pop(group, None)  # held now, or given up on until the client sends the join again
+            self.node.topology_changed()
 
     async def _adopt(
         self, entry: Entry, header: bytes, payload: bytes, hosts: list[NodeAddress], group: bytes

@@ -22,6 +22,7 @@ sizes, or raises ``ProtocolError``; never anything else.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from protocol import codec, crypto
@@ -177,20 +178,15 @@ def encode_fork_event(group: bytes, proof: bytes) -> bytes:
     return encode_event("fork", g=group, proof=proof)
 
 
+@dataclass(slots=True)
 class SyncEvent:
     """A decoded event on a sync stream: ``entries``, ``fork`` or ``keepalive``."""
 
-    __slots__ = ("entries", "group", "kind", "next", "proof")
-
-    def __init__(
-        self,
-        kind: str,
-        group: bytes | None = None,
-        entries: list[tuple[int, bytes, bytes | None]] | None = None,
-        following: int = 0,
-        proof: bytes | None = None,
-    ) -> None:
-        self.kind, self.group, self.entries, self.next, self.proof = kind, group, entries or [], following, proof
+    kind: str
+    group: bytes | None = None
+    entries: list[tuple[int, bytes, bytes | None]] = field(default_factory=list)
+    next: int = 0
+    proof: bytes | None = None
 
 
 def decode_sync_event(value: Mapping[str, codec.CborValue]) -> SyncEvent:

@@ -309,25 +309,40 @@ class Node:
         self._commits[decision.entry.entry_id] = trio.Event()
 
     async def _write(self, decision: Decision) -> int:
-        entry = decision.entry
-        done = self._commits[entry.entry_id]
+        async def append() -> list[int | None]:
+            return [await self.writer.append(decision.record)]
+
+        (cursor,) = await self._write_reserved([decision], append)
+        return cursor or 0
+
+    async def _write_reserved(
+        self, batch: list[Decision], write: Callable[[], Awaitable[list[int | None]]]
+    ) -> list[int | None]:
+        """Write reserved decisions with ``write``, once every log predecessor that another task is
+        still writing is durable (never seq s+1 before seq s). A failure un-reserves the whole batch;
+        success runs each entry's follow-up, in order."""
+        ids = {d.entry.entry_id for d in batch}
         try:
-            predecessor = self._commits.get(entry.prev) if entry.prev else None
-            if predecessor is not None:  # never write seq s+1 before seq s is durable
-                await predecessor.wait()
-                if entry.prev in self._failed:
-                    raise ProtocolError("proto.busy", "an earlier entry of this log could not be stored")
-            cursor = await self.writer.append(decision.record)
+            for decision in batch:
+                prev = decision.entry.prev
+                predecessor = self._commits.get(prev) if prev and prev not in ids else None
+                if predecessor is not None:
+                    await predecessor.wait()
+                    if prev in self._failed:
+                        raise ProtocolError("proto.busy", "an earlier entry of this log could not be stored")
+            cursors = await write()
         except BaseException:
-            self._failed.add(entry.entry_id)
-            self.core.aborted(decision)
+            for decision in reversed(batch):
+                self._failed.add(decision.entry.entry_id)
+                self.core.aborted(decision)
             raise
         finally:
-            done.set()
-            del self._commits[entry.entry_id]
-        self._failed.discard(entry.entry_id)
-        await self._after_commit(decision)
-        return cursor or 0
+            for decision in batch:
+                self._commits.pop(decision.entry.entry_id).set()
+        for decision in batch:
+            self._failed.discard(decision.entry.entry_id)
+            await self._after_commit(decision)
+        return cursors
 
     async def _after_commit(self, decision: Decision) -> None:
         """What a durable commit leaves to do: payloads a control entry de-authorised, wake-ups."""
@@ -390,31 +405,9 @@ class Node:
         return results
 
     async def _write_batch(self, batch: list[Decision]) -> None:
-        """Write reserved decisions in one ordered transaction, after any log predecessor another
-        task is still writing; then the same follow-up as ``_write``, entry by entry, in order."""
-        if not batch:
-            return
-        ids = {d.entry.entry_id for d in batch}
-        try:
-            for decision in batch:
-                prev = decision.entry.prev
-                predecessor = self._commits.get(prev) if prev and prev not in ids else None
-                if predecessor is not None:
-                    await predecessor.wait()
-                    if prev in self._failed:
-                        raise ProtocolError("proto.busy", "an earlier entry of this log could not be stored")
-            await self.writer.append_batch([d.record for d in batch])
-        except BaseException:
-            for decision in reversed(batch):
-                self._failed.add(decision.entry.entry_id)
-                self.core.aborted(decision)
-            raise
-        finally:
-            for decision in batch:
-                self._commits.pop(decision.entry.entry_id).set()
-        for decision in batch:
-            self._failed.discard(decision.entry.entry_id)
-            await self._after_commit(decision)
+        """Reserved decisions, written in one ordered transaction."""
+        if batch:
+            await self._write_reserved(batch, lambda: self.writer.append_batch([d.record for d in batch]))
 
     def group_event(self, group: bytes) -> trio.Event:
         """Set at the group's next commit (or new fork proof); take it *before* reading the store."""

@@ -136,3 +136,26 @@ def test_address_vectors() -> None:
                 raise AssertionError(vec["name"])
         else:
             assert str(NodeAddress.parse(vec["text"])) == vec["normal_form"]
+
+
+def test_host_fields_in_payloads_refuse_what_is_not_a_normal_node_address() -> None:
+    from protocol import codec, kinds
+    from protocol.payloads import decode_payload
+
+    good = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@community.example:4433"
+    deps = [b"\x01" * 32]
+    assert decode_payload(kinds.HOST, codec.encode({"d": deps, "h": good, "a": True}), b"\x00" * 32).address == good
+    for fields in (
+        {"d": deps, "h": good.replace("community", "Community"), "a": True},  # not the normal form
+        {"d": deps, "h": good.replace(":4433", ":04433"), "a": True},
+        {"d": deps, "h": "somewhere", "a": True},
+        {"d": deps, "h": good, "a": 1},
+        {"d": deps, "h": good},
+        {"d": deps, "h": good + "x" * 300, "a": True},
+    ):
+        try:
+            decode_payload(kinds.HOST, codec.encode(fields), b"\x00" * 32)
+        except HoldspaceError as err:
+            assert err.code == "group.malformed_payload"
+        else:
+            raise AssertionError(f"accepted {fields!r:.120}")

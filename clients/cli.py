@@ -30,6 +30,7 @@ from protocol.address import InviteToken, NodeAddress
 from protocol.errors import HoldspaceError
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.payloads import ROLES
+from simulations.cli import sim
 
 T = TypeVar("T")
 PASSPHRASE_ENV = "HOLDSPACE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
@@ -447,6 +448,9 @@ def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> No
                 shown = len(record.messages)
 
     _session_call(ctx, go)
+
+
+cli.add_command(sim)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,10 @@ class GroupRecord:
     pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
     log_heads: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq seen at the last sync
     hosts: list[str] = field(default_factory=list)  # the group's hosts as the invite named them (for joining)
+    cursor: int = 0  # the home node's arrival cursor of the last entry read from it
+    genesis: Entry | None = None
+    controls: list[Entry] = field(default_factory=list)  # every control entry read, verified, in arrival order
+    state: GroupState | None = None  # computed from genesis and controls (not saved)
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -77,6 +82,11 @@ def _chain_from_cbor(value: codec.CborValue) -> e2ee.Chain:
 
 class Participant:
     """One person's client state (one home directory)."""
+
+    #: Where time and randomness come from: the system's, except in the simulator (virtual time and
+    #: a seeded generator, so that a run can be replayed exactly).
+    clock: Callable[[], int] = staticmethod(now_ms)
+    random: Callable[[int], bytes] = staticmethod(os.urandom)
 
     def __init__(self, home: Path, passphrase: str, master: bytes, node: NodeAddress | None) -> None:
         self.home = home
@@ -138,6 +148,12 @@ class Participant:
         pending = g.get("pending")
         if isinstance(pending, list) and isinstance(pending[0], bytes):
             record.pending = (pending[0], pending[1] if isinstance(pending[1], bytes) else None)
+        cursor, log = g.get("cursor", 0), g.get("log", [])
+        if isinstance(cursor, int) and isinstance(log, list):
+            entries = [decode_entry(h, b, now_ms=None) for h, b in log]  # type: ignore[misc, arg-type]
+            record.cursor = cursor if entries else 0
+            record.genesis = next((e for e in entries if e.kind == kinds.GENESIS), None)
+            record.controls = [e for e in entries if e.kind != kinds.GENESIS]
         messages = g["messages"]
         assert isinstance(messages, list)
         for m in messages:
@@ -167,6 +183,8 @@ class Participant:
                 "messages": [[m.cursor, m.author, m.seq, m.timestamp_ms, m.text, m.problem] for m in r.messages],
                 "pending": list(r.pending) if r.pending else None,
                 "hosts": [*r.hosts],
+                "cursor": r.cursor,
+                "log": [[e.raw, e.payload] for e in ([r.genesis] if r.genesis else []) + r.controls],
             }
         data = {
             "v": STATE_VERSION,
@@ -240,7 +258,9 @@ class Participant:
     # -- operations --------------------------------------------------------------------------
 
     async def create_group(self, session: NodeSession, name: str | None) -> GroupRecord:
-        genesis, writer = create_group(self.master, now_ms(), home=str(self.node) if self.node else None)
+        genesis, writer = create_group(
+            self.master, self.clock(), home=str(self.node) if self.node else None, random=self.random
+        )
         payload = decode_payload(kinds.GENESIS, genesis.payload or b"", genesis.author)
         assert isinstance(payload, Genesis)
         await session.authenticate(writer.me)
@@ -268,11 +288,12 @@ class Participant:
         entry, secret = invite(
             writer,
             state,
-            now_ms(),
+            self.clock(),
             role=role,
-            expires_ms=expires_ms or now_ms() + 7 * 86_400_000,
+            expires_ms=expires_ms or self.clock() + 7 * 86_400_000,
             max_uses=uses,
             target=target,
+            random=self.random,
         )
         await self._publish(session, record, entry)
         assert self.node is not None
@@ -288,7 +309,8 @@ class Participant:
         record.keys = e2ee.GroupKeys(token.group_id, me)
         await session.authenticate(me)
         home = str(self.node) if self.node else None
-        entry = InviteSecret(token.group_id, token.invite_id, token.seed).join(self.writer(record), now_ms(), home=home)
+        secret = InviteSecret(token.group_id, token.invite_id, token.seed)
+        entry = secret.join(self.writer(record), self.clock(), home=home)
         self.groups[token.group_id] = record
         try:
             await self._publish(session, record, entry)
@@ -300,18 +322,34 @@ class Participant:
         return record
 
     async def sync(self, session: NodeSession, record: GroupRecord) -> GroupState:
-        """Fetch the group's log, verify it, take new epoch keys, decrypt new messages."""
-        me = self.pseudonym(record)
-        await session.authenticate(me)
+        """Fetch what the home node has after our cursor, then :meth:`absorb` it."""
+        await session.authenticate(self.pseudonym(record))
         await self._flush_pending(session, record)
-        received = await session.fetch_all(record.group_id)
-        state = self._state(record, received)
-        record.log_heads = {}
+        state, _ = self.absorb(record, await session.fetch_all(record.group_id, record.cursor))
+        self.save()
+        return state
+
+    def absorb(self, record: GroupRecord, received: list[Received]) -> tuple[GroupState, list[Message]]:
+        """Take entries read from the home node (verified by the client protocol), in its order:
+        the group state follows the control log, new epoch keys are opened, new messages decrypted.
+        Returns the state and the messages new to us. Nothing is saved (the caller saves)."""
+        me = self.pseudonym(record)
+        changed = record.state is None
         for r in received:
-            record.log_heads[r.entry.author] = max(r.entry.seq, record.log_heads.get(r.entry.author, 0))
+            e = r.entry
+            record.cursor = max(record.cursor, r.cursor)
+            record.log_heads[e.author] = max(e.seq, record.log_heads.get(e.author, 0))
+            if e.kind == kinds.GENESIS:
+                record.genesis, changed = e, True
+            elif kinds.is_control(e.kind) and e.payload is not None:
+                record.controls.append(e)
+                changed = True
+        if changed or record.state is None:
+            record.state = self._state(record)
+        state = record.state
         keys = record.keys
         assert keys is not None
-        by_id = {r.entry.entry_id: r.entry for r in received}
+        by_id = {e.entry_id: e for e in record.controls}
         for epoch in state.epochs:
             if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
                 continue
@@ -321,6 +359,7 @@ class Participant:
                 keys.open_rekey(epoch, rekey, keep_key=state.history == HISTORY_SHARED)
             except HoldspaceError:
                 continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
+        new: list[Message] = []
         for r in received:
             e = r.entry
             if e.kind != kinds.MESSAGE or (e.author, e.seq) in record.seen:
@@ -330,18 +369,18 @@ class Participant:
             record.seen.add((e.author, e.seq))
             try:
                 text = keys.decrypt(e.author, e.seq, decode_envelope(e.payload)).decode("utf-8", "replace")
-                record.messages.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, text))
+                new.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, text))
             except HoldspaceError as err:
-                record.messages.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, None, err.code))
-        self.save()
-        return state
+                new.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, None, err.code))
+        record.messages.extend(new)
+        return state, new
 
-    def _state(self, record: GroupRecord, received: list[Received]) -> GroupState:
-        genesis = next((r.entry for r in received if r.entry.kind == kinds.GENESIS), None)
+    @staticmethod
+    def _state(record: GroupRecord) -> GroupState:
+        genesis = record.genesis
         if genesis is None or genesis.entry_id != record.group_id:
             raise ClientError("client.no_genesis", "the node did not return this group's genesis")
-        controls = [r.entry for r in received if kinds.is_control(r.entry.kind) and r.entry.payload is not None]
-        return compute_state(genesis, controls)
+        return compute_state(genesis, record.controls)
 
     async def ensure_clean_epoch(self, session: NodeSession, record: GroupRecord) -> GroupState:
         """Publish a rekey if the current epoch is missing, stale, or held by a non-member (13.1)."""
@@ -354,9 +393,9 @@ class Participant:
         assert keys is not None
         if epoch is not None and state.epoch_is_clean(epoch) and epoch.entry_id in keys.epochs:
             return state
-        epoch_key = e2ee.new_epoch_key()
-        payload = e2ee.make_rekey(state, state.deps(), me, epoch_key)
-        entry = self.writer(record).append(kinds.REKEY, payload.encode(), now_ms())
+        epoch_key = e2ee.new_epoch_key(self.random)
+        payload = e2ee.make_rekey(state, state.deps(), me, epoch_key, random=self.random)
+        entry = self.writer(record).append(kinds.REKEY, payload.encode(), self.clock())
         await self._publish(session, record, entry)
         return await self.sync(session, record)
 
@@ -365,8 +404,8 @@ class Participant:
         epoch = state.current_epoch
         keys = record.keys
         assert epoch is not None and keys is not None
-        envelope = keys.encrypt(epoch.entry_id, record.seq + 1, text.encode())
-        entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), now_ms())
+        envelope = keys.encrypt(epoch.entry_id, record.seq + 1, text.encode(), self.random)
+        entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), self.clock())
         cursor = await self._publish(session, record, entry)
         message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, text)
         record.messages.append(message)
@@ -381,7 +420,7 @@ class Participant:
         if target not in state.members:
             raise ClientError("client.not_member", "that pseudonym is not a member")
         cut = record.log_heads.get(target, 0)  # the last of the target's entries we accept
-        entry = remove(self.writer(record), state, target, cut, now_ms(), ban=ban)
+        entry = remove(self.writer(record), state, target, cut, self.clock(), ban=ban)
         await self._publish(session, record, entry)
         await self.ensure_clean_epoch(session, record)
 
@@ -389,7 +428,7 @@ class Participant:
         """A facilitator adds (or removes) a node among the group's hosts (spec 12.7)."""
         state = await self.sync(session, record)
         normal = str(NodeAddress.parse(address))
-        await self._publish(session, record, host(self.writer(record), state, normal, now_ms(), add=add))
+        await self._publish(session, record, host(self.writer(record), state, normal, self.clock(), add=add))
         return await self.sync(session, record)
 
     async def equivocators(self, session: NodeSession, record: GroupRecord) -> list[bytes]:
@@ -412,4 +451,4 @@ class Participant:
 
     async def leave_group(self, session: NodeSession, record: GroupRecord) -> None:
         state = await self.sync(session, record)
-        await self._publish(session, record, leave(self.writer(record), state, now_ms()))
+        await self._publish(session, record, leave(self.writer(record), state, self.clock()))

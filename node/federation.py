@@ -29,7 +29,7 @@ import trio
 from node.core import unpack_record
 from node.limits import TokenBucket
 from node.peering import PeerBook, shared_groups
-from node.server import FORK_PREFIX, FRAME_SLACK, Node, now_ms, send_error, serve_streams
+from node.server import FORK_PREFIX, FRAME_SLACK, Node, send_error, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
@@ -93,7 +93,8 @@ class Federation:
         self.adopting: dict[bytes, dict[bytes, NodeAddress]] = {}  # group -> hosts named by a joining client
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
-        self._connections: dict[bytes, set[Connection]] = {}  # peer -> its live connections, both ways
+        # peer -> its live connections, both ways (dicts, not sets: closed in a reproducible order)
+        self._connections: dict[bytes, dict[Connection, None]] = {}
         self.invitations: set[bytes] = set()  # adopting because a peer asked for them (spec 16.4)
         self.addresses: dict[bytes, NodeAddress] = {}  # every peer linked to, as of the last topology change
         self._origin: dict[bytes, dict[bytes, None]] = {}
@@ -285,6 +286,8 @@ class Federation:
         self, key: bytes, stream: MessageStream, ref: bytes, err: HoldspaceError, header: bytes | None = None
     ) -> None:
         log.info("refused from peer %s: %s", key.hex()[:16], err.code)
+        if self.node.observer is not None:
+            self.node.observer.refused(err.code, "peer")
         with contextlib.suppress(TransportError):
             await stream.send(encode_rejected_event(ref, err.code))
         if not self._excused(err, header):
@@ -315,12 +318,12 @@ class Federation:
 
     @contextlib.contextmanager
     def _tracked(self, key: bytes, conn: Connection) -> Iterator[None]:
-        self._connections.setdefault(key, set()).add(conn)
+        self._connections.setdefault(key, {})[conn] = None
         try:
             yield
         finally:
-            conns = self._connections.get(key, set())
-            conns.discard(conn)
+            conns = self._connections.get(key, {})
+            conns.pop(conn, None)
             if not conns:
                 self._connections.pop(key, None)
 
@@ -330,7 +333,7 @@ class Federation:
         """A client's join of a group this node does not host yet: offer the join to the group's
         hosts (which validate it; it names this node as the joiner's home, so they then serve us the
         group), then pull the group until the join is stored here."""
-        entry = decode_entry(header, payload, now_ms=now_ms())
+        entry = decode_entry(header, payload, now_ms=self.node.now_ms())
         if entry.kind != JOIN or payload is None:
             raise ProtocolError("proto.malformed_frame", "adopt takes the join entry of a group hosted elsewhere")
         join = decode_payload(JOIN, payload, entry.author)
@@ -426,6 +429,8 @@ class Federation:
         except PeerPenalisedError:
             raise
         except HoldspaceError as err:
+            if self.node.observer is not None:
+                self.node.observer.refused(err.code, "peer")
             await send_error(stream, err.code, err.message)
             offered = request.bytes_of("e") if request is not None and request.op == "offer" else None
             if not self._excused(err, offered) and not _relayed_join(err, offered):
@@ -611,11 +616,14 @@ def quic_connector(node_key: nacl.signing.SigningKey, limits: TransportLimits) -
     return connect
 
 
-def memory_connector(network: MemoryNetwork, node_key: nacl.signing.SigningKey) -> Connector:
-    """Federation over the in-memory transport (tests, the simulator): addresses are (host, port)."""
+def memory_connector(network: MemoryNetwork, node_key: nacl.signing.SigningKey, source: str = "client") -> Connector:
+    """Federation over the in-memory transport (tests, the simulator): addresses are (host, port);
+    ``source`` is this node's host (for the simulated network)."""
 
     def connect(address: NodeAddress) -> AbstractAsyncContextManager[Connection]:
-        return network.connect((address.host, address.port), address.node_key, ALPN_FEDERATION, client_key=node_key)
+        return network.connect(
+            (address.host, address.port), address.node_key, ALPN_FEDERATION, client_key=node_key, source=source
+        )
 
     return connect
 

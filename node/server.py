@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import nacl.signing
 import trio
@@ -21,12 +21,12 @@ import trio
 from node.core import Decision, NodeCore, from_record, pack_record
 from node.limits import NodeLimits, TokenBucket
 from node.store import Store, StoredEntry, StoreError
-from node.store_writer import StoreWriter
+from node.store_writer import InlineStoreWriter, StoreWriter
 from node.transport.base import Connection, MessageStream, TransportError
 from node.transport.quic import serve_quic
 from protocol import codec, crypto, kinds
 from protocol.address import NodeAddress
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
 from protocol.frames import (
@@ -52,11 +52,22 @@ MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
+SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+class NodeObserver(Protocol):
+    """What a node reports as it runs, for the simulator's history (a real node has none)."""
+
+    def stored(self, group: bytes, entry: Entry) -> None:
+        """``entry`` is durably committed (a client's publish or a peer's)."""
+
+    def refused(self, code: str, source: str) -> None:
+        """A request or entry was refused with ``code``; ``source`` is ``client`` or ``peer``."""
 
 
 class Session:
@@ -74,8 +85,16 @@ class Session:
 class Node:
     """A running node's shared state. Create with :func:`open_node`."""
 
-    def __init__(self, store: Store, writer: StoreWriter, node_key: nacl.signing.SigningKey, limits: NodeLimits):
+    def __init__(
+        self,
+        store: Store,
+        writer: StoreWriter | InlineStoreWriter,
+        node_key: nacl.signing.SigningKey,
+        limits: NodeLimits,
+        clock: Callable[[], int] = now_ms,
+    ):
         self.store = store
+        self.now_ms = clock  # wall clock in ms since the epoch (virtual in the simulator)
         self.writer = writer
         self.node_key = node_key
         self.public_key = bytes(node_key.verify_key)
@@ -90,6 +109,7 @@ class Node:
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
         self.federation: Federation | None = None  # set by node.federation.Federation
+        self.observer: NodeObserver | None = None
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -133,6 +153,8 @@ class Node:
             await stream.send(encode_ok(result))
             await stream.finish()
         except HoldspaceError as err:
+            if self.observer is not None:
+                self.observer.refused(err.code, "client")
             await send_error(stream, err.code, err.message)
         except StoreError as err:
             log.error("store failure: %s", err.code)
@@ -266,7 +288,7 @@ class Node:
             if not bucket.take(trio.current_time()):
                 raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
         try:
-            decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=authors)
+            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
         except ForkError as fork:
             await self._record_fork(fork)
             raise
@@ -355,6 +377,8 @@ class Node:
         if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
             self.topology_changed()
         self._wake(decision.group_id)
+        if self.observer is not None:
+            self.observer.stored(decision.group_id, entry)
 
     async def ingest(
         self,
@@ -377,7 +401,7 @@ class Node:
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
         for header, payload in items:
             try:
-                decision = self.core.check_entry(header, payload, now_ms=now_ms(), authors=None, group=group)
+                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=None, group=group)
             except ForkError as fork:
                 await self._record_fork(fork)
                 results.append(None)
@@ -519,15 +543,30 @@ class RefusedError(HoldspaceError):
 
 @asynccontextmanager
 async def open_node(
-    data_dir: Path, node_key: nacl.signing.SigningKey, limits: NodeLimits | None = None
+    data_dir: Path,
+    node_key: nacl.signing.SigningKey,
+    limits: NodeLimits | None = None,
+    *,
+    clock: Callable[[], int] = now_ms,
+    simulated: bool = False,
 ) -> AsyncIterator[Node]:
-    """Open the store in ``data_dir/store`` and run a node around it until the block exits."""
-    store = Store.open(data_dir / "store")
+    """Open the store in ``data_dir/store`` and run a node around it until the block exits.
+
+    ``simulated``: no threads and no fdatasync (the simulator: virtual time, reproducible order;
+    see :class:`~node.store_writer.InlineStoreWriter`); the node's logic is the same.
+    """
+    if simulated:
+        store = Store.open(data_dir / "store", map_size=SIMULATED_MAP_SIZE, durable=False)
+    else:
+        store = Store.open(data_dir / "store")
     try:
-        async with StoreWriter(store) as writer:
-            node = Node(store, writer, node_key, limits or NodeLimits())
+        async with InlineStoreWriter(store) if simulated else StoreWriter(store) as writer:
+            node = Node(store, writer, node_key, limits or NodeLimits(), clock)
             # every group's state, computed before serving and off the event loop (nothing else runs yet)
-            await trio.to_thread.run_sync(node.core.load_all)
+            if simulated:
+                node.core.load_all()
+            else:
+                await trio.to_thread.run_sync(node.core.load_all)
             yield node
     finally:
         store.close()

@@ -27,11 +27,13 @@ On-disk format (pinned; see spec/_drafts/store.md)
       (``store.bad_version``) instead of being misread.
 
 Durability
-    ``sync=True`` and ``metasync=True`` (LMDB's defaults, never relaxed here) and no ``writemap``:
+    ``sync=True`` and ``metasync=True`` (LMDB's defaults, never relaxed for a node) and no ``writemap``:
     every commit fdatasync()s the data pages, then writes the meta page through an O_DSYNC
     descriptor. When a write method returns, its transaction is on stable storage; a process killed
     at any instant (``kill -9``) reopens on the last committed transaction, and no commit is ever
-    half-visible.
+    half-visible. The simulator alone opens stores with ``durable=False``: its crashes stop a
+    node's tasks, not the process, so the operating system still holds every commit and the
+    reopened store is the one a real node would reopen after ``kill -9``.
 
 Map size
     The map is a sparse virtual reservation (64 GiB by default costs nothing on disk). When a
@@ -280,13 +282,15 @@ class Store:
         map_size: int = DEFAULT_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         max_readers: int = DEFAULT_MAX_READERS,
+        durable: bool = True,
     ) -> Store:
         """Open (creating if missing) the store in directory ``path``.
 
         ``map_size`` is the initial virtual reservation; a store already larger than that is opened
         at its own size, and the map doubles on demand up to ``max_map_size``. ``max_readers``
         bounds the concurrent read transactions of all processes (LMDB's default is 126; it is
-        fixed by the first process that opens the environment). Raises :class:`StoreError`
+        fixed by the first process that opens the environment). ``durable=False`` skips the
+        fdatasync of each commit (simulations only, see Durability). Raises :class:`StoreError`
         ``store.bad_format``, ``store.bad_version`` or ``store.io``.
         """
         root = Path(path)
@@ -299,8 +303,8 @@ class Store:
                 map_size=map_size,
                 subdir=True,
                 readonly=False,
-                metasync=True,
-                sync=True,
+                metasync=durable,
+                sync=durable,
                 map_async=False,
                 writemap=False,  # a writable map would let a stray write in the process corrupt the file
                 # Zero-fill never-written parts of new pages, so that no stale heap bytes reach the file.

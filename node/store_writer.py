@@ -54,7 +54,7 @@ import trio
 
 from node.store import Store, StoredEntry, StoreError, validate_entry
 
-__all__ = ["StoreWriter"]
+__all__ = ["InlineStoreWriter", "StoreWriter"]
 
 DEFAULT_MAX_BATCH_ENTRIES: Final = 1000
 DEFAULT_MAX_BATCH_BYTES: Final = 4 << 20
@@ -307,3 +307,67 @@ class StoreWriter:
         for p in batch:
             p.event.set()
             self._room.release()
+
+
+class InlineStoreWriter:
+    """The :class:`StoreWriter` interface, committing on the calling task: one transaction per call,
+    in call order, no thread.
+
+    For the simulator only, where no thread may run (virtual time, a reproducible order of
+    events). A real node must not use it: every commit would stall its event loop. Results and
+    errors are those of :class:`StoreWriter` (each write is also its own batch there when appends
+    do not overlap), and every write is done before the next scheduling point, so cancellation
+    cannot abandon one half-way.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.commits = 0
+        self.entries_stored = 0
+        self.entries_acknowledged = 0
+        self.max_batch = 0
+
+    async def __aenter__(self) -> InlineStoreWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _done(self, result: _T) -> _T:
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return result
+
+    async def append(self, entry: StoredEntry) -> int | None:
+        validate_entry(entry)
+        return (await self.append_batch([entry]))[0]
+
+    async def append_batch(self, entries: Sequence[StoredEntry]) -> list[int | None]:
+        for i, entry in enumerate(entries):
+            validate_entry(entry, i)
+        result = self.store.append_batch(list(entries))
+        self.commits += 1
+        self.entries_stored += sum(1 for r in result if r is not None)
+        self.entries_acknowledged += len(result)
+        self.max_batch = max(self.max_batch, len(result))
+        return await self._done(result)
+
+    async def put_meta(self, key: bytes, value: bytes) -> None:
+        self.store.put_meta(key, value)
+        await self._done(None)
+
+    async def delete_meta(self, key: bytes) -> bool:
+        return await self._done(self.store.delete_meta(key))
+
+    async def delete_body(self, entry_id: bytes, tombstone: bytes) -> bool:
+        return await self._done(self.store.delete_body(entry_id, tombstone))
+
+    async def read(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await self._done(fn(*args))

@@ -12,6 +12,13 @@ For tests and simulations: no sockets, no threads, only trio primitives, so it r
 * pinning (``PinMismatch``), ALPN (``NoApplicationProtocol``), connection cap, idle timeout,
   graceful close (queued messages stay readable), the same exceptions and codes.
 
+Messages cross instantly unless the network has a :class:`Wire`: a model of the links between
+hosts (latency, bandwidth, loss, partitions, crashed hosts; see ``simulations/network.py``). With a
+wire, every message, stream end and connection close reaches the peer when the wire says, in order
+per stream (a close after everything its connection sent); bytes in flight count against the
+receiver's buffers; a connection attempt costs the wire's handshake; the idle timeout runs from the
+last arrival, so a partition that outlasts it closes the connection on both sides.
+
 Differences: buffering is accounted per whole message (QUIC counts bytes as they arrive), there
 is no handshake (so no handshake timeout, half-open cap or Retry), and ``remote_address`` of a
 server-side connection is synthetic.
@@ -24,7 +31,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import nacl.signing
 import trio
@@ -53,9 +60,37 @@ from .base import (
     only_transport_errors,
 )
 
-__all__ = ["MemoryConnection", "MemoryMessageStream", "MemoryNetwork"]
+__all__ = ["MemoryConnection", "MemoryMessageStream", "MemoryNetwork", "Wire"]
 
 log = logging.getLogger(__name__)
+
+
+class Wire(Protocol):
+    """A model of the network between hosts, for :class:`MemoryNetwork` (simulations).
+
+    Hosts are the first element of a listener's ``(host, port)`` address, and the ``source`` a
+    client names when it connects.
+    """
+
+    def carry(self, src: Hashable, dst: Hashable, nbytes: int, after: float, action: Callable[[], None]) -> float:
+        """Run ``action`` (synchronously, from the wire's own task) when ``nbytes`` sent now from
+        ``src`` arrive at ``dst``, not before time ``after``; never, if either host crashes first.
+        Returns the arrival time planned now (a partition may delay it further)."""
+        ...
+
+    async def handshake(self, src: Hashable, dst: Hashable, give_up_after: float) -> None:
+        """Wait for a connection handshake; raise ``HandshakeTimeout`` after ``give_up_after`` seconds if
+        ``dst`` cannot be reached."""
+        ...
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run a background task that outlives any one host (connection idle timers)."""
+        ...
+
+
+def host_of(address: Hashable) -> Hashable:
+    """The host part of an address: ``(host, port)`` -> ``host``."""
+    return address[0] if isinstance(address, tuple) and len(address) == 2 else address
 
 
 class _Broadcast:
@@ -81,7 +116,9 @@ class MemoryMessageStream:
         self.peer: MemoryMessageStream | None = None
         self._announced = False
         self._queue: deque[bytes] = deque()
-        self._queued_bytes = 0
+        self._queued_bytes = 0  # received and in flight (with a wire), header included
+        self._inflight_bytes = 0  # of which still in flight
+        self._last_arrival = 0.0  # the wire's arrival time of our last message (order per stream)
         self._recv_done = False
         self._recv_exc: TransportError | None = None
         self._recv_changed = _Broadcast()
@@ -142,11 +179,7 @@ class MemoryMessageStream:
         self._send_exc = StreamClosed("stream already finished")
         peer = self.peer
         assert peer is not None
-        if not peer._recv_done:
-            peer._recv_done = True
-            peer._recv_changed.fire()
-            peer._maybe_release()
-        conn.link.touch()
+        conn.transmit(self, 0, peer._end_of_stream)
         self._maybe_release()
 
     def reset(self, code: int = 0) -> None:
@@ -175,7 +208,7 @@ class MemoryMessageStream:
                 break  # rejected on its length prefix, never buffered
             stream_cap = peer_conn.limits.stream_receive_window + conn.limits.max_unacked_send_bytes
             queued = 0 if peer is None else peer._queued_bytes
-            room_stream = queued == 0 or queued + cost <= stream_cap
+            room_stream = queued == 0 or queued + cost <= stream_cap  # in-flight bytes included
             room_conn = peer_conn.stats.buffered_bytes + cost <= peer_conn.limits.max_buffered_bytes
             if room_stream and room_conn:
                 break
@@ -184,8 +217,11 @@ class MemoryMessageStream:
         peer = self.peer
         assert peer is not None
         conn.stats.messages_sent += 1
-        conn.link.touch()
-        peer._deliver(message)
+        if len(message) > peer._conn.limits.max_message_size or peer._recv_done:
+            conn.transmit(self, len(message), lambda: peer._deliver(message, 0))
+        else:
+            peer._reserve(cost)
+            conn.transmit(self, len(message), lambda: peer._deliver(message, cost))
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def _announce(self) -> None:
@@ -214,9 +250,30 @@ class MemoryMessageStream:
         peer_conn.accept_queue.append(peer)
         peer_conn.accept_changed.fire()
 
-    def _deliver(self, message: bytes) -> None:
+    def _reserve(self, cost: int) -> None:
+        """Count a message sent to us as buffered from the moment it is sent (in flight included)."""
+        self._queued_bytes += cost
+        self._inflight_bytes += cost
+        stats = self._conn.stats
+        stats.buffered_bytes += cost
+        stats.peak_buffered_bytes = max(stats.peak_buffered_bytes, stats.buffered_bytes)
+
+    def _end_of_stream(self) -> None:
+        if not self._recv_done:
+            self._recv_done = True
+            self._recv_changed.fire()
+            self._maybe_release()
+
+    def _deliver(self, message: bytes, reserved: int) -> None:
+        """A message arrives; ``reserved`` is what :meth:`_reserve` counted for it (0: nothing)."""
         conn = self._conn
-        if self._recv_done:
+        reserved = min(reserved, self._inflight_bytes)  # a discard already dropped the reservation
+        self._inflight_bytes -= reserved
+        if self._recv_done or conn.closed_exc is not None:
+            if reserved:
+                self._queued_bytes -= reserved
+                conn.stats.buffered_bytes -= reserved
+                conn.space_changed.fire()
             return
         if len(message) > conn.limits.max_message_size:
             conn.stats.oversize_resets += 1
@@ -237,10 +294,9 @@ class MemoryMessageStream:
             return
         cost = HEADER_SIZE + len(message)
         self._queue.append(message)
-        self._queued_bytes += cost
-        stats = conn.stats
-        stats.buffered_bytes += cost
-        stats.peak_buffered_bytes = max(stats.peak_buffered_bytes, stats.buffered_bytes)
+        if reserved < cost:
+            self._reserve(cost - reserved)
+            self._inflight_bytes -= cost - reserved
         self._recv_changed.fire()
 
     def _abort(self, code: int, exc: TransportError) -> None:
@@ -269,6 +325,7 @@ class MemoryMessageStream:
             conn.space_changed.fire()
         self._queue.clear()
         self._queued_bytes = 0
+        self._inflight_bytes = 0
         if replace or not self._recv_done:
             self._recv_done = True
             self._recv_exc = exc
@@ -302,7 +359,9 @@ class MemoryConnection:
         alpn: str,
         peer_key: bytes | None,
         server_stats: ServerStats | None = None,
+        host: Hashable = "client",
     ) -> None:
+        self.host = host  # this end's host, for the wire
         self.limits = limits
         self.link = link
         self.is_client = is_client
@@ -320,6 +379,29 @@ class MemoryConnection:
         self.alive_out = 0
         self._next_stream_id = 0 if is_client else 1
         self.closed_exc: TransportError | None = None
+        self._last_arrival = 0.0  # the wire's latest arrival time of anything we sent
+
+    def transmit(self, stream: MemoryMessageStream | None, nbytes: int, action: Callable[[], None]) -> None:
+        """Send ``action`` to the peer: now, or through the wire after everything ``stream`` (or,
+        for ``None``, this whole connection) sent before."""
+        link = self.link
+        wire = link.wire
+        if wire is None:
+            link.touch()
+            action()
+            return
+        peer = self.peer
+        assert peer is not None
+
+        def arrive() -> None:
+            link.touch()
+            action()
+
+        after = self._last_arrival if stream is None else stream._last_arrival
+        arrival = wire.carry(self.host, peer.host, nbytes, after, arrive)
+        if stream is not None:
+            stream._last_arrival = arrival
+        self._last_arrival = max(self._last_arrival, arrival)
 
     async def open_stream(self) -> MemoryMessageStream:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -383,7 +465,8 @@ class MemoryConnection:
 class _Link:
     """The shared state of a client/server connection pair."""
 
-    def __init__(self, idle_timeout: float) -> None:
+    def __init__(self, idle_timeout: float, wire: Wire | None = None) -> None:
+        self.wire = wire
         self.idle_timeout = idle_timeout
         self.last_activity = trio.current_time()
         self.ends: tuple[MemoryConnection, MemoryConnection] | None = None
@@ -396,8 +479,14 @@ class _Link:
         if self.closed.is_set() or self.ends is None:
             return
         self.closed.set()
-        for end in self.ends:
-            end.mark_closed(local if (initiator is None or end is initiator) else remote)
+        if initiator is None or self.wire is None:
+            for end in self.ends:
+                end.mark_closed(local if (initiator is None or end is initiator) else remote)
+            return
+        initiator.mark_closed(local)
+        peer = initiator.peer
+        assert peer is not None
+        initiator.transmit(None, 0, lambda: peer.mark_closed(remote))  # after what it sent
 
     async def watch_idle(self) -> None:
         while not self.closed.is_set():
@@ -426,7 +515,7 @@ class _Listener:
         self.handler = handler
         self.limits = limits
         self.stats = stats
-        self.connections: set[MemoryConnection] = set()
+        self.connections: dict[MemoryConnection, None] = {}  # a dict: iterated in a reproducible order
         self.nursery: trio.Nursery | None = None
 
     async def run_handler(self, conn: MemoryConnection) -> None:
@@ -441,7 +530,7 @@ class _Listener:
             if conn.closed_exc is None:
                 await conn.aclose(code, "" if code == CLOSE_NO_ERROR else "internal error")
         finally:
-            self.connections.discard(conn)
+            self.connections.pop(conn, None)
             self.stats.connections = len(self.connections)
 
     def shutdown(self) -> None:
@@ -492,9 +581,12 @@ class _MemoryClientContext:
 
 
 class MemoryNetwork:
-    """A namespace of in-memory listeners; addresses are any hashable (usually (host, port))."""
+    """A namespace of in-memory listeners; addresses are any hashable (usually (host, port)).
 
-    def __init__(self) -> None:
+    With a ``wire``, messages cross the network as the wire models it (see :class:`Wire`)."""
+
+    def __init__(self, wire: Wire | None = None) -> None:
+        self.wire = wire
         self._listeners: dict[Hashable, _Listener] = {}
         self._client_ids = itertools.count(1)
 
@@ -542,8 +634,10 @@ class MemoryNetwork:
         *,
         limits: TransportLimits = TransportLimits(),  # noqa: B008 - frozen, immutable
         client_key: nacl.signing.SigningKey | None = None,
+        source: Hashable = "client",
     ) -> _MemoryClientContext:
-        """``async with network.connect(address, expected_key, alpn) as conn``."""
+        """``async with network.connect(address, expected_key, alpn) as conn``; ``source`` is the
+        connecting host, for the wire."""
         return _MemoryClientContext(
             self,
             address=address,
@@ -551,6 +645,7 @@ class MemoryNetwork:
             alpn=alpn,
             limits=limits,
             client_key=client_key,
+            source=source,
         )
 
     async def _connect(
@@ -561,10 +656,13 @@ class MemoryNetwork:
         alpn: str,
         limits: TransportLimits,
         client_key: nacl.signing.SigningKey | None,
+        source: Hashable,
     ) -> MemoryConnection:
         await trio.lowlevel.checkpoint()
         if len(expected_key) != 32:
             raise ValueError("expected_key must be a 32-byte Ed25519 public key")
+        if self.wire is not None:
+            await self.wire.handshake(source, host_of(address), limits.handshake_timeout)
         listener = self._listeners.get(address)
         if listener is None or listener.nursery is None:
             raise ConnectionRefused(f"nothing listens on {address!r}")
@@ -575,7 +673,7 @@ class MemoryNetwork:
         if len(listener.connections) >= listener.limits.max_connections:
             listener.stats.connections_refused += 1
             raise ConnectionRefused("connection limit reached")
-        link = _Link(min(limits.idle_timeout, listener.limits.idle_timeout))
+        link = _Link(min(limits.idle_timeout, listener.limits.idle_timeout), self.wire)
         if isinstance(address, tuple) and len(address) == 2:
             remote = (str(address[0]), int(address[1]))
         else:
@@ -587,6 +685,7 @@ class MemoryNetwork:
             remote_address=remote,
             alpn=alpn,
             peer_key=listener.key,
+            host=source,
         )
         server = MemoryConnection(
             limits=listener.limits,
@@ -596,12 +695,16 @@ class MemoryNetwork:
             alpn=alpn,
             peer_key=None if client_key is None else bytes(client_key.verify_key),
             server_stats=listener.stats,
+            host=host_of(address),
         )
         client.peer, server.peer = server, client
         link.ends = (client, server)
-        listener.connections.add(server)
+        listener.connections[server] = None
         listener.stats.connections_accepted += 1
         listener.stats.connections = len(listener.connections)
-        listener.nursery.start_soon(link.watch_idle)
+        if self.wire is not None:
+            self.wire.spawn(link.watch_idle)  # it must outlive the listener (a crashed host)
+        else:
+            listener.nursery.start_soon(link.watch_idle)
         listener.nursery.start_soon(listener.run_handler, server)
         return client

@@ -21,6 +21,7 @@ from node.transport import (
     serve_quic,
 )
 from node.transport.base import HEADER_SIZE
+from simulations.network import LinkSpec, SimWire
 
 ALPN = "holdspace/1"
 
@@ -45,7 +46,13 @@ class Harness:
         self.kind = kind
         self.nursery = nursery
         self.node_key = nacl.signing.SigningKey.generate()
-        self.network = MemoryNetwork()
+        if kind == "memory-wire":  # the simulator's network model: latency, bandwidth, reordering
+            link = LinkSpec(latency_ms=2.0, jitter_ms=1.0, distribution="uniform", reorder=0.2, reorder_ms=3.0)
+            wire = SimWire(7, lambda src, dst: link)
+            nursery.start_soon(wire.run)
+            self.network = MemoryNetwork(wire)
+        else:
+            self.network = MemoryNetwork()
 
     @property
     def pinned(self) -> bytes:
@@ -104,7 +111,7 @@ class Harness:
             await stream._send_unchecked(bytes(size))
 
 
-@pytest.fixture(params=["quic", "memory"])
+@pytest.fixture(params=["quic", "memory", "memory-wire"])
 def harness(request: pytest.FixtureRequest, nursery: trio.Nursery) -> Harness:
     return Harness(request.param, nursery)
 

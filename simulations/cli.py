@@ -1,0 +1,137 @@
+"""``holdspace sim``: run scenarios, one seed or a sweep over seeds on several cores."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import click
+
+from simulations.run import banner, run_scenario
+from simulations.scenario import Scenario, ScenarioError, load, plan
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def find_scenario(text: str) -> Scenario:
+    """A scenario file, or the name of a shipped one (``small-group``)."""
+    path = Path(text)
+    if not path.exists() and (SCENARIOS / f"{text}.toml").exists():
+        path = SCENARIOS / f"{text}.toml"
+    if not path.exists():
+        shipped = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.toml")))
+        raise ScenarioError("sim.bad_scenario", f"no scenario file {text!r} (shipped scenarios: {shipped})")
+    return load(path)
+
+
+def _seeds(text: str) -> list[int]:
+    """``7`` or ``1-50`` or ``1,4,9``."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {text!r}") from None
+    if not out or len(out) > 100_000 or any(s < 0 for s in out):
+        raise ScenarioError("sim.bad_seeds", "between 1 and 100000 non-negative seeds")
+    return out
+
+
+def _one(scenario_path: str, seed: int, out: str, draw: bool) -> dict[str, Any]:
+    """A sweep's job, in a worker process."""
+    result = run_scenario(find_scenario(scenario_path), seed, Path(out), draw=draw)
+    m = result.metrics
+    return {
+        "seed": seed,
+        "ok": result.ok,
+        "wall_s": round(result.wall_s, 2),
+        "delivery_p99_s": m["delivery_latency"].get("p99_s"),
+        "convergence_s": m["convergence_after_faults_s"],
+        "violations": {k: v for k, v in m["safety"].items() if v},
+    }
+
+
+@click.group("sim")
+def sim() -> None:
+    """Simulate a network of nodes and members (the real node code, in virtual time)."""
+
+
+@sim.command("run")
+@click.argument("scenario")
+@click.option("--seed", "seed_text", default="1", show_default=True, help="A seed, or several: 1-50 or 3,7,9.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("sim-out"), show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes (sweeps).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+def sim_run(scenario: str, seed_text: str, out: Path, jobs: int, no_plots: bool) -> None:
+    """Run SCENARIO (a TOML file, or a shipped scenario's name) and write results to --out.
+
+    One seed writes OUT/; several write OUT/seed-N/ each, plus OUT/sweep.json. The exit status is
+    1 if any safety or liveness check failed (the failing seeds are printed: re-run one with
+    --seed N to replay it exactly)."""
+    try:
+        parsed = find_scenario(scenario)
+        seeds = _seeds(seed_text)
+    except ScenarioError as err:
+        click.echo(f"error: {err.code}: {err.message}", err=True)
+        sys.exit(1)
+    if len(seeds) == 1:
+        sys.exit(_single(parsed, seeds[0], out, not no_plots))
+    sys.exit(_sweep(scenario, parsed, seeds, out, jobs, not no_plots))
+
+
+def _single(scenario: Scenario, seed: int, out: Path, draw: bool) -> int:
+    click.echo(banner(scenario, plan(scenario, seed)))
+    horizon = max(scenario.duration, plan(scenario, seed).faults_end) + scenario.settle
+    with click.progressbar(length=int(horizon), label="simulated seconds", show_pos=True) as bar:
+        done = [0]
+
+        def progress(now: float) -> None:
+            step = min(int(horizon), max(0, int(now))) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        result = run_scenario(scenario, seed, out, progress=progress, draw=draw)
+    m = result.metrics
+    click.echo(
+        f"seed {seed}: {'ok' if result.ok else 'FAILED'}; {m['messages']['sent']} messages, delivery p50/p99 "
+        f"{_ms(m['delivery_latency'].get('p50_s'))}/{_ms(m['delivery_latency'].get('p99_s'))} ms; convergence "
+        f"after faults {m['convergence_after_faults_s']} s; {result.simulated_s:.0f} s simulated in "
+        f"{result.wall_s:.1f} s ({result.speedup:.0f}x); results in {out}"
+    )
+    for name, problems in m["violations"].items():
+        click.echo(f"  violation {name}: {problems[0]} ({len(problems)} in all)", err=True)
+    return 0 if result.ok else 1
+
+
+def _sweep(text: str, scenario: Scenario, seeds: list[int], out: Path, jobs: int, draw: bool) -> int:
+    click.echo(f"scenario {scenario.name}: {len(seeds)} seeds on {jobs} processes; each writes {out}/seed-N/")
+    rows: list[dict[str, Any]] = []
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no state shared between runs
+    with (
+        ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool,
+        click.progressbar(length=len(seeds), label="seeds") as bar,
+    ):
+        futures = [pool.submit(_one, text, seed, str(out / f"seed-{seed}"), draw) for seed in seeds]
+        for future in as_completed(futures):
+            rows.append(future.result())
+            bar.update(1)
+    rows.sort(key=lambda r: r["seed"])
+    (out / "sweep.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    failed = [r["seed"] for r in rows if not r["ok"]]
+    click.echo(f"{len(rows) - len(failed)} of {len(rows)} seeds passed every check")
+    if failed:
+        click.echo(f"failing seeds (replay with --seed N): {', '.join(map(str, failed))}", err=True)
+    return 1 if failed else 0
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"

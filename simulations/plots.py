@@ -1,0 +1,98 @@
+"""PNG plots of a run (matplotlib, headless): delivery latency CDF, convergence over time, traffic
+per node. Each figure is drawn from the same history the metrics come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from simulations.history import History
+from simulations.metrics import delivery_latencies
+from simulations.network import HostTraffic
+
+_PNG = {"Software": None}  # no version string in the file: the same run gives the same bytes
+
+
+def write(out: Path, history: History, traffic: dict[str, HostTraffic], nodes: list[str], title: str) -> None:
+    plt = _pyplot()
+    _latency(plt, out / "latency_cdf.png", history, title)
+    _convergence(plt, out / "convergence.png", history, title)
+    _traffic(plt, out / "traffic.png", traffic, nodes, title)
+
+
+def _pyplot() -> Any:
+    import matplotlib  # noqa: PLC0415 - costs ~0.4 s to import: only runs that draw pay it
+
+    matplotlib.use("Agg")  # no display
+    import matplotlib.pyplot  # noqa: PLC0415
+
+    return matplotlib.pyplot
+
+
+def _latency(plt: Any, path: Path, history: History, title: str) -> None:
+    values = sorted(d[2] * 1000 for d in delivery_latencies(history))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if values:
+        ys = [(i + 1) / len(values) for i in range(len(values))]
+        ax.step(values, ys, where="post")
+        ax.set_xscale("log")
+    ax.set_xlabel("delivery latency, publish to decrypted by a member (ms, virtual time)")
+    ax.set_ylabel("fraction of deliveries")
+    ax.set_ylim(0, 1.01)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(f"{title}: delivery latency CDF ({len(values)} deliveries)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata=_PNG)
+    plt.close(fig)
+
+
+def _convergence(plt: Any, path: Path, history: History, title: str) -> None:
+    samples = history.of("sample")
+    t0 = history.t0
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    xs = [(s["t"] - t0) / 60 for s in samples]
+    ys = [s["converged"] / s["groups"] if s["groups"] else 1.0 for s in samples]
+    ax.plot(xs, ys, drawstyle="steps-post")
+    for start_ev, end_ev, colour in (("partition", "heal", "tab:red"), ("loss", "loss_end", "tab:orange")):
+        starts = [e["t"] for e in history.of(start_ev)]
+        ends = [e["t"] for e in history.of(end_ev)]
+        for a, b in zip(starts, ends, strict=False):
+            ax.axvspan((a - t0) / 60, (b - t0) / 60, color=colour, alpha=0.15, label=start_ev)
+    for e in history.of("node_down"):
+        if e["t"] >= t0:
+            ax.axvline((e["t"] - t0) / 60, color="black", alpha=0.4, linestyle=":", label="crash")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="lower right")
+    ax.set_xlabel("minutes since traffic started (virtual time)")
+    ax.set_ylabel("groups converged on all live honest hosts")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{title}: convergence over time")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata=_PNG)
+    plt.close(fig)
+
+
+def _traffic(plt: Any, path: Path, traffic: dict[str, HostTraffic], nodes: list[str], title: str) -> None:
+    sent = [traffic.get(n, HostTraffic()).bytes_sent / 1e6 for n in nodes]
+    received = [traffic.get(n, HostTraffic()).bytes_received / 1e6 for n in nodes]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if len(nodes) <= 40:
+        xs = range(len(nodes))
+        ax.bar([x - 0.2 for x in xs], sent, width=0.4, label="sent")
+        ax.bar([x + 0.2 for x in xs], received, width=0.4, label="received")
+        ax.set_xticks(list(xs), nodes, rotation=90 if len(nodes) > 12 else 0)
+        ax.set_xlabel("node")
+    else:  # many nodes: each curve sorted, largest first
+        ax.plot(sorted(sent, reverse=True), label="sent")
+        ax.plot(sorted(received, reverse=True), label="received")
+        ax.set_xlabel("nodes, ranked by traffic")
+    ax.set_ylabel("MB on the wire (headers included)")
+    ax.legend()
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_title(f"{title}: traffic per node")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata=_PNG)
+    plt.close(fig)

@@ -1,0 +1,126 @@
+"""Run a scenario with a seed and write its results.
+
+``DIR/plan.json``      the seed, the scenario's resolved options and everything drawn from the seed
+``DIR/history.jsonl``  every event of the run (see ``history.py``): the raw output
+``DIR/metrics.json``   figures (virtual time) and the checkers' verdicts
+``DIR/*.csv``          latency per delivery, convergence samples, traffic per host, refusals
+``DIR/*.png``          latency CDF, convergence over time, traffic per node
+``DIR/timing.json``    wall time and peak memory (the one file that differs between machines)
+
+Everything but ``timing.json`` is byte-identical for the same scenario, seed and code.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulations import checkers, metrics, plots
+from simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
+from simulations.scenario import Plan, Scenario, describe, plan
+
+
+@dataclass
+class RunResult:
+    seed: int
+    ok: bool  # every safety and liveness check passed
+    metrics: dict[str, Any]
+    wall_s: float
+    simulated_s: float
+    peak_rss_mb: float
+
+    @property
+    def speedup(self) -> float:
+        return self.simulated_s / self.wall_s if self.wall_s else float("inf")
+
+
+def evidence(sim: Simulation) -> checkers.Evidence:
+    honest = {k for k in sim.entry_authors if k not in sim.adversary_keys}
+    signed: set[bytes] = set()
+    for m in sim.members:
+        signed |= m.participant.signed
+    removed = [
+        checkers.RemovedMember(m.key, m.record.keys, m.record.group_id)
+        for m, _t in sim.removed
+        if m.record is not None and m.record.keys is not None
+    ]
+    return checkers.Evidence(
+        stores=sim.final,
+        honest_authors=honest,
+        signed=signed,
+        removed=removed,
+        excluding=sim.sent_excluding,
+        equivocators=sim.equivocators,
+        proofs=sim.proofs,
+    )
+
+
+def banner(scenario: Scenario, the_plan: Plan) -> str:
+    """What a run prints first: the seed and every option derived from it."""
+    faults = [f"{f.kind}@{f.at:g}s" + (f"-{f.end:g}s" if f.end is not None else "") for f in the_plan.faults]
+    return (
+        f"scenario {scenario.name} seed {the_plan.seed}: {scenario.nodes} nodes, {scenario.groups} groups x "
+        f"{scenario.members} members, {scenario.duration:g} s of traffic, settle bound {scenario.settle:g} s; "
+        f"faults: {', '.join(faults) or 'none'}; adversaries: "
+        f"{', '.join(a.kind for a in the_plan.adversaries) or 'none'} (full plan in plan.json)"
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    seed: int,
+    out: Path,
+    *,
+    progress: Callable[[float], None] | None = None,
+    draw: bool = True,
+) -> RunResult:
+    the_plan = plan(scenario, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plan.json").write_text(
+        json.dumps({"scenario": describe(scenario), "plan": the_plan.to_json()}, indent=2, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    workdir = new_directory()
+    try:
+        sim = Simulation(scenario, the_plan, workdir, progress)
+        started = time.perf_counter()
+        run_in_trio(sim)
+        wall = time.perf_counter() - started
+    finally:
+        remove_directory(workdir)
+    history = sim.history
+    ev = evidence(sim)
+    violations = {name: check(ev) for name, check in checkers.SAFETY.items()}
+    faults_end = history.t0 + the_plan.faults_end
+    took, liveness = checkers.convergence(history.of("sample"), faults_end, scenario.settle)
+    violations["converged"] = liveness
+    violations["fork_proven"] = checkers.fork_proven(ev)
+    traffic = {str(k): v for k, v in sim.wire.traffic.items()}
+    nodes = scenario.node_names
+    figures = metrics.compute(
+        history,
+        traffic,
+        nodes,
+        convergence_s=took,
+        violations=violations,
+        members_per_group=scenario.members,
+    )
+    figures["ok"] = not any(violations.values())
+    figures["seed"] = seed
+    figures["scenario"] = scenario.name
+    history.write(out / "history.jsonl")
+    metrics.write(out, figures, history, traffic)
+    if draw:
+        plots.write(out, history, traffic, nodes, scenario.name)
+    simulated = history.events[-1]["t"] if history.events else 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = RunResult(seed, figures["ok"], figures, wall, simulated, peak)
+    timing = {"wall_s": round(wall, 3), "simulated_s": simulated, "speedup": round(result.speedup, 2)}
+    timing["peak_rss_mb"] = round(peak, 1)
+    (out / "timing.json").write_text(json.dumps(timing, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return result

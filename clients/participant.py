@@ -20,7 +20,7 @@ from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
 from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
-from protocol.group import GroupState, compute_state
+from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from protocol.keyfile import open_secret, seal_secret
 from protocol.log import verify_fork_proof
@@ -67,6 +67,8 @@ class GroupRecord:
     genesis: Entry | None = None
     controls: list[Entry] = field(default_factory=list)  # every control entry read, verified, in arrival order
     state: GroupState | None = None  # computed from genesis and controls (not saved)
+    computation: Computation | None = None  # what ``state`` came from, extended entry by entry
+    cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -94,6 +96,7 @@ class Participant:
         self.master = master
         self.node = node
         self.groups: dict[bytes, GroupRecord] = {}
+        self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -222,7 +225,10 @@ class Participant:
         return matches[0]
 
     def pseudonym(self, record: GroupRecord) -> Pseudonym:
-        return Pseudonym.derive(self.master, record.context)
+        me = self._pseudonyms.get(record.context)
+        if me is None:
+            me = self._pseudonyms[record.context] = Pseudonym.derive(self.master, record.context)
+        return me
 
     def writer(self, record: GroupRecord) -> LogWriter:
         return LogWriter(self.pseudonym(record), record.group_id, record.seq, record.prev)
@@ -334,19 +340,22 @@ class Participant:
         the group state follows the control log, new epoch keys are opened, new messages decrypted.
         Returns the state and the messages new to us. Nothing is saved (the caller saves)."""
         me = self.pseudonym(record)
-        changed = record.state is None
+        new_controls: list[Entry] = []
         for r in received:
             e = r.entry
             record.cursor = max(record.cursor, r.cursor)
             record.log_heads[e.author] = max(e.seq, record.log_heads.get(e.author, 0))
             if e.kind == kinds.GENESIS:
-                record.genesis, changed = e, True
+                record.genesis, record.computation = e, None
             elif kinds.is_control(e.kind) and e.payload is not None:
                 record.controls.append(e)
-                changed = True
-        if changed or record.state is None:
-            record.state = self._state(record)
-        state = record.state
+                new_controls.append(e)
+        comp = record.computation
+        if comp is not None and not all(extend(comp, e, record.cache) for e in new_controls):
+            comp = None  # not a plain extension (concurrent entries): compute afresh
+        if comp is None:
+            comp = record.computation = self._computation(record)
+        state = record.state = comp.state
         keys = record.keys
         assert keys is not None
         by_id = {e.entry_id: e for e in record.controls}
@@ -376,11 +385,11 @@ class Participant:
         return state, new
 
     @staticmethod
-    def _state(record: GroupRecord) -> GroupState:
+    def _computation(record: GroupRecord) -> Computation:
         genesis = record.genesis
         if genesis is None or genesis.entry_id != record.group_id:
             raise ClientError("client.no_genesis", "the node did not return this group's genesis")
-        return compute_state(genesis, record.controls)
+        return compute(genesis, record.controls, record.cache)
 
     async def ensure_clean_epoch(self, session: NodeSession, record: GroupRecord) -> GroupState:
         """Publish a rekey if the current epoch is missing, stale, or held by a non-member (13.1)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -45,7 +46,14 @@ class NodeAddress:
     @classmethod
     def parse(cls, text: str) -> NodeAddress:
         """Parse an address; the host is normalised (lower case, canonical IPv6), so ``str`` of the
-        result is the normal form. Anything outside the grammar is ``address.malformed``."""
+        result is the normal form. Anything outside the grammar is ``address.malformed``.
+
+        Results are cached (the same few addresses are parsed again with every group state
+        computed); a refusal is not, so it is raised every time."""
+        return _parse_address(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> NodeAddress:
         text = text.strip()
         if not text.isascii() or len(text) > MAX_ADDRESS_TEXT:
             raise AddressError("address.malformed", f"a node address is ASCII, at most {MAX_ADDRESS_TEXT} bytes")
@@ -64,6 +72,11 @@ class NodeAddress:
         if not port_text.isdigit() or port_text.startswith("0") or not 0 < int(port_text) < 65536:
             raise AddressError("address.malformed", "the port is 1-65535, in decimal without leading zeros")
         return cls(key, host, int(port_text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(text: str) -> NodeAddress:
+    return NodeAddress._parse(text)
 
 
 def _ipv6(text: str) -> str:

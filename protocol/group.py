@@ -338,7 +338,9 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
 def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> Computation:
     """:func:`compute_state`, keeping what :func:`extend` needs."""
     cache = cache if cache is not None else DecodeCache()
-    genesis_payload = check_genesis(genesis)
+    cached = cache.payloads.get(genesis.entry_id)
+    genesis_payload = cached if isinstance(cached, Genesis) else check_genesis(genesis)
+    cache.payloads[genesis.entry_id] = genesis_payload
     group_id = genesis.entry_id
     items: dict[bytes, tuple[Entry, ControlPayload]] = {group_id: (genesis, genesis_payload)}
     for entry in controls:

@@ -166,14 +166,14 @@ def convergence(samples: list[dict[str, Any]], faults_end: float, settle: float)
     """Seconds from ``faults_end`` (virtual, absolute) until every group has been seen converged
     (each group's first converged sample from then on; groups with traffic in flight at one sample
     are caught at a later one), and the liveness violation if that exceeds ``settle``."""
-    after = [s for s in samples if s["t"] >= faults_end]
+    after = [s for s in samples if s["t"] >= round(faults_end, 6)]
     if not after:
         return None, ["no convergence sample after the last fault"]
     pending = set(range(after[0]["groups"]))
     for s in after:
         pending -= set(range(s["groups"])) - set(s["behind"])
         if not pending:
-            took = round(s["t"] - faults_end, 6)
+            took = max(0.0, round(s["t"] - faults_end, 6))
             if took > settle:
                 return took, [f"the honest nodes took {took:g} s to converge after the last fault (bound {settle:g} s)"]
             return took, []

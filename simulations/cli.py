@@ -46,8 +46,11 @@ def _seeds(text: str) -> list[int]:
 
 
 def _one(scenario_path: str, seed: int, out: str, draw: bool) -> dict[str, Any]:
-    """A sweep's job, in a worker process."""
-    result = run_scenario(find_scenario(scenario_path), seed, Path(out), draw=draw)
+    """A sweep's job, in a worker process. A run that breaks is a failed seed, not a broken sweep."""
+    try:
+        result = run_scenario(find_scenario(scenario_path), seed, Path(out), draw=draw)
+    except Exception as exc:
+        return {"seed": seed, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:500], "violations": {}}
     m = result.metrics
     return {
         "seed": seed,

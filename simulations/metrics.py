@@ -61,6 +61,7 @@ def compute(
 ) -> dict[str, Any]:
     sent = history.of("sent")
     removed = {e["member"] for e in history.of("removed")}
+    forgers = {e["key"] for e in history.of("attack") if e["what"] == "equivocation"}  # their garbage is unreadable
     deliveries = delivery_latencies(history)
     ack = [e["t"] - e["started"] for e in sent]
     expected = len(sent) * max(0, members_per_group - 1)
@@ -77,7 +78,11 @@ def compute(
             "deliveries": len(deliveries),
             "deliveries_expected_at_most": expected,
             # a member still in the group who could not decrypt (concurrent rekeys, a bug...)
-            "undecryptable": sum(1 for e in history.of("delivered") if not e["ok"] and e["member"] not in removed),
+            "undecryptable": sum(
+                1
+                for e in history.of("delivered")
+                if not e["ok"] and e["member"] not in removed and e["id"].split(":")[1] not in forgers
+            ),
             # what removed members' clients received after their removal and could not read (as intended)
             "unreadable_to_removed_members": sum(
                 1 for e in history.of("delivered") if not e["ok"] and e["member"] in removed

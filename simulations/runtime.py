@@ -101,6 +101,7 @@ class SimNode:
     scope: trio.CancelScope | None = None
     stopped: trio.Event = field(default_factory=trio.Event)
     up: bool = False
+    lock: trio.Lock = field(default_factory=trio.Lock)  # crash and restart one at a time
 
     @property
     def address(self) -> NodeAddress:
@@ -238,18 +239,21 @@ class Simulation:
             sn.stopped.set()
 
     async def crash(self, sn: SimNode) -> None:
-        if not sn.up or sn.scope is None:
-            return
-        self.wire.crash(sn.name)
-        sn.scope.cancel()
-        await sn.stopped.wait()
-        self.history.add("node_down", node=sn.name)
+        async with sn.lock:
+            if not sn.up or sn.scope is None:
+                return
+            self.wire.crash(sn.name)
+            sn.scope.cancel()
+            await sn.stopped.wait()
+            self.history.add("node_down", node=sn.name)
 
     async def restart(self, sn: SimNode, nursery: trio.Nursery) -> None:
-        if sn.up:
-            return
-        self.wire.restart(sn.name)
-        await nursery.start(self.run_node, sn)
+        """Start a crashed node again (overlapping crash faults: it stays up once restarted)."""
+        async with sn.lock:
+            if sn.up:
+                return
+            self.wire.restart(sn.name)
+            await nursery.start(self.run_node, sn)
 
     def on_stored(self, node: str, group: bytes, entry: Entry) -> None:
         self.history.add("stored", node=node, group=group.hex()[:16], id=entry.entry_id.hex()[:16], kind=entry.kind)
@@ -277,6 +281,7 @@ class Simulation:
                 await member.changed.wait()
                 continue
             changed = member.changed
+            failure: BaseException | None = None
             try:
                 async with self.session(member) as session, trio.open_nursery() as nursery:
                     member.session = session
@@ -285,16 +290,16 @@ class Simulation:
                     ready.set()
                     nursery.start_soon(self._watch_online, member, changed, nursery.cancel_scope)
                     nursery.start_soon(self.subscription, member, session)
-            except Exception as exc:
-                if not _expected(exc):
-                    raise
-                self.history.add("disconnected", member=member.name, code=_code(exc))
-                ready.set()
-                if _code(exc) in NOT_MEMBER:
-                    member.removed = True
+            except* (TransportError, HoldspaceError) as group:  # a Cancelled beside them goes on
+                failure = group
             finally:
                 member.session = None
                 member.connected = trio.Event()
+            if failure is not None:
+                self.history.add("disconnected", member=member.name, code=_code(failure))
+                ready.set()
+                if _code(failure) in NOT_MEMBER:
+                    member.removed = True
             if trio.current_time() - connected_at > RECONNECT_MAX:
                 backoff = RECONNECT_MIN  # that connection was good for a while: start the backoff again
             if member.online and not member.removed:
@@ -500,13 +505,15 @@ class Simulation:
         await self.at(a.at)
         rng = random.Random(f"{self.seed}/adversary/{a.kind}/{a.node}/{a.group}")  # noqa: S311 - simulated attack
         while self.now() < a.end:
-            with contextlib.suppress(TransportError, HoldspaceError, trio.TooSlowError):
+            try:
                 if a.kind == "forger":
                     await self._forge(a, rng)
                 elif a.kind == "flooder":
                     await self._flood(a, rng)
                 else:
                     await self._equivocate(a, rng)
+            except* (TransportError, HoldspaceError, trio.TooSlowError):
+                pass  # refused or cut off: the attack goes on
             await trio.sleep(rng.expovariate(a.rate / 60.0))
 
     def _victim_peer(self, sn: SimNode, rng: random.Random) -> SimNode | None:
@@ -612,18 +619,28 @@ class Simulation:
                 for target, entry in ((home, first), (other, second)):
                     nursery.start_soon(self._publish_to, member, me, target, entry, accepted)
             record.seq, record.prev = first.seq, first.entry_id
-        if len(accepted) == 2:  # both branches are out: every honest host must end up proving it
+        if len(accepted) == 2:  # both branches reached a node: every honest host must end up proving it
             self.equivocators.setdefault(gid, set()).add(me.public_key)
-        self.history.add("attack", member=member.name, what="equivocation", accepted=len(accepted))
+        self.history.add(
+            "attack", member=member.name, key=me.public_key.hex()[:16], what="equivocation", accepted=len(accepted)
+        )
 
     async def _publish_to(
         self, member: SimMember, me: Pseudonym, target: SimNode, entry: Entry, accepted: list[bool]
     ) -> None:
-        with contextlib.suppress(TransportError, HoldspaceError), trio.move_on_after(60):
-            async with self.session(member, target.address) as session:
-                await session.authenticate(me)
-                await session.publish(entry)
+        try:
+            with trio.fail_after(60):
+                async with self.session(member, target.address) as session:
+                    await session.authenticate(me)
+                    await session.publish(entry)
+                    accepted.append(True)
+        except Exception as exc:
+            if not _expected(exc) and not isinstance(exc, trio.TooSlowError):
+                raise
+            code = _code(exc)
+            if code == "log.fork":  # the node already held the other branch: it keeps the proof
                 accepted.append(True)
+            self.history.add("attack_refused", member=member.name, node=target.name, code=code)
 
     # -- observation -----------------------------------------------------------------------------
 

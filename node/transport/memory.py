@@ -456,6 +456,7 @@ class MemoryConnection:
         if self.closed_exc is not None:
             return
         self.closed_exc = exc
+        self.link.end_closed()
         self.accept_changed.fire()
         self.space_changed.fire()
         for stream in self.streams.values():
@@ -475,13 +476,21 @@ class _Link:
     def touch(self) -> None:
         self.last_activity = trio.current_time()
 
+    def end_closed(self) -> None:
+        if self.ends is not None and all(end.closed_exc is not None for end in self.ends):
+            self.closed.set()
+
     def close(self, initiator: MemoryConnection | None, local: TransportError, remote: TransportError) -> None:
+        """Close both ends: at once, or (with a wire) the initiator now and the peer when the close
+        reaches it. ``closed`` is set once both ends are closed: until then the idle timer runs, so
+        an end whose peer vanished (a crashed host) still times out on its own, as in QUIC."""
         if self.closed.is_set() or self.ends is None:
             return
-        self.closed.set()
         if initiator is None or self.wire is None:
             for end in self.ends:
                 end.mark_closed(local if (initiator is None or end is initiator) else remote)
+            return
+        if initiator.closed_exc is not None:
             return
         initiator.mark_closed(local)
         peer = initiator.peer

@@ -107,6 +107,9 @@ CODES: dict[str, str] = {
     "client.no_genesis": "the node did not return the group's genesis entry",
     "client.not_member": "that pseudonym is not a member of the group",
     "client.no_node": "no home node is set: pass --node holdspace://...",
+    # --- the simulator (scenario files, not the wire) ---
+    "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
+    "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",
     # --- primitives ---
     "crypto.bad_key": "a key or nonce has the wrong length",
     "crypto.decrypt_failed": "authenticated decryption failed: wrong key, or the data was altered",

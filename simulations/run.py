@@ -110,6 +110,7 @@ def run_scenario(
         violations=violations,
         members_per_group=scenario.members,
     )
+    figures["equivocating_authors"] = sum(len(a) for a in sim.equivocators.values())
     figures["ok"] = not any(violations.values())
     figures["seed"] = seed
     figures["scenario"] = scenario.name

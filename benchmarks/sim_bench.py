@@ -1,0 +1,163 @@
+"""The simulator's speed: simulated time per wall second, and the cost of the 1,000-node benchmark.
+
+Figures, each against a baseline measured in the same run:
+
+1. ``small-group`` (3 nodes, one circle of 8): simulated seconds per wall second.
+2. ``thousand-communities`` (1,000 nodes, 10,000 members in 1,000 groups, one simulated hour of
+   normal chat, 3 messages per member per hour): wall time against the 10-minute target, and peak
+   memory of the process that ran it.
+3. Cost per message of that run (wall time / messages sent) against the protocol work a message
+   needs at minimum, timed here outside the simulator: the author's client encrypts and signs it;
+   each host node decodes and verifies it; each other member's client decodes, verifies and
+   decrypts it. The ratio is what the node runtime, the clients' protocol round trips, the
+   transport and the simulated network add on top of the cryptography and encoding.
+
+Each scenario runs in its own process (``holdspace sim run``), so peak memory is its own.
+Run: .venv/bin/python benchmarks/sim_bench.py [--quick]   (--quick: 100 nodes instead of 1,000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from protocol import e2ee, kinds
+from protocol.author import create_group
+from protocol.entry import decode_entry
+from protocol.group import Epoch
+from protocol.identity import new_master_secret
+from protocol.payloads import decode_envelope
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "simulations" / "scenarios"
+TARGET_WALL_S = 600.0
+
+
+def protocol_work_per_message(hosts: float, recipients: int, rounds: int = 300) -> float:
+    """Seconds of pure protocol work one chat message needs (see the module docstring)."""
+    genesis, writer = create_group(new_master_secret(), 1_800_000_000_000)
+    epoch = Epoch(genesis.entry_id, 1, writer.me.public_key, frozenset({writer.me.public_key}), False)
+    epoch_key = bytes(range(32))
+    author = e2ee.GroupKeys(genesis.entry_id, writer.me)
+    author.accept_epoch(epoch, epoch_key)
+    readers = []
+    for _ in range(recipients):
+        _, reader = create_group(new_master_secret(), 1_800_000_000_000)
+        keys = e2ee.GroupKeys(genesis.entry_id, reader.me)
+        keys.accept_epoch(epoch, epoch_key)
+        readers.append(keys)
+    text = b"one day at a time, thank you all for listening " * 4
+    start = time.perf_counter()
+    for i in range(rounds):
+        envelope = author.encrypt(epoch.entry_id, writer.seq + 1, text)
+        entry = writer.append(kinds.MESSAGE, envelope.encode(), 1_800_000_000_000 + i)
+        for _ in range(round(hosts)):
+            decode_entry(entry.raw, entry.payload, now_ms=None)
+        for keys in readers:
+            got = decode_entry(entry.raw, entry.payload, now_ms=None)
+            assert keys.decrypt(got.author, got.seq, decode_envelope(got.payload or b"")) == text
+    return (time.perf_counter() - start) / rounds
+
+
+def run(scenario: Path, out: Path, extra: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    path = scenario
+    if extra:
+        text = scenario.read_text()
+        for key, value in extra.items():
+            text = text.replace(key, value)
+        path = out.parent / f"{out.name}.toml"
+        path.write_text(text)
+    cmd = [sys.executable, "-c", "from clients.cli import main; main()", "sim", "run", str(path)]
+    done = subprocess.run(  # noqa: S603 - our own CLI, with paths we made
+        [*cmd, "--seed", "1", "--out", str(out), "--no-plots"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{scenario.name} failed:\n{done.stdout}\n{done.stderr}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    timing = json.loads((out / "timing.json").read_text())
+    return metrics, timing
+
+
+def record(
+    name: str,
+    value: float,
+    unit: str,
+    baseline: str | None,
+    baseline_value: float | None,
+    target: float | None = None,
+    higher_is_better: bool = False,
+) -> dict[str, Any]:
+    ratio = None if not baseline_value else value / baseline_value
+    met = None if target is None else (value >= target if higher_is_better else value <= target)
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": None if baseline_value is None else round(baseline_value, 6),
+        "ratio": None if ratio is None else round(ratio, 3),
+        "target": target,
+        "met": met,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 nodes and groups instead of 1,000")
+    args = parser.parse_args()
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _, small_t = run(SCENARIOS / "small-group.toml", work / "small")
+        results.append(record("small-group: simulated s per wall s", small_t["speedup"], "x", None, None))
+        print(
+            f"small-group (3 nodes): {small_t['simulated_s']:.0f} s simulated in {small_t['wall_s']:.2f} s "
+            f"= {small_t['speedup']:.0f}x real time"
+        )
+        big = SCENARIOS / "thousand-communities.toml"
+        extra = {"count = 1000": "count = 100"} if args.quick else None
+        label = "hundred" if args.quick else "thousand"
+        metrics, timing = run(big, work / label, extra)
+        sent = metrics["messages"]["sent"]
+        hosts = sum(metrics["entries_stored_per_node"].values()) / max(1, sent)  # roughly: stores per entry
+        baseline = protocol_work_per_message(min(hosts, 4.0), 9)
+        per_message = timing["wall_s"] / max(1, sent)
+        results += [
+            record(f"{label}-communities: wall time", timing["wall_s"], "s", "target", TARGET_WALL_S, TARGET_WALL_S),
+            record(f"{label}-communities: peak memory", timing["peak_rss_mb"], "MB", None, None),
+            record(
+                f"{label}-communities: wall time per message sent",
+                per_message * 1000,
+                "ms",
+                "protocol work per message, no simulator",
+                baseline * 1000,
+            ),
+            record(f"{label}-communities: simulated s per wall s", timing["speedup"], "x", None, None),
+        ]
+        print(
+            f"{label}-communities: {sent} messages, {metrics['messages']['deliveries']} deliveries; "
+            f"{timing['simulated_s']:.0f} s simulated in {timing['wall_s']:.0f} s (target {TARGET_WALL_S:.0f} s), "
+            f"peak {timing['peak_rss_mb']:.0f} MB; {per_message * 1000:.2f} ms wall per message vs "
+            f"{baseline * 1000:.2f} ms of protocol work ({per_message / baseline:.1f}x)"
+        )
+        print(
+            f"  delivery p50/p99 {metrics['delivery_latency']['p50_s'] * 1000:.0f}/"
+            f"{metrics['delivery_latency']['p99_s'] * 1000:.0f} ms (virtual), checks: "
+            f"{'all passed' if metrics['ok'] else metrics['violations']}"
+        )
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sim_bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

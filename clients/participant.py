@@ -67,6 +67,7 @@ class GroupRecord:
     genesis: Entry | None = None
     controls: list[Entry] = field(default_factory=list)  # every control entry read, verified, in arrival order
     state: GroupState | None = None  # computed from genesis and controls (not saved)
+    following: bool = False  # a live subscription absorbs every entry as it arrives (not saved)
     computation: Computation | None = None  # what ``state`` came from, extended entry by entry
     cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
 
@@ -328,9 +329,13 @@ class Participant:
         return record
 
     async def sync(self, session: NodeSession, record: GroupRecord) -> GroupState:
-        """Fetch what the home node has after our cursor, then :meth:`absorb` it."""
+        """Fetch what the home node has after our cursor, then :meth:`absorb` it. A record kept
+        current by a live subscription (``record.following``) needs no fetch: only a pending entry
+        is sent."""
         await session.authenticate(self.pseudonym(record))
         await self._flush_pending(session, record)
+        if record.following and record.state is not None:
+            return record.state
         state, _ = self.absorb(record, await session.fetch_all(record.group_id, record.cursor))
         self.save()
         return state

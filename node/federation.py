@@ -56,7 +56,7 @@ from protocol.federation import (
     heads_digest,
     sync_plan,
 )
-from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_event, encode_ok
+from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_ok
 from protocol.group import group_id_of
 from protocol.kinds import JOIN
 from protocol.log import verify_fork_proof
@@ -504,7 +504,8 @@ class Federation:
             for group, after, wanted in served:
                 nursery.start_soon(self._produce, key, group, after, wanted, send.clone())
             send.close()
-            await self._send_frames(stream, receive)  # returns when no group is left to serve
+            async for frame in receive:  # until no group is left to serve; a quiet stream is kept
+                await stream.send(frame)  # open by the transport's keep-alive
             nursery.cancel_scope.cancel()
         with contextlib.suppress(TransportError):
             await stream.finish()
@@ -518,17 +519,6 @@ class Federation:
                 log.info("peer %s refused an entry we sent: %s", key.hex()[:16], str(code)[:64])
         except (TransportError, HoldspaceError):
             scope.cancel()
-
-    async def _send_frames(self, stream: MessageStream, receive: trio.MemoryReceiveChannel[bytes]) -> None:
-        interval = self.node.limits.keepalive_interval
-        while True:
-            frame = None
-            with trio.move_on_after(interval):
-                try:
-                    frame = await receive.receive()
-                except trio.EndOfChannel:
-                    return
-            await stream.send(frame if frame is not None else encode_event("keepalive"))
 
     async def _produce(
         self,

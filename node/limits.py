@@ -29,8 +29,6 @@ class NodeLimits:
     request_burst: float = 4000.0
     max_pseudonyms_per_connection: int = 64
     max_subscriptions_per_connection: int = 16
-    keepalive_interval: float = 20.0
-    """Seconds of silence after which a subscription gets a keepalive event (below the idle timeout)."""
     subscription_batch: int = 256
     """Entries per pushed event; a slow reader holds the subscription back (no buffering)."""
     transport: TransportLimits = field(default_factory=default_transport_limits)

@@ -493,10 +493,7 @@ class Node:
                     cursor = following
                     await stream.send(frame)
                     continue
-                with trio.move_on_after(self.limits.keepalive_interval) as idle:
-                    await event.wait()
-                if idle.cancelled_caught:  # keep the connection from reaching its idle timeout
-                    await stream.send(encode_event("keepalive", next=cursor))
+                await event.wait()  # a quiet connection is kept open by the transport's keep-alive
         finally:
             session.subscriptions -= 1
 

@@ -150,6 +150,9 @@ class SimWire:
         self._down: set[Hashable] = set()
         self._side: dict[Hashable, int] = {}
         self._held: list[_InFlight] = []
+        self._down_since: dict[Hashable, float] = {}
+        self._cut_since = 0.0  # when the current partition began
+        self._watchers: dict[object, None] = {}  # links with keep-alive, nudged on every change
         self.traffic: dict[Hashable, HostTraffic] = {}
 
     # -- faults ----------------------------------------------------------------------------------
@@ -157,6 +160,7 @@ class SimWire:
     def partition(self, sides: list[list[Hashable]]) -> None:
         """Cut the network into ``sides``; hosts not named (clients) reach every side."""
         self._side = {host: i + 1 for i, side in enumerate(sides) for host in side}
+        self._cut_since = trio.current_time()
         self._fire_changed()
 
     def heal(self) -> None:
@@ -178,10 +182,12 @@ class SimWire:
         """``host`` stops: what is in flight to or from it is lost."""
         self._incarnation[host] = self._incarnation.get(host, 0) + 1
         self._down.add(host)
+        self._down_since[host] = trio.current_time()
         self._fire_changed()
 
     def restart(self, host: Hashable) -> None:
         self._down.discard(host)
+        self._down_since.pop(host, None)
         self._fire_changed()
 
     def reachable(self, src: Hashable, dst: Hashable) -> bool:
@@ -193,6 +199,21 @@ class SimWire:
     def _fire_changed(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
+        for link in list(self._watchers):
+            link.nudge()  # type: ignore[attr-defined]
+
+    def broken_since(self, a: Hashable, b: Hashable) -> float | None:
+        """Since when ``a`` and ``b`` cannot reach each other, or None (keep-alive timers use it)."""
+        if self.reachable(a, b):
+            return None
+        down = [self._down_since[h] for h in (a, b) if h in self._down_since]
+        return min(down) if down else self._cut_since
+
+    def watch(self, link: object) -> None:
+        self._watchers[link] = None
+
+    def unwatch(self, link: object) -> None:
+        self._watchers.pop(link, None)
 
     # -- the Wire interface ----------------------------------------------------------------------
 

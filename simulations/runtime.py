@@ -319,18 +319,25 @@ class Simulation:
         async with member.lock:
             await member.participant.sync(session, record)  # sends a pending entry first
         async with contextlib.aclosing(session.subscribe(record.group_id, record.cursor)) as batches:
-            async for batch in batches:
-                _, new = member.participant.absorb(record, [r for r in batch if r.cursor > record.cursor])
-                for message in new:
-                    if message.author != member.key:
-                        self.history.add(
-                            "delivered",
-                            member=member.name,
-                            id=_message_id(member.plan.group, message.author, message.seq),
-                            ok=message.text is not None,
-                            **({} if message.problem is None else {"problem": message.problem}),
-                        )
+            record.following = True  # the subscription keeps the record current: sends need no fetch
+            try:
+                await self._follow(member, record, batches)
+            finally:
+                record.following = False
         raise TransportError("subscription ended")
+
+    async def _follow(self, member: SimMember, record: GroupRecord, batches: Any) -> None:
+        async for batch in batches:
+            _, new = member.participant.absorb(record, [r for r in batch if r.cursor > record.cursor])
+            for message in new:
+                if message.author != member.key:
+                    self.history.add(
+                        "delivered",
+                        member=member.name,
+                        id=_message_id(member.plan.group, message.author, message.seq),
+                        ok=message.text is not None,
+                        **({} if message.problem is None else {"problem": message.problem}),
+                    )
 
     async def operate(self, member: SimMember, what: str, fn: Callable[[NodeSession], Any]) -> Any:
         """Run a participant operation on the live session, under the member's lock; wait for a

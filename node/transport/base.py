@@ -243,6 +243,12 @@ class TransportLimits:
     close_timeout: float = 2.0
     """Graceful ``aclose`` waits at most this long for unacknowledged data before closing."""
 
+    keepalive_interval: float | None = 20.0
+    """After this long without sending anything, an endpoint sends a QUIC PING, so a connection to a
+    live peer never reaches the idle timeout however quiet the application is (a long-lived
+    subscription, a federation link with nothing new). None: no keep-alive, a quiet connection ends
+    at the idle timeout. Used as at most a third of ``idle_timeout`` (see ``keepalive_every``)."""
+
     def __post_init__(self) -> None:
         for name in (
             "max_message_size",
@@ -267,6 +273,16 @@ class TransportLimits:
             )
         if min(self.handshake_timeout, self.idle_timeout, self.close_timeout) <= 0:
             raise ValueError("timeouts must be positive")
+        if self.keepalive_interval is not None and self.keepalive_interval <= 0:
+            raise ValueError("keepalive_interval must be positive (or None)")
+
+    @property
+    def keepalive_every(self) -> float | None:
+        """The PING interval actually used: ``keepalive_interval``, at most a third of the idle
+        timeout (so one lost PING does not end a connection)."""
+        if self.keepalive_interval is None:
+            return None
+        return min(self.keepalive_interval, self.idle_timeout / 3)
 
     @property
     def reservation_pool(self) -> int:

@@ -9,8 +9,10 @@ For tests and simulations: no sockets, no threads, only trio primitives, so it r
   unread, or the stream holds more than its window plus the unacknowledged-send allowance;
 * at most ``max_streams`` live streams per direction; a stream becomes visible to the peer on its
   first message, ``finish`` or ``reset`` (as in QUIC, where a stream exists once a frame names it);
-* pinning (``PinMismatch``), ALPN (``NoApplicationProtocol``), connection cap, idle timeout,
-  graceful close (queued messages stay readable), the same exceptions and codes.
+* pinning (``PinMismatch``), ALPN (``NoApplicationProtocol``), connection cap, idle timeout and
+  keep-alive (``TransportLimits.keepalive_interval``: a connection to a reachable peer never idles
+  out; its PINGs are not modelled as messages), graceful close (queued messages stay readable), the
+  same exceptions and codes.
 
 Messages cross instantly unless the network has a :class:`Wire`: a model of the links between
 hosts (latency, bandwidth, loss, partitions, crashed hosts; see ``simulations/network.py``). With a
@@ -86,6 +88,16 @@ class Wire(Protocol):
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Run a background task that outlives any one host (connection idle timers)."""
         ...
+
+    def broken_since(self, a: Hashable, b: Hashable) -> float | None:
+        """Since when hosts ``a`` and ``b`` cannot reach each other (None: they can)."""
+        ...
+
+    def watch(self, link: _Link) -> None:
+        """Call ``link.nudge()`` whenever reachability changes, until :meth:`unwatch`."""
+        ...
+
+    def unwatch(self, link: _Link) -> None: ...
 
 
 def host_of(address: Hashable) -> Hashable:
@@ -466,12 +478,17 @@ class MemoryConnection:
 class _Link:
     """The shared state of a client/server connection pair."""
 
-    def __init__(self, idle_timeout: float, wire: Wire | None = None) -> None:
+    def __init__(self, idle_timeout: float, wire: Wire | None = None, *, keepalive: bool = False) -> None:
         self.wire = wire
         self.idle_timeout = idle_timeout
+        self.keepalive = keepalive  # an end sends PINGs: the link lives as long as its path does
         self.last_activity = trio.current_time()
         self.ends: tuple[MemoryConnection, MemoryConnection] | None = None
         self.closed = trio.Event()
+        self.nudged = trio.Event()  # the link closed, or (with a wire) reachability changed
+
+    def nudge(self) -> None:
+        self.nudged.set()
 
     def touch(self) -> None:
         self.last_activity = trio.current_time()
@@ -479,6 +496,7 @@ class _Link:
     def end_closed(self) -> None:
         if self.ends is not None and all(end.closed_exc is not None for end in self.ends):
             self.closed.set()
+            self.nudge()
 
     def close(self, initiator: MemoryConnection | None, local: TransportError, remote: TransportError) -> None:
         """Close both ends: at once, or (with a wire) the initiator now and the peer when the close
@@ -498,13 +516,32 @@ class _Link:
         initiator.transmit(None, 0, lambda: peer.mark_closed(remote))  # after what it sent
 
     async def watch_idle(self) -> None:
-        while not self.closed.is_set():
-            deadline = self.last_activity + self.idle_timeout
-            if trio.current_time() >= deadline:
-                self.close(None, IdleTimeout("idle timeout"), IdleTimeout("idle timeout"))
-                return
-            with trio.move_on_at(deadline):
-                await self.closed.wait()
+        """Close both ends after ``idle_timeout`` without arrivals. With keep-alive, PINGs would
+        have arrived for as long as the path worked, so the timer runs from when the wire says the
+        path broke (a partition, a crashed host); with keep-alive and no wire, never."""
+        wire = self.wire
+        if wire is not None and self.keepalive:
+            wire.watch(self)
+        try:
+            while not self.closed.is_set():
+                start = self.last_activity
+                if self.keepalive:
+                    broken = None if wire is None else wire.broken_since(*(e.host for e in self.ends or ()))
+                    if broken is None:  # PINGs keep it alive: wait for a change
+                        self.nudged = trio.Event()
+                        await self.nudged.wait()
+                        continue
+                    start = max(start, broken)
+                deadline = start + self.idle_timeout
+                if trio.current_time() >= deadline:
+                    self.close(None, IdleTimeout("idle timeout"), IdleTimeout("idle timeout"))
+                    return
+                self.nudged = trio.Event()
+                with trio.move_on_at(deadline):
+                    await self.nudged.wait()
+        finally:
+            if wire is not None and self.keepalive:
+                wire.unwatch(self)
 
 
 class _Listener:
@@ -682,7 +719,8 @@ class MemoryNetwork:
         if len(listener.connections) >= listener.limits.max_connections:
             listener.stats.connections_refused += 1
             raise ConnectionRefused("connection limit reached")
-        link = _Link(min(limits.idle_timeout, listener.limits.idle_timeout), self.wire)
+        keepalive = limits.keepalive_interval is not None or listener.limits.keepalive_interval is not None
+        link = _Link(min(limits.idle_timeout, listener.limits.idle_timeout), self.wire, keepalive=keepalive)
         if isinstance(address, tuple) and len(address) == 2:
             remote = (str(address[0]), int(address[1]))
         else:

@@ -547,6 +547,8 @@ class QuicConnectionHandle:
         self._progress_event = trio.Event()
         self._wake_event = trio.Event()
         self._timer_at: float | None = None
+        self._last_sent = trio.current_time()  # when a datagram was last sent (keep-alive clock)
+        self._pings = 0
         self._handshake_deadline: float | None = trio.current_time() + limits.handshake_timeout
         self.established = trio.Event()  # set on success or failure of the handshake
         self.handshake_ok = False
@@ -634,6 +636,9 @@ class QuicConnectionHandle:
                 deadline = self._timer_at
             if self._handshake_deadline is not None:
                 deadline = min(deadline, self._handshake_deadline)
+            keepalive = self.limits.keepalive_every
+            if keepalive is not None and self.handshake_ok:
+                deadline = min(deadline, self._last_sent + keepalive)
             if not self._wake_event.is_set():
                 with trio.move_on_at(deadline):
                     await self._wake_event.wait()
@@ -655,12 +660,16 @@ class QuicConnectionHandle:
                 self._handshake_timed_out()
             if self.terminated.is_set():
                 break
+            if keepalive is not None and self.handshake_ok and now >= self._last_sent + keepalive:
+                self._pings += 1  # quiet for a keep-alive interval: a PING (acknowledged) keeps both ends alive
+                self.quic.send_ping(self._pings)
             await self._send_pending(now)
 
     async def _send_pending(self, now: float) -> None:
         datagrams = self.quic.datagrams_to_send(now)
         self._timer_at = self.quic.get_timer()  # re-armed after every datagrams_to_send
         if datagrams:
+            self._last_sent = now
             await self._endpoint.send_datagrams(datagrams)
 
     async def flush(self) -> None:
@@ -671,6 +680,7 @@ class QuicConnectionHandle:
     def flush_now(self) -> None:
         """Synchronous best-effort flush (failure paths and shutdown)."""
         for data, addr in self.quic.datagrams_to_send(trio.current_time()):
+            self._last_sent = trio.current_time()
             self._endpoint.send_now(data, addr)
         self._timer_at = self.quic.get_timer()
         self.wake()

@@ -167,7 +167,7 @@ async def test_live_subscription_delivers(tmp_path: Path, node) -> None:
 
 async def test_stalled_subscriber_gets_backpressure_not_buffering(tmp_path: Path) -> None:
     """A subscriber that never reads holds back only its own stream; node memory stays bounded."""
-    limits = NodeLimits(keepalive_interval=0.2)
+    limits = NodeLimits()
     async with running_node(tmp_path / "n", limits) as (_, address):
         fay, ana = await setup_group(tmp_path, address)
         async with session(address) as s_fay, session(address) as s_ana:

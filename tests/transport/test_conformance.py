@@ -239,7 +239,7 @@ async def test_stalled_reader_blocks_sender_and_bounds_memory(harness: Harness) 
 
 
 async def test_idle_timeout_closes(harness: Harness) -> None:
-    limits = TransportLimits(idle_timeout=0.4, handshake_timeout=3.0)
+    limits = TransportLimits(idle_timeout=0.4, handshake_timeout=3.0, keepalive_interval=None)
     server_side: list[BaseException] = []
     server_done = trio.Event()
 

@@ -17,7 +17,7 @@ from .conftest import ALPN, echo_handler, receive_all
 async def test_under_mock_clock(autojump_clock: trio.testing.MockClock, nursery: trio.Nursery) -> None:
     network = MemoryNetwork()
     key = nacl.signing.SigningKey.generate()
-    limits = TransportLimits()  # default 60 s idle timeout, elapsed in virtual time
+    limits = TransportLimits(keepalive_interval=None)  # 60 s idle timeout, elapsed in virtual time
     address = await nursery.start(network.serve, ("node", 1), key, [ALPN], echo_handler)
     async with network.connect(address, bytes(key.verify_key), ALPN, limits=limits) as conn:
         stream = await conn.open_stream()

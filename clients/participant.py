@@ -68,6 +68,7 @@ class GroupRecord:
     controls: list[Entry] = field(default_factory=list)  # every control entry read, verified, in arrival order
     state: GroupState | None = None  # computed from genesis and controls (not saved)
     following: bool = False  # a live subscription absorbs every entry as it arrives (not saved)
+    unread_own: bool = False  # we published a control entry the state does not show yet: fetch it
     computation: Computation | None = None  # what ``state`` came from, extended entry by entry
     cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
 
@@ -253,6 +254,8 @@ class Participant:
                 self.save()
             raise
         record.seq, record.prev, record.pending = entry.seq, entry.entry_id, None
+        if kinds.is_control(entry.kind):
+            record.unread_own = True  # what we send next must be decided on a state that includes it
         self.save()
         return cursor
 
@@ -334,8 +337,9 @@ class Participant:
         is sent."""
         await session.authenticate(self.pseudonym(record))
         await self._flush_pending(session, record)
-        if record.following and record.state is not None:
+        if record.following and record.state is not None and not record.unread_own:
             return record.state
+        record.unread_own = False
         state, _ = self.absorb(record, await session.fetch_all(record.group_id, record.cursor))
         self.save()
         return state

@@ -148,28 +148,37 @@ class SimWire:
         self._nursery: trio.Nursery | None = None
         self._incarnation: dict[Hashable, int] = {}
         self._down: set[Hashable] = set()
-        self._side: dict[Hashable, int] = {}
+        self._cuts: dict[int, tuple[dict[Hashable, int], float]] = {}  # cut -> (host -> side, since)
+        self._cut_numbers = itertools.count(1)
         self._held: list[_InFlight] = []
         self._down_since: dict[Hashable, float] = {}
-        self._cut_since = 0.0  # when the current partition began
         self._watchers: dict[object, None] = {}  # links with keep-alive, nudged on every change
         self.traffic: dict[Hashable, HostTraffic] = {}
 
     # -- faults ----------------------------------------------------------------------------------
 
-    def partition(self, sides: list[list[Hashable]]) -> None:
-        """Cut the network into ``sides``; hosts not named (clients) reach every side."""
-        self._side = {host: i + 1 for i, side in enumerate(sides) for host in side}
-        self._cut_since = trio.current_time()
+    def partition(self, sides: list[list[Hashable]]) -> int:
+        """Cut the network into ``sides`` (hosts not named, e.g. clients, reach every side); returns
+        the cut's number for :meth:`heal`. Cuts overlap: two hosts talk only if no cut separates them."""
+        cut = next(self._cut_numbers)
+        self._cuts[cut] = ({host: i for i, side in enumerate(sides) for host in side}, trio.current_time())
         self._fire_changed()
+        return cut
 
-    def heal(self) -> None:
-        """Remove every cut; what was held arrives now, in the order it was sent."""
-        self._side = {}
+    def heal(self, cut: int | None = None) -> None:
+        """Remove one cut (``None``: every cut); what was held and can now pass arrives now, in the
+        order it was sent."""
+        if cut is None:
+            self._cuts.clear()
+        else:
+            self._cuts.pop(cut, None)
         held, self._held = self._held, []
         now = trio.current_time()
         for item in held:
-            heapq.heappush(self._heap, (now, next(self._sequence), item))
+            if self.reachable(item.src, item.dst):
+                heapq.heappush(self._heap, (now, next(self._sequence), item))
+            else:
+                self._held.append(item)
         self._wakeup.set()
         self._fire_changed()
 
@@ -193,8 +202,12 @@ class SimWire:
     def reachable(self, src: Hashable, dst: Hashable) -> bool:
         if src in self._down or dst in self._down:
             return False
-        a, b = self._side.get(src), self._side.get(dst)
-        return a is None or b is None or a == b or not self._side
+        return not any(self._separates(sides, src, dst) for sides, _since in self._cuts.values())
+
+    @staticmethod
+    def _separates(sides: dict[Hashable, int], a: Hashable, b: Hashable) -> bool:
+        side_a, side_b = sides.get(a), sides.get(b)
+        return side_a is not None and side_b is not None and side_a != side_b
 
     def _fire_changed(self) -> None:
         self._changed.set()
@@ -206,8 +219,9 @@ class SimWire:
         """Since when ``a`` and ``b`` cannot reach each other, or None (keep-alive timers use it)."""
         if self.reachable(a, b):
             return None
-        down = [self._down_since[h] for h in (a, b) if h in self._down_since]
-        return min(down) if down else self._cut_since
+        since = [self._down_since[h] for h in (a, b) if h in self._down_since]
+        since += [t for sides, t in self._cuts.values() if self._separates(sides, a, b)]
+        return min(since)
 
     def watch(self, link: object) -> None:
         self._watchers[link] = None

@@ -465,10 +465,10 @@ class Simulation:
             sides = [list(s) for s in f.sides]
             named = {n for side in sides for n in side}
             sides.append([n for n in self.nodes if n not in named])  # the rest: one more side
-            self.wire.partition(sides)  # type: ignore[arg-type]
+            cut = self.wire.partition(sides)  # type: ignore[arg-type]
             self.history.add("partition", sides=sides)
             await self.at(f.end or f.at)
-            self.wire.heal()
+            self.wire.heal(cut)
             self.history.add("heal")
         elif f.kind == "crash":
             assert f.node is not None

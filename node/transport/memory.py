@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from types import TracebackType
@@ -391,6 +392,7 @@ class MemoryConnection:
         self.alive_out = 0
         self._next_stream_id = 0 if is_client else 1
         self.closed_exc: TransportError | None = None
+        self.closed_at = math.inf
         self._last_arrival = 0.0  # the wire's latest arrival time of anything we sent
 
     def transmit(self, stream: MemoryMessageStream | None, nbytes: int, action: Callable[[], None]) -> None:
@@ -468,6 +470,7 @@ class MemoryConnection:
         if self.closed_exc is not None:
             return
         self.closed_exc = exc
+        self.closed_at = trio.current_time()
         self.link.end_closed()
         self.accept_changed.fire()
         self.space_changed.fire()
@@ -496,7 +499,7 @@ class _Link:
     def end_closed(self) -> None:
         if self.ends is not None and all(end.closed_exc is not None for end in self.ends):
             self.closed.set()
-            self.nudge()
+        self.nudge()  # one end gone: the other's PINGs go unanswered from now on
 
     def close(self, initiator: MemoryConnection | None, local: TransportError, remote: TransportError) -> None:
         """Close both ends: at once, or (with a wire) the initiator now and the peer when the close
@@ -525,7 +528,10 @@ class _Link:
         try:
             while not self.closed.is_set():
                 start = self.last_activity
-                if self.keepalive:
+                gone = [e.closed_at for e in self.ends or () if e.closed_exc is not None]
+                if self.keepalive and gone:  # PINGs to a closed end go unanswered
+                    start = max(start, min(gone))
+                elif self.keepalive:
                     broken = None if wire is None else wire.broken_since(*(e.host for e in self.ends or ()))
                     if broken is None:  # PINGs keep it alive: wait for a change
                         self.nudged = trio.Event()

@@ -17,6 +17,7 @@ Invariant: secret material never appears in ``repr``/``str`` of these objects.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -167,7 +168,15 @@ def _check_document_fields(fields: dict[str, codec.CborValue], *, require_sig: b
 
 
 def verify_identity_document(raw: bytes) -> IdentityDocument:
-    """Decode and verify an identity document; typed errors in the order of spec section 4.4."""
+    """Decode and verify an identity document; typed errors in the order of spec section 4.4.
+
+    A document is verified again wherever it travels (every join, every group state computed),
+    so verified documents are remembered by their exact bytes (a refusal is not remembered)."""
+    return _verify_identity_document(bytes(raw))
+
+
+@functools.lru_cache(maxsize=16384)
+def _verify_identity_document(raw: bytes) -> IdentityDocument:
     if len(raw) > MAX_IDENTITY_DOCUMENT:
         raise IdentityError("identity.malformed_document", f"identity document exceeds {MAX_IDENTITY_DOCUMENT} bytes")
     try:

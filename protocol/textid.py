@@ -9,6 +9,8 @@ public key, ``hsg`` a group id. Ids are lowercase; uppercase input is accepted, 
 
 from __future__ import annotations
 
+import functools
+
 from protocol.errors import IdentityError
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -65,6 +67,7 @@ def _from_5bit(data: list[int]) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=16384)
 def encode_id(prefix: str, key: bytes) -> str:
     """``prefix`` + ``"1"`` + Bech32m data part of ``key`` + checksum."""
     data = _to_5bit(key)

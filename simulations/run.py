@@ -122,6 +122,7 @@ def run_scenario(
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = RunResult(seed, figures["ok"], figures, wall, simulated, peak)
     timing = {"wall_s": round(wall, 3), "simulated_s": simulated, "speedup": round(result.speedup, 2)}
+    timing["setup_wall_s"] = round(sim.setup_wall_s, 3)  # forming the groups, before traffic
     timing["peak_rss_mb"] = round(peak, 1)
     (out / "timing.json").write_text(json.dumps(timing, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return result

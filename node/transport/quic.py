@@ -663,6 +663,7 @@ class QuicConnectionHandle:
             if keepalive is not None and self.handshake_ok and now >= self._last_sent + keepalive:
                 self._pings += 1  # quiet for a keep-alive interval: a PING (acknowledged) keeps both ends alive
                 self.quic.send_ping(self._pings)
+                self._last_sent = now  # even if congestion control holds it back: no busy loop
             await self._send_pending(now)
 
     async def _send_pending(self, now: float) -> None:

@@ -14,7 +14,8 @@ Safety (must hold at every instant, faults or not):
 Liveness (once faults stop):
 
 * ``converged``: within ``settle`` seconds after the last fault ends, every live honest host of
-  every group holds the same log heads and the same group state.
+  every group holds the same log heads and the same group state (a proven equivocator's log may
+  end on a different branch on each host; the hosts must then all hold the proof).
 * ``fork_proven``: an equivocating author ends up proven (a fork proof) on every honest host of
   its group.
 

@@ -23,6 +23,7 @@ A run therefore produces the same history, metrics and plots for the same scenar
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import random
 import shutil
@@ -666,7 +667,8 @@ class Simulation:
         ]
 
     def behind(self) -> list[int]:
-        """Groups whose live honest hosts do not (yet) hold the same log heads and group state."""
+        """Groups whose live honest hosts do not (yet) hold the same log heads, fork proofs and group
+        state."""
         out = []
         for g, gid in enumerate(self.groups):
             if gid is None:
@@ -674,8 +676,12 @@ class Simulation:
             views = set()
             for sn in self.honest_hosts(gid):
                 assert sn.node is not None
-                heads = tuple(sorted((a, s, i) for a, (s, i) in sn.node.store.heads(gid).items()))
-                views.add((heads, sn.node.core.state(gid).fingerprint()))
+                # a proven equivocator's log may end differently on each host (each keeps the branch
+                # it saw first): hosts agree on the proof, and on every other author's log
+                proven = frozenset(verify_fork_proof(raw).author for raw in sn.node.fork_proofs(gid))
+                heads = sn.node.store.heads(gid).items()
+                kept = tuple(sorted((a, s, i) for a, (s, i) in heads if a not in proven))
+                views.add((kept, proven, sn.node.core.state(gid).fingerprint()))
             if len(views) > 1:
                 out.append(g)
         return out
@@ -805,6 +811,8 @@ def run_in_trio(sim: Simulation) -> None:
 
     saved = trio_run._ALLOW_DETERMINISTIC_SCHEDULING
     state = trio_run._r.getstate()
+    quiet = logging.NullHandler()  # nodes' warnings (a penalised peer...) are in the history instead
+    logging.getLogger("holdspace").addHandler(quiet)
     trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
     trio_run._r.seed(f"scheduler/{sim.seed}")
     try:
@@ -812,6 +820,7 @@ def run_in_trio(sim: Simulation) -> None:
     finally:
         trio_run._ALLOW_DETERMINISTIC_SCHEDULING = saved  # type: ignore[misc]
         trio_run._r.setstate(state)
+        logging.getLogger("holdspace").removeHandler(quiet)
 
 
 def new_directory() -> Path:

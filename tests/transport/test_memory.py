@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import nacl.signing
@@ -18,7 +19,8 @@ async def test_under_mock_clock(autojump_clock: trio.testing.MockClock, nursery:
     network = MemoryNetwork()
     key = nacl.signing.SigningKey.generate()
     limits = TransportLimits(keepalive_interval=None)  # 60 s idle timeout, elapsed in virtual time
-    address = await nursery.start(network.serve, ("node", 1), key, [ALPN], echo_handler)
+    serve = partial(network.serve, ("node", 1), key, [ALPN], echo_handler, limits=limits)  # no PINGs either side
+    address = await nursery.start(serve)
     async with network.connect(address, bytes(key.verify_key), ALPN, limits=limits) as conn:
         stream = await conn.open_stream()
         await stream.send(b"hello")

@@ -12,24 +12,12 @@ import pytest
 import trio
 import trio.testing
 
-from node.transport import EndOfStream, HandshakeTimeout, IdleTimeout, MemoryNetwork, TransportLimits
+from node.transport import HandshakeTimeout, IdleTimeout, MemoryNetwork, TransportLimits
 from simulations.network import PACKET_OVERHEAD, LinkSpec, SimWire
+from tests.transport.conftest import echo_handler
 
 ALPN = "test/1"
 LIMITS = TransportLimits(idle_timeout=30.0, handshake_timeout=5.0)
-
-
-async def echo(conn: Any) -> None:
-    async def one(stream: Any) -> None:
-        try:
-            while True:
-                await stream.send(await stream.receive())
-        except EndOfStream:
-            await stream.finish()
-
-    async with trio.open_nursery() as nursery:
-        while True:
-            nursery.start_soon(one, await conn.accept_stream())
 
 
 async def sink(conn: Any, got: list[tuple[float, bytes]]) -> None:
@@ -44,7 +32,7 @@ async def sink(conn: Any, got: list[tuple[float, bytes]]) -> None:
 
 
 async def setup(
-    nursery: trio.Nursery, link: LinkSpec, handler: Any = echo, seed: int = 1
+    nursery: trio.Nursery, link: LinkSpec, handler: Any = echo_handler, seed: int = 1
 ) -> tuple[SimWire, MemoryNetwork, bytes]:
     wire = SimWire(seed, lambda src, dst: link)
     await nursery.start(wire.run)

@@ -18,15 +18,20 @@ from typing import Any, TypeVar
 import click
 import trio
 
+from clients import crisis
 from clients.client import connect
 from clients.demo import run_demo
-from clients.participant import ClientError, GroupRecord, Participant, now_ms
+from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from clients.support import reactions
+from clients.support_cli import badge_text, parse_duration, print_crisis, register
 from node.config import init_node, load_node, update_peers
 from node.federation import Federation, quic_connector
 from node.peering import PeerBook
 from node.server import open_node
 from node.transport.base import TransportError
+from protocol import kinds
 from protocol.address import InviteToken, NodeAddress
+from protocol.content import Text
 from protocol.errors import HoldspaceError
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.payloads import ROLES
@@ -287,12 +292,21 @@ def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days
 @group.command("join")
 @click.argument("token")
 @click.option("--name", help="What to call this group on your device.")
+@click.option(
+    "--reuse-pseudonym-of",
+    "reuse",
+    help="Use the pseudonym you have in this other group (members of both could link you).",
+)
 @click.pass_context
 @friendly
-def group_join(ctx: click.Context, token: str, name: str | None) -> None:
-    """Join a group with an invite token (you get a fresh pseudonym for it)."""
+def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None) -> None:
+    """Join a group with an invite token (you get a fresh, unlinkable pseudonym for it)."""
     invite = InviteToken.parse(token)
-    _, record = _session_call(ctx, lambda me, s: me.join(s, invite, name))
+
+    async def go(me: Participant, s: Any) -> GroupRecord:
+        return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None)
+
+    _, record = _session_call(ctx, go)
     click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")
     click.echo("shares the group's keys with you (their app does it automatically).")
 
@@ -316,6 +330,7 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
                 "role": m.role,
                 "you": "yes" if k == mine else "",
                 "equivocated": "yes" if k in forked else "",
+                "badge": badge_text(record, k, me.clock()).strip(),
             }
             for k, m in sorted(state.members.items())
         ]
@@ -326,7 +341,8 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
         return
     for row in rows:
         warning = "  WARNING: signed two different versions of its log" if row["equivocated"] else ""
-        click.echo(f"{row['pseudonym']}  {row['role']}{'  (you)' if row['you'] else ''}{warning}")
+        badge = f"  {row['badge']}" if row["badge"] else ""
+        click.echo(f"{row['pseudonym']}  {row['role']}{'  (you)' if row['you'] else ''}{badge}{warning}")
 
 
 @group.command("hosts")
@@ -390,27 +406,45 @@ def group_leave(ctx: click.Context, group_name: str) -> None:
 @cli.command()
 @click.argument("group_name")
 @click.argument("text")
+@click.option("--cw", "warning", help="A content warning: readers see it and choose to open the message.")
+@click.option("--ttl", help="Delete the message everywhere after this long (e.g. 30m, 24h, 7d).")
 @click.pass_context
 @friendly
-def send(ctx: click.Context, group_name: str, text: str) -> None:
+def send(ctx: click.Context, group_name: str, text: str, warning: str | None, ttl: str | None) -> None:
     """Send a message (end-to-end encrypted)."""
+    ttl_ms = parse_duration(ttl) if ttl else None
 
-    async def go(me: Participant, s: Any) -> None:
-        await me.send(s, me.find_group(group_name), text)
+    async def go(me: Participant, s: Any) -> GroupRecord:
+        record = me.find_group(group_name)
+        await me.send(s, record, text, warning=warning, ttl_ms=ttl_ms)
+        return record
 
-    _session_call(ctx, go)
+    me, record = _session_call(ctx, go)
     click.echo("sent")
+    if me.crisis_check and crisis.check(text):
+        print_crisis(record)
 
 
-def _message_row(me: Participant, record: GroupRecord, m: Any) -> dict[str, Any]:
+def _message_row(me: Participant, record: GroupRecord, m: Message, given: dict[bytes, Any]) -> dict[str, Any] | None:
+    content = m.content
+    if m.kind == kinds.SESSION or (content is not None and not isinstance(content, Text)):
+        return None  # reactions, check-ins, sessions...: shown by their own commands
     mine = me.pseudonym(record).public_key
+    warning = content.warning if isinstance(content, Text) else None
     return {
+        "id": m.entry_id.hex(),
         "cursor": m.cursor,
         "author": pseudonym_text_id(m.author),
         "you": m.author == mine,
         "time_ms": m.timestamp_ms,
-        "text": m.text,
+        "text": None if warning else m.text,
+        "warning": warning,
+        "direct": m.kind == kinds.DIRECT,
+        "expires_ms": m.expires_ms,
+        "deleted": m.deleted,
         "problem": m.problem,
+        "reactions": dict(given.get(m.entry_id, {})),
+        "badge": badge_text(record, m.author, me.clock()).strip(),
     }
 
 
@@ -420,8 +454,26 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
             click.echo(json.dumps(row))
             continue
         who = "you" if row["you"] else row["author"][:12] + "…"
-        body = row["text"] if row["text"] is not None else f"(cannot decrypt: {row['problem']})"
-        click.echo(f"{who}: {body}")
+        if row["deleted"]:
+            body = f"(message {row['deleted']})"
+        elif row["warning"]:
+            body = f"[content warning: {row['warning']}] hidden; to read it: holdspace open GROUP {row['id'][:8]}"
+        elif row["text"] is not None:
+            body = row["text"]
+        else:
+            body = f"(cannot decrypt: {row['problem']})"
+        extras = "".join(f"  {name} {n}" for name, n in sorted(row["reactions"].items()))
+        badge = f" {row['badge']}" if row["badge"] else ""
+        click.echo(f"{row['id'][:8]} {who}{badge}: {body}{extras}")
+
+
+def _show(me: Participant, record: GroupRecord, messages: list[Message], as_json: bool) -> None:
+    given = reactions(record)
+    rows = [row for m in messages if (row := _message_row(me, record, m, given)) is not None]
+    _print_rows(rows, as_json)
+    fired = me.crisis_check and any(r["text"] and not r["you"] and crisis.check(r["text"]) for r in rows)
+    if fired and not as_json:
+        print_crisis(record)
 
 
 @cli.command()
@@ -431,25 +483,35 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
 @click.pass_context
 @friendly
 def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> None:
-    """Read a group's messages."""
+    """Read a group's messages (content-warned ones stay hidden until you open them)."""
 
     async def go(me: Participant, s: Any) -> None:
         record = me.find_group(group_name)
         await me.sync(s, record)
         shown = len(record.messages)
-        _print_rows([_message_row(me, record, m) for m in record.messages], as_json)
+        _show(me, record, record.messages, as_json)
         if not follow:
             return
         after = max((m.cursor for m in record.messages), default=0)
         async with aclosing(s.subscribe(record.group_id, after)) as batches:
             async for _ in batches:
                 await me.sync(s, record)
-                _print_rows([_message_row(me, record, m) for m in record.messages[shown:]], as_json)
+                _show(me, record, record.messages[shown:], as_json)
                 shown = len(record.messages)
 
     _session_call(ctx, go)
 
 
+class _Helpers:
+    friendly = staticmethod(friendly)
+    session_call = staticmethod(_session_call)
+    passphrase = staticmethod(passphrase)
+    home_dir = staticmethod(home_dir)
+    load_node = staticmethod(load_node)
+    now_ms = staticmethod(now_ms)
+
+
+register(cli, group, node, _Helpers)
 cli.add_command(sim)
 
 

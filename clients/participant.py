@@ -15,16 +15,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clients.client import NodeSession, Received
+from clients.support import current_pin
 from protocol import codec, e2ee, kinds
 from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
 from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
+from protocol.content import Content, Disclosure, Pin, Quote, SessionDetails, Text, decode_content, encode_content
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from protocol.keyfile import open_secret, seal_secret
 from protocol.log import verify_fork_proof
-from protocol.payloads import HISTORY_SHARED, MEMBER, Genesis, Rekey, decode_envelope, decode_payload
+from protocol.payloads import (
+    FACILITATOR,
+    HISTORY_SHARED,
+    MEMBER,
+    MODERATOR,
+    RANK,
+    Erase,
+    Genesis,
+    Redact,
+    Rekey,
+    Session,
+    Trust,
+    decode_direct,
+    decode_envelope,
+    decode_payload,
+)
 
 KEYFILE = "holdspace.keys"
 #: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
@@ -42,12 +59,51 @@ def now_ms() -> int:
 
 @dataclass(slots=True)
 class Message:
+    """An entry with words read (or written) by this client: a group message, a direct message sealed
+    to us, or a session's details. Deleted (redacted, erased, expired) messages keep only their place."""
+
     cursor: int
     author: bytes
     seq: int
     timestamp_ms: int
-    text: str | None  # None: could not be decrypted (see ``problem``)
-    problem: str | None = None
+    text: str | None  # the words of a text message; None for other content, or if unreadable or deleted
+    problem: str | None = None  # why it could not be read (an error code)
+    entry_id: bytes = b""
+    kind: int = kinds.MESSAGE
+    plaintext: bytes | None = field(default=None, repr=False)  # the decrypted content (protocol.content)
+    key: bytes | None = field(default=None, repr=False)  # the one key that opens it: disclosed only in a report
+    expires_ms: int | None = None
+    deleted: str | None = None  # "redacted", "erased" or "expired": the words and the key are gone
+    source: tuple[bytes, bytes] | None = field(default=None, repr=False)  # (header, payload), kept for pins
+
+    @property
+    def content(self) -> Content | None:
+        if self.plaintext is None:
+            return None
+        try:
+            return decode_content(self.plaintext)
+        except HoldspaceError:
+            return None
+
+    def forget(self, reason: str) -> None:
+        self.text = self.plaintext = self.key = self.source = None
+        self.deleted = reason
+
+    def to_cbor(self) -> codec.CborValue:
+        source: codec.CborValue = list(self.source) if self.source else None
+        return [
+            self.cursor, self.author, self.seq, self.timestamp_ms, self.text, self.problem, self.entry_id,
+            self.kind, self.plaintext, self.key, self.expires_ms, self.deleted, source,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_cbor(cls, value: codec.CborValue) -> Message:
+        assert isinstance(value, list) and len(value) == 13
+        cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted, source = value
+        msg = cls(cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted)  # type: ignore[arg-type]
+        if isinstance(source, list):
+            msg.source = (source[0], source[1])  # type: ignore[assignment]
+        return msg
 
 
 @dataclass(slots=True)
@@ -71,6 +127,7 @@ class GroupRecord:
     unread_own: bool = False  # we published a control entry the state does not show yet: fetch it
     computation: Computation | None = None  # what ``state`` came from, extended entry by entry
     cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
+    epochs_quoted: set[bytes] = field(default_factory=set)  # epochs into which we carried the pin (not saved)
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -98,6 +155,7 @@ class Participant:
         self.master = master
         self.node = node
         self.groups: dict[bytes, GroupRecord] = {}
+        self.crisis_check = True  # the on-device check for crisis language (clients.crisis); the user may turn it off
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
 
     # -- persistence -------------------------------------------------------------------------
@@ -121,6 +179,7 @@ class Participant:
         master, node = data["master"], data["node"]
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
+        me.crisis_check = data.get("crisis_check") is not False
         groups = data["groups"]
         assert isinstance(groups, dict)
         for gid_hex, g in groups.items():
@@ -162,9 +221,7 @@ class Participant:
         messages = g["messages"]
         assert isinstance(messages, list)
         for m in messages:
-            assert isinstance(m, list)
-            cursor, author, mseq, ts, text, problem = m
-            msg = Message(cursor, author, mseq, ts, text, problem)  # type: ignore[arg-type]
+            msg = Message.from_cbor(m)
             record.messages.append(msg)
             record.seen.add((msg.author, msg.seq))
         return record
@@ -185,7 +242,7 @@ class Participant:
                 "seq": r.seq,
                 "prev": r.prev,
                 "epochs": epochs,
-                "messages": [[m.cursor, m.author, m.seq, m.timestamp_ms, m.text, m.problem] for m in r.messages],
+                "messages": [m.to_cbor() for m in r.messages],
                 "pending": list(r.pending) if r.pending else None,
                 "hosts": [*r.hosts],
                 "cursor": r.cursor,
@@ -196,6 +253,7 @@ class Participant:
             "master": self.master,
             "node": str(self.node) if self.node else None,
             "groups": groups,
+            "crisis_check": self.crisis_check,
         }
         sealed = seal_secret(self.passphrase, codec.encode(data))
         path = self.home / KEYFILE
@@ -310,10 +368,14 @@ class Participant:
         hosts = [self.node, *(NodeAddress.parse(h) for k, h in sorted(state.hosts.items()) if k != self.node.node_key)]
         return str(InviteToken(record.group_id, secret.invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
 
-    async def join(self, session: NodeSession, token: InviteToken, name: str | None = None) -> GroupRecord:
+    async def join(
+        self, session: NodeSession, token: InviteToken, name: str | None = None, *, reuse: GroupRecord | None = None
+    ) -> GroupRecord:
+        """Join with a fresh pseudonym derived for this group alone (unlinkable to your others), or,
+        only when asked (``reuse``), the pseudonym you already use in another group."""
         if token.group_id in self.groups:
             raise ClientError("client.already_joined", "you are already in that group")
-        context = group_context(token.group_id)
+        context = reuse.context if reuse is not None else group_context(token.group_id)
         me = Pseudonym.derive(self.master, context)
         record = GroupRecord(token.group_id, context, name, hosts=[str(n) for n in token.nodes])
         record.keys = e2ee.GroupKeys(token.group_id, me)
@@ -380,18 +442,66 @@ class Participant:
         new: list[Message] = []
         for r in received:
             e = r.entry
-            if e.kind != kinds.MESSAGE or (e.author, e.seq) in record.seen:
+            if e.kind not in kinds.MESSAGE_KINDS and e.kind != kinds.SESSION:
                 continue
-            if not state.authorised_at(e.author, e.seq) or e.payload is None:
+            if (e.author, e.seq) in record.seen or e.payload is None or not state.authorised_at(e.author, e.seq):
                 continue
             record.seen.add((e.author, e.seq))
-            try:
-                text = keys.decrypt(e.author, e.seq, decode_envelope(e.payload)).decode("utf-8", "replace")
-                new.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, text))
-            except HoldspaceError as err:
-                new.append(Message(r.cursor, e.author, e.seq, e.timestamp_ms, None, err.code))
+            if state.deleted(e.author, e.seq, e.entry_id):
+                continue
+            message = self._open(record, keys, r.cursor, e)
+            if message is not None:
+                new.append(message)
         record.messages.extend(new)
+        self.prune(record)
         return state, new
+
+    def _open(self, record: GroupRecord, keys: e2ee.GroupKeys, cursor: int, e: Entry) -> Message | None:
+        """Decrypt one entry's words; None if it holds none for us (a direct message to others, a
+        session without details)."""
+        assert e.payload is not None
+        message = Message(cursor, e.author, e.seq, e.timestamp_ms, None, None, e.entry_id, e.kind)
+        try:
+            if e.kind == kinds.DIRECT:
+                direct = decode_direct(e.payload)
+                if keys.me.public_key not in direct.recipients:
+                    return None
+                plaintext, key = keys.open_direct(e.author, e.seq, direct)
+                message.expires_ms = direct.expires_ms
+            else:
+                if e.kind == kinds.SESSION:
+                    session = decode_payload(kinds.SESSION, e.payload, e.author)
+                    assert isinstance(session, Session)
+                    if session.details is None:
+                        return None
+                    envelope = decode_envelope(session.details)
+                else:
+                    envelope = decode_envelope(e.payload)
+                plaintext, key = keys.decrypt_keyed(e.author, e.seq, envelope)
+                message.expires_ms = envelope.expires_ms
+            content = decode_content(plaintext)
+        except HoldspaceError as err:
+            message.problem = err.code
+            return message
+        message.plaintext, message.key = plaintext, key
+        if isinstance(content, Text):
+            message.text = content.body
+        if isinstance(content, Pin):
+            message.source = (e.raw, e.payload)
+        return message
+
+    def prune(self, record: GroupRecord) -> None:
+        """Forget the words of messages that were redacted, erased or have expired (every host deletes
+        them too): the client keeps no copy of what the group agreed to let go."""
+        state, now = record.state, self.clock()
+        for m in record.messages:
+            if m.deleted is not None:
+                continue
+            reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
+            if reason is None and m.expires_ms is not None and m.expires_ms <= now:
+                reason = "expired"
+            if reason is not None:
+                m.forget(reason)
 
     @staticmethod
     def _computation(record: GroupRecord) -> Computation:
@@ -415,21 +525,157 @@ class Participant:
         payload = e2ee.make_rekey(state, state.deps(), me, epoch_key, random=self.random)
         entry = self.writer(record).append(kinds.REKEY, payload.encode(), self.clock())
         await self._publish(session, record, entry)
-        return await self.sync(session, record)
+        state = await self.sync(session, record)
+        before = epoch.recipients if epoch is not None else frozenset()
+        if not payload.recipients <= before:  # newcomers: give them the pinned crisis resources
+            await self.carry_pin(session, record)
+        return state
 
-    async def send(self, session: NodeSession, record: GroupRecord, text: str) -> Message:
+    async def send(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        text: str,
+        *,
+        warning: str | None = None,
+        ttl_ms: int | None = None,
+    ) -> Message:
+        """A text message to the group; ``warning`` is a content warning, ``ttl_ms`` a time to live
+        after which every host (and every member's client) deletes it."""
+        return await self.post(session, record, Text(text, warning), ttl_ms=ttl_ms)
+
+    async def post(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        content: Content,
+        *,
+        ttl_ms: int | None = None,
+        to: list[bytes] | None = None,
+    ) -> Message:
+        """Publish ``content`` to the whole group (epoch chains), or with ``to`` as a direct message
+        sealed to those members only."""
+        plaintext = encode_content(content)
         state = await self.ensure_clean_epoch(session, record)
-        epoch = state.current_epoch
         keys = record.keys
-        assert epoch is not None and keys is not None
-        envelope = keys.encrypt(epoch.entry_id, record.seq + 1, text.encode(), self.random)
-        entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), self.clock())
+        assert keys is not None
+        expires = self.clock() + ttl_ms if ttl_ms is not None else None
+        seq = record.seq + 1
+        if to is not None:
+            recipients = {k: state.members[k].x25519 for k in to if k in state.members}
+            direct, key = e2ee.seal_direct(
+                record.group_id, keys.me.public_key, seq, recipients, plaintext, self.random, expires_ms=expires
+            )
+            entry = self.writer(record).append(kinds.DIRECT, direct.encode(), self.clock())
+        else:
+            epoch = state.current_epoch
+            assert epoch is not None
+            envelope, key = keys.encrypt_keyed(epoch.entry_id, seq, plaintext, self.random, expires_ms=expires)
+            entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), self.clock())
         cursor = await self._publish(session, record, entry)
-        message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, text)
+        message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
+        message.plaintext, message.key, message.expires_ms = plaintext, key, expires
+        message.text = content.body if isinstance(content, Text) else None
+        if isinstance(content, Pin):
+            message.source = (entry.raw, entry.payload or b"")
         record.messages.append(message)
         record.seen.add((entry.author, entry.seq))
         self.save()
         return message
+
+    async def control(self, session: NodeSession, record: GroupRecord, kind: int, payload: bytes) -> GroupState:
+        """Publish one control entry built on the current state, and return the state with it."""
+        entry = self.writer(record).append(kind, payload, self.clock())
+        await self._publish(session, record, entry)
+        return await self.sync(session, record)
+
+    async def redact(self, session: NodeSession, record: GroupRecord, entry_ids: list[bytes]) -> GroupState:
+        """Delete messages everywhere (yours, or as a moderator anyone's): hosts keep only a signed
+        tombstone. The ids must all be one author's."""
+        by_id = {m.entry_id: m for m in record.messages}
+        authors = {by_id[i].author for i in entry_ids if i in by_id}
+        if len(authors) != 1 or len(entry_ids) != len({i for i in entry_ids if i in by_id}):
+            raise ClientError("client.unknown_message", "name messages you have read, all by one author")
+        state = await self.sync(session, record)
+        payload = Redact(state.deps(), authors.pop(), tuple(sorted(set(entry_ids))))
+        state = await self.control(session, record, kinds.REDACT, payload.encode())
+        self.prune(record)
+        self.save()
+        return state
+
+    async def erase_my_messages(self, session: NodeSession, record: GroupRecord) -> GroupState:
+        """Erase every message you wrote in the group so far, on every host."""
+        state = await self.sync(session, record)
+        if record.seq == 0:
+            raise ClientError("client.nothing_to_erase", "you have written nothing in this group")
+        payload = Erase(state.deps(), record.seq)
+        state = await self.control(session, record, kinds.ERASE, payload.encode())
+        self.prune(record)
+        self.save()
+        return state
+
+    async def schedule(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        *,
+        title: str,
+        about: str | None,
+        start_ms: int,
+        duration_ms: int,
+        tz: str,
+        recurrence: tuple[str, int] | None = None,
+        retention_ms: int | None = None,
+        replaces: bytes | None = None,
+        cancel: bool = False,
+    ) -> bytes:
+        """Schedule a facilitated session (or update or cancel one); returns the session id."""
+        state = await self.ensure_clean_epoch(session, record)
+        keys, epoch = record.keys, state.current_epoch
+        assert keys is not None and epoch is not None
+        plaintext = encode_content(SessionDetails(title, about))
+        seq = record.seq + 1
+        envelope, key = keys.encrypt_keyed(epoch.entry_id, seq, plaintext, self.random)
+        payload = Session(
+            state.deps(), replaces, start_ms, duration_ms, tz, recurrence, retention_ms, cancel, envelope.encode()
+        )
+        entry = self.writer(record).append(kinds.SESSION, payload.encode(), self.clock())
+        cursor = await self._publish(session, record, entry)
+        message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
+        message.plaintext, message.key = plaintext, key
+        record.messages.append(message)
+        record.seen.add((entry.author, entry.seq))
+        await self.sync(session, record)
+        return replaces or entry.entry_id
+
+    async def trust_issuer(self, session: NodeSession, record: GroupRecord, issuer: bytes, *, add: bool) -> GroupState:
+        state = await self.sync(session, record)
+        return await self.control(session, record, kinds.TRUST, Trust(state.deps(), issuer, add).encode())
+
+    def roles_at_least(self, record: GroupRecord, role: str) -> list[bytes]:
+        state = record.state
+        assert state is not None
+        return sorted(k for k, m in state.members.items() if RANK[m.role] >= RANK[role])
+
+    def facilitators(self, record: GroupRecord) -> list[bytes]:
+        return self.roles_at_least(record, FACILITATOR)
+
+    def moderators(self, record: GroupRecord) -> list[bytes]:
+        return self.roles_at_least(record, MODERATOR)
+
+    async def carry_pin(self, session: NodeSession, record: GroupRecord) -> None:
+        """Members who joined after the crisis resources were pinned cannot open the pin (it was sealed
+        before their time). After a rekey that added members, a client holding the pin's key quotes it
+        into the new epoch: the newcomers verify the facilitator's signature on the very words."""
+        state = record.state
+        pin = current_pin(record)
+        if state is None or pin is None or pin.source is None or pin.key is None:
+            return
+        epoch = state.current_epoch
+        if epoch is None or epoch.entry_id in record.epochs_quoted:
+            return
+        record.epochs_quoted.add(epoch.entry_id)
+        await self.post(session, record, Quote(Disclosure(pin.source[0], pin.source[1], pin.key)))
 
     async def remove_member(
         self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False

@@ -38,7 +38,8 @@ from protocol.group import (
     inside_intervals,
 )
 from protocol.log import LogHead, Placement, place
-from protocol.payloads import Invite, Join, decode_envelope, decode_payload, join_proof_message
+from protocol.payloads import Erase, Invite, Join, Redact, decode_payload, envelope_expiry, join_proof_message
+from protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
 
@@ -51,6 +52,7 @@ class EntryReader(Protocol):
     def count(self, group: bytes) -> int: ...
     def get_at(self, group: bytes, author: bytes, seq: int) -> StoredEntry | None: ...
     def has(self, entry_id: bytes) -> bool: ...
+    def get(self, entry_id: bytes) -> StoredEntry | None: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
 
@@ -91,6 +93,7 @@ class Decision:
     husk: bool
     outcome: str | None
     duplicate: bool = False
+    deadline: int | None = None  # when every host must delete the payload (expiry, session retention)
 
 
 @dataclass(slots=True)
@@ -131,7 +134,12 @@ class Followup:
     """Work a commit leaves for the driver."""
 
     group_id: bytes
-    forget_payloads: list[tuple[bytes, int]]  # (author, seq) of messages no longer authorised
+    forget_payloads: list[tuple[bytes, int]]  # (author, seq) of messages no longer authorised or deleted
+    deadlines: list[tuple[int, bytes, int]] = field(default_factory=list)  # (when, author, seq) to delete later
+
+
+def earliest(*times: int | None) -> int | None:
+    return min((t for t in times if t is not None), default=None)
 
 
 class NodeCore:
@@ -223,12 +231,13 @@ class NodeCore:
         return peer in self.group_hosts(group_id)
 
     def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
-        """Reading a group's log is for its members and past members (those whose join was applied)."""
+        """Reading a group's log is for its current members: a member who left, was removed or was
+        banned reads nothing more (not even ciphertext it could not open)."""
         ctx = self.context(group_id)
         if ctx is None:
             return False
         state = ctx.state or ctx.recompute()
-        return any(state.ever_member(k) for k in keys)
+        return any(k in state.members for k in keys)
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -294,7 +303,7 @@ class NodeCore:
         assert ctx is not None
         if kinds.is_control(entry.kind):
             return self._check_control(ctx, group_id, entry, now_ms=now_ms, from_client=authors is not None)
-        return self._check_message(ctx, group_id, entry)
+        return self._check_message(ctx, group_id, entry, now_ms)
 
     def _check_control(
         self, ctx: GroupContext, group_id: bytes, entry: Entry, *, now_ms: int, from_client: bool
@@ -350,19 +359,51 @@ class NodeCore:
         if now_ms is not None and now_ms > invite_payload.expires_ms:
             raise GroupError("group.invite_expired", "the invite expired before this join reached the node")
 
-    def _check_message(self, ctx: GroupContext, group_id: bytes, entry: Entry) -> Decision:
+    def _check_message(self, ctx: GroupContext, group_id: bytes, entry: Entry, now_ms: int) -> Decision:
+        """A message is stored whole only if authorised, not redacted or erased, and not yet due for
+        deletion; otherwise as a husk (spec 12.6, 17.5)."""
         if entry.author not in ctx.joined:
             raise GroupError("group.not_member", "the author never joined this group")
+        expires: int | None = None
         if entry.payload is not None:
             try:
-                decode_envelope(entry.payload)
+                expires = envelope_expiry(entry.kind, entry.payload)
             except (GroupError, CodecError) as exc:
                 raise GroupError("group.malformed_payload", str(exc)) from exc
         state = ctx.state or ctx.recompute()  # reset by every reserved control entry: never stale
         authorised = state.authorised_at(entry.author, entry.seq)
-        husk = not authorised or entry.payload is None
+        deadline = earliest(expires, retention_deadline(state, entry.timestamp_ms))
+        husk = (
+            not authorised
+            or entry.payload is None
+            or state.deleted(entry.author, entry.seq, entry.entry_id) is not None
+            or (deadline is not None and deadline <= now_ms)
+        )
         outcome = None if authorised else "group.not_member"
-        return Decision(entry, group_id, to_record(entry, group_id, husk=husk), husk, outcome)
+        decision = Decision(entry, group_id, to_record(entry, group_id, husk=husk), husk, outcome)
+        decision.deadline = None if husk else deadline
+        return decision
+
+    def deadline(self, group_id: bytes, entry: Entry) -> int | None:
+        """When a stored message's payload must go (its own expiry or its session's retention)."""
+        if entry.payload is None or entry.kind not in kinds.MESSAGE_KINDS:
+            return None
+        try:
+            expires = envelope_expiry(entry.kind, entry.payload)
+        except (GroupError, CodecError):
+            expires = None
+        return earliest(expires, retention_deadline(self.state(group_id), entry.timestamp_ms))
+
+    def must_delete(self, group_id: bytes, entry: Entry, now_ms: int) -> bool:
+        """Whether a stored message's payload must be deleted now: unauthorised, redacted, erased
+        or due (what a node checks again on start, in case it stopped before deleting)."""
+        if entry.payload is None or entry.kind not in kinds.MESSAGE_KINDS:
+            return False
+        state = self.state(group_id)
+        if not state.authorised_at(entry.author, entry.seq) or state.deleted(entry.author, entry.seq, entry.entry_id):
+            return True
+        deadline = self.deadline(group_id, entry)
+        return deadline is not None and deadline <= now_ms
 
     # -- commit bookkeeping ------------------------------------------------------------------
 
@@ -398,12 +439,21 @@ class NodeCore:
             return followup
         entry = decision.entry
         if not kinds.is_control(entry.kind):
-            if not decision.husk and not (ctx.state or ctx.recompute()).authorised_at(entry.author, entry.seq):
+            state = ctx.state or ctx.recompute()
+            if decision.husk:
+                return followup
+            if not state.authorised_at(entry.author, entry.seq) or state.deleted(
+                entry.author, entry.seq, entry.entry_id
+            ):
                 followup.forget_payloads.append((entry.author, entry.seq))
+            elif decision.deadline is not None:
+                followup.deadlines.append((decision.deadline, entry.author, entry.seq))
             return followup
         before = ctx.committed_intervals
         after = ctx.state or ctx.recompute()
         ctx.snapshot_intervals()
+        if after.outcomes.get(entry.entry_id, "") is None:
+            self._deletions(decision.group_id, entry, ctx, followup)
         if before is None:
             return followup
         heads = self.store.heads(decision.group_id)
@@ -414,6 +464,30 @@ class NodeCore:
                 if inside_intervals(before.get(author, ()), seq) and not after.authorised_at(author, seq):
                     followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
+
+    def _deletions(self, group_id: bytes, entry: Entry, ctx: GroupContext, followup: Followup) -> None:
+        """What an applied redaction, erasure or session (with retention) deletes among stored messages."""
+        payload = ctx.cache.payloads.get(entry.entry_id)
+        if isinstance(payload, Redact):
+            for target in payload.ids:
+                record = self.store.get(target)
+                if record is not None and record.author == payload.target and record.kind in kinds.MESSAGE_KINDS:
+                    followup.forget_payloads.append((record.author, record.seq))
+        elif isinstance(payload, Erase):
+            head = self.store.head(group_id, entry.author)
+            for seq in range(1, min(payload.upto, head[0] if head else 0) + 1):
+                followup.forget_payloads.append((entry.author, seq))
+        elif entry.kind == kinds.SESSION:  # a rare event: one pass over the group's messages
+            after = 0
+            while page := self.store.iter_group(group_id, after, GROUP_PAGE):
+                for cursor, record in page:
+                    after = cursor
+                    if record.kind not in kinds.MESSAGE_KINDS:
+                        continue
+                    message = from_record(record)
+                    deadline = self.deadline(group_id, message)
+                    if deadline is not None:
+                        followup.deadlines.append((deadline, message.author, message.seq))
 
     def aborted(self, decision: Decision) -> None:
         """The write failed: forget exactly this reservation; the rest of the group's view stands."""

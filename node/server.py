@@ -7,6 +7,7 @@ acknowledged after ``StoreWriter.append`` returns, that is after its transaction
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import nacl.signing
 import trio
+import trio.lowlevel
 
 from node.core import Decision, NodeCore, from_record, pack_record
 from node.limits import NodeLimits, TokenBucket
@@ -53,6 +55,8 @@ FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
+RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
+RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
@@ -103,13 +107,15 @@ class Node:
         self._group_events: dict[bytes, trio.Event] = {}
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
-        self._event_cache: dict[tuple[bytes, int], tuple[int, bytes, int]] = {}
+        self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
         self.federation: Federation | None = None  # set by node.federation.Federation
         self.observer: NodeObserver | None = None
+        self._deadlines: list[tuple[int, bytes, bytes, int]] = []  # heap of (when, group, author, seq)
+        self._deadlines_changed = trio.Event()
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -187,10 +193,10 @@ class Node:
             return await self.publish(request.bytes_of("e"), request.fields["b"], frozenset(session.authors))  # type: ignore[arg-type]
         if request.op == "fetch":
             group = request.bytes_of("g")
-            self._check_read(session, group)
+            full = self._check_read(session, group)
             limit = request.int_of("limit")
             page = await self.writer.read(self.store.iter_group, group, request.int_of("after"), limit)
-            entries, last = self._items_within_frame(page, request.int_of("after"))
+            entries, last = self._items_within_frame(page, request.int_of("after"), full)
             return {"entries": entries, "next": last, "more": len(entries) < len(page) or len(page) == limit}
         if request.op == "state":
             group = request.bytes_of("g")
@@ -226,33 +232,37 @@ class Node:
             return {"doc": document}
         raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
 
-    def _entries_event(self, group: bytes, after: int) -> tuple[bytes | None, int]:
+    def _entries_event(self, group: bytes, after: int, full: bool) -> tuple[bytes | None, int]:
         """The encoded event of the entries after ``after`` (None if there are none) and its last cursor.
 
         Read inline: a page of at most ``subscription_batch`` entries is a sub-millisecond LMDB read, far
         cheaper than a thread hop. Subscribers at the same cursor share one encoding until the group's
         next commit (its generation) changes what the page would hold."""
         generation = self._generation.get(group, 0)
-        cached = self._event_cache.get((group, after))
+        cached = self._event_cache.get((group, after, full))
         if cached is not None and cached[0] == generation:
             return cached[1], cached[2]
         page = self.store.iter_group(group, after, self.limits.subscription_batch)
         if not page:
             return None, after
-        items, following = self._items_within_frame(page, after)
+        items, following = self._items_within_frame(page, after, full)
         frame = encode_event("entries", entries=items, next=following)
         if len(self._event_cache) > 4096:
             self._event_cache.clear()
-        self._event_cache[(group, after)] = (generation, frame, following)
+        self._event_cache[(group, after, full)] = (generation, frame, following)
         return frame, following
 
     @staticmethod
-    def _event_item(cursor: int, raw: bytes) -> list[codec.CborValue]:
-        value = codec.decode(raw, max_size=len(raw))
+    def _event_item(cursor: int, record: StoredEntry, full: bool) -> list[codec.CborValue]:
+        value = codec.decode(record.raw, max_size=len(record.raw))
         assert isinstance(value, list)
+        if not full and record.kind in kinds.MESSAGE_KINDS:
+            return [cursor, value[0], None]  # a former member gets headers only (spec 14.2)
         return [cursor, *value]
 
-    def _items_within_frame(self, page: list[tuple[int, StoredEntry]], after: int) -> tuple[list[codec.CborValue], int]:
+    def _items_within_frame(
+        self, page: list[tuple[int, StoredEntry]], after: int, full: bool = True
+    ) -> tuple[list[codec.CborValue], int]:
         """As many entries of ``page`` as fit one frame (at least one), and the last cursor taken."""
         budget = self.limits.transport.max_message_size - FRAME_SLACK
         items: list[codec.CborValue] = []
@@ -261,17 +271,23 @@ class Node:
             budget -= len(record.raw) + 16
             if items and budget < 0:
                 break
-            items.append(self._event_item(cursor, record.raw))
+            items.append(self._event_item(cursor, record, full))
             last = cursor
         return items, last
 
-    def _check_read(self, session: Session, group: bytes) -> None:
+    def _check_read(self, session: Session, group: bytes) -> bool:
+        """Whether the session reads the group in full (True: a current member) or as a former
+        member, who is served every header but no message payload (False); raises otherwise."""
         if not session.authors:
             raise ProtocolError("proto.unauthenticated", "authenticate a pseudonym first")
         if not self.core.hosts(group):
             raise ProtocolError("proto.unknown_group")
-        if not self.core.may_read(group, session.authors):
+        if self.core.may_read(group, session.authors):
+            return True
+        state = self.core.state(group)
+        if not any(state.ever_member(k) for k in session.authors):
             raise ProtocolError("proto.forbidden", "none of your pseudonyms has joined this group")
+        return False
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -370,10 +386,10 @@ class Node:
         """What a durable commit leaves to do: payloads a control entry de-authorised, wake-ups."""
         entry = decision.entry
         followup = self.core.committed(decision)
-        if followup.forget_payloads:  # no subscriber may be served a cached page holding those payloads
-            self._generation[decision.group_id] = self._generation.get(decision.group_id, 0) + 1
         for author, seq in followup.forget_payloads:
             await self._forget_payload(followup.group_id, author, seq)
+        for when, author, seq in followup.deadlines:
+            self.delete_at(when, followup.group_id, author, seq)
         if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
             self.topology_changed()
         self._wake(decision.group_id)
@@ -443,13 +459,54 @@ class Node:
         self.topology = trio.Event()
 
     async def _forget_payload(self, group: bytes, author: bytes, seq: int) -> None:
-        """Discard a message payload a control entry de-authorised (spec 12.6 step 3)."""
+        """Delete a message's payload, keeping its signed header (spec 12.6 step 3, 17.5): a control
+        entry de-authorised it, redacted or erased it, or its time is up."""
         record = self.store.get_at(group, author, seq)
         if record is None or kinds.is_control(record.kind):
             return
         entry = from_record(record)
         if entry.payload is not None:
+            self._generation[group] = self._generation.get(group, 0) + 1  # drop cached pages holding it
             await self.writer.delete_body(record.entry_id, pack_record(entry.without_payload()))
+
+    # -- deletion on time (expiring messages, session retention) -----------------------------
+
+    def delete_at(self, when_ms: int, group: bytes, author: bytes, seq: int) -> None:
+        """Schedule a payload's deletion at wall time ``when_ms``."""
+        if not self._deadlines or when_ms < self._deadlines[0][0]:
+            self._deadlines_changed.set()
+        heapq.heappush(self._deadlines, (when_ms, group, author, seq))
+
+    async def run_retention(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Delete payloads when they are due. First, one pass over every stored message, paced, to
+        schedule deadlines and to finish deletions a stop may have interrupted (a redaction or erasure
+        committed just before a crash); then, sleep until the next deadline."""
+        task_status.started()
+        await self._retention_pass()
+        while True:
+            now = self.now_ms()
+            while self._deadlines and self._deadlines[0][0] <= now:
+                _, group, author, seq = heapq.heappop(self._deadlines)
+                await self._forget_payload(group, author, seq)
+            wait = (self._deadlines[0][0] - now) / 1000 if self._deadlines else RETENTION_IDLE
+            with trio.move_on_after(min(wait, RETENTION_IDLE)):
+                await self._deadlines_changed.wait()
+            self._deadlines_changed = trio.Event()
+
+    async def _retention_pass(self) -> None:
+        for group in self.store.groups():
+            after = 0
+            while page := self.store.iter_group(group, after, RETENTION_PAGE):
+                for cursor, record in page:
+                    after = cursor
+                    if record.kind not in kinds.MESSAGE_KINDS:
+                        continue
+                    entry = from_record(record)
+                    if self.core.must_delete(group, entry, self.now_ms()):
+                        await self._forget_payload(group, entry.author, entry.seq)
+                    elif (when := self.core.deadline(group, entry)) is not None:
+                        self.delete_at(when, group, entry.author, entry.seq)
+                await trio.lowlevel.checkpoint()
 
     async def _record_fork(self, fork: ForkError) -> None:
         await self.record_fork_proof(fork.proof)
@@ -479,7 +536,7 @@ class Node:
 
     async def _subscribe(self, session: Session, request: Request, stream: MessageStream) -> None:
         group = request.bytes_of("g")
-        self._check_read(session, group)
+        self._check_read(session, group)  # re-checked for every event: a member removed meanwhile reads less
         if session.subscriptions >= self.limits.max_subscriptions_per_connection:
             raise ProtocolError("proto.busy", "too many subscriptions on this connection")
         session.subscriptions += 1
@@ -488,7 +545,7 @@ class Node:
             await stream.send(encode_ok({"next": cursor}))
             while True:
                 event = self._group_events.setdefault(group, trio.Event())
-                frame, following = self._entries_event(group, cursor)
+                frame, following = self._entries_event(group, cursor, self._check_read(session, group))
                 if frame is not None:
                     cursor = following
                     await stream.send(frame)
@@ -564,6 +621,9 @@ async def open_node(
                 node.core.load_all()
             else:
                 await trio.to_thread.run_sync(node.core.load_all)
-            yield node
+            async with trio.open_nursery() as nursery:
+                await nursery.start(node.run_retention)
+                yield node
+                nursery.cancel_scope.cancel()
     finally:
         store.close()

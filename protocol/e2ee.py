@@ -29,13 +29,14 @@ from protocol.crypto import Random
 from protocol.errors import CryptoError, E2eeError
 from protocol.group import Epoch, GroupState
 from protocol.identity import IdentityDocument, Pseudonym
-from protocol.payloads import MessageEnvelope, Rekey
+from protocol.payloads import DirectEnvelope, MessageEnvelope, Rekey
 
 BUCKETS = (64, 256, 1024, 4096, 16384, 65280)
 MAX_PLAINTEXT = BUCKETS[-1] - 1
 MAX_SKIP = 2000
 CHAIN_SALT = b"holdspace/v1/chain"
 MESSAGE_AD_DOMAIN = b"holdspace/v1/message"
+DIRECT_AD_DOMAIN = b"holdspace/v1/direct"
 
 
 def pad(plaintext: bytes) -> bytes:
@@ -70,6 +71,43 @@ def associated_data(group_id: bytes, author: bytes, seq: int, epoch_id: bytes, i
     return (
         MESSAGE_AD_DOMAIN + b"\x00" + group_id + author + seq.to_bytes(8, "big") + epoch_id + index.to_bytes(8, "big")
     )
+
+
+def direct_associated_data(group_id: bytes, author: bytes, seq: int) -> bytes:
+    return DIRECT_AD_DOMAIN + b"\x00" + group_id + author + seq.to_bytes(8, "big")
+
+
+def open_message(message_key: bytes, group_id: bytes, author: bytes, seq: int, envelope: MessageEnvelope) -> bytes:
+    """Decrypt one message with its disclosed message key ``mk_i`` (a verifiable report or quote):
+    the key opens that message only, and the chain cannot be derived from it."""
+    ad = associated_data(group_id, author, seq, envelope.epoch, envelope.index)
+    return unpad(crypto.aead_decrypt(message_key, envelope.nonce, envelope.ciphertext, ad))
+
+
+def seal_direct(
+    group_id: bytes,
+    author: bytes,
+    seq: int,
+    recipients: dict[bytes, bytes],
+    plaintext: bytes,
+    random: Random = os.urandom,
+    *,
+    expires_ms: int | None = None,
+) -> tuple[DirectEnvelope, bytes]:
+    """A direct message to ``recipients`` (member key -> X25519 key) and its content key."""
+    if not recipients:
+        raise E2eeError("e2ee.no_recipients", "a direct message needs at least one recipient")
+    content_key = random(32)
+    sealed = tuple((key, crypto.seal(x25519, content_key, random)) for key, x25519 in sorted(recipients.items()))
+    nonce = random(crypto.AEAD_NONCE)
+    ad = direct_associated_data(group_id, author, seq)
+    ciphertext = crypto.aead_encrypt(content_key, nonce, pad(plaintext), ad)
+    return DirectEnvelope(sealed, nonce, ciphertext, expires_ms), content_key
+
+
+def open_direct(content_key: bytes, group_id: bytes, author: bytes, seq: int, envelope: DirectEnvelope) -> bytes:
+    ad = direct_associated_data(group_id, author, seq)
+    return unpad(crypto.aead_decrypt(content_key, envelope.nonce, envelope.ciphertext, ad))
 
 
 @dataclass(slots=True)
@@ -126,7 +164,27 @@ class GroupKeys:
         self.accept_epoch(epoch, crypto.seal_open(self.me.x_secret, sealed), keep_key=keep_key)
         return True
 
-    def encrypt(self, epoch_id: bytes, seq: int, plaintext: bytes, random: Random = os.urandom) -> MessageEnvelope:
+    def encrypt(
+        self,
+        epoch_id: bytes,
+        seq: int,
+        plaintext: bytes,
+        random: Random = os.urandom,
+        *,
+        expires_ms: int | None = None,
+    ) -> MessageEnvelope:
+        return self.encrypt_keyed(epoch_id, seq, plaintext, random, expires_ms=expires_ms)[0]
+
+    def encrypt_keyed(
+        self,
+        epoch_id: bytes,
+        seq: int,
+        plaintext: bytes,
+        random: Random = os.urandom,
+        *,
+        expires_ms: int | None = None,
+    ) -> tuple[MessageEnvelope, bytes]:
+        """The envelope and its message key (which the sender may disclose later, in a quote)."""
         keys = self.epochs.get(epoch_id)
         if keys is None or self.me.public_key not in keys.chains:
             raise E2eeError("e2ee.unknown_epoch", "this member holds no sending chain in that epoch")
@@ -135,9 +193,22 @@ class GroupKeys:
         mk = chain.message_key(index)
         nonce = random(crypto.AEAD_NONCE)
         ad = associated_data(self.group_id, self.me.public_key, seq, epoch_id, index)
-        return MessageEnvelope(epoch_id, index, nonce, crypto.aead_encrypt(mk, nonce, pad(plaintext), ad))
+        ciphertext = crypto.aead_encrypt(mk, nonce, pad(plaintext), ad)
+        return MessageEnvelope(epoch_id, index, nonce, ciphertext, expires_ms), mk
+
+    def open_direct(self, author: bytes, seq: int, envelope: DirectEnvelope) -> tuple[bytes, bytes]:
+        """A direct message sealed to this member: its plaintext and content key."""
+        sealed = dict(envelope.sealed).get(self.me.public_key)
+        if sealed is None:
+            raise E2eeError("e2ee.not_recipient", "this direct message is not sealed to this member")
+        content_key = crypto.seal_open(self.me.x_secret, sealed)
+        return open_direct(content_key, self.group_id, author, seq, envelope), content_key
 
     def decrypt(self, author: bytes, seq: int, envelope: MessageEnvelope) -> bytes:
+        return self.decrypt_keyed(author, seq, envelope)[0]
+
+    def decrypt_keyed(self, author: bytes, seq: int, envelope: MessageEnvelope) -> tuple[bytes, bytes]:
+        """The plaintext and its message key (kept by a client only to disclose it in a report)."""
         keys = self.epochs.get(envelope.epoch)
         if keys is None or author not in keys.chains:
             raise E2eeError("e2ee.unknown_epoch", "no key for that sender in that epoch")
@@ -146,7 +217,7 @@ class GroupKeys:
         mk = chain.message_key(envelope.index)
         ad = associated_data(self.group_id, author, seq, envelope.epoch, envelope.index)
         try:
-            return unpad(crypto.aead_decrypt(mk, envelope.nonce, envelope.ciphertext, ad))
+            return unpad(crypto.aead_decrypt(mk, envelope.nonce, envelope.ciphertext, ad)), mk
         except CryptoError:
             chain.key, chain.next_index, chain.skipped = saved  # a forgery must not advance the chain
             raise

@@ -93,6 +93,20 @@ CODES: dict[str, str] = {
     "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
     "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",
     "e2ee.bad_padding": "the decrypted plaintext is not correctly padded",
+    "e2ee.no_recipients": "a direct message must be sealed to at least one member",
+    "e2ee.not_recipient": "the direct message is not sealed to this member",
+    # --- message content (inside the encryption; checked by clients) ---
+    "content.malformed": "decrypted message content does not have the required fields and types",
+    "content.bad_disclosure": "a disclosed message (a report or a quote) does not verify against its author's entry",
+    # --- credential attestations (checked by clients) ---
+    "credential.malformed": "a credential or revocation does not have the required fields and types",
+    "credential.bad_signature": "the credential's signature does not verify under its issuer's key",
+    "credential.wrong_subject": "the credential was issued to another pseudonym",
+    "credential.wrong_group": "the credential was issued for another group",
+    "credential.untrusted_issuer": "the group does not list the credential's issuer as trusted",
+    "credential.not_yet_valid": "the credential's validity has not started",
+    "credential.expired": "the credential has expired",
+    "credential.revoked": "the credential's issuer has revoked it",
     # --- addresses and invite tokens ---
     "address.malformed": "a node address is not of the form holdspace://<node id>@host:port",
     "address.bad_invite": "an invite token is damaged, incomplete or not an invite token",
@@ -107,6 +121,12 @@ CODES: dict[str, str] = {
     "client.no_genesis": "the node did not return the group's genesis entry",
     "client.not_member": "that pseudonym is not a member of the group",
     "client.no_node": "no home node is set: pass --node holdspace://...",
+    "client.bad_argument": "a command argument is not in the expected form",
+    "client.unknown_message": "no single message you have read matches that id",
+    "client.unknown_session": "no single scheduled session matches that id",
+    "client.not_facilitator": "only a facilitator of the group may do that",
+    "client.no_moderators": "the group has no moderator or facilitator to report to",
+    "client.nothing_to_erase": "you have written nothing in that group",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",
@@ -153,6 +173,14 @@ class CryptoError(HoldspaceError):
 
 class GroupError(HoldspaceError):
     family = "group"
+
+
+class ContentError(HoldspaceError):
+    family = "content"
+
+
+class CredentialError(HoldspaceError):
+    family = "credential"
 
 
 class E2eeError(HoldspaceError):

@@ -42,15 +42,19 @@ from protocol.payloads import (
     MODERATOR,
     RANK,
     ControlPayload,
+    Erase,
     Genesis,
     Host,
     Invite,
     Join,
     Leave,
+    Redact,
     Rekey,
     Remove,
     RoleChange,
+    Session,
     Settings,
+    Trust,
     decode_payload,
     join_proof_message,
 )
@@ -123,6 +127,17 @@ class Epoch:
     stale: bool = False  # sealed to an X25519 key its author had not seen replaced: never clean
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledSession:
+    """A session as its latest applied version describes it. ``session_id`` is its first entry's id."""
+
+    session_id: bytes
+    entry_id: bytes  # the latest applied version (the one whose details to show)
+    author: bytes
+    spec: Session
+    cancelled_at_ms: int | None  # the cancelling entry's timestamp: no occurrence starts after it
+
+
 @dataclass(slots=True)
 class GroupState:
     group_id: bytes
@@ -141,6 +156,20 @@ class GroupState:
     heads: tuple[bytes, ...] = ()
     latest: dict[bytes, bytes] = field(default_factory=dict)  # author -> its last control entry in L
     hosts: dict[bytes, str] = field(default_factory=dict)  # node key -> node address text, in L order
+    redactions: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)  # target -> (author, redact id)
+    erased: dict[bytes, int] = field(default_factory=dict)  # author -> its messages up to this seq are erased
+    sessions: dict[bytes, ScheduledSession] = field(default_factory=dict)  # session id -> latest version
+    issuers: dict[bytes, bytes] = field(default_factory=dict)  # trusted credential issuer -> listing entry
+
+    def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
+        """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
+        counts only for an entry whose author is the one it names."""
+        redaction = self.redactions.get(entry_id)
+        if redaction is not None and redaction[0] == author:
+            return "redacted"
+        if seq <= self.erased.get(author, 0):
+            return "erased"
+        return None
 
     def deps(self, *must: bytes) -> tuple[bytes, ...]:
         """A valid ``d`` for a new control entry: the heads, or if there are more than ``MAX_DEPS``,
@@ -195,6 +224,10 @@ class GroupState:
         parts += sorted(self.banned)
         parts += [e.entry_id for e in self.epochs]
         parts += [key + self.hosts[key].encode() for key in sorted(self.hosts)]
+        parts += [key + author + rid for key, (author, rid) in sorted(self.redactions.items())]
+        parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(self.erased.items())]
+        parts += [sid + s.entry_id + s.spec.encode() for sid, s in sorted(self.sessions.items())]
+        parts += [key + eid for key, eid in sorted(self.issuers.items())]
         parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
         return crypto.blake2b_256(b"".join(parts))
 
@@ -572,7 +605,53 @@ class _Applier:
             return None
         if isinstance(payload, Host):
             return self._host(op, payload)
+        if isinstance(payload, Redact):
+            return self._redact(op, payload)
+        if isinstance(payload, Erase):
+            if op.author not in s.members:
+                return "group.not_member"
+            s.erased[op.author] = max(s.erased.get(op.author, 0), payload.upto)
+            return None
+        if isinstance(payload, Session):
+            return self._session(op, payload)
+        if isinstance(payload, Trust):
+            if not self._may(op, FACILITATOR):
+                return "group.forbidden"
+            if payload.add:
+                s.issuers.setdefault(payload.issuer, op.entry_id)
+            elif s.issuers.pop(payload.issuer, None) is None:
+                return "group.bad_target"
+            return None
         return self._rekey(op, payload)
+
+    def _redact(self, op: Entry, redact: Redact) -> str | None:
+        """Authors redact their own messages; moderators a member's, facilitators anyone's."""
+        s = self.s
+        if op.author not in s.members:
+            return "group.not_member"
+        if redact.target != op.author:
+            role = s.role_of(redact.target)
+            if not self._may(op, MODERATOR if role in (None, MEMBER) else FACILITATOR):
+                return "group.forbidden"
+        for target in redact.ids:
+            s.redactions.setdefault(target, (redact.target, op.entry_id))
+        return None
+
+    def _session(self, op: Entry, session: Session) -> str | None:
+        s = self.s
+        if not self._may(op, FACILITATOR):
+            return "group.forbidden"
+        sid = op.entry_id
+        cancelled_at = op.timestamp_ms if session.cancelled else None
+        if session.replaces is not None:
+            sid = session.replaces
+            earlier = s.sessions.get(sid)
+            if earlier is None:
+                return "group.bad_target"
+            if earlier.cancelled_at_ms is not None:
+                cancelled_at = earlier.cancelled_at_ms  # a cancelled session stays cancelled
+        s.sessions[sid] = ScheduledSession(sid, op.entry_id, op.author, session, cancelled_at)
+        return None
 
     def _host(self, op: Entry, change: Host) -> str | None:
         """A facilitator adds a host (or corrects its address) or removes one."""

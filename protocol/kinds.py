@@ -16,7 +16,12 @@ LEAVE = 0x06
 SETTINGS = 0x07
 REKEY = 0x08
 HOST = 0x09
+REDACT = 0x0A
+ERASE = 0x0B
+SESSION = 0x0C
+TRUST = 0x0D
 MESSAGE = 0x10
+DIRECT = 0x11
 
 #: number -> name, as written in the spec's kind table.
 KINDS: dict[int, str] = {
@@ -29,11 +34,21 @@ KINDS: dict[int, str] = {
     SETTINGS: "settings",
     REKEY: "rekey",
     HOST: "host",
+    REDACT: "redact",
+    ERASE: "erase",
+    SESSION: "session",
+    TRUST: "trust",
     MESSAGE: "message",
+    DIRECT: "direct",
 }
 
 #: kinds whose payload is plaintext control data that every node reads and enforces.
 CONTROL_KINDS = frozenset(k for k in KINDS if k < MESSAGE)
+
+
+#: kinds whose payload is an encrypted envelope: a group message (epoch chains) or a direct message
+#: (sealed to chosen members). Their payloads are what redaction, erasure and expiry delete.
+MESSAGE_KINDS = frozenset({MESSAGE, DIRECT})
 
 
 def is_control(kind: int) -> bool:

@@ -34,6 +34,14 @@ NONCE_SIZE = 16
 MAX_META = 4096
 MAX_ADDRESS_TEXT = 300
 JOIN_DOMAIN = b"holdspace/v1/join"
+MAX_REDACT = 256  # entries one redaction names
+MAX_SESSION_DURATION = 86_400_000  # one day
+MAX_RETENTION = 366 * 86_400_000
+MAX_OCCURRENCES = 520  # ten years of weekly meetings
+MAX_TZ_TEXT = 64
+RECURRENCE = ("daily", "weekly")
+MAX_DIRECT_RECIPIENTS = 256
+DIRECT_SEALED_KEY = 32 + crypto.SEALED_BOX_OVERHEAD  # Seal(x25519, 32-byte content key)
 
 _BAD = "group.malformed_payload"
 
@@ -244,7 +252,77 @@ class Host:
         return NodeAddress.parse(self.address).node_key
 
 
-ControlPayload = Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey | Host
+@dataclass(frozen=True, slots=True)
+class Redact:
+    """The author of messages, or a moderator, deletes them: every host keeps only their headers."""
+
+    deps: tuple[bytes, ...]
+    target: bytes  # the author of the redacted entries
+    ids: tuple[bytes, ...]  # sorted entry ids
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "m": self.target, "r": list(self.ids)})
+
+
+@dataclass(frozen=True, slots=True)
+class Erase:
+    """A member erases its own messages up to and including its log position ``upto``."""
+
+    deps: tuple[bytes, ...]
+    upto: int
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "s": self.upto})
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A facilitator schedules (or, with ``replaces``, changes or cancels) a facilitated session.
+
+    Times are visible to hosts because they enforce ``retention``; the title and details are in
+    ``details``, a message envelope encrypted like a message at this entry's seq."""
+
+    deps: tuple[bytes, ...]
+    replaces: bytes | None  # the session (its first entry's id) this one updates
+    start_ms: int
+    duration_ms: int
+    tz: str  # IANA time zone the recurrence follows
+    recurrence: tuple[str, int] | None  # ("daily" | "weekly", number of occurrences)
+    retention_ms: int | None  # erase what is said in an occurrence this long after it ends
+    cancelled: bool
+    details: bytes | None
+
+    def encode(self) -> bytes:
+        return codec.encode(
+            {
+                "d": list(self.deps),
+                "s": self.replaces,
+                "st": self.start_ms,
+                "du": self.duration_ms,
+                "tz": self.tz,
+                "rc": list(self.recurrence) if self.recurrence else None,
+                "rt": self.retention_ms,
+                "x": self.cancelled,
+                "e": self.details,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """A facilitator lists (or delists) a key whose credential attestations the group trusts."""
+
+    deps: tuple[bytes, ...]
+    issuer: bytes
+    add: bool
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "k": self.issuer, "a": self.add})
+
+
+ControlPayload = (
+    Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey | Host | Redact | Erase | Session | Trust
+)
 
 
 def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[bytes, bytes], ...]:
@@ -327,7 +405,71 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if not isinstance(f["a"], bool):
             raise _fail(kind, "a must be a boolean")
         return Host(_deps(kind, f["d"]), _home(kind, f["h"]), f["a"])
+    if kind == kinds.REDACT:
+        f = _fields(kind, payload, {"d", "m", "r"})
+        ids = f["r"]
+        if not _key(f["m"]):
+            raise _fail(kind, "m must be a 32-byte key")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_REDACT or not all(_key(i) for i in ids):
+            raise _fail(kind, f"r must list 1 to {MAX_REDACT} entry ids")
+        targets = tuple(i for i in ids if isinstance(i, bytes))
+        if any(a >= b for a, b in pairwise(targets)):
+            raise _fail(kind, "r must be sorted ascending without duplicates")
+        return Redact(_deps(kind, f["d"]), f["m"], targets)
+    if kind == kinds.ERASE:
+        f = _fields(kind, payload, {"d", "s"})
+        if not _uint(f["s"]) or f["s"] < 1:
+            raise _fail(kind, "s must be a positive integer")
+        return Erase(_deps(kind, f["d"]), f["s"])
+    if kind == kinds.SESSION:
+        return _session(kind, _fields(kind, payload, {"d", "s", "st", "du", "tz", "rc", "rt", "x", "e"}))
+    if kind == kinds.TRUST:
+        f = _fields(kind, payload, {"d", "k", "a"})
+        if not _key(f["k"]) or not isinstance(f["a"], bool):
+            raise _fail(kind, "k must be a 32-byte key and a a boolean")
+        return Trust(_deps(kind, f["d"]), f["k"], f["a"])
     raise GroupError(_BAD, f"kind {kind} has no control payload")
+
+
+def _session(kind: int, f: dict[str, codec.CborValue]) -> Session:
+    replaces, start, duration, tz, rc, rt, cancelled, details = (
+        f["s"],
+        f["st"],
+        f["du"],
+        f["tz"],
+        f["rc"],
+        f["rt"],
+        f["x"],
+        f["e"],
+    )
+    if replaces is not None and not _key(replaces):
+        raise _fail(kind, "s must be null or the 32-byte id of the session it updates")
+    if not _uint(start) or start > 2**63 - 1:
+        raise _fail(kind, "st must be a start time in ms")
+    if not _uint(duration) or not 1 <= duration <= MAX_SESSION_DURATION:
+        raise _fail(kind, f"du must be 1..{MAX_SESSION_DURATION} ms")
+    if not isinstance(tz, str) or not 1 <= len(tz.encode()) <= MAX_TZ_TEXT:
+        raise _fail(kind, f"tz must be an IANA time zone name of 1..{MAX_TZ_TEXT} bytes")
+    recurrence: tuple[str, int] | None = None
+    if rc is not None:
+        if (
+            not isinstance(rc, list)
+            or len(rc) != 2
+            or rc[0] not in RECURRENCE
+            or not isinstance(rc[0], str)
+            or not _uint(rc[1])
+            or not 2 <= rc[1] <= MAX_OCCURRENCES
+        ):
+            raise _fail(kind, f'rc must be null or ["daily" | "weekly", 2..{MAX_OCCURRENCES}]')
+        recurrence = (rc[0], rc[1])
+    if rt is not None and (not _uint(rt) or rt > MAX_RETENTION):
+        raise _fail(kind, f"rt must be null or 0..{MAX_RETENTION} ms")
+    if not isinstance(cancelled, bool):
+        raise _fail(kind, "x must be a boolean")
+    if details is not None and (not isinstance(details, bytes) or len(details) > MAX_META):
+        raise _fail(kind, f"e must be null or at most {MAX_META} bytes")
+    deps = _deps(kind, f["d"])
+    return Session(deps, replaces, start, duration, tz, recurrence, rt, cancelled, details)
 
 
 def join_proof_message(group_id: bytes, joiner: bytes, invite_id: bytes) -> bytes:
@@ -346,16 +488,75 @@ class MessageEnvelope:
     index: int
     nonce: bytes
     ciphertext: bytes
+    expires_ms: int | None = None  # every host deletes the payload at this time
 
     def encode(self) -> bytes:
-        return codec.encode({"e": self.epoch, "i": self.index, "n": self.nonce, "c": self.ciphertext})
+        fields: dict[str, codec.CborValue] = {"e": self.epoch, "i": self.index, "n": self.nonce, "c": self.ciphertext}
+        if self.expires_ms is not None:
+            fields["x"] = self.expires_ms
+        return codec.encode(fields)
+
+
+def _expiry(kind: int, f: dict[str, codec.CborValue]) -> int | None:
+    if "x" not in f:
+        return None
+    expires = f["x"]
+    if not _uint(expires) or expires > 2**63 - 1:
+        raise _fail(kind, "x must be an expiry time in ms")
+    return expires
 
 
 def decode_envelope(payload: bytes) -> MessageEnvelope:
-    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c"})
+    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c"}, frozenset({"x"}))
     epoch, index, nonce, ciphertext = f["e"], f["i"], f["n"], f["c"]
     if not _key(epoch) or not _uint(index) or not isinstance(nonce, bytes) or len(nonce) != crypto.AEAD_NONCE:
         raise _fail(kinds.MESSAGE, "e must be a 32-byte epoch id, i an unsigned integer, n a 24-byte nonce")
     if not isinstance(ciphertext, bytes) or len(ciphertext) < crypto.AEAD_TAG:
         raise _fail(kinds.MESSAGE, "c must be a ciphertext with its 16-byte tag")
-    return MessageEnvelope(epoch, index, nonce, ciphertext)
+    return MessageEnvelope(epoch, index, nonce, ciphertext, _expiry(kinds.MESSAGE, f))
+
+
+@dataclass(frozen=True, slots=True)
+class DirectEnvelope:
+    """A direct message: a random content key sealed to each recipient, the padded plaintext
+    encrypted under it. For check-ins meant for facilitators only, and for reports."""
+
+    sealed: tuple[tuple[bytes, bytes], ...]  # (member key, Seal(its X25519, content key)), sorted
+    nonce: bytes
+    ciphertext: bytes
+    expires_ms: int | None = None
+
+    def encode(self) -> bytes:
+        fields: dict[str, codec.CborValue] = {
+            "r": [list(pair) for pair in self.sealed],
+            "n": self.nonce,
+            "c": self.ciphertext,
+        }
+        if self.expires_ms is not None:
+            fields["x"] = self.expires_ms
+        return codec.encode(fields)
+
+    @property
+    def recipients(self) -> frozenset[bytes]:
+        return frozenset(key for key, _ in self.sealed)
+
+
+def decode_direct(payload: bytes) -> DirectEnvelope:
+    kind = kinds.DIRECT
+    f = _fields(kind, payload, {"r", "n", "c"}, frozenset({"x"}))
+    sealed = _sealed_list(kind, f["r"], "r")
+    if not 1 <= len(sealed) <= MAX_DIRECT_RECIPIENTS or any(len(box) != DIRECT_SEALED_KEY for _, box in sealed):
+        raise _fail(kind, f"r must seal a 32-byte key to 1..{MAX_DIRECT_RECIPIENTS} members")
+    nonce, ciphertext = f["n"], f["c"]
+    if not isinstance(nonce, bytes) or len(nonce) != crypto.AEAD_NONCE:
+        raise _fail(kind, "n must be a 24-byte nonce")
+    if not isinstance(ciphertext, bytes) or len(ciphertext) < crypto.AEAD_TAG:
+        raise _fail(kind, "c must be a ciphertext with its 16-byte tag")
+    return DirectEnvelope(sealed, nonce, ciphertext, _expiry(kind, f))
+
+
+def envelope_expiry(kind: int, payload: bytes) -> int | None:
+    """The expiry a message-kind payload declares (None: none); raises ``group.malformed_payload``."""
+    if kind == kinds.DIRECT:
+        return decode_direct(payload).expires_ms
+    return decode_envelope(payload).expires_ms

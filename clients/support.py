@@ -1,0 +1,260 @@
+"""What a support group's client shows, computed from what it has read (no I/O, nothing sent).
+
+Every view trusts only what it can check: roles come from the group state the client computed from
+the signed control log; a pin or a talking-piece turn counts only if its author is a facilitator now;
+a report's words are checked against the reported author's signature; a badge only if the credential
+verifies against an issuer the group trusts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from clients.crisis import DEFAULT_RESOURCES
+from protocol import kinds
+from protocol.content import (
+    CheckIn,
+    CredentialPost,
+    Pin,
+    Quote,
+    Reaction,
+    Report,
+    RevocationPost,
+    Rsvp,
+    SessionDetails,
+    Turn,
+    decode_content,
+    verify_disclosure,
+)
+from protocol.credential import Badge, check_badge
+from protocol.errors import HoldspaceError
+from protocol.payloads import FACILITATOR, RANK, Redact, Remove, RoleChange, decode_payload
+from protocol.schedule import Occurrence, upcoming
+
+if TYPE_CHECKING:
+    from clients.participant import GroupRecord, Message
+
+
+def _is_facilitator(record: GroupRecord, key: bytes) -> bool:
+    return record.state is not None and record.state.role_of(key) == FACILITATOR
+
+
+def current_pin(record: GroupRecord) -> Message | None:
+    """The latest pin (posted or quoted) whose author is a facilitator now. For a quote, the message
+    returned is the quote; its words are the pin's, verified against the facilitator's signature."""
+    for m in reversed(record.messages):
+        content = m.content
+        if isinstance(content, Pin) and _is_facilitator(record, m.author):
+            return m
+        if isinstance(content, Quote):
+            quoted = _quoted_pin(record, content)
+            if quoted is not None:
+                return m
+    return None
+
+
+def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[bytes, Pin] | None:
+    try:
+        entry, plaintext = verify_disclosure(record.group_id, quote.disclosure)
+        inner = decode_content(plaintext)
+    except HoldspaceError:
+        return None
+    if isinstance(inner, Pin) and _is_facilitator(record, entry.author):
+        return entry.author, inner
+    return None
+
+
+def crisis_resources(record: GroupRecord) -> tuple[str, bool]:
+    """The group's pinned crisis resources, and whether they are the group's (False: the built-in
+    default, shown when no facilitator pinned any that this client can read)."""
+    m = current_pin(record)
+    content = m.content if m is not None else None
+    if isinstance(content, Pin):
+        return content.resources, True
+    if isinstance(content, Quote):
+        quoted = _quoted_pin(record, content)
+        if quoted is not None:
+            return quoted[1].resources, True
+    return DEFAULT_RESOURCES, False
+
+
+def reactions(record: GroupRecord) -> dict[bytes, Counter[str]]:
+    """Per message id: how many members gave each reaction (one of each kind per member; undo removes)."""
+    given: dict[tuple[bytes, bytes, str], bool] = {}
+    for m in record.messages:
+        content = m.content
+        if isinstance(content, Reaction):
+            given[(content.target, m.author, content.reaction)] = not content.undo
+    out: dict[bytes, Counter[str]] = {}
+    for (target, _, reaction), on in given.items():
+        if on:
+            out.setdefault(target, Counter())[reaction] += 1
+    return out
+
+
+@dataclass(slots=True)
+class SessionView:
+    occurrence: Occurrence
+    title: str
+    about: str | None
+    tz: str
+    retention_ms: int | None
+    facilitator: bytes
+    rsvps: dict[bytes, str] = field(default_factory=dict)
+    talking_piece: bytes | None = None
+
+
+def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionView]:
+    """Upcoming (and running) occurrences with their titles, RSVPs and who holds the talking piece."""
+    state = record.state
+    if state is None:
+        return []
+    details: dict[bytes, SessionDetails] = {}
+    rsvps: dict[tuple[bytes, int], dict[bytes, str]] = {}
+    turns: dict[tuple[bytes, int], bytes | None] = {}
+    for m in record.messages:
+        content = m.content
+        if isinstance(content, SessionDetails) and m.kind == kinds.SESSION:
+            details[m.entry_id] = content
+        elif isinstance(content, Rsvp) and m.author in state.members:
+            rsvps.setdefault((content.session, content.occurrence), {})[m.author] = content.answer
+        elif isinstance(content, Turn) and _is_facilitator(record, m.author):
+            turns[(content.session, content.occurrence)] = content.holder
+    out: list[SessionView] = []
+    for occ in upcoming(state, now_ms, limit):
+        scheduled = state.sessions[occ.session_id]
+        found = details.get(scheduled.entry_id)
+        title = found.title if found else "(a session scheduled before you joined: its title is sealed)"
+        key = (occ.session_id, occ.index)
+        out.append(
+            SessionView(
+                occ,
+                title,
+                found.about if found else None,
+                scheduled.spec.tz,
+                scheduled.spec.retention_ms,
+                scheduled.author,
+                rsvps.get(key, {}),
+                turns.get(key),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInSummary:
+    count: int
+    moods: dict[int, int]  # mood -> how many
+    average: float | None
+    words: list[str]
+
+
+def checkin_summary(record: GroupRecord, session_id: bytes, occurrence: int) -> CheckInSummary:
+    """Check-ins of one occurrence that this client can read (a facilitator reads those shared with
+    facilitators only, too): the latest per member."""
+    latest: dict[bytes, CheckIn] = {}
+    for m in record.messages:
+        content = m.content
+        if isinstance(content, CheckIn) and content.occurrence == (session_id, occurrence):
+            latest[m.author] = content
+    moods = Counter(c.mood for c in latest.values())
+    average = sum(c.mood for c in latest.values()) / len(latest) if latest else None
+    words = sorted(c.word for c in latest.values() if c.word)
+    return CheckInSummary(len(latest), dict(sorted(moods.items())), average, words)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    reporter: bytes
+    time_ms: int
+    reason: str
+    verified: bool
+    reported_author: bytes | None
+    reported_id: bytes | None
+    words: str | None
+    problem: str | None  # why the disclosure does not verify
+
+
+def reports(record: GroupRecord) -> list[ReportView]:
+    out: list[ReportView] = []
+    for m in record.messages:
+        content = m.content
+        if not isinstance(content, Report):
+            continue
+        try:
+            entry, plaintext = verify_disclosure(record.group_id, content.disclosure)
+        except HoldspaceError as err:
+            out.append(ReportView(m.author, m.timestamp_ms, content.reason, False, None, None, None, err.message))
+            continue
+        inner = decode_content(plaintext) if plaintext else None
+        words = getattr(inner, "body", None) if inner is not None else None
+        out.append(
+            ReportView(m.author, m.timestamp_ms, content.reason, True, entry.author, entry.entry_id, words, None)
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    time_ms: int
+    actor: bytes
+    action: str
+    target: bytes | None
+    outcome: str | None  # None: applied; else the code it was ignored with
+
+
+def moderation_log(record: GroupRecord) -> list[LogLine]:
+    """Removals, bans, role changes and redactions by others, in the group's agreed order, plus the
+    reports this client can read."""
+    state = record.state
+    if state is None:
+        return []
+    by_id = {e.entry_id: e for e in record.controls}
+    lines: list[LogLine] = []
+    for eid in state.order:
+        entry = by_id.get(eid)
+        if entry is None or entry.kind not in (kinds.REMOVE, kinds.ROLE, kinds.REDACT):
+            continue
+        payload = record.cache.payloads.get(eid) or decode_payload(entry.kind, entry.payload or b"", entry.author)
+        outcome = state.outcomes.get(eid)
+        if isinstance(payload, Remove):
+            action = "ban" if payload.ban else "remove"
+            lines.append(LogLine(entry.timestamp_ms, entry.author, action, payload.target, outcome))
+        elif isinstance(payload, RoleChange):
+            lines.append(LogLine(entry.timestamp_ms, entry.author, f"role -> {payload.role}", payload.target, outcome))
+        elif isinstance(payload, Redact) and payload.target != entry.author:
+            lines.append(
+                LogLine(entry.timestamp_ms, entry.author, f"redact {len(payload.ids)}", payload.target, outcome)
+            )
+    for r in reports(record):
+        lines.append(LogLine(r.time_ms, r.reporter, "report", r.reported_author, None))
+    return sorted(lines, key=lambda line: line.time_ms)
+
+
+def badges(record: GroupRecord, now_ms: int) -> dict[bytes, Badge]:
+    """Per member who posted a credential about itself: its badge, verified or with the reason not."""
+    state = record.state
+    if state is None:
+        return {}
+    latest: dict[bytes, bytes] = {}
+    revocations: list[bytes] = []
+    for m in record.messages:
+        content = m.content
+        if isinstance(content, CredentialPost):
+            latest[m.author] = content.attestation
+        elif isinstance(content, RevocationPost):
+            revocations.append(content.revocation)
+    return {
+        key: check_badge(
+            raw, subject=key, group=record.group_id, issuers=state.issuers, revocations=revocations, now_ms=now_ms
+        )
+        for key, raw in latest.items()
+        if key in state.members
+    }
+
+
+def may_moderate(record: GroupRecord, key: bytes) -> bool:
+    role = record.state.role_of(key) if record.state is not None else None
+    return role is not None and RANK[role] >= RANK["moderator"]

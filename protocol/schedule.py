@@ -1,0 +1,91 @@
+"""When a scheduled session meets, and until when its words may be kept (spec 17.3).
+
+A session starts at ``start_ms`` and lasts ``duration_ms``. A recurring one meets ``count`` times,
+every day or every week *at the same local wall time* in its time zone (so a weekly 19:00 meeting
+stays at 19:00 across daylight-saving changes). Occurrence ``k`` (0-based) starts at the local time
+of the first start plus ``k`` days (or ``7k`` days), converted to UTC as PEP 495 does with
+``fold = 0``: an ambiguous local time takes the earlier instant, and a local time that does not exist
+(in a spring-forward gap) takes the offset in force *before* the transition. An unknown time zone name
+is read as UTC. No occurrence of a cancelled session starts after its cancellation.
+
+Retention: a message whose timestamp ``t`` lies in an occurrence ``[start, start + duration)`` of a
+session with retention ``r`` must be deleted by every host at ``start + duration + r``.
+
+Pure functions: no clock is read here; callers pass times in milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from protocol.group import GroupState, ScheduledSession
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    session_id: bytes
+    index: int  # 0-based
+    start_ms: int
+    end_ms: int
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> tzinfo:
+    """The IANA zone ``name``, or UTC when this system does not know it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@lru_cache(maxsize=4096)
+def occurrences(session: ScheduledSession) -> tuple[Occurrence, ...]:
+    """Every occurrence of ``session``, in time order (at most ``MAX_OCCURRENCES``)."""
+    spec = session.spec
+    count = spec.recurrence[1] if spec.recurrence else 1
+    step = timedelta(days=7 if spec.recurrence and spec.recurrence[0] == "weekly" else 1)
+    tz = zone(spec.tz)
+    first = datetime.fromtimestamp(spec.start_ms // 1000, tz).replace(tzinfo=None)
+    extra_ms = spec.start_ms % 1000
+    out: list[Occurrence] = []  # (cached per session version: a node asks for every message it stores)
+    for k in range(count):
+        local = (first + k * step).replace(tzinfo=tz, fold=0)
+        start = _ms(local) + extra_ms if k else spec.start_ms
+        if session.cancelled_at_ms is not None and start > session.cancelled_at_ms:
+            break
+        out.append(Occurrence(session.session_id, k, start, start + spec.duration_ms))
+    return tuple(out)
+
+
+def occurrence_at(state: GroupState, timestamp_ms: int) -> list[Occurrence]:
+    """The occurrences (of any session) under way at ``timestamp_ms``."""
+    return [
+        occ
+        for session in state.sessions.values()
+        for occ in occurrences(session)
+        if occ.start_ms <= timestamp_ms < occ.end_ms
+    ]
+
+
+def retention_deadline(state: GroupState, timestamp_ms: int) -> int | None:
+    """When a message dated ``timestamp_ms`` must be deleted under the group's session retention
+    rules (the earliest rule that applies), or None if none applies."""
+    deadlines = [
+        occ.end_ms + retention
+        for occ in occurrence_at(state, timestamp_ms)
+        if (retention := state.sessions[occ.session_id].spec.retention_ms) is not None
+    ]
+    return min(deadlines, default=None)
+
+
+def upcoming(state: GroupState, now_ms: int, limit: int = 20) -> list[Occurrence]:
+    """Occurrences that have not ended by ``now_ms``, soonest first."""
+    found = [occ for s in state.sessions.values() for occ in occurrences(s) if occ.end_ms > now_ms]
+    return sorted(found, key=lambda o: (o.start_ms, o.session_id))[:limit]

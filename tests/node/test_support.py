@@ -3,18 +3,22 @@ clients verify (sessions, check-ins, reports, credentials, crisis resources, ban
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import nacl.signing
 import pytest
 import trio
 
+from clients.client import NodeSession
 from clients.participant import Participant
-from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
+from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports
+from clients.support import sessions as upcoming_sessions
 from node.core import from_record
 from node.server import Node, open_node
 from protocol import kinds
-from protocol.address import InviteToken
+from protocol.address import InviteToken, NodeAddress
 from protocol.author import InviteSecret
 from protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Report, RevocationPost, Rsvp, Turn
 from protocol.credential import issue, revoke
@@ -25,6 +29,27 @@ from tests.node.conftest import running_node, session
 
 def people(tmp_path: Path, address, *names: str) -> list[Participant]:  # type: ignore[no-untyped-def]
     return [Participant.create(tmp_path / n, "pass " + n, address) for n in names]
+
+
+@asynccontextmanager
+async def sessions(tmp_path: Path) -> AsyncIterator[tuple[Node, NodeAddress, NodeSession, NodeSession, NodeSession]]:
+    """A node and three client connections to it."""
+    async with (
+        running_node(tmp_path / "n") as (node, address),
+        session(address) as s_fay,
+        session(address) as s_ana,
+        session(address) as s_bo,
+    ):
+        yield node, address, s_fay, s_ana, s_bo
+
+
+async def eventually(done: Callable[[], bool], within: float = 15.0) -> None:
+    """Poll ``done`` (deletions on time raise no event a test could wait on)."""
+    with trio.fail_after(within):
+        while True:
+            if done():
+                return
+            await trio.sleep(0.02)
 
 
 def payloads(node: Node, group: bytes) -> dict[bytes, bytes | None]:
@@ -44,45 +69,41 @@ async def circle(tmp_path: Path, address, s_fay, s_ana, s_bo):  # type: ignore[n
 
 
 async def test_redaction_by_author_and_moderator_leaves_only_tombstones(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            regret = await ana.send(s_ana, g_ana, "something I regret saying")
-            harmful = await ana.send(s_ana, g_ana, "something harmful")
-            await bo.sync(s_bo, g_bo)
-            assert payloads(node, group.group_id)[regret.entry_id] is not None
-            await ana.redact(s_ana, g_ana, [regret.entry_id])
-            assert payloads(node, group.group_id)[regret.entry_id] is None  # header kept, words gone
-            with pytest.raises(HoldspaceError) as err:  # a plain member cannot redact someone else's words
-                await fay.sync(s_fay, group)
-                welcome = next(m for m in fay.record(group.group_id).messages if m.text == "welcome")
-                ana.record(g_ana.group_id).messages.append(welcome)
-                await ana.redact(s_ana, g_ana, [welcome.entry_id])
-            assert err.value.code == "group.forbidden"
-            await bo.redact(s_bo, g_bo, [harmful.entry_id])  # a moderator can
-            stored = payloads(node, group.group_id)
-            assert stored[harmful.entry_id] is None
-            await fay.sync(s_fay, group)
-            deleted = {m.entry_id: m.deleted for m in fay.record(group.group_id).messages}
-            assert deleted.get(harmful.entry_id) in (None, "redacted")  # never shown, or shown then forgotten
-            assert all(m.text != "something harmful" for m in fay.record(group.group_id).messages)
-            log = moderation_log(fay.record(group.group_id))
-            assert [(line.action, line.target) for line in log] == [("redact 1", ana.pseudonym(g_ana).public_key)]
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        regret = await ana.send(s_ana, g_ana, "something I regret saying")
+        harmful = await ana.send(s_ana, g_ana, "something harmful")
+        await bo.sync(s_bo, g_bo)
+        assert payloads(node, group.group_id)[regret.entry_id] is not None
+        await ana.redact(s_ana, g_ana, [regret.entry_id])
+        assert payloads(node, group.group_id)[regret.entry_id] is None  # header kept, words gone
+        welcome = next(m for m in ana.record(g_ana.group_id).messages if m.text == "welcome")
+        with pytest.raises(HoldspaceError) as err:  # a plain member cannot redact someone else's words
+            await ana.redact(s_ana, g_ana, [welcome.entry_id])
+        assert err.value.code == "group.forbidden"
+        await bo.redact(s_bo, g_bo, [harmful.entry_id])  # a moderator can
+        stored = payloads(node, group.group_id)
+        assert stored[harmful.entry_id] is None
+        await fay.sync(s_fay, group)
+        deleted = {m.entry_id: m.deleted for m in fay.record(group.group_id).messages}
+        assert deleted.get(harmful.entry_id) in (None, "redacted")  # never shown, or shown then forgotten
+        assert all(m.text != "something harmful" for m in fay.record(group.group_id).messages)
+        log = moderation_log(fay.record(group.group_id))
+        assert [(line.action, line.target) for line in log] == [("redact 1", ana.pseudonym(g_ana).public_key)]
 
 
 async def test_erasure_deletes_every_message_of_the_author_and_survives_restart(tmp_path: Path) -> None:
     key = nacl.signing.SigningKey(b"\x07" * 32)
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            said = [await ana.send(s_ana, g_ana, f"my story, part {i}") for i in range(3)]
-            kept = await bo.send(s_bo, g_bo, "not mine to erase")
-            await ana.erase_my_messages(s_ana, g_ana)
-            stored = payloads(node, group.group_id)
-            assert all(stored[m.entry_id] is None for m in said)
-            assert stored[kept.entry_id] is not None
-            mine = [m for m in ana.record(g_ana.group_id).messages if m.author == ana.pseudonym(g_ana).public_key]
-            assert len(mine) == 3 and all(m.text is None and m.deleted == "erased" for m in mine)
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (_, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        said = [await ana.send(s_ana, g_ana, f"my story, part {i}") for i in range(3)]
+        kept = await bo.send(s_bo, g_bo, "not mine to erase")
+        await ana.erase_my_messages(s_ana, g_ana)
+        stored = payloads(node, group.group_id)
+        assert all(stored[m.entry_id] is None for m in said)
+        assert stored[kept.entry_id] is not None
+        mine = [m for m in ana.record(g_ana.group_id).messages if m.author == ana.pseudonym(g_ana).public_key]
+        assert len(mine) == 3 and all(m.text is None and m.deleted == "erased" for m in mine)
     # nothing comes back after a restart, and a compacted copy holds none of the ciphertext
     async with open_node(tmp_path / "n", key) as node:
         stored = payloads(node, group.group_id)
@@ -94,162 +115,151 @@ async def test_erasure_deletes_every_message_of_the_author_and_survives_restart(
 
 async def test_a_deletion_interrupted_by_a_stop_is_finished_on_start(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     key = nacl.signing.SigningKey(b"\x07" * 32)
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            said = await ana.send(s_ana, g_ana, "to be redacted")
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (_, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        said = await ana.send(s_ana, g_ana, "to be redacted")
 
-            async def crash_before_deleting(self: Node, group: bytes, author: bytes, seq: int) -> None:
-                return None
+        async def crash_before_deleting(self: Node, group: bytes, author: bytes, seq: int) -> None:
+            return None
 
-            monkeypatch.setattr(Node, "_forget_payload", crash_before_deleting)
-            await ana.redact(s_ana, g_ana, [said.entry_id])
-            assert payloads(node, group.group_id)[said.entry_id] is not None  # the redaction is stored, not done
-            monkeypatch.undo()
+        monkeypatch.setattr(Node, "_forget_payload", crash_before_deleting)
+        await ana.redact(s_ana, g_ana, [said.entry_id])
+        assert payloads(node, group.group_id)[said.entry_id] is not None  # the redaction is stored, not done
+        monkeypatch.undo()
     async with open_node(tmp_path / "n", key) as node:
-        with trio.fail_after(10):
-            while payloads(node, group.group_id)[said.entry_id] is not None:
-                await trio.sleep(0.01)
+        await eventually(lambda: payloads(node, group.group_id)[said.entry_id] is None)
 
 
 async def test_expiring_messages_and_session_retention_are_deleted_on_time(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            brief = await ana.send(s_ana, g_ana, "gone in a second", ttl_ms=1000)
-            lasting = await ana.send(s_ana, g_ana, "stays")
-            sid = await fay.schedule(
-                s_fay, group, title="Evening circle", about=None, start_ms=lasting.timestamp_ms + 1,
-                duration_ms=2000, tz="Europe/London", retention_ms=0,
-            )  # fmt: skip
-            in_session = await ana.send(s_ana, g_ana, "said in the session")
-            assert payloads(node, group.group_id)[brief.entry_id] is not None
-            with trio.fail_after(15):
-                while any(payloads(node, group.group_id)[m.entry_id] is not None for m in (brief, in_session)):
-                    await trio.sleep(0.05)
-            assert payloads(node, group.group_id)[lasting.entry_id] is not None
-            # "stays" was said before the session began: it is kept
-            assert sid in (fay.record(group.group_id).state or pytest.fail()).sessions
-            await ana.sync(s_ana, g_ana)
-            ana.prune(ana.record(g_ana.group_id))
-            texts = {m.text for m in ana.record(g_ana.group_id).messages}
-            assert "gone in a second" not in texts
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        brief = await ana.send(s_ana, g_ana, "gone in a second", ttl_ms=1000)
+        lasting = await ana.send(s_ana, g_ana, "stays")
+        sid = await fay.schedule(
+            s_fay, group, title="Evening circle", about=None, start_ms=lasting.timestamp_ms + 1,
+            duration_ms=2000, tz="Europe/London", retention_ms=0,
+        )  # fmt: skip
+        in_session = await ana.send(s_ana, g_ana, "said in the session")
+        assert payloads(node, group.group_id)[brief.entry_id] is not None
+        await eventually(lambda: all(payloads(node, group.group_id)[m.entry_id] is None for m in (brief, in_session)))
+        assert payloads(node, group.group_id)[lasting.entry_id] is not None
+        # "stays" was said before the session began: it is kept
+        state = fay.record(group.group_id).state
+        assert state is not None and sid in state.sessions
+        await ana.sync(s_ana, g_ana)
+        ana.prune(ana.record(g_ana.group_id))
+        texts = {m.text for m in ana.record(g_ana.group_id).messages}
+        assert "gone in a second" not in texts
 
 
 async def test_sessions_rsvp_talking_piece_and_private_check_ins(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (_, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            start = fay.clock() - 60_000
-            sid = await fay.schedule(
-                s_fay, group, title="Thursday circle", about="bring tea", start_ms=start, duration_ms=3_600_000,
-                tz="Europe/London", recurrence=("weekly", 4),
-            )  # fmt: skip
-            await ana.sync(s_ana, g_ana)
-            (view, *_rest) = sessions(ana.record(g_ana.group_id), ana.clock())
-            assert view.title == "Thursday circle" and view.occurrence.index == 0 and len(_rest) == 3
-            await ana.post(s_ana, g_ana, Rsvp(sid, 0, "yes"))
-            await ana.post(s_ana, g_ana, CheckIn(2, "tired", (sid, 0)), to=ana.facilitators(g_ana))
-            await bo.post(s_bo, g_bo, CheckIn(4, "hopeful", (sid, 0)))
-            await fay.post(s_fay, group, Turn(sid, 0, ana.pseudonym(g_ana).public_key))
-            await bo.post(s_bo, g_bo, Turn(sid, 0, bo.pseudonym(g_bo).public_key))  # not a facilitator: ignored
-            for p, s, g in ((fay, s_fay, group), (ana, s_ana, g_ana), (bo, s_bo, g_bo)):
-                await p.sync(s, g)
-            (seen,) = [v for v in sessions(bo.record(g_bo.group_id), bo.clock()) if v.occurrence.index == 0]
-            assert seen.talking_piece == ana.pseudonym(g_ana).public_key
-            assert seen.rsvps == {ana.pseudonym(g_ana).public_key: "yes"}
-            facilitator_view = checkin_summary(fay.record(group.group_id), sid, 0)
-            assert facilitator_view.count == 2 and facilitator_view.words == ["hopeful", "tired"]
-            member_view = checkin_summary(bo.record(g_bo.group_id), sid, 0)
-            assert member_view.count == 1 and member_view.words == ["hopeful"]  # ana's was for facilitators
+    async with sessions(tmp_path) as (_, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        start = fay.clock() - 60_000
+        sid = await fay.schedule(
+            s_fay, group, title="Thursday circle", about="bring tea", start_ms=start, duration_ms=3_600_000,
+            tz="Europe/London", recurrence=("weekly", 4),
+        )  # fmt: skip
+        await ana.sync(s_ana, g_ana)
+        (view, *_rest) = upcoming_sessions(ana.record(g_ana.group_id), ana.clock())
+        assert view.title == "Thursday circle" and view.occurrence.index == 0 and len(_rest) == 3
+        await ana.post(s_ana, g_ana, Rsvp(sid, 0, "yes"))
+        await ana.post(s_ana, g_ana, CheckIn(2, "tired", (sid, 0)), to=ana.facilitators(g_ana))
+        await bo.post(s_bo, g_bo, CheckIn(4, "hopeful", (sid, 0)))
+        await fay.post(s_fay, group, Turn(sid, 0, ana.pseudonym(g_ana).public_key))
+        await bo.post(s_bo, g_bo, Turn(sid, 0, bo.pseudonym(g_bo).public_key))  # not a facilitator: ignored
+        for p, s, g in ((fay, s_fay, group), (ana, s_ana, g_ana), (bo, s_bo, g_bo)):
+            await p.sync(s, g)
+        (seen,) = [v for v in upcoming_sessions(bo.record(g_bo.group_id), bo.clock()) if v.occurrence.index == 0]
+        assert seen.talking_piece == ana.pseudonym(g_ana).public_key
+        assert seen.rsvps == {ana.pseudonym(g_ana).public_key: "yes"}
+        facilitator_view = checkin_summary(fay.record(group.group_id), sid, 0)
+        assert facilitator_view.count == 2 and facilitator_view.words == ["hopeful", "tired"]
+        member_view = checkin_summary(bo.record(g_bo.group_id), sid, 0)
+        assert member_view.count == 1 and member_view.words == ["hopeful"]  # ana's was for facilitators
 
 
 async def test_reports_reach_moderators_only_and_verify(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            cy, = people(tmp_path, address, "cy")  # fmt: skip
-            async with session(address) as s_cy:
-                g_cy = await cy.join(s_cy, InviteToken.parse(await fay.invite(s_fay, group)))
-                nasty = await bo.send(s_bo, g_bo, "a cruel remark")
-                await cy.sync(s_cy, g_cy)
-                seen = next(m for m in cy.record(g_cy.group_id).messages if m.entry_id == nasty.entry_id)
-                received, _, _ = await s_cy.fetch(group.group_id, seen.cursor - 1, 1)
-                entry = received[0].entry
-                assert seen.key is not None
-                to = [k for k in cy.moderators(g_cy)]
-                await cy.post(
-                    s_cy, g_cy, Report(Disclosure(entry.raw, entry.payload or b"", seen.key), "unkind"), to=to
-                )
-                await fay.sync(s_fay, group)
-                (found,) = reports(fay.record(group.group_id))
-                assert found.verified and found.words == "a cruel remark" and found.reason == "unkind"
-                assert found.reported_author == bo.pseudonym(g_bo).public_key
-                await ana.sync(s_ana, g_ana)
-                assert reports(ana.record(g_ana.group_id)) == []  # not the group
-                # the node holds the report only as ciphertext sealed to the moderators
-                stored = payloads(node, group.group_id)
-                assert all(b"cruel" not in (p or b"") for p in stored.values())
-                assert all(b"unkind" not in (p or b"") for p in stored.values())
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        cy, = people(tmp_path, address, "cy")  # fmt: skip
+        async with session(address) as s_cy:
+            g_cy = await cy.join(s_cy, InviteToken.parse(await fay.invite(s_fay, group)))
+            nasty = await bo.send(s_bo, g_bo, "a cruel remark")
+            await cy.sync(s_cy, g_cy)
+            seen = next(m for m in cy.record(g_cy.group_id).messages if m.entry_id == nasty.entry_id)
+            received, _, _ = await s_cy.fetch(group.group_id, seen.cursor - 1, 1)
+            entry = received[0].entry
+            assert seen.key is not None
+            to = cy.moderators(g_cy)
+            await cy.post(s_cy, g_cy, Report(Disclosure(entry.raw, entry.payload or b"", seen.key), "unkind"), to=to)
+            await fay.sync(s_fay, group)
+            (found,) = reports(fay.record(group.group_id))
+            assert found.verified and found.words == "a cruel remark" and found.reason == "unkind"
+            assert found.reported_author == bo.pseudonym(g_bo).public_key
+            await ana.sync(s_ana, g_ana)
+            assert reports(ana.record(g_ana.group_id)) == []  # not the group
+            # the node holds the report only as ciphertext sealed to the moderators
+            stored = payloads(node, group.group_id)
+            assert all(b"cruel" not in (p or b"") for p in stored.values())
+            assert all(b"unkind" not in (p or b"") for p in stored.values())
 
 
 async def test_ban_refuses_rejoining_and_a_removed_member_reads_no_more_words(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (_, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            await fay.remove_member(s_fay, group, ana.pseudonym(g_ana).public_key, ban=True)
-            await fay.send(s_fay, group, "after the ban")
-            received = await s_ana.fetch_all(group.group_id)
-            messages = [r.entry for r in received if r.entry.kind in kinds.MESSAGE_KINDS]
-            assert messages and all(e.payload is None for e in messages)  # headers only, even ciphertext withheld
-            state = await ana.sync(s_ana, g_ana)
-            assert ana.pseudonym(g_ana).public_key in state.banned
-            token = InviteToken.parse(await fay.invite(s_fay, group))
-            rejoin = InviteSecret(token.group_id, token.invite_id, token.seed).join(ana.writer(g_ana), ana.clock())
-            with pytest.raises(HoldspaceError) as err:  # a fresh invite does not let the banned pseudonym back
-                await s_ana.publish(rejoin)
-            assert err.value.code == "group.banned"
+    async with sessions(tmp_path) as (_, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        await fay.remove_member(s_fay, group, ana.pseudonym(g_ana).public_key, ban=True)
+        await fay.send(s_fay, group, "after the ban")
+        received = await s_ana.fetch_all(group.group_id)
+        messages = [r.entry for r in received if r.entry.kind in kinds.MESSAGE_KINDS]
+        assert messages and all(e.payload is None for e in messages)  # headers only, even ciphertext withheld
+        state = await ana.sync(s_ana, g_ana)
+        assert ana.pseudonym(g_ana).public_key in state.banned
+        token = InviteToken.parse(await fay.invite(s_fay, group))
+        rejoin = InviteSecret(token.group_id, token.invite_id, token.seed).join(ana.writer(g_ana), ana.clock())
+        with pytest.raises(HoldspaceError) as err:  # a fresh invite does not let the banned pseudonym back
+            await s_ana.publish(rejoin)
+        assert err.value.code == "group.banned"
 
 
 async def test_credentials_badges_and_crisis_resources_reach_newcomers(tmp_path: Path) -> None:
-    async with running_node(tmp_path / "n") as (node, address):
-        async with session(address) as s_fay, session(address) as s_ana, session(address) as s_bo:
-            (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-            node_seed = bytes(node.node_key)
-            await fay.trust_issuer(s_fay, group, node.public_key, add=True)
-            now = fay.clock()
-            att = issue(node_seed, subject=bo.pseudonym(g_bo).public_key, role="licensed counsellor",
-                        not_before_ms=now - 1, expires_ms=now + 86_400_000, serial=b"\x01" * 16)  # fmt: skip
-            await bo.post(s_bo, g_bo, CredentialPost(att.raw))
-            impostor = issue(b"\x09" * 32, subject=ana.pseudonym(g_ana).public_key, role="doctor",
-                             not_before_ms=now - 1, expires_ms=now + 86_400_000, serial=b"\x02" * 16)  # fmt: skip
-            await ana.post(s_ana, g_ana, CredentialPost(impostor.raw))
-            await fay.sync(s_fay, group)
-            shown = badges(fay.record(group.group_id), fay.clock())
-            assert shown[bo.pseudonym(g_bo).public_key].verified
-            assert shown[ana.pseudonym(g_ana).public_key].code == "credential.untrusted_issuer"
-            await fay.post(s_fay, group, RevocationPost(revoke(node_seed, att.credential_id, now).raw))
-            await fay.sync(s_fay, group)
-            assert badges(fay.record(group.group_id), fay.clock())[bo.pseudonym(g_bo).public_key].code == (
-                "credential.revoked"
-            )
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        node_seed = bytes(node.node_key)
+        await fay.trust_issuer(s_fay, group, node.public_key, add=True)
+        now = fay.clock()
+        att = issue(node_seed, subject=bo.pseudonym(g_bo).public_key, role="licensed counsellor",
+                    not_before_ms=now - 1, expires_ms=now + 86_400_000, serial=b"\x01" * 16)  # fmt: skip
+        await bo.post(s_bo, g_bo, CredentialPost(att.raw))
+        impostor = issue(b"\x09" * 32, subject=ana.pseudonym(g_ana).public_key, role="doctor",
+                         not_before_ms=now - 1, expires_ms=now + 86_400_000, serial=b"\x02" * 16)  # fmt: skip
+        await ana.post(s_ana, g_ana, CredentialPost(impostor.raw))
+        await fay.sync(s_fay, group)
+        shown = badges(fay.record(group.group_id), fay.clock())
+        assert shown[bo.pseudonym(g_bo).public_key].verified
+        assert shown[ana.pseudonym(g_ana).public_key].code == "credential.untrusted_issuer"
+        await fay.post(s_fay, group, RevocationPost(revoke(node_seed, att.credential_id, now).raw))
+        await fay.sync(s_fay, group)
+        assert badges(fay.record(group.group_id), fay.clock())[bo.pseudonym(g_bo).public_key].code == (
+            "credential.revoked"
+        )
 
-            await fay.post(s_fay, group, Pin("Call the Samaritans on 116 123, any time."))
-            await ana.post(s_ana, g_ana, Pin("a member's pin does not count"))
-            await ana.sync(s_ana, g_ana)
-            assert crisis_resources(ana.record(g_ana.group_id)) == ("Call the Samaritans on 116 123, any time.", True)
-            # a newcomer cannot open the pin (sealed before they joined) until a member carries it forward
-            dee, = people(tmp_path, address, "dee")  # fmt: skip
-            async with session(address) as s_dee:
-                g_dee = await dee.join(s_dee, InviteToken.parse(await fay.invite(s_fay, group)))
-                await dee.sync(s_dee, g_dee)
-                assert crisis_resources(dee.record(g_dee.group_id))[1] is False  # the built-in default
-                await ana.send(s_ana, g_ana, "welcome, Dee")  # ana's client rekeys for Dee and quotes the pin
-                await dee.sync(s_dee, g_dee)
-                assert crisis_resources(dee.record(g_dee.group_id)) == (
-                    "Call the Samaritans on 116 123, any time.",
-                    True,
-                )
+        await fay.post(s_fay, group, Pin("Call the Samaritans on 116 123, any time."))
+        await ana.post(s_ana, g_ana, Pin("a member's pin does not count"))
+        await ana.sync(s_ana, g_ana)
+        assert crisis_resources(ana.record(g_ana.group_id)) == ("Call the Samaritans on 116 123, any time.", True)
+        # a newcomer cannot open the pin (sealed before they joined) until a member carries it forward
+        dee, = people(tmp_path, address, "dee")  # fmt: skip
+        async with session(address) as s_dee:
+            g_dee = await dee.join(s_dee, InviteToken.parse(await fay.invite(s_fay, group)))
+            await dee.sync(s_dee, g_dee)
+            assert crisis_resources(dee.record(g_dee.group_id))[1] is False  # the built-in default
+            await ana.send(s_ana, g_ana, "welcome, Dee")  # ana's client rekeys for Dee and quotes the pin
+            await dee.sync(s_dee, g_dee)
+            assert crisis_resources(dee.record(g_dee.group_id)) == (
+                "Call the Samaritans on 116 123, any time.",
+                True,
+            )
 
 
 async def test_fresh_pseudonyms_per_group_unless_reuse_is_asked(tmp_path: Path) -> None:

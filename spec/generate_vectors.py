@@ -14,13 +14,30 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from protocol import author, codec, crypto, e2ee, federation, frames, group, identity, kinds, payloads, signing, textid  # noqa: E402  # noqa: E402
+from protocol import (  # noqa: E402
+    author,
+    codec,
+    credential,
+    crypto,
+    e2ee,
+    federation,
+    frames,
+    group,
+    identity,
+    kinds,
+    payloads,
+    schedule,
+    signing,
+    textid,
+)
+from protocol import content as contents  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
@@ -816,6 +833,715 @@ def federation_vectors() -> list[Vector]:
     return out
 
 
+# --- support-group features (spec 12.3, 12.5, 12.6, 13.4, 13.7, 17) ---------------------------
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+LONDON = "Europe/London"
+
+
+def _plain(value: codec.CborValue) -> Any:
+    """A CBOR value as JSON: byte strings as lowercase hex."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _decoded(raw: bytes) -> Any:
+    return _plain(codec.decode(raw))
+
+
+def _wall_ms(year: int, month: int, day: int, hour: int, minute: int, tz: str) -> int:
+    """A local wall time in ``tz`` (fold = 0) as ms since the epoch: the inputs of the schedule vectors."""
+    local = datetime(year, month, day, hour, minute, tzinfo=schedule.zone(tz))
+    return int(local.timestamp()) * 1000
+
+
+def _local(ms: int, tz: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, schedule.zone(tz)).isoformat(timespec="milliseconds")
+
+
+def _earliest(*times: int | None) -> int | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+class _Support(_Scenario):
+    """A support group's history with every member's key state, and the one key of every message."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(label)
+        self.epoch_keys: dict[bytes, bytes] = {}
+        self.keys: dict[str, e2ee.GroupKeys] = {}
+        self.opened: dict[bytes, bytes] = {}  # entry id -> its message key (or a direct's content key)
+        self.messages: list[Vector] = []
+        self.directs: list[Vector] = []
+        self.details: list[Vector] = []
+
+    def key(self, name: str) -> bytes:
+        return self.writers[name].me.public_key
+
+    def group_keys(self, name: str) -> e2ee.GroupKeys:
+        """``name``'s key state, holding every epoch sealed to it so far."""
+        keys = self.keys.setdefault(name, e2ee.GroupKeys(self.genesis.entry_id, self.writers[name].me))
+        for epoch in self.state().epochs:
+            if self.key(name) in epoch.recipients and epoch.entry_id not in keys.epochs:
+                keys.accept_epoch(epoch, self.epoch_keys[epoch.entry_id])
+        return keys
+
+    def seal(self, name: str, plaintext: bytes, expires_ms: int | None = None) -> tuple[bytes, bytes, Vector]:
+        """``plaintext`` encrypted on ``name``'s chain in the current epoch, for its next seq."""
+        epoch = self.state().current_epoch
+        assert epoch is not None
+        keys = self.group_keys(name)
+        writer = self.writers[name]
+        chain = keys.epochs[epoch.entry_id].chains[writer.me.public_key]
+        chain_key, index, seq = chain.key, chain.next_index, writer.seq + 1
+        envelope, mk = keys.encrypt_keyed(epoch.entry_id, seq, plaintext, self.rng, expires_ms=expires_ms)
+        ad = e2ee.associated_data(self.genesis.entry_id, writer.me.public_key, seq, epoch.entry_id, index)
+        info: Vector = {
+            "epoch": epoch.entry_id.hex(),
+            "index": index,
+            "chain_key": chain_key.hex(),
+            "message_key": mk.hex(),
+            "nonce": envelope.nonce.hex(),
+            "associated_data": ad.hex(),
+            "plaintext": plaintext.hex(),
+            "content": _decoded(plaintext),
+        }
+        return envelope.encode(), mk, info
+
+    def say(self, name: str, content: contents.Content, note: str, *, ttl_ms: int | None = None) -> Entry:
+        """A group message (kind message); ``ttl_ms``: its envelope's "x" is its timestamp plus this."""
+        timestamp = self.tick()
+        expires = timestamp + ttl_ms if ttl_ms is not None else None
+        payload, mk, info = self.seal(name, contents.encode_content(content), expires)
+        entry = self.add(self.writers[name].append(kinds.MESSAGE, payload, timestamp), note)
+        self.opened[entry.entry_id] = mk
+        self.messages.append({"entry_id": entry.entry_id.hex(), **info, "expires_ms": expires})
+        return entry
+
+    def direct(self, name: str, content: contents.Content, to: list[str], note: str) -> Entry:
+        """A direct message (kind direct) sealed to the members ``to``."""
+        state = self.state()
+        writer = self.writers[name]
+        recipients = {self.key(n): state.members[self.key(n)].x25519 for n in to}
+        plaintext = contents.encode_content(content)
+        seq = writer.seq + 1
+        envelope, key = e2ee.seal_direct(
+            self.genesis.entry_id, writer.me.public_key, seq, recipients, plaintext, self.rng
+        )
+        entry = self.add(writer.append(kinds.DIRECT, envelope.encode(), self.tick()), note)
+        self.opened[entry.entry_id] = key
+        self.directs.append(
+            {
+                "entry_id": entry.entry_id.hex(),
+                "recipients": sorted(k.hex() for k in recipients),
+                "content_key": key.hex(),
+                "nonce": envelope.nonce.hex(),
+                "associated_data": e2ee.direct_associated_data(self.genesis.entry_id, writer.me.public_key, seq).hex(),
+                "plaintext": plaintext.hex(),
+                "content": _decoded(plaintext),
+            }
+        )
+        return entry
+
+    def schedule(
+        self,
+        name: str,
+        note: str,
+        *,
+        start_ms: int,
+        duration_ms: int,
+        recurrence: tuple[str, int] | None = None,
+        retention_ms: int | None = None,
+        replaces: bytes | None = None,
+        cancel: bool = False,
+        details: contents.SessionDetails | None = None,
+    ) -> Entry:
+        """A session entry; its details are encrypted like a message at the entry's seq."""
+        timestamp = self.tick()
+        sealed, mk, info = self.seal(name, contents.encode_content(details)) if details else (None, None, None)
+        spec = payloads.Session(
+            self.state().deps(), replaces, start_ms, duration_ms, LONDON, recurrence, retention_ms, cancel, sealed
+        )
+        entry = self.add(self.writers[name].append(kinds.SESSION, spec.encode(), timestamp), note)
+        if mk is not None and info is not None:
+            self.opened[entry.entry_id] = mk
+            self.details.append({"entry_id": entry.entry_id.hex(), **info})
+        return entry
+
+    def control(self, name: str, kind: int, payload: bytes, note: str) -> Entry:
+        return self.add(self.writers[name].append(kind, payload, self.tick()), note)
+
+    def disclosure(self, entry: Entry) -> contents.Disclosure:
+        assert entry.payload is not None
+        return contents.Disclosure(entry.raw, entry.payload, self.opened[entry.entry_id])
+
+
+def _session_summary(s: group.ScheduledSession) -> Vector:
+    spec = s.spec
+    occurrences = schedule.occurrences(s)
+    return {
+        "entry_id": s.entry_id.hex(),
+        "author": s.author.hex(),
+        "start_ms": spec.start_ms,
+        "duration_ms": spec.duration_ms,
+        "tz": spec.tz,
+        "recurrence": list(spec.recurrence) if spec.recurrence else None,
+        "retention_ms": spec.retention_ms,
+        "cancelled_at_ms": s.cancelled_at_ms,
+        "occurrences": [[o.start_ms, o.end_ms] for o in occurrences],
+        "local_starts": [_local(o.start_ms, spec.tz) for o in occurrences],
+    }
+
+
+def _support_state(state: group.GroupState) -> Vector:
+    return {
+        **_state_summary(state),
+        "redactions": {
+            eid.hex(): {"author": a.hex(), "redaction": rid.hex()} for eid, (a, rid) in sorted(state.redactions.items())
+        },
+        "erased": {k.hex(): seq for k, seq in sorted(state.erased.items())},
+        "sessions": {sid.hex(): _session_summary(s) for sid, s in sorted(state.sessions.items())},
+        "issuers": {k.hex(): eid.hex() for k, eid in sorted(state.issuers.items())},
+    }
+
+
+def _host_view(sc: _Support, checkpoints: list[int]) -> list[Vector]:
+    """For every message-kind entry: what a host keeps of it (spec 12.6, 17.5)."""
+    state = sc.state()
+    out: list[Vector] = []
+    for e, _ in sc.entries:
+        if e.kind not in kinds.MESSAGE_KINDS or e.payload is None:
+            continue
+        authorised = state.authorised_at(e.author, e.seq)
+        deleted = state.deleted(e.author, e.seq, e.entry_id)
+        expires = payloads.envelope_expiry(e.kind, e.payload)
+        retention = schedule.retention_deadline(state, e.timestamp_ms)
+        deadline = _earliest(expires, retention)
+        out.append(
+            {
+                "entry_id": e.entry_id.hex(),
+                "timestamp_ms": e.timestamp_ms,
+                "authorised": authorised,
+                "deleted": deleted,
+                "expires_ms": expires,
+                "retention_deadline_ms": retention,
+                "deadline_ms": deadline,
+                "payload_kept": [
+                    authorised and deleted is None and (deadline is None or deadline > t) for t in checkpoints
+                ],
+            }
+        )
+    return out
+
+
+def _support_history() -> tuple[_Support, dict[str, Entry]]:
+    """One group's history using every support feature; ``marks`` names entries the vectors cite."""
+    sc = _Support("support")
+    marks: dict[str, Entry] = {}
+    sc.rekey("founder", sc.epoch_keys)
+    sc.invite_and_join("ana", payloads.MEMBER)
+    sc.invite_and_join("bo", payloads.MODERATOR)
+    sc.invite_and_join("cy", payloads.MEMBER)
+    sc.invite_and_join("dee", payloads.MEMBER)
+    sc.rekey("founder", sc.epoch_keys)
+    weekly = sc.schedule(
+        "founder",
+        "founder schedules a weekly session, Mondays 14:30 London time, 8 times, retention 1 day",
+        start_ms=_wall_ms(2025, 10, 20, 14, 30, LONDON),
+        duration_ms=90 * 60_000,
+        recurrence=("weekly", 8),
+        retention_ms=DAY_MS,
+        details=contents.SessionDetails("Monday circle", "A facilitated peer-support circle."),
+    )
+    marks["session"] = weekly
+    sc.add(
+        sc.writers["bo"].append(
+            kinds.SESSION,
+            payloads.Session(sc.state().deps(), None, NOW, HOUR_MS, LONDON, None, None, False, None).encode(),
+            sc.tick(),
+        ),
+        "bo, a moderator, tries to schedule a session",
+    )
+    marks["pin"] = sc.say("founder", contents.Pin("Samaritans (UK): call 116 123, any time."), "founder pins resources")
+    marks["a"] = sc.say("ana", contents.Text("Today was rough.", "grief"), "ana says something, with a warning")
+    marks["b"] = sc.say("ana", contents.Text("Thank you all for listening."), "ana says more")
+    marks["c"] = sc.say("cy", contents.Text("Same here."), "cy says something")
+    marks["d"] = sc.say("dee", contents.Text("Nobody cares about your week."), "dee says something hurtful")
+    marks["checkin"] = sc.direct(
+        "ana",
+        contents.CheckIn(2, "tired", (weekly.entry_id, 5)),
+        ["founder"],
+        "ana checks in for occurrence 5, shared with the facilitator only",
+    )
+    marks["expiring"] = sc.say(
+        "ana", contents.Text("My address, for tonight only: 1 Example Road."), "ana says something for 10 minutes",
+        ttl_ms=600_000,
+    )  # fmt: skip
+    a, b, c = marks["a"], marks["b"], marks["c"]
+    marks["redact"] = sc.control(
+        "ana",
+        kinds.REDACT,
+        payloads.Redact(sc.state().deps(), sc.key("ana"), (a.entry_id,)).encode(),
+        "ana redacts her first message",
+    )
+    sc.control(
+        "bo",
+        kinds.REDACT,
+        payloads.Redact(sc.state().deps(), sc.key("cy"), (c.entry_id,)).encode(),
+        "bo, a moderator, redacts cy's message",
+    )
+    sc.control(
+        "cy",
+        kinds.REDACT,
+        payloads.Redact(sc.state().deps(), sc.key("ana"), (b.entry_id,)).encode(),
+        "cy, a member, tries to redact ana's message",
+    )
+    # ana reads dee's message (her chain for dee yields the same message key dee used) and reports it
+    ana_keys = sc.group_keys("ana")
+    d = marks["d"]
+    assert d.payload is not None
+    _, mk = ana_keys.decrypt_keyed(d.author, d.seq, payloads.decode_envelope(d.payload))
+    assert mk == sc.opened[d.entry_id]
+    marks["report"] = sc.direct(
+        "ana",
+        contents.Report(sc.disclosure(d), "unkind to a member"),
+        ["founder", "bo"],
+        "ana reports dee's message to the moderators and facilitators",
+    )
+    dee = sc.writers["dee"]
+    sc.add(author.remove(sc.writers["bo"], sc.state(), dee.me.public_key, dee.seq, sc.tick(), ban=True), "bo bans dee")
+    sc.rekey("founder", sc.epoch_keys)
+    _, again = _invite(sc, "founder", payloads.MEMBER, target=dee.me.public_key)
+    sc.add(again.join(dee, sc.tick(), heads=sc.state().heads), "dee tries to rejoin")
+    sc.control("dee", kinds.ERASE, payloads.Erase(sc.state().deps(), dee.seq).encode(), "dee, banned, tries to erase")
+    cy = sc.writers["cy"]
+    sc.say("cy", contents.Text("I would rather not have said that."), "cy says something else")
+    marks["erase"] = sc.control(
+        "cy", kinds.ERASE, payloads.Erase(sc.state().deps(), cy.seq).encode(), "cy erases everything she wrote"
+    )
+    sc.schedule(
+        "founder",
+        "founder updates the weekly session: retention 2 hours",
+        replaces=weekly.entry_id,
+        start_ms=_wall_ms(2025, 10, 20, 14, 30, LONDON),
+        duration_ms=90 * 60_000,
+        recurrence=("weekly", 8),
+        retention_ms=2 * HOUR_MS,
+        details=contents.SessionDetails("Monday circle", "Words said here are deleted 2 hours after."),
+    )
+    once = sc.schedule(
+        "founder",
+        "founder schedules a one-off session on 1 December",
+        start_ms=_wall_ms(2025, 12, 1, 18, 0, LONDON),
+        duration_ms=HOUR_MS,
+        details=contents.SessionDetails("Extra session"),
+    )
+    sc.schedule(
+        "founder",
+        "founder cancels it",
+        replaces=once.entry_id,
+        start_ms=_wall_ms(2025, 12, 1, 18, 0, LONDON),
+        duration_ms=HOUR_MS,
+        cancel=True,
+    )
+    sc.schedule(
+        "founder",
+        "founder updates a session that does not exist",
+        replaces=crypto.blake2b_256(b"no such session"),
+        start_ms=NOW,
+        duration_ms=HOUR_MS,
+    )
+    community, other = (_issuer(n).public_key for n in ("community", "other"))
+    for name, key, add, note in [
+        ("founder", community, True, "founder trusts the community issuer"),
+        ("ana", other, True, "ana, a member, tries to trust an issuer"),
+        ("founder", other, False, "founder removes an issuer that is not listed"),
+        ("founder", other, True, "founder trusts another issuer"),
+        ("founder", other, False, "founder removes it again"),
+    ]:
+        entry = sc.control(name, kinds.TRUST, payloads.Trust(sc.state().deps(), key, add).encode(), note)
+        marks.setdefault("trust", entry)
+    sc.invite_and_join("eve", payloads.MEMBER)
+    sc.rekey("founder", sc.epoch_keys)
+    marks["quote"] = sc.say(
+        "founder", contents.Quote(sc.disclosure(marks["pin"])), "founder quotes the pin into the epoch eve can read"
+    )
+    sc.clock = NOW + 59_000  # the occurrence of 24 November ended at NOW (16:00Z)
+    marks["after"] = sc.say("ana", contents.Text("See you next week."), "ana says something after the session")
+    return sc, marks
+
+
+def _issuer(name: str) -> identity.Pseudonym:
+    """Credential issuers: seed = BLAKE2b-256("issuer:" + name)."""
+    seed = crypto.blake2b_256(b"issuer:" + name.encode())
+    return identity.Pseudonym.from_secrets(seed, crypto.blake2b_256(b"x:issuer:" + name.encode()))
+
+
+def _people(sc: _Scenario) -> Vector:
+    return {
+        name: {
+            "ed25519_seed": w.me.seed.hex(),
+            "ed25519_public": w.me.public_key.hex(),
+            "x25519_secret": w.me.x_secret.hex(),
+            "x25519_public": w.me.x_public_key.hex(),
+        }
+        for name, w in sc.writers.items()
+    }
+
+
+def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
+    """One entry of each new control kind, then malformed control payloads."""
+    state = sc.state()
+    out: list[Vector] = []
+    for mark in ("redact", "erase", "session", "trust"):
+        e = marks[mark]
+        assert e.payload is not None
+        out.append(
+            {
+                "name": f"{kinds.kind_name(e.kind)} entry",
+                "kind": e.kind,
+                "entry": e.raw.hex(),
+                "payload": e.payload.hex(),
+                "entry_id": e.entry_id.hex(),
+                "author": e.author.hex(),
+                "fields": _decoded(e.payload),
+                "outcome": state.outcomes[e.entry_id],
+            }
+        )
+    dep = [crypto.blake2b_256(b"dep")]
+    key = ALICE.public_key
+    session: dict[str, codec.CborValue] = {
+        "d": dep, "s": None, "st": NOW, "du": HOUR_MS, "tz": LONDON, "rc": None, "rt": None, "x": False, "e": None,
+    }  # fmt: skip
+    envelope: dict[str, codec.CborValue] = {"e": key, "i": 0, "n": bytes(24), "c": bytes(16)}
+    direct: dict[str, codec.CborValue] = {"r": [[key, bytes(80)]], "n": bytes(24), "c": bytes(16)}
+    low, high = sorted([crypto.blake2b_256(b"1"), crypto.blake2b_256(b"2")])
+    cases: list[tuple[str, int, dict[str, codec.CborValue]]] = [
+        ("redact naming no entry", kinds.REDACT, {"d": dep, "m": key, "r": []}),
+        ("redact with unsorted ids", kinds.REDACT, {"d": dep, "m": key, "r": [high, low]}),
+        (
+            "redact naming 257 entries",
+            kinds.REDACT,
+            {"d": dep, "m": key, "r": [i.to_bytes(32, "big") for i in range(257)]},
+        ),
+        ("erase up to seq 0", kinds.ERASE, {"d": dep, "s": 0}),
+        ("session lasting 0 ms", kinds.SESSION, dict(session, du=0)),
+        ("session lasting more than a day", kinds.SESSION, dict(session, du=payloads.MAX_SESSION_DURATION + 1)),
+        ("session recurring once", kinds.SESSION, dict(session, rc=["weekly", 1])),
+        ("session recurring 521 times", kinds.SESSION, dict(session, rc=["daily", payloads.MAX_OCCURRENCES + 1])),
+        ("session recurring monthly", kinds.SESSION, dict(session, rc=["monthly", 3])),
+        ("session with an empty time zone", kinds.SESSION, dict(session, tz="")),
+        ("session with a 65-byte time zone", kinds.SESSION, dict(session, tz="x" * 65)),
+        ("session kept over 366 days", kinds.SESSION, dict(session, rt=payloads.MAX_RETENTION + 1)),
+        ("session with x = 0", kinds.SESSION, dict(session, x=0)),
+        ("session with a missing field", kinds.SESSION, {k: v for k, v in session.items() if k != "e"}),
+        ("trust with a 31-byte key", kinds.TRUST, {"d": dep, "k": key[:31], "a": True}),
+        ("trust with a = 1", kinds.TRUST, {"d": dep, "k": key, "a": 1}),
+    ]
+    for name, kind, fields in cases:
+        raw = codec.encode(fields)
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "payload": raw.hex(),
+                "error": error_of(lambda k=kind, r=raw: payloads.decode_payload(k, r, ALICE.public_key)),
+            }
+        )
+    envelopes: list[tuple[str, int, dict[str, codec.CborValue]]] = [
+        ("message envelope with x = true", kinds.MESSAGE, dict(envelope, x=True)),
+        ("message envelope with an unknown field", kinds.MESSAGE, dict(envelope, y=1)),
+        ("direct envelope sealed to nobody", kinds.DIRECT, dict(direct, r=[])),
+        ("direct envelope with a 79-byte sealed key", kinds.DIRECT, dict(direct, r=[[key, bytes(79)]])),
+    ]
+    for name, kind, fields in envelopes:
+        raw = codec.encode(fields)
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "payload": raw.hex(),
+                "error": error_of(lambda k=kind, r=raw: payloads.envelope_expiry(k, r)),
+            }
+        )
+    return out
+
+
+def _message_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
+    """An envelope with "x", a direct message, a report and a quote (disclosures)."""
+    gid = sc.genesis.entry_id
+    by_id = {v["entry_id"]: v for v in [*sc.messages, *sc.directs]}
+    people = {w.me.public_key: w.me for w in sc.writers.values()}
+    out: list[Vector] = []
+    e = marks["expiring"]
+    assert e.payload is not None
+    info = by_id[e.entry_id.hex()]
+    out.append(
+        {
+            "name": "message envelope with an expiry",
+            "group_id": gid.hex(),
+            "entry": e.raw.hex(),
+            "payload": e.payload.hex(),
+            "fields": _decoded(e.payload),
+            "expires_ms": payloads.decode_envelope(e.payload).expires_ms,
+            "message_key": info["message_key"],
+            "associated_data": info["associated_data"],
+            "plaintext": info["plaintext"],
+        }
+    )
+    e = marks["checkin"]
+    assert e.payload is not None
+    info = by_id[e.entry_id.hex()]
+    envelope = payloads.decode_direct(e.payload)
+    out.append(
+        {
+            "name": "direct message",
+            "group_id": gid.hex(),
+            "entry": e.raw.hex(),
+            "payload": e.payload.hex(),
+            "author": e.author.hex(),
+            "seq": e.seq,
+            "fields": _decoded(e.payload),
+            "recipients": [
+                {"key": k.hex(), "x25519_secret": people[k].x_secret.hex(), "sealed": box.hex()}
+                for k, box in envelope.sealed
+            ],
+            "content_key": info["content_key"],
+            "nonce": info["nonce"],
+            "associated_data": info["associated_data"],
+            "padded_length": len(e2ee.pad(bytes.fromhex(info["plaintext"]))),
+            "plaintext": info["plaintext"],
+            "content": info["content"],
+        }
+    )
+    for mark, name in (("report", "disclosure in a report"), ("quote", "disclosure in a quote")):
+        e = marks[mark]
+        assert e.payload is not None
+        info = by_id[e.entry_id.hex()]
+        plaintext = bytes.fromhex(info["plaintext"])
+        inner = contents.decode_content(plaintext)
+        assert isinstance(inner, contents.Report | contents.Quote)
+        disclosed, words = contents.verify_disclosure(gid, inner.disclosure)
+        out.append(
+            {
+                "name": name,
+                "group_id": gid.hex(),
+                "entry": e.raw.hex(),
+                "payload": e.payload.hex(),
+                "key": info.get("content_key", info.get("message_key")),
+                "plaintext": info["plaintext"],
+                "disclosed_entry": inner.disclosure.header.hex(),
+                "disclosed_payload": inner.disclosure.payload.hex(),
+                "disclosed_key": inner.disclosure.key.hex(),
+                "disclosed_entry_id": disclosed.entry_id.hex(),
+                "disclosed_author": disclosed.author.hex(),
+                "verified_plaintext": words.hex(),
+                "verified_content": _decoded(words),
+            }
+        )
+    d = marks["d"]
+    assert d.payload is not None
+    wrong = contents.Disclosure(d.raw, d.payload, sc.opened[marks["b"].entry_id])
+    out.append(
+        {
+            "name": "disclosure with another message's key",
+            "group_id": gid.hex(),
+            "disclosed_entry": d.raw.hex(),
+            "disclosed_payload": d.payload.hex(),
+            "disclosed_key": wrong.key.hex(),
+            "error": error_of(lambda: contents.verify_disclosure(gid, wrong)),
+        }
+    )
+    return out
+
+
+def _schedule_vectors() -> list[Vector]:
+    """Occurrences of single sessions (spec 17.3), computed from their fields alone."""
+    cases: list[tuple[str, int, int, str, tuple[str, int] | None, int | None]] = [
+        ("weekly across the end of summer time", _wall_ms(2025, 10, 13, 19, 0, LONDON), HOUR_MS, LONDON,
+         ("weekly", 4), None),
+        ("weekly across the start of summer time", _wall_ms(2026, 3, 19, 19, 0, LONDON), HOUR_MS, LONDON,
+         ("weekly", 3), None),
+        ("daily at a time skipped by the spring change", _wall_ms(2026, 3, 28, 1, 30, LONDON), HOUR_MS, LONDON,
+         ("daily", 3), None),
+        ("daily at a time repeated by the autumn change", _wall_ms(2025, 10, 25, 1, 30, LONDON), HOUR_MS, LONDON,
+         ("daily", 3), None),
+        ("milliseconds of the start carry over", _wall_ms(2025, 10, 24, 19, 0, LONDON) + 250, HOUR_MS, LONDON,
+         ("daily", 3), None),
+        ("unknown time zone read as UTC", _wall_ms(2026, 3, 27, 19, 0, "UTC"), HOUR_MS, "Nowhere/Atlantis",
+         ("daily", 3), None),
+        ("cancelled during its second occurrence", _wall_ms(2025, 11, 3, 19, 0, LONDON), HOUR_MS, LONDON,
+         ("weekly", 4), _wall_ms(2025, 11, 10, 19, 30, LONDON)),
+        ("one-off session", NOW, 90 * 60_000, LONDON, None, None),
+    ]  # fmt: skip
+    out: list[Vector] = []
+    sid = crypto.blake2b_256(b"session")
+    for name, start, duration, tz, recurrence, cancelled_at in cases:
+        spec = payloads.Session((sid,), None, start, duration, tz, recurrence, None, False, None)
+        occurrences = schedule.occurrences(group.ScheduledSession(sid, sid, ALICE.public_key, spec, cancelled_at))
+        out.append(
+            {
+                "name": name,
+                "start_ms": start,
+                "duration_ms": duration,
+                "tz": tz,
+                "recurrence": list(recurrence) if recurrence else None,
+                "cancelled_at_ms": cancelled_at,
+                "occurrences": [[o.start_ms, o.end_ms] for o in occurrences],
+                "local_starts": [_local(o.start_ms, tz) for o in occurrences],
+            }
+        )
+    return out
+
+
+def _content_vectors() -> list[Vector]:
+    """One plaintext of every content type (spec 17.1), an unknown type, and malformed ones."""
+    target = crypto.blake2b_256(b"an entry")
+    session = crypto.blake2b_256(b"a session")
+    disclosure = contents.Disclosure(b"header bytes", b"payload bytes", crypto.blake2b_256(b"a key"))
+    examples: list[tuple[str, contents.Content]] = [
+        ("text", contents.Text("Hello, everyone.")),
+        ("text with a content warning", contents.Text("It has been a year since the loss.", "bereavement")),
+        ("reaction", contents.Reaction(target, "hug")),
+        ("reaction withdrawn", contents.Reaction(target, "hug", undo=True)),
+        ("check-in", contents.CheckIn(4)),
+        ("check-in with a word, for an occurrence", contents.CheckIn(2, "tired", (session, 3))),
+        ("rsvp", contents.Rsvp(session, 3, "maybe")),
+        ("talking piece given", contents.Turn(session, 3, target)),
+        ("talking piece put down", contents.Turn(session, 3, None)),
+        ("pin", contents.Pin("Samaritans (UK): call 116 123, any time.")),
+        ("credential", contents.CredentialPost(b"attestation bytes")),
+        ("revocation", contents.RevocationPost(b"revocation bytes")),
+        ("report", contents.Report(disclosure, "spam")),
+        ("quote", contents.Quote(disclosure)),
+        ("session details", contents.SessionDetails("Monday circle", "Bring tea.")),
+    ]
+    out: list[Vector] = []
+    for name, content in examples:
+        raw = contents.encode_content(content)
+        out.append({"name": name, "content": raw.hex(), "type": _decoded(raw)["t"], "fields": _decoded(raw)})
+    unknown = codec.encode({"t": "poll", "q": "Tea or coffee?"})
+    out.append(
+        {"name": "a type this client does not know", "content": unknown.hex(), "type": "poll", "unsupported": True}
+    )
+    bad: list[tuple[str, dict[str, codec.CborValue]]] = [
+        ("mood 6", {"t": "checkin", "m": 6}),
+        ("a reaction outside the set", {"t": "react", "m": target, "r": "thumbs-up"}),
+        ("u = false", {"t": "react", "m": target, "r": "hug", "u": False}),
+        ("an empty content warning", {"t": "text", "b": "x", "cw": ""}),
+        ("an unknown field", {"t": "text", "b": "x", "z": 1}),
+        ("no type", {"b": "x"}),
+    ]
+    for name, fields in bad:
+        raw = codec.encode(fields)
+        out.append({"name": name, "content": raw.hex(), "error": error_of(lambda r=raw: contents.decode_content(r))})
+    return out
+
+
+def _credential_vectors(group_id: bytes, subject: bytes, other_subject: bytes) -> list[Vector]:
+    """An attestation and a revocation (spec 17.7), and check_badge on them."""
+    community, other = _issuer("community"), _issuer("other")
+    nb, x = NOW - 30 * DAY_MS, NOW + 365 * DAY_MS
+    att = credential.issue(
+        community.seed,
+        subject=subject,
+        role="peer supporter",
+        not_before_ms=nb,
+        expires_ms=x,
+        serial=crypto.blake2b_256(b"serial")[:16],
+        group=group_id,
+    )
+    revocation = credential.revoke(community.seed, att.credential_id, NOW + DAY_MS)
+    stranger = credential.revoke(other.seed, att.credential_id, NOW)
+    fields = _fields(att.raw)
+    forged = codec.encode(dict(fields, r="facilitator"))
+    v2 = codec.encode(signing.sign_fields(credential.DOMAIN_CREDENTIAL, dict(fields, v=2), community.seed))
+    out: list[Vector] = [
+        {
+            "name": "credential attestation",
+            "issuer_seed": community.seed.hex(),
+            "issuer": community.public_key.hex(),
+            "attestation": att.raw.hex(),
+            "fields": _decoded(att.raw),
+            "signed_message": signing.signed_message(credential.DOMAIN_CREDENTIAL, fields).hex(),
+            "credential_id": att.credential_id.hex(),
+        },
+        {
+            "name": "credential revocation",
+            "issuer_seed": community.seed.hex(),
+            "revocation": revocation.raw.hex(),
+            "fields": _decoded(revocation.raw),
+            "signed_message": signing.signed_message(credential.DOMAIN_REVOCATION, _fields(revocation.raw)).hex(),
+        },
+    ]
+    trusted = [community.public_key]
+    cases: list[tuple[str, bytes, bytes, bytes, list[bytes], list[bytes], int]] = [
+        ("valid", att.raw, subject, group_id, trusted, [], NOW),
+        ("valid: a revocation signed by another issuer does not count", att.raw, subject, group_id, trusted,
+         [stranger.raw], NOW),
+        ("expired", att.raw, subject, group_id, trusted, [], x),
+        ("not yet valid", att.raw, subject, group_id, trusted, [], nb - 1),
+        ("untrusted issuer", att.raw, subject, group_id, [other.public_key], [], NOW),
+        ("revoked", att.raw, subject, group_id, trusted, [revocation.raw], NOW),
+        ("wrong subject", att.raw, other_subject, group_id, trusted, [], NOW),
+        ("wrong group", att.raw, subject, GROUP, trusted, [], NOW),
+        ("role changed after signing", forged, subject, group_id, trusted, [], NOW),
+        ("version 2", v2, subject, group_id, trusted, [], NOW),
+    ]  # fmt: skip
+    for name, raw, who, gid, issuers, revocations, now in cases:
+        badge = credential.check_badge(
+            raw, subject=who, group=gid, issuers=issuers, revocations=revocations, now_ms=now
+        )
+        out.append(
+            {
+                "name": f"badge: {name}",
+                "attestation": raw.hex(),
+                "subject": who.hex(),
+                "group_id": gid.hex(),
+                "issuers": [k.hex() for k in issuers],
+                "revocations": [r.hex() for r in revocations],
+                "now_ms": now,
+                "verified": badge.verified,
+                "role": badge.role,
+                **({"error": badge.code} if badge.code else {}),
+            }
+        )
+    return out
+
+
+def support_vectors() -> list[Vector]:
+    """Redaction, erasure, sessions, trust, direct messages, disclosures, content and credentials."""
+    sc, marks = _support_history()
+    state = sc.state()
+    checkpoints = [NOW + 120_000, NOW + 600_000, NOW + 2 * HOUR_MS]
+    history: Vector = {
+        "name": "a support group's history",
+        "entries": sc.records(),
+        "people": _people(sc),
+        "epoch_keys": {k.hex(): v.hex() for k, v in sc.epoch_keys.items()},
+        "messages": sc.messages,
+        "directs": sc.directs,
+        "session_details": sc.details,
+        "checkpoints": checkpoints,
+        "host_view": _host_view(sc, checkpoints),
+        "final_state": _support_state(state),
+    }
+    return [
+        history,
+        *_control_vectors(sc, marks),
+        *_message_vectors(sc, marks),
+        *_schedule_vectors(),
+        *_content_vectors(),
+        *_credential_vectors(sc.genesis.entry_id, sc.key("ana"), sc.key("bo")),
+    ]
+
+
 def build() -> dict[str, list[Vector]]:
     return {
         "codec.json": codec_vectors(),
@@ -827,6 +1553,7 @@ def build() -> dict[str, list[Vector]]:
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),
         "addresses.json": address_vectors(),
+        "support.json": support_vectors(),
     }
 
 

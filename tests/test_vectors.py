@@ -107,3 +107,337 @@ def test_conversation_vector_rekeys_open_for_recipients_only() -> None:
                     with pytest.raises(Exception):  # noqa: B017, PT011
                         crypto.seal_open(secret, sealed)
     assert opened >= 5
+
+
+# --- support.json: the facts re-derived from the published file, with the code and the spec text --
+
+
+def _support() -> list[dict]:
+    import json
+
+    return json.loads((SPEC / "vectors" / "support.json").read_text())
+
+
+def _by_name(name: str) -> dict:
+    return next(v for v in _support() if v["name"] == name)
+
+
+def _hex(value: str | None) -> bytes | None:
+    return None if value is None else bytes.fromhex(value)
+
+
+def _occurrences_from_spec_text(start: int, duration: int, tz: str, recurrence, cancelled_at) -> list[list[int]]:
+    """Spec 17.3, written from its text: local wall time of the first start (whole seconds), plus k days
+    or weeks, to UTC with fold = 0, plus the start's milliseconds; an unknown zone is UTC."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    count = recurrence[1] if recurrence else 1
+    step = timedelta(days=7 if recurrence and recurrence[0] == "weekly" else 1)
+    wall = datetime.fromtimestamp(start // 1000, zone).replace(tzinfo=None)
+    out = []
+    for k in range(count):
+        local = (wall + k * step).replace(tzinfo=zone, fold=0)
+        begin = start if k == 0 else int(local.timestamp()) * 1000 + start % 1000
+        if cancelled_at is not None and begin > cancelled_at:
+            break
+        out.append([begin, begin + duration])
+    return out
+
+
+def test_support_history_recomputes_from_its_entries() -> None:
+    """Outcomes, redactions, erasures, sessions (with their occurrences), issuers and what hosts keep."""
+    from protocol import group, kinds, payloads, schedule
+    from protocol.entry import decode_entry
+
+    (history,) = [v for v in _support() if v["name"] == "a support group's history"]
+    entries = [decode_entry(bytes.fromhex(r["entry"]), _hex(r["payload"]), now_ms=None) for r in history["entries"]]
+    genesis = entries[0]
+    state = group.compute_state(genesis, [e for e in entries if kinds.is_control(e.kind)])
+    for record in history["entries"]:
+        if "outcome" in record:
+            assert state.outcomes[bytes.fromhex(record["entry_id"])] == record["outcome"], record["note"]
+    outcomes = {r["note"]: r.get("outcome") for r in history["entries"]}
+    assert outcomes["cy, a member, tries to redact ana's message"] == "group.forbidden"
+    assert outcomes["bo, a moderator, redacts cy's message"] is None
+    assert outcomes["dee tries to rejoin"] == "group.banned"
+    assert outcomes["dee, banned, tries to erase"] == "group.not_member"
+    assert outcomes["founder updates a session that does not exist"] == "group.bad_target"
+    assert outcomes["founder removes an issuer that is not listed"] == "group.bad_target"
+
+    final = history["final_state"]
+    assert {k.hex(): {"author": a.hex(), "redaction": r.hex()} for k, (a, r) in state.redactions.items()} == final[
+        "redactions"
+    ]
+    assert {k.hex(): s for k, s in state.erased.items()} == final["erased"]
+    assert {k.hex(): e.hex() for k, e in state.issuers.items()} == final["issuers"]
+    assert set(final["sessions"]) == {sid.hex() for sid in state.sessions}
+    weekly_changes = 0
+    for sid, published in final["sessions"].items():
+        session = state.sessions[bytes.fromhex(sid)]
+        assert session.entry_id.hex() == published["entry_id"]
+        assert session.cancelled_at_ms == published["cancelled_at_ms"]
+        listed = published["occurrences"]
+        assert [[o.start_ms, o.end_ms] for o in schedule.occurrences(session)] == listed
+        spec = session.spec
+        assert (
+            _occurrences_from_spec_text(
+                spec.start_ms, spec.duration_ms, spec.tz, spec.recurrence, session.cancelled_at_ms
+            )
+            == listed
+        )
+        offsets = {s.rsplit("+", 1)[1] for s in published["local_starts"]}
+        weekly_changes += offsets == {"00:00", "01:00"}  # the weekly one crosses the end of summer time
+    assert weekly_changes == 1
+
+    by_id = {e.entry_id.hex(): e for e in entries}
+    for view in history["host_view"]:
+        e = by_id[view["entry_id"]]
+        assert e.kind in kinds.MESSAGE_KINDS and e.payload is not None
+        assert state.authorised_at(e.author, e.seq) == view["authorised"]
+        assert state.deleted(e.author, e.seq, e.entry_id) == view["deleted"]
+        assert payloads.envelope_expiry(e.kind, e.payload) == view["expires_ms"]
+        assert schedule.retention_deadline(state, e.timestamp_ms) == view["retention_deadline_ms"]
+        due = [t for t in (view["expires_ms"], view["retention_deadline_ms"]) if t is not None]
+        assert view["deadline_ms"] == (min(due) if due else None)
+        kept = [
+            view["authorised"] and view["deleted"] is None and (view["deadline_ms"] is None or view["deadline_ms"] > t)
+            for t in history["checkpoints"]
+        ]
+        assert kept == view["payload_kept"]
+    reasons = {v["deleted"] for v in history["host_view"]}
+    assert {"redacted", "erased", None} <= reasons
+
+
+def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
+    """Every group message and session details: chain and message keys from the epoch key (13.3),
+    associated data (13.4), decryption, and content (17.1)."""
+    import hashlib
+    import hmac
+
+    from protocol import codec, crypto
+    from protocol.content import decode_content
+
+    (history,) = [v for v in _support() if v["name"] == "a support group's history"]
+    entries = {r["entry_id"]: r for r in history["entries"]}
+    group_id = bytes.fromhex(history["final_state"]["group_id"])
+    for message in [*history["messages"], *history["session_details"]]:
+        record = entries[message["entry_id"]]
+        payload = codec.decode(bytes.fromhex(record["payload"]))
+        envelope = codec.decode(payload["e"]) if record["kind"] == "session" else payload
+        author = bytes.fromhex(record["author"])
+        ck = crypto.hkdf_sha256(
+            bytes.fromhex(history["epoch_keys"][message["epoch"]]), salt=b"holdspace/v1/chain", info=author
+        )
+        for _ in range(envelope["i"]):
+            ck = hmac.new(ck, b"\x02", hashlib.sha256).digest()
+        assert ck.hex() == message["chain_key"]
+        mk = hmac.new(ck, b"\x01", hashlib.sha256).digest()
+        assert mk.hex() == message["message_key"]
+        ad = (
+            b"holdspace/v1/message\x00"
+            + group_id
+            + author
+            + record["seq"].to_bytes(8, "big")
+            + envelope["e"]
+            + envelope["i"].to_bytes(8, "big")
+        )
+        assert ad.hex() == message["associated_data"]
+        padded = crypto.aead_decrypt(mk, envelope["n"], envelope["c"], ad)
+        plaintext = padded[: padded.rindex(b"\x80")]
+        assert plaintext.hex() == message["plaintext"]
+        assert envelope.get("x") == message.get("expires_ms")
+        decode_content(plaintext)
+
+
+def test_support_direct_message_opens_for_its_recipients() -> None:
+    from protocol import codec, crypto
+    from protocol.content import decode_content
+
+    vec = _by_name("direct message")
+    payload = codec.decode(bytes.fromhex(vec["payload"]))
+    assert [[bytes.fromhex(r["key"]), bytes.fromhex(r["sealed"])] for r in vec["recipients"]] == payload["r"]
+    for recipient in vec["recipients"]:
+        opened = crypto.seal_open(bytes.fromhex(recipient["x25519_secret"]), bytes.fromhex(recipient["sealed"]))
+        assert opened.hex() == vec["content_key"]
+    ad = (
+        b"holdspace/v1/direct\x00"
+        + bytes.fromhex(vec["group_id"])
+        + bytes.fromhex(vec["author"])
+        + vec["seq"].to_bytes(8, "big")
+    )
+    assert ad.hex() == vec["associated_data"]
+    assert payload["n"].hex() == vec["nonce"]
+    padded = crypto.aead_decrypt(bytes.fromhex(vec["content_key"]), payload["n"], payload["c"], ad)
+    assert len(padded) == vec["padded_length"]
+    plaintext = padded[: padded.rindex(b"\x80")]
+    assert plaintext.hex() == vec["plaintext"]
+    assert decode_content(plaintext).mood == vec["content"]["m"]
+
+
+def test_support_disclosures_open_exactly_one_entry() -> None:
+    from protocol import content, e2ee, payloads
+    from protocol.entry import decode_entry
+    from protocol.errors import ContentError
+
+    for name in ("disclosure in a report", "disclosure in a quote"):
+        vec = _by_name(name)
+        group_id = bytes.fromhex(vec["group_id"])
+        carrier = decode_entry(bytes.fromhex(vec["entry"]), bytes.fromhex(vec["payload"]), now_ms=None)
+        key = bytes.fromhex(vec["key"])
+        if name.endswith("report"):  # a direct message to moderators and facilitators
+            plaintext = e2ee.open_direct(
+                key, group_id, carrier.author, carrier.seq, payloads.decode_direct(carrier.payload)
+            )
+        else:
+            plaintext = e2ee.open_message(
+                key, group_id, carrier.author, carrier.seq, payloads.decode_envelope(carrier.payload)
+            )
+        assert plaintext.hex() == vec["plaintext"]
+        inner = content.decode_content(plaintext)
+        assert inner.disclosure.header.hex() == vec["disclosed_entry"]
+        assert inner.disclosure.key.hex() == vec["disclosed_key"]
+        entry, words = content.verify_disclosure(group_id, inner.disclosure)
+        assert entry.entry_id.hex() == vec["disclosed_entry_id"]
+        assert entry.author.hex() == vec["disclosed_author"]
+        assert words.hex() == vec["verified_plaintext"]
+    assert isinstance(
+        content.decode_content(bytes.fromhex(_by_name("disclosure in a quote")["verified_plaintext"])), content.Pin
+    )
+    bad = _by_name("disclosure with another message's key")
+    disclosure = content.Disclosure(
+        bytes.fromhex(bad["disclosed_entry"]),
+        bytes.fromhex(bad["disclosed_payload"]),
+        bytes.fromhex(bad["disclosed_key"]),
+    )
+    with pytest.raises(ContentError) as err:
+        content.verify_disclosure(bytes.fromhex(bad["group_id"]), disclosure)
+    assert err.value.code == bad["error"]
+
+
+def test_support_expiring_envelope() -> None:
+    from protocol import e2ee, payloads
+    from protocol.entry import decode_entry
+
+    vec = _by_name("message envelope with an expiry")
+    entry = decode_entry(bytes.fromhex(vec["entry"]), bytes.fromhex(vec["payload"]), now_ms=None)
+    envelope = payloads.decode_envelope(entry.payload)
+    assert envelope.expires_ms == vec["expires_ms"] == vec["fields"]["x"]
+    assert envelope.encode() == entry.payload
+    group_id = bytes.fromhex(vec["group_id"])
+    plaintext = e2ee.open_message(bytes.fromhex(vec["message_key"]), group_id, entry.author, entry.seq, envelope)
+    assert plaintext.hex() == vec["plaintext"]
+
+
+def test_support_schedules() -> None:
+    from protocol import group, payloads, schedule
+
+    sid = bytes(32)
+    count = 0
+    for vec in _support():
+        if "local_starts" not in vec:
+            continue
+        count += 1
+        recurrence = tuple(vec["recurrence"]) if vec["recurrence"] else None
+        spec = payloads.Session(
+            (sid,), None, vec["start_ms"], vec["duration_ms"], vec["tz"], recurrence, None, False, None
+        )
+        session = group.ScheduledSession(sid, sid, sid, spec, vec["cancelled_at_ms"])
+        assert [[o.start_ms, o.end_ms] for o in schedule.occurrences(session)] == vec["occurrences"], vec["name"]
+        assert (
+            _occurrences_from_spec_text(
+                vec["start_ms"], vec["duration_ms"], vec["tz"], recurrence, vec["cancelled_at_ms"]
+            )
+            == vec["occurrences"]
+        )
+    assert count >= 6
+    spring = _by_name("daily at a time skipped by the spring change")
+    assert spring["local_starts"][1].startswith("2026-03-29T02:30")  # 01:30 does not exist: the offset before it
+    autumn = _by_name("daily at a time repeated by the autumn change")
+    assert autumn["local_starts"][1].endswith("+01:00")  # 01:30 happens twice: the earlier instant
+
+
+def test_support_control_payloads() -> None:
+    from protocol import codec, kinds, payloads
+    from protocol.errors import GroupError
+
+    seen = set()
+    for vec in _support():
+        if "kind" not in vec or "payload" not in vec:
+            continue
+        raw = bytes.fromhex(vec["payload"])
+        if "error" in vec:
+            if vec["kind"] in kinds.MESSAGE_KINDS:
+                with pytest.raises(GroupError) as err:
+                    payloads.envelope_expiry(vec["kind"], raw)
+            else:
+                with pytest.raises(GroupError) as err:
+                    payloads.decode_payload(vec["kind"], raw, bytes(32))
+            assert err.value.code == vec["error"], vec["name"]
+            continue
+        decoded = payloads.decode_payload(vec["kind"], raw, bytes.fromhex(vec["author"]))
+        assert decoded.encode() == raw
+        assert codec.decode(raw).keys() == vec["fields"].keys()
+        seen.add(vec["kind"])
+    assert seen == {kinds.REDACT, kinds.ERASE, kinds.SESSION, kinds.TRUST}
+
+
+def test_support_contents() -> None:
+    from protocol import content
+
+    types = set()
+    for vec in _support():
+        if "content" not in vec or not isinstance(vec["content"], str):
+            continue
+        raw = bytes.fromhex(vec["content"])
+        if "error" in vec:
+            with pytest.raises(content.ContentError) as err:
+                content.decode_content(raw)
+            assert err.value.code == vec["error"]
+        elif vec.get("unsupported"):
+            assert content.decode_content(raw) == content.Unknown(vec["type"])
+        else:
+            decoded = content.decode_content(raw)
+            assert content.encode_content(decoded) == raw
+            types.add(vec["type"])
+    assert types == set(content._FIELDS)
+
+
+def test_support_badges() -> None:
+    from protocol import credential
+
+    attestation = _by_name("credential attestation")
+    raw = bytes.fromhex(attestation["attestation"])
+    assert credential.decode_attestation(raw).credential_id.hex() == attestation["credential_id"]
+    revocation = _by_name("credential revocation")
+    assert (
+        credential.decode_revocation(bytes.fromhex(revocation["revocation"])).credential_id.hex()
+        == attestation["credential_id"]
+    )
+    codes = set()
+    for vec in _support():
+        if not vec["name"].startswith("badge: "):
+            continue
+        badge = credential.check_badge(
+            bytes.fromhex(vec["attestation"]),
+            subject=bytes.fromhex(vec["subject"]),
+            group=bytes.fromhex(vec["group_id"]),
+            issuers=[bytes.fromhex(k) for k in vec["issuers"]],
+            revocations=[bytes.fromhex(r) for r in vec["revocations"]],
+            now_ms=vec["now_ms"],
+        )
+        assert badge.verified == vec["verified"], vec["name"]
+        assert badge.code == vec.get("error"), vec["name"]
+        assert badge.role == vec["role"]
+        codes.add(badge.code)
+    assert {
+        None,
+        "credential.expired",
+        "credential.untrusted_issuer",
+        "credential.revoked",
+        "credential.wrong_subject",
+    } <= codes

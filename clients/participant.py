@@ -42,6 +42,7 @@ from protocol.payloads import (
     decode_envelope,
     decode_payload,
 )
+from protocol.schedule import retention_deadline
 
 KEYFILE = "holdspace.keys"
 #: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
@@ -498,7 +499,13 @@ class Participant:
             if m.deleted is not None:
                 continue
             reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
-            if reason is None and m.expires_ms is not None and m.expires_ms <= now:
+            deadline = m.expires_ms
+            if state is not None and m.kind in kinds.MESSAGE_KINDS:
+                retention = retention_deadline(state, m.timestamp_ms)
+                deadline = (
+                    retention if deadline is None or (retention is not None and retention < deadline) else deadline
+                )
+            if reason is None and deadline is not None and deadline <= now:
                 reason = "expired"
             if reason is not None:
                 m.forget(reason)
@@ -669,13 +676,21 @@ class Participant:
         into the new epoch: the newcomers verify the facilitator's signature on the very words."""
         state = record.state
         pin = current_pin(record)
-        if state is None or pin is None or pin.source is None or pin.key is None:
+        if (
+            state is None
+            or pin is None
+            or (not isinstance(pin.content, Quote) and (pin.source is None or pin.key is None))
+        ):
             return
         epoch = state.current_epoch
         if epoch is None or epoch.entry_id in record.epochs_quoted:
             return
         record.epochs_quoted.add(epoch.entry_id)
-        await self.post(session, record, Quote(Disclosure(pin.source[0], pin.source[1], pin.key)))
+        content = pin.content
+        if isinstance(content, Quote):  # a pin we received quoted: pass the facilitator's words on as they are
+            await self.post(session, record, content)
+        else:
+            await self.post(session, record, Quote(Disclosure(pin.source[0], pin.source[1], pin.key)))
 
     async def remove_member(
         self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False

@@ -24,6 +24,7 @@ from protocol.content import (
     RevocationPost,
     Rsvp,
     SessionDetails,
+    Text,
     Turn,
     decode_content,
     verify_disclosure,
@@ -113,7 +114,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
         return []
     details: dict[bytes, SessionDetails] = {}
     rsvps: dict[tuple[bytes, int], dict[bytes, str]] = {}
-    turns: dict[tuple[bytes, int], bytes | None] = {}
+    turns: dict[tuple[bytes, int], tuple[int, bytes, bytes | None]] = {}  # latest by (time, id): same on every client
     for m in record.messages:
         content = m.content
         if isinstance(content, SessionDetails) and m.kind == kinds.SESSION:
@@ -121,7 +122,9 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
         elif isinstance(content, Rsvp) and m.author in state.members:
             rsvps.setdefault((content.session, content.occurrence), {})[m.author] = content.answer
         elif isinstance(content, Turn) and _is_facilitator(record, m.author):
-            turns[(content.session, content.occurrence)] = content.holder
+            key = (content.session, content.occurrence)
+            if key not in turns or (m.timestamp_ms, m.entry_id) > turns[key][:2]:
+                turns[key] = (m.timestamp_ms, m.entry_id, content.holder)
     out: list[SessionView] = []
     for occ in upcoming(state, now_ms, limit):
         scheduled = state.sessions[occ.session_id]
@@ -137,7 +140,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
                 scheduled.spec.retention_ms,
                 scheduled.author,
                 rsvps.get(key, {}),
-                turns.get(key),
+                turns[key][2] if key in turns else None,
             )
         )
     return out
@@ -185,11 +188,11 @@ def reports(record: GroupRecord) -> list[ReportView]:
             continue
         try:
             entry, plaintext = verify_disclosure(record.group_id, content.disclosure)
+            inner = decode_content(plaintext)
         except HoldspaceError as err:
             out.append(ReportView(m.author, m.timestamp_ms, content.reason, False, None, None, None, err.message))
             continue
-        inner = decode_content(plaintext) if plaintext else None
-        words = getattr(inner, "body", None) if inner is not None else None
+        words = inner.body if isinstance(inner, Text) else None
         out.append(
             ReportView(m.author, m.timestamp_ms, content.reason, True, entry.author, entry.entry_id, words, None)
         )

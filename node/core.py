@@ -469,9 +469,14 @@ class NodeCore:
         """What an applied redaction, erasure or session (with retention) deletes among stored messages."""
         payload = ctx.cache.payloads.get(entry.entry_id)
         if isinstance(payload, Redact):
+            state = ctx.state or ctx.recompute()
             for target in payload.ids:
                 record = self.store.get(target)
-                if record is not None and record.author == payload.target and record.kind in kinds.MESSAGE_KINDS:
+                if (
+                    record is not None
+                    and record.kind in kinds.MESSAGE_KINDS
+                    and state.deleted(record.author, record.seq, record.entry_id)
+                ):
                     followup.forget_payloads.append((record.author, record.seq))
         elif isinstance(payload, Erase):
             head = self.store.head(group_id, entry.author)

@@ -459,7 +459,7 @@ class Node:
         self.topology = trio.Event()
 
     async def _forget_payload(self, group: bytes, author: bytes, seq: int) -> None:
-        """Delete a message's payload, keeping its signed header (spec 12.6 step 3, 17.5): a control
+        """Delete a message's payload, keeping its signed header (spec 12.6 step 5, 17.5): a control
         entry de-authorised it, redacted or erased it, or its time is up."""
         record = self.store.get_at(group, author, seq)
         if record is None or kinds.is_control(record.kind):
@@ -487,7 +487,10 @@ class Node:
             now = self.now_ms()
             while self._deadlines and self._deadlines[0][0] <= now:
                 _, group, author, seq = heapq.heappop(self._deadlines)
-                await self._forget_payload(group, author, seq)
+                record = self.store.get_at(group, author, seq)
+                # checked again: a session update may have lengthened or lifted the retention since
+                if record is not None and self.core.must_delete(group, from_record(record), now):
+                    await self._forget_payload(group, author, seq)
             wait = (self._deadlines[0][0] - now) / 1000 if self._deadlines else RETENTION_IDLE
             with trio.move_on_after(min(wait, RETENTION_IDLE)):
                 await self._deadlines_changed.wait()

@@ -1,4 +1,4 @@
-"""Credential attestations: an issuer vouches that a pseudonym holds a role (spec 17.6).
+"""Credential attestations: an issuer vouches that a pseudonym holds a role (spec 17.7).
 
     attestation = {"v": 1, "i": issuer key, "s": subject pseudonym, "g": group id or null,
                    "r": role text, "nb": not before (ms), "x": expires (ms), "n": 16-byte serial, "sig"}
@@ -103,7 +103,8 @@ def _signed_map(raw: bytes, fields: frozenset[str], what: str) -> dict[str, code
         value = codec.decode(raw, max_size=MAX_SIZE)
     except HoldspaceError as exc:
         raise CredentialError("credential.malformed", f"a {what} must be canonical CBOR ({exc.code})") from exc
-    if not isinstance(value, dict) or value.keys() != fields or value.get("v") != VERSION:
+    version = value.get("v") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or value.keys() != fields or type(version) is not int or version != VERSION:
         raise CredentialError("credential.malformed", f"a {what} needs exactly the fields {sorted(fields)}, v = 1")
     return value
 

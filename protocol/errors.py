@@ -58,7 +58,10 @@ CODES: dict[str, str] = {
     "group.concurrent_restriction": (
         "the operation would undo a removal, ban or demotion that its entitled author had not seen"
     ),
-    "group.bad_target": "the operation's target is not a member, or is the author itself",
+    "group.bad_target": (
+        "the operation's target does not exist or cannot be acted on (not a member, the author itself, an "
+        "unknown session, an issuer that is not listed, an erasure beyond what its author has written)"
+    ),
     "group.unknown_invite": "the join redeems an invite that is not in the group's control log",
     "group.bad_invite_proof": "the join does not prove possession of the invite's secret key",
     "group.invite_expired": "the join is dated after its invite's expiry",

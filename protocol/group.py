@@ -156,16 +156,16 @@ class GroupState:
     heads: tuple[bytes, ...] = ()
     latest: dict[bytes, bytes] = field(default_factory=dict)  # author -> its last control entry in L
     hosts: dict[bytes, str] = field(default_factory=dict)  # node key -> node address text, in L order
-    redactions: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)  # target -> (author, redact id)
+    redactions: dict[tuple[bytes, bytes], bytes] = field(default_factory=dict)  # (author, target) -> redact id
     erased: dict[bytes, int] = field(default_factory=dict)  # author -> its messages up to this seq are erased
     sessions: dict[bytes, ScheduledSession] = field(default_factory=dict)  # session id -> latest version
     issuers: dict[bytes, bytes] = field(default_factory=dict)  # trusted credential issuer -> listing entry
 
     def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
         """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
-        counts only for an entry whose author is the one it names."""
-        redaction = self.redactions.get(entry_id)
-        if redaction is not None and redaction[0] == author:
+        counts only for an entry whose author is the one it names (so naming someone else's message
+        as one's own deletes nothing and blocks nothing)."""
+        if (author, entry_id) in self.redactions:
             return "redacted"
         if seq <= self.erased.get(author, 0):
             return "erased"
@@ -224,9 +224,12 @@ class GroupState:
         parts += sorted(self.banned)
         parts += [e.entry_id for e in self.epochs]
         parts += [key + self.hosts[key].encode() for key in sorted(self.hosts)]
-        parts += [key + author + rid for key, (author, rid) in sorted(self.redactions.items())]
+        parts += [author + key + rid for (author, key), rid in sorted(self.redactions.items())]
         parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(self.erased.items())]
-        parts += [sid + s.entry_id + s.spec.encode() for sid, s in sorted(self.sessions.items())]
+        parts += [
+            sid + s.entry_id + s.spec.encode() + (s.cancelled_at_ms or 0).to_bytes(8, "big")
+            for sid, s in sorted(self.sessions.items())
+        ]
         parts += [key + eid for key, eid in sorted(self.issuers.items())]
         parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
         return crypto.blake2b_256(b"".join(parts))
@@ -610,6 +613,8 @@ class _Applier:
         if isinstance(payload, Erase):
             if op.author not in s.members:
                 return "group.not_member"
+            if payload.upto >= op.seq:  # only what is already written: never a blank cheque on the future
+                return "group.bad_target"
             s.erased[op.author] = max(s.erased.get(op.author, 0), payload.upto)
             return None
         if isinstance(payload, Session):
@@ -634,7 +639,7 @@ class _Applier:
             if not self._may(op, MODERATOR if role in (None, MEMBER) else FACILITATOR):
                 return "group.forbidden"
         for target in redact.ids:
-            s.redactions.setdefault(target, (redact.target, op.entry_id))
+            s.redactions.setdefault((redact.target, target), op.entry_id)
         return None
 
     def _session(self, op: Entry, session: Session) -> str | None:

@@ -10,6 +10,7 @@ operation is *authorised* depends on the group's state and is decided in ``proto
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeGuard
@@ -39,6 +40,9 @@ MAX_SESSION_DURATION = 86_400_000  # one day
 MAX_RETENTION = 366 * 86_400_000
 MAX_OCCURRENCES = 520  # ten years of weekly meetings
 MAX_TZ_TEXT = 64
+MAX_START = 32_503_680_000_000  # 3000-01-01T00:00:00Z: far enough, and every occurrence stays computable
+MAX_SESSION_DETAILS = 8192  # the "e" envelope: a title and a description, padded to a 4096-byte bucket
+TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 RECURRENCE = ("daily", "weekly")
 MAX_DIRECT_RECIPIENTS = 256
 DIRECT_SEALED_KEY = 32 + crypto.SEALED_BOX_OVERHEAD  # Seal(x25519, 32-byte content key)
@@ -444,12 +448,12 @@ def _session(kind: int, f: dict[str, codec.CborValue]) -> Session:
     )
     if replaces is not None and not _key(replaces):
         raise _fail(kind, "s must be null or the 32-byte id of the session it updates")
-    if not _uint(start) or start > 2**63 - 1:
-        raise _fail(kind, "st must be a start time in ms")
+    if not _uint(start) or start >= MAX_START:
+        raise _fail(kind, f"st must be a start time in ms before {MAX_START} (the year 3000)")
     if not _uint(duration) or not 1 <= duration <= MAX_SESSION_DURATION:
         raise _fail(kind, f"du must be 1..{MAX_SESSION_DURATION} ms")
-    if not isinstance(tz, str) or not 1 <= len(tz.encode()) <= MAX_TZ_TEXT:
-        raise _fail(kind, f"tz must be an IANA time zone name of 1..{MAX_TZ_TEXT} bytes")
+    if not isinstance(tz, str) or len(tz) > MAX_TZ_TEXT or not TZ_NAME.fullmatch(tz):
+        raise _fail(kind, f"tz must be an IANA time zone name (like Europe/London) of at most {MAX_TZ_TEXT} bytes")
     recurrence: tuple[str, int] | None = None
     if rc is not None:
         if (
@@ -466,8 +470,8 @@ def _session(kind: int, f: dict[str, codec.CborValue]) -> Session:
         raise _fail(kind, f"rt must be null or 0..{MAX_RETENTION} ms")
     if not isinstance(cancelled, bool):
         raise _fail(kind, "x must be a boolean")
-    if details is not None and (not isinstance(details, bytes) or len(details) > MAX_META):
-        raise _fail(kind, f"e must be null or at most {MAX_META} bytes")
+    if details is not None and (not isinstance(details, bytes) or len(details) > MAX_SESSION_DETAILS):
+        raise _fail(kind, f"e must be null or at most {MAX_SESSION_DETAILS} bytes")
     deps = _deps(kind, f["d"])
     return Session(deps, replaces, start, duration, tz, recurrence, rt, cancelled, details)
 

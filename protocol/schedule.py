@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from importlib import resources
+from zoneinfo import ZoneInfo
 
 from protocol.group import GroupState, ScheduledSession
 
@@ -32,12 +33,26 @@ class Occurrence:
     end_ms: int
 
 
+#: names that are not the same zone on every host (the host's own zone, leap-second and POSIX copies)
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    """The zones of the bundled ``tzdata`` release (not the host's own database, which may differ)."""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+
+
 @lru_cache(maxsize=256)
 def zone(name: str) -> tzinfo:
-    """The IANA zone ``name``, or UTC when this system does not know it."""
+    """The IANA zone ``name`` (exact spelling), read from the bundled ``tzdata`` so that hosts with the
+    same release compute the same occurrences; UTC when it is unknown or not a real zone."""
+    if name in NOT_ZONES or name.startswith(("right/", "posix/")) or name not in _known():
+        return UTC
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        with resources.files("tzdata").joinpath("zoneinfo", *name.split("/")).open("rb") as f:
+            return ZoneInfo.from_file(f, key=name)
+    except (OSError, ValueError):
         return UTC
 
 

@@ -1002,9 +1002,10 @@ def _session_summary(s: group.ScheduledSession) -> Vector:
 def _support_state(state: group.GroupState) -> Vector:
     return {
         **_state_summary(state),
-        "redactions": {
-            eid.hex(): {"author": a.hex(), "redaction": rid.hex()} for eid, (a, rid) in sorted(state.redactions.items())
-        },
+        "redactions": [
+            {"author": a.hex(), "target": eid.hex(), "redaction": rid.hex()}
+            for (a, eid), rid in sorted(state.redactions.items())
+        ],
         "erased": {k.hex(): seq for k, seq in sorted(state.erased.items())},
         "sessions": {sid.hex(): _session_summary(s) for sid, s in sorted(state.sessions.items())},
         "issuers": {k.hex(): eid.hex() for k, eid in sorted(state.issuers.items())},

@@ -165,6 +165,24 @@ def test_a_redaction_naming_the_wrong_author_deletes_nothing() -> None:
     assert state.deleted(w.people["ana"].key, said.seq, said.entry_id) is None  # ...which is not ana's message
 
 
+def test_a_redaction_in_someone_elses_name_cannot_block_the_rightful_one() -> None:
+    w = world_with("ana", "bo")
+    said = w.say("ana", "hello")
+    squat = Redact(w.state().heads, w.people["bo"].key, (said.entry_id,))  # bo names ana's message as his
+    control(w, "bo", kinds.REDACT, squat.encode())
+    control(w, "ana", kinds.REDACT, Redact(w.state().heads, w.people["ana"].key, (said.entry_id,)).encode())
+    assert w.state().deleted(w.people["ana"].key, said.seq, said.entry_id) == "redacted"
+
+
+def test_an_erasure_cannot_reach_beyond_what_its_author_has_written() -> None:
+    w = world_with("ana")
+    w.say("ana", "one")
+    ahead = control(w, "ana", kinds.ERASE, Erase(w.state().heads, 100).encode())
+    assert w.state().outcomes[ahead.entry_id] == "group.bad_target"
+    later = w.say("ana", "not erased in advance")
+    assert w.state().deleted(w.people["ana"].key, later.seq, later.entry_id) is None
+
+
 def test_erase_covers_the_authors_log_up_to_its_seq_and_only_members_may_erase() -> None:
     w = world_with("ana", "bo")
     first = w.say("ana", "one")
@@ -259,6 +277,35 @@ def test_unknown_zones_are_read_as_utc_and_cancellation_stops_later_occurrences(
     assert [o.start_ms - start for o in occ] == [k * 86_400_000 for k in range(5)]
     cut = occurrences(_scheduled(start, rc=("daily", 5), cancelled=start + 86_400_000 + 1))
     assert len(cut) == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["localtime", "posixrules", "right/Europe/London", "posix/Europe/London", "europe/london", "Factory"]
+)
+def test_zone_names_that_differ_between_hosts_are_read_as_utc(name: str) -> None:
+    start = _ms(2026, 3, 19, 19, 0)
+    occ = occurrences(_scheduled(start, tz=name, rc=("weekly", 3)))
+    assert occ[2].start_ms - start == 14 * 86_400_000  # UTC: no summer-time shift
+
+
+def test_session_times_and_zone_names_are_bounded() -> None:
+    fields: dict[str, codec.CborValue] = {
+        "d": [b"\x01" * 32],
+        "s": None,
+        "st": T0,
+        "du": 60_000,
+        "tz": "UTC",
+        "rc": ["weekly", 520],
+        "rt": None,
+        "x": False,
+        "e": None,
+    }
+    decode_payload(kinds.SESSION, codec.encode(fields), b"\x09" * 32)
+    for key, bad in (("st", 32_503_680_000_000), ("tz", "../../etc/passwd"), ("tz", "Europe/ London"), ("tz", "")):
+        with pytest.raises(GroupError):
+            decode_payload(kinds.SESSION, codec.encode({**fields, key: bad}), b"\x09" * 32)
+    late = _scheduled(32_503_679_999_999, rc=("weekly", 520))
+    assert len(occurrences(late)) == 520  # the latest start allowed still computes every occurrence
 
 
 def test_retention_applies_to_messages_written_during_an_occurrence() -> None:
@@ -410,6 +457,10 @@ def test_badges_verify_only_when_everything_checks_out() -> None:
     tampered[tampered.index(b"counsellor")] ^= 0x20
     assert _badge(bytes(tampered)).code == "credential.bad_signature"
     assert _badge(b"\xa0").code == "credential.malformed"
+    fields = codec.decode(good.raw, max_size=600)
+    assert isinstance(fields, dict)
+    fields["v"] = True  # a boolean is not the version 1
+    assert _badge(codec.encode(fields)).code == "credential.malformed"
 
 
 @given(st.binary(max_size=600))

@@ -279,3 +279,16 @@ async def test_fresh_pseudonyms_per_group_unless_reuse_is_asked(tmp_path: Path) 
             reloaded = Participant.load(tmp_path / "ana", "pass ana")
             assert reloaded.pseudonym(reloaded.record(a3.group_id)).public_key == keys[0]
             assert fay.record(one.group_id).state.role_of(fay.pseudonym(one).public_key) == FACILITATOR  # type: ignore[union-attr]
+
+
+async def test_a_lifted_retention_keeps_what_was_said(tmp_path: Path) -> None:
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        start = fay.clock()
+        details = {"title": "Circle", "about": None, "duration_ms": 1500, "tz": "UTC"}
+        sid = await fay.schedule(s_fay, group, start_ms=start, retention_ms=0, **details)  # type: ignore[arg-type]
+        said = await ana.send(s_ana, g_ana, "said in the session")
+        assert start <= said.timestamp_ms < start + 1500  # inside the occurrence: a deletion was scheduled
+        await fay.schedule(s_fay, group, start_ms=start, retention_ms=None, replaces=sid, **details)  # type: ignore[arg-type]
+        await trio.sleep(2.5)  # past the first version's deadline, which the node had scheduled
+        assert payloads(node, group.group_id)[said.entry_id] is not None

@@ -10,25 +10,31 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import nacl.signing
 import trio
 
-from clients.client import connect
-from clients.participant import Participant, now_ms
+from clients import crisis
+from clients.client import NodeSession, connect
+from clients.participant import GroupRecord, Participant, now_ms
+from clients.support import checkin_summary, crisis_resources, sessions
 from node.core import from_record
 from node.federation import Federation, quic_connector
 from node.peering import PeerBook
 from node.server import Node, open_node
 from protocol import kinds
 from protocol.address import InviteToken, NodeAddress
+from protocol.content import CheckIn, Pin, Reaction, Rsvp, Text, Turn
 from protocol.errors import HoldspaceError
 from protocol.federation import heads_digest
 from protocol.identity import fingerprint
 from protocol.payloads import MessageEnvelope
+from protocol.schedule import zone
 
 Say = Callable[[str], None]
+Who = tuple[Participant, NodeSession, GroupRecord]
 
 
 def run_demo(say: Say = print) -> None:
@@ -120,7 +126,9 @@ async def _demo(tmp: Path, say: Say) -> None:
             say(f"   control entries (membership, sealed keys) and {messages} messages, held only as ciphertext.")
             say("   Both check every signature and every membership rule, but cannot read a word.\n")
 
-            say("5. Bo is removed (say, at his own request). Fay's client moves the group to new keys")
+            await _support_evening(say, (river, hill), (fay, s_fay, g_fay), (ana, s_ana, g_ana), (bo, s_bo, g_bo))
+
+            say("10. Bo is removed (say, at his own request). Fay's client moves the group to new keys")
             say("   that are sealed to Fay and Ana only.")
             await fay.remove_member(s_fay, g_fay, bo.pseudonym(g_bo).public_key)
             await fay.send(s_fay, g_fay, "Ana, shall we meet again next Thursday?")
@@ -129,11 +137,10 @@ async def _demo(tmp: Path, say: Say) -> None:
             say(f"   Ana reads: {ana.record(g_ana.group_id).messages[-1].text}")
             state = await bo.sync(s_bo, g_bo)
             still = bo.pseudonym(g_bo).public_key in state.members
-            bo_messages = bo.record(g_bo.group_id).messages
-            readable = [m for m in bo_messages if m.text is not None]
-            say(f"   Bo's client fetched the same entries. Still a member: {still}.")
-            say(f"   Bo can read the {len(readable)} messages from before his removal; the new one:")
-            say(f"   {bo_messages[-1].problem or 'readable (this would be a bug)'}: he never received its key.")
+            fetched = await s_bo.fetch_all(gid)
+            words = sum(1 for r in fetched if r.entry.kind in kinds.MESSAGE_KINDS and r.entry.payload is not None)
+            say(f"   Bo's client syncs: still a member: {still}. His node now hands him signed headers and")
+            say(f"   no words ({words} message payloads); and the new message's key was never sealed to him.")
             envelope = MessageEnvelope(state.epochs[0].entry_id, 99, os.urandom(24), os.urandom(64)).encode()
             late = bo.writer(g_bo).append(kinds.MESSAGE, envelope, now_ms())
             try:
@@ -141,7 +148,7 @@ async def _demo(tmp: Path, say: Say) -> None:
             except HoldspaceError as err:
                 say(f"   Bo's device tries to post anyway; his own node refuses it: {err.code}.\n")
 
-            say("6. Tampering is caught by everyone: the node refuses a message whose words were swapped")
+            say("11. Tampering is caught by everyone: the node refuses a message whose words were swapped")
             entry = bo.writer(g_bo).append(kinds.MESSAGE, b"forged", 0)
             try:
                 await s_bo.request("publish", e=entry.raw, b=b"other words")
@@ -150,7 +157,87 @@ async def _demo(tmp: Path, say: Say) -> None:
         nursery.cancel_scope.cancel()
 
 
+async def _support_evening(say: Say, nodes: tuple[Node, Node], fay: Who, ana: Who, bo: Who) -> None:
+    """Steps 5 to 9: a session, check-ins, a content warning, a reaction and a redaction."""
+    (p_fay, s_fay, g_fay), (p_ana, s_ana, g_ana), (p_bo, s_bo, g_bo) = fay, ana, bo
+    gid = g_fay.group_id
+    tz = "Europe/London"
+    say("5. Fay schedules the weekly session, with a rule agreed in its signed settings: what is said")
+    say("   during a session is erased by every host 24 hours after it ends.")
+    sid = await p_fay.schedule(
+        s_fay,
+        g_fay,
+        title="Thursday grief circle",
+        about="Tea, and a space to talk.",
+        start_ms=p_fay.clock() - 60_000,
+        duration_ms=90 * 60_000,
+        tz=tz,
+        recurrence=("weekly", 8),
+        retention_ms=24 * 3_600_000,
+    )
+    await _in_step(list(nodes), gid)
+    await p_ana.sync(s_ana, g_ana)
+    for view in sessions(p_ana.record(gid), p_ana.clock(), 2):
+        when = datetime.fromtimestamp(view.occurrence.start_ms / 1000, zone(tz)).strftime("%a %d %b, %H:%M %Z")
+        say(f"   Ana's client lists: {view.title}, {when} (occurrence {view.occurrence.index + 1} of 8)")
+    await p_ana.post(s_ana, g_ana, Rsvp(sid, 0, "yes"))
+    await p_fay.post(s_fay, g_fay, Turn(sid, 0, p_ana.pseudonym(g_ana).public_key))
+    say("   Ana RSVPs; Fay passes Ana the talking piece: her client shows it is her turn to share.\n")
+
+    say("6. Check-ins, the cues text loses: Ana shares 'mood 2, tired' with the facilitators only;")
+    say("   Bo shares 'mood 4, grateful' with everyone.")
+    await p_ana.post(s_ana, g_ana, CheckIn(2, "tired", (sid, 0)), to=p_ana.facilitators(g_ana))
+    await p_bo.post(s_bo, g_bo, CheckIn(4, "grateful", (sid, 0)))
+    await _in_step(list(nodes), gid)
+    await p_fay.sync(s_fay, g_fay)
+    await p_bo.sync(s_bo, g_bo)
+    summary = checkin_summary(p_fay.record(gid), sid, 0)
+    bo_view = checkin_summary(p_bo.record(gid), sid, 0)
+    say(
+        f"   Fay's summary: {summary.count} check-ins, average mood {summary.average:.1f}, words: "
+        f"{', '.join(summary.words)}. Bo's client can read {bo_view.count}: Ana's was sealed to Fay.\n"
+    )
+
+    say("7. Bo writes behind a content warning; Ana sees the label first and chooses to open it.")
+    warned = await p_bo.send(s_bo, g_bo, "The last weeks in the hospital were the worst.", warning="illness")
+    await _in_step(list(nodes), gid)
+    await p_ana.sync(s_ana, g_ana)
+    seen = next(m for m in p_ana.record(gid).messages if m.entry_id == warned.entry_id)
+    label = seen.content.warning if isinstance(seen.content, Text) else None
+    say(f"   Ana's list shows: [content warning: {label}] (hidden). She opens it: {seen.text}")
+    await p_ana.post(s_ana, g_ana, Reaction(warned.entry_id, "hug"))
+    say("   She answers with a reaction: hug.\n")
+
+    say("8. Ana regrets something she wrote and redacts it. Every host deletes the words and keeps only")
+    say("   the signed header: a tombstone that shows something was said, never what.")
+    regret = await p_ana.send(s_ana, g_ana, "Sometimes I am angry at him for leaving.")
+    await _in_step(list(nodes), gid)
+    await p_ana.redact(s_ana, g_ana, [regret.entry_id])
+    await _in_step(list(nodes), gid)
+    with trio.move_on_after(10):  # each host deletes once it has applied the redaction
+        while True:
+            if all(_payload(n, regret.entry_id) is None for n in nodes):
+                break
+            await trio.sleep(0.05)
+    held = ["words" if _payload(n, regret.entry_id) else "tombstone only" for n in nodes]
+    say(f"   Riverside holds: {held[0]}; Hillview holds: {held[1]} (the redaction crossed by federation).\n")
+
+    say("9. Every client also keeps the group's crisis resources at hand, pinned by the facilitator, and")
+    say("   checks on the device alone what its person is about to send; nothing of it leaves the device.")
+    await p_fay.post(s_fay, g_fay, Pin("If you are in danger now, call 999. Samaritans: 116 123, any time."))
+    await p_ana.sync(s_ana, g_ana)
+    text = "Some nights I don't want to be here anymore."
+    match = crisis.check(text)
+    say(f"   Ana drafts: '{text}' -> the on-device check points to help ({match.rule if match else 'none'}):")
+    say(f"   {crisis_resources(p_ana.record(gid))[0]}\n")
+
+
+def _payload(node: Node, entry_id: bytes) -> bytes | None:
+    record = node.store.get(entry_id)
+    return from_record(record).payload if record is not None else None
+
+
 def _what_the_node_holds(node: Node, group: bytes) -> tuple[int, int]:
     page = node.store.iter_group(group, 0, 10_000)
-    messages = sum(1 for _, r in page if from_record(r).kind == kinds.MESSAGE)
+    messages = sum(1 for _, r in page if from_record(r).kind in kinds.MESSAGE_KINDS)
     return len(page), messages

@@ -99,7 +99,9 @@ class Message:
 
     @classmethod
     def from_cbor(cls, value: codec.CborValue) -> Message:
-        assert isinstance(value, list) and len(value) == 13
+        assert isinstance(value, list) and len(value) in (6, 13)
+        if len(value) == 6:  # written before message content was typed: plain text, no id or key kept
+            value = [*value, b"", kinds.MESSAGE, None, None, None, None, None]
         cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted, source = value
         msg = cls(cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted)  # type: ignore[arg-type]
         if isinstance(source, list):

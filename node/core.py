@@ -394,15 +394,15 @@ class NodeCore:
             expires = None
         return earliest(expires, retention_deadline(self.state(group_id), entry.timestamp_ms))
 
-    def must_delete(self, group_id: bytes, entry: Entry, now_ms: int) -> bool:
+    def must_delete(self, group_id: bytes, entry: Entry, now_ms: int, deadline: int | None) -> bool:
         """Whether a stored message's payload must be deleted now: unauthorised, redacted, erased
-        or due (what a node checks again on start, in case it stopped before deleting)."""
+        or due (what a node checks again on start, in case it stopped before deleting, and when a
+        deadline comes). ``deadline`` is :meth:`deadline` of the entry."""
         if entry.payload is None or entry.kind not in kinds.MESSAGE_KINDS:
             return False
         state = self.state(group_id)
         if not state.authorised_at(entry.author, entry.seq) or state.deleted(entry.author, entry.seq, entry.entry_id):
             return True
-        deadline = self.deadline(group_id, entry)
         return deadline is not None and deadline <= now_ms
 
     # -- commit bookkeeping ------------------------------------------------------------------

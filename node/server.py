@@ -57,6 +57,7 @@ RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the pee
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
+DELETE_BATCH = 1000  # payload deletions per durable transaction
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
@@ -116,6 +117,7 @@ class Node:
         self.observer: NodeObserver | None = None
         self._deadlines: list[tuple[int, bytes, bytes, int]] = []  # heap of (when, group, author, seq)
         self._deadlines_changed = trio.Event()
+        self.retention_ready = trio.Event()  # set once the start-up retention pass is over
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -386,8 +388,8 @@ class Node:
         """What a durable commit leaves to do: payloads a control entry de-authorised, wake-ups."""
         entry = decision.entry
         followup = self.core.committed(decision)
-        for author, seq in followup.forget_payloads:
-            await self._forget_payload(followup.group_id, author, seq)
+        if followup.forget_payloads:
+            await self._forget_payloads(followup.group_id, followup.forget_payloads)
         for when, author, seq in followup.deadlines:
             self.delete_at(when, followup.group_id, author, seq)
         if entry.kind in (kinds.GENESIS, kinds.JOIN, kinds.HOST):
@@ -461,13 +463,27 @@ class Node:
     async def _forget_payload(self, group: bytes, author: bytes, seq: int) -> None:
         """Delete a message's payload, keeping its signed header (spec 12.6 step 5, 17.5): a control
         entry de-authorised it, redacted or erased it, or its time is up."""
-        record = self.store.get_at(group, author, seq)
-        if record is None or kinds.is_control(record.kind):
-            return
-        entry = from_record(record)
-        if entry.payload is not None:
-            self._generation[group] = self._generation.get(group, 0) + 1  # drop cached pages holding it
-            await self.writer.delete_body(record.entry_id, pack_record(entry.without_payload()))
+        await self._forget_payloads(group, [(author, seq)])
+
+    async def _forget_payloads(
+        self, group: bytes, positions: list[tuple[bytes, int]], now_ms: int | None = None
+    ) -> None:
+        """:meth:`_forget_payload` for many entries, in durable transactions of up to DELETE_BATCH.
+        With ``now_ms``, each is checked again first (:meth:`NodeCore.must_delete`)."""
+        items: list[tuple[bytes, bytes]] = []
+        for author, seq in positions:
+            record = self.store.get_at(group, author, seq)
+            if record is None or kinds.is_control(record.kind):
+                continue
+            entry = from_record(record)
+            if entry.payload is None:
+                continue
+            if now_ms is not None and not self.core.must_delete(group, entry, now_ms, self.core.deadline(group, entry)):
+                continue
+            items.append((record.entry_id, pack_record(entry.without_payload())))
+        for start in range(0, len(items), DELETE_BATCH):
+            self._generation[group] = self._generation.get(group, 0) + 1  # drop cached pages holding them
+            await self.writer.delete_bodies(items[start : start + DELETE_BATCH])
 
     # -- deletion on time (expiring messages, session retention) -----------------------------
 
@@ -483,14 +499,16 @@ class Node:
         committed just before a crash); then, sleep until the next deadline."""
         task_status.started()
         await self._retention_pass()
+        self.retention_ready.set()
         while True:
             now = self.now_ms()
+            due: dict[bytes, list[tuple[bytes, int]]] = {}
             while self._deadlines and self._deadlines[0][0] <= now:
                 _, group, author, seq = heapq.heappop(self._deadlines)
-                record = self.store.get_at(group, author, seq)
+                due.setdefault(group, []).append((author, seq))
+            for group, positions in due.items():
                 # checked again: a session update may have lengthened or lifted the retention since
-                if record is not None and self.core.must_delete(group, from_record(record), now):
-                    await self._forget_payload(group, author, seq)
+                await self._forget_payloads(group, positions, now)
             wait = (self._deadlines[0][0] - now) / 1000 if self._deadlines else RETENTION_IDLE
             with trio.move_on_after(min(wait, RETENTION_IDLE)):
                 await self._deadlines_changed.wait()
@@ -500,15 +518,20 @@ class Node:
         for group in self.store.groups():
             after = 0
             while page := self.store.iter_group(group, after, RETENTION_PAGE):
+                now, due = self.now_ms(), []
                 for cursor, record in page:
                     after = cursor
                     if record.kind not in kinds.MESSAGE_KINDS:
                         continue
                     entry = from_record(record)
-                    if self.core.must_delete(group, entry, self.now_ms()):
-                        await self._forget_payload(group, entry.author, entry.seq)
-                    elif (when := self.core.deadline(group, entry)) is not None:
-                        self.delete_at(when, group, entry.author, entry.seq)
+                    if entry.payload is None:
+                        continue
+                    deadline = self.core.deadline(group, entry)
+                    if self.core.must_delete(group, entry, now, deadline):
+                        due.append((entry.author, entry.seq))
+                    elif deadline is not None:
+                        self.delete_at(deadline, group, entry.author, entry.seq)
+                await self._forget_payloads(group, due)
                 await trio.lowlevel.checkpoint()
 
     async def _record_fork(self, fork: ForkError) -> None:

@@ -582,6 +582,31 @@ class Store:
 
         return self._write(op)
 
+    def delete_bodies(self, items: Sequence[tuple[bytes, bytes]]) -> int:
+        """:meth:`delete_body` for many ``(entry_id, tombstone)`` pairs in one durable transaction;
+        returns how many were found. All or nothing."""
+        for entry_id, tombstone in items:
+            _check_id("entry_id", entry_id)
+            if not isinstance(tombstone, bytes) or len(tombstone) > MAX_RAW_SIZE:
+                raise StoreError("store.bad_record", f"tombstone must be bytes of at most {MAX_RAW_SIZE}")
+
+        def op(txn: _Txn[memoryview]) -> int:
+            found = 0
+            for entry_id, tombstone in items:
+                gkey = txn.get(entry_id, db=self._ids)
+                if gkey is None:
+                    continue
+                gkey = bytes(gkey)
+                body = txn.get(gkey, db=self._bodies)
+                if body is None:  # pragma: no cover - corruption
+                    raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
+                flags, *rest = _BODY_HDR.unpack_from(body)
+                txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
+                found += 1
+            return found
+
+        return self._write(op)
+
     def put_meta(self, key: bytes, value: bytes) -> None:
         """Durably set a small metadata blob (node settings, cached group state keyed by group id)."""
         _check_meta_key(key)

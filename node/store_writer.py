@@ -198,6 +198,10 @@ class StoreWriter:
         """:meth:`Store.delete_body` on the writer thread, after the appends queued before it."""
         return bool(await self._run_job(self.store.delete_body, entry_id, tombstone))
 
+    async def delete_bodies(self, items: list[tuple[bytes, bytes]]) -> int:
+        """:meth:`Store.delete_bodies` on the writer thread (one durable transaction)."""
+        return int(await self._run_job(self.store.delete_bodies, items))  # type: ignore[call-overload]
+
     async def _run_job(self, fn: Callable[..., object], *args: object) -> object:
         job = _Job(fn, args)
         await self._submit(job)
@@ -368,6 +372,9 @@ class InlineStoreWriter:
 
     async def delete_body(self, entry_id: bytes, tombstone: bytes) -> bool:
         return await self._done(self.store.delete_body(entry_id, tombstone))
+
+    async def delete_bodies(self, items: list[tuple[bytes, bytes]]) -> int:
+        return await self._done(self.store.delete_bodies(items))
 
     async def read(self, fn: Callable[..., _T], *args: object) -> _T:
         return await self._done(fn(*args))

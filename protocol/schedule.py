@@ -16,6 +16,7 @@ Pure functions: no clock is read here; callers pass times in milliseconds since 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -79,14 +80,21 @@ def occurrences(session: ScheduledSession) -> tuple[Occurrence, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
+def _starts(session: ScheduledSession) -> tuple[int, ...]:
+    return tuple(o.start_ms for o in occurrences(session))
+
+
 def occurrence_at(state: GroupState, timestamp_ms: int) -> list[Occurrence]:
-    """The occurrences (of any session) under way at ``timestamp_ms``."""
-    return [
-        occ
-        for session in state.sessions.values()
-        for occ in occurrences(session)
-        if occ.start_ms <= timestamp_ms < occ.end_ms
-    ]
+    """The occurrences (of any session) under way at ``timestamp_ms``. Two occurrences of one session
+    overlap at most pairwise (a duration is at most a day, and a local day is at least 23 hours), so
+    only the last two that started can be under way."""
+    found: list[Occurrence] = []
+    for session in state.sessions.values():
+        index = bisect_right(_starts(session), timestamp_ms) - 1
+        every = occurrences(session)
+        found.extend(every[i] for i in (index - 1, index) if i >= 0 and timestamp_ms < every[i].end_ms)
+    return found
 
 
 def retention_deadline(state: GroupState, timestamp_ms: int) -> int | None:

@@ -469,3 +469,14 @@ def test_decoding_any_bytes_as_a_credential_gives_a_typed_error(raw: bytes) -> N
         credential.decode_attestation(raw)
     except CredentialError as err:
         assert err.code.startswith("credential.")
+
+
+def test_a_day_long_daily_session_overlaps_itself_when_clocks_go_forward() -> None:
+    w = World()
+    start = _ms(2026, 3, 28, 12, 0)  # daily, 24 h long; the next local noon comes 23 h later
+    spec = Session((b"\x01" * 32,), None, start, 86_400_000, "Europe/London", ("daily", 2), 0, False, None)
+    session = ScheduledSession(b"\x0a" * 32, b"\x0a" * 32, b"\x0b" * 32, spec, None)
+    state = w.state()
+    state.sessions[session.session_id] = session
+    overlap = start + 23 * 3_600_000 + 1  # in both occurrences: the earlier end governs
+    assert retention_deadline(state, overlap) == start + 86_400_000

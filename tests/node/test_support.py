@@ -119,10 +119,10 @@ async def test_a_deletion_interrupted_by_a_stop_is_finished_on_start(tmp_path: P
         (_, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
         said = await ana.send(s_ana, g_ana, "to be redacted")
 
-        async def crash_before_deleting(self: Node, group: bytes, author: bytes, seq: int) -> None:
+        async def crash_before_deleting(self: Node, group: bytes, positions: object, now_ms: object = None) -> None:
             return None
 
-        monkeypatch.setattr(Node, "_forget_payload", crash_before_deleting)
+        monkeypatch.setattr(Node, "_forget_payloads", crash_before_deleting)
         await ana.redact(s_ana, g_ana, [said.entry_id])
         assert payloads(node, group.group_id)[said.entry_id] is not None  # the redaction is stored, not done
         monkeypatch.undo()
@@ -133,14 +133,15 @@ async def test_a_deletion_interrupted_by_a_stop_is_finished_on_start(tmp_path: P
 async def test_expiring_messages_and_session_retention_are_deleted_on_time(tmp_path: Path) -> None:
     async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
         (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
-        brief = await ana.send(s_ana, g_ana, "gone in a second", ttl_ms=1000)
+        brief = await ana.send(s_ana, g_ana, "gone in a second", ttl_ms=2000)
+        assert payloads(node, group.group_id)[brief.entry_id] is not None
         lasting = await ana.send(s_ana, g_ana, "stays")
         sid = await fay.schedule(
             s_fay, group, title="Evening circle", about=None, start_ms=lasting.timestamp_ms + 1,
-            duration_ms=2000, tz="Europe/London", retention_ms=0,
+            duration_ms=5000, tz="Europe/London", retention_ms=0,
         )  # fmt: skip
         in_session = await ana.send(s_ana, g_ana, "said in the session")
-        assert payloads(node, group.group_id)[brief.entry_id] is not None
+        assert in_session.timestamp_ms < lasting.timestamp_ms + 1 + 5000  # inside the occurrence
         await eventually(lambda: all(payloads(node, group.group_id)[m.entry_id] is None for m in (brief, in_session)))
         assert payloads(node, group.group_id)[lasting.entry_id] is not None
         # "stays" was said before the session began: it is kept

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from functools import wraps
@@ -24,12 +25,15 @@ from clients.demo import run_demo
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
+from node import operations as node_operations
 from node.config import init_node, load_node, update_peers
 from node.federation import Federation, quic_connector
+from node.metrics import MetricsError, serve_metrics
+from node.operations import STATUS, STATUS_EVERY, LiveStatus, OperationError
 from node.peering import PeerBook
 from node.server import open_node
 from node.transport.base import TransportError
-from protocol import kinds
+from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
 from protocol.errors import HoldspaceError
@@ -58,13 +62,15 @@ def friendly(fn: Callable[..., T]) -> Callable[..., T]:
             if len(leaves) != 1 or not isinstance(leaves[0], HoldspaceError | TransportError | OSError):
                 raise
             error: BaseException = leaves[0]
-        except (HoldspaceError, TransportError, OSError) as err:
+        except (HoldspaceError, TransportError, OSError, OperationError, MetricsError) as err:
             error = err
         if isinstance(error, BrokenPipeError):  # our output was closed early (e.g. piped into head)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        if isinstance(error, HoldspaceError):
+        if isinstance(error, HoldspaceError | OperationError):
             fail(error.code, error.message)
+        elif isinstance(error, MetricsError):
+            fail(error.code, str(error))
         elif isinstance(error, TransportError):
             fail(getattr(error, "code", "transport.error"), str(error) or "the node could not be reached")
         else:
@@ -140,8 +146,14 @@ def node_init(directory: Path, listen: str) -> None:
 
 @node.command("run")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--metrics",
+    "metrics_port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (off by default; loopback only).",
+)
 @friendly
-def node_run(directory: Path) -> None:
+def node_run(directory: Path, metrics_port: int | None) -> None:
     """Run the node in DIRECTORY until Ctrl-C or SIGTERM."""
     config, key = load_node(directory, passphrase())
 
@@ -149,18 +161,74 @@ def node_run(directory: Path) -> None:
         async with open_node(directory, key) as running, trio.open_nursery() as nursery:
             book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
             federation = Federation(running, book, quic_connector(key, running.limits.transport))
+            metrics = serve_metrics(running, federation, metrics_port) if metrics_port else None
             nursery.start_soon(federation.run)
             host, port = await nursery.start(running.serve_quic, config.host, config.port)
             address = NodeAddress(running.public_key, host, port)
+            nursery.start_soon(_write_status, directory, running, federation, address)
             click.echo(f"holdspace node listening: {address}", err=False)
+            if metrics_port:
+                click.echo(f"metrics: http://127.0.0.1:{metrics_port}/metrics")
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for signum in signals:
                     click.echo(f"stopping ({signal.Signals(signum).name})")
                     break
+            if metrics is not None:
+                metrics.close()
             nursery.cancel_scope.cancel()
+        (directory / STATUS).unlink(missing_ok=True)
 
     run(main)
     click.echo("node stopped")
+
+
+async def _write_status(directory: Path, node: Any, federation: Federation, address: NodeAddress) -> None:
+    """Keep ``status.json`` current for ``holdspace node status`` (clients, peers connected)."""
+    started = time.time()
+    while True:
+        peers = [textid.encode_id(textid.NODE_PREFIX, k) for k in sorted(federation.connected)]
+        LiveStatus(os.getpid(), str(address), started, node.clients, peers, time.time()).write(directory)
+        await trio.sleep(STATUS_EVERY)
+
+
+@node.command("status")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def node_status(directory: Path, as_json: bool) -> None:
+    """Peers, clients, groups, entries and store size of the node in DIRECTORY (running or not)."""
+    found = node_operations.status(directory)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    state = f"running at {found['address']}" if found["running"] else "not running"
+    click.echo(f"node: {state}")
+    if found["running"]:
+        click.echo(f"clients connected: {found['clients']}; peers connected: {len(found['peers_connected'])}")
+    click.echo(f"peers configured: {len(found['peers_configured'])}; blocked: {found['peers_blocked']}")
+    click.echo(f"groups: {found['groups']}; entries: {found['entries']}")
+    click.echo(f"store: {found['store_used_bytes'] / 1e6:.1f} MB in use, {found['store_bytes'] / 1e6:.1f} MB on disk")
+
+
+@node.command("backup")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("out", type=click.Path(path_type=Path))
+@friendly
+def node_backup(directory: Path, out: Path) -> None:
+    """Write a consistent, compacted copy of the node in DIRECTORY to OUT (the node may keep running)."""
+    manifest = node_operations.backup(directory, out)
+    click.echo(f"backup written to {out}: {manifest['entries']} entries in {len(manifest['groups'])} groups")
+    click.echo("the node key in it stays sealed with your passphrase; keep the backup private all the same")
+
+
+@node.command("restore")
+@click.argument("backup", type=click.Path(path_type=Path, exists=True))
+@click.argument("directory", type=click.Path(path_type=Path))
+@friendly
+def node_restore(backup: Path, directory: Path) -> None:
+    """Restore BACKUP into DIRECTORY (new or empty), checking every entry against the backup's manifest."""
+    manifest = node_operations.restore(backup, directory)
+    click.echo(f"restored {manifest['entries']} entries in {len(manifest['groups'])} groups into {directory}; verified")
 
 
 @node.group("peer")

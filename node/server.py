@@ -118,6 +118,7 @@ class Node:
         self._deadlines: list[tuple[int, bytes, bytes, int]] = []  # heap of (when, group, author, seq)
         self._deadlines_changed = trio.Event()
         self.retention_ready = trio.Event()  # set once the start-up retention pass is over
+        self.clients = 0  # client connections open now (status and metrics)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -146,7 +147,11 @@ class Node:
             await self.federation.serve(conn)
             return
         session = Session(conn, self.limits)
-        await serve_streams(conn, lambda stream: self._handle_stream(session, stream))
+        self.clients += 1
+        try:
+            await serve_streams(conn, lambda stream: self._handle_stream(session, stream))
+        finally:
+            self.clients -= 1
 
     async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
         try:

@@ -228,7 +228,7 @@ class TransportLimits:
     max_unacked_send_bytes: int = 256 * 1024
     """Per stream: ``send`` waits while more than this is written but not acknowledged."""
 
-    max_connections: int = 1000
+    max_connections: int = 2048
     """Server: total connections (half-open included); the next one is refused."""
 
     max_half_open: int = 64

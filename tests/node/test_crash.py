@@ -20,7 +20,14 @@ from protocol.payloads import MessageEnvelope
 from tests.node.node_process import SEED
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = int(os.environ.get("HOLDSPACE_CRASH_RUNS", "5"))
+CI_RUNS, LONG_RUNS = 20, 500  # kill -9 runs: in every test run, and with --runslow
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``run`` takes HOLDSPACE_CRASH_RUNS values if set, else 20 (500 with --runslow)."""
+    if "run" in metafunc.fixturenames:
+        default = LONG_RUNS if metafunc.config.getoption("--runslow") else CI_RUNS
+        metafunc.parametrize("run", range(int(os.environ.get("HOLDSPACE_CRASH_RUNS", default))))
 
 
 async def start_node(data_dir: Path) -> tuple[trio.Process, int]:
@@ -52,7 +59,6 @@ async def publisher(address: NodeAddress, index: int, acked: list[bytes], stop: 
         return
 
 
-@pytest.mark.parametrize("run", range(RUNS))
 async def test_acknowledged_entries_survive_kill_9(tmp_path: Path, run: int) -> None:
     data_dir = tmp_path / "node"
     acked: list[bytes] = []

@@ -86,6 +86,26 @@ class NodeSession:
         cursor = result.get("c")
         return cursor if isinstance(cursor, int) else 0
 
+    async def publish_many(self, entries: list[Entry]) -> list[int | str]:
+        """Publish up to ``MAX_BATCH`` entries in one request; per entry its cursor, or the code it
+        was refused with (later entries of a refused one's log then fail with ``log.seq_gap``)."""
+        result = await self.request("publish_many", entries=[[e.raw, e.payload or b""] for e in entries])
+        items = result.get("results")
+        if not isinstance(items, list) or len(items) != len(entries):
+            raise ProtocolError("proto.malformed_frame", "publish_many answers one result per entry")
+        out: list[int | str] = []
+        for item in items:
+            if not isinstance(item, list) or len(item) != 2:
+                raise ProtocolError("proto.malformed_frame", "a publish_many result is [cursor, code]")
+            cursor, code = item
+            if isinstance(code, str):
+                out.append(code)
+            elif isinstance(cursor, int):
+                out.append(cursor)
+            else:
+                raise ProtocolError("proto.malformed_frame", "a publish_many result is [cursor, code]")
+        return out
+
     async def adopt(self, entry: Entry, hosts: list[str]) -> int:
         """Publish a join of a group the home node may not host yet; it fetches the group from
         ``hosts`` (the invite's) and becomes one of its hosts (spec 14.3 ``adopt``)."""

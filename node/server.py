@@ -198,6 +198,11 @@ class Node:
             return {}
         if request.op == "publish":
             return await self.publish(request.bytes_of("e"), request.fields["b"], frozenset(session.authors))  # type: ignore[arg-type]
+        if request.op == "publish_many":
+            entries = request.fields["entries"]
+            assert isinstance(entries, list)
+            items = [(item[0], item[1]) for item in entries if isinstance(item, list)]
+            return await self.publish_many(items, frozenset(session.authors))  # type: ignore[arg-type]
         if request.op == "fetch":
             group = request.bytes_of("g")
             full = self._check_read(session, group)
@@ -329,6 +334,56 @@ class Node:
         if decision.outcome is not None:
             raise RefusedError(decision.outcome)
         return result
+
+    async def publish_many(
+        self, items: list[tuple[bytes, bytes]], authors: frozenset[bytes]
+    ) -> dict[str, codec.CborValue]:
+        """Several client entries in one request (spec 14.2 ``publish_many``): each is checked as a
+        ``publish`` is, in order (each sees the ones before it), and those taking effect are written in
+        ONE durable transaction. One result per entry, ``[cursor, null]`` or ``[null, code]``; the
+        answer comes once every stored entry is durable. Rate limits count every entry."""
+        for header, _ in items:  # every author must be authenticated here, and has its budget spent
+            bucket = self._publish_bucket(header, authors)
+            if not bucket.take(trio.current_time()):
+                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
+        outcomes: list[Decision | str] = []
+        batch: list[Decision] = []
+        for header, payload in items:
+            try:
+                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
+            except ForkError as fork:
+                await self._record_fork(fork)
+                outcomes.append(fork.code)
+                continue
+            except HoldspaceError as err:
+                outcomes.append(err.code)
+                continue
+            if decision.outcome is not None:
+                outcomes.append(decision.outcome)
+                continue
+            outcomes.append(decision)
+            if decision.duplicate:
+                continue
+            self._reserve(decision)
+            batch.append(decision)
+        cursors: dict[bytes, int | None] = {}
+        if batch:
+            with trio.CancelScope(shield=True):  # reserved entries are written through, caller or not
+                written = await self._write_reserved(batch, lambda: self.writer.append_batch([d.record for d in batch]))
+            cursors = {d.entry.entry_id: c for d, c in zip(batch, written, strict=True)}
+        results: list[codec.CborValue] = []
+        for outcome in outcomes:
+            if isinstance(outcome, str):
+                results.append([None, outcome])
+                continue
+            pending = self._commits.get(outcome.entry.entry_id)
+            if outcome.duplicate and pending is not None:  # the same entry is being written elsewhere
+                await pending.wait()
+            if outcome.entry.entry_id in self._failed:
+                results.append([None, "proto.busy"])
+            else:
+                results.append([cursors.get(outcome.entry.entry_id) or 0, None])
+        return {"results": results}
 
     def _publish_bucket(self, header: bytes, authors: frozenset[bytes]) -> TokenBucket:
         """The rate bucket of the entry's author, which must be authenticated on this connection (so

@@ -25,6 +25,7 @@ PROTOCOL_VERSION = 1
 ALPN_CLIENT = "holdspace/1"
 MAX_FRAME = MAX_CONTROL_PAYLOAD + MAX_HEADER_SIZE + 1024
 MAX_FETCH = 512
+MAX_BATCH = 256  # entries in one publish_many request
 AUTH_DOMAIN = b"holdspace/v1/auth"
 CHALLENGE_SIZE = 32
 
@@ -70,6 +71,21 @@ _SCHEMA: dict[str, dict[str, object]] = {
     "publish": {
         "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,
         "b": lambda v: v is None or (isinstance(v, bytes) and len(v) <= MAX_CONTROL_PAYLOAD),
+    },
+    "publish_many": {
+        "entries": lambda v: (
+            isinstance(v, list)
+            and 1 <= len(v) <= MAX_BATCH
+            and all(
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], bytes)
+                and len(item[0]) <= MAX_HEADER_SIZE
+                and isinstance(item[1], bytes)
+                and len(item[1]) <= MAX_CONTROL_PAYLOAD
+                for item in v
+            )
+        ),
     },
     "adopt": {
         "e": lambda v: isinstance(v, bytes) and len(v) <= MAX_HEADER_SIZE,

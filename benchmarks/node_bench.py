@@ -10,7 +10,8 @@ Figures:
   same entries, measured in this run; the ratio says how close the networked node gets to it;
 * live delivery latency to 10 subscribers (p50, p99), at full load and paced at 1,000 entries/s.
 
-Run: .venv/bin/python benchmarks/node_bench.py [--seconds 10]
+Run: .venv/bin/python benchmarks/node_bench.py [--seconds 10] [--json]
+(--json: also the baseline and every run's figures as one last JSON line)
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ async def setup_group(address: NodeAddress, wl: Workload) -> None:
             await s.publish(entry)
 
 
-async def main(seconds: float, per_publisher: int) -> None:
+async def main(seconds: float, per_publisher: int, json_line: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         print(f"building workload ({PUBLISHERS} publishers x {per_publisher} encrypted messages)...", flush=True)
@@ -243,11 +244,14 @@ async def main(seconds: float, per_publisher: int) -> None:
             f" p99 {full['p99_ms']:.1f} ms; paced 1000/s: p50 {paced_run['p50_ms']:.1f} ms,"
             f" p99 {paced_run['p99_ms']:.1f} ms"
         )
+        if json_line:
+            print(json.dumps({"baseline_entries_per_s": base, "seconds": seconds, "runs": results}))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--per-publisher", type=int, default=3000)
+    parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
     args = parser.parse_args()
-    trio.run(main, args.seconds, args.per_publisher)
+    trio.run(main, args.seconds, args.per_publisher, args.json)

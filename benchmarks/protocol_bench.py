@@ -1,13 +1,15 @@
 """Protocol core figures: entry overhead, primitive rates, removal cost, encryption overhead.
 
-Run: .venv/bin/python benchmarks/protocol_bench.py
+Run: .venv/bin/python benchmarks/protocol_bench.py [--json]   (--json: also every figure as one JSON line)
 Rates are per second on one core; each is also given as a ratio to a baseline measured in the same
 run (BLAKE2b-256 of 1 KiB), since absolute numbers vary with the machine.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -18,6 +20,7 @@ from protocol.identity import Pseudonym, group_context
 from protocol.payloads import MEMBER, decode_envelope
 
 T0 = 1_764_000_000_000
+FIGURES: dict[str, float] = {}  # every printed figure, by name, for --json (benchmarks/run_all.py)
 
 
 def rate(fn: Callable[[], object], seconds: float = 0.5) -> float:
@@ -42,6 +45,8 @@ def primitives() -> None:
     baseline = rate(lambda: crypto.blake2b_256(kib))
     print(f"entry header, empty payload, seq > 1: {len(empty.raw)} bytes")
     print(f"baseline BLAKE2b-256 of 1 KiB: {baseline:,.0f}/s")
+    FIGURES["entry_header_bytes"] = len(empty.raw)
+    FIGURES["baseline_per_s"] = baseline
     rows = {
         "sign entry (create_entry, 1 KiB payload)": lambda: create_entry(
             me, group=bytes(32), seq=2, prev=bytes(32), timestamp_ms=T0, kind=kinds.MESSAGE, payload=payload
@@ -55,6 +60,7 @@ def primitives() -> None:
     for name, fn in rows.items():
         r = rate(fn)
         print(f"{name}: {r:,.0f}/s  (ratio to baseline {r / baseline:.3f})")
+        FIGURES[f"rate: {name}"] = r
 
 
 def group_of(n: int) -> tuple[author.LogWriter, list[author.LogWriter], object, list]:
@@ -94,6 +100,16 @@ def removal_cost(n: int) -> None:
     t_recompute = time.perf_counter() - start
     remove_bytes = len(remove.raw) + len(remove.payload or b"")
     rekey_bytes = len(rekey.raw) + len(rekey.payload or b"")
+    FIGURES.update(
+        {
+            f"removal {n}: bytes": total,
+            f"removal {n}: remove_bytes": remove_bytes,
+            f"removal {n}: rekey_bytes": rekey_bytes,
+            f"removal {n}: remover_ms": t_author * 1000,
+            f"removal {n}: recompute_ms": t_recompute * 1000,
+            f"removal {n}: cold_ms": t_state * 1000,
+        }
+    )
     print(
         f"removal in a {n}-member group: {total:,} bytes (remove {remove_bytes:,} + rekey {rekey_bytes:,});"
         f" remover {t_author * 1000:.1f} ms"
@@ -115,10 +131,12 @@ def message_overhead() -> None:
         encoded = env.encode()
         assert decode_envelope(encoded) == env
         print(f"message of {size:>5} bytes -> payload {len(encoded):>6} bytes (overhead {len(encoded) - size})")
+        FIGURES[f"payload bytes: {size}"] = len(encoded)
     start = time.perf_counter()
     for _ in range(2000):
         keys.encrypt(rekey.entry_id, 10, b"x" * 1000)
-    print(f"encrypt 1 KB message (ratchet step + pad + AEAD): {2000 / (time.perf_counter() - start):,.0f}/s")
+    FIGURES["encrypt_1kb_per_s"] = 2000 / (time.perf_counter() - start)
+    print(f"encrypt 1 KB message (ratchet step + pad + AEAD): {FIGURES['encrypt_1kb_per_s']:,.0f}/s")
 
 
 if __name__ == "__main__":
@@ -126,3 +144,5 @@ if __name__ == "__main__":
     message_overhead()
     for n in (50, 1000):
         removal_cost(n)
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(FIGURES))

@@ -14,6 +14,7 @@ Figures, each against a baseline measured in the same run:
 
 Each scenario runs in its own process (``holdspace sim run``), so peak memory is its own.
 Run: .venv/bin/python benchmarks/sim_bench.py [--quick]   (--quick: 100 nodes instead of 1,000)
+     [--small-only]   (only the small-group figure)   [--results PATH]   (where the records are written)
 """
 
 from __future__ import annotations
@@ -111,6 +112,13 @@ def record(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 nodes and groups instead of 1,000")
+    parser.add_argument("--small-only", action="store_true", help="only the small-group scenario")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=ROOT / "benchmarks" / "results" / "sim_bench.json",
+        help="file the records are written to (default benchmarks/results/sim_bench.json)",
+    )
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +129,11 @@ def main() -> None:
             f"small-group (3 nodes): {small_t['simulated_s']:.0f} s simulated in {small_t['wall_s']:.2f} s "
             f"= {small_t['speedup']:.0f}x real time"
         )
+        if args.small_only:
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.write_text(json.dumps(results, indent=2) + "\n")
+            print(json.dumps(results, indent=2))
+            return
         big = SCENARIOS / "thousand-communities.toml"
         extra = {"count = 1000": "count = 100"} if args.quick else None
         label = "hundred" if args.quick else "thousand"
@@ -154,9 +167,8 @@ def main() -> None:
             f"{metrics['delivery_latency']['p99_s'] * 1000:.0f} ms (virtual), checks: "
             f"{'all passed' if metrics['ok'] else metrics['violations']}"
         )
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sim_bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

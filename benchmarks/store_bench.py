@@ -1,6 +1,6 @@
 """Store figures: durable append rate with and without group commit; open time and RSS at N entries.
 
-Run: .venv/bin/python benchmarks/store_bench.py [N] [--seconds S] [--dir DIR] [--compare-threading]
+Run: .venv/bin/python benchmarks/store_bench.py [N] [--seconds S] [--dir DIR] [--compare-threading] [--json]
 
 * Appends: 1 KiB entries, every acknowledgement durable (fdatasync), 10 concurrent appenders
   through StoreWriter, against two baselines measured in the same run: the same writer limited to
@@ -38,6 +38,7 @@ ENTRY_SIZE = 1024
 APPENDERS = 10
 N_GROUPS = 10
 N_AUTHORS = 100
+FIGURES: dict[str, object] = {}  # every printed figure, for --json (benchmarks/run_all.py)
 
 
 def make_entry(group: bytes, author: bytes, seq: int, filler: bytes) -> StoredEntry:
@@ -157,6 +158,11 @@ def appends(base: Path, seconds: float, rounds: int, compare_threading: bool) ->
     batched = medians["group commit (StoreWriter)"]
     unbatched = medians["one entry per commit (StoreWriter, max_batch_entries=1)"]
     print(f"  ratio group commit / one per commit: {batched / unbatched:.1f}x")
+    FIGURES["appends"] = {
+        name: {"per_s": medians[name], "per_commit": statistics.median(b for _, b in values)}
+        for name, values in rows.items()
+    }
+    FIGURES["append_seconds"], FIGURES["append_rounds"] = seconds, rounds
 
 
 # --- open time and RSS ------------------------------------------------------------------------------
@@ -235,11 +241,13 @@ def open_and_rss(base: Path, n: int) -> None:
         f"({n / took:,.0f}/s, 1000 per commit); "
         f"data.mdb {size / 2**20:,.0f} MiB ({size / n:,.0f} B per entry)"
     )
+    FIGURES["store"] = {"entries": n, "entry_size": ENTRY_SIZE, "fill_s": took, "data_mdb_bytes": size}
     for attempt in ("first open after fill", "second open"):
         result = subprocess.run(  # noqa: S603 - this very script, by its own path
             [sys.executable, __file__, "--probe", str(path)], check=True, capture_output=True, text=True
         )
         r = json.loads(result.stdout)
+        FIGURES[attempt] = r
         print(
             f"  {attempt}: Store.open {r['open_ms']:.1f} ms; RSS {r['rss_before']:.0f} MiB before open, "
             f"{r['rss_open']:.0f} after open, {r['rss_reads']:.0f} after 20k point reads "
@@ -260,6 +268,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where to create the stores (a temp dir)")
     parser.add_argument("--compare-threading", action="store_true")
     parser.add_argument("--skip-appends", action="store_true")
+    parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -272,6 +281,8 @@ def main() -> None:
         open_and_rss(base, args.n)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        print(json.dumps(FIGURES))
 
 
 if __name__ == "__main__":

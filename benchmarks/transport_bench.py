@@ -1,6 +1,6 @@
 """Transport throughput: 1 KiB messages, one way, QUIC over loopback vs the in-memory transport.
 
-    .venv/bin/python benchmarks/transport_bench.py [--messages 20000] [--streams 1 8]
+    .venv/bin/python benchmarks/transport_bench.py [--messages 20000] [--streams 1 8] [--json]
 
 QUIC: the node runs in a separate process (so its CPU time is its own); the client sends N
 messages spread over S streams, finishes them, and the node answers with its message count and
@@ -163,7 +163,8 @@ async def bench_memory(messages: int, streams: int) -> dict[str, float]:
     return result
 
 
-async def main(messages: int, stream_counts: list[int]) -> None:
+async def main(messages: int, stream_counts: list[int], json_line: bool = False) -> None:
+    rows: list[dict[str, Any]] = []  # for --json: one JSON line with every figure at the end
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"1 KiB messages, one way, {messages} per run")
     print(f"Python {sys.version.split()[0]}, trio {trio.__version__}")
@@ -185,6 +186,9 @@ async def main(messages: int, stream_counts: list[int]) -> None:
             f" {memory['client_cpu'] / messages * 1e6:>12.1f} µs  (both ends)"
         )
         print(f"{'ratio':<10} {streams:>7} memory/quic msgs/s = {memory_rate / quic_rate:.1f}x")
+        rows.append({"streams": streams, "messages": messages, "quic": quic, "memory": memory})
+    if json_line:
+        print(json.dumps({"size": SIZE, "load_average": os.getloadavg(), "runs": rows}))
 
 
 if __name__ == "__main__":
@@ -192,8 +196,9 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
     args = parser.parse_args()
     if args.serve:
         trio.run(quic_server_main, args.serve)
     else:
-        trio.run(main, args.messages, args.streams)
+        trio.run(main, args.messages, args.streams, args.json)

@@ -45,6 +45,7 @@ from protocol.identity import Pseudonym, group_context  # noqa: E402
 
 SEED = b"\x33" * 32
 PUBLISHERS = 10
+BATCH = 32  # entries per publish_many request in the batched run
 SUBSCRIBERS = 10
 T0 = int(time.time() * 1000)
 
@@ -118,7 +119,13 @@ def baseline_rate(entries: list[Entry], tmp: Path) -> float:
 
 
 async def run_load(
-    address: NodeAddress, wl: Workload, node_pid: int, paced: float | None, seconds: float, subscribers: int
+    address: NodeAddress,
+    wl: Workload,
+    node_pid: int,
+    paced: float | None,
+    seconds: float,
+    subscribers: int,
+    batch: int = 1,
 ) -> dict:
     sent_at: dict[bytes, float] = {}
     latencies: list[float] = []
@@ -131,9 +138,9 @@ async def run_load(
             after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
             ready.set()
             async with aclosing(s.subscribe(wl.genesis.entry_id, after)) as batches:
-                async for batch in batches:
+                async for received in batches:
                     now = time.perf_counter()
-                    for r in batch:
+                    for r in received:
                         t = sent_at.get(r.entry.entry_id)
                         if t is not None:
                             latencies.append(now - t)
@@ -145,15 +152,23 @@ async def run_load(
         interval = PUBLISHERS / paced if paced else 0.0
         deadline = time.perf_counter() + seconds
         next_at = time.perf_counter()
-        for entry in wl.messages[i]:
+        entries = wl.messages[i]
+        for start in range(0, len(entries), batch):
             if time.perf_counter() > deadline:
                 break
             if interval:
                 next_at += interval
                 await trio.sleep(max(0.0, next_at - time.perf_counter()))
-            sent_at[entry.entry_id] = time.perf_counter()
-            await session.publish(entry)
-            accepted += 1
+            chunk = entries[start : start + batch]
+            sent = time.perf_counter()
+            for entry in chunk:
+                sent_at[entry.entry_id] = sent
+            if batch == 1:
+                await session.publish(chunk[0])
+            else:  # publish_many: one request, one durable transaction, one result per entry
+                results = await session.publish_many(chunk)
+                assert all(isinstance(r, int) for r in results), results
+            accepted += len(chunk)
 
     async with AsyncExitStack() as stack:
         sessions: list[NodeSession] = []
@@ -214,11 +229,12 @@ async def main(seconds: float, per_publisher: int, json_line: bool = False) -> N
         print(f"baseline (decode + verify + durable store, 1 core): {base:,.0f} entries/s", flush=True)
         results = {}
         runs = (
-            ("ingest, 1 subscriber", None, 1),
-            ("full load, 10 subscribers", None, SUBSCRIBERS),
-            ("paced 1000/s, 10 subscribers", 1000.0, SUBSCRIBERS),
+            ("ingest, 1 subscriber", None, 1, 1),
+            ("full load, 10 subscribers", None, SUBSCRIBERS, 1),
+            ("paced 1000/s, 10 subscribers", 1000.0, SUBSCRIBERS, 1),
+            (f"ingest, 1 subscriber, publish_many of {BATCH}", None, 1, BATCH),
         )
-        for label, paced, subscribers in runs:
+        for label, paced, subscribers, batch in runs:
             data = tmpdir / f"node-{len(results)}"
             proc = subprocess.Popen(  # noqa: ASYNC220, S603 - our own node, started once
                 [sys.executable, "-m", "tests.node.node_process", str(data)], cwd=ROOT, stdout=subprocess.PIPE
@@ -228,21 +244,23 @@ async def main(seconds: float, per_publisher: int, json_line: bool = False) -> N
             address = NodeAddress(bytes(nacl.signing.SigningKey(b"\x21" * 32).verify_key), "127.0.0.1", port)
             try:
                 await setup_group(address, wl)
-                r = await run_load(address, wl, proc.pid, paced, seconds, subscribers)
+                r = await run_load(address, wl, proc.pid, paced, seconds, subscribers, batch)
                 r["node_peak_rss_mb"] = rss_mb(proc.pid)
             finally:
                 proc.kill()
                 proc.wait()
             results[label] = r
             wl = Workload(per_publisher)
-        ingest, full, paced_run = results.values()
+        ingest, full, paced_run, batched = results.values()
         print(json.dumps(results, indent=1))
         print(
             f"ingest: {ingest['entries_per_s']:,.0f} entries/s = {ingest['entries_per_s'] / base:.2f} x baseline; "
             f"node CPU {ingest['cpu_ms_per_entry']:.3f} ms/entry; p99 to 1 subscriber {ingest['p99_ms']:.1f} ms\n"
             f"10 subscribers, full load: {full['entries_per_s']:,.0f} entries/s, p50 {full['p50_ms']:.1f} ms,"
             f" p99 {full['p99_ms']:.1f} ms; paced 1000/s: p50 {paced_run['p50_ms']:.1f} ms,"
-            f" p99 {paced_run['p99_ms']:.1f} ms"
+            f" p99 {paced_run['p99_ms']:.1f} ms\n"
+            f"publish_many of {BATCH}: {batched['entries_per_s']:,.0f} entries/s ="
+            f" {batched['entries_per_s'] / base:.2f} x baseline; node CPU {batched['cpu_ms_per_entry']:.3f} ms/entry"
         )
         if json_line:
             print(json.dumps({"baseline_entries_per_s": base, "seconds": seconds, "runs": results}))

@@ -238,6 +238,32 @@ def node_records(out: str) -> list[Record]:
         rec("fan-out delivery latency p50, 10 subscribers, paced 1,000/s", paced["p50_ms"], "ms"),
         rec("fan-out delivery latency p99, 10 subscribers, paced 1,000/s", paced["p99_ms"], "ms"),
         rec("node peak RSS (10 subscribers, full load)", full["node_peak_rss_mb"], "MiB"),
+        *batched_records(runs, base, limit),
+    ]
+
+
+def batched_records(runs: dict[str, Any], base: float, limit: str) -> list[Record]:
+    """The ingest run with publish_many (absent from older node_bench output)."""
+    label = next((k for k in runs if "publish_many" in k), None)
+    if label is None:
+        return []
+    batched, single = runs[label], runs["ingest, 1 subscriber"]
+    return [
+        rec(f"ingest over QUIC, {label.split(', ')[-1]}", batched["entries_per_s"], "entries/s", limit, base),
+        rec(
+            f"ingest over QUIC, {label.split(', ')[-1]}, vs one publish per request",
+            batched["entries_per_s"],
+            "entries/s",
+            "one publish per request, same run",
+            single["entries_per_s"],
+        ),
+        rec(
+            f"node CPU per accepted entry, {label.split(', ')[-1]}",
+            batched["cpu_ms_per_entry"],
+            "ms",
+            "one publish per request, same run",
+            single["cpu_ms_per_entry"],
+        ),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Fuzzing of every decoder a remote party can reach (see ``fuzz/README.md``)."""

@@ -31,6 +31,9 @@ class NodeLimits:
     max_subscriptions_per_connection: int = 16
     subscription_batch: int = 256
     """Entries per pushed event; a slow reader holds the subscription back (no buffering)."""
+    request_timeout: float = 30.0
+    """Seconds for a client to send a whole request on a stream; then the stream is reset (code 2)
+    and what it held is freed, so a live client cannot park unfinished requests forever."""
     transport: TransportLimits = field(default_factory=default_transport_limits)
 
 

@@ -54,6 +54,7 @@ MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
+RESET_REQUEST_TIMEOUT = 2  # stream reset code: the request was not complete within request_timeout
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
@@ -155,7 +156,13 @@ class Node:
 
     async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
         try:
-            data = await stream.receive()
+            with trio.move_on_after(self.limits.request_timeout) as waiting:
+                data = await stream.receive()
+            if waiting.cancelled_caught:  # a request begun and never finished: free what it holds
+                stream.reset(RESET_REQUEST_TIMEOUT)
+                if self.observer is not None:
+                    self.observer.refused("proto.request_timeout", "client")
+                return
             if not session.requests.take(trio.current_time()):
                 raise ProtocolError("proto.rate_limited", "too many requests on this connection")
             request = decode_request(data)

@@ -85,6 +85,7 @@ CODES: dict[str, str] = {
     "proto.bad_version": "the peer speaks another protocol version",
     "proto.not_found": "the node holds nothing matching the request",
     "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
+    "proto.request_timeout": "a request was not received whole in time; its stream was reset (code 2)",
     # --- federation between nodes ---
     "fed.unauthenticated": "a federation connection must present the peer node's certificate",
     "fed.blocked": "this node's operator blocks the peer node",

@@ -234,6 +234,10 @@ class TransportLimits:
     max_half_open: int = 64
     """Server: connections still handshaking; above it new ones are refused."""
 
+    max_connections_per_address: int = 256
+    """Server: connections (half-open included) from one IP address; the next one from it is refused,
+    so one host cannot take every slot. Generous because many people can share an address (NAT)."""
+
     retry_threshold: int = 8
     """Server: once this many connections are half-open, Initials without a valid token get a
     Retry (address validation) instead of state. 0 = always require Retry."""
@@ -258,6 +262,7 @@ class TransportLimits:
             "max_unacked_send_bytes",
             "max_connections",
             "max_half_open",
+            "max_connections_per_address",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -318,6 +323,8 @@ class ServerStats:
     half_open: int = 0
     peak_half_open: int = 0
     connections: int = 0
+    refused_per_address: int = 0
+    """Connections refused because their address already had ``max_connections_per_address``."""
 
 
 # --------------------------------------------------------------------------- interface

@@ -928,6 +928,7 @@ class _ServerEndpoint(_Endpoint):
         self.stats = stats
         self.by_cid: dict[bytes, QuicConnectionHandle] = {}
         self.connections: set[QuicConnectionHandle] = set()
+        self.per_address: dict[str, int] = {}  # IP address -> connections from it (half-open included)
         self.half_open: set[QuicConnectionHandle] = set()
         self.retry = QuicRetryTokenHandler()
         self.nursery: trio.Nursery | None = None
@@ -1002,6 +1003,10 @@ class _ServerEndpoint(_Endpoint):
         if len(self.connections) >= limits.max_connections:
             self._refuse(header, addr, QuicErrorCode.CONNECTION_REFUSED)
             return
+        if self.per_address.get(addr[0], 0) >= limits.max_connections_per_address:
+            self.stats.refused_per_address += 1
+            self._refuse(header, addr, QuicErrorCode.CONNECTION_REFUSED)
+            return
         original_dcid = header.destination_cid
         retry_scid: bytes | None = None
         if header.token:
@@ -1053,6 +1058,7 @@ class _ServerEndpoint(_Endpoint):
             self.by_cid[cid] = conn
         self.connections.add(conn)
         self.half_open.add(conn)
+        self.per_address[addr[0]] = self.per_address.get(addr[0], 0) + 1
         self._deliver(conn, data, addr, now)
         if not conn.quic.accepted_a_packet and not conn.terminated.is_set():
             # Nothing decrypted: keep no state for it and send nothing.
@@ -1085,7 +1091,14 @@ class _ServerEndpoint(_Endpoint):
             if self.by_cid.get(cid) is conn:
                 del self.by_cid[cid]
         conn.cids.clear()
-        self.connections.discard(conn)
+        if conn in self.connections:
+            self.connections.discard(conn)
+            host = conn.remote_address[0]
+            left = self.per_address.get(host, 1) - 1
+            if left > 0:
+                self.per_address[host] = left
+            else:
+                self.per_address.pop(host, None)
         self.half_open.discard(conn)
         self.stats.connections = len(self.connections)
         self.stats.half_open = len(self.half_open)

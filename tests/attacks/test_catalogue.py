@@ -29,6 +29,8 @@ covers an attack or a variant well, the table points to that test instead of rep
 | header over 1024 bytes, payload over 1 MiB    | ``proto.malformed_frame``                 | C6   |
 | stalled streams (partial frames, never ended) | held to 32 per connection (MAX_STREAMS)   | C7   |
 | stalled streams, then silence                 | ``transport.idle_timeout`` (node side)    | C7   |
+| requests begun and never finished, peer alive | stream reset, code 2 (``request_timeout``) | C10  |
+| one host opening connection after connection  | ``CONNECTION_REFUSED`` past its share      | C11  |
 | more streams than the node granted            | ``STREAM_LIMIT_ERROR`` 0x04               | C7   |
 | stalled subscriber (never reads)              | backpressure, bounded memory              | A3   |
 | handshake flood from 100 source ports         | stateless Retry beyond ``retry_threshold`` | C8  |
@@ -50,6 +52,8 @@ Tests (C: this module; the others under ``tests/``):
 - C5 ``test_removed_member_posts_are_refused_and_it_reads_only_husks``
 - C6 ``test_oversize_frames_and_entries_are_refused``
 - C7 ``test_stalled_streams_are_capped_and_a_silent_peer_is_dropped``
+- C10 ``test_a_request_never_finished_is_reset_after_the_request_timeout``
+- C11 ``test_one_address_cannot_take_every_connection_slot``
 - C8 ``test_connection_floods_from_many_ports_hit_the_admission_limits``
 - C9 ``test_single_use_invite_cannot_be_redeemed_twice``
 - A1 ``node/test_adversarial.py::test_forged_unauthenticated_and_non_member_entries``
@@ -71,9 +75,9 @@ Tests (C: this module; the others under ``tests/``):
 decoder, so over QUIC the reset is what an attacker observes; ``proto.too_large`` is what
 ``protocol.frames.decode_request`` answers for such a frame in-process (fuzzed in ``tests/fuzz``).
 
-What the limits do *not* stop is written in spec section 18: a live peer may keep its 32 stalled
-requests open (and up to ``max_buffered_bytes`` of them buffered) for as long as it keeps the
-connection alive, and enough connections from one host fill ``max_connections`` (C7, C8).
+What the limits do *not* stop is written in spec section 18: a live peer keeps up to 32 unfinished
+requests (and up to ``max_buffered_bytes`` of them buffered) for ``request_timeout`` at a time (C10),
+and many hosts together can still fill ``max_connections`` (C8; one host alone cannot, C11).
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ import trio
 from aioquic.buffer import Buffer
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
-from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, QuicEvent
+from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, QuicEvent, StreamReset
 from aioquic.quic.packet import QuicErrorCode, QuicPacketType, pull_quic_header
 
 import clients.participant as participant_module
@@ -102,7 +106,7 @@ from clients.client import NodeSession, connect
 from clients.participant import GroupRecord, Participant, now_ms
 from node.core import from_record
 from node.limits import NodeLimits, default_transport_limits
-from node.server import Node, open_node
+from node.server import RESET_REQUEST_TIMEOUT, Node, open_node
 from node.transport.base import (
     STREAM_MESSAGE_TOO_LARGE,
     ConnectionRefused,
@@ -486,12 +490,55 @@ class RawQuic:
 
 
 @asynccontextmanager
-async def raw_client(address: NodeAddress) -> AsyncIterator[RawQuic]:
+async def raw_client(
+    address: NodeAddress, local: str = "127.0.0.1", *, handshake: bool = True
+) -> AsyncIterator[RawQuic]:
     with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        await sock.bind(("127.0.0.1", 0))
+        await sock.bind((local, 0))
         client = RawQuic(sock, (address.host, address.port))
-        await client.handshake()
+        if handshake:
+            await client.handshake()
         yield client
+
+
+async def test_a_request_never_finished_is_reset_after_the_request_timeout(tmp_path: Path) -> None:
+    limits = NodeLimits(request_timeout=1.0)
+    async with (
+        observed_node(tmp_path / "node", limits) as obs,
+        honest_pair(tmp_path, obs.address) as honest,
+        raw_client(obs.address) as stalling,
+    ):
+        for i in range(8):
+            stalling.stall(4 * i, announced=4096, sent=100)
+        await stalling.pump(0.5)
+        node_side = obs.conns[-1]
+        assert node_side.stats.buffered_bytes >= 8 * 100  # the node holds the unfinished requests
+        await stalling.pump(2.0)  # the client stays alive (it acknowledges), but never finishes them
+        resets = [e for e in stalling.events if isinstance(e, StreamReset)]
+        assert sorted(e.stream_id for e in resets) == [4 * i for i in range(8)]
+        assert all(e.error_code == RESET_REQUEST_TIMEOUT for e in resets)
+        assert node_side.stats.buffered_bytes == 0  # and freed what they held
+        await honest.served("after the unfinished requests were reset")
+
+
+async def test_one_address_cannot_take_every_connection_slot(tmp_path: Path) -> None:
+    transport = replace(default_transport_limits(), max_connections_per_address=4)
+    async with (
+        observed_node(tmp_path / "node", NodeLimits(transport=transport)) as obs,
+        honest_pair(tmp_path, obs.address) as honest,  # from 127.0.0.1
+        AsyncExitStack() as flood,
+    ):
+        for _ in range(4):  # the attacker's host, 127.0.0.2, fills its share
+            await flood.enter_async_context(raw_client(obs.address, "127.0.0.2"))
+        async with raw_client(obs.address, "127.0.0.2", handshake=False) as fifth:
+            fifth.quic.connect(fifth.address, now=trio.current_time())
+            with trio.fail_after(5):
+                while fifth.terminated() is None:
+                    await fifth.pump(0.05)
+            ended = fifth.terminated()
+            assert ended is not None and ended.error_code == QuicErrorCode.CONNECTION_REFUSED
+        assert obs.stats.refused_per_address == 1
+        await honest.served("while one address holds its whole share")
 
 
 async def test_stalled_streams_are_capped_and_a_silent_peer_is_dropped(tmp_path: Path) -> None:

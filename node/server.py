@@ -39,9 +39,11 @@ from protocol.frames import (
     Request,
     auth_message,
     decode_request,
+    encode_entries_event,
     encode_error,
-    encode_event,
+    encode_fetch_ok,
     encode_ok,
+    entry_item,
 )
 from protocol.log import ForkError, ForkProof
 
@@ -170,7 +172,7 @@ class Node:
                 await self._subscribe(session, request, stream)
                 return
             result = await self._dispatch(session, request)
-            await stream.send(encode_ok(result))
+            await stream.send(result if isinstance(result, bytes) else encode_ok(result))
             await stream.finish()
         except HoldspaceError as err:
             if self.observer is not None:
@@ -182,7 +184,8 @@ class Node:
         except TransportError:
             stream.reset(RESET_INTERNAL)  # never leave a request unanswered: the client sees a reset
 
-    async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue]:
+    async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue] | bytes:
+        """The result of one request: a map to send as ``ok``, or a response already encoded."""
         if request.op == "hello":
             if request.int_of("v") != PROTOCOL_VERSION:
                 raise ProtocolError("proto.bad_version", f"this node speaks protocol version {PROTOCOL_VERSION}")
@@ -216,7 +219,8 @@ class Node:
             limit = request.int_of("limit")
             page = await self.writer.read(self.store.iter_group, group, request.int_of("after"), limit)
             entries, last = self._items_within_frame(page, request.int_of("after"), full)
-            return {"entries": entries, "next": last, "more": len(entries) < len(page) or len(page) == limit}
+            more = len(entries) < len(page) or len(page) == limit
+            return encode_fetch_ok(entries, last, more)  # spliced from the stored bytes
         if request.op == "state":
             group = request.bytes_of("g")
             self._check_read(session, group)
@@ -265,26 +269,27 @@ class Node:
         if not page:
             return None, after
         items, following = self._items_within_frame(page, after, full)
-        frame = encode_event("entries", entries=items, next=following)
+        frame = encode_entries_event(items, following)
         if len(self._event_cache) > 4096:
             self._event_cache.clear()
         self._event_cache[(group, after, full)] = (generation, frame, following)
         return frame, following
 
     @staticmethod
-    def _event_item(cursor: int, record: StoredEntry, full: bool) -> list[codec.CborValue]:
-        value = codec.decode(record.raw, max_size=len(record.raw))
-        assert isinstance(value, list)
+    def _event_item(cursor: int, record: StoredEntry, full: bool) -> bytes:
+        """The encoded entry-item, spliced from the stored bytes (no decoding)."""
         if not full and record.kind in kinds.MESSAGE_KINDS:
-            return [cursor, value[0], None]  # a former member gets headers only (spec 14.2)
-        return [cursor, *value]
+            value = codec.decode(record.raw, max_size=len(record.raw))
+            assert isinstance(value, list)
+            return codec.encode([cursor, value[0], None])  # a former member gets headers only (spec 14.2)
+        return entry_item(cursor, record.raw)
 
     def _items_within_frame(
         self, page: list[tuple[int, StoredEntry]], after: int, full: bool = True
-    ) -> tuple[list[codec.CborValue], int]:
-        """As many entries of ``page`` as fit one frame (at least one), and the last cursor taken."""
+    ) -> tuple[list[bytes], int]:
+        """As many entries of ``page`` as fit one frame (at least one), encoded, and the last cursor taken."""
         budget = self.limits.transport.max_message_size - FRAME_SLACK
-        items: list[codec.CborValue] = []
+        items: list[bytes] = []
         last = after
         for cursor, record in page:
             budget -= len(record.raw) + 16

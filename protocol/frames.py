@@ -143,6 +143,63 @@ def encode_event(event: str, **fields: codec.CborValue) -> bytes:
     return codec.encode({"ev": event, **fields})
 
 
+# --- entry lists spliced from stored bytes ----------------------------------------------------------
+#
+# A node stores each entry as the CBOR array ``[header, payload / null]``. The ``entry-item`` of a
+# fetch result or a subscription event is ``[cursor, header, payload / null]``: the same bytes after a
+# new array head and the cursor. Splicing them gives exactly the canonical encoding of the decoded
+# structure (tested), without decoding and re-encoding every entry a node serves.
+
+
+def _head(major: int, n: int) -> bytes:
+    """The canonical head of a CBOR item of major type ``major`` with argument ``n``."""
+    if n < 24:
+        return bytes([major << 5 | n])
+    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | ai]) + n.to_bytes(size, "big")
+    raise ValueError("CBOR argument too large")
+
+
+def entry_item(cursor: int, stored: bytes) -> bytes:
+    """The encoded ``entry-item`` ``[cursor, header, payload]`` from a stored ``[header, payload]``."""
+    if not stored or stored[0] != 0x82:
+        raise ValueError("a stored entry is a CBOR array of two items")
+    return b"\x83" + _head(0, cursor) + stored[1:]
+
+
+def _array(items: list[bytes]) -> bytes:
+    return _head(4, len(items)) + b"".join(items)
+
+
+def encode_entries_event(items: list[bytes], next_cursor: int) -> bytes:
+    """``encode_event("entries", entries=..., next=...)`` from encoded entry items."""
+    # canonical key order (shorter key first, then bytewise): "ev", "next", "entries"
+    return (
+        b"\xa3"
+        + codec.encode("ev")
+        + codec.encode("entries")
+        + codec.encode("next")
+        + _head(0, next_cursor)
+        + (codec.encode("entries") + _array(items))
+    )
+
+
+def encode_fetch_ok(items: list[bytes], next_cursor: int, more: bool) -> bytes:
+    """``encode_ok({"entries": ..., "next": ..., "more": ...})`` from encoded entry items."""
+    return (
+        b"\xa1"
+        + codec.encode("ok")
+        + b"\xa3"
+        + codec.encode("more")
+        + codec.encode(more)
+        + codec.encode("next")
+        + _head(0, next_cursor)
+        + codec.encode("entries")
+        + _array(items)
+    )
+
+
 def decode_response(data: bytes) -> dict[str, codec.CborValue]:
     """The ``ok`` map of a response; raises the error it carries as a ``HoldspaceError``."""
     try:

@@ -301,9 +301,9 @@ async def holdspace_load(
             after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
             ready.set()
             async with aclosing(s.subscribe(wl.genesis.entry_id, after)) as batches:
-                async for batch in batches:
+                async for received in batches:
                     now = time.perf_counter()
-                    for r in batch:
+                    for r in received:
                         t = sent_at.get(r.entry.entry_id)
                         if t is not None:
                             latencies.append(now - t)

@@ -314,9 +314,10 @@ class NodeCore:
         missing = [d for d in getattr(payload, "deps", ()) if d not in ctx.controls and d != group_id]
         if missing:
             raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
-        if entry.author not in ctx.joined:
-            if not isinstance(payload, Join):
-                raise GroupError("group.not_member", "the author never joined this group")
+        if entry.author not in ctx.joined and not isinstance(payload, Join):
+            raise GroupError("group.not_member", "the author never joined this group")
+        if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
+            # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
             self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
         ctx.cache.payloads[entry.entry_id] = payload
         if not from_client:  # stored whatever its outcome; the state is recomputed once, on commit
@@ -474,6 +475,7 @@ class NodeCore:
                 record = self.store.get(target)
                 if (
                     record is not None
+                    and record.group == group_id  # ids are global: an id of another group names nothing here
                     and record.kind in kinds.MESSAGE_KINDS
                     and state.deleted(record.author, record.seq, record.entry_id)
                 ):

@@ -3,6 +3,7 @@ clients verify (sessions, check-ins, reports, credentials, crisis resources, ban
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,13 +18,15 @@ from clients.support import badges, checkin_summary, crisis_resources, moderatio
 from clients.support import sessions as upcoming_sessions
 from node.core import from_record
 from node.server import Node, open_node
-from protocol import kinds
+from protocol import author, kinds
 from protocol.address import InviteToken, NodeAddress
 from protocol.author import InviteSecret
 from protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Report, RevocationPost, Rsvp, Turn
 from protocol.credential import issue, revoke
+from protocol.entry import GENESIS_GROUP
 from protocol.errors import HoldspaceError
-from protocol.payloads import FACILITATOR, MODERATOR
+from protocol.identity import verify_identity_document
+from protocol.payloads import FACILITATOR, MODERATOR, Genesis, MessageEnvelope, Redact
 from tests.node.conftest import running_node, session
 
 
@@ -293,3 +296,42 @@ async def test_a_lifted_retention_keeps_what_was_said(tmp_path: Path) -> None:
         await fay.schedule(s_fay, group, start_ms=start, retention_ms=None, replaces=sid, **details)  # type: ignore[arg-type]
         await trio.sleep(2.5)  # past the first version's deadline, which the node had scheduled
         assert payloads(node, group.group_id)[said.entry_id] is not None
+
+
+async def test_a_redaction_naming_an_id_of_another_group_deletes_nothing_here(tmp_path: Path) -> None:
+    """Entry ids are global: one pseudonym's message at seq 2 in group H must not be mistaken for its
+    message at seq 2 in group G, where the redaction was made."""
+    envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 100).encode()
+    now = int(time.time() * 1000)
+    async with running_node(tmp_path / "n") as (node, address), session(address) as s:
+        g_genesis, in_g = author.create_group(b"\x01" * 32, now)
+        me = in_g.me
+        document = verify_identity_document(me.identity_document(now))
+        in_h = author.LogWriter(me, GENESIS_GROUP)
+        h_genesis = in_h.append(kinds.GENESIS, Genesis(b"\x09" * 16, document, "joined").encode(), now)
+        in_h.group_id = h_genesis.entry_id
+        await s.authenticate(me)
+        await s.publish(g_genesis)
+        await s.publish(h_genesis)
+        in_group_g = in_g.append(kinds.MESSAGE, envelope, now)
+        in_group_h = in_h.append(kinds.MESSAGE, envelope, now)
+        await s.publish(in_group_g)
+        await s.publish(in_group_h)
+        redaction = Redact((g_genesis.entry_id,), me.public_key, (in_group_h.entry_id,))
+        await s.publish(in_g.append(kinds.REDACT, redaction.encode(), now))
+        assert payloads(node, g_genesis.entry_id)[in_group_g.entry_id] is not None
+        assert payloads(node, h_genesis.entry_id)[in_group_h.entry_id] is not None
+
+
+async def test_a_rejoin_through_an_expired_invite_is_refused(tmp_path: Path) -> None:
+    async with sessions(tmp_path) as (_, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), _ = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        await ana.leave_group(s_ana, g_ana)
+        made = fay.clock()
+        token = InviteToken.parse(await fay.invite(s_fay, group, expires_ms=made + 1000))
+        await trio.sleep(1.5)  # the invite expires
+        dated = made + 500  # after the invite was made and before its expiry: the join's own claim
+        backdated = InviteSecret(token.group_id, token.invite_id, token.seed).join(ana.writer(g_ana), dated)
+        with pytest.raises(HoldspaceError) as err:  # dated before the expiry, but the node's clock decides
+            await s_ana.publish(backdated)
+        assert err.value.code == "group.invite_expired"

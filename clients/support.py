@@ -43,17 +43,19 @@ def _is_facilitator(record: GroupRecord, key: bytes) -> bool:
 
 
 def current_pin(record: GroupRecord) -> Message | None:
-    """The latest pin (posted or quoted) whose author is a facilitator now. For a quote, the message
+    """The latest pin (posted or quoted) whose author is a facilitator now, latest by (timestamp, entry
+    id) so that every client holding the same entries agrees (spec 17.8). For a quote, the message
     returned is the quote; its words are the pin's, verified against the facilitator's signature."""
-    for m in reversed(record.messages):
+    found: Message | None = None
+    for m in record.messages:
+        if found is not None and (m.timestamp_ms, m.entry_id) <= (found.timestamp_ms, found.entry_id):
+            continue
         content = m.content
-        if isinstance(content, Pin) and _is_facilitator(record, m.author):
-            return m
-        if isinstance(content, Quote):
-            quoted = _quoted_pin(record, content)
-            if quoted is not None:
-                return m
-    return None
+        if (isinstance(content, Pin) and _is_facilitator(record, m.author)) or (
+            isinstance(content, Quote) and _quoted_pin(record, content) is not None
+        ):
+            found = m
+    return found
 
 
 def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[bytes, Pin] | None:

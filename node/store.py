@@ -564,23 +564,7 @@ class Store:
         stay in a free page of ``data.mdb`` until LMDB reuses that page. Make backups with
         :meth:`compact_copy`, which copies live pages only.
         """
-        _check_id("entry_id", entry_id)
-        if not isinstance(tombstone, bytes) or len(tombstone) > MAX_RAW_SIZE:
-            raise StoreError("store.bad_record", f"tombstone must be bytes of at most {MAX_RAW_SIZE}")
-
-        def op(txn: _Txn[memoryview]) -> bool:
-            found = txn.get(entry_id, db=self._ids)
-            if found is None:
-                return False
-            gkey = bytes(found)
-            body = txn.get(gkey, db=self._bodies)
-            if body is None:  # pragma: no cover - corruption
-                raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
-            flags, *rest = _BODY_HDR.unpack_from(body)
-            txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
-            return True
-
-        return self._write(op)
+        return self.delete_bodies([(entry_id, tombstone)]) == 1
 
     def delete_bodies(self, items: Sequence[tuple[bytes, bytes]]) -> int:
         """:meth:`delete_body` for many ``(entry_id, tombstone)`` pairs in one durable transaction;

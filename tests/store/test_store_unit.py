@@ -331,6 +331,21 @@ def test_meta_roundtrip_and_persistence(tmp_path: Path) -> None:
 # --- deleting bodies and copies --------------------------------------------------------------------
 
 
+def test_delete_bodies_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
+    entries = log(G1, A1, 4, size=300)
+    with Store.open(tmp_path / "s") as s:
+        s.append_batch(entries)
+        with pytest.raises(StoreError) as err:  # one bad tombstone: nothing is deleted
+            s.delete_bodies([(entries[0].entry_id, b"t"), (entries[1].entry_id, bytes(MAX_RAW_SIZE + 1))])
+        assert err.value.code == "store.bad_record"
+        with pytest.raises(StoreError):
+            s.delete_bodies([(b"short", b"t")])
+        assert not s.body_deleted(entries[0].entry_id)
+        found = s.delete_bodies([(entries[0].entry_id, b"t0"), (ident("unknown"), b"x"), (entries[2].entry_id, b"t2")])
+        assert found == 2
+        assert [s.body_deleted(e.entry_id) for e in entries] == [True, False, True, False]
+
+
 def test_delete_body_keeps_indexes(tmp_path: Path) -> None:
     path = tmp_path / "s"
     entries = log(G1, A1, 5, size=500)

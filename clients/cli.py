@@ -28,8 +28,8 @@ from clients.support_cli import badge_text, parse_duration, print_crisis, regist
 from node import operations as node_operations
 from node.config import init_node, load_node, update_peers
 from node.federation import Federation, quic_connector
-from node.metrics import MetricsError, serve_metrics
-from node.operations import STATUS, STATUS_EVERY, LiveStatus, OperationError
+from node.metrics import serve_metrics
+from node.operations import STATUS, STATUS_EVERY, LiveStatus
 from node.peering import PeerBook
 from node.server import open_node
 from node.transport.base import TransportError
@@ -62,15 +62,13 @@ def friendly(fn: Callable[..., T]) -> Callable[..., T]:
             if len(leaves) != 1 or not isinstance(leaves[0], HoldspaceError | TransportError | OSError):
                 raise
             error: BaseException = leaves[0]
-        except (HoldspaceError, TransportError, OSError, OperationError, MetricsError) as err:
+        except (HoldspaceError, TransportError, OSError) as err:
             error = err
         if isinstance(error, BrokenPipeError):  # our output was closed early (e.g. piped into head)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        if isinstance(error, HoldspaceError | OperationError):
+        if isinstance(error, HoldspaceError):
             fail(error.code, error.message)
-        elif isinstance(error, MetricsError):
-            fail(error.code, str(error))
         elif isinstance(error, TransportError):
             fail(getattr(error, "code", "transport.error"), str(error) or "the node could not be reached")
         else:

@@ -25,14 +25,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from protocol.entry import Entry
+from protocol.errors import HoldspaceError
 
 if TYPE_CHECKING:
     from node.federation import Federation
     from node.server import Node
 
 
-class MetricsError(Exception):
-    code = "node.metrics_not_loopback"
+class MetricsError(HoldspaceError):
+    family = "node"
 
 
 class NodeMetrics:
@@ -91,7 +92,7 @@ class _Gauges(Collector):
 def serve_metrics(node: Node, federation: Federation | None, port: int, host: str = "127.0.0.1") -> NodeMetrics:
     """Start the endpoint (loopback only) and hook its counters into ``node``; returns the metrics."""
     if not ipaddress.ip_address(host).is_loopback:
-        raise MetricsError(f"the metrics endpoint listens on loopback only, not {host}")
+        raise MetricsError("node.metrics_not_loopback", f"the metrics endpoint listens on loopback only, not {host}")
     registry = CollectorRegistry()
     metrics = NodeMetrics(node, federation, registry)
     node.observer = metrics

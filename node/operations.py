@@ -18,13 +18,14 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from node.config import CONFIG, KEY, read_config
 from node.store import Store, StoreError
 from protocol import crypto
+from protocol.errors import HoldspaceError
 from protocol.federation import heads_digest
 
 MANIFEST = "backup.json"
@@ -34,13 +35,14 @@ BACKUP_FORMAT = 1
 STATUS_EVERY = 5.0  # seconds between status.json updates by a running node
 
 
-class OperationError(Exception):
-    """A backup, restore or status that cannot be done: ``code`` and a sentence."""
+class OperationError(HoldspaceError):
+    """A backup, restore or status that cannot be done (``node.*`` codes)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+    family = "node"
+
+
+def _store_failed(err: StoreError) -> OperationError:
+    return OperationError("node.store_failed", f"{err.code}: {err.message}")
 
 
 def _summary(store: Store) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def backup(directory: Path, out: Path) -> dict[str, Any]:
                 "bytes": (out / STORE / "data.mdb").stat().st_size,
             }
     except StoreError as err:
-        raise OperationError(err.code, err.message) from err
+        raise _store_failed(err) from err
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -111,7 +113,7 @@ def restore(source: Path, directory: Path) -> dict[str, Any]:
             problems = store.check_integrity()
             found = {**_summary(store), "digest": _entry_digest(store)}
     except StoreError as err:
-        raise OperationError(err.code, err.message) from err
+        raise _store_failed(err) from err
     expected = {k: manifest[k] for k in ("entries", "groups", "digest")}
     if problems or found != expected:
         raise OperationError(
@@ -133,12 +135,8 @@ class LiveStatus:
 
     def write(self, directory: Path) -> None:
         tmp = directory / (STATUS + ".tmp")
-        tmp.write_text(json.dumps(_as_dict(self)))
+        tmp.write_text(json.dumps(asdict(self)))
         os.replace(tmp, directory / STATUS)
-
-
-def _as_dict(status: LiveStatus) -> dict[str, Any]:
-    return {name: getattr(status, name) for name in LiveStatus.__slots__}
 
 
 def status(directory: Path) -> dict[str, Any]:
@@ -160,7 +158,7 @@ def status(directory: Path) -> dict[str, Any]:
             out["store_bytes"] = (directory / STORE / "data.mdb").stat().st_size
             out["store_used_bytes"] = (info["last_pgno"] + 1) * info["page_size"]
     except StoreError as err:
-        raise OperationError(err.code, err.message) from err
+        raise _store_failed(err) from err
     live_path = directory / STATUS
     out["running"] = False
     if live_path.exists():

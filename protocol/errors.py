@@ -131,6 +131,14 @@ CODES: dict[str, str] = {
     "client.not_facilitator": "only a facilitator of the group may do that",
     "client.no_moderators": "the group has no moderator or facilitator to report to",
     "client.nothing_to_erase": "you have written nothing in that group",
+    # --- operating a node (local commands, not the wire) ---
+    "node.not_a_node": "the directory holds no node (no node key)",
+    "node.backup_exists": "the backup destination is not empty",
+    "node.not_a_backup": "the directory is not a backup made by 'holdspace node backup'",
+    "node.restore_target_not_empty": "the restore destination is not empty",
+    "node.restore_mismatch": "the restored store differs from the backup's manifest",
+    "node.store_failed": "the node's store could not be opened, read or copied",
+    "node.metrics_not_loopback": "the metrics endpoint listens on a loopback address only",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",

@@ -128,3 +128,14 @@ def test_a_tampered_backup_is_refused_on_restore(tmp_path: Path) -> None:
 def test_the_metrics_endpoint_listens_on_loopback_only() -> None:
     with pytest.raises(MetricsError):
         serve_metrics(None, None, free_tcp_port(), host="0.0.0.0")  # type: ignore[arg-type]
+
+
+def test_operations_on_a_directory_that_holds_no_node_give_a_code(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for args in (("status", str(tmp_path / "empty")), ("backup", str(tmp_path / "empty"), str(tmp_path / "b"))):
+        result = run("node", *args, check=False)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: node.not_a_node:"), result.stderr
+    with pytest.raises(MetricsError) as err:
+        serve_metrics(None, None, free_tcp_port(), host="10.0.0.1")  # type: ignore[arg-type]
+    assert err.value.code == "node.metrics_not_loopback"

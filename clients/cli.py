@@ -8,21 +8,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import trio
 
 from clients import crisis
-from clients.client import connect
+from clients.cli_common import friendly, home_dir, passphrase, run, session_call
 from clients.demo import run_demo
-from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from clients.participant import GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
 from node import operations as node_operations
@@ -32,74 +29,12 @@ from node.metrics import serve_metrics
 from node.operations import STATUS, STATUS_EVERY, LiveStatus
 from node.peering import PeerBook
 from node.server import open_node
-from node.transport.base import TransportError
 from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
-from protocol.errors import HoldspaceError
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.payloads import ROLES
 from simulations.cli import sim
-
-T = TypeVar("T")
-PASSPHRASE_ENV = "HOLDSPACE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
-
-
-def fail(code: str, message: str) -> None:
-    click.echo(f"error: {code}: {message}", err=True)
-    sys.exit(1)
-
-
-def friendly(fn: Callable[..., T]) -> Callable[..., T]:
-    """Turn every expected failure into one clear line."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except BaseExceptionGroup as group:  # trio nurseries wrap what their tasks raise
-            leaves = _leaves(group)
-            if len(leaves) != 1 or not isinstance(leaves[0], HoldspaceError | TransportError | OSError):
-                raise
-            error: BaseException = leaves[0]
-        except (HoldspaceError, TransportError, OSError) as err:
-            error = err
-        if isinstance(error, BrokenPipeError):  # our output was closed early (e.g. piped into head)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        if isinstance(error, HoldspaceError):
-            fail(error.code, error.message)
-        elif isinstance(error, TransportError):
-            fail(getattr(error, "code", "transport.error"), str(error) or "the node could not be reached")
-        else:
-            fail("os.error", str(error))
-        raise AssertionError("unreachable")
-
-    return wrapper
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
-def passphrase(*, confirm: bool = False) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
-    if value is None:
-        value = click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
-    if not value:
-        fail("client.passphrase", "an empty passphrase protects nothing")
-    return value
-
-
-def home_dir(ctx: click.Context) -> Path:
-    return Path(ctx.obj["home"]).expanduser()
-
-
-def run(fn: Callable[[], Awaitable[T]]) -> T:
-    return trio.run(fn)
 
 
 @click.group()
@@ -290,19 +225,6 @@ def id_show(ctx: click.Context) -> None:
 # --- groups -----------------------------------------------------------------------------------
 
 
-def _session_call(ctx: click.Context, fn: Callable[[Participant, Any], Awaitable[T]]) -> tuple[Participant, T]:
-    me = Participant.load(home_dir(ctx), passphrase())
-    if me.node is None:
-        raise ClientError("client.no_node", "no home node set: run 'holdspace id new --node ADDRESS'")
-    node_address = me.node
-
-    async def main() -> T:
-        async with connect(node_address) as session:
-            return await fn(me, session)
-
-    return me, run(main)
-
-
 @cli.command("groups")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -329,7 +251,7 @@ def group() -> None:
 @friendly
 def group_create(ctx: click.Context, name: str) -> None:
     """Create a group on your home node; you are its first facilitator."""
-    _, record = _session_call(ctx, lambda me, s: me.create_group(s, name))
+    _, record = session_call(ctx, lambda me, s: me.create_group(s, name))
     click.echo(f"group created: {name} ({record.group_id.hex()[:12]})")
 
 
@@ -351,7 +273,7 @@ def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days
             s, record, role=role, uses=uses, expires_ms=now_ms() + days * 86_400_000, target=target_key
         )
 
-    _, token = _session_call(ctx, go)
+    _, token = session_call(ctx, go)
     click.echo(token)
 
 
@@ -372,7 +294,7 @@ def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | No
     async def go(me: Participant, s: Any) -> GroupRecord:
         return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None)
 
-    _, record = _session_call(ctx, go)
+    _, record = session_call(ctx, go)
     click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")
     click.echo("shares the group's keys with you (their app does it automatically).")
 
@@ -401,7 +323,7 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
             for k, m in sorted(state.members.items())
         ]
 
-    _, rows = _session_call(ctx, go)
+    _, rows = session_call(ctx, go)
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -430,7 +352,7 @@ def group_hosts(ctx: click.Context, group_name: str, add_address: str | None, re
             state = await me.sync(s, record)
         return [state.hosts[k] for k in sorted(state.hosts)]
 
-    _, hosts = _session_call(ctx, go)
+    _, hosts = session_call(ctx, go)
     for address in hosts:
         click.echo(address)
 
@@ -448,7 +370,7 @@ def group_remove(ctx: click.Context, group_name: str, member: str, ban: bool) ->
     async def go(me: Participant, s: Any) -> None:
         await me.remove_member(s, me.find_group(group_name), key, ban=ban)
 
-    _session_call(ctx, go)
+    session_call(ctx, go)
     click.echo(f"{'banned' if ban else 'removed'} {member}")
 
 
@@ -462,7 +384,7 @@ def group_leave(ctx: click.Context, group_name: str) -> None:
     async def go(me: Participant, s: Any) -> None:
         await me.leave_group(s, me.find_group(group_name))
 
-    _session_call(ctx, go)
+    session_call(ctx, go)
     click.echo("you left the group")
 
 
@@ -485,7 +407,7 @@ def send(ctx: click.Context, group_name: str, text: str, warning: str | None, tt
         await me.send(s, record, text, warning=warning, ttl_ms=ttl_ms)
         return record
 
-    me, record = _session_call(ctx, go)
+    me, record = session_call(ctx, go)
     click.echo("sent")
     if me.crisis_check and crisis.check(text):
         print_crisis(record)
@@ -565,19 +487,10 @@ def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> No
                 _show(me, record, record.messages[shown:], as_json)
                 shown = len(record.messages)
 
-    _session_call(ctx, go)
+    session_call(ctx, go)
 
 
-class _Helpers:
-    friendly = staticmethod(friendly)
-    session_call = staticmethod(_session_call)
-    passphrase = staticmethod(passphrase)
-    home_dir = staticmethod(home_dir)
-    load_node = staticmethod(load_node)
-    now_ms = staticmethod(now_ms)
-
-
-register(cli, group, node, _Helpers)
+register(cli, group, node)
 cli.add_command(sim)
 
 

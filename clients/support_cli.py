@@ -13,9 +13,10 @@ from typing import Any
 import click
 
 from clients import crisis
-from clients.participant import ClientError, GroupRecord, Message, Participant
+from clients.cli_common import friendly, home_dir, passphrase, session_call
+from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
-from node.config import parse_node_id
+from node.config import load_node, parse_node_id
 from protocol.content import (
     REACTIONS,
     RSVP_ANSWERS,
@@ -71,7 +72,7 @@ def find_message(record: GroupRecord, ref: str) -> Message:
     return found[0]
 
 
-def find_session(me: Participant, record: GroupRecord, ref: str) -> bytes:
+def find_session(record: GroupRecord, ref: str) -> bytes:
     state = record.state
     assert state is not None
     found = [sid for sid in state.sessions if sid.hex().startswith(ref.strip().lower()) and len(ref) >= 6]
@@ -85,10 +86,8 @@ def print_crisis(record: GroupRecord) -> None:
     click.echo(crisis.notice(text))
 
 
-def register(cli: click.Group, group: click.Group, node: click.Group, helpers: Any) -> None:
-    """Add the support-group commands to the ``holdspace`` CLI. ``helpers`` gives ``friendly``,
-    ``session_call``, ``passphrase``, ``home_dir`` and ``load_node``."""
-    friendly, session_call = helpers.friendly, helpers.session_call
+def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
+    """Add the support-group commands to the ``holdspace`` CLI."""
 
     def call(ctx: click.Context, group_name: str, fn: Any, *, sync: bool = True) -> Any:
         async def go(me: Participant, s: Any) -> Any:
@@ -377,7 +376,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
         """Cancel a session's remaining occurrences (facilitators)."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(me, record, session_ref)
+            sid = find_session(record, session_ref)
             state = record.state
             assert state is not None
             spec = state.sessions[sid].spec
@@ -415,7 +414,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
         """Say whether you will come to a session's next occurrence."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(me, record, session_ref)
+            sid = find_session(record, session_ref)
             await me.post(s, record, Rsvp(sid, _next_occurrence(me, record, sid), answer))
 
         call(ctx, group_name, go)
@@ -432,7 +431,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
         holder = parse_pseudonym_id(member) if member else None
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(me, record, session_ref)
+            sid = find_session(record, session_ref)
             if me.pseudonym(record).public_key not in me.facilitators(record):
                 raise ClientError("client.not_facilitator", "only a facilitator passes the talking piece")
             await me.post(s, record, Turn(sid, _next_occurrence(me, record, sid), holder))
@@ -450,7 +449,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
         """A session's check-in summary (facilitators see those shared with facilitators only)."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> Any:
-            sid = find_session(me, record, session_ref)
+            sid = find_session(record, session_ref)
             index = occurrence if occurrence is not None else _next_occurrence(me, record, sid)
             return checkin_summary(record, sid, index)
 
@@ -504,7 +503,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
     @friendly
     def check_setting(ctx: click.Context, setting: str) -> None:
         """Turn the on-device check for crisis language on or off (it never sends anything)."""
-        me = Participant.load(helpers.home_dir(ctx), helpers.passphrase())
+        me = Participant.load(home_dir(ctx), passphrase())
         me.crisis_check = setting == "on"
         me.save()
         click.echo(f"on-device crisis check: {setting}")
@@ -571,8 +570,8 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
     @friendly
     def node_credential(directory: str, subject: str, role: str, days: int) -> None:
         """Issue a credential attestation signed with this node's key (print it as hex)."""
-        _, key = helpers.load_node(Path(directory), helpers.passphrase())
-        now = helpers.now_ms()
+        _, key = load_node(Path(directory), passphrase())
+        now = now_ms()
         att = issue(
             bytes(key),
             subject=parse_pseudonym_id(subject),
@@ -589,9 +588,9 @@ def register(cli: click.Group, group: click.Group, node: click.Group, helpers: A
     @friendly
     def node_revoke(directory: str, attestation: str) -> None:
         """Revoke a credential this node issued (print the signed revocation as hex)."""
-        _, key = helpers.load_node(Path(directory), helpers.passphrase())
+        _, key = load_node(Path(directory), passphrase())
         att = decode_attestation(parse_hex(attestation))
-        click.echo(revoke(bytes(key), att.credential_id, helpers.now_ms()).raw.hex())
+        click.echo(revoke(bytes(key), att.credential_id, now_ms()).raw.hex())
 
 
 def parse_hex(text: str) -> bytes:

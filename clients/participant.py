@@ -86,6 +86,16 @@ class Message:
         except HoldspaceError:
             return None
 
+    def keep_words(self, entry: Entry, plaintext: bytes, key: bytes) -> None:
+        """Attach decrypted words (checked as content, else ``content.malformed``): the text of a text
+        message, and for a pin its signed entry too, to quote it to members who join later."""
+        content = decode_content(plaintext)
+        self.plaintext, self.key = plaintext, key
+        if isinstance(content, Text):
+            self.text = content.body
+        if isinstance(content, Pin):
+            self.source = (entry.raw, entry.payload or b"")
+
     def forget(self, reason: str) -> None:
         self.text = self.plaintext = self.key = self.source = None
         self.deleted = reason
@@ -482,15 +492,9 @@ class Participant:
                     envelope = decode_envelope(e.payload)
                 plaintext, key = keys.decrypt_keyed(e.author, e.seq, envelope)
                 message.expires_ms = envelope.expires_ms
-            content = decode_content(plaintext)
+            message.keep_words(e, plaintext, key)
         except HoldspaceError as err:
             message.problem = err.code
-            return message
-        message.plaintext, message.key = plaintext, key
-        if isinstance(content, Text):
-            message.text = content.body
-        if isinstance(content, Pin):
-            message.source = (e.raw, e.payload)
         return message
 
     def prune(self, record: GroupRecord) -> None:
@@ -582,14 +586,18 @@ class Participant:
             envelope, key = keys.encrypt_keyed(epoch.entry_id, seq, plaintext, self.random, expires_ms=expires)
             entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), self.clock())
         cursor = await self._publish(session, record, entry)
+        message = self._keep_own(record, entry, cursor, plaintext, key)
+        message.expires_ms = expires
+        self.save()
+        return message
+
+    @staticmethod
+    def _keep_own(record: GroupRecord, entry: Entry, cursor: int, plaintext: bytes, key: bytes) -> Message:
+        """Record words we published (our own chain cannot decrypt them again: the key is used)."""
         message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
-        message.plaintext, message.key, message.expires_ms = plaintext, key, expires
-        message.text = content.body if isinstance(content, Text) else None
-        if isinstance(content, Pin):
-            message.source = (entry.raw, entry.payload or b"")
+        message.keep_words(entry, plaintext, key)
         record.messages.append(message)
         record.seen.add((entry.author, entry.seq))
-        self.save()
         return message
 
     async def control(self, session: NodeSession, record: GroupRecord, kind: int, payload: bytes) -> GroupState:
@@ -650,10 +658,7 @@ class Participant:
         )
         entry = self.writer(record).append(kinds.SESSION, payload.encode(), self.clock())
         cursor = await self._publish(session, record, entry)
-        message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
-        message.plaintext, message.key = plaintext, key
-        record.messages.append(message)
-        record.seen.add((entry.author, entry.seq))
+        self._keep_own(record, entry, cursor, plaintext, key)
         await self.sync(session, record)
         return replaces or entry.entry_id
 

@@ -23,11 +23,14 @@ def run(*args: str, home: Path | None = None, check: bool = True) -> subprocess.
     return result
 
 
-def start_node(directory: Path) -> tuple[str, subprocess.Popen[str]]:
-    run("node", "init", str(directory), "--listen", "127.0.0.1:0")
+def start_node(directory: Path, *extra: str, init: bool = True) -> tuple[str, subprocess.Popen[str]]:
+    """``node init`` (unless the directory holds a node already) and ``node run`` with ``extra`` options;
+    returns the address it prints and the process."""
+    if init:
+        run("node", "init", str(directory), "--listen", "127.0.0.1:0")
     env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
     proc = subprocess.Popen(
-        [*HOLDSPACE, "node", "run", str(directory)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [*HOLDSPACE, "node", "run", str(directory), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -4,9 +4,7 @@ entry, status, and the optional Prometheus endpoint."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -16,25 +14,13 @@ from node.core import from_record
 from node.metrics import MetricsError, serve_metrics
 from node.operations import OperationError, backup, restore
 from node.store import Store
-from tests.cli.test_cli import HOLDSPACE, ROOT, run, stop_node
+from tests.cli.test_cli import run, start_node, stop_node
 
 
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def start(directory: Path, *extra: str) -> tuple[str, subprocess.Popen[str]]:
-    run("node", "init", str(directory), "--listen", "127.0.0.1:0")
-    env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
-    proc = subprocess.Popen(
-        [*HOLDSPACE, "node", "run", str(directory), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert "holdspace://" in line, line
-    return line.split()[-1], proc
 
 
 def records(store_dir: Path) -> dict[bytes, bytes]:
@@ -45,7 +31,7 @@ def records(store_dir: Path) -> dict[bytes, bytes]:
 def test_backup_while_running_restore_and_status(tmp_path: Path) -> None:
     node_dir = tmp_path / "node"
     port = free_tcp_port()
-    address, proc = start(node_dir, "--metrics", str(port))
+    address, proc = start_node(node_dir, "--metrics", str(port))
     try:
         fay, ana = tmp_path / "fay", tmp_path / "ana"
         run("id", "new", "--node", address, home=fay)
@@ -87,7 +73,7 @@ def test_backup_while_running_restore_and_status(tmp_path: Path) -> None:
         husk = store.get(bytes.fromhex(redacted["id"]))
         assert husk is not None and from_record(husk).payload is None  # the redaction is in the backup
     # the restored node runs, with the same key, and holds the same group
-    address2, proc2 = start_restored(tmp_path / "restored")
+    address2, proc2 = start_node(tmp_path / "restored", init=False)
     try:
         assert address2.split("@")[0] == address.split("@")[0]
         status = json.loads(run("node", "status", str(tmp_path / "restored"), "--json").stdout)
@@ -96,17 +82,6 @@ def test_backup_while_running_restore_and_status(tmp_path: Path) -> None:
         stop_node(proc2)
     refused = run("node", "restore", str(tmp_path / "backup"), str(tmp_path / "restored"), check=False)
     assert refused.returncode == 1 and "node.restore_target_not_empty" in refused.stderr
-
-
-def start_restored(directory: Path) -> tuple[str, subprocess.Popen[str]]:
-    env = {**os.environ, "HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
-    proc = subprocess.Popen(
-        [*HOLDSPACE, "node", "run", str(directory)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert "holdspace://" in line, line
-    return line.split()[-1], proc
 
 
 def test_a_tampered_backup_is_refused_on_restore(tmp_path: Path) -> None:

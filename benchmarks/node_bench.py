@@ -118,6 +118,17 @@ def baseline_rate(entries: list[Entry], tmp: Path) -> float:
     return len(entries) / elapsed
 
 
+async def send(session: NodeSession, chunk: list[Entry]) -> None:
+    """Publish ``chunk``: one entry with ``publish``, more with one ``publish_many`` (one request, one
+    durable transaction); every entry must be stored."""
+    if len(chunk) == 1:
+        await session.publish(chunk[0])
+        return
+    results = await session.publish_many(chunk)
+    if not all(isinstance(r, int) for r in results):
+        raise RuntimeError(f"the node refused entries: {[r for r in results if isinstance(r, str)][:3]}")
+
+
 async def run_load(
     address: NodeAddress,
     wl: Workload,
@@ -163,11 +174,7 @@ async def run_load(
             sent = time.perf_counter()
             for entry in chunk:
                 sent_at[entry.entry_id] = sent
-            if batch == 1:
-                await session.publish(chunk[0])
-            else:  # publish_many: one request, one durable transaction, one result per entry
-                results = await session.publish_many(chunk)
-                assert all(isinstance(r, int) for r in results), results
+            await send(session, chunk)
             accepted += len(chunk)
 
     async with AsyncExitStack() as stack:

@@ -89,7 +89,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.node_bench import PUBLISHERS, Workload, setup_group  # noqa: E402
+from benchmarks.node_bench import PUBLISHERS, Workload, send, setup_group  # noqa: E402
 from clients.client import NodeSession, connect  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 
@@ -319,12 +319,7 @@ async def holdspace_load(
             sent = time.perf_counter()
             for entry in chunk:
                 sent_at[entry.entry_id] = sent
-            if batch == 1:
-                await session.publish(chunk[0])
-            else:  # publish_many: the batch in one request and one durable transaction
-                results = await session.publish_many(chunk)
-                if not all(isinstance(r, int) for r in results):
-                    raise RuntimeError(f"Holdspace refused entries: {results[:3]}")
+            await send(session, chunk)
             accepted += len(chunk)
         print("warning: a Holdspace publisher ran out of pre-built messages", flush=True)
 

@@ -24,7 +24,7 @@ from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
-from protocol.keyfile import open_secret, seal_secret
+from protocol.keyfile import SealingKey, derive_sealing_key, open_secret, seal_with
 from protocol.log import verify_fork_proof
 from protocol.payloads import (
     FACILITATOR,
@@ -41,6 +41,7 @@ from protocol.payloads import (
     decode_direct,
     decode_envelope,
     decode_payload,
+    envelope_expiry,
 )
 from protocol.schedule import retention_deadline
 
@@ -120,6 +121,31 @@ class Message:
 
 
 @dataclass(slots=True)
+class Outgoing:
+    """Something written (a message, a reaction, a check-in...) waiting to be sent: kept sealed in the
+    key file until a node acknowledges it, so that words written offline are never lost. A definite
+    refusal is kept too (``error``), shown to the writer, and dropped only when they say so."""
+
+    item_id: bytes
+    group_id: bytes
+    content: bytes  # protocol.content, encoded
+    queued_ms: int
+    ttl_ms: int | None = None
+    to_facilitators: bool = False  # a direct message to the group's facilitators only
+    error: str | None = None  # the code a node refused it with
+
+    def to_cbor(self) -> codec.CborValue:
+        return [
+            self.item_id, self.group_id, self.content, self.queued_ms, self.ttl_ms, self.to_facilitators, self.error,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_cbor(cls, value: codec.CborValue) -> Outgoing:
+        assert isinstance(value, list) and len(value) == 7
+        return cls(*value)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
 class GroupRecord:
     group_id: bytes
     context: bytes
@@ -130,6 +156,7 @@ class GroupRecord:
     messages: list[Message] = field(default_factory=list)
     seen: set[tuple[bytes, int]] = field(default_factory=set)
     pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
+    pending_words: tuple[bytes, bytes] | None = None  # its (plaintext, key), kept once it is acknowledged
     log_heads: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq seen at the last sync
     hosts: list[str] = field(default_factory=list)  # the group's hosts as the invite named them (for joining)
     cursor: int = 0  # the home node's arrival cursor of the last entry read from it
@@ -170,6 +197,8 @@ class Participant:
         self.groups: dict[bytes, GroupRecord] = {}
         self.crisis_check = True  # the on-device check for crisis language (clients.crisis); the user may turn it off
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
+        self._sealing: SealingKey | None = None  # derived from the passphrase at the first save, then reused
+        self.outbox: list[Outgoing] = []  # what the person wrote that no node has acknowledged yet
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -193,6 +222,8 @@ class Participant:
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
         me.crisis_check = data.get("crisis_check") is not False
+        outbox = data.get("outbox")
+        me.outbox = [Outgoing.from_cbor(item) for item in outbox] if isinstance(outbox, list) else []
         groups = data["groups"]
         assert isinstance(groups, dict)
         for gid_hex, g in groups.items():
@@ -225,6 +256,9 @@ class Participant:
         pending = g.get("pending")
         if isinstance(pending, list) and isinstance(pending[0], bytes):
             record.pending = (pending[0], pending[1] if isinstance(pending[1], bytes) else None)
+        words = g.get("pending_words")
+        if isinstance(words, list) and len(words) == 2 and isinstance(words[0], bytes) and isinstance(words[1], bytes):
+            record.pending_words = (words[0], words[1])
         cursor, log = g.get("cursor", 0), g.get("log", [])
         if isinstance(cursor, int) and isinstance(log, list):
             entries = [decode_entry(h, b, now_ms=None) for h, b in log]  # type: ignore[misc, arg-type]
@@ -257,6 +291,7 @@ class Participant:
                 "epochs": epochs,
                 "messages": [m.to_cbor() for m in r.messages],
                 "pending": list(r.pending) if r.pending else None,
+                "pending_words": list(r.pending_words) if r.pending_words else None,
                 "hosts": [*r.hosts],
                 "cursor": r.cursor,
                 "log": [[e.raw, e.payload] for e in ([r.genesis] if r.genesis else []) + r.controls],
@@ -267,8 +302,11 @@ class Participant:
             "node": str(self.node) if self.node else None,
             "groups": groups,
             "crisis_check": self.crisis_check,
+            "outbox": [item.to_cbor() for item in self.outbox],
         }
-        sealed = seal_secret(self.passphrase, codec.encode(data))
+        if self._sealing is None:
+            self._sealing = derive_sealing_key(self.passphrase)
+        sealed = seal_with(self._sealing, codec.encode(data))
         path = self.home / KEYFILE
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -306,13 +344,26 @@ class Participant:
     def writer(self, record: GroupRecord) -> LogWriter:
         return LogWriter(self.pseudonym(record), record.group_id, record.seq, record.prev)
 
-    async def _publish(self, session: NodeSession, record: GroupRecord, entry: Entry) -> int:
+    async def _publish(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        entry: Entry,
+        *,
+        words: tuple[bytes, bytes] | None = None,
+        handing_over: Outgoing | None = None,
+    ) -> int:
         """Publish one of our own entries; our log position advances only once the node stored it.
 
         The signed entry is saved before it is sent. If the answer is lost, the same bytes are sent
         again before anything else (a duplicate is acknowledged), so the client never signs a second,
-        different entry at that position (which would be an equivocation)."""
-        record.pending = (entry.raw, entry.payload)
+        different entry at that position (which would be an equivocation). ``words`` (plaintext, key)
+        are kept with it and become our own message once acknowledged. An outbox item the entry was
+        made from leaves the outbox in that same save: it is sent exactly once, never lost (a definite
+        refusal puts it back, marked with the code)."""
+        record.pending, record.pending_words = (entry.raw, entry.payload), words
+        if handing_over is not None and handing_over in self.outbox:
+            self.outbox.remove(handing_over)
         self.save()
         try:
             if entry.kind == kinds.JOIN and record.hosts:
@@ -321,10 +372,15 @@ class Participant:
                 cursor = await session.publish(entry)
         except HoldspaceError as err:
             if err.code not in UNSETTLED:
-                record.pending = None  # a definite refusal: nothing was stored, the position is free
+                record.pending = record.pending_words = None  # a definite refusal: the position is free
+                if handing_over is not None:
+                    handing_over.error = err.code
+                    self.outbox.insert(0, handing_over)
                 self.save()
             raise
-        record.seq, record.prev, record.pending = entry.seq, entry.entry_id, None
+        record.seq, record.prev, record.pending, record.pending_words = entry.seq, entry.entry_id, None, None
+        if words is not None:
+            self._keep_own(record, entry, cursor, *words)
         if kinds.is_control(entry.kind):
             record.unread_own = True  # what we send next must be decided on a state that includes it
         self.save()
@@ -334,7 +390,7 @@ class Participant:
         if record.pending is None:
             return
         entry = decode_entry(record.pending[0], record.pending[1], now_ms=None)
-        await self._publish(session, record, entry)
+        await self._publish(session, record, entry, words=record.pending_words)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -565,9 +621,11 @@ class Participant:
         *,
         ttl_ms: int | None = None,
         to: list[bytes] | None = None,
+        handing_over: Outgoing | None = None,
     ) -> Message:
         """Publish ``content`` to the whole group (epoch chains), or with ``to`` as a direct message
-        sealed to those members only."""
+        sealed to those members only. ``handing_over``: the outbox item this content comes from.
+        Returns our own message, as the group will read it."""
         plaintext = encode_content(content)
         state = await self.ensure_clean_epoch(session, record)
         keys = record.keys
@@ -585,20 +643,59 @@ class Participant:
             assert epoch is not None
             envelope, key = keys.encrypt_keyed(epoch.entry_id, seq, plaintext, self.random, expires_ms=expires)
             entry = self.writer(record).append(kinds.MESSAGE, envelope.encode(), self.clock())
-        cursor = await self._publish(session, record, entry)
-        message = self._keep_own(record, entry, cursor, plaintext, key)
-        message.expires_ms = expires
-        self.save()
-        return message
+        await self._publish(session, record, entry, words=(plaintext, key), handing_over=handing_over)
+        return record.messages[-1]
 
     @staticmethod
     def _keep_own(record: GroupRecord, entry: Entry, cursor: int, plaintext: bytes, key: bytes) -> Message:
         """Record words we published (our own chain cannot decrypt them again: the key is used)."""
         message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
+        if entry.kind in kinds.MESSAGE_KINDS and entry.payload is not None:
+            message.expires_ms = envelope_expiry(entry.kind, entry.payload)
         message.keep_words(entry, plaintext, key)
         record.messages.append(message)
         record.seen.add((entry.author, entry.seq))
         return message
+
+    def queue(
+        self, record: GroupRecord, content: Content, *, ttl_ms: int | None = None, to_facilitators: bool = False
+    ) -> Outgoing:
+        """Keep ``content`` in the outbox (sealed on disk at once) to be sent by :meth:`send_outbox`."""
+        content_bytes = encode_content(content)
+        item = Outgoing(self.random(16), record.group_id, content_bytes, self.clock(), ttl_ms, to_facilitators)
+        self.outbox.append(item)
+        self.save()
+        return item
+
+    async def send_outbox(self, session: NodeSession) -> int:
+        """Send what waits in the outbox, oldest first; returns how many were sent. A definite refusal
+        marks its item (``error``) and the rest goes on; a lost connection or a busy node raises, and
+        what was not acknowledged stays for next time."""
+        sent = 0
+        for item in [i for i in self.outbox if i.error is None]:
+            record = self.groups.get(item.group_id)
+            try:
+                if record is None:
+                    raise ClientError("client.unknown_group", "you are no longer in that group")
+                await self.sync(session, record)
+                to = self.facilitators(record) if item.to_facilitators else None
+                await self.post(
+                    session, record, decode_content(item.content), ttl_ms=item.ttl_ms, to=to, handing_over=item
+                )
+            except HoldspaceError as err:
+                if err.code in UNSETTLED:
+                    raise
+                if item in self.outbox:
+                    item.error = err.code
+                    self.save()
+                continue
+            sent += 1
+        return sent
+
+    def discard(self, item_id: bytes) -> None:
+        """Drop an outbox item the writer gave up on."""
+        self.outbox = [i for i in self.outbox if i.item_id != item_id]
+        self.save()
 
     async def control(self, session: NodeSession, record: GroupRecord, kind: int, payload: bytes) -> GroupState:
         """Publish one control entry built on the current state, and return the state with it."""
@@ -657,8 +754,7 @@ class Participant:
             state.deps(), replaces, start_ms, duration_ms, tz, recurrence, retention_ms, cancel, envelope.encode()
         )
         entry = self.writer(record).append(kinds.SESSION, payload.encode(), self.clock())
-        cursor = await self._publish(session, record, entry)
-        self._keep_own(record, entry, cursor, plaintext, key)
+        await self._publish(session, record, entry, words=(plaintext, key))
         await self.sync(session, record)
         return replaces or entry.entry_id
 

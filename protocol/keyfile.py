@@ -12,6 +12,7 @@ passphrase and a tampered file both give ``keyfile.bad_passphrase``: the two can
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 import nacl.exceptions
 import nacl.pwhash
@@ -33,22 +34,42 @@ class KeyfileError(HoldspaceError):
     family = "keyfile"
 
 
-def seal_secret(passphrase: str, plaintext: bytes, *, opslimit: int = OPSLIMIT, memlimit: int = MEMLIMIT) -> bytes:
+@dataclass(frozen=True, slots=True)
+class SealingKey:
+    """A key derived once from a passphrase, to seal the same secrets again and again without paying
+    Argon2id each time (a long-running client saves after every message). Every seal still takes a
+    fresh random nonce; the salt is kept with the key and written into each sealed blob."""
+
+    key: bytes = field(repr=False)
+    salt: bytes
+    opslimit: int
+    memlimit: int
+
+
+def derive_sealing_key(passphrase: str, *, opslimit: int = OPSLIMIT, memlimit: int = MEMLIMIT) -> SealingKey:
     salt = os.urandom(crypto.ARGON2ID_SALT)
     key = crypto.argon2id(passphrase.encode(), salt, opslimit=opslimit, memlimit=memlimit)
+    return SealingKey(key, salt, opslimit, memlimit)
+
+
+def seal_with(sealing: SealingKey, plaintext: bytes) -> bytes:
     nonce = os.urandom(nacl.secret.SecretBox.NONCE_SIZE)
-    box = nacl.secret.SecretBox(key).encrypt(plaintext, nonce).ciphertext
+    box = nacl.secret.SecretBox(sealing.key).encrypt(plaintext, nonce).ciphertext
     return codec.encode(
         {
             "v": VERSION,
             "kdf": "argon2id13",
-            "ops": opslimit,
-            "mem": memlimit,
-            "salt": salt,
+            "ops": sealing.opslimit,
+            "mem": sealing.memlimit,
+            "salt": sealing.salt,
             "nonce": nonce,
             "box": box,
         }
     )
+
+
+def seal_secret(passphrase: str, plaintext: bytes, *, opslimit: int = OPSLIMIT, memlimit: int = MEMLIMIT) -> bytes:
+    return seal_with(derive_sealing_key(passphrase, opslimit=opslimit, memlimit=memlimit), plaintext)
 
 
 def open_secret(passphrase: str, sealed: bytes) -> bytes:

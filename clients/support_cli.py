@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from clients import crisis
+from clients import actions, crisis
 from clients.cli_common import friendly, home_dir, passphrase, session_call
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
@@ -20,19 +20,13 @@ from node.config import load_node, parse_node_id
 from protocol.content import (
     REACTIONS,
     RSVP_ANSWERS,
-    CheckIn,
     CredentialPost,
-    Disclosure,
-    Pin,
     Reaction,
-    Report,
     RevocationPost,
-    Rsvp,
-    Turn,
 )
 from protocol.credential import decode_attestation, decode_revocation, issue, revoke
 from protocol.identity import parse_pseudonym_id, pseudonym_text_id
-from protocol.schedule import occurrence_at, zone
+from protocol.schedule import zone
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 UNITS = {"": 60_000, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
@@ -147,13 +141,9 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         """Check in: how you are, from 1 to 5. During a session it counts for that session."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> str:
-            state = record.state
-            assert state is not None
-            running = occurrence_at(state, me.clock())
-            occ = (running[0].session_id, running[0].index) if running else None
-            to = me.facilitators(record) if facilitators_only else None
-            await me.post(s, record, CheckIn(mood, word, occ), to=to)
-            return "for this session" if occ else "with the group"
+            content = actions.check_in(me, record, mood, word)
+            await me.post(s, record, content, to=me.facilitators(record) if facilitators_only else None)
+            return "for this session" if content.occurrence else "with the group"
 
         _, where = call(ctx, group_name, go)
         click.echo(f"checked in {where}{' (facilitators only)' if facilitators_only else ''}")
@@ -201,18 +191,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         """Report a message to the moderators and facilitators only (not the group, not the node)."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> int:
-            target = find_message(record, message)
-            if target.key is None or target.deleted:
-                raise ClientError("client.unknown_message", "that message cannot be reported (deleted or unread)")
-            received = await s.fetch(record.group_id, target.cursor - 1, 1)
-            entry = next((r.entry for r in received[0] if r.entry.entry_id == target.entry_id), None)
-            if entry is None or entry.payload is None:
-                raise ClientError("client.unknown_message", "the node no longer holds that message")
-            to = [k for k in me.moderators(record) if k != me.pseudonym(record).public_key]
-            if not to:
-                raise ClientError("client.no_moderators", "this group has no moderator or facilitator to report to")
-            await me.post(s, record, Report(Disclosure(entry.raw, entry.payload, target.key), why), to=to)
-            return len(to)
+            return await actions.report(me, s, record, find_message(record, message), why)
 
         _, count = call(ctx, group_name, go)
         click.echo(f"reported to {count} moderator(s)/facilitator(s); only that message's words are disclosed")
@@ -376,33 +355,10 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         """Cancel a session's remaining occurrences (facilitators)."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(record, session_ref)
-            state = record.state
-            assert state is not None
-            spec = state.sessions[sid].spec
-            title = next((v.title for v in sessions(record, 0, 10_000) if v.occurrence.session_id == sid), "")
-            await me.schedule(
-                s,
-                record,
-                title=title or "cancelled",
-                about=None,
-                start_ms=spec.start_ms,
-                duration_ms=spec.duration_ms,
-                tz=spec.tz,
-                recurrence=spec.recurrence,
-                retention_ms=spec.retention_ms,
-                replaces=sid,
-                cancel=True,
-            )
+            await actions.cancel_session(me, s, record, find_session(record, session_ref))
 
         call(ctx, group_name, go)
         click.echo("session cancelled")
-
-    def _next_occurrence(me: Participant, record: GroupRecord, sid: bytes) -> int:
-        for v in sessions(record, me.clock(), 10_000):
-            if v.occurrence.session_id == sid:
-                return v.occurrence.index
-        raise ClientError("client.unknown_session", "that session has no upcoming occurrence")
 
     @session_group.command("rsvp")
     @click.argument("group_name")
@@ -414,8 +370,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         """Say whether you will come to a session's next occurrence."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(record, session_ref)
-            await me.post(s, record, Rsvp(sid, _next_occurrence(me, record, sid), answer))
+            await me.post(s, record, actions.rsvp(me, record, find_session(record, session_ref), answer))
 
         call(ctx, group_name, go)
         click.echo(f"RSVP: {answer}")
@@ -431,10 +386,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         holder = parse_pseudonym_id(member) if member else None
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            sid = find_session(record, session_ref)
-            if me.pseudonym(record).public_key not in me.facilitators(record):
-                raise ClientError("client.not_facilitator", "only a facilitator passes the talking piece")
-            await me.post(s, record, Turn(sid, _next_occurrence(me, record, sid), holder))
+            await actions.pass_piece(me, s, record, find_session(record, session_ref), holder)
 
         call(ctx, group_name, go)
         click.echo(f"talking piece: {member or 'open circle'}")
@@ -450,7 +402,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> Any:
             sid = find_session(record, session_ref)
-            index = occurrence if occurrence is not None else _next_occurrence(me, record, sid)
+            index = occurrence if occurrence is not None else actions.next_occurrence(me, record, sid)
             return checkin_summary(record, sid, index)
 
         _, summary = call(ctx, group_name, go)
@@ -477,9 +429,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         """Pin the group's crisis resources: helplines, what to do now (facilitators)."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> None:
-            if me.pseudonym(record).public_key not in me.facilitators(record):
-                raise ClientError("client.not_facilitator", "only a facilitator pins crisis resources")
-            await me.post(s, record, Pin(text))
+            await actions.pin(me, s, record, text)
 
         call(ctx, group_name, go)
         click.echo("crisis resources pinned")

@@ -1,0 +1,325 @@
+"""The app's engine: one participant, one connection to their home node, kept alive and in step.
+
+It owns the participant's secrets (nothing secret ever goes to the page) and runs, under one lock,
+every operation the web pages ask for. Three kinds of task keep it current:
+
+* the connection loop: connect (QUIC, the node's key pinned), follow every group live, reconnect with
+  a growing pause (1 s to 30 s) when the connection is lost, at once when asked;
+* one follower per group: a live subscription whose events trigger a sync (new words are decrypted
+  and kept, sealed, in the key file); a facilitator's app shares the group's keys with newcomers;
+* the sender: what the person writes goes to the outbox first (sealed on disk before the page is
+  answered), and the sender sends it whenever there is a connection. Nothing written is lost
+  offline; nothing is sent twice.
+
+Invariants: the participant is touched only by a task holding ``lock``; every node operation runs
+under ``OPERATION_TIMEOUT`` and a timeout drops the connection (it is presumed dead) so that the
+loop reconnects; ``version`` grows on every change the pages may show, and ``wait_change`` lets the
+live-update stream sleep until it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from clients import crisis
+from clients.client import NodeSession
+from clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
+from node.limits import default_transport_limits
+from node.transport.base import TransportError
+from node.transport.quic import connect_quic
+from protocol.address import NodeAddress
+from protocol.content import Content, Text
+from protocol.errors import HoldspaceError
+from protocol.frames import ALPN_CLIENT
+from protocol.payloads import FACILITATOR
+
+T = TypeVar("T")
+
+OPERATION_TIMEOUT = 20.0  # seconds for one node operation before the connection is presumed dead
+IDLE_TIMEOUT = 15.0  # a silent connection is given up after this long (keepalives every 5 s)
+RECONNECT_MIN, RECONNECT_MAX = 1.0, 30.0
+Connector = Callable[[NodeAddress], Any]  # an async context manager yielding a NodeSession
+
+
+class AppError(HoldspaceError):
+    family = "app"
+
+
+@asynccontextmanager
+async def connect_app(address: NodeAddress) -> AsyncIterator[NodeSession]:
+    """Like :func:`clients.client.connect`, but a dead connection is noticed within seconds."""
+    limits = replace(default_transport_limits(), idle_timeout=IDLE_TIMEOUT, keepalive_interval=IDLE_TIMEOUT / 3)
+    async with connect_quic(
+        address.host, address.port, expected_key=address.node_key, alpn=ALPN_CLIENT, limits=limits
+    ) as conn:
+        session = NodeSession(conn, address.node_key)
+        await session.hello()
+        yield session
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    state: str  # "locked", "connecting", "online" or "offline"
+    problem: str | None  # why the last connection failed (an error code)
+    waiting: int  # outbox items not yet sent
+    refused: int  # outbox items a node refused
+
+
+class AppService:
+    def __init__(self, home: Path, node: NodeAddress | None = None, connector: Connector = connect_app) -> None:
+        self.home = home
+        self.default_node = node
+        self.connector = connector
+        self.me: Participant | None = None
+        self.lock = trio.Lock()
+        self.version = 0
+        self.changed_groups: set[bytes] = set()
+        self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
+        self.flash: list[tuple[str, str]] = []  # (kind, sentence) shown once on the next page
+        self.pending_invite: str | None = None  # an invite the app was opened with
+        self._state = "locked"
+        self._problem: str | None = None
+        self._changed = trio.Event()
+        self._outbox_ready = trio.Event()
+        self._retry = trio.Event()
+        self._session: NodeSession | None = None
+        self._connection: trio.CancelScope | None = None
+        self._followers: trio.Nursery | None = None
+        self._following: set[bytes] = set()
+        self._nursery: trio.Nursery | None = None
+
+    # -- state the pages show ----------------------------------------------------------------
+
+    @property
+    def has_identity(self) -> bool:
+        return (self.home / KEYFILE).exists()
+
+    def status(self) -> Status:
+        outbox = self.me.outbox if self.me is not None else []
+        refused = sum(1 for i in outbox if i.error is not None)
+        return Status(self._state, self._problem, len(outbox) - refused, refused)
+
+    def changed(self, *groups: bytes) -> None:
+        self.version += 1
+        self.changed_groups.update(groups)
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_change(self, seen: int) -> int:
+        while self.version == seen:
+            await self._changed.wait()
+        return self.version
+
+    def say(self, kind: str, sentence: str) -> None:
+        self.flash.append((kind, sentence))
+
+    def take_flash(self) -> list[tuple[str, str]]:
+        out, self.flash = self.flash, []
+        return out
+
+    def participant(self) -> Participant:
+        if self.me is None:
+            raise AppError("app.locked", "unlock Holdspace with your passphrase first")
+        return self.me
+
+    # -- unlocking ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Hold the nursery the connection runs in, until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await trio.sleep_forever()
+
+    def create(self, passphrase: str, node: NodeAddress) -> None:
+        if len(passphrase) < 8:
+            raise AppError("app.weak_passphrase", "choose a passphrase of at least 8 characters")
+        self._started(Participant.create(self.home, passphrase, node))
+
+    def unlock(self, passphrase: str) -> None:
+        self._started(Participant.load(self.home, passphrase))
+
+    def lock_now(self) -> None:
+        """Forget the keys: the connection stops and the page asks for the passphrase again."""
+        if self._connection is not None:
+            self._connection.cancel()
+        self.me, self._state, self._session = None, "locked", None
+        self.crisis_alerts.clear()
+        self.changed()
+
+    def _started(self, me: Participant) -> None:
+        if me.node is None:
+            raise AppError("app.no_node", "this identity has no home node; set one with 'holdspace id new --node'")
+        self.me = me
+        assert self._nursery is not None
+        self._nursery.start_soon(self._connection_loop, me)
+        self.changed()
+
+    # -- the connection ----------------------------------------------------------------------
+
+    def reconnect(self) -> None:
+        self._retry.set()
+
+    async def _connection_loop(self, me: Participant) -> None:
+        assert me.node is not None
+        pause = RECONNECT_MIN
+        while self.me is me:
+            self._set_state("connecting")
+            with trio.CancelScope() as scope:
+                self._connection = scope
+                try:
+                    async with self.connector(me.node) as session, trio.open_nursery() as followers:
+                        self._session, self._followers, self._following = session, followers, set()
+                        self._set_state("online")
+                        pause = RECONNECT_MIN
+                        for gid in list(me.groups):
+                            self.follow(gid)
+                        followers.start_soon(self._sender, me, session)
+                except (TransportError, OSError) as err:
+                    self._problem = getattr(err, "code", "transport.unreachable")
+                except HoldspaceError as err:
+                    self._problem = err.code
+                except BaseExceptionGroup as group:
+                    leaf = _first_leaf(group)
+                    if not isinstance(leaf, TransportError | OSError | HoldspaceError):
+                        raise
+                    self._problem = getattr(leaf, "code", "transport.unreachable")
+            self._session = self._followers = None
+            if self.me is not me:
+                return
+            self._set_state("offline")
+            self._retry = trio.Event()
+            with trio.move_on_after(pause):
+                await self._retry.wait()
+            pause = min(pause * 2, RECONNECT_MAX)
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        if state == "online":
+            self._problem = None
+        self.changed()
+
+    def _drop_connection(self, code: str) -> None:
+        self._problem = code
+        if self._connection is not None:
+            self._connection.cancel()
+
+    def follow(self, group_id: bytes) -> None:
+        """Follow a group live on the current connection (no-op offline or if already followed)."""
+        if self._followers is None or self._session is None or group_id in self._following:
+            return
+        self._following.add(group_id)
+        self._followers.start_soon(self._follow, self._session, group_id)
+
+    async def _follow(self, session: NodeSession, group_id: bytes) -> None:
+        me = self.participant()
+        record = me.groups.get(group_id)
+        if record is None:
+            return
+        try:
+            await self._refresh(session, record)
+            await session.authenticate(me.pseudonym(record))
+            async with aclosing(session.subscribe(group_id, record.cursor)) as batches:
+                async for _ in batches:
+                    if group_id not in me.groups:
+                        return
+                    await self._refresh(session, record)
+        except HoldspaceError as err:
+            if err.code in UNSETTLED or isinstance(err, AppError):
+                raise
+            self._following.discard(group_id)  # e.g. removed from the group: nothing more to follow
+
+    async def _refresh(self, session: NodeSession, record: GroupRecord) -> None:
+        me = self.participant()
+        async with self.lock, _deadline():
+            before = len(record.messages)
+            state = await me.sync(session, record)
+            mine = me.pseudonym(record).public_key
+            if state.role_of(mine) == FACILITATOR:
+                epoch = state.current_epoch
+                if epoch is None or not state.epoch_is_clean(epoch):
+                    await me.ensure_clean_epoch(session, record)  # newcomers get the group's keys
+            new = record.messages[before:]
+        if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
+            self.crisis_alerts.add(record.group_id)
+        self.changed(record.group_id)
+
+    async def _sender(self, me: Participant, session: NodeSession) -> None:
+        while True:
+            self._outbox_ready = trio.Event()
+            if any(i.error is None for i in me.outbox):
+                async with self.lock:
+                    groups = {i.group_id for i in me.outbox}
+                    with _deadline(OPERATION_TIMEOUT * 3):
+                        await me.send_outbox(session)
+                self.changed(*groups)
+            await self._outbox_ready.wait()
+
+    # -- what the pages ask for --------------------------------------------------------------
+
+    def queue(
+        self, record: GroupRecord, content: Content, *, ttl_ms: int | None = None, to_facilitators: bool = False
+    ) -> None:
+        """Keep what was written (sealed on disk) and send it as soon as there is a connection."""
+        me = self.participant()
+        me.queue(record, content, ttl_ms=ttl_ms, to_facilitators=to_facilitators)
+        if me.crisis_check and isinstance(content, Text) and crisis.check(content.body):
+            self.crisis_alerts.add(record.group_id)
+        self._outbox_ready.set()
+        self.changed(record.group_id)
+
+    def retry_refused(self, item_id: bytes) -> None:
+        me = self.participant()
+        for item in me.outbox:
+            if item.item_id == item_id:
+                item.error = None
+        me.save()
+        self._outbox_ready.set()
+        self.changed()
+
+    async def call(self, fn: Callable[[Participant, NodeSession], Awaitable[T]]) -> T:
+        """Run one operation that needs the node now (join, invite, remove...), under the lock."""
+        me = self.participant()
+        session = self._session
+        if session is None:
+            raise AppError(
+                "app.offline",
+                "you are offline, and this needs your community's node; try again once you are connected",
+            )
+        try:
+            async with self.lock:
+                with trio.fail_after(OPERATION_TIMEOUT):
+                    return await fn(me, session)
+        except trio.TooSlowError:
+            self._drop_connection("app.node_timeout")
+            raise AppError("app.node_timeout", "your community's node did not answer in time; reconnecting") from None
+        except (TransportError, OSError) as err:
+            self._drop_connection(getattr(err, "code", "transport.unreachable"))
+            raise AppError("app.offline", "the connection to your community's node was lost; reconnecting") from None
+        finally:
+            self.changed()
+
+
+@contextmanager
+def _deadline(seconds: float = OPERATION_TIMEOUT) -> Iterator[None]:
+    """A node that does not answer in time is presumed gone: the connection loop reconnects."""
+    try:
+        with trio.fail_after(seconds):
+            yield
+    except trio.TooSlowError:
+        raise AppError("app.node_timeout", "your community's node did not answer in time") from None
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+__all__ = ["AppError", "AppService", "ClientError", "Status", "connect_app"]

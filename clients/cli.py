@@ -17,6 +17,7 @@ import click
 import trio
 
 from clients import crisis
+from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, passphrase, run, session_call
 from clients.demo import run_demo
 from clients.participant import GroupRecord, Message, Participant, now_ms
@@ -492,6 +493,7 @@ def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> No
 
 register(cli, group, node)
 cli.add_command(sim)
+cli.add_command(app)
 
 
 def main() -> None:

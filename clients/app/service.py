@@ -136,13 +136,14 @@ class AppService:
             self._nursery = nursery
             await trio.sleep_forever()
 
-    def create(self, passphrase: str, node: NodeAddress) -> None:
+    async def create(self, passphrase: str, node: NodeAddress) -> None:
         if len(passphrase) < 8:
             raise AppError("app.weak_passphrase", "choose a passphrase of at least 8 characters")
-        self._started(Participant.create(self.home, passphrase, node))
+        self._started(await trio.to_thread.run_sync(Participant.create, self.home, passphrase, node))
 
-    def unlock(self, passphrase: str) -> None:
-        self._started(Participant.load(self.home, passphrase))
+    async def unlock(self, passphrase: str) -> None:
+        """Open the key file (Argon2id runs in a thread: the pages stay responsive meanwhile)."""
+        self._started(await trio.to_thread.run_sync(Participant.load, self.home, passphrase))
 
     def lock_now(self) -> None:
         """Forget the keys: the connection stops and the page asks for the passphrase again."""

@@ -1,0 +1,118 @@
+"""``holdspace app``: the participant's app, served to their own browser from this device only.
+
+The process holds the keys and talks QUIC to the home node; the browser gets pages. The server
+listens on 127.0.0.1 only (never another interface) and on a port chosen afresh each launch. The
+browser is handed the launch secret through a file readable by this user only (so the secret is not
+on any command line another local user could read); the terminal prints the same link.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import webbrowser
+from collections.abc import Callable
+from functools import partial
+from html import escape
+from pathlib import Path
+
+import click
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from clients.app.service import AppError, AppService
+from clients.app.web import Pages
+from clients.cli_common import friendly, home_dir
+from protocol.address import InviteToken, NodeAddress
+
+OPEN_FILE = "app-open.html"
+LOCK_FILE = "app.lock"
+GRACE = 1.0  # seconds for open pages to be told the app is stopping
+
+
+@click.command("app")
+@click.argument("invite", required=False)
+@click.option(
+    "--node", "node_address", help="Your community's node (holdspace://hsn1...@host:port), for a new identity."
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="a free port", help="Local port.")
+@click.option("--no-browser", is_flag=True, help="Only print the link; do not open a browser.")
+@click.pass_context
+@friendly
+def app(ctx: click.Context, invite: str | None, node_address: str | None, port: int, no_browser: bool) -> None:
+    """Open the Holdspace app in your browser (optionally with an INVITE to join)."""
+    if invite is not None:
+        InviteToken.parse(invite.strip())  # a bad invite is refused now, not in the page
+    node = NodeAddress.parse(node_address) if node_address else None
+    home = home_dir(ctx)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (home / LOCK_FILE).open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AppError(
+                "app.already_running", f"Holdspace is already open for {home}; use the link it printed"
+            ) from None
+        trio.run(partial(serve_app, home, node, port, open_browser=not no_browser, invite=invite, echo=click.echo))
+    click.echo("Holdspace closed.")
+
+
+async def serve_app(
+    home: Path,
+    node: NodeAddress | None,
+    port: int,
+    *,
+    open_browser: bool,
+    invite: str | None,
+    echo: Callable[[str], None],
+) -> None:
+    service = AppService(home, node)
+    service.pending_invite = invite.strip() if invite else None
+    pages = Pages(service)
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None  # links carry the launch secret and invites: never logged
+    config.loglevel = "WARNING"
+    config.include_server_header = False
+    config.graceful_timeout = GRACE
+    logging.getLogger("hypercorn.error").setLevel(logging.WARNING)
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.run)
+        binds = await nursery.start(partial(serve, pages.app(), config, shutdown_trigger=shutdown.wait))
+        pages.port = int(str(binds[0]).rsplit(":", 1)[1])
+        echo(f"Holdspace is open at: {pages.launch_url}")
+        echo("Keep this window open while you use Holdspace; press Ctrl-C to close it.")
+        opener = _write_open_file(home, pages.launch_url)
+        if open_browser:
+            await trio.to_thread.run_sync(webbrowser.open, opener.as_uri())
+        try:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    break
+        finally:
+            opener.unlink(missing_ok=True)
+            service.lock_now()
+            shutdown.set()
+            with trio.move_on_after(GRACE * 2):
+                await trio.sleep(GRACE)
+            nursery.cancel_scope.cancel()
+
+
+def _write_open_file(home: Path, url: str) -> Path:
+    """A page that forwards the browser to the launch link, readable by this user only."""
+    path = home / OPEN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={escape(url)}"><title>Opening Holdspace</title></head>'
+        f'<body><p><a href="{escape(url)}">Open Holdspace</a></p></body></html>'
+    )
+    try:
+        os.write(fd, page.encode())
+    finally:
+        os.close(fd)
+    return path

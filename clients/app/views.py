@@ -1,0 +1,194 @@
+"""What the pages show, computed from the participant's state: plain dicts for the templates.
+
+Nothing here performs I/O or sends anything; nothing secret (keys, seeds, the master secret) is ever
+put in a view. Words are the only sensitive thing a view holds, and they go to the local page only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from clients.participant import GroupRecord, Message, Outgoing, Participant
+from clients.support import badges, may_moderate, reactions
+from protocol import kinds
+from protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
+from protocol.errors import HoldspaceError
+from protocol.identity import fingerprint, pseudonym_text_id
+from protocol.payloads import RANK
+from protocol.schedule import zone
+
+REACTION_LABELS = {
+    "heart": ("❤️", "Heart"),
+    "hug": ("🤗", "Hug"),
+    "me-too": ("🙋", "Me too"),
+    "thank-you": ("🙏", "Thank you"),
+}
+MOODS = {1: "very low", 2: "low", 3: "okay", 4: "good", 5: "very good"}
+UNREADABLE = {
+    "e2ee.unknown_epoch": "You cannot read this message: it was sealed before the group shared its keys with you.",
+    "e2ee.ratchet_window": "You cannot read this message: its key was already used or is gone.",
+}
+
+
+def local_zone() -> str:
+    """The IANA zone times are shown in: $TZ, else the system's, else UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = Path("/etc/localtime").resolve()
+            name = str(target).split("zoneinfo/", 1)[1] if "zoneinfo/" in str(target) else ""
+        except OSError:
+            name = ""
+    try:
+        zone(name or "UTC")
+    except HoldspaceError:
+        return "UTC"
+    return name or "UTC"
+
+
+def when(ms: int, tz: str | None = None) -> dict[str, str]:
+    moment = datetime.fromtimestamp(ms / 1000, zone(tz or local_zone()))
+    return {"iso": moment.isoformat(timespec="seconds"), "text": moment.strftime("%a %d %b, %H:%M")}
+
+
+def member_label(key: bytes, mine: bytes | None = None) -> str:
+    """A short, speakable name for a pseudonym: its first fingerprint group (read aloud to compare)."""
+    return "You" if key == mine else f"Member {fingerprint(key)[:5]}"
+
+
+def badge_view(record: GroupRecord, key: bytes, now_ms: int) -> dict[str, Any] | None:
+    badge = badges(record, now_ms).get(key)
+    if badge is None:
+        return None
+    if badge.verified:
+        return {"verified": True, "role": badge.role, "why": "checked: issued by an issuer this group trusts"}
+    return {"verified": False, "role": badge.role or "credential", "why": badge.reason}
+
+
+def group_summary(me: Participant, record: GroupRecord, alerts: set[bytes]) -> dict[str, Any]:
+    mine = me.pseudonym(record).public_key
+    role = record.state.role_of(mine) if record.state is not None else None
+    texts = [m for m in record.messages if m.text is not None and m.author != mine]
+    return {
+        "id": record.group_id.hex(),
+        "name": record.name or f"Group {record.group_id.hex()[:6]}",
+        "role": role,
+        "member": role is not None,
+        "last": texts[-1].text[:80] if texts and texts[-1].text else None,
+        "alert": record.group_id in alerts,
+    }
+
+
+def role_of(me: Participant, record: GroupRecord) -> str | None:
+    state = record.state
+    return state.role_of(me.pseudonym(record).public_key) if state is not None else None
+
+
+def at_least(me: Participant, record: GroupRecord, role: str) -> bool:
+    mine = role_of(me, record)
+    return mine is not None and RANK[mine] >= RANK[role]
+
+
+def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
+    """The conversation: text messages (and ones this client cannot read), oldest first. Reactions,
+    check-ins, RSVPs and the rest are shown by their own views, not as messages."""
+    mine = me.pseudonym(record).public_key
+    given = reactions(record)
+    own_reactions = _own_reactions(record, mine)
+    moderator = may_moderate(record, mine)
+    now = me.clock()
+    rows: list[dict[str, Any]] = []
+    for m in record.messages:
+        if m.kind not in (kinds.MESSAGE, kinds.DIRECT):
+            continue
+        content = m.content
+        if content is not None and not isinstance(content, Text):
+            continue
+        rows.append(_message_row(record, m, mine, given, own_reactions, moderator, now))
+    return rows
+
+
+def _message_row(
+    record: GroupRecord,
+    m: Message,
+    mine: bytes,
+    given: dict[bytes, Any],
+    own_reactions: set[tuple[bytes, str]],
+    moderator: bool,
+    now: int,
+) -> dict[str, Any]:
+    content = m.content
+    warning = content.warning if isinstance(content, Text) else None
+    counts = given.get(m.entry_id, {})
+    return {
+        "id": m.entry_id.hex(),
+        "author": member_label(m.author, mine),
+        "you": m.author == mine,
+        "time": when(m.timestamp_ms),
+        "text": m.text,
+        "warning": warning,
+        "deleted": m.deleted,
+        "problem": None
+        if m.problem is None
+        else UNREADABLE.get(m.problem, f"You cannot read this message ({m.problem})."),
+        "direct": m.kind == kinds.DIRECT,
+        "expires": when(m.expires_ms) if m.expires_ms else None,
+        "reactions": [
+            {
+                "name": name,
+                "emoji": REACTION_LABELS[name][0],
+                "label": REACTION_LABELS[name][1],
+                "count": counts.get(name, 0),
+                "mine": (m.entry_id, name) in own_reactions,
+            }
+            for name in REACTIONS
+        ],
+        "badge": badge_view(record, m.author, now),
+        "can_redact": m.deleted is None and (m.author == mine or moderator),
+        "can_report": m.deleted is None and m.key is not None and m.author != mine,
+    }
+
+
+def _unreadable(code: str | None) -> str | None:
+    if code is None:
+        return None
+    return UNREADABLE.get(code, f"You cannot read this message ({code}).")
+
+
+def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:
+    on: dict[tuple[bytes, str], bool] = {}
+    for m in record.messages:
+        content = m.content
+        if m.author == mine and isinstance(content, Reaction):
+            on[(content.target, content.reaction)] = not content.undo
+    return {k for k, v in on.items() if v}
+
+
+def outbox(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
+    """What waits to be sent in this group (or was refused), described in words."""
+    return [_outgoing_row(item) for item in me.outbox if item.group_id == record.group_id]
+
+
+def _outgoing_row(item: Outgoing) -> dict[str, Any]:
+    try:
+        content = decode_content(item.content)
+    except HoldspaceError:
+        content = None
+    if isinstance(content, Text):
+        what = content.body
+    elif isinstance(content, Reaction):
+        what = f"Your reaction ({REACTION_LABELS[content.reaction][1]})"
+    elif isinstance(content, CheckIn):
+        what = f"Your check-in ({MOODS[content.mood]})"
+    elif isinstance(content, Rsvp):
+        what = f"Your answer ({content.answer})"
+    else:
+        what = "Something you wrote"
+    return {"id": item.item_id.hex(), "what": what, "time": when(item.queued_ms), "error": item.error}
+
+
+def pseudonym_id(key: bytes) -> str:
+    return pseudonym_text_id(key)

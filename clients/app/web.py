@@ -1,0 +1,694 @@
+"""The app's web pages (Starlette on trio): server-rendered HTML, forms, and one live-update stream.
+
+Who may drive the pages: only a browser that was handed this launch's secret. The launch link
+(``/enter?t=SECRET``) exchanges it for a cookie (HttpOnly, SameSite=Strict, this origin only). Then:
+
+* every request must name this server by its loopback address (``Host``), which defeats DNS
+  rebinding: another site's name pointing at 127.0.0.1 is refused;
+* every request must carry the cookie; without it a page explains how to open the app;
+* every form post must carry the per-launch CSRF token, and a cross-origin ``Origin`` or
+  ``Sec-Fetch-Site`` is refused, so another site cannot post a form here;
+* no CORS header is ever sent; a strict Content-Security-Policy allows this origin's script and
+  style only; pages are ``no-store`` so decrypted words are not written to the browser's disk cache.
+
+Keys never reach the page: views (``clients.app.views``) hold public ids and words only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clients import actions
+from clients.app import views
+from clients.app.service import AppError, AppService
+from clients.crisis import DEFAULT_RESOURCES
+from clients.participant import ClientError, GroupRecord, Participant
+from clients.support import checkin_summary, crisis_resources, moderation_log, reports, sessions
+from clients.support_cli import parse_duration, parse_local_time
+from protocol.address import InviteToken, NodeAddress
+from protocol.content import MAX_TEXT, MAX_WARNING, MAX_WORD, REACTIONS, RSVP_ANSWERS, CheckIn, Reaction, Text
+from protocol.errors import HoldspaceError
+from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, ROLES
+
+HERE = Path(__file__).parent
+COOKIE = "holdspace_session"
+MAX_FORM_FIELDS = 40
+MAX_FIELD_BYTES = 64 * 1024  # above the largest text a message may hold (60,000 bytes)
+TTL_CHOICES = {"": None, "1h": "1 hour", "1d": "1 day", "7d": "7 days"}
+HEARTBEAT = 15.0  # seconds between keep-alive comments on the live-update stream
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response, static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+Handler = Callable[[Request, FormData], Awaitable[Response]]
+
+
+class Pages:
+    """The routes, bound to one service and one launch's secrets."""
+
+    def __init__(self, service: AppService, *, launch_token: str | None = None) -> None:
+        self.service = service
+        self.launch_token = launch_token or secrets.token_urlsafe(32)
+        self.session_secret = secrets.token_urlsafe(32)
+        self.csrf = hmac.new(self.session_secret.encode(), b"csrf", "sha256").hexdigest()
+        self.port = 0  # set once the server is bound
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"), autoescape=True)
+        self.templates.env.globals.update(reactions=REACTIONS, moods=views.MOODS, ttl_choices=TTL_CHOICES)
+
+    @property
+    def launch_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/enter?t={self.launch_token}"
+
+    # -- the gate ----------------------------------------------------------------------------
+
+    def _origin_ok(self, request: Request) -> bool:
+        hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+        if request.headers.get("host") not in hosts:
+            return False
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in {f"http://{h}" for h in hosts}:
+            return False
+        return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+
+    def _signed_in(self, request: Request) -> bool:
+        return hmac.compare_digest(request.cookies.get(COOKIE, ""), self.session_secret)
+
+    async def enter(self, request: Request) -> Response:
+        if request.headers.get("host") not in {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}:
+            return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
+        if not hmac.compare_digest(request.query_params.get("t", ""), self.launch_token):
+            return self._gate(request)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, self.session_secret, httponly=True, samesite="strict", path="/")
+        return response
+
+    def _gate(self, request: Request) -> Response:
+        return self.templates.TemplateResponse(request, "gate.html", {"title": "Open Holdspace"}, status_code=401)
+
+    def page(self, fn: Callable[[Request], Awaitable[Response]], *, unlocked: bool = True) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            if not self._origin_ok(request):
+                return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
+            if not self._signed_in(request):
+                return self._gate(request)
+            if unlocked and self.service.me is None:
+                return RedirectResponse("/", status_code=303)
+            try:
+                return await fn(request)
+            except HoldspaceError as err:
+                self.service.say("error", _sentence(err))
+                return RedirectResponse("/", status_code=303)
+
+        return endpoint
+
+    def action(self, fn: Handler, *, unlocked: bool = True) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            if not self._origin_ok(request):
+                return PlainTextResponse("Refused: this request did not come from the Holdspace page.", 403)
+            if not self._signed_in(request):
+                return self._gate(request)
+            try:
+                form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
+            except Exception:
+                return PlainTextResponse("Refused: the form could not be read.", 400)
+            if not hmac.compare_digest(str(form.get("csrf", "")), self.csrf):
+                return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
+            back = str(form.get("back", "/"))
+            if not back.startswith("/") or back.startswith("//"):
+                back = "/"
+            if unlocked and self.service.me is None:
+                return RedirectResponse("/", status_code=303)
+            try:
+                return await fn(request, form)
+            except HoldspaceError as err:
+                self.service.say("error", _sentence(err))
+                return RedirectResponse(back, status_code=303)
+
+        return endpoint
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def render(self, request: Request, template: str, **context: Any) -> Response:
+        service = self.service
+        me = service.me
+        status = service.status()
+        base: dict[str, Any] = {
+            "csrf": self.csrf,
+            "path": request.url.path,
+            "status": status,
+            "status_text": status_text(status),
+            "flash": service.take_flash(),
+            "unlocked": me is not None,
+            "groups": [views.group_summary(me, r, service.crisis_alerts) for r in me.groups.values()] if me else [],
+            "crisis_check": me.crisis_check if me else True,
+        }
+        base.update(context)
+        return self.templates.TemplateResponse(request, template, base)
+
+    def record(self, request: Request) -> tuple[Participant, GroupRecord]:
+        me = self.service.participant()
+        try:
+            gid = bytes.fromhex(request.path_params["gid"])
+        except ValueError:
+            raise ClientError("client.unknown_group", "there is no such group on this device") from None
+        return me, me.record(gid)
+
+    def group_context(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
+        resources, pinned = crisis_resources(record)
+        return {
+            "group": views.group_summary(me, record, self.service.crisis_alerts),
+            "gid": record.group_id.hex(),
+            "is_facilitator": views.at_least(me, record, FACILITATOR),
+            "is_moderator": views.at_least(me, record, MODERATOR),
+            "resources": resources,
+            "pinned": pinned,
+            "alert": record.group_id in self.service.crisis_alerts,
+        }
+
+    # -- pages -------------------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        service = self.service
+        if service.me is None:
+            if not service.has_identity:
+                default = str(service.default_node) if service.default_node else ""
+                return self.render(request, "welcome.html", title="Welcome", node=default)
+            return self.render(request, "unlock.html", title="Unlock")
+        return self.render(request, "home.html", title="Your groups", invite=service.pending_invite or "")
+
+    async def create_identity(self, request: Request, form: FormData) -> Response:
+        first, second = str(form.get("passphrase", "")), str(form.get("passphrase2", ""))
+        if first != second:
+            raise AppError("app.passphrase_mismatch", "the two passphrases differ; type the same one twice")
+        node = NodeAddress.parse(str(form.get("node", "")).strip())
+        await self.service.create(first, node)
+        self.service.say("info", "Your identity is ready. Join a group with an invite, or start one.")
+        return RedirectResponse("/", status_code=303)
+
+    async def unlock(self, request: Request, form: FormData) -> Response:
+        await self.service.unlock(str(form.get("passphrase", "")))
+        return RedirectResponse("/", status_code=303)
+
+    async def lock(self, request: Request, form: FormData) -> Response:
+        self.service.lock_now()
+        return RedirectResponse("/", status_code=303)
+
+    async def help(self, request: Request) -> Response:
+        me = self.service.me
+        found = []
+        if me is not None:
+            for record in me.groups.values():
+                text, pinned = crisis_resources(record)
+                if pinned:
+                    found.append({"name": views.group_summary(me, record, set())["name"], "text": text})
+        self.service.crisis_alerts.clear()
+        return self.render(request, "help.html", title="Help now", pinned=found, default=DEFAULT_RESOURCES)
+
+    async def settings(self, request: Request) -> Response:
+        me = self.service.participant()
+        return self.render(request, "settings.html", title="Settings", home=str(me.home), node=str(me.node))
+
+    async def save_settings(self, request: Request, form: FormData) -> Response:
+        me = self.service.participant()
+        me.crisis_check = form.get("crisis_check") == "on"
+        me.save()
+        self.service.say("info", "Settings saved.")
+        return RedirectResponse("/settings", status_code=303)
+
+    async def reconnect(self, request: Request, form: FormData) -> Response:
+        self.service.reconnect()
+        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+
+    async def join_page(self, request: Request) -> Response:
+        invite = request.query_params.get("invite", "") or self.service.pending_invite or ""
+        return self.render(request, "join.html", title="Join a group", invite=invite)
+
+    async def join(self, request: Request, form: FormData) -> Response:
+        token = InviteToken.parse(str(form.get("invite", "")).strip())
+        name = str(form.get("name", "")).strip()[:80] or None
+        record = await self.service.call(lambda me, s: me.join(s, token, name))
+        self.service.pending_invite = None
+        self.service.follow(record.group_id)
+        self.service.say(
+            "info",
+            "You joined. You have a new pseudonym that only this group sees. Messages become readable once "
+            "a facilitator's app shares the group's keys with you, usually within moments.",
+        )
+        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+
+    async def create_group(self, request: Request, form: FormData) -> Response:
+        name = str(form.get("name", "")).strip()[:80]
+        if not name:
+            raise AppError("app.bad_input", "give the group a name")
+        record = await self.service.call(lambda me, s: me.create_group(s, name))
+        self.service.follow(record.group_id)
+        self.service.say("info", f"{name} is ready. You are its facilitator: invite people from Members.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+
+    async def conversation(self, request: Request) -> Response:
+        me, record = self.record(request)
+        return self.render(request, "group.html", **self._conversation(me, record))
+
+    async def conversation_part(self, request: Request) -> Response:
+        me, record = self.record(request)
+        return self.templates.TemplateResponse(request, "_messages.html", self._conversation(me, record))
+
+    def _conversation(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
+        context = self.group_context(me, record)
+        context.update(
+            title=context["group"]["name"],
+            messages=views.messages(me, record),
+            outbox=views.outbox(me, record),
+            csrf=self.csrf,
+        )
+        return context
+
+    async def send(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        text = str(form.get("text", "")).strip()
+        warning = str(form.get("warning", "")).strip() or None
+        if not text:
+            raise AppError("app.bad_input", "write something first")
+        if len(text.encode()) > MAX_TEXT or (warning and len(warning) > MAX_WARNING):
+            raise AppError("app.bad_input", "that message is too long")
+        ttl = str(form.get("ttl", ""))
+        if ttl not in TTL_CHOICES:
+            raise AppError("app.bad_input", "choose when the message disappears from the list")
+        self.service.queue(record, Text(text, warning), ttl_ms=parse_duration(ttl) if ttl else None)
+        return RedirectResponse(f"/g/{record.group_id.hex()}#composer", status_code=303)
+
+    async def react(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        reaction = str(form.get("reaction", ""))
+        if reaction not in REACTIONS:
+            raise AppError("app.bad_input", "that is not a reaction")
+        target = _message_id(form)
+        undo = form.get("undo") == "1"
+        self.service.queue(record, Reaction(target, reaction, undo))
+        return RedirectResponse(f"/g/{record.group_id.hex()}#m-{target.hex()}", status_code=303)
+
+    async def checkin(self, request: Request, form: FormData) -> Response:
+        me, record = self.record(request)
+        try:
+            mood = int(str(form.get("mood", "")))
+        except ValueError:
+            mood = 0
+        if mood not in views.MOODS:
+            raise AppError("app.bad_input", "choose how you are, from 1 to 5")
+        word = str(form.get("word", "")).strip()[:MAX_WORD] or None
+        private = form.get("private") == "on"
+        content: CheckIn = actions.check_in(me, record, mood, word)
+        self.service.queue(record, content, to_facilitators=private)
+        who = "the facilitators" if private else "the group"
+        self.service.say("info", f"Thank you for checking in. It will reach {who}.")
+        return RedirectResponse(str(form.get("back", f"/g/{record.group_id.hex()}")), status_code=303)
+
+    async def redact(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        target = _message_id(form)
+        await self.service.call(lambda me, s: me.redact(s, record, [target]))
+        self.service.say("info", "The message was removed for everyone. A marker shows where it was.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+
+    async def report_page(self, request: Request) -> Response:
+        me, record = self.record(request)
+        target = request.path_params["mid"]
+        found = [m for m in views.messages(me, record) if m["id"] == target]
+        if not found:
+            raise ClientError("client.unknown_message", "that message is not here")
+        return self.render(
+            request, "report.html", title="Report a message", message=found[0], **self.group_context(me, record)
+        )
+
+    async def report(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        target = _message_id(form)
+        message = next((m for m in record.messages if m.entry_id == target), None)
+        if message is None:
+            raise ClientError("client.unknown_message", "that message is not here")
+        why = str(form.get("why", "")).strip()[:1000]
+        count = await self.service.call(lambda me, s: actions.report(me, s, record, message, why))
+        self.service.say(
+            "info", f"Reported to {count} moderator(s) or facilitator(s). Only that message was shown to them."
+        )
+        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+
+    async def sessions_page(self, request: Request) -> Response:
+        me, record = self.record(request)
+        mine = me.pseudonym(record).public_key
+        tz = views.local_zone()
+        rows = []
+        for v in sessions(record, me.clock()):
+            occ = v.occurrence
+            summary = checkin_summary(record, occ.session_id, occ.index)
+            rows.append(
+                {
+                    "id": occ.session_id.hex(),
+                    "index": occ.index,
+                    "title": v.title,
+                    "about": v.about,
+                    "start": views.when(occ.start_ms, tz),
+                    "end": views.when(occ.end_ms, tz),
+                    "running": occ.start_ms <= me.clock() < occ.end_ms,
+                    "going": sum(1 for a in v.rsvps.values() if a == "yes"),
+                    "mine": v.rsvps.get(mine),
+                    "piece": None if v.talking_piece is None else views.member_label(v.talking_piece, mine),
+                    "retention_h": None if v.retention_ms is None else v.retention_ms / 3_600_000,
+                    "checkins": summary,
+                }
+            )
+        state = record.state
+        members = sorted(state.members) if state is not None else []
+        return self.render(
+            request,
+            "sessions.html",
+            title="Sessions",
+            sessions=rows,
+            tz=tz,
+            members=[{"id": k.hex(), "label": views.member_label(k, mine)} for k in members],
+            rsvp_answers=RSVP_ANSWERS,
+            **self.group_context(me, record),
+        )
+
+    async def rsvp(self, request: Request, form: FormData) -> Response:
+        me, record = self.record(request)
+        answer = str(form.get("answer", ""))
+        if answer not in RSVP_ANSWERS:
+            raise AppError("app.bad_input", "answer yes, no or maybe")
+        self.service.queue(record, actions.rsvp(me, record, _hex(form, "session"), answer))
+        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+
+    async def schedule(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        title = str(form.get("title", "")).strip()[:200]
+        if not title:
+            raise AppError("app.bad_input", "give the session a title")
+        tz = str(form.get("tz", "")).strip() or views.local_zone()
+        start = parse_local_time(f"{form.get('date', '')} {form.get('time', '')}", tz)
+        duration = parse_duration(str(form.get("duration", "60")) or "60")
+        weeks = str(form.get("weekly", "")).strip()
+        recurrence = ("weekly", int(weeks)) if weeks.isdigit() and int(weeks) >= 2 else None
+        retention = str(form.get("retention", "")).strip()
+
+        async def go(me: Participant, s: Any) -> bytes:
+            return await me.schedule(
+                s,
+                record,
+                title=title,
+                about=str(form.get("about", "")).strip()[:2000] or None,
+                start_ms=start,
+                duration_ms=duration,
+                tz=tz,
+                recurrence=recurrence,
+                retention_ms=parse_duration(retention) if retention else None,
+            )
+
+        await self.service.call(go)
+        self.service.say("info", f"{title} is scheduled. Members see it in their own time zone.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+
+    async def pass_piece(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        holder = str(form.get("holder", ""))
+        key = bytes.fromhex(holder) if holder and len(holder) == 64 else None
+        sid = _hex(form, "session")
+        await self.service.call(lambda me, s: actions.pass_piece(me, s, record, sid, key))
+        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+
+    async def cancel_session(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        sid = _hex(form, "session")
+        await self.service.call(lambda me, s: actions.cancel_session(me, s, record, sid))
+        self.service.say("info", "The session is cancelled.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+
+    async def members_page(self, request: Request, invite: str | None = None) -> Response:
+        me, record = self.record(request)
+        mine = me.pseudonym(record).public_key
+        state = record.state
+        rows = []
+        for key, member in sorted(state.members.items()) if state is not None else []:
+            rows.append(
+                {
+                    "hex": key.hex(),
+                    "id": views.pseudonym_id(key),
+                    "label": views.member_label(key, mine),
+                    "role": member.role,
+                    "you": key == mine,
+                    "badge": views.badge_view(record, key, me.clock()),
+                }
+            )
+        return self.render(
+            request,
+            "members.html",
+            title="Members",
+            members=rows,
+            roles=ROLES,
+            invite=invite,
+            me_id=views.pseudonym_id(mine),
+            **self.group_context(me, record),
+        )
+
+    async def invite(self, request: Request, form: FormData) -> Response:
+        me, record = self.record(request)
+        role = str(form.get("role", MEMBER))
+        if role not in ROLES:
+            raise AppError("app.bad_input", "choose a role")
+        uses = _bounded(form, "uses", 1, 100, 1)
+        days = _bounded(form, "days", 1, 30, 7)
+        expires = me.clock() + days * 86_400_000
+        token = await self.service.call(lambda me, s: me.invite(s, record, role=role, uses=uses, expires_ms=expires))
+        return await self.members_page(request, invite=token)
+
+    async def remove(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        target = _hex(form, "member")
+        ban = form.get("ban") == "1"
+        await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban))
+        self.service.say("info", f"{views.member_label(target)} was {'banned' if ban else 'removed'}.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}/members", status_code=303)
+
+    async def moderation_page(self, request: Request) -> Response:
+        me, record = self.record(request)
+        mine = me.pseudonym(record).public_key
+        found = [
+            {
+                "reporter": views.member_label(r.reporter, mine),
+                "time": views.when(r.time_ms),
+                "reason": r.reason,
+                "verified": r.verified,
+                "author": views.member_label(r.reported_author, mine) if r.reported_author else None,
+                "author_hex": r.reported_author.hex() if r.reported_author else None,
+                "message": r.reported_id.hex() if r.reported_id else None,
+                "words": r.words,
+                "problem": r.problem,
+            }
+            for r in reports(record)
+        ]
+        log = [
+            {
+                "time": views.when(line.time_ms),
+                "actor": views.member_label(line.actor, mine),
+                "action": line.action,
+                "target": views.member_label(line.target, mine) if line.target else "",
+                "outcome": line.outcome,
+            }
+            for line in moderation_log(record)
+        ]
+        return self.render(
+            request, "moderation.html", title="Moderation", reports=found, log=log, **self.group_context(me, record)
+        )
+
+    async def pin(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        text = str(form.get("resources", "")).strip()
+        if not text:
+            raise AppError("app.bad_input", "write the resources to pin")
+        await self.service.call(lambda me, s: actions.pin(me, s, record, text))
+        self.service.say("info", "The crisis resources are pinned for everyone in the group.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}/moderation", status_code=303)
+
+    async def leave_page(self, request: Request) -> Response:
+        me, record = self.record(request)
+        return self.render(request, "leave.html", title="Your words, or leaving", **self.group_context(me, record))
+
+    async def erase(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        if form.get("confirm") != "yes":
+            raise AppError("app.not_confirmed", "tick the box to confirm")
+        await self.service.call(lambda me, s: me.erase_my_messages(s, record))
+        self.service.say("info", "Everything you wrote in this group is erased, on every community's node.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+
+    async def leave(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        if form.get("confirm") != "yes":
+            raise AppError("app.not_confirmed", "tick the box to confirm")
+        await self.service.call(lambda me, s: me.leave_group(s, record))
+        self.service.say("info", "You left the group.")
+        return RedirectResponse("/", status_code=303)
+
+    async def discard(self, request: Request, form: FormData) -> Response:
+        me = self.service.participant()
+        me.discard(_hex(form, "item"))
+        self.service.changed()
+        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+
+    async def retry(self, request: Request, form: FormData) -> Response:
+        self.service.retry_refused(_hex(form, "item"))
+        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+
+    async def dismiss(self, request: Request, form: FormData) -> Response:
+        self.service.crisis_alerts.clear()
+        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: a ``change`` event whenever something the pages show changed."""
+
+        async def stream() -> AsyncIterator[str]:
+            seen = -1
+            while True:
+                with trio.move_on_after(HEARTBEAT):
+                    seen = await self.service.wait_change(seen)
+                    status = self.service.status()
+                    groups = sorted(g.hex() for g in self.service.changed_groups)
+                    self.service.changed_groups.clear()
+                    data = {"v": seen, "groups": groups, "status": status.state, "text": status_text(status)}
+                    yield f"event: change\ndata: {json.dumps(data)}\n\n"
+                    continue
+                yield ": still here\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    # -- the application ---------------------------------------------------------------------
+
+    def app(self) -> ASGIApp:
+        p, a = self.page, self.action
+        g = "/g/{gid:str}"
+        routes = [
+            Route("/enter", self.enter),
+            Route("/", p(self.home, unlocked=False)),
+            Route("/help", p(self.help, unlocked=False)),
+            Route("/identity", a(self.create_identity, unlocked=False), methods=["POST"]),
+            Route("/unlock", a(self.unlock, unlocked=False), methods=["POST"]),
+            Route("/lock", a(self.lock), methods=["POST"]),
+            Route("/settings", p(self.settings)),
+            Route("/settings", a(self.save_settings), methods=["POST"]),
+            Route("/reconnect", a(self.reconnect), methods=["POST"]),
+            Route("/join", p(self.join_page)),
+            Route("/join", a(self.join), methods=["POST"]),
+            Route("/groups", a(self.create_group), methods=["POST"]),
+            Route("/outbox/discard", a(self.discard), methods=["POST"]),
+            Route("/outbox/retry", a(self.retry), methods=["POST"]),
+            Route("/alerts/dismiss", a(self.dismiss), methods=["POST"]),
+            Route("/events", p(self.events)),
+            Route(g, p(self.conversation)),
+            Route(g + "/messages", p(self.conversation_part)),
+            Route(g + "/send", a(self.send), methods=["POST"]),
+            Route(g + "/react", a(self.react), methods=["POST"]),
+            Route(g + "/checkin", a(self.checkin), methods=["POST"]),
+            Route(g + "/redact", a(self.redact), methods=["POST"]),
+            Route(g + "/report/{mid:str}", p(self.report_page)),
+            Route(g + "/report", a(self.report), methods=["POST"]),
+            Route(g + "/sessions", p(self.sessions_page)),
+            Route(g + "/rsvp", a(self.rsvp), methods=["POST"]),
+            Route(g + "/schedule", a(self.schedule), methods=["POST"]),
+            Route(g + "/pass", a(self.pass_piece), methods=["POST"]),
+            Route(g + "/cancel", a(self.cancel_session), methods=["POST"]),
+            Route(g + "/members", p(self.members_page)),
+            Route(g + "/invite", a(self.invite), methods=["POST"]),
+            Route(g + "/remove", a(self.remove), methods=["POST"]),
+            Route(g + "/moderation", p(self.moderation_page)),
+            Route(g + "/pin", a(self.pin), methods=["POST"]),
+            Route(g + "/leave", p(self.leave_page)),
+            Route(g + "/erase", a(self.erase), methods=["POST"]),
+            Route(g + "/leave", a(self.leave), methods=["POST"]),
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ]
+        return SecurityHeaders(Starlette(routes=routes))
+
+
+def status_text(status: Any) -> str:
+    waiting = ""
+    if status.waiting:
+        waiting = f" {status.waiting} waiting to be sent."
+    if status.refused:
+        waiting += f" {status.refused} not sent: see the conversation."
+    if status.state == "online":
+        return "Connected to your community's node." + waiting
+    if status.state == "connecting":
+        return "Connecting to your community's node…" + waiting
+    if status.state == "offline":
+        return "Offline. What you write is kept safely and sent when the connection returns." + waiting
+    return "Locked."
+
+
+def _sentence(err: HoldspaceError) -> str:
+    message = err.message or "that did not work"
+    return f"{message[0].upper()}{message[1:]}. ({err.code})"
+
+
+def _hex(form: FormData, name: str) -> bytes:
+    try:
+        return bytes.fromhex(str(form.get(name, "")))
+    except ValueError:
+        raise AppError("app.bad_input", f"the form's {name} is not valid") from None
+
+
+def _message_id(form: FormData) -> bytes:
+    value = _hex(form, "message")
+    if len(value) != 32:
+        raise AppError("app.bad_input", "that is not a message")
+    return value
+
+
+def _bounded(form: FormData, name: str, low: int, high: int, default: int) -> int:
+    text = str(form.get(name, "")).strip()
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise AppError("app.bad_input", f"{name} must be a number from {low} to {high}")
+    return int(text)

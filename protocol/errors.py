@@ -131,6 +131,17 @@ CODES: dict[str, str] = {
     "client.not_facilitator": "only a facilitator of the group may do that",
     "client.no_moderators": "the group has no moderator or facilitator to report to",
     "client.nothing_to_erase": "you have written nothing in that group",
+    # --- the participant's app (local, not the wire) ---
+    "app.locked": "the app is locked: unlock it with your passphrase first",
+    "app.no_node": "this identity has no home node",
+    "app.weak_passphrase": "a passphrase must have at least 8 characters",
+    "app.passphrase_mismatch": "the two passphrases differ",
+    "app.offline": "the app is offline and this needs the home node",
+    "app.node_timeout": "the home node did not answer in time",
+    "app.bad_input": "a form field is missing or not in the expected form",
+    "app.not_confirmed": "a destructive action was not confirmed",
+    "app.already_running": "the app is already open for this home directory",
+    "app.internal": "the app met an unexpected failure and reconnected",
     # --- operating a node (local commands, not the wire) ---
     "node.not_a_node": "the directory holds no node (no node key)",
     "node.backup_exists": "the backup destination is not empty",

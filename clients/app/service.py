@@ -19,6 +19,7 @@ live-update stream sleep until it does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ from protocol.frames import ALPN_CLIENT
 from protocol.payloads import FACILITATOR
 
 T = TypeVar("T")
+log = logging.getLogger("holdspace.app")
 
 OPERATION_TIMEOUT = 20.0  # seconds for one node operation before the connection is presumed dead
 IDLE_TIMEOUT = 15.0  # a silent connection is given up after this long (keepalives every 5 s)
@@ -181,15 +183,8 @@ class AppService:
                         for gid in list(me.groups):
                             self.follow(gid)
                         followers.start_soon(self._sender, me, session)
-                except (TransportError, OSError) as err:
-                    self._problem = getattr(err, "code", "transport.unreachable")
-                except HoldspaceError as err:
-                    self._problem = err.code
-                except BaseExceptionGroup as group:
-                    leaf = _first_leaf(group)
-                    if not isinstance(leaf, TransportError | OSError | HoldspaceError):
-                        raise
-                    self._problem = getattr(leaf, "code", "transport.unreachable")
+                except Exception as exc:
+                    self._problem = _problem_code(exc)
             self._session = self._followers = None
             if self.me is not me:
                 return
@@ -237,15 +232,16 @@ class AppService:
 
     async def _refresh(self, session: NodeSession, record: GroupRecord) -> None:
         me = self.participant()
-        async with self.lock, _deadline():
-            before = len(record.messages)
-            state = await me.sync(session, record)
-            mine = me.pseudonym(record).public_key
-            if state.role_of(mine) == FACILITATOR:
-                epoch = state.current_epoch
-                if epoch is None or not state.epoch_is_clean(epoch):
-                    await me.ensure_clean_epoch(session, record)  # newcomers get the group's keys
-            new = record.messages[before:]
+        async with self.lock:
+            with _deadline():
+                before = len(record.messages)
+                state = await me.sync(session, record)
+                mine = me.pseudonym(record).public_key
+                if state.role_of(mine) == FACILITATOR:
+                    epoch = state.current_epoch
+                    if epoch is None or not state.epoch_is_clean(epoch):
+                        await me.ensure_clean_epoch(session, record)  # newcomers get the group's keys
+                new = record.messages[before:]
         if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
             self.crisis_alerts.add(record.group_id)
         self.changed(record.group_id)
@@ -286,6 +282,10 @@ class AppService:
     async def call(self, fn: Callable[[Participant, NodeSession], Awaitable[T]]) -> T:
         """Run one operation that needs the node now (join, invite, remove...), under the lock."""
         me = self.participant()
+        if self._session is None and self._state == "connecting":
+            with trio.move_on_after(OPERATION_TIMEOUT / 2):  # a connection is being made: give it a moment
+                while self._session is None and self._state == "connecting":
+                    await self.wait_change(self.version)
         session = self._session
         if session is None:
             raise AppError(
@@ -316,11 +316,17 @@ def _deadline(seconds: float = OPERATION_TIMEOUT) -> Iterator[None]:
         raise AppError("app.node_timeout", "your community's node did not answer in time") from None
 
 
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    exc: BaseException = group
+def _problem_code(exc: BaseException) -> str:
+    """The code shown for a lost connection. An unexpected failure is logged (its type and where it
+    happened; never words or keys) and the app carries on."""
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
-    return exc
+    if isinstance(exc, HoldspaceError):
+        return exc.code
+    if isinstance(exc, TransportError | OSError):
+        return getattr(exc, "code", "transport.unreachable")
+    log.error("connection ended by an unexpected %s", type(exc).__name__, exc_info=exc)
+    return "app.internal"
 
 
 __all__ = ["AppError", "AppService", "ClientError", "Status", "connect_app"]

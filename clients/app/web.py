@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import trio
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
@@ -95,7 +96,10 @@ class Pages:
         self.session_secret = secrets.token_urlsafe(32)
         self.csrf = hmac.new(self.session_secret.encode(), b"csrf", "sha256").hexdigest()
         self.port = 0  # set once the server is bound
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"), autoescape=True)
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+        )
+        self.templates = Jinja2Templates(env=environment)
         self.templates.env.globals.update(reactions=REACTIONS, moods=views.MOODS, ttl_choices=TTL_CHOICES)
 
     @property
@@ -176,6 +180,11 @@ class Pages:
         me = service.me
         status = service.status()
         base: dict[str, Any] = {
+            "gid": None,
+            "group": None,
+            "alert": False,
+            "is_moderator": False,
+            "is_facilitator": False,
             "csrf": self.csrf,
             "path": request.url.path,
             "status": status,

@@ -85,6 +85,7 @@ class AppService:
         self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
         self.flash: list[tuple[str, str]] = []  # (kind, sentence) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
+        self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
         self._state = "locked"
         self._problem: str | None = None
         self._changed = trio.Event()

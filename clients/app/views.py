@@ -28,8 +28,8 @@ REACTION_LABELS = {
 }
 MOODS = {1: "very low", 2: "low", 3: "okay", 4: "good", 5: "very good"}
 UNREADABLE = {
-    "e2ee.unknown_epoch": "You cannot read this message: it was sealed before the group shared its keys with you.",
-    "e2ee.ratchet_window": "You cannot read this message: its key was already used or is gone.",
+    "e2ee.unknown_epoch": "sealed before the group shared its keys with you",
+    "e2ee.ratchet_window": "its key was already used or is gone",
 }
 
 
@@ -107,7 +107,14 @@ def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
         content = m.content
         if content is not None and not isinstance(content, Text):
             continue
-        rows.append(_message_row(record, m, mine, given, own_reactions, moderator, now))
+        row = _message_row(record, m, mine, given, own_reactions, moderator, now)
+        previous = rows[-1] if rows else None
+        if row["problem"] and previous is not None and previous.get("sealed") == row["problem"]:
+            previous["count"] += 1  # a run of messages sealed before our time is one note, not a wall
+            continue
+        if row["problem"]:
+            row["sealed"] = row["problem"]
+        rows.append(row)
     return rows
 
 
@@ -149,13 +156,15 @@ def _message_row(
         "badge": badge_view(record, m.author, now),
         "can_redact": m.deleted is None and (m.author == mine or moderator),
         "can_report": m.deleted is None and m.key is not None and m.author != mine,
+        "sealed": None,  # for a run of unreadable messages: why they cannot be read
+        "count": 1,
     }
 
 
 def _unreadable(code: str | None) -> str | None:
     if code is None:
         return None
-    return UNREADABLE.get(code, f"You cannot read this message ({code}).")
+    return UNREADABLE.get(code, f"it could not be opened ({code})")
 
 
 def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:

@@ -61,7 +61,7 @@ SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # "no-referrer" would make Chromium send "Origin: null"
     (b"cache-control", b"no-store"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
@@ -189,7 +189,7 @@ class Pages:
             "path": request.url.path,
             "status": status,
             "status_text": status_text(status),
-            "flash": service.take_flash(),
+            "flash": [] if request.headers.get("x-holdspace-refresh") else service.take_flash(),
             "unlocked": me is not None,
             "groups": [views.group_summary(me, r, service.crisis_alerts) for r in me.groups.values()] if me else [],
             "crisis_check": me.crisis_check if me else True,
@@ -300,10 +300,6 @@ class Pages:
     async def conversation(self, request: Request) -> Response:
         me, record = self.record(request)
         return self.render(request, "group.html", **self._conversation(me, record))
-
-    async def conversation_part(self, request: Request) -> Response:
-        me, record = self.record(request)
-        return self.templates.TemplateResponse(request, "_messages.html", self._conversation(me, record))
 
     def _conversation(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
         context = self.group_context(me, record)
@@ -474,8 +470,11 @@ class Pages:
         self.service.say("info", "The session is cancelled.")
         return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
 
-    async def members_page(self, request: Request, invite: str | None = None) -> Response:
+    async def members_page(self, request: Request) -> Response:
         me, record = self.record(request)
+        invite = None
+        if not request.headers.get("x-holdspace-refresh"):
+            invite = self.service.fresh_invites.pop(record.group_id, None)  # shown once, then forgotten
         mine = me.pseudonym(record).public_key
         state = record.state
         rows = []
@@ -510,7 +509,8 @@ class Pages:
         days = _bounded(form, "days", 1, 30, 7)
         expires = me.clock() + days * 86_400_000
         token = await self.service.call(lambda me, s: me.invite(s, record, role=role, uses=uses, expires_ms=expires))
-        return await self.members_page(request, invite=token)
+        self.service.fresh_invites[record.group_id] = token
+        return RedirectResponse(f"/g/{record.group_id.hex()}/members#invite-h", status_code=303)
 
     async def remove(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -635,7 +635,6 @@ class Pages:
             Route("/alerts/dismiss", a(self.dismiss), methods=["POST"]),
             Route("/events", p(self.events)),
             Route(g, p(self.conversation)),
-            Route(g + "/messages", p(self.conversation_part)),
             Route(g + "/send", a(self.send), methods=["POST"]),
             Route(g + "/react", a(self.react), methods=["POST"]),
             Route(g + "/checkin", a(self.checkin), methods=["POST"]),

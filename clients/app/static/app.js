@@ -5,7 +5,6 @@
   const body = document.body;
   const announce = document.getElementById("announce");
   const statusText = document.getElementById("status-text");
-  const list = document.getElementById("messages");
 
   // Fill the time-zone field with the browser's zone (IANA name) where a form asks for it.
   document.querySelectorAll("[data-local-zone]").forEach(function (input) {
@@ -28,19 +27,25 @@
 
   if (!body.dataset.live || !window.EventSource) { return; }
 
+  // Parts of a page marked data-live (each with an id) are fetched again when something changed,
+  // unless the reader is using them (focus inside, or a menu open): then once they leave.
   let refreshing = false;
-  function refreshMessages() {
-    if (!list || refreshing) { return; }
-    // Do not replace the list under a reader who is using it (an open menu or a focused control).
-    if (list.contains(document.activeElement) || list.querySelector("details[open]")) { return; }
+  function refresh() {
+    const parts = Array.prototype.slice.call(document.querySelectorAll("[data-live][id]"));
+    if (refreshing || parts.length === 0) { return; }
     refreshing = true;
-    const before = list.querySelectorAll("li.message").length;
-    fetch(list.dataset.src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Holdspace-Refresh": "1" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
-        list.innerHTML = html;
-        const after = list.querySelectorAll("li.message").length;
-        if (after > before) { announce.textContent = (after - before) + " new in the conversation."; }
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        parts.forEach(function (part) {
+          const next = fresh.getElementById(part.id);
+          if (!next || part.contains(document.activeElement) || part.querySelector("details[open]")) { return; }
+          const before = part.querySelectorAll("li").length;
+          part.innerHTML = next.innerHTML;
+          const after = part.querySelectorAll("li").length;
+          if (part.id === "messages" && after > before) { announce.textContent = "New in the conversation."; }
+        });
       })
       .catch(function () { /* the next change will try again */ })
       .finally(function () { refreshing = false; });
@@ -51,8 +56,8 @@
     const data = JSON.parse(event.data);
     if (statusText) { statusText.textContent = data.text; }
     body.dataset.connection = data.status;
-    if (body.dataset.group && (data.groups.length === 0 || data.groups.indexOf(body.dataset.group) >= 0)) {
-      refreshMessages();
+    if (!body.dataset.group || data.groups.length === 0 || data.groups.indexOf(body.dataset.group) >= 0) {
+      refresh();
     }
   });
   events.addEventListener("error", function () {
@@ -62,5 +67,7 @@
     body.dataset.connection = "app-stopped";
   });
   // A list left alone because someone was using it is refreshed once they leave it.
-  if (list) { list.addEventListener("focusout", function () { setTimeout(refreshMessages, 300); }); }
+  document.querySelectorAll("[data-live][id]").forEach(function (part) {
+    part.addEventListener("focusout", function () { setTimeout(refresh, 300); });
+  });
 })();

@@ -1,0 +1,292 @@
+"""The participant's app in a real browser (Debian's Chromium, driven by Playwright) against a real
+node over QUIC: a facilitator and two participants hold a conversation with a content warning, a
+reaction, a check-in during a session, a report and a removal; the crisis check fires; a message
+written while the node is down waits in the outbox and arrives once it is back.
+
+Every page visited is checked with axe-core (WCAG 2.0/2.1/2.2 A and AA rules, plus best practices);
+screenshots of the main screens are written to ``artifacts/screenshots`` (the README shows them).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, App, Node, chromium_or_skip, start_app
+
+PASSPHRASE = "a quiet harbour at dawn"
+LIVE = 30_000  # ms: how long a live update may take to reach another person's page
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1100, "height": 900}
+
+
+class Person:
+    """One participant: their own app process and their own browser context."""
+
+    axe = Axe()
+
+    def __init__(self, name: str, app: App, browser: Browser, viewport: dict[str, int]) -> None:
+        self.name = name
+        self.app = app
+        self.context = browser.new_context(viewport=viewport, timezone_id="UTC", locale="en-GB")
+        self.page: Page = self.context.new_page()
+        self.checked: set[str] = set()
+
+    def enter(self) -> None:
+        self.page.goto(self.app.link)
+
+    def check(self, what: str) -> None:
+        """axe-core on the page as it is now; any violation fails the test, with axe's report."""
+        results = self.axe.run(self.page, options=AXE_OPTIONS)
+        assert results.violations_count == 0, f"{what}: {results.generate_report()}"
+        self.checked.add(what)
+
+    def shot(self, name: str, *, full: bool = True) -> None:
+        folder = ARTIFACTS / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
+
+    def create_identity(self, node: str | None = None) -> None:
+        page = self.page
+        expect(page.get_by_role("heading", name="Welcome to Holdspace")).to_be_visible()
+        page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+        page.get_by_label("The same passphrase again").fill(PASSPHRASE)
+        if node is not None:
+            page.get_by_label("Your community's address").fill(node)
+        page.get_by_role("button", name="Create my identity").click()
+        expect(page.get_by_role("heading", name="Your groups")).to_be_visible()
+
+    def open_group(self, name: str) -> None:
+        self.page.get_by_role("link", name="Your groups").click()
+        self.page.get_by_role("link", name=re.compile(name)).click()
+        expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    def nav(self, name: str) -> None:
+        self.page.get_by_role("navigation", name=re.compile(".")).get_by_role("link", name=name).click()
+
+    def send(self, text: str, *, warning: str | None = None) -> None:
+        page = self.page
+        if warning is not None:
+            page.locator("#composer summary").click()
+            page.get_by_label("Content warning (optional)").fill(warning)
+        page.get_by_label("Your message").fill(text)
+        page.get_by_role("button", name="Send").click()
+
+    def message(self, text: str) -> object:
+        return self.page.locator("#messages li.message", has_text=text)
+
+
+def test_a_support_group_in_the_browser(node: Node, apps: list[App], tmp_path: Path) -> None:
+    executable = chromium_or_skip()
+    for name in ("fay", "ana", "ben"):
+        apps.append(start_app(tmp_path / name, "--node", node.address))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            fay = Person("Fay", apps[0], browser, LAPTOP)
+            ana = Person("Ana", apps[1], browser, PHONE)
+            ben = Person("Ben", apps[2], browser, PHONE)
+            _conversation(fay, ana, ben, node)
+        finally:
+            browser.close()
+
+
+def _conversation(fay: Person, ana: Person, ben: Person, node: Node) -> None:
+    # --- Fay, the facilitator, creates her identity and the group ---------------------------
+    fay.enter()
+    fay.check("welcome")
+    fay.shot("01-welcome")
+    fay.create_identity()  # the node address was given on the command line
+    fay.check("home, no groups")
+    fay.page.get_by_text("Start a new group").click()
+    fay.page.get_by_label("Group name").fill("Tuesday circle")
+    fay.page.get_by_role("button", name="Start the group").click()
+    expect(fay.page.get_by_role("heading", name="Tuesday circle")).to_be_visible()
+    fay.check("conversation, empty")
+
+    fay.nav("Moderation")
+    fay.page.get_by_label("Helplines and what to do now").fill(
+        "Samaritans (UK and Ireland): call 116 123, any time.\nIn danger now: call 999 or 112."
+    )
+    fay.page.get_by_role("button", name="Pin for everyone").click()
+    expect(fay.page.get_by_text("The crisis resources are pinned")).to_be_visible()
+    fay.check("moderation, empty")
+
+    fay.nav("Members")
+    fay.page.get_by_label("How many people may use it").fill("2")
+    fay.page.get_by_role("button", name="Make an invite").click()
+    token = fay.page.get_by_label("Invite", exact=True).input_value()
+    assert token.startswith("hsinvite:")
+    fay.check("members, invite made")
+    fay.shot("02-invite")
+
+    # --- Ana and Ben join with the invite -----------------------------------------------------
+    for person in (ana, ben):
+        person.enter()
+        person.create_identity()
+        person.page.get_by_label("Invite", exact=True).fill(token)
+        person.page.get_by_label("What to call this group on your device (optional)").fill("Tuesday circle")
+        person.page.get_by_role("button", name="Join").click()
+        expect(person.page.get_by_role("heading", name="Tuesday circle")).to_be_visible()
+    ana.check("conversation, just joined")
+
+    # Fay's app sees them join (her members list updates live) and shares the group's keys with them
+    # by itself; then her words reach their pages live.
+    expect(fay.page.locator("li.member")).to_have_count(3, timeout=LIVE)
+    fay.nav("Conversation")
+    fay.send("Welcome, both of you. Share only what feels right.")
+    expect(ana.message("Welcome, both of you")).to_be_visible(timeout=LIVE)
+    expect(ben.message("Welcome, both of you")).to_be_visible(timeout=LIVE)
+
+    # --- a content warning, opened deliberately -------------------------------------------------
+    ana.send("My dad died last spring and the evenings are the hardest.", warning="loss")
+    hidden = ben.message("Content warning: loss")
+    expect(hidden).to_be_visible(timeout=LIVE)
+    expect(ben.page.get_by_text("the evenings are the hardest")).to_be_hidden()
+    ben.check("conversation, content warning closed")
+    ben.shot("03-content-warning")
+    hidden.get_by_text("Content warning: loss").click()
+    expect(ben.page.get_by_text("the evenings are the hardest")).to_be_visible()
+
+    # --- a reaction ---------------------------------------------------------------------------------
+    hidden.locator("details.respond > summary").click()
+    hidden.get_by_role("button", name="Hug").click()
+    expect(ana.message("evenings are the hardest").get_by_text("Hug 1")).to_be_visible(timeout=LIVE)
+
+    # --- a session running now, a check-in shared with the facilitators only --------------------------
+    fay.nav("Sessions")
+    fay.check("sessions, none")
+    fay.page.get_by_text("Schedule a session").click()
+    now = datetime.now(UTC)
+    fay.page.get_by_label("Title").fill("Evening circle")
+    fay.page.get_by_label("Date").fill(now.strftime("%Y-%m-%d"))
+    fay.page.get_by_label("Start time").fill(now.strftime("%H:%M"))
+    fay.page.get_by_label("Length in minutes").fill("90")
+    fay.page.get_by_role("button", name="Schedule").click()
+    expect(fay.page.get_by_text("Evening circle is scheduled")).to_be_visible()
+
+    ana.page.reload()
+    ana.page.locator("#checkin summary").click()
+    ana.page.get_by_label("2 · low").check()
+    ana.page.get_by_label("One word for how you are (optional)").fill("tired")
+    ana.page.get_by_label("Share only with the facilitators").check()
+    ana.page.get_by_role("button", name="Check in").click()
+    expect(ana.page.get_by_text("Thank you for checking in")).to_be_visible()
+    ana.nav("Sessions")
+    expect(ana.page.get_by_text("Evening circle")).to_be_visible(timeout=LIVE)
+    ana.page.get_by_role("button", name="Yes").click()
+    expect(ana.page.get_by_text("You said yes")).to_be_visible(timeout=LIVE)
+    ana.check("sessions, member")
+    ana.shot("04-sessions")
+
+    def facilitator_sees_checkin() -> bool:
+        fay.page.reload()
+        fay.page.get_by_text("Facilitate").first.click()
+        return fay.page.get_by_text("1 check-ins; average mood 2.0").is_visible()
+
+    _eventually(facilitator_sees_checkin)
+    expect(fay.page.get_by_text("Words: tired")).to_be_visible()
+    fay.check("sessions, facilitator")
+
+    # --- a hurtful message, reported by Ana, checked by Fay ---------------------------------------------
+    ana.nav("Conversation")
+    ben.send("Honestly you are all pathetic.")
+    unkind = ana.message("you are all pathetic")
+    expect(unkind).to_be_visible(timeout=LIVE)
+    unkind.locator("details.respond > summary").click()
+    unkind.get_by_role("link", name="Report").click()
+    expect(ana.page.get_by_role("heading", name="Report a message")).to_be_visible()
+    ana.check("report")
+    ana.page.get_by_label("What is wrong (optional)").fill("This is hurtful.")
+    ana.page.get_by_role("button", name="Send the report").click()
+    expect(ana.page.get_by_text("Reported to 1 moderator(s) or facilitator(s)")).to_be_visible()
+
+    fay.nav("Moderation")
+
+    def report_arrived() -> bool:
+        fay.page.reload()
+        return fay.page.get_by_text("This is hurtful.").is_visible()
+
+    _eventually(report_arrived)
+    expect(fay.page.get_by_text("signed exactly these words")).to_be_visible()
+    expect(fay.page.locator("blockquote", has_text="Honestly you are all pathetic.")).to_be_visible()
+    fay.check("moderation, a verified report")
+    fay.shot("05-report")
+
+    # --- Fay removes Ben; the conversation goes on without him ---------------------------------------------
+    fay.nav("Conversation")
+    ben_label = fay.message("you are all pathetic").locator(".author").inner_text()
+    assert re.fullmatch(r"Member \d{5}", ben_label)
+    fay.nav("Members")
+    ben_row = fay.page.locator("li.member", has_text=ben_label)
+    ben_row.locator("summary").click()
+    ben_row.get_by_role("button", name=f"Remove {ben_label}", exact=True).click()
+    expect(fay.page.get_by_text(f"{ben_label} was removed")).to_be_visible()
+    fay.nav("Conversation")
+    fay.send("We carry on together.")
+    expect(ana.message("We carry on together.")).to_be_visible(timeout=LIVE)
+    ben.page.reload()
+    expect(ben.page.get_by_text("You are not a member of this group at the moment")).to_be_visible(timeout=LIVE)
+    expect(ben.page.get_by_text("We carry on together.")).to_have_count(0)
+
+    # --- the crisis check fires on Ana's device, and help is one tap away ---------------------------------------
+    ana.send("Some nights I want to die.")
+    expect(ana.page.get_by_role("heading", name="You are not alone")).to_be_visible()
+    ana.check("conversation, crisis note")
+    ana.shot("06-crisis-note")
+    ana.page.get_by_role("link", name="Need help now?").click()
+    expect(ana.page.get_by_text("Samaritans (UK and Ireland): call 116 123")).to_be_visible()
+    ana.check("help")
+    ana.shot("07-help")
+
+    # --- offline: written while the node is down, sent when it is back ---------------------------------------------
+    ana.open_group("Tuesday circle")
+    node.stop()
+    expect(ana.page.get_by_text("Offline. What you write is kept safely")).to_be_visible(timeout=60_000)
+    ana.send("Is anyone still here?")
+    expect(ana.message("Is anyone still here?").get_by_text("waiting to be sent")).to_be_visible()
+    ana.check("conversation, offline with a message waiting")
+    ana.shot("08-offline")
+    node.start()
+    ana.page.get_by_role("button", name="Try to connect now").click()
+    expect(fay.message("Is anyone still here?")).to_be_visible(timeout=60_000)
+    expect(ana.page.get_by_text("waiting to be sent")).to_have_count(0, timeout=LIVE)
+    fay.shot("09-conversation")
+
+    # --- the remaining pages, for the accessibility check ------------------------------------------------------
+    for path, what in (("/settings", "settings"), ("/join", "join")):
+        ana.page.goto(ana.app.base + path)
+        ana.check(what)
+    ana.open_group("Tuesday circle")
+    ana.nav("Your words")
+    ana.check("erase or leave")
+    ana.page.get_by_role("button", name="Lock").click()
+    expect(ana.page.get_by_role("heading", name="Welcome back")).to_be_visible()
+    ana.check("unlock")
+    ana.page.get_by_label("Your passphrase").fill(PASSPHRASE)
+    ana.page.get_by_role("button", name="Unlock").click()
+    expect(ana.page.get_by_role("heading", name="Your groups")).to_be_visible()
+    ana.check("home, in a group")
+    ana.shot("10-home")
+
+
+def _eventually(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{getattr(condition, '__name__', 'condition')} did not hold within {timeout} s")

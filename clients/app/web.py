@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ import trio
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -47,10 +48,22 @@ from protocol.errors import HoldspaceError
 from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, ROLES
 
 HERE = Path(__file__).parent
+log = logging.getLogger("holdspace.app")
 COOKIE = "holdspace_session"
 MAX_FORM_FIELDS = 40
 MAX_FIELD_BYTES = 64 * 1024  # above the largest text a message may hold (60,000 bytes)
 TTL_CHOICES = {"": None, "1h": "1 hour", "1d": "1 day", "7d": "7 days"}
+#: what base.html needs on every page, before a page adds its own
+PAGE_DEFAULTS: dict[str, Any] = {
+    "gid": None,
+    "group": None,
+    "alert": False,
+    "is_moderator": False,
+    "is_facilitator": False,
+    "unlocked": False,
+    "flash": [],
+    "csrf": "",
+}
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live-update stream
 
 CSP = (
@@ -130,7 +143,8 @@ class Pages:
         return response
 
     def _gate(self, request: Request) -> Response:
-        return self.templates.TemplateResponse(request, "gate.html", {"title": "Open Holdspace"}, status_code=401)
+        context = {**PAGE_DEFAULTS, "title": "Open Holdspace", "path": request.url.path}
+        return self.templates.TemplateResponse(request, "gate.html", context, status_code=401)
 
     def page(self, fn: Callable[[Request], Awaitable[Response]], *, unlocked: bool = True) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
@@ -180,11 +194,7 @@ class Pages:
         me = service.me
         status = service.status()
         base: dict[str, Any] = {
-            "gid": None,
-            "group": None,
-            "alert": False,
-            "is_moderator": False,
-            "is_facilitator": False,
+            **PAGE_DEFAULTS,
             "csrf": self.csrf,
             "path": request.url.path,
             "status": status,
@@ -278,7 +288,13 @@ class Pages:
     async def join(self, request: Request, form: FormData) -> Response:
         token = InviteToken.parse(str(form.get("invite", "")).strip())
         name = str(form.get("name", "")).strip()[:80] or None
-        record = await self.service.call(lambda me, s: me.join(s, token, name))
+
+        async def go(me: Participant, s: Any) -> GroupRecord:
+            record = await me.join(s, token, name)
+            await me.sync(s, record)  # the page then shows the person as a member at once
+            return record
+
+        record = await self.service.call(go)
         self.service.pending_invite = None
         self.service.follow(record.group_id)
         self.service.say(
@@ -656,7 +672,19 @@ class Pages:
             Route(g + "/leave", a(self.leave), methods=["POST"]),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
-        return SecurityHeaders(Starlette(routes=routes))
+        return SecurityHeaders(Starlette(routes=routes, exception_handlers={Exception: self.failure}))
+
+    async def failure(self, request: Request, exc: Exception) -> Response:
+        """An unexpected failure: logged for the operator (its type and place, never words), and a
+        calm page for the person, who loses nothing (what they wrote is already in the outbox)."""
+        log.error("a page failed: %s", type(exc).__name__, exc_info=exc)
+        return HTMLResponse(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Something went wrong · Holdspace</title>"
+            '<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Something went wrong</h1>'
+            "<p>This page could not be shown. Nothing you wrote is lost.</p>"
+            '<p><a href="/">Back to your groups</a> · <a href="/help">Need help now?</a></p></main></body></html>',
+            status_code=500,
+        )
 
 
 def status_text(status: Any) -> str:

@@ -1,0 +1,224 @@
+"""The app at the HTTP level, as a separate process against a real node over QUIC: who may drive it,
+what reaches the page (never a key), and what happens to words written offline when the app is
+killed (they are sent once the node is back, exactly once)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import signal
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clients.app.launch import OPEN_FILE
+from clients.participant import Participant
+from tests.app.conftest import App, Node, start_app
+from tests.cli.test_cli import run
+
+PASSPHRASE = "correct horse battery staple"  # the CLI helpers' passphrase: the same identity is used from both
+
+
+OPENED: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def client(app: App, *, enter: bool = True) -> httpx.Client:
+    """A browser stand-in; with ``enter``, it has followed the launch link (and holds the cookie)."""
+    c = httpx.Client(base_url=app.base, follow_redirects=True, timeout=30)
+    OPENED.append(c)
+    if enter:
+        assert c.get(app.link).status_code == 200
+    return c
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def create_identity(c: httpx.Client, node: str) -> str:
+    csrf = csrf_of(c.get("/").text)
+    r = c.post("/identity", data={"csrf": csrf, "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE, "node": node})
+    assert "Your identity is ready" in r.text
+    return csrf
+
+
+def create_group(c: httpx.Client, csrf: str, name: str) -> str:
+    r = c.post("/groups", data={"csrf": csrf, "name": name})
+    assert r.status_code == 200 and "/g/" in str(r.url), r.text
+    return str(r.url.path)
+
+
+def eventually(check, timeout: float = 30.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    pytest.fail(f"{what} did not hold within {timeout} s")
+
+
+def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    port = app.base.rsplit(":", 1)[1]
+
+    # The browser is handed the secret through a file only this user can read.
+    opener = tmp_path / "fay" / OPEN_FILE
+    assert stat.S_IMODE(opener.stat().st_mode) == 0o600
+    assert app.link in opener.read_text().replace("&amp;", "&")
+
+    stranger = client(app, enter=False)
+    for path in ("/", "/help", "/settings", "/events", "/g/" + "00" * 32):
+        r = stranger.get(path)
+        assert r.status_code == 401 and "Open Holdspace from its link" in r.text, path
+    assert stranger.get("/enter?t=guess").status_code == 401
+    assert stranger.post("/identity", data={"passphrase": "x"}).status_code == 401
+
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    # DNS rebinding: another name for this address is not this app.
+    assert c.get("/", headers={"Host": f"evil.example:{port}"}).status_code == 421
+    assert (
+        c.get(app.link.replace("127.0.0.1", "localhost"), headers={"Host": f"evil.example:{port}"}).status_code == 421
+    )
+    # Forms from anywhere else: no token, a wrong token, another origin, a cross-site fetch.
+    good = {"csrf": csrf, "name": "circle"}
+    assert c.post("/groups", data={"name": "circle"}).status_code == 403
+    assert c.post("/groups", data={**good, "csrf": "0" * 64}).status_code == 403
+    assert c.post("/groups", data=good, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert c.post("/groups", data=good, headers={"Origin": "null"}).status_code == 403
+    assert c.post("/groups", data=good, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert "circle" not in c.get("/").text  # none of those created anything
+    # No CORS, ever; a strict policy; nothing cached to disk.
+    for r in (c.get("/"), c.get("/static/app.css"), c.options("/groups", headers={"Origin": "http://evil.example"})):
+        assert not any(h.lower().startswith("access-control-") for h in r.headers), r.headers
+        assert r.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+    cookie = next(h for h in c.get(app.link, follow_redirects=False).headers.get_list("set-cookie"))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+
+    # Bad input gets a sentence, not a crash.
+    r = c.post("/join", data={"csrf": csrf, "invite": "hsinvite:not-an-invite"})
+    assert r.status_code == 200 and re.search(r'role="alert">[^<]*\(address\.[a-z_]+\)', r.text), r.text
+    r = c.post("/g/zz/send", data={"csrf": csrf, "text": "x"})
+    assert r.status_code == 200 and "(client.unknown_group)" in r.text
+    # A second app for the same person is refused (two processes would overwrite each other's keys).
+    second = run("app", "--no-browser", home=tmp_path / "fay", check=False)
+    assert second.returncode == 1 and "error: app.already_running" in second.stderr
+
+
+def _listeners(port: int) -> list[str]:
+    """Addresses listening on TCP ``port``, read from the kernel's tables (IPv4 and IPv6)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.append(socket.inet_ntoa(bytes.fromhex(address)[::-1]) if len(address) == 8 else address)
+    return found
+
+
+def test_app_listens_on_loopback_only(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    assert _listeners(int(app.base.rsplit(":", 1)[1])) == ["127.0.0.1"]
+
+
+def _secrets(home: Path) -> list[bytes]:
+    me = Participant.load(home, PASSPHRASE)
+    found = [me.master]
+    for record in me.groups.values():
+        p = me.pseudonym(record)
+        found += [p.seed, p.x_secret]
+        for epoch in record.keys.epochs.values() if record.keys else []:
+            found += [c.key for c in epoch.chains.values()]
+            found += [k for c in epoch.chains.values() for k in c.skipped.values()]
+            found += [epoch.epoch_key] if epoch.epoch_key else []
+        found += [m.key for m in record.messages if m.key]
+    return found
+
+
+def _encodings(secret: bytes) -> list[str]:
+    return [
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b64encode(secret).decode().rstrip("="),
+        base64.urlsafe_b64encode(secret).decode().rstrip("="),
+    ]
+
+
+def test_no_key_ever_reaches_the_page(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    group = create_group(c, csrf, "circle")
+    c.post(group + "/send", data={"csrf": csrf, "text": "first words", "ttl": ""})
+    c.post(group + "/invite", data={"csrf": csrf, "role": "member", "uses": "1", "days": "1"})
+    eventually(lambda: "first words" in c.get(group).text and "waiting to be sent" not in c.get(group).text)
+    pages = [c.get(p).text for p in ("/", "/help", "/settings", "/join")]
+    pages += [c.get(group + p).text for p in ("", "/sessions", "/members", "/moderation", "/leave")]
+    with c.stream("GET", "/events") as events:
+        lines = events.iter_lines()
+        first = next(lines)
+        while not first.startswith("data:"):
+            first = next(lines)
+    pages.append(first)
+    secrets = _secrets(tmp_path / "fay")
+    assert len(secrets) >= 5
+    for secret in secrets:
+        for form in _encodings(secret):
+            assert not any(form in page for page in pages), "a key reached the page"
+    assert json.loads(first.removeprefix("data:"))["status"] in {"online", "connecting"}
+
+
+def test_words_written_offline_survive_a_kill_and_are_sent_once(node: Node, apps: list[App], tmp_path: Path) -> None:
+    fay_home = tmp_path / "fay"
+    app = start_app(fay_home, "--node", node.address)
+    apps.append(app)
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    group = create_group(c, csrf, "circle")
+    shown = c.post(group + "/invite", data={"csrf": csrf, "role": "member", "uses": "1", "days": "1"}).text
+    token = re.search(r'readonly spellcheck="false">([^<]+)<', shown)
+    assert token is not None
+    ana = tmp_path / "ana"
+    run("id", "new", "--node", node.address, home=ana)
+    run("group", "join", token.group(1), "--name", "circle", home=ana)
+    # Fay's app sees Ana join and shares the keys with her; a first message proves Ana can read.
+    c.post(group + "/send", data={"csrf": csrf, "text": "before the storm", "ttl": ""})
+    eventually(lambda: "before the storm" in run("read", "circle", home=ana).stdout, what="Ana reads Fay")
+
+    node.stop()
+    eventually(lambda: "Offline." in c.get(group).text, timeout=60, what="the app shows it is offline")
+    c.post(group + "/send", data={"csrf": csrf, "text": "written in the dark", "ttl": ""})
+    assert "waiting to be sent" in c.get(group).text
+    app.stop(signal.SIGKILL)  # the app dies with the message unsent
+
+    node.start()
+    app = start_app(fay_home)
+    apps.append(app)
+    c = client(app)
+    page = c.post("/unlock", data={"csrf": csrf_of(c.get("/").text), "passphrase": PASSPHRASE}).text
+    assert "Your groups" in page
+    eventually(lambda: "written in the dark" in run("read", "circle", home=ana).stdout, timeout=60, what="delivery")
+    eventually(lambda: "waiting to be sent" not in c.get(group).text, what="the outbox empties")
+    assert run("read", "circle", home=ana).stdout.count("written in the dark") == 1
+    assert c.get(group).text.count("written in the dark") == 1

@@ -266,6 +266,8 @@ class AppService:
         """Keep what was written (sealed on disk) and send it as soon as there is a connection."""
         me = self.participant()
         me.queue(record, content, ttl_ms=ttl_ms, to_facilitators=to_facilitators)
+        if self._session is None:
+            self.reconnect()
         if me.crisis_check and isinstance(content, Text) and crisis.check(content.body):
             self.crisis_alerts.add(record.group_id)
         self._outbox_ready.set()
@@ -283,9 +285,10 @@ class AppService:
     async def call(self, fn: Callable[[Participant, NodeSession], Awaitable[T]]) -> T:
         """Run one operation that needs the node now (join, invite, remove...), under the lock."""
         me = self.participant()
-        if self._session is None and self._state == "connecting":
-            with trio.move_on_after(OPERATION_TIMEOUT / 2):  # a connection is being made: give it a moment
-                while self._session is None and self._state == "connecting":
+        if self._session is None:
+            self.reconnect()  # the person is waiting: try now rather than at the end of the pause
+            with trio.move_on_after(OPERATION_TIMEOUT / 2):
+                while self._session is None and self.me is me:
                     await self.wait_change(self.version)
         session = self._session
         if session is None:

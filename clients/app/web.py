@@ -616,15 +616,18 @@ class Pages:
         async def stream() -> AsyncIterator[str]:
             seen = -1
             while True:
-                with trio.move_on_after(HEARTBEAT):
+                changed = False
+                with trio.move_on_after(HEARTBEAT):  # never yield inside a cancel scope (trio #638)
                     seen = await self.service.wait_change(seen)
-                    status = self.service.status()
-                    groups = sorted(g.hex() for g in self.service.changed_groups)
-                    self.service.changed_groups.clear()
-                    data = {"v": seen, "groups": groups, "status": status.state, "text": status_text(status)}
-                    yield f"event: change\ndata: {json.dumps(data)}\n\n"
+                    changed = True
+                if not changed:
+                    yield ": still here\n\n"
                     continue
-                yield ": still here\n\n"
+                status = self.service.status()
+                groups = sorted(g.hex() for g in self.service.changed_groups)
+                self.service.changed_groups.clear()
+                data = {"v": seen, "groups": groups, "status": status.state, "text": status_text(status)}
+                yield f"event: change\ndata: {json.dumps(data)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 

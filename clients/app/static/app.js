@@ -4,7 +4,12 @@
 (function () {
   const body = document.body;
   const announce = document.getElementById("announce");
-  const statusText = document.getElementById("status-text");
+  function showStatus(state, text) {  // looked up each time: a refresh may have replaced it
+    const box = document.getElementById("status");
+    const line = document.getElementById("status-text");
+    if (box) { box.className = "status status-" + state; }
+    if (line) { line.textContent = text; }
+  }
 
   // Fill the time-zone field with the browser's zone (IANA name) where a form asks for it.
   document.querySelectorAll("[data-local-zone]").forEach(function (input) {
@@ -54,16 +59,14 @@
   const events = new EventSource("/events");
   events.addEventListener("change", function (event) {
     const data = JSON.parse(event.data);
-    if (statusText) { statusText.textContent = data.text; }
+    showStatus(data.status, data.text);
     body.dataset.connection = data.status;
     if (!body.dataset.group || data.groups.length === 0 || data.groups.indexOf(body.dataset.group) >= 0) {
       refresh();
     }
   });
   events.addEventListener("error", function () {
-    if (statusText) {
-      statusText.textContent = "The Holdspace app on this device is not responding. Start it again to send and receive.";
-    }
+    showStatus("offline", "The Holdspace app on this device is not responding. Start it again to send and receive.");
     body.dataset.connection = "app-stopped";
   });
   // A list left alone because someone was using it is refreshed once they leave it.

@@ -233,10 +233,21 @@ class Pages:
         service = self.service
         if service.me is None:
             if not service.has_identity:
-                default = str(service.default_node) if service.default_node else ""
-                return self.render(request, "welcome.html", title="Welcome", node=default)
+                return self.render(request, "welcome.html", title="Welcome", node=self._suggested_node())
             return self.render(request, "unlock.html", title="Unlock")
         return self.render(request, "home.html", title="Your groups", invite=service.pending_invite or "")
+
+    def _suggested_node(self) -> str:
+        """The node given with --node, else the first host named by the invite the app was opened with
+        (a newcomer then needs nothing but the invite)."""
+        if self.service.default_node is not None:
+            return str(self.service.default_node)
+        if self.service.pending_invite:
+            try:
+                return str(InviteToken.parse(self.service.pending_invite).nodes[0])
+            except (HoldspaceError, IndexError):
+                return ""
+        return ""
 
     async def create_identity(self, request: Request, form: FormData) -> Response:
         first, second = str(form.get("passphrase", "")), str(form.get("passphrase2", ""))

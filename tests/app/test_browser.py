@@ -50,7 +50,8 @@ class Person:
         self.page.goto(self.app.link)
 
     def check(self, what: str) -> None:
-        """axe-core on the page as it is now; any violation fails the test, with axe's report."""
+        """axe-core on the page as it is now (once its stylesheet is in); any violation fails the test."""
+        self.page.wait_for_load_state("load")
         results = self.axe.run(self.page, options=AXE_OPTIONS)
         assert results.violations_count == 0, f"{what}: {results.generate_report()}"
         self.checked.add(what)
@@ -281,6 +282,17 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ana.page.get_by_text("waiting to be sent")).to_have_count(0, timeout=LIVE)
     fay.shot("09-conversation")
 
+    # --- keyboard only: open a warned message and answer, without a pointer ----------------------------------
+    ana.page.reload()
+    _tab_to(ana.page, "summary", "Content warning: loss")
+    ana.page.keyboard.press("Enter")
+    expect(ana.page.get_by_text("the evenings are the hardest")).to_be_visible()
+    _tab_to(ana.page, "textarea", "")
+    ana.page.keyboard.type("Typed without a mouse.")
+    _tab_to(ana.page, "button", "Send")
+    ana.page.keyboard.press("Enter")
+    expect(fay.message("Typed without a mouse.")).to_be_visible(timeout=LIVE)
+
     # --- the remaining pages, for the accessibility check ------------------------------------------------------
     for path, what in (("/settings", "settings"), ("/join", "join")):
         ana.page.goto(ana.app.base + path)
@@ -296,6 +308,16 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ana.page.get_by_role("heading", name="Your groups")).to_be_visible()
     ana.check("home, in a group")
     ana.shot("10-home")
+
+
+def _tab_to(page: Page, tag: str, text: str, limit: int = 80) -> None:
+    """Press Tab until the focused element is a ``tag`` whose text starts with ``text``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("[document.activeElement.tagName, document.activeElement.innerText || '']")
+        if focused[0].lower() == tag and focused[1].strip().startswith(text):
+            return
+    pytest.fail(f"Tab never reached a {tag} starting {text!r}")
 
 
 def _eventually(condition: object, timeout: float = 30.0) -> None:

@@ -15,7 +15,7 @@ from clients.participant import GroupRecord, Message, Outgoing, Participant
 from clients.support import badges, may_moderate, reactions
 from protocol import kinds
 from protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
-from protocol.errors import HoldspaceError
+from protocol.errors import CODES, HoldspaceError
 from protocol.identity import fingerprint, pseudonym_text_id
 from protocol.payloads import RANK
 from protocol.schedule import zone
@@ -25,6 +25,10 @@ REACTION_LABELS = {
     "hug": ("🤗", "Hug"),
     "me-too": ("🙋", "Me too"),
     "thank-you": ("🙏", "Thank you"),
+}
+NOT_SENT = {  # why something written could not be sent, in the writer's terms
+    "client.not_member": "you are not a member of this group at the moment",
+    "client.unknown_group": "you are no longer in this group",
 }
 MOODS = {1: "very low", 2: "low", 3: "okay", 4: "good", 5: "very good"}
 UNREADABLE = {
@@ -196,7 +200,10 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
         what = f"Your answer ({content.answer})"
     else:
         what = "Something you wrote"
-    return {"id": item.item_id.hex(), "what": what, "time": when(item.queued_ms), "error": item.error}
+    reason = None
+    if item.error is not None:
+        reason = NOT_SENT.get(item.error) or CODES.get(item.error, "it was refused")
+    return {"id": item.item_id.hex(), "what": what, "time": when(item.queued_ms), "error": item.error, "reason": reason}
 
 
 def pseudonym_id(key: bytes) -> str:

@@ -252,6 +252,14 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     ben.page.reload()
     expect(ben.page.get_by_text("You are not a member of this group at the moment")).to_be_visible(timeout=LIVE)
     expect(ben.page.get_by_text("We carry on together.")).to_have_count(0)
+    # What Ben writes now cannot be sent; he is told why, and nothing is dropped without his say.
+    ben.send("Can anyone hear me?")
+    unsent = ben.message("Can anyone hear me?")
+    expect(unsent.get_by_text("not sent", exact=True)).to_be_visible(timeout=LIVE)
+    expect(unsent.get_by_text("you are not a member of this group at the moment")).to_be_visible()
+    ben.check("conversation, removed, a message not sent")
+    unsent.get_by_role("button", name="Discard").click()
+    expect(ben.message("Can anyone hear me?")).to_have_count(0)
 
     # --- the crisis check fires on Ana's device, and help is one tap away ---------------------------------------
     ana.send("Some nights I want to die.")

@@ -41,7 +41,7 @@ import trio._core._run as trio_run  # the scheduler's own deterministic switch (
 import trio.testing
 
 from clients.client import NodeSession
-from clients.participant import GroupRecord, Participant
+from clients.participant import GroupRecord, Outgoing, Participant
 from node.core import pack_record
 from node.federation import Federation, memory_connector
 from node.limits import NodeLimits
@@ -88,9 +88,17 @@ class SimParticipant(Participant):
     def save(self) -> None:
         return None
 
-    async def _publish(self, session: NodeSession, record: GroupRecord, entry: Entry) -> int:
+    async def _publish(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        entry: Entry,
+        *,
+        words: tuple[bytes, bytes] | None = None,
+        handing_over: Outgoing | None = None,
+    ) -> int:
         self.signed.add(entry.entry_id)  # what this client signed (the no-forgery checker reads it)
-        return await super()._publish(session, record, entry)
+        return await super()._publish(session, record, entry, words=words, handing_over=handing_over)
 
 
 @dataclass

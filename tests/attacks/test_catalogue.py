@@ -124,7 +124,7 @@ from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
 from protocol.frames import ALPN_CLIENT, MAX_FRAME, encode_request
 from protocol.identity import Pseudonym, group_context
-from protocol.keyfile import seal_secret
+from protocol.keyfile import derive_sealing_key
 from protocol.log import verify_fork_proof
 from protocol.payloads import MEMBER, MessageEnvelope
 from tests.node.test_adversarial import raw_request
@@ -137,8 +137,10 @@ OTHER_ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x04" * 40).en
 @pytest.fixture(autouse=True)
 def quick_key_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Members seal their key files with the cheapest Argon2id: keys at rest are not under attack here."""
-    cheap = partial(seal_secret, opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN, memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN)
-    monkeypatch.setattr(participant_module, "seal_secret", cheap)
+    cheap = partial(
+        derive_sealing_key, opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN, memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN
+    )
+    monkeypatch.setattr(participant_module, "derive_sealing_key", cheap)
 
 
 # -- a real node whose transport we can observe -----------------------------------------------------

@@ -18,7 +18,7 @@ import trio
 
 from clients import crisis
 from clients.app.launch import app
-from clients.cli_common import friendly, home_dir, passphrase, run, session_call
+from clients.cli_common import friendly, home_dir, home_lock, passphrase, run, session_call
 from clients.demo import run_demo
 from clients.participant import GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
@@ -206,7 +206,8 @@ def id_new(ctx: click.Context, node_address: str | None) -> None:
     """Create your identity in --home, sealed with a passphrase."""
     address = NodeAddress.parse(node_address) if node_address else None
     home = home_dir(ctx)
-    Participant.create(home, passphrase(confirm=True), address)
+    with home_lock(home):
+        Participant.create(home, passphrase(confirm=True), address)
     click.echo(f"identity created in {home}")
     click.echo("Your passphrase protects your keys and every message you have read. It cannot be recovered.")
 

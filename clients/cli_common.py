@@ -3,9 +3,11 @@ a session with the participant's home node."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,7 @@ from node.transport.base import TransportError
 from protocol.errors import HoldspaceError
 
 T = TypeVar("T")
+LOCK_FILE = "holdspace.lock"
 PASSPHRASE_ENV = "HOLDSPACE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
 
 
@@ -79,14 +82,32 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
     return trio.run(fn)
 
 
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """Hold a home directory for the length of a command (or of the app): one process at a time
+    changes its key file, so that two never sign different entries at the same log position (an
+    equivocation) and neither overwrites what the other saved."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (home / LOCK_FILE).open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ClientError(
+                "client.home_in_use",
+                f"{home} is in use by another Holdspace process (the app?); close it, or use the app",
+            ) from None
+        yield
+
+
 def session_call(ctx: click.Context, fn: Callable[[Participant, Any], Awaitable[T]]) -> tuple[Participant, T]:
-    me = Participant.load(home_dir(ctx), passphrase())
-    if me.node is None:
-        raise ClientError("client.no_node", "no home node set: run 'holdspace id new --node ADDRESS'")
-    node_address = me.node
+    with home_lock(home_dir(ctx)):
+        me = Participant.load(home_dir(ctx), passphrase())
+        if me.node is None:
+            raise ClientError("client.no_node", "no home node set: run 'holdspace id new --node ADDRESS'")
+        node_address = me.node
 
-    async def main() -> T:
-        async with connect(node_address) as session:
-            return await fn(me, session)
+        async def main() -> T:
+            async with connect(node_address) as session:
+                return await fn(me, session)
 
-    return me, run(main)
+        return me, run(main)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from clients import actions, crisis
-from clients.cli_common import friendly, home_dir, passphrase, session_call
+from clients.cli_common import friendly, home_dir, home_lock, passphrase, session_call
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
 from node.config import load_node, parse_node_id
@@ -453,9 +453,10 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @friendly
     def check_setting(ctx: click.Context, setting: str) -> None:
         """Turn the on-device check for crisis language on or off (it never sends anything)."""
-        me = Participant.load(home_dir(ctx), passphrase())
-        me.crisis_check = setting == "on"
-        me.save()
+        with home_lock(home_dir(ctx)):
+            me = Participant.load(home_dir(ctx), passphrase())
+            me.crisis_check = setting == "on"
+            me.save()
         click.echo(f"on-device crisis check: {setting}")
 
     # --- credentials ----------------------------------------------------------------------

@@ -131,6 +131,7 @@ CODES: dict[str, str] = {
     "client.not_facilitator": "only a facilitator of the group may do that",
     "client.no_moderators": "the group has no moderator or facilitator to report to",
     "client.nothing_to_erase": "you have written nothing in that group",
+    "client.home_in_use": "another Holdspace process (the app, or a command) is using this home directory",
     # --- the participant's app (local, not the wire) ---
     "app.locked": "the app is locked: unlock it with your passphrase first",
     "app.no_node": "this identity has no home node",
@@ -140,7 +141,6 @@ CODES: dict[str, str] = {
     "app.node_timeout": "the home node did not answer in time",
     "app.bad_input": "a form field is missing or not in the expected form",
     "app.not_confirmed": "a destructive action was not confirmed",
-    "app.already_running": "the app is already open for this home directory",
     "app.internal": "the app met an unexpected failure and reconnected",
     # --- operating a node (local commands, not the wire) ---
     "node.not_a_node": "the directory holds no node (no node key)",

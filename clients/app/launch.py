@@ -8,7 +8,6 @@ on any command line another local user could read); the terminal prints the same
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
@@ -23,13 +22,12 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from clients.app.service import AppError, AppService
+from clients.app.service import AppService
 from clients.app.web import Pages
-from clients.cli_common import friendly, home_dir
+from clients.cli_common import friendly, home_dir, home_lock
 from protocol.address import InviteToken, NodeAddress
 
 OPEN_FILE = "app-open.html"
-LOCK_FILE = "app.lock"
 GRACE = 1.0  # seconds for open pages to be told the app is stopping
 
 
@@ -48,14 +46,7 @@ def app(ctx: click.Context, invite: str | None, node_address: str | None, port: 
         InviteToken.parse(invite.strip())  # a bad invite is refused now, not in the page
     node = NodeAddress.parse(node_address) if node_address else None
     home = home_dir(ctx)
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with (home / LOCK_FILE).open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AppError(
-                "app.already_running", f"Holdspace is already open for {home}; use the link it printed"
-            ) from None
+    with home_lock(home):  # the CLI takes the same lock: never two writers of one key file
         trio.run(partial(serve_app, home, node, port, open_browser=not no_browser, invite=invite, echo=click.echo))
     click.echo("Holdspace closed.")
 

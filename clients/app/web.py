@@ -41,9 +41,20 @@ from clients.app.service import AppError, AppService
 from clients.crisis import DEFAULT_RESOURCES
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import checkin_summary, crisis_resources, moderation_log, reports, sessions
-from clients.support_cli import parse_duration, parse_local_time
+from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
 from protocol.address import InviteToken, NodeAddress
-from protocol.content import MAX_TEXT, MAX_WARNING, MAX_WORD, REACTIONS, RSVP_ANSWERS, CheckIn, Reaction, Text
+from protocol.content import (
+    MAX_TEXT,
+    MAX_WARNING,
+    MAX_WORD,
+    REACTIONS,
+    RSVP_ANSWERS,
+    CheckIn,
+    CredentialPost,
+    Reaction,
+    Text,
+)
+from protocol.credential import decode_attestation
 from protocol.errors import HoldspaceError
 from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, ROLES
 
@@ -587,6 +598,26 @@ class Pages:
         self.service.say("info", "The crisis resources are pinned for everyone in the group.")
         return RedirectResponse(f"/g/{record.group_id.hex()}/moderation", status_code=303)
 
+    async def trust(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        issuer = parse_issuer(str(form.get("issuer", "")))
+        add = form.get("remove") != "1"
+        await self.service.call(lambda me, s: me.trust_issuer(s, record, issuer, add=add))
+        self.service.say(
+            "info", "Credentials from that issuer are now trusted." if add else "That issuer is no longer trusted."
+        )
+        return RedirectResponse(f"/g/{record.group_id.hex()}/moderation", status_code=303)
+
+    async def post_credential(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        raw = parse_hex(str(form.get("attestation", "")))
+        attestation = decode_attestation(raw)
+        if attestation.subject != self.service.participant().pseudonym(record).public_key:
+            raise AppError("app.bad_input", "that credential was issued to another pseudonym, not yours in this group")
+        self.service.queue(record, CredentialPost(raw))
+        self.service.say("info", "Your credential is shared. Members' apps check it themselves.")
+        return RedirectResponse(f"/g/{record.group_id.hex()}/members", status_code=303)
+
     async def leave_page(self, request: Request) -> Response:
         me, record = self.record(request)
         return self.render(request, "leave.html", title="Your words, or leaving", **self.group_context(me, record))
@@ -681,6 +712,8 @@ class Pages:
             Route(g + "/remove", a(self.remove), methods=["POST"]),
             Route(g + "/moderation", p(self.moderation_page)),
             Route(g + "/pin", a(self.pin), methods=["POST"]),
+            Route(g + "/trust", a(self.trust), methods=["POST"]),
+            Route(g + "/credential", a(self.post_credential), methods=["POST"]),
             Route(g + "/leave", p(self.leave_page)),
             Route(g + "/erase", a(self.erase), methods=["POST"]),
             Route(g + "/leave", a(self.leave), methods=["POST"]),

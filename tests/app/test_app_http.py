@@ -118,9 +118,14 @@ def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App]
     assert r.status_code == 200 and re.search(r'role="alert">[^<]*\(address\.[a-z_]+\)', r.text), r.text
     r = c.post("/g/zz/send", data={"csrf": csrf, "text": "x"})
     assert r.status_code == 200 and "(client.unknown_group)" in r.text
-    # A second app for the same person is refused (two processes would overwrite each other's keys).
+    # A second app, or a command, for the same person is refused while the app runs: two writers of
+    # one key file could sign two different entries at one position.
     second = run("app", "--no-browser", home=tmp_path / "fay", check=False)
-    assert second.returncode == 1 and "error: app.already_running" in second.stderr
+    assert second.returncode == 1 and "error: client.home_in_use" in second.stderr
+    command = run("groups", home=tmp_path / "fay", check=False)
+    assert command.returncode == 0  # reading is fine
+    command = run("group", "create", "another", home=tmp_path / "fay", check=False)
+    assert command.returncode == 1 and "error: client.home_in_use" in command.stderr
 
 
 def _listeners(port: int) -> list[str]:

@@ -20,6 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, App, Node, chromium_or_skip, start_app
+from tests.cli.test_cli import run
 
 PASSPHRASE = "a quiet harbour at dawn"
 LIVE = 30_000  # ms: how long a live update may take to reach another person's page
@@ -39,10 +40,17 @@ class Person:
 
     axe = Axe()
 
-    def __init__(self, name: str, app: App, browser: Browser, viewport: dict[str, int]) -> None:
+    def __init__(
+        self, name: str, app: App, browser: Browser, viewport: dict[str, int], *, scheme: str = "light"
+    ) -> None:
         self.name = name
         self.app = app
-        self.context = browser.new_context(viewport=viewport, timezone_id="UTC", locale="en-GB")
+        self.context = browser.new_context(
+            viewport=viewport,
+            timezone_id="UTC",
+            locale="en-GB",
+            color_scheme=scheme,  # type: ignore[arg-type]
+        )
         self.page: Page = self.context.new_page()
         self.checked: set[str] = set()
 
@@ -101,7 +109,7 @@ def test_a_support_group_in_the_browser(node: Node, apps: list[App], tmp_path: P
         def open_with_invite(token: str) -> Person:
             """Ben opens the app with nothing but the invite (``holdspace app INVITE``)."""
             apps.append(start_app(tmp_path / "ben", token))
-            return Person("Ben", apps[-1], browser, PHONE)
+            return Person("Ben", apps[-1], browser, PHONE, scheme="dark")  # axe checks the dark colours too
 
         try:
             fay = Person("Fay", apps[0], browser, LAPTOP)
@@ -169,6 +177,7 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ben.page.get_by_text("the evenings are the hardest")).to_be_hidden()
     ben.check("conversation, content warning closed")
     ben.shot("03-content-warning")
+    ana_label = fay.message("evenings are the hardest").locator(".author").inner_text()
     hidden.get_by_text("Content warning: loss").click()
     expect(ben.page.get_by_text("the evenings are the hardest")).to_be_visible()
 
@@ -211,6 +220,29 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     _eventually(facilitator_sees_checkin)
     expect(fay.page.get_by_text("Words: tired")).to_be_visible()
     fay.check("sessions, facilitator")
+    fay.page.get_by_label("Give the talking piece to").select_option(label=ana_label)
+    fay.page.get_by_role("button", name="Pass the talking piece").click()
+    expect(ana.page.locator("li.session", has_text="Talking piece: You.")).to_be_visible(timeout=LIVE)
+    _reflows(ana)
+
+    # --- a verified professional: the community's node vouches for Ana, the group trusts the node --------------
+    fay.nav("Moderation")
+    fay.page.get_by_label("Issuer to trust (hsn1… or hsp1…)").fill(node.address.split("//")[1].split("@")[0])
+    fay.page.get_by_role("button", name="Trust this issuer").click()
+    expect(fay.page.get_by_text("Credentials from that issuer are now trusted")).to_be_visible()
+    ana.nav("Members")
+    ana_id = ana.page.locator("p.hint code").first.inner_text()
+    attestation = run(
+        "node", "credential", str(node.directory), "--subject", ana_id, "--role", "licensed counsellor"
+    ).stdout.strip()
+    ana.page.get_by_text("Share a professional credential").click()
+    ana.page.get_by_label("Your credential").fill(attestation)
+    ana.page.get_by_role("button", name="Share it with the group").click()
+    ben.nav("Members")
+    expect(ben.page.get_by_text("Verified licensed counsellor")).to_be_visible(timeout=LIVE)
+    ben.check("members, a verified professional (dark scheme)")
+    ben.shot("11-verified-badge")
+    ben.nav("Conversation")
 
     # --- a hurtful message, reported by Ana, checked by Fay ---------------------------------------------
     ana.nav("Conversation")
@@ -316,6 +348,16 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ana.page.get_by_role("heading", name="Your groups")).to_be_visible()
     ana.check("home, in a group")
     ana.shot("10-home")
+
+
+def _reflows(person: Person) -> None:
+    """WCAG 1.4.10: at 320 CSS pixels wide (a phone at 400 % zoom) nothing scrolls sideways."""
+    page = person.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    for part in ("", "/sessions", "/members"):
+        page.goto(page.url.split("/g/")[0] + "/g/" + page.url.split("/g/")[1].split("/")[0] + part)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, part or "conversation"
+    page.set_viewport_size(PHONE)
 
 
 def _tab_to(page: Page, tag: str, text: str, limit: int = 80) -> None:

@@ -42,6 +42,7 @@ from clients.crisis import DEFAULT_RESOURCES
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import checkin_summary, crisis_resources, moderation_log, reports, sessions
 from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
+from protocol import textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import (
     MAX_TEXT,
@@ -585,8 +586,11 @@ class Pages:
             }
             for line in moderation_log(record)
         ]
+        state = record.state
+        issuers = sorted(textid.encode_id(textid.NODE_PREFIX, k) for k in (state.issuers if state else ()))
+        context = self.group_context(me, record)
         return self.render(
-            request, "moderation.html", title="Moderation", reports=found, log=log, **self.group_context(me, record)
+            request, "moderation.html", title="Moderation", reports=found, log=log, issuers=issuers, **context
         )
 
     async def pin(self, request: Request, form: FormData) -> Response:

@@ -186,9 +186,7 @@ class Pages:
                 return PlainTextResponse("Refused: the form could not be read.", 400)
             if not hmac.compare_digest(str(form.get("csrf", "")), self.csrf):
                 return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
-            back = str(form.get("back", "/"))
-            if not back.startswith("/") or back.startswith("//"):
-                back = "/"
+            back = _back(form)
             if unlocked and self.service.me is None:
                 return RedirectResponse("/", status_code=303)
             try:
@@ -302,7 +300,7 @@ class Pages:
 
     async def reconnect(self, request: Request, form: FormData) -> Response:
         self.service.reconnect()
-        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+        return RedirectResponse(_back(form), status_code=303)
 
     async def join_page(self, request: Request) -> Response:
         invite = request.query_params.get("invite", "") or self.service.pending_invite or ""
@@ -388,7 +386,7 @@ class Pages:
         self.service.queue(record, content, to_facilitators=private)
         who = "the facilitators" if private else "the group"
         self.service.say("info", f"Thank you for checking in. It will reach {who}.")
-        return RedirectResponse(str(form.get("back", f"/g/{record.group_id.hex()}")), status_code=303)
+        return RedirectResponse(_back(form), status_code=303)
 
     async def redact(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -646,15 +644,15 @@ class Pages:
         me = self.service.participant()
         me.discard(_hex(form, "item"))
         self.service.changed()
-        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+        return RedirectResponse(_back(form), status_code=303)
 
     async def retry(self, request: Request, form: FormData) -> Response:
         self.service.retry_refused(_hex(form, "item"))
-        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+        return RedirectResponse(_back(form), status_code=303)
 
     async def dismiss(self, request: Request, form: FormData) -> Response:
         self.service.crisis_alerts.clear()
-        return RedirectResponse(str(form.get("back", "/")), status_code=303)
+        return RedirectResponse(_back(form), status_code=303)
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: a ``change`` event whenever something the pages show changed."""
@@ -756,6 +754,14 @@ def status_text(status: Any) -> str:
 def _sentence(err: HoldspaceError) -> str:
     message = err.message or "that did not work"
     return f"{message[0].upper()}{message[1:]}. ({err.code})"
+
+
+def _back(form: FormData) -> str:
+    """Where a form returns to: a path of this app only (never another site, never ``//host``)."""
+    back = str(form.get("back", "/"))
+    if not back.startswith("/") or back.startswith(("//", "/\\")):
+        return "/"
+    return back
 
 
 def _hex(form: FormData, name: str) -> bytes:

@@ -113,6 +113,10 @@ def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App]
     cookie = next(h for h in c.get(app.link, follow_redirects=False).headers.get_list("set-cookie"))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
 
+    # A form cannot send the browser to another site afterwards.
+    for back in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        r = c.post("/reconnect", data={"csrf": csrf, "back": back}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/", back
     # Bad input gets a sentence, not a crash.
     r = c.post("/join", data={"csrf": csrf, "invite": "hsinvite:not-an-invite"})
     assert r.status_code == 200 and re.search(r'role="alert">[^<]*\(address\.[a-z_]+\)', r.text), r.text

@@ -1,0 +1,77 @@
+"""The app's engine under virtual time (trio's MockClock): it reconnects after a lost or refused
+connection with a growing pause, at once when asked, and survives any failure of a connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from clients.app.service import RECONNECT_MAX, AppService
+from clients.participant import Participant
+from node.transport.base import ConnectFailed
+from protocol.address import NodeAddress
+
+NODE = NodeAddress(b"\x07" * 32, "127.0.0.1", 4433)
+
+
+class Unreachable:
+    """A connector whose every attempt fails, as ``failure`` says; it notes when each was made."""
+
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+        self.attempts: list[float] = []
+
+    @asynccontextmanager
+    async def __call__(self, address: NodeAddress) -> AsyncIterator[None]:
+        self.attempts.append(trio.current_time())
+        raise self.failure
+        yield  # pragma: no cover - never reached
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    Participant.create(home, "a passphrase of eight", NODE)
+    return home
+
+
+async def run_service(
+    home: Path, connector: Unreachable, seconds: float, *, poke_at: float | None = None
+) -> AppService:
+    service = AppService(home, connector=connector)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.run)
+        await trio.testing.wait_all_tasks_blocked()
+        await service.unlock("a passphrase of eight")
+        if poke_at is not None:
+            await trio.sleep(poke_at)
+            service.reconnect()
+        await trio.sleep(seconds - (poke_at or 0))
+        nursery.cancel_scope.cancel()
+    return service
+
+
+@pytest.mark.parametrize("failure", [ConnectFailed("refused"), RuntimeError("a bug in a connection")])
+async def test_reconnects_with_a_growing_pause_and_stays_up(home: Path, failure: Exception, autojump_clock) -> None:  # type: ignore[no-untyped-def]
+    connector = Unreachable(failure)
+    service = await run_service(home, connector, 200.0)
+    start = connector.attempts[0]
+    pauses = [round(b - a, 3) for a, b in zip(connector.attempts, connector.attempts[1:], strict=False)]
+    assert pauses[:6] == [1.0, 2.0, 4.0, 8.0, 16.0, RECONNECT_MAX]
+    assert set(pauses[5:]) == {RECONNECT_MAX}
+    assert connector.attempts[-1] - start > 150  # it never gave up
+    status = service.status()
+    assert status.state == "offline"
+    assert status.problem == ("transport.connect_failed" if isinstance(failure, ConnectFailed) else "app.internal")
+
+
+async def test_asking_to_reconnect_tries_at_once(home: Path, autojump_clock) -> None:  # type: ignore[no-untyped-def]
+    connector = Unreachable(ConnectFailed("refused"))
+    await run_service(home, connector, 40.0, poke_at=20.0)
+    # 0, 1, 3, 7, 15 by the growing pause; then the person asks at 20, not at the next (31).
+    assert [round(t - connector.attempts[0], 3) for t in connector.attempts[:6]] == [0.0, 1.0, 3.0, 7.0, 15.0, 20.0]

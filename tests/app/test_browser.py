@@ -120,6 +120,11 @@ def test_a_support_group_in_the_browser(node: Node, apps: list[App], tmp_path: P
 
 
 def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Person], node: Node) -> None:
+    # --- without the launch link, the page only explains how to open the app -----------------
+    fay.page.goto(fay.app.base + "/")
+    expect(fay.page.get_by_role("heading", name="Open Holdspace from its link")).to_be_visible()
+    fay.check("gate")
+
     # --- Fay, the facilitator, creates her identity and the group ---------------------------
     fay.enter()
     fay.check("welcome")

@@ -1,7 +1,11 @@
 """The app's web pages (Starlette on trio): server-rendered HTML, forms, and one live-update stream.
 
-Who may drive the pages: only a browser that was handed this launch's secret. The launch link
-(``/enter?t=SECRET``) exchanges it for a cookie (HttpOnly, SameSite=Strict, this origin only). Then:
+Who may drive the pages: only a browser that was handed this launch's secrets. Every page lives under
+a path chosen at random for this launch (``/s/ROOT/...``), and the launch link (``/s/ROOT/enter?t=
+TOKEN``) exchanges the token for a cookie (HttpOnly, SameSite=Strict, Path=/s/ROOT). Browsers do not
+keep cookies apart by port, so a server another local user runs on another loopback port could be sent
+a cookie scoped to ``/``; one scoped to the secret path is sent only to URLs that already know it.
+Then:
 
 * every request must name this server by its loopback address (``Host``), which defeats DNS
   rebinding: another site's name pointing at 127.0.0.1 is refused;
@@ -75,6 +79,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "unlocked": False,
     "flash": [],
     "csrf": "",
+    "root": "",  # pages shown without the cookie link to the public paths only
 }
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live-update stream
 
@@ -119,7 +124,8 @@ class Pages:
         self.service = service
         self.launch_token = launch_token or secrets.token_urlsafe(32)
         self.session_secret = secrets.token_urlsafe(32)
-        self.csrf = hmac.new(self.session_secret.encode(), b"csrf", "sha256").hexdigest()
+        self.csrf = secrets.token_hex(32)  # independent of the cookie: knowing one never gives the other
+        self.root = "/s/" + secrets.token_urlsafe(16)  # every page's path starts with it
         self.port = 0  # set once the server is bound
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
@@ -129,71 +135,94 @@ class Pages:
 
     @property
     def launch_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/enter?t={self.launch_token}"
+        return f"http://127.0.0.1:{self.port}{self.root}/enter?t={self.launch_token}"
+
+    def go(self, path: str) -> Response:
+        """After a form: a redirect to ``path`` (relative to this launch's root)."""
+        return RedirectResponse(self.root + path, status_code=303)
 
     # -- the gate ----------------------------------------------------------------------------
 
+    def _host_ok(self, request: Request) -> bool:
+        return request.headers.get("host") in {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+
     def _origin_ok(self, request: Request) -> bool:
-        hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
-        if request.headers.get("host") not in hosts:
-            return False
+        """For a form post: this page's origin, and a same-origin fetch (where the browser says)."""
         origin = request.headers.get("origin")
-        if origin is not None and origin not in {f"http://{h}" for h in hosts}:
+        if origin is not None and origin not in {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}:
             return False
         return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 
     def _signed_in(self, request: Request) -> bool:
-        return hmac.compare_digest(request.cookies.get(COOKIE, ""), self.session_secret)
+        return _same(request.cookies.get(COOKIE, ""), self.session_secret)
 
     async def enter(self, request: Request) -> Response:
-        if request.headers.get("host") not in {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}:
+        """The launch link: the token becomes the cookie. The answer is a page that moves on by itself
+        (a redirect would carry the cross-site context of the file the browser was opened from)."""
+        if not self._host_ok(request):
             return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
-        if not hmac.compare_digest(request.query_params.get("t", ""), self.launch_token):
-            return self._gate(request)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, self.session_secret, httponly=True, samesite="strict", path="/")
+        if not _same(request.query_params.get("t", ""), self.launch_token):
+            return await self.gate(request)
+        home = self.root + "/"
+        response = HTMLResponse(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0;url={home}"><title>Opening Holdspace</title></head>'
+            f'<body><main><p><a href="{home}">Open Holdspace</a></p></main></body></html>'
+        )
+        response.set_cookie(COOKIE, self.session_secret, httponly=True, samesite="strict", path=self.root)
         return response
 
-    def _gate(self, request: Request) -> Response:
-        context = {**PAGE_DEFAULTS, "title": "Open Holdspace", "path": request.url.path}
+    async def gate(self, request: Request) -> Response:
+        """Without the cookie: how to open the app. It must not reveal the root (the cookie's path)."""
+        context = {**PAGE_DEFAULTS, "title": "Open Holdspace", "path": "/"}
         return self.templates.TemplateResponse(request, "gate.html", context, status_code=401)
+
+    async def public_help(self, request: Request) -> Response:
+        """Crisis resources for anyone, without the app unlocked or even opened: the default ones."""
+        context = {**PAGE_DEFAULTS, "title": "Help now", "path": "/help", "pinned": [], "default": DEFAULT_RESOURCES}
+        return self.templates.TemplateResponse(request, "help.html", context)
 
     def page(self, fn: Callable[[Request], Awaitable[Response]], *, unlocked: bool = True) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
-            if not self._origin_ok(request):
+            if not self._host_ok(request):
                 return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
             if not self._signed_in(request):
-                return self._gate(request)
+                return await self.gate(request)
             if unlocked and self.service.me is None:
-                return RedirectResponse("/", status_code=303)
+                return self.go("/")
             try:
                 return await fn(request)
             except HoldspaceError as err:
                 self.service.say("error", _sentence(err))
-                return RedirectResponse("/", status_code=303)
+                return self.go("/")
+            except Exception as exc:  # whatever it was, the person gets a calm page
+                return self.failure(exc)
 
         return endpoint
 
     def action(self, fn: Handler, *, unlocked: bool = True) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
+            if not self._host_ok(request):
+                return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
             if not self._origin_ok(request):
                 return PlainTextResponse("Refused: this request did not come from the Holdspace page.", 403)
             if not self._signed_in(request):
-                return self._gate(request)
+                return await self.gate(request)
             try:
                 form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
             except Exception:
                 return PlainTextResponse("Refused: the form could not be read.", 400)
-            if not hmac.compare_digest(str(form.get("csrf", "")), self.csrf):
+            if not _same(str(form.get("csrf", "")), self.csrf):
                 return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
-            back = _back(form)
             if unlocked and self.service.me is None:
-                return RedirectResponse("/", status_code=303)
+                return self.go("/")
             try:
                 return await fn(request, form)
             except HoldspaceError as err:
                 self.service.say("error", _sentence(err))
-                return RedirectResponse(back, status_code=303)
+                return self.go(_back(form))
+            except Exception as exc:  # whatever it was, the person gets a calm page
+                return self.failure(exc)
 
         return endpoint
 
@@ -206,7 +235,8 @@ class Pages:
         base: dict[str, Any] = {
             **PAGE_DEFAULTS,
             "csrf": self.csrf,
-            "path": request.url.path,
+            "root": self.root,
+            "path": request.url.path.removeprefix(self.root) or "/",
             "status": status,
             "status_text": status_text(status),
             "flash": [] if request.headers.get("x-holdspace-refresh") else service.take_flash(),
@@ -266,15 +296,15 @@ class Pages:
         node = NodeAddress.parse(str(form.get("node", "")).strip())
         await self.service.create(first, node)
         self.service.say("info", "Your identity is ready. Join a group with an invite, or start one.")
-        return RedirectResponse("/", status_code=303)
+        return self.go("/")
 
     async def unlock(self, request: Request, form: FormData) -> Response:
         await self.service.unlock(str(form.get("passphrase", "")))
-        return RedirectResponse("/", status_code=303)
+        return self.go("/")
 
     async def lock(self, request: Request, form: FormData) -> Response:
         self.service.lock_now()
-        return RedirectResponse("/", status_code=303)
+        return self.go("/")
 
     async def help(self, request: Request) -> Response:
         me = self.service.me
@@ -296,11 +326,11 @@ class Pages:
         me.crisis_check = form.get("crisis_check") == "on"
         me.save()
         self.service.say("info", "Settings saved.")
-        return RedirectResponse("/settings", status_code=303)
+        return self.go("/settings")
 
     async def reconnect(self, request: Request, form: FormData) -> Response:
         self.service.reconnect()
-        return RedirectResponse(_back(form), status_code=303)
+        return self.go(_back(form))
 
     async def join_page(self, request: Request) -> Response:
         invite = request.query_params.get("invite", "") or self.service.pending_invite or ""
@@ -323,7 +353,7 @@ class Pages:
             "You joined. You have a new pseudonym that only this group sees. Messages become readable once "
             "a facilitator's app shares the group's keys with you, usually within moments.",
         )
-        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}")
 
     async def create_group(self, request: Request, form: FormData) -> Response:
         name = str(form.get("name", "")).strip()[:80]
@@ -332,7 +362,7 @@ class Pages:
         record = await self.service.call(lambda me, s: me.create_group(s, name))
         self.service.follow(record.group_id)
         self.service.say("info", f"{name} is ready. You are its facilitator: invite people from Members.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}")
 
     async def conversation(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -360,7 +390,7 @@ class Pages:
         if ttl not in TTL_CHOICES:
             raise AppError("app.bad_input", "choose when the message disappears from the list")
         self.service.queue(record, Text(text, warning), ttl_ms=parse_duration(ttl) if ttl else None)
-        return RedirectResponse(f"/g/{record.group_id.hex()}#composer", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}#composer")
 
     async def react(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -370,7 +400,7 @@ class Pages:
         target = _message_id(form)
         undo = form.get("undo") == "1"
         self.service.queue(record, Reaction(target, reaction, undo))
-        return RedirectResponse(f"/g/{record.group_id.hex()}#m-{target.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
 
     async def checkin(self, request: Request, form: FormData) -> Response:
         me, record = self.record(request)
@@ -386,14 +416,14 @@ class Pages:
         self.service.queue(record, content, to_facilitators=private)
         who = "the facilitators" if private else "the group"
         self.service.say("info", f"Thank you for checking in. It will reach {who}.")
-        return RedirectResponse(_back(form), status_code=303)
+        return self.go(_back(form))
 
     async def redact(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         target = _message_id(form)
         await self.service.call(lambda me, s: me.redact(s, record, [target]))
         self.service.say("info", "The message was removed for everyone. A marker shows where it was.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}")
 
     async def report_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -416,7 +446,7 @@ class Pages:
         self.service.say(
             "info", f"Reported to {count} moderator(s) or facilitator(s). Only that message was shown to them."
         )
-        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}")
 
     async def sessions_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -461,7 +491,7 @@ class Pages:
         if answer not in RSVP_ANSWERS:
             raise AppError("app.bad_input", "answer yes, no or maybe")
         self.service.queue(record, actions.rsvp(me, record, _hex(form, "session"), answer))
-        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def schedule(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -490,7 +520,7 @@ class Pages:
 
         await self.service.call(go)
         self.service.say("info", f"{title} is scheduled. Members see it in their own time zone.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def pass_piece(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -498,14 +528,14 @@ class Pages:
         key = bytes.fromhex(holder) if holder and len(holder) == 64 else None
         sid = _hex(form, "session")
         await self.service.call(lambda me, s: actions.pass_piece(me, s, record, sid, key))
-        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def cancel_session(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         sid = _hex(form, "session")
         await self.service.call(lambda me, s: actions.cancel_session(me, s, record, sid))
         self.service.say("info", "The session is cancelled.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}/sessions", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def members_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -547,7 +577,7 @@ class Pages:
         expires = me.clock() + days * 86_400_000
         token = await self.service.call(lambda me, s: me.invite(s, record, role=role, uses=uses, expires_ms=expires))
         self.service.fresh_invites[record.group_id] = token
-        return RedirectResponse(f"/g/{record.group_id.hex()}/members#invite-h", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/members#invite-h")
 
     async def remove(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -555,7 +585,7 @@ class Pages:
         ban = form.get("ban") == "1"
         await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban))
         self.service.say("info", f"{views.member_label(target)} was {'banned' if ban else 'removed'}.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}/members", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/members")
 
     async def moderation_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -598,7 +628,7 @@ class Pages:
             raise AppError("app.bad_input", "write the resources to pin")
         await self.service.call(lambda me, s: actions.pin(me, s, record, text))
         self.service.say("info", "The crisis resources are pinned for everyone in the group.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}/moderation", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/moderation")
 
     async def trust(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -608,7 +638,7 @@ class Pages:
         self.service.say(
             "info", "Credentials from that issuer are now trusted." if add else "That issuer is no longer trusted."
         )
-        return RedirectResponse(f"/g/{record.group_id.hex()}/moderation", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/moderation")
 
     async def post_credential(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -618,7 +648,7 @@ class Pages:
             raise AppError("app.bad_input", "that credential was issued to another pseudonym, not yours in this group")
         self.service.queue(record, CredentialPost(raw))
         self.service.say("info", "Your credential is shared. Members' apps check it themselves.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}/members", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}/members")
 
     async def leave_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -630,7 +660,7 @@ class Pages:
             raise AppError("app.not_confirmed", "tick the box to confirm")
         await self.service.call(lambda me, s: me.erase_my_messages(s, record))
         self.service.say("info", "Everything you wrote in this group is erased, on every community's node.")
-        return RedirectResponse(f"/g/{record.group_id.hex()}", status_code=303)
+        return self.go(f"/g/{record.group_id.hex()}")
 
     async def leave(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -638,21 +668,21 @@ class Pages:
             raise AppError("app.not_confirmed", "tick the box to confirm")
         await self.service.call(lambda me, s: me.leave_group(s, record))
         self.service.say("info", "You left the group.")
-        return RedirectResponse("/", status_code=303)
+        return self.go("/")
 
     async def discard(self, request: Request, form: FormData) -> Response:
         me = self.service.participant()
         me.discard(_hex(form, "item"))
         self.service.changed()
-        return RedirectResponse(_back(form), status_code=303)
+        return self.go(_back(form))
 
     async def retry(self, request: Request, form: FormData) -> Response:
         self.service.retry_refused(_hex(form, "item"))
-        return RedirectResponse(_back(form), status_code=303)
+        return self.go(_back(form))
 
     async def dismiss(self, request: Request, form: FormData) -> Response:
         self.service.crisis_alerts.clear()
-        return RedirectResponse(_back(form), status_code=303)
+        return self.go(_back(form))
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: a ``change`` event whenever something the pages show changed."""
@@ -719,19 +749,27 @@ class Pages:
             Route(g + "/leave", p(self.leave_page)),
             Route(g + "/erase", a(self.erase), methods=["POST"]),
             Route(g + "/leave", a(self.leave), methods=["POST"]),
-            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
-        return SecurityHeaders(Starlette(routes=routes, exception_handlers={Exception: self.failure}))
+        app = Starlette(
+            routes=[
+                Mount(self.root, routes=routes),
+                Route("/", self.gate),
+                Route("/help", self.public_help),
+                Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+            ]
+        )
+        return SecurityHeaders(app)
 
-    async def failure(self, request: Request, exc: Exception) -> Response:
+    def failure(self, exc: Exception) -> Response:
         """An unexpected failure: logged for the operator (its type and place, never words), and a
         calm page for the person, who loses nothing (what they wrote is already in the outbox)."""
         log.error("a page failed: %s", type(exc).__name__, exc_info=exc)
         return HTMLResponse(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>Something went wrong · Holdspace</title>"
             '<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Something went wrong</h1>'
-            "<p>This page could not be shown. Nothing you wrote is lost.</p>"
-            '<p><a href="/">Back to your groups</a> · <a href="/help">Need help now?</a></p></main></body></html>',
+            "<p>This could not be done. What you had sent, or see waiting to be sent, is kept.</p>"
+            f'<p><a href="{self.root}/">Back to your groups</a> · <a href="{self.root}/help">Need help now?</a></p>'
+            "</main></body></html>",
             status_code=500,
         )
 
@@ -754,6 +792,11 @@ def status_text(status: Any) -> str:
 def _sentence(err: HoldspaceError) -> str:
     message = err.message or "that did not work"
     return f"{message[0].upper()}{message[1:]}. ({err.code})"
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret (any text given, ASCII or not, is only ever unequal)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _back(form: FormData) -> str:

@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(os.environ.get("HOLDSPACE_ARTIFACTS", ROOT / "artifacts"))
-LINK = re.compile(r"(http://127\.0\.0\.1:\d+/enter\?t=\S+)")
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/s/[\w-]+/enter\?t=\S+)")
 
 
 def free_udp_port() -> int:
@@ -79,7 +79,12 @@ class App:
 
     @property
     def base(self) -> str:
+        """This launch's root: every page's URL starts with it (``http://127.0.0.1:PORT/s/SECRET``)."""
         return self.link.split("/enter")[0]
+
+    @property
+    def origin(self) -> str:
+        return self.link.split("/s/")[0]
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:

@@ -58,9 +58,10 @@ def create_identity(c: httpx.Client, node: str) -> str:
 
 
 def create_group(c: httpx.Client, csrf: str, name: str) -> str:
+    """Start a group; returns its page's path, relative to the launch's root."""
     r = c.post("/groups", data={"csrf": csrf, "name": name})
     assert r.status_code == 200 and "/g/" in str(r.url), r.text
-    return str(r.url.path)
+    return str(r.url.path).removeprefix(c.base_url.path.rstrip("/"))
 
 
 def eventually(check, timeout: float = 30.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +76,7 @@ def eventually(check, timeout: float = 30.0, what: str = "condition") -> None:  
 def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App], tmp_path: Path) -> None:
     app = start_app(tmp_path / "fay", "--node", node.address)
     apps.append(app)
-    port = app.base.rsplit(":", 1)[1]
+    port = app.origin.rsplit(":", 1)[1]
 
     # The browser is handed the secret through a file only this user can read.
     opener = tmp_path / "fay" / OPEN_FILE
@@ -105,18 +106,29 @@ def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App]
     assert c.post("/groups", data=good, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
     assert "circle" not in c.get("/").text  # none of those created anything
     # No CORS, ever; a strict policy; nothing cached to disk.
-    for r in (c.get("/"), c.get("/static/app.css"), c.options("/groups", headers={"Origin": "http://evil.example"})):
+    for r in (
+        c.get("/"),
+        c.get(app.origin + "/static/app.css"),
+        c.options("/groups", headers={"Origin": "http://evil.example"}),
+    ):
         assert not any(h.lower().startswith("access-control-") for h in r.headers), r.headers
         assert r.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert r.headers["x-frame-options"] == "DENY"
+    # The cookie goes only to this launch's secret path: a server on another loopback port (cookies
+    # ignore ports) is never sent it unless it already knows the path, which only pages behind the
+    # cookie show.
     cookie = next(h for h in c.get(app.link, follow_redirects=False).headers.get_list("set-cookie"))
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    root = app.base.removeprefix(app.origin)
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and f"Path={root}" in cookie
+    for public in ("/", "/help", "/s/", "/s/x/"):
+        r = httpx.get(app.origin + public)
+        assert root not in r.text and r.status_code in {200, 401, 404}, public
 
     # A form cannot send the browser to another site afterwards.
     for back in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         r = c.post("/reconnect", data={"csrf": csrf, "back": back}, follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"] == "/", back
+        assert r.status_code == 303 and r.headers["location"] == root + "/", back
     # Bad input gets a sentence, not a crash.
     r = c.post("/join", data={"csrf": csrf, "invite": "hsinvite:not-an-invite"})
     assert r.status_code == 200 and re.search(r'role="alert">[^<]*\(address\.[a-z_]+\)', r.text), r.text
@@ -147,7 +159,7 @@ def _listeners(port: int) -> list[str]:
 def test_app_listens_on_loopback_only(node: Node, apps: list[App], tmp_path: Path) -> None:
     app = start_app(tmp_path / "fay", "--node", node.address)
     apps.append(app)
-    assert _listeners(int(app.base.rsplit(":", 1)[1])) == ["127.0.0.1"]
+    assert _listeners(int(app.origin.rsplit(":", 1)[1])) == ["127.0.0.1"]
 
 
 def _secrets(home: Path) -> list[bytes]:

@@ -19,6 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from clients.app.launch import OPEN_FILE
 from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, App, Node, chromium_or_skip, start_app
 from tests.cli.test_cli import run
 
@@ -54,8 +55,11 @@ class Person:
         self.page: Page = self.context.new_page()
         self.checked: set[str] = set()
 
-    def enter(self) -> None:
-        self.page.goto(self.app.link)
+    def enter(self, *, as_launched: bool = False) -> None:
+        """Follow the launch link; its page moves on to the app's first page by itself. With
+        ``as_launched``, open what ``holdspace app`` hands the browser: a local file that forwards."""
+        self.page.goto((self.app.home / OPEN_FILE).as_uri() if as_launched else self.app.link)
+        self.page.wait_for_url(self.app.base + "/")
 
     def check(self, what: str) -> None:
         """axe-core on the page as it is now (once its stylesheet is in); any violation fails the test."""
@@ -121,9 +125,12 @@ def test_a_support_group_in_the_browser(node: Node, apps: list[App], tmp_path: P
 
 def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Person], node: Node) -> None:
     # --- without the launch link, the page only explains how to open the app -----------------
-    fay.page.goto(fay.app.base + "/")
+    fay.page.goto(fay.app.origin + "/")
     expect(fay.page.get_by_role("heading", name="Open Holdspace from its link")).to_be_visible()
     fay.check("gate")
+    fay.page.get_by_role("link", name="Need help now?").click()  # help needs no unlocking
+    expect(fay.page.get_by_text("findahelpline.com")).to_be_visible()
+    fay.check("help, before opening the app")
 
     # --- Fay, the facilitator, creates her identity and the group ---------------------------
     fay.enter()
@@ -156,7 +163,7 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     # --- Ana pastes the invite; Ben opened the app with it, so his page already holds it ----------------
     ben = open_with_invite(token)
     for person in (ana, ben):
-        person.enter()
+        person.enter(as_launched=person is ana)
         person.create_identity()
         if person is ana:
             person.page.get_by_label("Invite", exact=True).fill(token)

@@ -56,7 +56,7 @@
       .finally(function () { refreshing = false; });
   }
 
-  const events = new EventSource("/events");
+  const events = new EventSource(body.dataset.root + "/events");
   events.addEventListener("change", function (event) {
     const data = JSON.parse(event.data);
     showStatus(data.status, data.text);

@@ -15,10 +15,10 @@ from protocol.schedule import occurrence_at
 
 
 def check_in(me: Participant, record: GroupRecord, mood: int, word: str | None) -> CheckIn:
-    """A check-in; during a session it counts for that session's occurrence."""
+    """A check-in; during a session it counts for that session's occurrence (as far as this client
+    knows: before the group's state is known, it counts for no session)."""
     state = record.state
-    assert state is not None
-    running = occurrence_at(state, me.clock())
+    running = occurrence_at(state, me.clock()) if state is not None else None
     return CheckIn(mood, word, (running[0].session_id, running[0].index) if running else None)
 
 
@@ -55,7 +55,8 @@ async def pin(me: Participant, s: NodeSession, record: GroupRecord, text: str) -
 async def cancel_session(me: Participant, s: NodeSession, record: GroupRecord, session_id: bytes) -> None:
     """Cancel a session's remaining occurrences (the node refuses it from a non-facilitator)."""
     state = record.state
-    assert state is not None
+    if state is None or session_id not in state.sessions:
+        raise ClientError("client.unknown_session", "there is no such session in this group")
     spec = state.sessions[session_id].spec
     title = next((v.title for v in sessions(record, 0, 10_000) if v.occurrence.session_id == session_id), "")
     await me.schedule(

@@ -373,6 +373,13 @@ class Participant:
         except HoldspaceError as err:
             if err.code not in UNSETTLED:
                 record.pending = record.pending_words = None  # a definite refusal: the position is free
+                if handing_over is None and words is not None and entry.kind in kinds.MESSAGE_KINDS:
+                    # words sent again after a lost answer, now refused: kept, shown, never dropped
+                    # silently (a direct message stays addressed to the narrowest audience, facilitators)
+                    content, to_facilitators = words[0], entry.kind == kinds.DIRECT
+                    handing_over = Outgoing(
+                        self.random(16), record.group_id, content, self.clock(), None, to_facilitators
+                    )
                 if handing_over is not None:
                     handing_over.error = err.code
                     self.outbox.insert(0, handing_over)
@@ -571,6 +578,18 @@ class Participant:
                 reason = "expired"
             if reason is not None:
                 m.forget(reason)
+
+    def compute_states(self) -> None:
+        """Each group's state from the control log kept in the key file (the state itself is not
+        saved), so that a client can show roles, sessions and pins before it reaches a node."""
+        for record in self.groups.values():
+            if record.genesis is None:
+                continue
+            try:
+                record.computation = self._computation(record)
+            except HoldspaceError:
+                continue  # shown as not (yet) a member until a sync brings what is missing
+            record.state = record.computation.state
 
     @staticmethod
     def _computation(record: GroupRecord) -> Computation:

@@ -46,6 +46,7 @@ log = logging.getLogger("holdspace.app")
 OPERATION_TIMEOUT = 20.0  # seconds for one node operation before the connection is presumed dead
 IDLE_TIMEOUT = 15.0  # a silent connection is given up after this long (keepalives every 5 s)
 RECONNECT_MIN, RECONNECT_MAX = 1.0, 30.0
+POLL_EVERY = 20.0  # seconds between looks at a group the node would not let us subscribe to
 Connector = Callable[[NodeAddress], Any]  # an async context manager yielding a NodeSession
 
 
@@ -92,7 +93,9 @@ class AppService:
         self._outbox_ready = trio.Event()
         self._retry = trio.Event()
         self._session: NodeSession | None = None
-        self._connection: trio.CancelScope | None = None
+        self._connection: trio.CancelScope | None = None  # the current connection
+        self._engine: trio.CancelScope | None = None  # the connection loop of the unlocked participant
+        self._opening = trio.Lock()
         self._followers: trio.Nursery | None = None
         self._following: set[bytes] = set()
         self._nursery: trio.Nursery | None = None
@@ -142,26 +145,33 @@ class AppService:
     async def create(self, passphrase: str, node: NodeAddress) -> None:
         if len(passphrase) < 8:
             raise AppError("app.weak_passphrase", "choose a passphrase of at least 8 characters")
-        self._started(await trio.to_thread.run_sync(Participant.create, self.home, passphrase, node))
+        async with self._opening:  # one at a time: a second click waits, then finds it done
+            if self.me is None:
+                self._started(await trio.to_thread.run_sync(Participant.create, self.home, passphrase, node))
 
     async def unlock(self, passphrase: str) -> None:
-        """Open the key file (Argon2id runs in a thread: the pages stay responsive meanwhile)."""
-        self._started(await trio.to_thread.run_sync(Participant.load, self.home, passphrase))
+        """Open the key file (Argon2id runs in a thread: the pages stay responsive meanwhile) and
+        compute each group's state from the control log kept in it, so that pages are right offline."""
+        async with self._opening:
+            if self.me is None:
+                self._started(await trio.to_thread.run_sync(_open, self.home, passphrase))
 
     def lock_now(self) -> None:
-        """Forget the keys: the connection stops and the page asks for the passphrase again."""
-        if self._connection is not None:
-            self._connection.cancel()
-        self.me, self._state, self._session = None, "locked", None
+        """Forget the keys: the engine stops and the page asks for the passphrase again."""
+        if self._engine is not None:
+            self._engine.cancel()
+        self.me, self._state, self._session, self._engine = None, "locked", None, None
         self.crisis_alerts.clear()
         self.changed()
 
     def _started(self, me: Participant) -> None:
+        """Invariant: at most one engine (connection loop) runs, for the participant in ``me``."""
         if me.node is None:
             raise AppError("app.no_node", "this identity has no home node; set one with 'holdspace id new --node'")
         self.me = me
+        self._engine = trio.CancelScope()
         assert self._nursery is not None
-        self._nursery.start_soon(self._connection_loop, me)
+        self._nursery.start_soon(self._connection_loop, me, self._engine)
         self.changed()
 
     # -- the connection ----------------------------------------------------------------------
@@ -169,7 +179,11 @@ class AppService:
     def reconnect(self) -> None:
         self._retry.set()
 
-    async def _connection_loop(self, me: Participant) -> None:
+    async def _connection_loop(self, me: Participant, engine: trio.CancelScope) -> None:
+        with engine:
+            await self._connect_again_and_again(me)
+
+    async def _connect_again_and_again(self, me: Participant) -> None:
         assert me.node is not None
         pause = RECONNECT_MIN
         while self.me is me:
@@ -221,11 +235,19 @@ class AppService:
         try:
             await self._refresh(session, record)
             await session.authenticate(me.pseudonym(record))
-            async with aclosing(session.subscribe(group_id, record.cursor)) as batches:
-                async for _ in batches:
-                    if group_id not in me.groups:
-                        return
-                    await self._refresh(session, record)
+            try:
+                async with aclosing(session.subscribe(group_id, record.cursor)) as batches:
+                    async for _ in batches:
+                        if group_id not in me.groups:
+                            return
+                        await self._refresh(session, record)
+            except HoldspaceError as err:
+                if err.code != "proto.busy":
+                    raise
+            # More groups than the node lets one connection subscribe to: look now and then instead.
+            while group_id in me.groups:
+                await trio.sleep(POLL_EVERY)
+                await self._refresh(session, record)
         except HoldspaceError as err:
             if err.code in UNSETTLED or isinstance(err, AppError):
                 raise
@@ -308,6 +330,12 @@ class AppService:
             raise AppError("app.offline", "the connection to your community's node was lost; reconnecting") from None
         finally:
             self.changed()
+
+
+def _open(home: Path, passphrase: str) -> Participant:
+    me = Participant.load(home, passphrase)
+    me.compute_states()
+    return me
 
 
 @contextmanager

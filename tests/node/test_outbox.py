@@ -12,7 +12,8 @@ from clients.participant import Participant
 from node.transport.base import TransportClosed
 from protocol import kinds
 from protocol.address import InviteToken
-from protocol.content import Reaction, Text
+from protocol.content import Reaction, Text, decode_content
+from protocol.errors import HoldspaceError
 from tests.node.test_support import people, sessions
 
 
@@ -72,3 +73,31 @@ async def test_a_refusal_marks_its_item_and_the_rest_is_sent(tmp_path: Path) -> 
         assert [m.text for m in group.messages if m.text in {"first", "third"}] == ["first", "third"]
         ana.discard(stray.item_id)
         assert Participant.load(tmp_path / "ana", "pass ana").outbox == []
+
+
+async def test_words_sent_again_and_then_refused_come_back_marked(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    async with sessions(tmp_path) as (_, address, s_fay, s_ana, _):
+        fay, ana = people(tmp_path, address, "fay", "ana")
+        group = await fay.create_group(s_fay, "circle")
+        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+        await fay.send(s_fay, group, "welcome")
+        await ana.sync(s_ana, g_ana)
+        ana.queue(g_ana, Text("a private word"), to_facilitators=True)
+
+        async def lost(entry):  # type: ignore[no-untyped-def]
+            raise TransportClosed("lost before the node had it")
+
+        async def refused(entry):  # type: ignore[no-untyped-def]
+            raise HoldspaceError("group.not_member", "no longer a member")
+
+        monkeypatch.setattr(s_ana, "publish", lost)
+        with pytest.raises(TransportClosed):
+            await ana.send_outbox(s_ana)
+        assert ana.outbox == [] and g_ana.pending is not None
+        monkeypatch.setattr(s_ana, "publish", refused)
+        with pytest.raises(HoldspaceError, match=r"group\.not_member"):
+            await ana.sync(s_ana, g_ana)  # the pending entry is sent again first, and refused
+        kept = Participant.load(tmp_path / "ana", "pass ana").outbox
+        assert [(i.error, i.to_facilitators, decode_content(i.content)) for i in kept] == [
+            ("group.not_member", True, Text("a private word"))
+        ]

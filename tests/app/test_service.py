@@ -15,6 +15,7 @@ from clients.app.service import RECONNECT_MAX, AppService
 from clients.participant import Participant
 from node.transport.base import ConnectFailed
 from protocol.address import NodeAddress
+from tests.node.conftest import running_node, session
 
 NODE = NodeAddress(b"\x07" * 32, "127.0.0.1", 4433)
 
@@ -75,3 +76,44 @@ async def test_asking_to_reconnect_tries_at_once(home: Path, autojump_clock) -> 
     await run_service(home, connector, 40.0, poke_at=20.0)
     # 0, 1, 3, 7, 15 by the growing pause; then the person asks at 20, not at the next (31).
     assert [round(t - connector.attempts[0], 3) for t in connector.attempts[:6]] == [0.0, 1.0, 3.0, 7.0, 15.0, 20.0]
+
+
+async def test_two_unlocks_at_once_start_one_engine_and_lock_stops_it(home: Path, autojump_clock) -> None:  # type: ignore[no-untyped-def]
+    connector = Unreachable(ConnectFailed("refused"))
+    service = AppService(home, connector=connector)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.run)
+        await trio.testing.wait_all_tasks_blocked()
+        async with trio.open_nursery() as clicks:  # a double click on Unlock
+            clicks.start_soon(service.unlock, "a passphrase of eight")
+            clicks.start_soon(service.unlock, "a passphrase of eight")
+        await trio.sleep(0.5)
+        assert len(connector.attempts) == 1  # one engine, not two writers of one key file
+        service.lock_now()
+        tried = len(connector.attempts)
+        await trio.sleep(120)
+        assert len(connector.attempts) == tried  # locked: nothing runs any more
+        nursery.cancel_scope.cancel()
+
+
+async def test_more_groups_than_the_node_lets_one_connection_follow(tmp_path: Path) -> None:
+    """The node allows 16 subscriptions per connection; a person in 18 groups stays online and
+    still hears from the groups past the limit (looked at now and then)."""
+    async with running_node(tmp_path / "node") as (_, address), session(address) as s:
+        me = Participant.create(tmp_path / "me", "a passphrase of eight", address)
+        for i in range(18):
+            await me.create_group(s, f"group {i}")
+        service = AppService(tmp_path / "me")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(service.run)
+            await service.unlock("a passphrase of eight")
+            with trio.fail_after(30):
+                while service.status().state != "online" or len(service._following) < 18:
+                    await service.wait_change(service.version)
+            seen = set()
+            with trio.move_on_after(3):  # watch every change for a while: the connection never drops
+                while True:
+                    await service.wait_change(service.version)
+                    seen.add(service.status().state)
+            assert seen <= {"online"} and service.status().problem is None
+            nursery.cancel_scope.cancel()

@@ -87,6 +87,7 @@ class AppService:
         self.flash: list[tuple[str, str]] = []  # (kind, sentence) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
         self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
+        self.drafts: dict[bytes, tuple[str, str]] = {}  # group -> (words, warning) a refused form held
         self._state = "locked"
         self._problem: str | None = None
         self._changed = trio.Event()
@@ -162,6 +163,8 @@ class AppService:
             self._engine.cancel()
         self.me, self._state, self._session, self._engine = None, "locked", None, None
         self.crisis_alerts.clear()
+        self.drafts.clear()
+        self.fresh_invites.clear()
         self.changed()
 
     def _started(self, me: Participant) -> None:

@@ -181,8 +181,13 @@ def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:
 
 
 def outbox(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
-    """What waits to be sent in this group (or was refused), described in words."""
-    return [_outgoing_row(item) for item in me.outbox if item.group_id == record.group_id]
+    """What waits to be sent in this group (or was refused), described in words: first what is being
+    sent right now (signed, not yet acknowledged), then the outbox."""
+    rows = []
+    if record.pending is not None and record.pending_words is not None:
+        pending = Outgoing(b"", record.group_id, record.pending_words[0], me.clock())
+        rows.append({**_outgoing_row(pending), "sending": True})
+    return rows + [_outgoing_row(item) for item in me.outbox if item.group_id == record.group_id]
 
 
 def _outgoing_row(item: Outgoing) -> dict[str, Any]:
@@ -203,7 +208,14 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
     reason = None
     if item.error is not None:
         reason = NOT_SENT.get(item.error) or CODES.get(item.error, "it was refused")
-    return {"id": item.item_id.hex(), "what": what, "time": when(item.queued_ms), "error": item.error, "reason": reason}
+    return {
+        "id": item.item_id.hex(),
+        "what": what,
+        "time": when(item.queued_ms),
+        "error": item.error,
+        "reason": reason,
+        "sending": False,
+    }
 
 
 def pseudonym_id(key: bytes) -> str:

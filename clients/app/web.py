@@ -24,6 +24,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,10 @@ from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_l
 from protocol import textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import (
+    MAX_ABOUT,
+    MAX_REASON,
     MAX_TEXT,
+    MAX_TITLE,
     MAX_WARNING,
     MAX_WORD,
     REACTIONS,
@@ -126,12 +130,15 @@ class Pages:
         self.session_secret = secrets.token_urlsafe(32)
         self.csrf = secrets.token_hex(32)  # independent of the cookie: knowing one never gives the other
         self.root = "/s/" + secrets.token_urlsafe(16)  # every page's path starts with it
+        self.used: deque[str] = deque(maxlen=1000)  # forms already acted on (each carries a one-time id)
         self.port = 0  # set once the server is bound
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
         )
         self.templates = Jinja2Templates(env=environment)
-        self.templates.env.globals.update(reactions=REACTIONS, moods=views.MOODS, ttl_choices=TTL_CHOICES)
+        self.templates.env.globals.update(
+            reactions=REACTIONS, moods=views.MOODS, ttl_choices=TTL_CHOICES, once=lambda: secrets.token_urlsafe(12)
+        )
 
     @property
     def launch_url(self) -> str:
@@ -216,6 +223,11 @@ class Pages:
                 return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
             if unlocked and self.service.me is None:
                 return self.go("/")
+            once = str(form.get("once", ""))
+            if once and once in self.used:  # the same form sent twice (a double click): done already
+                return self.go(_back(form))
+            if once:
+                self.used.append(once)
             try:
                 return await fn(request, form)
             except HoldspaceError as err:
@@ -338,7 +350,7 @@ class Pages:
 
     async def join(self, request: Request, form: FormData) -> Response:
         token = InviteToken.parse(str(form.get("invite", "")).strip())
-        name = str(form.get("name", "")).strip()[:80] or None
+        name = _text(form, "name", 80, "the group's name on your device") or None
 
         async def go(me: Participant, s: Any) -> GroupRecord:
             record = await me.join(s, token, name)
@@ -356,7 +368,7 @@ class Pages:
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def create_group(self, request: Request, form: FormData) -> Response:
-        name = str(form.get("name", "")).strip()[:80]
+        name = _text(form, "name", 80, "the group's name")
         if not name:
             raise AppError("app.bad_input", "give the group a name")
         record = await self.service.call(lambda me, s: me.create_group(s, name))
@@ -370,7 +382,10 @@ class Pages:
 
     def _conversation(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
         context = self.group_context(me, record)
+        draft = self.service.drafts.get(record.group_id, ("", ""))
         context.update(
+            draft_text=draft[0],
+            draft_warning=draft[1],
             title=context["group"]["name"],
             messages=views.messages(me, record),
             outbox=views.outbox(me, record),
@@ -380,16 +395,16 @@ class Pages:
 
     async def send(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        text = str(form.get("text", "")).strip()
-        warning = str(form.get("warning", "")).strip() or None
+        self.service.drafts[record.group_id] = (str(form.get("text", "")), str(form.get("warning", "")))
+        text = _text(form, "text", MAX_TEXT, "the message")
+        warning = _text(form, "warning", MAX_WARNING, "the content warning") or None
         if not text:
             raise AppError("app.bad_input", "write something first")
-        if len(text.encode()) > MAX_TEXT or (warning and len(warning) > MAX_WARNING):
-            raise AppError("app.bad_input", "that message is too long")
         ttl = str(form.get("ttl", ""))
         if ttl not in TTL_CHOICES:
             raise AppError("app.bad_input", "choose when the message disappears from the list")
         self.service.queue(record, Text(text, warning), ttl_ms=parse_duration(ttl) if ttl else None)
+        del self.service.drafts[record.group_id]  # kept until it is safely in the outbox
         return self.go(f"/g/{record.group_id.hex()}#composer")
 
     async def react(self, request: Request, form: FormData) -> Response:
@@ -410,7 +425,7 @@ class Pages:
             mood = 0
         if mood not in views.MOODS:
             raise AppError("app.bad_input", "choose how you are, from 1 to 5")
-        word = str(form.get("word", "")).strip()[:MAX_WORD] or None
+        word = _text(form, "word", MAX_WORD, "the word") or None
         private = form.get("private") == "on"
         content: CheckIn = actions.check_in(me, record, mood, word)
         self.service.queue(record, content, to_facilitators=private)
@@ -441,7 +456,7 @@ class Pages:
         message = next((m for m in record.messages if m.entry_id == target), None)
         if message is None:
             raise ClientError("client.unknown_message", "that message is not here")
-        why = str(form.get("why", "")).strip()[:1000]
+        why = _text(form, "why", MAX_REASON, "what is wrong")
         count = await self.service.call(lambda me, s: actions.report(me, s, record, message, why))
         self.service.say(
             "info", f"Reported to {count} moderator(s) or facilitator(s). Only that message was shown to them."
@@ -495,22 +510,23 @@ class Pages:
 
     async def schedule(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        title = str(form.get("title", "")).strip()[:200]
+        title = _text(form, "title", MAX_TITLE, "the title")
         if not title:
             raise AppError("app.bad_input", "give the session a title")
         tz = str(form.get("tz", "")).strip() or views.local_zone()
         start = parse_local_time(f"{form.get('date', '')} {form.get('time', '')}", tz)
         duration = parse_duration(str(form.get("duration", "60")) or "60")
         weeks = str(form.get("weekly", "")).strip()
-        recurrence = ("weekly", int(weeks)) if weeks.isdigit() and int(weeks) >= 2 else None
+        recurrence = ("weekly", _bounded(form, "weekly", 2, 520, 0)) if weeks else None
         retention = str(form.get("retention", "")).strip()
+        about = _text(form, "about", MAX_ABOUT, "the description") or None
 
         async def go(me: Participant, s: Any) -> bytes:
             return await me.schedule(
                 s,
                 record,
                 title=title,
-                about=str(form.get("about", "")).strip()[:2000] or None,
+                about=about,
                 start_ms=start,
                 duration_ms=duration,
                 tz=tz,
@@ -525,7 +541,9 @@ class Pages:
     async def pass_piece(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         holder = str(form.get("holder", ""))
-        key = bytes.fromhex(holder) if holder and len(holder) == 64 else None
+        key = _hex(form, "holder") if holder else None
+        if key is not None and len(key) != 32:
+            raise AppError("app.bad_input", "choose a member to give the talking piece to")
         sid = _hex(form, "session")
         await self.service.call(lambda me, s: actions.pass_piece(me, s, record, sid, key))
         return self.go(f"/g/{record.group_id.hex()}/sessions")
@@ -799,6 +817,16 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _text(form: FormData, name: str, limit: int, what: str) -> str:
+    """A text field, trimmed; too long (the protocol counts bytes of UTF-8) is an error, never cut."""
+    value = str(form.get(name, "")).strip()
+    if len(value.encode()) > limit:
+        raise AppError(
+            "app.bad_input", f"{what} is too long: at most {limit} bytes (about {limit} letters, fewer in some scripts)"
+        )
+    return value
+
+
 def _back(form: FormData) -> str:
     """Where a form returns to: a path of this app only (never another site, never ``//host``)."""
     back = str(form.get("back", "/"))
@@ -825,6 +853,6 @@ def _bounded(form: FormData, name: str, low: int, high: int, default: int) -> in
     text = str(form.get(name, "")).strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdecimal()) or not low <= int(text) <= high:
         raise AppError("app.bad_input", f"{name} must be a number from {low} to {high}")
     return int(text)

@@ -243,3 +243,51 @@ def test_words_written_offline_survive_a_kill_and_are_sent_once(node: Node, apps
     eventually(lambda: "waiting to be sent" not in c.get(group).text, what="the outbox empties")
     assert run("read", "circle", home=ana).stdout.count("written in the dark") == 1
     assert c.get(group).text.count("written in the dark") == 1
+
+
+def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    group = create_group(c, csrf, "circle")
+    alert = re.compile(r'role="alert">([^<]*)<')
+
+    # The protocol counts bytes: 60 Cyrillic letters are 120 bytes, over a warning's 100.
+    words = {"text": "слова, которые я писала долго", "warning": "я" * 60, "back": group}
+    r = c.post(group + "/send", data={"csrf": csrf, **words})
+    assert "is too long: at most 100 bytes" in alert.search(r.text).group(1)  # type: ignore[union-attr]
+    assert "слова, которые я писала долго</textarea>" in r.text  # the words are still in the box
+    r = c.post(group + "/checkin", data={"csrf": csrf, "mood": "2", "word": "今日はとても疲れています"})
+    assert "(app.bad_input)" in alert.search(r.text).group(1)  # type: ignore[union-attr]
+
+    # Odd values are refused with a sentence, never a failure page.
+    for path, data in (
+        ("/invite", {"role": "member", "uses": "²", "days": "7"}),
+        ("/pass", {"session": "00" * 32, "holder": "zz" * 32}),
+        ("/cancel", {"session": "00" * 32}),
+        ("/react", {"message": "not hex", "reaction": "hug"}),
+        ("/rsvp", {"session": "00" * 32, "answer": "perhaps"}),
+    ):
+        r = c.post(group + path, data={"csrf": csrf, **data})
+        assert r.status_code == 200 and alert.search(r.text), (path, r.status_code, r.text[:300])
+    assert c.post("/groups", data={"csrf": "é" * 64, "name": "x"}).status_code == 403
+    stranger = client(app, enter=False)
+    stranger.headers["Cookie"] = "holdspace_session=%C3%A9; other=\u00e9".encode().decode("latin-1")
+    assert stranger.get("/").status_code == 401
+
+    # The same form sent twice (a double click) is acted on once.
+    form = c.get(group).text
+    once = re.search(r'action="[^"]*/send".*?name="once" value="([^"]+)"', form, re.DOTALL)
+    assert once is not None
+    for _ in range(2):
+        r = c.post(group + "/send", data={"csrf": csrf, "once": once.group(1), "text": "only once", "ttl": ""})
+        assert not alert.search(r.text), alert.search(r.text)
+    for _ in range(40):  # while it goes out, the words are on the page all along, once
+        page = c.get(group).text
+        assert page.count("only once") == 1
+        if "waiting to be sent" not in page and '<span class="tag">sending</span>' not in page:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the message was never sent")

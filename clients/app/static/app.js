@@ -4,11 +4,15 @@
 (function () {
   const body = document.body;
   const announce = document.getElementById("announce");
-  function showStatus(state, text) {  // looked up each time: a refresh may have replaced it
+  // The status line is a live region: it is changed only when what it says changes, so that a
+  // screen reader announces a lost or regained connection, not every message that arrives.
+  function showStatus(state, text) {
     const box = document.getElementById("status");
     const line = document.getElementById("status-text");
+    const retry = document.getElementById("reconnect");
     if (box) { box.className = "status status-" + state; }
-    if (line) { line.textContent = text; }
+    if (line && line.textContent !== text) { line.textContent = text; }
+    if (retry) { retry.hidden = state !== "offline"; }
   }
 
   // Fill the time-zone field with the browser's zone (IANA name) where a form asks for it.
@@ -46,6 +50,7 @@
         parts.forEach(function (part) {
           const next = fresh.getElementById(part.id);
           if (!next || part.contains(document.activeElement) || part.querySelector("details[open]")) { return; }
+          if (part.innerHTML === next.innerHTML) { return; }  // unchanged: leave a reader's place alone
           const before = part.querySelectorAll("li").length;
           part.innerHTML = next.innerHTML;
           const after = part.querySelectorAll("li").length;
@@ -59,6 +64,7 @@
   const events = new EventSource(body.dataset.root + "/events");
   events.addEventListener("change", function (event) {
     const data = JSON.parse(event.data);
+    if (data.status === "locked") { location.reload(); return; }  // no words left on screen once locked
     showStatus(data.status, data.text);
     body.dataset.connection = data.status;
     if (!body.dataset.group || data.groups.length === 0 || data.groups.indexOf(body.dataset.group) >= 0) {

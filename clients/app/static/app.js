@@ -52,13 +52,32 @@
           if (!next || part.contains(document.activeElement) || part.querySelector("details[open]")) { return; }
           if (part.innerHTML === next.innerHTML) { return; }  // unchanged: leave a reader's place alone
           const before = part.querySelectorAll("li").length;
-          part.innerHTML = next.innerHTML;
+          if (!mergeList(part, next)) { part.innerHTML = next.innerHTML; }
           const after = part.querySelectorAll("li").length;
           if (part.id === "messages" && after > before) { announce.textContent = "New in the conversation."; }
         });
       })
       .catch(function () { /* the next change will try again */ })
       .finally(function () { refreshing = false; });
+  }
+
+  // A list that only gained or changed a few items keeps the unchanged ones as they are (the same
+  // nodes), so that a screen reader's place in the conversation is not lost.
+  function mergeList(part, next) {
+    const list = part.querySelector("ol, ul");
+    const fresh = next.querySelector("ol, ul");
+    if (!list || !fresh || part.children.length !== next.children.length) { return false; }
+    for (let i = 0; i < part.children.length; i++) {
+      if (part.children[i] !== list && part.children[i].outerHTML !== next.children[i].outerHTML) { return false; }
+    }
+    const kept = {};
+    Array.prototype.forEach.call(list.children, function (item) { if (item.id) { kept[item.id] = item; } });
+    const items = Array.prototype.map.call(fresh.children, function (item) {
+      const old = item.id ? kept[item.id] : null;
+      return old && old.outerHTML === item.outerHTML ? old : document.importNode(item, true);
+    });
+    list.replaceChildren.apply(list, items);
+    return true;
   }
 
   const events = new EventSource(body.dataset.root + "/events");

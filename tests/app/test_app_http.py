@@ -291,3 +291,21 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
         time.sleep(0.05)
     else:
         pytest.fail("the message was never sent")
+
+
+def test_erase_then_leave(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    group = create_group(c, csrf, "circle")
+    c.post(group + "/send", data={"csrf": csrf, "text": "words I will take back"})
+    eventually(lambda: "words I will take back" in c.get(group).text and "sending" not in c.get(group).text)
+    r = c.post(group + "/erase", data={"csrf": csrf, "back": group + "/leave"})
+    assert "Tick the box to confirm" in r.text, re.findall(r'role="alert">([^<]*)<', r.text)  # nothing without saying so
+    r = c.post(group + "/erase", data={"csrf": csrf, "confirm": "yes"})
+    assert "Everything you wrote in this group is erased" in r.text
+    assert "words I will take back" not in r.text and "This message was erased" in r.text
+    r = c.post(group + "/leave", data={"csrf": csrf, "confirm": "yes"})
+    assert "You left the group." in r.text, re.findall(r'role="(?:alert|status)">([^<]*)<', r.text)
+    assert "no longer a member" in r.text, r.text[r.text.find("<main") :][:1500]

@@ -684,6 +684,7 @@ class Pages:
         record = self.record(request)[1]
         if form.get("confirm") != "yes":
             raise AppError("app.not_confirmed", "tick the box to confirm")
+
         async def go(me: Participant, s: Any) -> None:
             await me.leave_group(s, record)
             await me.sync(s, record)  # the pages then show at once that you are no longer a member

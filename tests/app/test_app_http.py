@@ -64,6 +64,16 @@ def create_group(c: httpx.Client, csrf: str, name: str) -> str:
     return str(r.url.path).removeprefix(c.base_url.path.rstrip("/"))
 
 
+def facilitator_with_a_group(node: Node, apps: list[App], tmp_path: Path) -> tuple[App, httpx.Client, str, str]:
+    """Fay's app, signed in, her identity made, and a group "circle" started: (app, browser, CSRF
+    token, the group page's path)."""
+    app = start_app(tmp_path / "fay", "--node", node.address)
+    apps.append(app)
+    c = client(app)
+    csrf = create_identity(c, node.address)
+    return app, c, csrf, create_group(c, csrf, "circle")
+
+
 def eventually(check, timeout: float = 30.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,11 +196,7 @@ def _encodings(secret: bytes) -> list[str]:
 
 
 def test_no_key_ever_reaches_the_page(node: Node, apps: list[App], tmp_path: Path) -> None:
-    app = start_app(tmp_path / "fay", "--node", node.address)
-    apps.append(app)
-    c = client(app)
-    csrf = create_identity(c, node.address)
-    group = create_group(c, csrf, "circle")
+    _app, c, csrf, group = facilitator_with_a_group(node, apps, tmp_path)
     c.post(group + "/send", data={"csrf": csrf, "text": "first words", "ttl": ""})
     c.post(group + "/invite", data={"csrf": csrf, "role": "member", "uses": "1", "days": "1"})
     eventually(lambda: "first words" in c.get(group).text and "waiting to be sent" not in c.get(group).text)
@@ -246,11 +252,7 @@ def test_words_written_offline_survive_a_kill_and_are_sent_once(node: Node, apps
 
 
 def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: list[App], tmp_path: Path) -> None:
-    app = start_app(tmp_path / "fay", "--node", node.address)
-    apps.append(app)
-    c = client(app)
-    csrf = create_identity(c, node.address)
-    group = create_group(c, csrf, "circle")
+    app, c, csrf, group = facilitator_with_a_group(node, apps, tmp_path)
     alert = re.compile(r'role="alert">([^<]*)<')
 
     # The protocol counts bytes: 60 Cyrillic letters are 120 bytes, over a warning's 100.
@@ -294,11 +296,7 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
 
 
 def test_erase_then_leave(node: Node, apps: list[App], tmp_path: Path) -> None:
-    app = start_app(tmp_path / "fay", "--node", node.address)
-    apps.append(app)
-    c = client(app)
-    csrf = create_identity(c, node.address)
-    group = create_group(c, csrf, "circle")
+    _app, c, csrf, group = facilitator_with_a_group(node, apps, tmp_path)
     c.post(group + "/send", data={"csrf": csrf, "text": "words I will take back"})
     eventually(lambda: "words I will take back" in c.get(group).text and "sending" not in c.get(group).text)
     r = c.post(group + "/erase", data={"csrf": csrf, "back": group + "/leave"})

@@ -17,13 +17,19 @@ from protocol.errors import HoldspaceError
 from tests.node.test_support import people, sessions
 
 
+async def fay_and_ana(tmp_path: Path, address, s_fay, s_ana):  # type: ignore[no-untyped-def]
+    """Fay's group with Ana in it, and Ana holding the group's keys (Fay's first message shared them)."""
+    fay, ana = people(tmp_path, address, "fay", "ana")
+    group = await fay.create_group(s_fay, "circle")
+    g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+    await fay.send(s_fay, group, "welcome")
+    await ana.sync(s_ana, g_ana)
+    return (fay, group), (ana, g_ana)
+
+
 async def test_an_answer_lost_after_the_node_stored_it_costs_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     async with sessions(tmp_path) as (node, address, s_fay, s_ana, _):
-        fay, ana = people(tmp_path, address, "fay", "ana")
-        group = await fay.create_group(s_fay, "circle")
-        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
-        await fay.send(s_fay, group, "welcome")  # shares the keys with Ana
-        await ana.sync(s_ana, g_ana)
+        (fay, group), (ana, g_ana) = await fay_and_ana(tmp_path, address, s_fay, s_ana)
 
         ana.queue(g_ana, Text("written on a bad connection"))
         assert [i.error for i in Participant.load(tmp_path / "ana", "pass ana").outbox] == [None]  # sealed at once
@@ -58,11 +64,7 @@ async def test_an_answer_lost_after_the_node_stored_it_costs_nothing(tmp_path: P
 
 async def test_a_refusal_marks_its_item_and_the_rest_is_sent(tmp_path: Path) -> None:
     async with sessions(tmp_path) as (_, address, s_fay, s_ana, _):
-        fay, ana = people(tmp_path, address, "fay", "ana")
-        group = await fay.create_group(s_fay, "circle")
-        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
-        await fay.send(s_fay, group, "welcome")
-        await ana.sync(s_ana, g_ana)
+        (fay, group), (ana, g_ana) = await fay_and_ana(tmp_path, address, s_fay, s_ana)
         ana.queue(g_ana, Text("first"))
         stray = ana.queue(g_ana, Reaction(b"\x00" * 32, "hug"))
         stray.group_id = b"\x01" * 32  # a group Ana is not in (left it, say) between writing and sending
@@ -77,11 +79,7 @@ async def test_a_refusal_marks_its_item_and_the_rest_is_sent(tmp_path: Path) -> 
 
 async def test_words_sent_again_and_then_refused_come_back_marked(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     async with sessions(tmp_path) as (_, address, s_fay, s_ana, _):
-        fay, ana = people(tmp_path, address, "fay", "ana")
-        group = await fay.create_group(s_fay, "circle")
-        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
-        await fay.send(s_fay, group, "welcome")
-        await ana.sync(s_ana, g_ana)
+        (_fay, _group), (ana, g_ana) = await fay_and_ana(tmp_path, address, s_fay, s_ana)
         ana.queue(g_ana, Text("a private word"), to_facilitators=True)
 
         async def lost(entry):  # type: ignore[no-untyped-def]

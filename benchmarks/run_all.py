@@ -21,7 +21,7 @@ Writes, in ``benchmarks/results/`` (or ``--output``):
 * ``machine.json``: the machine and the run (cores, Python, date, options, each benchmark's wall time
   and error if any).
 
-Benchmarks (``--only`` names): protocol, transport, store, node, federation, retention, sim, nostr.
+Benchmarks (``--only`` names): protocol, transport, store, node, federation, retention, app, sim, nostr.
 The full run stores 1,000,000 entries for the store figures (a few minutes, about 2 GB of disk);
 ``--quick`` uses 100,000 and short durations everywhere (a smoke run). The simulator's 1,000-node
 hour (about a quarter of an hour) runs only with ``--full-sim`` (with ``--quick``: its 100-node
@@ -422,6 +422,30 @@ def retention_records(out: str) -> list[Record]:
     return records
 
 
+def app_records(out: str) -> list[Record]:
+    d = last_json(out)
+    lib, app, render = d["library"], d["app"], d["render"]
+    n = d["messages"]
+    library = "the client library alone (send; subscribe batch + sync), same node"
+    return [
+        rec(
+            f"live delivery through the app, median of {n} (form post → change event → page)",
+            app["median_ms"],
+            "ms",
+            library,
+            lib["median_ms"],
+        ),
+        rec(f"live delivery through the app, p95 of {n}", app["p95_ms"], "ms", library, lib["p95_ms"]),
+        rec(
+            f"conversation page holding {render['messages']} messages, median GET",
+            render["page_ms"],
+            "ms",
+            "GET of the static stylesheet",
+            render["css_ms"],
+        ),
+    ]
+
+
 def sim_records(out: str, results: Path) -> list[Record]:
     records: list[Record] = json.loads(results.read_text())
     for r in records:
@@ -504,6 +528,13 @@ BENCHES = [
         lambda o, tmp: [*script("retention_bench.py"), str(20_000 if o.quick else 100_000)],
         lambda out, tmp: retention_records(out),
         lambda o: 1800,
+    ),
+    Bench(
+        "app",
+        "the participant's web app: live delivery vs the client library, page render vs a static file",
+        lambda o, tmp: [*script("app_bench.py"), "--json", *(["--quick"] if o.quick else [])],
+        lambda out, tmp: app_records(out),
+        lambda o: 600,
     ),
     Bench(
         "sim",

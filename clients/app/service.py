@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import trio
 
 from clients import crisis
-from clients.client import NodeSession
+from clients.client import NodeSession, Received
 from clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from node.limits import default_transport_limits
 from node.transport.base import TransportError
@@ -240,10 +240,12 @@ class AppService:
             await session.authenticate(me.pseudonym(record))
             try:
                 async with aclosing(session.subscribe(group_id, record.cursor)) as batches:
-                    async for _ in batches:
-                        if group_id not in me.groups:
-                            return
-                        await self._refresh(session, record)
+                    record.following = True  # the subscription keeps the record current: sends need no fetch
+                    try:
+                        async for batch in batches:
+                            await self._absorb(session, record, batch)
+                    finally:
+                        record.following = False
             except HoldspaceError as err:
                 if err.code != "proto.busy":
                     raise
@@ -257,11 +259,23 @@ class AppService:
             self._following.discard(group_id)  # e.g. removed from the group: nothing more to follow
 
     async def _refresh(self, session: NodeSession, record: GroupRecord) -> None:
+        """Fetch what the node has for the group (at the start, and when polling)."""
+        await self._take(session, record, None)
+
+    async def _absorb(self, session: NodeSession, record: GroupRecord, batch: list[Received]) -> None:
+        """Take a batch the live subscription delivered (no fetch: the entries are in it)."""
+        await self._take(session, record, batch)
+
+    async def _take(self, session: NodeSession, record: GroupRecord, batch: list[Received] | None) -> None:
         me = self.participant()
         async with self.lock:
             with _deadline():
                 before = len(record.messages)
-                state = await me.sync(session, record)
+                if batch is None:
+                    state = await me.sync(session, record)
+                else:
+                    state, _ = me.absorb(record, [r for r in batch if r.cursor > record.cursor])
+                    me.save()
                 mine = me.pseudonym(record).public_key
                 if state.role_of(mine) == FACILITATOR:
                     epoch = state.current_epoch

@@ -15,6 +15,7 @@ from clients.participant import GroupRecord, Message, Outgoing, Participant
 from clients.support import badges, may_moderate, reactions
 from protocol import kinds
 from protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
+from protocol.credential import Badge
 from protocol.errors import CODES, HoldspaceError
 from protocol.identity import fingerprint, pseudonym_text_id
 from protocol.payloads import RANK
@@ -63,8 +64,10 @@ def member_label(key: bytes, mine: bytes | None = None) -> str:
     return "You" if key == mine else f"Member {fingerprint(key)[:5]}"
 
 
-def badge_view(record: GroupRecord, key: bytes, now_ms: int) -> dict[str, Any] | None:
-    badge = badges(record, now_ms).get(key)
+def badge_view(found: dict[bytes, Badge], key: bytes) -> dict[str, Any] | None:
+    """A member's badge for the page; ``found``: the group's badges (``clients.support.badges``),
+    computed once for a whole page."""
+    badge = found.get(key)
     if badge is None:
         return None
     if badge.verified:
@@ -103,7 +106,7 @@ def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
     given = reactions(record)
     own_reactions = _own_reactions(record, mine)
     moderator = may_moderate(record, mine)
-    now = me.clock()
+    found = badges(record, me.clock())  # once per page, not once per message
     rows: list[dict[str, Any]] = []
     for m in record.messages:
         if m.kind not in (kinds.MESSAGE, kinds.DIRECT):
@@ -111,7 +114,7 @@ def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
         content = m.content
         if content is not None and not isinstance(content, Text):
             continue
-        row = _message_row(record, m, mine, given, own_reactions, moderator, now)
+        row = _message_row(m, mine, given, own_reactions, moderator, found)
         previous = rows[-1] if rows else None
         if row["problem"] and previous is not None and previous.get("sealed") == row["problem"]:
             previous["count"] += 1  # a run of messages sealed before our time is one note, not a wall
@@ -123,13 +126,12 @@ def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
 
 
 def _message_row(
-    record: GroupRecord,
     m: Message,
     mine: bytes,
     given: dict[bytes, Any],
     own_reactions: set[tuple[bytes, str]],
     moderator: bool,
-    now: int,
+    found: dict[bytes, Badge],
 ) -> dict[str, Any]:
     content = m.content
     warning = content.warning if isinstance(content, Text) else None
@@ -157,7 +159,7 @@ def _message_row(
             }
             for name in REACTIONS
         ],
-        "badge": badge_view(record, m.author, now),
+        "badge": badge_view(found, m.author),
         "can_redact": m.deleted is None and (m.author == mine or moderator),
         "can_report": m.deleted is None and m.key is not None and m.author != mine,
         "sealed": None,  # for a run of unreadable messages: why they cannot be read

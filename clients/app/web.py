@@ -45,7 +45,7 @@ from clients.app import views
 from clients.app.service import AppError, AppService
 from clients.crisis import DEFAULT_RESOURCES
 from clients.participant import ClientError, GroupRecord, Participant
-from clients.support import checkin_summary, crisis_resources, moderation_log, reports, sessions
+from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
 from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
 from protocol import textid
 from protocol.address import InviteToken, NodeAddress
@@ -409,11 +409,11 @@ class Pages:
 
     async def react(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        reaction = str(form.get("reaction", ""))
+        value = str(form.get("reaction", ""))
+        undo, reaction = value.startswith("-"), value.removeprefix("-")  # "-hug": take the hug back
         if reaction not in REACTIONS:
             raise AppError("app.bad_input", "that is not a reaction")
         target = _message_id(form)
-        undo = form.get("undo") == "1"
         self.service.queue(record, Reaction(target, reaction, undo))
         return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
 
@@ -563,6 +563,7 @@ class Pages:
         mine = me.pseudonym(record).public_key
         state = record.state
         rows = []
+        found = badges(record, me.clock())
         for key, member in sorted(state.members.items()) if state is not None else []:
             rows.append(
                 {
@@ -571,7 +572,7 @@ class Pages:
                     "label": views.member_label(key, mine),
                     "role": member.role,
                     "you": key == mine,
-                    "badge": views.badge_view(record, key, me.clock()),
+                    "badge": views.badge_view(found, key),
                 }
             )
         return self.render(

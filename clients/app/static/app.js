@@ -39,9 +39,11 @@
   // Parts of a page marked data-live (each with an id) are fetched again when something changed,
   // unless the reader is using them (focus inside, or a menu open): then once they leave.
   let refreshing = false;
+  let again = false;  // a change arrived during a refresh: refresh once more when it ends
   function refresh() {
     const parts = Array.prototype.slice.call(document.querySelectorAll("[data-live][id]"));
-    if (refreshing || parts.length === 0) { return; }
+    if (parts.length === 0) { return; }
+    if (refreshing) { again = true; return; }
     refreshing = true;
     fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Holdspace-Refresh": "1" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -58,7 +60,10 @@
         });
       })
       .catch(function () { /* the next change will try again */ })
-      .finally(function () { refreshing = false; });
+      .finally(function () {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      });
   }
 
   // A list that only gained or changed a few items keeps the unchanged ones as they are (the same

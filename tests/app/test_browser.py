@@ -33,6 +33,7 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 PHONE = {"width": 390, "height": 844}
+expect.set_options(timeout=15_000)  # a slow CI machine: each step may take longer than the default 5 s
 LAPTOP = {"width": 1100, "height": 900}
 
 

@@ -75,9 +75,9 @@ async def serve_app(
         nursery.start_soon(service.run)
         binds = await nursery.start(partial(serve, pages.app(), config, shutdown_trigger=shutdown.wait))
         pages.port = int(str(binds[0]).rsplit(":", 1)[1])
+        opener = _write_open_file(home, pages.launch_url)  # before the link is printed: all is ready then
         echo(f"Holdspace is open at: {pages.launch_url}")
         echo("Keep this window open while you use Holdspace; press Ctrl-C to close it.")
-        opener = _write_open_file(home, pages.launch_url)
         if open_browser:
             await trio.to_thread.run_sync(webbrowser.open, opener.as_uri())
         try:

@@ -46,6 +46,8 @@ log = logging.getLogger("holdspace.app")
 OPERATION_TIMEOUT = 20.0  # seconds for one node operation before the connection is presumed dead
 IDLE_TIMEOUT = 15.0  # a silent connection is given up after this long (keepalives every 5 s)
 RECONNECT_MIN, RECONNECT_MAX = 1.0, 30.0
+#: answers meaning this pseudonym is not (any more) a member of the group: following it ends
+NOT_MEMBER = frozenset({"client.not_member", "group.not_member", "proto.forbidden"})
 POLL_EVERY = 20.0  # seconds between looks at a group the node would not let us subscribe to
 Connector = Callable[[NodeAddress], Any]  # an async context manager yielding a NodeSession
 
@@ -256,7 +258,15 @@ class AppService:
         except HoldspaceError as err:
             if err.code in UNSETTLED or isinstance(err, AppError):
                 raise
-            self._following.discard(group_id)  # e.g. removed from the group: nothing more to follow
+            if err.code in NOT_MEMBER:
+                self._following.discard(group_id)  # removed, or left: nothing more to follow
+                return
+            # Anything else (an entry that does not verify, say): this group only is looked at again
+            # later, on this connection; the others go on.
+            log.warning("following a group failed (%s); trying again in %.0f s", err.code, POLL_EVERY)
+            await trio.sleep(POLL_EVERY)
+            self._following.discard(group_id)
+            self.follow(group_id)
 
     async def _refresh(self, session: NodeSession, record: GroupRecord) -> None:
         """Fetch what the node has for the group (at the start, and when polling)."""

@@ -516,8 +516,10 @@ class Pages:
         tz = str(form.get("tz", "")).strip() or views.local_zone()
         start = parse_local_time(f"{form.get('date', '')} {form.get('time', '')}", tz)
         duration = parse_duration(str(form.get("duration", "60")) or "60")
-        weeks = str(form.get("weekly", "")).strip()
-        recurrence = ("weekly", _bounded(form, "weekly", 2, 520, 0)) if weeks else None
+        repeat = str(form.get("repeat", ""))
+        if repeat not in {"", "weekly", "daily"}:
+            raise AppError("app.bad_input", "choose how the session repeats")
+        recurrence = (repeat, _bounded(form, "times", 2, 520, 2)) if repeat else None
         retention = str(form.get("retention", "")).strip()
         about = _text(form, "about", MAX_ABOUT, "the description") or None
 

@@ -307,3 +307,19 @@ def test_erase_then_leave(node: Node, apps: list[App], tmp_path: Path) -> None:
     r = c.post(group + "/leave", data={"csrf": csrf, "confirm": "yes"})
     assert "You left the group." in r.text, re.findall(r'role="(?:alert|status)">([^<]*)<', r.text)
     assert "no longer a member" in r.text, r.text[r.text.find("<main") :][:1500]
+
+
+def test_a_session_that_repeats_daily(node: Node, apps: list[App], tmp_path: Path) -> None:
+    _, c, csrf, group = facilitator_with_a_group(node, apps, tmp_path)
+    form = {"csrf": csrf, "title": "Morning check-in", "date": "2030-01-07", "time": "08:30", "duration": "30"}
+    r = c.post(group + "/schedule", data={**form, "tz": "Europe/Paris", "repeat": "daily", "times": "3"})
+    assert "Morning check-in is scheduled" in r.text
+    assert r.text.count("<h2>Morning check-in</h2>") == 3  # three occurrences, each shown
+    # 08:30 in Paris is 07:30 UTC in winter; the app shows the viewer's zone (UTC in these tests).
+    assert re.findall(r'<time datetime="2030-01-0\dT07:30:00\+00:00">([^<]+)</time> to', r.text) == [
+        "Mon 07 Jan, 07:30",
+        "Tue 08 Jan, 07:30",
+        "Wed 09 Jan, 07:30",
+    ]
+    r = c.post(group + "/schedule", data={**form, "tz": "Europe/Paris", "repeat": "hourly", "times": "3"})
+    assert "choose how the session repeats" in r.text.lower()

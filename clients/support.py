@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from clients.participant import GroupRecord, Message
 
 
-def _is_facilitator(record: GroupRecord, key: bytes) -> bool:
+def is_facilitator(record: GroupRecord, key: bytes) -> bool:
     return record.state is not None and record.state.role_of(key) == FACILITATOR
 
 
@@ -51,7 +51,7 @@ def current_pin(record: GroupRecord) -> Message | None:
         if found is not None and (m.timestamp_ms, m.entry_id) <= (found.timestamp_ms, found.entry_id):
             continue
         content = m.content
-        if (isinstance(content, Pin) and _is_facilitator(record, m.author)) or (
+        if (isinstance(content, Pin) and is_facilitator(record, m.author)) or (
             isinstance(content, Quote) and _quoted_pin(record, content) is not None
         ):
             found = m
@@ -64,7 +64,7 @@ def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[bytes, Pin] | None:
         inner = decode_content(plaintext)
     except HoldspaceError:
         return None
-    if isinstance(inner, Pin) and _is_facilitator(record, entry.author):
+    if isinstance(inner, Pin) and is_facilitator(record, entry.author):
         return entry.author, inner
     return None
 
@@ -123,7 +123,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
             details[m.entry_id] = content
         elif isinstance(content, Rsvp) and m.author in state.members:
             rsvps.setdefault((content.session, content.occurrence), {})[m.author] = content.answer
-        elif isinstance(content, Turn) and _is_facilitator(record, m.author):
+        elif isinstance(content, Turn) and is_facilitator(record, m.author):
             key = (content.session, content.occurrence)
             if key not in turns or (m.timestamp_ms, m.entry_id) > turns[key][:2]:
                 turns[key] = (m.timestamp_ms, m.entry_id, content.holder)

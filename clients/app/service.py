@@ -238,14 +238,14 @@ class AppService:
         if record is None:
             return
         try:
-            await self._refresh(session, record)
+            await self._catch_up(session, record)
             await session.authenticate(me.pseudonym(record))
             try:
                 async with aclosing(session.subscribe(group_id, record.cursor)) as batches:
                     record.following = True  # the subscription keeps the record current: sends need no fetch
                     try:
                         async for batch in batches:
-                            await self._absorb(session, record, batch)
+                            await self._catch_up(session, record, batch)
                     finally:
                         record.following = False
             except HoldspaceError as err:
@@ -254,7 +254,7 @@ class AppService:
             # More groups than the node lets one connection subscribe to: look now and then instead.
             while group_id in me.groups:
                 await trio.sleep(POLL_EVERY)
-                await self._refresh(session, record)
+                await self._catch_up(session, record)
         except HoldspaceError as err:
             if err.code in UNSETTLED or isinstance(err, AppError):
                 raise
@@ -268,15 +268,9 @@ class AppService:
             self._following.discard(group_id)
             self.follow(group_id)
 
-    async def _refresh(self, session: NodeSession, record: GroupRecord) -> None:
-        """Fetch what the node has for the group (at the start, and when polling)."""
-        await self._take(session, record, None)
-
-    async def _absorb(self, session: NodeSession, record: GroupRecord, batch: list[Received]) -> None:
-        """Take a batch the live subscription delivered (no fetch: the entries are in it)."""
-        await self._take(session, record, batch)
-
-    async def _take(self, session: NodeSession, record: GroupRecord, batch: list[Received] | None) -> None:
+    async def _catch_up(self, session: NodeSession, record: GroupRecord, batch: list[Received] | None = None) -> None:
+        """Take a batch the live subscription delivered (no fetch: the entries are in it), or without
+        one fetch what the node has for the group (at the start, and when polling)."""
         me = self.participant()
         async with self.lock:
             with _deadline():

@@ -17,8 +17,7 @@ from protocol import kinds
 from protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
 from protocol.credential import Badge
 from protocol.errors import CODES, HoldspaceError
-from protocol.identity import fingerprint, pseudonym_text_id
-from protocol.payloads import RANK
+from protocol.identity import fingerprint
 from protocol.schedule import zone
 
 REACTION_LABELS = {
@@ -75,28 +74,13 @@ def badge_view(found: dict[bytes, Badge], key: bytes) -> dict[str, Any] | None:
     return {"verified": False, "role": badge.role or "credential", "why": badge.reason}
 
 
-def group_summary(me: Participant, record: GroupRecord, alerts: set[bytes]) -> dict[str, Any]:
-    mine = me.pseudonym(record).public_key
-    role = record.state.role_of(mine) if record.state is not None else None
-    texts = [m for m in record.messages if m.text is not None and m.author != mine]
-    return {
-        "id": record.group_id.hex(),
-        "name": record.name or f"Group {record.group_id.hex()[:6]}",
-        "role": role,
-        "member": role is not None,
-        "last": texts[-1].text[:80] if texts and texts[-1].text else None,
-        "alert": record.group_id in alerts,
-    }
+def group_name(record: GroupRecord) -> str:
+    return record.name or f"Group {record.group_id.hex()[:6]}"
 
 
-def role_of(me: Participant, record: GroupRecord) -> str | None:
-    state = record.state
-    return state.role_of(me.pseudonym(record).public_key) if state is not None else None
-
-
-def at_least(me: Participant, record: GroupRecord, role: str) -> bool:
-    mine = role_of(me, record)
-    return mine is not None and RANK[mine] >= RANK[role]
+def group_summary(me: Participant, record: GroupRecord) -> dict[str, Any]:
+    role = record.state.role_of(me.pseudonym(record).public_key) if record.state is not None else None
+    return {"id": record.group_id.hex(), "name": group_name(record), "role": role, "member": role is not None}
 
 
 def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
@@ -218,7 +202,3 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
         "reason": reason,
         "sending": False,
     }
-
-
-def pseudonym_id(key: bytes) -> str:
-    return pseudonym_text_id(key)

@@ -45,7 +45,16 @@ from clients.app import views
 from clients.app.service import AppError, AppService
 from clients.crisis import DEFAULT_RESOURCES
 from clients.participant import ClientError, GroupRecord, Participant
-from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
+from clients.support import (
+    badges,
+    checkin_summary,
+    crisis_resources,
+    is_facilitator,
+    may_moderate,
+    moderation_log,
+    reports,
+    sessions,
+)
 from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
 from protocol import textid
 from protocol.address import InviteToken, NodeAddress
@@ -65,7 +74,8 @@ from protocol.content import (
 )
 from protocol.credential import decode_attestation
 from protocol.errors import HoldspaceError
-from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, ROLES
+from protocol.identity import pseudonym_text_id
+from protocol.payloads import MEMBER, ROLES
 
 HERE = Path(__file__).parent
 log = logging.getLogger("holdspace.app")
@@ -253,7 +263,6 @@ class Pages:
             "status_text": status_text(status),
             "flash": [] if request.headers.get("x-holdspace-refresh") else service.take_flash(),
             "unlocked": me is not None,
-            "groups": [views.group_summary(me, r, service.crisis_alerts) for r in me.groups.values()] if me else [],
             "crisis_check": me.crisis_check if me else True,
         }
         base.update(context)
@@ -269,11 +278,12 @@ class Pages:
 
     def group_context(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
         resources, pinned = crisis_resources(record)
+        mine = me.pseudonym(record).public_key
         return {
-            "group": views.group_summary(me, record, self.service.crisis_alerts),
+            "group": views.group_summary(me, record),
             "gid": record.group_id.hex(),
-            "is_facilitator": views.at_least(me, record, FACILITATOR),
-            "is_moderator": views.at_least(me, record, MODERATOR),
+            "is_facilitator": is_facilitator(record, mine),
+            "is_moderator": may_moderate(record, mine),
             "resources": resources,
             "pinned": pinned,
             "alert": record.group_id in self.service.crisis_alerts,
@@ -287,7 +297,10 @@ class Pages:
             if not service.has_identity:
                 return self.render(request, "welcome.html", title="Welcome", node=self._suggested_node())
             return self.render(request, "unlock.html", title="Unlock")
-        return self.render(request, "home.html", title="Your groups", invite=service.pending_invite or "")
+        groups = [views.group_summary(service.me, r) for r in service.me.groups.values()]
+        return self.render(
+            request, "home.html", title="Your groups", groups=groups, invite=service.pending_invite or ""
+        )
 
     def _suggested_node(self) -> str:
         """The node given with --node, else the first host named by the invite the app was opened with
@@ -325,7 +338,7 @@ class Pages:
             for record in me.groups.values():
                 text, pinned = crisis_resources(record)
                 if pinned:
-                    found.append({"name": views.group_summary(me, record, set())["name"], "text": text})
+                    found.append({"name": views.group_name(record), "text": text})
         self.service.crisis_alerts.clear()
         return self.render(request, "help.html", title="Help now", pinned=found, default=DEFAULT_RESOURCES)
 
@@ -570,7 +583,7 @@ class Pages:
             rows.append(
                 {
                     "hex": key.hex(),
-                    "id": views.pseudonym_id(key),
+                    "id": pseudonym_text_id(key),
                     "label": views.member_label(key, mine),
                     "role": member.role,
                     "you": key == mine,
@@ -584,7 +597,7 @@ class Pages:
             members=rows,
             roles=ROLES,
             invite=invite,
-            me_id=views.pseudonym_id(mine),
+            me_id=pseudonym_text_id(mine),
             **self.group_context(me, record),
         )
 

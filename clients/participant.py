@@ -43,7 +43,7 @@ from protocol.payloads import (
     decode_payload,
     envelope_expiry,
 )
-from protocol.schedule import retention_deadline
+from protocol.schedule import is_zone, retention_deadline
 
 KEYFILE = "holdspace.keys"
 #: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
@@ -763,6 +763,8 @@ class Participant:
         cancel: bool = False,
     ) -> bytes:
         """Schedule a facilitated session (or update or cancel one); returns the session id."""
+        if not is_zone(tz):
+            raise ClientError("client.bad_argument", f"{tz!r} is not a time zone name (for example Europe/London)")
         state = await self.ensure_clean_epoch(session, record)
         keys, epoch = record.keys, state.current_epoch
         assert keys is not None and epoch is not None

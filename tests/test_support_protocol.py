@@ -25,7 +25,7 @@ from protocol.payloads import (
     decode_payload,
     envelope_expiry,
 )
-from protocol.schedule import occurrences, retention_deadline, upcoming
+from protocol.schedule import is_zone, occurrences, retention_deadline, upcoming
 from tests.group_world import T0, World
 
 LONDON = ZoneInfo("Europe/London")
@@ -286,6 +286,11 @@ def test_zone_names_that_differ_between_hosts_are_read_as_utc(name: str) -> None
     start = _ms(2026, 3, 19, 19, 0)
     occ = occurrences(_scheduled(start, tz=name, rc=("weekly", 3)))
     assert occ[2].start_ms - start == 14 * 86_400_000  # UTC: no summer-time shift
+
+
+def test_only_zones_read_as_themselves_count_as_zones() -> None:
+    assert all(is_zone(z) for z in ("UTC", "Etc/UTC", "Europe/London", "America/Sao_Paulo"))
+    assert not any(is_zone(z) for z in ("Mars/Olympus", "localtime", "right/UTC", "europe/london", ""))
 
 
 def test_session_times_and_zone_names_are_bounded() -> None:

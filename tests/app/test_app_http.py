@@ -19,6 +19,7 @@ import pytest
 
 from clients.app.launch import OPEN_FILE
 from clients.participant import Participant
+from protocol.credential import issue
 from tests.app.conftest import App, Node, start_app
 from tests.cli.test_cli import run
 
@@ -139,11 +140,6 @@ def test_only_this_launchs_browser_can_drive_the_app(node: Node, apps: list[App]
     for back in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         r = c.post("/reconnect", data={"csrf": csrf, "back": back}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == root + "/", back
-    # Bad input gets a sentence, not a crash.
-    r = c.post("/join", data={"csrf": csrf, "invite": "hsinvite:not-an-invite"})
-    assert r.status_code == 200 and re.search(r'role="alert">[^<]*\(address\.[a-z_]+\)', r.text), r.text
-    r = c.post("/g/zz/send", data={"csrf": csrf, "text": "x"})
-    assert r.status_code == 200 and "(client.unknown_group)" in r.text
     # A second app, or a command, for the same person is refused while the app runs: two writers of
     # one key file could sign two different entries at one position.
     second = run("app", "--no-browser", home=tmp_path / "fay", check=False)
@@ -264,15 +260,44 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
     assert "(app.bad_input)" in alert.search(r.text).group(1)  # type: ignore[union-attr]
 
     # Odd values are refused with a sentence, never a failure page.
-    for path, data in (
-        ("/invite", {"role": "member", "uses": "²", "days": "7"}),
-        ("/pass", {"session": "00" * 32, "holder": "zz" * 32}),
-        ("/cancel", {"session": "00" * 32}),
-        ("/react", {"message": "not hex", "reaction": "hug"}),
-        ("/rsvp", {"session": "00" * 32, "answer": "perhaps"}),
+    someone_elses = issue(
+        bytes(range(32)), subject=b"\x05" * 32, role="nurse", not_before_ms=0, expires_ms=2**40, serial=b"s" * 16
+    ).raw.hex()
+    g = group
+    for path, data, code in (  # every form the app has, each with something wrong in it
+        ("/groups", {"name": " "}, "app.bad_input"),
+        ("/join", {"invite": "hsinvite:not-an-invite"}, "address.bad_invite"),
+        (g + "/send", {"text": "  "}, "app.bad_input"),
+        (g + "/send", {"text": "hello", "ttl": "forever"}, "app.bad_input"),
+        (g + "/react", {"message": "not hex", "reaction": "hug"}, "app.bad_input"),
+        (g + "/react", {"message": "00" * 32, "reaction": "shrug"}, "app.bad_input"),
+        (g + "/checkin", {"mood": "7"}, "app.bad_input"),
+        (g + "/redact", {"message": "00" * 31}, "app.bad_input"),
+        (g + "/redact", {"message": "00" * 32}, "client.unknown_message"),
+        (g + "/report", {"message": "00" * 32, "why": "x"}, "client.unknown_message"),
+        (g + "/rsvp", {"session": "00" * 32, "answer": "perhaps"}, "app.bad_input"),
+        (g + "/rsvp", {"session": "00" * 32, "answer": "yes"}, "client.unknown_session"),
+        (g + "/schedule", {"title": "", "date": "2030-01-07", "time": "08:30"}, "app.bad_input"),
+        (g + "/schedule", {"title": "t", "date": "7 Jan", "time": "08:30"}, "client.bad_argument"),
+        (g + "/schedule", {"title": "t", "date": "2030-01-07", "time": "8:30", "tz": "Mars/X"}, "client.bad_argument"),
+        (g + "/pass", {"session": "00" * 32, "holder": "zz" * 32}, "app.bad_input"),
+        (g + "/cancel", {"session": "00" * 32}, "client.unknown_session"),
+        (g + "/invite", {"role": "member", "uses": "²", "days": "7"}, "app.bad_input"),
+        (g + "/invite", {"role": "owner"}, "app.bad_input"),
+        (g + "/remove", {"member": "zz"}, "app.bad_input"),
+        (g + "/remove", {"member": "05" * 32}, "client.not_member"),
+        (g + "/pin", {"resources": ""}, "app.bad_input"),
+        (g + "/trust", {"issuer": "hsn1nothing"}, "identity.bad_text_id"),
+        (g + "/credential", {"attestation": "not hex"}, "client.bad_argument"),
+        (g + "/credential", {"attestation": someone_elses}, "app.bad_input"),
+        (g + "/erase", {}, "app.not_confirmed"),
+        ("/outbox/discard", {"item": "zz"}, "app.bad_input"),
+        ("/outbox/retry", {"item": "zz"}, "app.bad_input"),
+        ("/g/zz/send", {"text": "x"}, "client.unknown_group"),
     ):
-        r = c.post(group + path, data={"csrf": csrf, **data})
-        assert r.status_code == 200 and alert.search(r.text), (path, r.status_code, r.text[:300])
+        r = c.post(path, data={"csrf": csrf, **data})
+        found = alert.search(r.text)
+        assert r.status_code == 200 and found and f"({code}" in found.group(1), (path, data, r.status_code, found)
     assert c.post("/groups", data={"csrf": "é" * 64, "name": "x"}).status_code == 403
     stranger = client(app, enter=False)
     stranger.headers["Cookie"] = "holdspace_session=%C3%A9; other=\u00e9".encode().decode("latin-1")
@@ -323,3 +348,31 @@ def test_a_session_that_repeats_daily(node: Node, apps: list[App], tmp_path: Pat
     ]
     r = c.post(group + "/schedule", data={**form, "tz": "Europe/Paris", "repeat": "hourly", "times": "3"})
     assert "choose how the session repeats" in r.text.lower()
+
+
+def test_identity_and_unlock_refuse_bad_input(node: Node, apps: list[App], tmp_path: Path) -> None:
+    app = start_app(tmp_path / "fay")
+    apps.append(app)
+    c = client(app)
+    csrf = csrf_of(c.get("/").text)
+    alert = re.compile(r'role="alert">([^<]*)<')
+    for data, code in (
+        (
+            {"passphrase": "long enough 1", "passphrase2": "long enough 2", "node": node.address},
+            "app.passphrase_mismatch",
+        ),
+        ({"passphrase": "short", "passphrase2": "short", "node": node.address}, "app.weak_passphrase"),
+        ({"passphrase": PASSPHRASE, "passphrase2": PASSPHRASE, "node": "holdspace://nowhere"}, "address."),
+    ):
+        found = alert.search(c.post("/identity", data={"csrf": csrf, **data}).text)
+        assert found and f"({code}" in found.group(1), (data, found)
+    assert not (tmp_path / "fay" / "holdspace.keys").exists()  # nothing was created
+    create_identity(c, node.address)
+    c.post("/lock", data={"csrf": csrf})
+    found = alert.search(c.post("/unlock", data={"csrf": csrf, "passphrase": "not it at all"}).text)
+    assert found and "(keyfile.bad_passphrase)" in found.group(1)
+    assert "Your groups" in c.post("/unlock", data={"csrf": csrf, "passphrase": PASSPHRASE}).text
+    # The command itself: a bad invite or node address is refused before anything starts.
+    for args, code in ((["hsinvite:garbage"], "address.bad_invite"), (["--node", "nowhere"], "address.")):
+        result = run("app", "--no-browser", *args, home=tmp_path / "ben", check=False)
+        assert result.returncode == 1 and f"error: {code}" in result.stderr, result.stderr

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
 
@@ -129,6 +130,41 @@ async def send(session: NodeSession, chunk: list[Entry]) -> None:
         raise RuntimeError(f"the node refused entries: {[r for r in results if isinstance(r, str)][:3]}")
 
 
+async def send_timed(session: NodeSession, chunk: list[Entry], sent_at: dict[bytes, float]) -> int:
+    """:func:`send` ``chunk``, noting when each entry left (for latencies); returns how many."""
+    sent = time.perf_counter()
+    for entry in chunk:
+        sent_at[entry.entry_id] = sent
+    await send(session, chunk)
+    return len(chunk)
+
+
+async def note_arrivals(
+    address: NodeAddress,
+    wl: Workload,
+    reader: LogWriter,
+    sent_at: dict[bytes, float],
+    latencies: list[float],
+    ready: trio.Event,
+    stop: Callable[[], bool],
+) -> None:
+    """Subscribe to the workload's group as ``reader`` (``ready`` once live) and note each timed
+    entry's latency as it arrives, until ``stop()`` holds after a batch."""
+    async with connect(address) as s:
+        await s.authenticate(reader.me)
+        after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
+        ready.set()
+        async with aclosing(s.subscribe(wl.genesis.entry_id, after)) as batches:
+            async for received in batches:
+                now = time.perf_counter()
+                for r in received:
+                    t = sent_at.get(r.entry.entry_id)
+                    if t is not None:
+                        latencies.append(now - t)
+                if stop():
+                    return
+
+
 async def run_load(
     address: NodeAddress,
     wl: Workload,
@@ -144,19 +180,7 @@ async def run_load(
     accepted = 0
 
     async def subscriber(w: LogWriter, ready: trio.Event) -> None:
-        async with connect(address) as s:
-            await s.authenticate(w.me)
-            after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
-            ready.set()
-            async with aclosing(s.subscribe(wl.genesis.entry_id, after)) as batches:
-                async for received in batches:
-                    now = time.perf_counter()
-                    for r in received:
-                        t = sent_at.get(r.entry.entry_id)
-                        if t is not None:
-                            latencies.append(now - t)
-                    if done.is_set():
-                        return
+        await note_arrivals(address, wl, w, sent_at, latencies, ready, done.is_set)
 
     async def publisher(i: int, session: NodeSession) -> None:
         nonlocal accepted
@@ -170,12 +194,8 @@ async def run_load(
             if interval:
                 next_at += interval
                 await trio.sleep(max(0.0, next_at - time.perf_counter()))
-            chunk = entries[start : start + batch]
-            sent = time.perf_counter()
-            for entry in chunk:
-                sent_at[entry.entry_id] = sent
-            await send(session, chunk)
-            accepted += len(chunk)
+            sent = await send_timed(session, entries[start : start + batch], sent_at)
+            accepted += sent  # not `accepted += await ...`: that reads the count before the await
 
     async with AsyncExitStack() as stack:
         sessions: list[NodeSession] = []

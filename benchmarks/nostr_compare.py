@@ -79,7 +79,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack, aclosing
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.node_bench import PUBLISHERS, Workload, send, setup_group  # noqa: E402
+from benchmarks.node_bench import PUBLISHERS, Workload, note_arrivals, send_timed, setup_group  # noqa: E402
 from clients.client import NodeSession, connect  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 
@@ -295,32 +295,19 @@ async def holdspace_load(
     all_in = trio.Event()
 
     async def subscriber(ready: trio.Event) -> None:
-        async with connect(address) as s:
-            w = wl.writers[PUBLISHERS]
-            await s.authenticate(w.me)
-            after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
-            ready.set()
-            async with aclosing(s.subscribe(wl.genesis.entry_id, after)) as batches:
-                async for received in batches:
-                    now = time.perf_counter()
-                    for r in received:
-                        t = sent_at.get(r.entry.entry_id)
-                        if t is not None:
-                            latencies.append(now - t)
-                    if not publishing and len(latencies) >= accepted:
-                        all_in.set()
+        def drained() -> bool:
+            return not publishing and len(latencies) >= accepted
+
+        await note_arrivals(address, wl, wl.writers[PUBLISHERS], sent_at, latencies, ready, drained)
+        all_in.set()
 
     async def publisher(session: NodeSession, entries: list[Any], deadline: float) -> None:
         nonlocal accepted
         for start in range(0, len(entries), batch):
             if time.perf_counter() > deadline:
                 return
-            chunk = entries[start : start + batch]
-            sent = time.perf_counter()
-            for entry in chunk:
-                sent_at[entry.entry_id] = sent
-            await send(session, chunk)
-            accepted += len(chunk)
+            sent = await send_timed(session, entries[start : start + batch], sent_at)
+            accepted += sent  # not `accepted += await ...`: that reads the count before the await
         print("warning: a Holdspace publisher ran out of pre-built messages", flush=True)
 
     async with AsyncExitStack() as stack:

@@ -42,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clients import actions
 from clients.app import views
-from clients.app.service import AppError, AppService
+from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import (
@@ -813,7 +813,7 @@ class Pages:
         )
 
 
-def status_text(status: Any) -> str:
+def status_text(status: Status) -> str:
     waiting = ""
     if status.waiting:
         waiting = f" {status.waiting} waiting to be sent."
@@ -824,7 +824,8 @@ def status_text(status: Any) -> str:
     if status.state == "connecting":
         return "Connecting to your community's node…" + waiting
     if status.state == "offline":
-        return "Offline. What you write is kept safely and sent when the connection returns." + waiting
+        why = f" ({status.problem})" if status.problem else ""
+        return f"Offline{why}. What you write is kept safely and sent when the connection returns." + waiting
     return "Locked."
 
 

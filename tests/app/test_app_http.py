@@ -230,7 +230,7 @@ def test_words_written_offline_survive_a_kill_and_are_sent_once(node: Node, apps
     eventually(lambda: "before the storm" in run("read", "circle", home=ana).stdout, what="Ana reads Fay")
 
     node.stop()
-    eventually(lambda: "Offline." in c.get(group).text, timeout=60, what="the app shows it is offline")
+    eventually(lambda: "Offline (" in c.get(group).text, timeout=60, what="the app shows it is offline")
     c.post(group + "/send", data={"csrf": csrf, "text": "written in the dark", "ttl": ""})
     assert "waiting to be sent" in c.get(group).text
     app.stop(signal.SIGKILL)  # the app dies with the message unsent

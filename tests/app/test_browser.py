@@ -321,7 +321,8 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     # --- offline: written while the node is down, sent when it is back ---------------------------------------------
     ana.open_group("Tuesday circle")
     node.stop()
-    expect(ana.page.get_by_text("Offline. What you write is kept safely")).to_be_visible(timeout=60_000)
+    offline = re.compile(r"Offline \([a-z_.]+\)\. What you write is kept safely")  # with the reason
+    expect(ana.page.get_by_text(offline)).to_be_visible(timeout=60_000)
     ana.send("Is anyone still here?")
     expect(ana.message("Is anyone still here?").get_by_text("waiting to be sent")).to_be_visible()
     ana.check("conversation, offline with a message waiting")

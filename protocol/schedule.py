@@ -44,13 +44,13 @@ def _known() -> frozenset[str]:
     return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
 
 
-@lru_cache(maxsize=256)
 def is_zone(name: str) -> bool:
     """Whether ``name`` is a zone :func:`zone` reads as itself (not as UTC for being unknown). A
     client refuses to schedule in any other name: hosts would all read it as UTC, silently."""
     return name == "UTC" or zone(name) is not UTC
 
 
+@lru_cache(maxsize=256)
 def zone(name: str) -> tzinfo:
     """The IANA zone ``name`` (exact spelling), read from the bundled ``tzdata`` so that hosts with the
     same release compute the same occurrences; UTC when it is unknown or not a real zone."""

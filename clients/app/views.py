@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ UNREADABLE = {
 }
 
 
+@lru_cache(maxsize=1)
 def local_zone() -> str:
     """The IANA zone times are shown in: $TZ, else the system's, else UTC."""
     name = os.environ.get("TZ", "").lstrip(":")

@@ -72,6 +72,13 @@ CODES: dict[str, str] = {
     "group.already_member": "the pseudonym is already a member",
     "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
     "group.too_many_hosts": "the group already lists the maximum number of host nodes",
+    "group.no_effect": "the control entry would change nothing (an erase of nothing new, a redaction of what is "
+    "already redacted)",
+    "group.stale_deps": (
+        "a client's control entry did not see every head the node holds: the group changed while it was "
+        "written; fetch and sign it again"
+    ),
+    "group.bad_deps": "a pseudonym's first join must name its invite and nothing else in d",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",
     "proto.too_large": "a frame exceeds the maximum frame size",

@@ -24,8 +24,9 @@ Invariants (each is tested with hypothesis and adversarially):
 
 from __future__ import annotations
 
+import bisect
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -160,6 +161,8 @@ class GroupState:
     erased: dict[bytes, int] = field(default_factory=dict)  # author -> its messages up to this seq are erased
     sessions: dict[bytes, ScheduledSession] = field(default_factory=dict)  # session id -> latest version
     issuers: dict[bytes, bytes] = field(default_factory=dict)  # trusted credential issuer -> listing entry
+    documents: dict[bytes, bytes] = field(default_factory=dict)  # key -> entry whose identity document applies
+    erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
 
     def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
         """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
@@ -237,8 +240,16 @@ class GroupState:
 
 def _linearise(
     items: dict[bytes, tuple[Entry, ControlPayload]],
-) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
-    """Kahn's algorithm (ties: seniority, then smallest id); returns (order, parents)."""
+) -> tuple[list[bytes], dict[bytes, list[bytes]], list[tuple[int, int, bytes]]]:
+    """Kahn's algorithm; returns (order, parents, newcomers).
+
+    Among ready entries: an entry of an author already placed comes first, the most senior author's
+    (seniority: the position of the author's first entry in L), then the smallest id; an entry of an
+    author not yet placed (a joiner) comes after every such one, the earliest timestamp first, then the
+    smallest id. A newcomer's join never outruns a concurrent act of an existing member, and a join
+    that arrives later than every other joiner's, as joins do, lands at the end of L (so it can be
+    applied without recomputing). ``newcomers``: (position, timestamp, id) of every entry placed
+    while its author was not yet placed, in L order."""
     parents: dict[bytes, list[bytes]] = {}
     by_author: dict[bytes, list[Entry]] = {}
     for eid, (entry, payload) in items.items():
@@ -255,27 +266,60 @@ def _linearise(
         for p in ps:
             children[p].append(eid)
             indegree[eid] += 1
-    # Among ready entries: the most senior author first (seniority: the position of the author's first
-    # entry in L; an author not yet placed, i.e. a joiner, comes after every placed one), then the
-    # smallest id. A newcomer's join never outruns a concurrent act of an existing member.
     seniority: dict[bytes, int] = {}
     never = len(items)
 
-    def key(eid: bytes) -> tuple[int, bytes]:
-        return seniority.get(items[eid][0].author, never), eid
+    def key(eid: bytes) -> tuple[int, int, bytes]:
+        entry = items[eid][0]
+        placed = seniority.get(entry.author)
+        return (placed, 0, eid) if placed is not None else (never, entry.timestamp_ms, eid)
 
     ready = [key(eid) for eid, n in indegree.items() if n == 0]
     heapq.heapify(ready)
     order: list[bytes] = []
+    newcomers: list[tuple[int, int, bytes]] = []
     while ready:
-        _, eid = heapq.heappop(ready)
-        seniority.setdefault(items[eid][0].author, len(order))
+        _, timestamp, eid = heapq.heappop(ready)
+        author = items[eid][0].author
+        if author not in seniority:
+            seniority[author] = len(order)
+            newcomers.append((len(order), items[eid][0].timestamp_ms, eid))
         order.append(eid)
         for child in children[eid]:
             indegree[child] -= 1
             if indegree[child] == 0:
                 heapq.heappush(ready, key(child))
-    return order, parents
+    return order, parents, newcomers
+
+
+FULL = -1  # an ancestry mask meaning "every entry before this one in L" (an entry that saw every head)
+
+
+def saw(ancestors: dict[bytes, int], position: dict[bytes, int], later: bytes, earlier_position: int) -> bool:
+    """Whether the entry at ``earlier_position`` in L is in the causal past of ``later``."""
+    mask = ancestors[later]
+    if mask == FULL:
+        return earlier_position < position[later]
+    return bool(mask >> earlier_position & 1)
+
+
+def _mask(ancestors: dict[bytes, int], position: dict[bytes, int], eid: bytes) -> int:
+    """``eid``'s causal past as a bit mask over positions in L."""
+    mask = ancestors[eid]
+    return (1 << position[eid]) - 1 if mask == FULL else mask
+
+
+def _union(ancestors: dict[bytes, int], position: dict[bytes, int], parents: Iterable[bytes]) -> int:
+    """The causal past of an entry with these parents: the parents and their pasts. Parents are taken
+    latest first and one already in the mask adds nothing (its past is in it too), so a wide ``d``
+    costs one bit test per parent, not one union."""
+    mask = 0
+    for p in sorted(parents, key=position.__getitem__, reverse=True):
+        at = position[p]
+        if mask >> at & 1:
+            continue
+        mask |= _mask(ancestors, position, p) | (1 << at)
+    return mask
 
 
 @dataclass(slots=True)
@@ -300,8 +344,22 @@ def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache 
 
 @dataclass(slots=True)
 class Computation:
-    """A computed state and what it took, so that one more control entry can often be applied at
-    the end (:func:`extend`) instead of recomputing everything. ``state`` is mutated by ``extend``."""
+    """A computed state and what it takes to apply one more control entry at the end of L
+    (:func:`extend`) instead of recomputing everything. ``state`` is mutated by ``extend``.
+
+    Invariants kept by :func:`compute` and :func:`extend` alike:
+
+    * ``ancestors[e]`` is ``e``'s causal past as a bit mask over positions in L, or :data:`FULL`
+      when that past is every entry before ``e`` (an entry that saw every head: most of them), so a
+      sequential history costs O(1) memory per entry;
+    * ``newcomers``: (position, timestamp, id) of the entries placed while their author was not yet
+      placed, in L order;
+    * ``unacked``: applied joins no other author has in its causal past;
+    * ``losers``: joins whose invite was exhausted (id -> (invite id, author)); ``acked_losers``:
+      per invite, how many of them another author has in its causal past (a displacement needs one);
+    * ``exhausted_any``: some pass of the computation had an exhausted join (then an extension cannot
+      be proven exact while anything is void).
+    """
 
     items: dict[bytes, tuple[Entry, ControlPayload]]
     position: dict[bytes, int]
@@ -309,6 +367,11 @@ class Computation:
     void: dict[bytes, str]
     applier: _Applier
     last_of: dict[bytes, bytes]  # author -> its last control entry by (seq, id)
+    newcomers: list[tuple[int, int, bytes]] = field(default_factory=list)
+    unacked: set[bytes] = field(default_factory=set)
+    losers: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)  # unacknowledged exhausted joins
+    acked_losers: dict[bytes, int] = field(default_factory=dict)
+    exhausted_any: bool = False
 
     @property
     def state(self) -> GroupState:
@@ -326,21 +389,36 @@ def _decoded(entry: Entry, group_id: bytes, cache: DecodeCache) -> ControlPayloa
     return payload
 
 
-def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
-    """Apply one more control entry at the end, when that is exactly what :func:`compute` would do:
-    the entry saw every head (so it is last in ``L`` and concurrent with nothing), it is its
-    author's latest, nothing is void yet, and it makes nothing void. True if ``comp`` now describes the set with the
-    entry; False if not, in which case ``comp`` may be spoiled and the caller computes afresh.
+def saw_every_head(state: GroupState, parents: Iterable[bytes]) -> bool:
+    """Whether an entry with these parents (its ``d`` and its author's previous control entry) has
+    every entry of the state in its causal past: it is then last in L and concurrent with nothing."""
+    named = set(parents)
+    return all(h in named for h in state.heads)
 
-    Cost: O(parents) big-int ORs plus one scan of the entries for concurrent restrictions, instead
-    of a full linearisation and fixpoint (O(edges) per pass)."""
+
+def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
+    """Apply one more control entry at the end of L, when that is exactly what :func:`compute` would
+    do. True if ``comp`` now describes the set with the entry; False if not, in which case ``comp``
+    may be spoiled and the caller computes afresh. Two kinds of entry land at the end of L:
+
+    * one that saw every head (its causal past is everything: concurrent with nothing);
+    * a newcomer's first entry (a join) whose (timestamp, id) is above every newcomer placed after it
+      became ready (the joiner tie-break of :func:`_linearise`).
+
+    It must also provably change no void: nothing is void yet, or the entry is not a join and no
+    invite was ever exhausted; it revokes nothing; and no applied join that nobody acknowledged shares
+    an invite with an acknowledged exhausted join (a displacement).
+
+    Cost: O(|d| + heads + unacknowledged joins): independent of the number of entries in the group.
+    """
     state = comp.state
     eid = entry.entry_id
     if eid in comp.items:
         return True
-    if comp.void:  # a new entry can acknowledge a join and so un-void it: only a full pass can tell
-        return False
     payload = _decoded(entry, state.group_id, cache)
+    is_join = isinstance(payload, Join)
+    if comp.void and (is_join or comp.exhausted_any):
+        return False
     parents = list(getattr(payload, "deps", ()))
     if any(d not in comp.items for d in parents):
         return False
@@ -351,24 +429,70 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
             return False
         if previous not in parents:
             parents.append(previous)
-    if not set(state.heads) <= set(parents):
+    at = len(comp.position)
+    if saw_every_head(state, parents):
+        mask = FULL
+    elif is_join and entry.author not in state.latest:
+        ready_at = max(comp.position[p] for p in parents) + 1
+        first = bisect.bisect_left(comp.newcomers, (ready_at,))
+        if any((ts, nid) > (entry.timestamp_ms, eid) for _, ts, nid in comp.newcomers[first:]):
+            return False
+        mask = _union(comp.ancestors, comp.position, parents)
+        if mask == (1 << at) - 1:
+            mask = FULL
+    else:
         return False
-    mask = 0
-    for p in parents:
-        mask |= comp.ancestors[p] | (1 << comp.position[p])
+    newcomer = entry.author not in state.latest
     comp.items[eid] = (entry, payload)
-    comp.position[eid] = len(comp.position)
+    comp.position[eid] = at
     comp.ancestors[eid] = mask
     comp.last_of[entry.author] = eid
-    state.outcomes[eid] = comp.applier.apply(entry, payload)
+    outcome = comp.applier.apply(entry, payload)
+    state.outcomes[eid] = outcome
     state.order.append(eid)
     state.latest[entry.author] = eid
-    found = comp.applier.revoked | _concurrent_acts(state, comp.items, comp.ancestors, comp.position)
-    found |= _displaced_joins(state, comp.items, comp.ancestors, comp.position)
-    if any(k not in comp.void for k in found):
+    if newcomer:
+        comp.newcomers.append((at, entry.timestamp_ms, eid))
+    if comp.applier.revoked:
         return False
-    state.heads = (eid,)
+    _acknowledge(comp, entry, mask)
+    if is_join and outcome is None:
+        comp.unacked.add(eid)
+    elif is_join and outcome == "group.invite_exhausted":
+        assert isinstance(payload, Join)
+        comp.losers[eid] = (payload.invite_id, entry.author)
+        comp.exhausted_any = True
+    if any(comp.acked_losers.get(_invite_of(comp, j), 0) for j in comp.unacked):
+        return False
+    if mask == FULL:
+        state.heads = (eid,)
+    else:
+        named = set(parents)
+        state.heads = tuple(sorted({h for h in state.heads if h not in named} | {eid}))
     return True
+
+
+def _invite_of(comp: Computation, join_id: bytes) -> bytes:
+    payload = comp.items[join_id][1]
+    assert isinstance(payload, Join)
+    return payload.invite_id
+
+
+def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
+    """Bookkeeping for the entry just placed last: joins of other authors in its causal past are now
+    acknowledged (unacknowledged applied joins leave ``unacked``; exhausted ones count in
+    ``acked_losers``). For an entry that saw every head that is every join but its author's own."""
+    author = entry.author
+
+    def covered(other: bytes) -> bool:
+        return comp.items[other][0].author != author and (
+            mask == FULL or bool(mask >> comp.position[other] & 1)
+        )
+
+    comp.unacked = {j for j in comp.unacked if not covered(j)}
+    for loser in [j for j in comp.losers if covered(j)]:
+        invite_id, _ = comp.losers.pop(loser)
+        comp.acked_losers[invite_id] = comp.acked_losers.get(invite_id, 0) + 1
 
 
 def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> Computation:
@@ -394,20 +518,26 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
                 del items[eid]
                 changed = True
 
-    order, parents = _linearise(items)
+    order, parents, newcomers = _linearise(items)
     position = {eid: i for i, eid in enumerate(order)}
     ancestors: dict[bytes, int] = {}
     for eid in order:
-        mask = 0
-        for p in parents[eid]:
-            mask |= ancestors[p] | (1 << position[p])
-        ancestors[eid] = mask
+        mask = _union(ancestors, position, parents[eid])
+        ancestors[eid] = FULL if mask == (1 << position[eid]) - 1 else mask
+    last_of: dict[bytes, bytes] = {}
+    for eid in order:
+        entry = items[eid][0]
+        current = last_of.get(entry.author)
+        if current is None or (entry.seq, eid) > (items[current][0].seq, current):
+            last_of[entry.author] = eid
 
     # Passes to a fixpoint. Each pass applies L; what it finds must not stand becomes *void* (ignored
     # from the start) in the next: joins revoked with their inviter, acts of an author concurrent with
     # a restriction of that author, unacknowledged joins that took an invite's use from an
     # acknowledged one. The void set only grows, so this ends (at most one pass per entry).
     void: dict[bytes, str] = {}
+    acknowledged = _acknowledgement(items, ancestors, position, last_of)
+    exhausted_any = False
     while True:
         state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
         applier = _Applier(state, ancestors, position, cache, void)
@@ -416,21 +546,59 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
             state.outcomes[eid] = applier.apply(entry, payload)
             state.order.append(eid)
             state.latest[entry.author] = eid
+        exhausted_any = exhausted_any or any(code == "group.invite_exhausted" for code in state.outcomes.values())
         found = applier.revoked | _concurrent_acts(state, items, ancestors, position)
-        found |= _displaced_joins(state, items, ancestors, position)
+        found |= _displaced_joins(state, items, acknowledged)
         new = {eid: code for eid, code in found.items() if eid not in void}
         if not new:
             break
         void.update(new)
     referenced = {p for ps in parents.values() for p in ps}
     state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
-    last_of: dict[bytes, bytes] = {}
-    for eid in order:
-        entry = items[eid][0]
-        current = last_of.get(entry.author)
-        if current is None or (entry.seq, eid) > (items[current][0].seq, current):
-            last_of[entry.author] = eid
-    return Computation(items, position, ancestors, void, applier, last_of)
+    comp = Computation(items, position, ancestors, void, applier, last_of, newcomers, exhausted_any=exhausted_any)
+    for eid, code in state.outcomes.items():
+        payload = items[eid][1]
+        if not isinstance(payload, Join):
+            continue
+        if code is None and not acknowledged(eid):
+            comp.unacked.add(eid)
+        elif code == "group.invite_exhausted":
+            if acknowledged(eid):
+                comp.acked_losers[payload.invite_id] = comp.acked_losers.get(payload.invite_id, 0) + 1
+            else:
+                comp.losers[eid] = (payload.invite_id, items[eid][0].author)
+    return comp
+
+
+def _acknowledgement(
+    items: dict[bytes, tuple[Entry, ControlPayload]],
+    ancestors: dict[bytes, int],
+    position: dict[bytes, int],
+    last_of: dict[bytes, bytes],
+) -> Callable[[bytes], bool]:
+    """``acknowledged(e)``: whether an author other than ``e``'s has ``e`` in its causal past. An
+    author's entries form a chain, so its last entry's past holds all of theirs: one mask per author.
+    The masks are built on first use (only groups with joins to judge pay for them)."""
+    others: dict[bytes, int] = {}
+
+    def build() -> None:
+        seen_by = {a: _mask(ancestors, position, eid) for a, eid in last_of.items()}
+        authors = list(seen_by)
+        prefix = [0]
+        for a in authors:
+            prefix.append(prefix[-1] | seen_by[a])
+        suffix = [0]
+        for a in reversed(authors):
+            suffix.append(suffix[-1] | seen_by[a])
+        suffix.reverse()
+        others.update({a: prefix[i] | suffix[i + 1] for i, a in enumerate(authors)})
+
+    def acknowledged(eid: bytes) -> bool:
+        if not others:
+            build()
+        return bool(others.get(items[eid][0].author, 0) >> position[eid] & 1)
+
+    return acknowledged
 
 
 def _concurrent_acts(
@@ -449,7 +617,11 @@ def _concurrent_acts(
     out: dict[bytes, str] = {}
     for eid, (entry, payload) in items.items():
         for r in state.restrictions.get(entry.author, ()):
-            if r.entry_id == eid or ancestors[eid] >> r.position & 1 or ancestors[r.entry_id] >> position[eid] & 1:
+            if (
+                r.entry_id == eid
+                or saw(ancestors, position, eid, r.position)
+                or saw(ancestors, position, r.entry_id, position[eid])
+            ):
                 continue
             restrictor = items[r.entry_id][0].author
             target = getattr(payload, "target", None)
@@ -465,8 +637,7 @@ def _concurrent_acts(
 def _displaced_joins(
     state: GroupState,
     items: dict[bytes, tuple[Entry, ControlPayload]],
-    ancestors: dict[bytes, int],
-    position: dict[bytes, int],
+    acknowledged: Callable[[bytes], bool],
 ) -> dict[bytes, str]:
     """Applied joins that nobody else had seen, which used up an invite that an acknowledged join
     (one in the causal past of another author's control entry) then found exhausted. Holding a used
@@ -474,23 +645,6 @@ def _displaced_joins(
     exhausted = [eid for eid, code in state.outcomes.items() if code == "group.invite_exhausted"]
     if not exhausted:
         return {}
-    seen_by: dict[bytes, int] = {}  # author -> union of the causal pasts of its control entries
-    for eid, (entry, _) in items.items():
-        seen_by[entry.author] = seen_by.get(entry.author, 0) | ancestors[eid]
-    # others[a]: what every author but a has seen (prefix and suffix unions: O(authors) ORs in all)
-    authors = list(seen_by)
-    prefix = [0]
-    for a in authors:
-        prefix.append(prefix[-1] | seen_by[a])
-    suffix = [0]
-    for a in reversed(authors):
-        suffix.append(suffix[-1] | seen_by[a])
-    suffix.reverse()
-    others = {a: prefix[i] | suffix[i + 1] for i, a in enumerate(authors)}
-
-    def acknowledged(eid: bytes) -> bool:
-        return bool(others[items[eid][0].author] >> position[eid] & 1)
-
     applied_by_invite: dict[bytes, list[bytes]] = {}
     for eid, code in state.outcomes.items():
         payload = items[eid][1]
@@ -531,7 +685,7 @@ class _Applier:
 
     def _saw(self, op: Entry, restriction: Restriction) -> bool:
         """Whether ``restriction`` is in the causal past of ``op``."""
-        return bool(self.ancestors[op.entry_id] >> restriction.position & 1)
+        return saw(self.ancestors, self.position, op.entry_id, restriction.position)
 
     def _unseen(self, op: Entry, key: bytes) -> list[Restriction]:
         """Restrictions of ``key`` not in ``op``'s causal past, earliest first."""
@@ -558,11 +712,10 @@ class _Applier:
         """Undo joins through ``inviter``'s invites that ``op`` (which just took the inviter's power)
         had not seen: a join concurrent with its inviter's removal or demotion does not stand,
         whatever the linearisation order of the two. Joins ``op`` saw are kept. Cascades."""
-        seen = self.ancestors[op.entry_id]
         for key, member in list(self.s.members.items()):
             if member.admitted_by is None or member.admitted_by[1] != inviter:
                 continue
-            if seen >> self.position[member.admitted_by[0]] & 1:
+            if saw(self.ancestors, self.position, op.entry_id, self.position[member.admitted_by[0]]):
                 continue
             self.revoked[member.admitted_by[0]] = "group.invite_revoked"
             self._end_membership(key, member.since_seq, op, "revoked")
@@ -582,6 +735,7 @@ class _Applier:
             )
             s.intervals[op.author] = [(op.seq, None)]
             s.x25519[op.author] = payload.document.x_public_key
+            s.documents[op.author] = op.entry_id
             if payload.home is not None:
                 s.hosts[NodeAddress.parse(payload.home).node_key] = payload.home
             return None
@@ -615,7 +769,10 @@ class _Applier:
                 return "group.not_member"
             if payload.upto >= op.seq:  # only what is already written: never a blank cheque on the future
                 return "group.bad_target"
-            s.erased[op.author] = max(s.erased.get(op.author, 0), payload.upto)
+            erased = s.erased.get(op.author, 0)
+            if payload.upto <= erased:
+                return "group.no_effect"
+            s.erase_from[op.author], s.erased[op.author] = erased, payload.upto
             return None
         if isinstance(payload, Session):
             return self._session(op, payload)
@@ -638,6 +795,8 @@ class _Applier:
             role = s.role_of(redact.target)
             if not self._may(op, MODERATOR if role in (None, MEMBER) else FACILITATOR):
                 return "group.forbidden"
+        if all((redact.target, target) in s.redactions for target in redact.ids):
+            return "group.no_effect"
         for target in redact.ids:
             s.redactions.setdefault((redact.target, target), op.entry_id)
         return None
@@ -712,6 +871,7 @@ class _Applier:
         )
         s.intervals.setdefault(op.author, []).append((op.seq, None))
         s.x25519[op.author] = x25519
+        s.documents[op.author] = op.entry_id
         if join.home is not None:  # the joiner's home node becomes a host; a listed address is kept
             key = NodeAddress.parse(join.home).node_key
             if key not in s.hosts and len(s.hosts) < MAX_GROUP_HOSTS:
@@ -764,9 +924,9 @@ class _Applier:
             s.members[op.author].x25519 = rekey.document.x_public_key
             s.members[op.author].key_set_by = op.entry_id
             s.x25519[op.author] = rekey.document.x_public_key
-        seen = self.ancestors[op.entry_id]
+            s.documents[op.author] = op.entry_id
         stale = any(
-            m.key_set_by != op.entry_id and not seen >> self.position[m.key_set_by] & 1
+            m.key_set_by != op.entry_id and not saw(self.ancestors, self.position, op.entry_id, self.position[m.key_set_by])
             for key, m in s.members.items()
             if key in rekey.recipients
         )

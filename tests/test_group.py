@@ -254,7 +254,7 @@ def test_rekey_recipients_must_be_members() -> None:
 # --- determinism: any order, any partial views ---------------------------------------------
 
 OP = st.tuples(
-    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync"]),
+    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync", "late_join"]),
     st.integers(0, 4),
     st.integers(0, 4),
     st.booleans(),
@@ -265,12 +265,29 @@ OPS = st.lists(OP, min_size=3, max_size=18)
 def _run(ops) -> World:
     w = World()
     names = ["founder", "p1", "p2", "p3", "p4"]
+    secrets: list[author.InviteSecret] = []
     for op, a, b, visible in ops:
         actor, target = names[a], names[b]
+        if op == "late_join" and secrets:  # a newcomer redeems an invite already used: exhausted, or it displaces
+            newcomer = f"late{len(w.people)}"
+            w.redeem(newcomer, secrets[a % len(secrets)])
+            if b % 2:  # signed a little in the past: it may land before other newcomers in L
+                person = w.people[newcomer]
+                del w.entries[person.writer.prev]
+                person.writer = author.LogWriter(person.writer.me, w.group_id)
+                w.publish(newcomer, secrets[a % len(secrets)].join(person.writer, w.clock - 4))
+            if not visible:
+                w.people[newcomer].seen = {w.genesis.entry_id}
+            continue
         if actor not in w.people:
             continue
         if op == "add" and target not in w.people:
-            w.add(target, FACILITATOR if b % 2 else MEMBER, by=actor)
+            entry, secret = author.invite(
+                w.people[actor].writer, w.view(actor), w.tick(), role=FACILITATOR if b % 2 else MEMBER, expires_ms=FAR
+            )
+            w.publish(actor, entry)
+            secrets.append(secret)
+            w.redeem(target, secret)
         elif op == "remove" and target in w.people and target != actor:
             w.remove(actor, target, everyone_sees=visible)
         elif op in {"promote", "demote"} and target in w.people:

@@ -279,7 +279,7 @@ def _linearise(
     order: list[bytes] = []
     newcomers: list[tuple[int, int, bytes]] = []
     while ready:
-        _, timestamp, eid = heapq.heappop(ready)
+        *_, eid = heapq.heappop(ready)
         author = items[eid][0].author
         if author not in seniority:
             seniority[author] = len(order)
@@ -485,9 +485,7 @@ def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
     author = entry.author
 
     def covered(other: bytes) -> bool:
-        return comp.items[other][0].author != author and (
-            mask == FULL or bool(mask >> comp.position[other] & 1)
-        )
+        return comp.items[other][0].author != author and (mask == FULL or bool(mask >> comp.position[other] & 1))
 
     comp.unacked = {j for j in comp.unacked if not covered(j)}
     for loser in [j for j in comp.losers if covered(j)]:
@@ -687,6 +685,10 @@ class _Applier:
         """Whether ``restriction`` is in the causal past of ``op``."""
         return saw(self.ancestors, self.position, op.entry_id, restriction.position)
 
+    def _saw_entry(self, op: Entry, earlier: bytes) -> bool:
+        """Whether the entry ``earlier`` is in the causal past of ``op``."""
+        return saw(self.ancestors, self.position, op.entry_id, self.position[earlier])
+
     def _unseen(self, op: Entry, key: bytes) -> list[Restriction]:
         """Restrictions of ``key`` not in ``op``'s causal past, earliest first."""
         return [r for r in self.s.restrictions.get(key, ()) if not self._saw(op, r)]
@@ -715,7 +717,7 @@ class _Applier:
         for key, member in list(self.s.members.items()):
             if member.admitted_by is None or member.admitted_by[1] != inviter:
                 continue
-            if saw(self.ancestors, self.position, op.entry_id, self.position[member.admitted_by[0]]):
+            if self._saw_entry(op, member.admitted_by[0]):
                 continue
             self.revoked[member.admitted_by[0]] = "group.invite_revoked"
             self._end_membership(key, member.since_seq, op, "revoked")
@@ -926,7 +928,7 @@ class _Applier:
             s.x25519[op.author] = rekey.document.x_public_key
             s.documents[op.author] = op.entry_id
         stale = any(
-            m.key_set_by != op.entry_id and not saw(self.ancestors, self.position, op.entry_id, self.position[m.key_set_by])
+            m.key_set_by != op.entry_id and not self._saw_entry(op, m.key_set_by)
             for key, m in s.members.items()
             if key in rekey.recipients
         )

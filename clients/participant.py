@@ -8,6 +8,7 @@ Message keys are single-use (forward secrecy), so read messages are kept, encryp
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ KEYFILE = "holdspace.keys"
 #: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
 UNSETTLED = frozenset({"fed.unreachable", "proto.busy", "proto.rate_limited"})
 STATE_VERSION = 1
+STALE_RETRIES = 4  # a control entry signed again after group.stale_deps (the group changed meanwhile)
 
 
 class ClientError(HoldspaceError):
@@ -345,6 +347,32 @@ class Participant:
         return LogWriter(self.pseudonym(record), record.group_id, record.seq, record.prev)
 
     async def _publish(
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        entry: Entry,
+        *,
+        words: tuple[bytes, bytes] | None = None,
+        handing_over: Outgoing | None = None,
+    ) -> int:
+        """:meth:`_publish_once`; a control entry the node refuses as ``group.stale_deps`` (the group
+        changed while it was written) is signed again, at the same log position, on the state after a
+        fresh fetch: the same operation with the new heads as ``d``, at most ``STALE_RETRIES`` times."""
+        for attempt in range(STALE_RETRIES):
+            try:
+                return await self._publish_once(session, record, entry, words=words, handing_over=handing_over)
+            except HoldspaceError as err:
+                if err.code != "group.stale_deps" or attempt == STALE_RETRIES - 1:
+                    raise
+            record.unread_own = True  # fetch, even when a live subscription keeps the record
+            state = await self.sync(session, record)
+            payload = decode_payload(entry.kind, entry.payload or b"", entry.author)
+            targets = [t for t in (getattr(payload, "target", None),) if isinstance(t, bytes)]
+            again = dataclasses.replace(payload, deps=state.deps(*targets))  # type: ignore[arg-type]
+            entry = self.writer(record).append(entry.kind, again.encode(), self.clock())
+        raise AssertionError("unreachable")
+
+    async def _publish_once(
         self,
         session: NodeSession,
         record: GroupRecord,

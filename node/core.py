@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node.store import StoredEntry
+from node.records import StoredEntry
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CodecError, GroupError
@@ -29,6 +29,7 @@ from protocol.group import (
     Computation,
     DecodeCache,
     GroupState,
+    append,
     check_belongs,
     check_genesis,
     compute,
@@ -36,9 +37,19 @@ from protocol.group import (
     extend,
     group_id_of,
     inside_intervals,
+    saw_every_head,
 )
 from protocol.log import LogHead, Placement, place
-from protocol.payloads import Erase, Invite, Join, Redact, decode_payload, envelope_expiry, join_proof_message
+from protocol.payloads import (
+    MAX_DEPS,
+    Erase,
+    Invite,
+    Join,
+    Redact,
+    decode_payload,
+    envelope_expiry,
+    join_proof_message,
+)
 from protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
@@ -124,6 +135,17 @@ class GroupContext:
         self.state = self.comp.state
         return self.state
 
+    def computation(self) -> Computation:
+        """The computation of every control entry held, brought up to date."""
+        self.recompute()
+        assert self.comp is not None
+        return self.comp
+
+    def spoil(self) -> None:
+        """The computation no longer describes the held set: the next read computes afresh."""
+        self.state, self.comp = None, None
+        self.fresh.clear()
+
     def snapshot_intervals(self) -> None:
         state = self.state or self.recompute()
         self.committed_intervals = {k: list(v) for k, v in state.intervals.items()}
@@ -191,21 +213,19 @@ class NodeCore:
 
     def identity_document(self, group_id: bytes, key: bytes) -> bytes | None:
         """The identity document ``key`` last published in the group (genesis, join, or its latest
-        applied rekey with a new document), as the group's state uses it; None if there is none."""
+        applied rekey with a new document), as the group's state uses it; None if there is none.
+        O(1): the state keeps the entry it took the document from."""
         ctx = self.context(group_id)
         if ctx is None:
             return None
         state = ctx.state or ctx.recompute()
-        found: bytes | None = None
-        for eid in state.order:
-            entry = ctx.controls.get(eid) or (ctx.genesis if eid == ctx.genesis.entry_id else None)
-            if entry is None or entry.author != key or state.outcomes.get(eid) is not None:
-                continue
-            payload = ctx.cache.payloads.get(eid) or decode_payload(entry.kind, entry.payload or b"", entry.author)
-            document = getattr(payload, "document", None)
-            if document is not None:
-                found = document.raw
-        return found
+        eid = state.documents.get(key)
+        if eid is None:
+            return None
+        entry = ctx.genesis if eid == ctx.genesis.entry_id else ctx.controls[eid]
+        payload = ctx.cache.payloads.get(eid) or decode_payload(entry.kind, entry.payload or b"", entry.author)
+        document = getattr(payload, "document", None)
+        return document.raw if document is not None else None
 
     def group_hosts(self, group_id: bytes) -> dict[bytes, str]:
         """The group's host nodes (node key -> address text) as its control log lists them."""
@@ -308,20 +328,53 @@ class NodeCore:
     def _check_control(
         self, ctx: GroupContext, group_id: bytes, entry: Entry, *, now_ms: int, from_client: bool
     ) -> Decision:
+        """A control entry's admissibility (spec 12.6) and, from a client, its outcome.
+
+        Checked, in order: it has a payload; its ``d`` names only control entries held here
+        (``group.missing_dependency``); its author joined (``group.not_member``), unless it is a join;
+        a pseudonym's first join names its invite and nothing else (``group.bad_deps``); a join is
+        admissible (invite held, proof, and from a client not expired by this node's clock). From a
+        client also: an entry other than a join saw every head this node holds, stored or being
+        stored (``group.stale_deps``: the client fetches and signs again), so that it lands at the
+        end of L and is judged in time independent of the group's age; a join is judged at the end of
+        L when it lands there (a newcomer's join does, by the joiner tie-break). Only when neither
+        applies (more heads than one entry can name, a rejoin, a join racing another newcomer's) is
+        the group's state computed afresh with the entry."""
         if entry.payload is None:
             raise GroupError("group.malformed_payload", "a control entry cannot be a husk")
         payload = decode_payload(entry.kind, entry.payload, entry.author)
-        missing = [d for d in getattr(payload, "deps", ()) if d not in ctx.controls and d != group_id]
+        deps = getattr(payload, "deps", ())
+        missing = [d for d in deps if d not in ctx.controls and d != group_id]
         if missing:
             raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
         if entry.author not in ctx.joined and not isinstance(payload, Join):
             raise GroupError("group.not_member", "the author never joined this group")
-        if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
-            # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
-            self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
+        if isinstance(payload, Join):
+            if entry.seq == 1 and deps != (payload.invite_id,):
+                raise GroupError("group.bad_deps", "a first join names its invite and nothing else")
+            if entry.author not in ctx.joined or from_client:
+                # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
+                self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
         ctx.cache.payloads[entry.entry_id] = payload
-        if not from_client:  # stored whatever its outcome; the state is recomputed once, on commit
+        if not from_client:  # stored whatever its outcome; the state is brought up to date on commit
             return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+        comp = ctx.computation()
+        state = comp.state
+        if not isinstance(payload, Join):
+            previous = comp.last_of.get(entry.author)
+            parents = [*deps, previous] if previous is not None else list(deps)
+            if len(state.heads) <= MAX_DEPS and not saw_every_head(state, parents):
+                raise GroupError(
+                    "group.stale_deps", "the group changed while this was written: fetch, then sign it again"
+                )
+        placed, outcome = append(comp, entry, ctx.cache, keep_refused=False)
+        if not placed:
+            ctx.spoil()
+            outcome = self._judged_afresh(ctx, entry, payload)
+        return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)
+
+    def _judged_afresh(self, ctx: GroupContext, entry: Entry, payload: object) -> str | None:
+        """A client's entry's outcome from a full computation of the group with it (the rare path)."""
         trial = dict(ctx.controls)
         trial[entry.entry_id] = entry
         state = compute_state(ctx.genesis, trial.values(), ctx.cache)
@@ -337,9 +390,7 @@ class NodeCore:
             ]
             if displaced:  # a newcomer's join must not take the place of a member already admitted here
                 raise GroupError("group.invite_exhausted", "the invite's uses are taken by members admitted here")
-        return Decision(
-            entry, group_id, to_record(entry, group_id, husk=False), False, state.outcomes.get(entry.entry_id)
-        )
+        return state.outcomes.get(entry.entry_id)
 
     def _check_join_admissible(
         self, ctx: GroupContext, group_id: bytes, entry: Entry, join: Join, now_ms: int | None
@@ -457,11 +508,13 @@ class NodeCore:
             self._deletions(decision.group_id, entry, ctx, followup)
         if before is None:
             return followup
-        heads = self.store.heads(decision.group_id)
         for author, intervals in after.intervals.items():
-            if before.get(author) == intervals or author not in heads:
+            if before.get(author) == intervals:
                 continue
-            for seq in range(1, heads[author][0] + 1):
+            head = self.store.head(decision.group_id, author)
+            if head is None:
+                continue
+            for seq in range(1, head[0] + 1):
                 if inside_intervals(before.get(author, ()), seq) and not after.authorised_at(author, seq):
                     followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
@@ -480,9 +533,10 @@ class NodeCore:
                     and state.deleted(record.author, record.seq, record.entry_id)
                 ):
                     followup.forget_payloads.append((record.author, record.seq))
-        elif isinstance(payload, Erase):
+        elif isinstance(payload, Erase):  # only what this erase adds to the author's earlier ones
+            state = ctx.state or ctx.recompute()
             head = self.store.head(group_id, entry.author)
-            for seq in range(1, min(payload.upto, head[0] if head else 0) + 1):
+            for seq in range(state.erase_from.get(entry.author, 0) + 1, min(payload.upto, head[0] if head else 0) + 1):
                 followup.forget_payloads.append((entry.author, seq))
         elif entry.kind == kinds.SESSION:  # a rare event: one pass over the group's messages
             after = 0

@@ -53,11 +53,12 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import lmdb
+
+from node.records import StoredEntry
 
 __all__ = [
     "FORMAT_VERSION",
@@ -115,16 +116,6 @@ class StoreError(Exception):
         self.message = message or STORE_CODES[code]
         self.index = index
         super().__init__(f"{code}: {self.message}")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    group: bytes  # 32
-    author: bytes  # 32
-    seq: int  # >= 1
-    entry_id: bytes  # 32
-    kind: int  # small uint
-    raw: bytes  # the entry's exact bytes (<= 64 KiB), or its tombstone once the body is deleted
 
 
 # --- key and value encodings (integers big-endian: byte order == numeric order) ------------------

@@ -411,22 +411,32 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
 
     Cost: O(|d| + heads + unacknowledged joins): independent of the number of entries in the group.
     """
+    if entry.entry_id in comp.items:
+        return True
+    placed, _ = append(comp, entry, cache, keep_refused=True)
+    return placed
+
+
+def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused: bool) -> tuple[bool, str | None]:
+    """:func:`extend`, also telling the entry's outcome: (placed, outcome). ``placed`` False: the
+    entry does not provably land at the end of L (``comp`` is unchanged, unless the entry was applied
+    and then found to change a void: ``comp`` is spoiled). With ``keep_refused`` False an entry whose
+    outcome is a code (ignored) is taken out again, leaving ``comp`` exactly as it was: a node judging
+    a client's entry, which it stores only if it takes effect."""
     state = comp.state
     eid = entry.entry_id
-    if eid in comp.items:
-        return True
     payload = _decoded(entry, state.group_id, cache)
     is_join = isinstance(payload, Join)
     if comp.void and (is_join or comp.exhausted_any):
-        return False
+        return False, None
     parents = list(getattr(payload, "deps", ()))
     if any(d not in comp.items for d in parents):
-        return False
+        return False, None
     previous = comp.last_of.get(entry.author)
     if previous is not None:
         before = comp.items[previous][0]
         if (entry.seq, eid) < (before.seq, previous):
-            return False
+            return False, None
         if previous not in parents:
             parents.append(previous)
     at = len(comp.position)
@@ -436,25 +446,29 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
         ready_at = max(comp.position[p] for p in parents) + 1
         first = bisect.bisect_left(comp.newcomers, (ready_at,))
         if any((ts, nid) > (entry.timestamp_ms, eid) for _, ts, nid in comp.newcomers[first:]):
-            return False
+            return False, None
         mask = _union(comp.ancestors, comp.position, parents)
         if mask == (1 << at) - 1:
             mask = FULL
     else:
-        return False
+        return False, None
     newcomer = entry.author not in state.latest
     comp.items[eid] = (entry, payload)
     comp.position[eid] = at
     comp.ancestors[eid] = mask
-    comp.last_of[entry.author] = eid
     outcome = comp.applier.apply(entry, payload)
+    if outcome is not None and not keep_refused:  # a refused operation changed nothing in the state
+        del comp.items[eid], comp.position[eid], comp.ancestors[eid]
+        comp.applier.entries.pop(eid, None)
+        return True, outcome
+    comp.last_of[entry.author] = eid
     state.outcomes[eid] = outcome
     state.order.append(eid)
     state.latest[entry.author] = eid
     if newcomer:
         comp.newcomers.append((at, entry.timestamp_ms, eid))
     if comp.applier.revoked:
-        return False
+        return False, outcome
     _acknowledge(comp, entry, mask)
     if is_join and outcome is None:
         comp.unacked.add(eid)
@@ -463,13 +477,13 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
         comp.losers[eid] = (payload.invite_id, entry.author)
         comp.exhausted_any = True
     if any(comp.acked_losers.get(_invite_of(comp, j), 0) for j in comp.unacked):
-        return False
+        return False, outcome
     if mask == FULL:
         state.heads = (eid,)
     else:
         named = set(parents)
         state.heads = tuple(sorted({h for h in state.heads if h not in named} | {eid}))
-    return True
+    return True, outcome
 
 
 def _invite_of(comp: Computation, join_id: bytes) -> bytes:

@@ -1,0 +1,77 @@
+"""An in-memory implementation of the node core's read interface (:class:`node.core.EntryReader`).
+
+The node core decides from bytes, ``now`` and a reader; this one keeps records in dictionaries, so
+the core can be driven directly in tests (explicit ``now``, no disk, no event loop), the way the LMDB
+store (``node.store.Store``) serves it in a running node. It answers exactly what the LMDB store
+answers for the same appends: heads per (group, author), arrival cursors per group from 1, pages in
+arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from node.records import StoredEntry
+
+DEFAULT_PAGE = 1000
+
+
+class MemoryReader:
+    """Records in memory. ``append`` is the test's (or a simulator's) write path; the core never
+    writes. Invariants: one record per (group, author, seq) and per entry id; cursors strictly
+    increase within a group in arrival order."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[bytes, StoredEntry] = {}
+        self._slots: dict[tuple[bytes, bytes, int], StoredEntry] = {}
+        self._heads: dict[bytes, dict[bytes, tuple[int, bytes]]] = {}
+        self._arrivals: dict[bytes, list[StoredEntry]] = {}
+
+    def append(self, records: Iterable[StoredEntry]) -> list[int]:
+        """Store ``records`` in order; returns their cursors. A record already held (same id) is
+        kept once and answered with its cursor."""
+        cursors: list[int] = []
+        for record in records:
+            held = self._by_id.get(record.entry_id)
+            arrivals = self._arrivals.setdefault(record.group, [])
+            if held is not None:
+                cursors.append(arrivals.index(held) + 1)
+                continue
+            if (record.group, record.author, record.seq) in self._slots:
+                raise ValueError("a different entry is already stored at that log position")
+            self._by_id[record.entry_id] = record
+            self._slots[record.group, record.author, record.seq] = record
+            heads = self._heads.setdefault(record.group, {})
+            if record.author not in heads or heads[record.author][0] < record.seq:
+                heads[record.author] = (record.seq, record.entry_id)
+            arrivals.append(record)
+            cursors.append(len(arrivals))
+        return cursors
+
+    def head(self, group: bytes, author: bytes) -> tuple[int, bytes] | None:
+        return self._heads.get(group, {}).get(author)
+
+    def heads(self, group: bytes) -> dict[bytes, tuple[int, bytes]]:
+        return dict(self._heads.get(group, {}))
+
+    def count(self, group: bytes) -> int:
+        return len(self._arrivals.get(group, ()))
+
+    def get_at(self, group: bytes, author: bytes, seq: int) -> StoredEntry | None:
+        return self._slots.get((group, author, seq))
+
+    def has(self, entry_id: bytes) -> bool:
+        return entry_id in self._by_id
+
+    def get(self, entry_id: bytes) -> StoredEntry | None:
+        return self._by_id.get(entry_id)
+
+    def iter_group(
+        self, group: bytes, after_cursor: int = 0, limit: int = DEFAULT_PAGE
+    ) -> list[tuple[int, StoredEntry]]:
+        arrivals = self._arrivals.get(group, [])
+        start = max(after_cursor, 0)
+        return [(start + i + 1, r) for i, r in enumerate(arrivals[start : start + max(limit, 0)])]
+
+    def groups(self) -> list[bytes]:
+        return sorted(g for g, a in self._arrivals.items() if a)

@@ -1,0 +1,199 @@
+"""A control entry costs the node a bounded amount, whoever sends it and however old the group.
+
+The node core is driven directly, as the node's runtime drives it, with an in-memory reader and an
+explicit ``now`` (no disk, no event loop). What is asserted is what the core *does*: whether it
+computes the group's state afresh (the O(group) path) or applies one entry at the end of L, and what
+it answers. How long each path takes is measured in ``benchmarks/control_bench.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import node.core
+from node.core import Decision, NodeCore
+from node.memory_store import MemoryReader
+from protocol import author, crypto, kinds
+from protocol.entry import Entry
+from protocol.errors import GroupError, HoldspaceError
+from protocol.identity import Pseudonym, group_context
+from protocol.payloads import MAX_DEPS, MEMBER, Erase, MessageEnvelope, Redact
+from tests.group_world import FAR, World
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def full_computations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts the node core's full computations of a group state while the block runs."""
+    calls: list[int] = []
+    compute, compute_state = node.core.compute, node.core.compute_state
+
+    def counted_compute(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return compute(*args, **kwargs)
+
+    def counted_compute_state(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return compute_state(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(node.core, "compute", counted_compute)
+        m.setattr(node.core, "compute_state", counted_compute_state)
+        yield calls
+
+
+def store_all(core: NodeCore, reader: MemoryReader, entries: list[Entry], now_ms: int) -> None:
+    """Entries relayed by a peer, each checked, reserved, written and committed as the runtime does."""
+    for entry in entries:
+        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=None)
+        commit(core, reader, decision)
+
+
+def commit(core: NodeCore, reader: MemoryReader, decision: Decision) -> None:
+    core.reserve(decision)
+    reader.append([decision.record])
+    core.committed(decision)
+
+
+def from_client(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> str | None:
+    """A client's publish: stored only if it takes effect; returns the refusal code, or None."""
+    try:
+        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=frozenset({entry.author}))
+    except HoldspaceError as err:
+        return err.code
+    if decision.outcome is not None:
+        return decision.outcome
+    commit(core, reader, decision)
+    return None
+
+
+def hosted(w: World) -> tuple[NodeCore, MemoryReader]:
+    reader = MemoryReader()
+    core = NodeCore(reader)
+    store_all(core, reader, list(w.entries.values()), w.clock)
+    core.state(w.group_id)
+    return core, reader
+
+
+def test_the_node_core_imports_neither_lmdb_nor_trio() -> None:
+    code = "import sys, node.core, node.memory_store; print(sorted({'lmdb', 'trio'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_one_more_join_in_a_group_flooded_with_stale_token_joins_is_not_a_recomputation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A used-up invite token lets anyone sign joins under fresh pseudonyms; a peer stores them (they
+    are ignored, but hosts must converge). One more such join is applied at the end of L."""
+    w = World()
+    founder = w.people["founder"]
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    w.publish("founder", inv)
+    w.redeem("ana", secret)  # the invite's single use is gone
+    core, reader = hosted(w)
+    junk = [
+        secret.join(
+            author.LogWriter(Pseudonym.derive(i.to_bytes(32, "big"), group_context(w.group_id)), w.group_id), w.tick()
+        )
+        for i in range(400)
+    ]
+    store_all(core, reader, junk[:-1], w.clock)
+    core.state(w.group_id)
+    with full_computations(monkeypatch) as calls:
+        store_all(core, reader, junk[-1:], w.clock)
+        assert core.state(w.group_id).outcomes[junk[-1].entry_id] == "group.invite_exhausted"  # ignored, stored
+    assert calls == []
+    reference = node.core.compute_state(w.genesis, [*w.controls(), *junk])
+    assert core.state(w.group_id).fingerprint() == reference.fingerprint()
+
+
+def test_a_first_join_names_its_invite_and_nothing_else() -> None:
+    w = World()
+    w.add("ana")
+    founder = w.people["founder"]
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    w.publish("founder", inv)
+    core, reader = hosted(w)
+    me = Pseudonym.derive(b"\x09" * 32, group_context(w.group_id))
+    wide = secret.join(author.LogWriter(me, w.group_id), w.tick(), heads=(w.genesis.entry_id,))
+    with pytest.raises(GroupError) as err:
+        core.check_entry(wide.raw, wide.payload, now_ms=w.clock, authors=None)
+    assert err.value.code == "group.bad_deps"
+    assert from_client(core, reader, wide, w.clock) == "group.bad_deps"
+
+
+def _redaction(w: World, who: str, deps: tuple[bytes, ...], nonce: int) -> Entry:
+    person = w.people[who]
+    payload = Redact(deps, person.key, (crypto.blake2b_256(nonce.to_bytes(8, "big")),))
+    return person.writer.append(kinds.REDACT, payload.encode(), w.tick())
+
+
+def _rewind(w: World, who: str, entry: Entry) -> None:
+    """The client's log position after a refusal: the refused entry's seq is free again."""
+    person = w.people[who]
+    person.writer = author.LogWriter(person.writer.me, w.group_id, entry.seq - 1, entry.prev)
+
+
+def test_a_members_control_entries_are_judged_at_the_end_of_l_and_stale_ones_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plain member's control entries always take effect (redacting its own messages); whatever
+    ``d`` it picks, the node never recomputes the group for them: an entry that did not see every
+    head is refused (``group.stale_deps``, nothing stored, the log position stays free)."""
+    w = World()
+    w.add("ana")
+    w.rekey("founder")
+    core, reader = hosted(w)
+    accepted: list[Entry] = []
+    with full_computations(monkeypatch) as calls:
+        for i in range(300):  # the latest up to 1,024 control entries as d: the widest a member may pick
+            state = core.state(w.group_id)
+            deps = tuple(sorted({*state.order[-MAX_DEPS:], *state.heads}))
+            entry = _redaction(w, "ana", deps, i)
+            assert from_client(core, reader, entry, w.clock) is None
+            accepted.append(entry)
+        assert calls == [], "a member's control entry made the node recompute the group"
+        by_founder = _redaction(w, "founder", core.state(w.group_id).heads, 20_000)
+        assert from_client(core, reader, by_founder, w.clock) is None
+        accepted.append(by_founder)
+        stale = _redaction(w, "ana", (accepted[0].entry_id,), 10_000)  # did not see the founder's
+        assert from_client(core, reader, stale, w.clock) == "group.stale_deps"
+        assert calls == []
+    assert reader.get(stale.entry_id) is None
+    _rewind(w, "ana", stale)
+    fresh = _redaction(w, "ana", core.state(w.group_id).heads, 10_000)  # signed again at that position
+    assert from_client(core, reader, fresh, w.clock) is None
+    accepted.append(fresh)
+    reference = node.core.compute_state(w.genesis, [*w.controls(), *accepted])
+    assert core.state(w.group_id).fingerprint() == reference.fingerprint()
+
+
+def test_control_entries_that_change_nothing_are_refused() -> None:
+    """An erase of nothing new and a redaction of what is already redacted: ``group.no_effect``."""
+    w = World()
+    w.add("ana")
+    w.rekey("founder")
+    ana = w.people["ana"]
+    env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+    for _ in range(2):
+        w.publish("ana", ana.writer.append(kinds.MESSAGE, env, w.tick()))
+    core, reader = hosted(w)
+    erase = ana.writer.append(kinds.ERASE, Erase(core.state(w.group_id).heads, ana.writer.seq).encode(), w.tick())
+    assert from_client(core, reader, erase, w.clock) is None
+    again = ana.writer.append(kinds.ERASE, Erase(core.state(w.group_id).heads, erase.seq - 1).encode(), w.tick())
+    assert from_client(core, reader, again, w.clock) == "group.no_effect"
+    _rewind(w, "ana", again)
+    target = (crypto.blake2b_256(b"m"),)
+    redact = ana.writer.append(kinds.REDACT, Redact(core.state(w.group_id).heads, ana.key, target).encode(), w.tick())
+    assert from_client(core, reader, redact, w.clock) is None
+    twice = ana.writer.append(kinds.REDACT, Redact(core.state(w.group_id).heads, ana.key, target).encode(), w.tick())
+    assert from_client(core, reader, twice, w.clock) == "group.no_effect"
+    assert reader.get(again.entry_id) is None and reader.get(twice.entry_id) is None

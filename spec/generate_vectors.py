@@ -703,7 +703,164 @@ def group_rule_vectors() -> list[Vector]:
     sc.add(author.host(sc.founder, sc.state(), node_c, sc.tick(), add=False), "founder removes node c, not a host")
     sc.add(author.host(sc.founder, sc.state(), node_b, sc.tick(), add=False), "founder removes node b")
     finish(sc, "hosts: the genesis and joins name home nodes; facilitators add and remove hosts")
+    _void_rule_vectors(finish)
     return out
+
+
+def _state_without(sc: _Scenario, *left_out: Entry) -> group.GroupState:
+    """The state of ``sc``'s control entries but ``left_out``: what an author that had not seen them holds."""
+    ids = {e.entry_id for e in left_out}
+    controls = [e for e, _ in sc.entries if kinds.is_control(e.kind) and e.entry_id not in ids]
+    return group.compute_state(sc.genesis, controls)
+
+
+def _join_ordered(
+    sc: _Scenario, secret: author.InviteSecret, name: str, *, above: bytes = b"", below: bytes = b"\xff" * 33
+) -> Entry:
+    """``name``'s join, dated one more second later until its id lies strictly between ``above`` and
+    ``below``: two joins ready at once in 12.4 are ordered by id, which a scenario must fix."""
+    writer = sc.member(name)
+    seq, prev = writer.seq, writer.prev
+    for _ in range(256):
+        entry = secret.join(writer, sc.tick())
+        if above < entry.entry_id < below:
+            return entry
+        writer.seq, writer.prev = seq, prev
+    raise AssertionError("no join id in range")
+
+
+def _cascade(levels: int) -> _Scenario:
+    """fay's invite admits gus, gus's admits hal, hal's admits ivy (``levels`` of them); the founder,
+    having seen fay's invite, its own and yul's join but none of those joins, removes fay. yul's join has the
+    largest id, so every join of the chain comes before the removal in ``L``."""
+    sc = _Scenario(f"cascade of {levels}")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    names = ["gus", "hal", "ivy"][:levels]
+    _, secret = _invite(sc, "fay", payloads.MEMBER if levels == 1 else payloads.FACILITATOR)
+    _, founders = _invite(sc, "founder", payloads.MEMBER)
+    inviter, joins = "fay", []
+    for i, name in enumerate(names):
+        if i:
+            _, secret = _invite(sc, inviter, payloads.MEMBER if i == levels - 1 else payloads.FACILITATOR)
+        joins.append(sc.add(secret.join(sc.member(name), sc.tick()), f"{name} joins through {inviter}'s invite"))
+        inviter = name
+    top = max(j.entry_id for j in joins)
+    sc.add(_join_ordered(sc, founders, "yul", above=top), "yul joins through the founder's invite (a larger id)")
+    fay = sc.writers["fay"]
+    seen = _state_without(sc, *joins)
+    sc.add(
+        author.remove(sc.founder, seen, fay.me.public_key, fay.seq, sc.tick()),
+        "founder removes fay, not having seen the joins",
+    )
+    return sc
+
+
+def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
+    """One history per voiding branch of 12.5 (void joins and restrictions, cascades, displaced joins)."""
+    # a join that L puts after its inviter's removal: the join rule itself refuses it
+    sc = _Scenario("after the removal")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    _, fays = _invite(sc, "fay", payloads.MEMBER)
+    _, founders = _invite(sc, "founder", payloads.MEMBER)
+    gus = sc.add(fays.join(sc.member("gus"), sc.tick()), "gus joins through fay's invite")
+    yul = _join_ordered(sc, founders, "yul", below=gus.entry_id)
+    sc.add(yul, "yul joins through the founder's invite (a smaller id)")
+    fay = sc.writers["fay"]
+    seen = _state_without(sc, gus)
+    sc.add(
+        author.remove(sc.founder, seen, fay.me.public_key, fay.seq, sc.tick()),
+        "founder removes fay, not having seen gus's join",
+    )
+    finish(sc, "a join placed after its inviter's removal is refused")
+
+    finish(_cascade(1), "a join revoked with its inviter is void, though placed before the removal")
+    finish(_cascade(2), "revocation cascades: two levels")
+    finish(_cascade(3), "revocation cascades: three levels")
+
+    # a junior's restriction that its senior target restricts back in the same race: the restriction is
+    # void; with ``other``, the senior also acted otherwise concurrently with it: that act is void too
+    for other in (False, True):
+        sc = _Scenario("restricted back" + (" with another act" if other else ""))
+        sc.invite_and_join("fay", payloads.FACILITATOR)
+        sc.invite_and_join("gus", payloads.FACILITATOR)
+        _, founders = _invite(sc, "founder", payloads.MEMBER)
+        base = sc.state()
+        fay, gus = sc.writers["fay"], sc.writers["gus"]
+        removal = sc.add(author.remove(gus, base, fay.me.public_key, fay.seq, sc.tick()), "gus removes fay")
+        sc.add(founders.join(sc.member("ned"), sc.tick()), "ned joins")
+        if other:
+            sc.add(
+                author.settings(fay, _state_without(sc, removal), payloads.HISTORY_SHARED, None, sc.tick()),
+                "fay changes the settings, having seen ned's join but not her removal",
+            )
+        sc.add(
+            author.remove(fay, _state_without(sc, removal), gus.me.public_key, gus.seq, sc.tick()),
+            "fay, more senior, removes gus, having seen ned's join but not her removal",
+        )
+        if other:
+            finish(sc, "an act concurrent with a restriction stays void when the same pass voids that restriction")
+        else:
+            finish(sc, "a restriction is void when its more senior target restricts back in the same race")
+
+    # a single-use invite redeemed twice: the first join in L is unacknowledged, the second is seen by
+    # another author's entry (applied, or itself ignored)
+    for acknowledger in ("founder", "cy"):
+        sc = _Scenario(f"displaced join, acknowledged by {acknowledger}")
+        sc.invite_and_join("cy", payloads.MEMBER)
+        _, single = _invite(sc, "founder", payloads.MEMBER)
+        late = _join_ordered(sc, single, "bo", above=b"\x80")
+        early = _join_ordered(sc, single, "ana", below=late.entry_id)
+        sc.add(early, "ana joins (the smaller id: first in L)")
+        sc.add(late, "bo joins with the same single-use invite")
+        seen = _state_without(sc, early)
+        if acknowledger == "founder":
+            note = "founder changes the settings, having seen bo's join but not ana's"
+            entry = author.settings(sc.founder, seen, payloads.HISTORY_SHARED, None, sc.tick())
+        else:
+            note = "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's"
+            entry = author.settings(sc.writers["cy"], seen, payloads.HISTORY_SHARED, None, sc.tick())
+        sc.add(entry, note)
+        if acknowledger == "founder":
+            finish(sc, "an unacknowledged join cannot displace an acknowledged one")
+        else:
+            finish(sc, "an entry that is itself ignored still acknowledges a join")
+
+    # two joins ready at once: neither author has a place in L, so the smaller id comes first
+    sc = _Scenario("joiner tie-break")
+    _, single = _invite(sc, "founder", payloads.MEMBER)
+    first = _join_ordered(sc, single, "ana", above=b"\x80")
+    second = _join_ordered(sc, single, "bo", below=first.entry_id)
+    sc.add(first, "ana joins")
+    sc.add(second, "bo joins later, with the same invite and a smaller id: bo comes first in L")
+    finish(sc, "joiners are ordered by entry id, not by timestamp")
+
+    # a demotion below facilitator revokes the joins it had not seen; one that saw them, or that
+    # does not lower the role, revokes nothing
+    for lowering in (True, False):
+        sc = _Scenario("demotion" if lowering else "no demotion")
+        sc.invite_and_join("fay", payloads.FACILITATOR)
+        _, fays = _invite(sc, "fay", payloads.MEMBER)
+        _, founders = _invite(sc, "founder", payloads.MEMBER)
+        gus = sc.add(fays.join(sc.member("gus"), sc.tick()), "gus joins through fay's invite")
+        sc.add(_join_ordered(sc, founders, "yul", above=gus.entry_id), "yul joins (a larger id)")
+        fay = sc.writers["fay"].me.public_key
+        seen = _state_without(sc, gus)
+        if lowering:
+            sc.add(
+                author.change_role(sc.founder, seen, fay, payloads.MODERATOR, sc.tick()),
+                "founder demotes fay to moderator, not having seen gus's join",
+            )
+            finish(sc, "a demotion below facilitator revokes the joins it had not seen")
+            continue
+        sc.add(
+            author.change_role(sc.founder, seen, fay, payloads.FACILITATOR, sc.tick()),
+            "founder sets fay's role to facilitator (not a lowering), not having seen gus's join",
+        )
+        sc.add(
+            author.change_role(sc.founder, sc.state(), fay, payloads.MEMBER, sc.tick()),
+            "founder demotes fay to member, having seen gus's join",
+        )
+        finish(sc, "a demotion revokes nothing it saw, and an equal role is no demotion")
 
 
 def _node_address(label: str, port: int) -> str:

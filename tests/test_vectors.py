@@ -441,3 +441,118 @@ def test_support_badges() -> None:
         "credential.revoked",
         "credential.wrong_subject",
     } <= codes
+
+
+# --- group_rules.json: every history recomputed from its published entries (spec 12.4, 12.5) -----
+
+
+def _group_rules() -> list[dict]:
+    import json
+
+    return json.loads((SPEC / "vectors" / "group_rules.json").read_text())
+
+
+def test_group_rules_recompute_from_their_entries() -> None:
+    """Each history's outcomes and final state, from its entries alone (in any order)."""
+    from protocol import group, kinds
+    from protocol.entry import decode_entry
+
+    for vec in _group_rules():
+        entries = [decode_entry(bytes.fromhex(r["entry"]), _hex(r["payload"]), now_ms=None) for r in vec["entries"]]
+        controls = [e for e in entries if kinds.is_control(e.kind)]
+        state = group.compute_state(entries[0], list(reversed(controls)))
+        for record in vec["entries"]:
+            if "outcome" in record:
+                assert state.outcomes[bytes.fromhex(record["entry_id"])] == record["outcome"], record["note"]
+        final = vec["final_state"]
+        assert {k.hex(): m.role for k, m in state.members.items()} == final["members"], vec["name"]
+        assert {k.hex(): [list(i) for i in v] for k, v in state.intervals.items()} == final["intervals"], vec["name"]
+        assert [eid.hex() for eid in state.order] == final["order"], vec["name"]
+        assert sorted(k.hex() for k in state.banned) == final["banned"], vec["name"]
+
+
+# The branch of 12.5 each history shows: the outcome of each named entry, and who is a member at the end.
+VOID_BRANCHES: dict[str, tuple[dict[str, str | None], set[str]]] = {
+    "a join placed after its inviter's removal is refused": (
+        {"gus joins through fay's invite": "group.invite_revoked"},
+        {"founder", "yul"},
+    ),
+    "a join revoked with its inviter is void, though placed before the removal": (
+        {
+            "gus joins through fay's invite": "group.concurrent_restriction",
+            "founder removes fay, not having seen the joins": None,
+        },
+        {"founder", "yul"},
+    ),
+    "revocation cascades: two levels": (
+        {
+            "gus joins through fay's invite": "group.concurrent_restriction",
+            "gus invites a member": "group.concurrent_restriction",
+            "hal joins through gus's invite": "group.concurrent_restriction",
+        },
+        {"founder", "yul"},
+    ),
+    "revocation cascades: three levels": (
+        {
+            "gus invites a facilitator": "group.concurrent_restriction",
+            "hal invites a member": "group.concurrent_restriction",
+            "ivy joins through hal's invite": "group.concurrent_restriction",
+        },
+        {"founder", "yul"},
+    ),
+    "a restriction is void when its more senior target restricts back in the same race": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay, more senior, removes gus, having seen ned's join but not her removal": None,
+        },
+        {"founder", "fay", "ned"},
+    ),
+    "an act concurrent with a restriction stays void when the same pass voids that restriction": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay changes the settings, having seen ned's join but not her removal": "group.concurrent_restriction",
+        },
+        {"founder", "fay", "ned"},
+    ),
+    "an unacknowledged join cannot displace an acknowledged one": (
+        {
+            "ana joins (the smaller id: first in L)": "group.invite_exhausted",
+            "bo joins with the same single-use invite": None,
+        },
+        {"founder", "cy", "bo"},
+    ),
+    "an entry that is itself ignored still acknowledges a join": (
+        {
+            "ana joins (the smaller id: first in L)": "group.invite_exhausted",
+            "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's": (
+                "group.forbidden"
+            ),
+        },
+        {"founder", "cy", "bo"},
+    ),
+    "joiners are ordered by entry id, not by timestamp": (
+        {"ana joins": "group.invite_exhausted"},
+        {"founder", "bo"},
+    ),
+    "a demotion below facilitator revokes the joins it had not seen": (
+        {"gus joins through fay's invite": "group.concurrent_restriction"},
+        {"founder", "fay", "yul"},
+    ),
+    "a demotion revokes nothing it saw, and an equal role is no demotion": (
+        {"gus joins through fay's invite": None, "founder demotes fay to member, having seen gus's join": None},
+        {"founder", "fay", "gus", "yul"},
+    ),
+}
+
+
+def test_group_rules_show_every_voiding_branch() -> None:
+    """The histories for 12.5's voiding rules exist and show what their names say."""
+    vectors = {v["name"]: v for v in _group_rules()}
+    for name, (outcomes, members) in VOID_BRANCHES.items():
+        vec = vectors[name]
+        by_note = {r["note"]: r.get("outcome") for r in vec["entries"]}
+        for note, outcome in outcomes.items():
+            assert by_note[note] == outcome, (name, note)
+        authors = {r["author"]: r["note"].split()[0] for r in vec["entries"] if r["kind"] in ("genesis", "join")}
+        authors[vec["entries"][0]["author"]] = "founder"
+        assert {authors[k] for k in vec["final_state"]["members"]} == members, name

@@ -778,9 +778,15 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
     finish(_cascade(3), "revocation cascades: three levels")
 
     # a junior's restriction that its senior target restricts back in the same race: the restriction is
-    # void; with ``other``, the senior also acted otherwise concurrently with it: that act is void too
-    for other in (False, True):
-        sc = _Scenario("restricted back" + (" with another act" if other else ""))
+    # void. "settings": the senior also acted otherwise concurrently with it, and that act stays void;
+    # "equal role": the senior's answer is a role entry that does not lower, which restricts back all the same
+    variants = {
+        "remove": "a restriction is void when its more senior target restricts back in the same race",
+        "settings": "an act concurrent with a restriction stays void when the same pass voids that restriction",
+        "equal role": "a role entry naming the restricting author, even an equal role, restricts back",
+    }
+    for variant, name in variants.items():
+        sc = _Scenario(f"restricted back: {variant}")
         sc.invite_and_join("fay", payloads.FACILITATOR)
         sc.invite_and_join("gus", payloads.FACILITATOR)
         _, founders = _invite(sc, "founder", payloads.MEMBER)
@@ -788,19 +794,24 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
         fay, gus = sc.writers["fay"], sc.writers["gus"]
         removal = sc.add(author.remove(gus, base, fay.me.public_key, fay.seq, sc.tick()), "gus removes fay")
         sc.add(founders.join(sc.member("ned"), sc.tick()), "ned joins")
-        if other:
+        if variant == "settings":
             sc.add(
                 author.settings(fay, _state_without(sc, removal), payloads.HISTORY_SHARED, None, sc.tick()),
                 "fay changes the settings, having seen ned's join but not her removal",
             )
-        sc.add(
-            author.remove(fay, _state_without(sc, removal), gus.me.public_key, gus.seq, sc.tick()),
-            "fay, more senior, removes gus, having seen ned's join but not her removal",
-        )
-        if other:
-            finish(sc, "an act concurrent with a restriction stays void when the same pass voids that restriction")
+        if variant == "equal role":
+            sc.add(
+                author.change_role(
+                    fay, _state_without(sc, removal), gus.me.public_key, payloads.FACILITATOR, sc.tick()
+                ),
+                "fay, more senior, sets gus's role to facilitator, having seen ned's join but not her removal",
+            )
         else:
-            finish(sc, "a restriction is void when its more senior target restricts back in the same race")
+            sc.add(
+                author.remove(fay, _state_without(sc, removal), gus.me.public_key, gus.seq, sc.tick()),
+                "fay, more senior, removes gus, having seen ned's join but not her removal",
+            )
+        finish(sc, name)
 
     # a single-use invite redeemed twice: the first join in L is unacknowledged, the second is seen by
     # another author's entry (applied, or itself ignored)

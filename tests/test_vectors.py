@@ -514,6 +514,13 @@ VOID_BRANCHES: dict[str, tuple[dict[str, str | None], set[str]]] = {
         },
         {"founder", "fay", "ned"},
     ),
+    "a role entry naming the restricting author, even an equal role, restricts back": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay, more senior, sets gus's role to facilitator, having seen ned's join but not her removal": None,
+        },
+        {"founder", "fay", "gus", "ned"},
+    ),
     "an unacknowledged join cannot displace an acknowledged one": (
         {
             "ana joins (the smaller id: first in L)": "group.invite_exhausted",

@@ -415,6 +415,7 @@ class _Scenario:
     """A deterministic group history built with the reference code, for the vectors."""
 
     def __init__(self, label: str, home: str | None = None) -> None:
+        self.label = label  # published with the history: it seeds every key and random value (spec 10)
         self.rng = DeterministicRandom(label)
         self.clock = NOW - 100_000
         self.genesis, self.founder = author.create_group(
@@ -538,6 +539,7 @@ def group_vectors() -> list[Vector]:
     return [
         {
             "name": "a full encrypted conversation",
+            "label": sc.label,
             "now_ms": NOW,
             "entries": sc.records(),
             "people": people,
@@ -576,7 +578,9 @@ def group_rule_vectors() -> list[Vector]:
     out: list[Vector] = []
 
     def finish(sc: _Scenario, name: str) -> None:
-        out.append({"name": name, "entries": sc.records(), "final_state": _state_summary(sc.state())})
+        out.append(
+            {"name": name, "label": sc.label, "entries": sc.records(), "final_state": _state_summary(sc.state())}
+        )
 
     sc = _Scenario("escalation")
     sc.invite_and_join("ana", payloads.MEMBER)
@@ -1691,6 +1695,7 @@ def support_vectors() -> list[Vector]:
     checkpoints = [NOW + 120_000, NOW + 600_000, NOW + 2 * HOUR_MS]
     history: Vector = {
         "name": "a support group's history",
+        "label": sc.label,
         "entries": sc.records(),
         "people": _people(sc),
         "epoch_keys": {k.hex(): v.hex() for k, v in sc.epoch_keys.items()},

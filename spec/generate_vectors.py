@@ -11,6 +11,7 @@ expected decoded values, or ``"error"``: the code the first failing rule must pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -113,6 +114,152 @@ def codec_vectors() -> list[Vector]:
     for name, hex_ in invalid:
         data = bytes.fromhex(hex_)
         out.append({"name": name, "cbor": hex_, "error": error_of(lambda data=data: codec.decode(data))})
+    return out
+
+
+# --- Ed25519 signature validity (spec 2) ------------------------------------------------------
+#
+# Affine Edwards arithmetic, only to build signatures that a lax verifier would accept and libsodium
+# must not (or the other way round); the verdicts are crypto.ed25519_verify's.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_Point = tuple[int, int]
+_O: _Point = (0, 1)
+
+
+def _ed_add(a: _Point, b: _Point) -> _Point:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    return (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P, (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+
+
+def _ed_mul(n: int, a: _Point) -> _Point:
+    """[n]a, in extended coordinates (RFC 8032, 5.1.4) so that only the result needs an inversion."""
+    x, y = a
+    q, out = (x, y, 1, x * y % _P), (0, 1, 1, 0)
+    while n:
+        if n & 1:
+            out = _ed_add_extended(out, q)
+        q, n = _ed_add_extended(q, q), n >> 1
+    z = pow(out[2], _P - 2, _P)
+    return out[0] * z % _P, out[1] * z % _P
+
+
+def _ed_add_extended(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    big_a, big_b = (a[1] - a[0]) * (b[1] - b[0]) % _P, (a[1] + a[0]) * (b[1] + b[0]) % _P
+    big_c, big_d = 2 * a[3] * b[3] * _D % _P, 2 * a[2] * b[2] % _P
+    e, f, g, h = big_b - big_a, big_d - big_c, big_d + big_c, big_b + big_a
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+def _ed_decode(raw: bytes) -> _Point:
+    """The point a 32-byte encoding names, reducing a y ≥ p (as a lax decoder would)."""
+    y = int.from_bytes(raw, "little") & (2**255 - 1)
+    y %= _P
+    u = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(u, (_P + 3) // 8, _P)
+    if x * x % _P != u:
+        x = x * pow(2, (_P - 1) // 4, _P) % _P
+    assert x * x % _P == u, "not on the curve"
+    if x & 1 != raw[31] >> 7:
+        x = -x % _P
+    return x, y
+
+
+def _ed_encode(a: _Point) -> bytes:
+    return (a[1] | (a[0] & 1) << 255).to_bytes(32, "little")
+
+
+_BASE = _ed_decode((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))
+_ORDER_8 = _ed_decode(bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"))
+
+
+def _challenge(r: bytes, a: bytes, message: bytes) -> int:
+    return int.from_bytes(hashlib.sha512(r + a + message).digest(), "little") % _L
+
+
+def _lax_verify(key: bytes, message: bytes, signature: bytes, *, cofactored: bool) -> bool:
+    """[S]B = R + [k]A with no check of S's range, of encodings or of small order (times 8 on both
+    sides if ``cofactored``): what libsodium's stricter rules are measured against."""
+    try:
+        a_point, r_point = _ed_decode(key), _ed_decode(signature[:32])
+    except AssertionError:
+        return False
+    k = _challenge(signature[:32], key, message)
+    left = _ed_mul(int.from_bytes(signature[32:], "little"), _BASE)
+    right = _ed_add(r_point, _ed_mul(k, a_point))
+    return _ed_mul(8, left) == _ed_mul(8, right) if cofactored else left == right
+
+
+def signature_vectors() -> list[Vector]:
+    """Signatures libsodium's crypto_sign_verify_detached accepts or refuses, each with what a lax
+    verifier (no canonical S, no small-order or canonical-encoding checks, cofactored) would say."""
+    assert _ed_mul(8, _ORDER_8) == _O and _ed_mul(4, _ORDER_8) != _O
+    a = int.from_bytes(crypto.blake2b_256(b"ed25519 vector scalar"), "little") % _L
+    r = int.from_bytes(crypto.blake2b_256(b"ed25519 vector nonce"), "little") % _L
+    public = _ed_encode(_ed_mul(a, _BASE))
+    message = b"holdspace/v1 signature vector"
+    out: list[Vector] = []
+
+    def case(name: str, key: bytes, msg: bytes, sig: bytes) -> None:
+        out.append(
+            {
+                "name": name,
+                "public_key": key.hex(),
+                "message": msg.hex(),
+                "signature": sig.hex(),
+                "valid": crypto.ed25519_verify(key, msg, sig),
+                "lax_cofactorless": _lax_verify(key, msg, sig, cofactored=False),
+                "lax_cofactored": _lax_verify(key, msg, sig, cofactored=True),
+            }
+        )
+
+    def sign(key_scalar: int, key: bytes, r_bytes: bytes, r_scalar: int, msg: bytes) -> bytes:
+        s_value = (r_scalar + _challenge(r_bytes, key, msg) * key_scalar) % _L
+        return r_bytes + s_value.to_bytes(32, "little")
+
+    r_point = _ed_encode(_ed_mul(r, _BASE))
+    good = sign(a, public, r_point, r, message)
+    case("a valid signature", public, message, good)
+    s_value = int.from_bytes(good[32:], "little")
+    case("S + L: a non-canonical S", public, message, good[:32] + (s_value + _L).to_bytes(32, "little"))
+    case("the message changed", public, message + b"!", good)
+
+    identity, noncanonical_identity = _ed_encode(_O), (_P + 1).to_bytes(32, "little")
+    negative_identity = (1 | 1 << 255).to_bytes(32, "little")  # x = 0 with the sign bit set
+    for name, key in (
+        ("A the identity (small order)", identity),
+        ("A the identity as y = p + 1", noncanonical_identity),
+        ("A the identity with the sign bit set", negative_identity),
+    ):
+        # [k]A is the identity for any k, so R = [S]B verifies the cofactorless equation
+        case(name, key, message, sign(0, key, r_point, r, message))
+    order_2 = (_P - 1).to_bytes(32, "little")
+    even = next(m for m in (message + bytes([i]) for i in range(256)) if _challenge(r_point, order_2, m) % 2 == 0)
+    case("A of order 2 (k even)", order_2, even, sign(0, order_2, r_point, r, even))
+
+    for name, r_bytes in (
+        ("R the identity (small order)", identity),
+        ("R the identity as y = p + 1", noncanonical_identity),
+        ("R the identity with the sign bit set", negative_identity),
+    ):
+        # S = k*a: [S]B - [k]A is the identity, which R names
+        case(name, public, message, sign(a, public, r_bytes, 0, message))
+
+    # a public key with a torsion component: libsodium makes no prime-order-subgroup check, so with
+    # k ≡ 0 (mod 8) the equation holds
+    mixed = _ed_encode(_ed_add(_ed_mul(a, _BASE), _ORDER_8))
+    counter = 0
+    while _challenge(r_point, mixed, message + counter.to_bytes(1, "big")) % 8:
+        counter += 1
+    msg = message + counter.to_bytes(1, "big")
+    case("A with a torsion component (order 8L)", mixed, msg, sign(a, mixed, r_point, r, msg))
+
+    # R with a torsion component: [S]B - [k]A = [r]B, not R; a cofactored verifier (times 8) accepts
+    r_mixed = _ed_encode(_ed_add(_ed_mul(r, _BASE), _ORDER_8))
+    case("R with a torsion component", public, message, sign(a, public, r_mixed, r, message))
     return out
 
 
@@ -1723,6 +1870,7 @@ def build() -> dict[str, list[Vector]]:
         "entries.json": entry_vectors(),
         "logs.json": log_vectors(),
         "fork_proofs.json": fork_proof_vectors(),
+        "signatures.json": signature_vectors(),
         "group_conversation.json": group_vectors(),
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),

@@ -563,3 +563,53 @@ def test_group_rules_show_every_voiding_branch() -> None:
         authors = {r["author"]: r["note"].split()[0] for r in vec["entries"] if r["kind"] in ("genesis", "join")}
         authors[vec["entries"][0]["author"]] = "founder"
         assert {authors[k] for k in vec["final_state"]["members"]} == members, name
+
+
+# --- signatures.json: Ed25519 validity exactly as libsodium decides it (spec 2) ------------------
+
+
+def _verify_from_spec_text(key: bytes, message: bytes, signature: bytes) -> bool:
+    """Spec 2, written from its text: A a canonical encoding of a point not of small order; S < L;
+    R not of small order; [S]B - [k]A, canonically encoded, equals R byte for byte."""
+    import hashlib
+
+    p, order = 2**255 - 19, 2**252 + 27742317777372353535851937790883648493
+
+    def point(raw: bytes) -> tuple[int, int] | None:
+        if int.from_bytes(raw, "little") & (2**255 - 1) >= p:
+            return None  # not canonical
+        try:
+            return GEN._ed_decode(raw)
+        except AssertionError:
+            return None  # not on the curve
+
+    def small(q: tuple[int, int]) -> bool:
+        return GEN._ed_mul(8, q) == GEN._O
+
+    a_point = point(key)
+    if a_point is None or small(a_point):
+        return False
+    s_value = int.from_bytes(signature[32:], "little")
+    r_point = GEN._ed_decode(signature[:32]) if point(signature[:32]) is not None else None
+    if s_value >= order or (r_point is not None and small(r_point)):
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + key + message).digest(), "little") % order
+    minus_ka = GEN._ed_mul(k, a_point)
+    minus_ka = (-minus_ka[0] % p, minus_ka[1])
+    return GEN._ed_encode(GEN._ed_add(GEN._ed_mul(s_value, GEN._BASE), minus_ka)) == signature[:32]
+
+
+def test_signature_vectors_are_libsodium_and_the_spec_text() -> None:
+    import json
+
+    from protocol import crypto
+
+    vectors = json.loads((SPEC / "vectors" / "signatures.json").read_text())
+    for vec in vectors:
+        key, message, signature = (bytes.fromhex(vec[f]) for f in ("public_key", "message", "signature"))
+        assert crypto.ed25519_verify(key, message, signature) == vec["valid"], vec["name"]
+        assert _verify_from_spec_text(key, message, signature) == vec["valid"], vec["name"]
+    # each refusal is one a lax verifier would not make: the vectors test the strict rules
+    strict_only = [v["name"] for v in vectors if not v["valid"] and (v["lax_cofactorless"] or v["lax_cofactored"])]
+    assert len(strict_only) >= 8
+    assert any(v["valid"] and "torsion" in v["name"] for v in vectors)  # no prime-order-subgroup check

@@ -638,13 +638,15 @@ def group_vectors() -> list[Vector]:
         writer = sc.writers[name]
         chain = keys.epochs[epoch.entry_id].chains[writer.me.public_key]
         chain_key, index = chain.key, chain.next_index
-        envelope = keys.encrypt(epoch.entry_id, writer.seq + 1, text.encode(), random=sc.rng)
+        plaintext = contents.encode_content(contents.Text(text))  # every plaintext is a content map (17.1)
+        envelope = keys.encrypt(epoch.entry_id, writer.seq + 1, plaintext, random=sc.rng)
         entry = sc.add(writer.append(kinds.MESSAGE, envelope.encode(), sc.tick()), f"{name} says {text!r}")
         messages.append(
             {
                 "entry_id": entry.entry_id.hex(),
-                "plaintext": text,
-                "padded_length": len(e2ee.pad(text.encode())),
+                "plaintext": plaintext.hex(),
+                "content": _decoded(plaintext),
+                "padded_length": len(e2ee.pad(plaintext)),
                 "epoch": epoch.entry_id.hex(),
                 "chain_key": chain_key.hex(),
                 "index": index,

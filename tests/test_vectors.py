@@ -56,6 +56,7 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
     import json
 
     from protocol import codec, crypto
+    from protocol.content import Text, decode_content
 
     (vec,) = json.loads((SPEC / "vectors" / "group_conversation.json").read_text())
     entries = {e["entry_id"]: e for e in vec["entries"]}
@@ -82,7 +83,11 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
         assert ad.hex() == message["associated_data"]
         padded = crypto.aead_decrypt(mk, envelope["n"], envelope["c"], ad)
         assert len(padded) == message["padded_length"]
-        assert padded[: padded.rindex(b"\x80")].decode() == message["plaintext"]
+        plaintext = padded[: padded.rindex(b"\x80")]
+        assert plaintext.hex() == message["plaintext"]
+        assert codec.decode(plaintext) == message["content"]  # a content map (17.1), as published
+        assert message["content"]["t"] == "text"
+        assert decode_content(plaintext) == Text(message["content"]["b"])
 
 
 def test_conversation_vector_rekeys_open_for_recipients_only() -> None:

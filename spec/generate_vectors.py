@@ -86,6 +86,7 @@ def codec_vectors() -> list[Vector]:
         ("negative integers", [-1, -24, -25, -256, -257, -(2**64)]),
         ("strings, bools, null", ["", "ü", b"", b"\x00", True, False, None]),
         ("nested containers", {"x": [[], {}, [{"y": []}]]}),
+        ("text kept as written: a leading U+FEFF, unnormalised accents", ["\ufeffa", "e\u0301", "\u00e9"]),
     ]
     out: list[Vector] = [
         {"name": name, "cbor": codec.encode(value).hex(), "valid": True, "diagnostic": repr(value)}
@@ -299,6 +300,8 @@ def identity_vectors() -> list[Vector]:
         ("text id with one mistyped character", typo),
         ("text id with wrong prefix", textid.encode_id(textid.NODE_PREFIX, ALICE.public_key)),
         ("text id of a small-order key", textid.encode_id(textid.PSEUDONYM_PREFIX, bytes(32))),
+        ("text id in mixed case", good[:3].upper() + good[3:]),
+        ("text id after a byte order mark", "\ufeff" + good),
     ]:
         out.append(
             {
@@ -306,6 +309,17 @@ def identity_vectors() -> list[Vector]:
                 "text_id": text,
                 "expected_prefix": textid.PSEUDONYM_PREFIX,
                 "error": error_of(lambda t=text: identity.parse_pseudonym_id(t)),
+            }
+        )
+
+    for name, text in [("text id in upper case", good.upper()), ("text id with white space around it", f" {good}\n")]:
+        out.append(
+            {
+                "name": name,
+                "text_id": text,
+                "expected_prefix": textid.PSEUDONYM_PREFIX,
+                "key": identity.parse_pseudonym_id(text).hex(),
+                "valid": True,
             }
         )
 
@@ -1042,6 +1056,10 @@ def address_vectors() -> list[Vector]:
         "community.example.org:4433",
         "Community.Example.ORG:4433",
         "[2001:DB8:0:0::1]:443",
+        "[::ffff:192.0.2.1]:443",
+        "[::FFFF:C000:201]:443",
+        "[::192.0.2.1]:443",
+        "[64:ff9b::192.0.2.1]:443",
         "a-b.c:9",
         "example.org.:4433",
         "ex ample.org:4433",
@@ -1068,6 +1086,14 @@ def address_vectors() -> list[Vector]:
         out.append({"name": f"host {case!r}", "text": text, "normal_form": normal, "is_normal": normal == text})
     bad_id = "holdspace://hsn1qqqq@127.0.0.1:4433"
     out.append({"name": "a damaged node id", "text": bad_id, "error": error_of(lambda: NodeAddress.parse(bad_id))})
+    upper = f"holdspace://{node_id.upper()}@example.org:4433"
+    out.append({"name": "a node id in upper case", "text": upper, "normal_form": str(NodeAddress.parse(upper))})
+    out[-1]["is_normal"] = out[-1]["normal_form"] == upper
+    for name, text in (
+        ("white space around the node id", f"holdspace:// {node_id}@example.org:4433"),
+        ("a byte order mark before the address", f"\ufeffholdspace://{node_id}@example.org:4433"),
+    ):
+        out.append({"name": name, "text": text, "error": error_of(lambda t=text: NodeAddress.parse(t))})
     return out
 
 

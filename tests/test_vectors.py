@@ -618,3 +618,28 @@ def test_signature_vectors_are_libsodium_and_the_spec_text() -> None:
     strict_only = [v["name"] for v in vectors if not v["valid"] and (v["lax_cofactorless"] or v["lax_cofactored"])]
     assert len(strict_only) >= 8
     assert any(v["valid"] and "torsion" in v["name"] for v in vectors)  # no prime-order-subgroup check
+
+
+def test_text_id_vectors_decode_as_published() -> None:
+    """identity.json's text ids: upper case and surrounding white space accepted, mixed case and a byte
+    order mark refused (spec 4.3)."""
+    import json
+
+    from protocol import identity, textid
+    from protocol.errors import HoldspaceError
+
+    vectors = [v for v in json.loads((SPEC / "vectors" / "identity.json").read_text()) if "text_id" in v]
+    names = set()
+    for vec in vectors:
+        names.add(vec["name"])
+        if "expected_prefix" not in vec:  # an encoding: key -> text id, in lower case
+            key = vec.get("key", vec.get("ed25519_public"))
+            assert textid.encode_id(vec["text_id"][:3], bytes.fromhex(key)) == vec["text_id"]
+            continue
+        if "error" in vec:
+            with pytest.raises(HoldspaceError) as err:
+                identity.parse_pseudonym_id(vec["text_id"])
+            assert err.value.code == vec["error"], vec["name"]
+        else:
+            assert identity.parse_pseudonym_id(vec["text_id"]).hex() == vec["key"], vec["name"]
+    assert {"text id in upper case", "text id in mixed case", "text id after a byte order mark"} <= names

@@ -885,7 +885,8 @@ def _join_ordered(
     sc: _Scenario, secret: author.InviteSecret, name: str, *, above: bytes = b"", below: bytes = b"\xff" * 33
 ) -> Entry:
     """``name``'s join, dated one more second later until its id lies strictly between ``above`` and
-    ``below``: two joins ready at once in 12.4 are ordered by id, which a scenario must fix."""
+    ``below``. Two joins ready at once are ordered by (timestamp, id) (12.4): a scenario makes first
+    the join that ``L`` must take first, and gives it the smaller id too."""
     writer = sc.member(name)
     seq, prev = writer.seq, writer.prev
     for _ in range(256):
@@ -929,14 +930,14 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
     sc.invite_and_join("fay", payloads.FACILITATOR)
     _, fays = _invite(sc, "fay", payloads.MEMBER)
     _, founders = _invite(sc, "founder", payloads.MEMBER)
-    gus = sc.add(fays.join(sc.member("gus"), sc.tick()), "gus joins through fay's invite")
-    yul = _join_ordered(sc, founders, "yul", below=gus.entry_id)
-    sc.add(yul, "yul joins through the founder's invite (a smaller id)")
+    yul = sc.add(founders.join(sc.member("yul"), sc.tick()), "yul joins through the founder's invite")
+    gus = _join_ordered(sc, fays, "gus", above=yul.entry_id)
+    sc.add(gus, "gus joins through fay's invite, later (and with a larger id)")
     fay = sc.writers["fay"]
     seen = _state_without(sc, gus)
     sc.add(
         author.remove(sc.founder, seen, fay.me.public_key, fay.seq, sc.tick()),
-        "founder removes fay, not having seen gus's join",
+        "founder removes fay, having seen yul's join but not gus's",
     )
     finish(sc, "a join placed after its inviter's removal is refused")
 
@@ -986,10 +987,10 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
         sc = _Scenario(f"displaced join, acknowledged by {acknowledger}")
         sc.invite_and_join("cy", payloads.MEMBER)
         _, single = _invite(sc, "founder", payloads.MEMBER)
-        late = _join_ordered(sc, single, "bo", above=b"\x80")
-        early = _join_ordered(sc, single, "ana", below=late.entry_id)
-        sc.add(early, "ana joins (the smaller id: first in L)")
-        sc.add(late, "bo joins with the same single-use invite")
+        early = _join_ordered(sc, single, "ana", below=b"\x80")
+        late = _join_ordered(sc, single, "bo", above=early.entry_id)
+        sc.add(early, "ana joins (first in L)")
+        sc.add(late, "bo joins with the same single-use invite, later")
         seen = _state_without(sc, early)
         if acknowledger == "founder":
             note = "founder changes the settings, having seen bo's join but not ana's"
@@ -1003,14 +1004,16 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
         else:
             finish(sc, "an entry that is itself ignored still acknowledges a join")
 
-    # two joins ready at once: neither author has a place in L, so the smaller id comes first
+    # two joins ready at once with one timestamp: neither author has a place in L, so the smaller id
+    # comes first
     sc = _Scenario("joiner tie-break")
     _, single = _invite(sc, "founder", payloads.MEMBER)
-    first = _join_ordered(sc, single, "ana", above=b"\x80")
-    second = _join_ordered(sc, single, "bo", below=first.entry_id)
-    sc.add(first, "ana joins")
-    sc.add(second, "bo joins later, with the same invite and a smaller id: bo comes first in L")
-    finish(sc, "joiners are ordered by entry id, not by timestamp")
+    at = sc.tick()
+    joins = sorted(((single.join(sc.member(name), at), name) for name in ("ana", "bo")), key=lambda j: j[0].entry_id)
+    (first, first_name), (second, second_name) = joins
+    sc.add(second, f"{second_name} joins")
+    sc.add(first, f"{first_name} joins at the same time with the same invite and the smaller id")
+    finish(sc, "joins ready at once with one timestamp are ordered by id")
 
     # a demotion below facilitator revokes the joins it had not seen; one that saw them, or that
     # does not lower the role, revokes nothing

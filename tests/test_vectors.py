@@ -479,7 +479,7 @@ def test_group_rules_recompute_from_their_entries() -> None:
 # The branch of 12.5 each history shows: the outcome of each named entry, and who is a member at the end.
 VOID_BRANCHES: dict[str, tuple[dict[str, str | None], set[str]]] = {
     "a join placed after its inviter's removal is refused": (
-        {"gus joins through fay's invite": "group.invite_revoked"},
+        {"gus joins through fay's invite, later (and with a larger id)": "group.invite_revoked"},
         {"founder", "yul"},
     ),
     "a join revoked with its inviter is void, though placed before the removal": (
@@ -528,23 +528,26 @@ VOID_BRANCHES: dict[str, tuple[dict[str, str | None], set[str]]] = {
     ),
     "an unacknowledged join cannot displace an acknowledged one": (
         {
-            "ana joins (the smaller id: first in L)": "group.invite_exhausted",
-            "bo joins with the same single-use invite": None,
+            "ana joins (first in L)": "group.invite_exhausted",
+            "bo joins with the same single-use invite, later": None,
         },
         {"founder", "cy", "bo"},
     ),
     "an entry that is itself ignored still acknowledges a join": (
         {
-            "ana joins (the smaller id: first in L)": "group.invite_exhausted",
+            "ana joins (first in L)": "group.invite_exhausted",
             "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's": (
                 "group.forbidden"
             ),
         },
         {"founder", "cy", "bo"},
     ),
-    "joiners are ordered by entry id, not by timestamp": (
-        {"ana joins": "group.invite_exhausted"},
-        {"founder", "bo"},
+    "joins ready at once with one timestamp are ordered by id": (
+        {
+            "bo joins": "group.invite_exhausted",
+            "ana joins at the same time with the same invite and the smaller id": None,
+        },
+        {"founder", "ana"},
     ),
     "a demotion below facilitator revokes the joins it had not seen": (
         {"gus joins through fay's invite": "group.concurrent_restriction"},

@@ -60,6 +60,8 @@ class NodeAddress:
         if not text.startswith(SCHEME) or "@" not in text:
             raise AddressError("address.malformed", "a node address looks like holdspace://hsn1…@host:port")
         ident, _, hostport = text[len(SCHEME) :].partition("@")
+        if ident != ident.strip():  # the id decoder forgives white space around a pasted id; the grammar does not
+            raise AddressError("address.malformed", "no white space inside a node address")
         key = textid.decode_id(textid.NODE_PREFIX, ident)
         if hostport.startswith("["):
             inner, sep, rest = hostport[1:].partition("]")
@@ -86,7 +88,26 @@ def _ipv6(text: str) -> str:
         raise AddressError("address.malformed", "not an IPv6 address (zones are not allowed)") from None
     if address.scope_id is not None:
         raise AddressError("address.malformed", "an IPv6 zone is not allowed")
-    return address.compressed
+    return _rfc5952(address.packed)
+
+
+def _rfc5952(packed: bytes) -> str:
+    """RFC 5952 section 4 text of a 16-byte IPv6 address, in hexadecimal groups only (an embedded IPv4
+    address is not written dotted). Written out rather than taken from ``ipaddress``, whose text of
+    IPv4-mapped addresses differs between Python versions: a normal form must not."""
+    groups = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    best, best_len, start = -1, 1, None  # the longest run of two or more zero groups, the first if tied
+    for i, group in enumerate([*groups, 1]):
+        if group == 0 and start is None:
+            start = i
+        elif group != 0 and start is not None:
+            if i - start > best_len:
+                best, best_len = start, i - start
+            start = None
+    text = [f"{g:x}" for g in groups]
+    if best < 0:
+        return ":".join(text)
+    return ":".join(text[:best]) + "::" + ":".join(text[best + best_len :])
 
 
 def _host(text: str) -> str:

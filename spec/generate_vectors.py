@@ -11,6 +11,7 @@ expected decoded values, or ``"error"``: the code the first failing rule must pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -85,6 +86,7 @@ def codec_vectors() -> list[Vector]:
         ("negative integers", [-1, -24, -25, -256, -257, -(2**64)]),
         ("strings, bools, null", ["", "ü", b"", b"\x00", True, False, None]),
         ("nested containers", {"x": [[], {}, [{"y": []}]]}),
+        ("text kept as written: a leading U+FEFF, unnormalised accents", ["\ufeffa", "e\u0301", "\u00e9"]),
     ]
     out: list[Vector] = [
         {"name": name, "cbor": codec.encode(value).hex(), "valid": True, "diagnostic": repr(value)}
@@ -113,6 +115,152 @@ def codec_vectors() -> list[Vector]:
     for name, hex_ in invalid:
         data = bytes.fromhex(hex_)
         out.append({"name": name, "cbor": hex_, "error": error_of(lambda data=data: codec.decode(data))})
+    return out
+
+
+# --- Ed25519 signature validity (spec 2) ------------------------------------------------------
+#
+# Affine Edwards arithmetic, only to build signatures that a lax verifier would accept and libsodium
+# must not (or the other way round); the verdicts are crypto.ed25519_verify's.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_Point = tuple[int, int]
+_O: _Point = (0, 1)
+
+
+def _ed_add(a: _Point, b: _Point) -> _Point:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    return (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P, (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+
+
+def _ed_mul(n: int, a: _Point) -> _Point:
+    """[n]a, in extended coordinates (RFC 8032, 5.1.4) so that only the result needs an inversion."""
+    x, y = a
+    q, out = (x, y, 1, x * y % _P), (0, 1, 1, 0)
+    while n:
+        if n & 1:
+            out = _ed_add_extended(out, q)
+        q, n = _ed_add_extended(q, q), n >> 1
+    z = pow(out[2], _P - 2, _P)
+    return out[0] * z % _P, out[1] * z % _P
+
+
+def _ed_add_extended(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    big_a, big_b = (a[1] - a[0]) * (b[1] - b[0]) % _P, (a[1] + a[0]) * (b[1] + b[0]) % _P
+    big_c, big_d = 2 * a[3] * b[3] * _D % _P, 2 * a[2] * b[2] % _P
+    e, f, g, h = big_b - big_a, big_d - big_c, big_d + big_c, big_b + big_a
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+def _ed_decode(raw: bytes) -> _Point:
+    """The point a 32-byte encoding names, reducing a y ≥ p (as a lax decoder would)."""
+    y = int.from_bytes(raw, "little") & (2**255 - 1)
+    y %= _P
+    u = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(u, (_P + 3) // 8, _P)
+    if x * x % _P != u:
+        x = x * pow(2, (_P - 1) // 4, _P) % _P
+    assert x * x % _P == u, "not on the curve"
+    if x & 1 != raw[31] >> 7:
+        x = -x % _P
+    return x, y
+
+
+def _ed_encode(a: _Point) -> bytes:
+    return (a[1] | (a[0] & 1) << 255).to_bytes(32, "little")
+
+
+_BASE = _ed_decode((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))
+_ORDER_8 = _ed_decode(bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"))
+
+
+def _challenge(r: bytes, a: bytes, message: bytes) -> int:
+    return int.from_bytes(hashlib.sha512(r + a + message).digest(), "little") % _L
+
+
+def _lax_verify(key: bytes, message: bytes, signature: bytes, *, cofactored: bool) -> bool:
+    """[S]B = R + [k]A with no check of S's range, of encodings or of small order (times 8 on both
+    sides if ``cofactored``): what libsodium's stricter rules are measured against."""
+    try:
+        a_point, r_point = _ed_decode(key), _ed_decode(signature[:32])
+    except AssertionError:
+        return False
+    k = _challenge(signature[:32], key, message)
+    left = _ed_mul(int.from_bytes(signature[32:], "little"), _BASE)
+    right = _ed_add(r_point, _ed_mul(k, a_point))
+    return _ed_mul(8, left) == _ed_mul(8, right) if cofactored else left == right
+
+
+def signature_vectors() -> list[Vector]:
+    """Signatures libsodium's crypto_sign_verify_detached accepts or refuses, each with what a lax
+    verifier (no canonical S, no small-order or canonical-encoding checks, cofactored) would say."""
+    assert _ed_mul(8, _ORDER_8) == _O and _ed_mul(4, _ORDER_8) != _O
+    a = int.from_bytes(crypto.blake2b_256(b"ed25519 vector scalar"), "little") % _L
+    r = int.from_bytes(crypto.blake2b_256(b"ed25519 vector nonce"), "little") % _L
+    public = _ed_encode(_ed_mul(a, _BASE))
+    message = b"holdspace/v1 signature vector"
+    out: list[Vector] = []
+
+    def case(name: str, key: bytes, msg: bytes, sig: bytes) -> None:
+        out.append(
+            {
+                "name": name,
+                "public_key": key.hex(),
+                "message": msg.hex(),
+                "signature": sig.hex(),
+                "valid": crypto.ed25519_verify(key, msg, sig),
+                "lax_cofactorless": _lax_verify(key, msg, sig, cofactored=False),
+                "lax_cofactored": _lax_verify(key, msg, sig, cofactored=True),
+            }
+        )
+
+    def sign(key_scalar: int, key: bytes, r_bytes: bytes, r_scalar: int, msg: bytes) -> bytes:
+        s_value = (r_scalar + _challenge(r_bytes, key, msg) * key_scalar) % _L
+        return r_bytes + s_value.to_bytes(32, "little")
+
+    r_point = _ed_encode(_ed_mul(r, _BASE))
+    good = sign(a, public, r_point, r, message)
+    case("a valid signature", public, message, good)
+    s_value = int.from_bytes(good[32:], "little")
+    case("S + L: a non-canonical S", public, message, good[:32] + (s_value + _L).to_bytes(32, "little"))
+    case("the message changed", public, message + b"!", good)
+
+    identity, noncanonical_identity = _ed_encode(_O), (_P + 1).to_bytes(32, "little")
+    negative_identity = (1 | 1 << 255).to_bytes(32, "little")  # x = 0 with the sign bit set
+    for name, key in (
+        ("A the identity (small order)", identity),
+        ("A the identity as y = p + 1", noncanonical_identity),
+        ("A the identity with the sign bit set", negative_identity),
+    ):
+        # [k]A is the identity for any k, so R = [S]B verifies the cofactorless equation
+        case(name, key, message, sign(0, key, r_point, r, message))
+    order_2 = (_P - 1).to_bytes(32, "little")
+    even = next(m for m in (message + bytes([i]) for i in range(256)) if _challenge(r_point, order_2, m) % 2 == 0)
+    case("A of order 2 (k even)", order_2, even, sign(0, order_2, r_point, r, even))
+
+    for name, r_bytes in (
+        ("R the identity (small order)", identity),
+        ("R the identity as y = p + 1", noncanonical_identity),
+        ("R the identity with the sign bit set", negative_identity),
+    ):
+        # S = k*a: [S]B - [k]A is the identity, which R names
+        case(name, public, message, sign(a, public, r_bytes, 0, message))
+
+    # a public key with a torsion component: libsodium makes no prime-order-subgroup check, so with
+    # k ≡ 0 (mod 8) the equation holds
+    mixed = _ed_encode(_ed_add(_ed_mul(a, _BASE), _ORDER_8))
+    counter = 0
+    while _challenge(r_point, mixed, message + counter.to_bytes(1, "big")) % 8:
+        counter += 1
+    msg = message + counter.to_bytes(1, "big")
+    case("A with a torsion component (order 8L)", mixed, msg, sign(a, mixed, r_point, r, msg))
+
+    # R with a torsion component: [S]B - [k]A = [r]B, not R; a cofactored verifier (times 8) accepts
+    r_mixed = _ed_encode(_ed_add(_ed_mul(r, _BASE), _ORDER_8))
+    case("R with a torsion component", public, message, sign(a, public, r_mixed, r, message))
     return out
 
 
@@ -152,6 +300,8 @@ def identity_vectors() -> list[Vector]:
         ("text id with one mistyped character", typo),
         ("text id with wrong prefix", textid.encode_id(textid.NODE_PREFIX, ALICE.public_key)),
         ("text id of a small-order key", textid.encode_id(textid.PSEUDONYM_PREFIX, bytes(32))),
+        ("text id in mixed case", good[:3].upper() + good[3:]),
+        ("text id after a byte order mark", "\ufeff" + good),
     ]:
         out.append(
             {
@@ -159,6 +309,17 @@ def identity_vectors() -> list[Vector]:
                 "text_id": text,
                 "expected_prefix": textid.PSEUDONYM_PREFIX,
                 "error": error_of(lambda t=text: identity.parse_pseudonym_id(t)),
+            }
+        )
+
+    for name, text in [("text id in upper case", good.upper()), ("text id with white space around it", f" {good}\n")]:
+        out.append(
+            {
+                "name": name,
+                "text_id": text,
+                "expected_prefix": textid.PSEUDONYM_PREFIX,
+                "key": identity.parse_pseudonym_id(text).hex(),
+                "valid": True,
             }
         )
 
@@ -415,6 +576,7 @@ class _Scenario:
     """A deterministic group history built with the reference code, for the vectors."""
 
     def __init__(self, label: str, home: str | None = None) -> None:
+        self.label = label  # published with the history: it seeds every key and random value (spec 10)
         self.rng = DeterministicRandom(label)
         self.clock = NOW - 100_000
         self.genesis, self.founder = author.create_group(
@@ -490,13 +652,15 @@ def group_vectors() -> list[Vector]:
         writer = sc.writers[name]
         chain = keys.epochs[epoch.entry_id].chains[writer.me.public_key]
         chain_key, index = chain.key, chain.next_index
-        envelope = keys.encrypt(epoch.entry_id, writer.seq + 1, text.encode(), random=sc.rng)
+        plaintext = contents.encode_content(contents.Text(text))  # every plaintext is a content map (17.1)
+        envelope = keys.encrypt(epoch.entry_id, writer.seq + 1, plaintext, random=sc.rng)
         entry = sc.add(writer.append(kinds.MESSAGE, envelope.encode(), sc.tick()), f"{name} says {text!r}")
         messages.append(
             {
                 "entry_id": entry.entry_id.hex(),
-                "plaintext": text,
-                "padded_length": len(e2ee.pad(text.encode())),
+                "plaintext": plaintext.hex(),
+                "content": _decoded(plaintext),
+                "padded_length": len(e2ee.pad(plaintext)),
                 "epoch": epoch.entry_id.hex(),
                 "chain_key": chain_key.hex(),
                 "index": index,
@@ -538,6 +702,7 @@ def group_vectors() -> list[Vector]:
     return [
         {
             "name": "a full encrypted conversation",
+            "label": sc.label,
             "now_ms": NOW,
             "entries": sc.records(),
             "people": people,
@@ -576,7 +741,9 @@ def group_rule_vectors() -> list[Vector]:
     out: list[Vector] = []
 
     def finish(sc: _Scenario, name: str) -> None:
-        out.append({"name": name, "entries": sc.records(), "final_state": _state_summary(sc.state())})
+        out.append(
+            {"name": name, "label": sc.label, "entries": sc.records(), "final_state": _state_summary(sc.state())}
+        )
 
     sc = _Scenario("escalation")
     sc.invite_and_join("ana", payloads.MEMBER)
@@ -703,7 +870,178 @@ def group_rule_vectors() -> list[Vector]:
     sc.add(author.host(sc.founder, sc.state(), node_c, sc.tick(), add=False), "founder removes node c, not a host")
     sc.add(author.host(sc.founder, sc.state(), node_b, sc.tick(), add=False), "founder removes node b")
     finish(sc, "hosts: the genesis and joins name home nodes; facilitators add and remove hosts")
+    _void_rule_vectors(finish)
     return out
+
+
+def _state_without(sc: _Scenario, *left_out: Entry) -> group.GroupState:
+    """The state of ``sc``'s control entries but ``left_out``: what an author that had not seen them holds."""
+    ids = {e.entry_id for e in left_out}
+    controls = [e for e, _ in sc.entries if kinds.is_control(e.kind) and e.entry_id not in ids]
+    return group.compute_state(sc.genesis, controls)
+
+
+def _join_ordered(
+    sc: _Scenario, secret: author.InviteSecret, name: str, *, above: bytes = b"", below: bytes = b"\xff" * 33
+) -> Entry:
+    """``name``'s join, dated one more second later until its id lies strictly between ``above`` and
+    ``below``. Two joins ready at once are ordered by (timestamp, id) (12.4): a scenario makes first
+    the join that ``L`` must take first, and gives it the smaller id too."""
+    writer = sc.member(name)
+    seq, prev = writer.seq, writer.prev
+    for _ in range(256):
+        entry = secret.join(writer, sc.tick())
+        if above < entry.entry_id < below:
+            return entry
+        writer.seq, writer.prev = seq, prev
+    raise AssertionError("no join id in range")
+
+
+def _cascade(levels: int) -> _Scenario:
+    """fay's invite admits gus, gus's admits hal, hal's admits ivy (``levels`` of them); the founder,
+    having seen fay's invite, its own and yul's join but none of those joins, removes fay. yul's join has the
+    largest id, so every join of the chain comes before the removal in ``L``."""
+    sc = _Scenario(f"cascade of {levels}")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    names = ["gus", "hal", "ivy"][:levels]
+    _, secret = _invite(sc, "fay", payloads.MEMBER if levels == 1 else payloads.FACILITATOR)
+    _, founders = _invite(sc, "founder", payloads.MEMBER)
+    inviter, joins = "fay", []
+    for i, name in enumerate(names):
+        if i:
+            _, secret = _invite(sc, inviter, payloads.MEMBER if i == levels - 1 else payloads.FACILITATOR)
+        joins.append(sc.add(secret.join(sc.member(name), sc.tick()), f"{name} joins through {inviter}'s invite"))
+        inviter = name
+    top = max(j.entry_id for j in joins)
+    sc.add(_join_ordered(sc, founders, "yul", above=top), "yul joins through the founder's invite (a larger id)")
+    fay = sc.writers["fay"]
+    seen = _state_without(sc, *joins)
+    sc.add(
+        author.remove(sc.founder, seen, fay.me.public_key, fay.seq, sc.tick()),
+        "founder removes fay, not having seen the joins",
+    )
+    return sc
+
+
+def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
+    """One history per voiding branch of 12.5 (void joins and restrictions, cascades, displaced joins)."""
+    # a join that L puts after its inviter's removal: the join rule itself refuses it
+    sc = _Scenario("after the removal")
+    sc.invite_and_join("fay", payloads.FACILITATOR)
+    _, fays = _invite(sc, "fay", payloads.MEMBER)
+    _, founders = _invite(sc, "founder", payloads.MEMBER)
+    yul = sc.add(founders.join(sc.member("yul"), sc.tick()), "yul joins through the founder's invite")
+    gus = _join_ordered(sc, fays, "gus", above=yul.entry_id)
+    sc.add(gus, "gus joins through fay's invite, later (and with a larger id)")
+    fay = sc.writers["fay"]
+    seen = _state_without(sc, gus)
+    sc.add(
+        author.remove(sc.founder, seen, fay.me.public_key, fay.seq, sc.tick()),
+        "founder removes fay, having seen yul's join but not gus's",
+    )
+    finish(sc, "a join placed after its inviter's removal is refused")
+
+    finish(_cascade(1), "a join revoked with its inviter is void, though placed before the removal")
+    finish(_cascade(2), "revocation cascades: two levels")
+    finish(_cascade(3), "revocation cascades: three levels")
+
+    # a junior's restriction that its senior target restricts back in the same race: the restriction is
+    # void. "settings": the senior also acted otherwise concurrently with it, and that act stays void;
+    # "equal role": the senior's answer is a role entry that does not lower, which restricts back all the same
+    variants = {
+        "remove": "a restriction is void when its more senior target restricts back in the same race",
+        "settings": "an act concurrent with a restriction stays void when the same pass voids that restriction",
+        "equal role": "a role entry naming the restricting author, even an equal role, restricts back",
+    }
+    for variant, name in variants.items():
+        sc = _Scenario(f"restricted back: {variant}")
+        sc.invite_and_join("fay", payloads.FACILITATOR)
+        sc.invite_and_join("gus", payloads.FACILITATOR)
+        _, founders = _invite(sc, "founder", payloads.MEMBER)
+        base = sc.state()
+        fay, gus = sc.writers["fay"], sc.writers["gus"]
+        removal = sc.add(author.remove(gus, base, fay.me.public_key, fay.seq, sc.tick()), "gus removes fay")
+        sc.add(founders.join(sc.member("ned"), sc.tick()), "ned joins")
+        if variant == "settings":
+            sc.add(
+                author.settings(fay, _state_without(sc, removal), payloads.HISTORY_SHARED, None, sc.tick()),
+                "fay changes the settings, having seen ned's join but not her removal",
+            )
+        if variant == "equal role":
+            sc.add(
+                author.change_role(
+                    fay, _state_without(sc, removal), gus.me.public_key, payloads.FACILITATOR, sc.tick()
+                ),
+                "fay, more senior, sets gus's role to facilitator, having seen ned's join but not her removal",
+            )
+        else:
+            sc.add(
+                author.remove(fay, _state_without(sc, removal), gus.me.public_key, gus.seq, sc.tick()),
+                "fay, more senior, removes gus, having seen ned's join but not her removal",
+            )
+        finish(sc, name)
+
+    # a single-use invite redeemed twice: the first join in L is unacknowledged, the second is seen by
+    # another author's entry (applied, or itself ignored)
+    for acknowledger in ("founder", "cy"):
+        sc = _Scenario(f"displaced join, acknowledged by {acknowledger}")
+        sc.invite_and_join("cy", payloads.MEMBER)
+        _, single = _invite(sc, "founder", payloads.MEMBER)
+        early = _join_ordered(sc, single, "ana", below=b"\x80")
+        late = _join_ordered(sc, single, "bo", above=early.entry_id)
+        sc.add(early, "ana joins (first in L)")
+        sc.add(late, "bo joins with the same single-use invite, later")
+        seen = _state_without(sc, early)
+        if acknowledger == "founder":
+            note = "founder changes the settings, having seen bo's join but not ana's"
+            entry = author.settings(sc.founder, seen, payloads.HISTORY_SHARED, None, sc.tick())
+        else:
+            note = "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's"
+            entry = author.settings(sc.writers["cy"], seen, payloads.HISTORY_SHARED, None, sc.tick())
+        sc.add(entry, note)
+        if acknowledger == "founder":
+            finish(sc, "an unacknowledged join cannot displace an acknowledged one")
+        else:
+            finish(sc, "an entry that is itself ignored still acknowledges a join")
+
+    # two joins ready at once with one timestamp: neither author has a place in L, so the smaller id
+    # comes first
+    sc = _Scenario("joiner tie-break")
+    _, single = _invite(sc, "founder", payloads.MEMBER)
+    at = sc.tick()
+    joins = sorted(((single.join(sc.member(name), at), name) for name in ("ana", "bo")), key=lambda j: j[0].entry_id)
+    (first, first_name), (second, second_name) = joins
+    sc.add(second, f"{second_name} joins")
+    sc.add(first, f"{first_name} joins at the same time with the same invite and the smaller id")
+    finish(sc, "joins ready at once with one timestamp are ordered by id")
+
+    # a demotion below facilitator revokes the joins it had not seen; one that saw them, or that
+    # does not lower the role, revokes nothing
+    for lowering in (True, False):
+        sc = _Scenario("demotion" if lowering else "no demotion")
+        sc.invite_and_join("fay", payloads.FACILITATOR)
+        _, fays = _invite(sc, "fay", payloads.MEMBER)
+        _, founders = _invite(sc, "founder", payloads.MEMBER)
+        gus = sc.add(fays.join(sc.member("gus"), sc.tick()), "gus joins through fay's invite")
+        sc.add(_join_ordered(sc, founders, "yul", above=gus.entry_id), "yul joins (a larger id)")
+        fay = sc.writers["fay"].me.public_key
+        seen = _state_without(sc, gus)
+        if lowering:
+            sc.add(
+                author.change_role(sc.founder, seen, fay, payloads.MODERATOR, sc.tick()),
+                "founder demotes fay to moderator, not having seen gus's join",
+            )
+            finish(sc, "a demotion below facilitator revokes the joins it had not seen")
+            continue
+        sc.add(
+            author.change_role(sc.founder, seen, fay, payloads.FACILITATOR, sc.tick()),
+            "founder sets fay's role to facilitator (not a lowering), not having seen gus's join",
+        )
+        sc.add(
+            author.change_role(sc.founder, sc.state(), fay, payloads.MEMBER, sc.tick()),
+            "founder demotes fay to member, having seen gus's join",
+        )
+        finish(sc, "a demotion revokes nothing it saw, and an equal role is no demotion")
 
 
 def _node_address(label: str, port: int) -> str:
@@ -721,6 +1059,10 @@ def address_vectors() -> list[Vector]:
         "community.example.org:4433",
         "Community.Example.ORG:4433",
         "[2001:DB8:0:0::1]:443",
+        "[::ffff:192.0.2.1]:443",
+        "[::FFFF:C000:201]:443",
+        "[::192.0.2.1]:443",
+        "[64:ff9b::192.0.2.1]:443",
         "a-b.c:9",
         "example.org.:4433",
         "ex ample.org:4433",
@@ -747,6 +1089,14 @@ def address_vectors() -> list[Vector]:
         out.append({"name": f"host {case!r}", "text": text, "normal_form": normal, "is_normal": normal == text})
     bad_id = "holdspace://hsn1qqqq@127.0.0.1:4433"
     out.append({"name": "a damaged node id", "text": bad_id, "error": error_of(lambda: NodeAddress.parse(bad_id))})
+    upper = f"holdspace://{node_id.upper()}@example.org:4433"
+    out.append({"name": "a node id in upper case", "text": upper, "normal_form": str(NodeAddress.parse(upper))})
+    out[-1]["is_normal"] = out[-1]["normal_form"] == upper
+    for name, text in (
+        ("white space around the node id", f"holdspace:// {node_id}@example.org:4433"),
+        ("a byte order mark before the address", f"\ufeffholdspace://{node_id}@example.org:4433"),
+    ):
+        out.append({"name": name, "text": text, "error": error_of(lambda t=text: NodeAddress.parse(t))})
     return out
 
 
@@ -1523,6 +1873,7 @@ def support_vectors() -> list[Vector]:
     checkpoints = [NOW + 120_000, NOW + 600_000, NOW + 2 * HOUR_MS]
     history: Vector = {
         "name": "a support group's history",
+        "label": sc.label,
         "entries": sc.records(),
         "people": _people(sc),
         "epoch_keys": {k.hex(): v.hex() for k, v in sc.epoch_keys.items()},
@@ -1550,6 +1901,7 @@ def build() -> dict[str, list[Vector]]:
         "entries.json": entry_vectors(),
         "logs.json": log_vectors(),
         "fork_proofs.json": fork_proof_vectors(),
+        "signatures.json": signature_vectors(),
         "group_conversation.json": group_vectors(),
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),

@@ -33,6 +33,9 @@ def test_node_address_round_trip_ipv4_and_ipv6() -> None:
         "holdspace://{id}@host:0",
         "holdspace://{id}@host:70000",
         "holdspace://{id}@[::1:5",
+        "holdspace:// {id}@host:1",
+        "holdspace://{id}\n@host:1",
+        "\ufeffholdspace://{id}@host:1",
     ],
 )
 def test_malformed_node_addresses(text: str) -> None:
@@ -95,3 +98,40 @@ def test_keyfile_round_trip_and_refusals() -> None:
         with pytest.raises(KeyfileError) as err:
             open_secret("pass", bad)
         assert err.value.code == "keyfile.malformed"
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=16, max_size=16))
+def test_ipv6_normal_form_is_rfc5952_in_hex_groups_whatever_the_python(packed: bytes) -> None:
+    """The normal form of any IPv6 host is RFC 5952 section 4 text with hexadecimal groups only, also for
+    IPv4-mapped addresses (whose ``ipaddress`` text changed between Python versions): parsing it again,
+    or parsing the dotted spelling, gives the same text."""
+    import ipaddress
+
+    address = ipaddress.IPv6Address(packed)
+    parsed = NodeAddress.parse(f"holdspace://{str(NODE).split('//')[1].split('@')[0]}@[{address.exploded}]:1")
+    assert "." not in parsed.host
+    assert ipaddress.IPv6Address(parsed.host) == address
+    if address.ipv4_mapped is None:
+        assert parsed.host == ipaddress.IPv6Address(packed).compressed
+    else:
+        dotted = f"::ffff:{address.ipv4_mapped}"
+        assert NodeAddress.parse(str(parsed).replace(parsed.host, dotted)).host == parsed.host
+    assert NodeAddress.parse(str(parsed)) == parsed
+
+
+def test_ipv4_mapped_ipv6_host_normal_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.13 writes IPv4-mapped addresses dotted (``::ffff:192.0.2.1``); the normal form does not
+    follow it, or nodes on different Pythons would disagree on which payloads are well-formed."""
+    import ipaddress
+
+    original = ipaddress.IPv6Address.__str__
+
+    def dotted(self: ipaddress.IPv6Address) -> str:
+        mapped = self.ipv4_mapped
+        return f"::ffff:{mapped}" if mapped is not None else original(self)
+
+    monkeypatch.setattr(ipaddress.IPv6Address, "__str__", dotted)
+    ident = str(NODE).split("//")[1].split("@")[0]
+    for port, text in enumerate(("::ffff:192.0.2.1", "::FFFF:C000:201", "0:0:0:0:0:ffff:c000:0201"), 40001):
+        assert NodeAddress.parse(f"holdspace://{ident}@[{text}]:{port}").host == "::ffff:c000:201"

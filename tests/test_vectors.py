@@ -56,6 +56,7 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
     import json
 
     from protocol import codec, crypto
+    from protocol.content import Text, decode_content
 
     (vec,) = json.loads((SPEC / "vectors" / "group_conversation.json").read_text())
     entries = {e["entry_id"]: e for e in vec["entries"]}
@@ -82,7 +83,11 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
         assert ad.hex() == message["associated_data"]
         padded = crypto.aead_decrypt(mk, envelope["n"], envelope["c"], ad)
         assert len(padded) == message["padded_length"]
-        assert padded[: padded.rindex(b"\x80")].decode() == message["plaintext"]
+        plaintext = padded[: padded.rindex(b"\x80")]
+        assert plaintext.hex() == message["plaintext"]
+        assert codec.decode(plaintext) == message["content"]  # a content map (17.1), as published
+        assert message["content"]["t"] == "text"
+        assert decode_content(plaintext) == Text(message["content"]["b"])
 
 
 def test_conversation_vector_rekeys_open_for_recipients_only() -> None:
@@ -441,3 +446,203 @@ def test_support_badges() -> None:
         "credential.revoked",
         "credential.wrong_subject",
     } <= codes
+
+
+# --- group_rules.json: every history recomputed from its published entries (spec 12.4, 12.5) -----
+
+
+def _group_rules() -> list[dict]:
+    import json
+
+    return json.loads((SPEC / "vectors" / "group_rules.json").read_text())
+
+
+def test_group_rules_recompute_from_their_entries() -> None:
+    """Each history's outcomes and final state, from its entries alone (in any order)."""
+    from protocol import group, kinds
+    from protocol.entry import decode_entry
+
+    for vec in _group_rules():
+        entries = [decode_entry(bytes.fromhex(r["entry"]), _hex(r["payload"]), now_ms=None) for r in vec["entries"]]
+        controls = [e for e in entries if kinds.is_control(e.kind)]
+        state = group.compute_state(entries[0], list(reversed(controls)))
+        for record in vec["entries"]:
+            if "outcome" in record:
+                assert state.outcomes[bytes.fromhex(record["entry_id"])] == record["outcome"], record["note"]
+        final = vec["final_state"]
+        assert {k.hex(): m.role for k, m in state.members.items()} == final["members"], vec["name"]
+        assert {k.hex(): [list(i) for i in v] for k, v in state.intervals.items()} == final["intervals"], vec["name"]
+        assert [eid.hex() for eid in state.order] == final["order"], vec["name"]
+        assert sorted(k.hex() for k in state.banned) == final["banned"], vec["name"]
+
+
+# The branch of 12.5 each history shows: the outcome of each named entry, and who is a member at the end.
+VOID_BRANCHES: dict[str, tuple[dict[str, str | None], set[str]]] = {
+    "a join placed after its inviter's removal is refused": (
+        {"gus joins through fay's invite, later (and with a larger id)": "group.invite_revoked"},
+        {"founder", "yul"},
+    ),
+    "a join revoked with its inviter is void, though placed before the removal": (
+        {
+            "gus joins through fay's invite": "group.concurrent_restriction",
+            "founder removes fay, not having seen the joins": None,
+        },
+        {"founder", "yul"},
+    ),
+    "revocation cascades: two levels": (
+        {
+            "gus joins through fay's invite": "group.concurrent_restriction",
+            "gus invites a member": "group.concurrent_restriction",
+            "hal joins through gus's invite": "group.concurrent_restriction",
+        },
+        {"founder", "yul"},
+    ),
+    "revocation cascades: three levels": (
+        {
+            "gus invites a facilitator": "group.concurrent_restriction",
+            "hal invites a member": "group.concurrent_restriction",
+            "ivy joins through hal's invite": "group.concurrent_restriction",
+        },
+        {"founder", "yul"},
+    ),
+    "a restriction is void when its more senior target restricts back in the same race": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay, more senior, removes gus, having seen ned's join but not her removal": None,
+        },
+        {"founder", "fay", "ned"},
+    ),
+    "an act concurrent with a restriction stays void when the same pass voids that restriction": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay changes the settings, having seen ned's join but not her removal": "group.concurrent_restriction",
+        },
+        {"founder", "fay", "ned"},
+    ),
+    "a role entry naming the restricting author, even an equal role, restricts back": (
+        {
+            "gus removes fay": "group.concurrent_restriction",
+            "fay, more senior, sets gus's role to facilitator, having seen ned's join but not her removal": None,
+        },
+        {"founder", "fay", "gus", "ned"},
+    ),
+    "an unacknowledged join cannot displace an acknowledged one": (
+        {
+            "ana joins (first in L)": "group.invite_exhausted",
+            "bo joins with the same single-use invite, later": None,
+        },
+        {"founder", "cy", "bo"},
+    ),
+    "an entry that is itself ignored still acknowledges a join": (
+        {
+            "ana joins (first in L)": "group.invite_exhausted",
+            "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's": (
+                "group.forbidden"
+            ),
+        },
+        {"founder", "cy", "bo"},
+    ),
+    "joins ready at once with one timestamp are ordered by id": (
+        {
+            "bo joins": "group.invite_exhausted",
+            "ana joins at the same time with the same invite and the smaller id": None,
+        },
+        {"founder", "ana"},
+    ),
+    "a demotion below facilitator revokes the joins it had not seen": (
+        {"gus joins through fay's invite": "group.concurrent_restriction"},
+        {"founder", "fay", "yul"},
+    ),
+    "a demotion revokes nothing it saw, and an equal role is no demotion": (
+        {"gus joins through fay's invite": None, "founder demotes fay to member, having seen gus's join": None},
+        {"founder", "fay", "gus", "yul"},
+    ),
+}
+
+
+def test_group_rules_show_every_voiding_branch() -> None:
+    """The histories for 12.5's voiding rules exist and show what their names say."""
+    vectors = {v["name"]: v for v in _group_rules()}
+    for name, (outcomes, members) in VOID_BRANCHES.items():
+        vec = vectors[name]
+        by_note = {r["note"]: r.get("outcome") for r in vec["entries"]}
+        for note, outcome in outcomes.items():
+            assert by_note[note] == outcome, (name, note)
+        authors = {r["author"]: r["note"].split()[0] for r in vec["entries"] if r["kind"] in ("genesis", "join")}
+        authors[vec["entries"][0]["author"]] = "founder"
+        assert {authors[k] for k in vec["final_state"]["members"]} == members, name
+
+
+# --- signatures.json: Ed25519 validity exactly as libsodium decides it (spec 2) ------------------
+
+
+def _verify_from_spec_text(key: bytes, message: bytes, signature: bytes) -> bool:
+    """Spec 2, written from its text: A a canonical encoding of a point not of small order; S < L;
+    R not of small order; [S]B - [k]A, canonically encoded, equals R byte for byte."""
+    import hashlib
+
+    p, order = 2**255 - 19, 2**252 + 27742317777372353535851937790883648493
+
+    def point(raw: bytes) -> tuple[int, int] | None:
+        if int.from_bytes(raw, "little") & (2**255 - 1) >= p:
+            return None  # not canonical
+        try:
+            return GEN._ed_decode(raw)
+        except AssertionError:
+            return None  # not on the curve
+
+    def small(q: tuple[int, int]) -> bool:
+        return GEN._ed_mul(8, q) == GEN._O
+
+    a_point = point(key)
+    if a_point is None or small(a_point):
+        return False
+    s_value = int.from_bytes(signature[32:], "little")
+    r_point = GEN._ed_decode(signature[:32]) if point(signature[:32]) is not None else None
+    if s_value >= order or (r_point is not None and small(r_point)):
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + key + message).digest(), "little") % order
+    minus_ka = GEN._ed_mul(k, a_point)
+    minus_ka = (-minus_ka[0] % p, minus_ka[1])
+    return GEN._ed_encode(GEN._ed_add(GEN._ed_mul(s_value, GEN._BASE), minus_ka)) == signature[:32]
+
+
+def test_signature_vectors_are_libsodium_and_the_spec_text() -> None:
+    import json
+
+    from protocol import crypto
+
+    vectors = json.loads((SPEC / "vectors" / "signatures.json").read_text())
+    for vec in vectors:
+        key, message, signature = (bytes.fromhex(vec[f]) for f in ("public_key", "message", "signature"))
+        assert crypto.ed25519_verify(key, message, signature) == vec["valid"], vec["name"]
+        assert _verify_from_spec_text(key, message, signature) == vec["valid"], vec["name"]
+    # each refusal is one a lax verifier would not make: the vectors test the strict rules
+    strict_only = [v["name"] for v in vectors if not v["valid"] and (v["lax_cofactorless"] or v["lax_cofactored"])]
+    assert len(strict_only) >= 8
+    assert any(v["valid"] and "torsion" in v["name"] for v in vectors)  # no prime-order-subgroup check
+
+
+def test_text_id_vectors_decode_as_published() -> None:
+    """identity.json's text ids: upper case and surrounding white space accepted, mixed case and a byte
+    order mark refused (spec 4.3)."""
+    import json
+
+    from protocol import identity, textid
+    from protocol.errors import HoldspaceError
+
+    vectors = [v for v in json.loads((SPEC / "vectors" / "identity.json").read_text()) if "text_id" in v]
+    names = set()
+    for vec in vectors:
+        names.add(vec["name"])
+        if "expected_prefix" not in vec:  # an encoding: key -> text id, in lower case
+            key = vec.get("key", vec.get("ed25519_public"))
+            assert textid.encode_id(vec["text_id"][:3], bytes.fromhex(key)) == vec["text_id"]
+            continue
+        if "error" in vec:
+            with pytest.raises(HoldspaceError) as err:
+                identity.parse_pseudonym_id(vec["text_id"])
+            assert err.value.code == vec["error"], vec["name"]
+        else:
+            assert identity.parse_pseudonym_id(vec["text_id"]).hex() == vec["key"], vec["name"]
+    assert {"text id in upper case", "text id in mixed case", "text id after a byte order mark"} <= names

@@ -501,6 +501,7 @@ def group_vectors() -> list[Vector]:
                 "chain_key": chain_key.hex(),
                 "index": index,
                 "message_key": e2ee.Chain(chain_key, index).message_key(index).hex(),
+                "key_commitment": envelope.commitment.hex(),
                 "nonce": envelope.nonce.hex(),
                 "associated_data": e2ee.associated_data(
                     sc.genesis.entry_id, writer.me.public_key, entry.seq, epoch.entry_id, index
@@ -907,6 +908,7 @@ class _Support(_Scenario):
             "index": index,
             "chain_key": chain_key.hex(),
             "message_key": mk.hex(),
+            "key_commitment": envelope.commitment.hex(),
             "nonce": envelope.nonce.hex(),
             "associated_data": ad.hex(),
             "plaintext": plaintext.hex(),
@@ -941,6 +943,7 @@ class _Support(_Scenario):
                 "entry_id": entry.entry_id.hex(),
                 "recipients": sorted(k.hex() for k in recipients),
                 "content_key": key.hex(),
+                "key_commitment": envelope.commitment.hex(),
                 "nonce": envelope.nonce.hex(),
                 "associated_data": e2ee.direct_associated_data(self.genesis.entry_id, writer.me.public_key, seq).hex(),
                 "plaintext": plaintext.hex(),
@@ -1220,8 +1223,8 @@ def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
     session: dict[str, codec.CborValue] = {
         "d": dep, "s": None, "st": NOW, "du": HOUR_MS, "tz": LONDON, "rc": None, "rt": None, "x": False, "e": None,
     }  # fmt: skip
-    envelope: dict[str, codec.CborValue] = {"e": key, "i": 0, "n": bytes(24), "c": bytes(16)}
-    direct: dict[str, codec.CborValue] = {"r": [[key, bytes(80)]], "n": bytes(24), "c": bytes(16)}
+    envelope: dict[str, codec.CborValue] = {"e": key, "i": 0, "n": bytes(24), "c": bytes(16), "k": bytes(32)}
+    direct: dict[str, codec.CborValue] = {"r": [[key, bytes(80)]], "n": bytes(24), "c": bytes(16), "k": bytes(32)}
     low, high = sorted([crypto.blake2b_256(b"1"), crypto.blake2b_256(b"2")])
     cases: list[tuple[str, int, dict[str, codec.CborValue]]] = [
         ("redact naming no entry", kinds.REDACT, {"d": dep, "m": key, "r": []}),
@@ -1258,6 +1261,13 @@ def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
     envelopes: list[tuple[str, int, dict[str, codec.CborValue]]] = [
         ("message envelope with x = true", kinds.MESSAGE, dict(envelope, x=True)),
         ("message envelope with an unknown field", kinds.MESSAGE, dict(envelope, y=1)),
+        (
+            "message envelope without a key commitment",
+            kinds.MESSAGE,
+            {k: v for k, v in envelope.items() if k != "k"},
+        ),
+        ("message envelope with a 31-byte key commitment", kinds.MESSAGE, dict(envelope, k=bytes(31))),
+        ("direct envelope without a key commitment", kinds.DIRECT, {k: v for k, v in direct.items() if k != "k"}),
         ("direct envelope sealed to nobody", kinds.DIRECT, dict(direct, r=[])),
         ("direct envelope with a 79-byte sealed key", kinds.DIRECT, dict(direct, r=[[key, bytes(79)]])),
     ]
@@ -1314,6 +1324,7 @@ def _message_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
                 for k, box in envelope.sealed
             ],
             "content_key": info["content_key"],
+            "key_commitment": info["key_commitment"],
             "nonce": info["nonce"],
             "associated_data": info["associated_data"],
             "padded_length": len(e2ee.pad(bytes.fromhex(info["plaintext"]))),

@@ -125,8 +125,8 @@ def test_malformed_new_payloads_are_refused_with_their_code(kind: int, fields: d
 
 
 def test_envelope_expiry_is_optional_and_checked() -> None:
-    plain = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40)
-    timed = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, T0)
+    plain = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32))
+    timed = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, T0, commitment=bytes(32))
     assert decode_envelope(plain.encode()).expires_ms is None
     assert envelope_expiry(kinds.MESSAGE, timed.encode()) == T0
     bad = codec.encode({"e": b"\x01" * 32, "i": 0, "n": b"\x02" * 24, "c": b"\x03" * 40, "x": -1})

@@ -71,6 +71,9 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
         assert ck.hex() == message["chain_key"]
         mk = hmac.new(ck, b"\x01", hashlib.sha256).digest()
         assert mk.hex() == message["message_key"]
+        commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + mk, digest_size=32).digest()
+        assert envelope["k"] == commitment
+        assert commitment.hex() == message["key_commitment"]
         ad = (
             b"holdspace/v1/message\x00"
             + group_id
@@ -238,6 +241,9 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
         assert ck.hex() == message["chain_key"]
         mk = hmac.new(ck, b"\x01", hashlib.sha256).digest()
         assert mk.hex() == message["message_key"]
+        commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + mk, digest_size=32).digest()
+        assert envelope["k"] == commitment
+        assert commitment.hex() == message["key_commitment"]
         ad = (
             b"holdspace/v1/message\x00"
             + group_id
@@ -255,6 +261,8 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
 
 
 def test_support_direct_message_opens_for_its_recipients() -> None:
+    import hashlib
+
     from protocol import codec, crypto
     from protocol.content import decode_content
 
@@ -264,6 +272,9 @@ def test_support_direct_message_opens_for_its_recipients() -> None:
     for recipient in vec["recipients"]:
         opened = crypto.seal_open(bytes.fromhex(recipient["x25519_secret"]), bytes.fromhex(recipient["sealed"]))
         assert opened.hex() == vec["content_key"]
+    commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + opened, digest_size=32).digest()
+    assert payload["k"] == commitment
+    assert commitment.hex() == vec["key_commitment"]
     ad = (
         b"holdspace/v1/direct\x00"
         + bytes.fromhex(vec["group_id"])

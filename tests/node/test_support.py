@@ -301,7 +301,7 @@ async def test_a_lifted_retention_keeps_what_was_said(tmp_path: Path) -> None:
 async def test_a_redaction_naming_an_id_of_another_group_deletes_nothing_here(tmp_path: Path) -> None:
     """Entry ids are global: one pseudonym's message at seq 2 in group H must not be mistaken for its
     message at seq 2 in group G, where the redaction was made."""
-    envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 100).encode()
+    envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 100, commitment=bytes(32)).encode()
     now = int(time.time() * 1000)
     async with running_node(tmp_path / "n") as (node, address), session(address) as s:
         g_genesis, in_g = author.create_group(b"\x01" * 32, now)

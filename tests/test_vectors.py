@@ -330,6 +330,45 @@ def test_support_disclosures_open_exactly_one_entry() -> None:
     assert err.value.code == bad["error"]
 
 
+def test_support_two_faced_direct_message_opens_for_the_committed_key_only() -> None:
+    """Both boxes open and both keys pass the AEAD (it does not commit to its key): only the key
+    commitment tells the recipient whose box holds another key to refuse it (13.5, 13.6)."""
+    import hashlib
+
+    from protocol import codec, content, crypto, e2ee, payloads
+    from protocol.entry import decode_entry
+    from protocol.errors import HoldspaceError
+
+    vec = _by_name("two-faced direct message")
+    group_id = bytes.fromhex(vec["group_id"])
+    entry = decode_entry(bytes.fromhex(vec["entry"]), bytes.fromhex(vec["payload"]), now_ms=None)
+    fields = codec.decode(entry.payload)
+    assert fields["k"].hex() == vec["key_commitment"]
+    envelope = payloads.decode_direct(entry.payload)
+    ad = bytes.fromhex(vec["associated_data"])
+    plaintexts = set()
+    for r in vec["recipients"]:
+        key = crypto.seal_open(bytes.fromhex(r["x25519_secret"]), bytes.fromhex(r["sealed"]))
+        assert key.hex() == r["content_key"]
+        opened = crypto.aead_decrypt(key, fields["n"], fields["c"], ad)
+        assert opened.hex() == r["aead_plaintext"]
+        plaintexts.add(opened)
+        committed = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + key, digest_size=32).digest() == fields["k"]
+        assert committed == ("plaintext" in r)
+        disclosure = content.Disclosure(entry.raw, entry.payload, key)
+        if committed:
+            assert e2ee.open_direct(key, group_id, entry.author, entry.seq, envelope).hex() == r["plaintext"]
+            assert content.verify_disclosure(group_id, disclosure)[1].hex() == r["disclosed_plaintext"]
+        else:
+            with pytest.raises(HoldspaceError) as err:
+                e2ee.open_direct(key, group_id, entry.author, entry.seq, envelope)
+            assert err.value.code == r["error"]
+            with pytest.raises(HoldspaceError) as err:
+                content.verify_disclosure(group_id, disclosure)
+            assert err.value.code == r["disclosure_error"]
+    assert len(plaintexts) == 2  # one signed ciphertext, two plaintexts at the AEAD layer
+
+
 def test_support_expiring_envelope() -> None:
     from protocol import e2ee, payloads
     from protocol.entry import decode_entry

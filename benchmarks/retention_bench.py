@@ -45,7 +45,7 @@ def build(directory: Path, n: int) -> tuple[bytes, int]:
     entries = [genesis, writer.append(kinds.SESSION, session.encode(), T0 - 5_000)]
     for i in range(n):
         expires = T0 + 3_600_000 if i % 4 == 0 else None
-        envelope = MessageEnvelope(b"\x01" * 32, i, os.urandom(24), os.urandom(256), expires)
+        envelope = MessageEnvelope(b"\x01" * 32, i, os.urandom(24), os.urandom(256), expires, commitment=bytes(32))
         entries.append(writer.append(kinds.MESSAGE, envelope.encode(), T0 + i))
     with Store.open(directory / "store") as store:
         for start in range(0, len(entries), 5000):

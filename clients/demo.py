@@ -141,7 +141,9 @@ async def _demo(tmp: Path, say: Say) -> None:
             words = sum(1 for r in fetched if r.entry.kind in kinds.MESSAGE_KINDS and r.entry.payload is not None)
             say(f"   Bo's client syncs: still a member: {still}. His node now hands him signed headers and")
             say(f"   no words ({words} message payloads); and the new message's key was never sealed to him.")
-            envelope = MessageEnvelope(state.epochs[0].entry_id, 99, os.urandom(24), os.urandom(64)).encode()
+            envelope = MessageEnvelope(
+                state.epochs[0].entry_id, 99, os.urandom(24), os.urandom(64), commitment=bytes(32)
+            ).encode()
             late = bo.writer(g_bo).append(kinds.MESSAGE, envelope, now_ms())
             try:
                 await s_bo.publish(late)

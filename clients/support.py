@@ -30,6 +30,7 @@ from protocol.content import (
     verify_disclosure,
 )
 from protocol.credential import Badge, check_badge
+from protocol.entry import Entry
 from protocol.errors import HoldspaceError
 from protocol.payloads import FACILITATOR, RANK, Redact, Remove, RoleChange, decode_payload
 from protocol.schedule import Occurrence, upcoming
@@ -43,30 +44,48 @@ def is_facilitator(record: GroupRecord, key: bytes) -> bool:
 
 
 def current_pin(record: GroupRecord) -> Message | None:
-    """The latest pin (posted or quoted) whose author is a facilitator now, latest by (timestamp, entry
-    id) so that every client holding the same entries agrees (spec 17.8). For a quote, the message
-    returned is the quote; its words are the pin's, verified against the facilitator's signature."""
+    """The message that carries the group's current crisis resources (spec 17.8): a pin, or a verified
+    quote of one, whose pinned entry's author is a facilitator now and which the group has not deleted.
+
+    Pins are ordered by the **pinned entry's** own (timestamp, entry id), which only its facilitator
+    signed: for a quote, the disclosed entry's, never the quote's, so a member's quote can show a pin
+    again but never make an older pin current. Ties (the same pin read directly and quoted) go to the
+    pin itself, then to the earliest message; every client holding the same entries agrees. For a quote,
+    the message returned is the quote; its words are the pin's, verified against the facilitator's
+    signature."""
     found: Message | None = None
+    best: tuple[int, bytes, int] | None = None
     for m in record.messages:
-        if found is not None and (m.timestamp_ms, m.entry_id) <= (found.timestamp_ms, found.entry_id):
-            continue
         content = m.content
-        if (isinstance(content, Pin) and is_facilitator(record, m.author)) or (
-            isinstance(content, Quote) and _quoted_pin(record, content) is not None
-        ):
-            found = m
+        rank: tuple[int, bytes, int] | None = None
+        if isinstance(content, Pin) and is_facilitator(record, m.author):
+            rank = (m.timestamp_ms, m.entry_id, 1)
+        elif isinstance(content, Quote):
+            quoted = _quoted_pin(record, content)
+            if quoted is not None:
+                rank = (quoted[0].timestamp_ms, quoted[0].entry_id, 0)
+        if rank is not None and (best is None or rank > best):
+            found, best = m, rank
     return found
 
 
-def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[bytes, Pin] | None:
+def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[Entry, Pin] | None:
+    """The pin a quote discloses, if it verifies (13.6), is a pin by a facilitator now and the group
+    has not redacted or erased it."""
     try:
         entry, plaintext = verify_disclosure(record.group_id, quote.disclosure)
         inner = decode_content(plaintext)
     except HoldspaceError:
         return None
-    if isinstance(inner, Pin) and is_facilitator(record, entry.author):
-        return entry.author, inner
-    return None
+    state = record.state
+    if (
+        not isinstance(inner, Pin)
+        or not is_facilitator(record, entry.author)
+        or state is None
+        or state.deleted(entry.author, entry.seq, entry.entry_id) is not None
+    ):
+        return None
+    return entry, inner
 
 
 def crisis_resources(record: GroupRecord) -> tuple[str, bool]:

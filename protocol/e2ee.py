@@ -15,6 +15,12 @@ Sans-I/O client-side state. Nodes never run this: they hold only sealed boxes an
 * Plaintext is padded (ISO/IEC 7816-4: ``0x80`` then zeros) to the smallest bucket in :data:`BUCKETS`
   so nodes learn only the bucket, and encrypted with XChaCha20-Poly1305 under ``mk_i`` with a random
   24-byte nonce and associated data binding group, author, seq, epoch and index.
+* **Key commitment.** XChaCha20-Poly1305 does not commit to its key: an author can craft one
+  ciphertext that opens under two keys to two texts. So every payload carries, inside what the author
+  signs, ``k = H("holdspace/v1/key-commitment" || 0x00 || key)`` of the one key that opens it (``mk_i``,
+  or a direct message's content key), and a reader refuses any other key (``e2ee.bad_commitment``)
+  before decrypting. One signed entry therefore opens to one plaintext, whoever opens it: every
+  recipient of a direct message, and whoever receives a disclosure (13.6).
 """
 
 from __future__ import annotations
@@ -37,6 +43,18 @@ MAX_SKIP = 2000
 CHAIN_SALT = b"holdspace/v1/chain"
 MESSAGE_AD_DOMAIN = b"holdspace/v1/message"
 DIRECT_AD_DOMAIN = b"holdspace/v1/direct"
+COMMITMENT_DOMAIN = b"holdspace/v1/key-commitment"
+
+
+def key_commitment(key: bytes) -> bytes:
+    """The commitment to a message or content key carried in the signed payload (spec 13.4, 13.5)."""
+    return crypto.blake2b_256(COMMITMENT_DOMAIN + b"\x00" + key)
+
+
+def check_commitment(key: bytes, commitment: bytes) -> None:
+    """``e2ee.bad_commitment`` unless ``key`` is the key ``commitment`` commits to."""
+    if not hmac.compare_digest(key_commitment(key), commitment):
+        raise E2eeError("e2ee.bad_commitment", "the key is not the one the author committed to in the payload")
 
 
 def pad(plaintext: bytes) -> bytes:
@@ -79,7 +97,10 @@ def direct_associated_data(group_id: bytes, author: bytes, seq: int) -> bytes:
 
 def open_message(message_key: bytes, group_id: bytes, author: bytes, seq: int, envelope: MessageEnvelope) -> bytes:
     """Decrypt one message with its disclosed message key ``mk_i`` (a verifiable report or quote):
-    the key opens that message only, and the chain cannot be derived from it."""
+    the key opens that message only, and the chain cannot be derived from it. Checked in order: the key
+    matches the envelope's commitment (``e2ee.bad_commitment``), the ciphertext opens under it
+    (``crypto.decrypt_failed``), the padding (``e2ee.bad_padding``)."""
+    check_commitment(message_key, envelope.commitment)
     ad = associated_data(group_id, author, seq, envelope.epoch, envelope.index)
     return unpad(crypto.aead_decrypt(message_key, envelope.nonce, envelope.ciphertext, ad))
 
@@ -94,7 +115,8 @@ def seal_direct(
     *,
     expires_ms: int | None = None,
 ) -> tuple[DirectEnvelope, bytes]:
-    """A direct message to ``recipients`` (member key -> X25519 key) and its content key."""
+    """A direct message to ``recipients`` (member key -> X25519 key) and its content key: one content
+    key, sealed to every recipient and committed to once in the payload."""
     if not recipients:
         raise E2eeError("e2ee.no_recipients", "a direct message needs at least one recipient")
     content_key = random(32)
@@ -102,10 +124,12 @@ def seal_direct(
     nonce = random(crypto.AEAD_NONCE)
     ad = direct_associated_data(group_id, author, seq)
     ciphertext = crypto.aead_encrypt(content_key, nonce, pad(plaintext), ad)
-    return DirectEnvelope(sealed, nonce, ciphertext, expires_ms), content_key
+    return DirectEnvelope(sealed, nonce, ciphertext, expires_ms, commitment=key_commitment(content_key)), content_key
 
 
 def open_direct(content_key: bytes, group_id: bytes, author: bytes, seq: int, envelope: DirectEnvelope) -> bytes:
+    """Decrypt a direct message with its content key; checks as :func:`open_message`."""
+    check_commitment(content_key, envelope.commitment)
     ad = direct_associated_data(group_id, author, seq)
     return unpad(crypto.aead_decrypt(content_key, envelope.nonce, envelope.ciphertext, ad))
 
@@ -194,10 +218,12 @@ class GroupKeys:
         nonce = random(crypto.AEAD_NONCE)
         ad = associated_data(self.group_id, self.me.public_key, seq, epoch_id, index)
         ciphertext = crypto.aead_encrypt(mk, nonce, pad(plaintext), ad)
-        return MessageEnvelope(epoch_id, index, nonce, ciphertext, expires_ms), mk
+        return MessageEnvelope(epoch_id, index, nonce, ciphertext, expires_ms, commitment=key_commitment(mk)), mk
 
     def open_direct(self, author: bytes, seq: int, envelope: DirectEnvelope) -> tuple[bytes, bytes]:
-        """A direct message sealed to this member: its plaintext and content key."""
+        """A direct message sealed to this member: its plaintext and content key. A box holding any key
+        but the one the payload commits to is refused (``e2ee.bad_commitment``), so every recipient
+        reads the same words."""
         sealed = dict(envelope.sealed).get(self.me.public_key)
         if sealed is None:
             raise E2eeError("e2ee.not_recipient", "this direct message is not sealed to this member")
@@ -215,11 +241,11 @@ class GroupKeys:
         chain = keys.chains[author]
         saved = (chain.key, chain.next_index, dict(chain.skipped))
         mk = chain.message_key(envelope.index)
-        ad = associated_data(self.group_id, author, seq, envelope.epoch, envelope.index)
         try:
-            return unpad(crypto.aead_decrypt(mk, envelope.nonce, envelope.ciphertext, ad)), mk
-        except CryptoError:
-            chain.key, chain.next_index, chain.skipped = saved  # a forgery must not advance the chain
+            return open_message(mk, self.group_id, author, seq, envelope), mk
+        except (CryptoError, E2eeError) as exc:
+            if exc.code in ("crypto.decrypt_failed", "e2ee.bad_commitment"):
+                chain.key, chain.next_index, chain.skipped = saved  # a forgery must not advance the chain
             raise
 
 

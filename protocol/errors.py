@@ -106,6 +106,7 @@ CODES: dict[str, str] = {
     "e2ee.bad_padding": "the decrypted plaintext is not correctly padded",
     "e2ee.no_recipients": "a direct message must be sealed to at least one member",
     "e2ee.not_recipient": "the direct message is not sealed to this member",
+    "e2ee.bad_commitment": "the key does not match the key commitment the author signed in the payload",
     # --- message content (inside the encryption; checked by clients) ---
     "content.malformed": "decrypted message content does not have the required fields and types",
     "content.bad_disclosure": "a disclosed message (a report or a quote) does not verify against its author's entry",

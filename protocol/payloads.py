@@ -11,7 +11,7 @@ operation is *authorised* depends on the group's state and is decided in ``proto
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TypeGuard
 
@@ -486,16 +486,25 @@ def join_proof_message(group_id: bytes, joiner: bytes, invite_id: bytes) -> byte
 
 @dataclass(frozen=True, slots=True)
 class MessageEnvelope:
-    """The visible frame of an encrypted message: which epoch and chain index, nonce, ciphertext."""
+    """The visible frame of an encrypted message: which epoch and chain index, nonce, ciphertext, and
+    the commitment to the message key (``e2ee.key_commitment``), which binds the signed payload to the
+    one key, hence the one plaintext, it opens to."""
 
     epoch: bytes
     index: int
     nonce: bytes
     ciphertext: bytes
     expires_ms: int | None = None  # every host deletes the payload at this time
+    commitment: bytes = field(kw_only=True)  # 32 bytes: H("holdspace/v1/key-commitment" || 0x00 || mk_i)
 
     def encode(self) -> bytes:
-        fields: dict[str, codec.CborValue] = {"e": self.epoch, "i": self.index, "n": self.nonce, "c": self.ciphertext}
+        fields: dict[str, codec.CborValue] = {
+            "e": self.epoch,
+            "i": self.index,
+            "n": self.nonce,
+            "c": self.ciphertext,
+            "k": self.commitment,
+        }
         if self.expires_ms is not None:
             fields["x"] = self.expires_ms
         return codec.encode(fields)
@@ -511,30 +520,37 @@ def _expiry(kind: int, f: dict[str, codec.CborValue]) -> int | None:
 
 
 def decode_envelope(payload: bytes) -> MessageEnvelope:
-    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c"}, frozenset({"x"}))
-    epoch, index, nonce, ciphertext = f["e"], f["i"], f["n"], f["c"]
+    """Structure only: exactly ``e``, ``i``, ``n``, ``c``, ``k`` (and optionally ``x``); ``e`` 32 bytes,
+    ``i`` an unsigned integer, ``n`` 24 bytes, ``c`` at least a tag, ``k`` 32 bytes, ``x`` an expiry."""
+    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c", "k"}, frozenset({"x"}))
+    epoch, index, nonce, ciphertext, commitment = f["e"], f["i"], f["n"], f["c"], f["k"]
     if not _key(epoch) or not _uint(index) or not isinstance(nonce, bytes) or len(nonce) != crypto.AEAD_NONCE:
         raise _fail(kinds.MESSAGE, "e must be a 32-byte epoch id, i an unsigned integer, n a 24-byte nonce")
     if not isinstance(ciphertext, bytes) or len(ciphertext) < crypto.AEAD_TAG:
         raise _fail(kinds.MESSAGE, "c must be a ciphertext with its 16-byte tag")
-    return MessageEnvelope(epoch, index, nonce, ciphertext, _expiry(kinds.MESSAGE, f))
+    if not _key(commitment):
+        raise _fail(kinds.MESSAGE, "k must be a 32-byte key commitment")
+    return MessageEnvelope(epoch, index, nonce, ciphertext, _expiry(kinds.MESSAGE, f), commitment=commitment)
 
 
 @dataclass(frozen=True, slots=True)
 class DirectEnvelope:
     """A direct message: a random content key sealed to each recipient, the padded plaintext
-    encrypted under it. For check-ins meant for facilitators only, and for reports."""
+    encrypted under it. For check-ins meant for facilitators only, and for reports. Every box must
+    hold the one content key ``commitment`` commits to: a recipient refuses a box that does not."""
 
     sealed: tuple[tuple[bytes, bytes], ...]  # (member key, Seal(its X25519, content key)), sorted
     nonce: bytes
     ciphertext: bytes
     expires_ms: int | None = None
+    commitment: bytes = field(kw_only=True)  # 32 bytes: H("holdspace/v1/key-commitment" || 0x00 || content key)
 
     def encode(self) -> bytes:
         fields: dict[str, codec.CborValue] = {
             "r": [list(pair) for pair in self.sealed],
             "n": self.nonce,
             "c": self.ciphertext,
+            "k": self.commitment,
         }
         if self.expires_ms is not None:
             fields["x"] = self.expires_ms
@@ -546,8 +562,10 @@ class DirectEnvelope:
 
 
 def decode_direct(payload: bytes) -> DirectEnvelope:
+    """Structure only: exactly ``r``, ``n``, ``c``, ``k`` (and optionally ``x``); ``r`` 1..256 boxes of
+    80 bytes sorted by unique member key, ``n`` 24 bytes, ``c`` at least a tag, ``k`` 32 bytes."""
     kind = kinds.DIRECT
-    f = _fields(kind, payload, {"r", "n", "c"}, frozenset({"x"}))
+    f = _fields(kind, payload, {"r", "n", "c", "k"}, frozenset({"x"}))
     sealed = _sealed_list(kind, f["r"], "r")
     if not 1 <= len(sealed) <= MAX_DIRECT_RECIPIENTS or any(len(box) != DIRECT_SEALED_KEY for _, box in sealed):
         raise _fail(kind, f"r must seal a 32-byte key to 1..{MAX_DIRECT_RECIPIENTS} members")
@@ -556,7 +574,10 @@ def decode_direct(payload: bytes) -> DirectEnvelope:
         raise _fail(kind, "n must be a 24-byte nonce")
     if not isinstance(ciphertext, bytes) or len(ciphertext) < crypto.AEAD_TAG:
         raise _fail(kind, "c must be a ciphertext with its 16-byte tag")
-    return DirectEnvelope(sealed, nonce, ciphertext, _expiry(kind, f))
+    commitment = f["k"]
+    if not _key(commitment):
+        raise _fail(kind, "k must be a 32-byte key commitment")
+    return DirectEnvelope(sealed, nonce, ciphertext, _expiry(kind, f), commitment=commitment)
 
 
 def envelope_expiry(kind: int, payload: bytes) -> int | None:

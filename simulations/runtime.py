@@ -631,7 +631,10 @@ class Simulation:
             if epoch is None or record.pending is not None:
                 return
             envelopes = [
-                MessageEnvelope(epoch.entry_id, record.seq + 1, rng.randbytes(24), rng.randbytes(n)) for n in (64, 80)
+                MessageEnvelope(
+                    epoch.entry_id, record.seq + 1, rng.randbytes(24), rng.randbytes(n), commitment=bytes(32)
+                )
+                for n in (64, 80)
             ]
             first, second = (
                 member.participant.writer(record).append(kinds.MESSAGE, e.encode(), self.clock_ms()) for e in envelopes

@@ -43,6 +43,7 @@ from protocol.address import NodeAddress  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
 from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
+from tests import two_faced  # noqa: E402  (the Poly1305 collision: test code, not part of the protocol)
 
 NOW = 1_764_000_000_000  # the "now" every timestamp check in these vectors uses
 GROUP = bytes.fromhex("8f" * 32)
@@ -665,6 +666,7 @@ def group_vectors() -> list[Vector]:
                 "chain_key": chain_key.hex(),
                 "index": index,
                 "message_key": e2ee.Chain(chain_key, index).message_key(index).hex(),
+                "key_commitment": envelope.commitment.hex(),
                 "nonce": envelope.nonce.hex(),
                 "associated_data": e2ee.associated_data(
                     sc.genesis.entry_id, writer.me.public_key, entry.seq, epoch.entry_id, index
@@ -1257,6 +1259,7 @@ class _Support(_Scenario):
             "index": index,
             "chain_key": chain_key.hex(),
             "message_key": mk.hex(),
+            "key_commitment": envelope.commitment.hex(),
             "nonce": envelope.nonce.hex(),
             "associated_data": ad.hex(),
             "plaintext": plaintext.hex(),
@@ -1291,6 +1294,7 @@ class _Support(_Scenario):
                 "entry_id": entry.entry_id.hex(),
                 "recipients": sorted(k.hex() for k in recipients),
                 "content_key": key.hex(),
+                "key_commitment": envelope.commitment.hex(),
                 "nonce": envelope.nonce.hex(),
                 "associated_data": e2ee.direct_associated_data(self.genesis.entry_id, writer.me.public_key, seq).hex(),
                 "plaintext": plaintext.hex(),
@@ -1570,8 +1574,8 @@ def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
     session: dict[str, codec.CborValue] = {
         "d": dep, "s": None, "st": NOW, "du": HOUR_MS, "tz": LONDON, "rc": None, "rt": None, "x": False, "e": None,
     }  # fmt: skip
-    envelope: dict[str, codec.CborValue] = {"e": key, "i": 0, "n": bytes(24), "c": bytes(16)}
-    direct: dict[str, codec.CborValue] = {"r": [[key, bytes(80)]], "n": bytes(24), "c": bytes(16)}
+    envelope: dict[str, codec.CborValue] = {"e": key, "i": 0, "n": bytes(24), "c": bytes(16), "k": bytes(32)}
+    direct: dict[str, codec.CborValue] = {"r": [[key, bytes(80)]], "n": bytes(24), "c": bytes(16), "k": bytes(32)}
     low, high = sorted([crypto.blake2b_256(b"1"), crypto.blake2b_256(b"2")])
     cases: list[tuple[str, int, dict[str, codec.CborValue]]] = [
         ("redact naming no entry", kinds.REDACT, {"d": dep, "m": key, "r": []}),
@@ -1608,6 +1612,13 @@ def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
     envelopes: list[tuple[str, int, dict[str, codec.CborValue]]] = [
         ("message envelope with x = true", kinds.MESSAGE, dict(envelope, x=True)),
         ("message envelope with an unknown field", kinds.MESSAGE, dict(envelope, y=1)),
+        (
+            "message envelope without a key commitment",
+            kinds.MESSAGE,
+            {k: v for k, v in envelope.items() if k != "k"},
+        ),
+        ("message envelope with a 31-byte key commitment", kinds.MESSAGE, dict(envelope, k=bytes(31))),
+        ("direct envelope without a key commitment", kinds.DIRECT, {k: v for k, v in direct.items() if k != "k"}),
         ("direct envelope sealed to nobody", kinds.DIRECT, dict(direct, r=[])),
         ("direct envelope with a 79-byte sealed key", kinds.DIRECT, dict(direct, r=[[key, bytes(79)]])),
     ]
@@ -1664,6 +1675,7 @@ def _message_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
                 for k, box in envelope.sealed
             ],
             "content_key": info["content_key"],
+            "key_commitment": info["key_commitment"],
             "nonce": info["nonce"],
             "associated_data": info["associated_data"],
             "padded_length": len(e2ee.pad(bytes.fromhex(info["plaintext"]))),
@@ -1710,6 +1722,58 @@ def _message_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
         }
     )
     return out
+
+
+def _two_faced_vectors() -> list[Vector]:
+    """A direct message whose one signed ciphertext opens under two keys (XChaCha20-Poly1305 does not
+    commit to its key), one sealed to bob and the other to carol: the key commitment admits bob's only."""
+    carol = seed_pseudonym("carol")
+    rng = DeterministicRandom("two-faced direct message")
+    nonce = rng(crypto.AEAD_NONCE)
+    ad = e2ee.direct_associated_data(GROUP, ALICE.public_key, 1)
+    k1 = rng(32)
+    k2 = two_faced.second_key(k1, nonce, ad, b"two-faced second key")
+    body = "I only said that I was sorry. " + "-" * 21
+    c = two_faced.two_faced(k1, k2, nonce, ad, contents.encode_content(contents.Text(body)))
+    boxes = {
+        BOB.public_key: crypto.seal(BOB.x_public_key, k1, rng),
+        carol.public_key: crypto.seal(carol.x_public_key, k2, rng),
+    }
+    envelope = payloads.DirectEnvelope(tuple(sorted(boxes.items())), nonce, c, commitment=e2ee.key_commitment(k1))
+    entry = create_entry(
+        ALICE, group=GROUP, seq=1, prev=None, timestamp_ms=NOW, kind=kinds.DIRECT, payload=envelope.encode()
+    )
+    assert entry.payload is not None
+    recipients: list[Vector] = []
+    for person, key in ((BOB, k1), (carol, k2)):
+        opened: Vector = {"key": person.public_key.hex(), "x25519_secret": person.x_secret.hex()}
+        opened["sealed"] = boxes[person.public_key].hex()
+        opened["content_key"] = key.hex()
+        opened["aead_plaintext"] = crypto.aead_decrypt(key, nonce, c, ad).hex()  # both keys open c
+        try:
+            opened["plaintext"] = e2ee.open_direct(key, GROUP, ALICE.public_key, 1, envelope).hex()
+        except HoldspaceError as exc:
+            opened["error"] = exc.code
+        disclosure = contents.Disclosure(entry.raw, entry.payload, key)
+        try:
+            opened["disclosed_plaintext"] = contents.verify_disclosure(GROUP, disclosure)[1].hex()
+        except HoldspaceError as exc:
+            opened["disclosure_error"] = exc.code
+        recipients.append(opened)
+    return [
+        {
+            "name": "two-faced direct message",
+            "group_id": GROUP.hex(),
+            "entry": entry.raw.hex(),
+            "payload": entry.payload.hex(),
+            "author": ALICE.public_key.hex(),
+            "seq": 1,
+            "nonce": nonce.hex(),
+            "associated_data": ad.hex(),
+            "key_commitment": envelope.commitment.hex(),
+            "recipients": recipients,
+        }
+    ]
 
 
 def _schedule_vectors() -> list[Vector]:
@@ -1888,6 +1952,7 @@ def support_vectors() -> list[Vector]:
         history,
         *_control_vectors(sc, marks),
         *_message_vectors(sc, marks),
+        *_two_faced_vectors(),
         *_schedule_vectors(),
         *_content_vectors(),
         *_credential_vectors(sc.genesis.entry_id, sc.key("ana"), sc.key("bo")),

@@ -98,7 +98,13 @@ def test_tampered_ciphertext_is_rejected_without_advancing_the_chain() -> None:
     w.deliver_keys()
     msg = w.say("ana", "hello")
     envelope = decode_envelope(msg.payload)
-    forged = e2ee.MessageEnvelope(envelope.epoch, envelope.index, envelope.nonce, envelope.ciphertext[:-1] + b"\x00")
+    forged = e2ee.MessageEnvelope(
+        envelope.epoch,
+        envelope.index,
+        envelope.nonce,
+        envelope.ciphertext[:-1] + b"\x00",
+        commitment=envelope.commitment,
+    )
     with pytest.raises(CryptoError):
         w.people["founder"].keys.decrypt(msg.author, msg.seq, forged)
     assert w.read("founder", msg) == "hello"

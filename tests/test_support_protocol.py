@@ -15,6 +15,7 @@ from protocol.errors import ContentError, CredentialError, E2eeError, GroupError
 from protocol.group import ScheduledSession
 from protocol.payloads import (
     MODERATOR,
+    DirectEnvelope,
     Erase,
     MessageEnvelope,
     Redact,
@@ -125,13 +126,40 @@ def test_malformed_new_payloads_are_refused_with_their_code(kind: int, fields: d
 
 
 def test_envelope_expiry_is_optional_and_checked() -> None:
-    plain = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40)
-    timed = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, T0)
+    plain = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32))
+    timed = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, T0, commitment=bytes(32))
     assert decode_envelope(plain.encode()).expires_ms is None
     assert envelope_expiry(kinds.MESSAGE, timed.encode()) == T0
-    bad = codec.encode({"e": b"\x01" * 32, "i": 0, "n": b"\x02" * 24, "c": b"\x03" * 40, "x": -1})
+    bad = codec.encode({"e": b"\x01" * 32, "i": 0, "n": b"\x02" * 24, "c": b"\x03" * 40, "k": bytes(32), "x": -1})
     with pytest.raises(GroupError):
         decode_envelope(bad)
+
+
+@given(
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, 2**63 - 1),
+    st.binary(min_size=16, max_size=200),
+    st.binary(min_size=32, max_size=32),
+    st.none() | st.integers(0, 2**63 - 1),
+)
+def test_envelopes_carry_their_key_commitment_through_the_codec(
+    epoch: bytes, index: int, ciphertext: bytes, commitment: bytes, expires: int | None
+) -> None:
+    """Both envelopes round-trip with their commitment; without it, or with one of another length,
+    they are malformed (a node refuses them: spec 13.4, 13.5)."""
+    envelope = MessageEnvelope(epoch, index, bytes(24), ciphertext, expires, commitment=commitment)
+    assert decode_envelope(envelope.encode()) == envelope
+    direct = DirectEnvelope(((epoch, bytes(80)),), bytes(24), ciphertext, expires, commitment=commitment)
+    assert decode_direct(direct.encode()) == direct
+    for kind, fields in (
+        (kinds.MESSAGE, codec.decode(envelope.encode())),
+        (kinds.DIRECT, codec.decode(direct.encode())),
+    ):
+        assert isinstance(fields, dict)
+        for wrong in ({k: v for k, v in fields.items() if k != "k"}, dict(fields, k=commitment[:31])):
+            with pytest.raises(GroupError) as err:
+                envelope_expiry(kind, codec.encode(wrong))
+            assert err.value.code == "group.malformed_payload"
 
 
 # --- group rules ---------------------------------------------------------------------------

@@ -72,6 +72,9 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
         assert ck.hex() == message["chain_key"]
         mk = hmac.new(ck, b"\x01", hashlib.sha256).digest()
         assert mk.hex() == message["message_key"]
+        commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + mk, digest_size=32).digest()
+        assert envelope["k"] == commitment
+        assert commitment.hex() == message["key_commitment"]
         ad = (
             b"holdspace/v1/message\x00"
             + group_id
@@ -243,6 +246,9 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
         assert ck.hex() == message["chain_key"]
         mk = hmac.new(ck, b"\x01", hashlib.sha256).digest()
         assert mk.hex() == message["message_key"]
+        commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + mk, digest_size=32).digest()
+        assert envelope["k"] == commitment
+        assert commitment.hex() == message["key_commitment"]
         ad = (
             b"holdspace/v1/message\x00"
             + group_id
@@ -260,6 +266,8 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
 
 
 def test_support_direct_message_opens_for_its_recipients() -> None:
+    import hashlib
+
     from protocol import codec, crypto
     from protocol.content import decode_content
 
@@ -269,6 +277,9 @@ def test_support_direct_message_opens_for_its_recipients() -> None:
     for recipient in vec["recipients"]:
         opened = crypto.seal_open(bytes.fromhex(recipient["x25519_secret"]), bytes.fromhex(recipient["sealed"]))
         assert opened.hex() == vec["content_key"]
+    commitment = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + opened, digest_size=32).digest()
+    assert payload["k"] == commitment
+    assert commitment.hex() == vec["key_commitment"]
     ad = (
         b"holdspace/v1/direct\x00"
         + bytes.fromhex(vec["group_id"])
@@ -322,6 +333,45 @@ def test_support_disclosures_open_exactly_one_entry() -> None:
     with pytest.raises(ContentError) as err:
         content.verify_disclosure(bytes.fromhex(bad["group_id"]), disclosure)
     assert err.value.code == bad["error"]
+
+
+def test_support_two_faced_direct_message_opens_for_the_committed_key_only() -> None:
+    """Both boxes open and both keys pass the AEAD (it does not commit to its key): only the key
+    commitment tells the recipient whose box holds another key to refuse it (13.5, 13.6)."""
+    import hashlib
+
+    from protocol import codec, content, crypto, e2ee, payloads
+    from protocol.entry import decode_entry
+    from protocol.errors import HoldspaceError
+
+    vec = _by_name("two-faced direct message")
+    group_id = bytes.fromhex(vec["group_id"])
+    entry = decode_entry(bytes.fromhex(vec["entry"]), bytes.fromhex(vec["payload"]), now_ms=None)
+    fields = codec.decode(entry.payload)
+    assert fields["k"].hex() == vec["key_commitment"]
+    envelope = payloads.decode_direct(entry.payload)
+    ad = bytes.fromhex(vec["associated_data"])
+    plaintexts = set()
+    for r in vec["recipients"]:
+        key = crypto.seal_open(bytes.fromhex(r["x25519_secret"]), bytes.fromhex(r["sealed"]))
+        assert key.hex() == r["content_key"]
+        opened = crypto.aead_decrypt(key, fields["n"], fields["c"], ad)
+        assert opened.hex() == r["aead_plaintext"]
+        plaintexts.add(opened)
+        committed = hashlib.blake2b(b"holdspace/v1/key-commitment\x00" + key, digest_size=32).digest() == fields["k"]
+        assert committed == ("plaintext" in r)
+        disclosure = content.Disclosure(entry.raw, entry.payload, key)
+        if committed:
+            assert e2ee.open_direct(key, group_id, entry.author, entry.seq, envelope).hex() == r["plaintext"]
+            assert content.verify_disclosure(group_id, disclosure)[1].hex() == r["disclosed_plaintext"]
+        else:
+            with pytest.raises(HoldspaceError) as err:
+                e2ee.open_direct(key, group_id, entry.author, entry.seq, envelope)
+            assert err.value.code == r["error"]
+            with pytest.raises(HoldspaceError) as err:
+                content.verify_disclosure(group_id, disclosure)
+            assert err.value.code == r["disclosure_error"]
+    assert len(plaintexts) == 2  # one signed ciphertext, two plaintexts at the AEAD layer
 
 
 def test_support_expiring_envelope() -> None:

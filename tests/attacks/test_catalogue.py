@@ -130,8 +130,8 @@ from protocol.payloads import MEMBER, MessageEnvelope
 from tests.node.test_adversarial import raw_request
 
 SEED = b"\x07" * 32
-ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
-OTHER_ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x04" * 40).encode()
+ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
+OTHER_ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x04" * 40, commitment=bytes(32)).encode()
 
 
 @pytest.fixture(autouse=True)

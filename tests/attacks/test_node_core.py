@@ -35,7 +35,7 @@ def now() -> int:
 def message(w: World, who: str, size: int = 40) -> Entry:
     """A structurally valid message (the node cannot check more than the envelope's shape)."""
     person = w.people[who]
-    env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * size).encode()
+    env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * size, commitment=bytes(32)).encode()
     return person.writer.append(kinds.MESSAGE, env, w.tick())
 
 

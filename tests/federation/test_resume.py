@@ -29,7 +29,9 @@ def group_with_backlog(home: str, new_host: str, n: int) -> list[Entry]:
     genesis, writer = author.create_group(os.urandom(32), now, home=home)
     entries = [genesis, author.host(writer, compute_state(genesis, []), new_host, now + 1)]
     for i in range(n):
-        envelope = MessageEnvelope(entries[-1].entry_id, i, os.urandom(24), os.urandom(200)).encode()
+        envelope = MessageEnvelope(
+            entries[-1].entry_id, i, os.urandom(24), os.urandom(200), commitment=bytes(32)
+        ).encode()
         entries.append(writer.append(kinds.MESSAGE, envelope, now + 2 + i))
     return entries
 
@@ -86,7 +88,9 @@ async def test_a_relayed_batch_is_stored_in_the_order_it_was_checked(tmp_path: P
         for attempt in range(10):
             now = 1_764_000_000_000 + attempt
             genesis, founder = author.create_group(os.urandom(32), now, home=str(a.address))
-            envelope = MessageEnvelope(genesis.entry_id, 0, os.urandom(24), os.urandom(40)).encode()
+            envelope = MessageEnvelope(
+                genesis.entry_id, 0, os.urandom(24), os.urandom(40), commitment=bytes(32)
+            ).encode()
             message = founder.append(kinds.MESSAGE, envelope, now + 1)
             invite, secret = author.invite(
                 founder, compute_state(genesis, []), now + 2, role="member", expires_ms=now + 10**9

@@ -51,8 +51,8 @@ from protocol.log import verify_fork_proof
 from protocol.payloads import MEMBER, MessageEnvelope
 from tests.federation.conftest import Running, converged, entry_ids, federated_node, free_udp_port
 
-ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
-TWIN_ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x04" * 40).encode()
+ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
+TWIN_ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x04" * 40, commitment=bytes(32)).encode()
 HOUR_MS = 3_600_000
 
 

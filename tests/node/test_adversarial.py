@@ -63,7 +63,7 @@ async def test_forged_unauthenticated_and_non_member_entries(tmp_path: Path, nod
     mallory = Pseudonym.generate()
     async with session(address) as honest, session(address) as attacker:
         group = await fay.create_group(honest, "g")
-        envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+        envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
         entry = create_entry(
             mallory, group=group.group_id, seq=1, prev=None, timestamp_ms=1, kind=kinds.MESSAGE, payload=envelope
         )
@@ -123,7 +123,7 @@ async def test_fork_is_detected_and_duplicate_is_idempotent(tmp_path: Path, node
     async with session(address) as s:
         group = await fay.create_group(s, "g")
         writer = fay.writer(group)
-        env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+        env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
         first = writer.append(kinds.MESSAGE, env, 1)
         writer.seq, writer.prev = first.seq - 1, first.prev
         twin = writer.append(kinds.MESSAGE, env + b"", 2)
@@ -178,7 +178,7 @@ async def test_stalled_subscriber_gets_backpressure_not_buffering(tmp_path: Path
             await stalled.send(encode_request("subscribe", g=g_ana.group_id, after=0))
             await stalled.finish()  # ... and never reads
             writer = fay.writer(group)
-            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 4000).encode()
+            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 4000, commitment=bytes(32)).encode()
             with trio.fail_after(60):
                 for _ in range(600):  # ~2.5 MB of entries, far over the per-stream send bound
                     await s_fay.publish(writer.append(kinds.MESSAGE, env, 1))

@@ -75,7 +75,7 @@ async def test_identity_documents_and_publish_rate_limit(tmp_path: Path) -> None
                 await s.identity(group.group_id, b"\x05" * 32)
             assert err.value.code == "proto.not_found"
             writer = fay.writer(group)
-            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+            env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
             codes = []
             for _ in range(6):
                 try:

@@ -50,7 +50,7 @@ async def publisher(address: NodeAddress, index: int, acked: list[bytes], stop: 
             await session.authenticate(writer.me)
             await session.publish(genesis)
             acked.append(genesis.entry_id)
-            envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 1000).encode()
+            envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 1000, commitment=bytes(32)).encode()
             while not stop.is_set():
                 entry = writer.append(kinds.MESSAGE, envelope, 1_700_000_000_000)
                 await session.publish(entry)

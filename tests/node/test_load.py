@@ -58,7 +58,7 @@ async def test_a_thousand_concurrent_client_connections_with_zero_failed_request
                 genesis, writer = create_group(index.to_bytes(32, "big"), now)
                 await session.authenticate(writer.me)
                 await session.publish(genesis)
-                envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 200).encode()
+                envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 200, commitment=bytes(32)).encode()
                 for _ in range(MESSAGES):
                     await session.publish(writer.append(kinds.MESSAGE, envelope, now))
                 got = await session.fetch_all(genesis.entry_id)

@@ -16,7 +16,7 @@ from protocol.frames import MAX_BATCH
 from protocol.payloads import MessageEnvelope
 from tests.node.conftest import running_node, session
 
-ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 1000).encode()
+ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 1000, commitment=bytes(32)).encode()
 
 
 def now() -> int:

@@ -21,7 +21,7 @@ from node.server import Node, open_node
 from protocol import author, kinds
 from protocol.address import InviteToken, NodeAddress
 from protocol.author import InviteSecret
-from protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Report, RevocationPost, Rsvp, Turn
+from protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Quote, Report, RevocationPost, Rsvp, Turn
 from protocol.credential import issue, revoke
 from protocol.entry import GENESIS_GROUP
 from protocol.errors import HoldspaceError
@@ -301,7 +301,7 @@ async def test_a_lifted_retention_keeps_what_was_said(tmp_path: Path) -> None:
 async def test_a_redaction_naming_an_id_of_another_group_deletes_nothing_here(tmp_path: Path) -> None:
     """Entry ids are global: one pseudonym's message at seq 2 in group H must not be mistaken for its
     message at seq 2 in group G, where the redaction was made."""
-    envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 100).encode()
+    envelope = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 100, commitment=bytes(32)).encode()
     now = int(time.time() * 1000)
     async with running_node(tmp_path / "n") as (node, address), session(address) as s:
         g_genesis, in_g = author.create_group(b"\x01" * 32, now)
@@ -335,3 +335,31 @@ async def test_a_rejoin_through_an_expired_invite_is_refused(tmp_path: Path) -> 
         with pytest.raises(HoldspaceError) as err:  # dated before the expiry, but the node's clock decides
             await s_ana.publish(backdated)
         assert err.value.code == "group.invite_expired"
+
+
+async def test_a_members_quote_cannot_roll_the_crisis_resources_back(tmp_path: Path) -> None:
+    """The current pin is the one a facilitator signed latest: a member quoting a superseded pin (with a
+    later timestamp of its own) shows it again at most, and never makes it current; nor does a quote
+    bring back a pin the group redacted."""
+    async with sessions(tmp_path) as (_, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        old, new = "Call 111 (superseded).", "Call the Samaritans on 116 123, any time."
+        await fay.post(s_fay, group, Pin(old))
+        await fay.post(s_fay, group, Pin(new))
+        await ana.sync(s_ana, g_ana)
+        pinned = [m for m in ana.record(g_ana.group_id).messages if isinstance(m.content, Pin)]
+        first, second = sorted(pinned, key=lambda m: m.timestamp_ms)
+        assert first.source is not None and first.key is not None
+        assert second.source is not None and second.key is not None
+        kept = Disclosure(second.source[0], second.source[1], second.key)  # a member may keep a copy
+        await ana.post(s_ana, g_ana, Quote(Disclosure(first.source[0], first.source[1], first.key)))
+        for p, s, g in ((fay, s_fay, group), (ana, s_ana, g_ana), (bo, s_bo, g_bo)):
+            await p.sync(s, g)
+            assert crisis_resources(p.record(g.group_id)) == (new, True)
+        # the group redacts the current pin: a member's quote of it does not bring it back
+        await fay.redact(s_fay, group, [second.entry_id])
+        await ana.sync(s_ana, g_ana)
+        await ana.post(s_ana, g_ana, Quote(kept))
+        for p, s, g in ((fay, s_fay, group), (ana, s_ana, g_ana), (bo, s_bo, g_bo)):
+            await p.sync(s, g)
+            assert crisis_resources(p.record(g.group_id)) == (old, True)

@@ -37,6 +37,7 @@ from protocol.group import (
     extend,
     group_id_of,
     inside_intervals,
+    redundant_dependency,
     saw_every_head,
 )
 from protocol.log import LogHead, Placement, place
@@ -332,7 +333,9 @@ class NodeCore:
 
         Checked, in order: it has a payload; its ``d`` names only control entries held here
         (``group.missing_dependency``); its author joined (``group.not_member``), unless it is a join;
-        a pseudonym's first join names its invite and nothing else (``group.bad_deps``); a join is
+        a pseudonym's first join names its invite and nothing else, and no entry ``d`` names is in the
+        causal past of another it names or of the author's previous control entry (``group.bad_deps``:
+        what one author can add to the group's graph is bounded by what it has not seen yet); a join is
         admissible (invite held, proof, and from a client not expired by this node's clock). From a
         client also: an entry other than a join saw every head this node holds, stored or being
         stored (``group.stale_deps``: the client fetches and signs again), so that it lands at the
@@ -349,19 +352,22 @@ class NodeCore:
             raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
         if entry.author not in ctx.joined and not isinstance(payload, Join):
             raise GroupError("group.not_member", "the author never joined this group")
-        if isinstance(payload, Join):
-            if entry.seq == 1 and deps != (payload.invite_id,):
-                raise GroupError("group.bad_deps", "a first join names its invite and nothing else")
-            if entry.author not in ctx.joined or from_client:
-                # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
-                self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
+        if isinstance(payload, Join) and entry.seq == 1 and deps != (payload.invite_id,):
+            raise GroupError("group.bad_deps", "a first join names its invite and nothing else")
+        comp = ctx.computation()
+        previous = comp.last_of.get(entry.author)
+        if redundant_dependency(comp, deps, previous) is not None:
+            raise GroupError(
+                "group.bad_deps", "d names an entry already in the past of another it names or of the author's last"
+            )
+        if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
+            # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
+            self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
         ctx.cache.payloads[entry.entry_id] = payload
         if not from_client:  # stored whatever its outcome; the state is brought up to date on commit
             return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
-        comp = ctx.computation()
         state = comp.state
         if not isinstance(payload, Join):
-            previous = comp.last_of.get(entry.author)
             parents = [*deps, previous] if previous is not None else list(deps)
             if len(state.heads) <= MAX_DEPS and not saw_every_head(state, parents):
                 raise GroupError(

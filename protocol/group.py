@@ -181,7 +181,8 @@ class GroupState:
         if len(self.heads) <= MAX_DEPS:
             return self.heads
         position = {eid: i for i, eid in enumerate(self.order)}
-        chosen = {self.latest[k] for k in must if k in self.latest}
+        heads = set(self.heads)
+        chosen = {self.latest[k] for k in must if self.latest.get(k) in heads}  # d is an antichain (12.6)
         for eid in sorted(self.heads, key=position.__getitem__, reverse=True):
             if len(chosen) >= MAX_DEPS:
                 break
@@ -394,6 +395,20 @@ def saw_every_head(state: GroupState, parents: Iterable[bytes]) -> bool:
     every entry of the state in its causal past: it is then last in L and concurrent with nothing."""
     named = set(parents)
     return all(h in named for h in state.heads)
+
+
+def redundant_dependency(comp: Computation, deps: Iterable[bytes], previous: bytes | None) -> bytes | None:
+    """The first entry of ``deps`` that is in the causal past of another entry of ``deps`` or of
+    ``previous`` (the author's previous control entry, which ``deps`` may also name), or None: 12.6
+    requires neither. Every entry named must be in ``comp``. Cost: one bit test and at most one union
+    per entry named, whatever the group's age."""
+    mask = _mask(comp.ancestors, comp.position, previous) if previous is not None else 0
+    for p in sorted({d for d in deps if d != previous}, key=comp.position.__getitem__, reverse=True):
+        at = comp.position[p]
+        if mask >> at & 1:
+            return p
+        mask |= _mask(comp.ancestors, comp.position, p) | (1 << at)
+    return None
 
 
 def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:

@@ -147,24 +147,28 @@ def test_a_members_control_entries_are_judged_at_the_end_of_l_and_stale_ones_ref
 ) -> None:
     """A plain member's control entries always take effect (redacting its own messages); whatever
     ``d`` it picks, the node never recomputes the group for them: an entry that did not see every
-    head is refused (``group.stale_deps``, nothing stored, the log position stays free)."""
+    head is refused (``group.stale_deps``), and so is one naming entries it (or another entry it
+    names) saw already (``group.bad_deps``, the latest 1,024 entries as ``d``); nothing is stored and the
+    log position stays free."""
     w = World()
     w.add("ana")
     w.rekey("founder")
     core, reader = hosted(w)
     accepted: list[Entry] = []
     with full_computations(monkeypatch) as calls:
-        for i in range(300):  # the latest up to 1,024 control entries as d: the widest a member may pick
-            state = core.state(w.group_id)
-            deps = tuple(sorted({*state.order[-MAX_DEPS:], *state.heads}))
-            entry = _redaction(w, "ana", deps, i)
+        for i in range(300):
+            entry = _redaction(w, "ana", core.state(w.group_id).heads, i)
             assert from_client(core, reader, entry, w.clock) is None
             accepted.append(entry)
+        state = core.state(w.group_id)
+        wide = _redaction(w, "ana", tuple(sorted({*state.order[-MAX_DEPS:], *state.heads})), 300)
+        assert from_client(core, reader, wide, w.clock) == "group.bad_deps"  # names what it saw already
+        _rewind(w, "ana", wide)
         assert calls == [], "a member's control entry made the node recompute the group"
         by_founder = _redaction(w, "founder", core.state(w.group_id).heads, 20_000)
         assert from_client(core, reader, by_founder, w.clock) is None
         accepted.append(by_founder)
-        stale = _redaction(w, "ana", (accepted[0].entry_id,), 10_000)  # did not see the founder's
+        stale = _redaction(w, "ana", (accepted[-2].entry_id,), 10_000)  # her own last: not the founder's
         assert from_client(core, reader, stale, w.clock) == "group.stale_deps"
         assert calls == []
     assert reader.get(stale.entry_id) is None
@@ -182,7 +186,7 @@ def test_control_entries_that_change_nothing_are_refused() -> None:
     w.add("ana")
     w.rekey("founder")
     ana = w.people["ana"]
-    env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+    env = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
     for _ in range(2):
         w.publish("ana", ana.writer.append(kinds.MESSAGE, env, w.tick()))
     core, reader = hosted(w)

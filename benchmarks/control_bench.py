@@ -1,0 +1,193 @@
+"""What one more control entry costs the node, after 100 / 1,000 / 20,000 earlier ones.
+
+Run: .venv/bin/python benchmarks/control_bench.py [--json] [--sizes 100,1000,20000] [--more 50]
+
+The node core is driven as the node's runtime drives it (check, reserve, write, commit), in one
+process, with the in-memory reader (so the figures are the decision's cost, not the disk's). Shapes,
+as a hostile member or a hostile co-host would pick them:
+
+* ``member, d = latest 1024``: a plain member's redactions (which always take effect), each naming the
+  latest up to 1,024 control entries, through the client path;
+* ``member, d = the head``: the same with a single dependency, the current head;
+* ``member, stale d``: an entry naming one old entry (concurrent with everything since): its refusal;
+* ``peer, flooded ignored joins``: joins redeeming a used-up invite under fresh pseudonyms, relayed by
+  a peer (stored, ignored).
+
+For each: the median time of one more entry at each size, with the ratio to the smallest size
+measured in the same run (target: 20,000 within 2x of 100). Also, at each size, what computing the
+state afresh costs (the node's start-up for that group, and what every entry cost before) and the
+memory of the group's computation (tracemalloc, the computation alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from node.core import Decision, NodeCore  # noqa: E402
+from node.memory_store import MemoryReader  # noqa: E402
+from protocol import author, crypto, kinds  # noqa: E402
+from protocol.entry import Entry  # noqa: E402
+from protocol.errors import HoldspaceError  # noqa: E402
+from protocol.group import compute  # noqa: E402
+from protocol.identity import Pseudonym, group_context  # noqa: E402
+from protocol.payloads import MAX_DEPS, MEMBER, Redact  # noqa: E402
+from tests.group_world import FAR, World  # noqa: E402
+
+
+def commit(core: NodeCore, reader: MemoryReader, decision: Decision) -> None:
+    core.reserve(decision)
+    reader.append([decision.record])
+    core.committed(decision)
+
+
+def from_peer(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> None:
+    commit(core, reader, core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=None))
+
+
+def from_client(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> str | None:
+    try:
+        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=frozenset({entry.author}))
+    except HoldspaceError as err:
+        return err.code
+    if decision.outcome is not None:
+        return decision.outcome
+    commit(core, reader, decision)
+    return None
+
+
+def hosted(w: World) -> tuple[NodeCore, MemoryReader]:
+    reader = MemoryReader()
+    core = NodeCore(reader)
+    for entry in w.entries.values():
+        from_peer(core, reader, entry, w.clock)
+    return core, reader
+
+
+def redaction(w: World, deps: tuple[bytes, ...], nonce: int, who: str = "ana") -> Entry:
+    person = w.people[who]
+    payload = Redact(deps, person.key, (crypto.blake2b_256(nonce.to_bytes(8, "big")),))
+    return person.writer.append(kinds.REDACT, payload.encode(), w.tick())
+
+
+def wide_deps(core: NodeCore, group: bytes) -> tuple[bytes, ...]:
+    state = core.state(group)
+    return tuple(sorted({*state.order[-MAX_DEPS:], *state.heads}))
+
+
+def head_dep(core: NodeCore, group: bytes) -> tuple[bytes, ...]:
+    return core.state(group).heads
+
+
+def timed(step: Callable[[int], None], count: int) -> float:
+    """Median seconds of ``step(i)`` over ``count`` calls."""
+    times = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        step(i)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def afresh(core: NodeCore, group: bytes) -> tuple[float, float]:
+    """(seconds, MiB of Python allocations) to compute the group's state from its control entries."""
+    ctx = core.context(group)
+    assert ctx is not None
+    t0 = time.perf_counter()
+    compute(ctx.genesis, ctx.controls.values())
+    seconds = time.perf_counter() - t0
+    tracemalloc.start()
+    comp = compute(ctx.genesis, ctx.controls.values())
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del comp
+    return seconds, current / 2**20
+
+
+def member_shape(n: int, more: int, deps_of: Callable[[NodeCore, bytes], tuple[bytes, ...]]) -> dict[str, float]:
+    w = World()
+    w.add("ana")
+    w.rekey("founder")
+    core, reader = hosted(w)
+    for i in range(n):
+        assert from_client(core, reader, redaction(w, deps_of(core, w.group_id), i), w.clock) is None
+
+    def step(i: int) -> None:
+        assert from_client(core, reader, redaction(w, deps_of(core, w.group_id), n + i), w.clock) is None
+
+    per_entry = timed(step, more)
+    assert from_client(core, reader, redaction(w, head_dep(core, w.group_id), 0, "founder"), w.clock) is None
+    ana_last = core.state(w.group_id).latest[w.people["ana"].key]
+    old = redaction(w, (ana_last,), 10**9)  # her own last entry only: it did not see the founder's
+
+    def stale(i: int) -> None:
+        assert from_client(core, reader, old, w.clock) == "group.stale_deps"
+
+    refusal = timed(stale, more)
+    seconds, mib = afresh(core, w.group_id)
+    return {"per_entry_s": per_entry, "stale_refusal_s": refusal, "afresh_s": seconds, "afresh_mib": mib}
+
+
+def flood_shape(n: int, more: int) -> dict[str, float]:
+    w = World()
+    founder = w.people["founder"]
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    w.publish("founder", inv)
+    w.redeem("ana", secret)
+    core, reader = hosted(w)
+    context = group_context(w.group_id)
+
+    def junk(i: int) -> Entry:
+        me = Pseudonym.derive(i.to_bytes(32, "big"), context)
+        return secret.join(author.LogWriter(me, w.group_id), w.tick())
+
+    for i in range(n):
+        from_peer(core, reader, junk(i), w.clock)
+    entries = [junk(n + i) for i in range(more)]  # signed beforehand: the node's cost alone is timed
+
+    def step(i: int) -> None:
+        from_peer(core, reader, entries[i], w.clock)
+        assert core.state(w.group_id).outcomes[entries[i].entry_id] == "group.invite_exhausted"
+
+    per_entry = timed(step, more)
+    seconds, mib = afresh(core, w.group_id)
+    return {"per_entry_s": per_entry, "afresh_s": seconds, "afresh_mib": mib}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sizes", default="100,1000,20000")
+    parser.add_argument("--more", type=int, default=50)
+    options = parser.parse_args()
+    sizes = [int(x) for x in options.sizes.split(",")]
+    shapes: dict[str, Callable[[int], dict[str, float]]] = {
+        "member, d = latest 1024": lambda n: member_shape(n, options.more, wide_deps),
+        "member, d = the head": lambda n: member_shape(n, options.more, head_dep),
+        "peer, flooded ignored joins": lambda n: flood_shape(n, options.more),
+    }
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, shape in shapes.items():
+        results[name] = {}
+        for n in sizes:
+            t0 = time.perf_counter()
+            results[name][str(n)] = figures = shape(n)
+            print(
+                f"{name:32} n={n:>6}: one more {figures['per_entry_s'] * 1e3:8.3f} ms; afresh "
+                f"{figures['afresh_s'] * 1e3:9.1f} ms, {figures['afresh_mib']:7.1f} MiB ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
+    if options.json:
+        print(json.dumps({"sizes": sizes, "shapes": results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ import nacl.signing
 import trio
 import trio.lowlevel
 
-from node.core import Decision, NodeCore, from_record, pack_record
+from node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
 from node.limits import NodeLimits, TokenBucket
 from node.store import Store, StoredEntry, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
@@ -61,7 +61,6 @@ SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it dou
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 DELETE_BATCH = 1000  # payload deletions per durable transaction
-FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
 def now_ms() -> int:
@@ -497,6 +496,8 @@ class Node:
                 results.append(None)
                 continue
             except HoldspaceError as err:
+                if err.code in ("log.prev_mismatch", "log.seq_gap"):
+                    await self.note_other_branch(header)
                 results.append(err)
                 continue
             results.append(decision)
@@ -610,15 +611,24 @@ class Node:
         await self.record_fork_proof(fork.proof)
 
     async def record_fork_proof(self, proof: ForkProof) -> bool:
-        """Store a verified fork proof (one per author and group); True if it was new. Subscribers
-        and peers of the group are woken so the proof travels on (spec 7.3, 16.5)."""
+        """Store a verified fork proof (one per author and group: the one at the smallest seq); True
+        if it was new. The group's state applies it (spec 12.5); subscribers and peers of the group
+        are woken so the proof travels on (spec 7.3, 16.5)."""
         key = FORK_PREFIX + proof.group + proof.author
-        if self.store.get_meta(key) is not None:
+        if not self.core.fork_proven(proof):
             return False
         await self.writer.put_meta(key, proof.encode())
         log.warning("equivocation detected in a group log (proof stored)")
         self._wake(proof.group)
         return True
+
+    async def note_other_branch(self, header: bytes) -> None:
+        """Remember (durably) a header of a proven equivocator at or after its forked position that
+        cannot be placed here, so control entries naming it are not held back (spec 12.5)."""
+        other = self.core.other_branch(header)
+        if other is not None:
+            await self.writer.put_meta(OTHER_PREFIX + other.log_group + other.entry_id, header)
+            self._wake(other.log_group)
 
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs this node holds for ``group`` (at most one per author)."""

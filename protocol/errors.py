@@ -72,6 +72,7 @@ CODES: dict[str, str] = {
     "group.already_member": "the pseudonym is already a member",
     "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
     "group.too_many_hosts": "the group already lists the maximum number of host nodes",
+    "group.forked": "the entry is at or after a position where its author is proven to have forked its log",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",
     "proto.too_large": "a frame exceeds the maximum frame size",

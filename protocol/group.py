@@ -34,6 +34,7 @@ from protocol import entry as entry_module
 from protocol.address import NodeAddress
 from protocol.entry import Entry
 from protocol.errors import GroupError
+from protocol.forks import FORKED, Forks, plan
 from protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
@@ -160,6 +161,7 @@ class GroupState:
     erased: dict[bytes, int] = field(default_factory=dict)  # author -> its messages up to this seq are erased
     sessions: dict[bytes, ScheduledSession] = field(default_factory=dict)  # session id -> latest version
     issuers: dict[bytes, bytes] = field(default_factory=dict)  # trusted credential issuer -> listing entry
+    forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
 
     def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
         """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
@@ -231,18 +233,25 @@ class GroupState:
             for sid, s in sorted(self.sessions.items())
         ]
         parts += [key + eid for key, eid in sorted(self.issuers.items())]
-        parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
+        parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(self.forked.items())]
+        parts += [
+            eid + (code or "").encode()
+            for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])
+            if code != FORKED  # forked positions: which twin a host holds must not show (12.5)
+        ]
         return crypto.blake2b_256(b"".join(parts))
 
 
 def _linearise(
     items: dict[bytes, tuple[Entry, ControlPayload]],
+    deps: dict[bytes, list[bytes]] | None = None,
 ) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
-    """Kahn's algorithm (ties: seniority, then smallest id); returns (order, parents)."""
+    """Kahn's algorithm (ties: seniority, then smallest id); returns (order, parents). ``deps``:
+    each entry's ``d`` as the forked-position rule rewrote it (default: the payload's)."""
     parents: dict[bytes, list[bytes]] = {}
     by_author: dict[bytes, list[Entry]] = {}
     for eid, (entry, payload) in items.items():
-        parents[eid] = list(getattr(payload, "deps", ()))
+        parents[eid] = list(deps[eid] if deps is not None else getattr(payload, "deps", ()))
         by_author.setdefault(entry.author, []).append(entry)
     for entries in by_author.values():
         entries.sort(key=lambda e: (e.seq, e.entry_id))  # a fork's two halves: still one order
@@ -288,14 +297,17 @@ class DecodeCache:
     proofs: dict[bytes, bool] = field(default_factory=dict)
 
 
-def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> GroupState:
+def compute_state(
+    genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None, forks: Forks | None = None
+) -> GroupState:
     """The group's state from its genesis and any set of its control entries (with payloads).
 
     Entries whose dependencies are not all present (transitively) are left out, as if not yet
     received. Entries that are malformed or of another group raise: callers validate first.
-    ``cache`` only saves work; the result is the same with or without it.
+    ``cache`` only saves work; the result is the same with or without it. ``forks``: the group's
+    proven equivocations (:mod:`protocol.forks`), applied by the forked-position rule (12.5).
     """
-    return compute(genesis, controls, cache).state
+    return compute(genesis, controls, cache, forks).state
 
 
 @dataclass(slots=True)
@@ -309,6 +321,7 @@ class Computation:
     void: dict[bytes, str]
     applier: _Applier
     last_of: dict[bytes, bytes]  # author -> its last control entry by (seq, id)
+    forks: Forks | None = None  # the proven forks it was computed with (extend does not apply them)
 
     @property
     def state(self) -> GroupState:
@@ -338,6 +351,8 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
     eid = entry.entry_id
     if eid in comp.items:
         return True
+    if comp.forks:  # forked positions: the rule of protocol.forks runs in compute only
+        return False
     if comp.void:  # a new entry can acknowledge a join and so un-void it: only a full pass can tell
         return False
     payload = _decoded(entry, state.group_id, cache)
@@ -371,7 +386,9 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
     return True
 
 
-def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> Computation:
+def compute(
+    genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None, forks: Forks | None = None
+) -> Computation:
     """:func:`compute_state`, keeping what :func:`extend` needs."""
     cache = cache if cache is not None else DecodeCache()
     cached = cache.payloads.get(genesis.entry_id)
@@ -384,17 +401,26 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
             continue
         items[entry.entry_id] = (entry, _decoded(entry, group_id, cache))
 
+    # -- forked positions (12.5, protocol.forks): void entries leave the DAG; d naming them is rewritten
+    deps_of: dict[bytes, list[bytes]] = {eid: list(getattr(p, "deps", ())) for eid, (_, p) in items.items()}
+    forked_out: dict[bytes, str] = {}
+    if forks:
+        fork_plan = plan({eid: e for eid, (e, _) in items.items()}, deps_of, forks)
+        forked_out = dict.fromkeys(fork_plan.void, FORKED)
+        items = {eid: item for eid, item in items.items() if eid not in fork_plan.void}
+        deps_of = fork_plan.deps
+    # -- end of forked positions
+
     # leave out entries whose dependencies are missing, transitively
     changed = True
     while changed:
         changed = False
         for eid in list(items):
-            deps = getattr(items[eid][1], "deps", ())
-            if any(d not in items for d in deps):
+            if any(d not in items for d in deps_of[eid]):
                 del items[eid]
                 changed = True
 
-    order, parents = _linearise(items)
+    order, parents = _linearise(items, deps_of)
     position = {eid: i for i, eid in enumerate(order)}
     ancestors: dict[bytes, int] = {}
     for eid in order:
@@ -430,7 +456,10 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
         current = last_of.get(entry.author)
         if current is None or (entry.seq, eid) > (items[current][0].seq, current):
             last_of[entry.author] = eid
-    return Computation(items, position, ancestors, void, applier, last_of)
+    if forks:  # forked positions: recorded, outside L (and outside the fingerprint)
+        state.outcomes.update(forked_out)
+        state.forked = dict(forks.forked)
+    return Computation(items, position, ancestors, void, applier, last_of, forks)
 
 
 def _concurrent_acts(

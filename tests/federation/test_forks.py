@@ -107,14 +107,23 @@ async def keep_talking(
         await bo.send(s_bo, records["bo"], "bo again")
 
 
-async def race(a: Running, b: Running, liar: Participant, record: GroupRecord, one: Entry, two: Entry) -> None:
+async def race(
+    a: Running, b: Running, liar: Participant, record: GroupRecord, one: Entry, two: Entry, *after_one: Entry
+) -> None:
+    """``one`` (and what continues it) to A, ``two`` to B, at the same moment."""
     outcomes: list[str] = []
 
     async def send(node: Running, entry: Entry) -> None:
         outcomes.append(await publish_raw(node, liar, record, entry))
 
+    async def send_many(node: Running, entries: list[Entry]) -> None:
+        async with connect(node.address) as s:
+            await s.authenticate(liar.pseudonym(record))
+            results = await s.publish_many(entries)
+        outcomes.append("ok" if isinstance(results[0], int) else str(results[0]))
+
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(send, a, one)
+        nursery.start_soon(send_many, a, [one, *after_one])
         nursery.start_soon(send, b, two)
     assert "ok" in outcomes and set(outcomes) <= {"ok", "log.fork"}, outcomes
 
@@ -167,9 +176,13 @@ async def test_twin_messages_split_nobody(tmp_path: Path) -> None:
         stored = [r for _c, r in a.node.store.iter_group(gid, 0, 10**6) if r.kind == kinds.MESSAGE]
         payload = from_record(stored[-1]).payload  # hosts only parse an envelope: a stored one will do
         assert payload is not None
-        one = xav.writer(rec).append(kinds.MESSAGE, payload, xav.clock())
+        writer = xav.writer(rec)
+        one = writer.append(kinds.MESSAGE, payload, xav.clock())
         two = xav.writer(rec).append(kinds.MESSAGE, payload, xav.clock() + 1)
         assert one.seq == two.seq and one.entry_id != two.entry_id
-        await race(a, b, xav, rec, one, two)
+        # xav goes on along twin one with a control entry, which A's facilitator will then name in d:
+        # B and C can never hold it (it continues the branch they do not have)
+        going_on = writer.append(kinds.ERASE, Erase(a.node.core.state(gid).heads, 1).encode(), xav.clock() + 2)
+        await race(a, b, xav, rec, one, two, going_on)
         await keep_talking(people, records, a, b, c)
         await check_outcome([a, b, c], people, records, gid)

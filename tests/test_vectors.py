@@ -441,3 +441,31 @@ def test_support_badges() -> None:
         "credential.revoked",
         "credential.wrong_subject",
     } <= codes
+
+
+def test_forked_position_vector_gives_both_hosts_one_state() -> None:
+    """From the vector alone: host a (twin one) and host b (twin two, x's next header unplaced) agree."""
+    import json
+
+    from protocol.entry import decode_entry
+    from protocol.forks import FORKED, forks_of
+    from protocol.group import compute_state
+    from protocol.log import verify_fork_proof
+
+    rules = json.loads((SPEC / "vectors" / "group_rules.json").read_text())
+    vec = next(v for v in rules if "forked position" in v["name"])
+    by_id = {
+        e["entry_id"]: decode_entry(bytes.fromhex(e["entry"]), bytes.fromhex(e["payload"]), now_ms=None)
+        for e in vec["entries"]
+    }
+    genesis = next(e for e in by_id.values() if e.kind == 1)
+    proof = verify_fork_proof(bytes.fromhex(vec["fork_proof"]))
+    states = []
+    for host in ("a", "b"):
+        view = vec["hosts"][host]
+        others = [decode_entry(bytes.fromhex(h), None, now_ms=None) for h in view["other_branch"]]
+        controls = [by_id[i] for i in view["holds"]]
+        states.append(compute_state(genesis, controls, forks=forks_of([proof], others)))
+    assert states[0].fingerprint().hex() == states[1].fingerprint().hex() == vec["fingerprint"]
+    assert [eid.hex() for eid in states[1].order] == vec["final_state"]["order"]
+    assert {e["outcome"] for e in vec["entries"] if e["author"] == proof.author.hex() and e["seq"] >= 2} == {FORKED}

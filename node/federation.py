@@ -250,10 +250,12 @@ class Federation:
         node = self.node
         written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
         held: dict[bytes, Held] = {}  # group -> entries waiting for a dependency
+        tried: dict[bytes, int] = {}  # group -> its generation when its held entries were last tried
         while True:
             event = decode_sync_event(decode_response(await stream.receive()))
             for group, waiting in list(held.items()):  # whatever arrived since may be what they wait for
-                if waiting and group != event.group:
+                if waiting and group != event.group and tried.get(group) != node.generation(group):
+                    tried[group] = node.generation(group)
                     await self._ingest_held(key, stream, group, waiting, held)
             if event.kind == "keepalive":
                 continue

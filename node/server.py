@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("holdspace.node")
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
+MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
@@ -110,6 +111,9 @@ class Node:
         self._group_events: dict[bytes, trio.Event] = {}
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
+        # per group, the last headers refused with log.prev_mismatch or log.seq_gap: once a fork proof
+        # arrives, those at or after the forked position count as the other branch (spec 12.5)
+        self._unplaced: dict[bytes, dict[bytes, None]] = {}
         self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
@@ -498,6 +502,7 @@ class Node:
             except HoldspaceError as err:
                 if err.code in ("log.prev_mismatch", "log.seq_gap"):
                     await self.note_other_branch(header)
+                    self._remember_unplaced(header)
                 results.append(err)
                 continue
             results.append(decision)
@@ -618,6 +623,8 @@ class Node:
         if not self.core.fork_proven(proof):
             return False
         await self.writer.put_meta(key, proof.encode())
+        for header in list(self._unplaced.get(proof.group, ())):  # refused before the proof was known
+            await self.note_other_branch(header)
         log.warning("equivocation detected in a group log (proof stored)")
         self._wake(proof.group)
         return True
@@ -629,6 +636,22 @@ class Node:
         if other is not None:
             await self.writer.put_meta(OTHER_PREFIX + other.log_group + other.entry_id, header)
             self._wake(other.log_group)
+
+    def _remember_unplaced(self, header: bytes) -> None:
+        try:
+            group = decode_entry(header, None, now_ms=None, verify=False).log_group
+        except HoldspaceError:
+            return
+        kept = self._unplaced.setdefault(group, {})
+        kept[header] = None
+        if len(kept) > MAX_UNPLACED:
+            del kept[next(iter(kept))]
+        if len(self._unplaced) > MAX_BUCKETS:
+            del self._unplaced[next(iter(self._unplaced))]
+
+    def generation(self, group: bytes) -> int:
+        """A number that changes whenever the group's entries, deletions or fork proofs change."""
+        return self._generation.get(group, 0)
 
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs this node holds for ``group`` (at most one per author)."""

@@ -79,7 +79,7 @@ def test_without_the_rule_the_twin_holders_differ() -> None:
 
 
 def test_the_rest_of_the_forked_log_is_void_and_naming_it_blocks_nobody() -> None:
-    w, one, two, invite = forked_world()
+    w, one, two, _invite = forked_world()
     x = w.people["x"]
     after_one = x.writer.append(kinds.ERASE, Erase((one.entry_id,), 1).encode(), w.tick())  # continues twin one
     w.entries[after_one.entry_id] = after_one
@@ -111,7 +111,7 @@ def test_plan_rewrites_a_reference_to_the_last_entry_before_the_fork() -> None:
 @given(st.permutations(range(6)), st.booleans())
 def test_any_order_either_twin_same_state(order: list[int], which: bool) -> None:
     """Determinism: arrival order and the twin held never change the state, the forks being known."""
-    w, one, two, invite = forked_world()
+    w, one, two, _invite = forked_world()
     held_a, held_b = host_views(w, one, two)
     held = held_a if which else held_b
     shuffled = [held[i % len(held)] for i in order if i < len(held)]

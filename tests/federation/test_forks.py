@@ -22,7 +22,7 @@ from protocol.entry import Entry
 from protocol.errors import HoldspaceError
 from protocol.log import verify_fork_proof
 from protocol.payloads import Erase
-from tests.federation.conftest import Running, converged, federated_node
+from tests.federation.conftest import Running, _any, converged, federated_node
 
 HONEST_MESSAGES = 20
 
@@ -39,17 +39,22 @@ async def honest_converged(nodes: list[Running], group: bytes, liar: bytes, with
     """Wait until every node holds the same heads for every author but ``liar`` (whose log may differ)."""
     with trio.move_on_after(within):
         while True:
+            events = [r.node.group_event(group) for r in nodes]  # taken before the check: no lost wake-up
             if len({tuple(sorted(honest_heads(r, group, liar).items())) for r in nodes}) == 1:
                 return
-            await trio.sleep(0.05)
+            await _any(events)
     heads = [{a.hex()[:8]: s for a, (s, _i) in honest_heads(r, group, liar).items()} for r in nodes]
     raise AssertionError(f"honest logs did not converge in {within} s: heads per node {heads}")
 
 
 async def proven_everywhere(nodes: list[Running], group: bytes, within: float = 20.0) -> None:
     with trio.fail_after(within):
-        while not all(r.node.fork_proofs(group) for r in nodes):
-            await trio.sleep(0.05)
+        for r in nodes:
+            while True:
+                event = r.node.group_event(group)  # a new proof wakes the group's event
+                if r.node.fork_proofs(group):
+                    break
+                await event.wait()
 
 
 def nobody_penalised(nodes: list[Running]) -> None:

@@ -44,7 +44,9 @@ async def group_on(node: Node) -> tuple[Entry, list[Entry], list[Entry]]:
     """A group held by ``node`` (genesis, an invite), and entries held back from it: ana's join, then the
     founder's next invite naming that join and the founder's message after it."""
     genesis, founder = author.create_group(os.urandom(32), now_ms())
-    first, secret = author.invite(founder, compute_state(genesis, []), now_ms(), role=MEMBER, expires_ms=now_ms() + 10**7)
+    first, secret = author.invite(
+        founder, compute_state(genesis, []), now_ms(), role=MEMBER, expires_ms=now_ms() + 10**7
+    )
     for entry in (genesis, first):
         await node.publish(entry.raw, entry.payload, frozenset({founder.me.public_key}))
     ana = author.LogWriter(Pseudonym.derive(os.urandom(32), group_context(genesis.entry_id)), genesis.entry_id)

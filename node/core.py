@@ -246,6 +246,11 @@ class NodeCore:
         ctx.set_forks()
         return entry
 
+    def other_headers(self, group_id: bytes) -> list[bytes]:
+        """The headers :meth:`other_branch` remembered for the group."""
+        ctx = self.context(group_id)
+        return [e.raw for e in ctx.others.values()] if ctx is not None else []
+
     def identity_document(self, group_id: bytes, key: bytes) -> bytes | None:
         """The identity document ``key`` last published in the group (genesis, join, or its latest
         applied rekey with a new document), as the group's state uses it; None if there is none."""

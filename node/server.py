@@ -236,6 +236,7 @@ class Node:
                 "epochs": [e.entry_id for e in state.epochs],
                 "hosts": [state.hosts[k] for k in sorted(state.hosts)],
                 "forks": [*self.fork_proofs(group)],
+                "branch": self._branch_headers(group),
             }
         if request.op == "adopt":
             header, body = request.bytes_of("e"), request.fields["b"]
@@ -636,6 +637,19 @@ class Node:
         if other is not None:
             await self.writer.put_meta(OTHER_PREFIX + other.log_group + other.entry_id, header)
             self._wake(other.log_group)
+
+    def _branch_headers(self, group: bytes) -> list[codec.CborValue]:
+        """Headers of proven equivocators' entries at or after their forked position that this node
+        could not place (spec 12.5), as many as fit in half a frame: a client needs them to read a
+        ``d`` that names one."""
+        room = self.limits.transport.max_message_size // 2
+        out: list[codec.CborValue] = []
+        for header in self.core.other_headers(group):
+            room -= len(header) + 4
+            if room < 0:
+                break
+            out.append(header)
+        return out
 
     def _remember_unplaced(self, header: bytes) -> None:
         try:

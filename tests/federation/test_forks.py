@@ -105,6 +105,9 @@ async def keep_talking(
     async with connect(a.address) as s_fay, connect(b.address) as s_ana, connect(c.address) as s_bo:
         await fay.invite(s_fay, records["fay"])
         for i in range(HONEST_MESSAGES):
+            if i == HONEST_MESSAGES // 2:  # the facilitator removes the equivocator: a new epoch follows
+                liar = people["xav"].pseudonym(records["xav"]).public_key
+                await fay.remove_member(s_fay, records["fay"], liar)
             await fay.send(s_fay, records["fay"], f"fay {i}")
         await ana.send(s_ana, records["ana"], "ana is here")
         await bo.send(s_bo, records["bo"], "bo is here")
@@ -147,8 +150,20 @@ async def check_outcome(
     fingerprints = {r.node.core.state(gid).fingerprint() for r in nodes}
     assert len(fingerprints) == 1, "the hosts' group states differ"
     members = {frozenset(r.node.core.state(gid).members) for r in nodes}
-    assert len(members) == 1 and len(members.pop()) == 4  # fay, ana, bo and xav (the new invite is unused)
+    assert len(members) == 1 and len(members.pop()) == 3  # fay, ana, bo (xav removed; the new invite unused)
     nobody_penalised(nodes)
+    await everyone_reads(nodes, people, records)
+
+
+async def everyone_reads(
+    nodes: list[Running], people: dict[str, Participant], records: dict[str, GroupRecord]
+) -> None:
+    """Every honest member, on its own node, reads what the facilitator said after the fork."""
+    for name, running in (("fay", nodes[0]), ("ana", nodes[1]), ("bo", nodes[2])):
+        async with connect(running.address) as s:
+            await people[name].sync(s, records[name])
+        texts = {m.text for m in people[name].record(records[name].group_id).messages}
+        assert f"fay {HONEST_MESSAGES - 1}" in texts, (name, sorted(t for t in texts if t))
 
 
 async def test_twin_control_entries_split_nobody(tmp_path: Path) -> None:

@@ -155,9 +155,7 @@ async def check_outcome(
     await everyone_reads(nodes, people, records)
 
 
-async def everyone_reads(
-    nodes: list[Running], people: dict[str, Participant], records: dict[str, GroupRecord]
-) -> None:
+async def everyone_reads(nodes: list[Running], people: dict[str, Participant], records: dict[str, GroupRecord]) -> None:
     """Every honest member, on its own node, reads what the facilitator said after the fork."""
     for name, running in (("fay", nodes[0]), ("ana", nodes[1]), ("bo", nodes[2])):
         async with connect(running.address) as s:

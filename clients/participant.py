@@ -480,11 +480,17 @@ class Participant:
         if record.following and record.state is not None and not record.unread_own:
             return record.state
         record.unread_own = False
-        received = await session.fetch_all(record.group_id, record.cursor)
-        if self._dangling(record, received):  # perhaps a twin of a proven fork, or what followed it
+        state = await self.take(session, record, await session.fetch_all(record.group_id, record.cursor))
+        self.save()
+        return state
+
+    async def take(self, session: NodeSession, record: GroupRecord, received: list[Received]) -> GroupState:
+        """:meth:`absorb` entries read from the home node (a fetch, or a subscription's batch), first
+        asking the node for the group's proven forks if a control entry names one we lack (spec
+        12.5: perhaps a twin of a proven fork, or what followed it). Nothing is saved."""
+        if self._dangling(record, received):
             record.forks, record.computation = await self._forks(session, record), None
         state, _ = self.absorb(record, received)
-        self.save()
         return state
 
     @staticmethod

@@ -23,6 +23,7 @@ from protocol.author import InviteSecret, LogWriter, create_group, host, invite,
 from protocol.content import Content, Disclosure, Pin, Quote, SessionDetails, Text, decode_content, encode_content
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
+from protocol.forks import Forks, forks_of
 from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from protocol.keyfile import SealingKey, derive_sealing_key, open_secret, seal_with
@@ -170,6 +171,7 @@ class GroupRecord:
     computation: Computation | None = None  # what ``state`` came from, extended entry by entry
     cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
     epochs_quoted: set[bytes] = field(default_factory=set)  # epochs into which we carried the pin (not saved)
+    forks: Forks | None = None  # proven forks, asked of the node when a d names what we lack (not saved)
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -506,9 +508,63 @@ class Participant:
         if record.following and record.state is not None and not record.unread_own:
             return record.state
         record.unread_own = False
-        state, _ = self.absorb(record, await session.fetch_all(record.group_id, record.cursor))
+        state = await self.take(session, record, await session.fetch_all(record.group_id, record.cursor))
         self.save()
         return state
+
+    async def take(self, session: NodeSession, record: GroupRecord, received: list[Received]) -> GroupState:
+        """:meth:`absorb` entries read from the home node (a fetch, or a subscription's batch), first
+        asking the node for the group's proven forks if a control entry names one we lack (spec
+        12.5: perhaps a twin of a proven fork, or what followed it). Nothing is saved."""
+        if self._dangling(record, received):
+            record.forks, record.computation = await self._forks(session, record), None
+        state, _ = self.absorb(record, received)
+        return state
+
+    @staticmethod
+    def _dangling(record: GroupRecord, received: list[Received]) -> bool:
+        """Whether a control entry held (or just received) names one that is neither held nor known
+        to be at a forked position (spec 12.5)."""
+        controls = [*record.controls]
+        controls += [r.entry for r in received if kinds.is_control(r.entry.kind) and r.entry.payload is not None]
+        held = {e.entry_id for e in controls} | {record.group_id}
+        known = record.forks.known if record.forks is not None else {}
+        for e in controls:
+            if e.kind == kinds.GENESIS:
+                continue
+            payload = record.cache.payloads.get(e.entry_id)
+            if payload is None:
+                try:
+                    payload = record.cache.payloads[e.entry_id] = decode_payload(e.kind, e.payload or b"", e.author)
+                except HoldspaceError:
+                    continue
+            if any(d not in held and d not in known for d in getattr(payload, "deps", ())):
+                return True
+        return False
+
+    async def _forks(self, session: NodeSession, record: GroupRecord) -> Forks | None:
+        """The group's proven forks as the home node knows them: its fork proofs and the headers it
+        holds of the other branches, each verified here (a node cannot forge either)."""
+        result = await session.state(record.group_id)
+        proofs, others = [], []
+        for raw in result.get("forks") or []:  # type: ignore[union-attr]
+            if isinstance(raw, bytes):
+                try:
+                    proof = verify_fork_proof(raw)
+                except HoldspaceError:
+                    continue
+                if proof.group == record.group_id:
+                    proofs.append(proof)
+        for raw in result.get("branch") or []:  # type: ignore[union-attr]
+            if isinstance(raw, bytes):
+                try:
+                    other = decode_entry(raw, None, now_ms=None)
+                except HoldspaceError:
+                    continue
+                if other.log_group == record.group_id:
+                    others.append(other)
+        forks = forks_of(proofs, others)
+        return forks if forks else None
 
     def absorb(self, record: GroupRecord, received: list[Received]) -> tuple[GroupState, list[Message]]:
         """Take entries read from the home node (verified by the client protocol), in its order:
@@ -624,7 +680,7 @@ class Participant:
         genesis = record.genesis
         if genesis is None or genesis.entry_id != record.group_id:
             raise ClientError("client.no_genesis", "the node did not return this group's genesis")
-        return compute(genesis, record.controls, record.cache)
+        return compute(genesis, record.controls, record.cache, record.forks)
 
     async def ensure_clean_epoch(self, session: NodeSession, record: GroupRecord) -> GroupState:
         """Publish a rekey if the current epoch is missing, stale, or held by a non-member (13.1)."""

@@ -22,8 +22,9 @@ from typing import Protocol
 from node.records import StoredEntry
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
-from protocol.errors import CodecError, GroupError
+from protocol.errors import CodecError, GroupError, HoldspaceError
 from protocol.federation import FederationError
+from protocol.forks import Forks, forks_of
 from protocol.frames import ProtocolError
 from protocol.group import (
     Computation,
@@ -40,7 +41,7 @@ from protocol.group import (
     redundant_dependency,
     saw_every_head,
 )
-from protocol.log import LogHead, Placement, place
+from protocol.log import ForkProof, LogHead, Placement, place, verify_fork_proof
 from protocol.payloads import (
     MAX_DEPS,
     Erase,
@@ -54,6 +55,9 @@ from protocol.payloads import (
 from protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
+FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> the fork proof with the smallest seq
+OTHER_PREFIX = b"forkother:"  # store meta: forkother:<group><entry id> -> header of a void entry not held
+MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later ones are held and retried)
 
 
 class EntryReader(Protocol):
@@ -67,6 +71,7 @@ class EntryReader(Protocol):
     def get(self, entry_id: bytes) -> StoredEntry | None: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
+    def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
 
 
 def pack_record(entry: Entry) -> bytes:
@@ -118,6 +123,15 @@ class GroupContext:
     comp: Computation | None = None  # the computation behind ``state``, extended in place when possible
     fresh: list[bytes] = field(default_factory=list)  # controls added since ``comp``, in arrival order
     committed_intervals: dict[bytes, list[tuple[int, int | None]]] | None = None  # at the last commit
+    proofs: dict[bytes, ForkProof] = field(default_factory=dict)  # forked author -> proof (smallest seq)
+    others: dict[bytes, Entry] = field(default_factory=dict)  # headers at forked positions, not held
+    forks: Forks = field(default_factory=Forks)  # of ``proofs`` and ``others`` (protocol.forks)
+
+    def set_forks(self) -> None:
+        """``forks`` from ``proofs`` and ``others``; the state is computed afresh (never extended)."""
+        self.forks = forks_of(self.proofs.values(), self.others.values())
+        self.state, self.comp = None, None
+        self.fresh.clear()
 
     def recompute(self) -> GroupState:
         """The state of every control entry held (stored or reserved). Entries added since the last
@@ -126,19 +140,20 @@ class GroupContext:
         if (
             self.comp is not None
             and all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh)
-            and len(self.comp.items) == len(self.controls) + 1  # every held entry is in (plus the genesis)
+            and len(self.comp.state.outcomes) == len(self.controls) + 1  # every held entry (and the genesis)
         ):
             self.fresh.clear()
             self.state = self.comp.state
             return self.state
-        self.comp = compute(self.genesis, self.controls.values(), self.cache)
+        self.comp = compute(self.genesis, self.controls.values(), self.cache, self.forks or None)
         self.fresh.clear()
         self.state = self.comp.state
         return self.state
 
     def computation(self) -> Computation:
         """The computation of every control entry held, brought up to date."""
-        self.recompute()
+        if self.state is None or self.comp is None or self.fresh:
+            self.recompute()
         assert self.comp is not None
         return self.comp
 
@@ -202,6 +217,13 @@ class NodeCore:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
+        for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000):
+            proof = verify_fork_proof(raw)
+            ctx.proofs[proof.author] = proof
+        for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH):
+            other = decode_entry(header, None, now_ms=None, verify=False)  # verified before it was stored
+            ctx.others[other.entry_id] = other
+        ctx.set_forks()
         ctx.snapshot_intervals()
         self.groups[group_id] = ctx
         return ctx
@@ -211,6 +233,47 @@ class NodeCore:
         if ctx is None:
             raise ProtocolError("proto.unknown_group")
         return ctx.state or ctx.recompute()
+
+    def fork_proven(self, proof: ForkProof) -> bool:
+        """Count a verified fork proof in its group's state (the forked-position rule, spec 12.5).
+        True if it is to be stored: the first against its author, or one at a smaller seq (the one
+        kept, so that every host ends with the same forked seq)."""
+        ctx = self.context(proof.group)
+        if ctx is None:
+            return True
+        held = ctx.proofs.get(proof.author)
+        if held is not None and held.first.seq <= proof.first.seq:
+            return False
+        ctx.proofs[proof.author] = proof
+        ctx.set_forks()
+        return True
+
+    def other_branch(self, header: bytes) -> Entry | None:
+        """A header this node could not place (``log.prev_mismatch``, ``log.seq_gap``): if it is a
+        valid entry at or after its author's proven forked position, and not yet known, it is
+        remembered (up to ``MAX_OTHER_BRANCH`` per group), so that entries naming it are not held
+        for ever; returns it (for the driver to store), else None."""
+        try:
+            entry = decode_entry(header, None, now_ms=None, verify=False)
+            ctx = self.context(entry.log_group)
+            if (
+                ctx is None
+                or not ctx.forks.void_at(entry.author, entry.seq)
+                or entry.entry_id in ctx.forks.known
+                or len(ctx.others) >= MAX_OTHER_BRANCH
+            ):
+                return None
+            decode_entry(header, None, now_ms=None)  # the signature, now that it matters
+        except HoldspaceError:
+            return None
+        ctx.others[entry.entry_id] = entry
+        ctx.set_forks()
+        return entry
+
+    def other_headers(self, group_id: bytes) -> list[bytes]:
+        """The headers :meth:`other_branch` remembered for the group."""
+        ctx = self.context(group_id)
+        return [e.raw for e in ctx.others.values()] if ctx is not None else []
 
     def identity_document(self, group_id: bytes, key: bytes) -> bytes | None:
         """The identity document ``key`` last published in the group (genesis, join, or its latest
@@ -347,7 +410,9 @@ class NodeCore:
             raise GroupError("group.malformed_payload", "a control entry cannot be a husk")
         payload = decode_payload(entry.kind, entry.payload, entry.author)
         deps = getattr(payload, "deps", ())
-        missing = [d for d in deps if d not in ctx.controls and d != group_id]
+        missing = [
+            d for d in deps if d not in ctx.controls and d != group_id and d not in ctx.forks.known
+        ]  # known: a forked position's (12.5)
         if missing:
             raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
         if entry.author not in ctx.joined and not isinstance(payload, Join):
@@ -383,7 +448,7 @@ class NodeCore:
         """A client's entry's outcome from a full computation of the group with it (the rare path)."""
         trial = dict(ctx.controls)
         trial[entry.entry_id] = entry
-        state = compute_state(ctx.genesis, trial.values(), ctx.cache)
+        state = compute_state(ctx.genesis, trial.values(), ctx.cache, ctx.forks or None)
         if isinstance(payload, Join):
             before = ctx.state or ctx.recompute()
             displaced = [

@@ -26,10 +26,10 @@ from contextlib import AbstractAsyncContextManager
 import nacl.signing
 import trio
 
-from node.core import unpack_record
+from node.core import FORK_PREFIX, unpack_record
 from node.limits import TokenBucket
 from node.peering import PeerBook, shared_groups
-from node.server import FORK_PREFIX, FRAME_SLACK, Node, send_error, serve_streams
+from node.server import FRAME_SLACK, Node, send_error, serve_streams
 from node.store import StoreError
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
@@ -78,7 +78,10 @@ CLOSE_REFUSED = 1  # connection close code: unauthenticated or blocked (the reas
 CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
 ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive from its hosts
+MAX_HELD = 256  # entries waiting for a dependency, per group on one sync stream (one peer); then strikes
+MAX_HELD_PER_PEER = 4096  # the same, over all the groups of one sync stream
 _CURSOR = struct.Struct(">Q")
+Held = list[tuple[int, bytes, bytes | None]]  # (the peer's cursor, header, payload), in arrival order
 
 
 class PeerPenalisedError(FederationError):
@@ -240,10 +243,20 @@ class Federation:
         return _CURSOR.unpack(raw)[0] if raw else 0
 
     async def _receive_sync(self, stream: MessageStream, key: bytes, groups: set[bytes]) -> None:
+        """Ingest what the peer sends. An entry waiting for a dependency (``group.missing_dependency``,
+        or the next entries of its author's log) is held, up to ``MAX_HELD`` per group and
+        ``MAX_HELD_PER_PEER`` per stream, and tried again after every later event of the stream;
+        the durable cursor never passes a held entry, so a new connection sends it again (spec 12.6)."""
         node = self.node
         written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
+        held: dict[bytes, Held] = {}  # group -> entries waiting for a dependency
+        tried: dict[bytes, int] = {}  # group -> its generation when its held entries were last tried
         while True:
             event = decode_sync_event(decode_response(await stream.receive()))
+            for group, waiting in list(held.items()):  # whatever arrived since may be what they wait for
+                if waiting and group != event.group and tried.get(group) != node.generation(group):
+                    tried[group] = node.generation(group)
+                    await self._ingest_held(key, stream, group, waiting, held)
             if event.kind == "keepalive":
                 continue
             assert event.group is not None
@@ -251,6 +264,7 @@ class Federation:
                 unrequested = ProtocolError("proto.malformed_frame", "an event of a group that was not pulled")
                 await self._strike(key, stream, bytes(32), unrequested)
                 continue
+            waiting = held.setdefault(event.group, [])
             if event.kind == "fork":
                 assert event.proof is not None
                 try:
@@ -261,19 +275,51 @@ class Federation:
                     await self._strike(key, stream, bytes(32), err)
                     continue
                 await node.record_fork_proof(proof)
+                await self._ingest_held(key, stream, event.group, waiting, held)
                 continue
-            items = [(header, payload) for _cursor, header, payload in event.entries]
-            results = await node.ingest(
-                items, group=event.group, accepted=lambda d: self._came_from(key, d.entry.entry_id)
-            )
-            for (header, _payload), result in zip(items, results, strict=True):
-                if isinstance(result, HoldspaceError):
-                    await self._strike(key, stream, _ref(header), result, header)
+            await self._ingest_held(key, stream, event.group, waiting + list(event.entries), held)
             now = trio.current_time()
             if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
                 # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second
                 written[event.group] = now
-                await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(event.next))
+                waiting = held.get(event.group, [])
+                cursor = min([event.next, *(c - 1 for c, _h, _p in waiting)])
+                await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(max(cursor, 0)))
+
+    async def _ingest_held(
+        self, key: bytes, stream: MessageStream, group: bytes, entries: Held, held: dict[bytes, Held]
+    ) -> None:
+        """Ingest ``entries`` in order; those waiting for a dependency become the group's held list
+        (an entry that the next in its author's log follows is held with it); other refusals are
+        strikes (unless excused, :meth:`_excused`)."""
+        still: Held = list(entries)
+        total = sum(len(w) for g, w in held.items() if g != group)
+        while still:  # again while some entry got in: it may be what a later one waits for
+            entries, still = still, []
+            items = [(header, payload) for _cursor, header, payload in entries]
+            results = await self.node.ingest(
+                items, group=group, accepted=lambda d: self._came_from(key, d.entry.entry_id)
+            )
+            refused: list[tuple[tuple[int, bytes, bytes | None], HoldspaceError]] = []
+            authors: set[bytes] = set()  # authors with an entry held: their next entries wait with it
+            for item, result in zip(entries, results, strict=True):
+                if not isinstance(result, HoldspaceError):
+                    continue
+                author = _author(item[1])
+                waits = result.code == "group.missing_dependency" or (
+                    result.code in ("log.seq_gap", "log.prev_mismatch") and author in authors
+                )
+                if waits and len(still) < MAX_HELD and total + len(still) < MAX_HELD_PER_PEER:
+                    still.append(item)
+                    if author is not None:
+                        authors.add(author)
+                else:
+                    refused.append((item, result))
+            for item, result in refused:
+                await self._strike(key, stream, _ref(item[1]), result, item[1])
+            if len(still) + len(refused) == len(entries):
+                break  # nothing got in: wait for the next event
+        held[group] = still
 
     def _came_from(self, peer: bytes, entry_id: bytes) -> None:
         """Remember that ``peer`` holds ``entry_id`` (it sent it), so it is not echoed back to it."""
@@ -294,16 +340,19 @@ class Federation:
             await self._count_strike(key)
 
     def _excused(self, err: HoldspaceError, header: bytes | None) -> bool:
-        """Refusals that are no fault of the relaying peer (spec 16.5): a fork, and the entries that
-        continue the other branch of an author already proven to have forked."""
+        """Refusals that are no fault of the relaying peer (spec 16.5): a fork; the entries that
+        continue the other branch of an author already proven to have forked; and, in a group with a
+        proven fork, an entry whose dependency is still missing (it may name the other branch)."""
         if err.code == "log.fork":
             return True
-        if err.code not in ("log.prev_mismatch", "log.seq_gap") or header is None:
+        if err.code not in ("log.prev_mismatch", "log.seq_gap", "group.missing_dependency") or header is None:
             return False
         try:
             entry = decode_entry(header, None, now_ms=None, verify=False)
         except HoldspaceError:
             return False
+        if err.code == "group.missing_dependency":
+            return bool(self.node.store.meta_items(FORK_PREFIX + entry.log_group, limit=1))
         return self.node.store.get_meta(FORK_PREFIX + entry.log_group + entry.author) is not None
 
     async def _count_strike(self, key: bytes) -> None:
@@ -627,6 +676,14 @@ def _relayed_join(err: HoldspaceError, offered: bytes | None) -> bool:
         return decode_entry(offered, None, now_ms=None, verify=False).kind == JOIN
     except HoldspaceError:
         return False
+
+
+def _author(header: bytes) -> bytes | None:
+    """An entry header's author, if it parses."""
+    try:
+        return decode_entry(header, None, now_ms=None, verify=False).author
+    except HoldspaceError:
+        return None
 
 
 def _ref(header: bytes) -> bytes:

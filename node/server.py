@@ -20,7 +20,7 @@ import nacl.signing
 import trio
 import trio.lowlevel
 
-from node.core import Decision, NodeCore, from_record, pack_record
+from node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
 from node.limits import NodeLimits, TokenBucket
 from node.store import Store, StoredEntry, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("holdspace.node")
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
+MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
@@ -61,7 +62,6 @@ SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it dou
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 DELETE_BATCH = 1000  # payload deletions per durable transaction
-FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> fork proof
 
 
 def now_ms() -> int:
@@ -111,6 +111,9 @@ class Node:
         self._group_events: dict[bytes, trio.Event] = {}
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
+        # per group, the last headers refused with log.prev_mismatch or log.seq_gap: once a fork proof
+        # arrives, those at or after the forked position count as the other branch (spec 12.5)
+        self._unplaced: dict[bytes, dict[bytes, None]] = {}
         self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
@@ -233,6 +236,7 @@ class Node:
                 "epochs": [e.entry_id for e in state.epochs],
                 "hosts": [state.hosts[k] for k in sorted(state.hosts)],
                 "forks": [*self.fork_proofs(group)],
+                "branch": self._branch_headers(group),
             }
         if request.op == "adopt":
             header, body = request.bytes_of("e"), request.fields["b"]
@@ -497,6 +501,9 @@ class Node:
                 results.append(None)
                 continue
             except HoldspaceError as err:
+                if err.code in ("log.prev_mismatch", "log.seq_gap"):
+                    await self.note_other_branch(header)
+                    self._remember_unplaced(header)
                 results.append(err)
                 continue
             results.append(decision)
@@ -610,15 +617,55 @@ class Node:
         await self.record_fork_proof(fork.proof)
 
     async def record_fork_proof(self, proof: ForkProof) -> bool:
-        """Store a verified fork proof (one per author and group); True if it was new. Subscribers
-        and peers of the group are woken so the proof travels on (spec 7.3, 16.5)."""
+        """Store a verified fork proof (one per author and group: the one at the smallest seq); True
+        if it was new. The group's state applies it (spec 12.5); subscribers and peers of the group
+        are woken so the proof travels on (spec 7.3, 16.5)."""
         key = FORK_PREFIX + proof.group + proof.author
-        if self.store.get_meta(key) is not None:
+        if not self.core.fork_proven(proof):
             return False
         await self.writer.put_meta(key, proof.encode())
+        for header in list(self._unplaced.get(proof.group, ())):  # refused before the proof was known
+            await self.note_other_branch(header)
         log.warning("equivocation detected in a group log (proof stored)")
         self._wake(proof.group)
         return True
+
+    async def note_other_branch(self, header: bytes) -> None:
+        """Remember (durably) a header of a proven equivocator at or after its forked position that
+        cannot be placed here, so control entries naming it are not held back (spec 12.5)."""
+        other = self.core.other_branch(header)
+        if other is not None:
+            await self.writer.put_meta(OTHER_PREFIX + other.log_group + other.entry_id, header)
+            self._wake(other.log_group)
+
+    def _branch_headers(self, group: bytes) -> list[codec.CborValue]:
+        """Headers of proven equivocators' entries at or after their forked position that this node
+        could not place (spec 12.5), as many as fit in half a frame: a client needs them to read a
+        ``d`` that names one."""
+        room = self.limits.transport.max_message_size // 2
+        out: list[codec.CborValue] = []
+        for header in self.core.other_headers(group):
+            room -= len(header) + 4
+            if room < 0:
+                break
+            out.append(header)
+        return out
+
+    def _remember_unplaced(self, header: bytes) -> None:
+        try:
+            group = decode_entry(header, None, now_ms=None, verify=False).log_group
+        except HoldspaceError:
+            return
+        kept = self._unplaced.setdefault(group, {})
+        kept[header] = None
+        if len(kept) > MAX_UNPLACED:
+            del kept[next(iter(kept))]
+        if len(self._unplaced) > MAX_BUCKETS:
+            del self._unplaced[next(iter(self._unplaced))]
+
+    def generation(self, group: bytes) -> int:
+        """A number that changes whenever the group's entries, deletions or fork proofs change."""
+        return self._generation.get(group, 0)
 
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs this node holds for ``group`` (at most one per author)."""

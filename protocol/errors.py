@@ -78,7 +78,11 @@ CODES: dict[str, str] = {
         "a client's control entry did not see every head the node holds: the group changed while it was "
         "written; fetch and sign it again"
     ),
-    "group.bad_deps": "a pseudonym's first join must name its invite and nothing else in d",
+    "group.bad_deps": (
+        "d names more than it may: a first join names its invite alone, and no entry named may be in the "
+        "causal past of another named or of the author's previous control entry"
+    ),
+    "group.forked": "the entry is at or after a position where its author is proven to have forked its log",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",
     "proto.too_large": "a frame exceeds the maximum frame size",

@@ -35,6 +35,7 @@ from protocol import entry as entry_module
 from protocol.address import NodeAddress
 from protocol.entry import Entry
 from protocol.errors import GroupError
+from protocol.forks import FORKED, Forks, plan
 from protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
@@ -163,6 +164,7 @@ class GroupState:
     issuers: dict[bytes, bytes] = field(default_factory=dict)  # trusted credential issuer -> listing entry
     documents: dict[bytes, bytes] = field(default_factory=dict)  # key -> entry whose identity document applies
     erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
+    forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
 
     def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
         """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
@@ -235,14 +237,21 @@ class GroupState:
             for sid, s in sorted(self.sessions.items())
         ]
         parts += [key + eid for key, eid in sorted(self.issuers.items())]
-        parts += [eid + (code or "").encode() for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])]
+        parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(self.forked.items())]
+        parts += [
+            eid + (code or "").encode()
+            for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])
+            if code != FORKED  # forked positions: which twin a host holds must not show (12.5)
+        ]
         return crypto.blake2b_256(b"".join(parts))
 
 
 def _linearise(
     items: dict[bytes, tuple[Entry, ControlPayload]],
+    deps: dict[bytes, list[bytes]] | None = None,
 ) -> tuple[list[bytes], dict[bytes, list[bytes]], list[tuple[int, int, bytes]]]:
-    """Kahn's algorithm; returns (order, parents, newcomers).
+    """Kahn's algorithm; returns (order, parents, newcomers). ``deps``: each entry's ``d`` as the
+    forked-position rule rewrote it (default: the payload's).
 
     Among ready entries: an entry of an author already placed comes first, the most senior author's
     (seniority: the position of the author's first entry in L), then the smallest id; an entry of an
@@ -254,7 +263,7 @@ def _linearise(
     parents: dict[bytes, list[bytes]] = {}
     by_author: dict[bytes, list[Entry]] = {}
     for eid, (entry, payload) in items.items():
-        parents[eid] = list(getattr(payload, "deps", ()))
+        parents[eid] = list(deps[eid] if deps is not None else getattr(payload, "deps", ()))
         by_author.setdefault(entry.author, []).append(entry)
     for entries in by_author.values():
         entries.sort(key=lambda e: (e.seq, e.entry_id))  # a fork's two halves: still one order
@@ -333,14 +342,17 @@ class DecodeCache:
     proofs: dict[bytes, bool] = field(default_factory=dict)
 
 
-def compute_state(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> GroupState:
+def compute_state(
+    genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None, forks: Forks | None = None
+) -> GroupState:
     """The group's state from its genesis and any set of its control entries (with payloads).
 
     Entries whose dependencies are not all present (transitively) are left out, as if not yet
     received. Entries that are malformed or of another group raise: callers validate first.
-    ``cache`` only saves work; the result is the same with or without it.
+    ``cache`` only saves work; the result is the same with or without it. ``forks``: the group's
+    proven equivocations (:mod:`protocol.forks`), applied by the forked-position rule (12.5).
     """
-    return compute(genesis, controls, cache).state
+    return compute(genesis, controls, cache, forks).state
 
 
 @dataclass(slots=True)
@@ -373,6 +385,7 @@ class Computation:
     losers: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)  # unacknowledged exhausted joins
     acked_losers: dict[bytes, int] = field(default_factory=dict)
     exhausted_any: bool = False
+    forks: Forks | None = None  # the proven forks it was computed with (extend does not apply them)
 
     @property
     def state(self) -> GroupState:
@@ -403,7 +416,8 @@ def redundant_dependency(comp: Computation, deps: Iterable[bytes], previous: byt
     requires neither. Every entry named must be in ``comp``. Cost: one bit test and at most one union
     per entry named, whatever the group's age."""
     mask = _mask(comp.ancestors, comp.position, previous) if previous is not None else 0
-    for p in sorted({d for d in deps if d != previous}, key=comp.position.__getitem__, reverse=True):
+    named = {d for d in deps if d != previous and d in comp.position}  # not placed: a forked position's (12.5)
+    for p in sorted(named, key=comp.position.__getitem__, reverse=True):
         at = comp.position[p]
         if mask >> at & 1:
             return p
@@ -440,6 +454,8 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
     a client's entry, which it stores only if it takes effect."""
     state = comp.state
     eid = entry.entry_id
+    if comp.forks:  # forked positions: the rule of protocol.forks runs in compute only
+        return False, None
     payload = _decoded(entry, state.group_id, cache)
     is_join = isinstance(payload, Join)
     if comp.void and (is_join or comp.exhausted_any):
@@ -522,7 +538,9 @@ def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
         comp.acked_losers[invite_id] = comp.acked_losers.get(invite_id, 0) + 1
 
 
-def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None) -> Computation:
+def compute(
+    genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None, forks: Forks | None = None
+) -> Computation:
     """:func:`compute_state`, keeping what :func:`extend` needs."""
     cache = cache if cache is not None else DecodeCache()
     cached = cache.payloads.get(genesis.entry_id)
@@ -535,17 +553,26 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
             continue
         items[entry.entry_id] = (entry, _decoded(entry, group_id, cache))
 
+    # -- forked positions (12.5, protocol.forks): void entries leave the DAG; d naming them is rewritten
+    deps_of: dict[bytes, list[bytes]] = {eid: list(getattr(p, "deps", ())) for eid, (_, p) in items.items()}
+    forked_out: dict[bytes, str] = {}
+    if forks:
+        fork_plan = plan({eid: e for eid, (e, _) in items.items()}, deps_of, forks)
+        forked_out = dict.fromkeys(fork_plan.void, FORKED)
+        items = {eid: item for eid, item in items.items() if eid not in fork_plan.void}
+        deps_of = fork_plan.deps
+    # -- end of forked positions
+
     # leave out entries whose dependencies are missing, transitively
     changed = True
     while changed:
         changed = False
         for eid in list(items):
-            deps = getattr(items[eid][1], "deps", ())
-            if any(d not in items for d in deps):
+            if any(d not in items for d in deps_of[eid]):
                 del items[eid]
                 changed = True
 
-    order, parents, newcomers = _linearise(items)
+    order, parents, newcomers = _linearise(items, deps_of)
     position = {eid: i for i, eid in enumerate(order)}
     ancestors: dict[bytes, int] = {}
     for eid in order:
@@ -582,9 +609,11 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
         void.update(new)
     referenced = {p for ps in parents.values() for p in ps}
     state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
-    comp = Computation(items, position, ancestors, void, applier, last_of, newcomers, exhausted_any=exhausted_any)
-    for eid, code in state.outcomes.items():
-        payload = items[eid][1]
+    comp = Computation(
+        items, position, ancestors, void, applier, last_of, newcomers, exhausted_any=exhausted_any, forks=forks
+    )
+    for eid in order:
+        code, payload = state.outcomes[eid], items[eid][1]
         if not isinstance(payload, Join):
             continue
         if code is None and not acknowledged(eid):
@@ -594,6 +623,9 @@ def compute(genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None
                 comp.acked_losers[payload.invite_id] = comp.acked_losers.get(payload.invite_id, 0) + 1
             else:
                 comp.losers[eid] = (payload.invite_id, items[eid][0].author)
+    if forks:  # forked positions: recorded, outside L (and outside the fingerprint)
+        state.outcomes.update(forked_out)
+        state.forked = dict(forks.forked)
     return comp
 
 

@@ -18,6 +18,8 @@ Liveness (once faults stop):
   end on a different branch on each host; the hosts must then all hold the proof).
 * ``fork_proven``: an equivocating author ends up proven (a fork proof) on every honest host of
   its group.
+* ``not_penalised``: no honest node ever penalises another honest node (what an equivocator
+  causes is never the relaying node's fault, spec 16.5).
 
 Each check returns the violations it found (a sentence each); an empty list is a pass.
 """
@@ -56,6 +58,7 @@ class Evidence:
     excluding: dict[bytes, list[bytes]] = field(default_factory=dict)  # message id -> removed keys
     equivocators: dict[bytes, set[bytes]] = field(default_factory=dict)  # group -> authors who forked
     proofs: dict[bytes, dict[str, set[bytes]]] = field(default_factory=dict)  # group -> node -> proven authors
+    penalties: set[tuple[str, str]] = field(default_factory=set)  # (honest node, honest peer it penalised)
 
 
 def _entries(raw: list[tuple[int, StoredEntry]]) -> list[tuple[StoredEntry, bytes, bytes | None]]:
@@ -153,6 +156,10 @@ def fork_proven(ev: Evidence) -> list[str]:
             for author in sorted(authors - proven):
                 out.append(f"{node} holds no proof that {author.hex()[:8]} forked its log in group {group.hex()[:8]}")
     return out
+
+
+def not_penalised(ev: Evidence) -> list[str]:
+    return [f"{node} penalised {peer}, an honest node" for node, peer in sorted(ev.penalties)]
 
 
 SAFETY = {

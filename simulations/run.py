@@ -57,6 +57,7 @@ def evidence(sim: Simulation) -> checkers.Evidence:
         excluding=sim.sent_excluding,
         equivocators=sim.equivocators,
         proofs=sim.proofs,
+        penalties=sim.penalties,
     )
 
 
@@ -100,6 +101,7 @@ def run_scenario(
     took, liveness = checkers.convergence(history.of("sample"), faults_end, scenario.settle)
     violations["converged"] = liveness
     violations["fork_proven"] = checkers.fork_proven(ev)
+    violations["not_penalised"] = checkers.not_penalised(ev)
     traffic = {str(k): v for k, v in sim.wire.traffic.items()}
     nodes = scenario.node_names
     figures = metrics.compute(

@@ -59,7 +59,7 @@ from protocol.federation import ALPN_FEDERATION, encode_offer
 from protocol.frames import ALPN_CLIENT, decode_response
 from protocol.identity import Pseudonym
 from protocol.log import verify_fork_proof
-from protocol.payloads import MessageEnvelope
+from protocol.payloads import Erase, MessageEnvelope
 from simulations.history import History
 from simulations.network import LinkSpec, SimWire
 from simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
@@ -202,6 +202,7 @@ class Simulation:
         self.final: dict[bytes, dict[str, list[tuple[int, StoredEntry]]]] = {}
         self.proofs: dict[bytes, dict[str, set[bytes]]] = {}
         self.equivocators: dict[bytes, set[bytes]] = {}
+        self.penalties: set[tuple[str, str]] = set()  # (honest node, honest peer it penalised)
 
     # -- clocks and links ------------------------------------------------------------------------
 
@@ -610,8 +611,9 @@ class Simulation:
             yield conn
 
     async def _equivocate(self, a: Adversary, rng: random.Random) -> None:
-        """A member of group ``a.group`` signs two messages at one position and publishes one to its
-        home node and the other to another host of the group."""
+        """A member of group ``a.group`` signs two entries at one position (two messages, or with
+        ``twin = "control"`` two erase entries) and publishes one to its home node and the other to
+        another host of the group."""
         group = [m for m in self.members if m.plan.group == a.group and m.plan.index > 0 and m.record is not None]
         gid = self.groups[a.group]
         if not group or gid is None:
@@ -628,16 +630,22 @@ class Simulation:
         other = rng.choice(others)
         async with member.lock:
             epoch = record.state.current_epoch if record.state is not None else None
-            if epoch is None or record.pending is not None:
+            if epoch is None or record.pending is not None or record.state is None:
                 return
-            envelopes = [
-                MessageEnvelope(
-                    epoch.entry_id, record.seq + 1, rng.randbytes(24), rng.randbytes(n), commitment=bytes(32)
-                )
-                for n in (64, 80)
-            ]
+            if a.twin == "control":  # two erasures of what it wrote, naming the heads it knows
+                payloads = [Erase(record.state.deps(), max(record.seq, 1)).encode() for _ in range(2)]
+                kind = kinds.ERASE
+            else:
+                envelopes = [
+                    MessageEnvelope(
+                        epoch.entry_id, record.seq + 1, rng.randbytes(24), rng.randbytes(n), commitment=bytes(32)
+                    )
+                    for n in (64, 80)
+                ]
+                payloads, kind = [e.encode() for e in envelopes], kinds.MESSAGE
             first, second = (
-                member.participant.writer(record).append(kinds.MESSAGE, e.encode(), self.clock_ms()) for e in envelopes
+                member.participant.writer(record).append(kind, payload, self.clock_ms() + i)
+                for i, payload in enumerate(payloads)
             )
             me = member.participant.pseudonym(record)
             accepted: list[bool] = []
@@ -697,8 +705,19 @@ class Simulation:
                 out.append(g)
         return out
 
+    def note_penalties(self) -> None:
+        """Remember every honest node that an honest node is penalising now (none ever should be)."""
+        honest = {bytes(sn.key.verify_key): sn.name for sn in self.nodes.values() if not sn.byzantine}
+        for sn in self.nodes.values():
+            if sn.byzantine or not sn.up or sn.node is None or sn.node.federation is None:
+                continue
+            for key in sn.node.federation.book.penalised_until:
+                if key in honest:
+                    self.penalties.add((sn.name, honest[key]))
+
     async def sample(self, until: float) -> None:
         while self.now() <= until:
+            self.note_penalties()
             behind = self.behind()
             self.history.add("sample", groups=len(self.groups), converged=len(self.groups) - len(behind), behind=behind)
             if self.progress is not None:
@@ -755,6 +774,7 @@ class Simulation:
         """Every honest host's entries of every group at the end (and its fork proofs), for the
         checkers (see checkers.py)."""
         out: dict[bytes, dict[str, list[tuple[int, StoredEntry]]]] = {}
+        self.note_penalties()
         for gid in self.groups:
             if gid is None:
                 continue

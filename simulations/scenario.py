@@ -131,6 +131,7 @@ def _link(table: _Table, default: LinkSpec) -> LinkSpec:
 
 FAULT_KINDS: Final = ("partition", "crash", "loss", "remove")
 ADVERSARY_KINDS: Final = ("forger", "flooder", "equivocator")
+TWIN_KINDS: Final = ("message", "control")  # what an equivocator signs twice
 FEDERATION_LINK: Final = LinkSpec(latency_ms=25.0, jitter_ms=8.0, distribution="lognormal", bandwidth_mbps=100.0)
 CLIENT_LINK: Final = LinkSpec(latency_ms=30.0, jitter_ms=10.0, distribution="lognormal", bandwidth_mbps=20.0)
 
@@ -162,7 +163,9 @@ class Adversary:
     forger: node ``node`` offers its peers entries with forged signatures, tampered payloads and
     entries of non-members, ``rate`` per minute. flooder: node ``node`` sends its peers malformed
     frames, ``rate`` per minute. equivocator: a member of ``group`` signs two different entries at
-    one log position and publishes one to each of two hosts, ``rate`` per minute.
+    one log position and publishes one to each of two hosts, ``rate`` per minute; ``twin`` says
+    what it signs twice: ``message``, or ``control`` (two erase entries, which the group's control
+    log and every honest author's next control entry then depend on).
     """
 
     kind: str
@@ -171,6 +174,7 @@ class Adversary:
     rate: float
     node: str | None = None
     group: int = 0
+    twin: str = "message"
 
 
 @dataclass(frozen=True)
@@ -378,8 +382,11 @@ def _adversary(table: _Table, names: set[str], n_groups: int, duration_s: float)
     if kind in ("forger", "flooder") and node is None:
         raise _bad(f"{table.path}.node is required for a {kind}")
     group = table.integer("group", 0, 0, n_groups - 1)
+    twin = table.text("twin", "message", TWIN_KINDS)
+    if twin != "message" and kind != "equivocator":
+        raise _bad(f"{table.path}.twin is for an equivocator only")
     table.done()
-    return Adversary(kind, at, end, rate, node=node, group=group)
+    return Adversary(kind, at, end, rate, node=node, group=group, twin=twin)
 
 
 # --------------------------------------------------------------------------------------- the plan

@@ -42,6 +42,7 @@ from protocol import content as contents  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
+from protocol.forks import forks_of  # noqa: E402
 from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
 from tests import two_faced  # noqa: E402  (the Poly1305 collision: test code, not part of the protocol)
 
@@ -860,6 +861,8 @@ def group_rule_vectors() -> list[Vector]:
     )
     finish(sc, "a moderator cannot remove a facilitator")
 
+    out.append(_forked_position_vector())
+
     node_a, node_b, node_c, node_d = (_node_address(n, 4433 + i) for i, n in enumerate("abcd"))
     sc = _Scenario("hosts", home=node_a)
     _, invite_ana = _invite(sc, "founder", payloads.MEMBER)
@@ -1044,6 +1047,51 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
             "founder demotes fay to member, having seen gus's join",
         )
         finish(sc, "a demotion revokes nothing it saw, and an equal role is no demotion")
+
+
+def _forked_position_vector() -> Vector:
+    """Spec 12.5 "Forked positions": x signs two erase entries at seq 2; host a holds one twin (and x's
+    next entry along it), host b the other twin; the founder, on a, names twin one and then x's next
+    entry. With the fork proof (and, on b, x's next header, which it could not place), both hosts
+    compute one state."""
+    sc = _Scenario("forked")
+    sc.invite_and_join("x", payloads.MEMBER)
+    x = sc.writers["x"]
+    base = sc.state()
+    twin_writer = author.LogWriter(x.me, x.group_id, x.seq, x.prev)
+    one = sc.add(x.append(kinds.ERASE, payloads.Erase(base.heads, 1).encode(), sc.tick()), "x erases (twin one)")
+    two = twin_writer.append(kinds.ERASE, payloads.Erase(base.heads, 1).encode(), sc.tick())
+    after_one = sc.add(
+        x.append(kinds.ERASE, payloads.Erase((one.entry_id,), 1).encode(), sc.tick()), "x goes on along twin one"
+    )
+    invite = sc.add(
+        author.invite(sc.founder, sc.state(), sc.tick(), role=payloads.MEMBER, expires_ms=NOW, random=sc.rng)[0],
+        "the founder, on host a, invites (d names x's latest)",
+    )
+    settings = sc.add(
+        author.settings(sc.founder, sc.state(), payloads.HISTORY_SHARED, None, sc.tick()),
+        "the founder changes the settings",
+    )
+    proof = make_fork_proof(one, two)
+    controls_a = [e for e, _ in sc.entries if kinds.is_control(e.kind)]
+    controls_b = [e for e in controls_a if e.entry_id not in (one.entry_id, after_one.entry_id)] + [two]
+    state_a = group.compute_state(sc.genesis, controls_a, forks=forks_of([proof]))
+    state_b = group.compute_state(sc.genesis, controls_b, forks=forks_of([proof], [after_one]))
+    assert state_a.fingerprint() == state_b.fingerprint()
+    assert state_a.outcomes[invite.entry_id] is None and state_b.outcomes[settings.entry_id] is None
+    entries = [_entry_record(e, note, state_a) for e, note in sc.entries]
+    entries.append(_entry_record(two, "x erases (twin two), sent to host b only", state_b))
+    return {
+        "name": "a forked position is void on every host, whichever twin it holds",
+        "entries": entries,
+        "fork_proof": proof.encode().hex(),
+        "hosts": {
+            "a": {"holds": [e.entry_id.hex() for e in controls_a], "other_branch": []},
+            "b": {"holds": [e.entry_id.hex() for e in controls_b], "other_branch": [after_one.raw.hex()]},
+        },
+        "final_state": _state_summary(state_a),
+        "fingerprint": state_a.fingerprint().hex(),
+    }
 
 
 def _node_address(label: str, port: int) -> str:

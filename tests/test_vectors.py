@@ -513,6 +513,8 @@ def test_group_rules_recompute_from_their_entries() -> None:
     from protocol.entry import decode_entry
 
     for vec in _group_rules():
+        if "fork_proof" in vec:  # two hosts' views: test_forked_position_vector_gives_both_hosts_one_state
+            continue
         entries = [decode_entry(bytes.fromhex(r["entry"]), _hex(r["payload"]), now_ms=None) for r in vec["entries"]]
         controls = [e for e in entries if kinds.is_control(e.kind)]
         state = group.compute_state(entries[0], list(reversed(controls)))
@@ -696,3 +698,31 @@ def test_text_id_vectors_decode_as_published() -> None:
         else:
             assert identity.parse_pseudonym_id(vec["text_id"]).hex() == vec["key"], vec["name"]
     assert {"text id in upper case", "text id in mixed case", "text id after a byte order mark"} <= names
+
+
+def test_forked_position_vector_gives_both_hosts_one_state() -> None:
+    """From the vector alone: host a (twin one) and host b (twin two, x's next header unplaced) agree."""
+    import json
+
+    from protocol.entry import decode_entry
+    from protocol.forks import FORKED, forks_of
+    from protocol.group import compute_state
+    from protocol.log import verify_fork_proof
+
+    rules = json.loads((SPEC / "vectors" / "group_rules.json").read_text())
+    vec = next(v for v in rules if "forked position" in v["name"])
+    by_id = {
+        e["entry_id"]: decode_entry(bytes.fromhex(e["entry"]), bytes.fromhex(e["payload"]), now_ms=None)
+        for e in vec["entries"]
+    }
+    genesis = next(e for e in by_id.values() if e.kind == 1)
+    proof = verify_fork_proof(bytes.fromhex(vec["fork_proof"]))
+    states = []
+    for host in ("a", "b"):
+        view = vec["hosts"][host]
+        others = [decode_entry(bytes.fromhex(h), None, now_ms=None) for h in view["other_branch"]]
+        controls = [by_id[i] for i in view["holds"]]
+        states.append(compute_state(genesis, controls, forks=forks_of([proof], others)))
+    assert states[0].fingerprint().hex() == states[1].fingerprint().hex() == vec["fingerprint"]
+    assert [eid.hex() for eid in states[1].order] == vec["final_state"]["order"]
+    assert {e["outcome"] for e in vec["entries"] if e["author"] == proof.author.hex() and e["seq"] >= 2} == {FORKED}

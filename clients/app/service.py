@@ -278,7 +278,7 @@ class AppService:
                 if batch is None:
                     state = await me.sync(session, record)
                 else:
-                    state, _ = me.absorb(record, [r for r in batch if r.cursor > record.cursor])
+                    state = await me.take(session, record, [r for r in batch if r.cursor > record.cursor])
                     me.save()
                 mine = me.pseudonym(record).public_key
                 if state.role_of(mine) == FACILITATOR:

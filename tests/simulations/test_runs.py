@@ -121,3 +121,17 @@ def test_bad_scenarios_and_seeds_are_refused_with_their_codes(tmp_path: Path) ->
 def test_every_shipped_scenario_passes_its_checks(tmp_path: Path, name: str) -> None:
     done = sim(name, "--seed", "1", "--out", str(tmp_path / name))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_forks_raced_across_a_partition_split_nobody(tmp_path: Path) -> None:
+    """Twin control entries and twin messages raced to two hosts while the network is split: every
+    honest host ends with every honest author's log and the same group state, nobody is penalised."""
+    out = tmp_path / "forks"
+    done = sim(str(SCENARIOS / "fork-partition.toml"), "--seed", "1", "--out", str(out), "--no-plots")
+    assert done.returncode == 0, done.stdout + done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(v == 0 for v in metrics["safety"].values()), metrics["violations"]
+    assert metrics["safety"]["not_penalised"] == 0 and metrics["safety"]["converged"] == 0
+    assert metrics["equivocating_authors"] == 2  # one with twin erase entries, one with twin messages
+    plan = json.loads((out / "plan.json").read_text())["plan"]
+    assert {a["twin"] for a in plan["adversaries"]} == {"control", "message"}

@@ -15,7 +15,8 @@ SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 
 def test_the_shipped_scenarios_are_there() -> None:
     names = {p.stem for p in SHIPPED}
-    assert {"small-group", "hundred-communities", "partition-heal", "lossy-mobile", "byzantine-node"} <= names
+    shipped = {"small-group", "hundred-communities", "partition-heal", "lossy-mobile", "byzantine-node"}
+    assert shipped | {"fork-partition"} <= names
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -44,6 +45,8 @@ def test_every_shipped_scenario_loads_and_plans(path: object) -> None:
         ("[[faults]]\nkind = 'partition'\nat = '1m'\nuntil = '2m'\nsides = [['n9']]", "'n9' is not a node"),
         ("[[faults]]\nkind = 'crash'\nat = '9m'\nuntil = '2m'", "at <= until <= duration"),
         ("[[adversaries]]\nkind = 'forger'", "node is required"),
+        ("[[adversaries]]\nkind = 'equivocator'\ntwin = 'genesis'", "adversaries[0].twin"),
+        ("[[adversaries]]\nkind = 'flooder'\nnode = 'n0'\ntwin = 'control'", "for an equivocator only"),
         ("[nodes]\ncount = 1\n[random_faults]\npartitions = 1", "at least 2 nodes"),
         ("this is not toml", "not valid TOML"),
     ],

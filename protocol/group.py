@@ -155,7 +155,8 @@ class GroupState:
     epochs: list[Epoch] = field(default_factory=list)
     order: list[bytes] = field(default_factory=list)  # the linearisation, by entry id
     outcomes: dict[bytes, str | None] = field(default_factory=dict)  # None: applied; else the code
-    heads: tuple[bytes, ...] = ()
+    head_set: set[bytes] = field(default_factory=set)  # the heads (12.4); ``heads`` is them in byte order
+    sorted_heads: tuple[bytes, ...] | None = None  # ``heads``, kept until ``head_set`` changes
     latest: dict[bytes, bytes] = field(default_factory=dict)  # author -> its last control entry in L
     hosts: dict[bytes, str] = field(default_factory=dict)  # node key -> node address text, in L order
     redactions: dict[tuple[bytes, bytes], bytes] = field(default_factory=dict)  # (author, target) -> redact id
@@ -165,6 +166,17 @@ class GroupState:
     documents: dict[bytes, bytes] = field(default_factory=dict)  # key -> entry whose identity document applies
     erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
     forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
+
+    @property
+    def heads(self) -> tuple[bytes, ...]:
+        """The heads (12.4), in byte order."""
+        if self.sorted_heads is None:
+            self.sorted_heads = tuple(sorted(self.head_set))
+        return self.sorted_heads
+
+    def set_heads(self, heads: Iterable[bytes]) -> None:
+        self.head_set = set(heads)
+        self.sorted_heads = None
 
     def deleted(self, author: bytes, seq: int, entry_id: bytes) -> str | None:
         """Why a message's payload must not be kept ("redacted", "erased"), or None. A redaction
@@ -365,8 +377,8 @@ class Computation:
     * ``ancestors[e]`` is ``e``'s causal past as a bit mask over positions in L, or :data:`FULL`
       when that past is every entry before ``e`` (an entry that saw every head: most of them), so a
       sequential history costs O(1) memory per entry;
-    * ``newcomers``: (position, timestamp, id) of the entries placed while their author was not yet
-      placed, in L order;
+    * ``newcomers``: of the entries placed while their author was not yet placed, the (position,
+      timestamp, id) of each that has the greatest (timestamp, id) from its position on, in L order;
     * ``unacked``: applied joins no other author has in its causal past;
     * ``losers``: joins whose invite was exhausted (id -> (invite id, author)); ``acked_losers``:
       per invite, how many of them another author has in its causal past (a displacement needs one);
@@ -407,7 +419,7 @@ def saw_every_head(state: GroupState, parents: Iterable[bytes]) -> bool:
     """Whether an entry with these parents (its ``d`` and its author's previous control entry) has
     every entry of the state in its causal past: it is then last in L and concurrent with nothing."""
     named = set(parents)
-    return all(h in named for h in state.heads)
+    return len(state.head_set) <= len(named) and all(h in named for h in state.head_set)
 
 
 def redundant_dependency(comp: Computation, deps: Iterable[bytes], previous: bytes | None) -> bytes | None:
@@ -438,7 +450,9 @@ def extend(comp: Computation, entry: Entry, cache: DecodeCache) -> bool:
     invite was ever exhausted; it revokes nothing; and no applied join that nobody acknowledged shares
     an invite with an acknowledged exhausted join (a displacement).
 
-    Cost: O(|d| + heads + unacknowledged joins): independent of the number of entries in the group.
+    Cost: O(|d| log |d| + unacknowledged joins), amortised: independent of the number of entries in the
+    group (heads are a set; newcomers a monotonic stack; exhausted joins are visited once each when
+    acknowledged).
     """
     if entry.entry_id in comp.items:
         return True
@@ -475,8 +489,8 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
         mask = FULL
     elif is_join and entry.author not in state.latest:
         ready_at = max(comp.position[p] for p in parents) + 1
-        first = bisect.bisect_left(comp.newcomers, (ready_at,))
-        if any((ts, nid) > (entry.timestamp_ms, eid) for _, ts, nid in comp.newcomers[first:]):
+        first = bisect.bisect_left(comp.newcomers, (ready_at,))  # the latest newcomer key from ready_at on
+        if first < len(comp.newcomers) and comp.newcomers[first][1:] > (entry.timestamp_ms, eid):
             return False, None
         mask = _union(comp.ancestors, comp.position, parents)
         if mask == (1 << at) - 1:
@@ -497,7 +511,7 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
     state.order.append(eid)
     state.latest[entry.author] = eid
     if newcomer:
-        comp.newcomers.append((at, entry.timestamp_ms, eid))
+        _push_newcomer(comp.newcomers, (at, entry.timestamp_ms, eid))
     if comp.applier.revoked:
         return False, outcome
     _acknowledge(comp, entry, mask)
@@ -510,11 +524,21 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
     if any(comp.acked_losers.get(_invite_of(comp, j), 0) for j in comp.unacked):
         return False, outcome
     if mask == FULL:
-        state.heads = (eid,)
+        state.set_heads((eid,))
     else:
-        named = set(parents)
-        state.heads = tuple(sorted({h for h in state.heads if h not in named} | {eid}))
+        state.head_set.difference_update(parents)
+        state.head_set.add(eid)
+        state.sorted_heads = None
     return True, outcome
+
+
+def _push_newcomer(stack: list[tuple[int, int, bytes]], placed: tuple[int, int, bytes]) -> None:
+    """Keep ``stack`` the newcomers that are each the greatest (timestamp, id) from their position on:
+    positions increase and keys decrease along it, so the first element at or after a position holds
+    the greatest key from there (one bisection per question, amortised O(1) per newcomer placed)."""
+    while stack and stack[-1][1:] <= placed[1:]:
+        stack.pop()
+    stack.append(placed)
 
 
 def _invite_of(comp: Computation, join_id: bytes) -> bytes:
@@ -533,7 +557,15 @@ def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
         return comp.items[other][0].author != author and (mask == FULL or bool(mask >> comp.position[other] & 1))
 
     comp.unacked = {j for j in comp.unacked if not covered(j)}
-    for loser in [j for j in comp.losers if covered(j)]:
+    # losers are kept in L order; an entry that did not see every head covers none after its parents
+    bound = len(comp.position) if mask == FULL else mask.bit_length()
+    reached = []
+    for loser in comp.losers:
+        if comp.position[loser] >= bound:
+            break
+        if covered(loser):
+            reached.append(loser)
+    for loser in reached:
         invite_id, _ = comp.losers.pop(loser)
         comp.acked_losers[invite_id] = comp.acked_losers.get(invite_id, 0) + 1
 
@@ -608,9 +640,12 @@ def compute(
             break
         void.update(new)
     referenced = {p for ps in parents.values() for p in ps}
-    state.heads = tuple(sorted(eid for eid in order if eid not in referenced))
+    state.set_heads(eid for eid in order if eid not in referenced)
+    stack: list[tuple[int, int, bytes]] = []
+    for placed in newcomers:
+        _push_newcomer(stack, placed)
     comp = Computation(
-        items, position, ancestors, void, applier, last_of, newcomers, exhausted_any=exhausted_any, forks=forks
+        items, position, ancestors, void, applier, last_of, stack, exhausted_any=exhausted_any, forks=forks
     )
     for eid in order:
         code, payload = state.outcomes[eid], items[eid][1]

@@ -22,7 +22,7 @@ from protocol.group import compute_state
 from protocol.identity import Pseudonym, group_context
 from protocol.payloads import MEMBER, MessageEnvelope
 
-ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40).encode()
+ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
 PEER = bytes(nacl.signing.SigningKey(b"\x07" * 32).verify_key)
 
 

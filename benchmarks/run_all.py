@@ -21,7 +21,8 @@ Writes, in ``benchmarks/results/`` (or ``--output``):
 * ``machine.json``: the machine and the run (cores, Python, date, options, each benchmark's wall time
   and error if any).
 
-Benchmarks (``--only`` names): protocol, transport, store, node, federation, retention, app, sim, nostr.
+Benchmarks (``--only`` names): protocol, control, transport, store, node, federation, retention, app, sim,
+nostr. With ``--only``, the other benchmarks' records already in ``latest.json`` are kept.
 The full run stores 1,000,000 entries for the store figures (a few minutes, about 2 GB of disk);
 ``--quick`` uses 100,000 and short durations everywhere (a smoke run). The simulator's 1,000-node
 hour (about a quarter of an hour) runs only with ``--full-sim`` (with ``--quick``: its 100-node
@@ -81,6 +82,7 @@ class Target:
 
 # Records whose name contains the key get this target (where the benchmark set none, or the same one).
 TARGETS: dict[str, Target] = {
+    "after 20,000 control entries": Target("ratio", "<=", 2, "issue: 20,000 earlier entries within 2x of 100"),
     "Holdspace: accepted msgs/s": Target("ratio", ">=", 10, "issue: throughput 10x nostr-relay's"),
     "Holdspace: server CPU per accepted message": Target("ratio", "<=", 0.1, "issue: a tenth of nostr-relay's CPU"),
     "communities: wall time": Target("value", "<=", 600, "issue: 1,000 nodes x 1 hour within 10 minutes"),
@@ -323,6 +325,39 @@ def store_records(out: str) -> list[Record]:
     return records
 
 
+def control_records(out: str) -> list[Record]:
+    """One more control entry after N earlier ones, per shape, against the smallest N in the same run;
+    and what computing the group afresh costs (the node's start-up for that group)."""
+    d = last_json(out)
+    sizes = d["sizes"]
+    records: list[Record] = []
+    labels = {
+        "per_entry_s": "one more entry, accepted",
+        "wide_refusal_s": "one more entry naming the latest 1,024 (refused: group.bad_deps)",
+        "stale_refusal_s": "one more entry with a stale d (refused: group.stale_deps)",
+    }
+    for shape, by_size in d["shapes"].items():
+        first = by_size[str(sizes[0])]
+        for n in sizes:
+            figures = by_size[str(n)]
+            for key, label in labels.items():
+                if key in figures:
+                    records.append(
+                        rec(
+                            f"{shape}: {label}, after {n:,} control entries",
+                            figures[key] * 1e3,
+                            "ms",
+                            f"the same after {sizes[0]:,}",
+                            first[key] * 1e3,
+                        )
+                    )
+            records.append(rec(f"{shape}: the group computed afresh, {n:,} control entries", figures["afresh_s"], "s"))
+            records.append(
+                rec(f"{shape}: memory of that computation, {n:,} control entries", figures["afresh_mib"], "MiB")
+            )
+    return records
+
+
 def transport_records(out: str) -> list[Record]:
     d = last_json(out)
     records = []
@@ -484,6 +519,18 @@ BENCHES = [
         lambda o, tmp: [*script("protocol_bench.py"), "--json"],
         lambda out, tmp: protocol_records(out),
         lambda o: 600,
+    ),
+    Bench(
+        "control",
+        "one more control entry after 100 / 1,000 / 20,000, as a hostile member or co-host picks it",
+        lambda o, tmp: [
+            *script("control_bench.py"),
+            "--json",
+            "--sizes",
+            "100,1000,5000" if o.quick else "100,1000,20000",
+        ],
+        lambda out, tmp: control_records(out),
+        lambda o: 1800,
     ),
     Bench(
         "transport",
@@ -798,7 +845,11 @@ def main() -> int:
     run["logs"] = str(logs)
 
     options.output.mkdir(parents=True, exist_ok=True)
-    write(options.output / "latest.json", json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    latest = options.output / "latest.json"
+    if names and latest.exists():  # a partial run keeps the other benchmarks' records
+        kept = [r for r in json.loads(latest.read_text()) if str(r["name"]).split(":")[0] not in names]
+        records = kept + records
+    write(latest, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     write(options.output / "machine.json", json.dumps({"machine": machine, "run": run}, indent=2) + "\n")
     md = markdown(records, machine, run)
     write(options.output / "latest.md", md)

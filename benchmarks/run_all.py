@@ -353,6 +353,9 @@ def control_records(out: str) -> list[Record]:
                     )
             records.append(rec(f"{shape}: the group computed afresh, {n:,} control entries", figures["afresh_s"], "s"))
             records.append(
+                rec(f"{shape}: the group's state at the node's start, {n:,} control entries", figures["startup_s"], "s")
+            )
+            records.append(
                 rec(f"{shape}: memory of that computation, {n:,} control entries", figures["afresh_mib"], "MiB")
             )
     return records

@@ -127,27 +127,54 @@ class GroupContext:
     others: dict[bytes, Entry] = field(default_factory=dict)  # headers at forked positions, not held
     forks: Forks = field(default_factory=Forks)  # of ``proofs`` and ``others`` (protocol.forks)
 
+    generation: int = 0  # bumped whenever the held set changes other than by adding entries
+    previous: GroupState | None = None  # the last state known, served to readers while one is computed
+
     def set_forks(self) -> None:
         """``forks`` from ``proofs`` and ``others``; the state is computed afresh (never extended)."""
         self.forks = forks_of(self.proofs.values(), self.others.values())
-        self.state, self.comp = None, None
-        self.fresh.clear()
+        self.spoil()
 
-    def recompute(self) -> GroupState:
-        """The state of every control entry held (stored or reserved). Entries added since the last
-        computation are applied at the end when :func:`protocol.group.extend` can (an entry that
-        saw every head); otherwise, and after an aborted write, the state is computed afresh."""
+    def advance(self) -> bool:
+        """Bring the computation up to date by applying the entries added since at the end of L, where
+        :func:`protocol.group.extend` can (cheap, whatever the group's age). False if the state must
+        be computed afresh: the computation is then dropped."""
+        if self.state is not None and self.comp is not None and not self.fresh:
+            return True
+        if self.comp is None:
+            return False
         if (
-            self.comp is not None
-            and all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh)
+            all(extend(self.comp, self.controls[e], self.cache) for e in self.fresh)
             and len(self.comp.state.outcomes) == len(self.controls) + 1  # every held entry (and the genesis)
         ):
             self.fresh.clear()
             self.state = self.comp.state
-            return self.state
-        self.comp = compute(self.genesis, self.controls.values(), self.cache, self.forks or None)
-        self.fresh.clear()
-        self.state = self.comp.state
+            return True
+        self.spoil()
+        return False
+
+    def snapshot(self) -> tuple[int, list[Entry]]:
+        """What a full computation off the event loop starts from: (generation, the entries held)."""
+        return self.generation, list(self.controls.values())
+
+    def install(self, generation: int, held: list[Entry], comp: Computation) -> None:
+        """Take a computation of ``held`` made elsewhere (a worker thread), unless the held set changed
+        other than by additions since its snapshot, or the state was computed meanwhile; entries added
+        since are applied later, as any fresh entries are."""
+        if generation != self.generation or self.comp is not None:
+            return
+        counted = {e.entry_id for e in held}
+        self.comp = comp
+        self.fresh = [eid for eid in self.controls if eid not in counted]
+        self.state = None if self.fresh else comp.state
+
+    def recompute(self) -> GroupState:
+        """The state of every control entry held (stored or reserved): :meth:`advance`, else computed
+        afresh here (the node's runtime does that in a worker thread first: ``Node.ready``)."""
+        if not self.advance():
+            self.comp = compute(self.genesis, self.controls.values(), self.cache, self.forks or None)
+            self.state = self.comp.state
+        assert self.state is not None
         return self.state
 
     def computation(self) -> Computation:
@@ -157,10 +184,23 @@ class GroupContext:
         assert self.comp is not None
         return self.comp
 
+    def view(self) -> GroupState:
+        """The state for serving reads: the current one, or while it is being computed afresh (in a
+        worker thread), the last one known; never a computation on the caller's thread if a state was
+        known. Deciding on entries uses the current state only."""
+        if self.state is not None:
+            return self.state
+        if self.previous is not None:
+            return self.previous
+        return self.recompute()
+
     def spoil(self) -> None:
         """The computation no longer describes the held set: the next read computes afresh."""
+        if self.comp is not None:
+            self.previous = self.comp.state
         self.state, self.comp = None, None
         self.fresh.clear()
+        self.generation += 1
 
     def snapshot_intervals(self) -> None:
         state = self.state or self.recompute()
@@ -275,6 +315,14 @@ class NodeCore:
         ctx = self.context(group_id)
         return [e.raw for e in ctx.others.values()] if ctx is not None else []
 
+    def view(self, group_id: bytes) -> GroupState:
+        """The group's state for serving reads (:meth:`GroupContext.view`: while the state is being
+        computed afresh, the last one known)."""
+        ctx = self.context(group_id)
+        if ctx is None:
+            raise ProtocolError("proto.unknown_group")
+        return ctx.view()
+
     def identity_document(self, group_id: bytes, key: bytes) -> bytes | None:
         """The identity document ``key`` last published in the group (genesis, join, or its latest
         applied rekey with a new document), as the group's state uses it; None if there is none.
@@ -320,8 +368,7 @@ class NodeCore:
         ctx = self.context(group_id)
         if ctx is None:
             return False
-        state = ctx.state or ctx.recompute()
-        return any(k in state.members for k in keys)
+        return any(k in ctx.view().members for k in keys)
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -547,6 +594,7 @@ class NodeCore:
             ctx = self.groups[decision.group_id]
             ctx.controls[entry.entry_id] = entry
             ctx.fresh.append(entry.entry_id)
+            ctx.previous = ctx.state or ctx.previous
             ctx.state = None  # messages checked from now on see this entry
             if entry.kind == kinds.JOIN:
                 ctx.joined.add(entry.author)
@@ -632,8 +680,7 @@ class NodeCore:
             return
         ctx = self.groups.get(decision.group_id)
         if ctx is not None and ctx.controls.pop(entry.entry_id, None) is not None:
-            ctx.state, ctx.comp = None, None  # the entry may be in the computation: compute afresh
-            ctx.fresh.clear()
+            ctx.spoil()  # the entry may be in the computation: compute afresh
             if entry.kind == kinds.JOIN and not any(
                 e.kind == kinds.JOIN and e.author == entry.author for e in ctx.controls.values()
             ):

@@ -45,6 +45,7 @@ from protocol.frames import (
     encode_ok,
     entry_item,
 )
+from protocol.group import compute
 from protocol.log import ForkError, ForkProof
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ log = logging.getLogger("holdspace.node")
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
+READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready)
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
@@ -117,6 +119,9 @@ class Node:
         self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
         self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
+        self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
+        self._compute_limiter = trio.CapacityLimiter(1)  # one worker thread for full computations
+        self._threads = not isinstance(writer, InlineStoreWriter)  # the simulator runs everything inline
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
         self.federation: Federation | None = None  # set by node.federation.Federation
@@ -227,7 +232,7 @@ class Node:
         if request.op == "state":
             group = request.bytes_of("g")
             self._check_read(session, group)
-            state = self.core.state(group)
+            state = self.core.view(group)
             banned: list[codec.CborValue] = [*sorted(state.banned)]
             return {
                 "members": [[k, m.role] for k, m in sorted(state.members.items())],
@@ -312,12 +317,41 @@ class Node:
             raise ProtocolError("proto.unknown_group")
         if self.core.may_read(group, session.authors):
             return True
-        state = self.core.state(group)
+        state = self.core.view(group)
         if not any(state.ever_member(k) for k in session.authors):
             raise ProtocolError("proto.forbidden", "none of your pseudonyms has joined this group")
         return False
 
     # -- publishing --------------------------------------------------------------------------
+
+    async def ready(self, header: bytes, group: bytes | None = None) -> None:
+        """Bring the state of the entry's group up to date before the entry is checked. Entries that
+        land at the end of L are applied at once; when the state must be computed afresh (an entry
+        relayed by a peer that did not see every head, say: spec 12.8), that runs in a worker thread,
+        one group at a time and one thread for all (the event loop keeps the other core), while the
+        group's reads are served from its last state. Entries added meanwhile are applied after, so
+        one computation covers a burst; at most ``READY_ROUNDS`` rounds, then the check decides."""
+        if group is None:
+            try:
+                group = decode_entry(header, None, now_ms=None, verify=False).log_group
+            except HoldspaceError:
+                return  # the check gives the error
+        await self.ready_group(group)
+
+    async def ready_group(self, group: bytes) -> None:
+        """:meth:`ready` for a group."""
+        ctx = self.core.groups.get(group)
+        if ctx is None or ctx.advance() or not self._threads:
+            return
+        async with self._computing.setdefault(group, trio.Lock()):
+            for _ in range(READY_ROUNDS):
+                if ctx.advance():
+                    return
+                generation, held = ctx.snapshot()
+                comp = await trio.to_thread.run_sync(
+                    compute, ctx.genesis, held, ctx.cache, ctx.forks or None, limiter=self._compute_limiter
+                )
+                ctx.install(generation, held, comp)
 
     async def publish(
         self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
@@ -331,6 +365,7 @@ class Node:
             bucket = self._publish_bucket(header, authors)
             if not bucket.take(trio.current_time()):
                 raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
+        await self.ready(header)
         try:
             decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
         except ForkError as fork:
@@ -365,6 +400,7 @@ class Node:
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
         for header, payload in items:
+            await self.ready(header)
             try:
                 decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
             except ForkError as fork:
@@ -455,6 +491,8 @@ class Node:
         finally:
             for decision in batch:
                 self._commits.pop(decision.entry.entry_id).set()
+        for group in dict.fromkeys(d.group_id for d in batch):  # the commits' follow-ups read the state
+            await self.ready_group(group)
         for decision in batch:
             self._failed.discard(decision.entry.entry_id)
             await self._after_commit(decision)
@@ -494,6 +532,7 @@ class Node:
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
         for header, payload in items:
+            await self.ready(header, group)
             try:
                 decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=None, group=group)
             except ForkError as fork:

@@ -201,3 +201,44 @@ def test_control_entries_that_change_nothing_are_refused() -> None:
     twice = ana.writer.append(kinds.REDACT, Redact(core.state(w.group_id).heads, ana.key, target).encode(), w.tick())
     assert from_client(core, reader, twice, w.clock) == "group.no_effect"
     assert reader.get(again.entry_id) is None and reader.get(twice.entry_id) is None
+
+
+async def test_a_running_node_computes_a_group_afresh_in_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry relayed by a peer that did not see every head needs the state computed afresh: the
+    node does that in a worker thread (``Node.ready``), never on the event loop's thread."""
+    import threading
+
+    import nacl.signing
+
+    import node.server
+    from node.server import open_node
+
+    w = World()
+    w.add("ana")
+    w.rekey("founder")
+    concurrent_before = _redaction(w, "ana", w.view("ana").heads, 1)
+    w.publish("ana", concurrent_before, everyone_sees=False)
+    by_founder = _redaction(w, "founder", w.view("founder").heads, 2)  # did not see ana's
+    w.publish("founder", by_founder)
+    threads: list[bool] = []
+    real = node.server.compute
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(node.server, "compute", watched)
+    async with open_node(tmp_path / "n", nacl.signing.SigningKey(b"\x05" * 32), clock=lambda: w.clock) as n:
+        genesis, *rest = w.entries.values()
+        await n.ingest([(genesis.raw, genesis.payload)])
+        with full_computations(monkeypatch) as on_loop:
+            for entry in rest:
+                await n.ingest([(entry.raw, entry.payload)])
+            state = n.core.state(w.group_id)
+        assert on_loop == [], "the event loop's thread computed the group afresh"
+    assert threads and not any(threads), threads
+    reference = node.core.compute_state(w.genesis, w.controls())
+    assert state.fingerprint() == reference.fingerprint()
+    assert state.outcomes[by_founder.entry_id] is None and state.outcomes[concurrent_before.entry_id] is None

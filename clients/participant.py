@@ -472,7 +472,9 @@ class Participant:
         await self._publish(session, record, entry)
         assert self.node is not None
         hosts = [self.node, *(NodeAddress.parse(h) for k, h in sorted(state.hosts.items()) if k != self.node.node_key)]
-        return str(InviteToken(record.group_id, secret.invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
+        invite_id = record.prev  # the invite as stored: signed again if the group changed meanwhile
+        assert invite_id is not None
+        return str(InviteToken(record.group_id, invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
 
     async def join(
         self, session: NodeSession, token: InviteToken, name: str | None = None, *, reuse: GroupRecord | None = None
@@ -860,8 +862,10 @@ class Participant:
         )
         entry = self.writer(record).append(kinds.SESSION, payload.encode(), self.clock())
         await self._publish(session, record, entry, words=(plaintext, key))
+        published = record.prev  # as stored: signed again if the group changed meanwhile
+        assert published is not None
         await self.sync(session, record)
-        return replaces or entry.entry_id
+        return replaces or published
 
     async def trust_issuer(self, session: NodeSession, record: GroupRecord, issuer: bytes, *, add: bool) -> GroupState:
         state = await self.sync(session, record)

@@ -88,7 +88,7 @@ class SimParticipant(Participant):
     def save(self) -> None:
         return None
 
-    async def _publish(
+    async def _publish_once(
         self,
         session: NodeSession,
         record: GroupRecord,
@@ -98,7 +98,7 @@ class SimParticipant(Participant):
         handing_over: Outgoing | None = None,
     ) -> int:
         self.signed.add(entry.entry_id)  # what this client signed (the no-forgery checker reads it)
-        return await super()._publish(session, record, entry, words=words, handing_over=handing_over)
+        return await super()._publish_once(session, record, entry, words=words, handing_over=handing_over)
 
 
 @dataclass

@@ -174,9 +174,10 @@ class HistoryStore:
             raw = txn.get(name, db=self.dbs[b"meta"])
         return _POS.unpack(raw)[0] if raw is not None and len(raw) == 8 else 0
 
-    def next_words_id(self) -> int:
+    def reserve_words(self, n: int) -> int:
+        """The first of ``n`` new words ids (ids increase: words are pruned in that order)."""
         with self.env.begin(write=True) as txn:
-            return self._add(txn, b"words_next", 1)
+            return self._add(txn, b"words_next", n) - n + 1
 
     def sync(self) -> None:
         self.env.sync(True)
@@ -188,6 +189,13 @@ class HistoryStore:
         with self.env.begin() as txn:
             raw = txn.get(key, db=self.dbs[db])
         return None if raw is None else self.open(db, key, bytes(raw))
+
+    def get_raw(self, db: bytes, keys: list[bytes]) -> list[bytes | None]:
+        """The sealed values under ``keys`` (None where absent), in one read transaction."""
+        if not keys:
+            return []
+        with self.env.begin() as txn:
+            return [None if (v := txn.get(k, db=self.dbs[db])) is None else bytes(v) for k in keys]
 
     def has(self, db: bytes, key: bytes) -> bool:
         with self.env.begin() as txn:

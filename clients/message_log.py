@@ -86,32 +86,43 @@ class StoredLog:
         return len(self) > 0
 
     def _load(self, index: int, sealed: bytes, *, words: bool = True) -> Message:
-        key = self._key(index)
-        try:
-            message = Message.from_place(index, self.store.open(b"msg", key, sealed))
-        except (HistoryError, AssertionError):
-            return _damaged(index)
-        if words and message.words_id is not None:
+        return self._load_many([(index, sealed)], words=words)[0]
+
+    def _load_many(self, items: list[tuple[int, bytes]], *, words: bool = True) -> list[Message]:
+        """Messages from their place records, with their words read in one transaction."""
+        out: list[Message] = []
+        for index, sealed in items:
             try:
-                value = self.store.get(b"words", _POS.pack(message.words_id))
-                if value is None:
-                    raise HistoryError("history.damaged", "the words record is missing")
-                message.attach_words(value)
+                out.append(Message.from_place(index, self.store.open(b"msg", self._key(index), sealed)))
             except (HistoryError, AssertionError):
-                message.problem = message.problem or "history.damaged"
-        return message
+                out.append(_damaged(index))
+        wanted = [m for m in out if words and m.words_id is not None]
+        found = self.store.get_raw(b"words", [_POS.pack(m.words_id or 0) for m in wanted])
+        for m, raw in zip(wanted, found, strict=True):
+            try:
+                if raw is None:
+                    raise HistoryError("history.damaged", "the words record is missing")
+                m.attach_words(self.store.open(b"words", _POS.pack(m.words_id or 0), raw))
+            except (HistoryError, AssertionError):
+                m.problem = m.problem or "history.damaged"
+        return out
 
     def _range(self, start: int, stop: int, *, words: bool = True) -> Iterator[Message]:
         expected = start
+        chunk: list[tuple[int, bytes]] = []
         for key, sealed in self.store.scan(b"msg", self.prefix, _POS.pack(start)):
             index = int(_POS.unpack(key[TAG:])[0])
             if index >= stop:
-                return
+                break
             while expected < index:  # a record gone missing reads as damaged, in its place
-                yield _damaged(expected)
+                chunk.append((expected, b""))
                 expected += 1
-            yield self._load(index, sealed, words=words)
+            chunk.append((index, sealed))
             expected = index + 1
+            if len(chunk) >= 64:
+                yield from self._load_many(chunk, words=words)
+                chunk = []
+        yield from self._load_many(chunk, words=words)
 
     @overload
     def __getitem__(self, item: int) -> Message: ...
@@ -153,12 +164,13 @@ class StoredLog:
         if not batch:
             return
         index = len(self)
+        words_id = self.store.reserve_words(sum(1 for m in batch if m.plaintext is not None))
         puts: list[tuple[bytes, bytes, codec.CborValue]] = []
         for m in batch:
             m.index, key = index, self._key(index)
             index += 1
             if m.plaintext is not None:
-                m.words_id = self.store.next_words_id()
+                m.words_id, words_id = words_id, words_id + 1
                 puts.append((b"words", _POS.pack(m.words_id), m.words(key)))
             puts.append((b"msg", key, m.place()))
         self.store.write(puts)

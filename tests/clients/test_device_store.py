@@ -256,13 +256,13 @@ def test_reading_a_new_message_opens_no_older_record(tmp_path: Path, monkeypatch
     record.messages.extend(old)
     me.prune(record)  # once: every message looked at, deadlines noted
     opened: list[int] = []
-    real = StoredLog._load
+    real = StoredLog._load_many
 
-    def counting(self, index, sealed, *, words=True):  # type: ignore[no-untyped-def]
-        opened.append(index)
-        return real(self, index, sealed, words=words)
+    def counting(self, items, *, words=True):  # type: ignore[no-untyped-def]
+        opened.extend(index for index, _ in items)
+        return real(self, items, words=words)
 
-    monkeypatch.setattr(StoredLog, "_load", counting)
+    monkeypatch.setattr(StoredLog, "_load_many", counting)
     new = a_message(2000, "new")
     record.messages.append(new)
     me.prune(record, [new])
@@ -288,6 +288,7 @@ def test_a_deadline_noted_is_kept_when_it_comes(tmp_path: Path) -> None:
 
 
 # -- records round-trip -----------------------------------------------------------------------------
+
 
 def _message(fields: tuple, words: tuple[bytes, bytes] | None) -> Message:  # type: ignore[type-arg]
     m = Message(*fields)

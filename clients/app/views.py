@@ -95,8 +95,8 @@ def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
     found = badges(record, me.clock())  # once per page, not once per message
     rows: list[dict[str, Any]] = []
     for m in record.messages:
-        if m.kind not in (kinds.MESSAGE, kinds.DIRECT):
-            continue
+        if m.kind not in (kinds.MESSAGE, kinds.DIRECT) or m.deleted == "pruned":
+            continue  # pruned words are counted in one note above the conversation
         content = m.content
         if content is not None and not isinstance(content, Text):
             continue

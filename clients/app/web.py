@@ -44,6 +44,7 @@ from clients import actions
 from clients.app import views
 from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
+from clients.history import MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import (
     badges,
@@ -344,7 +345,28 @@ class Pages:
 
     async def settings(self, request: Request) -> Response:
         me = self.service.participant()
-        return self.render(request, "settings.html", title="Settings", home=str(me.home), node=str(me.node))
+        usage = me.storage()
+        storage = {
+            "budget_mib": usage["budget"] // 2**20,
+            "used_mib": f"{usage['used'] / 2**20:,.1f}",
+            "messages": f"{usage['messages']:,}",
+            "pruned": usage["pruned"],
+            "damaged": usage["damaged"],
+            "min_mib": MIN_BUDGET // 2**20,
+        }
+        return self.render(
+            request, "settings.html", title="Settings", home=str(me.home), node=str(me.node), storage=storage
+        )
+
+    async def save_storage(self, request: Request, form: FormData) -> Response:
+        me = self.service.participant()
+        raw = str(form.get("budget_mib", "")).strip()
+        if not raw.isdigit() or not MIN_BUDGET // 2**20 <= int(raw) <= 2**20:
+            raise AppError("app.bad_input", f"give the storage budget in MiB, at least {MIN_BUDGET // 2**20}")
+        pruned = me.set_budget(int(raw) * 2**20)
+        note = f" {pruned} older messages were removed to fit it." if pruned else ""
+        self.service.say("info", f"Storage budget saved.{note}")
+        return self.go("/settings")
 
     async def save_settings(self, request: Request, form: FormData) -> Response:
         me = self.service.participant()
@@ -401,6 +423,7 @@ class Pages:
             draft_warning=draft[1],
             title=context["group"]["name"],
             messages=views.messages(me, record),
+            pruned=me.pruned(record),
             outbox=views.outbox(me, record),
             csrf=self.csrf,
         )
@@ -758,6 +781,7 @@ class Pages:
             Route("/lock", a(self.lock), methods=["POST"]),
             Route("/settings", p(self.settings)),
             Route("/settings", a(self.save_settings), methods=["POST"]),
+            Route("/settings/storage", a(self.save_storage), methods=["POST"]),
             Route("/reconnect", a(self.reconnect), methods=["POST"]),
             Route("/join", p(self.join_page)),
             Route("/join", a(self.join), methods=["POST"]),

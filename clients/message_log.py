@@ -30,6 +30,11 @@ def _damaged(index: int) -> Message:
 class MemoryLog(list[Message]):
     """Messages held in memory (nothing is written anywhere)."""
 
+    def __init__(self, messages: Iterable[Message] = ()) -> None:
+        super().__init__()
+        self._due: dict[int, int] = {}  # position -> deadline noted
+        self.extend(messages)
+
     def update(self, message: Message) -> None:
         return None
 
@@ -62,10 +67,7 @@ class MemoryLog(list[Message]):
         self._deadlines().clear()
 
     def _deadlines(self) -> dict[int, int]:
-        found: dict[int, int] | None = getattr(self, "_due", None)
-        if found is None:
-            found = self._due = {}
-        return found
+        return self._due
 
 
 class StoredLog:
@@ -221,7 +223,7 @@ class StoredSeen:
     def __contains__(self, item: object) -> bool:
         if not isinstance(item, tuple) or len(item) != 2:
             return False
-        return self.store.has(b"seen", self._key(item))  # type: ignore[arg-type]
+        return self.store.has(b"seen", self._key(item))
 
     def add(self, item: tuple[bytes, int]) -> None:
         self.store.write([(b"seen", self._key(item), None)])

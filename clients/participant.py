@@ -385,7 +385,7 @@ class Participant:
                 "cursor": r.cursor,
                 "mark": r.prune_mark,
             }
-        data = {
+        data: dict[str, codec.CborValue] = {
             "v": STATE_VERSION,
             "master": self.master,
             "node": str(self.node) if self.node else None,
@@ -1013,3 +1013,17 @@ class Participant:
     async def leave_group(self, session: NodeSession, record: GroupRecord) -> None:
         state = await self.sync(session, record)
         await self._publish(session, record, leave(self.writer(record), state, self.clock()))
+
+
+__all__ = [
+    "KEYFILE",
+    "LEGACY_MAX_KEYFILE",
+    "STATE_VERSION",
+    "UNSETTLED",
+    "ClientError",
+    "GroupRecord",
+    "Message",
+    "Outgoing",
+    "Participant",
+    "now_ms",
+]

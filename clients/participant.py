@@ -29,7 +29,7 @@ from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
-from protocol.keyfile import MAX_KEYFILE, SealingKey, derive_sealing_key, open_secret, seal_with
+from protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
 from protocol.log import verify_fork_proof
 from protocol.payloads import (
     FACILITATOR,
@@ -205,10 +205,13 @@ class Participant:
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
         me.crisis_check = data.get("crisis_check") is not False
-        if data.get("v") == STATE_VERSION:
+        version = data.get("v", 1)
+        if version == STATE_VERSION:
             me._load_v2(data)
-        else:
+        elif version == 1:
             me._migrate_v1(data)
+        else:
+            raise KeyfileError("keyfile.malformed", f"a key file of version {version!r}, newer than this client")
         return me
 
     def _load_v2(self, data: dict[str, codec.CborValue]) -> None:

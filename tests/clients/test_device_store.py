@@ -336,3 +336,14 @@ def test_messages_read_back_as_written(batch: list[Message]) -> None:
     finally:
         store.close()
         shutil.rmtree(where)
+
+
+def test_a_key_file_of_an_unknown_version_gets_a_typed_error(tmp_path: Path) -> None:
+    from protocol.keyfile import seal_secret
+
+    home = tmp_path / "p"
+    home.mkdir()
+    (home / KEYFILE).write_bytes(seal_secret("pass p", codec.encode({"v": 3, "master": b"\x01" * 32, "node": None})))
+    with pytest.raises(HoldspaceError) as err:
+        Participant.load(home, "pass p")
+    assert err.value.code == "keyfile.malformed"

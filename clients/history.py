@@ -16,6 +16,9 @@ database              key                                    value (sealed)
 ``out``               position (8)                           an outbox item
 ``seen``              blinded (author, seq) of a group (20)  empty: the entry was read once
 ``dl``                group tag + deadline (8) + position    empty: when a message's words must go
+``xtra``              group tag + position                   empty: the message is not a text (a pin,
+                                                             reaction, check-in...): what the group's
+                                                             views scan, without the texts
 ``meta``              name                                   counters (not secret, not sealed)
 ====================  =====================================  =========================================
 
@@ -63,8 +66,8 @@ DEFAULT_BUDGET = 512 * 1024 * 1024
 MIN_BUDGET = 1024 * 1024
 #: the map is a virtual reservation (the file grows as it is written): room for a budget many times over
 MAP_SIZE = 64 * 1024 * 1024 * 1024
-_DBS = (b"msg", b"words", b"ctl", b"out", b"seen", b"dl", b"meta")
-_UNSEALED = frozenset({b"seen", b"dl"})  # keys only: the value is empty
+_DBS = (b"msg", b"words", b"xtra", b"ctl", b"out", b"seen", b"dl", b"meta")
+_UNSEALED = frozenset({b"seen", b"dl", b"xtra"})  # keys only: the value is empty
 _CHUNK = 256
 _POS = struct.Struct(">Q")
 _OPEN: weakref.WeakValueDictionary[str, HistoryStore] = weakref.WeakValueDictionary()

@@ -19,8 +19,13 @@ from typing import overload
 from clients.history import TAG, HistoryError, HistoryStore
 from clients.records import Message
 from protocol import codec
+from protocol.content import Text
 
 _POS = struct.Struct(">Q")
+
+
+def _matches(m: Message, prefix: bytes | str) -> bool:
+    return m.entry_id.startswith(prefix) if isinstance(prefix, bytes) else m.entry_id.hex().startswith(prefix)
 
 
 def _damaged(index: int) -> Message:
@@ -40,6 +45,14 @@ class MemoryLog(list[Message]):
 
     def places(self) -> Iterator[Message]:
         return iter(self)
+
+    def extras(self) -> Iterator[Message]:
+        """Messages whose content is not a text (pins, reactions, check-ins...), in order."""
+        return (m for m in self if m.plaintext is not None and not isinstance(m.content, Text))
+
+    def find(self, entry_id_prefix: bytes | str) -> list[Message]:
+        """Messages whose id starts with the given bytes (or hex digits)."""
+        return [m for m in self if _matches(m, entry_id_prefix)]
 
     def page(self, before: int | None = None, limit: int = 50) -> list[Message]:
         end = len(self) if before is None else max(0, min(before, len(self)))
@@ -151,6 +164,23 @@ class StoredLog:
         """Every message without its words (cheaper: for scans of places and deadlines)."""
         return self._range(0, 1 << 62, words=False)
 
+    def extras(self) -> Iterator[Message]:
+        """Messages whose content is not a text (pins, reactions, check-ins...), in order, without
+        opening any text: what the group's views (pin, reactions, sessions, badges) scan."""
+        keys = [k for k, _ in self.store.scan(b"xtra", self.prefix)]
+        for start in range(0, len(keys), 64):
+            chunk = keys[start : start + 64]
+            found = self.store.get_raw(b"msg", chunk)
+            yield from self._load_many(
+                [(int(_POS.unpack(k[TAG:])[0]), raw or b"") for k, raw in zip(chunk, found, strict=True)]
+            )
+
+    def find(self, entry_id_prefix: bytes | str) -> list[Message]:
+        """Messages whose id starts with the given bytes (or hex digits): places are scanned, only
+        the matches' words are opened."""
+        hits = [m.index for m in self.places() if _matches(m, entry_id_prefix)]
+        return [self[i] for i in hits]
+
     def page(self, before: int | None = None, limit: int = 50) -> list[Message]:
         """Up to ``limit`` messages just before position ``before`` (default: the newest)."""
         n = len(self)
@@ -174,6 +204,8 @@ class StoredLog:
             if m.plaintext is not None:
                 m.words_id, words_id = words_id, words_id + 1
                 puts.append((b"words", _POS.pack(m.words_id), m.words(key)))
+                if not isinstance(m.content, Text):
+                    puts.append((b"xtra", key, None))
             puts.append((b"msg", key, m.place()))
         self.store.write(puts)
 

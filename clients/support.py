@@ -47,7 +47,7 @@ def current_pin(record: GroupRecord) -> Message | None:
     id) so that every client holding the same entries agrees (spec 17.8). For a quote, the message
     returned is the quote; its words are the pin's, verified against the facilitator's signature."""
     found: Message | None = None
-    for m in record.messages:
+    for m in record.messages.extras():
         if found is not None and (m.timestamp_ms, m.entry_id) <= (found.timestamp_ms, found.entry_id):
             continue
         content = m.content
@@ -86,7 +86,7 @@ def crisis_resources(record: GroupRecord) -> tuple[str, bool]:
 def reactions(record: GroupRecord) -> dict[bytes, Counter[str]]:
     """Per message id: how many members gave each reaction (one of each kind per member; undo removes)."""
     given: dict[tuple[bytes, bytes, str], bool] = {}
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, Reaction):
             given[(content.target, m.author, content.reaction)] = not content.undo
@@ -117,7 +117,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
     details: dict[bytes, SessionDetails] = {}
     rsvps: dict[tuple[bytes, int], dict[bytes, str]] = {}
     turns: dict[tuple[bytes, int], tuple[int, bytes, bytes | None]] = {}  # latest by (time, id): same on every client
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, SessionDetails) and m.kind == kinds.SESSION:
             details[m.entry_id] = content
@@ -160,7 +160,7 @@ def checkin_summary(record: GroupRecord, session_id: bytes, occurrence: int) -> 
     """Check-ins of one occurrence that this client can read (a facilitator reads those shared with
     facilitators only, too): the latest per member."""
     latest: dict[bytes, CheckIn] = {}
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, CheckIn) and content.occurrence == (session_id, occurrence):
             latest[m.author] = content
@@ -184,7 +184,7 @@ class ReportView:
 
 def reports(record: GroupRecord) -> list[ReportView]:
     out: list[ReportView] = []
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if not isinstance(content, Report):
             continue
@@ -245,7 +245,7 @@ def badges(record: GroupRecord, now_ms: int) -> dict[bytes, Badge]:
         return {}
     latest: dict[bytes, bytes] = {}
     revocations: list[bytes] = []
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, CredentialPost):
             latest[m.author] = content.attestation

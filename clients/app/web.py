@@ -489,7 +489,7 @@ class Pages:
     async def report(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         target = _message_id(form)
-        message = next((m for m in record.messages if m.entry_id == target), None)
+        message = next(iter(record.messages.find(target)), None)
         if message is None:
             raise ClientError("client.unknown_message", "that message is not here")
         why = _text(form, "why", MAX_REASON, "what is wrong")

@@ -347,3 +347,29 @@ def test_a_key_file_of_an_unknown_version_gets_a_typed_error(tmp_path: Path) -> 
     with pytest.raises(HoldspaceError) as err:
         Participant.load(home, "pass p")
     assert err.value.code == "keyfile.malformed"
+
+
+def test_the_group_views_scan_only_what_is_not_text(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pins, reactions and the like are found without opening the thousands of texts around them."""
+    from clients.support import reactions
+    from protocol.content import Reaction
+
+    me = Participant.create(tmp_path / "p", "pass p", None)
+    record = a_group(me)
+    texts = [a_message(i, f"text {i}") for i in range(1000)]
+    record.messages.extend(texts[:500])
+    record.messages.append(a_message(500, "", content=Pin("call 116 123")))
+    record.messages.extend(texts[500:])
+    record.messages.append(a_message(1001, "", content=Reaction(texts[3].entry_id, "heart", False)))
+    opened: list[int] = []
+    real = StoredLog._load_many
+
+    def counting(self, items, *, words=True):  # type: ignore[no-untyped-def]
+        opened.extend(index for index, _ in items)
+        return real(self, items, words=words)
+
+    monkeypatch.setattr(StoredLog, "_load_many", counting)
+    assert [type(m.content).__name__ for m in record.messages.extras()] == ["Pin", "Reaction"]
+    assert opened == [500, 1001]
+    assert reactions(record) == {texts[3].entry_id: {"heart": 1}}
+    assert [m.text for m in record.messages.find(texts[7].entry_id.hex()[:10])] == ["text 7"]

@@ -1,9 +1,12 @@
 """A participant: their secrets, their groups, and the group operations a client performs.
 
-Everything a participant holds — the master secret, per-group log positions, epoch chains and the
-messages already read — lives in one file, ``<home>/holdspace.keys``, sealed with the participant's
-passphrase (``protocol.keyfile``: Argon2id + secretbox). Nothing secret is ever written in the clear.
-Message keys are single-use (forward secrecy), so read messages are kept, encrypted, in that file.
+A participant's secrets (the master secret, per-group log positions, epoch chains, the entry being
+sent, and the key of the history) live in ``<home>/holdspace.keys``, sealed with the passphrase
+(``protocol.keyfile``: Argon2id + secretbox); the file is small, does not grow with messages, and is
+never written larger than loading accepts. Everything that grows with use (messages read, control
+logs, entries read, the outbox) lives in the device history beside it (``clients.history``), one
+sealed record per item. Nothing secret is ever written in the clear. Message keys are single-use
+(forward secrecy), so read messages are kept, encrypted, on the device.
 """
 
 from __future__ import annotations
@@ -160,7 +163,7 @@ class Participant:
     # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
     #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget",
     #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
-    #                         "hosts", "cursor", "mark", "due"}}}
+    #                         "hosts", "cursor", "mark"}}}
     # History (clients.history): messages, their words, control entries, entries read, the outbox.
     # Version 1 key files (everything in the one file) are migrated at load.
 

@@ -66,6 +66,7 @@ DEFAULT_BUDGET = 512 * 1024 * 1024
 MIN_BUDGET = 1024 * 1024
 #: the map is a virtual reservation (the file grows as it is written): room for a budget many times over
 MAP_SIZE = 64 * 1024 * 1024 * 1024
+MAX_BUDGET = MAP_SIZE // 2
 _DBS = (b"msg", b"words", b"xtra", b"ctl", b"out", b"seen", b"dl", b"meta")
 _UNSEALED = frozenset({b"seen", b"dl", b"xtra"})  # keys only: the value is empty
 _CHUNK = 256
@@ -151,6 +152,12 @@ class HistoryStore:
     def write(self, puts: list[tuple[bytes, bytes, codec.CborValue]], deletes: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
         """One transaction: put sealed values (db, key, value) and delete (db, key), keeping the byte
         count exact (a replaced or deleted record's size is taken off)."""
+        try:
+            self._write(puts, deletes)
+        except lmdb.Error as exc:
+            raise HistoryError("history.io", f"the device history could not be written: {exc}") from exc
+
+    def _write(self, puts: list[tuple[bytes, bytes, codec.CborValue]], deletes: list[tuple[bytes, bytes]]) -> None:
         with self.env.begin(write=True) as txn:
             delta = 0
             for db, key in deletes:

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clients.client import NodeSession, Received
-from clients.history import DEFAULT_BUDGET, HISTORY_KEY, MIN_BUDGET, HistoryStore, discard_history, open_history
+from clients.history import (
+    DEFAULT_BUDGET,
+    HISTORY_KEY,
+    MAX_BUDGET,
+    MIN_BUDGET,
+    HistoryStore,
+    discard_history,
+    open_history,
+)
 from clients.message_log import MemoryLog, StoredLog, StoredSeen
 from clients.records import Message, Outgoing
 from clients.support import current_pin
@@ -427,8 +435,10 @@ class Participant:
 
     def set_budget(self, budget: int) -> int:
         """Set this device's storage budget (bytes) and keep to it now; returns messages pruned."""
-        if budget < MIN_BUDGET:
-            raise ClientError("client.bad_argument", f"the storage budget must be at least {MIN_BUDGET:,} bytes")
+        if not MIN_BUDGET <= budget <= MAX_BUDGET:
+            raise ClientError(
+                "client.bad_argument", f"the storage budget must be from {MIN_BUDGET:,} to {MAX_BUDGET:,} bytes"
+            )
         before = self.pruned_total()
         self.budget = budget
         self.save()

@@ -44,7 +44,7 @@ from clients import actions
 from clients.app import views
 from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
-from clients.history import MIN_BUDGET
+from clients.history import MAX_BUDGET, MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import (
     badges,
@@ -361,8 +361,11 @@ class Pages:
     async def save_storage(self, request: Request, form: FormData) -> Response:
         me = self.service.participant()
         raw = str(form.get("budget_mib", "")).strip()
-        if not raw.isdigit() or not MIN_BUDGET // 2**20 <= int(raw) <= 2**20:
-            raise AppError("app.bad_input", f"give the storage budget in MiB, at least {MIN_BUDGET // 2**20}")
+        if not raw.isdigit() or not MIN_BUDGET // 2**20 <= int(raw) <= MAX_BUDGET // 2**20:
+            raise AppError(
+                "app.bad_input",
+                f"give the storage budget in MiB, from {MIN_BUDGET // 2**20} to {MAX_BUDGET // 2**20:,}",
+            )
         pruned = me.set_budget(int(raw) * 2**20)
         note = f" {pruned} older messages were removed to fit it." if pruned else ""
         self.service.say("info", f"Storage budget saved.{note}")

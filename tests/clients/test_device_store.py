@@ -237,11 +237,12 @@ def test_the_budget_prunes_the_oldest_words_and_says_so(tmp_path: Path) -> None:
     assert reopen(me).storage()["pruned"] == pruned  # said, and remembered
 
 
-def test_set_budget_refuses_a_budget_too_small(tmp_path: Path) -> None:
+def test_set_budget_refuses_a_budget_too_small_or_beyond_the_map(tmp_path: Path) -> None:
     me = Participant.create(tmp_path / "p", "pass p", None)
-    with pytest.raises(HoldspaceError) as err:
-        me.set_budget(1000)
-    assert err.value.code == "client.bad_argument"
+    for wrong in (1000, 2**50):
+        with pytest.raises(HoldspaceError) as err:
+            me.set_budget(wrong)
+        assert err.value.code == "client.bad_argument"
 
 
 # -- costs that do not grow with the history --------------------------------------------------------

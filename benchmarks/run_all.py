@@ -21,8 +21,8 @@ Writes, in ``benchmarks/results/`` (or ``--output``):
 * ``machine.json``: the machine and the run (cores, Python, date, options, each benchmark's wall time
   and error if any).
 
-Benchmarks (``--only`` names): protocol, control, transport, store, node, federation, retention, app, sim,
-nostr. With ``--only``, the other benchmarks' records already in ``latest.json`` are kept.
+Benchmarks (``--only`` names): protocol, control, transport, store, node, federation, retention, device,
+app, sim, nostr. With ``--only``, the other benchmarks' records already in ``latest.json`` are kept.
 The full run stores 1,000,000 entries for the store figures (a few minutes, about 2 GB of disk);
 ``--quick`` uses 100,000 and short durations everywhere (a smoke run). The simulator's 1,000-node
 hour (about a quarter of an hour) runs only with ``--full-sim`` (with ``--quick``: its 100-node
@@ -87,6 +87,9 @@ TARGETS: dict[str, Target] = {
     "Holdspace: server CPU per accepted message": Target("ratio", "<=", 0.1, "issue: a tenth of nostr-relay's CPU"),
     "communities: wall time": Target("value", "<=", 600, "issue: 1,000 nodes x 1 hour within 10 minutes"),
     "catch-up wire overhead": Target("ratio", "<=", 1.10, "federation_bench: bytes received <= 1.10 x entries"),
+    "device: append one message and save, 100,000": Target("ratio", "<=", 1.5, "issue: 100,000 within 1.5x of 100"),
+    "device: page read (newest 50), 100,000": Target("ratio", "<=", 1.5, "issue: 100,000 within 1.5x of 100"),
+    "device: open, 100,000": Target("value", "<=", 1.0, "issue: open within 1 s"),
 }
 
 
@@ -576,6 +579,16 @@ BENCHES = [
         "retention",
         "start-up retention pass and deletions when due",
         lambda o, tmp: [*script("retention_bench.py"), str(20_000 if o.quick else 100_000)],
+        lambda out, tmp: retention_records(out),
+        lambda o: 1800,
+    ),
+    Bench(
+        "device",
+        "the participant's device store: open, append, page read and memory at 100 / 10,000 / 100,000 messages",
+        lambda o, tmp: [
+            *script("device_store_bench.py"),
+            *(["--sizes", "100,10000,100000", "--rounds", "50"] if o.quick else []),
+        ],
         lambda out, tmp: retention_records(out),
         lambda o: 1800,
     ),

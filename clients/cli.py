@@ -6,6 +6,7 @@ Every error is one line, ``error: <code>: <sentence>``, and exit status 1; never
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import time
@@ -20,7 +21,7 @@ from clients import crisis
 from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, home_lock, passphrase, run, session_call
 from clients.demo import run_demo
-from clients.participant import GroupRecord, Message, Participant, now_ms
+from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
 from node import operations as node_operations
@@ -444,7 +445,9 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
             click.echo(json.dumps(row))
             continue
         who = "you" if row["you"] else row["author"][:12] + "…"
-        if row["deleted"]:
+        if row["deleted"] == "pruned":
+            body = "(removed to stay within this device's storage budget)"
+        elif row["deleted"]:
             body = f"(message {row['deleted']})"
         elif row["warning"]:
             body = f"[content warning: {row['warning']}] hidden; to read it: holdspace open GROUP {row['id'][:8]}"
@@ -469,20 +472,27 @@ def _show(me: Participant, record: GroupRecord, messages: list[Message], as_json
 @cli.command()
 @click.argument("group_name")
 @click.option("--follow", is_flag=True, help="Keep printing new messages as they arrive.")
+@click.option("--last", default=500, show_default=True, help="Show the latest N messages (0: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 @friendly
-def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> None:
+def read(ctx: click.Context, group_name: str, follow: bool, last: int, as_json: bool) -> None:
     """Read a group's messages (content-warned ones stay hidden until you open them)."""
 
     async def go(me: Participant, s: Any) -> None:
         record = me.find_group(group_name)
         await me.sync(s, record)
         shown = len(record.messages)
-        _show(me, record, record.messages, as_json)
+        page = record.messages.page(limit=last) if last > 0 else list(record.messages)
+        pruned = me.pruned(record)
+        if not as_json and pruned:
+            click.echo(pruned_note(pruned))
+        if not as_json and len(page) < shown:
+            click.echo(f"({shown - len(page)} earlier messages not shown: --last 0 shows them all)")
+        _show(me, record, page, as_json)
         if not follow:
             return
-        after = max((m.cursor for m in record.messages), default=0)
+        after = page[-1].cursor if page else 0
         async with aclosing(s.subscribe(record.group_id, after)) as batches:
             async for _ in batches:
                 await me.sync(s, record)
@@ -490,6 +500,55 @@ def read(ctx: click.Context, group_name: str, follow: bool, as_json: bool) -> No
                 shown = len(record.messages)
 
     session_call(ctx, go)
+
+
+def pruned_note(count: int) -> str:
+    return (
+        f"{count} older message{'s were' if count != 1 else ' was'} removed to stay within this device's"
+        " storage budget (see 'holdspace storage')."
+    )
+
+
+@cli.command("storage")
+@click.option("--budget", help="Set this device's storage budget, e.g. 512MiB, 2GiB or a number of bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def storage(ctx: click.Context, budget: str | None, as_json: bool) -> None:
+    """How much history this device keeps, and its storage budget: beyond it, the words of the
+    oldest messages are removed (never keys, pins or what the groups' state needs)."""
+    with home_lock(home_dir(ctx)):
+        me = Participant.load(home_dir(ctx), passphrase())
+        pruned_now = me.set_budget(parse_size(budget)) if budget is not None else 0
+        info = {**me.storage(), "pruned_now": pruned_now}
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    click.echo(f"budget:   {info['budget']:,} bytes")
+    click.echo(f"used:     {info['used']:,} bytes in {info['messages']:,} messages (file: {info['file']:,} bytes)")
+    if info["pruned"]:
+        click.echo(pruned_note(info["pruned"]))
+    if pruned_now:
+        click.echo(f"{pruned_now} messages lost their words to the new budget.")
+    if info["damaged"]:
+        click.echo(f"{info['damaged']} history records did not open (history.damaged) and were skipped.")
+
+
+UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """A size: a number of bytes, optionally with a unit (kB, KiB, MB, MiB, GB, GiB), e.g. 512MiB."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("abgikm")
+    unit = raw[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in UNITS or not math.isfinite(value) or value < 0:
+        raise ClientError("client.bad_argument", f"{text!r} is not a size (for example 512MiB or 2GiB)")
+    return int(value * UNITS[unit])
 
 
 register(cli, group, node)

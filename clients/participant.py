@@ -1,14 +1,19 @@
 """A participant: their secrets, their groups, and the group operations a client performs.
 
-Everything a participant holds — the master secret, per-group log positions, epoch chains and the
-messages already read — lives in one file, ``<home>/holdspace.keys``, sealed with the participant's
-passphrase (``protocol.keyfile``: Argon2id + secretbox). Nothing secret is ever written in the clear.
-Message keys are single-use (forward secrecy), so read messages are kept, encrypted, in that file.
+A participant's secrets (the master secret, per-group log positions, epoch chains, the entry being
+sent, and the key of the history) live in ``<home>/holdspace.keys``, sealed with the passphrase
+(``protocol.keyfile``: Argon2id + secretbox); the file is small, does not grow with messages, and is
+never written larger than loading accepts. Everything that grows with use (messages read, control
+logs, entries read, the outbox) lives in the device history beside it (``clients.history``), one
+sealed record per item. Nothing secret is ever written in the clear. Message keys are single-use
+(forward secrecy), so read messages are kept, encrypted, on the device.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -16,6 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clients.client import NodeSession, Received
+from clients.history import (
+    DEFAULT_BUDGET,
+    HISTORY_KEY,
+    MAX_BUDGET,
+    MIN_BUDGET,
+    HistoryStore,
+    discard_history,
+    open_history,
+)
+from clients.message_log import MemoryLog, StoredLog, StoredSeen
+from clients.records import Message, Outgoing
 from clients.support import current_pin
 from protocol import codec, e2ee, kinds
 from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
@@ -26,7 +42,7 @@ from protocol.errors import HoldspaceError
 from protocol.forks import Forks, forks_of
 from protocol.group import Computation, DecodeCache, GroupState, compute, extend
 from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
-from protocol.keyfile import SealingKey, derive_sealing_key, open_secret, seal_with
+from protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
 from protocol.log import verify_fork_proof
 from protocol.payloads import (
     FACILITATOR,
@@ -48,9 +64,11 @@ from protocol.payloads import (
 from protocol.schedule import is_zone, retention_deadline
 
 KEYFILE = "holdspace.keys"
+#: a version 1 key file (every message in it) is read up to this size, to be migrated
+LEGACY_MAX_KEYFILE = 256 * 1024 * 1024
 #: answers after which the entry may be stored somewhere: it stays pending and is sent again as it is
 UNSETTLED = frozenset({"fed.unreachable", "proto.busy", "proto.rate_limited"})
-STATE_VERSION = 1
+STATE_VERSION = 2
 STALE_RETRIES = 4  # a control entry signed again after group.stale_deps (the group changed meanwhile)
 
 
@@ -63,92 +81,6 @@ def now_ms() -> int:
 
 
 @dataclass(slots=True)
-class Message:
-    """An entry with words read (or written) by this client: a group message, a direct message sealed
-    to us, or a session's details. Deleted (redacted, erased, expired) messages keep only their place."""
-
-    cursor: int
-    author: bytes
-    seq: int
-    timestamp_ms: int
-    text: str | None  # the words of a text message; None for other content, or if unreadable or deleted
-    problem: str | None = None  # why it could not be read (an error code)
-    entry_id: bytes = b""
-    kind: int = kinds.MESSAGE
-    plaintext: bytes | None = field(default=None, repr=False)  # the decrypted content (protocol.content)
-    key: bytes | None = field(default=None, repr=False)  # the one key that opens it: disclosed only in a report
-    expires_ms: int | None = None
-    deleted: str | None = None  # "redacted", "erased" or "expired": the words and the key are gone
-    source: tuple[bytes, bytes] | None = field(default=None, repr=False)  # (header, payload), kept for pins
-
-    @property
-    def content(self) -> Content | None:
-        if self.plaintext is None:
-            return None
-        try:
-            return decode_content(self.plaintext)
-        except HoldspaceError:
-            return None
-
-    def keep_words(self, entry: Entry, plaintext: bytes, key: bytes) -> None:
-        """Attach decrypted words (checked as content, else ``content.malformed``): the text of a text
-        message, and for a pin its signed entry too, to quote it to members who join later."""
-        content = decode_content(plaintext)
-        self.plaintext, self.key = plaintext, key
-        if isinstance(content, Text):
-            self.text = content.body
-        if isinstance(content, Pin):
-            self.source = (entry.raw, entry.payload or b"")
-
-    def forget(self, reason: str) -> None:
-        self.text = self.plaintext = self.key = self.source = None
-        self.deleted = reason
-
-    def to_cbor(self) -> codec.CborValue:
-        source: codec.CborValue = list(self.source) if self.source else None
-        return [
-            self.cursor, self.author, self.seq, self.timestamp_ms, self.text, self.problem, self.entry_id,
-            self.kind, self.plaintext, self.key, self.expires_ms, self.deleted, source,
-        ]  # fmt: skip
-
-    @classmethod
-    def from_cbor(cls, value: codec.CborValue) -> Message:
-        assert isinstance(value, list) and len(value) in (6, 13)
-        if len(value) == 6:  # written before message content was typed: plain text, no id or key kept
-            value = [*value, b"", kinds.MESSAGE, None, None, None, None, None]
-        cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted, source = value
-        msg = cls(cursor, author, seq, ts, text, problem, eid, kind, plaintext, key, expires, deleted)  # type: ignore[arg-type]
-        if isinstance(source, list):
-            msg.source = (source[0], source[1])  # type: ignore[assignment]
-        return msg
-
-
-@dataclass(slots=True)
-class Outgoing:
-    """Something written (a message, a reaction, a check-in...) waiting to be sent: kept sealed in the
-    key file until a node acknowledges it, so that words written offline are never lost. A definite
-    refusal is kept too (``error``), shown to the writer, and dropped only when they say so."""
-
-    item_id: bytes
-    group_id: bytes
-    content: bytes  # protocol.content, encoded
-    queued_ms: int
-    ttl_ms: int | None = None
-    to_facilitators: bool = False  # a direct message to the group's facilitators only
-    error: str | None = None  # the code a node refused it with
-
-    def to_cbor(self) -> codec.CborValue:
-        return [
-            self.item_id, self.group_id, self.content, self.queued_ms, self.ttl_ms, self.to_facilitators, self.error,
-        ]  # fmt: skip
-
-    @classmethod
-    def from_cbor(cls, value: codec.CborValue) -> Outgoing:
-        assert isinstance(value, list) and len(value) == 7
-        return cls(*value)  # type: ignore[arg-type]
-
-
-@dataclass(slots=True)
 class GroupRecord:
     group_id: bytes
     context: bytes
@@ -156,8 +88,8 @@ class GroupRecord:
     seq: int = 0
     prev: bytes | None = None
     keys: e2ee.GroupKeys | None = None
-    messages: list[Message] = field(default_factory=list)
-    seen: set[tuple[bytes, int]] = field(default_factory=set)
+    messages: MemoryLog | StoredLog = field(default_factory=MemoryLog)  # in arrival order
+    seen: set[tuple[bytes, int]] | StoredSeen = field(default_factory=set)  # (author, seq) of entries read
     pending: tuple[bytes, bytes | None] | None = None  # our signed entry sent but not yet acknowledged
     pending_words: tuple[bytes, bytes] | None = None  # its (plaintext, key), kept once it is acknowledged
     log_heads: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq seen at the last sync
@@ -172,6 +104,35 @@ class GroupRecord:
     cache: DecodeCache = field(default_factory=DecodeCache)  # decoded control payloads
     epochs_quoted: set[bytes] = field(default_factory=set)  # epochs into which we carried the pin (not saved)
     forks: Forks | None = None  # proven forks, asked of the node when a d names what we lack (not saved)
+    controls_saved: int = 0  # how many of ``controls`` the history holds (-1: its records are to be replaced)
+    genesis_saved: bool = False
+    prune_mark: bytes | None = None  # what deletions were last decided on (``_deletion_mark``)
+
+
+def _may_not_prune(kind: int, plaintext: codec.CborValue) -> bool:
+    """Words the storage budget never removes: the group's crisis resources (a pin, or a pin quoted
+    to newcomers) and a session's details (its title)."""
+    if kind == kinds.SESSION:
+        return True
+    try:
+        content = decode_content(plaintext) if isinstance(plaintext, bytes) else None
+    except HoldspaceError:
+        return False
+    return isinstance(content, (Pin, Quote))
+
+
+def _deletion_mark(state: GroupState | None) -> bytes:
+    """A digest of what decides which messages must go (redactions, erasures, sessions and their
+    retention): while it is unchanged, only new messages and noted deadlines need looking at."""
+    if state is None:
+        return b""
+    parts = [author + key for author, key in sorted(state.redactions)]
+    parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(state.erased.items())]
+    parts += [
+        sid + s.entry_id + s.spec.encode() + (s.cancelled_at_ms or 0).to_bytes(8, "big")
+        for sid, s in sorted(state.sessions.items())
+    ]
+    return hashlib.blake2b(b"\x00".join(parts), digest_size=16).digest()
 
 
 def _chain_to_cbor(chain: e2ee.Chain) -> codec.CborValue:
@@ -203,8 +164,20 @@ class Participant:
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
         self._sealing: SealingKey | None = None  # derived from the passphrase at the first save, then reused
         self.outbox: list[Outgoing] = []  # what the person wrote that no node has acknowledged yet
+        self.history: HistoryStore | None = None  # the device history (None: kept in memory only)
+        self.history_key: bytes | None = None  # the key its records are sealed under (kept in the key file)
+        self.budget = DEFAULT_BUDGET  # bytes of history this device may keep (words are pruned beyond)
+        self._outbox_saved: list[bytes] = []  # the outbox as last written to the history
+        self._saved: bytes | None = None  # the key file's contents as last written
 
     # -- persistence -------------------------------------------------------------------------
+    #
+    # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
+    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget",
+    #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
+    #                         "hosts", "cursor", "mark"}}}
+    # History (clients.history): messages, their words, control entries, entries read, the outbox.
+    # Version 1 key files (everything in the one file) are migrated at load.
 
     @classmethod
     def create(cls, home: Path, passphrase: str, node: NodeAddress | None) -> Participant:
@@ -212,29 +185,134 @@ class Participant:
             raise ClientError("client.exists", f"{home / KEYFILE} already exists")
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         me = cls(home, passphrase, new_master_secret(), node)
+        me._open_history(os.urandom(HISTORY_KEY), fresh=True)
         me.save()
         return me
+
+    def _open_history(self, history_key: bytes, *, fresh: bool = False) -> HistoryStore:
+        """Open (``fresh``: first empty) the history beside the key file, under ``history_key``."""
+        if fresh:
+            discard_history(self.home)
+        store = open_history(self.home)
+        store.unlock(history_key)
+        self.history, self.history_key = store, history_key
+        return store
+
+    def _attach(self, record: GroupRecord) -> GroupRecord:
+        """Keep the record's messages and entries read in the history (if this participant has one)."""
+        if self.history is not None:
+            record.messages = StoredLog(self.history, record.group_id)
+            record.seen = StoredSeen(self.history, record.group_id)
+        return record
 
     @classmethod
     def load(cls, home: Path, passphrase: str) -> Participant:
         path = home / KEYFILE
         if not path.exists():
             raise ClientError("client.no_identity", f"no identity in {home}: run 'holdspace id new' first")
-        data = codec.decode(open_secret(passphrase, path.read_bytes()), max_size=64 * 1024 * 1024)
+        sealed = path.read_bytes()
+        # A file larger than a key file may be can only be one of version 1 (written before the
+        # history was kept apart): it is opened to be migrated.
+        limit = MAX_KEYFILE if len(sealed) <= MAX_KEYFILE else LEGACY_MAX_KEYFILE
+        data = codec.decode(open_secret(passphrase, sealed, max_size=limit), max_size=limit)
         assert isinstance(data, dict)
         master, node = data["master"], data["node"]
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
         me.crisis_check = data.get("crisis_check") is not False
-        outbox = data.get("outbox")
-        me.outbox = [Outgoing.from_cbor(item) for item in outbox] if isinstance(outbox, list) else []
+        version = data.get("v", 1)
+        if version == STATE_VERSION:
+            me._load_v2(data)
+        elif version == 1:
+            me._migrate_v1(data)
+        else:
+            raise KeyfileError("keyfile.malformed", f"a key file of version {version!r}, newer than this client")
+        return me
+
+    def _load_v2(self, data: dict[str, codec.CborValue]) -> None:
+        history_key, budget = data["history_key"], data.get("budget")
+        assert isinstance(history_key, bytes)
+        self.budget = budget if isinstance(budget, int) else DEFAULT_BUDGET
+        store = self._open_history(history_key)
         groups = data["groups"]
         assert isinstance(groups, dict)
         for gid_hex, g in groups.items():
-            me.groups[bytes.fromhex(gid_hex)] = me._group_from(bytes.fromhex(gid_hex), g)
-        return me
+            record = self._attach(self._group_from(bytes.fromhex(gid_hex), g))
+            assert isinstance(g, dict)
+            mark = g.get("mark")
+            record.prune_mark = mark if isinstance(mark, bytes) else None
+            self._load_controls(record)
+            self.groups[record.group_id] = record
+        for key, sealed in store.scan(b"out", b""):
+            try:
+                self.outbox.append(Outgoing.from_cbor(store.open(b"out", key, sealed)))
+            except (HoldspaceError, AssertionError, TypeError):
+                continue  # counted as damaged: the rest of the outbox is intact
+        self._outbox_saved = [codec.encode(i.to_cbor()) for i in self.outbox]
+
+    def _load_controls(self, record: GroupRecord) -> None:
+        """The group's genesis and control log from the history. If any record of it does not open,
+        the log is fetched again from the start at the next sync (``cursor = 0``): group state is
+        never computed from part of a log."""
+        assert self.history is not None
+        prefix = self.history.tag(record.group_id)
+        genesis: Entry | None = None
+        controls: list[Entry] = []
+        try:
+            for key, sealed in self.history.scan(b"ctl", prefix):
+                value = self.history.open(b"ctl", key, sealed)
+                assert isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes)
+                payload = value[1]
+                assert payload is None or isinstance(payload, bytes)
+                entry = decode_entry(value[0], payload, now_ms=None)
+                if key[len(prefix) :] == b"g":
+                    genesis = entry
+                else:
+                    controls.append(entry)
+        except (HoldspaceError, AssertionError):
+            record.cursor, record.genesis, record.controls, record.controls_saved = 0, None, [], -1
+            return
+        record.genesis, record.controls = genesis, controls
+        record.controls_saved, record.genesis_saved = len(controls), genesis is not None
+        if genesis is None and not controls:
+            record.cursor = 0
+
+    def _migrate_v1(self, data: dict[str, codec.CborValue]) -> None:
+        """Move a version 1 key file's history into the history store, then write the key file as
+        version 2 (in place, atomically: until then the version 1 file stays as it was, and a
+        migration cut short is simply done again)."""
+        outbox = data.get("outbox")
+        self.outbox = [Outgoing.from_cbor(item) for item in outbox] if isinstance(outbox, list) else []
+        self._open_history(os.urandom(HISTORY_KEY), fresh=True)
+        groups = data["groups"]
+        assert isinstance(groups, dict)
+        for gid_hex, g in groups.items():
+            gid = bytes.fromhex(gid_hex)
+            record = self._group_from(gid, g)
+            assert isinstance(g, dict)
+            cursor, log = g.get("cursor", 0), g.get("log", [])
+            if isinstance(cursor, int) and isinstance(log, list):
+                entries = [decode_entry(h, b, now_ms=None) for h, b in log]  # type: ignore[misc, arg-type]
+                record.cursor = cursor if entries else 0
+                record.genesis = next((e for e in entries if e.kind == kinds.GENESIS), None)
+                record.controls = [e for e in entries if e.kind != kinds.GENESIS]
+            messages, seen = [], set()
+            listed = g["messages"]
+            assert isinstance(listed, list)
+            for m in listed:
+                msg = Message.from_cbor(m)
+                if msg.plaintext is None and msg.text is not None and msg.deleted is None:
+                    msg.plaintext = encode_content(Text(msg.text))  # written before content was typed
+                messages.append(msg)
+                seen.add((msg.author, msg.seq))
+            self._attach(record)
+            record.messages.extend(messages)
+            record.seen.update(seen)
+            self.groups[gid] = record
+        self.save()
 
     def _group_from(self, gid: bytes, g: codec.CborValue) -> GroupRecord:
+        """A group's secrets and positions from the key file (either version)."""
         assert isinstance(g, dict)
         ctx, name, seq, prev = g["ctx"], g["name"], g["seq"], g["prev"]
         assert isinstance(ctx, bytes) and isinstance(seq, int)
@@ -263,21 +341,47 @@ class Participant:
         words = g.get("pending_words")
         if isinstance(words, list) and len(words) == 2 and isinstance(words[0], bytes) and isinstance(words[1], bytes):
             record.pending_words = (words[0], words[1])
-        cursor, log = g.get("cursor", 0), g.get("log", [])
-        if isinstance(cursor, int) and isinstance(log, list):
-            entries = [decode_entry(h, b, now_ms=None) for h, b in log]  # type: ignore[misc, arg-type]
-            record.cursor = cursor if entries else 0
-            record.genesis = next((e for e in entries if e.kind == kinds.GENESIS), None)
-            record.controls = [e for e in entries if e.kind != kinds.GENESIS]
-        messages = g["messages"]
-        assert isinstance(messages, list)
-        for m in messages:
-            msg = Message.from_cbor(m)
-            record.messages.append(msg)
-            record.seen.add((msg.author, msg.seq))
+        cursor = g.get("cursor", 0)
+        record.cursor = cursor if isinstance(cursor, int) else 0
         return record
 
+    def _save_history(self) -> None:
+        """Write what is new in the control logs and the outbox, keep to the budget, and flush."""
+        store = self.history
+        assert store is not None
+        for r in self.groups.values():
+            prefix = store.tag(r.group_id)
+            puts: list[tuple[bytes, bytes, codec.CborValue]] = []
+            deletes: list[tuple[bytes, bytes]] = []
+            if r.controls_saved < 0:  # a damaged log, fetched again: the old records go
+                deletes = [(b"ctl", k) for k, _ in store.scan(b"ctl", prefix)]
+                r.controls_saved, r.genesis_saved = 0, False
+            if r.genesis is not None and not r.genesis_saved:
+                puts.append((b"ctl", prefix + b"g", [r.genesis.raw, r.genesis.payload]))
+                r.genesis_saved = True
+            for i in range(r.controls_saved, len(r.controls)):
+                e = r.controls[i]
+                puts.append((b"ctl", prefix + i.to_bytes(8, "big"), [e.raw, e.payload]))
+            r.controls_saved = len(r.controls)
+            if puts or deletes:
+                store.write(puts, deletes)
+        outbox = [codec.encode(i.to_cbor()) for i in self.outbox]
+        if outbox != self._outbox_saved:
+            store.write(
+                [(b"out", i.to_bytes(8, "big"), item.to_cbor()) for i, item in enumerate(self.outbox)],
+                [(b"out", k) for k, _ in store.scan(b"out", b"")],
+            )
+            self._outbox_saved = outbox
+        store.enforce(self.budget, _may_not_prune)
+        store.sync()
+
     def save(self) -> None:
+        """Save what changed: the history first (appended as it came), then the key file, which
+        holds only secrets and positions. A key file that loading would refuse is never written:
+        ``client.keyfile_full`` instead, and the file on disk stays as it was."""
+        if self.history is None or self.history_key is None:
+            raise ClientError("client.no_identity", "this participant has no home to save to")
+        self._save_history()
         groups: dict[str, codec.CborValue] = {}
         for gid, r in self.groups.items():
             epochs: dict[str, codec.CborValue] = {}
@@ -293,24 +397,33 @@ class Participant:
                 "seq": r.seq,
                 "prev": r.prev,
                 "epochs": epochs,
-                "messages": [m.to_cbor() for m in r.messages],
                 "pending": list(r.pending) if r.pending else None,
                 "pending_words": list(r.pending_words) if r.pending_words else None,
                 "hosts": [*r.hosts],
                 "cursor": r.cursor,
-                "log": [[e.raw, e.payload] for e in ([r.genesis] if r.genesis else []) + r.controls],
+                "mark": r.prune_mark,
             }
-        data = {
+        data: dict[str, codec.CborValue] = {
             "v": STATE_VERSION,
             "master": self.master,
             "node": str(self.node) if self.node else None,
             "groups": groups,
             "crisis_check": self.crisis_check,
-            "outbox": [item.to_cbor() for item in self.outbox],
+            "history_key": self.history_key,
+            "budget": self.budget,
         }
+        plain = codec.encode(data)
+        if plain == self._saved:
+            return  # nothing secret changed: the file on disk says it already
         if self._sealing is None:
             self._sealing = derive_sealing_key(self.passphrase)
-        sealed = seal_with(self._sealing, codec.encode(data))
+        sealed = seal_with(self._sealing, plain)
+        if len(sealed) > MAX_KEYFILE:
+            raise ClientError(
+                "client.keyfile_full",
+                f"the key file would be {len(sealed):,} bytes, more than the {MAX_KEYFILE:,} it may be"
+                " (nothing was written)",
+            )
         path = self.home / KEYFILE
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -320,6 +433,42 @@ class Participant:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+        self._saved = plain
+
+    # -- the storage budget ------------------------------------------------------------------
+
+    def set_budget(self, budget: int) -> int:
+        """Set this device's storage budget (bytes) and keep to it now; returns messages pruned."""
+        if not MIN_BUDGET <= budget <= MAX_BUDGET:
+            raise ClientError(
+                "client.bad_argument", f"the storage budget must be from {MIN_BUDGET:,} to {MAX_BUDGET:,} bytes"
+            )
+        before = self.pruned_total()
+        self.budget = budget
+        self.save()
+        return self.pruned_total() - before
+
+    def pruned(self, record: GroupRecord) -> int:
+        """How many of the group's older messages lost their words to the storage budget."""
+        if self.history is None:
+            return 0
+        return self.history.counter(b"pruned" + self.history.tag(record.group_id))
+
+    def pruned_total(self) -> int:
+        return sum(self.pruned(r) for r in self.groups.values())
+
+    def storage(self) -> dict[str, int]:
+        """What the history holds: record bytes (what the budget counts), the file, the budget,
+        messages pruned, and records that did not open since this participant opened it."""
+        store = self.history
+        return {
+            "budget": self.budget,
+            "used": store.counter(b"bytes") if store else 0,
+            "file": store.file_bytes() if store else 0,
+            "messages": sum(len(r.messages) for r in self.groups.values()),
+            "pruned": self.pruned_total(),
+            "damaged": store.damaged.total if store else 0,
+        }
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -417,7 +566,10 @@ class Participant:
             raise
         record.seq, record.prev, record.pending, record.pending_words = entry.seq, entry.entry_id, None, None
         if words is not None:
-            self._keep_own(record, entry, cursor, *words)
+            own = self._keep_own(record, entry, cursor, *words)
+            reason, deadline = self._judge(record, own, self.clock())
+            if reason is None and deadline is not None:
+                record.messages.note_deadline(own, deadline)
         if kinds.is_control(entry.kind):
             record.unread_own = True  # what we send next must be decided on a state that includes it
         self.save()
@@ -438,7 +590,7 @@ class Participant:
         payload = decode_payload(kinds.GENESIS, genesis.payload or b"", genesis.author)
         assert isinstance(payload, Genesis)
         await session.authenticate(writer.me)
-        record = GroupRecord(genesis.entry_id, genesis_context(payload.nonce), name)
+        record = self._attach(GroupRecord(genesis.entry_id, genesis_context(payload.nonce), name))
         record.keys = e2ee.GroupKeys(genesis.entry_id, writer.me)
         self.groups[genesis.entry_id] = record
         await self._publish(session, record, genesis)
@@ -485,7 +637,7 @@ class Participant:
             raise ClientError("client.already_joined", "you are already in that group")
         context = reuse.context if reuse is not None else group_context(token.group_id)
         me = Pseudonym.derive(self.master, context)
-        record = GroupRecord(token.group_id, context, name, hosts=[str(n) for n in token.nodes])
+        record = self._attach(GroupRecord(token.group_id, context, name, hosts=[str(n) for n in token.nodes]))
         record.keys = e2ee.GroupKeys(token.group_id, me)
         await session.authenticate(me)
         home = str(self.node) if self.node else None
@@ -615,7 +767,7 @@ class Participant:
             if message is not None:
                 new.append(message)
         record.messages.extend(new)
-        self.prune(record)
+        self.prune(record, new)
         return state, new
 
     def _open(self, record: GroupRecord, keys: e2ee.GroupKeys, cursor: int, e: Entry) -> Message | None:
@@ -646,24 +798,46 @@ class Participant:
             message.problem = err.code
         return message
 
-    def prune(self, record: GroupRecord) -> None:
+    def prune(self, record: GroupRecord, new: list[Message] | None = None) -> None:
         """Forget the words of messages that were redacted, erased or have expired (every host deletes
-        them too): the client keeps no copy of what the group agreed to let go."""
+        them too): the client keeps no copy of what the group agreed to let go.
+
+        Without ``new``, or when what decides deletions changed (``_deletion_mark``), every message
+        is looked at and each live message's deadline noted; otherwise only ``new`` messages and
+        those whose noted deadline has come, so that reading a message costs the same in a group of
+        a hundred messages as in one of a hundred thousand."""
         state, now = record.state, self.clock()
-        for m in record.messages:
+        mark, log = _deletion_mark(state), record.messages
+        fresh = new or []
+        if new is None or mark != record.prune_mark:
+            record.prune_mark = mark
+            log.clear_deadlines()
+            skip = {m.index for m in fresh}
+            candidates = itertools.chain((m for m in log.places() if m.index not in skip), fresh)
+        else:
+            candidates = itertools.chain(log.take_due(now), fresh)
+        for m in candidates:
             if m.deleted is not None:
                 continue
-            reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
-            deadline = m.expires_ms
-            if state is not None and m.kind in kinds.MESSAGE_KINDS:
-                retention = retention_deadline(state, m.timestamp_ms)
-                deadline = (
-                    retention if deadline is None or (retention is not None and retention < deadline) else deadline
-                )
-            if reason is None and deadline is not None and deadline <= now:
-                reason = "expired"
+            reason, deadline = self._judge(record, m, now)
             if reason is not None:
                 m.forget(reason)
+                log.update(m)
+            elif deadline is not None:
+                log.note_deadline(m, deadline)
+
+    @staticmethod
+    def _judge(record: GroupRecord, m: Message, now: int) -> tuple[str | None, int | None]:
+        """Why ``m`` must go now (or None), and else when it must go (or None: it may stay)."""
+        state = record.state
+        reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
+        deadline = m.expires_ms
+        if state is not None and m.kind in kinds.MESSAGE_KINDS:
+            retention = retention_deadline(state, m.timestamp_ms)
+            deadline = retention if deadline is None or (retention is not None and retention < deadline) else deadline
+        if reason is None and deadline is not None and deadline <= now:
+            reason = "expired"
+        return reason, deadline
 
     def compute_states(self) -> None:
         """Each group's state from the control log kept in the key file (the state itself is not
@@ -943,3 +1117,17 @@ class Participant:
     async def leave_group(self, session: NodeSession, record: GroupRecord) -> None:
         state = await self.sync(session, record)
         await self._publish(session, record, leave(self.writer(record), state, self.clock()))
+
+
+__all__ = [
+    "KEYFILE",
+    "LEGACY_MAX_KEYFILE",
+    "STATE_VERSION",
+    "UNSETTLED",
+    "ClientError",
+    "GroupRecord",
+    "Message",
+    "Outgoing",
+    "Participant",
+    "now_ms",
+]

@@ -55,7 +55,7 @@ def current_pin(record: GroupRecord) -> Message | None:
     signature."""
     found: Message | None = None
     best: tuple[int, bytes, int] | None = None
-    for m in record.messages:
+    for m in record.messages.extras():  # pins and quotes are among the messages that are not texts
         content = m.content
         rank: tuple[int, bytes, int] | None = None
         if isinstance(content, Pin) and is_facilitator(record, m.author):
@@ -105,7 +105,7 @@ def crisis_resources(record: GroupRecord) -> tuple[str, bool]:
 def reactions(record: GroupRecord) -> dict[bytes, Counter[str]]:
     """Per message id: how many members gave each reaction (one of each kind per member; undo removes)."""
     given: dict[tuple[bytes, bytes, str], bool] = {}
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, Reaction):
             given[(content.target, m.author, content.reaction)] = not content.undo
@@ -136,7 +136,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
     details: dict[bytes, SessionDetails] = {}
     rsvps: dict[tuple[bytes, int], dict[bytes, str]] = {}
     turns: dict[tuple[bytes, int], tuple[int, bytes, bytes | None]] = {}  # latest by (time, id): same on every client
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, SessionDetails) and m.kind == kinds.SESSION:
             details[m.entry_id] = content
@@ -179,7 +179,7 @@ def checkin_summary(record: GroupRecord, session_id: bytes, occurrence: int) -> 
     """Check-ins of one occurrence that this client can read (a facilitator reads those shared with
     facilitators only, too): the latest per member."""
     latest: dict[bytes, CheckIn] = {}
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, CheckIn) and content.occurrence == (session_id, occurrence):
             latest[m.author] = content
@@ -203,7 +203,7 @@ class ReportView:
 
 def reports(record: GroupRecord) -> list[ReportView]:
     out: list[ReportView] = []
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if not isinstance(content, Report):
             continue
@@ -264,7 +264,7 @@ def badges(record: GroupRecord, now_ms: int) -> dict[bytes, Badge]:
         return {}
     latest: dict[bytes, bytes] = {}
     revocations: list[bytes] = []
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if isinstance(content, CredentialPost):
             latest[m.author] = content.attestation

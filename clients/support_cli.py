@@ -60,7 +60,7 @@ def show_time(ms: int, tz: str) -> str:
 def find_message(record: GroupRecord, ref: str) -> Message:
     """A message by (a prefix of at least 6 characters of) its hex id, as ``holdspace read`` shows it."""
     ref = ref.strip().lower()
-    found = [m for m in record.messages if len(ref) >= 6 and m.entry_id.hex().startswith(ref)]
+    found = record.messages.find(ref) if len(ref) >= 6 else []
     if len(found) != 1:
         raise ClientError("client.unknown_message", f"no single message of yours to read has id {ref!r}")
     return found[0]

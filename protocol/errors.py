@@ -144,6 +144,11 @@ CODES: dict[str, str] = {
     "client.no_moderators": "the group has no moderator or facilitator to report to",
     "client.nothing_to_erase": "you have written nothing in that group",
     "client.home_in_use": "another Holdspace process (the app, or a command) is using this home directory",
+    "client.keyfile_full": "the key file would exceed the size loading accepts, so nothing was written",
+    # --- the device history (local records beside the key file) ---
+    "history.damaged": "a record of this device's history did not open (altered or truncated) and was skipped",
+    "history.io": "the device history could not be opened or written",
+    "history.bad_key": "the history key in the key file is not 32 bytes",
     # --- the participant's app (local, not the wire) ---
     "app.locked": "the app is locked: unlock it with your passphrase first",
     "app.no_node": "this identity has no home node",

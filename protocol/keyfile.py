@@ -72,9 +72,11 @@ def seal_secret(passphrase: str, plaintext: bytes, *, opslimit: int = OPSLIMIT, 
     return seal_with(derive_sealing_key(passphrase, opslimit=opslimit, memlimit=memlimit), plaintext)
 
 
-def open_secret(passphrase: str, sealed: bytes) -> bytes:
+def open_secret(passphrase: str, sealed: bytes, *, max_size: int = MAX_KEYFILE) -> bytes:
+    """The sealed plaintext. ``max_size`` bounds the file (a caller migrating an older, larger
+    format may raise it); beyond it ``keyfile.malformed``."""
     try:
-        fields = codec.decode(sealed, max_size=MAX_KEYFILE)
+        fields = codec.decode(sealed, max_size=max_size)
     except CodecError as exc:
         raise KeyfileError("keyfile.malformed", f"not a Holdspace key file ({exc.code})") from exc
     expected = {"v", "kdf", "ops", "mem", "salt", "nonce", "box"}

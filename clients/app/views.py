@@ -85,18 +85,23 @@ def group_summary(me: Participant, record: GroupRecord) -> dict[str, Any]:
     return {"id": record.group_id.hex(), "name": group_name(record), "role": role, "member": role is not None}
 
 
-def messages(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
-    """The conversation: text messages (and ones this client cannot read), oldest first. Reactions,
-    check-ins, RSVPs and the rest are shown by their own views, not as messages."""
+#: the newest entries of a group shown as its conversation (older ones stay on the device)
+PAGE = 300
+
+
+def messages(me: Participant, record: GroupRecord, limit: int = PAGE) -> list[dict[str, Any]]:
+    """The conversation: the text messages (and ones this client cannot read) among the group's
+    newest ``limit`` entries, oldest first. Reactions, check-ins, RSVPs and the rest are shown by
+    their own views, not as messages."""
     mine = me.pseudonym(record).public_key
     given = reactions(record)
     own_reactions = _own_reactions(record, mine)
     moderator = may_moderate(record, mine)
     found = badges(record, me.clock())  # once per page, not once per message
     rows: list[dict[str, Any]] = []
-    for m in record.messages:
-        if m.kind not in (kinds.MESSAGE, kinds.DIRECT):
-            continue
+    for m in record.messages.page(limit=limit):
+        if m.kind not in (kinds.MESSAGE, kinds.DIRECT) or m.deleted == "pruned":
+            continue  # pruned words are counted in one note above the conversation
         content = m.content
         if content is not None and not isinstance(content, Text):
             continue
@@ -161,7 +166,7 @@ def _unreadable(code: str | None) -> str | None:
 
 def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:
     on: dict[tuple[bytes, str], bool] = {}
-    for m in record.messages:
+    for m in record.messages.extras():
         content = m.content
         if m.author == mine and isinstance(content, Reaction):
             on[(content.target, content.reaction)] = not content.undo

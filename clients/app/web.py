@@ -44,6 +44,7 @@ from clients import actions
 from clients.app import views
 from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
+from clients.history import MAX_BUDGET, MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.support import (
     badges,
@@ -344,7 +345,31 @@ class Pages:
 
     async def settings(self, request: Request) -> Response:
         me = self.service.participant()
-        return self.render(request, "settings.html", title="Settings", home=str(me.home), node=str(me.node))
+        usage = me.storage()
+        storage = {
+            "budget_mib": usage["budget"] // 2**20,
+            "used_mib": f"{usage['used'] / 2**20:,.1f}",
+            "messages": f"{usage['messages']:,}",
+            "pruned": usage["pruned"],
+            "damaged": usage["damaged"],
+            "min_mib": MIN_BUDGET // 2**20,
+        }
+        return self.render(
+            request, "settings.html", title="Settings", home=str(me.home), node=str(me.node), storage=storage
+        )
+
+    async def save_storage(self, request: Request, form: FormData) -> Response:
+        me = self.service.participant()
+        raw = str(form.get("budget_mib", "")).strip()
+        if not raw.isdigit() or not MIN_BUDGET // 2**20 <= int(raw) <= MAX_BUDGET // 2**20:
+            raise AppError(
+                "app.bad_input",
+                f"give the storage budget in MiB, from {MIN_BUDGET // 2**20} to {MAX_BUDGET // 2**20:,}",
+            )
+        pruned = me.set_budget(int(raw) * 2**20)
+        note = f" {pruned} older messages were removed to fit it." if pruned else ""
+        self.service.say("info", f"Storage budget saved.{note}")
+        return self.go("/settings")
 
     async def save_settings(self, request: Request, form: FormData) -> Response:
         me = self.service.participant()
@@ -401,6 +426,7 @@ class Pages:
             draft_warning=draft[1],
             title=context["group"]["name"],
             messages=views.messages(me, record),
+            pruned=me.pruned(record),
             outbox=views.outbox(me, record),
             csrf=self.csrf,
         )
@@ -466,7 +492,7 @@ class Pages:
     async def report(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         target = _message_id(form)
-        message = next((m for m in record.messages if m.entry_id == target), None)
+        message = next(iter(record.messages.find(target)), None)
         if message is None:
             raise ClientError("client.unknown_message", "that message is not here")
         why = _text(form, "why", MAX_REASON, "what is wrong")
@@ -758,6 +784,7 @@ class Pages:
             Route("/lock", a(self.lock), methods=["POST"]),
             Route("/settings", p(self.settings)),
             Route("/settings", a(self.save_settings), methods=["POST"]),
+            Route("/settings/storage", a(self.save_storage), methods=["POST"]),
             Route("/reconnect", a(self.reconnect), methods=["POST"]),
             Route("/join", p(self.join_page)),
             Route("/join", a(self.join), methods=["POST"]),

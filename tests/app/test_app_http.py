@@ -292,6 +292,8 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
         (g + "/credential", {"attestation": someone_elses}, "app.bad_input"),
         (g + "/erase", {}, "app.not_confirmed"),
         ("/outbox/discard", {"item": "zz"}, "app.bad_input"),
+        ("/settings/storage", {"budget_mib": "0"}, "app.bad_input"),
+        ("/settings/storage", {"budget_mib": "lots"}, "app.bad_input"),
         ("/outbox/retry", {"item": "zz"}, "app.bad_input"),
         ("/g/zz/send", {"text": "x"}, "client.unknown_group"),
     ):
@@ -376,3 +378,12 @@ def test_identity_and_unlock_refuse_bad_input(node: Node, apps: list[App], tmp_p
     for args, code in ((["hsinvite:garbage"], "address.bad_invite"), (["--node", "nowhere"], "address.")):
         result = run("app", "--no-browser", *args, home=tmp_path / "ben", check=False)
         assert result.returncode == 1 and f"error: {code}" in result.stderr, result.stderr
+
+
+def test_the_storage_budget_is_shown_and_set_in_settings(node: Node, apps: list[App], tmp_path: Path) -> None:
+    _app, c, csrf, _group = facilitator_with_a_group(node, apps, tmp_path)
+    page = c.get("/settings").text
+    assert "Storage on this device" in page and 'value="512"' in page
+    r = c.post("/settings/storage", data={"csrf": csrf, "budget_mib": "64"})
+    assert "Storage budget saved." in r.text and 'value="64"' in r.text
+    assert Participant.load(tmp_path / "fay", PASSPHRASE).budget == 64 * 2**20

@@ -142,3 +142,17 @@ def test_errors_are_one_line_with_a_code(tmp_path: Path, node_address) -> None:
     assert wrong.returncode == 1 and wrong.stderr.startswith("error: keyfile.bad_passphrase:")
     malformed = run("id", "new", "--node", "holdspace://nope", home=tmp_path / "x", check=False)
     assert malformed.returncode == 1 and malformed.stderr.startswith("error: address.malformed:")
+
+
+def test_storage_shows_and_sets_the_budget(tmp_path: Path) -> None:
+    home = tmp_path / "ana"
+    run("id", "new", home=home)
+    shown = json.loads(run("storage", "--json", home=home).stdout)
+    assert shown["budget"] == 512 * 2**20 and shown["messages"] == 0 and shown["pruned"] == 0
+    assert shown["used"] >= 0 and shown["damaged"] == 0
+    assert json.loads(run("storage", "--budget", "64MiB", "--json", home=home).stdout)["budget"] == 64 * 2**20
+    assert "budget:   67,108,864 bytes" in run("storage", home=home).stdout
+    for bad in ("lots", "-5MiB", "12 parsecs", "1000"):
+        refused = run("storage", "--budget", bad, home=home, check=False)
+        assert refused.returncode != 0 and "client.bad_argument" in refused.stderr, refused.stderr
+    assert json.loads(run("storage", "--json", home=home).stdout)["budget"] == 64 * 2**20

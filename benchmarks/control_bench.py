@@ -32,44 +32,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.core import Decision, NodeCore
+from node.core import NodeCore
 from node.memory_store import MemoryReader
 from protocol import author, crypto, kinds
 from protocol.entry import Entry
-from protocol.errors import HoldspaceError
 from protocol.group import compute
 from protocol.identity import Pseudonym, group_context
 from protocol.payloads import MAX_DEPS, MEMBER, Redact
 from tests.group_world import FAR, World
-
-
-def commit(core: NodeCore, reader: MemoryReader, decision: Decision) -> None:
-    core.reserve(decision)
-    reader.append([decision.record])
-    core.committed(decision)
+from tests.node.core_driver import from_client, hosted, store_all
 
 
 def from_peer(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> None:
-    commit(core, reader, core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=None))
-
-
-def from_client(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> str | None:
-    try:
-        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=frozenset({entry.author}))
-    except HoldspaceError as err:
-        return err.code
-    if decision.outcome is not None:
-        return decision.outcome
-    commit(core, reader, decision)
-    return None
-
-
-def hosted(w: World) -> tuple[NodeCore, MemoryReader]:
-    reader = MemoryReader()
-    core = NodeCore(reader)
-    for entry in w.entries.values():
-        from_peer(core, reader, entry, w.clock)
-    return core, reader
+    store_all(core, reader, [entry], now_ms)
 
 
 def redaction(w: World, deps: tuple[bytes, ...], nonce: int, who: str = "ana") -> Entry:

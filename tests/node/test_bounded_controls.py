@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 
 import node.core
-from node.core import Decision, NodeCore
-from node.memory_store import MemoryReader
 from protocol import author, crypto, kinds
 from protocol.entry import Entry
-from protocol.errors import GroupError, HoldspaceError
+from protocol.errors import GroupError
 from protocol.identity import Pseudonym, group_context
 from protocol.payloads import MAX_DEPS, MEMBER, Erase, MessageEnvelope, Redact
 from tests.group_world import FAR, World
+from tests.node.core_driver import from_client, hosted, store_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,39 +46,6 @@ def full_computations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         m.setattr(node.core, "compute", counted_compute)
         m.setattr(node.core, "compute_state", counted_compute_state)
         yield calls
-
-
-def store_all(core: NodeCore, reader: MemoryReader, entries: list[Entry], now_ms: int) -> None:
-    """Entries relayed by a peer, each checked, reserved, written and committed as the runtime does."""
-    for entry in entries:
-        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=None)
-        commit(core, reader, decision)
-
-
-def commit(core: NodeCore, reader: MemoryReader, decision: Decision) -> None:
-    core.reserve(decision)
-    reader.append([decision.record])
-    core.committed(decision)
-
-
-def from_client(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int) -> str | None:
-    """A client's publish: stored only if it takes effect; returns the refusal code, or None."""
-    try:
-        decision = core.check_entry(entry.raw, entry.payload, now_ms=now_ms, authors=frozenset({entry.author}))
-    except HoldspaceError as err:
-        return err.code
-    if decision.outcome is not None:
-        return decision.outcome
-    commit(core, reader, decision)
-    return None
-
-
-def hosted(w: World) -> tuple[NodeCore, MemoryReader]:
-    reader = MemoryReader()
-    core = NodeCore(reader)
-    store_all(core, reader, list(w.entries.values()), w.clock)
-    core.state(w.group_id)
-    return core, reader
 
 
 def test_the_node_core_imports_neither_lmdb_nor_trio() -> None:

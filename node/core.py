@@ -178,9 +178,9 @@ class GroupContext:
         return self.state
 
     def computation(self) -> Computation:
-        """The computation of every control entry held, brought up to date."""
-        if self.state is None or self.comp is None or self.fresh:
-            self.recompute()
+        """The computation of every control entry held, brought up to date (:meth:`recompute`, which
+        returns at once when nothing was added since)."""
+        self.recompute()
         assert self.comp is not None
         return self.comp
 

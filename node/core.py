@@ -48,6 +48,7 @@ from protocol.payloads import (
     Invite,
     Join,
     Redact,
+    Remove,
     decode_payload,
     envelope_expiry,
     join_proof_message,
@@ -442,10 +443,12 @@ class NodeCore:
         """A control entry's admissibility (spec 12.6) and, from a client, its outcome.
 
         Checked, in order: it has a payload; its ``d`` names only control entries held here
-        (``group.missing_dependency``); its author joined (``group.not_member``), unless it is a join;
-        a pseudonym's first join names its invite and nothing else, and no entry ``d`` names is in the
-        causal past of another it names or of the author's previous control entry (``group.bad_deps``:
-        what one author can add to the group's graph is bounded by what it has not seen yet); a join is
+        (``group.missing_dependency``); a removal's cut names an entry of its target held here
+        (``group.bad_cut`` from a client; from a peer the removal waits as for a missing dependency);
+        its author joined (``group.not_member``), unless it is a join; a pseudonym's first join names
+        its invite and nothing else, and no entry ``d`` names is in the causal past of another it names
+        or of the author's previous control entry (``group.bad_deps``: what one author can add to the
+        group's graph is bounded by what it has not seen yet); a join is
         admissible (invite held, proof, and from a client not expired by this node's clock). From a
         client also: an entry other than a join saw every head this node holds, stored or being
         stored (``group.stale_deps``: the client fetches and signs again), so that it lands at the
@@ -462,6 +465,8 @@ class NodeCore:
         ]  # known: a forked position's (12.5)
         if missing:
             raise GroupError("group.missing_dependency", f"{len(missing)} referenced control entries are not here yet")
+        if isinstance(payload, Remove):
+            self._check_cut(group_id, payload, from_client=from_client)
         if entry.author not in ctx.joined and not isinstance(payload, Join):
             raise GroupError("group.not_member", "the author never joined this group")
         if isinstance(payload, Join) and entry.seq == 1 and deps != (payload.invite_id,):
@@ -490,6 +495,20 @@ class NodeCore:
             ctx.spoil()
             outcome = self._judged_afresh(ctx, entry, payload)
         return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)
+
+    def _check_cut(self, group_id: bytes, remove: Remove, *, from_client: bool) -> None:
+        """A removal's cut ``c`` must name an entry of its target that this node holds (spec 12.6 step 1):
+        the remover accepts the target's entries up to ``c``, so ``c`` is one the remover saw, never a
+        number beyond what the target wrote (which would leave the target's later messages accepted).
+        From a client: ``group.bad_cut``. From a peer: the removal waits, like a missing dependency,
+        until the target's log reaches ``c`` here (every honest host stored that entry before the
+        removal, so it arrives first in the normal course)."""
+        held = self._head(group_id, remove.target)
+        if remove.cut <= (held.seq if held is not None else 0):
+            return
+        if from_client:
+            raise GroupError("group.bad_cut", "the cut names an entry of the target that this node does not hold")
+        raise GroupError("group.missing_dependency", "the removal's cut names an entry of its target not here yet")
 
     def _judged_afresh(self, ctx: GroupContext, entry: Entry, payload: object) -> str | None:
         """A client's entry's outcome from a full computation of the group with it (the rare path)."""

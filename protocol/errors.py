@@ -82,6 +82,10 @@ CODES: dict[str, str] = {
         "d names more than it may: a first join names its invite alone, and no entry named may be in the "
         "causal past of another named or of the author's previous control entry"
     ),
+    "group.bad_cut": (
+        "a client's removal names a cut beyond the last entry of its target that the node holds: the cut must "
+        "be an entry the remover saw"
+    ),
     "group.forked": "the entry is at or after a position where its author is proven to have forked its log",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",

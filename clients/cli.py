@@ -280,6 +280,62 @@ def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days
     click.echo(token)
 
 
+@group.command("invites")
+@click.argument("group_name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@friendly
+def group_invites(ctx: click.Context, group_name: str, as_json: bool) -> None:
+    """The group's invites: who they admit, how many times, until when, and whether they are closed."""
+
+    async def go(me: Participant, s: Any) -> list[dict[str, Any]]:
+        state = await me.sync(s, me.find_group(group_name))
+        now = me.clock()
+        return [
+            {
+                "invite": i.entry_id.hex()[:12],
+                "role": i.invite.role,
+                "uses": i.uses,
+                "max_uses": i.invite.max_uses,
+                "expires": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.invite.expires_ms / 1000)),
+                "status": "closed"
+                if i.closed_by is not None
+                else "used up"
+                if i.uses >= i.invite.max_uses
+                else "expired"
+                if now > i.invite.expires_ms
+                else "open",
+            }
+            for i in state.invites.values()
+        ]
+
+    _, rows = session_call(ctx, go)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(f"{r['invite']}  {r['role']}  {r['uses']}/{r['max_uses']} used  until {r['expires']}  {r['status']}")
+    if not rows:
+        click.echo("no invites yet")
+
+
+@group.command("close-invite")
+@click.argument("group_name")
+@click.argument("invite")
+@click.pass_context
+@friendly
+def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None:
+    """Close an invite (see 'group invites'): nobody can join with it any more, on any node."""
+
+    async def go(me: Participant, s: Any) -> None:
+        record = me.find_group(group_name)
+        await me.sync(s, record)
+        await me.close_invite(s, record, me.find_invite(record, invite))
+
+    session_call(ctx, go)
+    click.echo("the invite is closed: nobody can join with it any more")
+
+
 @group.command("join")
 @click.argument("token")
 @click.option("--name", help="What to call this group on your device.")

@@ -50,6 +50,7 @@ from protocol.payloads import (
     MEMBER,
     MODERATOR,
     RANK,
+    Close,
     Erase,
     Genesis,
     Redact,
@@ -70,6 +71,9 @@ LEGACY_MAX_KEYFILE = 256 * 1024 * 1024
 UNSETTLED = frozenset({"fed.unreachable", "proto.busy", "proto.rate_limited"})
 STATE_VERSION = 2
 STALE_RETRIES = 4  # a control entry signed again after group.stale_deps (the group changed meanwhile)
+#: a member other than a facilitator closes an expired invite this long after its expiry, the delay
+#: chosen from its own key in this range, so that one member, most of the time, signs the close
+CLOSE_DELAY_MS = (10 * 60_000, 60 * 60_000)
 
 
 class ClientError(HoldspaceError):
@@ -1044,6 +1048,50 @@ class Participant:
     async def trust_issuer(self, session: NodeSession, record: GroupRecord, issuer: bytes, *, add: bool) -> GroupState:
         state = await self.sync(session, record)
         return await self.control(session, record, kinds.TRUST, Trust(state.deps(), issuer, add).encode())
+
+    def find_invite(self, record: GroupRecord, text: str) -> bytes:
+        """The id of the group's one invite whose hex id starts with ``text``."""
+        state = record.state
+        found = [i for i in (state.invites if state is not None else {}) if text and i.hex().startswith(text.lower())]
+        if len(found) != 1:
+            raise ClientError("client.unknown_invite", f"no single invite of this group starts with {text!r}")
+        return found[0]
+
+    async def close_invite(self, session: NodeSession, record: GroupRecord, invite_id: bytes) -> GroupState:
+        """Close an invite (spec 12.5): nobody joins through it any more, whoever relays the join."""
+        state = await self.sync(session, record)
+        if invite_id not in state.invites:
+            raise ClientError("client.unknown_invite", "the group has no such invite")
+        return await self.control(session, record, kinds.CLOSE, Close(state.deps(), invite_id).encode())
+
+    def invites_to_close(self, record: GroupRecord, state: GroupState, now: int) -> list[bytes]:
+        """Expired invites with uses left that nobody has closed, and that this member should close now:
+        a facilitator at once, another member once its own delay (:data:`CLOSE_DELAY_MS`) has passed."""
+        mine = self.pseudonym(record).public_key
+        if mine not in state.members:
+            return []
+        low, high = CLOSE_DELAY_MS
+        chosen = int.from_bytes(hashlib.blake2b(mine + record.group_id, digest_size=4).digest(), "big")
+        delay = 0 if state.role_of(mine) == FACILITATOR else low + chosen % (high - low)
+        return [
+            i.entry_id
+            for i in state.invites.values()
+            if i.closed_by is None and i.uses < i.invite.max_uses and now > i.invite.expires_ms + delay
+        ]
+
+    async def close_expired_invites(self, session: NodeSession, record: GroupRecord, state: GroupState) -> int:
+        """Close what :meth:`invites_to_close` names; returns how many this member closed. A close that
+        another member's got in first (``group.no_effect``) is no error."""
+        closed = 0
+        for invite_id in self.invites_to_close(record, state, self.clock()):
+            try:
+                await self.close_invite(session, record, invite_id)
+            except HoldspaceError as err:
+                if err.code != "group.no_effect":
+                    raise
+            else:
+                closed += 1
+        return closed
 
     def roles_at_least(self, record: GroupRecord, role: str) -> list[bytes]:
         state = record.state

@@ -17,6 +17,7 @@ from protocol.identity import Pseudonym, genesis_context, verify_identity_docume
 from protocol.payloads import (
     HISTORY_FROM_JOIN,
     NONCE_SIZE,
+    Close,
     Genesis,
     Host,
     Invite,
@@ -112,6 +113,11 @@ def remove(
     writer: LogWriter, state: GroupState, target: bytes, cut: int, timestamp_ms: int, *, ban: bool = False
 ) -> Entry:
     return writer.append(kinds.REMOVE, Remove(state.deps(target), target, cut, ban).encode(), timestamp_ms)
+
+
+def close_invite(writer: LogWriter, state: GroupState, invite_id: bytes, timestamp_ms: int) -> Entry:
+    """Close an invite: joins through it that this entry has not seen will not stand (spec 12.5)."""
+    return writer.append(kinds.CLOSE, Close(state.deps(), invite_id).encode(), timestamp_ms)
 
 
 def change_role(writer: LogWriter, state: GroupState, target: bytes, role: str, timestamp_ms: int) -> Entry:

@@ -43,6 +43,7 @@ from protocol.payloads import (
     MEMBER,
     MODERATOR,
     RANK,
+    Close,
     ControlPayload,
     Erase,
     Genesis,
@@ -118,6 +119,7 @@ class InviteState:
     author: bytes
     invite: Invite
     uses: int = 0
+    closed_by: bytes | None = None  # the applied close entry (spec 12.5), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -635,6 +637,7 @@ def compute(
         exhausted_any = exhausted_any or any(code == "group.invite_exhausted" for code in state.outcomes.values())
         found = applier.revoked | _concurrent_acts(state, items, ancestors, position)
         found |= _displaced_joins(state, items, acknowledged)
+        found |= _closed_joins(state, items, ancestors, position)
         new = {eid: code for eid, code in found.items() if eid not in void}
         if not new:
             break
@@ -756,6 +759,28 @@ def _displaced_joins(
     return out
 
 
+def _closed_joins(
+    state: GroupState,
+    items: dict[bytes, tuple[Entry, ControlPayload]],
+    ancestors: dict[bytes, int],
+    position: dict[bytes, int],
+) -> dict[bytes, str]:
+    """Applied joins through a closed invite that the closing entry had not seen: a join signed (or
+    let in) after its invite was closed does not stand, however it is dated and whichever host relayed
+    it, and whichever of the two L puts first. Joins the close saw are kept."""
+    closes = {i.entry_id: i.closed_by for i in state.invites.values() if i.closed_by is not None}
+    if not closes:
+        return {}
+    out: dict[bytes, str] = {}
+    for eid, code in state.outcomes.items():
+        payload = items[eid][1]
+        if code is None and isinstance(payload, Join) and payload.invite_id in closes:
+            close = closes[payload.invite_id]
+            if not saw(ancestors, position, close, position[eid]):
+                out[eid] = "group.invite_closed"
+    return out
+
+
 class _Applier:
     """Applies operations in linearisation order; each ``apply`` returns None or an error code."""
 
@@ -874,6 +899,8 @@ class _Applier:
             return None
         if isinstance(payload, Session):
             return self._session(op, payload)
+        if isinstance(payload, Close):
+            return self._close(op, payload)
         if isinstance(payload, Trust):
             if not self._may(op, FACILITATOR):
                 return "group.forbidden"
@@ -883,6 +910,21 @@ class _Applier:
                 return "group.bad_target"
             return None
         return self._rekey(op, payload)
+
+    def _close(self, op: Entry, close: Close) -> str | None:
+        """A facilitator closes an invite at any time; any member may close one that has expired by the
+        closing entry's own date (so an expiry holds on every host, whoever relays a late join)."""
+        s = self.s
+        invite = s.invites.get(close.invite_id)
+        if invite is None:
+            return "group.bad_target"
+        expired = op.author in s.members and op.timestamp_ms > invite.invite.expires_ms
+        if not (self._may(op, FACILITATOR) or expired):
+            return "group.forbidden"
+        if invite.closed_by is not None:
+            return "group.no_effect"
+        invite.closed_by = op.entry_id
+        return None
 
     def _redact(self, op: Entry, redact: Redact) -> str | None:
         """Authors redact their own messages; moderators a member's, facilitators anyone's."""
@@ -943,6 +985,8 @@ class _Applier:
             self.cache.proofs[op.entry_id] = proof_ok
         if not proof_ok:
             return "group.bad_invite_proof"
+        if invite.closed_by is not None:
+            return "group.invite_closed"
         if op.timestamp_ms > invite.invite.expires_ms:
             return "group.invite_expired"
         if op.timestamp_ms < self.entries[invite.entry_id].timestamp_ms:

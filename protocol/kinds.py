@@ -20,6 +20,7 @@ REDACT = 0x0A
 ERASE = 0x0B
 SESSION = 0x0C
 TRUST = 0x0D
+CLOSE = 0x0E
 MESSAGE = 0x10
 DIRECT = 0x11
 
@@ -38,6 +39,7 @@ KINDS: dict[int, str] = {
     ERASE: "erase",
     SESSION: "session",
     TRUST: "trust",
+    CLOSE: "close",
     MESSAGE: "message",
     DIRECT: "direct",
 }

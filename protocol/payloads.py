@@ -324,8 +324,32 @@ class Trust:
         return codec.encode({"d": list(self.deps), "k": self.issuer, "a": self.add})
 
 
+@dataclass(frozen=True, slots=True)
+class Close:
+    """An invite closed: no join through it stands unless this entry saw it (spec 12.5)."""
+
+    deps: tuple[bytes, ...]
+    invite_id: bytes
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "i": self.invite_id})
+
+
 ControlPayload = (
-    Genesis | Invite | Join | Remove | RoleChange | Leave | Settings | Rekey | Host | Redact | Erase | Session | Trust
+    Genesis
+    | Invite
+    | Join
+    | Remove
+    | RoleChange
+    | Leave
+    | Settings
+    | Rekey
+    | Host
+    | Redact
+    | Erase
+    | Session
+    | Trust
+    | Close
 )
 
 
@@ -432,6 +456,11 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if not _key(f["k"]) or not isinstance(f["a"], bool):
             raise _fail(kind, "k must be a 32-byte key and a a boolean")
         return Trust(_deps(kind, f["d"]), f["k"], f["a"])
+    if kind == kinds.CLOSE:
+        f = _fields(kind, payload, {"d", "i"})
+        if not _key(f["i"]):
+            raise _fail(kind, "i must be a 32-byte invite id")
+        return Close(_deps(kind, f["d"]), f["i"])
     raise GroupError(_BAD, f"kind {kind} has no control payload")
 
 

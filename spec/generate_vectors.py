@@ -1020,6 +1020,34 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
     sc.add(first, f"{first_name} joins at the same time with the same invite and the smaller id")
     finish(sc, "joins ready at once with one timestamp are ordered by id")
 
+    # an invite closed (kind 14): a join after the close in L is ignored by the table; one that L places
+    # before the close (it is dated early, so it ranks before a newcomer the close saw) is found void
+    sc = _Scenario("invite closed")
+    sc.invite_and_join("cy", payloads.MEMBER)
+    invite, open_invite = _invite(sc, "founder", payloads.MEMBER, uses=5, expires=NOW + 60_000)
+    sc.add(open_invite.join(sc.member("ana"), sc.tick()), "ana joins")
+    sc.add(
+        author.close_invite(sc.writers["cy"], sc.state(), invite.entry_id, sc.tick()),
+        "cy, a member, tries to close the invite before it expires",
+    )
+    close = sc.add(author.close_invite(sc.founder, sc.state(), invite.entry_id, sc.tick()), "founder closes the invite")
+    sc.add(open_invite.join(sc.member("bo"), sc.tick()), "bo joins after the close")
+    sc.add(
+        open_invite.join(sc.member("mal"), invite.timestamp_ms),
+        "mal joins, dated at the invite's own time, unseen by the close: L places it before the close",
+    )
+    sc.add(author.close_invite(sc.founder, sc.state(), invite.entry_id, sc.tick()), "founder closes it again")
+    _, expiring = _invite(sc, "founder", payloads.MEMBER, expires=sc.clock + 1)
+    sc.clock += 10
+    sc.add(
+        author.close_invite(sc.writers["cy"], sc.state(), expiring.invite_id, sc.tick()),
+        "cy, a member, closes another invite after its expiry",
+    )
+    sc.add(
+        author.close_invite(sc.founder, sc.state(), close.entry_id, sc.tick()), "founder closes what is not an invite"
+    )
+    finish(sc, "a closed invite admits no join the close did not see")
+
     # a demotion below facilitator revokes the joins it had not seen; one that saw them, or that
     # does not lower the role, revokes nothing
     for lowering in (True, False):

@@ -254,7 +254,7 @@ def test_rekey_recipients_must_be_members() -> None:
 # --- determinism: any order, any partial views ---------------------------------------------
 
 OP = st.tuples(
-    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync", "late_join"]),
+    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync", "late_join", "close"]),
     st.integers(0, 4),
     st.integers(0, 4),
     st.booleans(),
@@ -296,6 +296,10 @@ def _run(ops) -> World:
             w.publish(actor, author.leave(w.people[actor].writer, w.view(actor), w.tick()), everyone_sees=visible)
         elif op == "sync":
             w.sync_all()
+        elif op == "close" and secrets:  # an invite closed, perhaps concurrently with joins through it
+            closing = secrets[b % len(secrets)].invite_id
+            entry = author.close_invite(w.people[actor].writer, w.view(actor), closing, w.tick())
+            w.publish(actor, entry, everyone_sees=visible)
     return w
 
 

@@ -285,6 +285,8 @@ class AppService:
                     epoch = state.current_epoch
                     if epoch is None or not state.epoch_is_clean(epoch):
                         await me.ensure_clean_epoch(session, record)  # newcomers get the group's keys
+                if state.invites:  # an expired invite is closed, so no host lets a late join in (12.5)
+                    await me.close_expired_invites(session, record, state)
                 new = record.messages[before:]
         if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
             self.crisis_alerts.add(record.group_id)

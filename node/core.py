@@ -27,6 +27,7 @@ from protocol.federation import FederationError
 from protocol.forks import Forks, forks_of
 from protocol.frames import ProtocolError
 from protocol.group import (
+    MAX_GROUP_HOSTS,
     Computation,
     DecodeCache,
     GroupState,
@@ -59,6 +60,11 @@ GROUP_PAGE = 1000
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> the fork proof with the smallest seq
 OTHER_PREFIX = b"forkother:"  # store meta: forkother:<group><entry id> -> header of a void entry not held
 MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later ones are held and retried)
+#: what a host stores from peers that takes no effect (spec 12.6 step 4): joins through one invite, per
+#: use it grants (each of a group's at most 32 hosts admits at most its uses: honest hosts never reach it)
+MAX_JOINS_PER_USE = MAX_GROUP_HOSTS
+#: entries of a pseudonym past its membership (after its last interval, or its ignored join)
+MAX_PAST_MEMBERSHIP = 64
 
 
 class EntryReader(Protocol):
@@ -118,7 +124,8 @@ class Decision:
 class GroupContext:
     genesis: Entry
     controls: dict[bytes, Entry] = field(default_factory=dict)
-    joined: set[bytes] = field(default_factory=set)  # authors with an admissible join (or the creator)
+    joined: dict[bytes, int] = field(default_factory=dict)  # author -> seq of its first admissible join (creator: 1)
+    joins: dict[bytes, int] = field(default_factory=dict)  # invite id -> joins through it held here
     cache: DecodeCache = field(default_factory=DecodeCache)
     state: GroupState | None = None  # None: controls were added since; ``recompute`` brings it up to date
     comp: Computation | None = None  # the computation behind ``state``, extended in place when possible
@@ -130,6 +137,30 @@ class GroupContext:
 
     generation: int = 0  # bumped whenever the held set changes other than by adding entries
     previous: GroupState | None = None  # the last state known, served to readers while one is computed
+
+    def count_join(self, entry: Entry) -> None:
+        """Bookkeeping for a join now held: its author joined (12.6 step 2) and its invite has one more."""
+        if entry.author not in self.joined:
+            self.joined[entry.author] = entry.seq
+        invite_id = self._invite_of(entry)
+        self.joins[invite_id] = self.joins.get(invite_id, 0) + 1
+
+    def uncount_join(self, entry: Entry) -> None:
+        """:meth:`count_join` undone (a write that failed)."""
+        invite_id = self._invite_of(entry)
+        self.joins[invite_id] -= 1
+        if self.joined.get(entry.author) == entry.seq:
+            del self.joined[entry.author]
+            later = [e.seq for e in self.controls.values() if e.kind == kinds.JOIN and e.author == entry.author]
+            if later:
+                self.joined[entry.author] = min(later)
+
+    def _invite_of(self, join: Entry) -> bytes:
+        payload = self.cache.payloads.get(join.entry_id)
+        if payload is None:
+            payload = self.cache.payloads[join.entry_id] = decode_payload(join.kind, join.payload or b"", join.author)
+        assert isinstance(payload, Join)
+        return payload.invite_id
 
     def set_forks(self) -> None:
         """``forks`` from ``proofs`` and ``others``; the state is computed afresh (never extended)."""
@@ -249,7 +280,7 @@ class NodeCore:
                     continue
                 entry = from_record(record)
                 if entry.kind == kinds.GENESIS:
-                    ctx = GroupContext(entry, joined={entry.author})
+                    ctx = GroupContext(entry, joined={entry.author: entry.seq})
                 else:
                     controls.append(entry)
         if ctx is None:
@@ -257,7 +288,7 @@ class NodeCore:
         for entry in controls:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
-                ctx.joined.add(entry.author)
+                ctx.count_join(entry)
         for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000):
             proof = verify_fork_proof(raw)
             ctx.proofs[proof.author] = proof
@@ -435,7 +466,7 @@ class NodeCore:
         assert ctx is not None
         if kinds.is_control(entry.kind):
             return self._check_control(ctx, group_id, entry, now_ms=now_ms, from_client=authors is not None)
-        return self._check_message(ctx, group_id, entry, now_ms)
+        return self._check_message(ctx, group_id, entry, now_ms, from_client=authors is not None)
 
     def _check_control(
         self, ctx: GroupContext, group_id: bytes, entry: Entry, *, now_ms: int, from_client: bool
@@ -480,10 +511,15 @@ class NodeCore:
         if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
             # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
             self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
-        ctx.cache.payloads[entry.entry_id] = payload
-        if not from_client:  # stored whatever its outcome; the state is brought up to date on commit
-            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
         state = comp.state
+        if not from_client:  # stored whatever its outcome (within bounds); the state is brought up to date on commit
+            if isinstance(payload, Join):
+                self._check_joins_bound(ctx, payload)
+            else:
+                self._check_past_membership(ctx, state, entry)
+            ctx.cache.payloads[entry.entry_id] = payload
+            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+        ctx.cache.payloads[entry.entry_id] = payload
         if not isinstance(payload, Join):
             parents = [*deps, previous] if previous is not None else list(deps)
             if len(state.heads) <= MAX_DEPS and not saw_every_head(state, parents):
@@ -509,6 +545,32 @@ class NodeCore:
         if from_client:
             raise GroupError("group.bad_cut", "the cut names an entry of the target that this node does not hold")
         raise GroupError("group.missing_dependency", "the removal's cut names an entry of its target not here yet")
+
+    def _check_joins_bound(self, ctx: GroupContext, join: Join) -> None:
+        """From a peer: at most ``MAX_JOINS_PER_USE`` times an invite's uses are stored through it
+        (``group.storage_bound``). Each host admits at most the invite's uses from its clients and a
+        group has at most 32 hosts, so honest hosts never reach it; a co-host holding a used token
+        cannot make others store joins without end."""
+        invite = ctx.controls.get(join.invite_id)
+        payload = ctx.cache.payloads.get(join.invite_id) if invite is not None else None
+        if invite is not None and payload is None:
+            payload = decode_payload(invite.kind, invite.payload or b"", invite.author)
+        if isinstance(payload, Invite) and ctx.joins.get(join.invite_id, 0) >= MAX_JOINS_PER_USE * payload.max_uses:
+            raise GroupError("group.storage_bound", "this host keeps no more joins through that invite")
+
+    def _check_past_membership(self, ctx: GroupContext, state: GroupState, entry: Entry) -> None:
+        """From a peer: an entry of a pseudonym outside its membership is stored (a husk, or an ignored
+        control entry) only up to ``MAX_PAST_MEMBERSHIP`` entries of its log past the end of its last
+        membership interval before it, or past its first join if it never was a member
+        (``group.storage_bound``; the peer offers it again later, when this host's state may differ)."""
+        if state.authorised_at(entry.author, entry.seq):
+            return
+        ends = [end for _start, end in state.intervals.get(entry.author, ()) if end is not None and end < entry.seq]
+        anchor = max(ends, default=ctx.joined.get(entry.author, entry.seq))
+        if entry.seq - anchor > MAX_PAST_MEMBERSHIP:
+            raise GroupError(
+                "group.storage_bound", f"this host keeps {MAX_PAST_MEMBERSHIP} entries of a non-member, no more"
+            )
 
     def _judged_afresh(self, ctx: GroupContext, entry: Entry, payload: object) -> str | None:
         """A client's entry's outcome from a full computation of the group with it (the rare path)."""
@@ -548,9 +610,12 @@ class NodeCore:
         if now_ms is not None and now_ms > invite_payload.expires_ms:
             raise GroupError("group.invite_expired", "the invite expired before this join reached the node")
 
-    def _check_message(self, ctx: GroupContext, group_id: bytes, entry: Entry, now_ms: int) -> Decision:
+    def _check_message(
+        self, ctx: GroupContext, group_id: bytes, entry: Entry, now_ms: int, *, from_client: bool
+    ) -> Decision:
         """A message is stored whole only if authorised, not redacted or erased, and not yet due for
-        deletion; otherwise as a husk (spec 12.6, 17.5)."""
+        deletion; otherwise as a husk (spec 12.6, 17.5); a peer's husk of a non-member only within
+        :meth:`_check_past_membership`'s bound."""
         if entry.author not in ctx.joined:
             raise GroupError("group.not_member", "the author never joined this group")
         expires: int | None = None
@@ -561,6 +626,8 @@ class NodeCore:
                 raise GroupError("group.malformed_payload", str(exc)) from exc
         state = ctx.state or ctx.recompute()  # reset by every reserved control entry: never stale
         authorised = state.authorised_at(entry.author, entry.seq)
+        if not authorised and not from_client:
+            self._check_past_membership(ctx, state, entry)
         deadline = earliest(expires, retention_deadline(state, entry.timestamp_ms))
         husk = (
             not authorised
@@ -606,7 +673,7 @@ class NodeCore:
     def _apply(self, decision: Decision) -> None:
         entry = decision.entry
         if entry.kind == kinds.GENESIS:
-            ctx = GroupContext(entry, joined={entry.author})
+            ctx = GroupContext(entry, joined={entry.author: entry.seq})
             ctx.snapshot_intervals()
             self.groups[decision.group_id] = ctx
         elif kinds.is_control(entry.kind):
@@ -616,7 +683,7 @@ class NodeCore:
             ctx.previous = ctx.state or ctx.previous
             ctx.state = None  # messages checked from now on see this entry
             if entry.kind == kinds.JOIN:
-                ctx.joined.add(entry.author)
+                ctx.count_join(entry)
 
     def committed(self, decision: Decision) -> Followup:
         """The decision's record is durable. Returns what became unauthorised because of it: for a
@@ -700,10 +767,8 @@ class NodeCore:
         ctx = self.groups.get(decision.group_id)
         if ctx is not None and ctx.controls.pop(entry.entry_id, None) is not None:
             ctx.spoil()  # the entry may be in the computation: compute afresh
-            if entry.kind == kinds.JOIN and not any(
-                e.kind == kinds.JOIN and e.author == entry.author for e in ctx.controls.values()
-            ):
-                ctx.joined.discard(entry.author)
+            if entry.kind == kinds.JOIN:
+                ctx.uncount_join(entry)
 
     def _unpend(self, decision: Decision) -> None:
         if decision.duplicate:

@@ -78,6 +78,8 @@ CLOSE_REFUSED = 1  # connection close code: unauthenticated or blocked (the reas
 CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
 ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive from its hosts
+#: refusals that mean "not yet" (12.6): the entry is held and tried again, never a strike by itself
+WAITING = frozenset({"group.missing_dependency", "group.storage_bound"})
 MAX_HELD = 256  # entries waiting for a dependency, per group on one sync stream (one peer); then strikes
 MAX_HELD_PER_PEER = 4096  # the same, over all the groups of one sync stream
 _CURSOR = struct.Struct(">Q")
@@ -306,7 +308,7 @@ class Federation:
                 if not isinstance(result, HoldspaceError):
                     continue
                 author = _author(item[1])
-                waits = result.code == "group.missing_dependency" or (
+                waits = result.code in WAITING or (
                     result.code in ("log.seq_gap", "log.prev_mismatch") and author in authors
                 )
                 if waits and len(still) < MAX_HELD and total + len(still) < MAX_HELD_PER_PEER:
@@ -340,10 +342,12 @@ class Federation:
             await self._count_strike(key)
 
     def _excused(self, err: HoldspaceError, header: bytes | None) -> bool:
-        """Refusals that are no fault of the relaying peer (spec 16.5): a fork; the entries that
-        continue the other branch of an author already proven to have forked; and, in a group with a
-        proven fork, an entry whose dependency is still missing (it may name the other branch)."""
-        if err.code == "log.fork":
+        """Refusals that are no fault of the relaying peer (spec 16.5): a fork; what a host does not
+        store from peers past its bounds (``group.storage_bound``: the entry is valid, and may be
+        stored later); the entries that continue the other branch of an author already proven to have
+        forked; and, in a group with a proven fork, an entry whose dependency is still missing (it may
+        name the other branch)."""
+        if err.code in ("log.fork", "group.storage_bound"):
             return True
         if err.code not in ("log.prev_mismatch", "log.seq_gap", "group.missing_dependency") or header is None:
             return False

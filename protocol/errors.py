@@ -87,6 +87,10 @@ CODES: dict[str, str] = {
         "a client's removal names a cut beyond the last entry of its target that the node holds: the cut must "
         "be an entry the remover saw"
     ),
+    "group.storage_bound": (
+        "a host stores no more of what takes no effect from a peer: joins through one invite beyond 32 times "
+        "its uses, or entries of a pseudonym beyond 64 past its membership; the peer offers it again later"
+    ),
     "group.forked": "the entry is at or after a position where its author is proven to have forked its log",
     # --- client protocol (spec section 14) ---
     "proto.malformed_frame": "a frame is not a well-formed request or response",

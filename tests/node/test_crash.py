@@ -69,7 +69,10 @@ async def test_acknowledged_entries_survive_kill_9(tmp_path: Path, run: int) -> 
         async with trio.open_nursery() as nursery:
             for i in range(6):
                 nursery.start_soon(publisher, address, run * 100 + i, acked, stop)
-            await trio.sleep(random.uniform(0.3, 1.5))
+            with trio.fail_after(60):  # a loaded machine is slow to start: kill only once entries are acked
+                while len(acked) <= 6:  # noqa: ASYNC110 (six publishers append; polling is simplest)
+                    await trio.sleep(0.01)
+            await trio.sleep(random.uniform(0.0, 1.2))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             stop.set()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.core import NodeCore
+from node.core import MAX_JOINS_PER_USE, NodeCore
 from node.memory_store import MemoryReader
 from protocol import author, crypto, kinds
 from protocol.entry import Entry
@@ -133,9 +133,13 @@ def _refused(core: NodeCore, reader: MemoryReader, entry: Entry, now_ms: int, co
 def flood_shape(n: int, more: int) -> dict[str, float]:
     w = World()
     founder = w.people["founder"]
-    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    # a host stores at most 32 joins per use of an invite (group.storage_bound): an invite whose uses
+    # allow the flood, every use taken by a member first
+    uses = (n + more) // (MAX_JOINS_PER_USE - 1) + 1  # the members take one join per use
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR, max_uses=uses)
     w.publish("founder", inv)
-    w.redeem("ana", secret)
+    for k in range(uses):
+        w.redeem(f"member{k}", secret)
     core, reader = hosted(w)
     context = group_context(w.group_id)
 

@@ -538,9 +538,15 @@ class NodeCore:
         number beyond what the target wrote (which would leave the target's later messages accepted).
         From a client: ``group.bad_cut``. From a peer: the removal waits, like a missing dependency,
         until the target's log reaches ``c`` here (every honest host stored that entry before the
-        removal, so it arrives first in the normal course)."""
+        removal, so it arrives first in the normal course). For a proven equivocator, up to its forked
+        seq is enough: this host may hold the other twin and never the branch the remover saw."""
         held = self._head(group_id, remove.target)
-        if remove.cut <= (held.seq if held is not None else 0):
+        needed = remove.cut
+        ctx = self.groups.get(group_id)
+        forked = ctx.forks.forked.get(remove.target) if ctx is not None else None
+        if forked is not None:  # a proven equivocator: either twin at its forked seq will do (12.5)
+            needed = min(needed, forked)
+        if needed <= (held.seq if held is not None else 0):
             return
         if from_client:
             raise GroupError("group.bad_cut", "the cut names an entry of the target that this node does not hold")

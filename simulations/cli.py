@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from simulations.run import banner, run_scenario
 from simulations.scenario import Scenario, ScenarioError, load, plan
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -47,6 +46,8 @@ def _seeds(text: str) -> list[int]:
 
 def _one(scenario_path: str, seed: int, out: str, draw: bool) -> dict[str, Any]:
     """A sweep's job, in a worker process. A run that breaks is a failed seed, not a broken sweep."""
+    from simulations.run import run_scenario  # noqa: PLC0415 - other commands start without the simulator
+
     try:
         result = run_scenario(find_scenario(scenario_path), seed, Path(out), draw=draw)
     except Exception as exc:
@@ -91,6 +92,8 @@ def sim_run(scenario: str, seed_text: str, out: Path, jobs: int, no_plots: bool)
 
 
 def _single(scenario: Scenario, seed: int, out: Path, draw: bool) -> int:
+    from simulations.run import banner, run_scenario  # noqa: PLC0415 - other commands start without the simulator
+
     click.echo(banner(scenario, plan(scenario, seed)))
     horizon = max(scenario.duration, plan(scenario, seed).faults_end) + scenario.settle
     with click.progressbar(length=int(horizon), label="simulated seconds", show_pos=True) as bar:

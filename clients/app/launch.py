@@ -19,11 +19,7 @@ from pathlib import Path
 
 import click
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
-from clients.app.service import AppService
-from clients.app.web import Pages
 from clients.cli_common import friendly, home_dir, home_lock
 from protocol.address import InviteToken, NodeAddress
 
@@ -60,6 +56,13 @@ async def serve_app(
     invite: str | None,
     echo: Callable[[str], None],
 ) -> None:
+    # imported here, not at the top: every other ``holdspace`` command starts without the web stack (~0.5 s)
+    from hypercorn.config import Config  # noqa: PLC0415
+    from hypercorn.trio import serve  # noqa: PLC0415
+
+    from clients.app.service import AppService  # noqa: PLC0415
+    from clients.app.web import Pages  # noqa: PLC0415
+
     service = AppService(home, node)
     service.pending_invite = invite.strip() if invite else None
     pages = Pages(service)

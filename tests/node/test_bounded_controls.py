@@ -61,9 +61,11 @@ def test_one_more_join_in_a_group_flooded_with_stale_token_joins_is_not_a_recomp
     are ignored, but hosts must converge). One more such join is applied at the end of L."""
     w = World()
     founder = w.people["founder"]
-    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    uses = 13  # hosts store at most 32 joins per use of an invite (group.storage_bound): 416 here
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR, max_uses=uses)
     w.publish("founder", inv)
-    w.redeem("ana", secret)  # the invite's single use is gone
+    for k in range(uses):
+        w.redeem(f"member{k}", secret)  # the invite's uses are gone
     core, reader = hosted(w)
     junk = [
         secret.join(

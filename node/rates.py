@@ -1,15 +1,31 @@
-"""Per-pseudonym publish rates (spec 14.5): pure, the caller's clock passed in.
+"""Token buckets and per-pseudonym publish rates (spec 14.5): pure, the caller's clock passed in.
 
 A pseudonym's budget is shared by every connection it is authenticated on, so the buckets belong to
 the node, not to a session. Only an author authenticated on the connection can spend its budget."""
 
 from __future__ import annotations
 
-from node.limits import TokenBucket
 from protocol import codec
 from protocol.frames import ProtocolError
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
+
+
+class TokenBucket:
+    """``rate`` tokens per second up to ``burst``; ``take`` is pure given the caller's clock."""
+
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.updated = rate, burst, burst, now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
 
 
 def publish_author(header: bytes, authors: frozenset[bytes]) -> bytes:

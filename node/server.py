@@ -1,8 +1,10 @@
 """The node runtime: trio tasks around :class:`node.core.NodeCore`, a store and a transport.
 
 One task per connection and one per stream (a request, or a subscription). Decisions are the
-core's; this module only moves bytes, awaits durable commits and wakes subscribers. An entry is
-acknowledged after ``StoreWriter.append`` returns, that is after its transaction is on disk.
+core's (what to store) and the client session's (``node.session``: what each request does); this
+module only moves bytes and time, performs the session's effects, awaits durable commits and wakes
+subscribers. An entry is acknowledged after ``StoreWriter.append`` returns, that is after its
+transaction is on disk. Federation reaches the node through ``node.hosting.HostingNode`` only.
 """
 
 from __future__ import annotations

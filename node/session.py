@@ -19,12 +19,11 @@ host's own reads raise (a store failure, which the runtime answers with ``proto.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from node.core import NodeCore
 from node.framing import headers_within, items_within_frame
-from node.limits import NodeLimits, TokenBucket
-from node.rates import PublishRates
+from node.rates import PublishRates, TokenBucket
 from node.records import StoredEntry
 from protocol import codec, crypto
 from protocol.address import NodeAddress
@@ -40,6 +39,9 @@ from protocol.frames import (
     encode_fetch_ok,
     encode_ok,
 )
+
+if TYPE_CHECKING:  # node.limits names the transport's limits: not imported here (no transport)
+    from node.limits import NodeLimits
 
 RESET_REQUEST_TIMEOUT = 2  # stream reset code: the request was not complete within request_timeout
 

@@ -385,8 +385,9 @@ def test_federation_and_the_server_do_not_import_each_other() -> None:
 OPS = ["hello", "auth", "publish", "publish_many", "fetch", "subscribe", "state", "identity", "adopt", "bogus"]
 FIELDS = ["g", "k", "e", "b", "v", "after", "limit", "sig", "hosts", "entries"]
 small_bytes = st.one_of(st.binary(max_size=40), st.sampled_from([b"", bytes(32), b"\xff" * 32]))
+text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)  # no lone surrogates: always encodable
 value = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**64) + 1, 2**64 - 1), st.text(max_size=20), small_bytes),
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**64) + 1, 2**64 - 1), text, small_bytes),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=12,
 )
@@ -438,6 +439,35 @@ class SessionMachine(RuleBasedStateMachine):
         except CodecError:  # a lone surrogate in a drawn text
             return
         self._receive(frame)
+
+    @rule(
+        op=st.sampled_from(["publish", "publish_many", "adopt", "auth", "identity", "fetch", "subscribe", "state"]),
+        blob=st.one_of(small_bytes, value.map(codec.encode), st.tuples(st.sampled_from(entries), st.integers(0, 999))),
+        key=st.one_of(
+            st.sampled_from([world.group_id, bytes(32), world.genesis.author]), st.binary(min_size=32, max_size=32)
+        ),
+        n=st.integers(0, 2**64 - 1),
+    )
+    def well_formed(self, op: str, blob: bytes | tuple[Entry, int], key: bytes, n: int) -> None:
+        """A request of the right schema whose contents are arbitrary (or a real header with one byte changed)."""
+        if isinstance(blob, tuple):
+            entry, at = blob
+            raw = bytearray(entry.raw)
+            raw[at % len(raw)] ^= 1 + at % 255
+            blob = bytes(raw)
+        blob = blob[:1024]
+        hosts: list[codec.CborValue] = [str(NodeAddress(key, "127.0.0.1", 1 + n % 65535)), blob.hex()[:300]]
+        fields: dict[str, codec.CborValue] = {
+            "publish": {"e": blob, "b": None if n % 2 else blob},
+            "publish_many": {"entries": [[blob, blob]] * (1 + n % 3)},
+            "adopt": {"e": blob, "b": blob, "hosts": hosts[: 1 + n % 2]},
+            "auth": {"k": key, "sig": blob.ljust(64, b"\0")[:64]},
+            "identity": {"g": key, "k": key},
+            "fetch": {"g": key, "after": n, "limit": 1 + n % 512},
+            "subscribe": {"g": key, "after": n},
+            "state": {"g": key},
+        }[op]  # type: ignore[assignment]
+        assert isinstance(self._receive(request(op, **fields)), Effect)  # type: ignore[arg-type]
 
     @rule(who=st.sampled_from(["founder", "ana", "stranger"]), good=st.booleans())
     def authenticate(self, who: str, good: bool) -> None:

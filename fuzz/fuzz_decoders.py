@@ -252,7 +252,7 @@ def run_atheris(name: str, argv: list[str]) -> None:
 
         targets = _targets(name)
         import clients.client  # noqa: F401, PLC0415 - instrumented for the response target
-        import node.server  # noqa: F401, PLC0415 - instrumented for the node_header target
+        import node.session  # noqa: F401, PLC0415 - instrumented for the node_header target
 
     def test_one_input(data: bytes) -> None:
         target, body = _select(targets, data)

@@ -280,11 +280,13 @@ def run_unpad(data: bytes) -> object:
 
 
 def run_node_header(data: bytes) -> object:
-    """The node's first look at a published header, before the full entry checks (node/server.py)."""
-    from node.server import _header_group, _publish_author  # noqa: PLC0415
+    """The node's first look at a published header, before the full entry checks (node/rates.py,
+    node/session.py)."""
+    from node.rates import publish_author  # noqa: PLC0415
+    from node.session import header_group  # noqa: PLC0415
 
-    author = _publish_author(data, _seed_authors())
-    group = _header_group(data)
+    author = publish_author(data, _seed_authors())
+    group = header_group(data)
     return author, group
 
 
@@ -671,7 +673,7 @@ _ALL = [
         run_node_header,
         ("cbor.", "proto.", "entry."),
         seeds_node_header,
-        about="node.server's first look at a published header",
+        about="a client session's first look at a published header",
     ),
 ]
 

@@ -27,10 +27,12 @@ import nacl.signing
 import trio
 
 from node.core import FORK_PREFIX, unpack_record
+from node.framing import FRAME_SLACK
+from node.hosting import HostingNode
 from node.limits import TokenBucket
 from node.peering import PeerBook, shared_groups
-from node.server import FRAME_SLACK, Node, send_error, serve_streams
 from node.store import StoreError
+from node.streams import send_error, serve_streams
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
 from node.transport.quic import connect_quic
@@ -91,7 +93,7 @@ class PeerPenalisedError(FederationError):
 
 
 class Federation:
-    def __init__(self, node: Node, book: PeerBook, connect: Connector) -> None:
+    def __init__(self, node: HostingNode, book: PeerBook, connect: Connector) -> None:
         self.node = node
         self.book = book
         self.connect = connect
@@ -286,7 +288,7 @@ class Federation:
                 written[event.group] = now
                 waiting = held.get(event.group, [])
                 cursor = min([event.next, *(c - 1 for c, _h, _p in waiting)])
-                await node.writer.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(max(cursor, 0)))
+                await node.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(max(cursor, 0)))
 
     async def _ingest_held(
         self, key: bytes, stream: MessageStream, group: bytes, entries: Held, held: dict[bytes, Held]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from node.rates import TokenBucket
 from node.transport.base import TransportLimits
 from protocol.frames import MAX_FRAME
 
@@ -37,18 +38,4 @@ class NodeLimits:
     transport: TransportLimits = field(default_factory=default_transport_limits)
 
 
-class TokenBucket:
-    """``rate`` tokens per second up to ``burst``; ``take`` is pure given the caller's clock."""
-
-    __slots__ = ("burst", "rate", "tokens", "updated")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.updated = rate, burst, burst, now
-
-    def take(self, now: float, cost: float = 1.0) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < cost:
-            return False
-        self.tokens -= cost
-        return True
+__all__ = ["NodeLimits", "TokenBucket", "default_transport_limits"]

@@ -37,7 +37,7 @@ class MetricsError(HoldspaceError):
 
 
 class NodeMetrics:
-    """A :class:`~node.server.NodeObserver` that counts, plus a collector of gauges."""
+    """A :class:`~node.hosting.NodeObserver` that counts, plus a collector of gauges."""
 
     def __init__(self, node: Node, federation: Federation | None, registry: CollectorRegistry) -> None:
         self.node = node

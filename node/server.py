@@ -1,8 +1,10 @@
 """The node runtime: trio tasks around :class:`node.core.NodeCore`, a store and a transport.
 
 One task per connection and one per stream (a request, or a subscription). Decisions are the
-core's; this module only moves bytes, awaits durable commits and wakes subscribers. An entry is
-acknowledged after ``StoreWriter.append`` returns, that is after its transaction is on disk.
+core's (what to store) and the client session's (``node.session``: what each request does); this
+module only moves bytes and time, performs the session's effects, awaits durable commits and wakes
+subscribers. An entry is acknowledged after ``StoreWriter.append`` returns, that is after its
+transaction is on disk. Federation reaches the node through ``node.hosting.HostingNode`` only.
 """
 
 from __future__ import annotations
@@ -14,52 +16,48 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import nacl.signing
 import trio
 import trio.lowlevel
 
 from node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
-from node.limits import NodeLimits, TokenBucket
-from node.store import Store, StoredEntry, StoreError
+from node.framing import items_within_frame
+from node.hosting import Federator, NodeObserver
+from node.limits import NodeLimits
+from node.rates import MAX_BUCKETS, PublishRates
+from node.session import (
+    RESET_REQUEST_TIMEOUT,
+    Adopt,
+    Answer,
+    ClientSession,
+    Effect,
+    Fetch,
+    Publish,
+    PublishMany,
+    Refuse,
+    Reset,
+    Subscribe,
+)
+from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
+from node.streams import send_error, serve_streams
 from node.transport.base import Connection, MessageStream, TransportError
 from node.transport.quic import serve_quic
-from protocol import codec, crypto, kinds
-from protocol.address import NodeAddress
-from protocol.entry import Entry, decode_entry
+from protocol import codec, kinds
+from protocol.entry import decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
-from protocol.frames import (
-    ALPN_CLIENT,
-    CHALLENGE_SIZE,
-    PROTOCOL_VERSION,
-    ProtocolError,
-    Request,
-    auth_message,
-    decode_request,
-    encode_entries_event,
-    encode_error,
-    encode_fetch_ok,
-    encode_ok,
-    entry_item,
-)
+from protocol.frames import ALPN_CLIENT, CHALLENGE_SIZE, ProtocolError, encode_entries_event, encode_ok
 from protocol.group import compute
 from protocol.log import ForkError, ForkProof
 
-if TYPE_CHECKING:
-    from node.federation import Federation
-
 log = logging.getLogger("holdspace.node")
 
-MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
 READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready)
-FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
-RESET_REQUEST_TIMEOUT = 2  # stream reset code: the request was not complete within request_timeout
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
@@ -68,28 +66,6 @@ DELETE_BATCH = 1000  # payload deletions per durable transaction
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class NodeObserver(Protocol):
-    """What a node reports as it runs, for the simulator's history (a real node has none)."""
-
-    def stored(self, group: bytes, entry: Entry) -> None:
-        """``entry`` is durably committed (a client's publish or a peer's)."""
-
-    def refused(self, code: str, source: str) -> None:
-        """A request or entry was refused with ``code``; ``source`` is ``client`` or ``peer``."""
-
-
-class Session:
-    """One client connection: its challenge, its authenticated pseudonyms, its rate limits."""
-
-    def __init__(self, conn: Connection, limits: NodeLimits) -> None:
-        self.conn = conn
-        self.challenge = os.urandom(CHALLENGE_SIZE)
-        self.authors: set[bytes] = set()
-        self.subscriptions = 0
-        now = trio.current_time()
-        self.requests = TokenBucket(limits.request_rate, limits.request_burst, now)
 
 
 class Node:
@@ -117,14 +93,14 @@ class Node:
         # arrives, those at or after the forked position count as the other branch (spec 12.5)
         self._unplaced: dict[bytes, dict[bytes, None]] = {}
         self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
-        self._publish_buckets: dict[bytes, TokenBucket] = {}  # insertion order = least recently used first
+        self.rates = PublishRates(limits.publish_rate, limits.publish_burst)  # per pseudonym, all connections
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
         self._compute_limiter = trio.CapacityLimiter(1)  # one worker thread for full computations
         self._threads = not isinstance(writer, InlineStoreWriter)  # the simulator runs everything inline
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
-        self.federation: Federation | None = None  # set by node.federation.Federation
+        self.federation: Federator | None = None  # set by node.federation.Federation
         self.observer: NodeObserver | None = None
         self._deadlines: list[tuple[int, bytes, bytes, int]] = []  # heap of (when, group, author, seq)
         self._deadlines_changed = trio.Event()
@@ -157,112 +133,69 @@ class Node:
                 return
             await self.federation.serve(conn)
             return
-        session = Session(conn, self.limits)
+        session = ClientSession(self, os.urandom(CHALLENGE_SIZE), trio.current_time())
         self.clients += 1
         try:
             await serve_streams(conn, lambda stream: self._handle_stream(session, stream))
         finally:
             self.clients -= 1
 
-    async def _handle_stream(self, session: Session, stream: MessageStream) -> None:
+    @property
+    def federates(self) -> bool:
+        """Whether a federation is attached (a client's ``adopt`` of a group hosted elsewhere)."""
+        return self.federation is not None
+
+    async def _handle_stream(self, session: ClientSession, stream: MessageStream) -> None:
+        """One request: its bytes and the time go to the session, whose effect is carried out here."""
         try:
-            with trio.move_on_after(self.limits.request_timeout) as waiting:
+            with trio.move_on_after(session.request_timeout) as waiting:
                 data = await stream.receive()
             if waiting.cancelled_caught:  # a request begun and never finished: free what it holds
-                stream.reset(RESET_REQUEST_TIMEOUT)
-                if self.observer is not None:
-                    self.observer.refused("proto.request_timeout", "client")
+                await self._perform(session, stream, session.timed_out())
                 return
-            if not session.requests.take(trio.current_time()):
-                raise ProtocolError("proto.rate_limited", "too many requests on this connection")
-            request = decode_request(data)
-            if request.op == "subscribe":
-                await self._subscribe(session, request, stream)
-                return
-            result = await self._dispatch(session, request)
-            await stream.send(result if isinstance(result, bytes) else encode_ok(result))
-            await stream.finish()
+            await self._perform(session, stream, session.receive(data, trio.current_time()))
         except HoldspaceError as err:
-            if self.observer is not None:
-                self.observer.refused(err.code, "client")
-            await send_error(stream, err.code, err.message)
+            await self._refuse(stream, Refuse(err.code, err.message))
         except StoreError as err:
             log.error("store failure: %s", err.code)
             await send_error(stream, "proto.busy", "the node could not store the entry; retry later")
         except TransportError:
             stream.reset(RESET_INTERNAL)  # never leave a request unanswered: the client sees a reset
 
-    async def _dispatch(self, session: Session, request: Request) -> dict[str, codec.CborValue] | bytes:
-        """The result of one request: a map to send as ``ok``, or a response already encoded."""
-        if request.op == "hello":
-            if request.int_of("v") != PROTOCOL_VERSION:
-                raise ProtocolError("proto.bad_version", f"this node speaks protocol version {PROTOCOL_VERSION}")
-            return {
-                "v": PROTOCOL_VERSION,
-                "node": self.public_key,
-                "challenge": session.challenge,
-                "limits": {
-                    "publish_rate": int(self.limits.publish_rate),
-                    "max_frame": self.limits.transport.max_message_size,
-                },
-            }
-        if request.op == "auth":
-            key, sig = request.bytes_of("k"), request.bytes_of("sig")
-            if not crypto.ed25519_verify(key, auth_message(session.challenge, self.public_key, key), sig):
-                raise ProtocolError("proto.bad_auth")
-            if key not in session.authors and len(session.authors) >= self.limits.max_pseudonyms_per_connection:
-                raise ProtocolError("proto.busy", "too many pseudonyms on one connection")
-            session.authors.add(key)
-            return {}
-        if request.op == "publish":
-            return await self.publish(request.bytes_of("e"), request.fields["b"], frozenset(session.authors))  # type: ignore[arg-type]
-        if request.op == "publish_many":
-            entries = request.fields["entries"]
-            assert isinstance(entries, list)
-            items = [(item[0], item[1]) for item in entries if isinstance(item, list)]
-            return await self.publish_many(items, frozenset(session.authors))  # type: ignore[arg-type]
-        if request.op == "fetch":
-            group = request.bytes_of("g")
-            full = self._check_read(session, group)
-            limit = request.int_of("limit")
-            page = await self.writer.read(self.store.iter_group, group, request.int_of("after"), limit)
-            entries, last = self._items_within_frame(page, request.int_of("after"), full)
-            more = len(entries) < len(page) or len(page) == limit
-            return encode_fetch_ok(entries, last, more)  # spliced from the stored bytes
-        if request.op == "state":
-            group = request.bytes_of("g")
-            self._check_read(session, group)
-            state = self.core.view(group)
-            banned: list[codec.CborValue] = [*sorted(state.banned)]
-            return {
-                "members": [[k, m.role] for k, m in sorted(state.members.items())],
-                "banned": banned,
-                "heads": list(state.heads),
-                "epochs": [e.entry_id for e in state.epochs],
-                "hosts": [state.hosts[k] for k in sorted(state.hosts)],
-                "forks": [*self.fork_proofs(group)],
-                "branch": self._branch_headers(group),
-            }
-        if request.op == "adopt":
-            header, body = request.bytes_of("e"), request.fields["b"]
-            if not self._publish_bucket(header, frozenset(session.authors)).take(trio.current_time()):
-                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
-            hosts = request.fields["hosts"]
-            assert isinstance(hosts, list)
-            addresses = [NodeAddress.parse(h) for h in hosts if isinstance(h, str)]
-            if self.core.hosts(_header_group(header)):
-                return await self.publish(header, body if isinstance(body, bytes) else None, frozenset(session.authors))
-            if self.federation is None:
-                raise ProtocolError("proto.unknown_group", "this node does not federate, so it cannot join that group")
-            return await self.federation.adopt(header, body if isinstance(body, bytes) else None, addresses)
-        if request.op == "identity":
-            group = request.bytes_of("g")
-            self._check_read(session, group)
-            document = self.core.identity_document(group, request.bytes_of("k"))
-            if document is None:
-                raise ProtocolError("proto.not_found", "no identity document for that pseudonym in this group")
-            return {"doc": document}
-        raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
+    async def _perform(self, session: ClientSession, stream: MessageStream, effect: Effect) -> None:
+        """Carry out a session's effect on the request's stream (I/O, durable writes, waiting)."""
+        if isinstance(effect, Refuse):
+            await self._refuse(stream, effect)
+            return
+        if isinstance(effect, Reset):
+            stream.reset(effect.code)
+            if self.observer is not None:
+                self.observer.refused(effect.counted, "client")
+            return
+        if isinstance(effect, Subscribe):
+            await self._subscribe(session, effect, stream)
+            return
+        frame: bytes
+        if isinstance(effect, Answer):
+            frame = effect.frame
+        elif isinstance(effect, Publish):
+            frame = encode_ok(await self.store_published(effect.header, effect.payload, effect.authors))
+        elif isinstance(effect, PublishMany):
+            frame = encode_ok(await self.publish_many(list(effect.items), effect.authors))
+        elif isinstance(effect, Adopt):
+            assert self.federation is not None  # the session asks only of a node that federates
+            frame = encode_ok(await self.federation.adopt(effect.header, effect.payload, list(effect.hosts)))
+        else:
+            assert isinstance(effect, Fetch)
+            page = await self.writer.read(self.store.iter_group, effect.group, effect.after, effect.limit)
+            frame = effect.answer(page)  # spliced from the stored bytes
+        await stream.send(frame)
+        await stream.finish()
+
+    async def _refuse(self, stream: MessageStream, refusal: Refuse) -> None:
+        if self.observer is not None:
+            self.observer.refused(refusal.code, "client")
+        await send_error(stream, refusal.code, refusal.message)
 
     def _entries_event(self, group: bytes, after: int, full: bool) -> tuple[bytes | None, int]:
         """The encoded event of the entries after ``after`` (None if there are none) and its last cursor.
@@ -277,50 +210,12 @@ class Node:
         page = self.store.iter_group(group, after, self.limits.subscription_batch)
         if not page:
             return None, after
-        items, following = self._items_within_frame(page, after, full)
+        items, following = items_within_frame(page, after, full, self.limits.transport.max_message_size)
         frame = encode_entries_event(items, following)
         if len(self._event_cache) > 4096:
             self._event_cache.clear()
         self._event_cache[(group, after, full)] = (generation, frame, following)
         return frame, following
-
-    @staticmethod
-    def _event_item(cursor: int, record: StoredEntry, full: bool) -> bytes:
-        """The encoded entry-item, spliced from the stored bytes (no decoding)."""
-        if not full and record.kind in kinds.MESSAGE_KINDS:
-            value = codec.decode(record.raw, max_size=len(record.raw))
-            assert isinstance(value, list)
-            return codec.encode([cursor, value[0], None])  # a former member gets headers only (spec 14.2)
-        return entry_item(cursor, record.raw)
-
-    def _items_within_frame(
-        self, page: list[tuple[int, StoredEntry]], after: int, full: bool = True
-    ) -> tuple[list[bytes], int]:
-        """As many entries of ``page`` as fit one frame (at least one), encoded, and the last cursor taken."""
-        budget = self.limits.transport.max_message_size - FRAME_SLACK
-        items: list[bytes] = []
-        last = after
-        for cursor, record in page:
-            budget -= len(record.raw) + 16
-            if items and budget < 0:
-                break
-            items.append(self._event_item(cursor, record, full))
-            last = cursor
-        return items, last
-
-    def _check_read(self, session: Session, group: bytes) -> bool:
-        """Whether the session reads the group in full (True: a current member) or as a former
-        member, who is served every header but no message payload (False); raises otherwise."""
-        if not session.authors:
-            raise ProtocolError("proto.unauthenticated", "authenticate a pseudonym first")
-        if not self.core.hosts(group):
-            raise ProtocolError("proto.unknown_group")
-        if self.core.may_read(group, session.authors):
-            return True
-        state = self.core.view(group)
-        if not any(state.ever_member(k) for k in session.authors):
-            raise ProtocolError("proto.forbidden", "none of your pseudonyms has joined this group")
-        return False
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -356,15 +251,20 @@ class Node:
     async def publish(
         self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
     ) -> dict[str, codec.CborValue]:
-        """Validate, store durably, wake subscribers. ``authors`` None: relayed by a peer node.
+        """Validate, store durably, wake subscribers. ``authors`` None: relayed by a peer node;
+        otherwise the entry's author must be one of ``authors`` and is charged its publish rate.
 
         A client's entry is stored only if it takes effect; otherwise it is refused with its code and
         nothing is stored, so the client may use that log position again. (A peer's entry is stored
         whenever it is admissible, spec 12.6, so that hosts converge.)"""
         if authors is not None:
-            bucket = self._publish_bucket(header, authors)
-            if not bucket.take(trio.current_time()):
-                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
+            self.rates.charge(header, authors, trio.current_time())
+        return await self.store_published(header, payload, authors)
+
+    async def store_published(
+        self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
+    ) -> dict[str, codec.CborValue]:
+        """:meth:`publish` once the author's publish rate is charged (a client session charges it)."""
         await self.ready(header)
         try:
             decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
@@ -392,11 +292,8 @@ class Node:
         """Several client entries in one request (spec 14.2 ``publish_many``): each is checked as a
         ``publish`` is, in order (each sees the ones before it), and those taking effect are written in
         ONE durable transaction. One result per entry, ``[cursor, null]`` or ``[null, code]``; the
-        answer comes once every stored entry is durable. Rate limits count every entry."""
-        for header, _ in items:  # every author must be authenticated here, and has its budget spent
-            bucket = self._publish_bucket(header, authors)
-            if not bucket.take(trio.current_time()):
-                raise ProtocolError("proto.rate_limited", "this pseudonym publishes too fast")
+        answer comes once every stored entry is durable. Every entry's author is authenticated and
+        charged its publish rate before this is called (the client session does both)."""
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
         for header, payload in items:
@@ -436,18 +333,6 @@ class Node:
             else:
                 results.append([cursors.get(outcome.entry.entry_id) or 0, None])
         return {"results": results}
-
-    def _publish_bucket(self, header: bytes, authors: frozenset[bytes]) -> TokenBucket:
-        """The rate bucket of the entry's author, which must be authenticated on this connection (so
-        nobody else can spend a pseudonym's budget)."""
-        author = _publish_author(header, authors)
-        bucket = self._publish_buckets.pop(author, None)
-        if bucket is None:
-            bucket = TokenBucket(self.limits.publish_rate, self.limits.publish_burst, trio.current_time())
-            if len(self._publish_buckets) >= MAX_BUCKETS:
-                del self._publish_buckets[next(iter(self._publish_buckets))]  # least recently used
-        self._publish_buckets[author] = bucket
-        return bucket
 
     async def _store(self, decision: Decision) -> int:
         if decision.duplicate:
@@ -677,19 +562,6 @@ class Node:
             await self.writer.put_meta(OTHER_PREFIX + other.log_group + other.entry_id, header)
             self._wake(other.log_group)
 
-    def _branch_headers(self, group: bytes) -> list[codec.CborValue]:
-        """Headers of proven equivocators' entries at or after their forked position that this node
-        could not place (spec 12.5), as many as fit in half a frame: a client needs them to read a
-        ``d`` that names one."""
-        room = self.limits.transport.max_message_size // 2
-        out: list[codec.CborValue] = []
-        for header in self.core.other_headers(group):
-            room -= len(header) + 4
-            if room < 0:
-                break
-            out.append(header)
-        return out
-
     def _remember_unplaced(self, header: bytes) -> None:
         try:
             group = decode_entry(header, None, now_ms=None, verify=False).log_group
@@ -706,6 +578,10 @@ class Node:
         """A number that changes whenever the group's entries, deletions or fork proofs change."""
         return self._generation.get(group, 0)
 
+    async def put_meta(self, key: bytes, value: bytes) -> None:
+        """Durably store a small value under ``key`` (federation keeps its peers' cursors here)."""
+        await self.writer.put_meta(key, value)
+
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs this node holds for ``group`` (at most one per author)."""
         return [value for _key, value in self.store.meta_items(FORK_PREFIX + group, limit=100_000)]
@@ -718,61 +594,26 @@ class Node:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    async def _subscribe(self, session: Session, request: Request, stream: MessageStream) -> None:
-        group = request.bytes_of("g")
-        self._check_read(session, group)  # re-checked for every event: a member removed meanwhile reads less
-        if session.subscriptions >= self.limits.max_subscriptions_per_connection:
-            raise ProtocolError("proto.busy", "too many subscriptions on this connection")
-        session.subscriptions += 1
+    async def _subscribe(self, session: ClientSession, subscription: Subscribe, stream: MessageStream) -> None:
+        """Run a subscription the session opened: its entries, then every commit's, as events. Read
+        rights are asked again for every event: a member removed meanwhile reads less, or nothing."""
         try:
-            cursor = request.int_of("after")
-            await stream.send(encode_ok({"next": cursor}))
+            group, cursor = subscription.group, subscription.after
+            await stream.send(subscription.opened())
             while True:
                 event = self._group_events.setdefault(group, trio.Event())
-                frame, following = self._entries_event(group, cursor, self._check_read(session, group))
+                rights = session.read_rights(group)
+                if isinstance(rights, Refuse):
+                    await self._refuse(stream, rights)
+                    return
+                frame, following = self._entries_event(group, cursor, rights)
                 if frame is not None:
                     cursor = following
                     await stream.send(frame)
                     continue
                 await event.wait()  # a quiet connection is kept open by the transport's keep-alive
         finally:
-            session.subscriptions -= 1
-
-
-async def send_error(stream: MessageStream, code: str, message: str) -> None:
-    """Answer a request with ``{"err": {code, msg}}`` and finish; a peer already gone is no error."""
-    try:
-        await stream.send(encode_error(code, message))
-        await stream.finish()
-    except TransportError:
-        pass
-
-
-async def serve_streams(conn: Connection, handle: Callable[[MessageStream], Awaitable[None]]) -> None:
-    """One task per stream the peer opens, until the connection ends (then the tasks are cancelled)."""
-    async with trio.open_nursery() as nursery:
-        while True:
-            try:
-                stream = await conn.accept_stream()
-            except TransportError:
-                break
-            nursery.start_soon(handle, stream)
-        nursery.cancel_scope.cancel()
-
-
-def _publish_author(header: bytes, authors: frozenset[bytes]) -> bytes:
-    """The header's author, which must be one of ``authors`` (authenticated on the connection)."""
-    fields = codec.decode(header, max_size=len(header))  # a damaged header is refused with its cbor.* code
-    author = fields.get("a") if isinstance(fields, dict) else None
-    if not isinstance(author, bytes) or author not in authors:
-        raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
-    return author
-
-
-def _header_group(header: bytes) -> bytes:
-    """The group of an entry header (verified later by whoever stores it)."""
-    entry = decode_entry(header, None, now_ms=None, verify=False)
-    return entry.log_group
+            session.unsubscribed()
 
 
 class RefusedError(HoldspaceError):
@@ -811,3 +652,15 @@ async def open_node(
                 nursery.cancel_scope.cancel()
     finally:
         store.close()
+
+
+__all__ = [
+    "CLOSE_REFUSED",
+    "RESET_INTERNAL",
+    "RESET_REQUEST_TIMEOUT",
+    "Node",
+    "NodeObserver",
+    "RefusedError",
+    "now_ms",
+    "open_node",
+]

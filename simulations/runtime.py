@@ -709,7 +709,7 @@ class Simulation:
         """Remember every honest node that an honest node is penalising now (none ever should be)."""
         honest = {bytes(sn.key.verify_key): sn.name for sn in self.nodes.values() if not sn.byzantine}
         for sn in self.nodes.values():
-            if sn.byzantine or not sn.up or sn.node is None or sn.node.federation is None:
+            if sn.byzantine or not sn.up or sn.node is None or not isinstance(sn.node.federation, Federation):
                 continue
             for key in sn.node.federation.book.penalised_until:
                 if key in honest:

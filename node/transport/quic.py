@@ -700,6 +700,8 @@ class QuicConnectionHandle:
                 self._wake_all()
             else:
                 self._terminate(exc)
+        if not self.is_client and not self.handshake_ok and self.quic.hs_local_close:
+            self._handshake_failed()
         if self._await_confirmation and self.quic.handshake_confirmed and self.closed_exc is None:
             self._await_confirmation = False
             self._established()
@@ -825,6 +827,17 @@ class QuicConnectionHandle:
     def _fail(self, code: int, exc: TransportError) -> None:
         """Abort during the handshake: send CONNECTION_CLOSE once and drop the state."""
         self.close_now(code, str(exc), exc)
+        self.flush_now()
+        self._terminate(exc)
+
+    def _handshake_failed(self) -> None:
+        """The node's QUIC stack closed the connection during the handshake (a TLS alert such as
+        no common ALPN, a protocol violation): send its CONNECTION_CLOSE once and drop the state
+        now, so that the half-open slot is free at once rather than after the closing period."""
+        if self.terminated.is_set():
+            return
+        close = self.quic.close_event
+        exc = self._termination_exception(close) if close is not None else ConnectFailed("handshake failed")
         self.flush_now()
         self._terminate(exc)
 

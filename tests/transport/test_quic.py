@@ -38,7 +38,7 @@ from node.transport import (
     connect_quic,
     serve_quic,
 )
-from node.transport import quic as quic_module
+from node.transport import quic_client as quic_module
 from node.transport.certs import certificate_for, raw_ed25519_key
 
 from .conftest import ALPN, echo_handler

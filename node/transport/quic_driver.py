@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -23,7 +22,7 @@ from aioquic.quic.packet import (
     QuicErrorCode,
 )
 
-from ._aioquic import HoldspaceQuic, peer_certificate, send_backlog
+from ._aioquic import HoldspaceQuic, peer_certificate
 from .base import (
     CLOSE_BAD_CERTIFICATE,
     CLOSE_HANDSHAKE_TIMEOUT,
@@ -45,10 +44,10 @@ from .base import (
     TransportError,
     TransportLimits,
     check_application_code,
-    clone_error,
 )
 from .certs import raw_ed25519_key
 from .quic_streams import QuicMessageStream
+from .streams import StreamTable
 
 __all__ = ["Address", "Endpoint", "QuicConnectionHandle"]
 
@@ -116,13 +115,8 @@ class QuicConnectionHandle:
             **kwargs,
         )
         self.cids: set[bytes] = set()
-        self.streams: dict[int, QuicMessageStream] = {}
+        self.table: StreamTable[QuicMessageStream] = StreamTable(is_client=is_client, max_streams=limits.max_streams)
         self._released_ids: set[int] = set()
-        self._accept_queue: deque[QuicMessageStream] = deque()
-        self._accept_event = trio.Event()
-        self._open_event = trio.Event()
-        self._alive_in = 0
-        self._alive_out = 0
         self.pool_used = 0
         self.pool_waiters: set[QuicMessageStream] = set()
         self.consumed_total = 0
@@ -143,35 +137,18 @@ class QuicConnectionHandle:
 
     # ---------------------------------------------------------------- Connection API
 
+    @property
+    def streams(self) -> dict[int, QuicMessageStream]:
+        """Live streams by id (ours and the peer's)."""
+        return self.table.streams
+
     async def open_stream(self) -> QuicMessageStream:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            if self.closed_exc is not None:
-                raise clone_error(self.closed_exc)
-            if self._alive_out < self.limits.max_streams:
-                break
-            if self._open_event.is_set():
-                self._open_event = trio.Event()
-            await self._open_event.wait()
-        stream_id = self.quic.create_stream()
-        stream = QuicMessageStream(self, stream_id)
-        self.streams[stream_id] = stream
-        self._alive_out += 1
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return stream
+        return await self.table.open(
+            lambda: self.closed_exc, lambda: QuicMessageStream(self, self.quic.create_stream())
+        )
 
     async def accept_stream(self) -> QuicMessageStream:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            if self._accept_queue:
-                stream = self._accept_queue.popleft()
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return stream
-            if self.closed_exc is not None:
-                raise clone_error(self.closed_exc)
-            if self._accept_event.is_set():
-                self._accept_event = trio.Event()
-            await self._accept_event.wait()
+        return await self.table.accept(lambda: self.closed_exc)
 
     async def aclose(self, code: int = 0, reason: str = "") -> None:
         check_application_code(code)
@@ -199,13 +176,11 @@ class QuicConnectionHandle:
         return self.consumed_total + self.limits.max_buffered_bytes
 
     def free_stream_slots(self) -> int:
-        return max(0, self.limits.max_streams - self._alive_in)
+        return max(0, self.limits.max_streams - self.table.alive_in)
 
     def stream_credit_target(self, stream_id: int) -> int | None:
         stream = self.streams.get(stream_id)
-        if stream is None or stream._recv_done:
-            return None
-        return stream.credit_target()
+        return None if stream is None else stream.credit_target_if_reading()
 
     # ---------------------------------------------------------------- driver
 
@@ -292,9 +267,8 @@ class QuicConnectionHandle:
         if self.blocked_senders:
             bound = self.limits.max_unacked_send_bytes
             for stream in list(self.blocked_senders):
-                if stream._send_closed or send_backlog(self.quic, stream.stream_id) < bound:
+                if stream.wake_sender_if_writable(bound):
                     self.blocked_senders.discard(stream)
-                    stream._send_event.set()
         if self._progress_waiters:
             self._progress_event.set()
         self.wake()
@@ -339,28 +313,22 @@ class QuicConnectionHandle:
         stream.on_data(event.data, event.end_stream)
 
     def _new_peer_stream(self, stream_id: int) -> QuicMessageStream | None:
-        if stream_id in self._released_ids or (stream_id & 1) == (0 if self.is_client else 1):
+        if stream_id in self._released_ids or self.table.is_local(stream_id):
             return None
         stream = QuicMessageStream(self, stream_id)
-        self.streams[stream_id] = stream
-        self._alive_in += 1
-        self._accept_queue.append(stream)
-        self._accept_event.set()
+        self.table.add_peer_stream(stream)
         return stream
 
     def release_stream(self, stream: QuicMessageStream) -> None:
-        if self.streams.pop(stream.stream_id, None) is None:
+        ours = self.table.release(stream)
+        if ours is None:
             return
         self.pool_waiters.discard(stream)
         self.blocked_senders.discard(stream)
         self._released_ids.add(stream.stream_id)
         if len(self._released_ids) > 256:
             self._released_ids = {sid for sid in self._released_ids if self.quic.stream_known(sid)}
-        if (stream.stream_id & 1) == (0 if self.is_client else 1):
-            self._alive_out -= 1
-            self._open_event.set()
-        else:
-            self._alive_in -= 1
+        if not ours:
             self.wake()  # MAX_STREAMS credit
 
     # ---------------------------------------------------------------- handshake
@@ -492,11 +460,8 @@ class QuicConnectionHandle:
         self._endpoint.connection_gone(self)
 
     def _wake_all(self) -> None:
-        self._accept_event.set()
-        self._open_event.set()
         self._progress_event.set()
-        for stream in self.streams.values():
-            stream.on_connection_closed()
+        self.table.connection_closed()
 
     def abort(self, code: int = CLOSE_INTERNAL_ERROR, reason: str = "") -> None:
         """Close at once (synchronous, best effort)."""

@@ -10,7 +10,6 @@ charged to the connection's reservation pool.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from typing import TYPE_CHECKING
 
 import trio
@@ -20,15 +19,14 @@ from .base import (
     HEADER_SIZE,
     STREAM_MESSAGE_TOO_LARGE,
     STREAM_TRUNCATED_MESSAGE,
-    EndOfStream,
     MessageTooLarge,
     StreamClosed,
     StreamReset,
     TransportError,
-    check_application_code,
     clone_error,
     encode_header,
 )
+from .streams import Signal, StreamEnds
 
 if TYPE_CHECKING:
     from .quic_driver import QuicConnectionHandle
@@ -42,15 +40,14 @@ def _reset_exception(code: int, what: str) -> TransportError:
     return StreamReset(f"{what} (code {code:#x})", error_code=code)
 
 
-class QuicMessageStream:
+class QuicMessageStream(StreamEnds):
     """A bidirectional QUIC stream carrying length-prefixed messages."""
 
     def __init__(self, conn: QuicConnectionHandle, stream_id: int) -> None:
+        super().__init__(stream_id)
         self._conn = conn
-        self.stream_id = stream_id
         window = conn.limits.stream_receive_window
         # receive side: absolute stream offsets
-        self._queue: deque[bytes] = deque()
         self._partial = bytearray()  # always starts at a message boundary
         self._partial_start = 0  # stream offset of _partial[0]
         self._need: int | None = None  # payload size of the message being assembled
@@ -58,15 +55,7 @@ class QuicMessageStream:
         self._consumed = 0  # bytes returned to the application or discarded
         self._credit = window  # our MAX_STREAM_DATA decision (mirrors aioquic's)
         self._extra = 0  # credit above the baseline window, charged to the reservation pool
-        self._recv_done = False  # nothing more will be queued
-        self._recv_exc: TransportError | None = None  # raised after the queue drains (None: EOF)
-        self._recv_event = trio.Event()
-        self._readers = 0  # tasks waiting in receive(): only they get credit for large messages
-        # send side
-        self._send_closed = False
-        self._send_exc: TransportError | None = None
-        self._send_event = trio.Event()
-        self._released = False
+        self._send_changed = Signal()  # a blocked sender may write (acknowledgements, closed)
 
     # ---------------------------------------------------------------- application API
 
@@ -82,9 +71,7 @@ class QuicMessageStream:
             if send_backlog(conn.quic, self.stream_id) < bound:
                 break
             conn.blocked_senders.add(self)
-            if self._send_event.is_set():
-                self._send_event = trio.Event()
-            await self._send_event.wait()
+            await self._send_changed.wait()
         try:
             conn.quic.send_stream_data(self.stream_id, encode_header(size))
             if size:
@@ -95,56 +82,6 @@ class QuicMessageStream:
         conn.wake()
         await trio.lowlevel.cancel_shielded_checkpoint()
 
-    async def receive(self) -> bytes:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        conn = self._conn
-        while True:
-            if self._queue:
-                message = self._queue.popleft()
-                self._consume(HEADER_SIZE + len(message))
-                conn.stats.messages_received += 1
-                self._maybe_release()
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return message
-            if self._recv_done:
-                self._maybe_release()
-                if self._recv_exc is not None:
-                    raise clone_error(self._recv_exc)
-                raise EndOfStream("peer finished the stream")
-            if conn.closed_exc is not None:
-                raise clone_error(conn.closed_exc)
-            if self._recv_event.is_set():
-                self._recv_event = trio.Event()
-            if self._need is not None and self._msg_end() > self._credit:
-                conn.wake()  # a reader now waits for a large message: try to reserve credit
-            self._readers += 1
-            try:
-                await self._recv_event.wait()
-            finally:
-                self._readers -= 1
-
-    async def finish(self) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        if self._send_closed:
-            if self._send_exc is not None and not isinstance(self._send_exc, StreamClosed):
-                raise clone_error(self._send_exc)
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return
-        conn = self._conn
-        if conn.closed_exc is not None:
-            raise clone_error(conn.closed_exc)
-        try:
-            conn.quic.send_stream_data(self.stream_id, b"", end_stream=True)
-        except (ValueError, RuntimeError) as exc:
-            raise StreamReset("stream is no longer writable") from exc
-        self._close_send(StreamClosed("stream already finished"))
-        conn.wake()
-        await trio.lowlevel.cancel_shielded_checkpoint()
-
-    def reset(self, code: int = 0) -> None:
-        check_application_code(code)
-        self._abort(code, StreamClosed(f"stream reset locally (code {code:#x})"))
-
     # ---------------------------------------------------------------- internals
 
     def _check_send(self) -> None:
@@ -153,8 +90,30 @@ class QuicMessageStream:
         if self._conn.closed_exc is not None:
             raise clone_error(self._conn.closed_exc)
 
-    def _abort(self, code: int, exc: TransportError) -> None:
-        """Reset our sending side and stop the peer's, dropping what is buffered."""
+    # ---------------------------------------------------------------- StreamEnds: the wire
+
+    def _connection_error(self) -> TransportError | None:
+        return self._conn.closed_exc
+
+    def _took(self, message: bytes) -> None:
+        self._consume(HEADER_SIZE + len(message))
+        self._conn.stats.messages_received += 1
+
+    def _reader_waits(self) -> None:
+        if self._need is not None and self._msg_end() > self._credit:
+            self._conn.wake()  # a reader now waits for a large message: try to reserve credit
+
+    async def _write_fin(self) -> None:
+        conn = self._conn
+        try:
+            conn.quic.send_stream_data(self.stream_id, b"", end_stream=True)
+        except (ValueError, RuntimeError) as exc:
+            raise StreamReset("stream is no longer writable") from exc
+        self._close_send(StreamClosed("stream already finished"))
+        conn.wake()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def _abort_wire(self, code: int) -> None:
         conn = self._conn
         if conn.closed_exc is None:
             quic = conn.quic
@@ -165,29 +124,23 @@ class QuicMessageStream:
                 with contextlib.suppress(ValueError):  # receive side already finished
                     quic.stop_stream(self.stream_id, code)
             conn.wake()
-        self._discard_receive(exc, replace=True)
-        self._close_send(exc)
 
-    def _close_send(self, exc: TransportError) -> None:
-        if not self._send_closed:
-            self._send_closed = True
-            self._send_exc = exc
-            self._send_event.set()
-        self._maybe_release()
-
-    def _discard_receive(self, exc: TransportError | None, *, replace: bool = False) -> None:
-        """No more messages will be delivered: free the buffers, remember how receive ends."""
+    def _drop_buffered(self) -> None:
         held = self._recv_offset - self._consumed
         self._queue.clear()
         self._partial.clear()
         self._need = None
         if held:
             self._consume(held)
-        if replace or not self._recv_done:
-            self._recv_done = True
-            self._recv_exc = exc
-        self._recv_event.set()
-        self._maybe_release()
+
+    def _send_ended(self) -> None:
+        self._send_changed.fire()
+
+    def _release(self) -> None:
+        self._set_extra(0)
+        self._conn.release_stream(self)
+
+    # ---------------------------------------------------------------- credit and framing
 
     def _consume(self, size: int) -> None:
         conn = self._conn
@@ -260,14 +213,13 @@ class QuicMessageStream:
         if size and not self._parse(data):
             return  # oversize: stream aborted
         if end_stream:
+            truncated = None
             if self._partial:
                 self._discard_partial()
-                self._recv_exc = StreamReset("stream ended inside a message", error_code=STREAM_TRUNCATED_MESSAGE)
-            self._recv_done = True
-            self._recv_event.set()
-            self._maybe_release()
+                truncated = StreamReset("stream ended inside a message", error_code=STREAM_TRUNCATED_MESSAGE)
+            self._end_receive(truncated)
         elif len(self._queue) != queued_before:
-            self._recv_event.set()
+            self._recv_changed.fire()
 
     def _parse(self, data: bytes) -> bool:
         limit = self._conn.limits.max_message_size
@@ -334,7 +286,7 @@ class QuicMessageStream:
             with contextlib.suppress(ValueError, RuntimeError):
                 quic.reset_stream(self.stream_id, STREAM_MESSAGE_TOO_LARGE)
         self._close_send(exc)
-        self._recv_event.set()
+        self._recv_changed.fire()
         conn.wake()
 
     def on_reset(self, code: int, final_offset: int | None) -> None:
@@ -351,12 +303,14 @@ class QuicMessageStream:
         """STOP_SENDING from the peer (aioquic already reset our sending side)."""
         self._close_send(_reset_exception(code, "peer stopped reading"))
 
-    def on_connection_closed(self) -> None:
-        self._recv_event.set()
-        self._send_event.set()
+    def wake_sender_if_writable(self, bound: int) -> bool:
+        """After acknowledgements: wake a sender blocked on this stream if it may write now (the
+        unacknowledged bytes fell below ``bound``, or the send side closed); True if woken."""
+        if self._send_closed or send_backlog(self._conn.quic, self.stream_id) < bound:
+            self._send_changed.fire()
+            return True
+        return False
 
-    def _maybe_release(self) -> None:
-        if not self._released and self._send_closed and self._recv_done and not self._queue:
-            self._released = True
-            self._set_extra(0)
-            self._conn.release_stream(self)
+    def credit_target_if_reading(self) -> int | None:
+        """``credit_target``, or None once nothing more will be received."""
+        return None if self._recv_done else self.credit_target()

@@ -217,6 +217,7 @@ class MemoryMessageStream(StreamEnds):
         peer = self.peer
         assert peer is not None
         conn.stats.messages_sent += 1
+        conn.count_bytes(sent=HEADER_SIZE + len(message))
         if len(message) > peer._conn.limits.max_message_size or peer._recv_done:
             conn.transmit(self, len(message), lambda: peer._deliver(message, 0))
         else:
@@ -262,6 +263,7 @@ class MemoryMessageStream(StreamEnds):
     def _deliver(self, message: bytes, reserved: int) -> None:
         """A message arrives; ``reserved`` is what :meth:`_reserve` counted for it (0: nothing)."""
         conn = self._conn
+        conn.count_bytes(received=HEADER_SIZE + len(message))
         reserved = min(reserved, self._inflight_bytes)  # a discard already dropped the reservation
         self._inflight_bytes -= reserved
         if self._recv_done or conn.closed_exc is not None:
@@ -381,6 +383,13 @@ class MemoryConnection:
                 by_peer=True,
             ),
         )
+
+    def count_bytes(self, *, sent: int = 0, received: int = 0) -> None:
+        """Count message bytes in this connection's stats and its listener's (no datagrams)."""
+        for counts in (self.stats, self.server_stats):
+            if counts is not None:
+                counts.count_sent(sent, 0)
+                counts.count_received(received, 0)
 
     def release(self, stream: MemoryMessageStream) -> None:
         if self.table.release(stream) is not None:

@@ -31,6 +31,7 @@ from .base import (
     CLOSE_PIN_MISMATCH,
     CLOSE_SHUTTING_DOWN,
     BadCertificate,
+    ByteCounts,
     ConnectFailed,
     ConnectionRefused,
     ConnectionStats,
@@ -61,12 +62,12 @@ Address = tuple[str, int]
 class Endpoint(Protocol):
     """What a connection needs from the UDP endpoint that carries it."""
 
-    def send_now(self, data: bytes, addr: Address) -> None:
-        """Send one datagram, best effort, never blocking."""
+    def send_now(self, data: bytes, addr: Address, also: ByteCounts | None = None) -> None:
+        """Send one datagram, best effort, never blocking; counted in ``also`` too."""
         ...
 
-    async def send_datagrams(self, datagrams: Iterable[tuple[bytes, Any]]) -> None:
-        """Send datagrams, waiting while the socket buffer is full."""
+    async def send_datagrams(self, datagrams: Iterable[tuple[bytes, Any]], also: ByteCounts | None = None) -> None:
+        """Send datagrams, waiting while the socket buffer is full; counted in ``also`` too."""
         ...
 
     def register_cid(self, cid: bytes, conn: QuicConnectionHandle) -> None: ...
@@ -230,7 +231,7 @@ class QuicConnectionHandle:
         self._timer_at = self.quic.get_timer()  # re-armed after every datagrams_to_send
         if datagrams:
             self._last_sent = now
-            await self._endpoint.send_datagrams(datagrams)
+            await self._endpoint.send_datagrams(datagrams, self.stats)
 
     async def flush(self) -> None:
         """Send what is pending now (outside the driver, which is woken to re-read the timer)."""
@@ -241,11 +242,12 @@ class QuicConnectionHandle:
         """Synchronous best-effort flush (failure paths and shutdown)."""
         for data, addr in self.quic.datagrams_to_send(trio.current_time()):
             self._last_sent = trio.current_time()
-            self._endpoint.send_now(data, addr)
+            self._endpoint.send_now(data, addr, self.stats)
         self._timer_at = self.quic.get_timer()
         self.wake()
 
     def datagram_received(self, data: bytes, addr: Address, now: float) -> None:
+        self.stats.count_received(len(data))
         if self.terminated.is_set():
             return
         self.quic.receive_datagram(data, addr, now)
@@ -371,6 +373,8 @@ class QuicConnectionHandle:
         self._established()
 
     def _established(self) -> None:
+        self.stats.handshake_bytes_sent = self.stats.bytes_sent
+        self.stats.handshake_bytes_received = self.stats.bytes_received
         self.handshake_ok = True
         self._handshake_deadline = None
         self.established.set()

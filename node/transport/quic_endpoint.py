@@ -17,6 +17,7 @@ from aioquic.quic.packet import (
 )
 
 from .base import (
+    ByteCounts,
     TransportLimits,
 )
 from .quic_driver import Address, QuicConnectionHandle
@@ -32,18 +33,31 @@ SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 class UdpEndpoint:
-    """A UDP socket shared by one (client) or many (server) connections."""
+    """A UDP socket shared by one (client) or many (server) connections.
 
-    def __init__(self, sock: socket.socket) -> None:
+    ``counts`` (None: not counted here) counts every datagram the socket sent or returned; a
+    sender may name its own counts (``also``), updated for the datagrams it sends."""
+
+    def __init__(self, sock: socket.socket, counts: ByteCounts | None = None) -> None:
         self.sock = sock
+        self.counts = counts
         self._write_lock = trio.Lock()
 
-    def send_now(self, data: bytes, addr: Address) -> None:
-        """Best effort, never blocks (stateless replies, shutdown)."""
-        with contextlib.suppress(OSError):  # a full buffer or unreachable peer is equivalent to loss
-            self.sock.sendto(data, addr)
+    def _sent(self, nbytes: int, also: ByteCounts | None) -> None:
+        if self.counts is not None:
+            self.counts.count_sent(nbytes)
+        if also is not None:
+            also.count_sent(nbytes)
 
-    async def send_datagrams(self, datagrams: Iterable[tuple[bytes, Any]]) -> None:
+    def send_now(self, data: bytes, addr: Address, also: ByteCounts | None = None) -> None:
+        """Best effort, never blocks (stateless replies, shutdown)."""
+        try:
+            self.sock.sendto(data, addr)
+        except OSError:  # a full buffer or unreachable peer is equivalent to loss
+            return
+        self._sent(len(data), also)
+
+    async def send_datagrams(self, datagrams: Iterable[tuple[bytes, Any]], also: ByteCounts | None = None) -> None:
         sock = self.sock
         for data, addr in datagrams:
             while True:
@@ -55,6 +69,8 @@ class UdpEndpoint:
                     continue
                 except OSError:
                     pass  # treated as loss; QUIC recovers
+                else:
+                    self._sent(len(data), also)
                 break
 
     async def recv_loop(self) -> None:
@@ -69,6 +85,8 @@ class UdpEndpoint:
                     break
                 except OSError:
                     continue
+                if self.counts is not None:
+                    self.counts.count_received(len(data))
                 self.route(data, (addr[0], addr[1]), now)
             self.after_batch()
 

@@ -58,7 +58,7 @@ class _ServerEndpoint(UdpEndpoint):
         limits: TransportLimits,
         stats: ServerStats,
     ) -> None:
-        super().__init__(sock)
+        super().__init__(sock, stats)
         self.configuration = configuration
         self.handler = handler
         self.limits = limits

@@ -135,6 +135,9 @@ async def test_small_datagrams_get_no_reply(
     assert header.packet_type == QuicPacketType.VERSION_NEGOTIATION
     assert header.supported_versions == [1]
     assert stats.version_negotiations == 1
+    # The endpoint's counters cover what it dropped and its stateless reply, nothing else.
+    assert (stats.bytes_received, stats.datagrams_received) == (1199 + 1199 + 50 + 1200, 4)
+    assert (stats.bytes_sent, stats.datagrams_sent) == (len(reply), 1)
 
 
 async def test_retry_always(nursery: trio.Nursery, key: nacl.signing.SigningKey) -> None:

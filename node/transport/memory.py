@@ -115,13 +115,12 @@ class MemoryMessageStream(StreamEnds):
         self._inflight_bytes = 0  # of which still in flight
         self._last_arrival = 0.0  # the wire's arrival time of our last message (order per stream)
 
-    # ---------------------------------------------------------------- application API
+    # ---------------------------------------------------------------- StreamEnds: sending
 
-    async def send(self, message: bytes) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        limit = self._conn.limits.max_message_size
-        if len(message) > limit:
-            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
+    def _message_limit(self) -> int:
+        return self._conn.limits.max_message_size
+
+    async def _write_message(self, message: bytes) -> None:
         await self._send(bytes(message))
 
     async def _send_unchecked(self, message: bytes) -> None:
@@ -192,10 +191,7 @@ class MemoryMessageStream(StreamEnds):
         conn = self._conn
         cost = HEADER_SIZE + len(message)
         while True:
-            if self._send_exc is not None:
-                raise clone_error(self._send_exc)
-            if conn.closed_exc is not None:
-                raise clone_error(conn.closed_exc)
+            self._check_send()
             peer_conn = conn.peer
             assert peer_conn is not None
             if not self._announced and peer_conn.alive_in >= peer_conn.limits.max_streams:

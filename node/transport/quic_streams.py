@@ -23,7 +23,6 @@ from .base import (
     StreamClosed,
     StreamReset,
     TransportError,
-    clone_error,
     encode_header,
 )
 from .streams import Signal, StreamEnds
@@ -57,14 +56,14 @@ class QuicMessageStream(StreamEnds):
         self._extra = 0  # credit above the baseline window, charged to the reservation pool
         self._send_changed = Signal()  # a blocked sender may write (acknowledgements, closed)
 
-    # ---------------------------------------------------------------- application API
+    # ---------------------------------------------------------------- StreamEnds: sending
 
-    async def send(self, message: bytes) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
+    def _message_limit(self) -> int:
+        return self._conn.limits.max_message_size
+
+    async def _write_message(self, message: bytes) -> None:
         conn = self._conn
         size = len(message)
-        if size > conn.limits.max_message_size:
-            raise MessageTooLarge(f"{size} bytes > limit {conn.limits.max_message_size}")
         bound = conn.limits.max_unacked_send_bytes
         while True:
             self._check_send()
@@ -83,12 +82,6 @@ class QuicMessageStream(StreamEnds):
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     # ---------------------------------------------------------------- internals
-
-    def _check_send(self) -> None:
-        if self._send_exc is not None:
-            raise clone_error(self._send_exc)
-        if self._conn.closed_exc is not None:
-            raise clone_error(self._conn.closed_exc)
 
     # ---------------------------------------------------------------- StreamEnds: the wire
 

@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 import trio
 
-from .base import EndOfStream, StreamClosed, TransportError, check_application_code, clone_error
+from .base import EndOfStream, MessageTooLarge, StreamClosed, TransportError, check_application_code, clone_error
 
 __all__ = ["Signal", "StreamEnds", "StreamTable"]
 
@@ -70,6 +70,14 @@ class StreamEnds(ABC):
         """Why the connection is closed (None: it is open)."""
 
     @abstractmethod
+    def _message_limit(self) -> int:
+        """The largest message ``send`` accepts (payload bytes)."""
+
+    @abstractmethod
+    async def _write_message(self, message: bytes) -> None:
+        """Write one message within the limit (waiting under backpressure), then count it."""
+
+    @abstractmethod
     def _took(self, message: bytes) -> None:
         """``receive`` is returning ``message``: account for it (buffers, credit, counters)."""
 
@@ -96,6 +104,13 @@ class StreamEnds(ABC):
         """The stream is done with: give its slot back to the connection."""
 
     # ---------------------------------------------------------------- application API
+
+    async def send(self, message: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        limit = self._message_limit()
+        if len(message) > limit:
+            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
+        await self._write_message(message)
 
     async def receive(self) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -138,6 +153,14 @@ class StreamEnds(ABC):
         self._abort(code, StreamClosed(f"stream reset locally (code {code:#x})"))
 
     # ---------------------------------------------------------------- state changes
+
+    def _check_send(self) -> None:
+        """Raise why nothing more can be sent: our sending side ended, or the connection closed."""
+        if self._send_exc is not None:
+            raise clone_error(self._send_exc)
+        closed = self._connection_error()
+        if closed is not None:
+            raise clone_error(closed)
 
     def _abort(self, code: int, exc: TransportError) -> None:
         """Reset our sending side and stop the peer's, dropping what is buffered."""

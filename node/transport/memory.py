@@ -117,16 +117,15 @@ class MemoryMessageStream(StreamEnds):
 
     # ---------------------------------------------------------------- StreamEnds: sending
 
-    def _message_limit(self) -> int:
-        return self._conn.limits.max_message_size
-
-    async def _write_message(self, message: bytes) -> None:
-        await self._send(bytes(message))
+    async def send(self, message: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._check_size(message, self._conn.limits.max_message_size)
+        await self._write_message(message)
 
     async def _send_unchecked(self, message: bytes) -> None:
         """Testing hook: send without the local size check (as a misbehaving peer would)."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        await self._send(bytes(message))
+        await self._write_message(message)
 
     # ---------------------------------------------------------------- StreamEnds: the wire
 
@@ -187,7 +186,8 @@ class MemoryMessageStream(StreamEnds):
 
     # ---------------------------------------------------------------- sending and delivery
 
-    async def _send(self, message: bytes) -> None:
+    async def _write_message(self, message: bytes) -> None:
+        message = bytes(message)
         conn = self._conn
         cost = HEADER_SIZE + len(message)
         while True:
@@ -213,7 +213,7 @@ class MemoryMessageStream(StreamEnds):
         peer = self.peer
         assert peer is not None
         conn.stats.messages_sent += 1
-        conn.count_bytes(sent=HEADER_SIZE + len(message))
+        conn.count_sent(cost)
         if len(message) > peer._conn.limits.max_message_size or peer._recv_done:
             conn.transmit(self, len(message), lambda: peer._deliver(message, 0))
         else:
@@ -259,7 +259,7 @@ class MemoryMessageStream(StreamEnds):
     def _deliver(self, message: bytes, reserved: int) -> None:
         """A message arrives; ``reserved`` is what :meth:`_reserve` counted for it (0: nothing)."""
         conn = self._conn
-        conn.count_bytes(received=HEADER_SIZE + len(message))
+        conn.count_received(HEADER_SIZE + len(message))
         reserved = min(reserved, self._inflight_bytes)  # a discard already dropped the reservation
         self._inflight_bytes -= reserved
         if self._recv_done or conn.closed_exc is not None:
@@ -380,12 +380,17 @@ class MemoryConnection:
             ),
         )
 
-    def count_bytes(self, *, sent: int = 0, received: int = 0) -> None:
+    def count_sent(self, nbytes: int) -> None:
         """Count message bytes in this connection's stats and its listener's (no datagrams)."""
-        for counts in (self.stats, self.server_stats):
-            if counts is not None:
-                counts.count_sent(sent, 0)
-                counts.count_received(received, 0)
+        self.stats.bytes_sent += nbytes
+        if self.server_stats is not None:
+            self.server_stats.bytes_sent += nbytes
+
+    def count_received(self, nbytes: int) -> None:
+        """Count message bytes in this connection's stats and its listener's (no datagrams)."""
+        self.stats.bytes_received += nbytes
+        if self.server_stats is not None:
+            self.server_stats.bytes_received += nbytes
 
     def release(self, stream: MemoryMessageStream) -> None:
         if self.table.release(stream) is not None:

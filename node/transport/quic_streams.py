@@ -58,11 +58,10 @@ class QuicMessageStream(StreamEnds):
 
     # ---------------------------------------------------------------- StreamEnds: sending
 
-    def _message_limit(self) -> int:
-        return self._conn.limits.max_message_size
-
-    async def _write_message(self, message: bytes) -> None:
+    async def send(self, message: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
         conn = self._conn
+        self._check_size(message, conn.limits.max_message_size)
         size = len(message)
         bound = conn.limits.max_unacked_send_bytes
         while True:

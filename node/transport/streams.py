@@ -70,14 +70,6 @@ class StreamEnds(ABC):
         """Why the connection is closed (None: it is open)."""
 
     @abstractmethod
-    def _message_limit(self) -> int:
-        """The largest message ``send`` accepts (payload bytes)."""
-
-    @abstractmethod
-    async def _write_message(self, message: bytes) -> None:
-        """Write one message within the limit (waiting under backpressure), then count it."""
-
-    @abstractmethod
     def _took(self, message: bytes) -> None:
         """``receive`` is returning ``message``: account for it (buffers, credit, counters)."""
 
@@ -104,13 +96,6 @@ class StreamEnds(ABC):
         """The stream is done with: give its slot back to the connection."""
 
     # ---------------------------------------------------------------- application API
-
-    async def send(self, message: bytes) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        limit = self._message_limit()
-        if len(message) > limit:
-            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
-        await self._write_message(message)
 
     async def receive(self) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -153,6 +138,12 @@ class StreamEnds(ABC):
         self._abort(code, StreamClosed(f"stream reset locally (code {code:#x})"))
 
     # ---------------------------------------------------------------- state changes
+
+    @staticmethod
+    def _check_size(message: bytes, limit: int) -> None:
+        """``send``'s first check: nothing is written for a message over the limit."""
+        if len(message) > limit:
+            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
 
     def _check_send(self) -> None:
         """Raise why nothing more can be sent: our sending side ended, or the connection closed."""

@@ -337,8 +337,9 @@ class ConnectionStats(ByteCounts):
 
 @dataclass
 class ServerStats(ByteCounts):
-    """One listening endpoint; its byte counts cover everything its socket sent and received
-    (every connection, stateless replies and dropped datagrams included)."""
+    """One listening endpoint. Its byte counts cover, over QUIC, everything its socket sent and
+    received (every connection, stateless replies and dropped datagrams included); in memory, the
+    messages of all its connections."""
 
     connections_accepted: int = 0
     """Connections whose handshake completed."""

@@ -10,7 +10,9 @@ slot (``open``) or for a peer's stream (``accept``).
 A transport subclasses :class:`StreamEnds` with its wire: buffering and credit (``_took``,
 ``_drop_buffered``), writing the end of the stream (``_write_fin``), resetting it on the wire
 (``_abort_wire``), waking its blocked senders (``_send_ended``) and freeing the slot
-(``_release``).
+(``_release``). ``send`` stays with each transport (their backpressure differs) and starts with
+the shared checks (``_check_size``: nothing written over the limit; ``_check_send``: the error of
+a closed send side or connection).
 
 Invariants: once ``_recv_done`` is set nothing more is queued; once ``_send_closed`` is set
 ``_send_exc`` is not None and ``send`` raises it; ``_release`` runs exactly once, when both are

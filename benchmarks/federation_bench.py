@@ -3,9 +3,11 @@ costs, each against a baseline measured in the same run.
 
 Nodes run in their own processes (this script with ``--serve-node``), except node B of the catch-up,
 sync and live-push figures, which runs in this process so that the UDP bytes of its sockets can be
-counted: every endpoint socket of the QUIC transport (``node.transport.quic._Endpoint``) is wrapped
-in a socket that counts the UDP payload of each datagram it receives or sends (that is the QUIC
-packets; IP and UDP headers, 28 bytes a datagram, are left out), by local socket and remote address.
+counted: the QUIC transport counts the UDP payload of each datagram a socket receives or sends (that
+is the QUIC packets; IP and UDP headers, 28 bytes a datagram, are left out). B's listening socket is
+read from the ``ServerStats`` of its ``serve_quic``, each connection B opens (its own socket) from
+that connection's ``ConnectionStats``, and the handshakes from the ``handshake_bytes_*`` of every
+connection of B; a quiet period is noticed by polling those counters (every 10 ms).
 
 Figures:
 
@@ -34,7 +36,6 @@ Run: .venv/bin/python benchmarks/federation_bench.py [--quick] [--messages N] [-
 from __future__ import annotations
 
 import argparse
-import contextvars
 import json
 import os
 import random
@@ -48,6 +49,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +61,22 @@ sys.path.insert(0, str(ROOT))
 
 from clients.client import NodeSession, connect  # noqa: E402
 from node.core import Decision  # noqa: E402
-from node.federation import Federation, quic_connector  # noqa: E402
+from node.federation import Connector, Federation, quic_connector  # noqa: E402
 from node.peering import PeerBook  # noqa: E402
 from node.server import Node, open_node  # noqa: E402
-from node.transport import quic  # noqa: E402
+from node.transport import ByteCounts, Connection, ServerStats, serve_quic  # noqa: E402
 from protocol import e2ee, kinds  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 from protocol.author import LogWriter, create_group, invite  # noqa: E402
 from protocol.entry import Entry  # noqa: E402
-from protocol.federation import heads_digest  # noqa: E402
+from protocol.federation import ALPN_FEDERATION, heads_digest  # noqa: E402
+from protocol.frames import ALPN_CLIENT  # noqa: E402
 from protocol.group import compute_state  # noqa: E402
 from protocol.identity import Pseudonym, group_context  # noqa: E402
 
 T0 = int(time.time() * 1000)
 SEEDS = {"A": b"\x0a" * 32, "B": b"\x0b" * 32, "C": b"\x0c" * 32}
 QUIET = 1.0  # seconds without a datagram that count as "idle"
-LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("federation_bench_label", default="client")
 
 Address = tuple[str, int]
 
@@ -142,106 +144,108 @@ class Flow:
         return self.rx + self.tx
 
 
-FlowKey = tuple[str, str, int, Address]  # (label, role: "client" or "server" socket, local port, remote)
-
-
 @dataclass
-class Handshake:
-    peer_key: bytes | None
-    at: float
-    rx: int
-    tx: int
+class Link:
+    """A connection of a node in this process whose handshake completed."""
 
-
-class CountingSocket:
-    """A UDP socket that counts the payload of every datagram it receives or sends."""
-
-    def __init__(self, sock: socket.socket, meter: Meter, label: str, role: str) -> None:
-        self._sock = sock
-        self._meter = meter
-        self.label = label
-        self.role = role
-        self.local = int(sock.getsockname()[1])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def recvfrom(self, size: int) -> tuple[bytes, Any]:
-        data, addr = self._sock.recvfrom(size)
-        self._meter.count((self.label, self.role, self.local, (addr[0], addr[1])), rx=len(data))
-        return data, addr
-
-    def sendto(self, data: bytes, addr: Any) -> int:
-        sent = self._sock.sendto(data, addr)
-        self._meter.count((self.label, self.role, self.local, (addr[0], addr[1])), tx=len(data))
-        return sent
+    role: str  # "client": the node opened it (its pull); "server": a peer did (the peer's pull)
+    conn: Connection
+    at: float  # perf_counter when established
 
 
 class Meter:
-    """UDP bytes per endpoint socket and remote address, for sockets made under a ``LABEL``."""
+    """UDP bytes of the nodes in this process, from the transport's own counters: per node (label),
+    its listening endpoint (role "server") and every connection it opened (role "client"), each
+    counted from the last ``reset``."""
 
     def __init__(self) -> None:
-        self.flows: dict[FlowKey, Flow] = {}
-        self.handshakes: dict[FlowKey, Handshake] = {}
-        self.last: dict[str, float] = {}
+        self.sources: dict[str, list[tuple[str, ByteCounts]]] = {}
+        self.baseline: dict[int, Flow] = {}  # id(counts) -> its values at the last reset
+        self.links: dict[str, list[Link]] = {}
+        self.seen: dict[str, tuple[int, float]] = {}  # label -> (counters' sum, when it last changed)
 
-    def install(self) -> None:
-        """Wrap the socket of every QUIC endpoint made from now on; note each completed handshake."""
-        endpoint_init = quic._Endpoint.__init__
-        established = quic.QuicConnectionHandle._established
+    def add(self, label: str, role: str, counts: ByteCounts) -> None:
+        self.sources.setdefault(label, []).append((role, counts))
+
+    def serve(self, label: str, node: Node, port: int) -> Callable[..., Any]:
+        """``serve_quic`` for ``node`` (as ``Node.serve_quic``), its listening socket counted."""
+        stats = ServerStats()
+        self.add(label, "server", stats)
         meter = self
 
-        def counting_init(endpoint: quic._Endpoint, sock: socket.socket) -> None:
-            role = "server" if isinstance(endpoint, quic._ServerEndpoint) else "client"
-            endpoint_init(endpoint, CountingSocket(sock, meter, LABEL.get(), role))  # type: ignore[arg-type]
+        async def handler(conn: Connection) -> None:
+            meter.links.setdefault(label, []).append(Link("server", conn, time.perf_counter()))
+            await node.handle_connection(conn)
 
-        def noting_established(conn: quic.QuicConnectionHandle) -> None:
-            established(conn)
-            sock = conn._endpoint.sock
-            if isinstance(sock, CountingSocket):
-                key = (sock.label, sock.role, sock.local, conn.remote_address)
-                flow = meter.flows.get(key, Flow())
-                meter.handshakes[key] = Handshake(conn.peer_key, time.perf_counter(), flow.rx, flow.tx)
+        return partial(
+            serve_quic,
+            "127.0.0.1",
+            port,
+            node_key=node.node_key,
+            alpns=[ALPN_CLIENT, ALPN_FEDERATION],
+            handler=handler,
+            limits=node.limits.transport,
+            stats=stats,
+        )
 
-        quic._Endpoint.__init__ = counting_init  # type: ignore[method-assign]
-        quic.QuicConnectionHandle._established = noting_established  # type: ignore[method-assign]
+    def connector(self, label: str, inner: Connector) -> Connector:
+        """``inner``, each connection it opens counted under ``label``."""
 
-    def count(self, key: FlowKey, rx: int = 0, tx: int = 0) -> None:
-        flow = self.flows.get(key)
-        if flow is None:
-            flow = self.flows[key] = Flow()
-        if rx:
-            flow.rx += rx
-            flow.rx_datagrams += 1
-        if tx:
-            flow.tx += tx
-            flow.tx_datagrams += 1
-        self.last[key[0]] = time.perf_counter()
+        @asynccontextmanager
+        async def connect(address: NodeAddress) -> AsyncIterator[Connection]:
+            async with inner(address) as conn:
+                self.add(label, "client", conn.stats)
+                self.links.setdefault(label, []).append(Link("client", conn, time.perf_counter()))
+                yield conn
+
+        return connect
+
+    @staticmethod
+    def _read(counts: ByteCounts) -> Flow:
+        return Flow(counts.bytes_received, counts.bytes_sent, counts.datagrams_received, counts.datagrams_sent)
 
     def reset(self, label: str) -> None:
-        self.flows = {k: v for k, v in self.flows.items() if k[0] != label}
-        self.handshakes = {k: v for k, v in self.handshakes.items() if k[0] != label}
-        self.last.pop(label, None)
+        for _, counts in self.sources.get(label, []):
+            self.baseline[id(counts)] = self._read(counts)
+        self.links.pop(label, None)
+        self.seen.pop(label, None)
 
     def total(self, label: str, role: str | None = None) -> Flow:
         out = Flow()
-        for key, flow in self.flows.items():
-            if key[0] == label and role in (None, key[1]):
-                out.add(flow)
+        for source_role, counts in self.sources.get(label, []):
+            if role in (None, source_role):
+                now, base = self._read(counts), self.baseline.get(id(counts), Flow())
+                out.add(
+                    Flow(
+                        now.rx - base.rx,
+                        now.tx - base.tx,
+                        now.rx_datagrams - base.rx_datagrams,
+                        now.tx_datagrams - base.tx_datagrams,
+                    )
+                )
         return out
 
+    def last_change(self, label: str) -> float:
+        """When ``label``'s counters last moved, as far as the calls to this method noticed."""
+        flow = self.total(label)
+        level = flow.both + flow.rx_datagrams + flow.tx_datagrams
+        seen = self.seen.get(label)
+        if seen is None or seen[0] != level:
+            seen = self.seen[label] = (level, time.perf_counter())
+        return seen[1]
+
     def handshake_bytes(self, label: str) -> int:
-        return sum(h.rx + h.tx for k, h in self.handshakes.items() if k[0] == label)
+        return sum(
+            link.conn.stats.handshake_bytes_sent + link.conn.stats.handshake_bytes_received
+            for link in self.links.get(label, [])
+        )
 
     def linked(self, label: str, peer: bytes) -> set[str]:
-        """Roles of ``label``'s sockets with a completed handshake with ``peer``."""
-        return {k[1] for k, h in self.handshakes.items() if k[0] == label and h.peer_key == peer}
+        """Roles of ``label``'s connections with a completed handshake with ``peer``."""
+        return {link.role for link in self.links.get(label, []) if link.conn.peer_key == peer}
 
     def first_handshake(self, label: str) -> float | None:
-        times = [h.at for k, h in self.handshakes.items() if k[0] == label]
+        times = [link.at for link in self.links.get(label, [])]
         return min(times) if times else None
 
 
@@ -406,13 +410,14 @@ class LocalNode:
         return node
 
     async def _run(self, task_status: trio.TaskStatus[Node] = trio.TASK_STATUS_IGNORED) -> None:
-        LABEL.set(self.spec.name)
         key = nacl.signing.SigningKey(SEEDS[self.spec.name])
         try:
             with self.scope:
                 async with open_node(self.spec.data_dir, key) as node, trio.open_nursery() as nursery:
-                    self.federation = Federation(node, self.spec.book(), quic_connector(key, node.limits.transport))
-                    await nursery.start(node.serve_quic, "127.0.0.1", self.spec.port)
+                    name = self.spec.name
+                    connector = METER.connector(name, quic_connector(key, node.limits.transport))
+                    self.federation = Federation(node, self.spec.book(), connector)
+                    await nursery.start(METER.serve(name, node, self.spec.port))
                     nursery.start_soon(self.federation.run)
                     self.node = node
                     task_status.started(node)
@@ -438,9 +443,9 @@ async def wait_linked_and_quiet(label: str, peer: bytes, within: float = 60.0) -
     the last datagram."""
     deadline = time.perf_counter() + within
     if await until(lambda: METER.linked(label, peer) == {"client", "server"}, within, 0.02) and await until(
-        lambda: time.perf_counter() - METER.last.get(label, 0.0) >= QUIET, deadline - time.perf_counter(), 0.05
+        lambda: time.perf_counter() - METER.last_change(label) >= QUIET, deadline - time.perf_counter(), 0.01
     ):
-        return METER.last[label]
+        return METER.last_change(label)
     raise RuntimeError(f"{label}: links with the peer not up and quiet within {within} s")
 
 
@@ -711,7 +716,7 @@ async def live_push(tmp: Path, messages: int, gap: float) -> dict[str, Any]:
             published.append(entry)
             await trio.sleep(gap)
         await wait_heads(node, group.gid, group.heads_digest(), 60.0)
-        await until(lambda: time.perf_counter() - METER.last.get("B", 0.0) >= QUIET, 30.0, 0.05)
+        await until(lambda: time.perf_counter() - METER.last_change("B") >= QUIET, 30.0, 0.01)
         pull_b, pull_a = METER.total("B", "client"), METER.total("B", "server")
     size = entry_bytes(published)
     return {
@@ -893,7 +898,6 @@ def sync_cases(quick: bool) -> list[SyncCase]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    METER.install()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="holdspace-federation-bench-", dir=args.dir) as tmp_name:
         tmp = Path(tmp_name)

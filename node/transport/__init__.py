@@ -2,6 +2,7 @@
 
 from .base import (
     BadCertificate,
+    ByteCounts,
     ConnectFailed,
     Connection,
     ConnectionRefused,
@@ -26,6 +27,7 @@ from .quic import connect_quic, serve_quic
 
 __all__ = [
     "BadCertificate",
+    "ByteCounts",
     "ConnectFailed",
     "Connection",
     "ConnectionRefused",

@@ -150,6 +150,12 @@ class HoldspaceQuic(QuicConnection):
         return None if self.hs_local_close else self._close_event
 
     @property
+    def close_event(self) -> events.ConnectionTerminated | None:
+        """The CONNECTION_CLOSE sent or received, as soon as there is one (aioquic reports
+        termination only after the closing or draining period)."""
+        return self._close_event
+
+    @property
     def handshake_confirmed(self) -> bool:
         return self._handshake_confirmed
 

@@ -22,6 +22,7 @@ __all__ = [
     "STREAM_MESSAGE_TOO_LARGE",
     "STREAM_TRUNCATED_MESSAGE",
     "BadCertificate",
+    "ByteCounts",
     "ConnectFailed",
     "Connection",
     "ConnectionRefused",
@@ -296,7 +297,31 @@ class TransportLimits:
 
 
 @dataclass
-class ConnectionStats:
+class ByteCounts:
+    """What crossed the wire. QUIC: the UDP payload of each datagram (the QUIC packets, with
+    retransmissions; not the 28 bytes of IP and UDP headers), and the datagrams; counted when the
+    socket took or returned one. In memory: each message with its 4-byte prefix, when it is sent
+    and when it arrives (no datagrams, no handshake)."""
+
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    datagrams_sent: int = 0
+    datagrams_received: int = 0
+
+    def count_sent(self, nbytes: int, datagrams: int = 1) -> None:
+        self.bytes_sent += nbytes
+        self.datagrams_sent += datagrams
+
+    def count_received(self, nbytes: int, datagrams: int = 1) -> None:
+        self.bytes_received += nbytes
+        self.datagrams_received += datagrams
+
+
+@dataclass
+class ConnectionStats(ByteCounts):
+    """One connection; its byte counts include its handshake (QUIC: each datagram routed to it,
+    and each one it sent)."""
+
     buffered_bytes: int = 0
     """Bytes received and not yet returned by ``receive`` (partial messages included)."""
     peak_buffered_bytes: int = 0
@@ -304,10 +329,18 @@ class ConnectionStats:
     """Streams this side reset because the peer announced a message over the limit."""
     messages_sent: int = 0
     messages_received: int = 0
+    handshake_bytes_sent: int = 0
+    """``bytes_sent`` when the handshake completed (0 in memory)."""
+    handshake_bytes_received: int = 0
+    """``bytes_received`` when the handshake completed (0 in memory)."""
 
 
 @dataclass
-class ServerStats:
+class ServerStats(ByteCounts):
+    """One listening endpoint. Its byte counts cover, over QUIC, everything its socket sent and
+    received (every connection, stateless replies and dropped datagrams included); in memory, the
+    messages of all its connections."""
+
     connections_accepted: int = 0
     """Connections whose handshake completed."""
     connections_refused: int = 0

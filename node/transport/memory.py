@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from types import TracebackType
 from typing import Any, Protocol
@@ -47,7 +46,6 @@ from .base import (
     STREAM_MESSAGE_TOO_LARGE,
     ConnectionRefused,
     ConnectionStats,
-    EndOfStream,
     IdleTimeout,
     MessageTooLarge,
     NoApplicationProtocol,
@@ -62,6 +60,7 @@ from .base import (
     clone_error,
     only_transport_errors,
 )
+from .streams import Signal, StreamEnds, StreamTable
 
 __all__ = ["MemoryConnection", "MemoryMessageStream", "MemoryNetwork", "Wire"]
 
@@ -106,87 +105,44 @@ def host_of(address: Hashable) -> Hashable:
     return address[0] if isinstance(address, tuple) and len(address) == 2 else address
 
 
-class _Broadcast:
-    """Wake every current waiter; later waiters wait for the next ``fire``."""
-
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def fire(self) -> None:
-        self._event.set()
-        self._event = trio.Event()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-
-
-class MemoryMessageStream:
+class MemoryMessageStream(StreamEnds):
     def __init__(self, conn: MemoryConnection, stream_id: int) -> None:
+        super().__init__(stream_id)
         self._conn = conn
-        self.stream_id = stream_id
         self.peer: MemoryMessageStream | None = None
         self._announced = False
-        self._queue: deque[bytes] = deque()
         self._queued_bytes = 0  # received and in flight (with a wire), header included
         self._inflight_bytes = 0  # of which still in flight
         self._last_arrival = 0.0  # the wire's arrival time of our last message (order per stream)
-        self._recv_done = False
-        self._recv_exc: TransportError | None = None
-        self._recv_changed = _Broadcast()
-        self._send_closed = False
-        self._send_exc: TransportError | None = None
-        self._released = False
 
-    # ---------------------------------------------------------------- application API
+    # ---------------------------------------------------------------- StreamEnds: sending
 
     async def send(self, message: bytes) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
-        limit = self._conn.limits.max_message_size
-        if len(message) > limit:
-            raise MessageTooLarge(f"{len(message)} bytes > limit {limit}")
-        await self._send(bytes(message))
+        self._check_size(message, self._conn.limits.max_message_size)
+        await self._write_message(message)
 
     async def _send_unchecked(self, message: bytes) -> None:
         """Testing hook: send without the local size check (as a misbehaving peer would)."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        await self._send(bytes(message))
+        await self._write_message(message)
 
-    async def receive(self) -> bytes:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            if self._queue:
-                message = self._queue.popleft()
-                cost = HEADER_SIZE + len(message)
-                self._queued_bytes -= cost
-                conn = self._conn
-                conn.stats.buffered_bytes -= cost
-                conn.stats.messages_received += 1
-                conn.link.touch()
-                conn.space_changed.fire()
-                self._maybe_release()
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return message
-            if self._recv_done:
-                self._maybe_release()
-                if self._recv_exc is not None:
-                    raise clone_error(self._recv_exc)
-                raise EndOfStream("peer finished the stream")
-            if self._conn.closed_exc is not None:
-                raise clone_error(self._conn.closed_exc)
-            await self._recv_changed.wait()
+    # ---------------------------------------------------------------- StreamEnds: the wire
 
-    async def finish(self) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        if self._send_closed:
-            if self._send_exc is not None and not isinstance(self._send_exc, StreamClosed):
-                raise clone_error(self._send_exc)
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return
+    def _connection_error(self) -> TransportError | None:
+        return self._conn.closed_exc
+
+    def _took(self, message: bytes) -> None:
+        cost = HEADER_SIZE + len(message)
+        self._queued_bytes -= cost
         conn = self._conn
-        if conn.closed_exc is not None:
-            raise clone_error(conn.closed_exc)
+        conn.stats.buffered_bytes -= cost
+        conn.stats.messages_received += 1
+        conn.link.touch()
+        conn.space_changed.fire()
+
+    async def _write_fin(self) -> None:
+        conn = self._conn
         await self._announce()
         self._send_closed = True
         self._send_exc = StreamClosed("stream already finished")
@@ -195,20 +151,47 @@ class MemoryMessageStream:
         conn.transmit(self, 0, peer._end_of_stream)
         self._maybe_release()
 
-    def reset(self, code: int = 0) -> None:
-        check_application_code(code)
-        self._abort(code, StreamClosed(f"stream reset locally (code {code:#x})"))
+    def _abort_wire(self, code: int) -> None:
+        peer_conn = self._conn.peer
+        if (
+            not self._announced
+            and self._conn.closed_exc is None
+            and peer_conn is not None
+            and peer_conn.alive_in < peer_conn.limits.max_streams
+        ):
+            self._announce_now()  # a reset makes the stream visible, as in QUIC
+        peer = self.peer
+        if peer is not None and self._conn.closed_exc is None:
+            what = f"(code {code:#x})"
+            if not self._send_closed:
+                peer._discard_receive(StreamReset(f"stream reset by peer {what}", error_code=code))
+            if not self._recv_done:
+                peer._close_send(StreamReset(f"peer stopped reading {what}", error_code=code))
 
-    # ---------------------------------------------------------------- internals
+    def _drop_buffered(self) -> None:
+        conn = self._conn
+        if self._queued_bytes:
+            conn.stats.buffered_bytes -= self._queued_bytes
+            conn.space_changed.fire()
+        self._queued_bytes = 0
+        self._inflight_bytes = 0
 
-    async def _send(self, message: bytes) -> None:
+    def _send_ended(self) -> None:
+        peer_conn = self._conn.peer
+        if peer_conn is not None:
+            peer_conn.space_changed.fire()  # wake our blocked senders
+
+    def _release(self) -> None:
+        self._conn.release(self)
+
+    # ---------------------------------------------------------------- sending and delivery
+
+    async def _write_message(self, message: bytes) -> None:
+        message = bytes(message)
         conn = self._conn
         cost = HEADER_SIZE + len(message)
         while True:
-            if self._send_exc is not None:
-                raise clone_error(self._send_exc)
-            if conn.closed_exc is not None:
-                raise clone_error(conn.closed_exc)
+            self._check_send()
             peer_conn = conn.peer
             assert peer_conn is not None
             if not self._announced and peer_conn.alive_in >= peer_conn.limits.max_streams:
@@ -230,6 +213,7 @@ class MemoryMessageStream:
         peer = self.peer
         assert peer is not None
         conn.stats.messages_sent += 1
+        conn.count_sent(cost)
         if len(message) > peer._conn.limits.max_message_size or peer._recv_done:
             conn.transmit(self, len(message), lambda: peer._deliver(message, 0))
         else:
@@ -258,10 +242,7 @@ class MemoryMessageStream:
         peer._announced = True
         peer.peer = self
         self.peer = peer
-        peer_conn.alive_in += 1
-        peer_conn.streams[self.stream_id] = peer
-        peer_conn.accept_queue.append(peer)
-        peer_conn.accept_changed.fire()
+        peer_conn.table.add_peer_stream(peer)
 
     def _reserve(self, cost: int) -> None:
         """Count a message sent to us as buffered from the moment it is sent (in flight included)."""
@@ -273,13 +254,12 @@ class MemoryMessageStream:
 
     def _end_of_stream(self) -> None:
         if not self._recv_done:
-            self._recv_done = True
-            self._recv_changed.fire()
-            self._maybe_release()
+            self._end_receive(None)
 
     def _deliver(self, message: bytes, reserved: int) -> None:
         """A message arrives; ``reserved`` is what :meth:`_reserve` counted for it (0: nothing)."""
         conn = self._conn
+        conn.count_received(HEADER_SIZE + len(message))
         reserved = min(reserved, self._inflight_bytes)  # a discard already dropped the reservation
         self._inflight_bytes -= reserved
         if self._recv_done or conn.closed_exc is not None:
@@ -312,54 +292,6 @@ class MemoryMessageStream:
             self._inflight_bytes -= cost - reserved
         self._recv_changed.fire()
 
-    def _abort(self, code: int, exc: TransportError) -> None:
-        peer_conn = self._conn.peer
-        if (
-            not self._announced
-            and self._conn.closed_exc is None
-            and peer_conn is not None
-            and peer_conn.alive_in < peer_conn.limits.max_streams
-        ):
-            self._announce_now()  # a reset makes the stream visible, as in QUIC
-        peer = self.peer
-        if peer is not None and self._conn.closed_exc is None:
-            what = f"(code {code:#x})"
-            if not self._send_closed:
-                peer._discard_receive(StreamReset(f"stream reset by peer {what}", error_code=code))
-            if not self._recv_done:
-                peer._close_send(StreamReset(f"peer stopped reading {what}", error_code=code))
-        self._discard_receive(exc, replace=True)
-        self._close_send(exc)
-
-    def _discard_receive(self, exc: TransportError | None, *, replace: bool = False) -> None:
-        conn = self._conn
-        if self._queued_bytes:
-            conn.stats.buffered_bytes -= self._queued_bytes
-            conn.space_changed.fire()
-        self._queue.clear()
-        self._queued_bytes = 0
-        self._inflight_bytes = 0
-        if replace or not self._recv_done:
-            self._recv_done = True
-            self._recv_exc = exc
-        self._recv_changed.fire()
-        self._maybe_release()
-
-    def _close_send(self, exc: TransportError) -> None:
-        if not self._send_closed:
-            self._send_closed = True
-            self._send_exc = exc
-        conn = self._conn
-        peer_conn = conn.peer
-        if peer_conn is not None:
-            peer_conn.space_changed.fire()  # wake our blocked senders
-        self._maybe_release()
-
-    def _maybe_release(self) -> None:
-        if not self._released and self._send_closed and self._recv_done and not self._queue:
-            self._released = True
-            self._conn.release(self)
-
 
 class MemoryConnection:
     def __init__(
@@ -384,12 +316,8 @@ class MemoryConnection:
         self.stats = ConnectionStats()
         self.server_stats = server_stats
         self.peer: MemoryConnection | None = None
-        self.streams: dict[int, MemoryMessageStream] = {}
-        self.accept_queue: deque[MemoryMessageStream] = deque()
-        self.accept_changed = _Broadcast()
-        self.space_changed = _Broadcast()
-        self.alive_in = 0
-        self.alive_out = 0
+        self.table: StreamTable[MemoryMessageStream] = StreamTable(is_client=is_client, max_streams=limits.max_streams)
+        self.space_changed = Signal()  # buffer space, or a stream slot, freed on this end
         self._next_stream_id = 0 if is_client else 1
         self.closed_exc: TransportError | None = None
         self.closed_at = math.inf
@@ -417,31 +345,26 @@ class MemoryConnection:
             stream._last_arrival = arrival
         self._last_arrival = max(self._last_arrival, arrival)
 
+    @property
+    def streams(self) -> dict[int, MemoryMessageStream]:
+        """Live streams by id (ours and the peer's)."""
+        return self.table.streams
+
+    @property
+    def alive_in(self) -> int:
+        """Streams the peer opened that are not released yet."""
+        return self.table.alive_in
+
     async def open_stream(self) -> MemoryMessageStream:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            if self.closed_exc is not None:
-                raise clone_error(self.closed_exc)
-            if self.alive_out < self.limits.max_streams:
-                break
-            await self.space_changed.wait()
+        return await self.table.open(lambda: self.closed_exc, self._new_stream)
+
+    def _new_stream(self) -> MemoryMessageStream:
         stream = MemoryMessageStream(self, self._next_stream_id)
         self._next_stream_id += 4
-        self.streams[stream.stream_id] = stream
-        self.alive_out += 1
-        await trio.lowlevel.cancel_shielded_checkpoint()
         return stream
 
     async def accept_stream(self) -> MemoryMessageStream:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            if self.accept_queue:
-                stream = self.accept_queue.popleft()
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return stream
-            if self.closed_exc is not None:
-                raise clone_error(self.closed_exc)
-            await self.accept_changed.wait()
+        return await self.table.accept(lambda: self.closed_exc)
 
     async def aclose(self, code: int = 0, reason: str = "") -> None:
         check_application_code(code)
@@ -457,14 +380,21 @@ class MemoryConnection:
             ),
         )
 
+    def count_sent(self, nbytes: int) -> None:
+        """Count message bytes in this connection's stats and its listener's (no datagrams)."""
+        self.stats.bytes_sent += nbytes
+        if self.server_stats is not None:
+            self.server_stats.bytes_sent += nbytes
+
+    def count_received(self, nbytes: int) -> None:
+        """Count message bytes in this connection's stats and its listener's (no datagrams)."""
+        self.stats.bytes_received += nbytes
+        if self.server_stats is not None:
+            self.server_stats.bytes_received += nbytes
+
     def release(self, stream: MemoryMessageStream) -> None:
-        if self.streams.pop(stream.stream_id, None) is None:
-            return
-        if (stream.stream_id & 1) == (0 if self.is_client else 1):
-            self.alive_out -= 1
-        else:
-            self.alive_in -= 1
-        self.space_changed.fire()
+        if self.table.release(stream) is not None:
+            self.space_changed.fire()
 
     def mark_closed(self, exc: TransportError) -> None:
         if self.closed_exc is not None:
@@ -472,10 +402,8 @@ class MemoryConnection:
         self.closed_exc = exc
         self.closed_at = trio.current_time()
         self.link.end_closed()
-        self.accept_changed.fire()
         self.space_changed.fire()
-        for stream in self.streams.values():
-            stream._recv_changed.fire()
+        self.table.connection_closed()
 
 
 class _Link:

@@ -483,3 +483,36 @@ async def test_large_messages_on_every_stream_share_a_small_pool(harness: Harnes
     stats = server_conns[0].stats
     assert stats.peak_buffered_bytes <= limits.max_buffered_bytes
     assert stats.buffered_bytes == 0
+
+
+async def test_byte_counters_per_connection_and_endpoint(harness: Harness) -> None:
+    """Every connection counts the bytes it sent and received, handshake included, and the
+    listener's stats count those of all its connections; in memory they are exactly the framed
+    messages, over QUIC the packets carrying them (more, never less)."""
+    stats = ServerStats()
+    server_conns: list[Any] = []
+
+    async def handler(conn: Any) -> None:
+        server_conns.append(conn)
+        await echo_handler(conn)
+
+    address = await harness.serve(handler, stats=stats)
+    messages = [b"", b"x", os.urandom(5000), os.urandom(SMALL.max_message_size)]
+    framed = sum(4 + len(m) for m in messages)
+    async with harness.connect(address) as conn:
+        assert await roundtrip(conn, messages) == messages
+        (server,) = server_conns
+        ours, theirs = conn.stats, server.stats
+        if harness.kind == "quic":
+            assert ours.bytes_sent > framed and ours.bytes_received > framed
+            assert theirs.bytes_sent > framed and theirs.bytes_received > framed
+            assert ours.datagrams_sent > 0 and theirs.datagrams_received > 0
+            for side in (ours, theirs):  # the handshake is part of the count, and happened first
+                assert 0 < side.handshake_bytes_sent < side.bytes_sent
+                assert 0 < side.handshake_bytes_received < side.bytes_received
+        else:
+            assert ours.bytes_sent == ours.bytes_received == framed
+            assert theirs.bytes_sent == theirs.bytes_received == framed
+            assert ours.handshake_bytes_sent == ours.datagrams_sent == 0
+        assert stats.bytes_received >= theirs.bytes_received
+        assert stats.bytes_sent >= theirs.bytes_sent

@@ -4,6 +4,7 @@ certificates. Real UDP on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import random
 import socket
@@ -37,10 +38,12 @@ from node.transport import (
     connect_quic,
     serve_quic,
 )
-from node.transport import quic as quic_module
+from node.transport import quic_client as quic_module
 from node.transport.certs import certificate_for, raw_ed25519_key
 
 from .conftest import ALPN, echo_handler
+
+TLS_NO_APPLICATION_PROTOCOL = 0x100 + 120  # CRYPTO_ERROR + the TLS alert no_application_protocol
 
 FAST = TransportLimits(handshake_timeout=3.0)
 
@@ -132,6 +135,9 @@ async def test_small_datagrams_get_no_reply(
     assert header.packet_type == QuicPacketType.VERSION_NEGOTIATION
     assert header.supported_versions == [1]
     assert stats.version_negotiations == 1
+    # The endpoint's counters cover what it dropped and its stateless reply, nothing else.
+    assert (stats.bytes_received, stats.datagrams_received) == (1199 + 1199 + 50 + 1200, 4)
+    assert (stats.bytes_sent, stats.datagrams_sent) == (len(reply), 1)
 
 
 async def test_retry_always(nursery: trio.Nursery, key: nacl.signing.SigningKey) -> None:
@@ -194,6 +200,56 @@ async def test_half_open_cap_refuses(nursery: trio.Nursery, key: nacl.signing.Si
     with pytest.raises(ConnectionRefused):
         await echo_once(address, key)
     assert stats.connections_refused == 1
+
+
+async def failed_handshake(address: tuple[str, int], source: str) -> int | None:
+    """One handshake offering an ALPN the node does not speak, from its own socket on ``source``
+    (Retry answered, lost datagrams resent); returns the error code of the node's
+    CONNECTION_CLOSE (None: no close within 5 seconds)."""
+    client = QuicConnection(
+        configuration=QuicConfiguration(is_client=True, alpn_protocols=["not-spoken/1"], verify_mode=ssl.CERT_NONE)
+    )
+    with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        await sock.bind((source, 0))
+        client.connect(address, now=trio.current_time())
+        with trio.move_on_after(5.0):
+            while True:
+                for data, addr in client.datagrams_to_send(now=trio.current_time()):
+                    await sock.sendto(data, addr)
+                timer = client.get_timer()
+                with trio.move_on_at(math.inf if timer is None else timer):
+                    data, addr = await sock.recvfrom(65536)
+                    client.receive_datagram(data, (addr[0], addr[1]), now=trio.current_time())
+                    close = client._close_event  # the node's CONNECTION_CLOSE, before draining ends
+                    if close is not None:
+                        return close.error_code
+                if timer is not None and trio.current_time() >= timer:
+                    client.handle_timer(now=trio.current_time())
+    return None
+
+
+async def test_failed_handshakes_give_their_admission_slot_back_at_once(
+    nursery: trio.Nursery, key: nacl.signing.SigningKey
+) -> None:
+    """300 handshakes with an ALPN the node does not speak, from 300 addresses (127.0.x.y), each
+    refused with no_application_protocol; right after them an honest client connects at once: no
+    failed handshake still holds a half-open slot."""
+    address, stats = await start(nursery, key, limits=TransportLimits(handshake_timeout=10.0))
+    sources = [f"127.0.{1 + i // 250}.{2 + i % 250}" for i in range(300)]
+    codes: list[int | None] = []
+
+    async def attempt(source: str) -> None:
+        codes.append(await failed_handshake(address, source))
+
+    for first in range(0, len(sources), 100):  # 100 at a time: more than the half-open cap
+        async with trio.open_nursery() as attempts:
+            for source in sources[first : first + 100]:
+                attempts.start_soon(attempt, source)
+    assert stats.half_open == 0 and stats.connections == 0, "failed handshakes still hold admission slots"
+    await echo_once(address, key)  # at once: no ConnectionRefused
+    assert codes == [TLS_NO_APPLICATION_PROTOCOL] * 300  # each refused for its ALPN, none for lack of room
+    assert stats.connections_refused == 0
+    assert stats.connections_accepted == 1
 
 
 async def test_client_handshake_timeout(key: nacl.signing.SigningKey, raw_socket: Any) -> None:

@@ -26,6 +26,7 @@ class MemoryReader:
         self._slots: dict[tuple[bytes, bytes, int], StoredEntry] = {}
         self._heads: dict[bytes, dict[bytes, tuple[int, bytes]]] = {}
         self._arrivals: dict[bytes, list[StoredEntry]] = {}
+        self.meta: dict[bytes, bytes] = {}  # what the store's meta table holds (fork proofs, cursors...)
 
     def append(self, records: Iterable[StoredEntry]) -> list[int]:
         """Store ``records`` in order; returns their cursors. A record already held (same id) is
@@ -75,3 +76,7 @@ class MemoryReader:
 
     def groups(self) -> list[bytes]:
         return sorted(g for g, a in self._arrivals.items() if a)
+
+    def meta_items(self, prefix: bytes, limit: int = DEFAULT_PAGE) -> list[tuple[bytes, bytes]]:
+        """The meta entries whose key starts with ``prefix``, in key order, at most ``limit``."""
+        return sorted((k, v) for k, v in self.meta.items() if k.startswith(prefix))[: max(limit, 0)]

@@ -371,6 +371,12 @@ class Federation:
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         raise PeerPenalisedError("fed.penalised")
 
+    async def drop(self, key: bytes, reason: str = "fed.blocked") -> None:
+        """Close every open connection with ``key``, both directions (an operator's new block, on SIGHUP)."""
+        for conn in list(self._connections.get(key, ())):
+            with contextlib.suppress(TransportError):
+                await conn.aclose(CLOSE_REFUSED, reason)
+
     @contextlib.contextmanager
     def _tracked(self, key: bytes, conn: Connection) -> Iterator[None]:
         self._connections.setdefault(key, {})[conn] = None

@@ -162,6 +162,7 @@ class Federation:
                 try:
                     async with self.connect(address) as conn:
                         self.connected.add(key)
+                        log.info("linked to peer %s", key.hex()[:16])
                         backoff = RETRY_MIN
                         with self._tracked(key, conn):
                             await self._pull(conn, key)
@@ -456,6 +457,7 @@ class Federation:
             return
         refusal = self.book.refusal(key, trio.current_time())
         if refusal is not None:
+            log.info("refused a connection from peer %s: %s", key.hex()[:16], refusal)
             await conn.aclose(CLOSE_PENALISED if refusal == "fed.penalised" else CLOSE_REFUSED, refusal)
             return
         try:

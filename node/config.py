@@ -148,7 +148,7 @@ blocked = []
 
 def init_node(directory: Path, listen: str, passphrase: str, public: str | None = None) -> NodeAddress:
     host, port = parse_listen(listen)
-    public_line = "# public_host = \"node.example.org\"\n# public_port = 4433"
+    public_line = '# public_host = "node.example.org"\n# public_port = 4433'
     public_host, public_port = None, None
     if public is not None:
         public_host, public_port = parse_host_port(public, "--public")

@@ -79,6 +79,12 @@ def test_logs_peer_links_refusals_and_reloads_without_naming_anyone(tmp_path: Pa
             wait_for(
                 lambda: "refused a connection from peer" in a_log_path.read_text(), "a refusal of the blocked peer"
             )
+            # a broken file on SIGHUP changes nothing and says why; the node keeps serving
+            good = (a_dir / "node.toml").read_text()
+            (a_dir / "node.toml").write_text(good + "listen_prot = 1\n")
+            a.send_signal(signal.SIGHUP)
+            wait_for(lambda: "not reloaded" in a_log_path.read_text(), "the refused reload")
+            assert a.poll() is None
         finally:
             stop_node(a)
             stop_node(b)
@@ -97,6 +103,7 @@ def test_logs_peer_links_refusals_and_reloads_without_naming_anyone(tmp_path: Pa
     assert logged(f"blocked node {b_id}", "info")
     assert logged("node.toml reloaded: 1 peer(s) added, 0 blocked", "info")
     assert logged(f"refused a connection from peer {b_short}: fed.blocked", "info")
+    assert logged("node.toml not reloaded, nothing changed: config.unknown_key", "error")
     assert logged("stopping (SIGTERM)", "info") and messages[-1] == "node stopped"
     assert any(r["logger"] == "quic" for r in records), "aioquic's lines go through the same logging"
 

@@ -4,10 +4,14 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from node.logs import setup_logging
+from protocol import codec
+from tests.node.conftest import running_node, session
+from tests.node.test_adversarial import raw_request
 
 
 @pytest.fixture
@@ -72,3 +76,15 @@ def test_unknown_levels_and_formats_are_refused() -> None:
         setup_logging("verbose", "json", io.StringIO())
     with pytest.raises(ValueError, match="log format"):
         setup_logging("info", "xml", io.StringIO())
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_refused_client_request_is_a_debug_line_with_its_code_only(tmp_path: Path) -> None:
+    out = io.StringIO()
+    setup_logging("debug", "json", out)
+    async with running_node(tmp_path / "node") as (_, address), session(address) as s:
+        assert await raw_request(s, codec.encode({"op": "launch"})) == "proto.unknown_op"
+        setup_logging("info", "json", out)  # at info, refusals of client requests are not logged
+        assert await raw_request(s, codec.encode({"op": "launch", "x": 1})) == "proto.unknown_op"
+    ours = [r for r in map(json.loads, out.getvalue().splitlines()) if r["logger"].startswith("holdspace")]
+    assert [(r["level"], r["msg"]) for r in ours] == [("debug", "refused a client request: proto.unknown_op")]

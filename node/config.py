@@ -46,6 +46,7 @@ DialPort = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Host = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Rate = Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
+Burst = Annotated[float, msgspec.Meta(ge=1, le=1_000_000)]  # below 1, not even one request would pass
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 
 
@@ -58,9 +59,9 @@ class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     idle_timeout: Seconds | None = None
     handshake_timeout: Seconds | None = None
     publish_rate: Rate | None = None
-    publish_burst: Rate | None = None
+    publish_burst: Burst | None = None
     request_rate: Rate | None = None
-    request_burst: Rate | None = None
+    request_burst: Burst | None = None
     max_pseudonyms_per_connection: Count | None = None
     max_subscriptions_per_connection: Count | None = None
     subscription_batch: Count | None = None
@@ -213,7 +214,8 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
     * every key is one the schema knows, at the level it belongs to (``config.unknown_key``);
     * ``listen_host`` and ``listen_port`` are present, and every value has its type and range:
       ports 0-65535 (``public_port`` 1-65535), hosts 1-253 characters, ``[limits]`` counts
-      1-1,000,000, rates in (0, 1,000,000], seconds in (0, 86,400] (``config.invalid``);
+      1-1,000,000, rates in (0, 1,000,000], bursts in [1, 1,000,000], seconds in (0, 86,400]
+      (``config.invalid``);
     * each of ``peers`` is a node address and each of ``blocked`` a node id or address
       (``config.invalid``, naming the entry).
     """

@@ -46,6 +46,7 @@ def test_peers_round_trip_and_bad_entries_are_refused(tmp_path: Path) -> None:
         ("[limits]\nmax_connections = 0\n", "config.invalid", "limits.max_connections"),
         ("[limits]\nmax_conections = 10\n", "config.unknown_key", "limits.max_conections"),
         ("[limits]\npublish_rate = -1.0\n", "config.invalid", "limits.publish_rate"),
+        ("[limits]\nrequest_burst = 0.5\n", "config.invalid", "limits.request_burst"),
         ("[limits]\nrequest_timeout = 1e9\n", "config.invalid", "limits.request_timeout"),
         ("[limit]\nmax_connections = 10\n", "config.unknown_key", "limit"),
         ("peers = [1,,]\n", "config.syntax", "line 3"),
@@ -120,6 +121,13 @@ def test_edits_keep_the_operators_comments(tmp_path: Path) -> None:
     update_peers(tmp_path, remove=PEER_ID)
     assert "# Hillview, linked since March" in (tmp_path / "node.toml").read_text()
     assert read_config(tmp_path).peers == ()
+
+
+def test_an_edit_adds_missing_lists_at_the_top_level_not_in_a_table(tmp_path: Path) -> None:
+    (tmp_path / "node.toml").write_text(BASE + "\n[limits]\nmax_connections = 5  # small\n")
+    config, _ = update_peers(tmp_path, block=PEER_ID)
+    assert len(config.blocked) == 1 and config.limits == {"max_connections": 5}
+    assert "# small" in (tmp_path / "node.toml").read_text()
 
 
 def test_an_edit_of_a_broken_file_is_refused_and_changes_nothing(tmp_path: Path) -> None:

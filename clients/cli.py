@@ -6,6 +6,7 @@ Every error is one line, ``error: <code>: <sentence>``, and exit status 1; never
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -25,11 +26,23 @@ from clients.participant import ClientError, GroupRecord, Message, Participant, 
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
 from node import operations as node_operations
-from node.config import init_node, load_node, update_peers
+from node.config import (
+    CONFIG,
+    WILDCARDS,
+    ConfigError,
+    NodeConfig,
+    init_node,
+    load_node,
+    node_id,
+    read_config,
+    update_peers,
+)
 from node.federation import Federation, quic_connector
+from node.logs import FORMATS, LEVELS, setup_logging
 from node.metrics import serve_metrics
 from node.operations import STATUS, STATUS_EVERY, LiveStatus
 from node.peering import PeerBook
+from node.reload import apply_config
 from node.server import open_node
 from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
@@ -37,6 +50,8 @@ from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.payloads import ROLES
 from simulations.cli import sim
+
+log = logging.getLogger("holdspace.node")
 
 
 @click.group()
@@ -71,12 +86,18 @@ def node() -> None:
 @node.command("init")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--listen", default="127.0.0.1:4433", show_default=True, help="HOST:PORT to listen on (UDP).")
+@click.option(
+    "--public",
+    help="HOST:PORT others dial, when it differs from --listen (a wildcard listen address, NAT, a port forward).",
+)
 @friendly
-def node_init(directory: Path, listen: str) -> None:
+def node_init(directory: Path, listen: str, public: str | None) -> None:
     """Create a node in DIRECTORY: its key (sealed with a passphrase) and its configuration."""
-    address = init_node(directory, listen, passphrase(confirm=True))
+    address = init_node(directory, listen, passphrase(confirm=True), public)
     click.echo(f"node created in {directory}")
     click.echo(f"address: {address}")
+    if address.host in WILDCARDS:
+        click.echo("note: nobody can dial a wildcard address; give the address others reach with --public HOST:PORT")
 
 
 @node.command("run")
@@ -87,26 +108,55 @@ def node_init(directory: Path, listen: str) -> None:
     type=click.IntRange(1, 65535),
     help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (off by default; loopback only).",
 )
+@click.option(
+    "--log-level", type=click.Choice(LEVELS), default="info", show_default=True, help="Least severe level logged."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text, or json: one JSON object per line (ts, level, logger, msg). Logs go to stderr.",
+)
 @friendly
-def node_run(directory: Path, metrics_port: int | None) -> None:
-    """Run the node in DIRECTORY until Ctrl-C or SIGTERM."""
+def node_run(directory: Path, metrics_port: int | None, log_level: str, log_format: str) -> None:
+    """Run the node in DIRECTORY until Ctrl-C or SIGTERM; SIGHUP re-reads node.toml."""
+    setup_logging(log_level, log_format)
     config, key = load_node(directory, passphrase())
 
     async def main() -> None:
-        async with open_node(directory, key) as running, trio.open_nursery() as nursery:
+        async with open_node(directory, key, config.node_limits()) as running, trio.open_nursery() as nursery:
             book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
             federation = Federation(running, book, quic_connector(key, running.limits.transport))
             metrics = serve_metrics(running, federation, metrics_port) if metrics_port else None
             nursery.start_soon(federation.run)
             host, port = await nursery.start(running.serve_quic, config.host, config.port)
-            address = NodeAddress(running.public_key, host, port)
+            address = config.public_address(running.public_key, port)
+            log.info(
+                "node %s started: listening on %s:%d, address %s; %d peer(s) added, %d blocked",
+                node_id(running.public_key),
+                host,
+                port,
+                address,
+                len(config.peers),
+                len(config.blocked),
+            )
+            if not config.dialable:
+                log.warning(
+                    "listening on the wildcard address %s and node.toml sets no public_host: "
+                    "the address above is not one others can dial",
+                    host,
+                )
             nursery.start_soon(_write_status, directory, running, federation, address)
             click.echo(f"holdspace node listening: {address}", err=False)
             if metrics_port:
-                click.echo(f"metrics: http://127.0.0.1:{metrics_port}/metrics")
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                log.info("metrics: http://127.0.0.1:%d/metrics", metrics_port)
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
                 async for signum in signals:
-                    click.echo(f"stopping ({signal.Signals(signum).name})")
+                    if signum == signal.SIGHUP:
+                        await _reload(directory, config, running, book, federation)
+                        continue
+                    log.info("stopping (%s)", signal.Signals(signum).name)
                     break
             if metrics is not None:
                 metrics.close()
@@ -114,7 +164,25 @@ def node_run(directory: Path, metrics_port: int | None) -> None:
         (directory / STATUS).unlink(missing_ok=True)
 
     run(main)
+    log.info("node stopped")
     click.echo("node stopped")
+
+
+async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBook, federation: Federation) -> None:
+    """SIGHUP: apply an edited node.toml (see node.reload); a file that fails its check changes nothing."""
+    try:
+        new = read_config(directory)
+    except ConfigError as err:
+        log.error("node.toml not reloaded, nothing changed: %s: %s", err.code, err.message)
+        return
+    done = apply_config(new, started, node.limits, node.rates, book)
+    for key in sorted(done.newly_blocked):
+        log.info("blocked node %s: closing its connections", node_id(key))
+        await federation.drop(key)
+    node.topology_changed()  # links follow the new peers and blocks
+    log.info("node.toml reloaded: %d peer(s) added, %d blocked", len(new.peers), len(new.blocked))
+    if done.need_restart:
+        log.warning("changed in node.toml, applied at the next restart: %s", ", ".join(done.need_restart))
 
 
 async def _write_status(directory: Path, node: Any, federation: Federation, address: NodeAddress) -> None:
@@ -124,6 +192,27 @@ async def _write_status(directory: Path, node: Any, federation: Federation, addr
         peers = [textid.encode_id(textid.NODE_PREFIX, k) for k in sorted(federation.connected)]
         LiveStatus(os.getpid(), str(address), started, node.clients, peers, time.time()).write(directory)
         await trio.sleep(STATUS_EVERY)
+
+
+@node.group("config")
+def node_config() -> None:
+    """The node's configuration file, node.toml."""
+
+
+@node_config.command("check")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@friendly
+def node_config_check(directory: Path) -> None:
+    """Check DIRECTORY/node.toml against its schema, without starting anything."""
+    config = read_config(directory)
+    click.echo(f"{directory / CONFIG}: valid")
+    public = f"{config.public_host or config.host}:{config.public_port or config.port}"
+    click.echo(f"listen {config.host}:{config.port}; public address {public}")
+    click.echo(f"peers: {len(config.peers)}; blocked: {len(config.blocked)}")
+    limits = ", ".join(f"{k} = {v:g}" for k, v in sorted(config.limits.items())) or "defaults"
+    click.echo(f"limits: {limits}")
+    if not config.dialable:
+        click.echo("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node")
 
 
 @node.command("status")
@@ -168,7 +257,17 @@ def node_restore(backup: Path, directory: Path) -> None:
 
 @node.group("peer")
 def peer() -> None:
-    """Federation peers: add one to link to, or block one (read at the node's next start)."""
+    """Federation peers: link to one, block one, list them (a running node applies edits on SIGHUP)."""
+
+
+APPLY = "a running node applies this on SIGHUP (kill -HUP PID) or at its next start"
+
+
+def _peer_edit(directory: Path, done: str, unchanged: str, **edit: str) -> None:
+    config, changed = update_peers(directory, **edit)
+    click.echo(f"{done if changed else unchanged}; {len(config.peers)} peer(s), {len(config.blocked)} blocked")
+    if changed:
+        click.echo(APPLY)
 
 
 @peer.command("add")
@@ -177,18 +276,54 @@ def peer() -> None:
 @friendly
 def peer_add(directory: Path, address: str) -> None:
     """Link the node in DIRECTORY to the node at ADDRESS (holdspace://hsn1...@host:port)."""
-    config = update_peers(directory, add=address)
-    click.echo(f"peer added; {len(config.peers)} peer(s), {len(config.blocked)} blocked (restart the node to apply)")
+    _peer_edit(directory, "peer added", "already a peer", add=address)
+
+
+@peer.command("remove")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("node_id_or_address", metavar="NODE_ID")
+@friendly
+def peer_remove(directory: Path, node_id_or_address: str) -> None:
+    """Stop linking to NODE_ID (hsn1... or its address); the groups both nodes host still link them."""
+    _peer_edit(directory, "peer removed", "not a peer: nothing changed", remove=node_id_or_address)
 
 
 @peer.command("block")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True))
-@click.argument("node_id")
+@click.argument("node_id_or_address", metavar="NODE_ID")
 @friendly
-def peer_block(directory: Path, node_id: str) -> None:
+def peer_block(directory: Path, node_id_or_address: str) -> None:
     """Refuse the node NODE_ID (hsn1... or its address) in both directions."""
-    config = update_peers(directory, block=node_id)
-    click.echo(f"peer blocked; {len(config.blocked)} blocked (restart the node to apply)")
+    _peer_edit(directory, "peer blocked", "already blocked", block=node_id_or_address)
+
+
+@peer.command("unblock")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("node_id_or_address", metavar="NODE_ID")
+@friendly
+def peer_unblock(directory: Path, node_id_or_address: str) -> None:
+    """Lift a block on NODE_ID (hsn1... or its address)."""
+    _peer_edit(directory, "block lifted", "not blocked: nothing changed", unblock=node_id_or_address)
+
+
+@peer.command("list")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def peer_list(directory: Path, as_json: bool) -> None:
+    """The peers added and the nodes blocked in DIRECTORY/node.toml."""
+    config = read_config(directory)
+    peers = [str(p) for p in config.peers]
+    blocked = [node_id(k) for k in sorted(config.blocked)]
+    if as_json:
+        click.echo(json.dumps({"peers": peers, "blocked": blocked}))
+        return
+    for address in peers:
+        click.echo(f"peer     {address}")
+    for text in blocked:
+        click.echo(f"blocked  {text}")
+    if not peers and not blocked:
+        click.echo("no peers added and none blocked (the other hosts of this node's groups are linked to anyway)")
 
 
 # --- identity ---------------------------------------------------------------------------------

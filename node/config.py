@@ -1,24 +1,88 @@
-"""A node's directory: ``node.toml`` (where to listen), ``node.key`` (sealed key), ``store/``.
+"""A node's directory: ``node.toml`` (its configuration), ``node.key`` (sealed key), ``store/``.
 
 The node key is sealed with the operator's passphrase (``protocol.keyfile``), so a copied disk or
 backup does not hand out the node's identity.
+
+``node.toml`` has a strict schema (:class:`NodeToml`, checked by msgspec): an unknown key, a value of
+the wrong type or out of range, or a TOML syntax error is a :class:`ConfigError` naming the key (or the
+line), never a traceback and never a value silently taken modulo something. Edits made by commands
+(``peer add``, ``peer block``, ...) go through tomlkit, so the operator's comments and layout survive.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
+import msgspec
 import nacl.signing
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import Array
 
+from node.limits import LIMIT_NAMES, NodeLimits, limits_from
 from protocol import textid
 from protocol.address import AddressError, NodeAddress
+from protocol.errors import HoldspaceError
 from protocol.keyfile import open_secret, seal_secret
 
 CONFIG = "node.toml"
 KEY = "node.key"
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names of the wildcard addresses, not a bind
+
+
+class ConfigError(HoldspaceError):
+    """``node.toml`` cannot be read, is not TOML, or breaks the schema (``config.*`` codes)."""
+
+    family = "config"
+
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+DialPort = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Host = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+Rate = Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
+Burst = Annotated[float, msgspec.Meta(ge=1, le=1_000_000)]  # below 1, not even one request would pass
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+
+
+class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[limits]``: each key is optional; an absent key keeps the default of ``node.limits``."""
+
+    max_connections: Count | None = None
+    max_connections_per_address: Count | None = None
+    max_half_open: Count | None = None
+    idle_timeout: Seconds | None = None
+    handshake_timeout: Seconds | None = None
+    publish_rate: Rate | None = None
+    publish_burst: Burst | None = None
+    request_rate: Rate | None = None
+    request_burst: Burst | None = None
+    max_pseudonyms_per_connection: Count | None = None
+    max_subscriptions_per_connection: Count | None = None
+    subscription_batch: Count | None = None
+    request_timeout: Seconds | None = None
+
+    def given(self) -> dict[str, float]:
+        """The keys the operator set, by name."""
+        return {name: value for name in LIMIT_NAMES if (value := getattr(self, name)) is not None}
+
+
+class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The schema of ``node.toml``. ``listen_*`` is where the node binds; ``public_*`` is what it tells
+    others to dial (defaults: the listen host and the bound port)."""
+
+    listen_host: Host
+    listen_port: Port
+    public_host: Host | None = None
+    public_port: DialPort | None = None
+    peers: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    limits: LimitsTable = LimitsTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,18 +91,71 @@ class NodeConfig:
     port: int
     peers: tuple[NodeAddress, ...] = ()  # operator-added federation peers
     blocked: frozenset[bytes] = frozenset()  # node keys refused in both directions
+    public_host: str | None = None
+    public_port: int | None = None
+    limits: dict[str, float] = field(default_factory=dict)  # the [limits] keys the operator set
+
+    def node_limits(self) -> NodeLimits:
+        return limits_from(self.limits)
+
+    def public_address(self, node_key: bytes, bound_port: int) -> NodeAddress:
+        """The address others dial: the public host and port if set, else the listen host and the
+        port actually bound."""
+        host = self.public_host or self.host
+        return NodeAddress(node_key, host, self.public_port or bound_port)
+
+    @property
+    def dialable(self) -> bool:
+        """False when the node listens on a wildcard address and no ``public_host`` says where to reach it."""
+        return self.public_host is not None or self.host not in WILDCARDS
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
+def parse_host_port(text: str, option: str = "--listen") -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise AddressError("address.malformed", "--listen takes HOST:PORT, e.g. 0.0.0.0:4433")
+        raise AddressError("address.malformed", f"{option} takes HOST:PORT, e.g. 0.0.0.0:4433")
     return host, int(port)
 
 
-def init_node(directory: Path, listen: str, passphrase: str) -> NodeAddress:
+def parse_listen(listen: str) -> tuple[str, int]:
+    return parse_host_port(listen, "--listen")
+
+
+TEMPLATE = """\
+# Holdspace node configuration. 'holdspace node config check DIR' checks this file;
+# a running node re-reads it on SIGHUP (peers, blocked and most limits apply at once).
+
+# Where the node binds (UDP).
+listen_host = {host}
+listen_port = {port}
+
+# What others dial, when it differs from the listen address (a wildcard listen address,
+# NAT or a port forward). Defaults: listen_host, and the port actually bound.
+{public}
+
+# Federation peers (node addresses) and blocked nodes (hsn1... ids): 'holdspace node peer ...' edits these.
+peers = []
+blocked = []
+
+[limits]
+# Uncomment to change a default (spec 18.4). A small node might lower max_connections.
+# max_connections = 2048
+# max_connections_per_address = 256
+# publish_rate = 1000.0
+# request_rate = 2000.0
+"""
+
+
+def init_node(directory: Path, listen: str, passphrase: str, public: str | None = None) -> NodeAddress:
     host, port = parse_listen(listen)
+    public_line = '# public_host = "node.example.org"\n# public_port = 4433'
+    public_host, public_port = None, None
+    if public is not None:
+        public_host, public_port = parse_host_port(public, "--public")
+        if public_port == 0:
+            raise AddressError("address.malformed", "--public needs a port others can dial (not 0)")
+        public_line = f"public_host = {tomlkit.string(public_host).as_string()}\npublic_port = {public_port}"
     if (directory / KEY).exists():
         raise FileExistsError(f"{directory / KEY} already exists: this directory holds a node")
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -49,32 +166,109 @@ def init_node(directory: Path, listen: str, passphrase: str) -> NodeAddress:
         os.fsync(fd)
     finally:
         os.close(fd)
-    (directory / CONFIG).write_text(f'# Holdspace node configuration\nlisten_host = "{host}"\nlisten_port = {port}\n')
-    return NodeAddress(bytes(nacl.signing.SigningKey(seed).verify_key), host, port)
+    text = TEMPLATE.format(host=tomlkit.string(host).as_string(), port=port, public=public_line)
+    (directory / CONFIG).write_text(text)
+    return NodeAddress(bytes(nacl.signing.SigningKey(seed).verify_key), public_host or host, public_port or port)
 
 
 def load_node(directory: Path, passphrase: str) -> tuple[NodeConfig, nacl.signing.SigningKey]:
+    config = read_config(directory)  # a bad configuration is reported before the passphrase is tried
     seed = open_secret(passphrase, (directory / KEY).read_bytes())
-    return read_config(directory), nacl.signing.SigningKey(seed)
+    return config, nacl.signing.SigningKey(seed)
+
+
+def _read_text(directory: Path) -> str:
+    try:
+        return (directory / CONFIG).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config.missing", f"{directory / CONFIG} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError("config.unreadable", f"{directory / CONFIG}: {err}") from None
+
+
+def _where(message: str) -> tuple[str, str]:
+    """msgspec's ``"<problem> - at `$.limits.max_connections`"`` as (key, problem)."""
+    problem, _, path = message.rpartition(" - at ")
+    if not problem:
+        return "", message
+    return path.strip("`").removeprefix("$").lstrip("."), problem
+
+
+def _lookup(raw: dict[str, Any], key: str) -> Any:
+    """The value at a dotted ``key`` (``limits.max_connections``, ``peers[0]``), or None."""
+    value: Any = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        if part.startswith("[") and isinstance(value, list) and int(part[1:-1]) < len(value):
+            value = value[int(part[1:-1])]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def check_config(text: str, path: str = CONFIG) -> NodeConfig:
+    """Parse and validate ``node.toml``'s text. Checked, in order (each a ``ConfigError``):
+
+    * the text is TOML (``config.syntax``, with the line and column);
+    * every key is one the schema knows, at the level it belongs to (``config.unknown_key``);
+    * ``listen_host`` and ``listen_port`` are present, and every value has its type and range:
+      ports 0-65535 (``public_port`` 1-65535), hosts 1-253 characters, ``[limits]`` counts
+      1-1,000,000, rates in (0, 1,000,000], bursts in [1, 1,000,000], seconds in (0, 86,400]
+      (``config.invalid``);
+    * each of ``peers`` is a node address and each of ``blocked`` a node id or address
+      (``config.invalid``, naming the entry).
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("config.syntax", f"{path}: {err}") from None
+    try:
+        schema = msgspec.convert(raw, NodeToml, strict=True)
+    except msgspec.ValidationError as err:
+        key, problem = _where(str(err))
+        unknown = re.fullmatch(r"Object contains unknown field `(.+)`", problem)
+        if unknown:
+            name = f"{key}.{unknown[1]}" if key else unknown[1]
+            raise ConfigError("config.unknown_key", f"{path}: unknown key {name!r}") from None
+        if not key and (missing := re.fullmatch(r"Object missing required field `(.+)`", problem)):
+            raise ConfigError("config.invalid", f"{path}: {missing[1]} is required") from None
+        problem = problem[:1].lower() + problem[1:]
+        found = _lookup(raw, key)
+        if found is not None and "got" not in problem:
+            problem += f", got {found!r}"
+        raise ConfigError("config.invalid", f"{path}: {key or 'the file'}: {problem}") from None
+    peers = []
+    for i, text_address in enumerate(schema.peers):
+        try:
+            peers.append(NodeAddress.parse(text_address))
+        except HoldspaceError as err:
+            raise ConfigError("config.invalid", f"{path}: peers[{i}]: {err.message}") from None
+    blocked = set()
+    for i, text_id in enumerate(schema.blocked):
+        try:
+            blocked.add(parse_node_id(text_id))
+        except HoldspaceError as err:
+            raise ConfigError("config.invalid", f"{path}: blocked[{i}]: {err.message}") from None
+    given = schema.limits.given()
+    try:
+        limits_from(given)
+    except ValueError as err:
+        raise ConfigError("config.invalid", f"{path}: limits: {err}") from None
+    return NodeConfig(
+        schema.listen_host,
+        schema.listen_port,
+        tuple(peers),
+        frozenset(blocked),
+        schema.public_host,
+        schema.public_port,
+        given,
+    )
 
 
 def read_config(directory: Path) -> NodeConfig:
-    """``node.toml``: ``listen_host``, ``listen_port``, and the operator's ``peers`` (node addresses)
-    and ``blocked`` (node ids ``hsn1…`` or addresses) lists."""
-    with (directory / CONFIG).open("rb") as f:
-        raw = tomllib.load(f)
-    host, port = raw.get("listen_host"), raw.get("listen_port")
-    if not isinstance(host, str) or not isinstance(port, int):
-        raise AddressError("address.malformed", f"{directory / CONFIG} needs listen_host and listen_port")
-    peers, blocked = raw.get("peers", []), raw.get("blocked", [])
-    if not isinstance(peers, list) or not isinstance(blocked, list):
-        raise AddressError("address.malformed", f"{directory / CONFIG}: peers and blocked must be lists")
-    return NodeConfig(
-        host,
-        port,
-        tuple(NodeAddress.parse(str(p)) for p in peers),
-        frozenset(parse_node_id(str(b)) for b in blocked),
-    )
+    """``node.toml`` of the node in ``directory``, checked (see :func:`check_config`)."""
+    return check_config(_read_text(directory), str(directory / CONFIG))
 
 
 def parse_node_id(text: str) -> bytes:
@@ -85,28 +279,90 @@ def parse_node_id(text: str) -> bytes:
     return textid.decode_id(textid.NODE_PREFIX, text)
 
 
-def update_peers(directory: Path, *, add: str | None = None, block: str | None = None) -> NodeConfig:
-    """Add a peer address or block a node in ``node.toml`` (rewritten atomically); the running node
-    reads it at its next start. Blocking a node also drops it from the added peers."""
-    config = read_config(directory)
-    peers = list(config.peers)
-    blocked = set(config.blocked)
+def node_id(key: bytes) -> str:
+    return textid.encode_id(textid.NODE_PREFIX, key)
+
+
+def _array(doc: Any, name: str) -> Array:
+    item = doc.get(name)
+    if not isinstance(item, Array):
+        item = tomlkit.array()
+        doc[name] = item
+    return item
+
+
+def _drop(array: Array, keep: Any) -> int:
+    """Remove the items of ``array`` for which ``keep(item)`` is false; the others keep their comments."""
+    dropped = 0
+    for i in reversed(range(len(array))):
+        if not keep(str(array[i])):
+            del array[i]
+            dropped += 1
+    return dropped
+
+
+def update_peers(
+    directory: Path,
+    *,
+    add: str | None = None,
+    block: str | None = None,
+    remove: str | None = None,
+    unblock: str | None = None,
+) -> tuple[NodeConfig, bool]:
+    """Edit ``peers`` and ``blocked`` in ``node.toml``, keeping every comment and the rest of the file;
+    return the new configuration and whether anything changed. The file is checked before and after
+    the edit and replaced atomically; a running node applies it on SIGHUP.
+
+    ``add`` (an address) adds or replaces the peer with that key and unblocks it; ``block`` (an id or
+    address) blocks a node and drops it from the peers; ``remove`` drops a peer; ``unblock`` lifts a block.
+    """
+    path = directory / CONFIG
+    text = _read_text(directory)
+    check_config(text, str(path))
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as err:  # pragma: no cover - tomllib accepted it
+        raise ConfigError("config.syntax", f"{path}: {err}") from None
+    peers, blocked = _array(doc, "peers"), _array(doc, "blocked")
+    changed = 0
+
+    def key_of_peer(item: str) -> bytes | None:
+        try:
+            return NodeAddress.parse(item).node_key
+        except HoldspaceError:
+            return None
+
+    def key_of_block(item: str) -> bytes | None:
+        try:
+            return parse_node_id(item)
+        except HoldspaceError:
+            return None
+
     if add is not None:
         address = NodeAddress.parse(add)
-        peers = [p for p in peers if p.node_key != address.node_key] + [address]
-        blocked.discard(address.node_key)
+        if [str(item) for item in peers if key_of_peer(str(item)) == address.node_key] != [str(address)]:
+            _drop(peers, lambda item: key_of_peer(item) != address.node_key)
+            peers.append(str(address))
+            changed += 1
+        changed += _drop(blocked, lambda item: key_of_block(item) != address.node_key)
+    for target, array, key_of in ((block, peers, key_of_peer), (remove, peers, key_of_peer)):
+        if target is not None:
+            key = parse_node_id(target)
+            changed += _drop(array, lambda item, key=key, key_of=key_of: key_of(item) != key)
     if block is not None:
         key = parse_node_id(block)
-        blocked.add(key)
-        peers = [p for p in peers if p.node_key != key]
-    lines = [
-        "# Holdspace node configuration",
-        f'listen_host = "{config.host}"',
-        f"listen_port = {config.port}",
-        "peers = [" + ", ".join(f'"{p}"' for p in peers) + "]",
-        "blocked = [" + ", ".join(f'"{textid.encode_id(textid.NODE_PREFIX, k)}"' for k in sorted(blocked)) + "]",
-    ]
-    tmp = directory / (CONFIG + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, directory / CONFIG)
-    return read_config(directory)
+        if all(key_of_block(str(item)) != key for item in blocked):
+            blocked.append(node_id(key))
+            changed += 1
+    if unblock is not None:
+        key = parse_node_id(unblock)
+        changed += _drop(blocked, lambda item: key_of_block(item) != key)
+    new_text = tomlkit.dumps(doc)
+    if not new_text.endswith("\n"):
+        new_text += "\n"
+    config = check_config(new_text, str(path))
+    if changed:
+        tmp = directory / (CONFIG + ".tmp")
+        tmp.write_text(new_text, encoding="utf-8")
+        os.replace(tmp, path)
+    return config, bool(changed)

@@ -162,6 +162,7 @@ class Federation:
                 try:
                     async with self.connect(address) as conn:
                         self.connected.add(key)
+                        log.info("linked to peer %s", key.hex()[:16])
                         backoff = RETRY_MIN
                         with self._tracked(key, conn):
                             await self._pull(conn, key)
@@ -371,6 +372,12 @@ class Federation:
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         raise PeerPenalisedError("fed.penalised")
 
+    async def drop(self, key: bytes, reason: str = "fed.blocked") -> None:
+        """Close every open connection with ``key``, both directions (an operator's new block, on SIGHUP)."""
+        for conn in list(self._connections.get(key, ())):
+            with contextlib.suppress(TransportError):
+                await conn.aclose(CLOSE_REFUSED, reason)
+
     @contextlib.contextmanager
     def _tracked(self, key: bytes, conn: Connection) -> Iterator[None]:
         self._connections.setdefault(key, {})[conn] = None
@@ -450,6 +457,7 @@ class Federation:
             return
         refusal = self.book.refusal(key, trio.current_time())
         if refusal is not None:
+            log.info("refused a connection from peer %s: %s", key.hex()[:16], refusal)
             await conn.aclose(CLOSE_PENALISED if refusal == "fed.penalised" else CLOSE_REFUSED, refusal)
             return
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from node.rates import TokenBucket
 from node.transport.base import TransportLimits
@@ -38,4 +40,66 @@ class NodeLimits:
     transport: TransportLimits = field(default_factory=default_transport_limits)
 
 
-__all__ = ["NodeLimits", "TokenBucket", "default_transport_limits"]
+TRANSPORT_LIMITS = (
+    "max_connections",
+    "max_connections_per_address",
+    "max_half_open",
+    "idle_timeout",
+    "handshake_timeout",
+)
+"""``[limits]`` keys of the QUIC transport: read when the node starts listening, so a change needs a restart."""
+LIVE_LIMITS = (
+    "publish_rate",
+    "publish_burst",
+    "request_rate",
+    "request_burst",
+    "max_pseudonyms_per_connection",
+    "max_subscriptions_per_connection",
+    "subscription_batch",
+    "request_timeout",
+)
+"""``[limits]`` keys a running node takes on SIGHUP (connections opened before keep their request
+budget and per-connection caps; publish rates apply to every pseudonym at once)."""
+LIMIT_NAMES = TRANSPORT_LIMITS + LIVE_LIMITS
+_INTEGERS = frozenset(
+    {
+        "max_connections",
+        "max_connections_per_address",
+        "max_half_open",
+        "max_pseudonyms_per_connection",
+        "max_subscriptions_per_connection",
+        "subscription_batch",
+    }
+)
+
+
+def limits_from(given: Mapping[str, float]) -> NodeLimits:
+    """The defaults with the operator's ``[limits]`` keys (names of :data:`LIMIT_NAMES`) applied.
+    Raises ``ValueError`` if the transport refuses the combination (e.g. ``max_half_open`` above
+    what it can hold) or a name is unknown."""
+    unknown = set(given) - set(LIMIT_NAMES)
+    if unknown:
+        raise ValueError(f"unknown limits: {', '.join(sorted(unknown))}")
+    cast: dict[str, Any] = {k: int(v) if k in _INTEGERS else float(v) for k, v in given.items()}
+    transport = replace(default_transport_limits(), **{k: v for k, v in cast.items() if k in TRANSPORT_LIMITS})
+    return replace(NodeLimits(), transport=transport, **{k: v for k, v in cast.items() if k in LIVE_LIMITS})
+
+
+def apply_live(limits: NodeLimits, new: NodeLimits) -> list[str]:
+    """Copy the live limits of ``new`` into the running node's ``limits`` (in place); return the
+    names of the transport limits that differ and so wait for a restart."""
+    for name in LIVE_LIMITS:
+        setattr(limits, name, getattr(new, name))
+    return [name for name in TRANSPORT_LIMITS if getattr(limits.transport, name) != getattr(new.transport, name)]
+
+
+__all__ = [
+    "LIMIT_NAMES",
+    "LIVE_LIMITS",
+    "TRANSPORT_LIMITS",
+    "NodeLimits",
+    "TokenBucket",
+    "apply_live",
+    "default_transport_limits",
+    "limits_from",
+]

@@ -51,6 +51,13 @@ class PublishRates:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    def retune(self, rate: float, burst: float) -> None:
+        """Use ``rate`` and ``burst`` from now on, for every pseudonym (a bucket keeps its tokens, at
+        most the new burst)."""
+        self.rate, self.burst = rate, burst
+        for bucket in self._buckets.values():
+            bucket.rate, bucket.burst, bucket.tokens = rate, burst, min(bucket.tokens, burst)
+
     def bucket(self, author: bytes, now: float) -> TokenBucket:
         """``author``'s bucket, made the most recently used (created full at ``now`` if absent)."""
         bucket = self._buckets.pop(author, None)

@@ -193,6 +193,7 @@ class Node:
         await stream.finish()
 
     async def _refuse(self, stream: MessageStream, refusal: Refuse) -> None:
+        log.debug("refused a client request: %s", refusal.code)
         if self.observer is not None:
             self.observer.refused(refusal.code, "client")
         await send_error(stream, refusal.code, refusal.message)

@@ -177,6 +177,12 @@ CODES: dict[str, str] = {
     "node.restore_mismatch": "the restored store differs from the backup's manifest",
     "node.store_failed": "the node's store could not be opened, read or copied",
     "node.metrics_not_loopback": "the metrics endpoint listens on a loopback address only",
+    # --- a node's configuration file, node.toml (local, not the wire) ---
+    "config.missing": "the node directory has no node.toml",
+    "config.unreadable": "node.toml could not be read as UTF-8 text",
+    "config.syntax": "node.toml is not valid TOML",
+    "config.unknown_key": "node.toml has a key the schema does not know (often a typo)",
+    "config.invalid": "a key of node.toml is missing, of the wrong type or out of its range",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",

@@ -1,0 +1,47 @@
+"""What a running node takes from an edited ``node.toml`` on SIGHUP, without a restart.
+
+Taken at once: ``peers`` and ``blocked`` (links follow; a newly blocked node's connections are closed
+by the caller) and the live limits (:data:`node.limits.LIVE_LIMITS`). Waiting for a restart, and
+reported as such: ``listen_*``, ``public_*`` and the transport limits
+(:data:`node.limits.TRANSPORT_LIMITS`). A file that fails its check changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.config import NodeConfig
+from node.limits import NodeLimits, apply_live
+from node.peering import PeerBook
+from node.rates import PublishRates
+
+RESTART_KEYS = ("listen_host", "listen_port", "public_host", "public_port")
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    config: NodeConfig
+    newly_blocked: frozenset[bytes]
+    """Node keys blocked by this reload: their open connections are to be closed."""
+    need_restart: tuple[str, ...]
+    """Keys whose new values wait for a restart."""
+
+
+def apply_config(new: NodeConfig, old: NodeConfig, limits: NodeLimits, rates: PublishRates, book: PeerBook) -> Reloaded:
+    """Apply ``new`` to the running node's ``limits``, publish ``rates`` and peer ``book`` (all in place).
+
+    Invariant: afterwards ``book.added`` and ``book.blocked`` are exactly ``new``'s peers and blocked
+    nodes (penalties and strikes are kept), and every live limit has ``new``'s value."""
+    newly_blocked = frozenset(new.blocked - book.blocked)
+    book.added.clear()
+    book.added.update({p.node_key: p for p in new.peers})
+    book.blocked.clear()
+    book.blocked.update(new.blocked)
+    fresh = new.node_limits()
+    waiting = apply_live(limits, fresh)
+    rates.retune(limits.publish_rate, limits.publish_burst)
+    moved = [k for k in RESTART_KEYS if getattr(new, _FIELD[k]) != getattr(old, _FIELD[k])]
+    return Reloaded(new, newly_blocked, (*moved, *(f"limits.{name}" for name in waiting)))
+
+
+_FIELD = {"listen_host": "host", "listen_port": "port", "public_host": "public_host", "public_port": "public_port"}

@@ -81,6 +81,22 @@ class EntryReader(Protocol):
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
 
 
+def signature_verified(headers: list[bytes]) -> list[bool]:
+    """For each header, whether it decodes and its signature verifies: pure work a node does off its
+    event loop, on another core (PyNaCl releases the GIL), before :meth:`NodeCore.check_entry` with
+    ``signed=True`` for those that passed. A header that fails is checked again in full there, so its
+    refusal has the usual code."""
+    verified = []
+    for header in headers:
+        try:
+            decode_entry(header, None, now_ms=None)
+        except HoldspaceError:
+            verified.append(False)
+        else:
+            verified.append(True)
+    return verified
+
+
 def pack_record(entry: Entry) -> bytes:
     """A stored entry's bytes: ``[header, payload or null]`` (null for a husk)."""
     return codec.encode([entry.raw, entry.payload])
@@ -131,6 +147,7 @@ class GroupContext:
     comp: Computation | None = None  # the computation behind ``state``, extended in place when possible
     fresh: list[bytes] = field(default_factory=list)  # controls added since ``comp``, in arrival order
     committed_intervals: dict[bytes, list[tuple[int, int | None]]] | None = None  # at the last commit
+    snapshot_of: tuple[GroupState, int] | None = None  # the state ``committed_intervals`` copied, and its touched
     proofs: dict[bytes, ForkProof] = field(default_factory=dict)  # forked author -> proof (smallest seq)
     others: dict[bytes, Entry] = field(default_factory=dict)  # headers at forked positions, not held
     forks: Forks = field(default_factory=Forks)  # of ``proofs`` and ``others`` (protocol.forks)
@@ -234,9 +251,27 @@ class GroupContext:
         self.fresh.clear()
         self.generation += 1
 
-    def snapshot_intervals(self) -> None:
+    def snapshot_intervals(self) -> dict[bytes, list[tuple[int, int | None]]]:
+        """Bring ``committed_intervals`` up to the current state; returns, for each key whose intervals
+        may have changed since the last snapshot, its intervals then. When the state was extended in
+        place since (the usual case) only the keys it touched are copied and compared: O(what changed),
+        not O(members); after a computation afresh, every key."""
         state = self.state or self.recompute()
-        self.committed_intervals = {k: list(v) for k, v in state.intervals.items()}
+        committed = self.committed_intervals if self.committed_intervals is not None else {}
+        if self.snapshot_of is not None and self.snapshot_of[0] is state:
+            keys: Iterable[bytes] = set(state.touched[self.snapshot_of[1] :])
+        else:
+            keys = state.intervals.keys() | committed.keys()
+        before: dict[bytes, list[tuple[int, int | None]]] = {}
+        for key in keys:
+            before[key] = committed.get(key, [])
+            if key in state.intervals:
+                committed[key] = list(state.intervals[key])
+            else:
+                committed.pop(key, None)
+        self.committed_intervals = committed
+        self.snapshot_of = (state, len(state.touched))
+        return before
 
 
 @dataclass(slots=True)
@@ -426,18 +461,20 @@ class NodeCore:
         now_ms: int,
         authors: frozenset[bytes] | None,
         group: bytes | None = None,
+        signed: bool = False,
     ) -> Decision:
         """Everything a node checks before storing (spec 6.2, 7.1, 12.6), in order.
 
         ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
         peer node relaying someone else's entry (which may be a husk). ``group``: the group the entry
-        must belong to (a peer's sync event names it). Raises a typed error for a rejection (nothing
-        to store); returns the :class:`Decision` otherwise.
+        must belong to (a peer's sync event names it). ``signed``: the header's signature was already
+        verified (:func:`signature_verified`, in a worker thread); every other check is made here.
+        Raises a typed error for a rejection (nothing to store); returns the :class:`Decision` otherwise.
         """
         from_client = authors is not None
         # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
         # origin's must not refuse forever what the origin accepted (hosts would never converge).
-        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None)
+        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None, verify=not signed)
         if authors is not None and entry.author not in authors:
             raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
         if from_client and entry.payload is None:
@@ -613,6 +650,7 @@ class NodeCore:
             invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
         ):
             raise GroupError("group.bad_invite_proof")
+        ctx.cache.proofs[entry.entry_id] = True  # applying the join will not verify it again
         if now_ms is not None and now_ms > invite_payload.expires_ms:
             raise GroupError("group.invite_expired", "the invite expired before this join reached the node")
 
@@ -712,21 +750,21 @@ class NodeCore:
             elif decision.deadline is not None:
                 followup.deadlines.append((decision.deadline, entry.author, entry.seq))
             return followup
-        before = ctx.committed_intervals
+        first = ctx.committed_intervals is None
         after = ctx.state or ctx.recompute()
-        ctx.snapshot_intervals()
+        changed = ctx.snapshot_intervals()
         if after.outcomes.get(entry.entry_id, "") is None:
             self._deletions(decision.group_id, entry, ctx, followup)
-        if before is None:
+        if first:
             return followup
-        for author, intervals in after.intervals.items():
-            if before.get(author) == intervals:
+        for author, was in changed.items():
+            if after.intervals.get(author, []) == was:
                 continue
             head = self.store.head(decision.group_id, author)
             if head is None:
                 continue
             for seq in range(1, head[0] + 1):
-                if inside_intervals(before.get(author, ()), seq) and not after.authorised_at(author, seq):
+                if inside_intervals(was, seq) and not after.authorised_at(author, seq):
                     followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
 

@@ -168,6 +168,7 @@ class GroupState:
     documents: dict[bytes, bytes] = field(default_factory=dict)  # key -> entry whose identity document applies
     erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
     forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
+    touched: list[bytes] = field(default_factory=list)  # keys whose intervals changed, in the order they did
 
     @property
     def heads(self) -> tuple[bytes, ...]:
@@ -381,7 +382,8 @@ class Computation:
       sequential history costs O(1) memory per entry;
     * ``newcomers``: of the entries placed while their author was not yet placed, the (position,
       timestamp, id) of each that has the greatest (timestamp, id) from its position on, in L order;
-    * ``unacked``: applied joins no other author has in its causal past;
+    * ``unacked``: applied joins no other author has in its causal past, in L order (with a count
+      per invite, ``unacked_by_invite``);
     * ``losers``: joins whose invite was exhausted (id -> (invite id, author)); ``acked_losers``:
       per invite, how many of them another author has in its causal past (a displacement needs one);
     * ``exhausted_any``: some pass of the computation had an exhausted join (then an extension cannot
@@ -395,7 +397,8 @@ class Computation:
     applier: _Applier
     last_of: dict[bytes, bytes]  # author -> its last control entry by (seq, id)
     newcomers: list[tuple[int, int, bytes]] = field(default_factory=list)
-    unacked: set[bytes] = field(default_factory=set)
+    unacked: dict[bytes, bytes] = field(default_factory=dict)  # join id -> its invite, in L order
+    unacked_by_invite: dict[bytes, int] = field(default_factory=dict)  # invite -> how many of ``unacked``
     losers: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)  # unacknowledged exhausted joins
     acked_losers: dict[bytes, int] = field(default_factory=dict)
     exhausted_any: bool = False
@@ -516,14 +519,18 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
         _push_newcomer(comp.newcomers, (at, entry.timestamp_ms, eid))
     if comp.applier.revoked:
         return False, outcome
-    _acknowledge(comp, entry, mask)
+    newly_acked = _acknowledge(comp, entry, mask)
     if is_join and outcome is None:
-        comp.unacked.add(eid)
+        assert isinstance(payload, Join)
+        _add_unacked(comp, eid, payload.invite_id)
+        newly_acked.add(payload.invite_id)
     elif is_join and outcome == "group.invite_exhausted":
         assert isinstance(payload, Join)
         comp.losers[eid] = (payload.invite_id, entry.author)
         comp.exhausted_any = True
-    if any(comp.acked_losers.get(_invite_of(comp, j), 0) for j in comp.unacked):
+    # a displacement: an applied join nobody acknowledged, through an invite an acknowledged join found
+    # exhausted (only the invites whose counts changed here can newly meet both)
+    if any(comp.unacked_by_invite.get(i) and comp.acked_losers.get(i) for i in newly_acked):
         return False, outcome
     if mask == FULL:
         state.set_heads((eid,))
@@ -543,24 +550,34 @@ def _push_newcomer(stack: list[tuple[int, int, bytes]], placed: tuple[int, int, 
     stack.append(placed)
 
 
-def _invite_of(comp: Computation, join_id: bytes) -> bytes:
-    payload = comp.items[join_id][1]
-    assert isinstance(payload, Join)
-    return payload.invite_id
+def _add_unacked(comp: Computation, join_id: bytes, invite_id: bytes) -> None:
+    comp.unacked[join_id] = invite_id
+    comp.unacked_by_invite[invite_id] = comp.unacked_by_invite.get(invite_id, 0) + 1
 
 
-def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
+def _acknowledge(comp: Computation, entry: Entry, mask: int) -> set[bytes]:
     """Bookkeeping for the entry just placed last: joins of other authors in its causal past are now
     acknowledged (unacknowledged applied joins leave ``unacked``; exhausted ones count in
-    ``acked_losers``). For an entry that saw every head that is every join but its author's own."""
+    ``acked_losers``). For an entry that saw every head that is every join but its author's own.
+    Returns the invites whose ``acked_losers`` grew. Both lists are in L order and an entry that did
+    not see every head covers nothing after its parents, so each is walked only up to them: a join
+    naming only its invite costs O(1), whatever the number of joins nobody acknowledged yet."""
     author = entry.author
 
     def covered(other: bytes) -> bool:
         return comp.items[other][0].author != author and (mask == FULL or bool(mask >> comp.position[other] & 1))
 
-    comp.unacked = {j for j in comp.unacked if not covered(j)}
-    # losers are kept in L order; an entry that did not see every head covers none after its parents
     bound = len(comp.position) if mask == FULL else mask.bit_length()
+    gone = []
+    for join in comp.unacked:
+        if comp.position[join] >= bound:
+            break
+        if covered(join):
+            gone.append(join)
+    for join in gone:
+        invite_id = comp.unacked.pop(join)
+        comp.unacked_by_invite[invite_id] -= 1
+    grew: set[bytes] = set()
     reached = []
     for loser in comp.losers:
         if comp.position[loser] >= bound:
@@ -570,6 +587,8 @@ def _acknowledge(comp: Computation, entry: Entry, mask: int) -> None:
     for loser in reached:
         invite_id, _ = comp.losers.pop(loser)
         comp.acked_losers[invite_id] = comp.acked_losers.get(invite_id, 0) + 1
+        grew.add(invite_id)
+    return grew
 
 
 def compute(
@@ -655,7 +674,7 @@ def compute(
         if not isinstance(payload, Join):
             continue
         if code is None and not acknowledged(eid):
-            comp.unacked.add(eid)
+            _add_unacked(comp, eid, payload.invite_id)
         elif code == "group.invite_exhausted":
             if acknowledged(eid):
                 comp.acked_losers[payload.invite_id] = comp.acked_losers.get(payload.invite_id, 0) + 1
@@ -828,6 +847,7 @@ class _Applier:
         member = self.s.members.pop(key)
         start, _ = self.s.intervals[key][-1]
         self.s.intervals[key][-1] = (start, max(end, start))
+        self.s.touched.append(key)
         self._restrict(key, op, member.role, reason)
         self._revoke_admissions_by(key, op)
 
@@ -857,6 +877,7 @@ class _Applier:
                 op.author, FACILITATOR, payload.document.x_public_key, op.seq, key_set_by=op.entry_id
             )
             s.intervals[op.author] = [(op.seq, None)]
+            s.touched.append(op.author)
             s.x25519[op.author] = payload.document.x_public_key
             s.documents[op.author] = op.entry_id
             if payload.home is not None:
@@ -1012,6 +1033,7 @@ class _Applier:
             op.author, invite.invite.role, x25519, op.seq, (op.entry_id, invite.author), key_set_by=op.entry_id
         )
         s.intervals.setdefault(op.author, []).append((op.seq, None))
+        s.touched.append(op.author)
         s.x25519[op.author] = x25519
         s.documents[op.author] = op.entry_id
         if join.home is not None:  # the joiner's home node becomes a host; a listed address is kept

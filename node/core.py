@@ -81,22 +81,6 @@ class EntryReader(Protocol):
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
 
 
-def signature_verified(headers: list[bytes]) -> list[bool]:
-    """For each header, whether it decodes and its signature verifies: pure work a node does off its
-    event loop, on another core (PyNaCl releases the GIL), before :meth:`NodeCore.check_entry` with
-    ``signed=True`` for those that passed. A header that fails is checked again in full there, so its
-    refusal has the usual code."""
-    verified = []
-    for header in headers:
-        try:
-            decode_entry(header, None, now_ms=None)
-        except HoldspaceError:
-            verified.append(False)
-        else:
-            verified.append(True)
-    return verified
-
-
 def pack_record(entry: Entry) -> bytes:
     """A stored entry's bytes: ``[header, payload or null]`` (null for a husk)."""
     return codec.encode([entry.raw, entry.payload])
@@ -461,20 +445,18 @@ class NodeCore:
         now_ms: int,
         authors: frozenset[bytes] | None,
         group: bytes | None = None,
-        signed: bool = False,
     ) -> Decision:
         """Everything a node checks before storing (spec 6.2, 7.1, 12.6), in order.
 
         ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
         peer node relaying someone else's entry (which may be a husk). ``group``: the group the entry
-        must belong to (a peer's sync event names it). ``signed``: the header's signature was already
-        verified (:func:`signature_verified`, in a worker thread); every other check is made here.
-        Raises a typed error for a rejection (nothing to store); returns the :class:`Decision` otherwise.
+        must belong to (a peer's sync event names it). Raises a typed error for a rejection (nothing
+        to store); returns the :class:`Decision` otherwise.
         """
         from_client = authors is not None
         # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
         # origin's must not refuse forever what the origin accepted (hosts would never converge).
-        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None, verify=not signed)
+        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None)
         if authors is not None and entry.author not in authors:
             raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
         if from_client and entry.payload is None:

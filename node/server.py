@@ -39,7 +39,6 @@ from node.session import (
     Reset,
     Subscribe,
 )
-from node.signatures import VerifiedAhead
 from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
 from node.streams import send_error, serve_streams
@@ -98,7 +97,6 @@ class Node:
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
         self._compute_limiter = trio.CapacityLimiter(1)  # one worker thread for full computations
-        self._verify_limiter = trio.CapacityLimiter(1)  # one for the signatures of peers' batches
         self._threads = not isinstance(writer, InlineStoreWriter)  # the simulator runs everything inline
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
@@ -419,34 +417,29 @@ class Node:
         results: list[Decision | HoldspaceError | None] = []
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
-        async with trio.open_nursery() as nursery:  # signatures verified on the other core, a chunk ahead
-            ahead = VerifiedAhead(nursery, [h for h, _ in items], self._verify_limiter, threads=self._threads)
-            for index, (header, payload) in enumerate(items):
-                signed = await ahead.verified(index)
-                await self.ready(header, group)
-                try:
-                    decision = self.core.check_entry(
-                        header, payload, now_ms=self.now_ms(), authors=None, group=group, signed=signed
-                    )
-                except ForkError as fork:
-                    await self._record_fork(fork)
-                    results.append(None)
-                    continue
-                except HoldspaceError as err:
-                    if err.code in ("log.prev_mismatch", "log.seq_gap"):
-                        await self.note_other_branch(header)
-                        self._remember_unplaced(header)
-                    results.append(err)
-                    continue
-                results.append(decision)
-                if accepted is not None:
-                    accepted(decision)
-                if decision.duplicate:
-                    if decision.entry.entry_id in self._commits:
-                        elsewhere.append(decision.entry.entry_id)
-                    continue
-                self._reserve(decision)
-                batch.append(decision)
+        for header, payload in items:
+            await self.ready(header, group)
+            try:
+                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=None, group=group)
+            except ForkError as fork:
+                await self._record_fork(fork)
+                results.append(None)
+                continue
+            except HoldspaceError as err:
+                if err.code in ("log.prev_mismatch", "log.seq_gap"):
+                    await self.note_other_branch(header)
+                    self._remember_unplaced(header)
+                results.append(err)
+                continue
+            results.append(decision)
+            if accepted is not None:
+                accepted(decision)
+            if decision.duplicate:
+                if decision.entry.entry_id in self._commits:
+                    elsewhere.append(decision.entry.entry_id)
+                continue
+            self._reserve(decision)
+            batch.append(decision)
         with trio.CancelScope(shield=True):  # reserved entries are written through, caller or not
             await self._write_batch(batch)
         for entry_id in elsewhere:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from node.rates import TokenBucket
 from node.records import StoredEntry
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
@@ -65,6 +66,9 @@ MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later o
 MAX_JOINS_PER_USE = MAX_GROUP_HOSTS
 #: entries of a pseudonym past its membership (after its last interval, or its ignored join)
 MAX_PAST_MEMBERSHIP = 64
+#: a client's entry judged by a full computation (a rejoin, a join racing another newcomer's), per group
+TRIAL_BURST = 5
+TRIAL_EVERY_MS = 5_000
 
 
 class EntryReader(Protocol):
@@ -126,6 +130,7 @@ class GroupContext:
     controls: dict[bytes, Entry] = field(default_factory=dict)
     joined: dict[bytes, int] = field(default_factory=dict)  # author -> seq of its first admissible join (creator: 1)
     joins: dict[bytes, int] = field(default_factory=dict)  # invite id -> joins through it held here
+    trials: TokenBucket | None = None  # full computations of a client's entry (``trial_allowed``)
     cache: DecodeCache = field(default_factory=DecodeCache)
     state: GroupState | None = None  # None: controls were added since; ``recompute`` brings it up to date
     comp: Computation | None = None  # the computation behind ``state``, extended in place when possible
@@ -138,6 +143,15 @@ class GroupContext:
 
     generation: int = 0  # bumped whenever the held set changes other than by adding entries
     previous: GroupState | None = None  # the last state known, served to readers while one is computed
+
+    def trial_allowed(self, now_ms: int) -> bool:
+        """Whether a client's entry that does not land at the end of L (a rejoin, a join racing another
+        newcomer's) may be judged by a full computation now: at most ``TRIAL_BURST`` at once and one
+        per ``TRIAL_EVERY_MS`` after, per group, so that a removed member replaying a rejoin cannot
+        make the node compute the whole group at its publish rate (the client retries later)."""
+        if self.trials is None:
+            self.trials = TokenBucket(1 / TRIAL_EVERY_MS, TRIAL_BURST, now_ms)
+        return self.trials.take(now_ms)
 
     def count_join(self, entry: Entry) -> None:
         """Bookkeeping for a join now held: its author joined (12.6 step 2) and its invite has one more."""
@@ -547,7 +561,12 @@ class NodeCore:
                 )
         placed, outcome = append(comp, entry, ctx.cache, keep_refused=False)
         if not placed:
-            ctx.spoil()
+            if entry.entry_id in comp.items:  # applied, then found to change a void: comp is spoiled
+                ctx.spoil()
+            if not ctx.trial_allowed(now_ms):
+                raise ProtocolError(
+                    "proto.rate_limited", "this group is judging other joins the long way: retry in a little while"
+                )
             outcome = self._judged_afresh(ctx, entry, payload)
         return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)
 

@@ -210,3 +210,28 @@ async def test_a_running_node_computes_a_group_afresh_in_a_worker_thread(
     reference = node.core.compute_state(w.genesis, w.controls())
     assert state.fingerprint() == reference.fingerprint()
     assert state.outcomes[by_founder.entry_id] is None and state.outcomes[concurrent_before.entry_id] is None
+
+
+def test_a_replayed_rejoin_costs_at_most_a_few_full_computations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejoin does not land at the end of L (its author already has a place), so it is judged by a
+    full computation; a removed member replaying it at its publish rate gets ``proto.rate_limited``
+    past ``TRIAL_BURST`` of them, one more every ``TRIAL_EVERY_MS``."""
+    w = World()
+    founder = w.people["founder"]
+    inv, secret = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR, max_uses=1)
+    w.publish("founder", inv)
+    bo = w.redeem("bo", secret)
+    w.remove("founder", "bo")
+    again, used = author.invite(founder.writer, w.view("founder"), w.tick(), role=MEMBER, expires_ms=FAR)
+    w.publish("founder", again)  # a new invite, made after the removal
+    w.redeem("cy", used)  # and its one use taken
+    core, reader = hosted(w)
+    rejoin = used.join(bo.writer, w.tick())  # ignored (exhausted), so refused: its log position stays free
+    codes = []
+    with full_computations(monkeypatch) as calls:
+        for _ in range(node.core.TRIAL_BURST + 3):
+            codes.append(from_client(core, reader, rejoin, w.clock))
+    assert codes[: node.core.TRIAL_BURST] == ["group.invite_exhausted"] * node.core.TRIAL_BURST
+    assert codes[node.core.TRIAL_BURST :] == ["proto.rate_limited"] * 3
+    assert len(calls) == node.core.TRIAL_BURST
+    assert from_client(core, reader, rejoin, w.clock + node.core.TRIAL_EVERY_MS) == "group.invite_exhausted"

@@ -39,7 +39,6 @@ from protocol.group import (
     compute_state,
     extend,
     group_id_of,
-    inside_intervals,
     redundant_dependency,
     saw_every_head,
 )
@@ -83,6 +82,28 @@ class EntryReader(Protocol):
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
+
+
+def lost_seqs(was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int) -> list[int]:
+    """The seqs up to ``head`` inside the intervals ``was`` and outside ``now`` (:func:`inside_intervals`:
+    ``(start, end]``, end None while open), in O(intervals² + seqs returned): a removal costs what it
+    takes away (the entries after its cut), never a walk of the author's whole log."""
+    lost: list[int] = []
+    for start, end in was:
+        last = head if end is None else min(end, head)
+        seq = start + 1
+        while seq <= last:
+            covering = [e for s, e in now if s < seq and (e is None or seq <= e)]
+            if covering:
+                if None in covering:
+                    break
+                seq = max(e for e in covering if e is not None) + 1
+                continue
+            nxt = min((s for s, _ in now if s >= seq), default=last)  # an interval opening at s covers from s + 1
+            stop = min(last, nxt)
+            lost.extend(range(seq, stop + 1))
+            seq = stop + 1
+    return sorted(set(lost))
 
 
 def pack_record(entry: Entry) -> bytes:
@@ -764,9 +785,8 @@ class NodeCore:
             head = self.store.head(decision.group_id, author)
             if head is None:
                 continue
-            for seq in range(1, head[0] + 1):
-                if inside_intervals(was, seq) and not after.authorised_at(author, seq):
-                    followup.forget_payloads.append((author, seq))  # the driver skips control entries
+            for seq in lost_seqs(was, after.intervals.get(author, []), head[0]):
+                followup.forget_payloads.append((author, seq))  # the driver skips control entries
         return followup
 
     def _deletions(self, group_id: bytes, entry: Entry, ctx: GroupContext, followup: Followup) -> None:

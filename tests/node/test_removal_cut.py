@@ -8,9 +8,13 @@ in-memory reader and an explicit ``now``.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from node.core import lost_seqs
 from protocol import author
 from protocol.errors import GroupError
+from protocol.group import inside_intervals
 from protocol.payloads import MODERATOR
 from tests.group_world import World
 from tests.node.core_driver import commit, from_client, hosted
@@ -69,3 +73,16 @@ def test_a_relayed_removal_waits_until_the_target_log_reaches_its_cut() -> None:
     later = w.say("bo", "and this after it")
     decision = core.check_entry(later.raw, later.payload, now_ms=w.clock, authors=None)
     assert decision.husk and decision.outcome == "group.not_member"
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(0, 40))), max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(0, 40))), max_size=4),
+    st.integers(0, 50),
+)
+def test_lost_seqs_are_exactly_those_authorised_before_and_not_after(
+    was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int
+) -> None:
+    """What a commit de-authorises, found without walking the author's log."""
+    expected = [s for s in range(1, head + 1) if inside_intervals(was, s) and not inside_intervals(now, s)]
+    assert lost_seqs(was, now, head) == expected

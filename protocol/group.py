@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -503,6 +503,7 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
     else:
         return False, None
     newcomer = entry.author not in state.latest
+    admitted = entry.author in state.intervals  # its acknowledgements count (12.5, finding 3)
     comp.items[eid] = (entry, payload)
     comp.position[eid] = at
     comp.ancestors[eid] = mask
@@ -519,7 +520,9 @@ def append(comp: Computation, entry: Entry, cache: DecodeCache, *, keep_refused:
         _push_newcomer(comp.newcomers, (at, entry.timestamp_ms, eid))
     if comp.applier.revoked:
         return False, outcome
-    newly_acked = _acknowledge(comp, entry, mask)
+    if not admitted and not newcomer and entry.author in state.intervals:
+        return False, outcome  # first admitted by a rejoin: its earlier entries now acknowledge too
+    newly_acked = _acknowledge(comp, entry, mask) if entry.author in state.intervals else set()
     if is_join and outcome is None:
         assert isinstance(payload, Join)
         _add_unacked(comp, eid, payload.invite_id)
@@ -643,7 +646,6 @@ def compute(
     # a restriction of that author, unacknowledged joins that took an invite's use from an
     # acknowledged one. The void set only grows, so this ends (at most one pass per entry).
     void: dict[bytes, str] = {}
-    acknowledged = _acknowledgement(items, ancestors, position, last_of)
     exhausted_any = False
     while True:
         state = GroupState(group_id=group_id, creator=genesis.author, history=genesis_payload.history)
@@ -655,6 +657,7 @@ def compute(
             state.latest[entry.author] = eid
         exhausted_any = exhausted_any or any(code == "group.invite_exhausted" for code in state.outcomes.values())
         found = applier.revoked | _concurrent_acts(state, items, ancestors, position)
+        acknowledged = _acknowledgement(items, ancestors, position, last_of, state.intervals)
         found |= _displaced_joins(state, items, acknowledged)
         found |= _closed_joins(state, items, ancestors, position)
         new = {eid: code for eid, code in found.items() if eid not in void}
@@ -691,14 +694,17 @@ def _acknowledgement(
     ancestors: dict[bytes, int],
     position: dict[bytes, int],
     last_of: dict[bytes, bytes],
+    admitted: Container[bytes],
 ) -> Callable[[bytes], bool]:
-    """``acknowledged(e)``: whether an author other than ``e``'s has ``e`` in its causal past. An
+    """``acknowledged(e)``: whether an author other than ``e``'s, one ``admitted`` in the pass (its
+    genesis or a join of it applied: a key of the pass's intervals), has ``e`` in its causal past. An
     author's entries form a chain, so its last entry's past holds all of theirs: one mask per author.
     The masks are built on first use (only groups with joins to judge pay for them)."""
     others: dict[bytes, int] = {}
+    everyone: list[int] = []
 
     def build() -> None:
-        seen_by = {a: _mask(ancestors, position, eid) for a, eid in last_of.items()}
+        seen_by = {a: _mask(ancestors, position, eid) for a, eid in last_of.items() if a in admitted}
         authors = list(seen_by)
         prefix = [0]
         for a in authors:
@@ -708,11 +714,12 @@ def _acknowledgement(
             suffix.append(suffix[-1] | seen_by[a])
         suffix.reverse()
         others.update({a: prefix[i] | suffix[i + 1] for i, a in enumerate(authors)})
+        everyone.append(prefix[-1])
 
     def acknowledged(eid: bytes) -> bool:
-        if not others:
+        if not everyone:
             build()
-        return bool(others.get(items[eid][0].author, 0) >> position[eid] & 1)
+        return bool(others.get(items[eid][0].author, everyone[0]) >> position[eid] & 1)
 
     return acknowledged
 

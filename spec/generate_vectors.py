@@ -988,7 +988,7 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
 
     # a single-use invite redeemed twice: the first join in L is unacknowledged, the second is seen by
     # another author's entry (applied, or itself ignored)
-    for acknowledger in ("founder", "cy"):
+    for acknowledger in ("founder", "cy", "mal"):
         sc = _Scenario(f"displaced join, acknowledged by {acknowledger}")
         sc.invite_and_join("cy", payloads.MEMBER)
         _, single = _invite(sc, "founder", payloads.MEMBER)
@@ -1000,12 +1000,19 @@ def _void_rule_vectors(finish: Callable[[_Scenario, str], None]) -> None:
         if acknowledger == "founder":
             note = "founder changes the settings, having seen bo's join but not ana's"
             entry = author.settings(sc.founder, seen, payloads.HISTORY_SHARED, None, sc.tick())
+        elif acknowledger == "mal":
+            sc.add(_join_ordered(sc, single, "mal", above=late.entry_id), "mal joins with the same used invite")
+            seen = _state_without(sc, early)
+            note = "mal, never a member, leaves, having seen bo's join but not ana's"
+            entry = author.leave(sc.writers["mal"], seen, sc.tick())
         else:
             note = "cy, a member, tries to change the settings (forbidden), having seen bo's join but not ana's"
             entry = author.settings(sc.writers["cy"], seen, payloads.HISTORY_SHARED, None, sc.tick())
         sc.add(entry, note)
         if acknowledger == "founder":
             finish(sc, "an unacknowledged join cannot displace an acknowledged one")
+        elif acknowledger == "mal":
+            finish(sc, "an entry of a pseudonym that was never admitted acknowledges nothing")
         else:
             finish(sc, "an entry that is itself ignored still acknowledges a join")
 

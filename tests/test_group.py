@@ -254,7 +254,7 @@ def test_rekey_recipients_must_be_members() -> None:
 # --- determinism: any order, any partial views ---------------------------------------------
 
 OP = st.tuples(
-    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync", "late_join", "close"]),
+    st.sampled_from(["add", "remove", "promote", "demote", "leave", "rekey", "sync", "late_join", "close", "stray"]),
     st.integers(0, 4),
     st.integers(0, 4),
     st.booleans(),
@@ -296,6 +296,9 @@ def _run(ops) -> World:
             w.publish(actor, author.leave(w.people[actor].writer, w.view(actor), w.tick()), everyone_sees=visible)
         elif op == "sync":
             w.sync_all()
+        elif op == "stray" and any(n.startswith("late") for n in w.people):  # a latecomer acts, member or not
+            name = sorted(n for n in w.people if n.startswith("late"))[a % sum(n.startswith("late") for n in w.people)]
+            w.publish(name, author.leave(w.people[name].writer, w.view(name), w.tick()), everyone_sees=visible)
         elif op == "close" and secrets:  # an invite closed, perhaps concurrently with joins through it
             closing = secrets[b % len(secrets)].invite_id
             entry = author.close_invite(w.people[actor].writer, w.view(actor), closing, w.tick())
@@ -462,3 +465,21 @@ def test_extending_a_computation_equals_computing_afresh(ops, rnd: random.Random
         else:  # comp may be spoiled
             comp = compute(w.genesis, [by_id[i] for i in held if i in by_id], cache)
         assert _full_view(comp.state) == _full_view(compute_state(w.genesis, [by_id[i] for i in held if i in by_id]))
+
+
+def test_a_pseudonym_never_admitted_acknowledges_nothing() -> None:
+    """Holding a used token, one can sign joins under fresh pseudonyms (ignored: the invite is
+    exhausted). An entry by one of them that saw another's join must not make that join displace the
+    member who redeemed the token, whom nobody has acknowledged yet (12.5, finding 3)."""
+    w = World()
+    _, once = _invite(w, role=MEMBER, expires_ms=FAR, max_uses=1)
+    ana = w.redeem("ana", once)
+    w.people["ana"].seen = {w.genesis.entry_id}  # nobody else has seen ana's join yet
+    bo = w.redeem("bo", once)
+    mal = w.redeem("mal", once)
+    for p in (bo, mal):
+        p.seen.discard(ana.writer.prev)
+    w.publish("mal", author.leave(mal.writer, w.view("mal"), w.tick()), everyone_sees=False)
+    s = w.state()
+    assert s.outcomes[ana.writer.prev] is None and ana.key in s.members
+    assert s.outcomes[bo.writer.prev] == "group.invite_exhausted"

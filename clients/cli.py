@@ -13,7 +13,7 @@ import signal
 import time
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import trio
@@ -21,7 +21,6 @@ import trio
 from clients import crisis
 from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, home_lock, passphrase, run, session_call
-from clients.demo import run_demo
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
@@ -37,19 +36,19 @@ from node.config import (
     read_config,
     update_peers,
 )
-from node.federation import Federation, quic_connector
 from node.logs import FORMATS, LEVELS, setup_logging
-from node.metrics import serve_metrics
 from node.operations import STATUS, STATUS_EVERY, LiveStatus
 from node.peering import PeerBook
 from node.reload import apply_config
-from node.server import open_node
 from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.payloads import ROLES
 from simulations.cli import sim
+
+if TYPE_CHECKING:
+    from node.federation import Federation
 
 log = logging.getLogger("holdspace.node")
 
@@ -72,6 +71,8 @@ def cli(ctx: click.Context, home: str) -> None:
 @cli.command()
 def demo() -> None:
     """Walk through a group conversation on a real node, then clean up."""
+    from clients.demo import run_demo  # noqa: PLC0415 - other commands start without it
+
     friendly(run_demo)(click.echo)
 
 
@@ -121,6 +122,11 @@ def node_init(directory: Path, listen: str, public: str | None) -> None:
 @friendly
 def node_run(directory: Path, metrics_port: int | None, log_level: str, log_format: str) -> None:
     """Run the node in DIRECTORY until Ctrl-C or SIGTERM; SIGHUP re-reads node.toml."""
+    # imported here: the participant's commands start without the node's runtime
+    from node.federation import Federation, quic_connector  # noqa: PLC0415
+    from node.metrics import serve_metrics  # noqa: PLC0415
+    from node.server import open_node  # noqa: PLC0415
+
     setup_logging(log_level, log_format)
     config, key = load_node(directory, passphrase())
 

@@ -241,13 +241,15 @@ class ClientSession:
         """The effect of one frame ``data`` of the session stream, received at ``now`` (seconds,
         monotonic).
 
-        Checked, in order: the frame and its schema (``decode_client_request``: a frame whose id
-        cannot be read is a :class:`Close` with ``proto.too_large``, ``proto.malformed_frame`` or,
-        for a version-1 hello, ``proto.bad_version``; otherwise ``proto.malformed_frame`` or
-        ``proto.unknown_op`` naming the id); the id is not in flight (``proto.duplicate_id``); fewer
-        than ``MAX_IN_FLIGHT`` requests are in flight (``proto.in_flight``); the connection's request
-        rate (``proto.rate_limited``); then the operation's own checks (:meth:`_dispatch`). Any
-        failure after the id is read is a :class:`Refuse` naming it."""
+        Every frame spends a token of the connection's request rate, refused or not. Checked, in
+        order: the frame and its schema (``decode_client_request``: a frame whose id cannot be read
+        is a :class:`Close` with ``proto.too_large``, ``proto.malformed_frame`` or, for a version-1
+        hello, ``proto.bad_version``; otherwise ``proto.malformed_frame`` or ``proto.unknown_op``
+        naming the id); the request rate (``proto.rate_limited``); the id is not in flight
+        (``proto.duplicate_id``); fewer than ``MAX_IN_FLIGHT`` requests are in flight
+        (``proto.in_flight``); then the operation's own checks (:meth:`_dispatch`). Any failure
+        after the id is read is a :class:`Refuse` naming it."""
+        within_rate = self.requests.take(now)
         try:
             request = decode_client_request(data)
         except FrameError as err:
@@ -256,12 +258,12 @@ class ClientSession:
             return Refuse(err.rid, err.code, err.message)
         rid = request.rid
         try:
+            if not within_rate:
+                raise ProtocolError("proto.rate_limited", "too many requests on this connection")
             if rid in self.in_flight or rid in self.subscriptions:
                 raise ProtocolError("proto.duplicate_id", f"request {rid} is still in flight")
             if len(self.in_flight) >= MAX_IN_FLIGHT:
                 raise ProtocolError("proto.in_flight", f"at most {MAX_IN_FLIGHT} requests may be in flight")
-            if not self.requests.take(now):
-                raise ProtocolError("proto.rate_limited", "too many requests on this connection")
             effect = self._dispatch(request, now)
         except HoldspaceError as err:
             return Refuse(rid, err.code, err.message)

@@ -31,7 +31,7 @@ from tests.node.conftest import running_node, session
 async def raw_request(s, data: bytes) -> str:
     """Send the request ``data`` (an id-less map, whatever its fields) with the session's next id;
     the node's answer: "ok" or the error code."""
-    value = codec.decode(data)
+    value = codec.decode(data, max_size=2 * MAX_FRAME)
     op = value.pop("op")
     try:
         await s.request(op, **value)

@@ -27,12 +27,14 @@ from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
+from protocol.errors import CODES, HoldspaceError
 from protocol.frames import (
     ALPN_CLIENT,
+    CLOSE_BAD_FRAME,
     MAX_FETCH,
     PROTOCOL_VERSION,
     ProtocolError,
+    RemoteError,
     Reply,
     auth_message,
     decode_reply,
@@ -104,6 +106,11 @@ class NodeSession:
                 self._deliver(reply)
         except EndOfStream:
             self._end(TransportClosed("the node ended the session"))
+        except TransportClosed as err:
+            if err.error_code == CLOSE_BAD_FRAME and err.reason in CODES:  # its error frame was overtaken
+                self._end(RemoteError(err.reason, "the node closed the session over a frame it could not read"))
+            else:
+                self._end(err)
         except (TransportError, HoldspaceError) as err:
             self._end(err)
 

@@ -28,7 +28,6 @@ from node.hosting import Federator, NodeObserver
 from node.limits import NodeLimits
 from node.rates import MAX_BUCKETS, PublishRates
 from node.session import (
-    CLOSE_BAD_FRAME,
     RESET_EXTRA_STREAM,
     Adopt,
     Answer,
@@ -52,6 +51,7 @@ from protocol.federation import ALPN_FEDERATION
 from protocol.frames import (
     ALPN_CLIENT,
     CHALLENGE_SIZE,
+    CLOSE_BAD_FRAME,
     ProtocolError,
     encode_answer,
     encode_refusal,

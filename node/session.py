@@ -58,7 +58,6 @@ from protocol.frames import (
 if TYPE_CHECKING:  # node.limits names the transport's limits: not imported here (no transport)
     from node.limits import NodeLimits
 
-CLOSE_BAD_FRAME = 2  # connection close code: a frame whose request id could not be read (spec 14.1)
 RESET_EXTRA_STREAM = 3  # stream reset code: a client stream other than the session stream (spec 14.1)
 
 

@@ -33,6 +33,7 @@ MAX_FETCH = 512
 MAX_BATCH = 256  # entries in one publish_many request
 MAX_IN_FLIGHT = 64  # requests of one session answered not yet (subscriptions counted apart), spec 14.5
 MAX_REQUEST_ID = 2**64 - 1
+CLOSE_BAD_FRAME = 2  # connection close code: a client frame whose request id could not be read (14.1)
 AUTH_DOMAIN = b"holdspace/v1/auth"
 CHALLENGE_SIZE = 32
 

@@ -8,7 +8,7 @@ import trio
 
 from clients.participant import Participant
 from node.limits import NodeLimits, default_transport_limits
-from node.session import CLOSE_BAD_FRAME, RESET_EXTRA_STREAM
+from node.session import RESET_EXTRA_STREAM
 from node.transport.base import EndOfStream, StreamReset, TransportClosed, TransportError
 from node.transport.quic import connect_quic
 from protocol import codec, kinds, signing
@@ -17,6 +17,7 @@ from protocol.entry import create_entry
 from protocol.errors import HoldspaceError
 from protocol.frames import (
     ALPN_CLIENT,
+    CLOSE_BAD_FRAME,
     MAX_FRAME,
     auth_message,
     decode_reply,

@@ -225,6 +225,8 @@ class Node:
         except StoreError as err:
             log.error("store failure: %s", err.code)
             frame = encode_refusal(rid, "proto.busy", "the node could not store the entry; retry later")
+        except TransportError:  # a connection to another node (adopt) failed
+            frame = encode_refusal(rid, "fed.unreachable", "the group's hosts could not be reached")
         finally:
             session.done(rid)
         await out.send(frame)

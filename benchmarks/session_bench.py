@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/session_bench.py [--json] [--rounds 5000]
 The session (``node.session.ClientSession``) is driven as the node's runtime drives it, in one process,
 over the node core and the in-memory reader (no disk, no sockets). For each request kind: the median
 time of ``ClientSession.receive`` (for a fetch, also building the answer from a page), and its ratio
-to ``decode_request`` of the same frame measured in the same run: the part every runtime pays anyway.
+to ``decode_client_request`` of the same frame measured in the same run: the part every runtime pays anyway.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from node.core import NodeCore
 from node.limits import NodeLimits
 from node.rates import PublishRates
 from node.session import ClientSession, Fetch
-from protocol.frames import auth_message, decode_request, encode_request
+from protocol.frames import auth_message, decode_client_request, encode_client_request
 from tests.group_world import World
 from tests.node.core_driver import hosted
 
@@ -72,28 +72,34 @@ def main() -> None:
     session = ClientSession(Host(core), b"\xc0" * 32, 0.0)
     ana = w.people["ana"].writer.me
     signed = ana.sign(auth_message(session.challenge, NODE_KEY, ana.public_key))
-    session.receive(encode_request("auth", k=ana.public_key, sig=signed), 0.0)
+    session.receive(encode_client_request(0, "auth", k=ana.public_key, sig=signed), 0.0)
     page = reader.iter_group(w.group_id, 0, 64)
 
     def fetch(frame: bytes) -> object:
         effect = session.receive(frame, 0.0)
         assert isinstance(effect, Fetch)
+        session.done(effect.rid)  # answered: its id is free for the next round
         return effect.answer(page)
 
+    def decide(frame: bytes) -> object:
+        effect = session.receive(frame, 0.0)
+        session.in_flight.clear()  # as if answered: the id is free for the next round
+        return effect
+
     frames = {
-        "hello": encode_request("hello", v=1),
-        "auth": encode_request("auth", k=ana.public_key, sig=signed),
-        "state": encode_request("state", g=w.group_id),
-        "fetch (+ answer of 64 entries)": encode_request("fetch", g=w.group_id, after=0, limit=64),
-        "publish (decision)": encode_request("publish", e=said[-1].raw, b=said[-1].payload),
+        "hello": encode_client_request(1, "hello", v=2),
+        "auth": encode_client_request(2, "auth", k=ana.public_key, sig=signed),
+        "state": encode_client_request(3, "state", g=w.group_id),
+        "fetch (+ answer of 64 entries)": encode_client_request(4, "fetch", g=w.group_id, after=0, limit=64),
+        "publish (decision)": encode_client_request(5, "publish", e=said[-1].raw, b=said[-1].payload),
     }
     results: dict[str, dict[str, float]] = {}
     for name, frame in frames.items():
-        baseline = per_call(partial(decode_request, frame), args.rounds)
+        baseline = per_call(partial(decode_client_request, frame), args.rounds)
         if name.startswith("fetch"):
             measured = per_call(partial(fetch, frame), args.rounds // 10)
         else:
-            measured = per_call(partial(session.receive, frame, 0.0), args.rounds)
+            measured = per_call(partial(decide, frame), args.rounds)
         results[name] = {"session_us": round(measured, 2), "decode_us": round(baseline, 2)}
         results[name]["ratio"] = round(measured / baseline, 2)
     if args.json:

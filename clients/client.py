@@ -1,4 +1,12 @@
-"""The client protocol over a transport connection: one request per stream (spec 14).
+"""The client protocol over a transport connection: one session stream, requests pipelined on it
+with ids (spec 14.1).
+
+A :class:`NodeSession` runs inside :func:`open_session`: one task reads the session stream and
+hands each answer to the request awaiting its id, and each event to its subscription's iterator, so
+any number of requests (up to the node's ``in_flight`` limit) may be awaited at once, from
+different tasks. Invariants: an id is in ``_pending`` or ``_subs`` from its request's send until
+its final frame (``ok`` or ``err``) arrives or the session ends; once the session ends, every
+awaiting request raises the error that ended it.
 
 Zero trust in the node: every entry received is verified (signature, payload hash) before it is
 returned; a node can withhold entries but cannot forge or alter them.
@@ -6,24 +14,31 @@ returned; a node can withhold entries but cannot forge or alter them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+import trio
 
 from node.limits import default_transport_limits
-from node.transport.base import Connection, EndOfStream
+from node.transport.base import Connection, EndOfStream, MessageStream, TransportClosed, TransportError, clone_error
 from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
+from protocol.errors import CODES, HoldspaceError
 from protocol.frames import (
     ALPN_CLIENT,
+    CLOSE_BAD_FRAME,
     MAX_FETCH,
     PROTOCOL_VERSION,
     ProtocolError,
+    RemoteError,
+    Reply,
     auth_message,
-    decode_response,
-    encode_request,
+    decode_reply,
+    encode_client_request,
 )
 from protocol.identity import IdentityDocument, Pseudonym, verify_identity_document
 
@@ -48,20 +63,124 @@ def _entries(items: codec.CborValue) -> list[Received]:
     return out
 
 
+@dataclass
+class _Waiter:
+    """A request awaiting its final frame."""
+
+    done: trio.Event = field(default_factory=trio.Event)
+    reply: Reply | None = None
+
+
 class NodeSession:
-    """A client's connection to its home node."""
+    """A client's connection to its home node: one session stream (spec 14.1). Use it inside
+    :func:`open_session` (or :func:`connect`), which runs the reader."""
 
     def __init__(self, conn: Connection, node_key: bytes) -> None:
         self.conn = conn
         self.node_key = node_key
         self.challenge: bytes | None = None
         self.authenticated: set[bytes] = set()
+        self._stream: MessageStream | None = None
+        self._send_lock = trio.Lock()
+        self._next_id = 0
+        self._pending: dict[int, _Waiter] = {}
+        self._subs: dict[int, trio.MemorySendChannel[Reply]] = {}
+        self._draining: set[int] = set()  # subscriptions cancelled by their iterator: frames dropped
+        self._ended: BaseException | None = None  # what ended the session, once it ended
+
+    # -- the session stream ---------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the session stream and read it until the session ends: each final frame wakes the
+        request awaiting its id, each event goes to its subscription (buffered without bound: a
+        subscription's iterator is expected to be read)."""
+        try:
+            self._stream = await self.conn.open_stream()
+        except TransportError as err:
+            self._end(err)
+            raise
+        task_status.started()
+        try:
+            while True:
+                reply = decode_reply(await self._stream.receive())
+                self._deliver(reply)
+        except EndOfStream:
+            self._end(TransportClosed("the node ended the session"))
+        except TransportClosed as err:
+            if err.error_code == CLOSE_BAD_FRAME and err.reason in CODES:  # its error frame was overtaken
+                self._end(RemoteError(err.reason, "the node closed the session over a frame it could not read"))
+            else:
+                self._end(err)
+        except (TransportError, HoldspaceError) as err:
+            self._end(err)
+
+    def _deliver(self, reply: Reply) -> None:
+        if reply.rid is None:  # the node could not read an id and ends the session (14.1)
+            error = reply.error()
+            assert error is not None
+            raise error
+        if reply.rid in self._draining:
+            if reply.final:
+                self._draining.discard(reply.rid)
+            return
+        channel = self._subs.get(reply.rid)
+        if channel is not None:
+            channel.send_nowait(reply)  # unbounded buffer
+            if reply.final:
+                del self._subs[reply.rid]
+                channel.close()
+            return
+        waiter = self._pending.pop(reply.rid, None)
+        if waiter is None or not reply.final:
+            raise ProtocolError("proto.malformed_frame", f"an answer to no request in flight ({reply.rid})")
+        waiter.reply = reply
+        waiter.done.set()
+
+    def _end(self, cause: BaseException) -> None:
+        self._ended = cause
+        for waiter in self._pending.values():
+            waiter.done.set()
+        self._pending.clear()
+        for channel in self._subs.values():
+            channel.close()
+        self._subs.clear()
+
+    def _raise_ended(self) -> None:
+        cause = self._ended
+        if isinstance(cause, TransportError):
+            raise clone_error(cause)
+        if isinstance(cause, HoldspaceError):
+            raise type(cause)(cause.code, cause.message)
+        raise TransportClosed("the session ended")
+
+    def _new_id(self) -> int:
+        """A fresh request id (ids are never reused within a session)."""
+        if self._ended is not None:
+            self._raise_ended()
+        if self._stream is None:
+            raise RuntimeError("the session is not running: use open_session")
+        rid = self._next_id
+        self._next_id += 1
+        return rid
+
+    async def _send(self, rid: int, op: str, fields: dict[str, codec.CborValue]) -> None:
+        frame = encode_client_request(rid, op, **fields)
+        async with self._send_lock:
+            assert self._stream is not None
+            await self._stream.send(frame)
 
     async def request(self, op: str, **fields: codec.CborValue) -> dict[str, codec.CborValue]:
-        stream = await self.conn.open_stream()
-        await stream.send(encode_request(op, **fields))
-        await stream.finish()
-        return decode_response(await stream.receive())
+        """Send a request and await its answer (other requests may be in flight meanwhile)."""
+        waiter = _Waiter()
+        rid = self._new_id()
+        self._pending[rid] = waiter  # before the send: the answer may come before send returns
+        # a caller cancelled meanwhile leaves its waiter in _pending: the answer still comes, and is dropped
+        await self._send(rid, op, fields)
+        await waiter.done.wait()
+        if waiter.reply is None:
+            self._raise_ended()
+        assert waiter.reply is not None
+        return waiter.reply.result()
 
     async def hello(self) -> dict[str, codec.CborValue]:
         result = await self.request("hello", v=PROTOCOL_VERSION)
@@ -129,21 +248,36 @@ class NodeSession:
         return out
 
     async def subscribe(self, group: bytes, after: int = 0) -> AsyncIterator[list[Received]]:
-        """Batches of entries after ``after``, first the backlog, then live, until cancelled.
+        """Batches of entries after ``after``, first the backlog, then live, until cancelled or the
+        node ends the subscription (a refusal is raised; a cancel ends the iteration).
 
-        Use it as ``async with contextlib.aclosing(session.subscribe(...)) as batches``.
+        Use it as ``async with contextlib.aclosing(session.subscribe(...)) as batches``: closing it
+        sends ``cancel`` (spec 14.2).
         """
-        stream = await self.conn.open_stream()
-        await stream.send(encode_request("subscribe", g=group, after=after))
-        await stream.finish()
-        decode_response(await stream.receive())  # {"ok": {"next": ...}} or a raised error
-        while True:
-            try:
-                event = decode_response(await stream.receive())
-            except EndOfStream:
-                return
-            if event.get("ev") == "entries":
-                yield _entries(event.get("entries"))
+        send, receive = trio.open_memory_channel[Reply](math.inf)
+        rid = self._new_id()
+        self._subs[rid] = send
+        ended = False
+        try:
+            await self._send(rid, "subscribe", {"g": group, "after": after})
+            async with receive:
+                async for reply in receive:
+                    if reply.final:
+                        ended = True
+                        reply.result()  # raises a refusal
+                        return
+                    if reply.body.get("ev") == "entries":
+                        yield _entries(reply.body.get("entries"))
+            if self._ended is not None:
+                ended = True
+                self._raise_ended()
+        finally:
+            if not ended and self._subs.pop(rid, None) is not None and self._ended is None:
+                self._draining.add(rid)  # its last events and its final answer are dropped
+                cancel = self._new_id()
+                self._pending[cancel] = _Waiter()  # answered {} and never awaited
+                with trio.CancelScope(shield=True), trio.move_on_after(5), suppress(TransportError):
+                    await self._send(cancel, "cancel", {"sub": rid})
 
     async def state(self, group: bytes) -> dict[str, codec.CborValue]:
         return await self.request("state", g=group)
@@ -161,15 +295,28 @@ class NodeSession:
 
 
 @asynccontextmanager
+async def open_session(conn: Connection, node_key: bytes) -> AsyncIterator[NodeSession]:
+    """A session on ``conn`` (its reader running) after ``hello``; the reader stops when the block
+    exits."""
+    session = NodeSession(conn, node_key)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        await session.hello()
+        yield session
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
 async def connect(address: NodeAddress) -> AsyncIterator[NodeSession]:
     """A session with the node at ``address`` over QUIC, its key pinned."""
-    async with connect_quic(
-        address.host,
-        address.port,
-        expected_key=address.node_key,
-        alpn=ALPN_CLIENT,
-        limits=default_transport_limits(),
-    ) as conn:
-        session = NodeSession(conn, address.node_key)
-        await session.hello()
+    async with (
+        connect_quic(
+            address.host,
+            address.port,
+            expected_key=address.node_key,
+            alpn=ALPN_CLIENT,
+            limits=default_transport_limits(),
+        ) as conn,
+        open_session(conn, address.node_key) as session,
+    ):
         yield session

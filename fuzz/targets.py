@@ -43,7 +43,18 @@ from protocol.federation import (
     encode_sync,
     sync_plan,
 )
-from protocol.frames import RemoteError, decode_request, decode_response, encode_error, encode_ok, encode_request
+from protocol.frames import (
+    RemoteError,
+    decode_client_request,
+    decode_reply,
+    decode_response,
+    encode_answer,
+    encode_client_event,
+    encode_client_request,
+    encode_ok,
+    encode_refusal,
+    encode_request,
+)
 from protocol.identity import Pseudonym, verify_identity_document
 from protocol.log import make_fork_proof, verify_fork_proof
 from protocol.payloads import decode_direct, decode_envelope, decode_payload
@@ -145,8 +156,10 @@ def run_codec(data: bytes) -> object:
 
 
 def run_request(data: bytes) -> object:
-    request = decode_request(data)
-    _same("request: canonical re-encoding", encode_request(request.op, **dict(request.fields)), data)
+    """A frame of the client session stream, as the node decodes it (14.1, 14.2)."""
+    request = decode_client_request(data)
+    encoded = encode_client_request(request.rid, request.op, **dict(request.fields))
+    _same("request: canonical re-encoding", encoded, data)
     return request
 
 
@@ -154,10 +167,12 @@ def run_response(data: bytes) -> object:
     """What a client decodes from its node: an answer or an event, and the entries it carries."""
     from clients.client import _entries  # the client's own entry-item decoder  # noqa: PLC0415
 
-    result = decode_response(data)
-    if "entries" in result:
-        _entries(result["entries"])
-    return result
+    reply = decode_reply(data)
+    if reply.kind == "err":
+        return reply.error()
+    if "entries" in reply.body:
+        _entries(reply.body["entries"])
+    return reply
 
 
 def run_fed_request(data: bytes) -> object:
@@ -415,17 +430,19 @@ def _sample_entries() -> list[tuple[bytes, bytes | None]]:
 def seeds_request() -> list[bytes]:
     g, k = bytes(range(32)), FUZZ_KEY
     out = [
+        encode_client_request(0, "hello", v=2),
+        encode_client_request(1, "auth", k=k, sig=bytes(64)),
+        encode_client_request(2, "fetch", g=g, after=0, limit=512),
+        encode_client_request(3, "subscribe", g=g, after=7),
+        encode_client_request(2**64 - 1, "state", g=g),
+        encode_client_request(24, "identity", g=g, k=k),
+        encode_client_request(256, "cancel", sub=3),
         encode_request("hello", v=1),
-        encode_request("auth", k=k, sig=bytes(64)),
-        encode_request("fetch", g=g, after=0, limit=512),
-        encode_request("subscribe", g=g, after=7),
-        encode_request("state", g=g),
-        encode_request("identity", g=g, k=k),
     ]
-    for header, payload in _sample_entries()[:12]:
-        out.append(encode_request("publish", e=header, b=payload))
+    for i, (header, payload) in enumerate(_sample_entries()[:12]):
+        out.append(encode_client_request(100 + i, "publish", e=header, b=payload))
         if payload is not None:
-            out.append(encode_request("adopt", e=header, b=payload, hosts=_addresses()[:2]))
+            out.append(encode_client_request(200 + i, "adopt", e=header, b=payload, hosts=_addresses()[:2]))
     return out
 
 
@@ -433,13 +450,16 @@ def seeds_request() -> list[bytes]:
 def seeds_response() -> list[bytes]:
     items: list[codec.CborValue] = [[i + 1, h, p] for i, (h, p) in enumerate(_sample_entries()[:8])]
     return [
-        encode_ok({"v": 1, "node": FUZZ_KEY, "challenge": bytes(32), "limits": {"publish_rate": 1000, "max_frame": 9}}),
-        encode_ok({"id": bytes(32), "c": 3}),
-        encode_ok({"entries": items, "next": 9, "more": False}),
-        encode_ok({"next": 0}),
-        codec.encode({"ev": "entries", "entries": items[:3], "next": 3}),
-        codec.encode({"ev": "keepalive", "next": 3}),
-        encode_error("group.not_member", "the author is not a member"),
+        encode_answer(
+            0, {"v": 2, "node": FUZZ_KEY, "challenge": bytes(32), "limits": {"publish_rate": 1, "max_frame": 9}}
+        ),
+        encode_answer(1, {"id": bytes(32), "c": 3}),
+        encode_answer(2, {"entries": items, "next": 9, "more": False}),
+        encode_answer(3, {"next": 0}),
+        encode_client_event(3, "subscribed", next=0),
+        encode_client_event(3, "entries", entries=items[:3], next=3),
+        encode_refusal(4, "group.not_member", "the author is not a member"),
+        encode_refusal(None, "proto.malformed_frame", "a request carries an unsigned integer id"),
     ]
 
 
@@ -608,13 +628,19 @@ def _invite_wrap(body: bytes) -> bytes:
 
 _ALL = [
     Target("codec", run_codec, ("cbor.",), seeds_codec, about="protocol.codec.decode (section 3)"),
-    Target("request", run_request, ("proto.",), seeds_request, about="client requests: frames.decode_request (14.2)"),
+    Target(
+        "request",
+        run_request,
+        ("proto.",),
+        seeds_request,
+        about="client requests: frames.decode_client_request (14.1, 14.2)",
+    ),
     Target(
         "response",
         run_response,
         ("proto.", "entry.", "cbor."),
         seeds_response,
-        about="answers and events a client reads: frames.decode_response and the entry items",
+        about="answers and events a client reads: frames.decode_reply and the entry items",
     ),
     Target("fed_request", run_fed_request, ("proto.",), seeds_federation, about="federation.decode_fed_request (16.1)"),
     Target("fed_event", run_fed_event, ("proto.",), seeds_federation, about="federation.decode_sync_event (16.3)"),

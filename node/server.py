@@ -1,6 +1,7 @@
 """The node runtime: trio tasks around :class:`node.core.NodeCore`, a store and a transport.
 
-One task per connection and one per stream (a request, or a subscription). Decisions are the
+One task per connection, reading its session stream (spec 14.1), and one per request in flight or
+subscription; answers are written on the session stream in the order they complete. Decisions are the
 core's (what to store) and the client session's (``node.session``: what each request does); this
 module only moves bytes and time, performs the session's effects, awaits durable commits and wakes
 subscribers. An entry is acknowledged after ``StoreWriter.append`` returns, that is after its
@@ -27,28 +28,36 @@ from node.hosting import Federator, NodeObserver
 from node.limits import NodeLimits
 from node.rates import MAX_BUCKETS, PublishRates
 from node.session import (
-    RESET_REQUEST_TIMEOUT,
+    RESET_EXTRA_STREAM,
     Adopt,
     Answer,
+    CancelSubscription,
     ClientSession,
-    Effect,
+    Close,
     Fetch,
     Publish,
     PublishMany,
     Refuse,
-    Reset,
     Subscribe,
 )
 from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
-from node.streams import send_error, serve_streams
-from node.transport.base import Connection, MessageStream, TransportError
+from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from node.transport.quic import serve_quic
 from protocol import codec, kinds
 from protocol.entry import decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
-from protocol.frames import ALPN_CLIENT, CHALLENGE_SIZE, ProtocolError, encode_entries_event, encode_ok
+from protocol.frames import (
+    ALPN_CLIENT,
+    CHALLENGE_SIZE,
+    CLOSE_BAD_FRAME,
+    ProtocolError,
+    encode_answer,
+    encode_refusal,
+    entries_event_tail,
+    splice_entries_event,
+)
 from protocol.group import compute
 from protocol.log import ForkError, ForkProof
 
@@ -92,7 +101,7 @@ class Node:
         # per group, the last headers refused with log.prev_mismatch or log.seq_gap: once a fork proof
         # arrives, those at or after the forked position count as the other branch (spec 12.5)
         self._unplaced: dict[bytes, dict[bytes, None]] = {}
-        self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}
+        self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}  # -> event tails
         self.rates = PublishRates(limits.publish_rate, limits.publish_burst)  # per pseudonym, all connections
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
@@ -136,7 +145,7 @@ class Node:
         session = ClientSession(self, os.urandom(CHALLENGE_SIZE), trio.current_time())
         self.clients += 1
         try:
-            await serve_streams(conn, lambda stream: self._handle_stream(session, stream))
+            await self._serve_session(conn, session)
         finally:
             self.clients -= 1
 
@@ -145,65 +154,110 @@ class Node:
         """Whether a federation is attached (a client's ``adopt`` of a group hosted elsewhere)."""
         return self.federation is not None
 
-    async def _handle_stream(self, session: ClientSession, stream: MessageStream) -> None:
-        """One request: its bytes and the time go to the session, whose effect is carried out here."""
+    async def _serve_session(self, conn: Connection, session: ClientSession) -> None:
+        """Spec 14.1: the first stream the client opens is the session stream; any later one is reset
+        (``RESET_EXTRA_STREAM``). Frames are read in order and handed to the session; an effect
+        answered at once is written before the next frame is read, the others run as tasks that
+        write their answers when done. When the client finishes its side, the requests in flight are
+        answered, the subscriptions end, and the node finishes the stream."""
         try:
-            with trio.move_on_after(session.request_timeout) as waiting:
-                data = await stream.receive()
-            if waiting.cancelled_caught:  # a request begun and never finished: free what it holds
-                await self._perform(session, stream, session.timed_out())
-                return
-            await self._perform(session, stream, session.receive(data, trio.current_time()))
+            stream = await conn.accept_stream()
+        except TransportError:
+            return
+        out = _SessionOut(stream)
+        running: dict[int, _Running] = {}  # open subscriptions by id
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_reset_other_streams, conn)
+            async with trio.open_nursery() as requests:
+                while True:
+                    try:
+                        data = await stream.receive()
+                    except EndOfStream:
+                        for sub in running.values():
+                            sub.scope.cancel()
+                        break
+                    except TransportError:
+                        requests.cancel_scope.cancel()
+                        break
+                    effect = session.receive(data, trio.current_time())
+                    if isinstance(effect, Answer):
+                        ok = await out.send(effect.frame)
+                    elif isinstance(effect, Refuse):
+                        self._count(effect.code)
+                        ok = await out.send(effect.frame)
+                    elif isinstance(effect, Close):
+                        self._count(effect.code)
+                        await out.send(effect.frame)
+                        await conn.aclose(CLOSE_BAD_FRAME, effect.code)
+                        requests.cancel_scope.cancel()
+                        break
+                    elif isinstance(effect, CancelSubscription):
+                        ok = True
+                        requests.start_soon(self._cancel, out, running[effect.target], effect.rid)
+                    elif isinstance(effect, Subscribe):
+                        ok = True
+                        sub = running[effect.rid] = _Running(trio.CancelScope(), trio.Event())
+                        requests.start_soon(self._subscription, session, effect, out, sub, running)
+                    else:
+                        ok = True
+                        requests.start_soon(self._request, session, effect, out)
+                    if not ok:
+                        requests.cancel_scope.cancel()
+                        break
+            with trio.move_on_after(self.limits.transport.close_timeout):
+                await out.finish()
+            nursery.cancel_scope.cancel()
+
+    def _count(self, code: str) -> None:
+        log.debug("refused a client request: %s", code)
+        if self.observer is not None:
+            self.observer.refused(code, "client")
+
+    async def _request(
+        self, session: ClientSession, effect: Publish | PublishMany | Adopt | Fetch, out: _SessionOut
+    ) -> None:
+        """Carry out a deferred effect and write its final answer (I/O, durable writes, waiting)."""
+        rid = effect.rid
+        try:
+            frame = await self._perform(effect)
         except HoldspaceError as err:
-            await self._refuse(stream, Refuse(err.code, err.message))
+            self._count(err.code)
+            frame = encode_refusal(rid, err.code, err.message)
         except StoreError as err:
             log.error("store failure: %s", err.code)
-            await send_error(stream, "proto.busy", "the node could not store the entry; retry later")
-        except TransportError:
-            stream.reset(RESET_INTERNAL)  # never leave a request unanswered: the client sees a reset
+            frame = encode_refusal(rid, "proto.busy", "the node could not store the entry; retry later")
+        except TransportError:  # a connection to another node (adopt) failed
+            frame = encode_refusal(rid, "fed.unreachable", "the group's hosts could not be reached")
+        finally:
+            session.done(rid)
+        await out.send(frame)
 
-    async def _perform(self, session: ClientSession, stream: MessageStream, effect: Effect) -> None:
-        """Carry out a session's effect on the request's stream (I/O, durable writes, waiting)."""
-        if isinstance(effect, Refuse):
-            await self._refuse(stream, effect)
-            return
-        if isinstance(effect, Reset):
-            stream.reset(effect.code)
-            if self.observer is not None:
-                self.observer.refused(effect.counted, "client")
-            return
-        if isinstance(effect, Subscribe):
-            await self._subscribe(session, effect, stream)
-            return
-        frame: bytes
-        if isinstance(effect, Answer):
-            frame = effect.frame
-        elif isinstance(effect, Publish):
-            frame = encode_ok(await self.store_published(effect.header, effect.payload, effect.authors))
-        elif isinstance(effect, PublishMany):
-            frame = encode_ok(await self.publish_many(list(effect.items), effect.authors))
-        elif isinstance(effect, Adopt):
+    async def _perform(self, effect: Publish | PublishMany | Adopt | Fetch) -> bytes:
+        """The final answer of a deferred effect."""
+        if isinstance(effect, Publish):
+            return encode_answer(effect.rid, await self.store_published(effect.header, effect.payload, effect.authors))
+        if isinstance(effect, PublishMany):
+            return encode_answer(effect.rid, await self.publish_many(list(effect.items), effect.authors))
+        if isinstance(effect, Adopt):
             assert self.federation is not None  # the session asks only of a node that federates
-            frame = encode_ok(await self.federation.adopt(effect.header, effect.payload, list(effect.hosts)))
-        else:
-            assert isinstance(effect, Fetch)
-            page = await self.writer.read(self.store.iter_group, effect.group, effect.after, effect.limit)
-            frame = effect.answer(page)  # spliced from the stored bytes
-        await stream.send(frame)
-        await stream.finish()
+            result = await self.federation.adopt(effect.header, effect.payload, list(effect.hosts))
+            return encode_answer(effect.rid, result)
+        page = await self.writer.read(self.store.iter_group, effect.group, effect.after, effect.limit)
+        return effect.answer(page)  # spliced from the stored bytes
 
-    async def _refuse(self, stream: MessageStream, refusal: Refuse) -> None:
-        log.debug("refused a client request: %s", refusal.code)
-        if self.observer is not None:
-            self.observer.refused(refusal.code, "client")
-        await send_error(stream, refusal.code, refusal.message)
+    async def _cancel(self, out: _SessionOut, sub: _Running, rid: int) -> None:
+        """End a subscription (it writes its final answer), then answer the ``cancel`` request."""
+        sub.scope.cancel()
+        await sub.ended.wait()
+        await out.send(encode_answer(rid, {}))
 
     def _entries_event(self, group: bytes, after: int, full: bool) -> tuple[bytes | None, int]:
-        """The encoded event of the entries after ``after`` (None if there are none) and its last cursor.
+        """The encoded tail of the event of the entries after ``after`` (None if there are none; see
+        ``entries_event_tail``) and its last cursor.
 
         Read inline: a page of at most ``subscription_batch`` entries is a sub-millisecond LMDB read, far
         cheaper than a thread hop. Subscribers at the same cursor share one encoding until the group's
-        next commit (its generation) changes what the page would hold."""
+        next commit (its generation) changes what the page would hold; each splices its own id in."""
         generation = self._generation.get(group, 0)
         cached = self._event_cache.get((group, after, full))
         if cached is not None and cached[0] == generation:
@@ -212,7 +266,7 @@ class Node:
         if not page:
             return None, after
         items, following = items_within_frame(page, after, full, self.limits.transport.max_message_size)
-        frame = encode_entries_event(items, following)
+        frame = entries_event_tail(items, following)
         if len(self._event_cache) > 4096:
             self._event_cache.clear()
         self._event_cache[(group, after, full)] = (generation, frame, following)
@@ -595,26 +649,95 @@ class Node:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    async def _subscribe(self, session: ClientSession, subscription: Subscribe, stream: MessageStream) -> None:
-        """Run a subscription the session opened: its entries, then every commit's, as events. Read
-        rights are asked again for every event: a member removed meanwhile reads less, or nothing."""
+    async def _subscription(
+        self,
+        session: ClientSession,
+        subscription: Subscribe,
+        out: _SessionOut,
+        sub: _Running,
+        running: dict[int, _Running],
+    ) -> None:
+        """Run a subscription the session opened: its entries, then every commit's, as events carrying
+        its id. Read rights are asked again for every event: a member removed meanwhile reads less, or
+        nothing (the subscription then ends with that refusal). Cancelled (``cancel``, or the client
+        finished its side), it ends with ``{"id", "ok": {"next": cursor}}``."""
+        rid, group, cursor = subscription.rid, subscription.group, subscription.after
+        final: bytes | None = None
         try:
-            group, cursor = subscription.group, subscription.after
-            await stream.send(subscription.opened())
-            while True:
-                event = self._group_events.setdefault(group, trio.Event())
-                rights = session.read_rights(group)
-                if isinstance(rights, Refuse):
-                    await self._refuse(stream, rights)
+            with sub.scope:
+                if not await out.send(subscription.opened()):
                     return
-                frame, following = self._entries_event(group, cursor, rights)
-                if frame is not None:
-                    cursor = following
-                    await stream.send(frame)
-                    continue
-                await event.wait()  # a quiet connection is kept open by the transport's keep-alive
+                while True:
+                    event = self._group_events.setdefault(group, trio.Event())
+                    rights = session.read_rights(rid, group)
+                    if isinstance(rights, Refuse):
+                        self._count(rights.code)
+                        final = rights.frame
+                        return
+                    tail, following = self._entries_event(group, cursor, rights)
+                    if tail is not None:
+                        cursor = following
+                        if not await out.send(splice_entries_event(rid, tail)):
+                            return
+                        continue
+                    await event.wait()  # a quiet connection is kept open by the transport's keep-alive
+            final = subscription.ended(cursor)
         finally:
-            session.unsubscribed()
+            if final is not None:  # the id stays in flight until its final frame is written
+                with trio.CancelScope(shield=True), trio.move_on_after(self.limits.transport.close_timeout):
+                    await out.send(final)
+            session.unsubscribed(rid)
+            del running[rid]
+            sub.ended.set()
+
+
+class _Running:
+    """An open subscription of a session: its task's cancel scope, and an event set once it ended
+    (its final frame written)."""
+
+    def __init__(self, scope: trio.CancelScope, ended: trio.Event) -> None:
+        self.scope = scope
+        self.ended = ended
+
+
+class _SessionOut:
+    """The sending side of a session stream: one writer at a time, whole frames, in the order the
+    writers queue (``trio.Lock`` is fair). After a transport failure every send returns False."""
+
+    def __init__(self, stream: MessageStream) -> None:
+        self.stream = stream
+        self.lock = trio.Lock()
+        self.broken = False
+
+    async def send(self, frame: bytes) -> bool:
+        """Write ``frame``; False if the stream can no longer carry it."""
+        async with self.lock:
+            if self.broken:
+                return False
+            try:
+                await self.stream.send(frame)
+            except TransportError:
+                self.broken = True
+                return False
+            return True
+
+    async def finish(self) -> None:
+        async with self.lock:
+            if not self.broken:
+                try:
+                    await self.stream.finish()
+                except TransportError:
+                    self.broken = True
+
+
+async def _reset_other_streams(conn: Connection) -> None:
+    """Reset every stream the client opens after its session stream (spec 14.1)."""
+    while True:
+        try:
+            stream = await conn.accept_stream()
+        except TransportError:
+            return
+        stream.reset(RESET_EXTRA_STREAM)
 
 
 class RefusedError(HoldspaceError):
@@ -658,7 +781,8 @@ async def open_node(
 __all__ = [
     "CLOSE_REFUSED",
     "RESET_INTERNAL",
-    "RESET_REQUEST_TIMEOUT",
+    "CLOSE_BAD_FRAME",
+    "RESET_EXTRA_STREAM",
     "Node",
     "NodeObserver",
     "RefusedError",

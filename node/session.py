@@ -1,11 +1,22 @@
 """A client connection's session as a sans-I/O state machine (spec 14.1, 14.2, 14.5).
 
-The runtime (``node.server``) hands each request's bytes to :meth:`ClientSession.receive` with the
-current time and performs the :data:`Effect` it returns: an answer to send, an entry to check and
-store through the core, a page to read, a subscription to run, a group to fetch through federation,
-a refusal. The session holds what belongs to one connection: its challenge, its authenticated
-pseudonyms, its request rate and its subscription count; it reads the node through
-:class:`SessionHost` (the core's group states, the publish rates shared by every connection).
+The runtime (``node.server``) hands each frame read from the session stream to
+:meth:`ClientSession.receive` with the current time and performs the :data:`Effect` it returns: an
+answer to send, an entry to check and store through the core, a page to read, a subscription to run
+or cancel, a group to fetch through federation, a refusal, or the end of the session. Every effect
+but :class:`Close` carries the id of the request it serves; every frame the runtime sends for it
+carries that id. The session holds what belongs to one connection: its challenge, its authenticated
+pseudonyms, its request rate, the ids of its requests in flight and of its open subscriptions; it
+reads the node through :class:`SessionHost` (the core's group states, the publish rates shared by
+every connection).
+
+Request ids (spec 14.1): an effect the runtime completes later (:class:`Publish`,
+:class:`PublishMany`, :class:`Adopt`, :class:`Fetch`) puts its id in :attr:`ClientSession.in_flight`
+until the runtime calls :meth:`ClientSession.done`; a :class:`Subscribe` puts it in
+:attr:`ClientSession.subscriptions` until :meth:`ClientSession.unsubscribed`. An :class:`Answer`,
+:class:`Refuse` or :class:`CancelSubscription` is answered at once and holds nothing. Invariants:
+``in_flight`` and ``subscriptions`` are disjoint; ``len(in_flight) <= MAX_IN_FLIGHT`` and
+``len(subscriptions) <= max_subscriptions_per_connection``.
 
 Nothing here awaits, sleeps, reads a clock or draws randomness, and this module imports neither trio
 nor lmdb nor a transport: ``now`` and the challenge come from the caller, so tests drive a session
@@ -31,19 +42,23 @@ from protocol.entry import decode_entry
 from protocol.errors import HoldspaceError
 from protocol.frames import (
     CHALLENGE_SIZE,
+    MAX_IN_FLIGHT,
     PROTOCOL_VERSION,
+    FrameError,
     ProtocolError,
     Request,
     auth_message,
-    decode_request,
+    decode_client_request,
+    encode_answer,
+    encode_client_event,
     encode_fetch_ok,
-    encode_ok,
+    encode_refusal,
 )
 
 if TYPE_CHECKING:  # node.limits names the transport's limits: not imported here (no transport)
     from node.limits import NodeLimits
 
-RESET_REQUEST_TIMEOUT = 2  # stream reset code: the request was not complete within request_timeout
+RESET_EXTRA_STREAM = 3  # stream reset code: a client stream other than the session stream (spec 14.1)
 
 
 class SessionHost(Protocol):
@@ -77,25 +92,45 @@ class SessionHost(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """Send ``frame`` (an encoded answer) on the request's stream, then finish it."""
+    """Send ``frame``, the final answer of request ``rid``."""
 
+    rid: int
     frame: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """Answer ``{"err": {"code", "msg"}}`` and finish: the request is refused (counted by ``code``)."""
+    """Answer ``{"id": rid, "err": {"code", "msg"}}``: the request is refused (counted by ``code``)."""
+
+    rid: int
+    code: str
+    message: str
+
+    @property
+    def frame(self) -> bytes:
+        return encode_refusal(self.rid, self.code, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Send :attr:`frame` (an error without id), then close the connection with ``CLOSE_BAD_FRAME``:
+    a frame whose request id could not be read leaves nothing to answer (counted by ``code``)."""
 
     code: str
     message: str
 
+    @property
+    def frame(self) -> bytes:
+        return encode_refusal(None, self.code, self.message)
+
 
 @dataclass(frozen=True, slots=True)
-class Reset:
-    """Reset the request's stream with application error ``code``; counted as refused with ``counted``."""
+class CancelSubscription:
+    """End subscription ``target`` (its final ``ok`` frame first), then answer request ``rid`` with
+    ``{"id": rid, "ok": {}}``."""
 
-    code: int
-    counted: str
+    rid: int
+    target: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +138,7 @@ class Publish:
     """Check the entry through the core and store it durably if it takes effect (spec 14.2 rules 2
     and 3); answer ``{"id", "c"}`` or the refusal. The author's publish rate is already charged."""
 
+    rid: int
     header: bytes
     payload: bytes | None
     authors: frozenset[bytes]
@@ -113,6 +149,7 @@ class PublishMany:
     """Check ``items`` in order and store those taking effect in one durable transaction (spec 14.2
     rule 3); answer one result per entry. Every entry's publish rate is already charged."""
 
+    rid: int
     items: tuple[tuple[bytes, bytes], ...]
     authors: frozenset[bytes]
 
@@ -122,6 +159,7 @@ class Adopt:
     """A join of a group this node does not host: federation offers it to ``hosts`` and pulls the
     group (spec 14.2 rule 7). The author's publish rate is already charged."""
 
+    rid: int
     header: bytes
     payload: bytes | None
     hosts: tuple[NodeAddress, ...]
@@ -133,6 +171,7 @@ class Fetch:
     :meth:`answer` of that page. ``full`` False: the reader is a former member (headers only for
     message kinds, spec 14.2 rule 4)."""
 
+    rid: int
     group: bytes
     after: int
     limit: int
@@ -144,23 +183,29 @@ class Fetch:
         left out or the page is full."""
         entries, last = items_within_frame(page, self.after, self.full, self.max_frame)
         more = len(entries) < len(page) or len(page) == self.limit
-        return encode_fetch_ok(entries, last, more)
+        return encode_fetch_ok(self.rid, entries, last, more)
 
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """Send :meth:`opened`, then the group's entries after ``after`` as events, asking
-    :meth:`ClientSession.read_rights` before each. The subscription's slot is taken: call
-    :meth:`ClientSession.unsubscribed` once the stream ends, however it ends."""
+    """Send :meth:`opened`, then the group's entries after ``after`` as events carrying ``rid``,
+    asking :meth:`ClientSession.read_rights` before each; once cancelled, the final :meth:`ended`.
+    The subscription's slot is taken: call :meth:`ClientSession.unsubscribed` once it ends, however
+    it ends."""
 
+    rid: int
     group: bytes
     after: int
 
     def opened(self) -> bytes:
-        return encode_ok({"next": self.after})
+        return encode_client_event(self.rid, "subscribed", next=self.after)
+
+    def ended(self, cursor: int) -> bytes:
+        """The final answer of a cancelled subscription: the last cursor it sent."""
+        return encode_answer(self.rid, {"next": cursor})
 
 
-Effect = Answer | Refuse | Reset | Publish | PublishMany | Adopt | Fetch | Subscribe
+Effect = Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe
 
 
 def header_group(header: bytes) -> bytes:
@@ -170,8 +215,9 @@ def header_group(header: bytes) -> bytes:
 
 class ClientSession:
     """One client connection (spec 14.1). State: the challenge (fixed), the pseudonyms authenticated
-    so far (at most ``max_pseudonyms_per_connection``, never removed), the request bucket, and the
-    number of open subscriptions (at most ``max_subscriptions_per_connection``).
+    so far (at most ``max_pseudonyms_per_connection``, never removed), the request bucket, the ids of
+    the requests in flight (at most ``MAX_IN_FLIGHT``) and of the open subscriptions (at most
+    ``max_subscriptions_per_connection``).
 
     There is no handshake order to keep: ``hello`` only tells the client the challenge, and every
     request that needs a pseudonym refuses with ``proto.unauthenticated`` until one is authenticated.
@@ -183,37 +229,53 @@ class ClientSession:
         self.host = host
         self.challenge = challenge
         self.authors: set[bytes] = set()
-        self.subscriptions = 0
+        self.in_flight: set[int] = set()
+        self.subscriptions: set[int] = set()
         limits = host.limits
         self.requests = TokenBucket(limits.request_rate, limits.request_burst, now)
 
     # -- the runtime's calls ------------------------------------------------------------------------
 
     def receive(self, data: bytes, now: float) -> Effect:
-        """The effect of one complete request ``data`` received at ``now`` (seconds, monotonic).
+        """The effect of one frame ``data`` of the session stream, received at ``now`` (seconds,
+        monotonic).
 
-        Checked, in order: the connection's request rate (``proto.rate_limited``); the frame and its
-        schema (``decode_request``: ``proto.too_large``, ``proto.malformed_frame``,
-        ``proto.unknown_op``); then the operation's own checks (:meth:`_dispatch`). Any failure is a
-        :class:`Refuse` with its code."""
+        Every frame spends a token of the connection's request rate, refused or not. Checked, in
+        order: the frame and its schema (``decode_client_request``: a frame whose id cannot be read
+        is a :class:`Close` with ``proto.too_large``, ``proto.malformed_frame`` or, for a version-1
+        hello, ``proto.bad_version``; otherwise ``proto.malformed_frame`` or ``proto.unknown_op``
+        naming the id); the request rate (``proto.rate_limited``); the id is not in flight
+        (``proto.duplicate_id``); fewer than ``MAX_IN_FLIGHT`` requests are in flight
+        (``proto.in_flight``); then the operation's own checks (:meth:`_dispatch`). Any failure
+        after the id is read is a :class:`Refuse` naming it."""
+        within_rate = self.requests.take(now)
         try:
-            if not self.requests.take(now):
+            request = decode_client_request(data)
+        except FrameError as err:
+            if err.rid is None:
+                return Close(err.code, err.message)
+            return Refuse(err.rid, err.code, err.message)
+        rid = request.rid
+        try:
+            if not within_rate:
                 raise ProtocolError("proto.rate_limited", "too many requests on this connection")
-            return self._dispatch(decode_request(data), now)
+            if rid in self.in_flight or rid in self.subscriptions:
+                raise ProtocolError("proto.duplicate_id", f"request {rid} is still in flight")
+            if len(self.in_flight) >= MAX_IN_FLIGHT:
+                raise ProtocolError("proto.in_flight", f"at most {MAX_IN_FLIGHT} requests may be in flight")
+            effect = self._dispatch(request, now)
         except HoldspaceError as err:
-            return Refuse(err.code, err.message)
+            return Refuse(rid, err.code, err.message)
+        if isinstance(effect, Publish | PublishMany | Adopt | Fetch):
+            self.in_flight.add(rid)
+        return effect
 
-    @property
-    def request_timeout(self) -> float:
-        """Seconds a client has to send a whole request on a stream."""
-        return self.host.limits.request_timeout
+    def done(self, rid: int) -> None:
+        """The final answer of request ``rid`` (a :class:`Publish`, :class:`PublishMany`,
+        :class:`Adopt` or :class:`Fetch`) was sent, or the session ended first."""
+        self.in_flight.remove(rid)
 
-    def timed_out(self) -> Reset:
-        """The effect of a request not complete within :attr:`request_timeout`: its stream is reset
-        (what it holds is freed) and the connection continues (spec 14.5)."""
-        return Reset(RESET_REQUEST_TIMEOUT, "proto.request_timeout")
-
-    def read_rights(self, group: bytes) -> bool | Refuse:
+    def read_rights(self, rid: int, group: bytes) -> bool | Refuse:
         """Whether this connection reads ``group`` in full (True: one of its pseudonyms is a current
         member) or as a former member, served every header but no message payload (False); else the
         refusal (spec 14.2 rule 4). Checked, in order: a pseudonym is authenticated
@@ -222,23 +284,23 @@ class ClientSession:
         try:
             return self._check_read(group)
         except HoldspaceError as err:
-            return Refuse(err.code, err.message)
+            return Refuse(rid, err.code, err.message)
 
-    def unsubscribed(self) -> None:
-        """A subscription this session opened (a :class:`Subscribe` effect) has ended."""
-        if self.subscriptions <= 0:
-            raise ValueError("no subscription is open")
-        self.subscriptions -= 1
+    def unsubscribed(self, rid: int) -> None:
+        """Subscription ``rid`` (a :class:`Subscribe` effect) has ended."""
+        self.subscriptions.remove(rid)
 
     # -- decisions ----------------------------------------------------------------------------------
 
     def _dispatch(self, request: Request, now: float) -> Effect:
-        host = self.host
+        host, rid = self.host, request.rid
         if request.op == "hello":
             if request.int_of("v") != PROTOCOL_VERSION:
                 raise ProtocolError("proto.bad_version", f"this node speaks protocol version {PROTOCOL_VERSION}")
             return Answer(
-                encode_ok(
+                rid,
+                encode_answer(
+                    rid,
                     {
                         "v": PROTOCOL_VERSION,
                         "node": host.public_key,
@@ -246,17 +308,24 @@ class ClientSession:
                         "limits": {
                             "publish_rate": int(host.limits.publish_rate),
                             "max_frame": host.limits.transport.max_message_size,
+                            "in_flight": MAX_IN_FLIGHT,
                         },
-                    }
-                )
+                    },
+                ),
             )
         if request.op == "auth":
-            return self._auth(request.bytes_of("k"), request.bytes_of("sig"))
+            self._auth(request.bytes_of("k"), request.bytes_of("sig"))
+            return Answer(rid, encode_answer(rid, {}))
+        if request.op == "cancel":
+            target = request.int_of("sub")
+            if target not in self.subscriptions:  # already ended, or never one: nothing to do
+                return Answer(rid, encode_answer(rid, {}))
+            return CancelSubscription(rid, target)
         authors = frozenset(self.authors)
         if request.op == "publish":
             header, body = request.bytes_of("e"), request.fields["b"]
             host.rates.charge(header, authors, now)
-            return Publish(header, body if isinstance(body, bytes) else None, authors)
+            return Publish(rid, header, body if isinstance(body, bytes) else None, authors)
         if request.op == "publish_many":
             entries = request.fields["entries"]
             assert isinstance(entries, list)
@@ -266,33 +335,33 @@ class ClientSession:
                 items.append((item[0], item[1]))
             for header, _payload in items:  # every author authenticated, each entry charged, in order
                 host.rates.charge(header, authors, now)
-            return PublishMany(tuple(items), authors)
+            return PublishMany(rid, tuple(items), authors)
         if request.op == "adopt":
             return self._adopt(request, authors, now)
         if request.op == "fetch":
             group = request.bytes_of("g")
             full = self._check_read(group)
             max_frame = host.limits.transport.max_message_size
-            return Fetch(group, request.int_of("after"), request.int_of("limit"), full, max_frame)
+            return Fetch(rid, group, request.int_of("after"), request.int_of("limit"), full, max_frame)
         if request.op == "state":
-            return self._state(request.bytes_of("g"))
+            return Answer(rid, encode_answer(rid, self._state(request.bytes_of("g"))))
         if request.op == "identity":
             group = request.bytes_of("g")
             self._check_read(group)
             document = host.core.identity_document(group, request.bytes_of("k"))
             if document is None:
                 raise ProtocolError("proto.not_found", "no identity document for that pseudonym in this group")
-            return Answer(encode_ok({"doc": document}))
+            return Answer(rid, encode_answer(rid, {"doc": document}))
         if request.op == "subscribe":
             group = request.bytes_of("g")
             self._check_read(group)  # the runtime asks again for every event (read_rights)
-            if self.subscriptions >= host.limits.max_subscriptions_per_connection:
+            if len(self.subscriptions) >= host.limits.max_subscriptions_per_connection:
                 raise ProtocolError("proto.busy", "too many subscriptions on this connection")
-            self.subscriptions += 1
-            return Subscribe(group, request.int_of("after"))
+            self.subscriptions.add(rid)
+            return Subscribe(rid, group, request.int_of("after"))
         raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
 
-    def _auth(self, key: bytes, sig: bytes) -> Answer:
+    def _auth(self, key: bytes, sig: bytes) -> None:
         """Add ``key`` to the connection's pseudonyms. Checked, in order: ``sig`` signs this
         connection's challenge, the node's key and ``key`` (``proto.bad_auth``); a new pseudonym
         fits under ``max_pseudonyms_per_connection`` (``proto.busy``; one already held is fine)."""
@@ -301,7 +370,6 @@ class ClientSession:
         if key not in self.authors and len(self.authors) >= self.host.limits.max_pseudonyms_per_connection:
             raise ProtocolError("proto.busy", "too many pseudonyms on one connection")
         self.authors.add(key)
-        return Answer(encode_ok({}))
 
     def _adopt(self, request: Request, authors: frozenset[bytes], now: float) -> Publish | Adopt:
         """Spec 14.2 rule 7. Checked, in order: the author is authenticated and its publish rate
@@ -317,12 +385,12 @@ class ClientSession:
         payload = body if isinstance(body, bytes) else None
         if self.host.core.hosts(header_group(header)):
             self.host.rates.charge(header, authors, now)
-            return Publish(header, payload, authors)
+            return Publish(request.rid, header, payload, authors)
         if not self.host.federates:
             raise ProtocolError("proto.unknown_group", "this node does not federate, so it cannot join that group")
-        return Adopt(header, payload, addresses)
+        return Adopt(request.rid, header, payload, addresses)
 
-    def _state(self, group: bytes) -> Answer:
+    def _state(self, group: bytes) -> dict[str, codec.CborValue]:
         """The ``state`` answer (spec 14.2 rule 8), after the read check."""
         self._check_read(group)
         core = self.host.core
@@ -330,19 +398,15 @@ class ClientSession:
         banned: list[codec.CborValue] = [*sorted(state.banned)]
         forks: list[codec.CborValue] = [*self.host.fork_proofs(group)]
         branch = headers_within(core.other_headers(group), self.host.limits.transport.max_message_size // 2)
-        return Answer(
-            encode_ok(
-                {
-                    "members": [[k, m.role] for k, m in sorted(state.members.items())],
-                    "banned": banned,
-                    "heads": list(state.heads),
-                    "epochs": [e.entry_id for e in state.epochs],
-                    "hosts": [state.hosts[k] for k in sorted(state.hosts)],
-                    "forks": forks,
-                    "branch": branch,  # headers at forked positions not held here, in half a frame (12.5)
-                }
-            )
-        )
+        return {
+            "members": [[k, m.role] for k, m in sorted(state.members.items())],
+            "banned": banned,
+            "heads": list(state.heads),
+            "epochs": [e.entry_id for e in state.epochs],
+            "hosts": [state.hosts[k] for k in sorted(state.hosts)],
+            "forks": forks,
+            "branch": branch,  # headers at forked positions not held here, in half a frame (12.5)
+        }
 
     def _check_read(self, group: bytes) -> bool:
         """:meth:`read_rights`, raising the refusal."""

@@ -105,7 +105,8 @@ CODES: dict[str, str] = {
     "proto.bad_version": "the peer speaks another protocol version",
     "proto.not_found": "the node holds nothing matching the request",
     "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
-    "proto.request_timeout": "a request was not received whole in time; its stream was reset (code 2)",
+    "proto.duplicate_id": "the request's id is that of another request of the session still in flight",
+    "proto.in_flight": "the session already has as many requests in flight as the node allows; await an answer first",
     # --- federation between nodes ---
     "fed.unauthenticated": "a federation connection must present the peer node's certificate",
     "fed.blocked": "this node's operator blocks the peer node",

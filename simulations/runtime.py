@@ -40,7 +40,7 @@ import trio
 import trio._core._run as trio_run  # the scheduler's own deterministic switch (see run_in_trio)
 import trio.testing
 
-from clients.client import NodeSession
+from clients.client import NodeSession, open_session
 from clients.participant import GroupRecord, Outgoing, Participant
 from node.core import pack_record
 from node.federation import Federation, memory_connector
@@ -280,11 +280,12 @@ class Simulation:
     async def session(self, member: SimMember, address: NodeAddress | None = None) -> AsyncIterator[NodeSession]:
         address = address or member.participant.node
         assert address is not None
-        async with self.network.connect(
-            (address.host, address.port), address.node_key, ALPN_CLIENT, source=member.name
-        ) as conn:
-            session = NodeSession(conn, address.node_key)
-            await session.hello()
+        async with (
+            self.network.connect(
+                (address.host, address.port), address.node_key, ALPN_CLIENT, source=member.name
+            ) as conn,
+            open_session(conn, address.node_key) as session,
+        ):
             yield session
 
     async def member_connection(self, member: SimMember, ready: trio.Event) -> None:

@@ -1245,7 +1245,7 @@ def federation_vectors() -> list[Vector]:
     frame("offer answer", frames.encode_ok({"id": join.entry_id, "c": 4}))
     frame(
         "adopt request (client protocol)",
-        frames.encode_request("adopt", e=join.raw, b=join.payload, hosts=[_node_address("a", 4433)]),
+        frames.encode_client_request(5, "adopt", e=join.raw, b=join.payload, hosts=[_node_address("a", 4433)]),
         note="to the joiner's home node (node b), which offers the join to node a",
     )
     frame("error answer", frames.encode_error("fed.not_host", "the peer node is not a host of that group"))
@@ -1273,6 +1273,107 @@ def federation_vectors() -> list[Vector]:
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 LONDON = "Europe/London"
+
+
+def client_frame_vectors() -> list[Vector]:
+    """Frames of the client session stream (spec 14.1, 14.2): requests, answers, events and errors
+    with their request ids, each as bytes and its decoded fields (byte strings as hex). A vector with
+    "error" is a frame a node refuses: "id" is the id its refusal names (null: none could be read, so
+    the node sends {"err"} without id and closes the connection with code 2)."""
+    sc = _Scenario("client frames", home=_node_address("a", 4433))
+    entries = [e for e, _ in sc.entries]
+    gid = sc.genesis.entry_id
+    genesis = entries[0]
+    out: list[Vector] = []
+
+    def frame(name: str, raw: bytes, **meaning: Any) -> None:
+        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+
+    challenge = crypto.blake2b_256(b"a connection's challenge")
+    node_key = crypto.blake2b_256(b"a node key")
+    frame("hello request", frames.encode_client_request(0, "hello", v=frames.PROTOCOL_VERSION))
+    frame(
+        "hello answer",
+        frames.encode_answer(
+            0,
+            {
+                "v": frames.PROTOCOL_VERSION,
+                "node": node_key,
+                "challenge": challenge,
+                "limits": {"publish_rate": 1000, "max_frame": frames.MAX_FRAME, "in_flight": frames.MAX_IN_FLIGHT},
+            },
+        ),
+    )
+    sig = ALICE.sign(frames.auth_message(challenge, node_key, ALICE.public_key))
+    frame(
+        "auth request",
+        frames.encode_client_request(1, "auth", k=ALICE.public_key, sig=sig),
+        note="sig signs auth_message(challenge, node key, k) of 14.2",
+    )
+    frame("auth answer", frames.encode_answer(1, {}))
+    frame("publish request", frames.encode_client_request(2, "publish", e=genesis.raw, b=genesis.payload))
+    frame(
+        "fetch request, pipelined before the publish is answered",
+        frames.encode_client_request(3, "fetch", g=gid, after=0, limit=frames.MAX_FETCH),
+    )
+    item = frames.entry_item(1, codec.encode([genesis.raw, genesis.payload]))
+    frame(
+        "fetch answer, before the publish answer",
+        frames.encode_fetch_ok(3, [item], 1, False),
+        note="answers come in the order they complete, each naming its request",
+    )
+    frame("publish answer", frames.encode_answer(2, {"id": genesis.entry_id, "c": 1}))
+    frame("subscribe request", frames.encode_client_request(4, "subscribe", g=gid, after=1))
+    frame("subscribed event", frames.encode_client_event(4, "subscribed", next=1))
+    items = [frames.entry_item(i + 2, codec.encode([e.raw, e.payload])) for i, e in enumerate(entries[1:3])]
+    frame("entries event", frames.encode_entries_event(4, items, 1 + len(items)))
+    frame("cancel request", frames.encode_client_request(5, "cancel", sub=4))
+    frame(
+        "subscription end",
+        frames.encode_answer(4, {"next": 1 + len(items)}),
+        note="the cancelled subscription's final answer: the last cursor it sent; before the cancel's answer",
+    )
+    frame("cancel answer", frames.encode_answer(5, {}))
+    frame(
+        "error answer",
+        frames.encode_refusal(6, "proto.forbidden", "none of your pseudonyms has joined this group"),
+    )
+    frame(
+        "subscription ended by a refusal",
+        frames.encode_refusal(4, "proto.forbidden", "none of your pseudonyms has joined this group"),
+        note="read rights are asked again before every event (14.2 rule 4)",
+    )
+    frame(
+        "error without id, before the close",
+        frames.encode_refusal(None, "proto.malformed_frame", "a request carries an unsigned integer id"),
+    )
+    frame(
+        "large request id",
+        frames.encode_client_request(2**64 - 1, "state", g=gid),
+        note="any unsigned integer up to 2**64 - 1",
+    )
+
+    def refused(name: str, raw: bytes, **meaning: Any) -> None:
+        try:
+            frames.decode_client_request(raw)
+        except frames.FrameError as err:
+            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid, **meaning})
+            return
+        raise AssertionError("expected a refusal")
+
+    refused("request without id", frames.encode_request("state", g=gid))
+    refused(
+        "version-1 hello (no id)",
+        frames.encode_request("hello", v=1),
+        note="what a version-1 client sends first; it reads the {err} answer as its hello's",
+    )
+    refused("request with a negative id", codec.encode({"op": "state", "id": -1, "g": gid}))
+    refused("not a map", codec.encode([0, "hello", 2]))
+    refused("not canonical CBOR", b"\xb9\x00\x01\x62id\x00")
+    refused("unknown operation", frames.encode_client_request(7, "delete", g=gid))
+    refused("field of the wrong size", frames.encode_client_request(8, "state", g=gid[:31]))
+    refused("extra field", frames.encode_client_request(9, "cancel", sub=4, g=gid))
+    return out
 
 
 def _plain(value: codec.CborValue) -> Any:
@@ -2053,6 +2154,7 @@ def build() -> dict[str, list[Vector]]:
         "group_conversation.json": group_vectors(),
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),
+        "client_frames.json": client_frame_vectors(),
         "addresses.json": address_vectors(),
         "support.json": support_vectors(),
     }

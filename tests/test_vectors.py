@@ -1,10 +1,12 @@
 """The published vectors are exactly what the code produces, and the spec names every error code."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
 
+from protocol import codec, frames
 from protocol.errors import CODES
 
 SPEC = Path(__file__).resolve().parents[1] / "spec"
@@ -726,3 +728,27 @@ def test_forked_position_vector_gives_both_hosts_one_state() -> None:
     assert states[0].fingerprint().hex() == states[1].fingerprint().hex() == vec["fingerprint"]
     assert [eid.hex() for eid in states[1].order] == vec["final_state"]["order"]
     assert {e["outcome"] for e in vec["entries"] if e["author"] == proof.author.hex() and e["seq"] >= 2} == {FORKED}
+
+
+def test_client_frame_vectors_decode_as_published() -> None:
+    """Every frame of the session stream (spec 14.1) decodes to its published fields; a request to its
+    id and op, an answer or event to the id it names; a refused frame to its code and the id named."""
+    vectors = json.loads((SPEC / "vectors" / "client_frames.json").read_text())
+    names = {v["name"] for v in vectors}
+    assert {"subscribed event", "entries event", "cancel request", "error without id, before the close"} <= names
+    for vec in vectors:
+        raw = bytes.fromhex(vec["frame"])
+        if "error" in vec:
+            with pytest.raises(frames.FrameError) as info:
+                frames.decode_client_request(raw)
+            assert (info.value.code, info.value.rid) == (vec["error"], vec["id"]), vec["name"]
+            continue
+        decoded = vec["decoded"]
+        assert codec.encode(codec.decode(raw)) == raw, vec["name"]  # canonical
+        if "op" in decoded:
+            request = frames.decode_client_request(raw)
+            assert (request.rid, request.op) == (decoded["id"], decoded["op"]), vec["name"]
+        else:
+            reply = frames.decode_reply(raw)
+            assert reply.rid == decoded.get("id"), vec["name"]
+            assert reply.final == ("ev" not in decoded), vec["name"]

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import trio
 
 from clients import crisis
-from clients.client import NodeSession, Received
+from clients.client import NodeSession, Received, open_session
 from clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from node.limits import default_transport_limits
 from node.transport.base import TransportError
@@ -60,11 +60,12 @@ class AppError(HoldspaceError):
 async def connect_app(address: NodeAddress) -> AsyncIterator[NodeSession]:
     """Like :func:`clients.client.connect`, but a dead connection is noticed within seconds."""
     limits = replace(default_transport_limits(), idle_timeout=IDLE_TIMEOUT, keepalive_interval=IDLE_TIMEOUT / 3)
-    async with connect_quic(
-        address.host, address.port, expected_key=address.node_key, alpn=ALPN_CLIENT, limits=limits
-    ) as conn:
-        session = NodeSession(conn, address.node_key)
-        await session.hello()
+    async with (
+        connect_quic(
+            address.host, address.port, expected_key=address.node_key, alpn=ALPN_CLIENT, limits=limits
+        ) as conn,
+        open_session(conn, address.node_key) as session,
+    ):
         yield session
 
 

@@ -27,9 +27,9 @@ covers an attack or a variant well, the table points to that test instead of rep
 | oversize frame (length prefix > MAX_FRAME)    | stream reset ``MESSAGE_TOO_LARGE`` 0x10000 | C6  |
 | payload over its kind's limit                 | ``entry.oversize``                        | C6   |
 | header over 1024 bytes, payload over 1 MiB    | ``proto.malformed_frame``                 | C6   |
-| stalled streams (partial frames, never ended) | held to 32 per connection (MAX_STREAMS)   | C7   |
+| stalled streams (partial frames, never ended) | one held (the session), others reset      | C7   |
 | stalled streams, then silence                 | ``transport.idle_timeout`` (node side)    | C7   |
-| requests begun and never finished, peer alive | stream reset, code 2 (``request_timeout``) | C10  |
+| requests begun on streams besides the session | stream reset, code 3 at once; one frame held | C10 |
 | one host opening connection after connection  | ``CONNECTION_REFUSED`` past its share      | C11  |
 | more streams than the node granted            | ``STREAM_LIMIT_ERROR`` 0x04               | C7   |
 | stalled subscriber (never reads)              | backpressure, bounded memory              | A3   |
@@ -52,7 +52,7 @@ Tests (C: this module; the others under ``tests/``):
 - C5 ``test_removed_member_posts_are_refused_and_it_reads_only_husks``
 - C6 ``test_oversize_frames_and_entries_are_refused``
 - C7 ``test_stalled_streams_are_capped_and_a_silent_peer_is_dropped``
-- C10 ``test_a_request_never_finished_is_reset_after_the_request_timeout``
+- C10 ``test_requests_begun_on_other_streams_are_reset_and_one_frame_is_held``
 - C11 ``test_one_address_cannot_take_every_connection_slot``
 - C8 ``test_connection_floods_from_many_ports_hit_the_admission_limits``
 - C9 ``test_single_use_invite_cannot_be_redeemed_twice``
@@ -75,8 +75,8 @@ Tests (C: this module; the others under ``tests/``):
 decoder, so over QUIC the reset is what an attacker observes; ``proto.too_large`` is what
 ``protocol.frames.decode_request`` answers for such a frame in-process (fuzzed in ``tests/fuzz``).
 
-What the limits do *not* stop is written in spec section 18: a live peer keeps up to 32 unfinished
-requests (and up to ``max_buffered_bytes`` of them buffered) for ``request_timeout`` at a time (C10),
+What the limits do *not* stop is written in spec section 18: a live peer keeps one unfinished frame
+on its session stream (up to one frame buffered) for as long as it keeps the connection alive (C10),
 and many hosts together can still fill ``max_connections`` (C8; one host alone cannot, C11).
 """
 
@@ -106,7 +106,7 @@ from clients.client import NodeSession, connect
 from clients.participant import GroupRecord, Participant, now_ms
 from node.core import from_record
 from node.limits import NodeLimits, default_transport_limits
-from node.server import RESET_REQUEST_TIMEOUT, Node, open_node
+from node.server import RESET_EXTRA_STREAM, Node, open_node
 from node.transport.base import (
     STREAM_MESSAGE_TOO_LARGE,
     ConnectionRefused,
@@ -416,7 +416,7 @@ async def test_oversize_frames_and_entries_are_refused(tmp_path: Path) -> None:
             assert info.value.error_code == STREAM_MESSAGE_TOO_LARGE
             assert obs.stats.oversize_resets == 1
             await honest.served("after an oversize frame")
-            assert await raw_request(s_mal, encode_request("hello", v=1)) == "ok"  # same connection, still served
+            assert await raw_request(s_mal, encode_request("hello", v=2)) == "ok"  # same connection, still served
 
             mal = person(tmp_path, obs.address, "mal")
             g_mal = await mal.join(s_mal, InviteToken.parse(await honest.fay.invite(honest.s_fay, honest.group)))
@@ -503,24 +503,22 @@ async def raw_client(
         yield client
 
 
-async def test_a_request_never_finished_is_reset_after_the_request_timeout(tmp_path: Path) -> None:
-    limits = NodeLimits(request_timeout=1.0)
+async def test_requests_begun_on_other_streams_are_reset_and_one_frame_is_held(tmp_path: Path) -> None:
     async with (
-        observed_node(tmp_path / "node", limits) as obs,
+        observed_node(tmp_path / "node") as obs,
         honest_pair(tmp_path, obs.address) as honest,
         raw_client(obs.address) as stalling,
     ):
         for i in range(8):
             stalling.stall(4 * i, announced=4096, sent=100)
-        await stalling.pump(0.5)
+        await stalling.pump(1.0)  # the client stays alive (it acknowledges), but never finishes them
         node_side = obs.conns[-1]
-        assert node_side.stats.buffered_bytes >= 8 * 100  # the node holds the unfinished requests
-        await stalling.pump(2.0)  # the client stays alive (it acknowledges), but never finishes them
+        # the first stream is the session stream; every other one is reset at once (spec 14.1)
         resets = [e for e in stalling.events if isinstance(e, StreamReset)]
-        assert sorted(e.stream_id for e in resets) == [4 * i for i in range(8)]
-        assert all(e.error_code == RESET_REQUEST_TIMEOUT for e in resets)
-        assert node_side.stats.buffered_bytes == 0  # and freed what they held
-        await honest.served("after the unfinished requests were reset")
+        assert sorted(e.stream_id for e in resets) == [4 * i for i in range(1, 8)]
+        assert all(e.error_code == RESET_EXTRA_STREAM for e in resets)
+        assert node_side.stats.buffered_bytes <= 4 + 100  # only the session stream's unfinished frame is held
+        await honest.served("after the other streams were reset")
 
 
 async def test_one_address_cannot_take_every_connection_slot(tmp_path: Path) -> None:
@@ -553,12 +551,12 @@ async def test_stalled_streams_are_capped_and_a_silent_peer_is_dropped(tmp_path:
                 stalling.stall(4 * i, announced=MAX_FRAME, sent=48 * 1024)  # each over its 32 KiB window
             await stalling.pump(1.5)
             node_side = obs.conns[-1]
-            assert node_side.free_stream_slots() == 0  # every stream the node grants is held ...
-            assert len(node_side.streams) == streams  # ... and not one more reached it
-            held = node_side.stats.buffered_bytes  # what the node keeps for the stalled requests: bounded
-            assert streams * transport.stream_receive_window <= held <= transport.max_buffered_bytes
+            resets = [e for e in stalling.events if isinstance(e, StreamReset)]
+            assert resets and all(e.error_code == RESET_EXTRA_STREAM for e in resets)  # all but the session
+            held = node_side.stats.buffered_bytes  # what the node keeps for the stalled frames: one frame
+            assert 0 < held <= 48 * 1024 + 4
             nursery.start_soon(stalling.pump, 1.0)  # still alive (it acknowledges) while honest members talk
-            await honest.served("while 32 requests are stalled")
+            await honest.served("while a frame is stalled")
         # the stalling client now falls silent: the node's idle timeout ends the connection
         with trio.fail_after(transport.idle_timeout * 4):
             await node_side.terminated.wait()
@@ -623,7 +621,7 @@ async def test_connection_floods_from_many_ports_hit_the_admission_limits(tmp_pa
         assert kinds_seen.count(QuicPacketType.RETRY) >= flood - transport.retry_threshold  # ... only a Retry
         await honest.served("during a handshake flood")
         async with connect(obs.address) as newcomer:  # a new honest client passes the Retry and is served
-            assert await raw_request(newcomer, encode_request("hello", v=1)) == "ok"
+            assert await raw_request(newcomer, encode_request("hello", v=2)) == "ok"
 
         # 2. completed connections from as many ports as it takes: the connection cap holds
         async with AsyncExitStack() as flood_conns:
@@ -645,7 +643,7 @@ async def test_connection_floods_from_many_ports_hit_the_admission_limits(tmp_pa
             while True:
                 try:
                     async with connect(obs.address) as newcomer:
-                        assert await raw_request(newcomer, encode_request("hello", v=1)) == "ok"
+                        assert await raw_request(newcomer, encode_request("hello", v=2)) == "ok"
                     break
                 except ConnectionRefused:
                     await trio.sleep(0.1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from clients.client import NodeSession
+from clients.client import NodeSession, open_session
 from clients.participant import Participant
 from node.federation import Federation, memory_connector
 from node.peering import PeerBook
@@ -33,9 +33,10 @@ async def memory_node(network: MemoryNetwork, directory: Path, name: str) -> Asy
 
 @asynccontextmanager
 async def session(network: MemoryNetwork, address: NodeAddress) -> AsyncIterator[NodeSession]:
-    async with network.connect((address.host, address.port), address.node_key, ALPN_CLIENT) as conn:
-        s = NodeSession(conn, address.node_key)
-        await s.hello()
+    async with (
+        network.connect((address.host, address.port), address.node_key, ALPN_CLIENT) as conn,
+        open_session(conn, address.node_key) as s,
+    ):
         yield s
 
 

@@ -3,6 +3,7 @@ LMDB, no sockets. The host is the node core over the in-memory reader (``tests/n
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
@@ -22,20 +23,21 @@ from node.rates import PublishRates
 from node.session import (
     Adopt,
     Answer,
+    CancelSubscription,
     ClientSession,
+    Close,
     Effect,
     Fetch,
     Publish,
     PublishMany,
     Refuse,
-    Reset,
     Subscribe,
 )
 from protocol import codec, kinds
 from protocol.address import NodeAddress
 from protocol.entry import Entry
 from protocol.errors import CODES, CodecError
-from protocol.frames import MAX_FRAME, auth_message, decode_response, encode_request
+from protocol.frames import MAX_FRAME, MAX_IN_FLIGHT, auth_message, decode_reply, encode_client_request
 from protocol.identity import Pseudonym
 from tests.group_world import World
 
@@ -81,18 +83,32 @@ def session_of(w: World, limits: NodeLimits | None = None, *, now: float = 0.0, 
     return ClientSession(Host(core, limits or NodeLimits(), **host), CHALLENGE, now)  # type: ignore[arg-type]
 
 
-def request(op: str, **fields: codec.CborValue) -> bytes:
-    return encode_request(op, **fields)
+_ids = itertools.count(1000)
+
+
+def request(op: str, *, rid: int | None = None, **fields: codec.CborValue) -> bytes:
+    """A request frame; a fresh id unless ``rid`` is given."""
+    return encode_client_request(next(_ids) if rid is None else rid, op, **fields)
+
+
+def answer(frame: bytes) -> dict[str, codec.CborValue]:
+    """The ok map of a final answer frame."""
+    reply = decode_reply(frame)
+    assert reply.kind == "ok", reply
+    return reply.body
 
 
 def ok(effect: Effect) -> dict[str, codec.CborValue]:
     assert isinstance(effect, Answer), effect
-    return decode_response(effect.frame)
+    reply = decode_reply(effect.frame)
+    assert reply.rid == effect.rid and reply.final
+    return reply.result()
 
 
 def code(effect: Effect) -> str:
     assert isinstance(effect, Refuse), effect
     assert effect.code in CODES and effect.message
+    assert decode_reply(effect.frame).rid == effect.rid
     return effect.code
 
 
@@ -110,9 +126,9 @@ def me(w: World, name: str) -> Pseudonym:
 
 def test_handshake_in_order_then_reads(world: World) -> None:
     s = session_of(world)
-    hello = ok(s.receive(request("hello", v=1), 0.0))
-    assert hello["challenge"] == CHALLENGE and hello["node"] == NODE_KEY and hello["v"] == 1
-    assert hello["limits"] == {"publish_rate": 1000, "max_frame": MAX_FRAME}
+    hello = ok(s.receive(request("hello", v=2), 0.0))
+    assert hello["challenge"] == CHALLENGE and hello["node"] == NODE_KEY and hello["v"] == 2
+    assert hello["limits"] == {"publish_rate": 1000, "max_frame": MAX_FRAME, "in_flight": MAX_IN_FLIGHT}
     assert ok(auth(s, me(world, "ana"))) == {}
     assert s.authors == {me(world, "ana").public_key}
     state = ok(s.receive(request("state", g=world.group_id), 0.0))
@@ -120,7 +136,16 @@ def test_handshake_in_order_then_reads(world: World) -> None:
 
 
 def test_hello_of_another_version_is_refused(world: World) -> None:
-    assert code(session_of(world).receive(request("hello", v=2), 0.0)) == "proto.bad_version"
+    assert code(session_of(world).receive(request("hello", v=1), 0.0)) == "proto.bad_version"
+    assert code(session_of(world).receive(request("hello", v=3), 0.0)) == "proto.bad_version"
+
+
+def test_a_version_1_hello_has_no_id_and_ends_the_session_with_bad_version(world: World) -> None:
+    effect = session_of(world).receive(codec.encode({"op": "hello", "v": 1}), 0.0)
+    assert isinstance(effect, Close) and effect.code == "proto.bad_version"
+    reply = decode_reply(effect.frame)  # what a version-1 client reads as its answer: {"err": ...}
+    assert reply.rid is None and reply.kind == "err" and reply.body["code"] == "proto.bad_version"
+    assert codec.decode(effect.frame, max_size=1000) == {"err": {"code": "proto.bad_version", "msg": effect.message}}
 
 
 def test_requests_before_auth_are_refused_and_auth_needs_no_hello(world: World) -> None:
@@ -136,7 +161,7 @@ def test_requests_before_auth_are_refused_and_auth_needs_no_hello(world: World) 
         request("publish_many", entries=[[message.raw, message.payload or b""]]),
     ):
         assert code(s.receive(frame, 0.0)) == "proto.unauthenticated"
-    assert s.subscriptions == 0
+    assert s.subscriptions == set() and s.in_flight == set()
     # hello only tells the challenge: a client that signs it without asking is authenticated all the same
     assert ok(auth(s, me(world, "ana"))) == {}
     assert isinstance(s.receive(request("fetch", g=g, after=0, limit=10), 0.0), Fetch)
@@ -168,7 +193,7 @@ def test_pseudonyms_per_connection_are_bounded(world: World) -> None:
 
 def test_request_rate_refills_with_now(world: World) -> None:
     s = session_of(world, NodeLimits(request_rate=10.0, request_burst=3.0))
-    hello = request("hello", v=1)
+    hello = request("hello", v=2, rid=1)
     assert [isinstance(s.receive(hello, 0.0), Answer) for _ in range(4)] == [True, True, True, False]
     assert code(s.receive(hello, 0.05)) == "proto.rate_limited"  # half a token
     assert isinstance(s.receive(hello, 0.1), Answer)  # one token more, spent
@@ -178,9 +203,9 @@ def test_request_rate_refills_with_now(world: World) -> None:
 
 def test_a_refused_request_still_counts_against_the_rate(world: World) -> None:
     s = session_of(world, NodeLimits(request_rate=1.0, request_burst=2.0))
-    assert code(s.receive(b"\xff", 0.0)) == "proto.malformed_frame"
+    assert code(s.receive(request("hello", v="two"), 0.0)) == "proto.malformed_frame"
     assert code(s.receive(request("nothing"), 0.0)) == "proto.unknown_op"
-    assert code(s.receive(request("hello", v=1), 0.0)) == "proto.rate_limited"
+    assert code(s.receive(request("hello", v=2), 0.0)) == "proto.rate_limited"
 
 
 def test_publish_rate_per_pseudonym_refills_and_is_shared_by_connections(world: World) -> None:
@@ -191,12 +216,11 @@ def test_publish_rate_per_pseudonym_refills_and_is_shared_by_connections(world: 
     auth(first, ana)
     auth(second, ana)
     message = world.entries[next(reversed(world.entries))]
-    publish = request("publish", e=message.raw, b=message.payload)
-    effect = first.receive(publish, 0.0)
-    assert effect == Publish(message.raw, message.payload, frozenset({ana.public_key}))
-    assert isinstance(second.receive(publish, 0.0), Publish)
-    assert code(first.receive(publish, 0.5)) == "proto.rate_limited"  # the other connection spent it too
-    assert isinstance(second.receive(publish, 1.0), Publish)
+    effect = first.receive(request("publish", rid=1, e=message.raw, b=message.payload), 0.0)
+    assert effect == Publish(1, message.raw, message.payload, frozenset({ana.public_key}))
+    assert isinstance(second.receive(request("publish", e=message.raw, b=message.payload), 0.0), Publish)
+    assert code(first.receive(request("publish", e=message.raw, b=message.payload), 0.5)) == "proto.rate_limited"
+    assert isinstance(second.receive(request("publish", e=message.raw, b=message.payload), 1.0), Publish)
 
 
 def test_publish_of_an_unauthenticated_author_spends_nothing(world: World) -> None:
@@ -244,23 +268,23 @@ def test_read_rights_member_former_member_and_stranger() -> None:
     assert code(s.receive(request("subscribe", g=g, after=0), 0.0)) == "proto.forbidden"
     assert code(s.receive(request("state", g=g), 0.0)) == "proto.forbidden"
     assert code(s.receive(request("fetch", g=bytes(32), after=0, limit=5), 0.0)) == "proto.unknown_group"
-    assert s.read_rights(g) == Refuse("proto.forbidden", "none of your pseudonyms has joined this group")
+    assert s.read_rights(7, g) == Refuse(7, "proto.forbidden", "none of your pseudonyms has joined this group")
 
     auth(s, me(w, "ana"))  # removed: headers of messages only
     fetch = s.receive(request("fetch", g=g, after=0, limit=50), 0.0)
     assert isinstance(fetch, Fetch) and fetch.full is False
     reader = s.host.core.store
-    entries = decode_response(fetch.answer(reader.iter_group(g, 0, 50)))["entries"]
+    entries = answer(fetch.answer(reader.iter_group(g, 0, 50)))["entries"]
     assert isinstance(entries, list) and len(entries) == len(w.entries)
     by_header = {item[1]: item[2] for item in entries if isinstance(item, list)}
     assert by_header[said.raw] is None  # a message: no payload for a former member
     assert by_header[w.genesis.raw] == w.genesis.payload  # control payloads stay visible
 
     auth(s, me(w, "bob"))  # a current member too: everything
-    assert s.read_rights(g) is True
+    assert s.read_rights(7, g) is True
     full = s.receive(request("fetch", g=g, after=0, limit=50), 0.0)
     assert isinstance(full, Fetch) and full.full
-    items = decode_response(full.answer(reader.iter_group(g, 0, 50)))["entries"]
+    items = answer(full.answer(reader.iter_group(g, 0, 50)))["entries"]
     assert [said.raw, said.payload] in [item[1:] for item in items]  # type: ignore[index, union-attr]
 
 
@@ -277,16 +301,16 @@ def test_fetch_answer_keeps_to_the_frame_budget(world: World) -> None:
     assert isinstance(fetch, Fetch)
     page = reader.iter_group(world.group_id, first_message - 1, 100)
     assert len(page) == 2
-    answer = decode_response(fetch.answer(page))
-    assert answer["more"] is True and answer["next"] == first_message
-    assert [item[0] for item in answer["entries"]] == [first_message]  # type: ignore[index, union-attr]
+    page_answer = answer(fetch.answer(page))
+    assert page_answer["more"] is True and page_answer["next"] == first_message
+    assert [item[0] for item in page_answer["entries"]] == [first_message]  # type: ignore[index, union-attr]
     # an entry larger than the budget still goes, alone: a frame always carries progress
     tiny = replace(default_transport_limits(), max_message_size=FRAME_SLACK)
-    lone = Fetch(world.group_id, first_message - 1, 100, True, tiny.max_message_size).answer(page)
-    assert len(decode_response(lone)["entries"]) == 1  # type: ignore[arg-type]
+    lone = Fetch(1, world.group_id, first_message - 1, 100, True, tiny.max_message_size).answer(page)
+    assert len(answer(lone)["entries"]) == 1  # type: ignore[arg-type]
     # a page shorter than the limit, all of it in the frame: no more
-    everything = Fetch(world.group_id, 0, 100, True, MAX_FRAME).answer(reader.iter_group(world.group_id, 0, 100))
-    assert decode_response(everything)["more"] is False
+    everything = Fetch(1, world.group_id, 0, 100, True, MAX_FRAME).answer(reader.iter_group(world.group_id, 0, 100))
+    assert answer(everything)["more"] is False
 
 
 def test_identity_and_state(world: World) -> None:
@@ -305,25 +329,81 @@ def test_identity_and_state(world: World) -> None:
 def test_subscriptions_per_connection_are_bounded(world: World) -> None:
     s = session_of(world, NodeLimits(max_subscriptions_per_connection=2))
     auth(s, me(world, "ana"))
-    subscribe = request("subscribe", g=world.group_id, after=3)
-    first = s.receive(subscribe, 0.0)
-    assert first == Subscribe(world.group_id, 3)
-    assert decode_response(first.opened()) == {"next": 3}
-    assert isinstance(s.receive(subscribe, 0.0), Subscribe)
-    assert code(s.receive(subscribe, 0.0)) == "proto.busy"
-    s.unsubscribed()
-    assert isinstance(s.receive(subscribe, 0.0), Subscribe)
-    assert s.subscriptions == 2
-    s.unsubscribed()
-    s.unsubscribed()
-    with pytest.raises(ValueError, match="no subscription"):
-        s.unsubscribed()
+    first = s.receive(request("subscribe", rid=1, g=world.group_id, after=3), 0.0)
+    assert first == Subscribe(1, world.group_id, 3)
+    opened = decode_reply(first.opened())
+    assert (opened.rid, opened.kind, opened.body) == (1, "ev", {"ev": "subscribed", "next": 3})
+    ended = decode_reply(first.ended(9))
+    assert (ended.rid, ended.final, ended.body) == (1, True, {"next": 9})
+    assert isinstance(s.receive(request("subscribe", rid=2, g=world.group_id, after=3), 0.0), Subscribe)
+    assert code(s.receive(request("subscribe", rid=3, g=world.group_id, after=3), 0.0)) == "proto.busy"
+    s.unsubscribed(1)
+    assert isinstance(s.receive(request("subscribe", rid=3, g=world.group_id, after=3), 0.0), Subscribe)
+    assert s.subscriptions == {2, 3}
+    s.unsubscribed(2)
+    s.unsubscribed(3)
+    with pytest.raises(KeyError):
+        s.unsubscribed(3)
 
 
-def test_a_request_not_finished_in_time_resets_its_stream(world: World) -> None:
-    s = session_of(world, NodeLimits(request_timeout=7.0))
-    assert s.request_timeout == 7.0
-    assert s.timed_out() == Reset(2, "proto.request_timeout")
+# -- request ids -----------------------------------------------------------------------------------------
+
+
+def test_ids_of_deferred_requests_stay_in_flight_until_done(world: World) -> None:
+    s = session_of(world)
+    auth(s, me(world, "ana"))
+    g = world.group_id
+    fetch = s.receive(request("fetch", rid=5, g=g, after=0, limit=10), 0.0)
+    assert isinstance(fetch, Fetch) and fetch.rid == 5 and s.in_flight == {5}
+    # the same id again while it is in flight: refused naming it; the first is still in flight
+    assert code(s.receive(request("state", rid=5, g=g), 0.0)) == "proto.duplicate_id"
+    assert s.in_flight == {5}
+    # requests answered at once hold nothing: their ids may come back at once
+    assert ok(s.receive(request("state", rid=6, g=g), 0.0))["members"]
+    assert ok(s.receive(request("state", rid=6, g=g), 0.0))["members"]
+    assert s.in_flight == {5}
+    # answers name their request: two fetches in flight, answered in the other order
+    other = s.receive(request("fetch", rid=9, g=g, after=2, limit=1), 0.0)
+    assert isinstance(other, Fetch) and s.in_flight == {5, 9}
+    reader = s.host.core.store
+    later = decode_reply(other.answer(reader.iter_group(g, 2, 1)))
+    earlier = decode_reply(fetch.answer(reader.iter_group(g, 0, 10)))
+    assert (later.rid, earlier.rid) == (9, 5)
+    assert [e[0] for e in later.body["entries"]] == [3]  # type: ignore[index, union-attr]
+    s.done(9)
+    s.done(5)
+    assert s.in_flight == set()
+    assert isinstance(s.receive(request("fetch", rid=5, g=g, after=0, limit=10), 0.0), Fetch)  # free again
+
+
+def test_in_flight_limit(world: World) -> None:
+    s = session_of(world)
+    auth(s, me(world, "ana"))
+    g = world.group_id
+    for rid in range(MAX_IN_FLIGHT):
+        assert isinstance(s.receive(request("fetch", rid=rid, g=g, after=0, limit=1), 0.0), Fetch)
+    assert len(s.in_flight) == MAX_IN_FLIGHT
+    assert code(s.receive(request("fetch", rid=MAX_IN_FLIGHT, g=g, after=0, limit=1), 0.0)) == "proto.in_flight"
+    assert code(s.receive(request("state", rid=MAX_IN_FLIGHT, g=g), 0.0)) == "proto.in_flight"
+    # subscriptions have their own bound, not this one
+    s.done(0)
+    assert isinstance(s.receive(request("fetch", rid=MAX_IN_FLIGHT, g=g, after=0, limit=1), 0.0), Fetch)
+    assert len(s.in_flight) == MAX_IN_FLIGHT
+
+
+def test_subscription_ids_and_cancel(world: World) -> None:
+    s = session_of(world)
+    auth(s, me(world, "ana"))
+    g = world.group_id
+    sub = s.receive(request("subscribe", rid=40, g=g, after=0), 0.0)
+    assert isinstance(sub, Subscribe) and s.subscriptions == {40} and s.in_flight == set()
+    assert code(s.receive(request("fetch", rid=40, g=g, after=0, limit=1), 0.0)) == "proto.duplicate_id"
+    assert s.receive(request("cancel", rid=41, sub=40), 0.0) == CancelSubscription(41, 40)
+    s.unsubscribed(40)  # the runtime ended it
+    # cancelling what is not (or no longer) an open subscription is answered at once and does nothing
+    assert ok(s.receive(request("cancel", rid=42, sub=40), 0.0)) == {}
+    assert ok(s.receive(request("cancel", rid=43, sub=12345), 0.0)) == {}
+    assert code(s.receive(request("cancel", rid=44, sub=-1), 0.0)) == "proto.malformed_frame"
 
 
 # -- adopt ---------------------------------------------------------------------------------------------
@@ -337,7 +417,9 @@ def test_adopt(world: World) -> None:
 
     hosting = session_of(world, NodeLimits(publish_rate=1.0, publish_burst=2.0))
     auth(hosting, ana)
-    assert hosting.receive(adopt, 0.0) == Publish(join.raw, join.payload, frozenset({ana.public_key}))
+    effect = hosting.receive(adopt, 0.0)
+    assert effect == Publish(effect.rid, join.raw, join.payload, frozenset({ana.public_key}))  # type: ignore[union-attr]
+    adopt = request("adopt", e=join.raw, b=join.payload or b"", hosts=[address])
     assert code(hosting.receive(adopt, 0.0)) == "proto.rate_limited"  # the adopt and its publish: two
 
     elsewhere = ClientSession(Host(NodeCore(MemoryReader())), CHALLENGE, 0.0)
@@ -346,7 +428,7 @@ def test_adopt(world: World) -> None:
     federating = ClientSession(Host(NodeCore(MemoryReader()), federates=True), CHALLENGE, 0.0)
     auth(federating, ana)
     effect = federating.receive(adopt, 0.0)
-    assert effect == Adopt(join.raw, join.payload, (NodeAddress.parse(address),))
+    assert effect == Adopt(effect.rid, join.raw, join.payload, (NodeAddress.parse(address),))  # type: ignore[union-attr]
     bad_host = request("adopt", e=join.raw, b=join.payload or b"", hosts=["holdspace://nothing"])
     assert code(federating.receive(bad_host, 0.0)) == "address.malformed"
 
@@ -356,12 +438,25 @@ def test_adopt(world: World) -> None:
 
 def test_unknown_and_malformed_requests(world: World) -> None:
     s = session_of(world)
+    # the id could be read: refused naming it, the session goes on
     assert code(s.receive(request("delete", g=world.group_id), 0.0)) == "proto.unknown_op"
-    assert code(s.receive(b"\xa1\x61", 0.0)) == "proto.malformed_frame"
-    assert code(s.receive(codec.encode([1, 2]), 0.0)) == "proto.malformed_frame"
-    assert code(s.receive(request("hello", v=1, extra=1), 0.0)) == "proto.malformed_frame"
+    assert code(s.receive(request("hello", v=2, extra=1), 0.0)) == "proto.malformed_frame"
     assert code(s.receive(request("fetch", g=world.group_id, after=0, limit=513), 0.0)) == "proto.malformed_frame"
-    assert code(s.receive(b"\x00" * (MAX_FRAME + 1), 0.0)) == "proto.too_large"
+    assert code(s.receive(codec.encode({"id": 3, "op": 7}), 0.0)) == "proto.malformed_frame"
+
+    # no id to answer: the session ends (an error without id, then the close)
+    def closed(frame: bytes) -> str:
+        effect = s.receive(frame, 0.0)
+        assert isinstance(effect, Close), effect
+        assert decode_reply(effect.frame).rid is None
+        return effect.code
+
+    assert closed(b"\xa1\x61") == "proto.malformed_frame"
+    assert closed(codec.encode([1, 2])) == "proto.malformed_frame"
+    assert closed(codec.encode({"op": "state", "g": world.group_id})) == "proto.malformed_frame"
+    assert closed(codec.encode({"op": "state", "id": -1, "g": world.group_id})) == "proto.malformed_frame"
+    assert closed(codec.encode({"op": "state", "id": "7", "g": world.group_id})) == "proto.malformed_frame"
+    assert closed(b"\x00" * (MAX_FRAME + 1)) == "proto.too_large"
 
 
 def test_the_session_imports_neither_trio_nor_lmdb_nor_a_transport() -> None:
@@ -382,8 +477,20 @@ def test_federation_and_the_server_do_not_import_each_other() -> None:
 
 # -- any sequence of frames ----------------------------------------------------------------------------
 
-OPS = ["hello", "auth", "publish", "publish_many", "fetch", "subscribe", "state", "identity", "adopt", "bogus"]
-FIELDS = ["g", "k", "e", "b", "v", "after", "limit", "sig", "hosts", "entries"]
+OPS = [
+    "hello",
+    "auth",
+    "publish",
+    "publish_many",
+    "fetch",
+    "subscribe",
+    "state",
+    "identity",
+    "adopt",
+    "cancel",
+    "bogus",
+]
+FIELDS = ["g", "k", "e", "b", "v", "after", "limit", "sig", "hosts", "entries", "sub", "id"]
 small_bytes = st.one_of(st.binary(max_size=40), st.sampled_from([b"", bytes(32), b"\xff" * 32]))
 text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)  # no lone surrogates: always encodable
 value = st.recursive(
@@ -420,8 +527,10 @@ class SessionMachine(RuleBasedStateMachine):
 
     def _receive(self, frame: bytes) -> Effect:
         effect = self.session.receive(frame, self.now)
-        assert isinstance(effect, Answer | Refuse | Publish | PublishMany | Adopt | Fetch | Subscribe)
-        if isinstance(effect, Refuse):
+        assert isinstance(
+            effect, Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe
+        )
+        if isinstance(effect, Refuse | Close):
             assert effect.code in CODES
         return effect
 
@@ -435,7 +544,7 @@ class SessionMachine(RuleBasedStateMachine):
     )
     def any_request(self, op: str, fields: dict[str, codec.CborValue]) -> None:
         try:
-            frame = codec.encode({"op": op, **fields})
+            frame = codec.encode({"op": op, **fields})  # an "id" field only if drawn
         except CodecError:  # a lone surrogate in a drawn text
             return
         self._receive(frame)
@@ -491,7 +600,8 @@ class SessionMachine(RuleBasedStateMachine):
             fields["k"] = me(self.world, "ana").public_key
         effect = self._receive(request(op, **fields))
         if isinstance(effect, Fetch):
-            decode_response(effect.answer(self.core.store.iter_group(group, after, effect.limit)))
+            answer(effect.answer(self.core.store.iter_group(group, after, effect.limit)))
+            self.session.done(effect.rid)
 
     @rule(index=st.integers(0, 100), many=st.booleans(), adopt=st.booleans())
     def publish(self, index: int, many: bool, adopt: bool) -> None:
@@ -508,7 +618,20 @@ class SessionMachine(RuleBasedStateMachine):
     @rule()
     def end_a_subscription(self) -> None:
         if self.session.subscriptions:
-            self.session.unsubscribed()
+            self.session.unsubscribed(min(self.session.subscriptions))
+
+    @rule()
+    def answer_a_request(self) -> None:
+        if self.session.in_flight:
+            self.session.done(max(self.session.in_flight))
+
+    @rule(rid=st.integers(0, 2**64 - 1))
+    def cancel(self, rid: int) -> None:
+        target = min(self.session.subscriptions, default=rid)
+        effect = self._receive(request("cancel", sub=target))
+        assert isinstance(effect, CancelSubscription) == (target in self.session.subscriptions) or isinstance(
+            effect, Refuse
+        )
 
     @rule(seconds=st.floats(0, 5, allow_nan=False))
     def wait(self, seconds: float) -> None:
@@ -517,7 +640,9 @@ class SessionMachine(RuleBasedStateMachine):
     @invariant()
     def bounded(self) -> None:
         limits = self.session.host.limits
-        assert 0 <= self.session.subscriptions <= limits.max_subscriptions_per_connection
+        assert len(self.session.subscriptions) <= limits.max_subscriptions_per_connection
+        assert len(self.session.in_flight) <= MAX_IN_FLIGHT
+        assert not self.session.in_flight & self.session.subscriptions
         assert len(self.session.authors) <= limits.max_pseudonyms_per_connection
         assert self.session.requests.tokens <= limits.request_burst
 

@@ -65,7 +65,6 @@ class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     max_pseudonyms_per_connection: Count | None = None
     max_subscriptions_per_connection: Count | None = None
     subscription_batch: Count | None = None
-    request_timeout: Seconds | None = None
 
     def given(self) -> dict[str, float]:
         """The keys the operator set, by name."""

@@ -34,9 +34,6 @@ class NodeLimits:
     max_subscriptions_per_connection: int = 16
     subscription_batch: int = 256
     """Entries per pushed event; a slow reader holds the subscription back (no buffering)."""
-    request_timeout: float = 30.0
-    """Seconds for a client to send a whole request on a stream; then the stream is reset (code 2)
-    and what it held is freed, so a live client cannot park unfinished requests forever."""
     transport: TransportLimits = field(default_factory=default_transport_limits)
 
 
@@ -56,7 +53,6 @@ LIVE_LIMITS = (
     "max_pseudonyms_per_connection",
     "max_subscriptions_per_connection",
     "subscription_batch",
-    "request_timeout",
 )
 """``[limits]`` keys a running node takes on SIGHUP (connections opened before keep their request
 budget and per-connection caps; publish rates apply to every pseudonym at once)."""

@@ -47,7 +47,7 @@ def test_peers_round_trip_and_bad_entries_are_refused(tmp_path: Path) -> None:
         ("[limits]\nmax_conections = 10\n", "config.unknown_key", "limits.max_conections"),
         ("[limits]\npublish_rate = -1.0\n", "config.invalid", "limits.publish_rate"),
         ("[limits]\nrequest_burst = 0.5\n", "config.invalid", "limits.request_burst"),
-        ("[limits]\nrequest_timeout = 1e9\n", "config.invalid", "limits.request_timeout"),
+        ("[limits]\nidle_timeout = 1e9\n", "config.invalid", "limits.idle_timeout"),
         ("[limit]\nmax_connections = 10\n", "config.unknown_key", "limit"),
         ("peers = [1,,]\n", "config.syntax", "line 3"),
     ],
@@ -81,10 +81,10 @@ def test_a_listen_port_is_taken_as_written_or_refused(port: int) -> None:
 
 
 def test_the_limits_table_sets_the_node_limits() -> None:
-    config = check_config(BASE + "[limits]\nmax_connections = 64\npublish_rate = 5\nrequest_timeout = 10.5\n")
+    config = check_config(BASE + "[limits]\nmax_connections = 64\npublish_rate = 5\nidle_timeout = 10.5\n")
     limits = config.node_limits()
     assert limits.transport.max_connections == 64 and isinstance(limits.transport.max_connections, int)
-    assert limits.publish_rate == 5.0 and limits.request_timeout == 10.5
+    assert limits.publish_rate == 5.0 and limits.transport.idle_timeout == 10.5
     defaults = check_config(BASE).node_limits()
     assert defaults.transport == NodeLimits().transport and defaults.publish_rate == NodeLimits().publish_rate
 

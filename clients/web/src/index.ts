@@ -1,0 +1,8 @@
+/** The Holdspace browser client's protocol core (spec/protocol.md), written from the spec. */
+export * from "./bytes.js";
+export * from "./cbor.js";
+export * from "./crypto.js";
+export * from "./entry.js";
+export * from "./errors.js";
+export * from "./frames.js";
+export * from "./textid.js";

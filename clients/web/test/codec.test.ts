@@ -104,6 +104,12 @@ test("section 3.7 examples", () => {
     ["63eda080", "cbor.invalid_utf8"],
     ["81".repeat(17) + "00", "cbor.too_deep"],
     ["7b7fffffffffffffff00", "cbor.truncated"],
+    // 3.4 step 9: a map's 2N > R is checked before any entry (else this would be bad_key_type).
+    ["a3616101ff", "cbor.truncated"],
+    ["a2616101", "cbor.truncated"],
+    // Step 11.2: the key's major type is checked before anything else about it.
+    ["a1c0", "cbor.truncated"],
+    ["a2c000c000", "cbor.bad_key_type"],
   ];
   for (const [hex, code] of cases) assert.equal(codeOf(() => decode(fromHex(hex))), code, hex);
   assert.equal(decode(fromHex("3bffffffffffffffff")), -(1n << 64n));

@@ -4,9 +4,10 @@
  * `verify` is Ed25519 exactly as libsodium's `crypto_sign_verify_detached` (section 2), not as
  * @noble's own `ed25519.verify`, which is cofactored and accepts small-order keys.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { blake2b } from "@noble/hashes/blake2.js";
-import { sha512 } from "@noble/hashes/sha2.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { concat } from "./bytes.js";
 
 const Point = ed25519.Point;
@@ -78,4 +79,27 @@ export function sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 /** The Ed25519 public key of a 32-byte seed. */
 export function publicKey(seed: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(seed);
+}
+
+/** HKDF(ikm, salt, info): HKDF-SHA-256 with 32 bytes of output (section 2). */
+export function hkdf32(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array {
+  return hkdf(sha256, ikm, salt, info, 32);
+}
+
+/** The X25519 public key of a 32-byte secret (clamped by X25519). */
+export function x25519PublicKey(secret: Uint8Array): Uint8Array {
+  return x25519.getPublicKey(secret);
+}
+
+const X25519_CHECK_SCALAR = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0x01 : i === 31 ? 0x40 : 0));
+
+/** True iff `key` is a valid X25519 public key (section 2): 32 bytes, and X25519 of it with the
+ * fixed scalar is not all zero (the key is not of small order). */
+export function isValidX25519PublicKey(key: Uint8Array): boolean {
+  if (key.length !== 32) return false;
+  try {
+    return x25519.scalarMult(X25519_CHECK_SCALAR, key).some((b) => b !== 0);
+  } catch {
+    return false; // @noble refuses an all-zero result itself
+  }
 }

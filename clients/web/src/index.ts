@@ -6,3 +6,4 @@ export * from "./entry.js";
 export * from "./errors.js";
 export * from "./frames.js";
 export * from "./textid.js";
+export * from "./identity.js";

@@ -59,5 +59,13 @@ def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
     out = done.stdout
     assert "# fail 0" in out, out
     # Every vector file the client covers is read by some test (a deleted test fails here).
-    for name in ("codec.json", "rfc8949-appendix-a.json", "entries.json", "signatures.json", "client_frames.json"):
+    for name in (
+        "codec.json",
+        "rfc8949-appendix-a.json",
+        "entries.json",
+        "signatures.json",
+        "client_frames.json",
+        "identity.json",
+        "addresses.json",
+    ):
         assert f"{name}:" in out, f"no test checks {name}\n{out}"

@@ -7,3 +7,4 @@ export * from "./errors.js";
 export * from "./frames.js";
 export * from "./textid.js";
 export * from "./identity.js";
+export * from "./address.js";

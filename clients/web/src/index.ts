@@ -8,3 +8,4 @@ export * from "./frames.js";
 export * from "./textid.js";
 export * from "./identity.js";
 export * from "./address.js";
+export * from "./session.js";

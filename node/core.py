@@ -65,7 +65,7 @@ MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later o
 MAX_JOINS_PER_USE = MAX_GROUP_HOSTS
 #: entries of a pseudonym past its membership (after its last interval, or its ignored join)
 MAX_PAST_MEMBERSHIP = 64
-#: a client's entry judged by a full computation (a rejoin, a join racing another newcomer's), per group
+#: a client's rejoin judged by a full computation, per group
 TRIAL_BURST = 5
 TRIAL_EVERY_MS = 5_000
 
@@ -166,10 +166,11 @@ class GroupContext:
     previous: GroupState | None = None  # the last state known, served to readers while one is computed
 
     def trial_allowed(self, now_ms: int) -> bool:
-        """Whether a client's entry that does not land at the end of L (a rejoin, a join racing another
-        newcomer's) may be judged by a full computation now: at most ``TRIAL_BURST`` at once and one
-        per ``TRIAL_EVERY_MS`` after, per group, so that a removed member replaying a rejoin cannot
-        make the node compute the whole group at its publish rate (the client retries later)."""
+        """Whether a client's rejoin (a join whose author already has entries: it does not land at the
+        end of L) may be judged by a full computation now: at most ``TRIAL_BURST`` at once and one per
+        ``TRIAL_EVERY_MS`` after, per group, so that a removed member replaying a rejoin cannot make
+        the node compute the whole group at its publish rate (the client retries later). A newcomer's
+        join racing another newcomer's is not counted: a burst of people joining at once is honest."""
         if self.trials is None:
             self.trials = TokenBucket(1 / TRIAL_EVERY_MS, TRIAL_BURST, now_ms)
         return self.trials.take(now_ms)
@@ -584,9 +585,9 @@ class NodeCore:
         if not placed:
             if entry.entry_id in comp.items:  # applied, then found to change a void: comp is spoiled
                 ctx.spoil()
-            if not ctx.trial_allowed(now_ms):
+            if entry.author in comp.state.latest and not ctx.trial_allowed(now_ms):  # a rejoin
                 raise ProtocolError(
-                    "proto.rate_limited", "this group is judging other joins the long way: retry in a little while"
+                    "proto.rate_limited", "this group is judging other rejoins the long way: retry in a little while"
                 )
             outcome = self._judged_afresh(ctx, entry, payload)
         return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)

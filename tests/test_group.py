@@ -306,7 +306,7 @@ def _run(ops) -> World:
     return w
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(OPS, st.randoms(use_true_random=False))
 def test_state_is_identical_for_every_arrival_order(ops, rnd: random.Random) -> None:
     w = _run(ops)
@@ -318,7 +318,7 @@ def test_state_is_identical_for_every_arrival_order(ops, rnd: random.Random) -> 
         assert compute_state(w.genesis, shuffled).fingerprint() == reference
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(OPS)
 def test_no_state_resets(ops) -> None:
     """Whoever is a member at the end got there through a join or promotion that saw every restriction."""
@@ -430,7 +430,7 @@ SEEDED_OPS = st.lists(OP, min_size=8, max_size=30).map(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(SEEDED_OPS, st.randoms(use_true_random=False))
 def test_extending_a_computation_equals_computing_afresh(ops, rnd: random.Random) -> None:
     """``extend`` (one more entry at the end) gives exactly the state a full computation gives, for

@@ -20,11 +20,11 @@ from protocol.payloads import MessageEnvelope
 from tests.node.node_process import SEED
 
 ROOT = Path(__file__).resolve().parents[2]
-CI_RUNS, LONG_RUNS = 20, 500  # kill -9 runs: in every test run, and with --runslow
+CI_RUNS, LONG_RUNS = 8, 500  # kill -9 runs: in every test run, and with --runslow
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """``run`` takes HOLDSPACE_CRASH_RUNS values if set, else 20 (500 with --runslow)."""
+    """``run`` takes HOLDSPACE_CRASH_RUNS values if set, else 8 (500 with --runslow)."""
     if "run" in metafunc.fixturenames:
         default = LONG_RUNS if metafunc.config.getoption("--runslow") else CI_RUNS
         metafunc.parametrize("run", range(int(os.environ.get("HOLDSPACE_CRASH_RUNS", default))))

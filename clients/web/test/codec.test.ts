@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
 import { type CborValue, type Encodable, decode, encode } from "../src/cbor.js";
 import { HoldspaceError } from "../src/errors.js";
-import { loadVectors, parsePythonLiteral, rng, toPlain } from "./helpers.js";
+import { codeOf, loadVectors, parsePythonLiteral, rng, toPlain } from "./helpers.js";
 
 interface CodecVector {
   name: string;
@@ -13,15 +13,6 @@ interface CodecVector {
   error?: string;
 }
 
-function codeOf(f: () => unknown): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof HoldspaceError) return e.code;
-    throw e;
-  }
-}
 
 test("codec.json: every vector", () => {
   const vectors = loadVectors<CodecVector[]>("codec.json");

@@ -3,9 +3,8 @@ import { test } from "node:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, toHex } from "../src/bytes.js";
 import { isValidEd25519PublicKey, publicKey, sign, verify } from "../src/crypto.js";
-import { HoldspaceError } from "../src/errors.js";
 import { decodeTextId, encodeTextId, type TextIdPrefix } from "../src/textid.js";
-import { loadVectors, rng } from "./helpers.js";
+import { codeOf, loadVectors, rng } from "./helpers.js";
 
 interface SigVector {
   name: string;
@@ -75,15 +74,6 @@ interface IdentityVector {
   document?: string;
 }
 
-function codeOf(f: () => unknown): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof HoldspaceError) return e.code;
-    throw e;
-  }
-}
 
 test("identity.json: every text id vector (4.3)", () => {
   const vectors = loadVectors<IdentityVector[]>("identity.json");

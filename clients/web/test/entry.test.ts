@@ -4,8 +4,7 @@ import { fromHex, toHex } from "../src/bytes.js";
 import { decode, encode } from "../src/cbor.js";
 import { H } from "../src/crypto.js";
 import { createEntry, decodeEntry, type EntryHeader } from "../src/entry.js";
-import { HoldspaceError } from "../src/errors.js";
-import { loadVectors, rng } from "./helpers.js";
+import { codeOf, loadVectors, rng } from "./helpers.js";
 
 interface EntryVector {
   name: string;
@@ -19,15 +18,6 @@ interface EntryVector {
   fields?: Record<string, string | number | null>;
 }
 
-function codeOf(f: () => unknown): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof HoldspaceError) return e.code;
-    throw e;
-  }
-}
 
 function fieldsOf(h: EntryHeader): Record<string, string | number | null> {
   return {

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { toHex } from "../src/bytes.js";
 import type { CborValue } from "../src/cbor.js";
+import { HoldspaceError } from "../src/errors.js";
 
 /** The parsed JSON of `spec/vectors/<name>` (tests run from build/test/, four levels below the root). */
 export function loadVectors<T>(name: string): T {
@@ -129,4 +130,15 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The typed error code `f` throws, or null if it returns. Anything else is rethrown. */
+export function codeOf(f: () => unknown): string | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    if (e instanceof HoldspaceError) return e.code;
+    throw e;
+  }
 }

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
-import { HoldspaceError } from "../src/errors.js";
 import { createIdentityDocument, derivePseudonym, fingerprint, verifyIdentityDocument } from "../src/identity.js";
-import { loadVectors, rng } from "./helpers.js";
+import { codeOf, loadVectors, rng } from "./helpers.js";
 
 interface IdentityVector {
   name: string;
@@ -23,15 +22,6 @@ interface IdentityVector {
   display_name?: string;
 }
 
-function codeOf(f: () => unknown): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof HoldspaceError) return e.code;
-    throw e;
-  }
-}
 
 test("identity.json: every derivation and identity document (4.2, 4.3, 4.4)", () => {
   const vectors = loadVectors<IdentityVector[]>("identity.json");

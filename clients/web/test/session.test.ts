@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { codeOf } from "./helpers.js";
 import type { CborValue } from "../src/cbor.js";
-import { HoldspaceError } from "../src/errors.js";
 import { MessageReader, encodeServerFrame, parseRequest } from "../src/frames.js";
 import { ClientSession } from "../src/session.js";
 
@@ -11,15 +11,6 @@ const ok = (id: bigint, fields: [string, CborValue][] = []): Uint8Array =>
 const event = (id: bigint, ev: string): Uint8Array =>
   encodeServerFrame({ kind: "event", id, ev, fields: new Map([["next", 1n]]) });
 
-function codeOf(f: () => unknown): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof HoldspaceError) return e.code;
-    throw e;
-  }
-}
 
 test("ids count up from 0; answers in any order each end their own request", () => {
   const s = new ClientSession();

@@ -145,6 +145,7 @@ CODES: dict[str, str] = {
     "client.unknown_group": "no group of yours matches that name or id",
     "client.already_joined": "you are already in that group",
     "client.no_genesis": "the node did not return the group's genesis entry",
+    "client.missing_extra": "the command needs an optional part of Holdspace that is not installed (an extra)",
     "client.not_member": "that pseudonym is not a member of the group",
     "client.no_node": "no home node is set: pass --node holdspace://...",
     "client.bad_argument": "a command argument is not in the expected form",

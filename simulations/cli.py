@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from clients.extras import require
+from clients.participant import ClientError
 from simulations.scenario import Scenario, ScenarioError, load, plan
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -84,6 +86,12 @@ def sim_run(scenario: str, seed_text: str, out: Path, jobs: int, no_plots: bool)
         parsed = find_scenario(scenario)
         seeds = _seeds(seed_text)
     except ScenarioError as err:
+        click.echo(f"error: {err.code}: {err.message}", err=True)
+        sys.exit(1)
+    try:
+        if not no_plots:
+            require("sim", "Drawing plots (--no-plots skips them)")
+    except ClientError as err:
         click.echo(f"error: {err.code}: {err.message}", err=True)
         sys.exit(1)
     if len(seeds) == 1:

@@ -21,6 +21,7 @@ import click
 import trio
 
 from clients.cli_common import friendly, home_dir, home_lock
+from clients.extras import require
 from protocol.address import InviteToken, NodeAddress
 
 OPEN_FILE = "app-open.html"
@@ -38,6 +39,7 @@ GRACE = 1.0  # seconds for open pages to be told the app is stopping
 @friendly
 def app(ctx: click.Context, invite: str | None, node_address: str | None, port: int, no_browser: bool) -> None:
     """Open the Holdspace app in your browser (optionally with an INVITE to join)."""
+    require("app", "The local app")
     if invite is not None:
         InviteToken.parse(invite.strip())  # a bad invite is refused now, not in the page
     node = NodeAddress.parse(node_address) if node_address else None

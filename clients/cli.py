@@ -151,6 +151,7 @@ def node_run(
     # imported here: the participant's commands start without the node's runtime
     from node.metrics import metrics_bind  # noqa: PLC0415
 
+    node_operations.require_node(directory)
     with node_lock(directory, "starting another"):
         setup_logging(log_level, log_format)
         config = read_config(directory)  # a bad configuration is reported before the passphrase is asked

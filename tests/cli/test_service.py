@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner, Result
 
 from clients.cli import cli as main_cli

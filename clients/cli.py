@@ -174,39 +174,41 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
     from node.metrics import serve_metrics  # noqa: PLC0415
     from node.server import open_node  # noqa: PLC0415
 
-    async with open_node(directory, key, config.node_limits()) as running, trio.open_nursery() as nursery:
-        book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
-        federation = Federation(running, book, quic_connector(key, running.limits.transport))
-        metrics = None
-        if bind is not None:
-            metrics = serve_metrics(running, federation, bind.port, bind.host, non_loopback=bind.non_loopback)
-        nursery.start_soon(federation.run)
-        host, port = await nursery.start(running.serve_quic, config.host, config.port)
-        address = config.public_address(running.public_key, port)
-        log.info(
-            "node %s started: listening on %s:%d, address %s; %d peer(s) added, %d blocked",
-            node_id(running.public_key),
-            host,
-            port,
-            address,
-            len(config.peers),
-            len(config.blocked),
-        )
-        if not config.dialable:
-            log.warning(
-                "listening on the wildcard address %s and node.toml sets no public_host: "
-                "the address above is not one others can dial",
+    # signals are received from the start: one sent while the node starts (systemd stopping or reloading
+    # it, say) waits until it serves, instead of killing it midway
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        async with open_node(directory, key, config.node_limits()) as running, trio.open_nursery() as nursery:
+            book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
+            federation = Federation(running, book, quic_connector(key, running.limits.transport))
+            metrics = None
+            if bind is not None:
+                metrics = serve_metrics(running, federation, bind.port, bind.host, non_loopback=bind.non_loopback)
+            nursery.start_soon(federation.run)
+            host, port = await nursery.start(running.serve_quic, config.host, config.port)
+            address = config.public_address(running.public_key, port)
+            log.info(
+                "node %s started: listening on %s:%d, address %s; %d peer(s) added, %d blocked",
+                node_id(running.public_key),
                 host,
+                port,
+                address,
+                len(config.peers),
+                len(config.blocked),
             )
-        await nursery.start(_write_status, directory, running, federation, address)
-        click.echo(f"holdspace node listening: {address}", err=False)
-        if bind:
-            log.info("metrics: http://%s:%d/metrics", bind.host, bind.port)
-        ready = f"STATUS=serving at {address}"
-        sdnotify.notify("READY=1", ready, f"MAINPID={os.getpid()}")
-        if (every := sdnotify.watchdog_interval()) is not None:
-            nursery.start_soon(_watchdog, every)
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+            if not config.dialable:
+                log.warning(
+                    "listening on the wildcard address %s and node.toml sets no public_host: "
+                    "the address above is not one others can dial",
+                    host,
+                )
+            await nursery.start(_write_status, directory, running, federation, address)
+            click.echo(f"holdspace node listening: {address}", err=False)
+            if bind:
+                log.info("metrics: http://%s:%d/metrics", bind.host, bind.port)
+            ready = f"STATUS=serving at {address}"
+            sdnotify.notify("READY=1", ready, f"MAINPID={os.getpid()}")
+            if (every := sdnotify.watchdog_interval()) is not None:
+                nursery.start_soon(_watchdog, every)
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     sdnotify.reloading()
@@ -216,9 +218,9 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
                 log.info("stopping (%s)", signal.Signals(signum).name)
                 sdnotify.notify("STOPPING=1", "STATUS=stopping")
                 break
-        if metrics is not None:
-            metrics.close()
-        nursery.cancel_scope.cancel()
+            if metrics is not None:
+                metrics.close()
+            nursery.cancel_scope.cancel()
     (directory / STATUS).unlink(missing_ok=True)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from node.liveness import OperationError, node_lock, require_node
 from node.operations import STORE, _entry_digest, _summary, store_failed
 from node.records import StoredEntry
-from node.store import Store, StoreError
+from node.store import Store, StoreError, fsync_dir
 from protocol import codec
 from protocol.entry import decode_entry
 from protocol.errors import HoldspaceError
@@ -64,17 +64,9 @@ def compact(directory: Path) -> dict[str, int]:
             shutil.rmtree(copy_dir, ignore_errors=True)
             raise OperationError("node.compact_failed", f"the compacted copy differs: {problems or 'entries'}")
         os.replace(copy_dir / "data.mdb", store_dir / "data.mdb")
-        _fsync_dir(store_dir)
+        fsync_dir(store_dir)
         shutil.rmtree(copy_dir)
         return {"before": before, "after": (store_dir / "data.mdb").stat().st_size}
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def record_problem(record: StoredEntry) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from node.config import CONFIG, KEY, read_config
 from node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, live_status, require_node
-from node.store import FORMAT_VERSION, Store, StoreError
+from node.store import FORMAT_VERSION, Store, StoreError, fsync_dir
 from protocol import crypto
 from protocol.federation import heads_digest
 
@@ -128,7 +128,9 @@ def restore(source: Path, directory: Path) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text())
     except (ValueError, UnicodeDecodeError):
         raise OperationError("node.not_a_backup", f"{manifest_path} is not a backup manifest") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+    if not isinstance(manifest, dict):
+        raise OperationError("node.not_a_backup", f"{manifest_path} is not a backup manifest")
+    if manifest.get("format") != BACKUP_FORMAT:
         raise OperationError("node.not_a_backup", f"backup format {manifest.get('format')!r} is not supported")
     if directory.exists() and any(directory.iterdir()):
         raise OperationError("node.restore_target_not_empty", f"{directory} is not empty: restore into a new one")
@@ -137,7 +139,7 @@ def restore(source: Path, directory: Path) -> dict[str, Any]:
     try:
         _restore_into(source, staging, manifest)
         os.rename(staging, directory)  # onto an absent or empty directory: atomic
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -163,14 +165,6 @@ def _restore_into(source: Path, staging: Path, manifest: dict[str, Any]) -> None
         raise OperationError(
             "node.restore_mismatch", f"the restored store differs from the backup's manifest: {problems or 'entries'}"
         )
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def status(directory: Path) -> dict[str, Any]:

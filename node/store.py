@@ -69,6 +69,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredEntry",
+    "fsync_dir",
     "validate_entry",
 ]
 
@@ -240,7 +241,8 @@ class _MapGate:
             self._cond.notify_all()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (new, renamed or removed files) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -340,9 +342,9 @@ class Store:
             raise
         if new_file:
             # Make the new files' directory entries durable too (power loss right after creation).
-            _fsync_dir(root)
+            fsync_dir(root)
             if created_dir:
-                _fsync_dir(root.parent)
+                fsync_dir(root.parent)
         store = cls(env, dbs, root, max_map_size)
         store.migrated_from = migrated_from
         return store
@@ -805,7 +807,7 @@ class Store:
             self._gate.leave()
         with open(dest / "data.mdb", "rb") as copied:
             os.fsync(copied.fileno())
-        _fsync_dir(dest)
+        fsync_dir(dest)
 
     def info(self) -> dict[str, int]:
         """Figures for operators and tests: map size, pages used, page size, entries, readers.

@@ -148,3 +148,19 @@ def test_health_says_why_a_node_is_not_ready(tmp_path: Path) -> None:
         health(directory)
     assert err.value.code == "node.down" and "gone" in err.value.message
     (directory / STATUS).unlink()
+
+
+def test_bad_input_to_the_maintenance_commands_gets_its_code(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for command in ("check", "compact", "migrate", "run"):
+        result = cli("node", command, str(tmp_path / "empty"))
+        assert result.exit_code == 1 and result.stderr.startswith("error: node.not_a_node:"), (command, result.output)
+    assert not (tmp_path / "empty" / "node.lock").exists()  # nothing written into a directory that holds no node
+    backup = tmp_path / "backup"
+    (backup / "store").mkdir(parents=True)
+    (backup / "store" / "data.mdb").write_bytes(b"")
+    for manifest in ("not json", "[1, 2]", '{"format": 7}'):
+        (backup / "backup.json").write_text(manifest)
+        result = cli("node", "restore", str(backup), str(tmp_path / "restored"))
+        assert result.exit_code == 1 and result.stderr.startswith("error: node.not_a_backup:"), result.output
+    assert not (tmp_path / "restored").exists()

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+import nacl.signing
 import trio
 
 from clients import crisis
 from clients.app.launch import app
-from clients.cli_common import friendly, home_dir, home_lock, passphrase, run, session_call
+from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
+from node import maintenance, sdnotify
 from node import operations as node_operations
 from node.config import (
     CONFIG,
@@ -36,10 +38,11 @@ from node.config import (
     read_config,
     update_peers,
 )
+from node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, health, node_lock
 from node.logs import FORMATS, LEVELS, setup_logging
-from node.operations import STATUS, STATUS_EVERY, LiveStatus
 from node.peering import PeerBook
 from node.reload import apply_config
+from node.store import StoreError
 from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
@@ -49,6 +52,7 @@ from simulations.cli import sim
 
 if TYPE_CHECKING:
     from node.federation import Federation
+    from node.metrics import MetricsBind
 
 log = logging.getLogger("holdspace.node")
 
@@ -91,10 +95,11 @@ def node() -> None:
     "--public",
     help="HOST:PORT others dial, when it differs from --listen (a wildcard listen address, NAT, a port forward).",
 )
+@passphrase_file_option
 @friendly
-def node_init(directory: Path, listen: str, public: str | None) -> None:
+def node_init(directory: Path, listen: str, public: str | None, passphrase_file: Path | None) -> None:
     """Create a node in DIRECTORY: its key (sealed with a passphrase) and its configuration."""
-    address = init_node(directory, listen, passphrase(confirm=True), public)
+    address = init_node(directory, listen, passphrase(confirm=True, file=passphrase_file), public)
     click.echo(f"node created in {directory}")
     click.echo(f"address: {address}")
     if address.host in WILDCARDS:
@@ -107,7 +112,18 @@ def node_init(directory: Path, listen: str, public: str | None) -> None:
     "--metrics",
     "metrics_port",
     type=click.IntRange(1, 65535),
-    help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (off by default; loopback only).",
+    help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (off by default).",
+)
+@click.option(
+    "--metrics-address",
+    envvar="HOLDSPACE_METRICS_ADDRESS",
+    help="Serve metrics on HOST:PORT (an IP address) instead; overrides [metrics] address in node.toml.",
+)
+@click.option(
+    "--metrics-non-loopback",
+    is_flag=True,
+    envvar="HOLDSPACE_METRICS_NON_LOOPBACK",
+    help="Allow a metrics address beyond loopback (a container's); refused without it.",
 )
 @click.option(
     "--log-level", type=click.Choice(LEVELS), default="info", show_default=True, help="Least severe level logged."
@@ -119,22 +135,54 @@ def node_init(directory: Path, listen: str, public: str | None) -> None:
     show_default=True,
     help="text, or json: one JSON object per line (ts, level, logger, msg). Logs go to stderr.",
 )
+@passphrase_file_option
 @friendly
-def node_run(directory: Path, metrics_port: int | None, log_level: str, log_format: str) -> None:
-    """Run the node in DIRECTORY until Ctrl-C or SIGTERM; SIGHUP re-reads node.toml."""
+def node_run(
+    directory: Path,
+    metrics_port: int | None,
+    metrics_address: str | None,
+    metrics_non_loopback: bool,
+    log_level: str,
+    log_format: str,
+    passphrase_file: Path | None,
+) -> None:
+    """Run the node in DIRECTORY until Ctrl-C or SIGTERM; SIGHUP re-reads node.toml. Under systemd
+    (Type=notify) it reports readiness, reloads and its stop; a store of an older format is migrated."""
     # imported here: the participant's commands start without the node's runtime
+    from node.metrics import metrics_bind  # noqa: PLC0415
+
+    node_operations.require_node(directory)
+    with node_lock(directory, "starting another"):
+        setup_logging(log_level, log_format)
+        config = read_config(directory)  # a bad configuration is reported before the passphrase is asked
+        bind = metrics_bind(config, metrics_port, metrics_address, metrics_non_loopback)
+        config, key = load_node(directory, passphrase(file=passphrase_file))
+        migrated = maintenance.migrate_store(directory)
+        if migrated is not None:
+            log.warning("store migrated from format %d to the current format", migrated)
+        try:
+            run(lambda: _serve(directory, config, key, bind))
+        except StoreError as err:
+            raise node_operations.store_failed(err, directory) from err
+    log.info("node stopped")
+    click.echo("node stopped")
+
+
+async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningKey, bind: MetricsBind | None) -> None:
+    """``node run`` once the node's directory is locked, its key open and its store current."""
     from node.federation import Federation, quic_connector  # noqa: PLC0415
     from node.metrics import serve_metrics  # noqa: PLC0415
     from node.server import open_node  # noqa: PLC0415
 
-    setup_logging(log_level, log_format)
-    config, key = load_node(directory, passphrase())
-
-    async def main() -> None:
+    # signals are received from the start: one sent while the node starts (systemd stopping or reloading
+    # it, say) waits until it serves, instead of killing it midway
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with open_node(directory, key, config.node_limits()) as running, trio.open_nursery() as nursery:
             book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
             federation = Federation(running, book, quic_connector(key, running.limits.transport))
-            metrics = serve_metrics(running, federation, metrics_port) if metrics_port else None
+            metrics = None
+            if bind is not None:
+                metrics = serve_metrics(running, federation, bind.port, bind.host, non_loopback=bind.non_loopback)
             nursery.start_soon(federation.run)
             host, port = await nursery.start(running.serve_quic, config.host, config.port)
             address = config.public_address(running.public_key, port)
@@ -153,25 +201,34 @@ def node_run(directory: Path, metrics_port: int | None, log_level: str, log_form
                     "the address above is not one others can dial",
                     host,
                 )
-            nursery.start_soon(_write_status, directory, running, federation, address)
+            await nursery.start(_write_status, directory, running, federation, address)
             click.echo(f"holdspace node listening: {address}", err=False)
-            if metrics_port:
-                log.info("metrics: http://127.0.0.1:%d/metrics", metrics_port)
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
-                async for signum in signals:
-                    if signum == signal.SIGHUP:
-                        await _reload(directory, config, running, book, federation)
-                        continue
-                    log.info("stopping (%s)", signal.Signals(signum).name)
-                    break
+            if bind:
+                log.info("metrics: http://%s:%d/metrics", bind.host, bind.port)
+            ready = f"STATUS=serving at {address}"
+            sdnotify.notify("READY=1", ready, f"MAINPID={os.getpid()}")
+            if (every := sdnotify.watchdog_interval()) is not None:
+                nursery.start_soon(_watchdog, every)
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    sdnotify.reloading()
+                    await _reload(directory, config, running, book, federation)
+                    sdnotify.notify("READY=1", ready)
+                    continue
+                log.info("stopping (%s)", signal.Signals(signum).name)
+                sdnotify.notify("STOPPING=1", "STATUS=stopping")
+                break
             if metrics is not None:
                 metrics.close()
             nursery.cancel_scope.cancel()
-        (directory / STATUS).unlink(missing_ok=True)
+    (directory / STATUS).unlink(missing_ok=True)
 
-    run(main)
-    log.info("node stopped")
-    click.echo("node stopped")
+
+async def _watchdog(every: float) -> None:
+    """Tell systemd the event loop is alive (``WatchdogSec=``): a stalled loop gets the node restarted."""
+    while True:
+        sdnotify.notify("WATCHDOG=1")
+        await trio.sleep(every)
 
 
 async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBook, federation: Federation) -> None:
@@ -191,12 +248,22 @@ async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBoo
         log.warning("changed in node.toml, applied at the next restart: %s", ", ".join(done.need_restart))
 
 
-async def _write_status(directory: Path, node: Any, federation: Federation, address: NodeAddress) -> None:
-    """Keep ``status.json`` current for ``holdspace node status`` (clients, peers connected)."""
+async def _write_status(
+    directory: Path,
+    node: Any,
+    federation: Federation,
+    address: NodeAddress,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Keep ``status.json`` current for ``holdspace node status`` (clients, peers connected); started
+    once the first one is written (``node status --check`` then sees a ready node)."""
     started = time.time()
     while True:
         peers = [textid.encode_id(textid.NODE_PREFIX, k) for k in sorted(federation.connected)]
         LiveStatus(os.getpid(), str(address), started, node.clients, peers, time.time()).write(directory)
+        task_status.started()
+        task_status = trio.TASK_STATUS_IGNORED
         await trio.sleep(STATUS_EVERY)
 
 
@@ -224,9 +291,18 @@ def node_config_check(directory: Path) -> None:
 @node.command("status")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True))
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only say whether the node runs and is ready: exit status 0, or 1 with one line saying why not"
+    " (for health checks: reads no store and no key).",
+)
 @friendly
-def node_status(directory: Path, as_json: bool) -> None:
+def node_status(directory: Path, as_json: bool, check: bool) -> None:
     """Peers, clients, groups, entries and store size of the node in DIRECTORY (running or not)."""
+    if check:
+        click.echo(health(directory))
+        return
     found = node_operations.status(directory)
     if as_json:
         click.echo(json.dumps(found))
@@ -237,7 +313,10 @@ def node_status(directory: Path, as_json: bool) -> None:
         click.echo(f"clients connected: {found['clients']}; peers connected: {len(found['peers_connected'])}")
     click.echo(f"peers configured: {len(found['peers_configured'])}; blocked: {found['peers_blocked']}")
     click.echo(f"groups: {found['groups']}; entries: {found['entries']}")
-    click.echo(f"store: {found['store_used_bytes'] / 1e6:.1f} MB in use, {found['store_bytes'] / 1e6:.1f} MB on disk")
+    live, free, disk = (found[k] / 1e6 for k in ("store_live_bytes", "store_free_bytes", "store_bytes"))
+    click.echo(f"store: {live:.1f} MB of live data, {free:.1f} MB in free pages, {disk:.1f} MB on disk")
+    if free > max(live, 1.0):
+        click.echo("free pages are reused by later writes; 'holdspace node compact' gives them back to the disk")
 
 
 @node.command("backup")
@@ -256,9 +335,52 @@ def node_backup(directory: Path, out: Path) -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @friendly
 def node_restore(backup: Path, directory: Path) -> None:
-    """Restore BACKUP into DIRECTORY (new or empty), checking every entry against the backup's manifest."""
+    """Restore BACKUP into DIRECTORY (new or empty), checking every entry against the backup's manifest.
+    Nothing is left in DIRECTORY unless the whole check passed."""
     manifest = node_operations.restore(backup, directory)
     click.echo(f"restored {manifest['entries']} entries in {len(manifest['groups'])} groups into {directory}; verified")
+
+
+@node.command("check")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def node_check(directory: Path, as_json: bool) -> None:
+    """Check the store of DIRECTORY: every entry's hash, signature and place, and every index against
+    the logs (the node may keep running). Exit status 1, naming what is wrong, if anything is."""
+    found = maintenance.check(directory)
+    if as_json:
+        click.echo(json.dumps(found))
+    else:
+        for problem in found["problems"]:
+            click.echo(problem)
+    if found["problems"]:
+        first = found["problems"][0]
+        raise OperationError("node.check_failed", f"{len(found['problems'])} problem(s); the first: {first}")
+    if not as_json:
+        click.echo(f"store sound: {found['entries']} entries in {found['groups']} groups checked")
+
+
+@node.command("compact")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@friendly
+def node_compact(directory: Path) -> None:
+    """Give the free pages of DIRECTORY's store back to the disk (the node must be stopped): a
+    compacted copy, checked, then renamed over the store."""
+    sizes = maintenance.compact(directory)
+    click.echo(f"store compacted: {sizes['before'] / 1e6:.1f} MB -> {sizes['after'] / 1e6:.1f} MB")
+
+
+@node.command("migrate")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@friendly
+def node_migrate(directory: Path) -> None:
+    """Bring DIRECTORY's store to this version's format (the node must be stopped; 'node run' does
+    it too). All or nothing: interrupted, the store stays in its old format."""
+    node_operations.require_node(directory)
+    with node_lock(directory, "migrating its store"):
+        migrated = maintenance.migrate_store(directory)
+    click.echo("store already in the current format" if migrated is None else f"store migrated from format {migrated}")
 
 
 @node.group("peer")

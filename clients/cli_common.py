@@ -23,6 +23,11 @@ from protocol.errors import HoldspaceError
 T = TypeVar("T")
 LOCK_FILE = "holdspace.lock"
 PASSPHRASE_ENV = "HOLDSPACE_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
+PASSPHRASE_FILE_ENV = "HOLDSPACE_PASSPHRASE_FILE"  # noqa: S105 - the name of a variable, not a secret
+#: Where a bare file name given to ``--passphrase-file`` is also looked for: systemd's credentials
+#: (``LoadCredential=``) and container secrets (Docker, Podman, Compose).
+SECRET_DIRS_ENV = "CREDENTIALS_DIRECTORY"  # noqa: S105 - the name of a variable, not a secret
+CONTAINER_SECRETS = Path("/run/secrets")
 
 
 def fail(code: str, message: str) -> None:
@@ -65,13 +70,56 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return out
 
 
-def passphrase(*, confirm: bool = False) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
+def passphrase(*, confirm: bool = False, file: Path | None = None) -> str:
+    """The passphrase: from ``file`` (``--passphrase-file``) if given, else ``$HOLDSPACE_PASSPHRASE``,
+    else a hidden prompt (confirmed twice when ``confirm``). An empty one is refused."""
+    value = read_passphrase_file(file) if file is not None else os.environ.get(PASSPHRASE_ENV)
     if value is None:
         value = click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
     if not value:
         fail("client.passphrase", "an empty passphrase protects nothing")
     return value
+
+
+def secret_path(path: Path) -> Path:
+    """Where the passphrase file ``path`` is: itself if it exists; for a bare name (no directory part)
+    that is not a file here, ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=``), then
+    ``/run/secrets/NAME`` (container secrets). Otherwise ``path`` itself (reading it then fails)."""
+    if path.exists() or path.name != str(path):
+        return path
+    dirs = [Path(d) for d in (os.environ.get(SECRET_DIRS_ENV),) if d] + [CONTAINER_SECRETS]
+    return next((d / path.name for d in dirs if (d / path.name).is_file()), path)
+
+
+def read_passphrase_file(path: Path) -> str:
+    """The passphrase held in ``path`` (see :func:`secret_path`), without one trailing newline.
+
+    Checked (each ``client.passphrase_file``): the file exists and is readable, is UTF-8, and holds
+    something besides that newline."""
+    found = secret_path(path)
+    try:
+        text = found.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        bare = path.name == str(path)
+        where = f"{path} here, in ${SECRET_DIRS_ENV} or in {CONTAINER_SECRETS}" if bare else str(path)
+        raise ClientError("client.passphrase_file", f"no passphrase file {where}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ClientError("client.passphrase_file", f"{found}: {err}") from None
+    value = text.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ClientError("client.passphrase_file", f"{found} is empty")
+    return value
+
+
+def passphrase_file_option(fn: Callable[..., T]) -> Callable[..., T]:
+    """``--passphrase-file PATH`` (or ``$HOLDSPACE_PASSPHRASE_FILE``), for commands that open a node key."""
+    return click.option(
+        "--passphrase-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=PASSPHRASE_FILE_ENV,
+        help="Read the passphrase from this file (one trailing newline ignored). A bare name is also looked"
+        " for in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) and /run/secrets (container secrets).",
+    )(fn)
 
 
 def home_dir(ctx: click.Context) -> Path:

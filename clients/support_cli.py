@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from clients import actions, crisis
-from clients.cli_common import friendly, home_dir, home_lock, passphrase, session_call
+from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, session_call
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
 from node.config import load_node, parse_node_id
@@ -518,10 +518,11 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @click.option("--subject", required=True, help="The pseudonym (hsp1…) it is issued to.")
     @click.option("--role", required=True, help='For example "licensed counsellor".')
     @click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True)
+    @passphrase_file_option
     @friendly
-    def node_credential(directory: str, subject: str, role: str, days: int) -> None:
+    def node_credential(directory: str, subject: str, role: str, days: int, passphrase_file: Path | None) -> None:
         """Issue a credential attestation signed with this node's key (print it as hex)."""
-        _, key = load_node(Path(directory), passphrase())
+        _, key = load_node(Path(directory), passphrase(file=passphrase_file))
         now = now_ms()
         att = issue(
             bytes(key),
@@ -536,10 +537,11 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @node.command("revoke-credential")
     @click.argument("directory", type=click.Path(exists=True, file_okay=False))
     @click.argument("attestation")
+    @passphrase_file_option
     @friendly
-    def node_revoke(directory: str, attestation: str) -> None:
+    def node_revoke(directory: str, attestation: str, passphrase_file: Path | None) -> None:
         """Revoke a credential this node issued (print the signed revocation as hex)."""
-        _, key = load_node(Path(directory), passphrase())
+        _, key = load_node(Path(directory), passphrase(file=passphrase_file))
         att = decode_attestation(parse_hex(attestation))
         click.echo(revoke(bytes(key), att.credential_id, now_ms()).raw.hex())
 

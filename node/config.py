@@ -11,6 +11,7 @@ line), never a traceback and never a value silently taken modulo something. Edit
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -71,6 +72,14 @@ class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
         return {name: value for name in LIMIT_NAMES if (value := getattr(self, name)) is not None}
 
 
+class MetricsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[metrics]``: the Prometheus endpoint, off unless ``address`` is set (or ``node run --metrics``).
+    An address beyond loopback is refused unless ``allow_non_loopback`` says the operator means it."""
+
+    address: Host | None = None
+    allow_non_loopback: bool = False
+
+
 class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The schema of ``node.toml``. ``listen_*`` is where the node binds; ``public_*`` is what it tells
     others to dial (defaults: the listen host and the bound port)."""
@@ -82,6 +91,7 @@ class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     peers: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
     limits: LimitsTable = LimitsTable()
+    metrics: MetricsTable = MetricsTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,8 @@ class NodeConfig:
     public_host: str | None = None
     public_port: int | None = None
     limits: dict[str, float] = field(default_factory=dict)  # the [limits] keys the operator set
+    metrics_address: tuple[str, int] | None = None  # [metrics] address: (IP, port)
+    metrics_non_loopback: bool = False  # [metrics] allow_non_loopback
 
     def node_limits(self) -> NodeLimits:
         return limits_from(self.limits)
@@ -117,6 +129,32 @@ def parse_host_port(text: str, option: str = "--listen") -> tuple[str, int]:
     return host, int(port)
 
 
+def metrics_host_port(text: str, non_loopback: bool, option: str = "metrics.address") -> tuple[str, int]:
+    """``IP:PORT`` of a metrics endpoint. ``address.malformed`` unless the host is an IP address and
+    the port 1-65535; ``node.metrics_not_loopback`` for an address beyond loopback unless
+    ``non_loopback`` (the operator's opt-in)."""
+    host, port = parse_host_port(text, option)
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise AddressError("address.malformed", f"{option} takes IP:PORT (an IP address), not {host!r}") from None
+    if port == 0:
+        raise AddressError("address.malformed", f"{option} needs a port (1-65535)")
+    if not ip.is_loopback and not non_loopback:
+        raise MetricsError(
+            "node.metrics_not_loopback",
+            f"{host} is not a loopback address: metrics tell about this node's traffic; to serve them beyond "
+            "this machine, opt in (metrics.allow_non_loopback = true, or --metrics-non-loopback)",
+        )
+    return host, port
+
+
+class MetricsError(HoldspaceError):
+    """A metrics address beyond loopback without the operator's opt-in."""
+
+    family = "node"
+
+
 def parse_listen(listen: str) -> tuple[str, int]:
     return parse_host_port(listen, "--listen")
 
@@ -136,6 +174,12 @@ listen_port = {port}
 # Federation peers (node addresses) and blocked nodes (hsn1... ids): 'holdspace node peer ...' edits these.
 peers = []
 blocked = []
+
+[metrics]
+# Prometheus metrics on http://ADDRESS/metrics (off while unset; 'node run --metrics PORT' also serves them).
+# address = "127.0.0.1:9464"
+# A non-loopback address (a container's) is refused unless this says you mean it:
+# allow_non_loopback = false
 
 [limits]
 # Uncomment to change a default (spec 18.4). A small node might lower max_connections.
@@ -216,7 +260,9 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
       1-1,000,000, rates in (0, 1,000,000], bursts in [1, 1,000,000], seconds in (0, 86,400]
       (``config.invalid``);
     * each of ``peers`` is a node address and each of ``blocked`` a node id or address
-      (``config.invalid``, naming the entry).
+      (``config.invalid``, naming the entry);
+    * ``metrics.address`` is ``IP:PORT`` with a port 1-65535, and is a loopback address unless
+      ``metrics.allow_non_loopback`` is true (``config.invalid``).
     """
     try:
         raw = tomllib.loads(text)
@@ -254,6 +300,13 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         limits_from(given)
     except ValueError as err:
         raise ConfigError("config.invalid", f"{path}: limits: {err}") from None
+    metrics = schema.metrics
+    metrics_address = None
+    if metrics.address is not None:
+        try:
+            metrics_address = metrics_host_port(metrics.address, metrics.allow_non_loopback)
+        except HoldspaceError as err:
+            raise ConfigError("config.invalid", f"{path}: metrics.address: {err.message}") from None
     return NodeConfig(
         schema.listen_host,
         schema.listen_port,
@@ -262,6 +315,8 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         schema.public_host,
         schema.public_port,
         given,
+        metrics_address,
+        metrics.allow_non_loopback,
     )
 
 

@@ -100,6 +100,8 @@ class Federation:
         self.adopting: dict[bytes, dict[bytes, NodeAddress]] = {}  # group -> hosts named by a joining client
         self.links: dict[bytes, trio.CancelScope] = {}
         self.connected: set[bytes] = set()  # peers with a live outgoing link (for status and tests)
+        self.incoming: dict[bytes, int] = {}  # peer -> its connections to us now (metrics)
+        self.sent: dict[bytes, dict[bytes, int]] = {}  # peer -> group -> cursor served up to (lag, metrics)
         # peer -> its live connections, both ways (dicts, not sets: closed in a reproducible order)
         self._connections: dict[bytes, dict[Connection, None]] = {}
         self.invitations: set[bytes] = set()  # adopting because a peer asked for them (spec 16.4)
@@ -460,6 +462,7 @@ class Federation:
             log.info("refused a connection from peer %s: %s", key.hex()[:16], refusal)
             await conn.aclose(CLOSE_PENALISED if refusal == "fed.penalised" else CLOSE_REFUSED, refusal)
             return
+        self.incoming[key] = self.incoming.get(key, 0) + 1
         try:
             with self._tracked(key, conn):
                 limits = self.node.limits
@@ -470,6 +473,11 @@ class Federation:
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
         except* TransportError:
             pass
+        finally:
+            self.incoming[key] -= 1
+            if not self.incoming[key]:
+                del self.incoming[key]
+                self.sent.pop(key, None)
 
     async def _serve_stream(self, bucket: TokenBucket, key: bytes, stream: MessageStream) -> None:
         request: Request | None = None
@@ -599,6 +607,8 @@ class Federation:
         cursor = store.last_cursor(group) if after is None else after
         announced = cursor
         echoes = self._origin.setdefault(peer, {})
+        served = self.sent.setdefault(peer, {})
+        served[group] = cursor
         async with send:
             if have:
                 witnesses: list[codec.CborValue] = []
@@ -618,6 +628,7 @@ class Federation:
             while True:
                 event = node.group_event(group)
                 if not node.core.serves(group, peer):  # not listed (any more): nothing until it is again
+                    served.pop(group, None)
                     await event.wait()
                     continue
                 for proof in node.fork_proofs(group):
@@ -643,6 +654,7 @@ class Federation:
                 if items or cursor - announced >= EMPTY_EVENT_STRIDE:
                     announced = cursor
                     await send.send(encode_entries_event(group, items, cursor))
+                served[group] = cursor
 
 
 async def _watch_outgoing(conn: Connection) -> None:

@@ -68,6 +68,9 @@ READY_ROUNDS = 3  # computations afresh of one group's state before a check goes
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
+#: The request kinds timed (``Node.request_timer``): each deferred effect's, plus "inline" (hello,
+#: auth, state, identity: answered at once), "refused" (answered with an error at once) and "cancel".
+REQUEST_KINDS: dict[type, str] = {Publish: "publish", PublishMany: "publish_many", Adopt: "adopt", Fetch: "fetch"}
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 DELETE_BATCH = 1000  # payload deletions per durable transaction
@@ -115,6 +118,9 @@ class Node:
         self._deadlines_changed = trio.Event()
         self.retention_ready = trio.Event()  # set once the start-up retention pass is over
         self.clients = 0  # client connections open now (status and metrics)
+        #: Called with (request kind, seconds from its frame's arrival to its answer written); the
+        #: metrics endpoint sets it. Kinds: :data:`REQUEST_KINDS`.
+        self.request_timer: Callable[[str, float], None] | None = None
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -179,12 +185,15 @@ class Node:
                     except TransportError:
                         requests.cancel_scope.cancel()
                         break
-                    effect = session.receive(data, trio.current_time())
+                    arrived = trio.current_time()
+                    effect = session.receive(data, arrived)
                     if isinstance(effect, Answer):
                         ok = await out.send(effect.frame)
+                        self._took("inline", arrived)
                     elif isinstance(effect, Refuse):
                         self._count(effect.code)
                         ok = await out.send(effect.frame)
+                        self._took("refused", arrived)
                     elif isinstance(effect, Close):
                         self._count(effect.code)
                         await out.send(effect.frame)
@@ -193,20 +202,31 @@ class Node:
                         break
                     elif isinstance(effect, CancelSubscription):
                         ok = True
-                        requests.start_soon(self._cancel, out, running[effect.target], effect.rid)
+                        cancel = self._cancel(out, running[effect.target], effect.rid)
+                        requests.start_soon(self._timed, "cancel", arrived, cancel)
                     elif isinstance(effect, Subscribe):
                         ok = True
                         sub = running[effect.rid] = _Running(trio.CancelScope(), trio.Event())
                         requests.start_soon(self._subscription, session, effect, out, sub, running)
                     else:
                         ok = True
-                        requests.start_soon(self._request, session, effect, out)
+                        kind = REQUEST_KINDS[type(effect)]
+                        requests.start_soon(self._timed, kind, arrived, self._request(session, effect, out))
                     if not ok:
                         requests.cancel_scope.cancel()
                         break
             with trio.move_on_after(self.limits.transport.close_timeout):
                 await out.finish()
             nursery.cancel_scope.cancel()
+
+    def _took(self, kind: str, arrived: float) -> None:
+        if self.request_timer is not None:
+            self.request_timer(kind, trio.current_time() - arrived)
+
+    async def _timed(self, kind: str, arrived: float, answering: Awaitable[None]) -> None:
+        """Await ``answering`` (it writes a request's final answer), then report how long it took."""
+        await answering
+        self._took(kind, arrived)
 
     def _count(self, code: str) -> None:
         log.debug("refused a client request: %s", code)

@@ -59,6 +59,8 @@ from typing import Any, Final, TypeVar
 import lmdb
 
 from node.records import StoredEntry
+from node.store_migrations import MIGRATIONS
+from node.store_migrations import migrate as migrate_store
 
 __all__ = [
     "FORMAT_VERSION",
@@ -67,13 +69,17 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredEntry",
+    "fsync_dir",
     "validate_entry",
 ]
 
-#: Store format version written in ``sys/format``. Bump it on any change of key or value encoding.
-FORMAT_VERSION: Final = 1
-#: Format versions this code can read and write.
-KNOWN_FORMAT_VERSIONS: Final = frozenset({1})
+#: Store format version written in ``sys/format``. Bump it on any change of key or value encoding,
+#: with a migration from the previous one in ``node.store_migrations``.
+FORMAT_VERSION: Final = 2
+#: Format versions this code reads and writes.
+KNOWN_FORMAT_VERSIONS: Final = frozenset({FORMAT_VERSION})
+#: Older format versions it migrates from (:meth:`Store.open` with ``migrate=True``).
+MIGRATABLE_FORMAT_VERSIONS: Final = frozenset(MIGRATIONS)
 #: The LMDB engine (``lib_version``) every store is opened with: 0 = LMDB 0.9.x.
 LMDB_LIB_VERSION: Final = 0
 ENGINE_TAG: Final = b"lmdb-0.9"
@@ -91,6 +97,7 @@ _U32_MAX: Final = (1 << 32) - 1
 #: code -> one-sentence meaning.
 STORE_CODES: dict[str, str] = {
     "store.bad_version": "the store was written in a format version this node does not know",
+    "store.needs_migration": "the store is in an older format version that must be migrated before use",
     "store.bad_format": "the directory does not hold a Holdspace store in the pinned LMDB format",
     "store.bad_record": "a record handed to the store has a field of the wrong type, size or range",
     "store.slot_conflict": "another entry id already occupies this (group, author, seq) slot",
@@ -127,7 +134,7 @@ class StoreError(Exception):
 #   arrival   group 32 | cursor u64                gseq u64
 #   slots     group 32 | author 32 | seq u64       gseq u64 | id 32
 #   heads     group 32 | author 32                 seq u64 | id 32
-#   groups    group 32                             last cursor u64 | entry count u64
+#   groups    group 32                             last cursor u64 | entry count u64 | bytes u64
 #   meta      caller's key (1..511 bytes)          caller's value
 #   sys       b"format" / b"engine"                u32 format version / b"lmdb-0.9"
 #
@@ -141,7 +148,7 @@ _U64 = struct.Struct(">Q")
 _BODY_HDR = struct.Struct(">B32s32sQI32s")
 _SLOT_VAL = struct.Struct(">Q32s")
 _HEAD_VAL = struct.Struct(">Q32s")
-_GROUP_VAL = struct.Struct(">QQ")
+_GROUP_VAL = struct.Struct(">QQQ")  # last cursor, count, bytes of the group's records (their raw)
 _U32 = struct.Struct(">I")
 _FLAG_BODY_DELETED: Final = 0x01
 
@@ -234,7 +241,8 @@ class _MapGate:
             self._cond.notify_all()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (new, renamed or removed files) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -254,6 +262,7 @@ class Store:
         self._heads = dbs[b"heads"]
         self._groups = dbs[b"groups"]
         self._meta = dbs[b"meta"]
+        self._all_dbs = list(dbs.values())
         self._gate = _MapGate()
         self._write_lock = threading.Lock()
         self._max_map_size = max_map_size
@@ -262,6 +271,8 @@ class Store:
         self.map_growths = 0
         #: Number of write transactions committed since open.
         self.commits = 0
+        #: The format version the store was migrated from when it was opened, if it was.
+        self.migrated_from: int | None = None
 
     # --- opening and closing -------------------------------------------------------------------
 
@@ -274,6 +285,7 @@ class Store:
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         max_readers: int = DEFAULT_MAX_READERS,
         durable: bool = True,
+        migrate: bool = False,
     ) -> Store:
         """Open (creating if missing) the store in directory ``path``.
 
@@ -281,8 +293,12 @@ class Store:
         at its own size, and the map doubles on demand up to ``max_map_size``. ``max_readers``
         bounds the concurrent read transactions of all processes (LMDB's default is 126; it is
         fixed by the first process that opens the environment). ``durable=False`` skips the
-        fdatasync of each commit (simulations only, see Durability). Raises :class:`StoreError`
-        ``store.bad_format``, ``store.bad_version`` or ``store.io``.
+        fdatasync of each commit (simulations only, see Durability). A store in an older format is
+        migrated when ``migrate`` is true (in the opening transaction: all or nothing, see
+        ``node.store_migrations``) and refused with ``store.needs_migration`` otherwise, so that no
+        tool migrates a store under a running node of the previous version. Raises
+        :class:`StoreError` ``store.bad_format``, ``store.bad_version`` (unknown or newer),
+        ``store.needs_migration`` or ``store.io``.
         """
         root = Path(path)
         created_dir = not root.exists()
@@ -317,7 +333,7 @@ class Store:
         try:
             # Free the reader slots of processes that died holding one (kill -9).
             env.reader_check()
-            dbs = cls._open_dbs(env)
+            dbs, migrated_from = cls._open_dbs(env, migrate)
         except lmdb.Error as exc:
             env.close()
             raise StoreError("store.io", f"cannot open store databases: {exc}") from exc
@@ -326,13 +342,18 @@ class Store:
             raise
         if new_file:
             # Make the new files' directory entries durable too (power loss right after creation).
-            _fsync_dir(root)
+            fsync_dir(root)
             if created_dir:
-                _fsync_dir(root.parent)
-        return cls(env, dbs, root, max_map_size)
+                fsync_dir(root.parent)
+        store = cls(env, dbs, root, max_map_size)
+        store.migrated_from = migrated_from
+        return store
 
     @staticmethod
-    def _open_dbs(env: lmdb.Environment) -> dict[bytes, Any]:
+    def _open_dbs(env: lmdb.Environment, migrate: bool) -> tuple[dict[bytes, Any], int | None]:
+        """Open (or create) the databases in one write transaction; check the format version, and
+        migrate an older one if ``migrate``. Returns the databases and the version migrated from."""
+        migrated_from = None
         txn = env.begin(write=True)
         try:
             names = {bytes(k) for k in txn.cursor().iternext(values=False)}
@@ -348,20 +369,31 @@ class Store:
                 if raw_version is None or len(raw_version) != _U32.size:
                     raise StoreError("store.bad_format", "missing or malformed format record")
                 (version,) = _U32.unpack(raw_version)
-                if version not in KNOWN_FORMAT_VERSIONS:
+                if version not in KNOWN_FORMAT_VERSIONS | MIGRATABLE_FORMAT_VERSIONS:
+                    newer = "newer than" if version > FORMAT_VERSION else "unknown to"
                     raise StoreError(
                         "store.bad_version",
-                        f"store format version {version}; this node reads {sorted(KNOWN_FORMAT_VERSIONS)}",
+                        f"store format version {version} is {newer} this version of Holdspace (it reads "
+                        f"format {FORMAT_VERSION} and migrates {sorted(MIGRATABLE_FORMAT_VERSIONS)})",
+                    )
+                if version != FORMAT_VERSION and not migrate:
+                    raise StoreError(
+                        "store.needs_migration",
+                        f"store format version {version} must be migrated to format {FORMAT_VERSION} first",
                     )
                 missing = [n.decode() for n in _DB_NAMES if n not in names]
                 if missing:
                     raise StoreError("store.bad_format", f"missing databases: {missing}")
                 dbs = {name: env.open_db(name, txn=txn, create=False) for name in _DB_NAMES}
+                if version != FORMAT_VERSION:
+                    migrate_store(txn, dbs, version, FORMAT_VERSION)
+                    txn.put(_SYS_FORMAT, _U32.pack(FORMAT_VERSION), db=dbs[b"sys"])
+                    migrated_from = version
             txn.commit()
         except BaseException:
             txn.abort()
             raise
-        return dbs
+        return dbs, migrated_from
 
     def close(self) -> None:
         """Close the environment after running transactions end; later calls raise ``store.closed``."""
@@ -493,7 +525,7 @@ class Store:
         ids_db, slots_db, bodies_db, arrival_db = self._ids, self._slots, self._bodies, self._arrival
         last = txn.cursor(db=bodies_db)
         gseq = _U64.unpack(last.key())[0] if last.last() else 0
-        groups: dict[bytes, list[int]] = {}  # group -> [last cursor, count]
+        groups: dict[bytes, list[int]] = {}  # group -> [last cursor, count, bytes]
         heads: dict[bytes, tuple[int, bytes]] = {}  # group+author -> (seq, id)
         dirty_heads: set[bytes] = set()
         results: list[int | None] = []
@@ -515,10 +547,11 @@ class Store:
             state = groups.get(e.group)
             if state is None:
                 packed = txn.get(e.group, db=self._groups)
-                state = list(_GROUP_VAL.unpack(packed)) if packed is not None else [0, 0]
+                state = list(_GROUP_VAL.unpack(packed)) if packed is not None else [0, 0, 0]
                 groups[e.group] = state
             state[0] += 1
             state[1] += 1
+            state[2] += len(e.raw)
             txn.put(e.group + _U64.pack(state[0]), gkey, db=arrival_db)
             head_key = e.group + e.author
             head = heads.get(head_key)
@@ -530,8 +563,8 @@ class Store:
                 heads[head_key] = (e.seq, e.entry_id)
                 dirty_heads.add(head_key)
             results.append(state[0])
-        for group, (last_cursor, count) in groups.items():
-            txn.put(group, _GROUP_VAL.pack(last_cursor, count), db=self._groups)
+        for group, state in groups.items():
+            txn.put(group, _GROUP_VAL.pack(*state), db=self._groups)
         for head_key in dirty_heads:
             txn.put(head_key, _HEAD_VAL.pack(*heads[head_key]), db=self._heads)
         return results
@@ -567,6 +600,7 @@ class Store:
 
         def op(txn: _Txn[memoryview]) -> int:
             found = 0
+            shrunk: dict[bytes, int] = {}  # group -> bytes its records lost
             for entry_id, tombstone in items:
                 gkey = txn.get(entry_id, db=self._ids)
                 if gkey is None:
@@ -576,8 +610,16 @@ class Store:
                 if body is None:  # pragma: no cover - corruption
                     raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
                 flags, *rest = _BODY_HDR.unpack_from(body)
+                group = rest[0]
+                shrunk[group] = shrunk.get(group, 0) + len(body) - _BODY_HDR.size - len(tombstone)
                 txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
                 found += 1
+            for group, lost in shrunk.items():
+                packed = txn.get(group, db=self._groups)
+                if packed is None:  # pragma: no cover - corruption
+                    raise StoreError("store.io", f"a body names group {group.hex()}, which the groups index lacks")
+                last, count, size = _GROUP_VAL.unpack(packed)
+                txn.put(group, _GROUP_VAL.pack(last, count, size - lost), db=self._groups)
             return found
 
         return self._write(op)
@@ -686,6 +728,11 @@ class Store:
         value = self._read(lambda txn: _maybe_bytes(txn.get(group, db=self._groups)))
         return 0 if value is None else int(_GROUP_VAL.unpack(value)[0])
 
+    def group_bytes(self, group: bytes) -> int:
+        """Bytes the records of ``group`` hold (their ``raw``; a deleted body counts as its tombstone)."""
+        value = self._read(lambda txn: _maybe_bytes(txn.get(group, db=self._groups)))
+        return 0 if value is None else int(_GROUP_VAL.unpack(value)[2])
+
     def groups(self) -> list[bytes]:
         """Every group with at least one stored entry, in byte order."""
         return self._read(lambda txn: [bytes(k) for k in txn.cursor(db=self._groups).iternext(values=False)])
@@ -760,21 +807,27 @@ class Store:
             self._gate.leave()
         with open(dest / "data.mdb", "rb") as copied:
             os.fsync(copied.fileno())
-        _fsync_dir(dest)
+        fsync_dir(dest)
 
     def info(self) -> dict[str, int]:
-        """Figures for operators and tests: map size, pages used, page size, entries, readers."""
+        """Figures for operators and tests: map size, pages used, page size, entries, readers.
+
+        ``last_pgno + 1`` pages are in use in the file; ``live_pages`` of them hold the current data
+        (every tree's pages and the two meta pages); the rest are free pages, which later writes
+        reuse (and which may still hold deleted bytes, see ``compact_copy``)."""
         self._gate.enter()
         try:
             info = self._env.info()
             stat = self._env.stat()
             with self._env.begin() as txn:
                 entries = txn.stat(self._ids)["entries"]
+                live = _META_PAGES + _pages(stat) + sum(_pages(txn.stat(db)) for db in self._all_dbs)
         finally:
             self._gate.leave()
         return {
             "map_size": info["map_size"],
             "last_pgno": info["last_pgno"],
+            "live_pages": live,
             "page_size": stat["psize"],
             "entries": entries,
             "num_readers": info["num_readers"],
@@ -787,8 +840,8 @@ class Store:
 
         Checks: every body is reachable from its id, its log slot and its arrival cursor; index
         sizes agree; each author's head is its highest stored seq; each group's cursors are exactly
-        1..last and its count matches. Reads the whole store in one snapshot: keep it off the
-        event loop.
+        1..last and its count and byte size match its records. Reads the whole store in one
+        snapshot: keep it off the event loop.
         """
 
         def op(txn: _Txn[memoryview]) -> list[str]:
@@ -796,6 +849,7 @@ class Store:
             cursors: dict[bytes, list[int]] = {}
             max_seq: dict[bytes, tuple[int, bytes]] = {}
             by_gseq: dict[int, bytes] = {}  # gseq -> group, for the arrival check
+            sizes_of: dict[bytes, int] = {}  # group -> bytes of its records
             n_bodies = 0
             for gkey, value in txn.cursor(db=self._bodies):
                 n_bodies += 1
@@ -805,6 +859,7 @@ class Store:
                 if txn.get(_slot_key(group, author, seq), db=self._slots) != bytes(gkey) + entry_id:
                     problems.append(f"entry {entry_id.hex()}: slot index does not point to its body")
                 by_gseq[_U64.unpack(gkey)[0]] = group
+                sizes_of[group] = sizes_of.get(group, 0) + len(value) - _BODY_HDR.size
                 head_key = group + author
                 if seq > max_seq.get(head_key, (0, b""))[0]:
                     max_seq[head_key] = (seq, entry_id)
@@ -828,7 +883,9 @@ class Store:
             if set(stored_groups) != set(cursors):
                 problems.append("groups index does not match the groups of the arrival index")
             for group, seen in cursors.items():
-                last, count = stored_groups.get(group, (0, 0))
+                last, count, size = stored_groups.get(group, (0, 0, 0))
+                if size != sizes_of.get(group, 0):
+                    problems.append(f"group {group.hex()}: size {size} but its records hold {sizes_of.get(group, 0)}")
                 if count != len(seen):
                     problems.append(f"group {group.hex()}: count {count} but {len(seen)} entries")
                 if seen != list(range(1, len(seen) + 1)) or last != len(seen):
@@ -836,6 +893,14 @@ class Store:
             return problems
 
         return self._read(op)
+
+
+_META_PAGES: Final = 2
+
+
+def _pages(stat: Any) -> int:
+    """Pages of one B+tree, from an LMDB ``stat``."""
+    return int(stat["branch_pages"]) + int(stat["leaf_pages"]) + int(stat["overflow_pages"])
 
 
 def _describe_foreign(root: Path) -> str:

@@ -157,6 +157,8 @@ CODES: dict[str, str] = {
     "client.nothing_to_erase": "you have written nothing in that group",
     "client.home_in_use": "another Holdspace process (the app, or a command) is using this home directory",
     "client.keyfile_full": "the key file would exceed the size loading accepts, so nothing was written",
+    "client.passphrase": "an empty passphrase was given, and it would protect nothing",
+    "client.passphrase_file": "the passphrase file is missing, unreadable, not UTF-8 or empty",
     # --- the device history (local records beside the key file) ---
     "history.damaged": "a record of this device's history did not open (altered or truncated) and was skipped",
     "history.io": "the device history could not be opened or written",
@@ -178,7 +180,13 @@ CODES: dict[str, str] = {
     "node.restore_target_not_empty": "the restore destination is not empty",
     "node.restore_mismatch": "the restored store differs from the backup's manifest",
     "node.store_failed": "the node's store could not be opened, read or copied",
-    "node.metrics_not_loopback": "the metrics endpoint listens on a loopback address only",
+    "node.metrics_not_loopback": "a metrics address that is not loopback needs the operator's explicit opt-in",
+    "node.store_format": "the store's format is newer or unknown, or older and not migrated yet",
+    "node.running": "a node is running on the directory, and the operation needs it stopped",
+    "node.down": "no node process is running on the directory",
+    "node.not_ready": "the node's process exists but has not reported itself ready and live in time",
+    "node.check_failed": "the integrity check found entries or indexes that are wrong",
+    "node.compact_failed": "the compacted copy did not hold what the store holds; the store was left as it was",
     # --- a node's configuration file, node.toml (local, not the wire) ---
     "config.missing": "the node directory has no node.toml",
     "config.unreadable": "node.toml could not be read as UTF-8 text",

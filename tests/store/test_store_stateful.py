@@ -143,6 +143,7 @@ class StoreModel(RuleBasedStateMachine):
         assert s.groups() == sorted(g for g, ids in self.arrival.items() if ids)
         for g, ids in self.arrival.items():
             assert s.count(g) == s.last_cursor(g) == len(ids)
+            assert s.group_bytes(g) == sum(len(self.entries[x].raw) for x in ids)
             assert [e.entry_id for _, e in s.iter_group(g, 0, 10_000)] == ids
             heads: dict[bytes, tuple[int, bytes]] = {}
             for (gg, a, seq), entry_id in self.slots.items():

@@ -147,6 +147,10 @@ _FLAG_BODY_DELETED: Final = 0x01
 
 _DB_NAMES: Final = (b"sys", b"meta", b"bodies", b"ids", b"arrival", b"slots", b"heads", b"groups")
 _SYS_FORMAT: Final = b"format"
+#: meta keys of the byte counters (stored bytes of entries, ``raw``): per group, and for the node.
+#: Kept in the meta table, in the transaction of every write that changes them, so they never drift.
+USAGE_PREFIX: Final = b"usage:"  # usage:<group> -> u64
+USAGE_NODE: Final = b"usage/node"  # u64; its absence means the counters are to be counted (older stores)
 _SYS_ENGINE: Final = b"engine"
 
 _Txn = lmdb.Transaction  # read and write transactions are opened with buffers=True (memoryviews)
@@ -161,6 +165,11 @@ def _decode_body(value: bytes | memoryview) -> tuple[StoredEntry, int]:
     """-> (entry, flags)."""
     flags, group, author, seq, kind, entry_id = _BODY_HDR.unpack_from(value)
     return StoredEntry(group, author, seq, entry_id, kind, bytes(value[_BODY_HDR.size :])), flags
+
+
+def _u64(value: bytes | memoryview | None) -> int:
+    """A stored u64 counter; 0 when absent or malformed."""
+    return _U64.unpack(value)[0] if value is not None and len(value) == _U64.size else 0
 
 
 def _maybe_bytes(value: bytes | memoryview | None) -> bytes | None:
@@ -329,7 +338,13 @@ class Store:
             _fsync_dir(root)
             if created_dir:
                 _fsync_dir(root.parent)
-        return cls(env, dbs, root, max_map_size)
+        store = cls(env, dbs, root, max_map_size)
+        try:
+            store._ensure_usage()
+        except BaseException:
+            env.close()
+            raise
+        return store
 
     @staticmethod
     def _open_dbs(env: lmdb.Environment) -> dict[bytes, Any]:
@@ -497,6 +512,7 @@ class Store:
         heads: dict[bytes, tuple[int, bytes]] = {}  # group+author -> (seq, id)
         dirty_heads: set[bytes] = set()
         results: list[int | None] = []
+        added: dict[bytes, int] = {}  # group -> bytes stored by this batch
         for i, e in enumerate(entries):
             gkey = _U64.pack(gseq + 1)
             if not txn.put(e.entry_id, gkey, overwrite=False, db=ids_db):
@@ -512,6 +528,7 @@ class Store:
             gseq += 1
             body = _BODY_HDR.pack(0, e.group, e.author, e.seq, e.kind, e.entry_id)
             txn.put(gkey, body + e.raw, append=True, db=bodies_db)
+            added[e.group] = added.get(e.group, 0) + len(e.raw)
             state = groups.get(e.group)
             if state is None:
                 packed = txn.get(e.group, db=self._groups)
@@ -534,7 +551,18 @@ class Store:
             txn.put(group, _GROUP_VAL.pack(last_cursor, count), db=self._groups)
         for head_key in dirty_heads:
             txn.put(head_key, _HEAD_VAL.pack(*heads[head_key]), db=self._heads)
+        self._add_usage(txn, added)
         return results
+
+    def _add_usage(self, txn: _Txn[memoryview], delta: dict[bytes, int]) -> None:
+        """Add ``delta`` (group -> bytes, may be negative) to the byte counters, in ``txn``."""
+        if not delta:
+            return
+        for group, change in delta.items():
+            key = USAGE_PREFIX + group
+            txn.put(key, _U64.pack(max(_u64(txn.get(key, db=self._meta)) + change, 0)), db=self._meta)
+        total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) + sum(delta.values()), 0)
+        txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
 
     def _check_same_position(self, txn: _Txn[memoryview], e: StoredEntry, index: int) -> None:
         """``e.entry_id`` is already stored: it must be stored at the same (group, author, seq)."""
@@ -567,6 +595,7 @@ class Store:
 
         def op(txn: _Txn[memoryview]) -> int:
             found = 0
+            delta: dict[bytes, int] = {}
             for entry_id, tombstone in items:
                 gkey = txn.get(entry_id, db=self._ids)
                 if gkey is None:
@@ -576,8 +605,11 @@ class Store:
                 if body is None:  # pragma: no cover - corruption
                     raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
                 flags, *rest = _BODY_HDR.unpack_from(body)
+                group = bytes(rest[0])
+                delta[group] = delta.get(group, 0) + len(tombstone) - (len(body) - _BODY_HDR.size)
                 txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
                 found += 1
+            self._add_usage(txn, delta)
             return found
 
         return self._write(op)
@@ -722,6 +754,15 @@ class Store:
     def get_meta(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: _maybe_bytes(txn.get(key, db=self._meta)))
 
+    def usage(self, group: bytes) -> tuple[int, int]:
+        """(bytes stored in ``group``, bytes stored in the node): the ``raw`` bytes of every entry, as
+        kept now (a deleted payload no longer counts). Two counters read in one snapshot: O(1)."""
+
+        def op(txn: _Txn[memoryview]) -> tuple[int, int]:
+            return _u64(txn.get(USAGE_PREFIX + group, db=self._meta)), _u64(txn.get(USAGE_NODE, db=self._meta))
+
+        return self._read(op)
+
     def meta_items(self, prefix: bytes, limit: int = DEFAULT_ITER_LIMIT) -> list[tuple[bytes, bytes]]:
         """Up to ``limit`` metadata (key, value) pairs whose key starts with ``prefix``, in key order."""
 
@@ -739,6 +780,80 @@ class Store:
         return self._read(op)
 
     # --- maintenance -----------------------------------------------------------------------------
+
+    def _ensure_usage(self) -> None:
+        """Count the byte counters once if the store has none (written by an older version)."""
+        if self._read(lambda txn: txn.get(USAGE_NODE, db=self._meta) is not None):
+            return
+
+        def op(txn: _Txn[memoryview]) -> None:
+            if txn.get(USAGE_NODE, db=self._meta) is not None:  # another process counted meanwhile
+                return
+            sizes: dict[bytes, int] = {}
+            for _gkey, value in txn.cursor(db=self._bodies):
+                group = bytes(value[1 : 1 + ID_SIZE])
+                sizes[group] = sizes.get(group, 0) + len(value) - _BODY_HDR.size
+            for group, size in sizes.items():
+                txn.put(USAGE_PREFIX + group, _U64.pack(size), db=self._meta)
+            txn.put(USAGE_NODE, _U64.pack(sum(sizes.values())), db=self._meta)
+
+        self._write(op)
+
+    def drop_group(self, group: bytes, meta_prefixes: Sequence[bytes] = ()) -> int:
+        """Delete every entry of ``group`` and its indexes, its byte counter, and the meta keys that
+        start with one of ``meta_prefixes`` and hold the group id after it, in ONE durable transaction;
+        return how many entries were deleted. The freed pages stay in ``data.mdb`` until reused
+        (:meth:`compact_copy` leaves them out). Meant for a node that is not running: a running node
+        keeps what it read of the group in memory."""
+        _check_id("group", group)
+
+        def op(txn: _Txn[memoryview]) -> int:
+            deleted = 0
+            size = 0
+            arrival = txn.cursor(db=self._arrival)
+            rows: list[bytes] = []
+            if arrival.set_range(group):
+                for key, gkey in arrival:
+                    if bytes(key[:ID_SIZE]) != group:
+                        break
+                    rows.append(bytes(key))
+                    body = txn.get(gkey, db=self._bodies)
+                    if body is not None:
+                        _, _, author, seq, _, entry_id = _BODY_HDR.unpack_from(body)
+                        size += len(body) - _BODY_HDR.size
+                        txn.delete(bytes(entry_id), db=self._ids)
+                        txn.delete(_slot_key(group, bytes(author), seq), db=self._slots)
+                        txn.delete(bytes(gkey), db=self._bodies)
+                        deleted += 1
+            for key in rows:
+                txn.delete(key, db=self._arrival)
+            heads = txn.cursor(db=self._heads)
+            head_keys: list[bytes] = []
+            if heads.set_range(group):
+                for key in heads.iternext(values=False):
+                    if bytes(key[:ID_SIZE]) != group:
+                        break
+                    head_keys.append(bytes(key))
+            for key in head_keys:
+                txn.delete(key, db=self._heads)
+            txn.delete(group, db=self._groups)
+            doomed = [USAGE_PREFIX + group]
+            meta = txn.cursor(db=self._meta)
+            for prefix in meta_prefixes:
+                if meta.set_range(prefix):
+                    for key in meta.iternext(values=False):
+                        if not bytes(key).startswith(prefix):
+                            break
+                        if group in bytes(key)[len(prefix) :]:
+                            doomed.append(bytes(key))
+            counted = _u64(txn.get(USAGE_PREFIX + group, db=self._meta))
+            for key in doomed:
+                txn.delete(key, db=self._meta)
+            total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) - max(counted, size), 0)
+            txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
+            return deleted
+
+        return self._write(op)
 
     def compact_copy(self, dest_path: str | os.PathLike[str]) -> None:
         """Write a compacted, consistent copy of the store into ``dest_path`` (created; must be empty).

@@ -114,6 +114,18 @@ CODES: dict[str, str] = {
     "fed.not_host": "the peer node is not a host of that group",
     "fed.wrong_group": "a pulled entry does not belong to the group that was pulled",
     "fed.unreachable": "none of the group's host nodes could be reached",
+    # --- admission: which groups a node's operator lets it host (spec 14.6, 16.4) ---
+    "admission.closed": "this node's operator lets nobody start a new group here",
+    "admission.token_required": "this node starts a new group only for the holder of a token from its operator",
+    "admission.bad_token": "the operator's token is not one this node issued, or it was revoked",
+    "admission.token_expired": "the operator's token has expired",
+    "admission.token_used_up": "the operator's token was already used as many times as it allows",
+    "admission.max_groups": "this node already hosts as many groups as its operator allows",
+    "admission.group_refused": "this node's operator refuses to host that group",
+    "admission.peer_refused": "this node's operator does not let that node make it host a new group",
+    # --- storage budgets a node's operator sets (spec 14.6) ---
+    "quota.group_full": "the group has used its storage budget on this node: new messages, joins and invites wait",
+    "quota.node_full": "this node has used its storage budget: new messages, joins, invites and groups wait",
     # --- end-to-end encryption (client side) ---
     "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
     "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",
@@ -242,3 +254,15 @@ class CredentialError(HoldspaceError):
 
 class E2eeError(HoldspaceError):
     family = "e2ee"
+
+
+class AdmissionError(HoldspaceError):
+    """A node's operator does not let it host a group (``admission.*``)."""
+
+    family = "admission"
+
+
+class QuotaError(HoldspaceError):
+    """A storage budget set by a node's operator is used up (``quota.*``)."""
+
+    family = "quota"

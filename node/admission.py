@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from protocol import codec, crypto, kinds
@@ -200,14 +200,6 @@ def check_budget(policy: Policy, kind: int, size: int, usage: Usage) -> None:
         raise QuotaError("quota.node_full")
 
 
-@dataclass(slots=True)
-class Spending:
-    """Token uses counted in memory, ahead of their durable write, so that two creations racing on
-    one token cannot both take its last use. ``uses`` maps a token hash to its uses known here."""
-
-    uses: dict[bytes, int] = field(default_factory=dict)
-
-
 __all__ = [
     "BUDGETED_KINDS",
     "CREATE_MODES",
@@ -217,7 +209,6 @@ __all__ = [
     "CreateMode",
     "FederateMode",
     "Policy",
-    "Spending",
     "TokenRecord",
     "Usage",
     "check_budget",

@@ -813,10 +813,10 @@ class Store:
             arrival = txn.cursor(db=self._arrival)
             rows: list[bytes] = []
             if arrival.set_range(group):
-                for key, gkey in arrival:
-                    if bytes(key[:ID_SIZE]) != group:
+                for row_key, gkey in arrival:
+                    if bytes(row_key[:ID_SIZE]) != group:
                         break
-                    rows.append(bytes(key))
+                    rows.append(bytes(row_key))
                     body = txn.get(gkey, db=self._bodies)
                     if body is not None:
                         _, _, author, seq, _, entry_id = _BODY_HDR.unpack_from(body)
@@ -825,30 +825,31 @@ class Store:
                         txn.delete(_slot_key(group, bytes(author), seq), db=self._slots)
                         txn.delete(bytes(gkey), db=self._bodies)
                         deleted += 1
-            for key in rows:
-                txn.delete(key, db=self._arrival)
+            for row in rows:
+                txn.delete(row, db=self._arrival)
             heads = txn.cursor(db=self._heads)
             head_keys: list[bytes] = []
             if heads.set_range(group):
-                for key in heads.iternext(values=False):
-                    if bytes(key[:ID_SIZE]) != group:
+                for head_key in heads.iternext(values=False):
+                    if bytes(head_key[:ID_SIZE]) != group:
                         break
-                    head_keys.append(bytes(key))
-            for key in head_keys:
-                txn.delete(key, db=self._heads)
+                    head_keys.append(bytes(head_key))
+            for head in head_keys:
+                txn.delete(head, db=self._heads)
             txn.delete(group, db=self._groups)
             doomed = [USAGE_PREFIX + group]
             meta = txn.cursor(db=self._meta)
             for prefix in meta_prefixes:
                 if meta.set_range(prefix):
-                    for key in meta.iternext(values=False):
-                        if not bytes(key).startswith(prefix):
+                    for meta_key in meta.iternext(values=False):
+                        name = bytes(meta_key)
+                        if not name.startswith(prefix):
                             break
-                        if group in bytes(key)[len(prefix) :]:
-                            doomed.append(bytes(key))
+                        if group in name[len(prefix) :]:
+                            doomed.append(name)
             counted = _u64(txn.get(USAGE_PREFIX + group, db=self._meta))
-            for key in doomed:
-                txn.delete(key, db=self._meta)
+            for name in doomed:
+                txn.delete(name, db=self._meta)
             total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) - max(counted, size), 0)
             txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
             return deleted

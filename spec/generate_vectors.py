@@ -1291,13 +1291,13 @@ def client_frame_vectors() -> list[Vector]:
 
     challenge = crypto.blake2b_256(b"a connection's challenge")
     node_key = crypto.blake2b_256(b"a node key")
-    frame("hello request", frames.encode_client_request(0, "hello", v=frames.PROTOCOL_VERSION))
+    frame("hello request", frames.encode_client_request(0, "hello", v=2))
     frame(
         "hello answer",
         frames.encode_answer(
             0,
             {
-                "v": frames.PROTOCOL_VERSION,
+                "v": 2,
                 "node": node_key,
                 "challenge": challenge,
                 "limits": {"publish_rate": 1000, "max_frame": frames.MAX_FRAME, "in_flight": frames.MAX_IN_FLIGHT},

@@ -37,7 +37,7 @@ FederateMode = Literal["any", "peers", "none"]
 CREATE_MODES: Final = ("open", "token", "closed")
 FEDERATE_MODES: Final = ("any", "peers", "none")
 
-TOKEN_TEXT_PREFIX: Final = "hstoken:"
+TOKEN_TEXT_PREFIX: Final = "hstoken:"  # noqa: S105 - the prefix of a token's text, not a secret
 TOKEN_SIZE: Final = 32
 TOKEN_DOMAIN: Final = b"holdspace/v1/operator-token"
 TOKEN_PREFIX: Final = b"token:"  # store meta: token:<hash> -> TokenRecord (written by the operator's commands)

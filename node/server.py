@@ -672,6 +672,11 @@ class Node:
         """The fork proofs this node holds for ``group`` (at most one per author)."""
         return [value for _key, value in self.store.meta_items(FORK_PREFIX + group, limit=100_000)]
 
+    def refresh(self, group: bytes) -> None:
+        """Wake the group's subscriptions and peers' streams, so they ask again whether to serve it
+        (the operator refused the group, say)."""
+        self._wake(group)
+
     def _wake(self, group: bytes) -> None:
         self._generation[group] = self._generation.get(group, 0) + 1
         event = self._group_events.pop(group, None)

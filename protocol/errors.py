@@ -190,6 +190,10 @@ CODES: dict[str, str] = {
     "node.restore_mismatch": "the restored store differs from the backup's manifest",
     "node.store_failed": "the node's store could not be opened, read or copied",
     "node.metrics_not_loopback": "the metrics endpoint listens on a loopback address only",
+    "node.running": "the node is running, and this needs it stopped",
+    "node.unknown_group": "the node holds no group with that id",
+    "node.unknown_token": "no single operator's token matches that id",
+    "node.bad_argument": "a node command's argument is not in the expected form",
     # --- a node's configuration file, node.toml (local, not the wire) ---
     "config.missing": "the node directory has no node.toml",
     "config.unreadable": "node.toml could not be read as UTF-8 text",

@@ -503,6 +503,30 @@ def id_show(ctx: click.Context) -> None:
         click.echo(f"{record.name or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
 
 
+@cli.command("contact")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@friendly
+def contact(ctx: click.Context, as_json: bool) -> None:
+    """Who runs your home node, and where to report abuse to them (as the node says in its hello)."""
+
+    async def go(me: Participant, s: Any) -> dict[str, Any]:
+        return {"node": str(me.node), "contact": s.contact, "create": s.create_policy}
+
+    _, found = session_call(ctx, go)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    click.echo(f"home node: {found['node']}")
+    if found["contact"]:
+        click.echo(f"report abuse to its operator: {found['contact']}")
+    else:
+        click.echo("its operator publishes no abuse contact")
+    click.echo("the operator sees no words: report what a message says to the group's moderators (holdspace report)")
+    starts = {"open": "anyone", "token": "only with a token from its operator", "closed": "nobody"}
+    click.echo(f"who may start a group there: {starts.get(found['create'], found['create'])}")
+
+
 # --- groups -----------------------------------------------------------------------------------
 
 
@@ -526,13 +550,24 @@ def group() -> None:
     """Create, join and look after groups."""
 
 
+NODE_TOKEN_HELP = "A token from your home node's operator (hstoken:...), if the node asks for one."  # noqa: S105 - help text
+
+
+def _node_token(text: str | None) -> bytes | None:
+    from node.admission import parse_token  # noqa: PLC0415 - light, but node code: imported when used
+
+    return parse_token(text) if text else None
+
+
 @group.command("create")
 @click.argument("name")
+@click.option("--node-token", help=NODE_TOKEN_HELP)
 @click.pass_context
 @friendly
-def group_create(ctx: click.Context, name: str) -> None:
+def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
     """Create a group on your home node; you are its first facilitator."""
-    _, record = session_call(ctx, lambda me, s: me.create_group(s, name))
+    token = _node_token(node_token)
+    _, record = session_call(ctx, lambda me, s: me.create_group(s, name, token))
     click.echo(f"group created: {name} ({record.group_id.hex()[:12]})")
 
 
@@ -622,14 +657,16 @@ def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None
     "reuse",
     help="Use the pseudonym you have in this other group (members of both could link you).",
 )
+@click.option("--node-token", help=NODE_TOKEN_HELP + " Needed to join a group hosted elsewhere.")
 @click.pass_context
 @friendly
-def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None) -> None:
+def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None, node_token: str | None) -> None:
     """Join a group with an invite token (you get a fresh, unlinkable pseudonym for it)."""
     invite = InviteToken.parse(token)
+    operator_token = _node_token(node_token)
 
     async def go(me: Participant, s: Any) -> GroupRecord:
-        return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None)
+        return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None, node_token=operator_token)
 
     _, record = session_call(ctx, go)
     click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")

@@ -587,7 +587,10 @@ class Participant:
 
     # -- operations --------------------------------------------------------------------------
 
-    async def create_group(self, session: NodeSession, name: str | None) -> GroupRecord:
+    async def create_group(self, session: NodeSession, name: str | None, token: bytes | None = None) -> GroupRecord:
+        """Start a group on the home node; ``token``: its operator's, if it asks for one (spec 14.6)."""
+        if token is not None:
+            session.operator_token = token
         genesis, writer = create_group(
             self.master, self.clock(), home=str(self.node) if self.node else None, random=self.random
         )
@@ -633,10 +636,19 @@ class Participant:
         return str(InviteToken(record.group_id, invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
 
     async def join(
-        self, session: NodeSession, token: InviteToken, name: str | None = None, *, reuse: GroupRecord | None = None
+        self,
+        session: NodeSession,
+        token: InviteToken,
+        name: str | None = None,
+        *,
+        reuse: GroupRecord | None = None,
+        node_token: bytes | None = None,
     ) -> GroupRecord:
         """Join with a fresh pseudonym derived for this group alone (unlinkable to your others), or,
-        only when asked (``reuse``), the pseudonym you already use in another group."""
+        only when asked (``reuse``), the pseudonym you already use in another group. ``node_token``:
+        the home node operator's token, if it asks for one to host a group joined from elsewhere."""
+        if node_token is not None:
+            session.operator_token = node_token
         if token.group_id in self.groups:
             raise ClientError("client.already_joined", "you are already in that group")
         context = reuse.context if reuse is not None else group_context(token.group_id)

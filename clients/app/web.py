@@ -46,6 +46,7 @@ from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
 from clients.history import MAX_BUDGET, MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
+from clients.plain import plain
 from clients.support import (
     badges,
     checkin_summary,
@@ -857,7 +858,7 @@ def status_text(status: Status) -> str:
 
 
 def _sentence(err: HoldspaceError) -> str:
-    message = err.message or "that did not work"
+    message = plain(err) or "that did not work"
     return f"{message[0].upper()}{message[1:]}. ({err.code})"
 
 

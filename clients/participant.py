@@ -600,7 +600,13 @@ class Participant:
         record = self._attach(GroupRecord(genesis.entry_id, genesis_context(payload.nonce), name))
         record.keys = e2ee.GroupKeys(genesis.entry_id, writer.me)
         self.groups[genesis.entry_id] = record
-        await self._publish(session, record, genesis)
+        try:
+            await self._publish(session, record, genesis)
+        except HoldspaceError as err:
+            if err.code not in UNSETTLED:  # refused (the node's admission, say): the group exists nowhere
+                del self.groups[genesis.entry_id]
+                self.save()
+            raise
         await self.sync(session, record)
         await self.ensure_clean_epoch(session, record)
         return record

@@ -12,7 +12,7 @@ from node.admission import Policy
 from protocol.federation import encode_digests, encode_sync
 
 from .conftest import converged, federated_node
-from .test_zero_trust import Founder, fed_connect, exchange, node_key, nowhere, ok, publish, receive_map, seed
+from .test_zero_trust import Founder, exchange, fed_connect, node_key, nowhere, ok, publish, receive_map, seed
 
 
 async def test_invitations_to_host_follow_the_operators_admission(tmp_path: Path) -> None:
@@ -22,6 +22,7 @@ async def test_invitations_to_host_follow_the_operators_admission(tmp_path: Path
         probe = encode_digests({group: bytes(32)})
         with trio.fail_after(10):
             while bytes(asker.verify_key) not in b.federation.addresses:  # b links to its added peer
+                b.node.topology_changed()  # the run loop sets the addresses it links to at each change
                 await trio.sleep(0.05)
         async with fed_connect(b, asker) as conn:
             for policy, code in [

@@ -47,6 +47,7 @@ from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
+from protocol.operator_token import parse_token
 from protocol.payloads import ROLES
 from simulations.cli import sim
 
@@ -554,8 +555,6 @@ NODE_TOKEN_HELP = "A token from your home node's operator (hstoken:...), if the 
 
 
 def _node_token(text: str | None) -> bytes | None:
-    from node.admission import parse_token  # noqa: PLC0415 - light, but node code: imported when used
-
     return parse_token(text) if text else None
 
 

@@ -13,9 +13,9 @@
   (removals, bans, roles, leaves, rekeys, redactions, erasures, sessions, settings, hosts, trust,
   invite closes) are stored over budget, so that a full group stays governable and can shrink.
 
-Operator tokens: ``hstoken:`` and base64url of 32 random bytes. The node keeps only their hash
-(:func:`token_hash`), the record of what each allows (:class:`TokenRecord`) and how many times each
-was used; the text is shown once, when it is made.
+Operator tokens (``protocol.operator_token``): ``hstoken:`` and base64url of 32 random bytes. The
+node keeps only their hash (:func:`token_hash`), the record of what each allows (:class:`TokenRecord`)
+and how many times each was used; the text is shown once, when it is made.
 
 Invariant: every refusal here is an ``AdmissionError`` or a ``QuotaError`` with a registered code,
 and every check costs O(1): counters and set lookups, never a walk of what is stored.
@@ -23,23 +23,19 @@ and every check costs O(1): counters and set lookups, never a walk of what is st
 
 from __future__ import annotations
 
-import base64
-import binascii
 import struct
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from protocol import codec, crypto, kinds
+from protocol import codec, kinds
 from protocol.errors import AdmissionError, CodecError, QuotaError
+from protocol.operator_token import parse_token, token_hash, token_text
 
 CreateMode = Literal["open", "token", "closed"]
 FederateMode = Literal["any", "peers", "none"]
 CREATE_MODES: Final = ("open", "token", "closed")
 FEDERATE_MODES: Final = ("any", "peers", "none")
 
-TOKEN_TEXT_PREFIX: Final = "hstoken:"  # noqa: S105 - the prefix of a token's text, not a secret
-TOKEN_SIZE: Final = 32
-TOKEN_DOMAIN: Final = b"holdspace/v1/operator-token"
 TOKEN_PREFIX: Final = b"token:"  # store meta: token:<hash> -> TokenRecord (written by the operator's commands)
 USES_PREFIX: Final = b"tokenuse:"  # store meta: tokenuse:<hash> -> u64 uses (written by the node)
 MAX_LABEL: Final = 200
@@ -63,27 +59,6 @@ class Policy:
 
 
 # -- operator tokens ----------------------------------------------------------------------------------
-
-
-def token_hash(token: bytes) -> bytes:
-    """What the node stores of a token: BLAKE2b-256 of the domain, a zero byte and the 32 bytes."""
-    return crypto.blake2b_256(TOKEN_DOMAIN + b"\x00" + token)
-
-
-def token_text(token: bytes) -> str:
-    return TOKEN_TEXT_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
-
-
-def parse_token(text: str) -> bytes:
-    """The 32 bytes of a token's text (``hstoken:`` and base64url); ``admission.bad_token`` otherwise."""
-    body = text.strip().removeprefix(TOKEN_TEXT_PREFIX)
-    try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raw = b""
-    if not text.strip().startswith(TOKEN_TEXT_PREFIX) or len(raw) != TOKEN_SIZE:
-        raise AdmissionError("admission.bad_token", "a token is hstoken: followed by 43 base64url characters")
-    return raw
 
 
 @dataclass(frozen=True, slots=True)

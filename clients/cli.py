@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from contextlib import aclosing
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +36,10 @@ from node.config import (
     init_node,
     load_node,
     node_id,
+    parse_group_id,
     read_config,
     update_peers,
+    update_refused,
 )
 from node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, health, node_lock
 from node.logs import FORMATS, LEVELS, setup_logging
@@ -47,6 +50,7 @@ from protocol import kinds, textid
 from protocol.address import InviteToken, NodeAddress
 from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
+from protocol.operator_token import parse_token
 from protocol.payloads import ROLES
 from simulations.cli import sim
 
@@ -177,7 +181,10 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
     # signals are received from the start: one sent while the node starts (systemd stopping or reloading
     # it, say) waits until it serves, instead of killing it midway
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
-        async with open_node(directory, key, config.node_limits()) as running, trio.open_nursery() as nursery:
+        async with (
+            open_node(directory, key, config.node_limits(), policy=config.policy()) as running,
+            trio.open_nursery() as nursery,
+        ):
             book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
             federation = Federation(running, book, quic_connector(key, running.limits.transport))
             metrics = None
@@ -238,10 +245,14 @@ async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBoo
     except ConfigError as err:
         log.error("node.toml not reloaded, nothing changed: %s: %s", err.code, err.message)
         return
-    done = apply_config(new, started, node.limits, node.rates, book)
+    done = apply_config(new, started, node.limits, node.rates, book, node.core)
     for key in sorted(done.newly_blocked):
         log.info("blocked node %s: closing its connections", node_id(key))
         await federation.drop(key)
+    for group in done.newly_refused:  # its subscribers are told at once
+        node.refresh(group)
+    if done.newly_refused:
+        log.info("%d more group(s) refused: no longer stored or served", len(done.newly_refused))
     node.topology_changed()  # links follow the new peers and blocks
     log.info("node.toml reloaded: %d peer(s) added, %d blocked", len(new.peers), len(new.blocked))
     if done.need_restart:
@@ -282,8 +293,14 @@ def node_config_check(directory: Path) -> None:
     public = f"{config.public_host or config.host}:{config.public_port or config.port}"
     click.echo(f"listen {config.host}:{config.port}; public address {public}")
     click.echo(f"peers: {len(config.peers)}; blocked: {len(config.blocked)}")
-    limits = ", ".join(f"{k} = {v:g}" for k, v in sorted(config.limits.items())) or "defaults"
+    limits = ", ".join(f"{k} = {v:g}" for k, v in sorted({**config.limits, **config.budgets}.items())) or "defaults"
     click.echo(f"limits: {limits}")
+    admission = config.admission
+    cap = f", at most {admission.max_groups} groups" if admission.max_groups is not None else ""
+    click.echo(
+        f"admission: create {admission.create}, federate {admission.federate}{cap}; {len(config.refused)} refused"
+    )
+    click.echo(f"abuse contact: {config.contact or '(none: set [operator] contact)'}")
     if not config.dialable:
         click.echo("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node")
 
@@ -454,6 +471,127 @@ def peer_list(directory: Path, as_json: bool) -> None:
         click.echo("no peers added and none blocked (the other hosts of this node's groups are linked to anyway)")
 
 
+@node.group("token")
+def node_token() -> None:
+    """Tokens that let someone start a group on this node (with [admission] create = "token")."""
+
+
+@node_token.command("new")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--uses", type=click.IntRange(1, 1_000_000), help="How many groups it may start (default: no limit).")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), help="Valid for this many days (default: always).")
+@click.option("--label", default="", help="A note for yourself: who you gave it to (stored on this node only).")
+@friendly
+def node_token_new(directory: Path, uses: int | None, days: float | None, label: str) -> None:
+    """Make a token; it is shown once. Give it privately; the node keeps only its hash."""
+    from node import moderation  # noqa: PLC0415 - the participant's commands start without it
+
+    text = moderation.issue_token(directory, now_ms(), uses=uses, days=days, label=label)
+    click.echo(text)
+    click.echo("shown once: the node keeps only its hash. It works at once, even on a running node.", err=True)
+
+
+@node_token.command("list")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def node_token_list(directory: Path, as_json: bool) -> None:
+    """The tokens not revoked: id, uses, expiry, label."""
+    from node import moderation  # noqa: PLC0415
+
+    now = now_ms()
+    tokens = moderation.list_tokens(directory)
+    if as_json:
+        click.echo(json.dumps([{**asdict(t), "state": t.state(now)} for t in tokens]))
+        return
+    for t in tokens:
+        until = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.expires_ms / 1000)) if t.expires_ms else "never"
+        allowed = t.max_uses if t.max_uses is not None else "unlimited"
+        click.echo(f"{t.id}  {t.uses}/{allowed} used  expires {until}  {t.state(now)}  {t.label}")
+    if not tokens:
+        click.echo("no tokens (holdspace node token new DIRECTORY)")
+
+
+@node_token.command("revoke")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("token_id")
+@friendly
+def node_token_revoke(directory: Path, token_id: str) -> None:
+    """Revoke the token TOKEN_ID (see 'token list'); groups it started stay."""
+    from node import moderation  # noqa: PLC0415
+
+    click.echo(f"token {moderation.revoke_token(directory, token_id)} revoked (at once, even on a running node)")
+
+
+@node.group("groups")
+def node_groups() -> None:
+    """The groups this node hosts: list them, refuse one, drop one's data."""
+
+
+@node_groups.command("list")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def node_groups_list(directory: Path, as_json: bool) -> None:
+    """Every group stored here: id, entries, bytes, latest entry. The node sees no names and no words."""
+    from node import moderation  # noqa: PLC0415
+
+    config = read_config(directory)
+    rows = moderation.list_groups(directory, config.refused)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows]))
+        return
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.last_entry_ms / 1000)) if r.last_entry_ms else "-"
+        note = "  refused" if r.refused else ""
+        click.echo(f"{r.id}  {r.entries} entries  {r.bytes:,} bytes  latest {when}{note}")
+    if not rows:
+        click.echo("no groups stored")
+
+
+@node_groups.command("refuse")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("group_id")
+@friendly
+def node_groups_refuse(directory: Path, group_id: str) -> None:
+    """Neither store nor serve GROUP_ID (hsg1...): its members here and its other hosts are refused
+    with admission.group_refused. Its data stays until 'groups drop'."""
+    config, changed = update_refused(directory, refuse=parse_group_id(group_id))
+    click.echo(f"{'group refused' if changed else 'already refused'}; {len(config.refused)} refused")
+    if changed:
+        click.echo(APPLY)
+
+
+@node_groups.command("allow")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("group_id")
+@friendly
+def node_groups_allow(directory: Path, group_id: str) -> None:
+    """Lift a refusal of GROUP_ID."""
+    config, changed = update_refused(directory, allow=parse_group_id(group_id))
+    click.echo(f"{'refusal lifted' if changed else 'not refused: nothing changed'}; {len(config.refused)} refused")
+    if changed:
+        click.echo(APPLY)
+
+
+@node_groups.command("drop")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.argument("group_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@friendly
+def node_groups_drop(directory: Path, group_id: str, yes: bool) -> None:
+    """Refuse GROUP_ID and delete everything this node stores of it (the node must be stopped).
+    Members whose home is this node lose their access through it; other hosts keep the group."""
+    from node import moderation  # noqa: PLC0415
+
+    group = parse_group_id(group_id)
+    if not yes:
+        click.confirm(f"Delete every entry of {group_id} from this node and refuse it?", abort=True)
+    deleted = moderation.drop_group(directory, group)
+    click.echo(f"dropped {deleted} entries; the group is refused (node.toml [admission] refused)")
+    click.echo("its bytes leave data.mdb's live pages now; 'holdspace node backup' copies leave them out")
+
+
 # --- identity ---------------------------------------------------------------------------------
 
 
@@ -488,6 +626,30 @@ def id_show(ctx: click.Context) -> None:
         click.echo(f"{record.name or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
 
 
+@cli.command("contact")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@friendly
+def contact(ctx: click.Context, as_json: bool) -> None:
+    """Who runs your home node, and where to report abuse to them (as the node says in its hello)."""
+
+    async def go(me: Participant, s: Any) -> dict[str, Any]:
+        return {"node": str(me.node), "contact": s.contact, "create": s.create_policy}
+
+    _, found = session_call(ctx, go)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    click.echo(f"home node: {found['node']}")
+    if found["contact"]:
+        click.echo(f"report abuse to its operator: {found['contact']}")
+    else:
+        click.echo("its operator publishes no abuse contact")
+    click.echo("the operator sees no words: report what a message says to the group's moderators (holdspace report)")
+    starts = {"open": "anyone", "token": "only with a token from its operator", "closed": "nobody"}
+    click.echo(f"who may start a group there: {starts.get(found['create'], found['create'])}")
+
+
 # --- groups -----------------------------------------------------------------------------------
 
 
@@ -511,13 +673,22 @@ def group() -> None:
     """Create, join and look after groups."""
 
 
+NODE_TOKEN_HELP = "A token from your home node's operator (hstoken:...), if the node asks for one."  # noqa: S105 - help text
+
+
+def _node_token(text: str | None) -> bytes | None:
+    return parse_token(text) if text else None
+
+
 @group.command("create")
 @click.argument("name")
+@click.option("--node-token", help=NODE_TOKEN_HELP)
 @click.pass_context
 @friendly
-def group_create(ctx: click.Context, name: str) -> None:
+def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
     """Create a group on your home node; you are its first facilitator."""
-    _, record = session_call(ctx, lambda me, s: me.create_group(s, name))
+    token = _node_token(node_token)
+    _, record = session_call(ctx, lambda me, s: me.create_group(s, name, token))
     click.echo(f"group created: {name} ({record.group_id.hex()[:12]})")
 
 
@@ -607,14 +778,16 @@ def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None
     "reuse",
     help="Use the pseudonym you have in this other group (members of both could link you).",
 )
+@click.option("--node-token", help=NODE_TOKEN_HELP + " Needed to join a group hosted elsewhere.")
 @click.pass_context
 @friendly
-def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None) -> None:
+def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None, node_token: str | None) -> None:
     """Join a group with an invite token (you get a fresh, unlinkable pseudonym for it)."""
     invite = InviteToken.parse(token)
+    operator_token = _node_token(node_token)
 
     async def go(me: Participant, s: Any) -> GroupRecord:
-        return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None)
+        return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None, node_token=operator_token)
 
     _, record = session_call(ctx, go)
     click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")

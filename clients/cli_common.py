@@ -17,6 +17,7 @@ import trio
 
 from clients.client import connect
 from clients.participant import ClientError, Participant
+from clients.plain import plain
 from node.transport.base import TransportError
 from protocol.errors import HoldspaceError
 
@@ -53,7 +54,7 @@ def friendly(fn: Callable[..., T]) -> Callable[..., T]:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         if isinstance(error, HoldspaceError):
-            fail(error.code, error.message)
+            fail(error.code, plain(error))
         elif isinstance(error, TransportError):
             fail(getattr(error, "code", "transport.error"), str(error) or "the node could not be reached")
         else:

@@ -24,7 +24,7 @@ import trio
 from node.limits import default_transport_limits
 from node.transport.base import Connection, EndOfStream, MessageStream, TransportClosed, TransportError, clone_error
 from node.transport.quic import connect_quic
-from protocol import codec
+from protocol import codec, kinds
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CODES, HoldspaceError
@@ -80,6 +80,8 @@ class NodeSession:
         self.node_key = node_key
         self.challenge: bytes | None = None
         self.authenticated: set[bytes] = set()
+        self.info: dict[str, codec.CborValue] = {}  # the node's hello answer
+        self.operator_token: bytes | None = None  # given with a genesis and an adopt (spec 14.6)
         self._stream: MessageStream | None = None
         self._send_lock = trio.Lock()
         self._next_id = 0
@@ -183,12 +185,31 @@ class NodeSession:
         return waiter.reply.result()
 
     async def hello(self) -> dict[str, codec.CborValue]:
-        result = await self.request("hello", v=PROTOCOL_VERSION)
+        """Version 3, or 2 with a node that speaks only that (it then tells no policy or contact)."""
+        try:
+            result = await self.request("hello", v=PROTOCOL_VERSION)
+        except RemoteError as err:
+            if err.code != "proto.bad_version":
+                raise
+            result = await self.request("hello", v=2)
         challenge = result.get("challenge")
         if not isinstance(challenge, bytes) or result.get("node") != self.node_key:
             raise ProtocolError("proto.malformed_frame", "the node's hello does not match its pinned key")
         self.challenge = challenge
+        self.info = result
         return result
+
+    @property
+    def contact(self) -> str | None:
+        """Where the node's operator takes reports of abuse (``mailto:``, ``https:``...), if it says."""
+        value = self.info.get("contact")
+        return value if isinstance(value, str) else None
+
+    @property
+    def create_policy(self) -> str:
+        """Who may start a group on the node: ``open``, ``token``, ``closed`` (``open`` if not told)."""
+        value = self.info.get("create")
+        return value if isinstance(value, str) else "open"
 
     async def authenticate(self, me: Pseudonym) -> None:
         if me.public_key in self.authenticated:
@@ -201,7 +222,10 @@ class NodeSession:
         self.authenticated.add(me.public_key)
 
     async def publish(self, entry: Entry) -> int:
-        result = await self.request("publish", e=entry.raw, b=entry.payload)
+        fields: dict[str, codec.CborValue] = {"e": entry.raw, "b": entry.payload}
+        if entry.kind == kinds.GENESIS and self.operator_token is not None:
+            fields["token"] = self.operator_token
+        result = await self.request("publish", **fields)
         cursor = result.get("c")
         return cursor if isinstance(cursor, int) else 0
 
@@ -228,7 +252,10 @@ class NodeSession:
     async def adopt(self, entry: Entry, hosts: list[str]) -> int:
         """Publish a join of a group the home node may not host yet; it fetches the group from
         ``hosts`` (the invite's) and becomes one of its hosts (spec 14.3 ``adopt``)."""
-        result = await self.request("adopt", e=entry.raw, b=entry.payload, hosts=[*hosts])
+        fields: dict[str, codec.CborValue] = {"e": entry.raw, "b": entry.payload, "hosts": [*hosts]}
+        if self.operator_token is not None:
+            fields["token"] = self.operator_token
+        result = await self.request("adopt", **fields)
         cursor = result.get("c")
         return cursor if isinstance(cursor, int) else 0
 

@@ -587,7 +587,10 @@ class Participant:
 
     # -- operations --------------------------------------------------------------------------
 
-    async def create_group(self, session: NodeSession, name: str | None) -> GroupRecord:
+    async def create_group(self, session: NodeSession, name: str | None, token: bytes | None = None) -> GroupRecord:
+        """Start a group on the home node; ``token``: its operator's, if it asks for one (spec 14.6)."""
+        if token is not None:
+            session.operator_token = token
         genesis, writer = create_group(
             self.master, self.clock(), home=str(self.node) if self.node else None, random=self.random
         )
@@ -597,7 +600,13 @@ class Participant:
         record = self._attach(GroupRecord(genesis.entry_id, genesis_context(payload.nonce), name))
         record.keys = e2ee.GroupKeys(genesis.entry_id, writer.me)
         self.groups[genesis.entry_id] = record
-        await self._publish(session, record, genesis)
+        try:
+            await self._publish(session, record, genesis)
+        except HoldspaceError as err:
+            if err.code not in UNSETTLED:  # refused (the node's admission, say): the group exists nowhere
+                del self.groups[genesis.entry_id]
+                self.save()
+            raise
         await self.sync(session, record)
         await self.ensure_clean_epoch(session, record)
         return record
@@ -633,10 +642,19 @@ class Participant:
         return str(InviteToken(record.group_id, invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
 
     async def join(
-        self, session: NodeSession, token: InviteToken, name: str | None = None, *, reuse: GroupRecord | None = None
+        self,
+        session: NodeSession,
+        token: InviteToken,
+        name: str | None = None,
+        *,
+        reuse: GroupRecord | None = None,
+        node_token: bytes | None = None,
     ) -> GroupRecord:
         """Join with a fresh pseudonym derived for this group alone (unlinkable to your others), or,
-        only when asked (``reuse``), the pseudonym you already use in another group."""
+        only when asked (``reuse``), the pseudonym you already use in another group. ``node_token``:
+        the home node operator's token, if it asks for one to host a group joined from elsewhere."""
+        if node_token is not None:
+            session.operator_token = node_token
         if token.group_id in self.groups:
             raise ClientError("client.already_joined", "you are already in that group")
         context = reuse.context if reuse is not None else group_context(token.group_id)

@@ -17,7 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import nacl.signing
@@ -25,6 +25,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Array
 
+from node.admission import Policy
 from node.limits import LIMIT_NAMES, NodeLimits, limits_from
 from protocol import textid
 from protocol.address import AddressError, NodeAddress
@@ -49,6 +50,22 @@ Count = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Rate = Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
 Burst = Annotated[float, msgspec.Meta(ge=1, le=1_000_000)]  # below 1, not even one request would pass
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Bytes = Annotated[int, msgspec.Meta(ge=1024, le=1 << 60)] | Annotated[str, msgspec.Meta(max_length=32)]
+GroupCount = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+Contact = Annotated[str, msgspec.Meta(min_length=3, max_length=300, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[!-~]+$")]
+BUDGET_NAMES = ("max_group_bytes", "max_node_bytes")
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+SIZE_UNITS |= {"tb": 1000**4, "tib": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """A size in bytes from ``512MiB``, ``10 GB``, ``2048`` (units kB..TB, KiB..TiB); None if it is not one."""
+    raw = text.strip().lower().replace(" ", "").replace("_", "")
+    number = raw.rstrip("abgikmt")
+    unit = raw[len(number) :]
+    if unit not in SIZE_UNITS or not number.replace(".", "", 1).isdigit():
+        return None
+    return int(float(number) * SIZE_UNITS[unit])
 
 
 class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -66,9 +83,11 @@ class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     max_pseudonyms_per_connection: Count | None = None
     max_subscriptions_per_connection: Count | None = None
     subscription_batch: Count | None = None
+    max_group_bytes: Bytes | None = None  # storage budgets (node.admission): bytes, or a size like "2GiB"
+    max_node_bytes: Bytes | None = None
 
     def given(self) -> dict[str, float]:
-        """The keys the operator set, by name."""
+        """The keys the operator set, by name (the storage budgets apart: :meth:`budgets`)."""
         return {name: value for name in LIMIT_NAMES if (value := getattr(self, name)) is not None}
 
 
@@ -78,6 +97,21 @@ class MetricsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
     address: Host | None = None
     allow_non_loopback: bool = False
+
+
+class AdmissionTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[admission]``: who may make this node host a group (``node.admission``)."""
+
+    create: Literal["open", "token", "closed"] = "open"
+    federate: Literal["any", "peers", "none"] = "any"
+    max_groups: GroupCount | None = None
+    refused: tuple[str, ...] = ()  # group ids (hsg1...) this node neither stores nor serves
+
+
+class OperatorTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[operator]``: what the node tells about who runs it."""
+
+    contact: Contact | None = None  # where to report abuse: mailto:..., https://...
 
 
 class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -92,6 +126,8 @@ class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     blocked: tuple[str, ...] = ()
     limits: LimitsTable = LimitsTable()
     metrics: MetricsTable = MetricsTable()
+    admission: AdmissionTable = AdmissionTable()
+    operator: OperatorTable = OperatorTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +141,25 @@ class NodeConfig:
     limits: dict[str, float] = field(default_factory=dict)  # the [limits] keys the operator set
     metrics_address: tuple[str, int] | None = None  # [metrics] address: (IP, port)
     metrics_non_loopback: bool = False  # [metrics] allow_non_loopback
+    admission: AdmissionTable = field(default_factory=AdmissionTable)
+    refused: frozenset[bytes] = frozenset()  # [admission] refused, as group ids
+    budgets: dict[str, int] = field(default_factory=dict)  # [limits] max_group_bytes, max_node_bytes, in bytes
+    contact: str | None = None
 
     def node_limits(self) -> NodeLimits:
         return limits_from(self.limits)
+
+    def policy(self) -> Policy:
+        """What the node core applies: ``[admission]``, the storage budgets, the contact."""
+        return Policy(
+            create=self.admission.create,
+            federate=self.admission.federate,
+            max_groups=self.admission.max_groups,
+            refused=self.refused,
+            max_group_bytes=self.budgets.get("max_group_bytes"),
+            max_node_bytes=self.budgets.get("max_node_bytes"),
+            contact=self.contact,
+        )
 
     def public_address(self, node_key: bytes, bound_port: int) -> NodeAddress:
         """The address others dial: the public host and port if set, else the listen host and the
@@ -187,6 +239,25 @@ blocked = []
 # max_connections_per_address = 256
 # publish_rate = 1000.0
 # request_rate = 2000.0
+# Storage budgets (bytes, or "500MiB", "20GB"): a full group or node refuses new messages,
+# joins, invites and groups; what moderates and deletes is still stored. Unlimited by default.
+# max_group_bytes = "1GiB"
+# max_node_bytes = "20GiB"
+
+[admission]
+# Who may start a group here: "open" (anyone), "token" (with a token from
+# 'holdspace node token new'), "closed" (nobody). Joining a group hosted elsewhere counts too.
+create = "open"
+# Which nodes may make this node host a group they ask for: "any" linked node, "peers" (only
+# those added with 'holdspace node peer add'), "none".
+federate = "any"
+# max_groups = 1000
+# Groups this node neither stores nor serves ('holdspace node groups refuse' edits this).
+refused = []
+
+[operator]
+# Where people report abuse; told to every client in hello. e.g. "mailto:abuse@example.org"
+# contact = "mailto:abuse@example.org"
 """
 
 
@@ -263,6 +334,11 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
       (``config.invalid``, naming the entry);
     * ``metrics.address`` is ``IP:PORT`` with a port 1-65535, and is a loopback address unless
       ``metrics.allow_non_loopback`` is true (``config.invalid``).
+    * ``[admission]``: ``create`` is open, token or closed, ``federate`` any, peers or none,
+      ``max_groups`` 0-10,000,000, each of ``refused`` a group id (``hsg1...`` or 64 hex digits);
+      ``[limits] max_group_bytes`` and ``max_node_bytes`` are sizes of at least 1 KiB (bytes, or text
+      such as ``"10GiB"``); ``[operator] contact`` is a URI (``mailto:...``, ``https://...``) of at
+      most 300 characters (``config.invalid``).
     """
     try:
         raw = tomllib.loads(text)
@@ -307,6 +383,23 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
             metrics_address = metrics_host_port(metrics.address, metrics.allow_non_loopback)
         except HoldspaceError as err:
             raise ConfigError("config.invalid", f"{path}: metrics.address: {err.message}") from None
+    budgets: dict[str, int] = {}
+    for name in BUDGET_NAMES:
+        value = getattr(schema.limits, name)
+        size = parse_size(value) if isinstance(value, str) else value
+        if value is not None and (size is None or not 1024 <= size <= 1 << 60):
+            raise ConfigError(
+                "config.invalid",
+                f"{path}: limits.{name}: a size of at least 1 KiB (bytes, or e.g. '10GiB'), got {value!r}",
+            )
+        if size is not None:
+            budgets[name] = size
+    refused = set()
+    for i, text_id in enumerate(schema.admission.refused):
+        try:
+            refused.add(parse_group_id(text_id))
+        except HoldspaceError as err:
+            raise ConfigError("config.invalid", f"{path}: admission.refused[{i}]: {err.message}") from None
     return NodeConfig(
         schema.listen_host,
         schema.listen_port,
@@ -317,6 +410,10 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         given,
         metrics_address,
         metrics.allow_non_loopback,
+        schema.admission,
+        frozenset(refused),
+        budgets,
+        schema.operator.contact,
     )
 
 
@@ -335,6 +432,18 @@ def parse_node_id(text: str) -> bytes:
 
 def node_id(key: bytes) -> str:
     return textid.encode_id(textid.NODE_PREFIX, key)
+
+
+def parse_group_id(text: str) -> bytes:
+    """A group id from its text (``hsg1...``) or 64 hex digits."""
+    text = text.strip()
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text)
+    return textid.decode_id(textid.GROUP_PREFIX, text)
+
+
+def group_text_id(group: bytes) -> str:
+    return textid.encode_id(textid.GROUP_PREFIX, group)
 
 
 def _array(doc: Any, name: str) -> Array:
@@ -411,6 +520,48 @@ def update_peers(
     if unblock is not None:
         key = parse_node_id(unblock)
         changed += _drop(blocked, lambda item: key_of_block(item) != key)
+    new_text = tomlkit.dumps(doc)
+    if not new_text.endswith("\n"):
+        new_text += "\n"
+    config = check_config(new_text, str(path))
+    if changed:
+        tmp = directory / (CONFIG + ".tmp")
+        tmp.write_text(new_text, encoding="utf-8")
+        os.replace(tmp, path)
+    return config, bool(changed)
+
+
+def update_refused(
+    directory: Path, *, refuse: bytes | None = None, allow: bytes | None = None
+) -> tuple[NodeConfig, bool]:
+    """Add ``refuse`` to, or take ``allow`` from, ``[admission] refused`` in ``node.toml``, keeping every
+    comment; return the new configuration and whether anything changed (a running node applies it on
+    SIGHUP). The file is checked before and after, and replaced atomically."""
+    path = directory / CONFIG
+    text = _read_text(directory)
+    check_config(text, str(path))
+    doc = tomlkit.parse(text)
+    table = doc.get("admission")
+    if table is None:
+        table = tomlkit.table()
+        doc["admission"] = table
+    refused = table.get("refused")
+    if not isinstance(refused, Array):
+        refused = tomlkit.array()
+        table["refused"] = refused
+
+    def key_of(item: str) -> bytes | None:
+        try:
+            return parse_group_id(item)
+        except HoldspaceError:
+            return None
+
+    changed = 0
+    if refuse is not None and all(key_of(str(item)) != refuse for item in refused):
+        refused.append(group_text_id(refuse))
+        changed += 1
+    if allow is not None:
+        changed += _drop(refused, lambda item: key_of(item) != allow)
     new_text = tomlkit.dumps(doc)
     if not new_text.endswith("\n"):
         new_text += "\n"

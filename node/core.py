@@ -19,11 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from node import admission
+from node.admission import Policy, TokenRecord, Usage
 from node.rates import TokenBucket
 from node.records import StoredEntry
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
-from protocol.errors import CodecError, GroupError, HoldspaceError
+from protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
 from protocol.federation import FederationError
 from protocol.forks import Forks, forks_of
 from protocol.frames import ProtocolError
@@ -82,6 +84,9 @@ class EntryReader(Protocol):
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
+    def get_meta(self, key: bytes) -> bytes | None: ...
+    def usage(self, group: bytes) -> tuple[int, int]:
+        """(bytes stored in ``group``, bytes stored in the node), from counters: O(1)."""
 
 
 def lost_seqs(was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int) -> list[int]:
@@ -143,6 +148,7 @@ class Decision:
     outcome: str | None
     duplicate: bool = False
     deadline: int | None = None  # when every host must delete the payload (expiry, session retention)
+    spend: bytes | None = None  # the hash of the operator's token this new group takes a use of
 
 
 @dataclass(slots=True)
@@ -308,10 +314,92 @@ def earliest(*times: int | None) -> int | None:
 
 
 class NodeCore:
-    def __init__(self, store: EntryReader) -> None:
+    """The node's decisions. ``policy`` is the operator's admission and budgets (``node.admission``),
+    replaced whole when the configuration is reloaded. Bookkeeping besides the groups' states:
+    ``pending`` (entries reserved, their write under way) and ``reserved_bytes`` (their stored bytes,
+    per group and under ``b""`` for the node), ``arriving`` (groups admitted by an ``adopt`` or an
+    invitation and not held yet: they count against ``max_groups``), ``token_uses`` (uses of
+    operator tokens, counted here before they are durable)."""
+
+    def __init__(self, store: EntryReader, policy: Policy | None = None) -> None:
         self.store = store
+        self.policy = policy or Policy()
         self.groups: dict[bytes, GroupContext] = {}
         self.pending: dict[tuple[bytes, bytes], list[Entry]] = {}  # (group, author) -> uncommitted
+        self.reserved_bytes: dict[bytes, int] = {}
+        self.arriving: dict[bytes, None] = {}
+        self.token_uses: dict[bytes, int] = {}
+
+    # -- admission (spec 14.6, 16.4) ----------------------------------------------------------
+
+    def hosted_count(self) -> int:
+        """Groups held (stored or whose genesis is being written) and groups admitted, arriving.
+        O(arriving): groups that arrived are forgotten from it here. Counts every stored group once
+        ``load_all`` has run (the runtime runs it before serving)."""
+        for group in [g for g in self.arriving if g in self.groups]:
+            del self.arriving[group]
+        return len(self.groups) + len(self.arriving)
+
+    def refused(self, group: bytes) -> bool:
+        return group in self.policy.refused
+
+    def _token(self, token: bytes | None, now_ms: int) -> bytes:
+        """The hash of ``token`` if it may start one more group now (:func:`admission.check_token`
+        against the stored record and the uses counted here)."""
+        if token is None:  # pragma: no cover - check_create refused it already
+            raise AdmissionError("admission.token_required")
+        digest = admission.token_hash(token)
+        raw = self.store.get_meta(admission.TOKEN_PREFIX + digest)
+        record = TokenRecord.decode(raw) if raw is not None else None
+        if digest not in self.token_uses:
+            self.token_uses[digest] = admission.decode_uses(self.store.get_meta(admission.USES_PREFIX + digest))
+        admission.check_token(record, self.token_uses[digest], now_ms)
+        return digest
+
+    def admit_adopt(self, group: bytes, token: bytes | None, now_ms: int) -> bytes | None:
+        """A client's ``adopt`` of a group this node does not hold: :func:`admission.check_create`,
+        then its token. On success the group is arriving, and the token (its hash returned) has one
+        more use counted; call :meth:`adopt_ended` once the ``adopt`` is over, however it ends."""
+        if self.hosts(group):
+            return None
+        if admission.check_create(self.policy, group, token_given=token is not None, hosted=self.hosted_count()):
+            spend = self._token(token, now_ms)
+            self.token_uses[spend] += 1
+        else:
+            spend = None
+        self.arriving[group] = None
+        return spend
+
+    def adopt_ended(self, group: bytes, spend: bytes | None, *, stored: bool) -> None:
+        """An ``adopt`` admitted by :meth:`admit_adopt` is over; a token use is given back unless
+        the join was ``stored`` here."""
+        self.arriving.pop(group, None)
+        if spend is not None and not stored:
+            self.token_uses[spend] -= 1
+
+    def admit_invitation(self, group: bytes, *, added_peer: bool) -> None:
+        """A peer asks for a group this node does not hold (16.4): :func:`admission.check_invitation`;
+        on success the group is arriving until :meth:`invitation_ended`."""
+        admission.check_invitation(self.policy, group, added_peer=added_peer, hosted=self.hosted_count())
+        self.arriving[group] = None
+
+    def invitation_ended(self, group: bytes) -> None:
+        """The invitation to host ``group`` was dropped, or the group arrived."""
+        self.arriving.pop(group, None)
+
+    def usage(self, group: bytes) -> Usage:
+        """Stored bytes of ``group`` and of the node: the store's counters and the reservations."""
+        group_bytes, node_bytes = self.store.usage(group)
+        reserved = self.reserved_bytes
+        return Usage(group_bytes + reserved.get(group, 0), node_bytes + reserved.get(b"", 0))
+
+    def _check_budget(self, decision: Decision) -> None:
+        """:func:`admission.check_budget` for a decision to store (nothing read without budgets)."""
+        policy = self.policy
+        if decision.duplicate or (policy.max_group_bytes is None and policy.max_node_bytes is None):
+            return
+        size = len(decision.record.raw)
+        admission.check_budget(policy, decision.entry.kind, size, self.usage(decision.group_id))
 
     # -- groups ------------------------------------------------------------------------------
 
@@ -442,12 +530,21 @@ class NodeCore:
         return len(groups)
 
     def all_hosts(self) -> dict[bytes, dict[bytes, str]]:
-        """Every hosted group's host list: who this node federates with, group by group."""
-        return {g: self.group_hosts(g) for g in self.store.groups()}
+        """Every hosted group's host list: who this node federates with, group by group (a group
+        the operator refuses is left out: it is neither pulled nor served)."""
+        return {g: self.group_hosts(g) for g in self.store.groups() if g not in self.policy.refused}
 
     def serves(self, group_id: bytes, peer: bytes) -> bool:
-        """A peer node may pull a group only if the group lists it as a host (spec 16.3)."""
-        return peer in self.group_hosts(group_id)
+        """A peer node may pull a group only if the group lists it as a host (spec 16.3), and the
+        operator does not refuse the group."""
+        return group_id not in self.policy.refused and peer in self.group_hosts(group_id)
+
+    def serve_refusal(self, group_id: bytes, peer: bytes) -> str | None:
+        """Why a peer may not pull ``group_id`` (None: it may): ``admission.group_refused`` or
+        ``fed.not_host``."""
+        if group_id in self.policy.refused:
+            return "admission.group_refused"
+        return None if peer in self.group_hosts(group_id) else "fed.not_host"
 
     def may_read(self, group_id: bytes, keys: Iterable[bytes]) -> bool:
         """Reading a group's log is for its current members: a member who left, was removed or was
@@ -481,13 +578,22 @@ class NodeCore:
         now_ms: int,
         authors: frozenset[bytes] | None,
         group: bytes | None = None,
+        token: bytes | None = None,
     ) -> Decision:
-        """Everything a node checks before storing (spec 6.2, 7.1, 12.6), in order.
+        """Everything a node checks before storing (spec 6.2, 7.1, 12.6, 14.6), in order.
 
         ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
         peer node relaying someone else's entry (which may be a husk). ``group``: the group the entry
-        must belong to (a peer's sync event names it). Raises a typed error for a rejection (nothing
-        to store); returns the :class:`Decision` otherwise.
+        must belong to (a peer's sync event names it). ``token``: the operator's token the client
+        gave with a genesis. Raises a typed error for a rejection (nothing to store); returns the
+        :class:`Decision` otherwise.
+
+        Besides the group's rules: the group is not one the operator refuses
+        (``admission.group_refused``, from clients and peers); a client's genesis of a group new to
+        this node passes :func:`admission.check_create` and, with ``create = "token"``, its token
+        (:func:`admission.check_token`; the decision then names the token to spend); and an entry to
+        store fits the storage budgets (:func:`admission.check_budget`: ``quota.group_full``,
+        ``quota.node_full``). A duplicate is acknowledged whatever the admission and budgets.
         """
         from_client = authors is not None
         # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
@@ -500,6 +606,7 @@ class NodeCore:
         group_id = group_id_of(entry)
         if group is not None and group_id != group:
             raise FederationError("fed.wrong_group")
+        admission.check_not_refused(self.policy, group_id)
         if entry.kind == kinds.GENESIS:
             check_genesis(entry)  # needs the payload: raises group.malformed_payload without it
         ctx = self.context(group_id)
@@ -517,11 +624,19 @@ class NodeCore:
             )
 
         if entry.kind == kinds.GENESIS:
-            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
-        assert ctx is not None
-        if kinds.is_control(entry.kind):
-            return self._check_control(ctx, group_id, entry, now_ms=now_ms, from_client=authors is not None)
-        return self._check_message(ctx, group_id, entry, now_ms, from_client=authors is not None)
+            decision = Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+            if from_client and ctx is None:
+                hosted = self.hosted_count()
+                if admission.check_create(self.policy, group_id, token_given=token is not None, hosted=hosted):
+                    decision.spend = self._token(token, now_ms)
+        elif kinds.is_control(entry.kind):
+            assert ctx is not None
+            decision = self._check_control(ctx, group_id, entry, now_ms=now_ms, from_client=from_client)
+        else:
+            assert ctx is not None
+            decision = self._check_message(ctx, group_id, entry, now_ms, from_client=from_client)
+        self._check_budget(decision)
+        return decision
 
     def _check_control(
         self, ctx: GroupContext, group_id: bytes, entry: Entry, *, now_ms: int, from_client: bool
@@ -735,7 +850,17 @@ class NodeCore:
         if decision.duplicate:
             return
         self.pending.setdefault((decision.group_id, decision.entry.author), []).append(decision.entry)
+        self._count_bytes(decision, len(decision.record.raw))
+        if decision.spend is not None:
+            self.token_uses[decision.spend] += 1
         self._apply(decision)
+
+    def _count_bytes(self, decision: Decision, size: int) -> None:
+        reserved = self.reserved_bytes
+        for key in (decision.group_id, b""):
+            reserved[key] = reserved.get(key, 0) + size
+            if not reserved[key]:
+                del reserved[key]
 
     def _apply(self, decision: Decision) -> None:
         entry = decision.entry
@@ -822,11 +947,14 @@ class NodeCore:
                         followup.deadlines.append((deadline, message.author, message.seq))
 
     def aborted(self, decision: Decision) -> None:
-        """The write failed: forget exactly this reservation; the rest of the group's view stands."""
+        """The write failed: forget exactly this reservation (and the token use it took); the rest of
+        the group's view stands."""
         self._unpend(decision)
         entry = decision.entry
         if decision.duplicate:
             return
+        if decision.spend is not None:
+            self.token_uses[decision.spend] -= 1
         if entry.kind == kinds.GENESIS:
             self.groups.pop(decision.group_id, None)
             return
@@ -843,5 +971,6 @@ class NodeCore:
         pending = self.pending.get(key, [])
         if decision.entry in pending:
             pending.remove(decision.entry)
+            self._count_bytes(decision, -len(decision.record.raw))
         if not pending:
             self.pending.pop(key, None)

@@ -39,7 +39,7 @@ from node.transport.quic import connect_quic
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
+from protocol.errors import AdmissionError, HoldspaceError
 from protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
@@ -81,7 +81,7 @@ CLOSE_PENALISED = 2  # connection close code: too many invalid entries or frames
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # reconnect backoff bounds, seconds
 ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive from its hosts
 #: refusals that mean "not yet" (12.6): the entry is held and tried again, never a strike by itself
-WAITING = frozenset({"group.missing_dependency", "group.storage_bound"})
+WAITING = frozenset({"group.missing_dependency", "group.storage_bound", "quota.group_full", "quota.node_full"})
 MAX_HELD = 256  # entries waiting for a dependency, per group on one sync stream (one peer); then strikes
 MAX_HELD_PER_PEER = 4096  # the same, over all the groups of one sync stream
 _CURSOR = struct.Struct(">Q")
@@ -208,6 +208,7 @@ class Federation:
                 for group in forgotten:
                     self.invitations.discard(group)
                     self.adopting.pop(group, None)
+                    self.node.core.invitation_ended(group)
                 if forgotten:
                     self.node.topology_changed()
                 delay = min(delay * 2, RETRY_MAX) if refused else RETRY_MIN
@@ -239,6 +240,9 @@ class Federation:
         if not isinstance(answers, list):
             raise ProtocolError("proto.malformed_frame", "a sync answer holds a groups list")
         accepted = {i[0] for i in answers if isinstance(i, list) and len(i) == 2 and i[1] is None}
+        for item in refused:  # the peer's operator does not let it host a group (spec 14.6)
+            if isinstance(item, list) and len(item) == 2 and str(item[1]).startswith("admission."):
+                log.info("peer %s does not host a group we share: %s", key.hex()[:16], str(item[1])[:64])
         served = {g for g in plan if g in accepted}
         if not served:  # the peer finished the stream: end ours too, and ask again later
             await stream.finish()
@@ -352,8 +356,8 @@ class Federation:
         stored later); the entries that continue the other branch of an author already proven to have
         forked; and, in a group with a proven fork, an entry whose dependency is still missing (it may
         name the other branch)."""
-        if err.code in ("log.fork", "group.storage_bound"):
-            return True
+        if err.code in ("log.fork", "group.storage_bound") or err.code.startswith(("admission.", "quota.")):
+            return True  # admission and budgets: this node's operator's choice, no fault of the peer
         if err.code not in ("log.prev_mismatch", "log.seq_gap", "group.missing_dependency") or header is None:
             return False
         try:
@@ -520,9 +524,9 @@ class Federation:
         refused: list[codec.CborValue] = []
         store = self.node.store
         for group, digest in groups:
-            if not self.node.core.serves(group, key):
-                refused.append([group, "fed.not_host"])
-                self._invited(group, key)
+            code = self.node.core.serve_refusal(group, key)
+            if code is not None:
+                refused.append([group, self._invited(group, key) or code])
                 continue
             end = store.last_cursor(group)
             if heads_digest(store.heads(group)) != digest:
@@ -531,19 +535,27 @@ class Federation:
                 same.append([group, end])
         return {"differ": differ, "same": same, "refused": refused}
 
-    def _invited(self, group: bytes, peer: bytes) -> None:
+    def _invited(self, group: bytes, peer: bytes) -> str | None:
         """A known peer asks us for a group we do not have: a facilitator may have added this node
         as a host (spec 12.7). Pull it from that peer; the peer serves it only if the group lists
         us, so nothing is fetched otherwise. Only peers this node already links to count (an
-        operator-added peer or a co-host of another group), and at most ``MAX_ADOPTING`` at once."""
+        operator-added peer or a co-host of another group), and at most ``MAX_ADOPTING`` at once;
+        and only if the operator's admission lets that peer (``NodeCore.admit_invitation``: its
+        ``admission.*`` code is returned, and nothing is fetched)."""
         address = self.addresses.get(peer)
         if address is None or self.node.core.hosts(group) or group in self.adopting:
-            return
+            return None
         if len(self.adopting) >= MAX_ADOPTING:
-            return
+            return None
+        try:
+            self.node.core.admit_invitation(group, added_peer=peer in self.book.added)
+        except AdmissionError as err:
+            log.info("refused to host a group for peer %s: %s", peer.hex()[:16], err.code)
+            return err.code
         self.adopting[group] = {peer: address}
         self.invitations.add(group)
         self.node.topology_changed()
+        return None
 
     async def _offer(self, key: bytes, header: bytes, payload: bytes | None) -> dict[str, codec.CborValue]:
         """A join relayed for a client of the peer (its ``adopt``): the client rules apply (spec
@@ -560,8 +572,9 @@ class Federation:
         answers: list[codec.CborValue] = []
         served: SyncPlan = []
         for group, after, have in plan:
-            if not self.node.core.serves(group, key):
-                answers.append([group, "fed.not_host"])
+            code = self.node.core.serve_refusal(group, key)
+            if code is not None:
+                answers.append([group, code])
                 continue
             answers.append([group, None])
             served.append((group, after, have))

@@ -27,6 +27,7 @@ class MemoryReader:
         self._heads: dict[bytes, dict[bytes, tuple[int, bytes]]] = {}
         self._arrivals: dict[bytes, list[StoredEntry]] = {}
         self.meta: dict[bytes, bytes] = {}  # what the store's meta table holds (fork proofs, cursors...)
+        self._bytes: dict[bytes, int] = {}  # group -> bytes of its records (the store's byte counters)
 
     def append(self, records: Iterable[StoredEntry]) -> list[int]:
         """Store ``records`` in order; returns their cursors. A record already held (same id) is
@@ -47,7 +48,15 @@ class MemoryReader:
                 heads[record.author] = (record.seq, record.entry_id)
             arrivals.append(record)
             cursors.append(len(arrivals))
+            self._bytes[record.group] = self._bytes.get(record.group, 0) + len(record.raw)
         return cursors
+
+    def usage(self, group: bytes) -> tuple[int, int]:
+        """(bytes of ``group``'s records, bytes of every record), as ``Store.usage``."""
+        return self._bytes.get(group, 0), sum(self._bytes.values())
+
+    def get_meta(self, key: bytes) -> bytes | None:
+        return self.meta.get(key)
 
     def head(self, group: bytes, author: bytes) -> tuple[int, bytes] | None:
         return self._heads.get(group, {}).get(author)

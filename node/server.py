@@ -22,6 +22,7 @@ import nacl.signing
 import trio
 import trio.lowlevel
 
+from node.admission import USES_PREFIX, Policy, encode_uses
 from node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
 from node.framing import items_within_frame
 from node.hosting import Federator, NodeObserver
@@ -39,6 +40,7 @@ from node.session import (
     PublishMany,
     Refuse,
     Subscribe,
+    header_group,
 )
 from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
@@ -90,6 +92,7 @@ class Node:
         node_key: nacl.signing.SigningKey,
         limits: NodeLimits,
         clock: Callable[[], int] = now_ms,
+        policy: Policy | None = None,
     ):
         self.store = store
         self.now_ms = clock  # wall clock in ms since the epoch (virtual in the simulator)
@@ -97,7 +100,7 @@ class Node:
         self.node_key = node_key
         self.public_key = bytes(node_key.verify_key)
         self.limits = limits
-        self.core = NodeCore(store)
+        self.core = NodeCore(store, policy)
         self._group_events: dict[bytes, trio.Event] = {}
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
@@ -255,15 +258,36 @@ class Node:
     async def _perform(self, effect: Publish | PublishMany | Adopt | Fetch) -> bytes:
         """The final answer of a deferred effect."""
         if isinstance(effect, Publish):
-            return encode_answer(effect.rid, await self.store_published(effect.header, effect.payload, effect.authors))
+            result = await self.store_published(effect.header, effect.payload, effect.authors, effect.token)
+            return encode_answer(effect.rid, result)
         if isinstance(effect, PublishMany):
             return encode_answer(effect.rid, await self.publish_many(list(effect.items), effect.authors))
         if isinstance(effect, Adopt):
-            assert self.federation is not None  # the session asks only of a node that federates
-            result = await self.federation.adopt(effect.header, effect.payload, list(effect.hosts))
-            return encode_answer(effect.rid, result)
+            return encode_answer(effect.rid, await self._adopt(effect))
         page = await self.writer.read(self.store.iter_group, effect.group, effect.after, effect.limit)
         return effect.answer(page)  # spliced from the stored bytes
+
+    async def _adopt(self, effect: Adopt) -> dict[str, codec.CborValue]:
+        """A client's join of a group hosted elsewhere: admitted first (the operator's create policy,
+        its token, ``max_groups``: ``NodeCore.admit_adopt``), then fetched through federation. The
+        token's use is made durable once the join is stored here, and given back otherwise."""
+        assert self.federation is not None  # the session asks only of a node that federates
+        group = header_group(effect.header)
+        spend = self.core.admit_adopt(group, effect.token, self.now_ms())
+        stored = False
+        try:
+            result = await self.federation.adopt(effect.header, effect.payload, list(effect.hosts))
+            stored = True
+        finally:
+            self.core.adopt_ended(group, spend, stored=stored)
+        if spend is not None:
+            await self._record_uses(spend)
+        return result
+
+    async def _record_uses(self, spend: bytes) -> None:
+        """Make the uses of an operator's token counted so far durable (a stop before this loses at
+        most the uses of the creations under way: the token allows that many more)."""
+        await self.writer.put_meta(USES_PREFIX + spend, encode_uses(self.core.token_uses[spend]))
 
     async def _cancel(self, out: _SessionOut, sub: _Running, rid: int) -> None:
         """End a subscription (it writes its final answer), then answer the ``cancel`` request."""
@@ -337,12 +361,17 @@ class Node:
         return await self.store_published(header, payload, authors)
 
     async def store_published(
-        self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
+        self,
+        header: bytes,
+        payload: bytes | None,
+        authors: frozenset[bytes] | None,
+        token: bytes | None = None,
     ) -> dict[str, codec.CborValue]:
-        """:meth:`publish` once the author's publish rate is charged (a client session charges it)."""
+        """:meth:`publish` once the author's publish rate is charged (a client session charges it);
+        ``token``: the operator's token a client gave with a genesis."""
         await self.ready(header)
         try:
-            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
+            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors, token=token)
         except ForkError as fork:
             await self._record_fork(fork)
             raise
@@ -462,6 +491,8 @@ class Node:
         """What a durable commit leaves to do: payloads a control entry de-authorised, wake-ups."""
         entry = decision.entry
         followup = self.core.committed(decision)
+        if decision.spend is not None:
+            await self._record_uses(decision.spend)
         if followup.forget_payloads:
             await self._forget_payloads(followup.group_id, followup.forget_payloads)
         for when, author, seq in followup.deadlines:
@@ -661,6 +692,11 @@ class Node:
         """The fork proofs this node holds for ``group`` (at most one per author)."""
         return [value for _key, value in self.store.meta_items(FORK_PREFIX + group, limit=100_000)]
 
+    def refresh(self, group: bytes) -> None:
+        """Wake the group's subscriptions and peers' streams, so they ask again whether to serve it
+        (the operator refused the group, say)."""
+        self._wake(group)
+
     def _wake(self, group: bytes) -> None:
         self._generation[group] = self._generation.get(group, 0) + 1
         event = self._group_events.pop(group, None)
@@ -772,6 +808,7 @@ async def open_node(
     *,
     clock: Callable[[], int] = now_ms,
     simulated: bool = False,
+    policy: Policy | None = None,
 ) -> AsyncIterator[Node]:
     """Open the store in ``data_dir/store`` and run a node around it until the block exits.
 
@@ -784,7 +821,7 @@ async def open_node(
         store = Store.open(data_dir / "store")
     try:
         async with InlineStoreWriter(store) if simulated else StoreWriter(store) as writer:
-            node = Node(store, writer, node_key, limits or NodeLimits(), clock)
+            node = Node(store, writer, node_key, limits or NodeLimits(), clock, policy)
             # every group's state, computed before serving and off the event loop (nothing else runs yet)
             if simulated:
                 node.core.load_all()

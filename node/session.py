@@ -39,11 +39,12 @@ from node.records import StoredEntry
 from protocol import codec, crypto
 from protocol.address import NodeAddress
 from protocol.entry import decode_entry
-from protocol.errors import HoldspaceError
+from protocol.errors import AdmissionError, HoldspaceError
 from protocol.frames import (
     CHALLENGE_SIZE,
     MAX_IN_FLIGHT,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     FrameError,
     ProtocolError,
     Request,
@@ -142,6 +143,7 @@ class Publish:
     header: bytes
     payload: bytes | None
     authors: frozenset[bytes]
+    token: bytes | None = None  # the operator's token given with a genesis (spec 14.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,7 @@ class Adopt:
     header: bytes
     payload: bytes | None
     hosts: tuple[NodeAddress, ...]
+    token: bytes | None = None  # the operator's token (spec 14.6): the runtime admits the group first
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,12 @@ class Subscribe:
 
 
 Effect = Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe
+
+
+def _token(request: Request) -> bytes | None:
+    """The operator's token a ``publish`` or ``adopt`` carries, if any (version 3)."""
+    token = request.fields.get("token")
+    return token if isinstance(token, bytes) else None
 
 
 def header_group(header: bytes) -> bytes:
@@ -279,7 +288,8 @@ class ClientSession:
         """Whether this connection reads ``group`` in full (True: one of its pseudonyms is a current
         member) or as a former member, served every header but no message payload (False); else the
         refusal (spec 14.2 rule 4). Checked, in order: a pseudonym is authenticated
-        (``proto.unauthenticated``); the node hosts the group (``proto.unknown_group``); one pseudonym
+        (``proto.unauthenticated``); the operator does not refuse the group
+        (``admission.group_refused``); the node hosts the group (``proto.unknown_group``); one pseudonym
         is a current member (True); one was ever a member (False; else ``proto.forbidden``)."""
         try:
             return self._check_read(group)
@@ -295,24 +305,7 @@ class ClientSession:
     def _dispatch(self, request: Request, now: float) -> Effect:
         host, rid = self.host, request.rid
         if request.op == "hello":
-            if request.int_of("v") != PROTOCOL_VERSION:
-                raise ProtocolError("proto.bad_version", f"this node speaks protocol version {PROTOCOL_VERSION}")
-            return Answer(
-                rid,
-                encode_answer(
-                    rid,
-                    {
-                        "v": PROTOCOL_VERSION,
-                        "node": host.public_key,
-                        "challenge": self.challenge,
-                        "limits": {
-                            "publish_rate": int(host.limits.publish_rate),
-                            "max_frame": host.limits.transport.max_message_size,
-                            "in_flight": MAX_IN_FLIGHT,
-                        },
-                    },
-                ),
-            )
+            return Answer(rid, encode_answer(rid, self._hello(request.int_of("v"))))
         if request.op == "auth":
             self._auth(request.bytes_of("k"), request.bytes_of("sig"))
             return Answer(rid, encode_answer(rid, {}))
@@ -325,7 +318,7 @@ class ClientSession:
         if request.op == "publish":
             header, body = request.bytes_of("e"), request.fields["b"]
             host.rates.charge(header, authors, now)
-            return Publish(rid, header, body if isinstance(body, bytes) else None, authors)
+            return Publish(rid, header, body if isinstance(body, bytes) else None, authors, _token(request))
         if request.op == "publish_many":
             entries = request.fields["entries"]
             assert isinstance(entries, list)
@@ -361,6 +354,29 @@ class ClientSession:
             return Subscribe(rid, group, request.int_of("after"))
         raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
 
+    def _hello(self, version: int) -> dict[str, codec.CborValue]:
+        """The ``hello`` answer (spec 14.2) in the client's version: 2, or 3, which adds the operator's
+        ``create`` policy and, if set, its ``contact`` (14.6); another is ``proto.bad_version``."""
+        if version not in SUPPORTED_VERSIONS:
+            raise ProtocolError("proto.bad_version", f"this node speaks protocol versions {SUPPORTED_VERSIONS}")
+        host = self.host
+        answer: dict[str, codec.CborValue] = {
+            "v": version,
+            "node": host.public_key,
+            "challenge": self.challenge,
+            "limits": {
+                "publish_rate": int(host.limits.publish_rate),
+                "max_frame": host.limits.transport.max_message_size,
+                "in_flight": MAX_IN_FLIGHT,
+            },
+        }
+        if version >= PROTOCOL_VERSION:
+            policy = host.core.policy
+            answer["create"] = policy.create
+            if policy.contact is not None:
+                answer["contact"] = policy.contact
+        return answer
+
     def _auth(self, key: bytes, sig: bytes) -> None:
         """Add ``key`` to the connection's pseudonyms. Checked, in order: ``sig`` signs this
         connection's challenge, the node's key and ``key`` (``proto.bad_auth``); a new pseudonym
@@ -376,19 +392,24 @@ class ClientSession:
         allows the entry (:meth:`PublishRates.charge`); every host is a node address (its
         ``address.*`` or ``identity.*`` code); the header decodes (its code). A group hosted here is a
         :class:`Publish`, charged once more (the adopt, then the publish it becomes); otherwise the
-        node must federate (``proto.unknown_group``)."""
+        node must federate (``proto.unknown_group``) and the operator must not refuse the group
+        (``admission.group_refused``); the runtime then admits it (``NodeCore.admit_adopt``: the
+        create policy, the token, ``max_groups``) before it contacts any host."""
         header, body = request.bytes_of("e"), request.fields["b"]
         self.host.rates.charge(header, authors, now)
         hosts = request.fields["hosts"]
         assert isinstance(hosts, list)
         addresses = tuple(NodeAddress.parse(h) for h in hosts if isinstance(h, str))
         payload = body if isinstance(body, bytes) else None
-        if self.host.core.hosts(header_group(header)):
+        group = header_group(header)
+        if self.host.core.hosts(group):
             self.host.rates.charge(header, authors, now)
             return Publish(request.rid, header, payload, authors)
         if not self.host.federates:
             raise ProtocolError("proto.unknown_group", "this node does not federate, so it cannot join that group")
-        return Adopt(request.rid, header, payload, addresses)
+        if self.host.core.refused(group):
+            raise AdmissionError("admission.group_refused")
+        return Adopt(request.rid, header, payload, addresses, _token(request))
 
     def _state(self, group: bytes) -> dict[str, codec.CborValue]:
         """The ``state`` answer (spec 14.2 rule 8), after the read check."""
@@ -413,6 +434,8 @@ class ClientSession:
         if not self.authors:
             raise ProtocolError("proto.unauthenticated", "authenticate a pseudonym first")
         core = self.host.core
+        if core.refused(group):
+            raise AdmissionError("admission.group_refused", "this node's operator no longer hosts that group")
         if not core.hosts(group):
             raise ProtocolError("proto.unknown_group")
         if core.may_read(group, self.authors):

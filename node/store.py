@@ -154,6 +154,10 @@ _FLAG_BODY_DELETED: Final = 0x01
 
 _DB_NAMES: Final = (b"sys", b"meta", b"bodies", b"ids", b"arrival", b"slots", b"heads", b"groups")
 _SYS_FORMAT: Final = b"format"
+#: meta keys of the byte counters (stored bytes of entries, ``raw``): per group, and for the node.
+#: Kept in the meta table, in the transaction of every write that changes them, so they never drift.
+USAGE_PREFIX: Final = b"usage:"  # usage:<group> -> u64
+USAGE_NODE: Final = b"usage/node"  # u64; its absence means the counters are to be counted (older stores)
 _SYS_ENGINE: Final = b"engine"
 
 _Txn = lmdb.Transaction  # read and write transactions are opened with buffers=True (memoryviews)
@@ -168,6 +172,11 @@ def _decode_body(value: bytes | memoryview) -> tuple[StoredEntry, int]:
     """-> (entry, flags)."""
     flags, group, author, seq, kind, entry_id = _BODY_HDR.unpack_from(value)
     return StoredEntry(group, author, seq, entry_id, kind, bytes(value[_BODY_HDR.size :])), flags
+
+
+def _u64(value: bytes | memoryview | None) -> int:
+    """A stored u64 counter; 0 when absent or malformed."""
+    return _U64.unpack(value)[0] if value is not None and len(value) == _U64.size else 0
 
 
 def _maybe_bytes(value: bytes | memoryview | None) -> bytes | None:
@@ -347,6 +356,11 @@ class Store:
                 fsync_dir(root.parent)
         store = cls(env, dbs, root, max_map_size)
         store.migrated_from = migrated_from
+        try:
+            store._ensure_usage()
+        except BaseException:
+            env.close()
+            raise
         return store
 
     @staticmethod
@@ -529,6 +543,7 @@ class Store:
         heads: dict[bytes, tuple[int, bytes]] = {}  # group+author -> (seq, id)
         dirty_heads: set[bytes] = set()
         results: list[int | None] = []
+        added: dict[bytes, int] = {}  # group -> bytes stored by this batch
         for i, e in enumerate(entries):
             gkey = _U64.pack(gseq + 1)
             if not txn.put(e.entry_id, gkey, overwrite=False, db=ids_db):
@@ -544,6 +559,7 @@ class Store:
             gseq += 1
             body = _BODY_HDR.pack(0, e.group, e.author, e.seq, e.kind, e.entry_id)
             txn.put(gkey, body + e.raw, append=True, db=bodies_db)
+            added[e.group] = added.get(e.group, 0) + len(e.raw)
             state = groups.get(e.group)
             if state is None:
                 packed = txn.get(e.group, db=self._groups)
@@ -567,7 +583,18 @@ class Store:
             txn.put(group, _GROUP_VAL.pack(*state), db=self._groups)
         for head_key in dirty_heads:
             txn.put(head_key, _HEAD_VAL.pack(*heads[head_key]), db=self._heads)
+        self._add_usage(txn, added)
         return results
+
+    def _add_usage(self, txn: _Txn[memoryview], delta: dict[bytes, int]) -> None:
+        """Add ``delta`` (group -> bytes, may be negative) to the byte counters, in ``txn``."""
+        if not delta:
+            return
+        for group, change in delta.items():
+            key = USAGE_PREFIX + group
+            txn.put(key, _U64.pack(max(_u64(txn.get(key, db=self._meta)) + change, 0)), db=self._meta)
+        total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) + sum(delta.values()), 0)
+        txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
 
     def _check_same_position(self, txn: _Txn[memoryview], e: StoredEntry, index: int) -> None:
         """``e.entry_id`` is already stored: it must be stored at the same (group, author, seq)."""
@@ -601,6 +628,7 @@ class Store:
         def op(txn: _Txn[memoryview]) -> int:
             found = 0
             shrunk: dict[bytes, int] = {}  # group -> bytes its records lost
+            delta: dict[bytes, int] = {}
             for entry_id, tombstone in items:
                 gkey = txn.get(entry_id, db=self._ids)
                 if gkey is None:
@@ -612,6 +640,7 @@ class Store:
                 flags, *rest = _BODY_HDR.unpack_from(body)
                 group = rest[0]
                 shrunk[group] = shrunk.get(group, 0) + len(body) - _BODY_HDR.size - len(tombstone)
+                delta[bytes(group)] = delta.get(bytes(group), 0) + len(tombstone) - (len(body) - _BODY_HDR.size)
                 txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
                 found += 1
             for group, lost in shrunk.items():
@@ -620,6 +649,7 @@ class Store:
                     raise StoreError("store.io", f"a body names group {group.hex()}, which the groups index lacks")
                 last, count, size = _GROUP_VAL.unpack(packed)
                 txn.put(group, _GROUP_VAL.pack(last, count, size - lost), db=self._groups)
+            self._add_usage(txn, delta)
             return found
 
         return self._write(op)
@@ -769,6 +799,15 @@ class Store:
     def get_meta(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: _maybe_bytes(txn.get(key, db=self._meta)))
 
+    def usage(self, group: bytes) -> tuple[int, int]:
+        """(bytes stored in ``group``, bytes stored in the node): the ``raw`` bytes of every entry, as
+        kept now (a deleted payload no longer counts). Two counters read in one snapshot: O(1)."""
+
+        def op(txn: _Txn[memoryview]) -> tuple[int, int]:
+            return _u64(txn.get(USAGE_PREFIX + group, db=self._meta)), _u64(txn.get(USAGE_NODE, db=self._meta))
+
+        return self._read(op)
+
     def meta_items(self, prefix: bytes, limit: int = DEFAULT_ITER_LIMIT) -> list[tuple[bytes, bytes]]:
         """Up to ``limit`` metadata (key, value) pairs whose key starts with ``prefix``, in key order."""
 
@@ -786,6 +825,81 @@ class Store:
         return self._read(op)
 
     # --- maintenance -----------------------------------------------------------------------------
+
+    def _ensure_usage(self) -> None:
+        """Count the byte counters once if the store has none (written by an older version)."""
+        if self._read(lambda txn: txn.get(USAGE_NODE, db=self._meta) is not None):
+            return
+
+        def op(txn: _Txn[memoryview]) -> None:
+            if txn.get(USAGE_NODE, db=self._meta) is not None:  # another process counted meanwhile
+                return
+            sizes: dict[bytes, int] = {}
+            for _gkey, value in txn.cursor(db=self._bodies):
+                group = bytes(value[1 : 1 + ID_SIZE])
+                sizes[group] = sizes.get(group, 0) + len(value) - _BODY_HDR.size
+            for group, size in sizes.items():
+                txn.put(USAGE_PREFIX + group, _U64.pack(size), db=self._meta)
+            txn.put(USAGE_NODE, _U64.pack(sum(sizes.values())), db=self._meta)
+
+        self._write(op)
+
+    def drop_group(self, group: bytes, meta_prefixes: Sequence[bytes] = ()) -> int:
+        """Delete every entry of ``group`` and its indexes, its byte counter, and the meta keys that
+        start with one of ``meta_prefixes`` and hold the group id after it, in ONE durable transaction;
+        return how many entries were deleted. The freed pages stay in ``data.mdb`` until reused
+        (:meth:`compact_copy` leaves them out). Meant for a node that is not running: a running node
+        keeps what it read of the group in memory."""
+        _check_id("group", group)
+
+        def op(txn: _Txn[memoryview]) -> int:
+            deleted = 0
+            size = 0
+            arrival = txn.cursor(db=self._arrival)
+            rows: list[bytes] = []
+            if arrival.set_range(group):
+                for row_key, gkey in arrival:
+                    if bytes(row_key[:ID_SIZE]) != group:
+                        break
+                    rows.append(bytes(row_key))
+                    body = txn.get(gkey, db=self._bodies)
+                    if body is not None:
+                        _, _, author, seq, _, entry_id = _BODY_HDR.unpack_from(body)
+                        size += len(body) - _BODY_HDR.size
+                        txn.delete(bytes(entry_id), db=self._ids)
+                        txn.delete(_slot_key(group, bytes(author), seq), db=self._slots)
+                        txn.delete(bytes(gkey), db=self._bodies)
+                        deleted += 1
+            for row in rows:
+                txn.delete(row, db=self._arrival)
+            heads = txn.cursor(db=self._heads)
+            head_keys: list[bytes] = []
+            if heads.set_range(group):
+                for head_key in heads.iternext(values=False):
+                    if bytes(head_key[:ID_SIZE]) != group:
+                        break
+                    head_keys.append(bytes(head_key))
+            for head in head_keys:
+                txn.delete(head, db=self._heads)
+            txn.delete(group, db=self._groups)
+            doomed = [USAGE_PREFIX + group]
+            meta = txn.cursor(db=self._meta)
+            for prefix in meta_prefixes:
+                if meta.set_range(prefix):
+                    for meta_key in meta.iternext(values=False):
+                        name = bytes(meta_key)
+                        if not name.startswith(prefix):
+                            break
+                        if group in name[len(prefix) :]:
+                            doomed.append(name)
+            counted = _u64(txn.get(USAGE_PREFIX + group, db=self._meta))
+            for name in doomed:
+                txn.delete(name, db=self._meta)
+            total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) - max(counted, size), 0)
+            txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
+            return deleted
+
+        return self._write(op)
 
     def compact_copy(self, dest_path: str | os.PathLike[str]) -> None:
         """Write a compacted, consistent copy of the store into ``dest_path`` (created; must be empty).

@@ -114,6 +114,18 @@ CODES: dict[str, str] = {
     "fed.not_host": "the peer node is not a host of that group",
     "fed.wrong_group": "a pulled entry does not belong to the group that was pulled",
     "fed.unreachable": "none of the group's host nodes could be reached",
+    # --- admission: which groups a node's operator lets it host (spec 14.6, 16.4) ---
+    "admission.closed": "this node's operator lets nobody start a new group here",
+    "admission.token_required": "this node starts a new group only for the holder of a token from its operator",
+    "admission.bad_token": "the operator's token is not one this node issued, or it was revoked",
+    "admission.token_expired": "the operator's token has expired",
+    "admission.token_used_up": "the operator's token was already used as many times as it allows",
+    "admission.max_groups": "this node already hosts as many groups as its operator allows",
+    "admission.group_refused": "this node's operator refuses to host that group",
+    "admission.peer_refused": "this node's operator does not let that node make it host a new group",
+    # --- storage budgets a node's operator sets (spec 14.6) ---
+    "quota.group_full": "the group has used its storage budget on this node: new messages, joins and invites wait",
+    "quota.node_full": "this node has used its storage budget: new messages, joins, invites and groups wait",
     # --- end-to-end encryption (client side) ---
     "e2ee.unknown_epoch": "the message is encrypted under an epoch whose key this member does not hold",
     "e2ee.ratchet_window": "the message index is too far ahead of, or already behind, the sender's chain",
@@ -187,6 +199,9 @@ CODES: dict[str, str] = {
     "node.not_ready": "the node's process exists but has not reported itself ready and live in time",
     "node.check_failed": "the integrity check found entries or indexes that are wrong",
     "node.compact_failed": "the compacted copy did not hold what the store holds; the store was left as it was",
+    "node.unknown_group": "the node holds no group with that id",
+    "node.unknown_token": "no single operator's token matches that id",
+    "node.bad_argument": "a node command's argument is not in the expected form",
     # --- a node's configuration file, node.toml (local, not the wire) ---
     "config.missing": "the node directory has no node.toml",
     "config.unreadable": "node.toml could not be read as UTF-8 text",
@@ -251,3 +266,15 @@ class CredentialError(HoldspaceError):
 
 class E2eeError(HoldspaceError):
     family = "e2ee"
+
+
+class AdmissionError(HoldspaceError):
+    """A node's operator does not let it host a group (``admission.*``)."""
+
+    family = "admission"
+
+
+class QuotaError(HoldspaceError):
+    """A storage budget set by a node's operator is used up (``quota.*``)."""
+
+    family = "quota"

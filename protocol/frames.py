@@ -26,7 +26,11 @@ from protocol.kinds import MAX_CONTROL_PAYLOAD
 
 MAX_HOSTS = 8  # host addresses in an adopt request (as in an invite token)
 MAX_ADDRESS_TEXT = 300
-PROTOCOL_VERSION = 2  # client protocol version (hello "v"); 2: one pipelined session stream, ids
+PROTOCOL_VERSION = 3  # client protocol version (hello "v"); 2: one pipelined session stream, ids;
+# 3: version 2, and an operator's token in publish and adopt, the node's admission and contact in hello
+SUPPORTED_VERSIONS = (2, 3)  # a node answers a hello of either (a version-2 request is a version-3 one)
+OPERATOR_TOKEN_SIZE = 32  # the bytes of an operator's token (spec 14.6)
+MAX_CONTACT = 300  # characters of an operator's contact URI in hello
 ALPN_CLIENT = "holdspace/1"
 MAX_FRAME = MAX_CONTROL_PAYLOAD + MAX_HEADER_SIZE + 1024
 MAX_FETCH = 512
@@ -122,6 +126,11 @@ _SCHEMA: dict[str, dict[str, object]] = {
 
 # the client protocol's operations: those above, and cancel (ends a subscription, spec 14.2)
 CLIENT_SCHEMA: dict[str, dict[str, object]] = {**_SCHEMA, "cancel": {"sub": is_uint}}
+# fields a client request MAY carry besides its schema's (version 3): op -> {field: check}
+CLIENT_OPTIONAL: dict[str, dict[str, object]] = {
+    "publish": {"token": lambda v: isinstance(v, bytes) and len(v) == OPERATOR_TOKEN_SIZE},
+    "adopt": {"token": lambda v: isinstance(v, bytes) and len(v) == OPERATOR_TOKEN_SIZE},
+}
 
 
 def encode_request(op: str, **fields: codec.CborValue) -> bytes:
@@ -142,20 +151,25 @@ def decode_request(data: bytes, schema: Mapping[str, Mapping[str, object]] | Non
 
 
 def _checked(
-    value: dict[str, codec.CborValue], schema: Mapping[str, Mapping[str, object]], skip: tuple[str, ...]
+    value: dict[str, codec.CborValue],
+    schema: Mapping[str, Mapping[str, object]],
+    skip: tuple[str, ...],
+    optional: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Request:
-    """The request in ``value`` (a map with a text ``op``) checked against ``schema``; ``skip``: the
-    framing keys that are not the op's fields."""
+    """The request in ``value`` (a map with a text ``op``) checked against ``schema``: every field of
+    the op's schema, and besides them only fields of its ``optional`` ones; ``skip``: the framing
+    keys that are not the op's fields."""
     op = value["op"]
     assert isinstance(op, str)
     op_schema = schema.get(op)
     if op_schema is None:
         raise ProtocolError("proto.unknown_op", f"unknown operation {op[:32]!r}")
+    extra = (optional or {}).get(op, {})
     fields = {k: v for k, v in value.items() if k not in skip}
-    if fields.keys() != op_schema.keys():
+    if not op_schema.keys() <= fields.keys() or not fields.keys() <= op_schema.keys() | extra.keys():
         raise ProtocolError("proto.malformed_frame", f"{op} takes fields {sorted(op_schema)}")
-    for name, check in op_schema.items():
-        if not check(fields[name]):  # type: ignore[operator]
+    for name, check in (*op_schema.items(), *extra.items()):
+        if name in fields and not check(fields[name]):  # type: ignore[operator]
             raise ProtocolError("proto.malformed_frame", f"{op}: field {name} has the wrong type or size")
     return Request(op, fields)
 
@@ -171,7 +185,8 @@ def decode_client_request(data: bytes) -> Request:
     (``proto.malformed_frame``, no id); a map with an unsigned integer ``id`` (``proto.malformed_frame``,
     no id; ``proto.bad_version`` without id for a version-1 ``hello``, which has none); then, naming the
     id: a text ``op`` (``proto.malformed_frame``); a known op (``proto.unknown_op``); exactly the op's
-    fields, each of the right type and size (``proto.malformed_frame``)."""
+    fields, and besides them only its optional ones (:data:`CLIENT_OPTIONAL`), each of the right type
+    and size (``proto.malformed_frame``)."""
     if len(data) > MAX_FRAME:
         raise FrameError("proto.too_large", f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
     try:
@@ -183,13 +198,13 @@ def decode_client_request(data: bytes) -> Request:
     rid = value.get("id")
     if not is_uint(rid):
         if value.get("op") == "hello" and "id" not in value:
-            raise FrameError("proto.bad_version", f"this node speaks client protocol version {PROTOCOL_VERSION} only")
+            raise FrameError("proto.bad_version", "this node speaks client protocol versions 2 and 3 only")
         raise FrameError("proto.malformed_frame", "a request carries an unsigned integer id")
     op = value.get("op")
     if not isinstance(op, str):
         raise FrameError("proto.malformed_frame", "a request has a text field op", rid)
     try:
-        request = _checked(value, CLIENT_SCHEMA, ("op", "id"))
+        request = _checked(value, CLIENT_SCHEMA, ("op", "id"), CLIENT_OPTIONAL)
     except ProtocolError as err:
         raise FrameError(err.code, err.message, rid) from err
     return Request(request.op, request.fields, rid)

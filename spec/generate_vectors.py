@@ -33,6 +33,7 @@ from protocol import (  # noqa: E402
     group,
     identity,
     kinds,
+    operator_token,
     payloads,
     schedule,
     signing,
@@ -1291,13 +1292,13 @@ def client_frame_vectors() -> list[Vector]:
 
     challenge = crypto.blake2b_256(b"a connection's challenge")
     node_key = crypto.blake2b_256(b"a node key")
-    frame("hello request", frames.encode_client_request(0, "hello", v=frames.PROTOCOL_VERSION))
+    frame("hello request", frames.encode_client_request(0, "hello", v=2))
     frame(
         "hello answer",
         frames.encode_answer(
             0,
             {
-                "v": frames.PROTOCOL_VERSION,
+                "v": 2,
                 "node": node_key,
                 "challenge": challenge,
                 "limits": {"publish_rate": 1000, "max_frame": frames.MAX_FRAME, "in_flight": frames.MAX_IN_FLIGHT},
@@ -1373,6 +1374,85 @@ def client_frame_vectors() -> list[Vector]:
     refused("unknown operation", frames.encode_client_request(7, "delete", g=gid))
     refused("field of the wrong size", frames.encode_client_request(8, "state", g=gid[:31]))
     refused("extra field", frames.encode_client_request(9, "cancel", sub=4, g=gid))
+    return out
+
+
+def admission_vectors() -> list[Vector]:
+    """Spec 14.6: an operator's token (its text and the hash a node keeps), the version-3 frames that
+    carry it and tell the node's admission and contact, the refusals a client and a peer get."""
+    sc = _Scenario("admission", home=_node_address("a", 4433))
+    _, secret = _invite(sc, "founder", payloads.MEMBER)
+    join = secret.join(sc.member("ana"), sc.tick(), home=_node_address("b", 4433))
+    genesis = sc.genesis
+    token = crypto.blake2b_256(b"an operator's token")
+    out: list[Vector] = [
+        {
+            "name": "operator's token",
+            "token": token.hex(),
+            "text": operator_token.token_text(token),
+            "hash": operator_token.token_hash(token).hex(),
+            "note": "the node keeps the hash only: BLAKE2b-256('holdspace/v1/operator-token' || 0x00 || token)",
+        }
+    ]
+    for bad in ("hstoken:" + "A" * 42, "token:" + operator_token.token_text(token)[8:]):
+        try:
+            operator_token.parse_token(bad)
+        except HoldspaceError as err:
+            out.append({"name": "malformed token text", "text": bad, "error": err.code})
+
+    def frame(name: str, raw: bytes, **meaning: Any) -> None:
+        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+
+    challenge = crypto.blake2b_256(b"a connection's challenge")
+    node_key = crypto.blake2b_256(b"a node key")
+    frame("hello request, version 3", frames.encode_client_request(0, "hello", v=3))
+    frame(
+        "hello answer, version 3",
+        frames.encode_answer(
+            0,
+            {
+                "v": 3,
+                "node": node_key,
+                "challenge": challenge,
+                "limits": {"publish_rate": 1000, "max_frame": frames.MAX_FRAME, "in_flight": frames.MAX_IN_FLIGHT},
+                "create": "token",
+                "contact": "mailto:abuse@example.org",
+            },
+        ),
+        note="create: open, token or closed; contact only if the operator set one",
+    )
+    frame(
+        "publish of a genesis with the operator's token",
+        frames.encode_client_request(1, "publish", e=genesis.raw, b=genesis.payload, token=token),
+    )
+    frame(
+        "adopt with the operator's token",
+        frames.encode_client_request(
+            2, "adopt", e=join.raw, b=join.payload, hosts=[_node_address("a", 4433)], token=token
+        ),
+    )
+    for rid, code in enumerate(
+        ("admission.token_required", "admission.token_used_up", "admission.max_groups", "quota.group_full"), 3
+    ):
+        frame(f"refusal: {code}", frames.encode_refusal(rid, code, CODES[code]))
+    digests = frames.encode_ok({"differ": [], "same": [], "refused": [[genesis.entry_id, "admission.peer_refused"]]})
+    frame("digests answer refusing to host a group", digests, note="nothing is fetched (16.4)")
+
+    def refused(name: str, raw: bytes) -> None:
+        try:
+            frames.decode_client_request(raw)
+        except frames.FrameError as err:
+            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid})
+            return
+        raise AssertionError("expected a refusal")
+
+    refused(
+        "token of the wrong size",
+        frames.encode_client_request(9, "publish", e=genesis.raw, b=genesis.payload, token=token[:16]),
+    )
+    refused(
+        "token on a request that takes none", frames.encode_client_request(10, "state", g=genesis.entry_id, token=token)
+    )
     return out
 
 
@@ -2155,6 +2235,7 @@ def build() -> dict[str, list[Vector]]:
         "group_rules.json": group_rule_vectors(),
         "federation.json": federation_vectors(),
         "client_frames.json": client_frame_vectors(),
+        "admission.json": admission_vectors(),
         "addresses.json": address_vectors(),
         "support.json": support_vectors(),
     }

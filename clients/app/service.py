@@ -97,6 +97,7 @@ class AppService:
         self._outbox_ready = trio.Event()
         self._retry = trio.Event()
         self._session: NodeSession | None = None
+        self.contact: str | None = None  # the home node operator's abuse contact, from its last hello
         self._connection: trio.CancelScope | None = None  # the current connection
         self._engine: trio.CancelScope | None = None  # the connection loop of the unlocked participant
         self._opening = trio.Lock()
@@ -199,6 +200,7 @@ class AppService:
                 try:
                     async with self.connector(me.node) as session, trio.open_nursery() as followers:
                         self._session, self._followers, self._following = session, followers, set()
+                        self.contact = getattr(session, "contact", None)
                         self._set_state("online")
                         pause = RECONNECT_MIN
                         for gid in list(me.groups):

@@ -46,6 +46,7 @@ from clients.app.service import AppError, AppService, Status
 from clients.crisis import DEFAULT_RESOURCES
 from clients.history import MAX_BUDGET, MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
+from clients.plain import plain
 from clients.support import (
     badges,
     checkin_summary,
@@ -355,7 +356,14 @@ class Pages:
             "min_mib": MIN_BUDGET // 2**20,
         }
         return self.render(
-            request, "settings.html", title="Settings", home=str(me.home), node=str(me.node), storage=storage
+            request,
+            "settings.html",
+            title="Settings",
+            home=str(me.home),
+            node=str(me.node),
+            storage=storage,
+            contact=self.service.contact,
+            contact_link=_safe_link(self.service.contact),
         )
 
     async def save_storage(self, request: Request, form: FormData) -> Response:
@@ -857,8 +865,16 @@ def status_text(status: Status) -> str:
 
 
 def _sentence(err: HoldspaceError) -> str:
-    message = err.message or "that did not work"
+    message = plain(err) or "that did not work"
     return f"{message[0].upper()}{message[1:]}. ({err.code})"
+
+
+def _safe_link(uri: str | None) -> str | None:
+    """``uri`` if it is a mailto: or web address fit for a link; the node chose it, so anything else
+    (a ``javascript:`` URI, say) is shown as text only."""
+    if uri and uri.lower().startswith(("mailto:", "https://", "http://")) and uri.isprintable():
+        return uri
+    return None
 
 
 def _same(given: str, expected: str) -> bool:

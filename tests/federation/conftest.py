@@ -9,6 +9,7 @@ from pathlib import Path
 import nacl.signing
 import trio
 
+from node.admission import Policy
 from node.federation import Federation, quic_connector
 from node.limits import NodeLimits
 from node.peering import PeerBook
@@ -39,9 +40,10 @@ async def federated_node(
     limits: NodeLimits | None = None,
     blocked: frozenset[bytes] = frozenset(),
     peers: tuple[NodeAddress, ...] = (),
+    policy: Policy | None = None,
 ) -> AsyncIterator[Running]:
     key = nacl.signing.SigningKey(seed)
-    async with open_node(data_dir, key, limits) as node, trio.open_nursery() as nursery:
+    async with open_node(data_dir, key, limits, policy=policy) as node, trio.open_nursery() as nursery:
         book = PeerBook(node.public_key, {p.node_key: p for p in peers}, set(blocked))
         federation = Federation(node, book, quic_connector(key, node.limits.transport))
         host, bound = await nursery.start(node.serve_quic, "127.0.0.1", port)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from node.admission import Policy
 from node.core import NodeCore
 from node.framing import FRAME_SLACK
 from node.limits import NodeLimits, default_transport_limits
@@ -137,7 +138,56 @@ def test_handshake_in_order_then_reads(world: World) -> None:
 
 def test_hello_of_another_version_is_refused(world: World) -> None:
     assert code(session_of(world).receive(request("hello", v=1), 0.0)) == "proto.bad_version"
-    assert code(session_of(world).receive(request("hello", v=3), 0.0)) == "proto.bad_version"
+    assert code(session_of(world).receive(request("hello", v=4), 0.0)) == "proto.bad_version"
+
+
+def test_hello_version_3_tells_the_create_policy_and_the_operators_contact(world: World) -> None:
+    s = session_of(world)
+    s.host.core.policy = Policy(create="token", contact="mailto:abuse@example.org")
+    hello = ok(s.receive(request("hello", v=3), 0.0))
+    assert hello["v"] == 3 and hello["create"] == "token" and hello["contact"] == "mailto:abuse@example.org"
+    assert "contact" not in ok(session_of(world).receive(request("hello", v=3), 0.0))  # none set: none told
+    assert set(ok(s.receive(request("hello", v=2), 0.0))) == {"v", "node", "challenge", "limits"}  # v2 as it was
+
+
+def test_a_token_travels_with_publish_and_adopt_and_is_checked_for_size(world: World) -> None:
+    genesis = world.genesis
+    s = session_of(world, federates=True)
+    auth(s, me(world, "founder"))
+    effect = s.receive(request("publish", e=genesis.raw, b=genesis.payload, token=b"\x01" * 32), 0.0)
+    assert isinstance(effect, Publish) and effect.token == b"\x01" * 32
+    effect = s.receive(request("publish", e=genesis.raw, b=genesis.payload), 0.0)
+    assert isinstance(effect, Publish) and effect.token is None
+    assert code(s.receive(request("publish", e=genesis.raw, b=genesis.payload, token=b"\x01"), 0.0)) == (
+        "proto.malformed_frame"
+    )
+    assert code(s.receive(request("state", g=world.group_id, token=b"\x01" * 32), 0.0)) == "proto.malformed_frame"
+    ana = me(world, "ana")
+    join = next(e for e in world.entries.values() if e.kind == kinds.JOIN and e.author == ana.public_key)
+    federating = ClientSession(Host(NodeCore(MemoryReader()), federates=True), CHALLENGE, 0.0)
+    auth(federating, ana)
+    address = str(NodeAddress(b"\x07" * 32, "127.0.0.1", 4433))
+    effect = federating.receive(
+        request("adopt", e=join.raw, b=join.payload or b"", hosts=[address], token=b"\x02" * 32), 0.0
+    )
+    assert isinstance(effect, Adopt) and effect.token == b"\x02" * 32
+
+
+def test_a_refused_group_is_refused_to_readers_and_to_adopt(world: World) -> None:
+    s = session_of(world, federates=True)
+    auth(s, me(world, "ana"))
+    s.host.core.policy = Policy(refused=frozenset({world.group_id}))
+    assert code(s.receive(request("state", g=world.group_id), 0.0)) == "admission.group_refused"
+    assert code(s.receive(request("fetch", g=world.group_id, after=0, limit=5), 0.0)) == "admission.group_refused"
+    ana = me(world, "ana")
+    join = next(e for e in world.entries.values() if e.kind == kinds.JOIN and e.author == ana.public_key)
+    elsewhere = ClientSession(
+        Host(NodeCore(MemoryReader(), Policy(refused=frozenset({world.group_id}))), federates=True), CHALLENGE, 0.0
+    )
+    auth(elsewhere, ana)
+    address = str(NodeAddress(b"\x07" * 32, "127.0.0.1", 4433))
+    refused = elsewhere.receive(request("adopt", e=join.raw, b=join.payload or b"", hosts=[address]), 0.0)
+    assert code(refused) == "admission.group_refused"
 
 
 def test_a_version_1_hello_has_no_id_and_ends_the_session_with_bad_version(world: World) -> None:

@@ -1,0 +1,38 @@
+"""The store's byte counters (what storage budgets are checked against) and the deletion of a group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from node.store import USAGE_NODE, USAGE_PREFIX, Store
+
+from ._helpers import ident, make_entry
+
+G1, G2, A = ident("g1"), ident("g2"), ident("a")
+
+
+def test_a_store_written_without_counters_is_counted_when_opened(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s") as s:
+        s.append_batch([make_entry(G1, A, 1, size=100), make_entry(G1, A, 2, size=300), make_entry(G2, A, 1, size=80)])
+        assert s.usage(G1) == (400, 480)
+        for key in (USAGE_NODE, USAGE_PREFIX + G1, USAGE_PREFIX + G2):  # as an older version left it
+            s.delete_meta(key)
+    with Store.open(tmp_path / "s") as s:
+        assert s.usage(G1) == (400, 480)
+        assert s.usage(G2) == (80, 480)
+
+
+def test_dropping_a_group_deletes_its_entries_indexes_counter_and_keys(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s") as s:
+        s.append_batch([make_entry(G1, A, i, size=100) for i in range(1, 4)] + [make_entry(G2, A, 1, size=90)])
+        s.put_meta(b"fork:" + G1 + A, b"proof")
+        s.put_meta(b"fedcur:" + ident("peer") + G1, b"cursor")
+        s.put_meta(b"fedcur:" + ident("peer") + G2, b"kept")
+        assert s.drop_group(G1, [b"fork:", b"fedcur:"]) == 3
+        assert s.groups() == [G2]
+        assert s.heads(G1) == {} and s.count(G1) == 0 and s.iter_group(G1) == []
+        assert s.usage(G1) == (0, 90)
+        assert s.meta_items(b"fork:") == []
+        assert s.meta_items(b"fedcur:") == [(b"fedcur:" + ident("peer") + G2, b"kept")]
+        assert s.check_integrity() == []
+        assert s.info()["entries"] == 1

@@ -71,6 +71,16 @@ class LimitsTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
         return {name: value for name in LIMIT_NAMES if (value := getattr(self, name)) is not None}
 
 
+class WebTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[web]``: the browser's way in (spec 15.8): HTTPS pages and a WebSocket on TCP ``port``, and
+    WebTransport on UDP ``port``, under the operator's certificate. Off unless ``enabled``."""
+
+    enabled: bool = False
+    port: Port = 443
+    cert: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+
+
 class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The schema of ``node.toml``. ``listen_*`` is where the node binds; ``public_*`` is what it tells
     others to dial (defaults: the listen host and the bound port)."""
@@ -82,6 +92,21 @@ class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     peers: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
     limits: LimitsTable = LimitsTable()
+    web: WebTable = WebTable()
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The enabled ``[web]`` table: the port (TCP for HTTPS and WebSocket, UDP for WebTransport) and
+    the certificate chain and key, PEM files (a relative path is relative to the node's directory)."""
+
+    port: int
+    cert: str
+    key: str
+
+    def files(self, directory: Path) -> tuple[Path, Path]:
+        """The certificate and key paths, relative ones taken from ``directory``."""
+        return directory / self.cert, directory / self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +118,7 @@ class NodeConfig:
     public_host: str | None = None
     public_port: int | None = None
     limits: dict[str, float] = field(default_factory=dict)  # the [limits] keys the operator set
+    web: WebConfig | None = None  # None: [web] is not enabled
 
     def node_limits(self) -> NodeLimits:
         return limits_from(self.limits)
@@ -102,6 +128,11 @@ class NodeConfig:
         port actually bound."""
         host = self.public_host or self.host
         return NodeAddress(node_key, host, self.public_port or bound_port)
+
+    def public_web_host(self) -> str:
+        """The host of the node's web address (``https://host:port/``): the public host, else the
+        listen host. One configuration names both addresses."""
+        return self.public_host or self.host
 
     @property
     def dialable(self) -> bool:
@@ -136,6 +167,15 @@ listen_port = {port}
 # Federation peers (node addresses) and blocked nodes (hsn1... ids): 'holdspace node peer ...' edits these.
 peers = []
 blocked = []
+
+[web]
+# The browser client (spec 15.8): pages over HTTPS, a WebSocket and WebTransport on this port
+# (TCP and UDP), at https://<public_host>:<port>/. Needs a certificate for public_host (PEM files,
+# relative to this directory) and 'npm run build' in clients/web.
+enabled = false
+# port = 443
+# cert = "web-cert.pem"
+# key = "web-key.pem"
 
 [limits]
 # Uncomment to change a default (spec 18.4). A small node might lower max_connections.
@@ -216,7 +256,9 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
       1-1,000,000, rates in (0, 1,000,000], bursts in [1, 1,000,000], seconds in (0, 86,400]
       (``config.invalid``);
     * each of ``peers`` is a node address and each of ``blocked`` a node id or address
-      (``config.invalid``, naming the entry).
+      (``config.invalid``, naming the entry);
+    * with ``[web] enabled``: ``web.cert`` and ``web.key`` are set, and the node has a host browsers
+      can reach (``public_host``, or a listen host that is not a wildcard) (``config.invalid``).
     """
     try:
         raw = tomllib.loads(text)
@@ -254,6 +296,18 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         limits_from(given)
     except ValueError as err:
         raise ConfigError("config.invalid", f"{path}: limits: {err}") from None
+    web = None
+    if schema.web.enabled:
+        for name in ("cert", "key"):
+            if getattr(schema.web, name) is None:
+                raise ConfigError("config.invalid", f"{path}: web.{name} is required when web.enabled is true")
+        if schema.public_host is None and schema.listen_host in WILDCARDS:
+            raise ConfigError(
+                "config.invalid",
+                f"{path}: web.enabled needs public_host: browsers reach the node at that host",
+            )
+        assert schema.web.cert is not None and schema.web.key is not None
+        web = WebConfig(schema.web.port, schema.web.cert, schema.web.key)
     return NodeConfig(
         schema.listen_host,
         schema.listen_port,
@@ -262,6 +316,7 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         schema.public_host,
         schema.public_port,
         given,
+        web,
     )
 
 

@@ -5,6 +5,7 @@ Every error is one line, ``error: <code>: <sentence>``, and exit status 1; never
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -153,8 +154,11 @@ def node_run(directory: Path, metrics_port: int | None, log_level: str, log_form
                     "the address above is not one others can dial",
                     host,
                 )
+            web_origin = await _start_web(nursery, directory, config, running, str(address))
             nursery.start_soon(_write_status, directory, running, federation, address)
             click.echo(f"holdspace node listening: {address}", err=False)
+            if web_origin is not None:
+                click.echo(f"holdspace web client: {web_origin}/", err=False)
             if metrics_port:
                 log.info("metrics: http://127.0.0.1:%d/metrics", metrics_port)
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
@@ -172,6 +176,29 @@ def node_run(directory: Path, metrics_port: int | None, log_level: str, log_form
     run(main)
     log.info("node stopped")
     click.echo("node stopped")
+
+
+async def _start_web(nursery: trio.Nursery, directory: Path, config: NodeConfig, node: Any, address: str) -> str | None:
+    """Start the web endpoint if ``[web]`` is enabled (spec 15.8); return its origin."""
+    if config.web is None:
+        return None
+    from node.web.serve import serve_web  # noqa: PLC0415 - only a node with [web] enabled needs it
+
+    certfile, keyfile = config.web.files(directory)
+    endpoint = await nursery.start(
+        functools.partial(
+            serve_web,
+            node,
+            listen_host=config.host,
+            port=config.web.port,
+            public_host=config.public_web_host(),
+            certfile=certfile,
+            keyfile=keyfile,
+            address=address,
+        )
+    )
+    log.info("web client: %s/ (HTTPS, WebSocket on TCP; WebTransport on UDP %d)", endpoint.origin, endpoint.port)
+    return str(endpoint.origin)
 
 
 async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBook, federation: Federation) -> None:

@@ -1,4 +1,6 @@
 """The client protocol over a WebSocket (spec 15.8.2): the fallback for browsers without WebTransport.
+The same class serves the node's side and, for tests and Python clients, a client's (``client=True``,
+over wsproto's client connection once its handshake is done).
 
 A :class:`WebSocketConnection` offers the ``Connection`` interface the node runtime serves client
 sessions on (``Node.serve_client``), over one WebSocket (wsproto, on the TLS stream the HTTPS
@@ -24,6 +26,7 @@ import contextlib
 import logging
 
 import trio
+from wsproto import WSConnection
 from wsproto.connection import Connection as WsConnection
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
@@ -126,9 +129,11 @@ class WebSocketConnection:
     def __init__(
         self,
         transport: trio.abc.Stream,
-        ws: WsConnection,
+        ws: WsConnection | WSConnection,
         limits: TransportLimits,
         remote_address: tuple[str, int],
+        *,
+        client: bool = False,
     ) -> None:
         self.peer_key: bytes | None = None
         self.remote_address = remote_address
@@ -136,13 +141,15 @@ class WebSocketConnection:
         self.stats = ConnectionStats()
         self.limits = limits
         self.closed_exc: TransportError | None = None
+        self.peer_close_code: int | None = None  # the code of the peer's Close, once one arrived
         self.queued = 0  # bytes of whole messages waiting to be read (prefixes included)
         self.room = Signal()  # the reader took messages, or the connection closed
         self._transport = transport
         self._ws = ws
         self._splitter = MessageSplitter(limits.max_message_size)
         self._stream = WebSocketStream(self)
-        self._accepted = False
+        self._client = client
+        self._taken = False  # the session stream was handed out (opened by a client, accepted by a node)
         self._closed = trio.Event()
         self._send_lock = trio.Lock()
         self._last_received = trio.current_time()
@@ -151,13 +158,21 @@ class WebSocketConnection:
     # ---------------------------------------------------------------- Connection API
 
     async def open_stream(self) -> WebSocketStream:
-        raise StreamClosed("the node opens no stream on a WebSocket")
+        """A client's session stream (once): a WebSocket carries exactly one stream."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self.closed_exc is not None:
+            raise clone_error(self.closed_exc)
+        if not self._client or self._taken:
+            raise StreamClosed("a WebSocket carries one stream, opened by the client")
+        self._taken = True
+        return self._stream
 
     async def accept_stream(self) -> WebSocketStream:
-        """The session stream, once; then wait until the connection ends and raise why."""
+        """On the node's side, the session stream, once; then (and on a client's side) wait until
+        the connection ends and raise why."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not self._accepted and self.closed_exc is None:
-            self._accepted = True
+        if not self._client and not self._taken and self.closed_exc is None:
+            self._taken = True
             return self._stream
         await self._closed.wait()
         assert self.closed_exc is not None
@@ -169,6 +184,10 @@ class WebSocketConnection:
         await self._close(
             websocket_close_code(code), reason, TransportClosed("connection closed locally", error_code=code)
         )
+
+    async def wait_closed(self) -> None:
+        """Return once the connection is over (``closed_exc`` says why)."""
+        await self._closed.wait()
 
     def close_soon(self, code: int, reason: str) -> None:
         """:meth:`aclose` from synchronous code (a stream reset)."""
@@ -245,7 +264,8 @@ class WebSocketConnection:
                 if self.closed_exc is None:
                     await self._write(self._ws.send(event.response()))
         elif isinstance(event, CloseConnection):
-            exc = TransportClosed(f"WebSocket closed by the client ({event.code})", by_peer=True)
+            self.peer_close_code = event.code
+            exc = TransportClosed(f"WebSocket closed by the peer ({event.code})", by_peer=True)
             await self._close(int(CloseReason.NORMAL_CLOSURE), "", exc, answer=event)
             return False
         return True

@@ -244,8 +244,35 @@ def node_config_check(directory: Path) -> None:
     click.echo(f"peers: {len(config.peers)}; blocked: {len(config.blocked)}")
     limits = ", ".join(f"{k} = {v:g}" for k, v in sorted(config.limits.items())) or "defaults"
     click.echo(f"limits: {limits}")
+    if config.web is not None:
+        click.echo(f"web: https://{config.public_web_host()}:{config.web.port}/ (TCP and UDP {config.web.port})")
     if not config.dialable:
         click.echo("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node")
+
+
+@node.command("web-cert")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--host", help="The host browsers reach the node at (default: public_host, else listen_host).")
+@click.option("--days", type=click.IntRange(1, 14), default=13, show_default=True, help="Validity (at most 14).")
+@friendly
+def node_web_cert(directory: Path, host: str | None, days: int) -> None:
+    """Write a short-lived self-signed web certificate (web-cert.pem, web-key.pem in DIRECTORY).
+
+    Browsers accept it over WebTransport by its hash, which the node publishes; for the pages and the
+    WebSocket a browser must be told to trust it. Use a CA-issued certificate for public nodes; renew
+    this one (and restart the node) before it expires."""
+    from node.transport.certs import web_certificate  # noqa: PLC0415 - only this command needs it
+
+    config = read_config(directory)
+    cert, key = web_certificate(host or config.public_web_host(), days=days)
+    (directory / "web-cert.pem").write_bytes(cert)
+    fd = os.open(directory / "web-key.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    click.echo(f"wrote {directory / 'web-cert.pem'} and {directory / 'web-key.pem'} (valid {days} days)")
+    click.echo('in node.toml: [web] enabled = true, cert = "web-cert.pem", key = "web-key.pem"')
 
 
 @node.command("status")

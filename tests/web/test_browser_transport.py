@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,7 @@ from clients.participant import Participant
 from protocol import kinds
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
-from tests.web.web_node import WEB, WebNode, web_node
+from tests.web.web_node import WebNode, web_node
 
 ROUND_TRIP = """async ({seedHex, groupHex}) => {
   const hs = await import("/holdspace.js");
@@ -72,19 +69,6 @@ ROUND_TRIP = """async ({seedHex, groupHex}) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def bundle() -> Path:
-    """The web client built from this tree (``npm ci`` if needed, then ``npm run build``)."""
-    chromium_or_skip()
-    if shutil.which("npm") is None:
-        pytest.fail("npm is not installed: run 'sh tests/install-browser.sh'")
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false")
-    if not (WEB / "node_modules" / ".bin" / "esbuild").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, env=env, check=True, timeout=300)
-    subprocess.run(["npm", "run", "build"], cwd=WEB, env=env, check=True, timeout=120, capture_output=True)
-    return WEB / "dist"
-
-
 def spki_hash(certfile: Path) -> str:
     """What Chromium's --ignore-certificate-errors-spki-list takes: base64 SHA-256 of the SPKI."""
     spki = (
@@ -126,6 +110,7 @@ def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: boo
 async def test_a_page_served_by_the_node_publishes_and_reads_an_entry(
     tmp_path: Path, bundle: Path, without_webtransport: bool
 ) -> None:
+    chromium_or_skip()
     async with web_node(tmp_path, bundle) as web:
         fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
         async with session(web.address) as s_fay:

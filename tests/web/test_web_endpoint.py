@@ -9,28 +9,35 @@ import hashlib
 import json
 import re
 import shutil
+import ssl
+import urllib.request
 from pathlib import Path
 
 import nacl.signing
 import pytest
 import trio
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given
 from hypothesis import strategies as st
 from wsproto.events import BytesMessage, TextMessage
 
+from clients.cli import cli
 from clients.participant import Participant
+from node.config import init_node
 from node.transport.base import MessageTooLarge, TransportError, encode_header
 from node.transport.certs import certificate_for, pinnable_hash, web_certificate
 from node.web.byte_frames import MessageSplitter
 from node.web.site import Site, WebError
 from protocol.address import InviteToken
 from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
+from tests.cli.test_cli import start_node, stop_node
 from tests.node.conftest import session
 from tests.web.web_node import BUNDLE, https_request, page_for, web_node, websocket, ws_session
 
 ORIGIN = "https://127.0.0.1:4443"
+PASSPHRASE = "correct horse battery staple"  # what tests.cli.test_cli.start_node types
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +227,31 @@ async def test_an_oversized_prefix_or_a_text_message_closes_the_websocket(
         with trio.fail_after(10):
             while web.node.clients:  # noqa: ASYNC110 - the node's counter has no event
                 await trio.sleep(0.01)
+
+
+def test_node_run_serves_the_client_when_web_is_enabled(tmp_path: Path, bundle: Path) -> None:
+    """``holdspace node run`` with ``[web]`` enabled: the pages on the web port, under the
+    certificate ``node web-cert`` wrote, and the node's address in /node.json."""
+    directory = tmp_path / "node"
+    init_node(directory, "127.0.0.1:0", PASSPHRASE)
+    done = CliRunner().invoke(cli, ["node", "web-cert", str(directory)])
+    assert done.exit_code == 0, done.output
+    assert (directory / "web-key.pem").stat().st_mode & 0o077 == 0
+    config = directory / "node.toml"
+    text = config.read_text().replace("enabled = false\n# port = 443", "enabled = true\nport = 0")
+    config.write_text(
+        text.replace('# cert = "web-cert.pem"\n# key = "web-key.pem"', 'cert = "web-cert.pem"\nkey = "web-key.pem"')
+    )
+    address, proc = start_node(directory, init=False)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        origin = re.search(r"holdspace web client: (https://127\.0\.0\.1:\d+)/", line)
+        assert origin, line
+        context = ssl.create_default_context(cafile=str(directory / "web-cert.pem"))
+        with urllib.request.urlopen(origin.group(1) + "/node.json", context=context, timeout=10) as response:
+            assert json.load(response)["address"] == address
+        with urllib.request.urlopen(origin.group(1) + "/", context=context, timeout=10) as response:
+            assert b'integrity="sha384-' in response.read()
+    finally:
+        stop_node(proc)

@@ -81,17 +81,19 @@ class HttpsServer:
             await tcp.aclose()
             return
         self.active += 1
-        peer = tcp.socket.getpeername()
-        address = (str(peer[0]), int(peer[1]))
         stream = trio.SSLStream(tcp, self.context, server_side=True, https_compatible=True)
         try:
+            peer = tcp.socket.getpeername()
+            address = (str(peer[0]), int(peer[1]))
             with trio.fail_after(self.limits.handshake_timeout):
                 await stream.do_handshake()
             await self._http(stream, address)
         except trio.TooSlowError:
-            log.debug("https: the TLS handshake from %s was too slow", address[0])
-        except (_ClosedError, trio.BrokenResourceError, trio.ClosedResourceError):
+            log.debug("https: a TLS handshake was too slow")
+        except (_ClosedError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
+        except Exception:  # one connection's failure must not stop the server
+            log.exception("https: a connection failed")
         finally:
             self.active -= 1
             with (
@@ -120,6 +122,10 @@ class HttpsServer:
             if isinstance(event, h11.ConnectionClosed):
                 return
             if not isinstance(event, h11.Request):  # pragma: no cover - h11 gives a request first
+                return
+            head = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
+            if head > MAX_HEAD:  # h11 bounds only a head that has not arrived whole
+                await self._send_error(conn, stream, 431)
                 return
             target = event.target.decode("ascii", "replace")
             if target.split("?", 1)[0] == WS_PATH and event.method == b"GET":

@@ -96,7 +96,7 @@ def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: boo
             page = browser.new_page()
             page.on("pageerror", lambda exc: problems.append(str(exc)))
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not favicon(m) else None)
-            if without_webtransport:  # a browser that has no WebTransport (Safari before 26, say)
+            if without_webtransport:  # a browser that has no WebTransport
                 page.add_init_script("delete globalThis.WebTransport;")
             page.goto(f"{web.web.origin}/")
             result: dict[str, Any] = page.evaluate(ROUND_TRIP, {"seedHex": seed.hex(), "groupHex": group.hex()})

@@ -11,6 +11,7 @@ import re
 import shutil
 import ssl
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import nacl.signing
@@ -26,6 +27,7 @@ from wsproto.events import BytesMessage, TextMessage
 from clients.cli import cli
 from clients.participant import Participant
 from node.config import init_node
+from node.limits import NodeLimits, default_transport_limits
 from node.transport.base import MessageTooLarge, TransportError, encode_header
 from node.transport.certs import certificate_for, pinnable_hash, web_certificate
 from node.web.byte_frames import MessageSplitter
@@ -34,7 +36,7 @@ from protocol.address import InviteToken
 from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
 from tests.cli.test_cli import start_node, stop_node
 from tests.node.conftest import session
-from tests.web.web_node import BUNDLE, https_request, page_for, web_node, websocket, ws_session
+from tests.web.web_node import BUNDLE, WebNode, https_request, page_for, web_node, websocket, ws_session
 
 ORIGIN = "https://127.0.0.1:4443"
 PASSPHRASE = "correct horse battery staple"  # what tests.cli.test_cli.start_node types
@@ -255,3 +257,29 @@ def test_node_run_serves_the_client_when_web_is_enabled(tmp_path: Path, bundle: 
             assert b'integrity="sha384-' in response.read()
     finally:
         stop_node(proc)
+
+
+async def raw_exchange(web: WebNode, data: bytes) -> bytes:
+    """Send ``data`` on a fresh TLS connection; return everything the node sent until it closed."""
+    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", web.port, ssl_context=web.tls(), https_compatible=True)
+    received = b""
+    with trio.fail_after(10):
+        if data:
+            await stream.send_all(data)
+        while chunk := await stream.receive_some(65536):
+            received += chunk
+    await stream.aclose()
+    return received
+
+
+async def test_garbage_oversized_heads_and_silence_are_refused_and_the_server_goes_on(
+    tmp_path: Path, dist: Path
+) -> None:
+    limits = NodeLimits(transport=replace(default_transport_limits(), handshake_timeout=0.5))
+    async with web_node(tmp_path, dist, limits) as web:
+        assert (await raw_exchange(web, b"\x00\x01 NOT HTTP AT ALL\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
+        huge = b"GET / HTTP/1.1\r\nhost: x\r\nx-filler: " + b"a" * 20_000 + b"\r\n\r\n"
+        assert (await raw_exchange(web, huge)).startswith(b"HTTP/1.1 431 ")
+        assert await raw_exchange(web, b"") == b""  # nothing sent: closed after the handshake timeout
+        status, _, _ = await https_request(web, "/")
+        assert status == 200

@@ -92,7 +92,7 @@ async def https_request(
     web: WebNode, target: str, method: str = "GET", headers: list[tuple[str, str]] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     """One request on a fresh connection: (status, headers, body). The target is sent as written."""
-    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", web.port, ssl_context=web.tls())
+    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", web.port, ssl_context=web.tls(), https_compatible=True)
     conn = h11.Connection(h11.CLIENT)
     try:
         request = h11.Request(
@@ -121,7 +121,7 @@ async def https_request(
 @asynccontextmanager
 async def websocket(web: WebNode, path: str = "/ws") -> AsyncIterator[WebSocketConnection]:
     """A client connection over the node's WebSocket, its reader running."""
-    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", web.port, ssl_context=web.tls())
+    stream = await trio.open_ssl_over_tcp_stream("127.0.0.1", web.port, ssl_context=web.tls(), https_compatible=True)
     ws = WSConnection(ConnectionType.CLIENT)
     await stream.send_all(ws.send(Request(host=f"127.0.0.1:{web.port}", target=path)))
     accepted = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import trio
@@ -18,7 +18,8 @@ from aioquic.quic.connection import QuicConnection
 
 
 class H3Client:
-    """One connection: ``h3`` and ``quic`` for the test to act on, every event kept in ``seen``."""
+    """One connection: ``h3`` and ``quic`` for the test to act on, every event kept in ``seen`` (or,
+    with ``on_event`` set, handed to it instead)."""
 
     def __init__(self, port: int) -> None:
         configuration = QuicConfiguration(
@@ -34,6 +35,7 @@ class H3Client:
         self.seen: list[H3Event | events.QuicEvent] = []
         self.changed = trio.Event()
         self.terminated: events.ConnectionTerminated | None = None
+        self.on_event: Callable[[H3Event | events.QuicEvent], None] | None = None  # called for each event
         self.sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -59,9 +61,14 @@ class H3Client:
                 self.h3 = H3Connection(self.quic, enable_webtransport=True)
             elif isinstance(event, events.ConnectionTerminated):
                 self.terminated = event
-            self.seen.append(event)
+            found: list[H3Event | events.QuicEvent] = [event]
             if self.h3 is not None:
-                self.seen.extend(self.h3.handle_event(event))
+                found.extend(self.h3.handle_event(event))
+            if self.on_event is None:
+                self.seen.extend(found)
+            else:
+                for each in found:
+                    self.on_event(each)
         self.changed.set()
         self.changed = trio.Event()
 

@@ -3,7 +3,7 @@ serves over HTTPS loads the bundle (pinned by SRI, under the node's CSP), reads 
 WebTransport (pinning the node's short-lived certificate by its hash), says hello, authenticates a
 member's pseudonym, publishes an entry (a message envelope) and reads it back; then the same in a
 browser without WebTransport, over the WebSocket fallback. The node stores the browser's entry like
-any other."""
+any other. In both, a WebTransport session that does not connect falls back to the WebSocket."""
 
 from __future__ import annotations
 
@@ -58,8 +58,15 @@ ROUND_TRIP = """async ({seedHex, groupHex}) => {
   const published = await client.request("publish", new Map([["e", entry.bytes], ["b", payload]]));
   const back = (await fetchAll()).find((x) => hs.equalBytes(x.entry.id, entry.id));
   client.close();
+  // WebTransport that does not connect (here: refused by the node) falls back to the WebSocket.
+  const refused = {...endpoints, webtransport: endpoints.webtransport.replace("/wt", "/nowhere")};
+  const fallback = new hs.NodeClient(await hs.openChannel(refused, {timeoutMs: 15000}));
+  const fell = fallback.channel.kind;
+  await fallback.greet(hs.parseNodeAddress(endpoints.address).nodeKey);
+  fallback.close();
   return {
     kind: channel.kind,
+    fellBackTo: fell,
     published: [...published.keys()].sort().join(","),
     readBack: back !== undefined && hs.equalBytes(back.payload, payload),
     seq: Number(entry.header.s),
@@ -79,9 +86,10 @@ def spki_hash(certfile: Path) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-def favicon(message: ConsoleMessage) -> bool:
-    """The browser's own request for /favicon.ico, which the node answers 404 (it serves nothing else)."""
-    return str(message.location.get("url", "")).endswith("/favicon.ico")
+def expected(message: ConsoleMessage) -> bool:
+    """Errors the page is meant to cause: the browser's own request for /favicon.ico (404: the node
+    serves nothing else), and the WebTransport session refused on purpose (``/nowhere``)."""
+    return str(message.location.get("url", "")).endswith("/favicon.ico") or "/nowhere: " in message.text
 
 
 def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: bool) -> dict[str, Any]:
@@ -95,7 +103,7 @@ def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: boo
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not favicon(m) else None)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not expected(m) else None)
             if without_webtransport:  # a browser that has no WebTransport
                 page.add_init_script("delete globalThis.WebTransport;")
             page.goto(f"{web.web.origin}/")
@@ -121,6 +129,7 @@ async def test_a_page_served_by_the_node_publishes_and_reads_an_entry(
                 lambda: browse(web, me.seed, group.group_id, without_webtransport=without_webtransport)
             )
         assert result["kind"] == ("websocket" if without_webtransport else "webtransport")
+        assert result["fellBackTo"] == "websocket"
         assert result["secure"] and result["readBack"] and "c" in result["published"].split(","), result
         stored = web.node.store.get_at(group.group_id, me.public_key, result["seq"])
         assert stored is not None and stored.kind == kinds.MESSAGE and stored.entry_id.hex() == result["id"]

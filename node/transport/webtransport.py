@@ -29,6 +29,7 @@ consumed plus a window (spec 15.4.1), never what merely arrived.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -106,7 +107,7 @@ class WebQuic(HoldspaceQuic):
     """``HoldspaceQuic`` whose stream error codes are carried as WebTransport codes on the
     session's streams (``is_wt_stream``), as draft-02 section 4.3 maps them."""
 
-    def __init__(self, *, is_wt_stream: Any, **kwargs: Any) -> None:
+    def __init__(self, *, is_wt_stream: Callable[[int], bool], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._is_wt_stream = is_wt_stream
 

@@ -5,6 +5,7 @@ Every error is one line, ``error: <code>: <sentence>``, and exit status 1; never
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -208,8 +209,11 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
                     "the address above is not one others can dial",
                     host,
                 )
+            web_origin = await _start_web(nursery, directory, config, running, str(address))
             await nursery.start(_write_status, directory, running, federation, address)
             click.echo(f"holdspace node listening: {address}", err=False)
+            if web_origin is not None:
+                click.echo(f"holdspace web client: {web_origin}/", err=False)
             if bind:
                 log.info("metrics: http://%s:%d/metrics", bind.host, bind.port)
             ready = f"STATUS=serving at {address}"
@@ -236,6 +240,29 @@ async def _watchdog(every: float) -> None:
     while True:
         sdnotify.notify("WATCHDOG=1")
         await trio.sleep(every)
+
+
+async def _start_web(nursery: trio.Nursery, directory: Path, config: NodeConfig, node: Any, address: str) -> str | None:
+    """Start the web endpoint if ``[web]`` is enabled (spec 15.8); return its origin."""
+    if config.web is None:
+        return None
+    from node.web.serve import serve_web  # noqa: PLC0415 - only a node with [web] enabled needs it
+
+    certfile, keyfile = config.web.files(directory)
+    endpoint = await nursery.start(
+        functools.partial(
+            serve_web,
+            node,
+            listen_host=config.host,
+            port=config.web.port,
+            public_host=config.public_web_host(),
+            certfile=certfile,
+            keyfile=keyfile,
+            address=address,
+        )
+    )
+    log.info("web client: %s/ (HTTPS, WebSocket on TCP; WebTransport on UDP %d)", endpoint.origin, endpoint.port)
+    return str(endpoint.origin)
 
 
 async def _reload(directory: Path, started: NodeConfig, node: Any, book: PeerBook, federation: Federation) -> None:
@@ -301,8 +328,35 @@ def node_config_check(directory: Path) -> None:
         f"admission: create {admission.create}, federate {admission.federate}{cap}; {len(config.refused)} refused"
     )
     click.echo(f"abuse contact: {config.contact or '(none: set [operator] contact)'}")
+    if config.web is not None:
+        click.echo(f"web: https://{config.public_web_host()}:{config.web.port}/ (TCP and UDP {config.web.port})")
     if not config.dialable:
         click.echo("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node")
+
+
+@node.command("web-cert")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True))
+@click.option("--host", help="The host browsers reach the node at (default: public_host, else listen_host).")
+@click.option("--days", type=click.IntRange(1, 14), default=13, show_default=True, help="Validity (at most 14).")
+@friendly
+def node_web_cert(directory: Path, host: str | None, days: int) -> None:
+    """Write a short-lived self-signed web certificate (web-cert.pem, web-key.pem in DIRECTORY).
+
+    Browsers accept it over WebTransport by its hash, which the node publishes; for the pages and the
+    WebSocket a browser must be told to trust it. Use a CA-issued certificate for public nodes; renew
+    this one (and restart the node) before it expires."""
+    from node.transport.certs import web_certificate  # noqa: PLC0415 - only this command needs it
+
+    config = read_config(directory)
+    cert, key = web_certificate(host or config.public_web_host(), days=days)
+    (directory / "web-cert.pem").write_bytes(cert)
+    fd = os.open(directory / "web-key.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    click.echo(f"wrote {directory / 'web-cert.pem'} and {directory / 'web-key.pem'} (valid {days} days)")
+    click.echo('in node.toml: [web] enabled = true, cert = "web-cert.pem", key = "web-key.pem"')
 
 
 @node.command("status")

@@ -114,6 +114,16 @@ class OperatorTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     contact: Contact | None = None  # where to report abuse: mailto:..., https://...
 
 
+class WebTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[web]``: the browser's way in (spec 15.8): HTTPS pages and a WebSocket on TCP ``port``, and
+    WebTransport on UDP ``port``, under the operator's certificate. Off unless ``enabled``."""
+
+    enabled: bool = False
+    port: Port = 443
+    cert: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+
+
 class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The schema of ``node.toml``. ``listen_*`` is where the node binds; ``public_*`` is what it tells
     others to dial (defaults: the listen host and the bound port)."""
@@ -128,6 +138,21 @@ class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     metrics: MetricsTable = MetricsTable()
     admission: AdmissionTable = AdmissionTable()
     operator: OperatorTable = OperatorTable()
+    web: WebTable = WebTable()
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The enabled ``[web]`` table: the port (TCP for HTTPS and WebSocket, UDP for WebTransport) and
+    the certificate chain and key, PEM files (a relative path is relative to the node's directory)."""
+
+    port: int
+    cert: str
+    key: str
+
+    def files(self, directory: Path) -> tuple[Path, Path]:
+        """The certificate and key paths, relative ones taken from ``directory``."""
+        return directory / self.cert, directory / self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +170,7 @@ class NodeConfig:
     refused: frozenset[bytes] = frozenset()  # [admission] refused, as group ids
     budgets: dict[str, int] = field(default_factory=dict)  # [limits] max_group_bytes, max_node_bytes, in bytes
     contact: str | None = None
+    web: WebConfig | None = None  # None: [web] is not enabled
 
     def node_limits(self) -> NodeLimits:
         return limits_from(self.limits)
@@ -166,6 +192,11 @@ class NodeConfig:
         port actually bound."""
         host = self.public_host or self.host
         return NodeAddress(node_key, host, self.public_port or bound_port)
+
+    def public_web_host(self) -> str:
+        """The host of the node's web address (``https://host:port/``): the public host, else the
+        listen host. One configuration names both addresses."""
+        return self.public_host or self.host
 
     @property
     def dialable(self) -> bool:
@@ -232,6 +263,14 @@ blocked = []
 # address = "127.0.0.1:9464"
 # A non-loopback address (a container's) is refused unless this says you mean it:
 # allow_non_loopback = false
+[web]
+# The browser client (spec 15.8): pages over HTTPS, a WebSocket and WebTransport on this port
+# (TCP and UDP), at https://<public_host>:<port>/. Needs a certificate for public_host (PEM files,
+# relative to this directory) and 'npm run build' in clients/web.
+enabled = false
+# port = 443
+# cert = "web-cert.pem"
+# key = "web-key.pem"
 
 [limits]
 # Uncomment to change a default (spec 18.4). A small node might lower max_connections.
@@ -339,6 +378,8 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
       ``[limits] max_group_bytes`` and ``max_node_bytes`` are sizes of at least 1 KiB (bytes, or text
       such as ``"10GiB"``); ``[operator] contact`` is a URI (``mailto:...``, ``https://...``) of at
       most 300 characters (``config.invalid``).
+    * with ``[web] enabled``: ``web.cert`` and ``web.key`` are set, and the node has a host browsers
+      can reach (``public_host``, or a listen host that is not a wildcard) (``config.invalid``).
     """
     try:
         raw = tomllib.loads(text)
@@ -400,6 +441,18 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
             refused.add(parse_group_id(text_id))
         except HoldspaceError as err:
             raise ConfigError("config.invalid", f"{path}: admission.refused[{i}]: {err.message}") from None
+    web = None
+    if schema.web.enabled:
+        for name in ("cert", "key"):
+            if getattr(schema.web, name) is None:
+                raise ConfigError("config.invalid", f"{path}: web.{name} is required when web.enabled is true")
+        if schema.public_host is None and schema.listen_host in WILDCARDS:
+            raise ConfigError(
+                "config.invalid",
+                f"{path}: web.enabled needs public_host: browsers reach the node at that host",
+            )
+        assert schema.web.cert is not None and schema.web.key is not None
+        web = WebConfig(schema.web.port, schema.web.cert, schema.web.key)
     return NodeConfig(
         schema.listen_host,
         schema.listen_port,
@@ -414,6 +467,7 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         frozenset(refused),
         budgets,
         schema.operator.contact,
+        web,
     )
 
 

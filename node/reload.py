@@ -4,7 +4,8 @@ Taken at once: ``peers`` and ``blocked`` (links follow; a newly blocked node's c
 by the caller), the live limits (:data:`node.limits.LIVE_LIMITS`), and the admission policy
 (``[admission]``, the storage budgets of ``[limits]``, ``[operator] contact``: ``node.admission``; a
 newly refused group is served to nobody from then on). Waiting for a restart, and
-reported as such: ``listen_*``, ``public_*`` and the transport limits
+reported as such: ``listen_*``, ``public_*``, the ``[web]`` table (a certificate renewed on disk
+included: it is read when the web endpoint starts) and the transport limits
 (:data:`node.limits.TRANSPORT_LIMITS`). A file that fails its check changes nothing.
 """
 
@@ -66,6 +67,8 @@ def apply_config(
     waiting = apply_live(limits, fresh)
     rates.retune(limits.publish_rate, limits.publish_burst)
     moved = [k for k in RESTART_KEYS if getattr(new, _FIELD[k]) != getattr(old, _FIELD[k])]
+    if new.web != old.web:
+        moved.append("web")
     return Reloaded(new, newly_blocked, (*moved, *(f"limits.{name}" for name in waiting)), newly_refused)
 
 

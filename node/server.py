@@ -151,6 +151,12 @@ class Node:
                 return
             await self.federation.serve(conn)
             return
+        await self.serve_client(conn)
+
+    async def serve_client(self, conn: Connection) -> None:
+        """Serve a client connection (spec 14.1) until it ends, whatever carries it: the node's own
+        QUIC binding, WebTransport or a WebSocket (spec 15.8): one :class:`ClientSession` per
+        connection, driven by the same runtime."""
         session = ClientSession(self, os.urandom(CHALLENGE_SIZE), trio.current_time())
         self.clients += 1
         try:

@@ -208,6 +208,13 @@ CODES: dict[str, str] = {
     "config.syntax": "node.toml is not valid TOML",
     "config.unknown_key": "node.toml has a key the schema does not know (often a typo)",
     "config.invalid": "a key of node.toml is missing, of the wrong type or out of its range",
+    # --- a node's web endpoint (spec 15.8; local, not the wire) ---
+    "web.not_built": "the browser client is not built: there is no page and bundle to serve",
+    "web.integrity": "the built page has an inline script, or names a script that is missing or fails its hash",
+    "web.certificate": "the web certificate or its key cannot be read, or they do not belong together",
+    "web.unreachable": "the browser reached the node over neither WebTransport nor a WebSocket",
+    "web.bad_info": "the node's /node.json does not describe a node's web endpoint",
+    "web.wrong_node": "the node that answered is not the node its page names",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",

@@ -9,13 +9,15 @@ one file to review:
   only when the application is done with a stream;
 * client certificates: aioquic only requests them behind a test flag (``_request_client_certificate``);
 * send backlog, close initiator, idle expiry: read from private state;
-* stateless CONNECTION_CLOSE in an Initial packet (ported from aioquic.asyncio.server).
+* stateless CONNECTION_CLOSE in an Initial packet (ported from aioquic.asyncio.server);
+* HTTP/3 (the WebTransport endpoint): bytes its parser holds for a stream.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from aioquic.h3.connection import H3Connection
 from aioquic.quic import events
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
 from aioquic.quic.connection import (
@@ -31,7 +33,14 @@ from aioquic.quic.packet_builder import QuicPacketBuilder
 from aioquic.quic.stream import QuicStream
 from cryptography import x509
 
-__all__ = ["CreditPolicy", "HoldspaceQuic", "encode_initial_close", "peer_certificate", "send_backlog"]
+__all__ = [
+    "CreditPolicy",
+    "HoldspaceQuic",
+    "encode_initial_close",
+    "h3_buffered",
+    "peer_certificate",
+    "send_backlog",
+]
 
 
 class CreditPolicy(Protocol):
@@ -55,15 +64,18 @@ class HoldspaceQuic(QuicConnection):
         policy: CreditPolicy,
         max_streams: int,
         request_client_certificate: bool = False,
+        max_uni_streams: int = 0,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._hs_policy = policy
         self._hs_request_cert = request_client_certificate
         self._hs_streams_granted = max_streams
-        # Only bidirectional streams exist in this binding; MAX_STREAMS starts at the cap.
+        # Only bidirectional streams exist in the Holdspace binding; MAX_STREAMS starts at the cap.
+        # ``max_uni_streams`` is the peer's lifetime total of unidirectional streams, never raised
+        # (HTTP/3 needs its peer's control and QPACK streams; the Holdspace binding none).
         self._local_max_streams_bidi.value = max_streams
-        self._local_max_streams_uni.value = 0
+        self._local_max_streams_uni.value = max_uni_streams
         self.hs_idle_expired = False
         self.hs_local_close = False
 
@@ -200,6 +212,12 @@ def send_backlog(quic: QuicConnection, stream_id: int) -> int:
     if sender._reset_error_code is not None:
         return 0
     return sender._buffer_stop - sender._buffer_start
+
+
+def h3_buffered(h3: H3Connection, stream_id: int) -> int:
+    """Bytes of ``stream_id`` that HTTP/3 received and holds unparsed (a partial frame)."""
+    stream = h3._stream.get(stream_id)
+    return 0 if stream is None else len(stream.buffer)
 
 
 def peer_certificate(quic: QuicConnection) -> x509.Certificate | None:

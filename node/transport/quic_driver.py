@@ -108,13 +108,7 @@ class QuicConnectionHandle:
         if not is_client:
             kwargs["original_destination_connection_id"] = original_destination_connection_id
             kwargs["retry_source_connection_id"] = retry_source_connection_id
-        self.quic = HoldspaceQuic(
-            configuration=configuration,
-            policy=self,
-            max_streams=limits.max_streams,
-            request_client_certificate=not is_client,
-            **kwargs,
-        )
+        self.quic = self._new_quic(configuration, kwargs)
         self.cids: set[bytes] = set()
         self.table: StreamTable[QuicMessageStream] = StreamTable(is_client=is_client, max_streams=limits.max_streams)
         self._released_ids: set[int] = set()
@@ -135,6 +129,16 @@ class QuicConnectionHandle:
         self.terminated = trio.Event()
         self._pin_checked = False
         self._await_confirmation = False
+
+    def _new_quic(self, configuration: QuicConfiguration, kwargs: dict[str, Any]) -> HoldspaceQuic:
+        """The aioquic connection this handle drives (a subclass may choose other stream limits)."""
+        return HoldspaceQuic(
+            configuration=configuration,
+            policy=self,
+            max_streams=self.limits.max_streams,
+            request_client_certificate=not self.is_client,
+            **kwargs,
+        )
 
     # ---------------------------------------------------------------- Connection API
 
@@ -278,32 +282,38 @@ class QuicConnectionHandle:
     def process_events(self) -> None:
         quic = self.quic
         while (event := quic.next_event()) is not None:
-            if isinstance(event, events.StreamDataReceived):
-                self._on_stream_data(event)
-            elif isinstance(event, events.ConnectionIdIssued):
+            if isinstance(event, events.ConnectionIdIssued):
                 self.cids.add(event.connection_id)
                 self._endpoint.register_cid(event.connection_id, self)
             elif isinstance(event, events.ConnectionIdRetired):
                 self.cids.discard(event.connection_id)
                 self._endpoint.unregister_cid(event.connection_id)
-            elif isinstance(event, events.StreamReset):
-                final = quic.stream_final_offset(event.stream_id)
-                # A stream is visible from its first frame, a reset included (its first message
-                # may have been overtaken by the reset): the application accepts it and reads
-                # StreamReset.
-                stream = self.streams.get(event.stream_id) or self._new_peer_stream(event.stream_id)
-                if stream is not None:
-                    stream.on_reset(event.error_code, final)
-            elif isinstance(event, events.StopSendingReceived):
-                stream = self.streams.get(event.stream_id) or self._new_peer_stream(event.stream_id)
-                if stream is not None:
-                    stream.on_stop_sending(event.error_code)
             elif isinstance(event, events.HandshakeCompleted):
                 self._on_handshake_completed(event)
             elif isinstance(event, events.ConnectionTerminated):
                 self.terminate(self._termination_exception(event))
+            else:
+                self._stream_event(event)
             if self.terminated.is_set():
                 return
+
+    def _stream_event(self, event: events.QuicEvent) -> None:
+        """An event of the application's streams (data, reset, stop-sending); a subclass that
+        speaks another protocol on its streams (HTTP/3) routes them itself."""
+        if isinstance(event, events.StreamDataReceived):
+            self._on_stream_data(event)
+        elif isinstance(event, events.StreamReset):
+            final = self.quic.stream_final_offset(event.stream_id)
+            # A stream is visible from its first frame, a reset included (its first message
+            # may have been overtaken by the reset): the application accepts it and reads
+            # StreamReset.
+            stream = self.streams.get(event.stream_id) or self._new_peer_stream(event.stream_id)
+            if stream is not None:
+                stream.on_reset(event.error_code, final)
+        elif isinstance(event, events.StopSendingReceived):
+            stream = self.streams.get(event.stream_id) or self._new_peer_stream(event.stream_id)
+            if stream is not None:
+                stream.on_stop_sending(event.error_code)
 
     def _on_stream_data(self, event: events.StreamDataReceived) -> None:
         stream_id = event.stream_id

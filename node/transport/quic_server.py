@@ -41,11 +41,13 @@ from .certs import certificate_for
 from .quic_driver import Address, QuicConnectionHandle
 from .quic_endpoint import CID_LENGTH, QUIC_VERSION, UdpEndpoint, quic_configuration, resolve, tune
 
-__all__ = ["serve_quic"]
+__all__ = ["ConnectionFactory", "serve_quic", "serve_quic_configured"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[QuicConnectionHandle], Awaitable[None]]
+ConnectionFactory = Callable[..., QuicConnectionHandle]
+"""Makes a server connection; takes ``QuicConnectionHandle``'s keyword arguments."""
 
 
 class _ServerEndpoint(UdpEndpoint):
@@ -57,8 +59,10 @@ class _ServerEndpoint(UdpEndpoint):
         handler: Handler,
         limits: TransportLimits,
         stats: ServerStats,
+        factory: ConnectionFactory = QuicConnectionHandle,
     ) -> None:
         super().__init__(sock, stats)
+        self.factory = factory
         self.configuration = configuration
         self.handler = handler
         self.limits = limits
@@ -180,7 +184,7 @@ class _ServerEndpoint(UdpEndpoint):
             self._refuse(header, addr, QuicErrorCode.CONNECTION_REFUSED)
             return
         assert self.nursery is not None
-        conn = QuicConnectionHandle(
+        conn = self.factory(
             endpoint=self,
             configuration=self.configuration,
             limits=limits,
@@ -291,6 +295,30 @@ async def serve_quic(
     configuration = quic_configuration(limits, is_client=False, alpns=list(alpns))
     configuration.certificate = cert
     configuration.private_key = private_key
+    await serve_quic_configured(
+        host,
+        port,
+        configuration=configuration,
+        handler=handler,
+        limits=limits,
+        task_status=task_status,
+        stats=stats,
+    )
+
+
+async def serve_quic_configured(
+    host: str,
+    port: int,
+    *,
+    configuration: QuicConfiguration,
+    handler: Callable[[QuicConnectionHandle], Awaitable[None]],
+    limits: TransportLimits,
+    factory: ConnectionFactory = QuicConnectionHandle,
+    task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED,
+    stats: ServerStats | None = None,
+) -> None:
+    """:func:`serve_quic` with a ready server configuration (certificate, ALPNs) and the class of
+    its connections (``factory``): the same admission control for every QUIC endpoint of a node."""
     family, bind_address = await resolve(host, port)
     sock = socket.socket(family, socket.SOCK_DGRAM)
     endpoint = None
@@ -303,6 +331,7 @@ async def serve_quic(
             handler=handler,
             limits=limits,
             stats=stats if stats is not None else ServerStats(),
+            factory=factory,
         )
         async with trio.open_nursery() as nursery:
             endpoint.nursery = nursery

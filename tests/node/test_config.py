@@ -155,3 +155,40 @@ def test_a_reload_applies_peers_blocks_and_live_limits_and_names_what_waits() ->
     assert done.need_restart == ("listen_port", "limits.max_connections")
     again = apply_config(new, started, limits, rates, book)
     assert again.newly_blocked == frozenset()
+
+
+WEB = '[web]\nenabled = true\nport = 8443\ncert = "web-cert.pem"\nkey = "/etc/holdspace/web-key.pem"\n'
+
+
+def test_the_web_table_names_its_port_and_files_and_the_public_host(tmp_path: Path) -> None:
+    config = check_config(BASE + 'public_host = "node.example.org"\n' + WEB)
+    assert config.web is not None and config.web.port == 8443
+    assert config.web.files(tmp_path) == (tmp_path / "web-cert.pem", Path("/etc/holdspace/web-key.pem"))
+    assert config.public_web_host() == "node.example.org"  # one host for the node address and the pages
+    assert check_config(BASE + WEB).public_web_host() == "127.0.0.1"
+    assert check_config(BASE + WEB.replace("enabled = true", "enabled = false")).web is None
+    assert check_config(BASE).web is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "named"),
+    [
+        (BASE + '[web]\nenabled = true\nkey = "k.pem"\n', "config.invalid", "web.cert"),
+        (BASE + '[web]\nenabled = true\ncert = "c.pem"\n', "config.invalid", "web.key"),
+        (BASE + "[web]\nenabled = true\nport = 70000\n", "config.invalid", "web.port"),
+        (BASE + '[web]\nenabled = "yes"\n', "config.invalid", "web.enabled"),
+        (BASE + "[web]\nprot = 443\n", "config.unknown_key", "web.prot"),
+        ('listen_host = "0.0.0.0"\nlisten_port = 4433\n' + WEB, "config.invalid", "public_host"),
+    ],
+)
+def test_the_web_table_refuses_with_the_key_named(text: str, code: str, named: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_config(text)
+    assert err.value.code == code and named in err.value.message, err.value.message
+
+
+def test_a_changed_web_table_waits_for_a_restart() -> None:
+    old, new = check_config(BASE), check_config(BASE + WEB)
+    limits = old.node_limits()
+    done = apply_config(new, old, limits, PublishRates(1, 1), PeerBook(bytes(32), {}, set()))
+    assert "web" in done.need_restart

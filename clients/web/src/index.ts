@@ -9,3 +9,5 @@ export * from "./textid.js";
 export * from "./identity.js";
 export * from "./address.js";
 export * from "./session.js";
+export * from "./transport.js";
+export * from "./transport_client.js";

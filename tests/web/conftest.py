@@ -1,0 +1,24 @@
+"""The browser client as built from this tree, for tests that serve the real bundle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.web.web_node import WEB
+
+
+@pytest.fixture(scope="session")
+def bundle() -> Path:
+    """``clients/web/dist``, built now (``npm ci`` first if the dependencies are missing)."""
+    if shutil.which("npm") is None:
+        pytest.fail("npm is not installed: run 'sh tests/install-browser.sh'")
+    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false")
+    if not (WEB / "node_modules" / ".bin" / "esbuild").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, env=env, check=True, timeout=300)
+    subprocess.run(["npm", "run", "build"], cwd=WEB, env=env, check=True, timeout=120, capture_output=True)
+    return WEB / "dist"

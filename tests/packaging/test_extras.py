@@ -72,3 +72,24 @@ def test_the_licence_file_matches_the_declared_licence() -> None:
     assert (ROOT / "LICENSE").read_text().startswith("GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3")
     for package in ("protocol", "node", "clients", "simulations"):
         assert (ROOT / package / "py.typed").exists()
+
+
+def test_shell_completion_as_the_readme_documents(tmp_path: Path) -> None:
+    for shell in ("bash", "zsh", "fish"):
+        assert f"_HOLDSPACE_COMPLETE={shell}_source holdspace" in (ROOT / "README.md").read_text()
+    done = subprocess.run(
+        [sys.executable, "-c", "from clients.cli import cli; cli(obj={}, prog_name='holdspace')"],
+        env={
+            "_HOLDSPACE_COMPLETE": "bash_complete",
+            "COMP_WORDS": "holdspace node ch",
+            "COMP_CWORD": "2",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert "plain,check" in done.stdout.split(), done.stdout + done.stderr

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.store import USAGE_NODE, USAGE_PREFIX, Store
+from node.store import Store
 
 from ._helpers import ident, make_entry
 
 G1, G2, A = ident("g1"), ident("g2"), ident("a")
 
 
-def test_a_store_written_without_counters_is_counted_when_opened(tmp_path: Path) -> None:
+def test_counters_follow_appends_and_deletions_and_keep_nothing_in_meta(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s") as s:
-        s.append_batch([make_entry(G1, A, 1, size=100), make_entry(G1, A, 2, size=300), make_entry(G2, A, 1, size=80)])
-        assert s.usage(G1) == (400, 480)
-        for key in (USAGE_NODE, USAGE_PREFIX + G1, USAGE_PREFIX + G2):  # as an older version left it
-            s.delete_meta(key)
+        first = make_entry(G1, A, 1, size=100)
+        s.append_batch([first, make_entry(G1, A, 2, size=300), make_entry(G2, A, 1, size=80)])
+        assert s.usage(G1) == (400, 480) and s.usage(G2) == (80, 480)
+        assert s.delete_body(first.entry_id, b"t" * 10)  # a deleted entry counts its tombstone
+        assert s.usage(G1) == (310, 390)
+        assert s.meta_items(b"") == []  # the counters are the store's own, not node metadata
     with Store.open(tmp_path / "s") as s:
-        assert s.usage(G1) == (400, 480)
-        assert s.usage(G2) == (80, 480)
+        assert s.usage(G1) == (310, 390) and s.check_integrity() == []
 
 
 def test_dropping_a_group_deletes_its_entries_indexes_counter_and_keys(tmp_path: Path) -> None:

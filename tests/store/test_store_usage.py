@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lmdb
+
 from node.store import Store
 
 from ._helpers import ident, make_entry
@@ -37,3 +39,15 @@ def test_dropping_a_group_deletes_its_entries_indexes_counter_and_keys(tmp_path:
         assert s.meta_items(b"fedcur:") == [(b"fedcur:" + ident("peer") + G2, b"kept")]
         assert s.check_integrity() == []
         assert s.info()["entries"] == 1
+
+
+def test_a_node_total_apart_from_its_groups_is_reported_by_the_check(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s") as s:
+        s.append_batch([make_entry(G1, A, 1, size=100)])
+    env = lmdb.open(str(tmp_path / "s"), max_dbs=16, lib_version=0)
+    with env.begin(write=True) as txn:
+        txn.put(b"bytes", (7).to_bytes(8, "big"), db=env.open_db(b"sys", txn=txn))
+    env.close()
+    with Store.open(tmp_path / "s") as s:
+        assert s.usage(G1) == (100, 7)
+        assert s.check_integrity() == ["the node's byte total is 7 but its records hold 100"]

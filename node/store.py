@@ -621,10 +621,10 @@ class Store:
             found = 0
             shrunk: dict[bytes, int] = {}  # group -> bytes its records lost
             for entry_id, tombstone in items:
-                gkey = txn.get(entry_id, db=self._ids)
-                if gkey is None:
+                found_at = txn.get(entry_id, db=self._ids)
+                if found_at is None:
                     continue
-                gkey = bytes(gkey)
+                gkey = bytes(found_at)
                 body = txn.get(gkey, db=self._bodies)
                 if body is None:  # pragma: no cover - corruption
                     raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
@@ -817,9 +817,9 @@ class Store:
     def drop_group(self, group: bytes, meta_prefixes: Sequence[bytes] = ()) -> int:
         """Delete every entry of ``group``, its indexes and its record (its bytes leave the node's
         total), and the meta keys that start with one of ``meta_prefixes`` and hold the group id after
-        it, in ONE durable transaction; return how many entries were deleted. The freed pages stay in ``data.mdb`` until reused
-        (:meth:`compact_copy` leaves them out). Meant for a node that is not running: a running node
-        keeps what it read of the group in memory."""
+        it, in ONE durable transaction; return how many entries were deleted. The freed pages stay in
+        ``data.mdb`` until reused (:meth:`compact_copy` leaves them out). Meant for a node that is not
+        running: a running node keeps what it read of the group in memory."""
         _check_id("group", group)
 
         def op(txn: _Txn[memoryview]) -> int:

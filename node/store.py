@@ -136,7 +136,7 @@ class StoreError(Exception):
 #   heads     group 32 | author 32                 seq u64 | id 32
 #   groups    group 32                             last cursor u64 | entry count u64 | bytes u64
 #   meta      caller's key (1..511 bytes)          caller's value
-#   sys       b"format" / b"engine"                u32 format version / b"lmdb-0.9"
+#   sys       b"format" / b"engine" / b"bytes"     u32 format version / b"lmdb-0.9" / u64 node bytes
 #
 # ``gseq`` is a store-wide append position (1, 2, 3...; never reused: bodies are never removed,
 # only replaced by tombstones). Bodies are keyed by it rather than by id so that every body insert
@@ -154,11 +154,9 @@ _FLAG_BODY_DELETED: Final = 0x01
 
 _DB_NAMES: Final = (b"sys", b"meta", b"bodies", b"ids", b"arrival", b"slots", b"heads", b"groups")
 _SYS_FORMAT: Final = b"format"
-#: meta keys of the byte counters (stored bytes of entries, ``raw``): per group, and for the node.
-#: Kept in the meta table, in the transaction of every write that changes them, so they never drift.
-USAGE_PREFIX: Final = b"usage:"  # usage:<group> -> u64
-USAGE_NODE: Final = b"usage/node"  # u64; its absence means the counters are to be counted (older stores)
 _SYS_ENGINE: Final = b"engine"
+#: The node's byte total: the sum of every ``groups`` record's bytes, kept in the same transactions.
+_SYS_BYTES: Final = b"bytes"
 
 _Txn = lmdb.Transaction  # read and write transactions are opened with buffers=True (memoryviews)
 _T = TypeVar("_T")
@@ -271,6 +269,7 @@ class Store:
         self._heads = dbs[b"heads"]
         self._groups = dbs[b"groups"]
         self._meta = dbs[b"meta"]
+        self._sys = dbs[b"sys"]
         self._all_dbs = list(dbs.values())
         self._gate = _MapGate()
         self._write_lock = threading.Lock()
@@ -356,11 +355,6 @@ class Store:
                 fsync_dir(root.parent)
         store = cls(env, dbs, root, max_map_size)
         store.migrated_from = migrated_from
-        try:
-            store._ensure_usage()
-        except BaseException:
-            env.close()
-            raise
         return store
 
     @staticmethod
@@ -375,6 +369,7 @@ class Store:
                 dbs = {name: env.open_db(name, txn=txn, create=True) for name in _DB_NAMES}
                 txn.put(_SYS_FORMAT, _U32.pack(FORMAT_VERSION), db=dbs[b"sys"])
                 txn.put(_SYS_ENGINE, ENGINE_TAG, db=dbs[b"sys"])
+                txn.put(_SYS_BYTES, _U64.pack(0), db=dbs[b"sys"])
             else:
                 if b"sys" not in names:
                     raise StoreError("store.bad_format", "an LMDB environment without a Holdspace 'sys' db")
@@ -543,7 +538,7 @@ class Store:
         heads: dict[bytes, tuple[int, bytes]] = {}  # group+author -> (seq, id)
         dirty_heads: set[bytes] = set()
         results: list[int | None] = []
-        added: dict[bytes, int] = {}  # group -> bytes stored by this batch
+        added = 0  # bytes stored by this batch
         for i, e in enumerate(entries):
             gkey = _U64.pack(gseq + 1)
             if not txn.put(e.entry_id, gkey, overwrite=False, db=ids_db):
@@ -559,7 +554,7 @@ class Store:
             gseq += 1
             body = _BODY_HDR.pack(0, e.group, e.author, e.seq, e.kind, e.entry_id)
             txn.put(gkey, body + e.raw, append=True, db=bodies_db)
-            added[e.group] = added.get(e.group, 0) + len(e.raw)
+            added += len(e.raw)
             state = groups.get(e.group)
             if state is None:
                 packed = txn.get(e.group, db=self._groups)
@@ -583,18 +578,15 @@ class Store:
             txn.put(group, _GROUP_VAL.pack(*state), db=self._groups)
         for head_key in dirty_heads:
             txn.put(head_key, _HEAD_VAL.pack(*heads[head_key]), db=self._heads)
-        self._add_usage(txn, added)
+        self._add_node_bytes(txn, added)
         return results
 
-    def _add_usage(self, txn: _Txn[memoryview], delta: dict[bytes, int]) -> None:
-        """Add ``delta`` (group -> bytes, may be negative) to the byte counters, in ``txn``."""
-        if not delta:
-            return
-        for group, change in delta.items():
-            key = USAGE_PREFIX + group
-            txn.put(key, _U64.pack(max(_u64(txn.get(key, db=self._meta)) + change, 0)), db=self._meta)
-        total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) + sum(delta.values()), 0)
-        txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
+    def _add_node_bytes(self, txn: _Txn[memoryview], change: int) -> None:
+        """Add ``change`` (may be negative) to the node's byte total, in ``txn``: the caller changed
+        the groups records' bytes by as much in the same transaction."""
+        if change:  # never below 0, even if damaged (``check_integrity`` reports a drift)
+            total = max(_u64(txn.get(_SYS_BYTES, db=self._sys)) + change, 0)
+            txn.put(_SYS_BYTES, _U64.pack(total), db=self._sys)
 
     def _check_same_position(self, txn: _Txn[memoryview], e: StoredEntry, index: int) -> None:
         """``e.entry_id`` is already stored: it must be stored at the same (group, author, seq)."""
@@ -628,19 +620,17 @@ class Store:
         def op(txn: _Txn[memoryview]) -> int:
             found = 0
             shrunk: dict[bytes, int] = {}  # group -> bytes its records lost
-            delta: dict[bytes, int] = {}
             for entry_id, tombstone in items:
-                gkey = txn.get(entry_id, db=self._ids)
-                if gkey is None:
+                found_at = txn.get(entry_id, db=self._ids)
+                if found_at is None:
                     continue
-                gkey = bytes(gkey)
+                gkey = bytes(found_at)
                 body = txn.get(gkey, db=self._bodies)
                 if body is None:  # pragma: no cover - corruption
                     raise StoreError("store.io", f"id index names a missing body for {entry_id.hex()}")
                 flags, *rest = _BODY_HDR.unpack_from(body)
                 group = rest[0]
                 shrunk[group] = shrunk.get(group, 0) + len(body) - _BODY_HDR.size - len(tombstone)
-                delta[bytes(group)] = delta.get(bytes(group), 0) + len(tombstone) - (len(body) - _BODY_HDR.size)
                 txn.put(gkey, _BODY_HDR.pack(flags | _FLAG_BODY_DELETED, *rest) + tombstone, db=self._bodies)
                 found += 1
             for group, lost in shrunk.items():
@@ -649,7 +639,7 @@ class Store:
                     raise StoreError("store.io", f"a body names group {group.hex()}, which the groups index lacks")
                 last, count, size = _GROUP_VAL.unpack(packed)
                 txn.put(group, _GROUP_VAL.pack(last, count, size - lost), db=self._groups)
-            self._add_usage(txn, delta)
+            self._add_node_bytes(txn, -sum(shrunk.values()))
             return found
 
         return self._write(op)
@@ -758,11 +748,6 @@ class Store:
         value = self._read(lambda txn: _maybe_bytes(txn.get(group, db=self._groups)))
         return 0 if value is None else int(_GROUP_VAL.unpack(value)[0])
 
-    def group_bytes(self, group: bytes) -> int:
-        """Bytes the records of ``group`` hold (their ``raw``; a deleted body counts as its tombstone)."""
-        value = self._read(lambda txn: _maybe_bytes(txn.get(group, db=self._groups)))
-        return 0 if value is None else int(_GROUP_VAL.unpack(value)[2])
-
     def groups(self) -> list[bytes]:
         """Every group with at least one stored entry, in byte order."""
         return self._read(lambda txn: [bytes(k) for k in txn.cursor(db=self._groups).iternext(values=False)])
@@ -801,10 +786,13 @@ class Store:
 
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes stored in ``group``, bytes stored in the node): the ``raw`` bytes of every entry, as
-        kept now (a deleted payload no longer counts). Two counters read in one snapshot: O(1)."""
+        kept now (a deleted entry counts its tombstone). The group's record and the node's total,
+        read in one snapshot: O(1)."""
 
         def op(txn: _Txn[memoryview]) -> tuple[int, int]:
-            return _u64(txn.get(USAGE_PREFIX + group, db=self._meta)), _u64(txn.get(USAGE_NODE, db=self._meta))
+            packed = txn.get(group, db=self._groups)
+            size = 0 if packed is None else int(_GROUP_VAL.unpack(packed)[2])
+            return size, _u64(txn.get(_SYS_BYTES, db=self._sys))
 
         return self._read(op)
 
@@ -826,35 +814,16 @@ class Store:
 
     # --- maintenance -----------------------------------------------------------------------------
 
-    def _ensure_usage(self) -> None:
-        """Count the byte counters once if the store has none (written by an older version)."""
-        if self._read(lambda txn: txn.get(USAGE_NODE, db=self._meta) is not None):
-            return
-
-        def op(txn: _Txn[memoryview]) -> None:
-            if txn.get(USAGE_NODE, db=self._meta) is not None:  # another process counted meanwhile
-                return
-            sizes: dict[bytes, int] = {}
-            for _gkey, value in txn.cursor(db=self._bodies):
-                group = bytes(value[1 : 1 + ID_SIZE])
-                sizes[group] = sizes.get(group, 0) + len(value) - _BODY_HDR.size
-            for group, size in sizes.items():
-                txn.put(USAGE_PREFIX + group, _U64.pack(size), db=self._meta)
-            txn.put(USAGE_NODE, _U64.pack(sum(sizes.values())), db=self._meta)
-
-        self._write(op)
-
     def drop_group(self, group: bytes, meta_prefixes: Sequence[bytes] = ()) -> int:
-        """Delete every entry of ``group`` and its indexes, its byte counter, and the meta keys that
-        start with one of ``meta_prefixes`` and hold the group id after it, in ONE durable transaction;
-        return how many entries were deleted. The freed pages stay in ``data.mdb`` until reused
-        (:meth:`compact_copy` leaves them out). Meant for a node that is not running: a running node
-        keeps what it read of the group in memory."""
+        """Delete every entry of ``group``, its indexes and its record (its bytes leave the node's
+        total), and the meta keys that start with one of ``meta_prefixes`` and hold the group id after
+        it, in ONE durable transaction; return how many entries were deleted. The freed pages stay in
+        ``data.mdb`` until reused (:meth:`compact_copy` leaves them out). Meant for a node that is not
+        running: a running node keeps what it read of the group in memory."""
         _check_id("group", group)
 
         def op(txn: _Txn[memoryview]) -> int:
             deleted = 0
-            size = 0
             arrival = txn.cursor(db=self._arrival)
             rows: list[bytes] = []
             if arrival.set_range(group):
@@ -865,7 +834,6 @@ class Store:
                     body = txn.get(gkey, db=self._bodies)
                     if body is not None:
                         _, _, author, seq, _, entry_id = _BODY_HDR.unpack_from(body)
-                        size += len(body) - _BODY_HDR.size
                         txn.delete(bytes(entry_id), db=self._ids)
                         txn.delete(_slot_key(group, bytes(author), seq), db=self._slots)
                         txn.delete(bytes(gkey), db=self._bodies)
@@ -881,8 +849,11 @@ class Store:
                     head_keys.append(bytes(head_key))
             for head in head_keys:
                 txn.delete(head, db=self._heads)
-            txn.delete(group, db=self._groups)
-            doomed = [USAGE_PREFIX + group]
+            packed = txn.get(group, db=self._groups)
+            if packed is not None:
+                self._add_node_bytes(txn, -int(_GROUP_VAL.unpack(packed)[2]))
+                txn.delete(group, db=self._groups)
+            doomed: list[bytes] = []
             meta = txn.cursor(db=self._meta)
             for prefix in meta_prefixes:
                 if meta.set_range(prefix):
@@ -892,11 +863,8 @@ class Store:
                             break
                         if group in name[len(prefix) :]:
                             doomed.append(name)
-            counted = _u64(txn.get(USAGE_PREFIX + group, db=self._meta))
             for name in doomed:
                 txn.delete(name, db=self._meta)
-            total = max(_u64(txn.get(USAGE_NODE, db=self._meta)) - max(counted, size), 0)
-            txn.put(USAGE_NODE, _U64.pack(total), db=self._meta)
             return deleted
 
         return self._write(op)
@@ -954,7 +922,8 @@ class Store:
 
         Checks: every body is reachable from its id, its log slot and its arrival cursor; index
         sizes agree; each author's head is its highest stored seq; each group's cursors are exactly
-        1..last and its count and byte size match its records. Reads the whole store in one
+        1..last and its count and byte size match its records; the node's byte total is the sum of
+        its records' bytes. Reads the whole store in one
         snapshot: keep it off the event loop.
         """
 
@@ -1004,6 +973,9 @@ class Store:
                     problems.append(f"group {group.hex()}: count {count} but {len(seen)} entries")
                 if seen != list(range(1, len(seen) + 1)) or last != len(seen):
                     problems.append(f"group {group.hex()}: cursors are not exactly 1..{last}")
+            total = _u64(txn.get(_SYS_BYTES, db=self._sys))
+            if total != sum(sizes_of.values()):
+                problems.append(f"the node's byte total is {total} but its records hold {sum(sizes_of.values())}")
             return problems
 
         return self._read(op)

@@ -24,13 +24,15 @@ _V1_BODY_HDR: Final = struct.Struct(">B32s32sQI32s")  # flags, group, author, se
 _V1_GROUP_VAL: Final = struct.Struct(">QQ")  # last cursor, entry count
 # --- format 2 ---------------------------------------------------------------------------------------
 _V2_GROUP_VAL: Final = struct.Struct(">QQQ")  # last cursor, entry count, bytes of the group's records
+_V2_U64: Final = struct.Struct(">Q")  # sys/bytes: the bytes of every group's records
 
 Migration = Callable[["lmdb.Transaction[Any]", dict[bytes, Any]], None]
 
 
 def _v1_to_v2(txn: lmdb.Transaction[Any], dbs: dict[bytes, Any]) -> None:
     """Format 2 adds to each ``groups`` value the bytes its records hold (the sum of their ``raw``
-    lengths, tombstones counted at their own size), so a group's size is read, not scanned."""
+    lengths, tombstones counted at their own size), and ``sys/bytes``, the sum over every group, so
+    a group's size and the node's are read, not scanned."""
     sizes: dict[bytes, int] = {}
     for _gseq, body in txn.cursor(db=dbs[b"bodies"]):
         group = bytes(body[1:33])
@@ -38,6 +40,7 @@ def _v1_to_v2(txn: lmdb.Transaction[Any], dbs: dict[bytes, Any]) -> None:
     for group, value in list(txn.cursor(db=dbs[b"groups"])):
         last, count = _V1_GROUP_VAL.unpack(value)
         txn.put(bytes(group), _V2_GROUP_VAL.pack(last, count, sizes.get(bytes(group), 0)), db=dbs[b"groups"])
+    txn.put(b"bytes", _V2_U64.pack(sum(sizes.values())), db=dbs[b"sys"])
 
 
 #: version N -> the migration that turns format N into format N + 1.

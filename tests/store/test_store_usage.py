@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.store import USAGE_NODE, USAGE_PREFIX, Store
+import lmdb
+
+from node.store import Store
 
 from ._helpers import ident, make_entry
 
 G1, G2, A = ident("g1"), ident("g2"), ident("a")
 
 
-def test_a_store_written_without_counters_is_counted_when_opened(tmp_path: Path) -> None:
+def test_counters_follow_appends_and_deletions_and_keep_nothing_in_meta(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s") as s:
-        s.append_batch([make_entry(G1, A, 1, size=100), make_entry(G1, A, 2, size=300), make_entry(G2, A, 1, size=80)])
-        assert s.usage(G1) == (400, 480)
-        for key in (USAGE_NODE, USAGE_PREFIX + G1, USAGE_PREFIX + G2):  # as an older version left it
-            s.delete_meta(key)
+        first = make_entry(G1, A, 1, size=100)
+        s.append_batch([first, make_entry(G1, A, 2, size=300), make_entry(G2, A, 1, size=80)])
+        assert s.usage(G1) == (400, 480) and s.usage(G2) == (80, 480)
+        assert s.delete_body(first.entry_id, b"t" * 10)  # a deleted entry counts its tombstone
+        assert s.usage(G1) == (310, 390)
+        assert s.meta_items(b"") == []  # the counters are the store's own, not node metadata
     with Store.open(tmp_path / "s") as s:
-        assert s.usage(G1) == (400, 480)
-        assert s.usage(G2) == (80, 480)
+        assert s.usage(G1) == (310, 390) and s.check_integrity() == []
 
 
 def test_dropping_a_group_deletes_its_entries_indexes_counter_and_keys(tmp_path: Path) -> None:
@@ -36,3 +39,15 @@ def test_dropping_a_group_deletes_its_entries_indexes_counter_and_keys(tmp_path:
         assert s.meta_items(b"fedcur:") == [(b"fedcur:" + ident("peer") + G2, b"kept")]
         assert s.check_integrity() == []
         assert s.info()["entries"] == 1
+
+
+def test_a_node_total_apart_from_its_groups_is_reported_by_the_check(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s") as s:
+        s.append_batch([make_entry(G1, A, 1, size=100)])
+    env = lmdb.open(str(tmp_path / "s"), max_dbs=16, lib_version=0)
+    with env.begin(write=True) as txn:
+        txn.put(b"bytes", (7).to_bytes(8, "big"), db=env.open_db(b"sys", txn=txn))
+    env.close()
+    with Store.open(tmp_path / "s") as s:
+        assert s.usage(G1) == (100, 7)
+        assert s.check_integrity() == ["the node's byte total is 7 but its records hold 100"]

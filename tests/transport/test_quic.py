@@ -205,14 +205,14 @@ async def test_half_open_cap_refuses(nursery: trio.Nursery, key: nacl.signing.Si
 async def failed_handshake(address: tuple[str, int], source: str) -> int | None:
     """One handshake offering an ALPN the node does not speak, from its own socket on ``source``
     (Retry answered, lost datagrams resent); returns the error code of the node's
-    CONNECTION_CLOSE (None: no close within 5 seconds)."""
+    CONNECTION_CLOSE (None: no close within 30 seconds, generous for a loaded machine)."""
     client = QuicConnection(
         configuration=QuicConfiguration(is_client=True, alpn_protocols=["not-spoken/1"], verify_mode=ssl.CERT_NONE)
     )
     with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         await sock.bind((source, 0))
         client.connect(address, now=trio.current_time())
-        with trio.move_on_after(5.0):
+        with trio.move_on_after(30.0):
             while True:
                 for data, addr in client.datagrams_to_send(now=trio.current_time()):
                     await sock.sendto(data, addr)

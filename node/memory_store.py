@@ -28,6 +28,7 @@ class MemoryReader:
         self._arrivals: dict[bytes, list[StoredEntry]] = {}
         self.meta: dict[bytes, bytes] = {}  # what the store's meta table holds (fork proofs, cursors...)
         self._bytes: dict[bytes, int] = {}  # group -> bytes of its records (the store's byte counters)
+        self._total = 0  # the sum of _bytes, kept as records are added: usage() costs the same for any size
 
     def append(self, records: Iterable[StoredEntry]) -> list[int]:
         """Store ``records`` in order; returns their cursors. A record already held (same id) is
@@ -49,11 +50,12 @@ class MemoryReader:
             arrivals.append(record)
             cursors.append(len(arrivals))
             self._bytes[record.group] = self._bytes.get(record.group, 0) + len(record.raw)
+            self._total += len(record.raw)
         return cursors
 
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes of ``group``'s records, bytes of every record), as ``Store.usage``."""
-        return self._bytes.get(group, 0), sum(self._bytes.values())
+        return self._bytes.get(group, 0), self._total
 
     def get_meta(self, key: bytes) -> bytes | None:
         return self.meta.get(key)

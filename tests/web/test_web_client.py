@@ -67,5 +67,7 @@ def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
         "client_frames.json",
         "identity.json",
         "addresses.json",
+        "keyfile.json",
+        "backup.json",
     ):
         assert f"{name}:" in out, f"no test checks {name}\n{out}"

@@ -9,3 +9,7 @@ export * from "./textid.js";
 export * from "./identity.js";
 export * from "./address.js";
 export * from "./session.js";
+export * from "./storage.js";
+export * from "./keystore.js";
+export * from "./history.js";
+export * from "./recovery.js";

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
 import { HoldspaceError } from "../src/errors.js";
-import { HistoryStore } from "../src/history.js";
+import { HISTORY_STORES, HistoryStore } from "../src/history.js";
 import { KeyStore, openSecret, sealSecret } from "../src/keystore.js";
 import { backupKey, decodeBackup, encodeBackup, openBackup, parseWords, recoveryWords, sealBackup } from "../src/recovery.js";
 import { MemoryStorage } from "../src/storage.js";
@@ -89,7 +90,7 @@ test("a backup sealed here opens here; a mistyped word and wrong words are refus
   assert.equal(codeOf(() => openBackup(other, sealed)), "backup.bad_key");
 });
 
-test("the history prunes the oldest words within its budget, never kept records, and reports damage", async () => {
+test("the history prunes the oldest words within its budget, never kept words or other records, and reports damage", async () => {
   const storage = new MemoryStorage();
   const hk = new Uint8Array(32).fill(9);
   const h = await HistoryStore.open(storage, hk, 10_000);
@@ -97,16 +98,39 @@ test("the history prunes the oldest words within its budget, never kept records,
   const pin = await h.addWords(new Uint8Array(500).fill(1), true);
   const keys: string[] = [];
   for (let i = 0; i < 100; i++) keys.push(await h.addWords(new Uint8Array(500).fill(2)));
-  assert.ok(h.size <= 10_000, `${h.size}`);
+  const total = async () => {
+    let n = 0;
+    for (const s of HISTORY_STORES) for (const k of await storage.keys(s)) n += k.length + (await storage.get(s, k))!.length;
+    return n;
+  };
+  assert.equal(h.size, await total());
+  assert.ok(h.size <= 10_000 && h.size > 9_000, `${h.size}`);
   assert.ok(h.pruned > 70);
   assert.notEqual(await h.get("words", pin), undefined);
   assert.equal(await h.get("words", keys[0]!), undefined);
   assert.notEqual(await h.get("words", keys[99]!), undefined);
   assert.deepEqual(await h.get("ctl", "g1"), new Uint8Array([1, 2, 3]));
-  const moved = await storage.get("ctl", "g1");
-  await storage.put("ctl", "g2", moved!);
+  // a record moved to another key does not open there, and costs only itself
+  await storage.put("ctl", "g2", (await storage.get("ctl", "g1"))!);
   assert.equal(await asyncCode(() => h.get("ctl", "g2")), "history.damaged");
   assert.equal(h.damaged.get("ctl"), 1);
-  const reopened = await HistoryStore.open(storage, hk, 10_000);
-  assert.equal(reopened.size, h.size);
+  assert.deepEqual(await h.get("ctl", "g1"), new Uint8Array([1, 2, 3]));
+  // reopened: the same size, the kept words still kept, pruning goes on from the oldest
+  const again = await HistoryStore.open(storage, hk, 10_000);
+  assert.equal(again.size, await total());
+  for (let i = 0; i < 50; i++) await again.addWords(new Uint8Array(500).fill(3));
+  assert.ok(again.size <= 10_000);
+  assert.notEqual(await again.get("words", pin), undefined);
+  assert.equal(await again.get("words", keys[99]!), undefined);
+  // nothing the history wrote holds the words in the clear
+  assert.ok(storage.everything().every((b) => !toHex(b).includes("02".repeat(32))));
+});
+
+test("a key file and a backup sealed here, written for the Python side to open (tests/web)", async () => {
+  const plaintext = new TextEncoder().encode("sealed in the browser client");
+  const keyfile = await sealSecret("browser passphrase ✓", plaintext, small);
+  const rk = fromHex("000102030405060708090a0b0c0d0e0f");
+  const backup = { master: new Uint8Array(32).fill(5), node: "holdspace://x@h:1", groups: [] };
+  const out = { keyfile: toHex(keyfile), plaintext: toHex(plaintext), words: recoveryWords(rk).join(" "), backup: toHex(sealBackup(backupKey(rk), backup)), backup_plaintext: toHex(encodeBackup(backup)) };
+  writeFileSync(new URL("../from-browser.json", import.meta.url), JSON.stringify(out));
 });

@@ -29,9 +29,10 @@ export interface KdfParams {
 
 /**
  * The browser's parameters: 2 passes over 32 MiB. Measured in Node 20 (hash-wasm) on the shared
- * 2-core test machine: 3 passes over 32 MiB took 0.62 s and 2 over 64 MiB 0.76 s, so these take about
- * 0.4 s; a mid-range phone, 2 to 3 times slower, about a second. (The Python client uses libsodium's
- * interactive 2 passes over 64 MiB: 0.30 s there, native code.)
+ * 2-core test machine (benchmarks/web_keys_bench.py): 0.46 to 0.61 s, 2.3 to 2.5 times libsodium at
+ * the same parameters; a mid-range phone, about twice as slow again, takes about a second. (The
+ * Python client's 2 passes over 64 MiB take 0.7 to 0.8 s here in WebAssembly: a file sealed there
+ * opens here, a little slower.)
  */
 export const BROWSER_PARAMS: KdfParams = { ops: 2, mem: 32 * 1024 * 1024 };
 

@@ -227,3 +227,8 @@ export function openBackup(key: Uint8Array, sealed: Uint8Array): Backup {
   }
   return decodeBackup(plain);
 }
+
+/** The backup in `sealed`, opened with the recovery key typed as `words` (`recovery.*`, then `backup.*`). */
+export function restoreBackup(words: string, sealed: Uint8Array): Backup {
+  return openBackup(backupKey(parseWords(words)), sealed);
+}

@@ -69,15 +69,20 @@ export class IndexedDBStorage implements Storage {
     return new IndexedDBStorage(await request(r));
   }
 
-  private async run<T>(store: string, mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  /** One request in its own transaction; a write resolves only once its transaction has committed. */
+  private run<T>(store: string, mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
     const tx = this.db.transaction(store, mode);
-    const result = await request(f(tx.objectStore(store)));
+    const done = new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
+    });
+    const result = request(f(tx.objectStore(store)));
+    // Whichever of the two is not awaited must not become an unhandled rejection.
     if (mode === "readwrite") {
-      await new Promise<void>((resolve, reject) => {
-        tx.oncomplete = () => resolve();
-        tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
-      });
+      result.catch(() => undefined);
+      return done.then(() => result);
     }
+    done.catch(() => undefined);
     return result;
   }
 

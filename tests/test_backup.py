@@ -103,3 +103,27 @@ def test_malformed_and_oversize_backups() -> None:
     assert code_of(lambda: bk.open_backup(key, b"\x00" * (bk.MAX_BACKUP + 1))) == "backup.too_large"
     many = tuple(bk.Membership(os.urandom(32), b"c" * 64, "n" * 1000) for _ in range(1000))
     assert code_of(lambda: bk.seal_backup(key, bk.Backup(MASTER, None, many), os.urandom)) == "backup.too_large"
+
+
+memberships = st.builds(
+    bk.Membership,
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=1, max_size=64),
+    st.none() | st.text(max_size=40),
+    st.lists(st.text(max_size=30), max_size=3).map(tuple),
+    st.integers(0, 2**63),
+    st.none() | st.binary(min_size=32, max_size=32),
+)
+backups = st.builds(
+    bk.Backup,
+    st.binary(min_size=32, max_size=32),
+    st.none() | st.text(max_size=60),
+    st.lists(memberships, max_size=4).map(tuple),
+)
+
+
+@given(backups, st.binary(min_size=24, max_size=24))
+def test_backup_codec_round_trips(backup: bk.Backup, nonce: bytes) -> None:
+    assert bk.decode_backup(backup.encode()) == backup
+    key = bk.backup_key(KEY)
+    assert bk.open_backup(key, bk.seal_backup(key, backup, lambda n: nonce[:n])) == backup

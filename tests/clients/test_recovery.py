@@ -36,6 +36,12 @@ def test_show_key_once_then_restore_elsewhere(tmp_path: Path) -> None:
     assert code != 0 and "client.recovery_shown" in again and words.split()[0] not in again.split("\n", 1)[1]
     backup = home / "holdspace.backup"
     assert me.master not in backup.read_bytes()
+    # --new replaces the key: the old words do not open the new backup
+    code, out = invoke(home, "recovery", "show-key", "--new", "--out", str(tmp_path / "new.backup"))
+    assert code == 0, out
+    with pytest.raises(HoldspaceError) as info:
+        restore(tmp_path / "x", "p", words, (tmp_path / "new.backup").read_bytes())
+    assert info.value.code == "backup.bad_key"
 
     code, out = invoke(new_home, "recovery", "restore", str(backup), stdin=words + "\n")
     assert code == 0, out

@@ -25,6 +25,7 @@ from clients import crisis
 from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
 from node import maintenance, sdnotify
@@ -702,6 +703,69 @@ def contact(ctx: click.Context, as_json: bool) -> None:
     click.echo("the operator sees no words: report what a message says to the group's moderators (holdspace report)")
     starts = {"open": "anyone", "token": "only with a token from its operator", "closed": "nobody"}
     click.echo(f"who may start a group there: {starts.get(found['create'], found['create'])}")
+
+
+# --- recovery ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def recovery() -> None:
+    """A recovery key shown once as words, and a backup of your identity sealed under it."""
+
+
+def _backup_out(ctx: click.Context, out: Path | None) -> Path:
+    return out if out is not None else home_dir(ctx) / BACKUP_FILE
+
+
+@recovery.command("show-key")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Where to write the backup.")
+@click.option("--new", "replace", is_flag=True, help="Make a new key (older words then open only older backups).")
+@click.pass_context
+@friendly
+def recovery_show_key(ctx: click.Context, out: Path | None, replace: bool) -> None:
+    """Make your recovery key, show it once, and write a backup of your identity sealed under it."""
+    home = home_dir(ctx)
+    with home_lock(home):
+        me = Participant.load(home, passphrase())
+        words = make_recovery_key(me, replace=replace)
+        path = _backup_out(ctx, out)
+        size = write_backup(me, path)
+    click.echo("Your recovery key (write it down now, on paper; it will NOT be shown again):")
+    click.echo("")
+    click.echo("    " + " ".join(words[:7]))
+    click.echo("    " + " ".join(words[7:]))
+    click.echo("")
+    click.echo(f"backup written to {path} ({size:,} bytes): your identity and groups, no messages.")
+    click.echo("Keep a copy of that file off this device. With it and these words you can restore on a new device.")
+    click.echo("(Storing the backup on your home node is not done yet: copy the file yourself.)")
+
+
+@recovery.command("backup")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Where to write the backup.")
+@click.pass_context
+@friendly
+def recovery_backup(ctx: click.Context, out: Path | None) -> None:
+    """Write a fresh backup under your existing recovery key (after joining or leaving a group)."""
+    home = home_dir(ctx)
+    with home_lock(home):
+        me = Participant.load(home, passphrase())
+        path = _backup_out(ctx, out)
+        size = write_backup(me, path)
+    click.echo(f"backup written to {path} ({size:,} bytes)")
+
+
+@recovery.command("restore")
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+@friendly
+def recovery_restore(ctx: click.Context, backup_file: Path) -> None:
+    """Restore your identity into --home from BACKUP_FILE and your recovery key's words."""
+    home = home_dir(ctx)
+    words = click.prompt("Recovery key (the words, in order)")
+    sealed = backup_file.read_bytes()
+    with home_lock(home):
+        me = restore(home, passphrase(confirm=True), words, sealed)
+    click.echo(f"identity restored in {home}: {len(me.groups)} group(s); messages are fetched again from the nodes.")
 
 
 # --- groups -----------------------------------------------------------------------------------

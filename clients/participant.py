@@ -173,22 +173,26 @@ class Participant:
         self.budget = DEFAULT_BUDGET  # bytes of history this device may keep (words are pruned beyond)
         self._outbox_saved: list[bytes] = []  # the outbox as last written to the history
         self._saved: bytes | None = None  # the key file's contents as last written
+        self.backup_key: bytes | None = None  # seals identity backups (clients.recovery); never the recovery words
 
     # -- persistence -------------------------------------------------------------------------
     #
     # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
-    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget",
+    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key",
     #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
     #                         "hosts", "cursor", "mark"}}}
     # History (clients.history): messages, their words, control entries, entries read, the outbox.
     # Version 1 key files (everything in the one file) are migrated at load.
 
     @classmethod
-    def create(cls, home: Path, passphrase: str, node: NodeAddress | None) -> Participant:
+    def create(
+        cls, home: Path, passphrase: str, node: NodeAddress | None, *, master: bytes | None = None
+    ) -> Participant:
+        """A new identity in ``home`` (``master``: an existing master secret, restored from a backup)."""
         if (home / KEYFILE).exists():
             raise ClientError("client.exists", f"{home / KEYFILE} already exists")
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        me = cls(home, passphrase, new_master_secret(), node)
+        me = cls(home, passphrase, master if master is not None else new_master_secret(), node)
         me._open_history(os.urandom(HISTORY_KEY), fresh=True)
         me.save()
         return me
@@ -224,6 +228,8 @@ class Participant:
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
         me.crisis_check = data.get("crisis_check") is not False
+        backup_key = data.get("backup_key")
+        me.backup_key = backup_key if isinstance(backup_key, bytes) else None
         version = data.get("v", 1)
         if version == STATE_VERSION:
             me._load_v2(data)
@@ -416,6 +422,8 @@ class Participant:
             "history_key": self.history_key,
             "budget": self.budget,
         }
+        if self.backup_key is not None:
+            data["backup_key"] = self.backup_key
         plain = codec.encode(data)
         if plain == self._saved:
             return  # nothing secret changed: the file on disk says it already

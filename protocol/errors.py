@@ -171,6 +171,15 @@ CODES: dict[str, str] = {
     "client.keyfile_full": "the key file would exceed the size loading accepts, so nothing was written",
     "client.passphrase": "an empty passphrase was given, and it would protect nothing",
     "client.passphrase_file": "the passphrase file is missing, unreadable, not UTF-8 or empty",
+    "client.recovery_shown": "the recovery key was shown once already and is not kept, so it cannot be shown again",
+    "client.no_recovery_key": "no recovery key has been made for this identity yet",
+    # --- recovery key and identity backup (spec 14.7) ---
+    "recovery.word_count": "a recovery key is not the expected number of words",
+    "recovery.unknown_word": "a word of a recovery key is not in the word list",
+    "recovery.bad_checksum": "a recovery key's checksum does not match: a word was probably mistyped",
+    "backup.malformed": "the backup is not a Holdspace identity backup of a known version",
+    "backup.too_large": "the backup is larger than a backup may be",
+    "backup.bad_key": "wrong recovery key, or the backup was altered",
     # --- the device history (local records beside the key file) ---
     "history.damaged": "a record of this device's history did not open (altered or truncated) and was skipped",
     "history.io": "the device history could not be opened or written",

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from protocol import (  # noqa: E402
     author,
+    backup,
     codec,
     credential,
     crypto,
@@ -32,6 +33,7 @@ from protocol import (  # noqa: E402
     frames,
     group,
     identity,
+    keyfile,
     kinds,
     operator_token,
     payloads,
@@ -2223,6 +2225,211 @@ def support_vectors() -> list[Vector]:
     ]
 
 
+# --- keys at rest and recovery (14.4, 14.7) ---------------------------------------------------
+
+
+def _fixed(seed: str) -> Callable[[int], bytes]:
+    """Deterministic "randomness" for vectors: BLAKE2b-256 of the label, truncated."""
+    return lambda n: crypto.blake2b_256(seed.encode())[:n]
+
+
+def _sealed_keyfile(passphrase: str, plaintext: bytes, salt: bytes, nonce: bytes, ops: int, mem: int) -> bytes:
+    import nacl.secret  # noqa: PLC0415  (libsodium's secretbox, as protocol.keyfile uses it)
+
+    key = crypto.argon2id(passphrase.encode(), salt, opslimit=ops, memlimit=mem)
+    box = nacl.secret.SecretBox(key).encrypt(plaintext, nonce).ciphertext
+    sealed = codec.encode(
+        {"v": 1, "kdf": "argon2id13", "ops": ops, "mem": mem, "salt": salt, "nonce": nonce, "box": box}
+    )
+    assert keyfile.open_secret(passphrase, sealed) == plaintext
+    return sealed
+
+
+def keyfile_vectors() -> list[Vector]:
+    """Sealed key files (14.4) as the Python client writes them, with small Argon2id parameters."""
+    out: list[Vector] = []
+    plain = codec.encode({"v": 2, "master": bytes(range(32)), "node": None, "history_key": bytes(range(32, 64))})
+    for name, passphrase, ops, mem in (
+        ("small", "correct horse battery staple", 1, 8192),
+        ("two passes", "pässwörd ✓", 2, 65536),
+    ):
+        sealed = _sealed_keyfile(passphrase, plain, _fixed(name + "salt")(16), _fixed(name + "nonce")(24), ops, mem)
+        out.append({"name": name, "passphrase": passphrase, "sealed": h(sealed), "plaintext": h(plain)})
+    good = bytes.fromhex(out[0]["sealed"])
+    altered = good[:-1] + bytes([good[-1] ^ 1])
+    out.append(
+        {"name": "wrong passphrase", "passphrase": "wrong", "sealed": h(good), "error": "keyfile.bad_passphrase"}
+    )
+    out.append(
+        {
+            "name": "altered box",
+            "passphrase": out[0]["passphrase"],
+            "sealed": h(altered),
+            "error": error_of(lambda: keyfile.open_secret(out[0]["passphrase"], altered)),
+        }
+    )
+    for name, fields in (
+        (
+            "unknown kdf",
+            {"v": 1, "kdf": "scrypt", "ops": 1, "mem": 8192, "salt": bytes(16), "nonce": bytes(24), "box": b""},
+        ),
+        (
+            "short salt",
+            {"v": 1, "kdf": "argon2id13", "ops": 1, "mem": 8192, "salt": bytes(8), "nonce": bytes(24), "box": b""},
+        ),
+        (
+            "memory too small",
+            {"v": 1, "kdf": "argon2id13", "ops": 1, "mem": 4096, "salt": bytes(16), "nonce": bytes(24), "box": b""},
+        ),
+        (
+            "extra field",
+            {
+                "v": 1,
+                "kdf": "argon2id13",
+                "ops": 1,
+                "mem": 8192,
+                "salt": bytes(16),
+                "nonce": bytes(24),
+                "box": b"",
+                "x": 1,
+            },
+        ),
+    ):
+        raw = codec.encode(fields)  # type: ignore[arg-type]
+        out.append(
+            {
+                "name": name,
+                "passphrase": "p",
+                "sealed": h(raw),
+                "error": error_of(lambda r=raw: keyfile.open_secret("p", r)),
+            }
+        )
+    out.append(
+        {
+            "name": "not CBOR",
+            "passphrase": "p",
+            "sealed": "ff",
+            "error": error_of(lambda: keyfile.open_secret("p", b"\xff")),
+        }
+    )
+    return out
+
+
+def backup_vectors() -> list[Vector]:
+    """Recovery words, the backup key, and sealed backups (14.7)."""
+    out: list[Vector] = []
+    for key in (bytes(16), b"\xff" * 16, bytes(range(16)), _fixed("recovery")(16)):
+        out.append(
+            {
+                "name": "words",
+                "recovery_key": h(key),
+                "words": " ".join(backup.recovery_words(key)),
+                "backup_key": h(backup.backup_key(key)),
+            }
+        )
+    words = backup.recovery_words(bytes(range(16)))
+    for name, text in (
+        ("twelve words", " ".join(words[:12])),
+        ("fourteen words", " ".join([*words, words[0]])),
+        ("unknown word", " ".join([*words[:12], "holdspace"])),
+        ("too short a prefix", " ".join(["abo", *words[1:]])),
+        ("two words swapped", " ".join([words[1], words[0], *words[2:]])),
+        ("one word mistyped", " ".join([*words[:5], "zoo", *words[6:]])),
+    ):
+        out.append({"name": name, "words": text, "error": error_of(lambda t=text: backup.parse_words(t))})
+    out.append(
+        {
+            "name": "prefixes and case",
+            "words": " ".join(w[:4].upper() for w in words),
+            "recovery_key": h(bytes(range(16))),
+        }
+    )
+    rkey = bytes(range(16))
+    bkey = backup.backup_key(rkey)
+    sample = backup.Backup(
+        bytes(range(100, 132)),
+        "holdspace://hsn1example@127.0.0.1:4433",
+        (
+            backup.Membership(
+                GROUP, b"ctx-tuesday", "Tuesday circle", ("holdspace://hsn1a@a.example:4433",), 7, b"\x11" * 32
+            ),
+            backup.Membership(b"\x22" * 32, b"ctx-other", None),
+        ),
+    )
+    sealed = backup.seal_backup(bkey, sample, _fixed("backup nonce"))
+    out.append({"name": "backup", "recovery_key": h(rkey), "sealed": h(sealed), "plaintext": h(sample.encode())})
+    empty = backup.Backup(bytes(32), None)
+    sealed_empty = backup.seal_backup(bkey, empty, _fixed("empty nonce"))
+    out.append(
+        {
+            "name": "backup without groups",
+            "recovery_key": h(rkey),
+            "sealed": h(sealed_empty),
+            "plaintext": h(empty.encode()),
+        }
+    )
+    altered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    wrong = bytes(16)
+    nonce = _fixed("n")(24)
+
+    def inner(value: codec.CborValue) -> bytes:
+        box = crypto.aead_encrypt(bkey, nonce, codec.encode(value), backup.BACKUP_DOMAIN)
+        return codec.encode({"v": 1, "aead": backup.AEAD_NAME, "nonce": nonce, "box": box})
+
+    cases: list[tuple[str, bytes, bytes]] = [
+        ("altered box", rkey, altered),
+        ("wrong recovery key", wrong, sealed),
+        ("not CBOR", rkey, b"\xff"),
+        ("unknown version", rkey, codec.encode({"v": 2, "aead": backup.AEAD_NAME, "nonce": nonce, "box": b""})),
+        ("unknown AEAD", rkey, codec.encode({"v": 1, "aead": "aes256gcm", "nonce": nonce, "box": b""})),
+        ("short nonce", rkey, codec.encode({"v": 1, "aead": backup.AEAD_NAME, "nonce": bytes(12), "box": b""})),
+        ("short master", rkey, inner({"v": 1, "master": bytes(16), "node": None, "groups": []})),
+        (
+            "group id too short",
+            rkey,
+            inner(
+                {
+                    "v": 1,
+                    "master": bytes(32),
+                    "node": None,
+                    "groups": [{"g": bytes(8), "ctx": b"c", "name": None, "hosts": [], "seq": 0, "prev": None}],
+                }
+            ),
+        ),
+        (
+            "empty context",
+            rkey,
+            inner(
+                {
+                    "v": 1,
+                    "master": bytes(32),
+                    "node": None,
+                    "groups": [{"g": bytes(32), "ctx": b"", "name": None, "hosts": [], "seq": 0, "prev": None}],
+                }
+            ),
+        ),
+        ("plaintext not CBOR", rkey, _raw_inner(bkey, nonce, b"\xa1")),
+    ]
+    for name, key, raw in cases:
+        out.append(
+            {
+                "name": name,
+                "recovery_key": h(key),
+                "sealed": h(raw),
+                "error": error_of(lambda k=key, r=raw: backup.open_backup(backup.backup_key(k), r)),
+            }
+        )
+    out.append(
+        {"name": "too large", "recovery_key": h(rkey), "size": backup.MAX_BACKUP + 1, "error": "backup.too_large"}
+    )
+    return out
+
+
+def _raw_inner(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
+    box = crypto.aead_encrypt(key, nonce, plaintext, backup.BACKUP_DOMAIN)
+    return codec.encode({"v": 1, "aead": backup.AEAD_NAME, "nonce": nonce, "box": box})
+
+
 def build() -> dict[str, list[Vector]]:
     return {
         "codec.json": codec_vectors(),
@@ -2238,6 +2445,8 @@ def build() -> dict[str, list[Vector]]:
         "admission.json": admission_vectors(),
         "addresses.json": address_vectors(),
         "support.json": support_vectors(),
+        "keyfile.json": keyfile_vectors(),
+        "backup.json": backup_vectors(),
     }
 
 

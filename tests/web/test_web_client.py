@@ -8,12 +8,15 @@ when Node.js is not installed (``tests/install-browser.sh`` installs it where it
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from protocol import backup, keyfile
 
 WEB = Path(__file__).resolve().parents[2] / "clients" / "web"
 
@@ -67,5 +70,12 @@ def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
         "client_frames.json",
         "identity.json",
         "addresses.json",
+        "keyfile.json",
+        "backup.json",
     ):
         assert f"{name}:" in out, f"no test checks {name}\n{out}"
+    # ...and back: what the browser client sealed opens in the Python client.
+    sealed = json.loads((installed / "build" / "from-browser.json").read_text())
+    assert keyfile.open_secret("browser passphrase ✓", bytes.fromhex(sealed["keyfile"])).hex() == sealed["plaintext"]
+    key = backup.backup_key(backup.parse_words(sealed["words"]))
+    assert backup.open_backup(key, bytes.fromhex(sealed["backup"])).encode().hex() == sealed["backup_plaintext"]

@@ -11,3 +11,7 @@ export * from "./address.js";
 export * from "./session.js";
 export * from "./transport.js";
 export * from "./transport_client.js";
+export * from "./storage.js";
+export * from "./keystore.js";
+export * from "./history.js";
+export * from "./recovery.js";

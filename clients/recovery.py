@@ -1,0 +1,83 @@
+"""Recovery: a recovery key shown once as words, and the identity backup sealed under it (spec 14.7).
+
+The recovery key itself is never stored: only the key derived from it that seals backups
+(``Participant.backup_key``, in the key file), so a fresh backup can be written after every change
+without showing the words again. Backups are written to a file for now; keeping them on the home
+node is a later step.
+
+Invariants: a backup holds the master secret, the home node and the memberships (group id, pseudonym
+context, name, hosts, log position), never a message; restoring creates a new home whose history is
+empty and fetched again from the nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from clients.participant import ClientError, GroupRecord, Participant
+from protocol import backup as bk
+from protocol import e2ee
+from protocol.address import NodeAddress
+from protocol.identity import Pseudonym
+
+BACKUP_FILE = "holdspace.backup"
+
+
+def make_recovery_key(me: Participant, *, replace: bool = False) -> list[str]:
+    """A new recovery key as words, to be shown once; its backup key is kept and the key file saved.
+
+    ``client.recovery_shown`` if one was made already and ``replace`` is not set (the words are not
+    kept, so they cannot be shown again; replacing makes older backup files unopenable with new words).
+    """
+    if me.backup_key is not None and not replace:
+        raise ClientError(
+            "client.recovery_shown",
+            "your recovery key was shown once already and is not kept; make a new one with --new",
+        )
+    key = bk.new_recovery_key(os.urandom)
+    me.backup_key = bk.backup_key(key)
+    me.save()
+    return bk.recovery_words(key)
+
+
+def backup_of(me: Participant) -> bk.Backup:
+    """What a backup of ``me`` holds (no message, no history key)."""
+    groups = tuple(
+        bk.Membership(r.group_id, r.context, r.name, tuple(r.hosts), r.seq, r.prev) for r in me.groups.values()
+    )
+    return bk.Backup(me.master, str(me.node) if me.node else None, groups)
+
+
+def write_backup(me: Participant, path: Path) -> int:
+    """Seal ``me``'s backup under its backup key into ``path`` (mode 0600, replaced atomically);
+    returns its size. ``client.no_recovery_key`` if no recovery key was made yet."""
+    if me.backup_key is None:
+        raise ClientError("client.no_recovery_key", "make a recovery key first: holdspace recovery show-key")
+    sealed = bk.seal_backup(me.backup_key, backup_of(me), os.urandom)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, sealed)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return len(sealed)
+
+
+def restore(home: Path, passphrase: str, words: str, sealed: bytes) -> Participant:
+    """A new home in ``home`` holding the identity and memberships of the backup ``sealed``, opened
+    with the recovery key ``words`` (``recovery.*`` for words that do not check, ``backup.*`` for a
+    backup that does not open). The same recovery key keeps sealing later backups."""
+    key = bk.backup_key(bk.parse_words(words))
+    backup = bk.open_backup(key, sealed)
+    node = NodeAddress.parse(backup.node) if backup.node else None
+    me = Participant.create(home, passphrase, node, master=backup.master)
+    for g in backup.groups:
+        record = GroupRecord(g.group_id, g.context, g.name, g.seq, g.prev, hosts=list(g.hosts))
+        record.keys = e2ee.GroupKeys(g.group_id, Pseudonym.derive(backup.master, g.context))
+        me.groups[g.group_id] = me._attach(record)
+    me.backup_key = key
+    me.save()
+    return me

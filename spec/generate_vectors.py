@@ -11,6 +11,7 @@ expected decoded values, or ``"error"``: the code the first failing rule must pr
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -1188,8 +1189,6 @@ def address_vectors() -> list[Vector]:
 
 def _token_text(fields: dict[str, codec.CborValue]) -> str:
     """``hsinvite:`` + base64url of ``fields`` as CBOR and its 4 check bytes, whatever the fields."""
-    import base64
-
     body = codec.encode(fields)
     blob = body + crypto.blake2b_256(body)[:4]
     return "hsinvite:" + base64.urlsafe_b64encode(blob).rstrip(b"=").decode()

@@ -11,3 +11,9 @@ export * from "./address.js";
 export * from "./session.js";
 export * from "./transport.js";
 export * from "./transport_client.js";
+export * from "./invite.js";
+export { showJoinScreen } from "./join_page.js";
+
+import { startPage } from "./join_page.js";
+
+if (typeof document !== "undefined" && typeof location !== "undefined") startPage(document, location);

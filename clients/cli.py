@@ -24,6 +24,7 @@ import trio
 from clients import crisis
 from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
+from clients.client import NodeSession
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.support import reactions
 from clients.support_cli import badge_text, parse_duration, print_crisis, register
@@ -48,7 +49,7 @@ from node.peering import PeerBook
 from node.reload import apply_config
 from node.store import StoreError
 from protocol import kinds, textid
-from protocol.address import InviteToken, NodeAddress
+from protocol.address import InviteToken, NodeAddress, shareable_invite
 from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.operator_token import parse_token
@@ -752,20 +753,29 @@ def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
 @click.option("--uses", type=click.IntRange(1, 10_000), default=1, show_default=True)
 @click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True, help="Valid for this many days.")
 @click.option("--for", "target", help="Only this pseudonym (hsp1...) may use the invite.")
+@click.option("--qr", is_flag=True, help="Also print it as a QR code, to scan with a phone.")
 @click.pass_context
 @friendly
-def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days: int, target: str | None) -> None:
-    """Print an invite token to give to someone privately."""
+def group_invite(
+    ctx: click.Context, group_name: str, role: str, uses: int, days: int, target: str | None, qr: bool
+) -> None:
+    """Print an invite to give to someone privately: a link (https://…/join#hsinvite:…) if your home
+    node serves the browser client, else the token (hsinvite:…). Either works with 'group join'."""
     target_key = parse_pseudonym_id(target) if target else None
 
-    async def go(me: Participant, s: Any) -> str:
+    async def go(me: Participant, s: NodeSession) -> str:
         record = me.find_group(group_name)
-        return await me.invite(
+        token = await me.invite(
             s, record, role=role, uses=uses, expires_ms=now_ms() + days * 86_400_000, target=target_key
         )
+        return shareable_invite(token, s.web_origin)
 
-    _, token = session_call(ctx, go)
-    click.echo(token)
+    _, invite = session_call(ctx, go)
+    click.echo(invite)
+    if qr:
+        from clients.qr import qr_terminal  # noqa: PLC0415 - only --qr draws
+
+        click.echo(qr_terminal(invite), nl=False)
 
 
 @group.command("invites")

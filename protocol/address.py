@@ -231,6 +231,18 @@ def web_origin(text: str) -> str:
     return LINK_SCHEME + host
 
 
+def shareable_invite(token: str, web: str | None) -> str:
+    """What an inviter gives (spec 14.3): the invite link when the home node told a ``web`` origin
+    that parses (:func:`web_origin`), else the bare token ``token`` (which must parse)."""
+    parsed = InviteToken.parse(token)
+    if web is None:
+        return str(parsed)
+    try:
+        return str(InviteLink(web_origin(web), parsed))
+    except AddressError:  # a node's claim that is not an origin: the bare token still works
+        return str(parsed)
+
+
 @dataclass(frozen=True, slots=True)
 class InviteLink:
     """An invite link: ``origin`` (``https://host[:port]``, normal form) + ``/join#`` + the token.

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import segno
 import trio
 from click.testing import CliRunner
 
@@ -21,6 +20,7 @@ from protocol.address import InviteLink, InviteToken, NodeAddress, shareable_inv
 from tests.app.conftest import App, start_app
 from tests.app.test_app_http import client, create_group, create_identity
 from tests.node.conftest import running_node, session
+from tests.test_qr import expected_matrix, svg_matrix, terminal_matrix
 from tests.web.web_node import web_node
 
 PASSPHRASE = "a quiet harbour at dawn"
@@ -36,38 +36,6 @@ def started() -> Iterator[list[App]]:
         app.stop()
     for app in apps:
         assert not app.problems(), app.problems()
-
-
-def expected_matrix(text: str) -> list[list[bool]]:
-    """segno's modules of ``text`` (dark = True), with the quiet zone of 4."""
-    return [[bool(m) for m in row] for row in segno.make(text, error="m", micro=False).matrix_iter(border=4)]
-
-
-def terminal_matrix(drawing: str) -> list[list[bool]]:
-    """The modules of a QR code drawn in half blocks, two rows a line, light modules drawn."""
-    rows: list[list[bool]] = []
-    halves = {"█": (False, False), " ": (True, True), "▀": (False, True), "▄": (True, False)}
-    for line in drawing.splitlines():
-        cells = [halves[c] for c in line]
-        rows += [[top for top, _ in cells], [bottom for _, bottom in cells]]
-    return rows
-
-
-def svg_matrix(svg: str) -> list[list[bool]]:
-    """The modules of segno's inline SVG: a path of horizontal strokes (``M x y``, ``m dx dy``, ``h n``)
-    one module high, centred on each row, over a white square of the whole size."""
-    size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))  # type: ignore[union-attr]
-    path = re.search(r'<path stroke="#000" d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
-    rows = [[False] * size for _ in range(size)]
-    x = y = 0.0
-    for op, a, b in re.findall(r"([MmHh])(-?[\d.]+)(?:\s(-?[\d.]+))?", path):
-        if op in "Mm":
-            x, y = (float(a), float(b)) if op == "M" else (x + float(a), y + float(b))
-        else:
-            for column in range(int(x), int(x + float(a))):
-                rows[int(y)][column] = True
-            x += float(a)
-    return rows
 
 
 def test_a_shared_invite_is_the_link_only_with_a_web_origin_that_parses() -> None:

@@ -846,7 +846,8 @@ def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None
 @click.pass_context
 @friendly
 def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None, node_token: str | None) -> None:
-    """Join a group with an invite token (you get a fresh, unlinkable pseudonym for it)."""
+    """Join a group with an invite: its link (https://…/join#hsinvite:…) or its token (hsinvite:…).
+    You get a fresh, unlinkable pseudonym for it."""
     invite = InviteToken.parse(token)
     operator_token = _node_token(node_token)
 

@@ -40,6 +40,7 @@ class Host:
     limits: NodeLimits = field(default_factory=lambda: NodeLimits(request_rate=1e12, request_burst=1e12))
     public_key: bytes = NODE_KEY
     federates: bool = False
+    web_origin: str | None = None
     rates: PublishRates = field(default_factory=lambda: PublishRates(1e12, 1e12))
 
     def fork_proofs(self, group: bytes) -> list[bytes]:

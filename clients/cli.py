@@ -24,6 +24,7 @@ import trio
 from clients import crisis
 from clients.app.launch import app
 from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
+from clients.client import NodeSession
 from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup
 from clients.support import reactions
@@ -49,7 +50,7 @@ from node.peering import PeerBook
 from node.reload import apply_config
 from node.store import StoreError
 from protocol import kinds, textid
-from protocol.address import InviteToken, NodeAddress
+from protocol.address import InviteToken, NodeAddress, shareable_invite
 from protocol.content import Text
 from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
 from protocol.operator_token import parse_token
@@ -816,20 +817,29 @@ def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
 @click.option("--uses", type=click.IntRange(1, 10_000), default=1, show_default=True)
 @click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True, help="Valid for this many days.")
 @click.option("--for", "target", help="Only this pseudonym (hsp1...) may use the invite.")
+@click.option("--qr", is_flag=True, help="Also print it as a QR code, to scan with a phone.")
 @click.pass_context
 @friendly
-def group_invite(ctx: click.Context, group_name: str, role: str, uses: int, days: int, target: str | None) -> None:
-    """Print an invite token to give to someone privately."""
+def group_invite(
+    ctx: click.Context, group_name: str, role: str, uses: int, days: int, target: str | None, qr: bool
+) -> None:
+    """Print an invite to give to someone privately: a link (https://…/join#hsinvite:…) if your home
+    node serves the browser client, else the token (hsinvite:…). Either works with 'group join'."""
     target_key = parse_pseudonym_id(target) if target else None
 
-    async def go(me: Participant, s: Any) -> str:
+    async def go(me: Participant, s: NodeSession) -> str:
         record = me.find_group(group_name)
-        return await me.invite(
+        token = await me.invite(
             s, record, role=role, uses=uses, expires_ms=now_ms() + days * 86_400_000, target=target_key
         )
+        return shareable_invite(token, s.web_origin)
 
-    _, token = session_call(ctx, go)
-    click.echo(token)
+    _, invite = session_call(ctx, go)
+    click.echo(invite)
+    if qr:
+        from clients.qr import qr_terminal  # noqa: PLC0415 - only --qr draws
+
+        click.echo(qr_terminal(invite), nl=False)
 
 
 @group.command("invites")
@@ -900,7 +910,8 @@ def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None
 @click.pass_context
 @friendly
 def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | None, node_token: str | None) -> None:
-    """Join a group with an invite token (you get a fresh, unlinkable pseudonym for it)."""
+    """Join a group with an invite: its link (https://…/join#hsinvite:…) or its token (hsinvite:…).
+    You get a fresh, unlinkable pseudonym for it."""
     invite = InviteToken.parse(token)
     operator_token = _node_token(node_token)
 

@@ -206,6 +206,12 @@ class NodeSession:
         return value if isinstance(value, str) else None
 
     @property
+    def web_origin(self) -> str | None:
+        """The node's web endpoint (``https://host:port``) as its hello told it, if it has one (14.3)."""
+        value = self.info.get("web")
+        return value if isinstance(value, str) else None
+
+    @property
     def create_policy(self) -> str:
         """Who may start a group on the node: ``open``, ``token``, ``closed`` (``open`` if not told)."""
         value = self.info.get("create")

@@ -121,6 +121,9 @@ class Node:
         self._deadlines_changed = trio.Event()
         self.retention_ready = trio.Event()  # set once the start-up retention pass is over
         self.clients = 0  # client connections open now (status and metrics)
+        #: The web endpoint's origin (``https://host:port``) while it serves, told in hello (spec 14.2,
+        #: 14.3: clients make invite links with it); set by ``node.web.serve.serve_web``.
+        self.web_origin: str | None = None
         #: Called with (request kind, seconds from its frame's arrival to its answer written); the
         #: metrics endpoint sets it. Kinds: :data:`REQUEST_KINDS`.
         self.request_timer: Callable[[str, float], None] | None = None

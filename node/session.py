@@ -84,6 +84,10 @@ class SessionHost(Protocol):
     def federates(self) -> bool:
         """Whether this node can fetch a group hosted elsewhere (``adopt``)."""
 
+    @property
+    def web_origin(self) -> str | None:
+        """The node's web endpoint (``https://host:port``), if it serves one (told in ``hello``)."""
+
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs held for ``group``."""
 
@@ -356,7 +360,8 @@ class ClientSession:
 
     def _hello(self, version: int) -> dict[str, codec.CborValue]:
         """The ``hello`` answer (spec 14.2) in the client's version: 2, or 3, which adds the operator's
-        ``create`` policy and, if set, its ``contact`` (14.6); another is ``proto.bad_version``."""
+        ``create`` policy and, if set, its ``contact`` (14.6) and the node's ``web`` origin (14.3);
+        another is ``proto.bad_version``."""
         if version not in SUPPORTED_VERSIONS:
             raise ProtocolError("proto.bad_version", f"this node speaks protocol versions {SUPPORTED_VERSIONS}")
         host = self.host
@@ -375,6 +380,8 @@ class ClientSession:
             answer["create"] = policy.create
             if policy.contact is not None:
                 answer["contact"] = policy.contact
+            if host.web_origin is not None:
+                answer["web"] = host.web_origin
         return answer
 
     def _auth(self, key: bytes, sig: bytes) -> None:

@@ -8,6 +8,9 @@
 * An invite token is ``hsinvite:`` + base64url (no padding) of ``cbor || H(cbor)[:4]`` where
   ``cbor = {"g": group id, "i": invite entry id, "s": invite secret seed, "n": [node address, ...]}``.
   The 4-byte check catches a mangled paste before any network traffic.
+* An invite link is ``https://<web host>[:port]/join#hsinvite:…`` (spec 14.3): the node's web page
+  with the token in the fragment, which a browser never sends to a server. Wherever a token is
+  accepted, so is a link (``InviteToken.parse``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ MAX_ADDRESS_TEXT = 300  # bytes (the text is ASCII)
 INVITE_PREFIX = "hsinvite:"
 MAX_INVITE_TEXT = 4096
 MAX_HOSTS = 8
+LINK_SCHEME = "https://"
+JOIN_PATH = "/join"
+MAX_ORIGIN_TEXT = 300  # characters of a link before its "#"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class AddressError(HoldspaceError):
@@ -144,14 +151,34 @@ class InviteToken:
 
     @classmethod
     def parse(cls, text: str) -> InviteToken:
+        """Parse an invite token, or an invite link carrying one (:meth:`InviteLink.parse`).
+
+        All white space is removed first (a token wrapped by a mail client still parses). A text that
+        does not start with ``hsinvite:`` but has ``://`` is taken for a link. Checked for a token, in
+        order, each failure ``address.bad_invite``: the ``hsinvite:`` prefix and at most 4096
+        characters; base64url without padding in its canonical form (only ``A-Z a-z 0-9 - _``, a
+        length that is not 1 modulo 4, unused trailing bits zero); at least 5 bytes whose last 4 are
+        the first 4 of BLAKE2b-256 of the rest; that rest strict CBOR (section 3) of a map with
+        exactly the keys ``g``, ``i``, ``s`` (32-byte strings each) and ``n`` (1 to 8 texts); then
+        each text of ``n`` is a node address (its own ``address.malformed`` or ``identity.*``)."""
         text = "".join(text.split())
+        if not text.startswith(INVITE_PREFIX) and "://" in text:
+            return InviteLink.parse(text).token
+        return cls._parse_token(text)
+
+    @classmethod
+    def _parse_token(cls, text: str) -> InviteToken:
         if not text.startswith(INVITE_PREFIX) or len(text) > MAX_INVITE_TEXT:
             raise AddressError("address.bad_invite", f"an invite token starts with {INVITE_PREFIX}")
         data = text[len(INVITE_PREFIX) :]
+        if not _BASE64URL.fullmatch(data) or len(data) % 4 == 1:
+            raise AddressError("address.bad_invite", "the invite token is damaged (not base64url)")
         try:
             blob = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError):  # pragma: no cover - the alphabet and length were checked
             raise AddressError("address.bad_invite", "the invite token is damaged (not base64url)") from None
+        if base64.urlsafe_b64encode(blob).rstrip(b"=").decode() != data:
+            raise AddressError("address.bad_invite", "the invite token is damaged (stray trailing bits)")
         body, check = blob[:-4], blob[-4:]
         if len(blob) < 5 or crypto.blake2b_256(body)[:4] != check:
             raise AddressError("address.bad_invite", "the invite token is damaged or incomplete")
@@ -168,3 +195,81 @@ class InviteToken:
             raise AddressError("address.bad_invite", "the invite token must name 1 to 8 nodes")
         assert isinstance(g, bytes) and isinstance(i, bytes) and isinstance(s, bytes)
         return cls(g, i, s, tuple(NodeAddress.parse(a) for a in n if isinstance(a, str)))
+
+
+def web_origin(text: str) -> str:
+    """The normal form of a web origin ``https://host[:port]``: the scheme and host in lower case
+    (IPv6 in brackets, RFC 5952), the port omitted when it is 443. Checked, each failure
+    ``address.bad_link``: at most 300 characters, ASCII; the scheme ``https://`` (any case); no
+    user info (``@``); a host as in a node address (a DNS name, a dotted IPv4 address or
+    ``[IPv6]`` without zone); an optional port 1-65535 in decimal without leading zeros; nothing
+    after it (no path, query or fragment)."""
+    if len(text) > MAX_ORIGIN_TEXT or not text.isascii():
+        raise AddressError("address.bad_link", f"a web origin is ASCII, at most {MAX_ORIGIN_TEXT} characters")
+    if text[: len(LINK_SCHEME)].lower() != LINK_SCHEME:
+        raise AddressError("address.bad_link", "an invite link starts with https://")
+    authority = text[len(LINK_SCHEME) :]
+    if "@" in authority or any(c in authority for c in "/?#"):
+        raise AddressError("address.bad_link", "a web origin is https://host[:port], with nothing else")
+    try:
+        if authority.startswith("["):
+            inner, sep, rest = authority[1:].partition("]")
+            if not sep:
+                raise AddressError("address.bad_link", "an IPv6 host is written [address]")
+            host, port_text = f"[{_ipv6(inner)}]", rest
+        else:
+            name, colon, port = authority.partition(":")
+            host, port_text = _host(name), colon + port
+    except AddressError as err:
+        raise AddressError("address.bad_link", f"the link's host is not a host name or address: {err}") from None
+    if port_text:
+        digits = port_text[1:]
+        if not port_text.startswith(":") or not digits.isdigit() or digits.startswith("0") or int(digits) > 65535:
+            raise AddressError("address.bad_link", "the link's port is 1-65535, in decimal without leading zeros")
+        if int(digits) != 443:
+            return f"{LINK_SCHEME}{host}:{int(digits)}"
+    return LINK_SCHEME + host
+
+
+def shareable_invite(token: str, web: str | None) -> str:
+    """What an inviter gives (spec 14.3): the invite link when the home node told a ``web`` origin
+    that parses (:func:`web_origin`), else the bare token ``token`` (which must parse)."""
+    parsed = InviteToken.parse(token)
+    if web is None:
+        return str(parsed)
+    try:
+        return str(InviteLink(web_origin(web), parsed))
+    except AddressError:  # a node's claim that is not an origin: the bare token still works
+        return str(parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteLink:
+    """An invite link: ``origin`` (``https://host[:port]``, normal form) + ``/join#`` + the token.
+
+    The token rides in the fragment, so opening the link sends the server the path ``/join`` and
+    nothing of the token (spec 14.3)."""
+
+    origin: str
+    token: InviteToken
+
+    def __str__(self) -> str:
+        return f"{self.origin}{JOIN_PATH}#{self.token}"
+
+    @classmethod
+    def parse(cls, text: str) -> InviteLink:
+        """Parse a link (white space anywhere removed). Checked, in order: a ``#`` (else
+        ``address.bad_link``); the text before it is a web origin (:func:`web_origin`, each failure
+        ``address.bad_link``) followed by exactly the path ``/join`` (no query); the fragment is an
+        invite token (:meth:`InviteToken.parse`'s checks, ``address.bad_invite``)."""
+        text = "".join(text.split())
+        url, sep, fragment = text.partition("#")
+        if not sep:
+            raise AddressError("address.bad_link", "an invite link carries its token after '#'")
+        if len(url) > MAX_ORIGIN_TEXT + len(JOIN_PATH) or not url.isascii():
+            raise AddressError("address.bad_link", f"a web origin is ASCII, at most {MAX_ORIGIN_TEXT} characters")
+        scheme_end = url.find("://") + 3 if "://" in url else 0
+        slash = url.find("/", scheme_end)
+        if slash < 0 or url[slash:] != JOIN_PATH:
+            raise AddressError("address.bad_link", f"an invite link's path is {JOIN_PATH}, with no query")
+        return cls(web_origin(url[:slash]), InviteToken._parse_token(fragment))

@@ -148,6 +148,7 @@ CODES: dict[str, str] = {
     # --- addresses and invite tokens ---
     "address.malformed": "a node address is not of the form holdspace://<node id>@host:port",
     "address.bad_invite": "an invite token is damaged, incomplete or not an invite token",
+    "address.bad_link": "an invite link is not of the form https://host[:port]/join#hsinvite:…",
     # --- secrets at rest ---
     "keyfile.malformed": "the key file is not a Holdspace key file of a known version",
     "keyfile.bad_passphrase": "wrong passphrase, or the key file was altered",

@@ -11,6 +11,7 @@ expected decoded values, or ``"error"``: the code the first failing rule must pr
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -42,7 +43,7 @@ from protocol import (  # noqa: E402
     textid,
 )
 from protocol import content as contents  # noqa: E402
-from protocol.address import NodeAddress  # noqa: E402
+from protocol.address import InviteLink, InviteToken, NodeAddress  # noqa: E402
 from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
 from protocol.errors import CODES, HoldspaceError  # noqa: E402
 from protocol.forks import forks_of  # noqa: E402
@@ -1185,6 +1186,95 @@ def address_vectors() -> list[Vector]:
         ("a byte order mark before the address", f"\ufeffholdspace://{node_id}@example.org:4433"),
     ):
         out.append({"name": name, "text": text, "error": error_of(lambda t=text: NodeAddress.parse(t))})
+    return out
+
+
+def _token_text(fields: dict[str, codec.CborValue]) -> str:
+    """``hsinvite:`` + base64url of ``fields`` as CBOR and its 4 check bytes, whatever the fields."""
+    body = codec.encode(fields)
+    blob = body + crypto.blake2b_256(body)[:4]
+    return "hsinvite:" + base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
+
+
+def invite_vectors() -> list[Vector]:
+    """Invite tokens and invite links (spec 14.3): what each parses to, or the code refusing it."""
+    a, b = _node_address("a", 4433), _node_address("b", 4434)
+    fields: dict[str, codec.CborValue] = {
+        "g": crypto.blake2b_256(b"group"),
+        "i": crypto.blake2b_256(b"invite"),
+        "s": crypto.blake2b_256(b"seed"),
+        "n": [a, b],
+    }
+    token = _token_text(fields)
+    assert str(InviteToken.parse(token)) == token
+    data = token[len("hsinvite:") :]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(data) % 4 in (2, 3)  # the last character has unused bits
+    stray = data[:-1] + alphabet[alphabet.index(data[-1]) | 1]
+    damaged = data[:40] + ("A" if data[40] != "A" else "B") + data[41:]
+    host = "https://community.example.org"
+    cases: list[tuple[str, str]] = [
+        ("a token", token),
+        ("a token wrapped over lines", token[:60] + "\n  " + token[60:120] + "\r\n" + token[120:]),
+        ("a link", f"{host}/join#{token}"),
+        ("a link with a port", f"{host}:8443/join#{token}"),
+        ("a link in upper case, port 443 written", f"HTTPS://Community.Example.ORG:443/join#{token}"),
+        ("a link to an IPv4 host", f"https://192.0.2.7:8443/join#{token}"),
+        ("a link to an IPv6 host", f"https://[2001:DB8:0::1]:8443/join#{token}"),
+        ("a link wrapped over lines", f"{host}/join#{token[:50]}\n{token[50:]}"),
+        ("a token with a character changed", "hsinvite:" + damaged),
+        ("a token cut short", token[:-6]),
+        ("a token with padding", token + "=" * (-len(data) % 4)),
+        (
+            "a token in base64 (not base64url)",
+            token.replace("-", "+").replace("_", "/") if ("-" in data or "_" in data) else token + "+",
+        ),
+        ("a token with stray trailing bits", "hsinvite:" + stray),
+        ("a token with a character outside base64url", token[:30] + "!" + token[30:]),
+        ("only the prefix", "hsinvite:"),
+        ("no prefix", data),
+        ("a token naming 9 nodes", _token_text({**fields, "n": [a] * 9})),
+        ("a token naming no node", _token_text({**fields, "n": []})),
+        ("a token with another field", _token_text({**fields, "x": 1})),
+        ("a token with a 31-byte seed", _token_text({**fields, "s": bytes(31)})),
+        ("a token whose node is not an address", _token_text({**fields, "n": ["holdspace://example.org"]})),
+        ("a link over http", f"http://community.example.org/join#{token}"),
+        ("a link over wss", f"wss://community.example.org/join#{token}"),
+        ("a link without its token", f"{host}/join"),
+        ("a link with an empty fragment", f"{host}/join#"),
+        ("a link to another path", f"{host}/invite#{token}"),
+        ("a link with a trailing slash", f"{host}/join/#{token}"),
+        ("a link with a path in upper case", f"{host}/JOIN#{token}"),
+        ("a link with a query", f"{host}/join?from=mail#{token}"),
+        ("a link with user info", f"https://ana@community.example.org/join#{token}"),
+        ("a link with port 0", f"{host}:0/join#{token}"),
+        ("a link with a port with a leading zero", f"{host}:08443/join#{token}"),
+        ("a link with a bad host", f"https://-community.example.org/join#{token}"),
+        ("a link with an IPv6 zone", f"https://[fe80::1%25eth0]/join#{token}"),
+        ("a link whose fragment is not a token", f"{host}/join#welcome"),
+        ("a link whose token is damaged", f"{host}/join#hsinvite:{damaged}"),
+    ]
+    out: list[Vector] = []
+    for name, text in cases:
+        try:
+            parsed = InviteToken.parse(text)
+        except HoldspaceError as err:
+            out.append({"name": name, "text": text, "error": err.code})
+            continue
+        vec: Vector = {
+            "name": name,
+            "text": text,
+            "token": str(parsed),
+            "g": parsed.group_id.hex(),
+            "i": parsed.invite_id.hex(),
+            "s": parsed.seed.hex(),
+            "n": [str(n) for n in parsed.nodes],
+        }
+        if "://" in text:
+            link = InviteLink.parse(text)
+            vec["origin"] = link.origin
+            vec["link"] = str(link)
+        out.append(vec)
     return out
 
 
@@ -2444,6 +2534,7 @@ def build() -> dict[str, list[Vector]]:
         "client_frames.json": client_frame_vectors(),
         "admission.json": admission_vectors(),
         "addresses.json": address_vectors(),
+        "invites.json": invite_vectors(),
         "support.json": support_vectors(),
         "keyfile.json": keyfile_vectors(),
         "backup.json": backup_vectors(),

@@ -2,6 +2,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No per-example deadline: speed is measured in benchmarks, never asserted in tests, and on a loaded
+# machine hypothesis's 200 ms default fails correct code as "too slow" (or "flaky").
+settings.register_profile("holdspace", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("holdspace")
 
 VECTORS = Path(__file__).parent / "vectors"
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import jinja2
 import trio
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -43,10 +44,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clients import actions
 from clients.app import views
 from clients.app.service import AppError, AppService, Status
+from clients.client import NodeSession
 from clients.crisis import DEFAULT_RESOURCES
 from clients.history import MAX_BUDGET, MIN_BUDGET
 from clients.participant import ClientError, GroupRecord, Participant
 from clients.plain import plain
+from clients.qr import qr_svg
 from clients.support import (
     badges,
     checkin_summary,
@@ -59,7 +62,7 @@ from clients.support import (
 )
 from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
 from protocol import textid
-from protocol.address import InviteToken, NodeAddress
+from protocol.address import InviteToken, NodeAddress, shareable_invite
 from protocol.content import (
     MAX_ABOUT,
     MAX_REASON,
@@ -631,6 +634,8 @@ class Pages:
             members=rows,
             roles=ROLES,
             invite=invite,
+            invite_is_link=invite is not None and not invite.startswith("hsinvite:"),
+            invite_qr=Markup(qr_svg(invite, "QR code of the invite above")) if invite else None,  # noqa: S704 - segno's SVG: paths only, the label escaped
             me_id=pseudonym_text_id(mine),
             **self.group_context(me, record),
         )
@@ -643,8 +648,12 @@ class Pages:
         uses = _bounded(form, "uses", 1, 100, 1)
         days = _bounded(form, "days", 1, 30, 7)
         expires = me.clock() + days * 86_400_000
-        token = await self.service.call(lambda me, s: me.invite(s, record, role=role, uses=uses, expires_ms=expires))
-        self.service.fresh_invites[record.group_id] = token
+
+        async def make(me: Participant, s: NodeSession) -> str:
+            token = await me.invite(s, record, role=role, uses=uses, expires_ms=expires)
+            return shareable_invite(token, s.web_origin)  # a link if the home node serves the browser client
+
+        self.service.fresh_invites[record.group_id] = await self.service.call(make)
         return self.go(f"/g/{record.group_id.hex()}/members#invite-h")
 
     async def remove(self, request: Request, form: FormData) -> Response:

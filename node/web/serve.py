@@ -126,7 +126,12 @@ async def serve_web(
                 )
             )
             await nursery.start(server.serve, listeners)
-            task_status.started(WebEndpoint(bound, origin))
+            node.web_origin = origin  # told in hello: clients make invite links with it (spec 14.3)
+            try:
+                task_status.started(WebEndpoint(bound, origin))
+                await trio.sleep_forever()
+            finally:
+                node.web_origin = None
     finally:
         for listener in listeners:
             await listener.aclose()

@@ -1,7 +1,8 @@
 """The node's pages (spec 15.8.3), sans-I/O: what each HTTP request gets.
 
-A :class:`Site` serves exactly: the built page ``index.html`` at ``/``, each script it names, and
-``/node.json`` (the node's addresses); everything else is 404, and any method but GET and HEAD 405.
+A :class:`Site` serves exactly: the built page ``index.html`` at ``/`` and at ``/join`` (where invite
+links lead: the invite rides in the URL's fragment, which no request carries), each script it names,
+and ``/node.json`` (the node's addresses); everything else is 404, and any method but GET and HEAD 405.
 Nothing is looked up on disk per request: the files are read once, when the site is loaded, so no
 request path ever reaches the file system (``/../x``, ``%2e%2e``, ``//x`` are just unknown names).
 
@@ -21,10 +22,11 @@ from pathlib import Path
 
 from protocol.errors import HoldspaceError
 
-__all__ = ["INDEX", "NODE_INFO", "Response", "Site", "WebError", "content_security_policy", "sri"]
+__all__ = ["INDEX", "JOIN", "NODE_INFO", "Response", "Site", "WebError", "content_security_policy", "sri"]
 
 INDEX = "index.html"
 NODE_INFO = "/node.json"
+JOIN = "/join"  # invite links (spec 14.3): the same page, which reads the invite from the fragment
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 MAX_TARGET = 2048  # bytes of a request target worth looking at
 
@@ -96,8 +98,8 @@ class Site:
         """Read the built client in ``dist``. Checked, in order: ``index.html`` exists
         (``web.not_built``); it has no inline script or event handler attribute, and every script
         it names has a ``src`` that is a file of ``dist`` (a plain name, served at ``/name``) and an
-        ``integrity`` equal to the file's SHA-384 (``web.integrity``). ``info`` is served as
-        ``/node.json``."""
+        ``integrity`` equal to the file's SHA-384 (``web.integrity``). The page is served at ``/`` and
+        ``/join``; ``info`` as ``/node.json``."""
         try:
             page = (dist / INDEX).read_bytes()
         except OSError:
@@ -109,7 +111,7 @@ class Site:
         parser.close()
         if parser.inline:
             raise WebError("web.integrity", f"{dist / INDEX} has an inline script")
-        files: dict[str, tuple[bytes, str]] = {"/": (page, TYPES[".html"])}
+        files: dict[str, tuple[bytes, str]] = {"/": (page, TYPES[".html"]), JOIN: (page, TYPES[".html"])}
         for src, integrity in parser.scripts:
             name = (src or "").removeprefix("/")
             if not src or not src.startswith("/") or not name or "/" in name or name.startswith("."):

@@ -58,6 +58,7 @@ class Host:
     public_key: bytes = NODE_KEY
     federates: bool = False
     proofs: dict[bytes, list[bytes]] = field(default_factory=dict)
+    web_origin: str | None = None
     rates: PublishRates = field(init=False)
 
     def __post_init__(self) -> None:

@@ -15,3 +15,9 @@ export * from "./storage.js";
 export * from "./keystore.js";
 export * from "./history.js";
 export * from "./recovery.js";
+export * from "./invite.js";
+export { showJoinScreen } from "./join_page.js";
+
+import { startPage } from "./join_page.js";
+
+if (typeof document !== "undefined" && typeof location !== "undefined") startPage(document, location);

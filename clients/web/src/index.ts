@@ -9,3 +9,7 @@ export * from "./textid.js";
 export * from "./identity.js";
 export * from "./address.js";
 export * from "./session.js";
+export * from "./control.js";
+export * from "./e2ee.js";
+export * from "./content.js";
+export * from "./disclosure.js";

@@ -67,5 +67,10 @@ def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
         "client_frames.json",
         "identity.json",
         "addresses.json",
+        "group_conversation.json",
+        "group_rules.json",
+        "support.json",
+        "logs.json",
+        "fork_proofs.json",
     ):
         assert f"{name}:" in out, f"no test checks {name}\n{out}"

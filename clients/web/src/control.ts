@@ -62,6 +62,8 @@ export interface Genesis {
   readonly docBytes: Uint8Array;
   readonly history: HistoryVisibility;
   readonly home: string | null;
+  /** The node key of `home`. */
+  readonly homeKey: Uint8Array | null;
 }
 export interface Invite {
   readonly kind: "invite";
@@ -80,6 +82,8 @@ export interface Join {
   readonly doc: IdentityDocument;
   readonly docBytes: Uint8Array;
   readonly home: string | null;
+  /** The node key of `home`. */
+  readonly homeKey: Uint8Array | null;
 }
 export interface Remove {
   readonly kind: "remove";
@@ -338,9 +342,9 @@ export function decodeControlPayload(kind: bigint, payload: Uint8Array, author: 
       const n = f.get("n");
       if (!(n instanceof Uint8Array) || n.length !== 16) bad(kind, "n must be 16 bytes");
       const hv = history(kind, f.get("hv"));
-      const h = f.has("h") ? home(kind, f.get("h")).address : null;
+      const h = f.has("h") ? home(kind, f.get("h")) : null;
       const doc = document(kind, f.get("doc"), author);
-      return { kind: "genesis", nonce: n as Uint8Array, doc, docBytes: f.get("doc") as Uint8Array, history: hv, home: h };
+      return { kind: "genesis", nonce: n as Uint8Array, doc, docBytes: f.get("doc") as Uint8Array, history: hv, home: h?.address ?? null, homeKey: h?.nodeKey ?? null };
     }
     case CONTROL_KIND.invite: {
       const f = fields(kind, payload, ["d", "r", "x", "u", "p", "i"]);
@@ -360,9 +364,9 @@ export function decodeControlPayload(kind: bigint, payload: Uint8Array, author: 
       const w = f.get("w");
       if (!isKey(i) || !d.some((x) => compareBytes(x, i) === 0)) bad(kind, "i must be a 32-byte invite id that d names too");
       if (!(w instanceof Uint8Array) || w.length !== 64) bad(kind, "w must be a 64-byte signature");
-      const h = f.has("h") ? home(kind, f.get("h")).address : null;
+      const h = f.has("h") ? home(kind, f.get("h")) : null;
       const doc = document(kind, f.get("doc"), author);
-      return { kind: "join", deps: d, invite: i as Uint8Array, proof: w as Uint8Array, doc, docBytes: f.get("doc") as Uint8Array, home: h };
+      return { kind: "join", deps: d, invite: i as Uint8Array, proof: w as Uint8Array, doc, docBytes: f.get("doc") as Uint8Array, home: h?.address ?? null, homeKey: h?.nodeKey ?? null };
     }
     case CONTROL_KIND.remove: {
       const f = fields(kind, payload, ["d", "m", "c", "b"]);

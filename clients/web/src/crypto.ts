@@ -13,7 +13,7 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
 import { randomBytes as nobleRandomBytes } from "@noble/ciphers/utils.js";
-import { ascii, concat } from "./bytes.js";
+import { ascii, concat, toHex } from "./bytes.js";
 import { fail } from "./errors.js";
 
 const Point = ed25519.Point;
@@ -49,8 +49,25 @@ function decodePoint(b: Uint8Array): EdPoint | null {
 /** True iff `pk` is "a valid Ed25519 public key" (section 2): a canonical encoding of a point
  * not of small order. No prime-order-subgroup check is made (a key of order 8L is valid). */
 export function isValidEd25519PublicKey(pk: Uint8Array): boolean {
-  const A = decodePoint(pk);
-  return A !== null && !A.isSmallOrder();
+  return memo(ed25519Keys, pk, () => {
+    const A = decodePoint(pk);
+    return A !== null && !A.isSmallOrder();
+  });
+}
+
+const MAX_KEY_VERDICTS = 4096;
+const ed25519Keys = new Map<string, boolean>();
+const x25519Keys = new Map<string, boolean>();
+
+/** A bounded memo of a pure verdict about a key (the oldest forgotten first). */
+function memo(cache: Map<string, boolean>, key: Uint8Array, compute: () => boolean): boolean {
+  const k = toHex(key);
+  const known = cache.get(k);
+  if (known !== undefined) return known;
+  const v = compute();
+  if (cache.size >= MAX_KEY_VERDICTS) cache.delete(cache.keys().next().value as string);
+  cache.set(k, v);
+  return v;
 }
 
 /**
@@ -62,6 +79,23 @@ export function isValidEd25519PublicKey(pk: Uint8Array): boolean {
  */
 export function verify(pk: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
   if (pk.length !== 32 || sig.length !== 64) return false;
+  // Verification is a pure function of (pk, message, sig) and costs milliseconds in JavaScript;
+  // a client meets the same signatures again (a join's proof in every pass of 12.5, an identity
+  // document in a join and in an `identity` answer), so verdicts are kept in a bounded memo keyed
+  // by the key, the signature and the message's hash.
+  const memoKey = toHex(pk) + toHex(sig) + toHex(blake2b(message, { dkLen: 32 }));
+  const known = verdicts.get(memoKey);
+  if (known !== undefined) return known;
+  const verdict = verifyUncached(pk, message, sig);
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string);
+  verdicts.set(memoKey, verdict);
+  return verdict;
+}
+
+const MAX_VERDICTS = 8192;
+const verdicts = new Map<string, boolean>();
+
+function verifyUncached(pk: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
   const A = decodePoint(pk);
   if (A === null || A.isSmallOrder()) return false;
   const r = sig.subarray(0, 32);
@@ -103,11 +137,13 @@ const X25519_CHECK_SCALAR = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ?
  * fixed scalar is not all zero (the key is not of small order). */
 export function isValidX25519PublicKey(key: Uint8Array): boolean {
   if (key.length !== 32) return false;
-  try {
-    return x25519.scalarMult(X25519_CHECK_SCALAR, key).some((b) => b !== 0);
-  } catch {
-    return false; // @noble refuses an all-zero result itself
-  }
+  return memo(x25519Keys, key, () => {
+    try {
+      return x25519.scalarMult(X25519_CHECK_SCALAR, key).some((b) => b !== 0);
+    } catch {
+      return false; // @noble refuses an all-zero result itself
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

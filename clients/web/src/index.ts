@@ -13,3 +13,7 @@ export * from "./control.js";
 export * from "./e2ee.js";
 export * from "./content.js";
 export * from "./disclosure.js";
+export * from "./log.js";
+export * from "./group_graph.js";
+export * from "./group_rules.js";
+export * from "./group.js";

@@ -22,9 +22,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Runs a command in clients/web and fails the test with its output unless it succeeds."""
+def run(*args: str, timeout: float = 120, slow: bool = False) -> subprocess.CompletedProcess[str]:
+    """Runs a command in clients/web and fails the test with its output unless it succeeds.
+
+    ``slow`` (pytest's ``--runslow``) sets ``HOLDSPACE_RUNSLOW=1``: the Node tests then run their
+    long variants (many random group histories)."""
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false", NO_COLOR="1")
+    if slow:
+        env["HOLDSPACE_RUNSLOW"] = "1"
     done = subprocess.run(list(args), cwd=WEB, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         pytest.fail(
@@ -54,8 +59,9 @@ def test_bundle_builds(installed: Path) -> None:
     assert bundle.stat().st_size > 0
 
 
-def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
-    done = run("npm", "test")
+def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest.FixtureRequest) -> None:
+    slow = bool(request.config.getoption("--runslow"))
+    done = run("npm", "test", timeout=900 if slow else 120, slow=slow)
     out = done.stdout
     assert "# fail 0" in out, out
     # Every vector file the client covers is read by some test (a deleted test fails here).

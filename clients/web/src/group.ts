@@ -283,7 +283,6 @@ export class GroupState {
     if (!(this.voids.size === 0 || (!isJoin && !this.sawExhausted))) return false;
     if (!this.isLast(n)) return false;
     const s = this.pass.s;
-    const wasAdmitted = s.admitted.has(n.author);
     const revokedBefore = s.revokedJoins.size;
     const lin = this.lin;
     lin.pos[n.slot] = lin.order.length;
@@ -294,12 +293,13 @@ export class GroupState {
     const outcome = this.pass.apply(n.slot);
     for (const p of n.parents) this.heads.delete(p);
     this.heads.add(n.slot);
+    // An entry that saw every head revokes nothing (every join is in its causal past), nor does a
+    // newcomer's join: this guard cannot fire, and would only make the computation afresh.
     if (s.revokedJoins.size !== revokedBefore) return false;
     if (s.sawExhausted) this.sawExhausted = true;
     // Acknowledgements (12.5 finding 3): an admitted author's entry acknowledges the joins of
-    // others in its causal past; an author admitted now for the first time would make its
-    // earlier entries acknowledge too.
-    if (!wasAdmitted && s.admitted.has(n.author) && (this.byAuthor.get(n.author)?.length ?? 0) > 1) return false;
+    // others in its causal past. (An author admitted now for the first time acknowledges through
+    // its earlier entries no more than through this one, which saw them: their pasts are in its own.)
     if (s.admitted.has(n.author))
       for (const j of [...this.unacked]) if (this.held[j]!.author !== n.author && n.anc.has(j)) this.unacked.delete(j);
     if (n.payload.kind === "join") {

@@ -1,0 +1,268 @@
+/**
+ * Histories the vector files do not have, made with test/builder.ts: each states one rule of
+ * 12.5-12.7 that no vector decides, and random histories check that applying entries at the end
+ * of `L` (12.8) always gives what computing afresh gives.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { toHex } from "../src/bytes.js";
+import { H, publicKey } from "../src/crypto.js";
+import { GroupState } from "../src/group.js";
+import { encodeTextId } from "../src/textid.js";
+import { ascii } from "../src/bytes.js";
+import { Builder, type InviteHandle, type Made } from "./builder.js";
+import { rng } from "./helpers.js";
+
+function stateOf(b: Builder, upTo = b.made.length): GroupState {
+  const g = new GroupState(b.groupId);
+  for (const m of b.made.slice(0, upTo)) g.add(m.entry, m.payload);
+  return g;
+}
+
+const outcome = (g: GroupState, m: Made): string | null | undefined => g.outcome(m.entry.id);
+
+/** Everything a state says, for comparing two computations of it. */
+function summary(g: GroupState, made: readonly Made[]): unknown {
+  const s = g.state;
+  return {
+    members: [...s.members].map(([k, m]) => [k, m.role]).sort(),
+    intervals: [...s.intervals].map(([k, l]) => [k, l.map(([a, b]) => [String(a), String(b)])]).sort(),
+    banned: [...s.banned].sort(),
+    hosts: [...s.hosts].sort(),
+    epochs: g.epochIds().map(toHex),
+    order: g.order().map(toHex),
+    heads: g.headIds().map(toHex),
+    outcomes: made.map((m) => [m.note, g.outcome(m.entry.id) ?? "message"]),
+  };
+}
+
+test("a demotion cancels the demoted facilitator's earlier invites, even once it is a facilitator again", () => {
+  const b = new Builder("re-promoted");
+  const fay = b.invite("founder", { role: "facilitator" });
+  b.join("fay", fay);
+  const i = b.invite("fay");
+  b.role("founder", "fay", "moderator"); // saw fay's invite
+  b.role("founder", "fay", "facilitator");
+  const gus = b.join("gus", i);
+  const g = stateOf(b);
+  assert.equal(outcome(g, gus), "group.invite_revoked");
+  assert.equal(g.state.members.get(toHex(b.key("fay")))?.role, "facilitator");
+  // An invite fay makes after her re-promotion works.
+  const j = b.invite("fay");
+  const hal = b.join("hal", j);
+  assert.equal(outcome(stateOf(b), hal), null);
+});
+
+test("finding 2: once an act is found against one restriction, later restrictions of its author are not examined for it", () => {
+  const b = new Builder("two restrictions");
+  b.join("fay", b.invite("founder", { role: "facilitator" }));
+  b.join("gus", b.invite("founder", { role: "facilitator" }));
+  const seen = b.currentHeads();
+  const demote = b.role("founder", "fay", "moderator", { d: seen });
+  const gusRemovesFay = b.remove("gus", "fay", { d: seen });
+  const fayRemovesGus = b.remove("fay", "gus", { d: seen });
+  const g = stateOf(b);
+  // L: the founder's demotion, then fay's (forbidden: she is a moderator by then), then gus's.
+  // Against the demotion, fay's act is found; gus's removal of fay, though fay is more senior
+  // and named gus, is not examined for that act, so it stands.
+  assert.equal(outcome(g, demote), null);
+  assert.equal(outcome(g, fayRemovesGus), "group.concurrent_restriction");
+  assert.equal(outcome(g, gusRemovesFay), null);
+  assert.equal(g.state.members.has(toHex(b.key("fay"))), false);
+});
+
+test("finding 3: a joiner's own later entry does not acknowledge its join", () => {
+  const b = new Builder("self acknowledgement");
+  b.join("cy", b.invite("founder"));
+  const once = b.invite("founder");
+  const ana = b.join("ana", once, { t: once.expires - 10_000n });
+  const bo = b.join("bo", once, { t: once.expires - 5_000n });
+  b.settings("founder", { d: [bo.entry.id] }); // acknowledges bo's (exhausted) join, not ana's
+  const anaLeaves = b.leave("ana", { d: [ana.entry.id] }); // sees only her own join
+  const g = stateOf(b);
+  assert.equal(outcome(g, ana), "group.invite_exhausted"); // displaced
+  assert.equal(outcome(g, bo), null);
+  assert.equal(outcome(g, anaLeaves), "group.not_member");
+});
+
+test("a member may close an invite only after its expiry (t > x), a facilitator at any time", () => {
+  const b = new Builder("close at expiry");
+  b.join("cy", b.invite("founder"));
+  const inv = b.invite("founder", { expires: 1_764_000_100_000n });
+  const atExpiry = b.close("cy", inv, { t: inv.expires });
+  const after = b.close("cy", inv, { t: inv.expires + 1n });
+  const g = stateOf(b);
+  assert.equal(outcome(g, atExpiry), "group.forbidden");
+  assert.equal(outcome(g, after), null);
+});
+
+function nodeAddress(i: number, host = "127.0.0.1"): string {
+  return `holdspace://${encodeTextId("hsn", publicKey(H(ascii(`node:${i}`))))}@${host}:${4000 + i}`;
+}
+
+test("hosts: at most 32; a join keeps a listed host's address, a facilitator's host entry corrects it", () => {
+  const b = new Builder("hosts", "founder", "joined", nodeAddress(0));
+  for (let i = 1; i < 32; i++) b.host("founder", nodeAddress(i), true);
+  const full = b.host("founder", nodeAddress(32), true);
+  const ana = b.join("ana", b.invite("founder"), { home: nodeAddress(33) });
+  const bo = b.join("bo", b.invite("founder"), { home: nodeAddress(5, "example.org") });
+  let g = stateOf(b);
+  assert.equal(outcome(g, full), "group.too_many_hosts");
+  assert.equal(outcome(g, ana), null, "the join applies, its home node is not added");
+  assert.equal(outcome(g, bo), null);
+  assert.equal(g.state.hosts.size, 32);
+  const key5 = toHex(publicKey(H(ascii("node:5"))));
+  assert.equal(g.state.hosts.get(key5), nodeAddress(5));
+  b.host("founder", nodeAddress(5, "example.org"), true);
+  g = stateOf(b);
+  assert.equal(g.state.hosts.get(key5), nodeAddress(5, "example.org"));
+});
+
+test("a member cannot remove itself; a rekey must seal to its author; an erase covers only what is written", () => {
+  const b = new Builder("small rules");
+  b.join("ana", b.invite("founder"));
+  const self = b.remove("founder", "founder");
+  const without = b.rekey("founder", ["ana"]);
+  const withAuthor = b.rekey("founder", ["ana", "founder"]);
+  b.message("ana");
+  const now = b.made.length;
+  const eraseOwnSeq = b.erase("ana", 3n); // its own seq is 3
+  const erase = b.erase("ana", 2n);
+  const again = b.erase("ana", 2n);
+  const g = stateOf(b);
+  assert.equal(outcome(g, self), "group.bad_target");
+  assert.equal(outcome(g, without), "group.bad_recipients");
+  assert.equal(outcome(g, withAuthor), null);
+  assert.equal(b.made[now], eraseOwnSeq);
+  assert.equal(outcome(g, eraseOwnSeq), "group.bad_target");
+  assert.equal(outcome(g, erase), null);
+  assert.equal(outcome(g, again), "group.no_effect");
+  assert.equal(g.state.erased.get(toHex(b.key("ana"))), 2n);
+});
+
+test("the cut rule: a removal waits until its target's log reaches the cut", () => {
+  const b = new Builder("cut");
+  b.join("ana", b.invite("founder"));
+  const said = b.message("ana");
+  const removal = b.remove("founder", "ana", { cut: 2n });
+  const g = new GroupState(b.groupId);
+  for (const m of b.made) if (m !== said) g.add(m.entry, m.payload);
+  assert.equal(outcome(g, removal), "group.missing_dependency");
+  assert.ok(g.state.members.has(toHex(b.key("ana"))));
+  g.add(said.entry, said.payload);
+  assert.equal(outcome(g, removal), null);
+  assert.deepEqual(g.state.intervals.get(toHex(b.key("ana"))), [[1n, 2n]]);
+  assert.ok(g.isAuthorised(b.key("ana"), 2n));
+  assert.ok(!g.isAuthorised(b.key("ana"), 3n));
+  assert.ok(!g.isAuthorised(b.key("ana"), 1n), "the join itself is at the start, not inside");
+});
+
+test("12.8: an entry that acknowledges an exhausted join is applied afresh when it displaces another", () => {
+  const b = new Builder("displaced at the end");
+  const once = b.invite("founder");
+  const ana = b.join("ana", once, { t: once.expires - 10_000n });
+  const bo = b.join("bo", once, { t: once.expires - 5_000n });
+  const rekey = b.rekey("ana", ["ana", "founder"]); // saw every head, bo's exhausted join too
+  const g = new GroupState(b.groupId);
+  for (const m of b.made) g.add(m.entry, m.payload);
+  assert.equal(outcome(g, ana), "group.invite_exhausted");
+  assert.equal(outcome(g, bo), null);
+  assert.equal(outcome(g, rekey), "group.not_member");
+  const fresh = stateOf(b);
+  fresh.recompute();
+  assert.deepEqual(summary(g, b.made), summary(fresh, b.made));
+});
+
+/** A random history: members invite, join, remove, change roles, leave, rekey and close invites,
+ * each seeing everything or only an earlier part of the group. */
+function randomHistory(seed: number, steps: number): Builder {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const b = new Builder(`random ${seed}`);
+  const names = ["founder", "p1", "p2", "p3", "p4", "p5"];
+  const joined = new Set(["founder"]);
+  const invites: InviteHandle[] = [];
+  const prefixes: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const controls = b.made.filter((m) => m.entry.header.k < 16n);
+    prefixes.push(controls.length);
+    // What the author saw: everything, or the heads of an earlier prefix of the control entries.
+    let d: Uint8Array[] | undefined;
+    if (r() < 0.45) {
+      const upTo = 1 + Math.floor(r() * controls.length);
+      const seen = controls.slice(0, upTo);
+      const named = new Set(seen.map((m) => toHex(m.entry.id)));
+      const g = new GroupState(b.groupId);
+      for (const m of seen) g.add(m.entry, m.payload);
+      d = g.headIds().filter((id) => named.has(toHex(id)));
+      if (d.length === 0) d = undefined;
+    }
+    const by = pick([...joined]);
+    const other = pick(names);
+    const op = r();
+    try {
+      if (op < 0.2 || invites.length === 0) {
+        invites.push(b.invite(by, { role: pick(["member", "moderator", "facilitator"]), uses: r() < 0.7 ? 1n : 2n, ...(d ? { d } : {}) }));
+      } else if (op < 0.45) {
+        const inv = pick(invites);
+        const name = pick(names.slice(1));
+        const rejoin = joined.has(name);
+        const t = inv.expires - 50_000n - BigInt(Math.floor(r() * 3)) * 1000n;
+        b.join(name, inv, { t, ...(rejoin && d ? { d: [...new Set([...d, inv.id])].map((x) => x) } : {}) });
+        joined.add(name);
+      } else if (op < 0.6) b.remove(by, other, { ban: r() < 0.3, ...(d ? { d } : {}) });
+      else if (op < 0.72) b.role(by, other, pick(["member", "moderator", "facilitator"]), d ? { d } : {});
+      else if (op < 0.8) b.leave(by, d ? { d } : {});
+      else if (op < 0.88) b.rekey(by, [...joined].filter((n) => n === by || r() < 0.8), d ? { d } : {});
+      else if (op < 0.94) b.close(by, pick(invites), d ? { d } : {});
+      else b.settings(by, d ? { d } : {});
+    } catch (e) {
+      // A join whose d names its invite twice is malformed for the builder: skip the step.
+      if (!(e instanceof Error)) throw e;
+    }
+  }
+  return b;
+}
+
+const SLOW = process.env["HOLDSPACE_RUNSLOW"] === "1";
+
+test("property: random histories: applied one by one, afresh, or in another arrival order, the state is the same", () => {
+  // By default a few seeds, among them one (51) where an entry at the end of L must not be
+  // applied alone because something is void; with HOLDSPACE_RUNSLOW=1, 150 longer histories.
+  const runs = SLOW ? Array.from({ length: 150 }, (_, i) => [i + 1, 30] as const) : ([[51, 30], [1, 18], [2, 18], [3, 18]] as const);
+  let fast = 0;
+  let full = 0;
+  for (const [seed, steps] of runs) {
+    const b = randomHistory(seed, steps);
+    const g = stateOf(b);
+    fast += g.stats.incremental;
+    full += g.stats.full;
+    const fresh = stateOf(b);
+    fresh.recompute();
+    assert.deepEqual(summary(g, b.made), summary(fresh, b.made), `history ${seed}`);
+    const r = rng(seed * 7919);
+    const shuffled = [...b.made];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    // Keep each author's log in order (a precondition of `add`): a stable sort by (author, seq)
+    // positions over the shuffled slots.
+    const byAuthor = new Map<string, Made[]>();
+    for (const m of b.made) {
+      const a = toHex(m.entry.header.a);
+      byAuthor.set(a, [...(byAuthor.get(a) ?? []), m]);
+    }
+    const next = new Map<string, number>();
+    const arrival = shuffled.map((m) => {
+      const a = toHex(m.entry.header.a);
+      const k = next.get(a) ?? 0;
+      next.set(a, k + 1);
+      return byAuthor.get(a)![k]!;
+    });
+    const other = new GroupState(b.groupId);
+    for (const m of arrival) other.add(m.entry, m.payload);
+    assert.deepEqual(summary(other, b.made), summary(fresh, b.made), `history ${seed}, another arrival order`);
+  }
+  assert.ok(fast > 0 && full > 0, `both paths were taken (${fast} incremental, ${full} afresh)`);
+});

@@ -395,6 +395,77 @@ export class GroupState {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Admission rules of 12.6 that a host applies before storing (queries: nothing changes)
+
+  /**
+   * 12.6 step 1 for a control entry not yet held, in order: its payload decodes (12.3,
+   * `group.malformed_payload`); a pseudonym's first join (seq 1) names its invite and nothing else
+   * in `d` (`group.bad_deps`); every entry `d` names is held in `C` (`group.missing_dependency`);
+   * no entry `d` names is in the causal past of another it names, or of the author's previous
+   * control entry (`group.bad_deps`). References to forked positions are left out of the test.
+   */
+  checkDeps(entry: Entry, payload: Uint8Array): void {
+    const h = entry.header;
+    const p = decodeControlPayload(h.k, payload, h.a);
+    if (p.kind === "genesis") return;
+    if (p.kind === "join" && h.s === 1n && !(p.deps.length === 1 && equalBytes(p.deps[0]!, p.invite)))
+      fail("group.bad_deps", "a first join names its invite and nothing else");
+    const named: number[] = [];
+    for (const d of p.deps) {
+      const key = toHex(d);
+      const slot = this.byId.get(key);
+      if (slot !== undefined && this.isForked(this.held[slot]!)) continue;
+      if (slot === undefined) {
+        if (this.forkedIds.has(key)) continue;
+        fail("group.missing_dependency", "d names a control entry this group does not hold (yet)");
+      }
+      if (this.held[slot]!.node === null) fail("group.missing_dependency", "d names a control entry still waiting for its own");
+      named.push(slot);
+    }
+    const past = new Bitset(this.held.length);
+    for (const slot of named) past.or(this.held[slot]!.node!.anc);
+    const author = toHex(h.a);
+    const previous = (this.byAuthor.get(author) ?? []).filter((slot) => this.held[slot]!.entry.header.s < h.s).at(-1);
+    if (previous !== undefined && this.held[previous]!.node !== null) past.or(this.held[previous]!.node!.anc);
+    if (named.some((slot) => past.has(slot))) fail("group.bad_deps", "d names an entry in the causal past of another it names, or of the author's previous control entry");
+  }
+
+  /** Joins held per invite (for the storage bound). */
+  private joinsThrough(invite: Uint8Array): number {
+    let n = 0;
+    for (const h of this.held) if (h.payload.kind === "join" && equalBytes(h.payload.invite, invite)) n++;
+    return n;
+  }
+
+  /**
+   * The storage bound of 12.6 step 4, for an entry a peer offers that would take no effect: true
+   * (refuse it with `group.storage_bound`, store nothing, try again later) if it is a join through
+   * an invite that already has 32 times its `u` joins held, or an entry of a pseudonym outside its
+   * membership more than 64 seqs past the end of its last interval before it (or past its first
+   * join, if it never was a member). An entry inside a membership interval is never bound.
+   */
+  exceedsStorageBound(entry: Entry, payload: Uint8Array | null): boolean {
+    const h = entry.header;
+    const author = toHex(h.a);
+    if (h.k === 3n && payload !== null) {
+      const p = decodeControlPayload(h.k, payload, h.a);
+      const inviteSlot = p.kind === "join" ? this.byId.get(toHex(p.invite)) : undefined;
+      const invite = inviteSlot === undefined ? undefined : this.held[inviteSlot]!.payload;
+      if (p.kind === "join" && invite?.kind === "invite" && BigInt(this.joinsThrough(p.invite)) >= 32n * invite.uses) return true;
+    }
+    const intervals = this.pass.s.intervals.get(author) ?? [];
+    if (intervals.some(([start, end]) => h.s >= start && (end === null || h.s <= end))) return false;
+    let base: bigint | null = null;
+    for (const [, end] of intervals) if (end !== null && end < h.s && (base === null || end > base)) base = end;
+    if (base === null) {
+      const firstJoin = (this.byAuthor.get(author) ?? []).map((slot) => this.held[slot]!).find((x) => x.payload.kind === "join");
+      if (firstJoin === undefined) return false; // not a member at all: 12.6 step 2 refuses it
+      base = firstJoin.entry.header.s;
+    }
+    return h.s - base > 64n;
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Reading the state
 
   /** The state parts of 12.5 (read only). */

@@ -11,7 +11,7 @@ import { GroupState } from "../src/group.js";
 import { encodeTextId } from "../src/textid.js";
 import { ascii } from "../src/bytes.js";
 import { Builder, type InviteHandle, type Made } from "./builder.js";
-import { rng } from "./helpers.js";
+import { codeOf, rng } from "./helpers.js";
 
 function stateOf(b: Builder, upTo = b.made.length): GroupState {
   const g = new GroupState(b.groupId);
@@ -138,6 +138,46 @@ test("a member cannot remove itself; a rekey must seal to its author; an erase c
   assert.equal(outcome(g, erase), null);
   assert.equal(outcome(g, again), "group.no_effect");
   assert.equal(g.state.erased.get(toHex(b.key("ana"))), 2n);
+});
+
+test("12.6 step 1: what d may name (group.bad_deps), and what it must hold", () => {
+  const b = new Builder("deps");
+  const inv = b.invite("founder");
+  const ana = b.join("ana", inv);
+  const g = stateOf(b);
+  const codeOfDeps = (m: Made): string | null => codeOf(() => g.checkDeps(m.entry, m.payload));
+  const probe = new Builder("deps"); // the same group, entries not given to g
+  const probeInv = probe.invite("founder");
+  assert.equal(toHex(probeInv.id), toHex(inv.id));
+  probe.join("ana", probeInv);
+  assert.equal(codeOfDeps(probe.join("bo", probeInv, { d: [inv.id, b.id(0)] })), "group.bad_deps"); // a first join names more
+  assert.equal(codeOfDeps(probe.leave("ana", { d: [inv.id, ana.entry.id] })), "group.bad_deps"); // the invite is in the join's past
+  assert.equal(codeOfDeps(probe.settings("founder", { d: [b.id(0)] })), "group.bad_deps"); // in the past of its previous entry
+  assert.equal(codeOfDeps(probe.settings("founder", { d: [inv.id] })), null); // it may name its previous entry
+  assert.equal(codeOfDeps(probe.settings("founder", { d: [ana.entry.id] })), null);
+  assert.equal(codeOfDeps(probe.settings("founder", { d: [new Uint8Array(32).fill(3)] })), "group.missing_dependency");
+});
+
+test("12.6 step 4: the storage bound, 64 entries past a membership and 32 times an invite's uses", () => {
+  const b = new Builder("storage bound");
+  b.join("ana", b.invite("founder"));
+  b.remove("founder", "ana", { cut: 1n }); // ana's interval is (1, 1]
+  for (let i = 0; i < 64; i++) b.message("ana");
+  const g = stateOf(b);
+  const within = b.last;
+  assert.equal(within.entry.header.s, 65n);
+  assert.equal(g.exceedsStorageBound(within.entry, null), false);
+  const beyond = b.message("ana");
+  assert.equal(g.exceedsStorageBound(beyond.entry, null), true);
+  assert.equal(g.exceedsStorageBound(b.made[2]!.entry, b.made[2]!.payload), false, "inside an interval");
+  // Joins through one single-use invite: 32 are stored, the 33rd is not.
+  const j = new Builder("storage bound, joins");
+  const once = j.invite("founder");
+  for (let i = 0; i < 32; i++) j.join(`p${i}`, once);
+  const h = stateOf(j);
+  const extra = j.join("p32", once);
+  assert.equal(h.exceedsStorageBound(extra.entry, extra.payload), true);
+  assert.equal(stateOf(j, j.made.length - 2).exceedsStorageBound(j.made.at(-2)!.entry, j.made.at(-2)!.payload), false);
 });
 
 test("the cut rule: a removal waits until its target's log reaches the cut", () => {

@@ -17,3 +17,7 @@ export * from "./log.js";
 export * from "./group_graph.js";
 export * from "./group_rules.js";
 export * from "./group.js";
+export * from "./timezone.js";
+export * from "./sessions.js";
+export * from "./deletion.js";
+export * from "./credentials.js";

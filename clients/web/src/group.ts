@@ -511,6 +511,22 @@ export class GroupState {
     return this.held[slot]!.entry;
   }
 
+  /** The decoded payload of a held control entry's slot. */
+  payloadOfSlot(slot: number): ControlPayload {
+    return this.held[slot]!.payload;
+  }
+
+  /** The slot of a held control entry, or undefined. */
+  slotOf(id: Uint8Array): number | undefined {
+    return this.byId.get(toHex(id));
+  }
+
+  /** True iff the control entry at slot `earlier` is in the causal past of the one at `later`
+   * (both in `C`). */
+  saw(later: number, earlier: number): boolean {
+    return this.held[later]?.node?.anc.has(earlier) ?? false;
+  }
+
   /** The fork proofs taken, as given. */
   forkProofs(): readonly Uint8Array[] {
     return this.proofs;

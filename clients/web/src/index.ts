@@ -21,3 +21,4 @@ export * from "./timezone.js";
 export * from "./sessions.js";
 export * from "./deletion.js";
 export * from "./credentials.js";
+export * from "./keyring.js";

@@ -165,6 +165,16 @@ export class Builder {
     return this.control(by, 14n, { i: inv.id }, `${by} closes an invite`, o);
   }
 
+  /** The seq `name`'s next entry will have. */
+  nextSeq(name: string): bigint {
+    return this.person(name).seq + 1n;
+  }
+
+  /** A control entry with a payload made elsewhere (its `d` given, for the heads). */
+  raw(by: string, kind: bigint, payload: Uint8Array, deps: readonly Uint8Array[], note: string): Made {
+    return this.sign(by, kind, payload, note, kind < 16n ? deps : []);
+  }
+
   /** A group message (its payload is not a real envelope: the rules never read it). */
   message(by: string): Made {
     return this.sign(by, 16n, new Uint8Array(0), `${by} writes`, []);

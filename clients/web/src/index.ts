@@ -22,3 +22,4 @@ export * from "./sessions.js";
 export * from "./deletion.js";
 export * from "./credentials.js";
 export * from "./keyring.js";
+export * from "./support.js";

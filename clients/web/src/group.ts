@@ -26,6 +26,8 @@ interface Held {
   readonly entry: Entry;
   readonly payload: ControlPayload;
   readonly author: string;
+  /** Its index among its author's control entries (`byAuthor`). */
+  readonly index: number;
   node: ControlNode | null;
 }
 
@@ -108,11 +110,11 @@ export class GroupState {
     if (payload === null) fail("proto.payload_required", "a control entry's payload is needed to compute the group state");
     const decoded = decodeControlPayload(h.k, payload, h.a);
     const slot = this.held.length;
-    this.held.push({ slot, entry, payload: decoded, author, node: null });
+    let mine = this.byAuthor.get(author);
+    if (mine === undefined) this.byAuthor.set(author, (mine = []));
+    this.held.push({ slot, entry, payload: decoded, author, index: mine.length, node: null });
     this.byId.set(toHex(entry.id), slot);
-    const mine = this.byAuthor.get(author);
-    if (mine === undefined) this.byAuthor.set(author, [slot]);
-    else mine.push(slot);
+    mine.push(slot);
     if (!this.isForked(this.held[slot]!)) this.pending.add(slot);
     this.settle();
     return this.resultOf(slot);
@@ -210,9 +212,7 @@ export class GroupState {
         }
       }
     }
-    const mine = this.byAuthor.get(h.author)!;
-    const i = mine.indexOf(h.slot);
-    if (i > 0 && !refer(mine[i - 1]!)) return null;
+    if (h.index > 0 && !refer(this.byAuthor.get(h.author)![h.index - 1]!)) return null;
     if (p.kind === "remove") {
       // The cut rule (12.6 step 1): held until the target's log reaches the cut (or its forked seq).
       const target = toHex(p.target);

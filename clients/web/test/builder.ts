@@ -25,6 +25,8 @@ export interface InviteHandle {
 
 interface Person {
   readonly p: Pseudonym;
+  /** Its identity document, made at its first join. */
+  doc?: Uint8Array;
   seq: bigint;
   prev: Uint8Array | null;
   lastControl: Uint8Array | null;
@@ -123,7 +125,7 @@ export class Builder {
 
   join(name: string, inv: InviteHandle, o: Opts & { home?: string; proofSeed?: Uint8Array } = {}): Made {
     const x = this.person(name);
-    const doc = createIdentityDocument(x.p, this.clock);
+    const doc = (x.doc ??= createIdentityDocument(x.p, this.clock));
     const w = sign(o.proofSeed ?? inv.seed, joinProofMessage(this.groupId, x.p.ed25519Public, inv.id));
     const fields: Record<string, Encodable> = { i: inv.id, w, doc };
     if (o.home !== undefined) fields["h"] = o.home;

@@ -23,3 +23,4 @@ export * from "./deletion.js";
 export * from "./credentials.js";
 export * from "./keyring.js";
 export * from "./support.js";
+export * from "./invite.js";

@@ -8,9 +8,9 @@
  * changes no void (nothing is void, or it is not a join and no join was ever exhausted; it revokes
  * nothing; it makes no join displaced). Anything else recomputes `L` and the passes once.
  *
- * Preconditions of `add`: the entry passed 6.2 (`decodeEntry`) and log placement (7.1): an
- * author's entries come in log order, each once. Message entries are given too (their payloads
- * are not needed): the cut rule of 12.6 holds a removal until its target's log reaches the cut.
+ * Preconditions of `add`: the entry passed 6.2 (`decodeEntry`) and log placement (7.1). Message
+ * entries may be given too (their payloads are not needed): they change nothing in the state, but
+ * the admission queries of 12.6 (`checkCut`, `exceedsStorageBound`) read how far each log goes.
  */
 import { compareBytes, equalBytes, toHex } from "./bytes.js";
 import { type ControlPayload, decodeControlPayload, isControlKind } from "./control.js";
@@ -26,8 +26,6 @@ interface Held {
   readonly entry: Entry;
   readonly payload: ControlPayload;
   readonly author: string;
-  /** Its index among its author's control entries (`byAuthor`). */
-  readonly index: number;
   node: ControlNode | null;
 }
 
@@ -51,7 +49,7 @@ export interface GroupStats {
 export class GroupState {
   private readonly held: Held[] = [];
   private readonly byId = new Map<string, number>();
-  /** Control entries per author, in seq order. */
+  /** Control entries per author, in (seq, id) order. */
   private readonly byAuthor = new Map<string, number[]>();
   /** Greatest seq seen per author, over every kind. */
   private readonly logHeads = new Map<string, bigint>();
@@ -103,18 +101,15 @@ export class GroupState {
     if (this.byId.has(toHex(entry.id))) return { status: "duplicate" };
     const head = this.logHeads.get(author) ?? 0n;
     if (h.s > head) this.logHeads.set(author, h.s);
-    if (!isControlKind(h.k)) {
-      if (this.pending.size > 0) this.settle();
-      return { status: "message" };
-    }
+    if (!isControlKind(h.k)) return { status: "message" };
     if (payload === null) fail("proto.payload_required", "a control entry's payload is needed to compute the group state");
     const decoded = decodeControlPayload(h.k, payload, h.a);
     const slot = this.held.length;
+    this.held.push({ slot, entry, payload: decoded, author, node: null });
+    this.byId.set(toHex(entry.id), slot);
     let mine = this.byAuthor.get(author);
     if (mine === undefined) this.byAuthor.set(author, (mine = []));
-    this.held.push({ slot, entry, payload: decoded, author, index: mine.length, node: null });
-    this.byId.set(toHex(entry.id), slot);
-    mine.push(slot);
+    mine.splice(this.positionIn(mine, entry), 0, slot);
     if (!this.isForked(this.held[slot]!)) this.pending.add(slot);
     this.settle();
     return this.resultOf(slot);
@@ -173,6 +168,27 @@ export class GroupState {
   // -------------------------------------------------------------------------------------------
   // Dependencies
 
+  /** Where `e` goes in an author's list, by (seq, id): binary search (the end, in log order). */
+  private positionIn(list: readonly number[], e: Entry): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.held[list[mid]!]!.entry;
+      const before = m.header.s < e.header.s || (m.header.s === e.header.s && compareBytes(m.id, e.id) < 0);
+      if (before) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The author's control entry before `h` in (seq, id) order (12.4's edges), or undefined. */
+  private previous(h: Held): number | undefined {
+    const mine = this.byAuthor.get(h.author)!;
+    const i = this.positionIn(mine, h.entry);
+    return i > 0 ? mine[i - 1] : undefined;
+  }
+
   private isForked(h: Held): boolean {
     const f = this.forked.get(h.author);
     return f !== undefined && h.entry.header.s >= f;
@@ -212,14 +228,8 @@ export class GroupState {
         }
       }
     }
-    if (h.index > 0 && !refer(this.byAuthor.get(h.author)![h.index - 1]!)) return null;
-    if (p.kind === "remove") {
-      // The cut rule (12.6 step 1): held until the target's log reaches the cut (or its forked seq).
-      const target = toHex(p.target);
-      const f = this.forked.get(target);
-      const need = f !== undefined && f < p.cut ? f : p.cut;
-      if ((this.logHeads.get(target) ?? 0n) < need) return null;
-    }
+    const prev = this.previous(h);
+    if (prev !== undefined && !refer(prev)) return null;
     return [...parents];
   }
 
@@ -425,9 +435,30 @@ export class GroupState {
     const past = new Bitset(this.held.length);
     for (const slot of named) past.or(this.held[slot]!.node!.anc);
     const author = toHex(h.a);
-    const previous = (this.byAuthor.get(author) ?? []).filter((slot) => this.held[slot]!.entry.header.s < h.s).at(-1);
+    const mine = this.byAuthor.get(author) ?? [];
+    const previous = mine[this.positionIn(mine, entry) - 1];
     if (previous !== undefined && this.held[previous]!.node !== null) past.or(this.held[previous]!.node!.anc);
     if (named.some((slot) => past.has(slot))) fail("group.bad_deps", "d names an entry in the causal past of another it names, or of the author's previous control entry");
+  }
+
+  /**
+   * The cut rule of 12.6 step 1 for a removal not yet held: its target's log (every kind) must
+   * reach the cut `c` (or the target's forked seq, if it is a proven equivocator and that is
+   * lower). A peer's removal that does not is held until it does (`group.missing_dependency`); a
+   * client's is refused (`group.bad_cut`), since its cut must be an entry the remover saw. Other
+   * entries pass. (This is an admission rule of the host: the state of 12.5 does not depend on it.)
+   */
+  checkCut(entry: Entry, payload: Uint8Array, fromClient: boolean): void {
+    const h = entry.header;
+    if (h.k !== 4n) return;
+    const p = decodeControlPayload(h.k, payload, h.a);
+    if (p.kind !== "remove") return;
+    const target = toHex(p.target);
+    const f = this.forked.get(target);
+    const need = f !== undefined && f < p.cut ? f : p.cut;
+    if ((this.logHeads.get(target) ?? 0n) >= need) return;
+    if (fromClient) fail("group.bad_cut", "the removal's cut is beyond the last entry of its target that this node holds");
+    fail("group.missing_dependency", "the removal's cut is beyond the target's log held here: it waits for the target's entries");
   }
 
   /** Joins held per invite (for the storage bound). */

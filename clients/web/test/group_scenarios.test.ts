@@ -184,21 +184,27 @@ test("12.6 step 4: the storage bound, 64 entries past a membership and 32 times 
   assert.equal(stateOf(j, j.made.length - 2).exceedsStorageBound(j.made.at(-2)!.entry, j.made.at(-2)!.payload), false);
 });
 
-test("the cut rule: a removal waits until its target's log reaches the cut", () => {
+test("the cut rule: a removal is admitted once its target's log reaches the cut; its effect closes the interval there", () => {
   const b = new Builder("cut");
   b.join("ana", b.invite("founder"));
   const said = b.message("ana");
   const removal = b.remove("founder", "ana", { cut: 2n });
   const g = new GroupState(b.groupId);
-  for (const m of b.made) if (m !== said) g.add(m.entry, m.payload);
-  assert.equal(outcome(g, removal), "group.missing_dependency");
-  assert.ok(g.state.members.has(toHex(b.key("ana"))));
+  for (const m of b.made) if (m !== said && m !== removal) g.add(m.entry, m.payload);
+  assert.equal(codeOf(() => g.checkCut(removal.entry, removal.payload, false)), "group.missing_dependency");
+  assert.equal(codeOf(() => g.checkCut(removal.entry, removal.payload, true)), "group.bad_cut");
   g.add(said.entry, said.payload);
+  assert.equal(codeOf(() => g.checkCut(removal.entry, removal.payload, true)), null);
+  g.add(removal.entry, removal.payload);
   assert.equal(outcome(g, removal), null);
   assert.deepEqual(g.state.intervals.get(toHex(b.key("ana"))), [[1n, 2n]]);
   assert.ok(g.isAuthorised(b.key("ana"), 2n));
   assert.ok(!g.isAuthorised(b.key("ana"), 3n));
   assert.ok(!g.isAuthorised(b.key("ana"), 1n), "the join itself is at the start, not inside");
+  // The state does not depend on the messages held: without ana's message, the same.
+  const controlsOnly = new GroupState(b.groupId);
+  for (const m of b.made) if (m !== said) controlsOnly.add(m.entry, m.payload);
+  assert.deepEqual(controlsOnly.state.intervals.get(toHex(b.key("ana"))), [[1n, 2n]]);
 });
 
 test("12.8: an entry that acknowledges an exhausted join is applied afresh when it displaces another", () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { toHex } from "../src/bytes.js";
+import { compareBytes, toHex } from "../src/bytes.js";
 import { H, publicKey } from "../src/crypto.js";
 import { GroupState } from "../src/group.js";
 import { createEntry, type Entry } from "../src/entry.js";
@@ -139,6 +139,26 @@ test("a member cannot remove itself; a rekey must seal to its author; an erase c
   assert.equal(outcome(g, erase), null);
   assert.equal(outcome(g, again), "group.no_effect");
   assert.equal(g.state.erased.get(toHex(b.key("ana"))), 2n);
+});
+
+test("an author's control entries follow one another in L, whatever their d names (12.4's edges)", () => {
+  // fay's second entry names only her join, not her invite just before it: it still comes after
+  // the invite in L, and has it in its causal past. Labels are tried until the second entry's id is
+  // the smaller, so that only the author's own edge orders them.
+  for (let k = 0; ; k++) {
+    const b = new Builder(`chain ${k}`);
+    const join = b.join("fay", b.invite("founder", { role: "facilitator" }));
+    b.invite("fay");
+    const first = b.last;
+    const second = b.settings("fay", { d: [join.entry.id] });
+    if (compareBytes(second.entry.id, first.entry.id) > 0) continue;
+    const g = stateOf(b);
+    const order = g.order().map(toHex);
+    assert.ok(order.indexOf(toHex(first.entry.id)) < order.indexOf(toHex(second.entry.id)));
+    assert.ok(g.saw(g.slotOf(second.entry.id)!, g.slotOf(first.entry.id)!));
+    assert.deepEqual(g.headIds().map(toHex), [toHex(second.entry.id)]);
+    break;
+  }
 });
 
 test("12.6 step 1: what d may name (group.bad_deps), and what it must hold", () => {

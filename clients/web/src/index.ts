@@ -24,3 +24,4 @@ export * from "./credentials.js";
 export * from "./keyring.js";
 export * from "./support.js";
 export * from "./invite.js";
+export * from "./group_client.js";

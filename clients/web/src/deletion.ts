@@ -22,17 +22,23 @@ export interface MessageStatus {
   readonly deadlineMs: number | null;
 }
 
+/** Whether the group deleted the entry's words (a redaction naming it, or an erasure up to its
+ * seq), without the deadlines: cheap enough to ask after every control entry. */
+export function deletedBy(g: GroupState, e: Entry): "redacted" | "erased" | null {
+  const s = g.state;
+  const author = toHex(e.header.a);
+  if (s.redactions.has(`${author}:${toHex(e.id)}`)) return "redacted";
+  if (e.header.s <= (s.erased.get(author) ?? 0n)) return "erased";
+  return null;
+}
+
 /** The status of a message-kind entry in the group's current state; `expires` is its envelope's
  * `x` (`envelopeExpiry`). */
 export function messageStatus(g: GroupState, e: Entry, expires: bigint | null): MessageStatus {
-  const s = g.state;
-  const author = toHex(e.header.a);
-  const redacted = s.redactions.has(`${author}:${toHex(e.id)}`);
-  const erased = e.header.s <= (s.erased.get(author) ?? 0n);
-  const retention = retentionDeadline(s.sessions.values(), e.header.t);
+  const retention = retentionDeadline(g.state.sessions.values(), e.header.t);
   return {
     authorised: g.isAuthorised(e.header.a, e.header.s),
-    deleted: redacted ? "redacted" : erased ? "erased" : null,
+    deleted: deletedBy(g, e),
     expiresMs: expires === null ? null : Number(expires),
     retentionDeadlineMs: retention,
     deadlineMs: deadline(expires, retention),

@@ -12,7 +12,7 @@ import { equalBytes, toHex } from "./bytes.js";
 import { type Content, decodeContent, type Unsupported } from "./content.js";
 import { DIRECT_KIND, isControlKind, MESSAGE_KIND } from "./control.js";
 import { decodeDirectEnvelope, decodeMessageEnvelope, type DirectEnvelope, type MessageEnvelope, openDirectKey, openDirectWithKey } from "./e2ee.js";
-import { messageStatus } from "./deletion.js";
+import { deletedBy, messageStatus } from "./deletion.js";
 import { decodeEntry, type Entry, groupOf } from "./entry.js";
 import { fail, HoldspaceError } from "./errors.js";
 import { GroupState } from "./group.js";
@@ -204,10 +204,10 @@ export class GroupClient {
   /** Marks whether a record is authorised, and drops the words and key of one the group
    * deleted (17.5: redacted or erased). */
   private applyDeletions(r: MessageRecord): void {
-    const st = messageStatus(this.state, r.entry, r.envelope?.expires ?? null);
-    r.authorised = st.authorised;
-    if (st.deleted === null || r.deleted !== null) return;
-    r.deleted = st.deleted;
+    r.authorised = this.state.isAuthorised(r.entry.header.a, r.entry.header.s);
+    const deleted = deletedBy(this.state, r.entry);
+    if (deleted === null || r.deleted !== null) return;
+    r.deleted = deleted;
     r.content = null;
     r.key = null;
     r.envelope = null;

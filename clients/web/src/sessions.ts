@@ -23,7 +23,20 @@ export interface Occurrence {
  * unchanged; fold = 0) plus `st mod 1000`; `end_k = start_k + du`. If `cancelledAt` is not null,
  * occurrences starting after it are dropped.
  */
-export function occurrences(v: SessionVersion, cancelledAt: bigint | null): Occurrence[] {
+export function occurrences(v: SessionVersion, cancelledAt: bigint | null): readonly Occurrence[] {
+  // A pure function of the version (a decoded payload, never changed) and the cancellation time,
+  // and up to 520 zone look-ups: remembered per version.
+  let byCancel = computed.get(v);
+  if (byCancel === undefined) computed.set(v, (byCancel = new Map()));
+  const key = cancelledAt === null ? "" : String(cancelledAt);
+  let list = byCancel.get(key);
+  if (list === undefined) byCancel.set(key, (list = Object.freeze(compute(v, cancelledAt))));
+  return list;
+}
+
+const computed = new WeakMap<SessionVersion, Map<string, readonly Occurrence[]>>();
+
+function compute(v: SessionVersion, cancelledAt: bigint | null): Occurrence[] {
   const zone = zoneOf(v.tz);
   const st = Number(v.start);
   const du = Number(v.duration);

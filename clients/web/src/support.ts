@@ -13,6 +13,7 @@ import type { DirectRecipient } from "./e2ee.js";
 import type { Entry } from "./entry.js";
 import type { GroupState } from "./group.js";
 import type { Role } from "./control.js";
+import { deletedBy } from "./deletion.js";
 import { verifyDisclosure } from "./disclosure.js";
 import { HoldspaceError } from "./errors.js";
 
@@ -119,11 +120,6 @@ function later(a: Entry, b: Entry): boolean {
   return compareBytes(a.id, b.id) > 0;
 }
 
-/** True iff the group deleted the words of `e` (17.5: redacted or erased in its state). */
-export function deletedByGroup(g: GroupState, e: Entry): boolean {
-  const author = toHex(e.header.a);
-  return g.state.redactions.has(`${author}:${toHex(e.id)}`) || e.header.s <= (g.state.erased.get(author) ?? 0n);
-}
 
 /** A pin the client can read: the pin entry itself and its words. */
 export interface Pin {
@@ -152,7 +148,7 @@ export function currentPin(messages: Iterable<ReadMessage>, g: GroupState): Pin 
   }
   let best: Pin | null = null;
   for (const p of candidates) {
-    if (g.state.members.get(toHex(p.entry.header.a))?.role !== "facilitator" || deletedByGroup(g, p.entry)) continue;
+    if (g.state.members.get(toHex(p.entry.header.a))?.role !== "facilitator" || deletedBy(g, p.entry) !== null) continue;
     if (best === null || later(p.entry, best.entry)) best = p;
   }
   return best;

@@ -58,7 +58,7 @@ export class GroupState {
   /** Ids known to sit at forked positions (held or not): id -> author. */
   private readonly forkedIds = new Map<string, string>();
   private readonly proofs: Uint8Array[] = [];
-  /** Slots held but not in `C` and not forked: waiting for a dependency or the cut rule. */
+  /** Slots held but not in `C` and not forked: waiting for a dependency. */
   private readonly pending = new Set<number>();
 
   private lin: Linearisation = { order: [], pos: [], seniority: new Map(), first: [] };

@@ -159,6 +159,32 @@ export class Builder {
     return this.control(by, 9n, { h: address, a: add }, `${by} ${add ? "adds" : "removes"} a host`, o);
   }
 
+  redact(by: string, target: string, ids: readonly Uint8Array[], o: Opts = {}): Made {
+    return this.control(by, 10n, { m: this.key(target), r: sortedIds(ids) }, `${by} redacts ${target}'s entries`, o);
+  }
+
+  session(
+    by: string,
+    v: { replaces?: Uint8Array | null; start: bigint; duration: bigint; tz?: string; recurrence?: ["daily" | "weekly", bigint] | null; retention?: bigint | null; cancelled?: boolean },
+    o: Opts = {},
+  ): Made {
+    const fields = {
+      s: v.replaces ?? null,
+      st: v.start,
+      du: v.duration,
+      tz: v.tz ?? "Europe/London",
+      rc: v.recurrence ?? null,
+      rt: v.retention ?? null,
+      x: v.cancelled ?? false,
+      e: null,
+    };
+    return this.control(by, 12n, fields, `${by} ${v.replaces ? "updates" : "schedules"} a session`, o);
+  }
+
+  trust(by: string, issuer: Uint8Array, add: boolean, o: Opts = {}): Made {
+    return this.control(by, 13n, { k: issuer, a: add }, `${by} ${add ? "trusts" : "stops trusting"} an issuer`, o);
+  }
+
   erase(by: string, seq: bigint, o: Opts = {}): Made {
     return this.control(by, 11n, { s: seq }, `${by} erases up to ${seq}`, o);
   }

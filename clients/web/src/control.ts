@@ -333,7 +333,10 @@ function session(kind: bigint, f: CborMap): SessionVersion {
  * 32 bytes, `r` 1..256 32-byte ids strictly ascending; erase `s` >= 1; session as 12.3 (`s`, `st`
  * below year 3000, `du` 1..86400000, `tz` the grammar in at most 64 characters, `rc`, `rt`
  * 0..31622400000, `x` boolean, `e` at most 8192 bytes); trust `k` 32 bytes, `a` boolean; close `i`
- * 32 bytes. Integers are never booleans. Any failure: `group.malformed_payload`.
+ * 32 bytes. Integers are never booleans. Any failure: `group.malformed_payload`. (Where 12.3 is
+ * silent — an invite's `x` and `u` take any unsigned value, an invite's `i` is not checked as a
+ * point, a node address is refused above 300 characters before it is parsed — this follows the
+ * reference, `protocol/payloads.py`, consulted on those doubts.)
  */
 export function decodeControlPayload(kind: bigint, payload: Uint8Array, author: Uint8Array): ControlPayload {
   switch (kind) {

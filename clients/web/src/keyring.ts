@@ -181,7 +181,10 @@ export function currentEpoch(g: GroupState): Uint8Array | null {
 /**
  * True iff the current epoch is clean (13.1): its recipients are exactly the current members, and
  * every member's X25519 key was set by an entry in the rekey's causal past (or by the rekey
- * itself, for its author's post-compromise update).
+ * itself, for its author's post-compromise update). The keys are those of the state now: a member
+ * who left and joined again since the rekey makes it unclean ("after any join ... publishes a
+ * rekey first"), where the reference (`protocol/group.py`, `epoch_is_clean`) judges the keys only
+ * as the rekey was applied and finds the same recipients clean again.
  */
 export function isCleanEpoch(g: GroupState): boolean {
   const slot = g.state.epochs.at(-1);

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.web_node import WEB
+from tests.web.web_node import WEB, web_lock
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,8 @@ def bundle() -> Path:
     if shutil.which("npm") is None:
         pytest.fail("npm is not installed: run 'sh tests/install-browser.sh'")
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false")
-    if not (WEB / "node_modules" / ".bin" / "esbuild").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, env=env, check=True, timeout=300)
-    subprocess.run(["npm", "run", "build"], cwd=WEB, env=env, check=True, timeout=120, capture_output=True)
+    with web_lock():
+        if not (WEB / "node_modules" / ".bin" / "esbuild").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, env=env, check=True, timeout=300)
+        subprocess.run(["npm", "run", "build"], cwd=WEB, env=env, check=True, timeout=120, capture_output=True)
     return WEB / "dist"

@@ -17,18 +17,25 @@ from pathlib import Path
 import pytest
 
 from protocol import backup, keyfile
-
-WEB = Path(__file__).resolve().parents[2] / "clients" / "web"
+from tests.web.web_node import WEB, web_lock
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None, reason="Node.js is not installed: run 'sh tests/install-browser.sh'"
 )
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Runs a command in clients/web and fails the test with its output unless it succeeds."""
+def run(*args: str, timeout: float = 120, slow: bool = False) -> subprocess.CompletedProcess[str]:
+    """Runs a command in clients/web and fails the test with its output unless it succeeds.
+
+    ``slow`` (pytest's ``--runslow``) sets ``HOLDSPACE_RUNSLOW=1``: the Node tests then run their
+    long variants (many random group histories)."""
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false", NO_COLOR="1")
-    done = subprocess.run(list(args), cwd=WEB, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    if slow:
+        env["HOLDSPACE_RUNSLOW"] = "1"
+    with web_lock():
+        done = subprocess.run(
+            list(args), cwd=WEB, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     if done.returncode != 0:
         pytest.fail(
             f"{' '.join(args)} exited with {done.returncode}\n--- stdout ---\n{done.stdout}"
@@ -57,8 +64,9 @@ def test_bundle_builds(installed: Path) -> None:
     assert bundle.stat().st_size > 0
 
 
-def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
-    done = run("npm", "test")
+def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest.FixtureRequest) -> None:
+    slow = bool(request.config.getoption("--runslow"))
+    done = run("npm", "test", timeout=900 if slow else 120, slow=slow)
     out = done.stdout
     assert "# fail 0" in out, out
     # Every vector file the client covers is read by some test (a deleted test fails here).
@@ -72,6 +80,11 @@ def test_node_tests_pass_and_check_every_vector(installed: Path) -> None:
         "addresses.json",
         "keyfile.json",
         "backup.json",
+        "group_conversation.json",
+        "group_rules.json",
+        "support.json",
+        "logs.json",
+        "fork_proofs.json",
     ):
         assert f"{name}:" in out, f"no test checks {name}\n{out}"
     # ...and back: what the browser client sealed opens in the Python client.

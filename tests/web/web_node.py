@@ -4,12 +4,15 @@ Python clients of that endpoint: HTTPS requests (h11) and the client protocol ov
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,21 @@ from node.web.websocket import WebSocketConnection
 from protocol.address import NodeAddress
 
 WEB = Path(__file__).resolve().parents[2] / "clients" / "web"
+
+
+@contextmanager
+def web_lock() -> Iterator[None]:
+    """Held around every npm command in ``clients/web``: test processes running side by side (xdist)
+    must not install, build or compile there at the same time (``npm ci`` deletes ``node_modules``)."""
+    name = hashlib.sha256(str(WEB).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"holdspace-web-{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 BUNDLE = b'export const greeting = "hello from the bundle";\n'
 
 

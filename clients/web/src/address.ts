@@ -16,8 +16,21 @@ export interface NodeAddress {
 
 const bad = (why: string): never => fail("address.malformed", `not a node address (holdspace://<node id>@host:port): ${why}`);
 
+/** The white space 12.2 removes around an address (Python's `str.strip` set). */
 function isWhite(c: number): boolean {
-  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
+  return (
+    (c >= 0x09 && c <= 0x0d) ||
+    (c >= 0x1c && c <= 0x20) ||
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
 }
 
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;

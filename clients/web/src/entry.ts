@@ -153,3 +153,15 @@ export function createEntry(seed: Uint8Array, e: NewEntry): Entry {
   fields.set("sig", sig);
   return decodeEntry(encode(fields), e.payload);
 }
+
+const ZERO_GROUP = new Uint8Array(32);
+
+/** True iff the header is a genesis (7.1): kind 1, seq 1 and `g` all zero. */
+export function isGenesis(h: EntryHeader): boolean {
+  return h.k === 1n && h.s === 1n && equalBytes(h.g, ZERO_GROUP);
+}
+
+/** The group of an entry (7.1): its own id if it is a genesis, else its `g`. */
+export function groupOf(e: Entry): Uint8Array {
+  return isGenesis(e.header) ? e.id : e.header.g;
+}

@@ -30,7 +30,7 @@ export interface InviteToken {
 }
 
 /** A parsed invite: the token, and for a link its web origin in normal form (null for a bare token). */
-export interface Invite {
+export interface ParsedInvite {
   readonly token: InviteToken;
   readonly origin: string | null;
   /** The link in normal form, or null for a bare token. */
@@ -157,7 +157,7 @@ export function parseWebOrigin(text: string): string {
   return `https://${host}`;
 }
 
-function parseLink(text: string): Invite {
+function parseLink(text: string): ParsedInvite {
   const hash = text.indexOf("#");
   if (hash < 0) return badLink("it carries its token after '#'");
   const url = text.slice(0, hash);
@@ -179,7 +179,7 @@ function parseLink(text: string): Invite {
  * `g`, `i`, `s` (32 bytes each) and `n` (1 to 8 texts) (each failure `address.bad_invite`); then each
  * `n` text a node address (`address.malformed` or the node id's `identity.*`).
  */
-export function parseInvite(text: string): Invite {
+export function parseInvite(text: string): ParsedInvite {
   const s = withoutWhiteSpace(text);
   if (!s.startsWith(INVITE_PREFIX) && s.includes("://")) return parseLink(s);
   return { token: parseToken(s), origin: null, link: null };

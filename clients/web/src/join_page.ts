@@ -8,7 +8,7 @@
  * It writes only text nodes and elements (no HTML strings), so nothing in a link can inject markup.
  */
 import { HoldspaceError } from "./errors.js";
-import { parseInvite, type Invite } from "./invite.js";
+import { parseInvite, type ParsedInvite } from "./invite.js";
 import { encodeTextId } from "./textid.js";
 
 function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, text?: string, id?: string): HTMLElementTagNameMap[K] {
@@ -23,7 +23,7 @@ function where(host: string, port: number): string {
   return port === 443 ? host : `${host}:${port}`;
 }
 
-function invitation(doc: Document, invite: Invite): HTMLElement[] {
+function invitation(doc: Document, invite: ParsedInvite): HTMLElement[] {
   const home = invite.token.nodes[0]!;
   const h1 = el(doc, "h1", "You're invited");
   const intro = el(doc, "p", "Someone has invited you to a Holdspace peer-support group. Its conversation is kept by the community node ");
@@ -62,9 +62,9 @@ function missing(doc: Document): HTMLElement[] {
 }
 
 /** Fills `main` from the fragment `hash` (`#hsinvite:…`, as in `location.hash`); returns the invite, or null. */
-export function showJoinScreen(doc: Document, main: HTMLElement, hash: string): Invite | null {
+export function showJoinScreen(doc: Document, main: HTMLElement, hash: string): ParsedInvite | null {
   const fragment = hash.startsWith("#") ? hash.slice(1) : hash;
-  let invite: Invite | null = null;
+  let invite: ParsedInvite | null = null;
   let content: HTMLElement[];
   if (fragment === "") content = missing(doc);
   else {

@@ -33,6 +33,12 @@ test("addresses.json: every node address, its normal form or its code", () => {
 test("node addresses: white space around the text is ignored; limits", () => {
   const id = "hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj";
   assert.equal(parseNodeAddress(` holdspace://${id}@a.b:1\n`).normal, `holdspace://${id}@a.b:1`);
+  // 12.2's white space is Unicode's too (a no-break space pasted from a web page, say) ...
+  for (const w of ["\u0085", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"])
+    assert.equal(parseNodeAddress(`${w}holdspace://${id}@a.b:1${w}`).normal, `holdspace://${id}@a.b:1`, `U+${w.charCodeAt(0).toString(16)}`);
+  // ... but not a zero-width space or a byte order mark, which are no white space.
+  for (const w of ["\u200b", "\ufeff"])
+    assert.throws(() => parseNodeAddress(`${w}holdspace://${id}@a.b:1`), (e: unknown) => e instanceof HoldspaceError && e.code === "address.malformed");
   assert.equal(parseNodeAddress(`holdspace://${id}@[::]:1`).normal, `holdspace://${id}@[::]:1`);
   assert.equal(parseNodeAddress(`holdspace://${id}@[1:0:0:2:0:0:0:3]:1`).host, "[1:0:0:2::3]");
   assert.equal(parseNodeAddress(`holdspace://${id}@[1:0:2:3:4:5:6:7]:1`).host, "[1:0:2:3:4:5:6:7]");

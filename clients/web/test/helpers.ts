@@ -1,6 +1,7 @@
 /** Test helpers: the spec's vector files, and a comparison of decoded values with vector JSON. */
 import { readFileSync } from "node:fs";
-import { toHex } from "../src/bytes.js";
+import { ascii, toHex } from "../src/bytes.js";
+import { H } from "../src/crypto.js";
 import type { CborValue } from "../src/cbor.js";
 import { HoldspaceError } from "../src/errors.js";
 
@@ -141,4 +142,41 @@ export function codeOf(f: () => unknown): string | null {
     if (e instanceof HoldspaceError) return e.code;
     throw e;
   }
+}
+
+/** The parsed JSON of a file of the repository, by its path from the root (e.g. `tests/vectors/x.json`). */
+export function loadRepoJson<T>(path: string): T {
+  return JSON.parse(readFileSync(new URL(`../../../../${path}`, import.meta.url), "utf8")) as T;
+}
+
+/**
+ * The first `n` bytes of the vectors' `DeterministicRandom(label)` (spec section 10): block `i`
+ * is `H(label || i as 8 bytes big-endian)`, the blocks concatenated.
+ */
+export function deterministicStream(label: string, n: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil(n / 32) * 32);
+  for (let i = 0; i * 32 < n; i++) {
+    const counter = new Uint8Array(8);
+    new DataView(counter.buffer).setBigUint64(0, BigInt(i));
+    out.set(H(ascii(label), counter), 32 * i);
+  }
+  return out;
+}
+
+/** Any decoded value in the vectors' JSON form: bytes as hex, bigints as numbers, recursively. */
+export function jsonForm(v: unknown): unknown {
+  if (v instanceof Uint8Array) return toHex(v);
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v)) return v.map(jsonForm);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, jsonForm(x)]));
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, jsonForm(x)]));
+  return v;
+}
+
+/** The offset of `needle` in `haystack`, or -1. */
+export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const h = toHex(haystack);
+  const n = toHex(needle);
+  for (let i = h.indexOf(n); i >= 0; i = h.indexOf(n, i + 1)) if (i % 2 === 0) return i / 2;
+  return -1;
 }

@@ -174,7 +174,16 @@ class QuicConnectionHandle:
     # ---------------------------------------------------------------- credit policy (HoldspaceQuic)
 
     def max_data_target(self) -> int:
-        return self.consumed_total + self.limits.max_buffered_bytes
+        """MAX_DATA to advertise: ``consumed + max_buffered_bytes``, but raised only once that adds
+        at least a quarter of the budget or the peer has less than a quarter left. MAX_DATA is
+        ack-eliciting: raised by the few bytes of every request read, it would cost a datagram each
+        way per request (its own packet or its ACK). Never above ``consumed + budget``."""
+        budget = self.limits.max_buffered_bytes
+        target = self.consumed_total + budget
+        sent = self.quic.max_data_sent
+        if target - sent >= budget // 4 or sent - self.quic.max_data_used < budget // 4:
+            return target
+        return min(sent, target)
 
     def free_stream_slots(self) -> int:
         return max(0, self.limits.max_streams - self.table.alive_in)

@@ -45,7 +45,7 @@ from node.store_writer import InlineStoreWriter, StoreWriter
 from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from node.transport.quic import serve_quic
 from protocol import codec, kinds
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
 from protocol.frames import (
@@ -64,7 +64,7 @@ from protocol.log import ForkError, ForkProof
 log = logging.getLogger("holdspace.node")
 
 MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
-READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready)
+READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready_group)
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
@@ -274,22 +274,26 @@ class Node:
 
     # -- publishing --------------------------------------------------------------------------
 
-    async def ready(self, header: bytes, group: bytes | None = None) -> None:
-        """Bring the state of the entry's group up to date before the entry is checked. Entries that
-        land at the end of L are applied at once; when the state must be computed afresh (an entry
-        relayed by a peer that did not see every head, say: spec 12.8), that runs in a worker thread,
-        one group at a time and one thread for all (the event loop keeps the other core), while the
-        group's reads are served from its last state. Entries added meanwhile are applied after, so
-        one computation covers a burst; at most ``READY_ROUNDS`` rounds, then the check decides."""
-        if group is None:
-            try:
-                group = decode_entry(header, None, now_ms=None, verify=False).log_group
-            except HoldspaceError:
-                return  # the check gives the error
-        await self.ready_group(group)
+    async def ready_decoded(
+        self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
+    ) -> Entry | None:
+        """:meth:`ready_group` for an entry whose group is not known yet: it is decoded (and verified)
+        once, here, and returned for ``check_entry(decoded=...)``; None if it does not decode (the
+        check then gives the error)."""
+        try:
+            entry = self.core.decode(header, payload, now_ms=self.now_ms(), from_client=authors is not None)
+        except HoldspaceError:
+            return None
+        await self.ready_group(entry.log_group)
+        return entry
 
     async def ready_group(self, group: bytes) -> None:
-        """:meth:`ready` for a group."""
+        """Bring the group's state up to date before an entry of it is checked. Entries that land at
+        the end of L are applied at once; when the state must be computed afresh (an entry relayed
+        by a peer that did not see every head, say: spec 12.8), that runs in a worker thread, one
+        group at a time and one thread for all (the event loop keeps the other core), while the
+        group's reads are served from its last state. Entries added meanwhile are applied after, so
+        one computation covers a burst; at most ``READY_ROUNDS`` rounds, then the check decides."""
         ctx = self.core.groups.get(group)
         if ctx is None or ctx.advance() or not self._threads:
             return
@@ -320,9 +324,9 @@ class Node:
         self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
     ) -> dict[str, codec.CborValue]:
         """:meth:`publish` once the author's publish rate is charged (a client session charges it)."""
-        await self.ready(header)
+        decoded = await self.ready_decoded(header, payload, authors)
         try:
-            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
+            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors, decoded=decoded)
         except ForkError as fork:
             await self._record_fork(fork)
             raise
@@ -352,9 +356,11 @@ class Node:
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
         for header, payload in items:
-            await self.ready(header)
+            decoded = await self.ready_decoded(header, payload, authors)
             try:
-                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
+                decision = self.core.check_entry(
+                    header, payload, now_ms=self.now_ms(), authors=authors, decoded=decoded
+                )
             except ForkError as fork:
                 await self._record_fork(fork)
                 outcomes.append(fork.code)
@@ -472,9 +478,15 @@ class Node:
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
         for header, payload in items:
-            await self.ready(header, group)
+            decoded = None
+            if group is None:
+                decoded = await self.ready_decoded(header, payload, None)
+            else:
+                await self.ready_group(group)
             try:
-                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=None, group=group)
+                decision = self.core.check_entry(
+                    header, payload, now_ms=self.now_ms(), authors=None, group=group, decoded=decoded
+                )
             except ForkError as fork:
                 await self._record_fork(fork)
                 results.append(None)

@@ -44,6 +44,7 @@ from protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
     FederationError,
+    SyncEvent,
     SyncPlan,
     decode_fed_request,
     decode_sync_event,
@@ -84,6 +85,7 @@ ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive fr
 WAITING = frozenset({"group.missing_dependency", "group.storage_bound"})
 MAX_HELD = 256  # entries waiting for a dependency, per group on one sync stream (one peer); then strikes
 MAX_HELD_PER_PEER = 4096  # the same, over all the groups of one sync stream
+READ_AHEAD = 1  # decoded sync events waiting while one is ingested (each at most a frame), per sync stream
 _CURSOR = struct.Struct(">Q")
 Held = list[tuple[int, bytes, bytes | None]]  # (the peer's cursor, header, payload), in arrival order
 
@@ -251,13 +253,30 @@ class Federation:
         """Ingest what the peer sends. An entry waiting for a dependency (``group.missing_dependency``,
         or the next entries of its author's log) is held, up to ``MAX_HELD`` per group and
         ``MAX_HELD_PER_PEER`` per stream, and tried again after every later event of the stream;
-        the durable cursor never passes a held entry, so a new connection sends it again (spec 12.6)."""
+        the durable cursor never passes a held entry, so a new connection sends it again (spec 12.6).
+
+        The stream is read by a task of its own, up to ``READ_AHEAD`` decoded events ahead of the one
+        being ingested: the peer's sending and this node's receiving overlap its checks and commits
+        (a catch-up is then bound by this node's ingestion, not by round trips). Its failures (the
+        stream ended, a malformed frame) end the ingestion as they did when it read the stream."""
+        send, events = trio.open_memory_channel[SyncEvent](READ_AHEAD)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_read_events, stream, send)
+            await self._ingest_events(events, stream, key, groups)
+
+    async def _ingest_events(
+        self,
+        events: trio.MemoryReceiveChannel[SyncEvent],
+        stream: MessageStream,
+        key: bytes,
+        groups: set[bytes],
+    ) -> None:
+        """:meth:`_receive_sync`'s ingestion, one event at a time in arrival order."""
         node = self.node
         written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
         held: dict[bytes, Held] = {}  # group -> entries waiting for a dependency
         tried: dict[bytes, int] = {}  # group -> its generation when its held entries were last tried
-        while True:
-            event = decode_sync_event(decode_response(await stream.receive()))
+        async for event in events:
             for group, waiting in list(held.items()):  # whatever arrived since may be what they wait for
                 if waiting and group != event.group and tried.get(group) != node.generation(group):
                     tried[group] = node.generation(group)
@@ -363,10 +382,12 @@ class Federation:
         return self.node.store.get_meta(FORK_PREFIX + entry.log_group + entry.author) is not None
 
     async def _count_strike(self, key: bytes) -> None:
-        """One strike; at the threshold, close every connection with the peer (both directions)."""
+        """One strike; at the threshold, close every connection with the peer (both directions). The
+        peer stops counting as linked before the first close (its link's tasks end after)."""
         if not self.book.strike(key, trio.current_time()):
             return
         log.warning("peer %s penalised: too many invalid entries or frames", key.hex()[:16])
+        self.connected.discard(key)
         for conn in list(self._connections.get(key, ())):
             with contextlib.suppress(TransportError):
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
@@ -643,6 +664,13 @@ class Federation:
                 if items or cursor - announced >= EMPTY_EVENT_STRIDE:
                     announced = cursor
                     await send.send(encode_entries_event(group, items, cursor))
+
+
+async def _read_events(stream: MessageStream, send: trio.MemorySendChannel[SyncEvent]) -> None:
+    """Read and decode a sync stream's events into ``send`` (its buffer bounds the read-ahead)."""
+    async with send:
+        while True:
+            await send.send(decode_sync_event(decode_response(await stream.receive())))
 
 
 async def _watch_outgoing(conn: Connection) -> None:

@@ -60,3 +60,44 @@ async def test_a_round_trip_costs_about_one_datagram_each_way(nursery: trio.Nurs
     # Before: about 2.7 up and 2.2 down (MAX_DATA updates and their ACKs).
     assert up <= 1.5, f"{up:.2f} datagrams per request"
     assert down <= 1.5, f"{down:.2f} datagrams per answer"
+
+
+async def answer_together(conn: Connection) -> None:
+    """Read ``BURST`` requests, then answer them from as many tasks at once, each taking the stream
+    in turn (as the node's requests do when one commit acknowledges them all)."""
+    stream = await conn.accept_stream()
+    requests = [await stream.receive() for _ in range(BURST)]
+    lock = trio.Lock()
+    go = trio.Event()
+
+    async def answer(request: bytes) -> None:
+        await go.wait()
+        async with lock:
+            await stream.send(b"ok:" + request)
+
+    async with trio.open_nursery() as nursery:
+        for request in requests:
+            nursery.start_soon(answer, request)
+        await trio.sleep(0.05)  # every request acknowledged, every answering task waiting
+        go.set()
+    await stream.finish()
+
+
+BURST = 16
+
+
+async def test_answers_written_together_leave_together(nursery: trio.Nursery) -> None:
+    key = nacl.signing.SigningKey.generate()
+    address = await nursery.start(
+        partial(serve_quic, "127.0.0.1", 0, node_key=key, alpns=[ALPN], handler=answer_together, limits=LIMITS)
+    )
+    async with connect_quic(*address, expected_key=bytes(key.verify_key), alpn=ALPN, limits=LIMITS) as conn:
+        stream = await conn.open_stream()
+        for i in range(BURST):
+            await stream.send(b"%02d" % i)
+        await trio.sleep(0.03)  # past the server's ACK delay: its ACK leaves on its own
+        received = conn.stats.datagrams_received
+        answers = {await stream.receive() for _ in range(BURST)}
+        assert answers == {b"ok:%02d" % i for i in range(BURST)}
+        # 16 answers of 9 bytes fit one packet (before: one datagram per answer)
+        assert conn.stats.datagrams_received - received <= 2

@@ -92,27 +92,11 @@ def free_udp_port() -> int:
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of a process (this one by default), all its threads, and its node's
-    signature workers (:func:`worker_cpu_seconds`)."""
+    """User + system CPU time of a process (this one by default), all its threads."""
     if pid is None:
-        return time.process_time() + worker_cpu_seconds(os.getpid())
+        return time.process_time()
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + worker_cpu_seconds(pid)
-
-
-def worker_cpu_seconds(pid: int) -> float:
-    """CPU time of the live signature workers (``node.verify_pool``) that process ``pid`` started:
-    the node's CPU includes them."""
-    total = 0.0
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in children.read_text().split():
-            try:
-                if b"node.verify_pool" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except OSError:  # gone meanwhile
-                continue
-    return total
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float:

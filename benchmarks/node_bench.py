@@ -56,27 +56,11 @@ T0 = int(time.time() * 1000)
 
 
 def cpu_seconds(pid: int, which: str = "both") -> float:
-    """Process CPU time from /proc: user + system (or one of them); "both" adds its signature
-    workers' (:func:`worker_cpu_seconds`)."""
+    """Process CPU time from /proc: user + system (or one of them)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     user, system = int(fields[11]), int(fields[12])
     ticks = {"both": user + system, "user": user, "system": system}[which]
-    return ticks / os.sysconf("SC_CLK_TCK") + (worker_cpu_seconds(pid) if which == "both" else 0.0)
-
-
-def worker_cpu_seconds(pid: int) -> float:
-    """CPU time of the live signature workers (``node.verify_pool``) that process ``pid`` started:
-    the node's CPU includes them."""
-    total = 0.0
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in children.read_text().split():
-            try:
-                if b"node.verify_pool" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except OSError:  # gone meanwhile
-                continue
-    return total
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def datagrams(counts: list[ByteCounts]) -> tuple[int, int]:
@@ -246,7 +230,6 @@ async def run_load(
                 await ready.wait()
             dg0, sdg0 = datagrams(counts), datagrams(sub_counts)
             cpu0, t0 = cpu_seconds(node_pid), time.perf_counter()
-            workers0 = worker_cpu_seconds(node_pid)
             sys0 = cpu_seconds(node_pid, "system")
             own0 = time.process_time()
             async with trio.open_nursery() as inner:
@@ -254,7 +237,6 @@ async def run_load(
                     inner.start_soon(publisher, i, s)
             elapsed = time.perf_counter() - t0
             cpu = cpu_seconds(node_pid) - cpu0
-            workers = worker_cpu_seconds(node_pid) - workers0
             system = cpu_seconds(node_pid, "system") - sys0
             own = time.process_time() - own0
             dg = [b - a for a, b in zip(dg0, datagrams(counts), strict=True)]
@@ -270,7 +252,6 @@ async def run_load(
         "node_system_cpu_ms_per_entry": 1000 * system / max(accepted, 1),
         "client_cpu_ms_per_entry": 1000 * own / max(accepted, 1),
         "node_cpu_share": cpu / elapsed,
-        "node_worker_cpu_share": workers / elapsed,
         "client_cpu_share": own / elapsed,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,

@@ -14,7 +14,7 @@ import heapq
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -44,7 +44,6 @@ from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
 from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from node.transport.quic import serve_quic
-from node.verify_pool import MIN_BATCH, SignaturePool
 from protocol import codec, kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
@@ -116,8 +115,6 @@ class Node:
         self._deadlines_changed = trio.Event()
         self.retention_ready = trio.Event()  # set once the start-up retention pass is over
         self.clients = 0  # client connections open now (status and metrics)
-        #: verifies the signatures of large batches in a worker process (None: inline; see open_node)
-        self.signatures: SignaturePool | None = None
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -290,32 +287,6 @@ class Node:
         await self.ready_group(entry.log_group)
         return entry
 
-    async def _verified_batch(
-        self, items: Sequence[tuple[bytes, bytes | None]], authors: frozenset[bytes] | None
-    ) -> list[Entry | None]:
-        """A batch's entries decoded here and their signatures verified in the worker process (at
-        least ``MIN_BATCH`` entries, a node with threads); None where an entry is to be decoded and
-        verified by its check as usual: a smaller batch, no worker, an entry that does not decode, or
-        whose signature failed (the check then gives the error, in the order of spec 6.2)."""
-        pool = self.signatures
-        if pool is None or len(items) < MIN_BATCH:
-            return [None] * len(items)
-        now = self.now_ms()
-        entries: list[Entry | None] = []
-        for header, payload in items:
-            try:
-                entries.append(decode_entry(header, payload, now_ms=now if authors else None, verify=False))
-            except HoldspaceError:
-                entries.append(None)
-        todo = [i for i, entry in enumerate(entries) if entry is not None]
-        good = await pool.verified([items[i][0] for i in todo])
-        if good is None:
-            return [None] * len(items)
-        for i, ok in zip(todo, good, strict=True):
-            if not ok:
-                entries[i] = None
-        return entries
-
     async def ready_group(self, group: bytes) -> None:
         """Bring the group's state up to date before an entry of it is checked. Entries that land at
         the end of L are applied at once; when the state must be computed afresh (an entry relayed
@@ -384,13 +355,8 @@ class Node:
         charged its publish rate before this is called (the client session does both)."""
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
-        verified = await self._verified_batch(items, authors)
-        for (header, payload), checked in zip(items, verified, strict=True):
-            decoded = checked
-            if decoded is None:
-                decoded = await self.ready_decoded(header, payload, authors)
-            else:
-                await self.ready_group(decoded.log_group)
+        for header, payload in items:
+            decoded = await self.ready_decoded(header, payload, authors)
             try:
                 decision = self.core.check_entry(
                     header, payload, now_ms=self.now_ms(), authors=authors, decoded=decoded
@@ -511,12 +477,9 @@ class Node:
         results: list[Decision | HoldspaceError | None] = []
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
-        verified = await self._verified_batch(items, None)
-        for (header, payload), checked in zip(items, verified, strict=True):
-            decoded = checked
-            if decoded is not None:
-                await self.ready_group(decoded.log_group)
-            elif group is None:
+        for header, payload in items:
+            decoded = None
+            if group is None:
                 decoded = await self.ready_decoded(header, payload, None)
             else:
                 await self.ready_group(group)
@@ -814,21 +777,15 @@ async def open_node(
     try:
         async with InlineStoreWriter(store) if simulated else StoreWriter(store) as writer:
             node = Node(store, writer, node_key, limits or NodeLimits(), clock)
-            if not simulated:
-                node.signatures = SignaturePool()  # its worker starts with the first large batch
-            try:
-                # every group's state, computed before serving and off the event loop (nothing else runs yet)
-                if simulated:
-                    node.core.load_all()
-                else:
-                    await trio.to_thread.run_sync(node.core.load_all)
-                async with trio.open_nursery() as nursery:
-                    await nursery.start(node.run_retention)
-                    yield node
-                    nursery.cancel_scope.cancel()
-            finally:
-                if node.signatures is not None:
-                    await node.signatures.aclose()
+            # every group's state, computed before serving and off the event loop (nothing else runs yet)
+            if simulated:
+                node.core.load_all()
+            else:
+                await trio.to_thread.run_sync(node.core.load_all)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(node.run_retention)
+                yield node
+                nursery.cancel_scope.cancel()
     finally:
         store.close()
 

@@ -11,7 +11,9 @@ Figures:
 * live delivery latency to 10 subscribers (p50, p99), at full load and paced at 1,000 entries/s.
 
 Each run also counts the datagrams the node received and sent per entry (read from the clients'
-connection counters: every datagram of the node's connections has a client at its other end).
+connection counters: every datagram of the node's connections has a client at its other end), the
+busy share of each core of the machine (from /proc/stat: everything running on it, the clients and
+other work included) and the CPU share of each of the node's threads (event loop, store writer...).
 
 Run: .venv/bin/python benchmarks/node_bench.py [--seconds 10] [--json] [--runs 0,3]
 (--json: also the baseline and every run's figures as one last JSON line)
@@ -61,6 +63,39 @@ def cpu_seconds(pid: int, which: str = "both") -> float:
     user, system = int(fields[11]), int(fields[12])
     ticks = {"both": user + system, "user": user, "system": system}[which]
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def core_ticks() -> list[tuple[int, int]]:
+    """(busy, total) clock ticks of each core since boot, from /proc/stat."""
+    out = []
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            ticks = [int(v) for v in values]
+            idle = ticks[3] + ticks[4]  # idle + iowait
+            out.append((sum(ticks) - idle, sum(ticks)))
+    return out
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
+def thread_ticks(pid: int) -> dict[str, int]:
+    """CPU clock ticks of each of the process's threads, by name (threads of one name added up)."""
+    out: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if task.name == str(pid):
+            name = "event loop"
+        elif name == "python":  # threads Python starts are not named for the OS: the store writer's
+            name = "store writer (and other unnamed threads)"
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
 
 
 def datagrams(counts: list[ByteCounts]) -> tuple[int, int]:
@@ -232,6 +267,7 @@ async def run_load(
             cpu0, t0 = cpu_seconds(node_pid), time.perf_counter()
             sys0 = cpu_seconds(node_pid, "system")
             own0 = time.process_time()
+            cores0, threads0 = core_ticks(), thread_ticks(node_pid)
             async with trio.open_nursery() as inner:
                 for i, s in enumerate(sessions):
                     inner.start_soon(publisher, i, s)
@@ -239,6 +275,9 @@ async def run_load(
             cpu = cpu_seconds(node_pid) - cpu0
             system = cpu_seconds(node_pid, "system") - sys0
             own = time.process_time() - own0
+            cores = [busy_share(a, b) for a, b in zip(cores0, core_ticks(), strict=True)]
+            hz = os.sysconf("SC_CLK_TCK")
+            threads = {n: (t - threads0.get(n, 0)) / hz / elapsed for n, t in thread_ticks(node_pid).items()}
             dg = [b - a for a, b in zip(dg0, datagrams(counts), strict=True)]
             sdg = [b - a for a, b in zip(sdg0, datagrams(sub_counts), strict=True)]
             await trio.sleep(1.0)
@@ -253,6 +292,8 @@ async def run_load(
         "client_cpu_ms_per_entry": 1000 * own / max(accepted, 1),
         "node_cpu_share": cpu / elapsed,
         "client_cpu_share": own / elapsed,
+        "core_busy_shares": cores,  # each core of the machine (everything on it, not only the node)
+        "node_thread_cpu_shares": threads,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
         "deliveries": len(latencies),

@@ -36,6 +36,7 @@ from node.streams import send_error, serve_streams
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
 from node.transport.quic import connect_quic
+from node.write_behind import WriteBehind
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
@@ -262,7 +263,7 @@ class Federation:
         send, events = trio.open_memory_channel[SyncEvent](READ_AHEAD)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_read_events, stream, send)
-            await self._ingest_events(events, stream, key, groups)
+            await self._ingest_events(events, stream, key, groups, WriteBehind(nursery))
 
     async def _ingest_events(
         self,
@@ -270,8 +271,11 @@ class Federation:
         stream: MessageStream,
         key: bytes,
         groups: set[bytes],
+        behind: WriteBehind,
     ) -> None:
-        """:meth:`_receive_sync`'s ingestion, one event at a time in arrival order."""
+        """:meth:`_receive_sync`'s ingestion, one event at a time in arrival order; each event's
+        write runs behind the checks of the next ones (``behind``), and every write is durable
+        before a cursor is recorded."""
         node = self.node
         written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
         held: dict[bytes, Held] = {}  # group -> entries waiting for a dependency
@@ -280,7 +284,7 @@ class Federation:
             for group, waiting in list(held.items()):  # whatever arrived since may be what they wait for
                 if waiting and group != event.group and tried.get(group) != node.generation(group):
                     tried[group] = node.generation(group)
-                    await self._ingest_held(key, stream, group, waiting, held)
+                    await self._ingest_held(key, stream, group, waiting, held, behind)
             if event.kind == "keepalive":
                 continue
             assert event.group is not None
@@ -299,30 +303,42 @@ class Federation:
                     await self._strike(key, stream, bytes(32), err)
                     continue
                 await node.record_fork_proof(proof)
-                await self._ingest_held(key, stream, event.group, waiting, held)
+                await self._ingest_held(key, stream, event.group, waiting, held, behind)
                 continue
-            await self._ingest_held(key, stream, event.group, waiting + list(event.entries), held)
+            await self._ingest_held(key, stream, event.group, waiting + list(event.entries), held, behind)
             now = trio.current_time()
             if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
                 # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second
                 written[event.group] = now
                 waiting = held.get(event.group, [])
                 cursor = min([event.next, *(c - 1 for c, _h, _p in waiting)])
+                await behind.settled()  # what the cursor passes is durable first
                 await node.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(max(cursor, 0)))
 
     async def _ingest_held(
-        self, key: bytes, stream: MessageStream, group: bytes, entries: Held, held: dict[bytes, Held]
+        self,
+        key: bytes,
+        stream: MessageStream,
+        group: bytes,
+        entries: Held,
+        held: dict[bytes, Held],
+        behind: WriteBehind | None = None,
     ) -> None:
         """Ingest ``entries`` in order; those waiting for a dependency become the group's held list
         (an entry that the next in its author's log follows is held with it); other refusals are
-        strikes (unless excused, :meth:`_excused`)."""
+        strikes (unless excused, :meth:`_excused`). With ``behind``, the writes run behind, but
+        entries held are tried again only once what got in is durable (and applied)."""
         still: Held = list(entries)
         total = sum(len(w) for g, w in held.items() if g != group)
+        again = False
         while still:  # again while some entry got in: it may be what a later one waits for
+            if again and behind is not None:
+                await behind.settled()
+            again = True
             entries, still = still, []
             items = [(header, payload) for _cursor, header, payload in entries]
             results = await self.node.ingest(
-                items, group=group, accepted=lambda d: self._came_from(key, d.entry.entry_id)
+                items, group=group, accepted=lambda d: self._came_from(key, d.entry.entry_id), behind=behind
             )
             refused: list[tuple[tuple[int, bytes, bytes | None], HoldspaceError]] = []
             authors: set[bytes] = set()  # authors with an entry held: their next entries wait with it

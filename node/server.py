@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import nacl.signing
@@ -44,6 +45,7 @@ from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
 from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from node.transport.quic import serve_quic
+from node.write_behind import WriteBehind
 from protocol import codec, kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
@@ -463,6 +465,7 @@ class Node:
         items: list[tuple[bytes, bytes | None]],
         group: bytes | None = None,
         accepted: Callable[[Decision], None] | None = None,
+        behind: WriteBehind | None = None,
     ) -> list[Decision | HoldspaceError | None]:
         """Validate and store entries relayed by a peer node, in the given order, and return once all
         are durable. One result per item: its decision (stored, or a duplicate), its error (refused),
@@ -473,7 +476,12 @@ class Node:
 
         The entries to store are written in ONE transaction, in the order they were checked: the
         store's arrival order is then a valid order for validation, which is what this node's own
-        peers rely on when they pull from it (spec 16.3)."""
+        peers rely on when they pull from it (spec 16.3).
+
+        With ``behind``, it returns once the entries are checked (and reserved: later checks see
+        them): the write runs behind, after the writes started there before it (``WriteBehind``), so
+        a puller checks its next batch while this one commits; ``behind.settled()`` says when they
+        are durable."""
         results: list[Decision | HoldspaceError | None] = []
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
@@ -506,20 +514,38 @@ class Node:
                 continue
             self._reserve(decision)
             batch.append(decision)
+        if behind is not None:
+            await behind.start(partial(self._write_ingested, batch, elsewhere))
+        else:
+            await self._write_ingested(batch, elsewhere, None)
+        return results
+
+    async def _write_ingested(
+        self, batch: list[Decision], elsewhere: list[bytes], check: Callable[[], None] | None
+    ) -> None:
+        """:meth:`ingest`'s write: ``batch`` in one transaction (``check`` just before it), then the
+        duplicates whose write another task has under way."""
         with trio.CancelScope(shield=True):  # reserved entries are written through, caller or not
-            await self._write_batch(batch)
+            await self._write_batch(batch, check)
         for entry_id in elsewhere:
             pending = self._commits.get(entry_id)
             if pending is not None:
                 await pending.wait()
             if entry_id in self._failed:
                 raise ProtocolError("proto.busy", "an entry this batch needs could not be stored")
-        return results
 
-    async def _write_batch(self, batch: list[Decision]) -> None:
-        """Reserved decisions, written in one ordered transaction."""
-        if batch:
-            await self._write_reserved(batch, lambda: self.writer.append_batch([d.record for d in batch]))
+    async def _write_batch(self, batch: list[Decision], check: Callable[[], None] | None = None) -> None:
+        """Reserved decisions, written in one ordered transaction (none if ``check`` raises: they are
+        given back)."""
+        if not batch:
+            return
+
+        async def write() -> list[int | None]:
+            if check is not None:
+                check()
+            return await self.writer.append_batch([d.record for d in batch])
+
+        await self._write_reserved(batch, write)
 
     def group_event(self, group: bytes) -> trio.Event:
         """Set at the group's next commit (or new fork proof); take it *before* reading the store."""

@@ -55,7 +55,8 @@ __all__ = ["Address", "Endpoint", "QuicConnectionHandle"]
 log = logging.getLogger(__name__)
 
 TLS_NO_APPLICATION_PROTOCOL = QuicErrorCode.CRYPTO_ERROR + 120
-QUIET_ROUNDS = 2  # scheduling rounds without a new message that end a burst (a writer hands over in two)
+QUIET_ROUNDS = 3  # rounds seeing no new message that end a burst (a writer hands over in two; the
+# order within a round is shuffled, so a hand-over can look quiet for two rounds running)
 COALESCE_ROUNDS = 64  # most rounds a send pass waits for a burst of messages to end
 
 Address = tuple[str, int]

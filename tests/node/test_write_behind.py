@@ -57,30 +57,38 @@ async def test_writes_run_behind_in_order_and_settle() -> None:
         assert disk.done == [1, 2]
 
 
+async def fail_first_of_two(disk: Disk) -> None:
+    async with trio.open_nursery() as nursery:
+        behind = WriteBehind(nursery, limit=2)
+        await behind.start(disk.write(1, fail=True))  # type: ignore[arg-type]
+        await behind.start(disk.write(2))  # type: ignore[arg-type]
+        disk.gates[1].set()
+        await behind.settled()
+
+
 async def test_a_failed_write_stops_the_writes_after_it() -> None:
     disk = Disk()
     with pytest.raises(BaseExceptionGroup) as caught:
-        async with trio.open_nursery() as nursery:
-            behind = WriteBehind(nursery, limit=2)
-            await behind.start(disk.write(1, fail=True))  # type: ignore[arg-type]
-            await behind.start(disk.write(2))  # type: ignore[arg-type]
-            disk.gates[1].set()
-            await behind.settled()
+        await fail_first_of_two(disk)
     assert caught.group_contains(OSError)
     assert disk.done == []
     assert disk.given_back == [1, 2]  # the second was never written: its entries are given back
     assert disk.started == [1]
 
 
+async def fail_one(disk: Disk, kept: list[WriteBehind]) -> None:
+    async with trio.open_nursery() as nursery:
+        kept.append(WriteBehind(nursery))
+        await kept[0].start(disk.write(1, fail=True))  # type: ignore[arg-type]
+        disk.gates[1].set()
+        await trio.sleep_forever()
+
+
 async def test_settled_raises_after_a_failure() -> None:
     disk = Disk()
-    behind: WriteBehind | None = None
+    kept: list[WriteBehind] = []
     with pytest.raises(BaseExceptionGroup):
-        async with trio.open_nursery() as nursery:
-            behind = WriteBehind(nursery)
-            await behind.start(disk.write(1, fail=True))  # type: ignore[arg-type]
-            disk.gates[1].set()
-            await trio.sleep_forever()
-    assert behind is not None and behind.failed
+        await fail_one(disk, kept)
+    assert kept[0].failed
     with pytest.raises(HoldspaceError):
-        await behind.settled()
+        await kept[0].settled()

@@ -10,7 +10,12 @@ Figures:
   same entries, measured in this run; the ratio says how close the networked node gets to it;
 * live delivery latency to 10 subscribers (p50, p99), at full load and paced at 1,000 entries/s.
 
-Run: .venv/bin/python benchmarks/node_bench.py [--seconds 10] [--json]
+Each run also counts the datagrams the node received and sent per entry (read from the clients'
+connection counters: every datagram of the node's connections has a client at its other end), the
+busy share of each core of the machine (from /proc/stat: everything running on it, the clients and
+other work included) and the CPU share of each of the node's threads (event loop, store writer...).
+
+Run: .venv/bin/python benchmarks/node_bench.py [--seconds 10] [--json] [--runs 0,3]
 (--json: also the baseline and every run's figures as one last JSON line)
 """
 
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from clients.client import NodeSession, connect  # noqa: E402
 from node.core import NodeCore, to_record  # noqa: E402
 from node.store import Store  # noqa: E402
+from node.transport.base import ByteCounts  # noqa: E402
 from protocol import e2ee, kinds  # noqa: E402
 from protocol.address import NodeAddress  # noqa: E402
 from protocol.author import LogWriter, create_group, invite  # noqa: E402
@@ -57,6 +63,44 @@ def cpu_seconds(pid: int, which: str = "both") -> float:
     user, system = int(fields[11]), int(fields[12])
     ticks = {"both": user + system, "user": user, "system": system}[which]
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def core_ticks() -> list[tuple[int, int]]:
+    """(busy, total) clock ticks of each core since boot, from /proc/stat."""
+    out = []
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            ticks = [int(v) for v in values]
+            idle = ticks[3] + ticks[4]  # idle + iowait
+            out.append((sum(ticks) - idle, sum(ticks)))
+    return out
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
+def thread_ticks(pid: int) -> dict[str, int]:
+    """CPU clock ticks of each of the process's threads, by name (threads of one name added up)."""
+    out: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if task.name == str(pid):
+            name = "event loop"
+        elif name == "python":  # threads Python starts are not named for the OS: the store writer's
+            name = "store writer (and other unnamed threads)"
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def datagrams(counts: list[ByteCounts]) -> tuple[int, int]:
+    """Datagrams the node received and sent on these (client-side) connections: (in, out)."""
+    return sum(c.datagrams_sent for c in counts), sum(c.datagrams_received for c in counts)
 
 
 def rss_mb(pid: int) -> float:
@@ -147,10 +191,14 @@ async def note_arrivals(
     latencies: list[float],
     ready: trio.Event,
     stop: Callable[[], bool],
+    counts: list[ByteCounts] | None = None,
 ) -> None:
     """Subscribe to the workload's group as ``reader`` (``ready`` once live) and note each timed
-    entry's latency as it arrives, until ``stop()`` holds after a batch."""
+    entry's latency as it arrives, until ``stop()`` holds after a batch. The connection's counts are
+    added to ``counts``."""
     async with connect(address) as s:
+        if counts is not None:
+            counts.append(s.conn.stats)
         await s.authenticate(reader.me)
         after = (await s.fetch(wl.genesis.entry_id, 0, 512))[1]
         ready.set()
@@ -179,8 +227,11 @@ async def run_load(
     done = trio.Event()
     accepted = 0
 
+    counts: list[ByteCounts] = []  # publishers' connections: the node's datagrams, seen from the client side
+    sub_counts: list[ByteCounts] = []  # the same, subscribers' connections
+
     async def subscriber(w: LogWriter, ready: trio.Event) -> None:
-        await note_arrivals(address, wl, w, sent_at, latencies, ready, done.is_set)
+        await note_arrivals(address, wl, w, sent_at, latencies, ready, done.is_set, sub_counts)
 
     async def publisher(i: int, session: NodeSession) -> None:
         nonlocal accepted
@@ -203,6 +254,7 @@ async def run_load(
             s = await stack.enter_async_context(connect(address))
             await s.authenticate(wl.writers[i].me)
             sessions.append(s)
+            counts.append(s.conn.stats)
         async with trio.open_nursery() as outer:
             readies = []
             for w in wl.writers[PUBLISHERS : PUBLISHERS + subscribers]:
@@ -211,9 +263,11 @@ async def run_load(
                 outer.start_soon(subscriber, w, ready)
             for ready in readies:
                 await ready.wait()
+            dg0, sdg0 = datagrams(counts), datagrams(sub_counts)
             cpu0, t0 = cpu_seconds(node_pid), time.perf_counter()
             sys0 = cpu_seconds(node_pid, "system")
             own0 = time.process_time()
+            cores0, threads0 = core_ticks(), thread_ticks(node_pid)
             async with trio.open_nursery() as inner:
                 for i, s in enumerate(sessions):
                     inner.start_soon(publisher, i, s)
@@ -221,6 +275,11 @@ async def run_load(
             cpu = cpu_seconds(node_pid) - cpu0
             system = cpu_seconds(node_pid, "system") - sys0
             own = time.process_time() - own0
+            cores = [busy_share(a, b) for a, b in zip(cores0, core_ticks(), strict=True)]
+            hz = os.sysconf("SC_CLK_TCK")
+            threads = {n: (t - threads0.get(n, 0)) / hz / elapsed for n, t in thread_ticks(node_pid).items()}
+            dg = [b - a for a, b in zip(dg0, datagrams(counts), strict=True)]
+            sdg = [b - a for a, b in zip(sdg0, datagrams(sub_counts), strict=True)]
             await trio.sleep(1.0)
             done.set()
             outer.cancel_scope.cancel()
@@ -233,9 +292,15 @@ async def run_load(
         "client_cpu_ms_per_entry": 1000 * own / max(accepted, 1),
         "node_cpu_share": cpu / elapsed,
         "client_cpu_share": own / elapsed,
+        "core_busy_shares": cores,  # each core of the machine (everything on it, not only the node)
+        "node_thread_cpu_shares": threads,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
         "deliveries": len(latencies),
+        "node_datagrams_in_per_entry": (dg[0] + sdg[0]) / max(accepted, 1),
+        "node_datagrams_out_per_entry": (dg[1] + sdg[1]) / max(accepted, 1),
+        "publisher_datagrams_in_out_per_entry": [dg[0] / max(accepted, 1), dg[1] / max(accepted, 1)],
+        "subscriber_datagrams_in_out_per_entry": [sdg[0] / max(accepted, 1), sdg[1] / max(accepted, 1)],
     }
 
 
@@ -246,7 +311,7 @@ async def setup_group(address: NodeAddress, wl: Workload) -> None:
             await s.publish(entry)
 
 
-async def main(seconds: float, per_publisher: int, json_line: bool = False) -> None:
+async def main(seconds: float, per_publisher: int, json_line: bool = False, only: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         print(f"building workload ({PUBLISHERS} publishers x {per_publisher} encrypted messages)...", flush=True)
@@ -261,6 +326,8 @@ async def main(seconds: float, per_publisher: int, json_line: bool = False) -> N
             ("paced 1000/s, 10 subscribers", 1000.0, SUBSCRIBERS, 1),
             (f"ingest, 1 subscriber, publish_many of {BATCH}", None, 1, BATCH),
         )
+        if only is not None:  # a subset (profiling): figures only, no summary
+            runs = tuple(runs[int(i)] for i in only.split(","))
         for label, paced, subscribers, batch in runs:
             data = tmpdir / f"node-{len(results)}"
             proc = subprocess.Popen(  # noqa: ASYNC220, S603 - our own node, started once
@@ -278,6 +345,9 @@ async def main(seconds: float, per_publisher: int, json_line: bool = False) -> N
                 proc.wait()
             results[label] = r
             wl = Workload(per_publisher)
+        if only is not None:
+            print(json.dumps(results, indent=1))
+            return
         ingest, full, paced_run, batched = results.values()
         print(json.dumps(results, indent=1))
         print(
@@ -298,5 +368,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--per-publisher", type=int, default=3000)
     parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
+    parser.add_argument("--runs", default=None, help="only these runs, by index (0-3, comma-separated): no summary")
     args = parser.parse_args()
-    trio.run(main, args.seconds, args.per_publisher, args.json)
+    trio.run(main, args.seconds, args.per_publisher, args.json, args.runs)

@@ -222,6 +222,7 @@ def node_records(out: str) -> list[Record]:
             1000 / base,
         ),
         rec("node CPU share during ingest", ing["node_cpu_share"], "cores"),
+        *ingest_detail_records(ing),
         rec("live delivery latency p50, 1 subscriber, full load", ing["p50_ms"], "ms"),
         rec("live delivery latency p99, 1 subscriber, full load", ing["p99_ms"], "ms"),
         rec("ingest over QUIC with 10 live subscribers", full["entries_per_s"], "entries/s", limit, base),
@@ -245,6 +246,23 @@ def node_records(out: str) -> list[Record]:
         rec("node peak RSS (10 subscribers, full load)", full["node_peak_rss_mb"], "MiB"),
         *batched_records(runs, base, limit),
     ]
+
+
+def ingest_detail_records(ing: dict[str, Any]) -> list[Record]:
+    """Datagrams per entry, each core's busy share and each node thread's CPU share during ingest
+    (absent from older node_bench output)."""
+    records = []
+    if "node_datagrams_in_per_entry" in ing:
+        records += [
+            rec("datagrams the node received per entry (ingest)", ing["node_datagrams_in_per_entry"], "datagrams"),
+            rec("datagrams the node sent per entry (ingest)", ing["node_datagrams_out_per_entry"], "datagrams"),
+        ]
+    for i, share in enumerate(ing.get("core_busy_shares", [])):
+        records.append(rec(f"core {i} busy share during ingest (everything on the machine)", share, "cores"))
+    for name, share in sorted(ing.get("node_thread_cpu_shares", {}).items()):
+        if share >= 0.005:
+            records.append(rec(f"node thread {name!r}: CPU share during ingest", share, "cores"))
+    return records
 
 
 def batched_records(runs: dict[str, Any], base: float, limit: str) -> list[Record]:

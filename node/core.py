@@ -245,7 +245,7 @@ class GroupContext:
 
     def recompute(self) -> GroupState:
         """The state of every control entry held (stored or reserved): :meth:`advance`, else computed
-        afresh here (the node's runtime does that in a worker thread first: ``Node.ready``)."""
+        afresh here (the node's runtime does that in a worker thread first: ``Node.ready_group``)."""
         if not self.advance():
             self.comp = compute(self.genesis, self.controls.values(), self.cache, self.forks or None)
             self.state = self.comp.state
@@ -570,6 +570,13 @@ class NodeCore:
         record = self.store.get_at(group_id, author, seq)
         return from_record(record) if record else None
 
+    @staticmethod
+    def decode(header: bytes, payload: bytes | None, *, now_ms: int, from_client: bool) -> Entry:
+        """The first of :meth:`check_entry`'s checks: the entry's own rules and signature (spec 6.2).
+        The clock check (6.2 check 9) is the ingress node's only: a peer whose clock runs behind the
+        origin's must not refuse forever what the origin accepted (hosts would never converge)."""
+        return decode_entry(header, payload, now_ms=now_ms if from_client else None)
+
     def check_entry(
         self,
         header: bytes,
@@ -579,14 +586,16 @@ class NodeCore:
         authors: frozenset[bytes] | None,
         group: bytes | None = None,
         token: bytes | None = None,
+        decoded: Entry | None = None,
     ) -> Decision:
         """Everything a node checks before storing (spec 6.2, 7.1, 12.6, 14.6), in order.
 
         ``authors``: the pseudonyms authenticated by the client sending this entry; None for a
         peer node relaying someone else's entry (which may be a husk). ``group``: the group the entry
         must belong to (a peer's sync event names it). ``token``: the operator's token the client
-        gave with a genesis. Raises a typed error for a rejection (nothing to store); returns the
-        :class:`Decision` otherwise.
+        gave with a genesis. ``decoded``: what :meth:`decode` gave for these bytes (a caller that
+        needed the entry first; it is not decoded twice). Raises a typed error for a rejection
+        (nothing to store); returns the :class:`Decision` otherwise.
 
         Besides the group's rules: the group is not one the operator refuses
         (``admission.group_refused``, from clients and peers); a client's genesis of a group new to
@@ -596,9 +605,7 @@ class NodeCore:
         ``quota.node_full``). A duplicate is acknowledged whatever the admission and budgets.
         """
         from_client = authors is not None
-        # The clock check (6.2 check 9) is the ingress node's: a peer whose clock runs behind the
-        # origin's must not refuse forever what the origin accepted (hosts would never converge).
-        entry = decode_entry(header, payload, now_ms=now_ms if from_client else None)
+        entry = decoded if decoded is not None else self.decode(header, payload, now_ms=now_ms, from_client=from_client)
         if authors is not None and entry.author not in authors:
             raise ProtocolError("proto.unauthenticated", "authenticate the entry's author on this connection first")
         if from_client and entry.payload is None:

@@ -36,6 +36,7 @@ from node.streams import send_error, serve_streams
 from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
 from node.transport.memory import MemoryNetwork
 from node.transport.quic import connect_quic
+from node.write_behind import WriteBehind
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry, decode_entry
@@ -44,6 +45,7 @@ from protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
     FederationError,
+    SyncEvent,
     SyncPlan,
     decode_fed_request,
     decode_sync_event,
@@ -84,6 +86,7 @@ ADOPT_TIMEOUT = 30.0  # seconds a client's join waits for the group to arrive fr
 WAITING = frozenset({"group.missing_dependency", "group.storage_bound", "quota.group_full", "quota.node_full"})
 MAX_HELD = 256  # entries waiting for a dependency, per group on one sync stream (one peer); then strikes
 MAX_HELD_PER_PEER = 4096  # the same, over all the groups of one sync stream
+READ_AHEAD = 1  # decoded sync events waiting while one is ingested (each at most a frame), per sync stream
 _CURSOR = struct.Struct(">Q")
 Held = list[tuple[int, bytes, bytes | None]]  # (the peer's cursor, header, payload), in arrival order
 
@@ -257,17 +260,37 @@ class Federation:
         """Ingest what the peer sends. An entry waiting for a dependency (``group.missing_dependency``,
         or the next entries of its author's log) is held, up to ``MAX_HELD`` per group and
         ``MAX_HELD_PER_PEER`` per stream, and tried again after every later event of the stream;
-        the durable cursor never passes a held entry, so a new connection sends it again (spec 12.6)."""
+        the durable cursor never passes a held entry, so a new connection sends it again (spec 12.6).
+
+        The stream is read by a task of its own, up to ``READ_AHEAD`` decoded events ahead of the one
+        being ingested: the peer's sending and this node's receiving overlap its checks and commits
+        (a catch-up is then bound by this node's ingestion, not by round trips). Its failures (the
+        stream ended, a malformed frame) end the ingestion as they did when it read the stream."""
+        send, events = trio.open_memory_channel[SyncEvent](READ_AHEAD)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_read_events, stream, send)
+            await self._ingest_events(events, stream, key, groups, WriteBehind(nursery))
+
+    async def _ingest_events(
+        self,
+        events: trio.MemoryReceiveChannel[SyncEvent],
+        stream: MessageStream,
+        key: bytes,
+        groups: set[bytes],
+        behind: WriteBehind,
+    ) -> None:
+        """:meth:`_receive_sync`'s ingestion, one event at a time in arrival order; each event's
+        write runs behind the checks of the next ones (``behind``), and every write is durable
+        before a cursor is recorded."""
         node = self.node
         written: dict[bytes, float] = {}  # group -> when its cursor was last made durable
         held: dict[bytes, Held] = {}  # group -> entries waiting for a dependency
         tried: dict[bytes, int] = {}  # group -> its generation when its held entries were last tried
-        while True:
-            event = decode_sync_event(decode_response(await stream.receive()))
+        async for event in events:
             for group, waiting in list(held.items()):  # whatever arrived since may be what they wait for
                 if waiting and group != event.group and tried.get(group) != node.generation(group):
                     tried[group] = node.generation(group)
-                    await self._ingest_held(key, stream, group, waiting, held)
+                    await self._ingest_held(key, stream, group, waiting, held, behind)
             if event.kind == "keepalive":
                 continue
             assert event.group is not None
@@ -286,30 +309,42 @@ class Federation:
                     await self._strike(key, stream, bytes(32), err)
                     continue
                 await node.record_fork_proof(proof)
-                await self._ingest_held(key, stream, event.group, waiting, held)
+                await self._ingest_held(key, stream, event.group, waiting, held, behind)
                 continue
-            await self._ingest_held(key, stream, event.group, waiting + list(event.entries), held)
+            await self._ingest_held(key, stream, event.group, waiting + list(event.entries), held, behind)
             now = trio.current_time()
             if now - written.get(event.group, -math.inf) >= CURSOR_WRITE_INTERVAL:
                 # a lagging cursor only costs a rescan that ``have`` filters: written at most once a second
                 written[event.group] = now
                 waiting = held.get(event.group, [])
                 cursor = min([event.next, *(c - 1 for c, _h, _p in waiting)])
+                await behind.settled()  # what the cursor passes is durable first
                 await node.put_meta(CURSOR_PREFIX + key + event.group, _CURSOR.pack(max(cursor, 0)))
 
     async def _ingest_held(
-        self, key: bytes, stream: MessageStream, group: bytes, entries: Held, held: dict[bytes, Held]
+        self,
+        key: bytes,
+        stream: MessageStream,
+        group: bytes,
+        entries: Held,
+        held: dict[bytes, Held],
+        behind: WriteBehind | None = None,
     ) -> None:
         """Ingest ``entries`` in order; those waiting for a dependency become the group's held list
         (an entry that the next in its author's log follows is held with it); other refusals are
-        strikes (unless excused, :meth:`_excused`)."""
+        strikes (unless excused, :meth:`_excused`). With ``behind``, the writes run behind, but
+        entries held are tried again only once what got in is durable (and applied)."""
         still: Held = list(entries)
         total = sum(len(w) for g, w in held.items() if g != group)
+        again = False
         while still:  # again while some entry got in: it may be what a later one waits for
+            if again and behind is not None:
+                await behind.settled()
+            again = True
             entries, still = still, []
             items = [(header, payload) for _cursor, header, payload in entries]
             results = await self.node.ingest(
-                items, group=group, accepted=lambda d: self._came_from(key, d.entry.entry_id)
+                items, group=group, accepted=lambda d: self._came_from(key, d.entry.entry_id), behind=behind
             )
             refused: list[tuple[tuple[int, bytes, bytes | None], HoldspaceError]] = []
             authors: set[bytes] = set()  # authors with an entry held: their next entries wait with it
@@ -369,10 +404,12 @@ class Federation:
         return self.node.store.get_meta(FORK_PREFIX + entry.log_group + entry.author) is not None
 
     async def _count_strike(self, key: bytes) -> None:
-        """One strike; at the threshold, close every connection with the peer (both directions)."""
+        """One strike; at the threshold, close every connection with the peer (both directions). The
+        peer stops counting as linked before the first close (its link's tasks end after)."""
         if not self.book.strike(key, trio.current_time()):
             return
         log.warning("peer %s penalised: too many invalid entries or frames", key.hex()[:16])
+        self.connected.discard(key)
         for conn in list(self._connections.get(key, ())):
             with contextlib.suppress(TransportError):
                 await conn.aclose(CLOSE_PENALISED, "fed.penalised")
@@ -668,6 +705,13 @@ class Federation:
                     announced = cursor
                     await send.send(encode_entries_event(group, items, cursor))
                 served[group] = cursor
+
+
+async def _read_events(stream: MessageStream, send: trio.MemorySendChannel[SyncEvent]) -> None:
+    """Read and decode a sync stream's events into ``send`` (its buffer bounds the read-ahead)."""
+    async with send:
+        while True:
+            await send.send(decode_sync_event(decode_response(await stream.receive())))
 
 
 async def _watch_outgoing(conn: Connection) -> None:

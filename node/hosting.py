@@ -17,6 +17,7 @@ from node.core import Decision
 from node.limits import NodeLimits
 from node.records import StoredEntry
 from node.transport.base import Connection
+from node.write_behind import WriteBehind
 from protocol import codec
 from protocol.address import NodeAddress
 from protocol.entry import Entry
@@ -106,6 +107,7 @@ class HostingNode(Protocol):
         items: list[tuple[bytes, bytes | None]],
         group: bytes | None = None,
         accepted: Callable[[Decision], None] | None = None,
+        behind: WriteBehind | None = None,
     ) -> list[Decision | HoldspaceError | None]: ...
 
     async def record_fork_proof(self, proof: ForkProof) -> bool: ...

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import nacl.signing
@@ -46,8 +47,9 @@ from node.store import Store, StoreError
 from node.store_writer import InlineStoreWriter, StoreWriter
 from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from node.transport.quic import serve_quic
+from node.write_behind import WriteBehind
 from protocol import codec, kinds
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import HoldspaceError
 from protocol.federation import ALPN_FEDERATION
 from protocol.frames import (
@@ -66,7 +68,7 @@ from protocol.log import ForkError, ForkProof
 log = logging.getLogger("holdspace.node")
 
 MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per group in memory (see below)
-READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready)
+READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready_group)
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
@@ -327,22 +329,26 @@ class Node:
 
     # -- publishing --------------------------------------------------------------------------
 
-    async def ready(self, header: bytes, group: bytes | None = None) -> None:
-        """Bring the state of the entry's group up to date before the entry is checked. Entries that
-        land at the end of L are applied at once; when the state must be computed afresh (an entry
-        relayed by a peer that did not see every head, say: spec 12.8), that runs in a worker thread,
-        one group at a time and one thread for all (the event loop keeps the other core), while the
-        group's reads are served from its last state. Entries added meanwhile are applied after, so
-        one computation covers a burst; at most ``READY_ROUNDS`` rounds, then the check decides."""
-        if group is None:
-            try:
-                group = decode_entry(header, None, now_ms=None, verify=False).log_group
-            except HoldspaceError:
-                return  # the check gives the error
-        await self.ready_group(group)
+    async def ready_decoded(
+        self, header: bytes, payload: bytes | None, authors: frozenset[bytes] | None
+    ) -> Entry | None:
+        """:meth:`ready_group` for an entry whose group is not known yet: it is decoded (and verified)
+        once, here, and returned for ``check_entry(decoded=...)``; None if it does not decode (the
+        check then gives the error)."""
+        try:
+            entry = self.core.decode(header, payload, now_ms=self.now_ms(), from_client=authors is not None)
+        except HoldspaceError:
+            return None
+        await self.ready_group(entry.log_group)
+        return entry
 
     async def ready_group(self, group: bytes) -> None:
-        """:meth:`ready` for a group."""
+        """Bring the group's state up to date before an entry of it is checked. Entries that land at
+        the end of L are applied at once; when the state must be computed afresh (an entry relayed
+        by a peer that did not see every head, say: spec 12.8), that runs in a worker thread, one
+        group at a time and one thread for all (the event loop keeps the other core), while the
+        group's reads are served from its last state. Entries added meanwhile are applied after, so
+        one computation covers a burst; at most ``READY_ROUNDS`` rounds, then the check decides."""
         ctx = self.core.groups.get(group)
         if ctx is None or ctx.advance() or not self._threads:
             return
@@ -378,9 +384,11 @@ class Node:
     ) -> dict[str, codec.CborValue]:
         """:meth:`publish` once the author's publish rate is charged (a client session charges it);
         ``token``: the operator's token a client gave with a genesis."""
-        await self.ready(header)
+        decoded = await self.ready_decoded(header, payload, authors)
         try:
-            decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors, token=token)
+            decision = self.core.check_entry(
+                header, payload, now_ms=self.now_ms(), authors=authors, token=token, decoded=decoded
+            )
         except ForkError as fork:
             await self._record_fork(fork)
             raise
@@ -410,9 +418,11 @@ class Node:
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
         for header, payload in items:
-            await self.ready(header)
+            decoded = await self.ready_decoded(header, payload, authors)
             try:
-                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=authors)
+                decision = self.core.check_entry(
+                    header, payload, now_ms=self.now_ms(), authors=authors, decoded=decoded
+                )
             except ForkError as fork:
                 await self._record_fork(fork)
                 outcomes.append(fork.code)
@@ -517,6 +527,7 @@ class Node:
         items: list[tuple[bytes, bytes | None]],
         group: bytes | None = None,
         accepted: Callable[[Decision], None] | None = None,
+        behind: WriteBehind | None = None,
     ) -> list[Decision | HoldspaceError | None]:
         """Validate and store entries relayed by a peer node, in the given order, and return once all
         are durable. One result per item: its decision (stored, or a duplicate), its error (refused),
@@ -527,14 +538,25 @@ class Node:
 
         The entries to store are written in ONE transaction, in the order they were checked: the
         store's arrival order is then a valid order for validation, which is what this node's own
-        peers rely on when they pull from it (spec 16.3)."""
+        peers rely on when they pull from it (spec 16.3).
+
+        With ``behind``, it returns once the entries are checked (and reserved: later checks see
+        them): the write runs behind, after the writes started there before it (``WriteBehind``), so
+        a puller checks its next batch while this one commits; ``behind.settled()`` says when they
+        are durable."""
         results: list[Decision | HoldspaceError | None] = []
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
         for header, payload in items:
-            await self.ready(header, group)
+            decoded = None
+            if group is None:
+                decoded = await self.ready_decoded(header, payload, None)
+            else:
+                await self.ready_group(group)
             try:
-                decision = self.core.check_entry(header, payload, now_ms=self.now_ms(), authors=None, group=group)
+                decision = self.core.check_entry(
+                    header, payload, now_ms=self.now_ms(), authors=None, group=group, decoded=decoded
+                )
             except ForkError as fork:
                 await self._record_fork(fork)
                 results.append(None)
@@ -554,20 +576,38 @@ class Node:
                 continue
             self._reserve(decision)
             batch.append(decision)
+        if behind is not None:
+            await behind.start(partial(self._write_ingested, batch, elsewhere))
+        else:
+            await self._write_ingested(batch, elsewhere, None)
+        return results
+
+    async def _write_ingested(
+        self, batch: list[Decision], elsewhere: list[bytes], check: Callable[[], None] | None
+    ) -> None:
+        """:meth:`ingest`'s write: ``batch`` in one transaction (``check`` just before it), then the
+        duplicates whose write another task has under way."""
         with trio.CancelScope(shield=True):  # reserved entries are written through, caller or not
-            await self._write_batch(batch)
+            await self._write_batch(batch, check)
         for entry_id in elsewhere:
             pending = self._commits.get(entry_id)
             if pending is not None:
                 await pending.wait()
             if entry_id in self._failed:
                 raise ProtocolError("proto.busy", "an entry this batch needs could not be stored")
-        return results
 
-    async def _write_batch(self, batch: list[Decision]) -> None:
-        """Reserved decisions, written in one ordered transaction."""
-        if batch:
-            await self._write_reserved(batch, lambda: self.writer.append_batch([d.record for d in batch]))
+    async def _write_batch(self, batch: list[Decision], check: Callable[[], None] | None = None) -> None:
+        """Reserved decisions, written in one ordered transaction (none if ``check`` raises: they are
+        given back)."""
+        if not batch:
+            return
+
+        async def write() -> list[int | None]:
+            if check is not None:
+                check()
+            return await self.writer.append_batch([d.record for d in batch])
+
+        await self._write_reserved(batch, write)
 
     def group_event(self, group: bytes) -> trio.Event:
         """Set at the group's next commit (or new fork proof); take it *before* reading the store."""

@@ -19,6 +19,10 @@ Other writes (``put_meta``, ``delete_meta``, ``delete_body``) can go through the
 the writer's async methods: they run in queue order, after the appends queued before them, and
 keep the event loop from waiting on a commit.
 
+Hand-over: writes submitted in one scheduling round of trio reach the thread together, at the end
+of that round (``TrioToken.run_sync_soon``): one wake-up of the thread per round, and the appends of
+concurrent publishers that arrived together in one transaction, each acknowledged after it.
+
 Backpressure: at most ``max_pending`` entries (and other writes) are queued or being committed;
 further callers wait in ``append`` until space frees.
 
@@ -43,6 +47,7 @@ small limiter. Writes never run inline: use the writer's methods, or a thread.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import queue
 import threading
@@ -117,7 +122,8 @@ class StoreWriter:
         self.store = store
         self._max_entries = max_batch_entries
         self._max_bytes = max_batch_bytes
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Item]] = queue.SimpleQueue()
+        self._staged: list[_Item] = []  # submitted in this scheduling round, handed over at its end
         self._room = trio.Semaphore(max_pending)
         self._read_limiter = trio.CapacityLimiter(read_threads)
         self._token: trio.lowlevel.TrioToken | None = None
@@ -157,7 +163,7 @@ class StoreWriter:
             return
         if not self._closing:
             self._closing = True
-            self._queue.put(_STOP)
+            self._stage(_STOP)
         # Shielded: the thread is finishing a commit and the callers it serves are waiting for it.
         with trio.CancelScope(shield=True):
             await self._stopped.wait()
@@ -200,7 +206,9 @@ class StoreWriter:
 
     async def delete_bodies(self, items: list[tuple[bytes, bytes]]) -> int:
         """:meth:`Store.delete_bodies` on the writer thread (one durable transaction)."""
-        return int(await self._run_job(self.store.delete_bodies, items))  # type: ignore[call-overload]
+        deleted = await self._run_job(self.store.delete_bodies, items)
+        assert isinstance(deleted, int)
+        return deleted
 
     async def _run_job(self, fn: Callable[..., object], *args: object) -> object:
         job = _Job(fn, args)
@@ -216,8 +224,24 @@ class StoreWriter:
         if self._closing:  # closed while we waited for room: the thread may be gone
             self._room.release()
             raise StoreError("store.closed", "the store writer is not running")
-        self._queue.put(item)  # no checkpoint since the check above: ordered before the stop mark
+        self._stage(item)  # no checkpoint since the check above: ordered before the stop mark
         await item.event.wait()
+
+    def _stage(self, item: _Item) -> None:
+        """Queue ``item`` for the thread at the end of this scheduling round, with every other item
+        submitted in it: one hand-over (one wake-up of the thread) per round, not per write, and
+        the writes of one round in one transaction where they can share one."""
+        if not self._staged:
+            assert self._token is not None
+            self._token.run_sync_soon(self._hand_over)
+        self._staged.append(item)
+        if item is _STOP:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._staged:
+            self._queue.put(self._staged)
+            self._staged = []
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -231,11 +255,12 @@ class StoreWriter:
     # --- the writer thread -----------------------------------------------------------------------
 
     def _thread_main(self) -> None:
-        carry: object = None  # an item taken from the queue that must start the next round
+        backlog: collections.deque[_Item] = collections.deque()  # handed over, in order, not yet written
         try:
             while True:
-                item = carry if carry is not None else self._queue.get()
-                carry = None
+                if not backlog:
+                    backlog.extend(self._queue.get())
+                item = backlog.popleft()
                 if item is _STOP:
                     break
                 if isinstance(item, _Job):
@@ -246,13 +271,15 @@ class StoreWriter:
                 batch = [item]
                 size = len(item.entry.raw)
                 while len(batch) < self._max_entries and size < self._max_bytes:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if not isinstance(item, _Pending):
-                        carry = item  # a job or the stop mark: after this batch
-                        break
+                    if not backlog:
+                        try:
+                            backlog.extend(self._queue.get_nowait())
+                        except queue.Empty:
+                            break
+                    if not isinstance(backlog[0], _Pending):
+                        break  # a job or the stop mark: after this batch
+                    item = backlog.popleft()
+                    assert isinstance(item, _Pending)
                     batch.append(item)
                     size += len(item.entry.raw)
                 self._commit(batch)

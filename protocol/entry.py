@@ -177,8 +177,6 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
     if verify and not signing.verify_fields(signing.DOMAIN_ENTRY, fields, author):
         raise EntryError("entry.bad_signature")
     assert isinstance(prev, bytes | None)
-    entry = Entry(group, author, seq, prev, timestamp, kind, size, digest, sig, raw, entry_id(raw))
-    if payload is not None:
-        check_payload(entry, payload)
-        entry = replace(entry, payload=payload)
-    return entry
+    if payload is not None and (len(payload) != size or crypto.blake2b_256(payload) != digest):
+        raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
+    return Entry(group, author, seq, prev, timestamp, kind, size, digest, sig, raw, entry_id(raw), payload)

@@ -11,12 +11,19 @@ one file to review:
 * send backlog, close initiator, idle expiry: read from private state;
 * stateless CONNECTION_CLOSE in an Initial packet (ported from aioquic.asyncio.server);
 * HTTP/3 (the WebTransport endpoint): bytes its parser holds for a stream.
+* acknowledgements (1-RTT): aioquic sends an ACK ``_ack_delay`` (1 ms) after the first
+  ack-eliciting packet, in a packet of its own even when data leaves before that (the ACK is
+  written only once its timer is due). ``HoldspaceQuic`` waits up to ``ACK_DELAY`` instead, sends
+  the pending ACK with the first data it writes meanwhile, and acknowledges at once after
+  ``ACK_EVERY`` datagrams (a bulk sender keeps its congestion window moving). So a request whose
+  answer is ready within ``ACK_DELAY`` costs one datagram back, not two.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from aioquic import tls
 from aioquic.h3.connection import H3Connection
 from aioquic.quic import events
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
@@ -24,6 +31,7 @@ from aioquic.quic.connection import (
     CONNECTION_LIMIT_FRAME_CAPACITY,
     MAX_STREAM_DATA_FRAME_CAPACITY,
     TRANSPORT_CLOSE_FRAME_CAPACITY,
+    NetworkAddress,
     QuicConnection,
     QuicConnectionState,
 )
@@ -34,6 +42,8 @@ from aioquic.quic.stream import QuicStream
 from cryptography import x509
 
 __all__ = [
+    "ACK_DELAY",
+    "ACK_EVERY",
     "CreditPolicy",
     "HoldspaceQuic",
     "encode_initial_close",
@@ -41,6 +51,12 @@ __all__ = [
     "peer_certificate",
     "send_backlog",
 ]
+
+#: Longest wait (s) before a 1-RTT ACK; below the 25 ms ``max_ack_delay`` aioquic announces, so the
+#: peer's loss detection allows for it (RFC 9002 section 6.2.1).
+ACK_DELAY = 0.010
+#: Datagrams received while an ACK is pending after which it is sent at once.
+ACK_EVERY = 8
 
 
 class CreditPolicy(Protocol):
@@ -78,6 +94,9 @@ class HoldspaceQuic(QuicConnection):
         self._local_max_streams_uni.value = max_uni_streams
         self.hs_idle_expired = False
         self.hs_local_close = False
+        self._ack_delay = ACK_DELAY
+        self._hs_unacked = 0  # datagrams received since the pending 1-RTT ACK was scheduled
+        self._hs_data_written = False  # stream data written since the last datagrams_to_send
 
     # -- hooks --------------------------------------------------------------------------
 
@@ -97,6 +116,32 @@ class HoldspaceQuic(QuicConnection):
         if self._close_event is None:
             self.hs_local_close = True
         super().close(error_code=error_code, frame_type=frame_type, reason_phrase=reason_phrase)
+
+    def receive_datagram(self, data: bytes, addr: object, now: float) -> None:
+        super().receive_datagram(data, addr, now)
+        space = self._spaces.get(tls.Epoch.ONE_RTT)
+        if space is None or space.ack_at is None:
+            self._hs_unacked = 0
+            return
+        self._hs_unacked += 1
+        if self._hs_unacked >= ACK_EVERY:
+            space.ack_at = min(space.ack_at, now)
+
+    def send_stream_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
+        super().send_stream_data(stream_id, data, end_stream)
+        self._hs_data_written = True
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, NetworkAddress]]:
+        if self._hs_data_written:
+            self._hs_data_written = False
+            space = self._spaces.get(tls.Epoch.ONE_RTT)
+            if space is not None and space.ack_at is not None and space.ack_at > now:
+                space.ack_at = now  # the pending ACK leaves with the data
+        datagrams = super().datagrams_to_send(now)
+        space = self._spaces.get(tls.Epoch.ONE_RTT)
+        if space is None or space.ack_at is None:
+            self._hs_unacked = 0
+        return datagrams
 
     def handle_timer(self, now: float) -> None:
         if self._close_at is not None and now >= self._close_at and self._close_event is None:

@@ -55,6 +55,9 @@ __all__ = ["Address", "Endpoint", "QuicConnectionHandle"]
 log = logging.getLogger(__name__)
 
 TLS_NO_APPLICATION_PROTOCOL = QuicErrorCode.CRYPTO_ERROR + 120
+QUIET_ROUNDS = 3  # rounds seeing no new message that end a burst (a writer hands over in two; the
+# order within a round is shuffled, so a hand-over can look quiet for two rounds running)
+COALESCE_ROUNDS = 64  # most rounds a send pass waits for a burst of messages to end
 
 Address = tuple[str, int]
 
@@ -120,6 +123,7 @@ class QuicConnectionHandle:
         self._progress_event = trio.Event()
         self._wake_event = trio.Event()
         self._timer_at: float | None = None
+        self._written_at_send = 0  # stats.messages_sent at the last send pass
         self._last_sent = trio.current_time()  # when a datagram was last sent (keep-alive clock)
         self._pings = 0
         self._handshake_deadline: float | None = trio.current_time() + limits.handshake_timeout
@@ -178,7 +182,16 @@ class QuicConnectionHandle:
     # ---------------------------------------------------------------- credit policy (HoldspaceQuic)
 
     def max_data_target(self) -> int:
-        return self.consumed_total + self.limits.max_buffered_bytes
+        """MAX_DATA to advertise: ``consumed + max_buffered_bytes``, but raised only once that adds
+        at least a quarter of the budget or the peer has less than a quarter left. MAX_DATA is
+        ack-eliciting: raised by the few bytes of every request read, it would cost a datagram each
+        way per request (its own packet or its ACK). Never above ``consumed + budget``."""
+        budget = self.limits.max_buffered_bytes
+        target = self.consumed_total + budget
+        sent = self.quic.max_data_sent
+        if target - sent >= budget // 4 or sent - self.quic.max_data_used < budget // 4:
+            return target
+        return min(sent, target)
 
     def free_stream_slots(self) -> int:
         return max(0, self.limits.max_streams - self.table.alive_in)
@@ -208,8 +221,9 @@ class QuicConnectionHandle:
                     await self._wake_event.wait()
             self._wake_event = trio.Event()
             # Let tasks woken by the last datagrams queue their replies, so that those share
-            # packets with the ACKs.
-            await trio.lowlevel.checkpoint()
+            # packets with the ACKs; and while messages are being written, let the writers of a
+            # burst finish (see _coalesce).
+            await self._coalesce()
             now = trio.current_time()
             if self._timer_at is not None and now >= self._timer_at:
                 self._timer_at = None
@@ -230,7 +244,29 @@ class QuicConnectionHandle:
                 self._last_sent = now  # even if congestion control holds it back: no busy loop
             await self._send_pending(now)
 
+    async def _coalesce(self) -> None:
+        """Yield once; then, if messages were written since the last send pass, keep yielding until
+        ``QUIET_ROUNDS`` scheduling rounds pass with no new message (at most ``COALESCE_ROUNDS``).
+
+        Answers that complete together (one durable commit acknowledges many pipelined requests)
+        are written by as many tasks, one after the other (each takes the session stream in turn):
+        sending after the first would put each answer in a packet of its own."""
+        await trio.lowlevel.checkpoint()
+        written = self.stats.messages_sent
+        if written == self._written_at_send:
+            return
+        quiet = 0
+        for _ in range(COALESCE_ROUNDS):
+            await trio.lowlevel.checkpoint()
+            if self.stats.messages_sent != written:
+                written, quiet = self.stats.messages_sent, 0
+            else:
+                quiet += 1
+                if quiet >= QUIET_ROUNDS:
+                    break
+
     async def _send_pending(self, now: float) -> None:
+        self._written_at_send = self.stats.messages_sent
         datagrams = self.quic.datagrams_to_send(now)
         self._timer_at = self.quic.get_timer()  # re-armed after every datagrams_to_send
         if datagrams:

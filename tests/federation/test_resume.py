@@ -40,9 +40,9 @@ def counting(node: Node, received: list[int]) -> None:
     """Count every entry the node is handed by its peers (whatever it then does with it)."""
     ingest = node.ingest
 
-    async def counted(items, group=None, accepted=None):  # type: ignore[no-untyped-def]
+    async def counted(items, group=None, accepted=None, behind=None):  # type: ignore[no-untyped-def]
         received.append(len(items))
-        return await ingest(items, group, accepted)
+        return await ingest(items, group, accepted, behind)
 
     node.ingest = counted  # type: ignore[method-assign]
 

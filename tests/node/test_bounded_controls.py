@@ -175,7 +175,7 @@ async def test_a_running_node_computes_a_group_afresh_in_a_worker_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An entry relayed by a peer that did not see every head needs the state computed afresh: the
-    node does that in a worker thread (``Node.ready``), never on the event loop's thread."""
+    node does that in a worker thread (``Node.ready_group``), never on the event loop's thread."""
     import threading
 
     import nacl.signing

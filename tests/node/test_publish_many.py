@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import protocol.entry
 from node.limits import NodeLimits
 from protocol import kinds
 from protocol.author import create_group
@@ -75,3 +77,32 @@ async def test_batches_are_bounded_and_count_against_the_rate_limit(tmp_path: Pa
         with pytest.raises(HoldspaceError) as err:
             await s.request("publish_many", entries=[])
         assert err.value.code == "proto.malformed_frame"
+
+
+async def test_an_entry_is_decoded_once_on_its_way_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its group's state is brought up to date from the entry the check then uses: the node decodes
+    (and verifies) a header once, whatever the path (``publish``, ``publish_many``, a peer's
+    ``ingest``). The session's look-up of the author, to charge its rate, reads the CBOR only."""
+    import node.core
+    import node.server
+    import node.session
+
+    decoded: list[bytes] = []
+    real = protocol.entry.decode_entry
+
+    def counting(raw: bytes, payload: bytes | None, **kwargs: Any) -> protocol.entry.Entry:
+        decoded.append(raw)
+        return real(raw, payload, **kwargs)
+
+    for module in (node.core, node.server, node.session):
+        monkeypatch.setattr(module, "decode_entry", counting)
+    async with running_node(tmp_path / "n") as (running, address), session(address) as s:
+        genesis, writer = create_group(b"\x01" * 32, now())
+        await s.authenticate(writer.me)
+        await s.publish(genesis)
+        one, two, three = (writer.append(kinds.MESSAGE, ENVELOPE, now()) for _ in range(3))
+        decoded.clear()
+        await s.publish(one)
+        await s.publish_many([two])
+        await running.ingest([(three.raw, three.payload)])
+        assert [decoded.count(e.raw) for e in (one, two, three)] == [1, 1, 1]

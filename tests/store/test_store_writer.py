@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -72,6 +73,27 @@ async def test_200_concurrent_appenders_are_batched(store: Store) -> None:
     assert writer.commits < 200
     assert writer.max_batch > 1
     assert store.check_integrity() == []
+
+
+async def test_appends_of_one_scheduling_round_reach_the_thread_together(store: Store) -> None:
+    """Appends submitted in one round of trio's scheduler are handed to the writer thread at once
+    (one wake-up, one transaction), each acknowledged after that commit."""
+    entries = [make_entry(G1, ident(f"author-{i}"), 1, size=512) for i in range(50)]
+    handed: list[int] = []
+
+    class CountingQueue(queue.SimpleQueue[list[object]]):
+        def put(self, items: list[object], block: bool = True, timeout: float | None = None) -> None:
+            handed.append(len(items) if isinstance(items, list) else 1)  # one item a put, before
+            super().put(items, block, timeout)
+
+    writer = StoreWriter(store)
+    writer._queue = CountingQueue()
+    async with writer:
+        async with trio.open_nursery() as nursery:
+            for e in entries:
+                nursery.start_soon(writer.append, e)
+        assert handed == [50]
+        assert writer.commits == 1 and writer.entries_acknowledged == 50
 
 
 async def test_sequential_logs_from_concurrent_authors(store: Store) -> None:

@@ -3,6 +3,7 @@ per node. Each figure is drawn from the same history the metrics come from."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,64 @@ def _traffic(plt: Any, path: Path, traffic: dict[str, HostTraffic], nodes: list[
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata=_PNG)
     plt.close(fig)
+
+
+def study(
+    path: Path,
+    table: list[dict[str, Any]],
+    metric: str,
+    against: str,
+    by: str | None,
+    title: str,
+) -> bool:
+    """A study's figure: ``metric`` against the grid parameter ``against``, one line per value of
+    ``by``: the median across seeds, a band from the lowest to the highest seed, and each seed as a
+    dot. Durations written as text (``"25m"``) are placed by their seconds; other text values are
+    categories, in the grid's order. Returns False (and draws nothing) if no run has the metric."""
+    from simulations.scenario import ScenarioError, duration  # noqa: PLC0415
+
+    done = [r for r in table if r["status"] == "done" and isinstance(r.get(metric), int | float)]
+    if not done:
+        return False
+
+    def position(value: Any) -> float | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return duration(value, against)
+        except ScenarioError:
+            return None
+
+    xs_written = list(dict.fromkeys(r[against] for r in table))
+    numeric = all(position(v) is not None for v in xs_written)
+    place = {v: (position(v) if numeric else float(i)) for i, v in enumerate(xs_written)}
+    series = list(dict.fromkeys(r[by] for r in table)) if by else [None]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for value in series:
+        rows = [r for r in done if by is None or r[by] == value]
+        points = [x for x in xs_written if any(r[against] == x for r in rows)]
+        if not points:
+            continue
+        xs = [place[x] for x in points]
+        ys = [sorted(float(r[metric]) for r in rows if r[against] == x) for x in points]
+        label = None if by is None else f"{by} = {value}"
+        (line,) = ax.plot(xs, [statistics.median(y) for y in ys], marker="o", label=label)
+        ax.fill_between(xs, [y[0] for y in ys], [y[-1] for y in ys], color=line.get_color(), alpha=0.15)
+        for x, y in zip(xs, ys, strict=True):
+            ax.scatter([x] * len(y), y, color=line.get_color(), s=10, alpha=0.5)
+    if not numeric:
+        ax.set_xticks([place[v] for v in xs_written], [str(v) for v in xs_written])
+    ax.set_xlabel(against + (" (s)" if numeric and any(isinstance(v, str) for v in xs_written) else ""))
+    ax.set_ylabel(metric)
+    ax.grid(True, alpha=0.3)
+    if by is not None:
+        ax.legend()
+    seeds = len({r["seed"] for r in done})
+    ax.set_title(f"{title}: median, range and each of {seeds} seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata=_PNG)
+    plt.close(fig)
+    return True

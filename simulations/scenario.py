@@ -218,10 +218,19 @@ def load(path: str | Path) -> Scenario:
 
 
 def parse(text: str, source: str = "<scenario>") -> Scenario:
+    return from_data(toml_data(text, source), source)
+
+
+def toml_data(text: str, source: str = "<scenario>") -> dict[str, Any]:
+    """The TOML tables of a scenario file, unchecked (a study edits them before :func:`from_data`)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _bad(f"{source} is not valid TOML: {exc}") from exc
+
+
+def from_data(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Check a scenario's TOML tables (see :func:`parse`). Raises :class:`ScenarioError`."""
     top = _Table(data, "")
     name = top.text("name", Path(source).stem)
     description = top.text("description", "")
@@ -314,6 +323,31 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
         adversaries=adversaries,
         source=source,
     )
+
+
+def seeds(value: object) -> list[int]:
+    """Seeds from ``7``, ``"1-50"``, ``"1,4,9"`` or a list of integers: between 1 and 100,000
+    non-negative seeds. Raises :class:`ScenarioError` with ``sim.bad_seeds``."""
+    out: list[int] = []
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        out = list(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        out = [value]
+    elif isinstance(value, str):
+        try:
+            for part in value.split(","):
+                if "-" in part.strip()[1:]:
+                    a, b = part.strip().split("-", 1)
+                    out.extend(range(int(a), int(b) + 1))
+                else:
+                    out.append(int(part))
+        except ValueError:
+            raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {value!r}") from None
+    else:
+        raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {value!r}")
+    if not out or len(out) > 100_000 or any(s < 0 for s in out):
+        raise ScenarioError("sim.bad_seeds", "between 1 and 100000 non-negative seeds")
+    return out
 
 
 def _node(table: _Table, key: str, names: set[str]) -> str | None:

@@ -176,7 +176,7 @@ def sim_study(
         f"study {study.name}: {len(study.points)} points x {len(study.seeds)} seeds = "
         f"{len(study.points) * len(study.seeds)} runs of scenario {study.scenario}, on {where}; results in {out}"
     )
-    progress = Progress()
+    progress = Progress(parameters=list(study.grid))
     started = time.perf_counter()
 
     def runs(tasks: list[Any]) -> Any:

@@ -57,14 +57,14 @@ def compute(
     *,
     convergence_s: float | None,
     violations: dict[str, list[str]],
-    members_per_group: int,
+    group_sizes: list[int],
 ) -> dict[str, Any]:
     sent = history.of("sent")
     removed = {e["member"] for e in history.of("removed")}
     forgers = {e["key"] for e in history.of("attack") if e["what"] == "equivocation"}  # their garbage is unreadable
     deliveries = delivery_latencies(history)
     ack = [e["t"] - e["started"] for e in sent]
-    expected = len(sent) * max(0, members_per_group - 1)
+    expected = sum(max(0, group_sizes[int(e["id"].split(":", 1)[0])] - 1) for e in sent)
     refused = Counter((e["code"]) for e in history.of("refused"))
     refused_peer = Counter((e["code"]) for e in history.of("refused") if e["source"] == "peer")
     stored = Counter(e["node"] for e in history.of("stored"))
@@ -74,6 +74,7 @@ def compute(
     return {
         "messages": {
             "sent": len(sent),
+            "checkins": sum(1 for e in sent if e.get("checkin")),
             "send_failed": len(history.of("send_failed")),
             "deliveries": len(deliveries),
             "deliveries_expected_at_most": expected,

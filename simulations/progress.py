@@ -28,7 +28,9 @@ class Progress:
         stream: TextIO | None = None,
         tty: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
+        parameters: list[str] | None = None,
     ) -> None:
+        self.parameters = parameters  # the order in which a run's parameters are shown
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.clock = clock
@@ -54,7 +56,8 @@ class Progress:
         elif not record["metrics"].get("ok", False):
             self.failed += 1
             what = "checks failed: " + ", ".join(k for k, v in record["metrics"].get("safety", {}).items() if v)
-        params = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in record["params"].items())
+        order = self.parameters or list(record["params"])
+        params = ", ".join(f"{k.rsplit('.', 1)[-1]}={record['params'][k]}" for k in order if k in record["params"])
         wall = (record.get("timing") or {}).get("wall_s")
         line = (
             f"[{self.done}/{self.total}] point {record['index']} seed {record['seed']}"

@@ -66,10 +66,18 @@ def banner(scenario: Scenario, the_plan: Plan) -> str:
     faults = [f"{f.kind}@{f.at:g}s" + (f"-{f.end:g}s" if f.end is not None else "") for f in the_plan.faults]
     return (
         f"scenario {scenario.name} seed {the_plan.seed}: {scenario.nodes} nodes, {scenario.groups} groups x "
-        f"{scenario.members} members, {scenario.duration:g} s of traffic, settle bound {scenario.settle:g} s; "
+        f"{_sizes(scenario, the_plan)} members, {scenario.duration:g} s of traffic, "
+        f"settle bound {scenario.settle:g} s; "
         f"faults: {', '.join(faults) or 'none'}; adversaries: "
         f"{', '.join(a.kind for a in the_plan.adversaries) or 'none'} (full plan in plan.json)"
     )
+
+
+def _sizes(scenario: Scenario, the_plan: Plan) -> str:
+    if scenario.group_sizes == "fixed" or not the_plan.group_sizes:
+        return str(scenario.members)
+    sizes = the_plan.group_sizes
+    return f"{min(sizes)}..{max(sizes)} ({scenario.group_sizes}, {sum(sizes)} in all)"
 
 
 def run_scenario(
@@ -110,7 +118,7 @@ def run_scenario(
         nodes,
         convergence_s=took,
         violations=violations,
-        members_per_group=scenario.members,
+        group_sizes=the_plan.group_sizes,
     )
     figures["equivocating_authors"] = sum(len(a) for a in sim.equivocators.values())
     figures["ok"] = not any(violations.values())

@@ -7,17 +7,16 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from simulations.history import History
-from simulations.metrics import delivery_latencies
+from simulations.metrics import Digest
 from simulations.network import HostTraffic
 
 _PNG = {"Software": None}  # no version string in the file: the same run gives the same bytes
 
 
-def write(out: Path, history: History, traffic: dict[str, HostTraffic], nodes: list[str], title: str) -> None:
+def write(out: Path, digest: Digest, traffic: dict[str, HostTraffic], nodes: list[str], title: str) -> None:
     plt = _pyplot()
-    _latency(plt, out / "latency_cdf.png", history, title)
-    _convergence(plt, out / "convergence.png", history, title)
+    _latency(plt, out / "latency_cdf.png", digest, title)
+    _convergence(plt, out / "convergence.png", digest, title)
     _traffic(plt, out / "traffic.png", traffic, nodes, title)
 
 
@@ -30,8 +29,8 @@ def _pyplot() -> Any:
     return matplotlib.pyplot
 
 
-def _latency(plt: Any, path: Path, history: History, title: str) -> None:
-    values = sorted(d[2] * 1000 for d in delivery_latencies(history))
+def _latency(plt: Any, path: Path, digest: Digest, title: str) -> None:
+    values = sorted(v * 1000 for v in digest.latencies)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if values:
         ys = [(i + 1) / len(values) for i in range(len(values))]
@@ -47,21 +46,21 @@ def _latency(plt: Any, path: Path, history: History, title: str) -> None:
     plt.close(fig)
 
 
-def _convergence(plt: Any, path: Path, history: History, title: str) -> None:
-    samples = history.of("sample")
-    t0 = history.t0
+def _convergence(plt: Any, path: Path, digest: Digest, title: str) -> None:
+    samples = digest.samples
+    t0 = digest.t0
     fig, ax = plt.subplots(figsize=(7, 4.2))
     xs = [(s["t"] - t0) / 60 for s in samples]
     ys = [s["converged"] / s["groups"] if s["groups"] else 1.0 for s in samples]
     ax.plot(xs, ys, drawstyle="steps-post")
     for start_ev, end_ev, colour in (("partition", "heal", "tab:red"), ("loss", "loss_end", "tab:orange")):
-        starts = [e["t"] for e in history.of(start_ev)]
-        ends = [e["t"] for e in history.of(end_ev)]
+        starts = digest.marks.get(start_ev, [])
+        ends = digest.marks.get(end_ev, [])
         for a, b in zip(starts, ends, strict=False):
             ax.axvspan((a - t0) / 60, (b - t0) / 60, color=colour, alpha=0.15, label=start_ev)
-    for e in history.of("node_down"):
-        if e["t"] >= t0:
-            ax.axvline((e["t"] - t0) / 60, color="black", alpha=0.4, linestyle=":", label="crash")
+    for t in digest.marks.get("node_down", []):
+        if t >= t0:
+            ax.axvline((t - t0) / 60, color="black", alpha=0.4, linestyle=":", label="crash")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     if unique:

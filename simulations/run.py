@@ -1,7 +1,8 @@
 """Run a scenario with a seed and write its results.
 
 ``DIR/plan.json``      the seed, the scenario's resolved options and everything drawn from the seed
-``DIR/history.jsonl``  every event of the run (see ``history.py``): the raw output
+``DIR/history.jsonl``  every event of the run (see ``history.py``): the raw output, streamed to disk
+                       as the run goes; the metrics and checks read it back
 ``DIR/metrics.json``   figures (virtual time) and the checkers' verdicts
 ``DIR/*.csv``          latency per delivery, convergence samples, traffic per host, refusals
 ``DIR/*.png``          latency CDF, convergence over time, traffic per node
@@ -96,24 +97,27 @@ def run_scenario(
     )
     workdir = new_directory()
     try:
-        sim = Simulation(scenario, the_plan, workdir, progress)
+        sim = Simulation(scenario, the_plan, workdir, progress, history=out / "history.jsonl")
         started = time.perf_counter()
-        run_in_trio(sim)
+        try:
+            run_in_trio(sim)
+        finally:
+            sim.history.close()
         wall = time.perf_counter() - started
     finally:
         remove_directory(workdir)
-    history = sim.history
+    digest = metrics.Digest.read(out / "history.jsonl", out / "latency.csv")
     ev = evidence(sim)
     violations = {name: check(ev) for name, check in checkers.SAFETY.items()}
-    faults_end = history.t0 + the_plan.faults_end
-    took, liveness = checkers.convergence(history.of("sample"), faults_end, scenario.settle)
+    faults_end = digest.t0 + the_plan.faults_end
+    took, liveness = checkers.convergence(digest.samples, faults_end, scenario.settle)
     violations["converged"] = liveness
     violations["fork_proven"] = checkers.fork_proven(ev)
     violations["not_penalised"] = checkers.not_penalised(ev)
     traffic = {str(k): v for k, v in sim.wire.traffic.items()}
     nodes = scenario.node_names
     figures = metrics.compute(
-        history,
+        digest,
         traffic,
         nodes,
         convergence_s=took,
@@ -124,11 +128,10 @@ def run_scenario(
     figures["ok"] = not any(violations.values())
     figures["seed"] = seed
     figures["scenario"] = scenario.name
-    history.write(out / "history.jsonl")
-    metrics.write(out, figures, history, traffic)
+    metrics.write(out, figures, digest, traffic)
     if draw:
-        plots.write(out, history, traffic, nodes, scenario.name)
-    simulated = history.events[-1]["t"] if history.events else 0.0
+        plots.write(out, digest, traffic, nodes, scenario.name)
+    simulated = digest.last_t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = RunResult(seed, figures["ok"], figures, wall, simulated, peak)
     timing = {"wall_s": round(wall, 3), "simulated_s": simulated, "speedup": round(result.speedup, 2)}

@@ -168,13 +168,15 @@ class Simulation:
         plan: Plan,
         directory: Path,
         progress: Callable[[float], None] | None = None,
+        history: Path | None = None,
     ) -> None:
+        """``history``: the file the events stream to (default: ``directory/history.jsonl``)."""
         self.scenario = scenario
         self.plan = plan
         self.seed = plan.seed
         self.directory = directory
         self.progress = progress
-        self.history = History()
+        self.history = History(history or directory / "history.jsonl")
         self.loss_override: float | None = None
         self.wire = SimWire(self.seed, self._link_for)
         self.network = MemoryNetwork(self.wire)

@@ -141,7 +141,7 @@ mean_offline = "1m"
     result = run_scenario(parse(text, "sessions.toml"), 3, tmp_path, draw=False)
     assert result.ok, result.metrics["violations"]
     history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
-    t0 = history[0]["t0"]
+    t0 = next(e["t"] for e in history if e["ev"] == "traffic_start")
     sent = [e for e in history if e["ev"] == "sent"]
     sessions = Sessions(every=600, length=180, start=60)
     inside = [e for e in sent if sessions.inside(e["started"] - t0)]

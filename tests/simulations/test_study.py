@@ -180,6 +180,12 @@ def test_the_merged_table_has_a_row_per_run_and_every_metric(tmp_path: Path) -> 
     [figure] = outcome.figures  # the metric against a parameter, a line per value of another
     assert figure.name == "delivery-latency-p99-s_vs_faults-0-until_by_network-federation-loss.png"
     assert figure.read_bytes().startswith(b"\x89PNG")
+    # the same records give the same bytes: table, Parquet file and figure
+    written = {p: p.read_bytes() for p in (out / "results.csv", out / "results.parquet", figure)}
+    for p in written:
+        p.unlink()
+    assert run_study(study, out, local(), draw=True).resumed == 12
+    assert all(p.read_bytes() == data for p, data in written.items())
     # without [[plots]]: convergence and delivery latency against each grid parameter
     assert [(p.metric, p.against) for p in default_plots(load(write_study(tmp_path, GRID)))] == [
         ("convergence_after_faults_s", "network.federation.loss"),

@@ -228,6 +228,7 @@ CODES: dict[str, str] = {
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",
+    "sim.bad_study": "a simulation study file is missing, unreadable, breaks the schema or makes a bad scenario",
     # --- primitives ---
     "crypto.bad_key": "a key or nonce has the wrong length",
     "crypto.decrypt_failed": "authenticated decryption failed: wrong key, or the data was altered",

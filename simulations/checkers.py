@@ -59,21 +59,35 @@ class Evidence:
     equivocators: dict[bytes, set[bytes]] = field(default_factory=dict)  # group -> authors who forked
     proofs: dict[bytes, dict[str, set[bytes]]] = field(default_factory=dict)  # group -> node -> proven authors
     penalties: set[tuple[str, str]] = field(default_factory=set)  # (honest node, honest peer it penalised)
+    # what the checkers computed once for bytes several hosts hold alike (the same stored record,
+    # the same control log): a verdict is a function of the bytes, so it is shared, never re-derived
+    verdicts: dict[bytes, Entry | str] = field(default_factory=dict, repr=False)  # record -> entry or code
+    decoded: dict[bytes, Entry] = field(default_factory=dict, repr=False)  # record -> entry, unverified
+    states: dict[tuple[bytes, ...], Any] = field(default_factory=dict, repr=False)  # control ids -> state
 
 
-def _entries(raw: list[tuple[int, StoredEntry]]) -> list[tuple[StoredEntry, bytes, bytes | None]]:
-    return [(record, *unpack_record(record.raw)) for _cursor, record in raw]
+def _verified(ev: Evidence, record: StoredEntry) -> Entry | str:
+    """The entry of a stored record, decoded and verified (signature, payload hash), or the code
+    it fails with."""
+    got = ev.verdicts.get(record.raw)
+    if got is None:
+        header, payload = unpack_record(record.raw)
+        try:
+            got = decode_entry(header, payload, now_ms=None)
+        except HoldspaceError as err:
+            got = err.code
+        ev.verdicts[record.raw] = got
+    return got
 
 
 def signatures(ev: Evidence) -> list[str]:
     out = []
     for group, nodes in ev.stores.items():
         for node, raw in nodes.items():
-            for record, header, payload in _entries(raw):
-                try:
-                    entry = decode_entry(header, payload, now_ms=None)
-                except HoldspaceError as err:
-                    out.append(f"{node} stored an entry of group {group.hex()[:8]} that fails {err.code}")
+            for _cursor, record in raw:
+                entry = _verified(ev, record)
+                if isinstance(entry, str):
+                    out.append(f"{node} stored an entry of group {group.hex()[:8]} that fails {entry}")
                     continue
                 if entry.entry_id != record.entry_id or entry.author != record.author or entry.seq != record.seq:
                     out.append(f"{node} stored entry {record.entry_id.hex()[:8]} under another position")
@@ -84,26 +98,39 @@ def no_forgery(ev: Evidence) -> list[str]:
     out = []
     for nodes in ev.stores.values():
         for node, raw in nodes.items():
-            for record, _header, _payload in _entries(raw):
+            for _cursor, record in raw:
                 if record.author in ev.honest_authors and record.entry_id not in ev.signed:
                     out.append(f"{node} stored {record.entry_id.hex()[:8]}, which its author's client never signed")
     return out
 
 
-def _state_and_entries(raw: list[tuple[int, StoredEntry]]) -> tuple[Any, list[Entry]]:
-    entries = [decode_entry(h, p, now_ms=None, verify=False) for _r, h, p in _entries(raw)]
+def _decoded(ev: Evidence, record: StoredEntry) -> Entry:
+    entry = ev.decoded.get(record.raw)
+    if entry is None:
+        header, payload = unpack_record(record.raw)
+        entry = ev.decoded[record.raw] = decode_entry(header, payload, now_ms=None, verify=False)
+    return entry
+
+
+def _state_and_entries(ev: Evidence, raw: list[tuple[int, StoredEntry]]) -> tuple[Any, list[Entry]]:
+    """A node's entries of a group, and the group state recomputed from its stored control log
+    (the same log on several hosts is computed once)."""
+    entries = [_decoded(ev, record) for _cursor, record in raw]
     genesis = next((e for e in entries if e.kind == kinds.GENESIS), None)
     if genesis is None:
         return None, entries
     controls = [e for e in entries if kinds.is_control(e.kind) and e.payload is not None]
-    return compute_state(genesis, controls), entries
+    key = (genesis.entry_id, *(e.entry_id for e in controls))
+    if key not in ev.states:
+        ev.states[key] = compute_state(genesis, controls)
+    return ev.states[key], entries
 
 
 def authorised(ev: Evidence) -> list[str]:
     out = []
     for group, nodes in ev.stores.items():
         for node, raw in nodes.items():
-            state, entries = _state_and_entries(raw)
+            state, entries = _state_and_entries(ev, raw)
             if state is None:
                 out.append(f"{node} holds entries of group {group.hex()[:8]} but not its genesis")
                 continue
@@ -122,7 +149,7 @@ def removed_cannot_decrypt(ev: Evidence) -> list[str]:
         if not nodes:
             continue
         _node, raw = next(iter(nodes.items()))
-        state, entries = _state_and_entries(raw)
+        state, entries = _state_and_entries(ev, raw)
         if state is None:
             continue
         keys = copy.deepcopy(removed.keys)

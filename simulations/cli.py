@@ -1,10 +1,13 @@
-"""``holdspace sim``: run scenarios, one seed or a sweep over seeds on several cores."""
+"""``holdspace sim``: run scenarios, one seed or a sweep over seeds on several cores; run studies (a
+grid of parameters x seeds) on this machine or a Dask cluster."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import click
 
 from clients.extras import require
 from clients.participant import ClientError
-from simulations.scenario import Scenario, ScenarioError, load, plan
+from simulations.scenario import Scenario, ScenarioError, load, plan, seeds
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -31,19 +34,7 @@ def find_scenario(text: str) -> Scenario:
 
 def _seeds(text: str) -> list[int]:
     """``7`` or ``1-50`` or ``1,4,9``."""
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            if "-" in part:
-                a, b = part.split("-", 1)
-                out.extend(range(int(a), int(b) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {text!r}") from None
-    if not out or len(out) > 100_000 or any(s < 0 for s in out):
-        raise ScenarioError("sim.bad_seeds", "between 1 and 100000 non-negative seeds")
-    return out
+    return seeds(text)
 
 
 def _one(scenario_path: str, seed: int, out: str, draw: bool) -> dict[str, Any]:
@@ -145,6 +136,92 @@ def _sweep(text: str, scenario: Scenario, seeds: list[int], out: Path, jobs: int
     if failed:
         click.echo(f"failing seeds (replay with --seed N): {', '.join(map(str, failed))}", err=True)
     return 1 if failed else 0
+
+
+@sim.command("study")
+@click.argument("study_file", metavar="STUDY.toml", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Results directory [study-NAME].")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Runs at a time on this machine [its number of cores].",
+)
+@click.option("--scheduler", default=None, help="Run on the Dask cluster whose scheduler is at this address.")
+@click.option("--retry-errors", is_flag=True, help="Run again the runs recorded as errors.")
+@click.option("--keep-runs", is_flag=True, help="Keep every run's full outputs (history, plots) in OUT/runs/.")
+@click.option("--no-plots", is_flag=True, help="Skip the study's PNG plots.")
+def sim_study(
+    study_file: Path,
+    out: Path | None,
+    jobs: int | None,
+    scheduler: str | None,
+    retry_errors: bool,
+    keep_runs: bool,
+    no_plots: bool,
+) -> None:
+    """Run every point of STUDY.toml's grid with every seed, and merge the results into one table.
+
+    Runs go to this machine's cores (--jobs), or to a Dask cluster (--scheduler). A run that fails
+    is recorded with its seed and error and the study goes on; running the same command again
+    resumes the study (finished runs are not run again). Writes OUT/results.csv and
+    OUT/results.parquet (one row per run), OUT/timing.csv and OUT/plots/. The exit status is 1 if
+    any run ended in an error."""
+    from simulations import executors  # noqa: PLC0415 - other commands start without the study runner
+    from simulations.progress import Progress  # noqa: PLC0415
+    from simulations.study import StudyError, load  # noqa: PLC0415
+    from simulations.study_runner import run_study  # noqa: PLC0415
+
+    try:
+        study = load(study_file)
+    except StudyError as err:
+        click.echo(f"error: {err.code}: {err.message}", err=True)
+        sys.exit(1)
+    out = out or Path(f"study-{study.name}")
+    jobs = jobs or os.cpu_count() or 1
+    where = f"the Dask cluster at {scheduler}" if scheduler else f"{jobs} processes"
+    click.echo(
+        f"study {study.name}: {len(study.points)} points x {len(study.seeds)} seeds = "
+        f"{len(study.points) * len(study.seeds)} runs of scenario {study.scenario}, on {where}; results in {out}"
+    )
+    progress = Progress(parameters=list(study.grid))
+    started = time.perf_counter()
+
+    def runs(tasks: list[Any]) -> Any:
+        if scheduler:
+            return executors.dask(tasks, scheduler)
+        return executors.local(tasks, jobs)
+
+    try:
+        outcome = run_study(
+            study,
+            out,
+            runs,
+            retry_errors=retry_errors,
+            keep_runs=keep_runs,
+            draw=not no_plots,
+            on_start=progress.start,
+            on_record=progress.record,
+        )
+    except KeyboardInterrupt:
+        progress.finish()
+        click.echo("stopped: the finished runs are recorded; run the same command again to resume", err=True)
+        sys.exit(130)
+    progress.finish()
+    wall = time.perf_counter() - started
+    done = outcome.total - len(outcome.errors)
+    click.echo(
+        f"{outcome.total} runs ({outcome.resumed} from earlier): {done} done, {len(outcome.failed_checks)} of them "
+        f"failed a check, {len(outcome.errors)} errors; {wall:.1f} s; table in {out / 'results.csv'} and "
+        f"{out / 'results.parquet'}" + (f", {len(outcome.figures)} plots in {out / 'plots'}" if outcome.figures else "")
+    )
+    for r in outcome.errors:
+        click.echo(
+            f"  error, point {r['index']} seed {r['seed']}: {r['error']} (replay: holdspace sim run "
+            f"{out / 'points' / (r['point'] + '.toml')} --seed {r['seed']})",
+            err=True,
+        )
+    sys.exit(1 if outcome.errors else 0)
 
 
 def _ms(seconds: float | None) -> str:

@@ -1,8 +1,13 @@
 """The history of a run: every event, in the order it happened, with its virtual time.
 
-It is both what the checkers read (offline, after the run) and the researcher's raw output
-(``history.jsonl``, one JSON object per line). Times are virtual seconds since the start of the
-run, rounded to the microsecond; ``t0`` is when traffic started (fault times count from it).
+It is both what the checkers and metrics read (after the run) and the researcher's raw output
+(``history.jsonl``, one JSON object per line). It is written to disk as the run goes, never held
+in memory: a run's memory does not grow with its number of events, and the readers stream the
+file back (``metrics.Digest`` reads it in two passes). Times are virtual seconds since the start
+of the run, rounded to the microsecond; ``t0`` is when traffic started (fault times count from
+it): the time of the ``traffic_start`` event.
+
+The first line is ``{"ev": "start", "t": 0.0}``; each later line is one event, its keys sorted.
 
 Event kinds (every event has ``t`` and ``ev``):
 
@@ -12,6 +17,7 @@ Event kinds (every event has ``t`` and ``ev``):
 ``partition``      the network split into ``sides`` (lists of node names); ``heal`` ends it
 ``loss``           federation links lose ``loss`` of their packets; ``loss_end`` ends it
 ``setup_start``    members are connected; groups start forming; ``traffic_start`` when formed
+                   (its time is ``t0``)
 ``setup_retry``    ``member``'s setup step ``op`` failed with ``code`` and is retried
 ``stored``         ``node`` durably stored entry ``id`` (16 hex digits) of ``group``, ``kind``
 ``refused``        ``node`` refused a request or entry from a ``client`` or ``peer`` with ``code``
@@ -32,34 +38,72 @@ Event kinds (every event has ``t`` and ``ev``):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import trio
 
+BUFFER = 1 << 20
+
 
 class History:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+    """The events of one run, streamed to ``path`` (invariant: the file holds every event added,
+    in order, once :meth:`close` or :meth:`flush` returned)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.t0 = 0.0
+        self.count = 0  # events added
+        self.last_t = 0.0  # time of the last event
+        self._file: IO[str] | None = None  # opened by the first event
+        self._closed = False
 
     def add(self, ev: str, **fields: Any) -> None:
-        self.events.append({"t": round(trio.current_time(), 6), "ev": ev, **fields})
+        t = round(trio.current_time(), 6)
+        event = {"t": t, "ev": ev, **fields}
+        if self._file is None:
+            if self._closed:
+                raise ValueError("the history is closed")
+            self._file = self.path.open("w", encoding="utf-8", buffering=BUFFER)
+            self._file.write(json.dumps({"ev": "start", "t": 0.0}, sort_keys=True) + "\n")
+        self._file.write(json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n")
+        self.count += 1
+        self.last_t = t
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.flush()
+        return iter_events(self.path) if self.path.exists() else iter(())
 
     def of(self, *kinds: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["ev"] in kinds]
+        """The events of these kinds (read back from the file: for small kinds, or small runs)."""
+        return [e for e in self if e["ev"] in kinds]
 
-    def write(self, path: Path) -> None:
-        with path.open("w", encoding="utf-8") as f:
-            f.write(json.dumps({"t": 0.0, "ev": "start", "t0": round(self.t0, 6)}, sort_keys=True) + "\n")
-            for event in self.events:
-                f.write(json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n")
 
-    @classmethod
-    def read(cls, path: Path) -> History:
-        history = cls()
-        with path.open(encoding="utf-8") as f:
-            first = json.loads(f.readline())
-            history.t0 = float(first["t0"])
-            history.events = [json.loads(line) for line in f if line.strip()]
-        return history
+def iter_events(path: Path, *kinds: str) -> Iterator[dict[str, Any]]:
+    """Every event of the file at ``path`` (of the given kinds, if any: lines of other kinds are
+    skipped without being decoded), the ``start`` line left out."""
+    needles = tuple(f'"{k}"' for k in kinds)  # a cheap filter; the decoded event is checked too
+    with path.open(encoding="utf-8") as f:
+        f.readline()
+        for line in f:
+            if needles and not any(n in line for n in needles):
+                continue
+            event: dict[str, Any] = json.loads(line)
+            if not kinds or event["ev"] in kinds:
+                yield event
+
+
+def read_t0(path: Path) -> float:
+    """When traffic started in the run whose history is at ``path`` (0 if it never did)."""
+    return next((float(e["t"]) for e in iter_events(path, "traffic_start")), 0.0)

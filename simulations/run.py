@@ -1,7 +1,8 @@
 """Run a scenario with a seed and write its results.
 
 ``DIR/plan.json``      the seed, the scenario's resolved options and everything drawn from the seed
-``DIR/history.jsonl``  every event of the run (see ``history.py``): the raw output
+``DIR/history.jsonl``  every event of the run (see ``history.py``): the raw output, streamed to disk
+                       as the run goes; the metrics and checks read it back
 ``DIR/metrics.json``   figures (virtual time) and the checkers' verdicts
 ``DIR/*.csv``          latency per delivery, convergence samples, traffic per host, refusals
 ``DIR/*.png``          latency CDF, convergence over time, traffic per node
@@ -66,10 +67,18 @@ def banner(scenario: Scenario, the_plan: Plan) -> str:
     faults = [f"{f.kind}@{f.at:g}s" + (f"-{f.end:g}s" if f.end is not None else "") for f in the_plan.faults]
     return (
         f"scenario {scenario.name} seed {the_plan.seed}: {scenario.nodes} nodes, {scenario.groups} groups x "
-        f"{scenario.members} members, {scenario.duration:g} s of traffic, settle bound {scenario.settle:g} s; "
+        f"{_sizes(scenario, the_plan)} members, {scenario.duration:g} s of traffic, "
+        f"settle bound {scenario.settle:g} s; "
         f"faults: {', '.join(faults) or 'none'}; adversaries: "
         f"{', '.join(a.kind for a in the_plan.adversaries) or 'none'} (full plan in plan.json)"
     )
+
+
+def _sizes(scenario: Scenario, the_plan: Plan) -> str:
+    if scenario.group_sizes == "fixed" or not the_plan.group_sizes:
+        return str(scenario.members)
+    sizes = the_plan.group_sizes
+    return f"{min(sizes)}..{max(sizes)} ({scenario.group_sizes}, {sum(sizes)} in all)"
 
 
 def run_scenario(
@@ -88,39 +97,41 @@ def run_scenario(
     )
     workdir = new_directory()
     try:
-        sim = Simulation(scenario, the_plan, workdir, progress)
+        sim = Simulation(scenario, the_plan, workdir, progress, history=out / "history.jsonl")
         started = time.perf_counter()
-        run_in_trio(sim)
+        try:
+            run_in_trio(sim)
+        finally:
+            sim.history.close()
         wall = time.perf_counter() - started
     finally:
         remove_directory(workdir)
-    history = sim.history
+    digest = metrics.Digest.read(out / "history.jsonl", out / "latency.csv")
     ev = evidence(sim)
     violations = {name: check(ev) for name, check in checkers.SAFETY.items()}
-    faults_end = history.t0 + the_plan.faults_end
-    took, liveness = checkers.convergence(history.of("sample"), faults_end, scenario.settle)
+    faults_end = digest.t0 + the_plan.faults_end
+    took, liveness = checkers.convergence(digest.samples, faults_end, scenario.settle)
     violations["converged"] = liveness
     violations["fork_proven"] = checkers.fork_proven(ev)
     violations["not_penalised"] = checkers.not_penalised(ev)
     traffic = {str(k): v for k, v in sim.wire.traffic.items()}
     nodes = scenario.node_names
     figures = metrics.compute(
-        history,
+        digest,
         traffic,
         nodes,
         convergence_s=took,
         violations=violations,
-        members_per_group=scenario.members,
+        group_sizes=the_plan.group_sizes,
     )
     figures["equivocating_authors"] = sum(len(a) for a in sim.equivocators.values())
     figures["ok"] = not any(violations.values())
     figures["seed"] = seed
     figures["scenario"] = scenario.name
-    history.write(out / "history.jsonl")
-    metrics.write(out, figures, history, traffic)
+    metrics.write(out, figures, digest, traffic)
     if draw:
-        plots.write(out, history, traffic, nodes, scenario.name)
-    simulated = history.events[-1]["t"] if history.events else 0.0
+        plots.write(out, digest, traffic, nodes, scenario.name)
+    simulated = digest.last_t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = RunResult(seed, figures["ok"], figures, wall, simulated, peak)
     timing = {"wall_s": round(wall, 3), "simulated_s": simulated, "speedup": round(result.speedup, 2)}

@@ -63,6 +63,7 @@ from protocol.payloads import Erase, MessageEnvelope
 from simulations.history import History
 from simulations.network import LinkSpec, SimWire
 from simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
+from simulations.workload import Activity, Diurnal, Sessions, attendance
 
 EPOCH_MS: Final = 1_800_000_000_000  # the virtual wall clock at time 0 (2027-01-15)
 PORT: Final = 4433
@@ -167,13 +168,15 @@ class Simulation:
         plan: Plan,
         directory: Path,
         progress: Callable[[float], None] | None = None,
+        history: Path | None = None,
     ) -> None:
+        """``history``: the file the events stream to (default: ``directory/history.jsonl``)."""
         self.scenario = scenario
         self.plan = plan
         self.seed = plan.seed
         self.directory = directory
         self.progress = progress
-        self.history = History()
+        self.history = History(history or directory / "history.jsonl")
         self.loss_override: float | None = None
         self.wire = SimWire(self.seed, self._link_for)
         self.network = MemoryNetwork(self.wire)
@@ -183,11 +186,17 @@ class Simulation:
             seed = random.Random(f"{self.seed}/node-key/{name}").randbytes(32)  # noqa: S311 - simulated keys
             self.nodes[name] = SimNode(name, nacl.signing.SigningKey(seed), directory / name, name in plan.byzantine)
         self.members: list[SimMember] = []
+        self.by_group: list[list[SimMember]] = [[] for _ in range(scenario.groups)]
+        self.mobile: set[str] = set()  # names of the members on mobile links
         for mp in plan.members:
             name = f"g{mp.group}m{mp.index}"
             rng = random.Random(f"{self.seed}/member/{name}")  # noqa: S311 - simulated keys and nonces
             participant = SimParticipant(rng.randbytes(32), self.nodes[mp.home].address, self.clock_ms, rng)
-            self.members.append(SimMember(mp, name, participant, rng))
+            member = SimMember(mp, name, participant, rng)
+            self.members.append(member)
+            self.by_group[mp.group].append(member)
+            if mp.mobile:
+                self.mobile.add(name)
         self.groups: list[bytes | None] = [None] * scenario.groups
         # the nodes that may host each group: its members' home nodes (joins add exactly those)
         self.candidates: dict[bytes, list[SimNode]] = {}
@@ -217,6 +226,8 @@ class Simulation:
         if src in self.nodes and dst in self.nodes:
             link = self.scenario.federation_link
             return link if self.loss_override is None else replace(link, loss=self.loss_override)
+        if src in self.mobile or dst in self.mobile:
+            return self.scenario.mobile_link
         return self.scenario.client_link
 
     # -- nodes -----------------------------------------------------------------------------------
@@ -423,51 +434,91 @@ class Simulation:
 
     # -- traffic ---------------------------------------------------------------------------------
 
+    def activity(self, member: SimMember, until: float) -> Activity:
+        """When ``member`` posts (see workload.py): its group's sessions, its time zone."""
+        s = self.scenario
+        sessions = Sessions()
+        if s.sessions_every:
+            sessions = Sessions(
+                every=s.sessions_every,
+                length=s.sessions_length,
+                start=self.plan.session_starts[member.plan.group],
+                rate=s.sessions_rate,
+                checkin=s.checkin,
+                checkin_window=s.checkin_window,
+                attendance=s.attendance,
+            )
+        hour = ((EPOCH_MS / 1000 + self.t0) / 3600) % 24
+        diurnal = Diurnal(s.diurnal_amplitude, s.peak_hour, member.plan.zone, hour)
+        return Activity(
+            s.messages_per_member_hour, sessions, diurnal, attendance(self.seed, member.name, sessions, until)
+        )
+
     async def chat(self, member: SimMember, until: float) -> None:
-        rate = self.scenario.messages_per_member_hour / 3600.0
-        if rate <= 0:
-            return
+        activity = self.activity(member, until)
         low, high = self.scenario.message_bytes
         while True:
-            await trio.sleep(member.rng.expovariate(rate))
-            if self.now() >= until:
+            at = activity.next_arrival(member.rng, self.now(), until)
+            if at is None:
                 return
+            await trio.sleep(at - self.now())
             if member.removed or not member.online or member.record is None:
                 continue
-            text = _text(member.rng, member.rng.randint(low, high))
-            record = member.record
-            started = trio.current_time()
-            try:
-                async with member.lock:
-                    session = member.session
-                    if session is None:
-                        raise TransportError("offline")
-                    message = await member.participant.send(session, record, text)
-                assert record.state is not None
-                mid = _message_id(member.plan.group, message.author, message.seq)
-                excluded = [
-                    m.key for m, _ in self.removed if m.record is not None and m.key not in record.state.members
-                ]
-                self.history.add("sent", member=member.name, id=mid, bytes=len(text), started=round(started, 6))
-                if excluded:
-                    self.sent_excluding[record.prev or b""] = excluded
-            except Exception as exc:
-                if not _expected(exc):
-                    raise
-                self.history.add("send_failed", member=member.name, code=_code(exc))
-                if _code(exc) in NOT_MEMBER:
-                    member.removed = True
-                    member.toggle(False)
+            await self.post(member, _text(member.rng, member.rng.randint(low, high)))
+
+    async def checkins(self, member: SimMember, until: float) -> None:
+        """One check-in message at the start of every session ``member`` attends (and is online for),
+        at a time drawn in the session's first ``checkin_window``."""
+        activity = self.activity(member, until)
+        sessions = activity.sessions
+        rng = random.Random(f"{self.seed}/checkin/{member.name}")  # noqa: S311 - simulated behaviour
+        for k, start in enumerate(sessions.starts(until)):
+            at = start + rng.uniform(0, sessions.checkin_window)
+            if not activity.attending(k) or at >= until:
+                continue
+            await self.at(at)
+            if member.removed or not member.online or member.record is None:
+                continue
+            await self.post(member, _text(rng, rng.randint(20, 120)), checkin=True)
+
+    async def post(self, member: SimMember, text: str, *, checkin: bool = False) -> None:
+        """Publish one message of ``member``'s and record it (``sent``, or ``send_failed``)."""
+        record = member.record
+        assert record is not None
+        started = trio.current_time()
+        try:
+            async with member.lock:
+                session = member.session
+                if session is None:
+                    raise TransportError("offline")
+                message = await member.participant.send(session, record, text)
+            assert record.state is not None
+            mid = _message_id(member.plan.group, message.author, message.seq)
+            excluded = [m.key for m, _ in self.removed if m.record is not None and m.key not in record.state.members]
+            extra = {"checkin": True} if checkin else {}
+            self.history.add("sent", member=member.name, id=mid, bytes=len(text), started=round(started, 6), **extra)
+            if excluded:
+                self.sent_excluding[record.prev or b""] = excluded
+        except Exception as exc:
+            if not _expected(exc):
+                raise
+            self.history.add("send_failed", member=member.name, code=_code(exc))
+            if _code(exc) in NOT_MEMBER:
+                member.removed = True
+                member.toggle(False)
 
     async def churn(self, member: SimMember, until: float) -> None:
+        """``member`` goes offline and comes back (exponential durations: the churn's, or for a
+        mobile member the mobile ones), until ``until``; it ends online."""
         s = self.scenario
+        online, offline = (s.mobile_online, s.mobile_offline) if member.plan.mobile else (s.mean_online, s.mean_offline)
         while self.now() < until:
-            await trio.sleep(member.rng.expovariate(1 / s.mean_online))
+            await trio.sleep(member.rng.expovariate(1 / online))
             if self.now() >= until:
                 break
             member.toggle(False)
             self.history.add("offline", member=member.name)
-            await trio.sleep(member.rng.expovariate(1 / s.mean_offline))
+            await trio.sleep(member.rng.expovariate(1 / offline))
             member.toggle(True)
             self.history.add("online", member=member.name)
         member.toggle(True)
@@ -507,7 +558,9 @@ class Simulation:
             await self.remove(f)
 
     async def remove(self, f: Fault) -> None:
-        group = [m for m in self.members if m.plan.group == f.group]
+        group = self.by_group[f.group]
+        if len(group) < 2:
+            return  # a facilitator alone: nobody to remove
         facilitator = group[0]
         target = group[f.member or 1]
         record = facilitator.record
@@ -615,7 +668,7 @@ class Simulation:
         """A member of group ``a.group`` signs two entries at one position (two messages, or with
         ``twin = "control"`` two erase entries) and publishes one to its home node and the other to
         another host of the group."""
-        group = [m for m in self.members if m.plan.group == a.group and m.plan.index > 0 and m.record is not None]
+        group = [m for m in self.by_group[a.group] if m.plan.index > 0 and m.record is not None]
         gid = self.groups[a.group]
         if not group or gid is None:
             return
@@ -746,8 +799,7 @@ class Simulation:
                 with trio.fail_after(SETUP_TIMEOUT):
                     async with trio.open_nursery() as setup:
                         for g in range(s.groups):
-                            group = [m for m in self.members if m.plan.group == g]
-                            setup.start_soon(self.form_group, g, group)
+                            setup.start_soon(self.form_group, g, self.by_group[g])
                 self.t0 = trio.current_time()
                 self.history.t0 = self.t0
                 self.setup_wall_s = time.perf_counter() - self.setup_wall_s  # reported apart, never used
@@ -758,7 +810,9 @@ class Simulation:
                     work.start_soon(self.sample, horizon)
                     for member in self.members:
                         work.start_soon(self.chat, member, end)
-                        if member.plan.churns:
+                        if s.sessions_every and s.checkin:
+                            work.start_soon(self.checkins, member, end)
+                        if member.plan.churns or member.plan.mobile:
                             work.start_soon(self.churn, member, min(end, self.plan.faults_end or end))
                     for f in self.plan.faults:
                         work.start_soon(self.fault, f, root)

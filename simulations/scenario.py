@@ -12,6 +12,7 @@ written next to the results, so a run can be read and replayed without the code 
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
 import tomllib
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 from protocol.errors import HoldspaceError
 from simulations.network import LinkSpec
+from simulations.workload import group_size, zipf_weights
 
 MAX_NODES: Final = 5000
 MAX_GROUPS: Final = 5000
@@ -134,6 +136,9 @@ ADVERSARY_KINDS: Final = ("forger", "flooder", "equivocator")
 TWIN_KINDS: Final = ("message", "control")  # what an equivocator signs twice
 FEDERATION_LINK: Final = LinkSpec(latency_ms=25.0, jitter_ms=8.0, distribution="lognormal", bandwidth_mbps=100.0)
 CLIENT_LINK: Final = LinkSpec(latency_ms=30.0, jitter_ms=10.0, distribution="lognormal", bandwidth_mbps=20.0)
+MOBILE_LINK: Final = LinkSpec(latency_ms=60.0, jitter_ms=30.0, distribution="lognormal", bandwidth_mbps=5.0, loss=0.01)
+GROUP_SIZES: Final = ("fixed", "lognormal", "pareto")
+COMMUNITIES: Final = ("even", "zipf")
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,28 @@ class Scenario:
     random_max_fault: float = 0.0
     adversaries: tuple[Adversary, ...] = ()
     source: str = ""
+    # workloads (see workload.py and the README): defaults leave them off
+    group_sizes: str = "fixed"  # fixed | lognormal | pareto
+    size_sigma: float = 0.7  # lognormal: sigma of log(size / members)
+    size_alpha: float = 1.5  # pareto: tail index (members is the minimum)
+    max_members: int = MAX_MEMBERS_PER_GROUP  # drawn sizes are capped here
+    communities: str = "even"  # even: group g on node g mod count; zipf: nodes weighted 1/(k+1)^s
+    zipf_s: float = 1.0
+    sessions_every: float = 0.0  # weekly sessions: seconds between starts (0: none)
+    sessions_length: float = 3600.0
+    sessions_start: float | None = None  # first start after traffic starts (None: drawn per group)
+    sessions_rate: float = 30.0  # messages per member-hour during a session
+    checkin: bool = True
+    checkin_window: float = 300.0
+    attendance: float = 1.0
+    diurnal_amplitude: float = 0.0
+    peak_hour: float = 20.0
+    timezones: tuple[float, ...] = (0.0,)
+    group_local: float = 1.0  # share of a group's members in its facilitator's time zone
+    mobile_fraction: float = 0.0
+    mobile_online: float = 900.0
+    mobile_offline: float = 1800.0
+    mobile_link: LinkSpec = MOBILE_LINK
 
     @property
     def node_names(self) -> list[str]:
@@ -218,10 +245,19 @@ def load(path: str | Path) -> Scenario:
 
 
 def parse(text: str, source: str = "<scenario>") -> Scenario:
+    return from_data(toml_data(text, source), source)
+
+
+def toml_data(text: str, source: str = "<scenario>") -> dict[str, Any]:
+    """The TOML tables of a scenario file, unchecked (a study edits them before :func:`from_data`)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _bad(f"{source} is not valid TOML: {exc}") from exc
+
+
+def from_data(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Check a scenario's TOML tables (see :func:`parse`). Raises :class:`ScenarioError`."""
     top = _Table(data, "")
     name = top.text("name", Path(source).stem)
     description = top.text("description", "")
@@ -234,13 +270,21 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
 
     nodes_t = top.table("nodes")
     n_nodes = nodes_t.integer("count", 3, 1, MAX_NODES)
+    communities = nodes_t.text("communities", "even", COMMUNITIES)
+    zipf_s = nodes_t.number("zipf_s", 1.0, 0, 5)
     nodes_t.done()
     groups_t = top.table("groups")
     n_groups = groups_t.integer("count", 1, 1, MAX_GROUPS)
     members = groups_t.integer("members", 5, 1, MAX_MEMBERS_PER_GROUP)
     remote = groups_t.number("remote_fraction", 0.5, 0, 1)
+    group_sizes = groups_t.text("sizes", "fixed", GROUP_SIZES)
+    size_sigma = groups_t.number("size_sigma", 0.7, 0, 5)
+    size_alpha = groups_t.number("size_alpha", 1.5, 0.1, 10)
+    max_members = groups_t.integer("max_members", MAX_MEMBERS_PER_GROUP, 1, MAX_MEMBERS_PER_GROUP)
     groups_t.done()
-    if n_groups * members > MAX_MEMBERS:
+    if members > max_members:
+        raise _bad(f"groups.members ({members}) is over groups.max_members ({max_members})")
+    if group_sizes == "fixed" and n_groups * members > MAX_MEMBERS:
         raise _bad(f"groups.count x groups.members = {n_groups * members} is over the limit of {MAX_MEMBERS}")
 
     traffic = top.table("traffic")
@@ -258,6 +302,7 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
     network = top.table("network")
     fed_link = _link(network.table("federation"), FEDERATION_LINK)
     client_link = _link(network.table("clients"), CLIENT_LINK)
+    mobile_link = _link(network.table("mobile"), MOBILE_LINK)
     network.done()
 
     churn = top.table("churn")
@@ -268,6 +313,7 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
     if churn_fraction and (mean_online <= 0 or mean_offline <= 0):
         raise _bad("churn.mean_online and churn.mean_offline must be positive")
     churn.done()
+    workload = _workload(top)
 
     names = {f"n{i}" for i in range(n_nodes)}
     faults = tuple(_fault(t, names, n_groups, duration_s) for t in top.tables("faults"))
@@ -313,7 +359,98 @@ def parse(text: str, source: str = "<scenario>") -> Scenario:
         random_max_fault=max_fault,
         adversaries=adversaries,
         source=source,
+        mobile_link=mobile_link,
+        group_sizes=group_sizes,
+        size_sigma=size_sigma,
+        size_alpha=size_alpha,
+        max_members=max_members,
+        communities=communities,
+        zipf_s=zipf_s,
+        **workload,
     )
+
+
+def _workload(top: _Table) -> dict[str, Any]:
+    """The ``[sessions]``, ``[diurnal]`` and ``[mobile]`` tables (``[network.mobile]`` is read with
+    the other links)."""
+    sessions = top.table("sessions")
+    every = sessions.seconds("every", 0)
+    length = sessions.seconds("length", "1h")
+    start = sessions.seconds("start", None)
+    rate = sessions.number("messages_per_member_hour", 30, 0, 3600)
+    checkin = sessions.get("checkin", True)
+    if not isinstance(checkin, bool):
+        raise _bad(f"sessions.checkin must be true or false, not {checkin!r}")
+    window = sessions.seconds("checkin_window", "5m")
+    attendance = sessions.number("attendance", 1.0, 0, 1)
+    sessions.done()
+    assert every is not None and length is not None and window is not None
+    if every and not (0 < length <= every):
+        raise _bad("sessions.length must be positive and at most sessions.every")
+
+    diurnal = top.table("diurnal")
+    amplitude = diurnal.number("amplitude", 0.0, 0, 1)
+    peak = diurnal.number("peak_hour", 20, 0, 24)
+    zones = diurnal.get("timezones", [0])
+    if not (
+        isinstance(zones, list)
+        and zones
+        and len(zones) <= 48
+        and all(isinstance(z, int | float) and not isinstance(z, bool) and -12 <= z <= 14 for z in zones)
+    ):
+        raise _bad(f"diurnal.timezones must be a list of UTC offsets in hours (-12 .. 14), not {zones!r}")
+    local = diurnal.number("group_local", 1.0, 0, 1)
+    diurnal.done()
+
+    mobile = top.table("mobile")
+    fraction = mobile.number("fraction", 0.0, 0, 1)
+    online = mobile.seconds("mean_online", "15m")
+    offline = mobile.seconds("mean_offline", "30m")
+    mobile.done()
+    assert online is not None and offline is not None
+    if fraction and (online <= 0 or offline <= 0):
+        raise _bad("mobile.mean_online and mobile.mean_offline must be positive")
+    return {
+        "sessions_every": every,
+        "sessions_length": length,
+        "sessions_start": start,
+        "sessions_rate": rate,
+        "checkin": checkin,
+        "checkin_window": window,
+        "attendance": attendance,
+        "diurnal_amplitude": amplitude,
+        "peak_hour": peak,
+        "timezones": tuple(float(z) for z in zones),
+        "group_local": local,
+        "mobile_fraction": fraction,
+        "mobile_online": online,
+        "mobile_offline": offline,
+    }
+
+
+def seeds(value: object) -> list[int]:
+    """Seeds from ``7``, ``"1-50"``, ``"1,4,9"`` or a list of integers: between 1 and 100,000
+    non-negative seeds. Raises :class:`ScenarioError` with ``sim.bad_seeds``."""
+    out: list[int] = []
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        out = list(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        out = [value]
+    elif isinstance(value, str):
+        try:
+            for part in value.split(","):
+                if "-" in part.strip()[1:]:
+                    a, b = part.strip().split("-", 1)
+                    out.extend(range(int(a), int(b) + 1))
+                else:
+                    out.append(int(part))
+        except ValueError:
+            raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {value!r}") from None
+    else:
+        raise ScenarioError("sim.bad_seeds", f"seeds are N, A-B or a comma-separated list, not {value!r}")
+    if not out or len(out) > 100_000 or any(s < 0 for s in out):
+        raise ScenarioError("sim.bad_seeds", "between 1 and 100000 non-negative seeds")
+    return out
 
 
 def _node(table: _Table, key: str, names: set[str]) -> str | None:
@@ -398,6 +535,8 @@ class MemberPlan:
     index: int  # 0 is the facilitator
     home: str
     churns: bool
+    zone: float = 0.0  # UTC offset, hours (diurnal activity)
+    mobile: bool = False  # on a mobile link, and comes and goes
 
 
 @dataclass
@@ -411,16 +550,20 @@ class Plan:
     adversaries: list[Adversary] = field(default_factory=list)
     faults_end: float = 0.0  # when the last fault is over (partitions healed, crashed nodes back)
     byzantine: list[str] = field(default_factory=list)  # nodes run by an adversary
+    group_sizes: list[int] = field(default_factory=list)  # members of each group, facilitator included
+    session_starts: list[float] = field(default_factory=list)  # each group's first session (if sessions)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "group_sizes": self.group_sizes,
+            "session_starts_s": self.session_starts,
             "seed": self.seed,
             "scenario": self.scenario,
             "faults_end_s": self.faults_end,
             "byzantine_nodes": self.byzantine,
             "faults": [_clean(asdict(f)) for f in self.faults],
             "adversaries": [_clean(asdict(a)) for a in self.adversaries],
-            "members": [[m.group, m.index, m.home, m.churns] for m in self.members],
+            "members": [[m.group, m.index, m.home, m.churns, m.zone, m.mobile] for m in self.members],
         }
 
 
@@ -433,14 +576,42 @@ def plan(scenario: Scenario, seed: int) -> Plan:
     rng = random.Random(f"plan/{seed}")  # noqa: S311 - reproducible choices, not secrets
     names = scenario.node_names
     out = Plan(seed, scenario.name)
-    for g in range(scenario.groups):
-        facilitator_home = names[g % len(names)]
-        for i in range(scenario.members):
+    out.group_sizes = _group_sizes(scenario, seed)
+    if sum(out.group_sizes) > MAX_MEMBERS:
+        raise _bad(f"the drawn group sizes add up to {sum(out.group_sizes)} members, over the limit of {MAX_MEMBERS}")
+    # each workload draws from a generator of its own: with their defaults, the draws above are
+    # those of a scenario without them
+    places = random.Random(f"plan/{seed}/communities")  # noqa: S311
+    zones = random.Random(f"plan/{seed}/zones")  # noqa: S311
+    mobiles = random.Random(f"plan/{seed}/mobile")  # noqa: S311
+    weights = zipf_weights(len(names), scenario.zipf_s) if scenario.communities == "zipf" else None
+    for g, size in enumerate(out.group_sizes):
+        home_index = g % len(names) if weights is None else _weighted(places, weights)
+        facilitator_home = names[home_index]
+        group_zone = zones.choice(scenario.timezones)
+        for i in range(size):
             home = facilitator_home
             if i and len(names) > 1 and rng.random() < scenario.remote_fraction:
-                home = rng.choice([n for n in names if n != facilitator_home])
+                if weights is None:  # any other node, evenly (one draw, as rng.choice of the others)
+                    k = rng.randrange(len(names) - 1)
+                    home = names[k if k < home_index else k + 1]
+                else:
+                    while home == facilitator_home:
+                        home = names[_weighted(places, weights)]
             churns = i > 0 and rng.random() < scenario.churn_fraction
-            out.members.append(MemberPlan(g, i, home, churns))
+            zone = group_zone
+            if i and len(scenario.timezones) > 1 and zones.random() >= scenario.group_local:
+                zone = zones.choice(scenario.timezones)
+            mobile = i > 0 and scenario.mobile_fraction > 0 and mobiles.random() < scenario.mobile_fraction
+            out.members.append(MemberPlan(g, i, home, churns, zone, mobile))
+    if scenario.sessions_every:
+        starts = random.Random(f"plan/{seed}/sessions")  # noqa: S311
+        out.session_starts = [
+            scenario.sessions_start
+            if scenario.sessions_start is not None
+            else round(starts.uniform(0, scenario.sessions_every), 3)
+            for _ in out.group_sizes
+        ]
     faults: list[Fault] = []
     for written in scenario.faults:
         f = written
@@ -451,7 +622,8 @@ def plan(scenario: Scenario, seed: int) -> Plan:
         elif f.kind == "crash" and f.node is None:
             f = Fault("crash", f.at, f.end, node=rng.choice(names))
         elif f.kind == "remove":
-            f = Fault("remove", f.at, None, group=f.group, member=rng.randrange(1, max(2, scenario.members)))
+            size = out.group_sizes[f.group]
+            f = Fault("remove", f.at, None, group=f.group, member=rng.randrange(1, max(2, size)))
         faults.append(f)
     w0, w1 = scenario.random_window
     for _ in range(scenario.random_partitions):
@@ -471,6 +643,22 @@ def plan(scenario: Scenario, seed: int) -> Plan:
     ends = [f.end if f.end is not None else f.at for f in faults if f.kind != "remove"]
     out.faults_end = max([*ends, *(a.end for a in scenario.adversaries)], default=0.0)
     return out
+
+
+def _group_sizes(scenario: Scenario, seed: int) -> list[int]:
+    if scenario.group_sizes == "fixed":
+        return [scenario.members] * scenario.groups
+    rng = random.Random(f"plan/{seed}/sizes")  # noqa: S311
+    spread = scenario.size_sigma if scenario.group_sizes == "lognormal" else scenario.size_alpha
+    return [
+        group_size(rng, scenario.group_sizes, scenario.members, spread, scenario.max_members)
+        for _ in range(scenario.groups)
+    ]
+
+
+def _weighted(rng: random.Random, cumulative: list[float]) -> int:
+    """An index drawn with the given cumulative weights."""
+    return bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
 
 
 def describe(scenario: Scenario) -> dict[str, Any]:

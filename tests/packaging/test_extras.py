@@ -46,6 +46,8 @@ def test_the_base_install_has_no_web_or_plotting_stack() -> None:
     for heavy in ("matplotlib", "starlette", "hypercorn", "jinja2", "numpy", "pillow"):
         assert heavy not in base
     assert "holdspace[app,sim]" in project["optional-dependencies"]["test"]
+    for needed_by_the_node in ("h11", "wsproto", "segno"):  # the node's web endpoint, invite QR codes
+        assert needed_by_the_node in base
 
 
 def test_node_commands_run_without_extras(tmp_path: Path) -> None:

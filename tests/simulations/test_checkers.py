@@ -39,12 +39,13 @@ group = 0
 
 
 @pytest.fixture(scope="module")
-def run() -> Simulation:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Simulation:
     scenario = parse(SCENARIO)
     directory = new_directory()
     try:
-        sim = Simulation(scenario, plan(scenario, 11), directory)
+        sim = Simulation(scenario, plan(scenario, 11), directory, history=tmp_path_factory.mktemp("run") / "h.jsonl")
         run_in_trio(sim)
+        sim.history.close()
     finally:
         remove_directory(directory)
     return sim

@@ -16,8 +16,8 @@ export interface NodeAddress {
 
 const bad = (why: string): never => fail("address.malformed", `not a node address (holdspace://<node id>@host:port): ${why}`);
 
-/** The white space 12.2 removes around an address (Python's `str.strip` set). */
-function isWhite(c: number): boolean {
+/** The white space of spec 12.2 (Python's `str.strip` and `str.split` set): removed around an address and from an invite. */
+export function isWhite(c: number): boolean {
   return (
     (c >= 0x09 && c <= 0x0d) ||
     (c >= 0x1c && c <= 0x20) ||

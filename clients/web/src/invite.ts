@@ -7,10 +7,10 @@
  * to a server. Wherever a token is accepted, so is a link (`parseInvite`).
  */
 import { equalBytes } from "./bytes.js";
-import { decode } from "./cbor.js";
+import { decode, encode } from "./cbor.js";
 import { H } from "./crypto.js";
 import { fail } from "./errors.js";
-import { parseNodeAddress, type NodeAddress } from "./address.js";
+import { isWhite, parseNodeAddress, type NodeAddress } from "./address.js";
 
 export const INVITE_PREFIX = "hsinvite:";
 export const JOIN_PATH = "/join";
@@ -37,23 +37,6 @@ export interface ParsedInvite {
   readonly link: string | null;
 }
 
-/** The white space of spec 12.2 (Python's `str.split` set). */
-function isWhite(c: number): boolean {
-  return (
-    (c >= 0x09 && c <= 0x0d) ||
-    (c >= 0x1c && c <= 0x20) ||
-    c === 0x85 ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000
-  );
-}
-
 function withoutWhiteSpace(text: string): string {
   let out = "";
   for (const ch of text) if (!isWhite(ch.codePointAt(0)!)) out += ch;
@@ -62,8 +45,35 @@ function withoutWhiteSpace(text: string): string {
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+function toBase64url(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    const chars = i + 2 < b.length ? 4 : i + 1 < b.length ? 3 : 2;
+    for (let k = 0; k < chars; k++) out += B64[(n >> (18 - 6 * k)) & 63]!;
+  }
+  return out;
+}
+
+/** What a token carries, as its maker knows it: the node addresses as text. */
+export interface NewInviteToken {
+  readonly groupId: Uint8Array;
+  readonly inviteId: Uint8Array;
+  readonly seed: Uint8Array;
+  readonly nodes: readonly string[];
+}
+
+/** The text of an invite token: `hsinvite:` and base64url (no padding) of `cbor || H(cbor)[0..4)`. */
+export function encodeInviteToken(t: NewInviteToken): string {
+  const body = encode({ g: t.groupId, i: t.inviteId, s: t.seed, n: [...t.nodes] });
+  const blob = new Uint8Array(body.length + 4);
+  blob.set(body);
+  blob.set(H(body).subarray(0, 4), body.length);
+  return INVITE_PREFIX + toBase64url(blob);
+}
+
 /** Canonical unpadded base64url, or null (another character, a length of 1 mod 4, stray bits). */
-function base64url(data: string): Uint8Array | null {
+function fromBase64url(data: string): Uint8Array | null {
   if (data.length % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((data.length * 3) / 4));
   let acc = 0;
@@ -88,7 +98,7 @@ const badLink = (why: string): never => fail("address.bad_link", `not an invite 
 
 function parseToken(text: string): InviteToken {
   if (!text.startsWith(INVITE_PREFIX) || text.length > MAX_INVITE_TEXT) badInvite(`it starts with ${INVITE_PREFIX}`);
-  const blob = base64url(text.slice(INVITE_PREFIX.length));
+  const blob = fromBase64url(text.slice(INVITE_PREFIX.length));
   if (blob === null) return badInvite("damaged (not base64url)");
   if (blob.length < 5) badInvite("incomplete");
   const body = blob.subarray(0, blob.length - 4);

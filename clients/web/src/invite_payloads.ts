@@ -1,48 +1,17 @@
 /**
  * The payloads of the two control entries that involve an invite's secret (spec/protocol.md 12.3):
- * the facilitator's invite and the newcomer's join; and the token's text as the facilitator's client
- * forms it (14.3; `invite.ts` reads tokens and links).
+ * the facilitator's invite and the newcomer's join (`invite.ts` forms and reads the tokens).
  *
  * Invariant: an invite's secret seed leaves this module only inside a token (the capability,
  * passed privately); a node never sees it, only the invite's public key and the join's proof.
  */
 import { equalBytes } from "./bytes.js";
 import { parseNodeAddress } from "./address.js";
-import { encode } from "./cbor.js";
 import { encodeControlPayload, joinProofMessage, type Role, sortedIds } from "./control.js";
-import { H, publicKey, randomBytes, sign } from "./crypto.js";
+import { publicKey, randomBytes, sign } from "./crypto.js";
 import { fail } from "./errors.js";
 import { verifyIdentityDocument } from "./identity.js";
-import { INVITE_PREFIX, type InviteToken } from "./invite.js";
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-function base64url(b: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    const chars = i + 2 < b.length ? 4 : i + 1 < b.length ? 3 : 2;
-    for (let k = 0; k < chars; k++) out += B64[(n >> (18 - 6 * k)) & 63]!;
-  }
-  return out;
-}
-
-/** What a token carries, as its maker knows it: the node addresses as text. */
-export interface NewInviteToken {
-  readonly groupId: Uint8Array;
-  readonly inviteId: Uint8Array;
-  readonly seed: Uint8Array;
-  readonly nodes: readonly string[];
-}
-
-/** The text of an invite token: `hsinvite:` and base64url (no padding) of `cbor || H(cbor)[0..4)`. */
-export function encodeInviteToken(t: NewInviteToken): string {
-  const body = encode({ g: t.groupId, i: t.inviteId, s: t.seed, n: [...t.nodes] });
-  const blob = new Uint8Array(body.length + 4);
-  blob.set(body);
-  blob.set(H(body).subarray(0, 4), body.length);
-  return INVITE_PREFIX + base64url(blob);
-}
+import type { InviteToken } from "./invite.js";
 
 /** What a facilitator chooses for an invite (12.3). */
 export interface InviteChoice {

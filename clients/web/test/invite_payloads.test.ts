@@ -5,8 +5,8 @@ import { H, publicKey } from "../src/crypto.js";
 import { createEntry } from "../src/entry.js";
 import { GroupState } from "../src/group.js";
 import { createIdentityDocument, derivePseudonym } from "../src/identity.js";
-import { type InviteToken, parseInvite } from "../src/invite.js";
-import { encodeInviteToken, joinPayload, type NewInviteToken, newInvite } from "../src/invite_payloads.js";
+import { encodeInviteToken, type InviteToken, type NewInviteToken, parseInvite } from "../src/invite.js";
+import { joinPayload, newInvite } from "../src/invite_payloads.js";
 
 const parseInviteToken = (text: string): InviteToken => parseInvite(text).token;
 import { encodeTextId } from "../src/textid.js";

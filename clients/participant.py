@@ -80,6 +80,19 @@ class ClientError(HoldspaceError):
     family = "client"
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, readable by this user only, on disk before it returns
+    (a temporary file beside it, fsynced, then renamed over it): a crash leaves the old or the new."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -436,15 +449,7 @@ class Participant:
                 f"the key file would be {len(sealed):,} bytes, more than the {MAX_KEYFILE:,} it may be"
                 " (nothing was written)",
             )
-        path = self.home / KEYFILE
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, sealed)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_private(self.home / KEYFILE, sealed)
         self._saved = plain
 
     # -- the storage budget ------------------------------------------------------------------

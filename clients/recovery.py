@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clients.participant import ClientError, GroupRecord, Participant
+from clients.participant import ClientError, GroupRecord, Participant, write_private
 from protocol import backup as bk
 from protocol import e2ee
 from protocol.address import NodeAddress
@@ -55,14 +55,7 @@ def write_backup(me: Participant, path: Path) -> int:
     if me.backup_key is None:
         raise ClientError("client.no_recovery_key", "make a recovery key first: holdspace recovery show-key")
     sealed = bk.seal_backup(me.backup_key, backup_of(me), os.urandom)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, sealed)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private(path, sealed)
     return len(sealed)
 
 

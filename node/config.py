@@ -574,6 +574,13 @@ def update_peers(
     if unblock is not None:
         key = parse_node_id(unblock)
         changed += _drop(blocked, lambda item: key_of_block(item) != key)
+    return _write_edited(directory, doc, changed=bool(changed)), bool(changed)
+
+
+def _write_edited(directory: Path, doc: tomlkit.TOMLDocument, *, changed: bool) -> NodeConfig:
+    """Check the edited ``node.toml`` and, if anything ``changed``, replace the file atomically with it;
+    return its configuration. A file that fails its check is never written."""
+    path = directory / CONFIG
     new_text = tomlkit.dumps(doc)
     if not new_text.endswith("\n"):
         new_text += "\n"
@@ -582,7 +589,7 @@ def update_peers(
         tmp = directory / (CONFIG + ".tmp")
         tmp.write_text(new_text, encoding="utf-8")
         os.replace(tmp, path)
-    return config, bool(changed)
+    return config
 
 
 def update_refused(
@@ -616,12 +623,4 @@ def update_refused(
         changed += 1
     if allow is not None:
         changed += _drop(refused, lambda item: key_of(item) != allow)
-    new_text = tomlkit.dumps(doc)
-    if not new_text.endswith("\n"):
-        new_text += "\n"
-    config = check_config(new_text, str(path))
-    if changed:
-        tmp = directory / (CONFIG + ".tmp")
-        tmp.write_text(new_text, encoding="utf-8")
-        os.replace(tmp, path)
-    return config, bool(changed)
+    return _write_edited(directory, doc, changed=bool(changed)), bool(changed)

@@ -249,6 +249,15 @@ export class GroupState {
    */
   private settle(): void {
     let dirty = false;
+    this.linkPending((node) => {
+      if (!dirty && !this.appendAtEnd(node)) dirty = true;
+    });
+    if (dirty) this.recompute();
+  }
+
+  /** Gives every pending entry whose parents are all placed its node, until none more can be;
+   * `linked` sees each new node in the order made. */
+  private linkPending(linked?: (node: ControlNode) => void): void {
     let progress = true;
     while (progress) {
       progress = false;
@@ -259,10 +268,9 @@ export class GroupState {
         this.pending.delete(slot);
         h.node = this.makeNode(h, parents);
         progress = true;
-        if (!dirty && !this.appendAtEnd(h.node)) dirty = true;
+        linked?.(h.node);
       }
     }
-    if (dirty) this.recompute();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -347,18 +355,7 @@ export class GroupState {
       h.node = null;
       if (!this.isForked(h)) this.pending.add(h.slot);
     }
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const slot of [...this.pending]) {
-        const h = this.held[slot]!;
-        const parents = this.parentsOf(h);
-        if (parents === null) continue;
-        this.pending.delete(slot);
-        h.node = this.makeNode(h, parents);
-        progress = true;
-      }
-    }
+    this.linkPending();
     const inC = this.held.filter((h) => h.node !== null).map((h) => h.node!);
     this.lin = linearise(inC);
     this.voids = new Map();

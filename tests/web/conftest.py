@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.web_node import WEB, web_lock
+from tests.web.web_node import WEB, page_for, web_lock
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,15 @@ def bundle() -> Path:
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, env=env, check=True, timeout=300)
         subprocess.run(["npm", "run", "build"], cwd=WEB, env=env, check=True, timeout=120, capture_output=True)
     return WEB / "dist"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in bundle and the page the build writes for it, pinning it by its SRI hash."""
+    return page_for(tmp_path_factory.mktemp("built") / "dist")
+
+
+@pytest.fixture
+def dist(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built page and bundle, for this test to serve (or spoil)."""
+    return Path(shutil.copytree(built, tmp_path / "dist"))

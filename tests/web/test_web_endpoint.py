@@ -8,7 +8,6 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import ssl
 import urllib.request
 from dataclasses import replace
@@ -36,21 +35,10 @@ from protocol.address import InviteToken
 from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
 from tests.cli.test_cli import start_node, stop_node
 from tests.node.conftest import session
-from tests.web.web_node import BUNDLE, WebNode, https_request, page_for, web_node, websocket, ws_session
+from tests.web.web_node import BUNDLE, WebNode, https_request, web_node, websocket, ws_session
 
 ORIGIN = "https://127.0.0.1:4443"
 PASSPHRASE = "correct horse battery staple"  # what tests.cli.test_cli.start_node types
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return page_for(tmp_path_factory.mktemp("built") / "dist")
-
-
-@pytest.fixture
-def dist(built: Path, tmp_path: Path) -> Path:
-    """A copy of the built page and bundle, for this test to serve (or spoil)."""
-    return Path(shutil.copytree(built, tmp_path / "dist"))
 
 
 # --- the site, sans-I/O -----------------------------------------------------------------------------

@@ -5,11 +5,9 @@ ending the connection."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import trio
 from aioquic.buffer import encode_uint_var
 from aioquic.quic import events
@@ -21,17 +19,7 @@ from node.transport.webtransport import H3_STREAM_WINDOW, h3_code_from_wt, wt_co
 from node.web.byte_frames import MessageSplitter
 from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
 from tests.web.h3_client import H3Client, h3_client
-from tests.web.web_node import page_for, web_node
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return page_for(tmp_path_factory.mktemp("built") / "dist")
-
-
-@pytest.fixture
-def dist(built: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(built, tmp_path / "dist"))
+from tests.web.web_node import web_node
 
 
 def hello(rid: int) -> bytes:

@@ -43,6 +43,8 @@ export interface GroupStats {
   incremental: number;
   /** Full computations (linearisation and passes). */
   full: number;
+  /** Times a pending entry was tried for `C` (at most once per entry and per parent it lacked). */
+  tries: number;
 }
 
 /** The state of one group, as a participant's client computes it (14.2 rule 5). */
@@ -60,6 +62,12 @@ export class GroupState {
   private readonly proofs: Uint8Array[] = [];
   /** Slots held but not in `C` and not forked: waiting for a dependency. */
   private readonly pending = new Set<number>();
+  /**
+   * Each pending slot, once tried, under the one thing it waits for: `i<id hex>` (an entry not
+   * held) or `s<slot>` (a held entry not in `C` yet). It is tried again only when that arrives or
+   * is linked, so a sender's orphans cost once each, however many (never a rescan of the set).
+   */
+  private readonly waiting = new Map<string, number[]>();
 
   private lin: Linearisation = { order: [], pos: [], seniority: new Map(), first: [] };
   private voids = new Map<number, string>();
@@ -74,7 +82,7 @@ export class GroupState {
   /** True once any pass gave a join `group.invite_exhausted`. */
   private sawExhausted = false;
 
-  readonly stats: GroupStats = { incremental: 0, full: 0 };
+  readonly stats: GroupStats = { incremental: 0, full: 0, tries: 0 };
 
   constructor(readonly groupId: Uint8Array) {
     this.pass = new Pass(this.context());
@@ -111,7 +119,7 @@ export class GroupState {
     if (mine === undefined) this.byAuthor.set(author, (mine = []));
     mine.splice(this.positionIn(mine, entry), 0, slot);
     if (!this.isForked(this.held[slot]!)) this.pending.add(slot);
-    this.settle();
+    this.settle([slot, ...this.wake(`i${toHex(entry.id)}`)]);
     return this.resultOf(slot);
   }
 
@@ -204,13 +212,18 @@ export class GroupState {
 
   /** The entry's parents in `C` (resolved `d` and its author's previous control entry), or null
    * while one of them is not in `C` or the cut rule holds a removal back. */
-  private parentsOf(h: Held): number[] | null {
+  /** `h`'s parents in `C`, or the first thing it waits for (a key of `waiting`). */
+  private parentsOf(h: Held): number[] | string {
     const parents = new Set<number>();
+    let blocker = "";
     const refer = (slot: number | null): boolean => {
       if (slot === null) return true;
       const p = this.held[slot]!;
       if (this.isForked(p)) return refer(this.beforeFork(p.author));
-      if (p.node === null) return false;
+      if (p.node === null) {
+        blocker = `s${slot}`;
+        return false;
+      }
       parents.add(slot);
       return true;
     };
@@ -220,17 +233,25 @@ export class GroupState {
         const key = toHex(d);
         const slot = this.byId.get(key);
         if (slot !== undefined) {
-          if (!refer(slot)) return null;
+          if (!refer(slot)) return blocker;
         } else {
           const author = this.forkedIds.get(key);
-          if (author === undefined) return null;
-          if (!refer(this.beforeFork(author))) return null;
+          if (author === undefined) return `i${key}`;
+          if (!refer(this.beforeFork(author))) return blocker;
         }
       }
     }
     const prev = this.previous(h);
-    if (prev !== undefined && !refer(prev)) return null;
+    if (prev !== undefined && !refer(prev)) return blocker;
     return [...parents];
+  }
+
+  /** The slots that waited for `key`, no longer waiting for it. */
+  private wake(key: string): number[] {
+    const woken = this.waiting.get(key);
+    if (woken === undefined) return [];
+    this.waiting.delete(key);
+    return woken;
   }
 
   private makeNode(h: Held, parents: number[]): ControlNode {
@@ -247,29 +268,38 @@ export class GroupState {
    * Moves every pending entry whose parents are now in `C` into `C`, applying each at the end of
    * `L` when 12.8 allows it, or computing the state afresh once at the end otherwise.
    */
-  private settle(): void {
+  private settle(tried: number[]): void {
     let dirty = false;
-    this.linkPending((node) => {
+    this.linkPending(tried, (node) => {
       if (!dirty && !this.appendAtEnd(node)) dirty = true;
     });
     if (dirty) this.recompute();
   }
 
-  /** Gives every pending entry whose parents are all placed its node, until none more can be;
-   * `linked` sees each new node in the order made. */
-  private linkPending(linked?: (node: ControlNode) => void): void {
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const slot of [...this.pending]) {
-        const h = this.held[slot]!;
-        const parents = this.parentsOf(h);
-        if (parents === null) continue;
-        this.pending.delete(slot);
-        h.node = this.makeNode(h, parents);
-        progress = true;
-        linked?.(h.node);
+  /**
+   * Tries the pending slots `tried` (in order, then those each newly linked one wakes): a slot
+   * whose parents are all in `C` gets its node; any other waits, in `waiting`, for what it lacks.
+   * Every slot that can be linked is linked, as by a sweep of the whole pending set, at a cost of
+   * one try per slot and per parent it waited for. `linked` sees each new node in the order made.
+   */
+  private linkPending(tried: readonly number[], linked?: (node: ControlNode) => void): void {
+    const queue = [...tried];
+    for (let next = 0; next < queue.length; next++) {
+      const slot = queue[next]!;
+      if (!this.pending.has(slot)) continue;
+      const h = this.held[slot]!;
+      this.stats.tries++;
+      const parents = this.parentsOf(h);
+      if (typeof parents === "string") {
+        const waiters = this.waiting.get(parents);
+        if (waiters === undefined) this.waiting.set(parents, [slot]);
+        else waiters.push(slot);
+        continue;
       }
+      this.pending.delete(slot);
+      h.node = this.makeNode(h, parents);
+      linked?.(h.node);
+      queue.push(...this.wake(`s${slot}`));
     }
   }
 
@@ -351,11 +381,12 @@ export class GroupState {
   recompute(): void {
     this.stats.full++;
     this.pending.clear();
+    this.waiting.clear();
     for (const h of this.held) {
       h.node = null;
       if (!this.isForked(h)) this.pending.add(h.slot);
     }
-    this.linkPending();
+    this.linkPending([...this.pending]);
     const inC = this.held.filter((h) => h.node !== null).map((h) => h.node!);
     this.lin = linearise(inC);
     this.voids = new Map();

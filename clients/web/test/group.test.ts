@@ -4,6 +4,7 @@ import { fromHex, toHex } from "../src/bytes.js";
 import { decodeEntry, type Entry } from "../src/entry.js";
 import { GroupState } from "../src/group.js";
 import { makeForkProof, place, verifyForkProof } from "../src/log.js";
+import { Builder } from "./builder.js";
 import { codeOf, loadVectors, rng } from "./helpers.js";
 
 interface VectorEntry {
@@ -281,4 +282,22 @@ test("fork_proofs.json: every proof (7.2), and a proof made from its two headers
     assert.deepEqual([toHex(p.a.id), toHex(p.b.id)], v.entry_ids);
     assert.equal(toHex(makeForkProof(p.b, p.a)), v.proof);
   }
+});
+
+test("orphans cost one try each: a chain fed newest first links once its root arrives", () => {
+  // A sender (or a node) may deliver control entries whose parents are missing. Each waits for the
+  // one parent it lacks; nothing rescans the waiting set, so n orphans cost O(n) tries, not O(n²).
+  const b = new Builder("orphan-chain");
+  const n = 200;
+  for (let i = 0; i < n; i++) b.settings("founder");
+  const forward = new GroupState(b.groupId);
+  for (const m of b.made) forward.add(m.entry, m.payload);
+  const reversed = new GroupState(b.groupId);
+  reversed.add(b.made[0]!.entry, b.made[0]!.payload);
+  for (const m of b.made.slice(1).reverse()) {
+    const r = reversed.add(m.entry, m.payload);
+    if (m !== b.made[1]) assert.equal(r.status, "pending");
+  }
+  assert.deepEqual(reversed.order().map(toHex), forward.order().map(toHex));
+  assert.ok(reversed.stats.tries <= 3 * n, `${reversed.stats.tries} tries for ${n} orphans`);
 });

@@ -59,11 +59,13 @@ def sri(data: bytes) -> str:
 
 
 def content_security_policy(origin: str) -> str:
-    """The policy of every page: scripts from the node (the page pins each by hash), connections to
-    ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its WebSocket only."""
+    """The policy of every page: scripts from the node (the page pins each by hash), WebAssembly compiled
+    by them (``'wasm-unsafe-eval'``: Argon2id, which seals the keys, is WebAssembly; it allows no eval of
+    script), connections to ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its
+    WebSocket only, the service worker and the manifest from the node only."""
     websocket = "wss://" + origin.removeprefix("https://")
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; "
         f"connect-src {origin} {websocket}; worker-src 'self'; manifest-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )

@@ -4,13 +4,18 @@ rate, the node's byte budget, and a restore that needs no pseudonym."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import hypothesis.strategies as st
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from node.admission import Policy
 from node.backups import BACKUP_BURST, MAX_STORED_BACKUP
 from node.limits import NodeLimits
 from node.memory_store import MemoryReader
 from node.session import ClientSession, PutBackup
+from node.store import Store
 from protocol import backup as bk
 from tests.group_world import World
 from tests.node.core_driver import hosted
@@ -117,3 +122,32 @@ def test_malformed_requests_are_refused_by_the_schema(world: World) -> None:
         code(s.receive(request("backup_put", b=BACKUP_ID, g=world.group_id, data=b""), 0.0)) == "proto.malformed_frame"
     )
     assert code(s.receive(request("backup_get", b=BACKUP_ID, g=world.group_id), 0.0)) == "proto.malformed_frame"
+
+
+def test_the_lmdb_store_replaces_a_backup_in_one_transaction_and_counts_it_for_the_node(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "store") as lmdb_store:
+        assert lmdb_store.get_backup(BACKUP_ID) is None and lmdb_store.usage(b"\x01" * 32) == (0, 0)
+        assert lmdb_store.put_backup(BACKUP_ID, b"a" * 500) == 0
+        assert lmdb_store.put_backup(BACKUP_ID, b"b" * 200) == 500  # replaced: returns the old size
+        assert lmdb_store.get_backup(BACKUP_ID) == b"b" * 200
+        assert lmdb_store.usage(b"\x01" * 32) == (0, 200)  # the node's bytes, no group's
+        assert lmdb_store.check_integrity() == []
+    with Store.open(tmp_path / "store") as reopened:  # durable
+        assert reopened.get_backup(BACKUP_ID) == b"b" * 200 and reopened.usage(b"\x01" * 32) == (0, 200)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 2000)), max_size=30))
+def test_the_node_counts_exactly_the_backups_it_holds(world: World, puts: list[tuple[int, int]]) -> None:
+    """Whatever puts come, in whatever order over whichever ids: the node's bytes are its entries plus
+    the latest backup of each id, and nothing stays reserved."""
+    s, reader = new_session(world)
+    entries = reader.usage(world.group_id)[1]
+    ok(auth(s, me(world, "ana")))
+    latest: dict[int, int] = {}
+    for n, (which, size) in enumerate(puts):
+        effect = s.receive(request("backup_put", b=bytes([which]) * 32, g=world.group_id, data=b"x" * size), 60.0 * n)
+        store(s, reader, effect)
+        latest[which] = size
+        assert reader.usage(world.group_id)[1] == entries + sum(latest.values())
+    assert s.host.core.reserved_bytes == {}

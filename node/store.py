@@ -1008,6 +1008,16 @@ class Store:
             total = _u64(txn.get(_SYS_BYTES, db=self._sys))
             if total != sum(sizes_of.values()):
                 problems.append(f"the node's byte total is {total} but its records hold {sum(sizes_of.values())}")
+            cursor = txn.cursor(db=self._meta)
+            held = 0
+            if cursor.set_range(BACKUP_PREFIX):
+                for key, value in cursor:
+                    if not bytes(key).startswith(BACKUP_PREFIX):
+                        break
+                    held += len(value)
+            counted = _u64(txn.get(_SYS_BACKUP_BYTES, db=self._sys))
+            if counted != held:
+                problems.append(f"the backup byte total is {counted} but the backups hold {held}")
             return problems
 
         return self._read(op)

@@ -15,7 +15,7 @@ from node.backups import BACKUP_BURST, MAX_STORED_BACKUP
 from node.limits import NodeLimits
 from node.memory_store import MemoryReader
 from node.session import ClientSession, PutBackup
-from node.store import Store
+from node.store import BACKUP_PREFIX, Store
 from protocol import backup as bk
 from tests.group_world import World
 from tests.node.core_driver import hosted
@@ -132,6 +132,9 @@ def test_the_lmdb_store_replaces_a_backup_in_one_transaction_and_counts_it_for_t
         assert lmdb_store.get_backup(BACKUP_ID) == b"b" * 200
         assert lmdb_store.usage(b"\x01" * 32) == (0, 200)  # the node's bytes, no group's
         assert lmdb_store.check_integrity() == []
+        lmdb_store.put_meta(BACKUP_PREFIX + b"\x33" * 32, b"written around the counter")
+        assert any("backup byte total" in p for p in lmdb_store.check_integrity())
+        lmdb_store.delete_meta(BACKUP_PREFIX + b"\x33" * 32)
     with Store.open(tmp_path / "store") as reopened:  # durable
         assert reopened.get_backup(BACKUP_ID) == b"b" * 200 and reopened.usage(b"\x01" * 32) == (0, 200)
 

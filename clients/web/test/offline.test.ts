@@ -5,7 +5,7 @@ import type { CborMap, CborValue } from "../src/cbor.js";
 import { HoldspaceError } from "../src/errors.js";
 import { MessageReader, encodeServerFrame, frameMessage, parseRequest } from "../src/frames.js";
 import { HistoryStore } from "../src/history.js";
-import { OUT, Outbox, type Publisher } from "../src/outbox.js";
+import { type FlushResult, OUT, Outbox, type Publisher, flushWhenOnline } from "../src/outbox.js";
 import { backupId, backupKey, parseWords, sealBackup, openBackup } from "../src/recovery.js";
 import { MemoryStorage } from "../src/storage.js";
 import { namedPaths, versionOf } from "../src/sw.js";
@@ -146,6 +146,24 @@ test("a failed connection keeps everything queued", async () => {
   const r = await outbox.flush({ request: () => Promise.reject(new Error("network down")) });
   assert.equal(r.stoppedBy, "web.unreachable");
   assert.equal((await outbox.pending()).length, 1);
+});
+
+test("coming back online flushes the outbox; after stopping, it no longer does", async () => {
+  const outbox = await outboxIn(new MemoryStorage());
+  await outbox.add(bytes(9), bytes(9));
+  const node = new FakeNode();
+  const window = new EventTarget();
+  let done!: (r: FlushResult) => void;
+  const flushed = new Promise<FlushResult>((r) => (done = r));
+  const stop = flushWhenOnline(window, outbox, async () => node, done);
+  window.dispatchEvent(new Event("online"));
+  assert.deepEqual((await flushed).sent.length, 1);
+  assert.deepEqual(node.held, ["09"]);
+  stop();
+  await outbox.add(bytes(10), bytes(10));
+  window.dispatchEvent(new Event("online"));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal((await outbox.pending()).length, 1); // no listener any more
 });
 
 test("the service worker keys the shell by the bundle's hash and keeps what the page names", () => {

@@ -11,11 +11,11 @@ durably (``Store.put_backup``) only after it passed, and answers once the write 
 
 from __future__ import annotations
 
-from node.admission import Policy, Usage
-from node.rates import PublishRates
-from protocol.backup import BackupError
-from protocol.errors import QuotaError
-from protocol.frames import ProtocolError
+from holdspace.node.admission import Policy, Usage
+from holdspace.node.rates import PublishRates
+from holdspace.protocol.backup import BackupError
+from holdspace.protocol.errors import QuotaError
+from holdspace.protocol.frames import ProtocolError
 
 MAX_STORED_BACKUP = 64 * 1024  # bytes of one backup held by a node (spec 14.8)
 BACKUP_RATE = 1 / 60  # puts per second per pseudonym (one a minute) ...

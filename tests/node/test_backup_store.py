@@ -10,13 +10,13 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from node.admission import Policy
-from node.backups import BACKUP_BURST, MAX_STORED_BACKUP
-from node.limits import NodeLimits
-from node.memory_store import MemoryReader
-from node.session import ClientSession, PutBackup
-from node.store import BACKUP_PREFIX, Store
-from protocol import backup as bk
+from holdspace.node.admission import Policy
+from holdspace.node.backups import BACKUP_BURST, MAX_STORED_BACKUP
+from holdspace.node.limits import NodeLimits
+from holdspace.node.memory_store import MemoryReader
+from holdspace.node.session import ClientSession, PutBackup
+from holdspace.node.store import BACKUP_PREFIX, Store
+from holdspace.protocol import backup as bk
 from tests.group_world import World
 from tests.node.core_driver import hosted
 from tests.node.test_session import CHALLENGE, Host, auth, code, me, ok, request

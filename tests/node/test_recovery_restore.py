@@ -6,11 +6,11 @@ from pathlib import Path
 import trio
 from click.testing import CliRunner
 
-from clients.cli import cli
-from clients.participant import Participant
-from clients.recovery import make_recovery_key, restore, write_backup
-from protocol import backup as bk
-from protocol.address import InviteToken
+from holdspace.clients.cli import cli
+from holdspace.clients.participant import Participant
+from holdspace.clients.recovery import make_recovery_key, restore, write_backup
+from holdspace.protocol import backup as bk
+from holdspace.protocol.address import InviteToken
 from tests.node.conftest import session
 
 

@@ -26,7 +26,7 @@ import pytest
 import trio
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from clients.participant import Participant
+from holdspace.clients.participant import Participant
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
 from tests.web.test_browser_transport import spki_hash

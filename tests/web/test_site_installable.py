@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node.web.site import Site, WebError
+from holdspace.node.web.site import Site, WebError
 from tests.web.web_node import page_for
 
 ORIGIN = "https://127.0.0.1:8443"

@@ -23,10 +23,25 @@ import trio
 
 from holdspace.clients import crisis
 from holdspace.clients.app.launch import app
-from holdspace.clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
+from holdspace.clients.cli_common import (
+    friendly,
+    home_dir,
+    home_lock,
+    passphrase,
+    passphrase_file_option,
+    run,
+    session_call,
+)
 from holdspace.clients.client import NodeSession, connect
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
-from holdspace.clients.recovery import BACKUP_FILE, fetch_from_node, make_recovery_key, restore, store_on_node, write_backup
+from holdspace.clients.recovery import (
+    BACKUP_FILE,
+    fetch_from_node,
+    make_recovery_key,
+    restore,
+    store_on_node,
+    write_backup,
+)
 from holdspace.clients.support import reactions
 from holdspace.clients.support_cli import badge_text, parse_duration, print_crisis, register
 from holdspace.node import maintenance, sdnotify

@@ -32,9 +32,16 @@ from holdspace.clients.cli_common import (
     run,
     session_call,
 )
-from holdspace.clients.client import NodeSession
+from holdspace.clients.client import NodeSession, connect
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
-from holdspace.clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup
+from holdspace.clients.recovery import (
+    BACKUP_FILE,
+    fetch_from_node,
+    make_recovery_key,
+    restore,
+    store_on_node,
+    write_backup,
+)
 from holdspace.clients.support import reactions
 from holdspace.clients.support_cli import badge_text, parse_duration, print_crisis, register
 from holdspace.node import maintenance, sdnotify
@@ -746,15 +753,20 @@ def recovery_show_key(ctx: click.Context, out: Path | None, replace: bool) -> No
     click.echo("")
     click.echo(f"backup written to {path} ({size:,} bytes): your identity and groups, no messages.")
     click.echo("Keep a copy of that file off this device. With it and these words you can restore on a new device.")
-    click.echo("(Storing the backup on your home node is not done yet: copy the file yourself.)")
+    click.echo("To keep a backup on your home node too: holdspace recovery backup --to-node")
 
 
 @recovery.command("backup")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Where to write the backup.")
+@click.option("--to-node", is_flag=True, help="Keep the backup on your home node instead of in a file.")
 @click.pass_context
 @friendly
-def recovery_backup(ctx: click.Context, out: Path | None) -> None:
+def recovery_backup(ctx: click.Context, out: Path | None, to_node: bool) -> None:
     """Write a fresh backup under your existing recovery key (after joining or leaving a group)."""
+    if to_node:
+        _, size = session_call(ctx, store_on_node)
+        click.echo(f"backup kept on your home node ({size:,} bytes); restore it with 'recovery restore --from-node'")
+        return
     home = home_dir(ctx)
     with home_lock(home):
         me = Participant.load(home, passphrase())
@@ -764,14 +776,27 @@ def recovery_backup(ctx: click.Context, out: Path | None) -> None:
 
 
 @recovery.command("restore")
-@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("backup_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--from-node", "node", help="Fetch the backup from this home node (holdspace://...) instead of a file.")
 @click.pass_context
 @friendly
-def recovery_restore(ctx: click.Context, backup_file: Path) -> None:
-    """Restore your identity into --home from BACKUP_FILE and your recovery key's words."""
+def recovery_restore(ctx: click.Context, backup_file: Path | None, node: str | None) -> None:
+    """Restore your identity into --home from BACKUP_FILE (or your home node) and your recovery key's words."""
+    if (backup_file is None) == (node is None):
+        raise ClientError("client.bad_argument", "give either a BACKUP_FILE or --from-node ADDRESS")
     home = home_dir(ctx)
     words = click.prompt("Recovery key (the words, in order)")
-    sealed = backup_file.read_bytes()
+    if node is not None:
+        address = NodeAddress.parse(node)
+
+        async def fetch() -> bytes:
+            async with connect(address) as session:
+                return await fetch_from_node(session, words)
+
+        sealed = run(fetch)
+    else:
+        assert backup_file is not None
+        sealed = backup_file.read_bytes()
     with home_lock(home):
         me = restore(home, passphrase(confirm=True), words, sealed)
     click.echo(f"identity restored in {home}: {len(me.groups)} group(s); messages are fetched again from the nodes.")
@@ -1186,4 +1211,4 @@ cli.add_command(app)
 
 
 def main() -> None:
-    cli(obj={}, prog_name="holdspace")
+    cli(obj={})

@@ -2,8 +2,8 @@
 
 The recovery key itself is never stored: only the key derived from it that seals backups
 (``Participant.backup_key``, in the key file), so a fresh backup can be written after every change
-without showing the words again. Backups are written to a file for now; keeping them on the home
-node is a later step.
+without showing the words again. A backup is written to a file, or kept on the home node (spec 14.8)
+under a backup id derived from the backup key, which names no pseudonym.
 
 Invariants: a backup holds the master secret, the home node and the memberships (group id, pseudonym
 context, name, hosts, log position), never a message; restoring creates a new home whose history is
@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from holdspace.clients.client import NodeSession
 from holdspace.clients.participant import ClientError, GroupRecord, Participant, write_private
 from holdspace.protocol import backup as bk
 from holdspace.protocol import e2ee
 from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.identity import Pseudonym
 
 BACKUP_FILE = "holdspace.backup"
@@ -57,6 +59,46 @@ def write_backup(me: Participant, path: Path) -> int:
     sealed = bk.seal_backup(me.backup_key, backup_of(me), os.urandom)
     write_private(path, sealed)
     return len(sealed)
+
+
+def sealed_backup(me: Participant) -> bytes:
+    """``me``'s backup sealed under its backup key (``client.no_recovery_key`` if none was made)."""
+    if me.backup_key is None:
+        raise ClientError("client.no_recovery_key", "make a recovery key first: holdspace recovery show-key")
+    return bk.seal_backup(me.backup_key, backup_of(me), os.urandom)
+
+
+async def store_on_node(me: Participant, session: NodeSession) -> int:
+    """Keep ``me``'s backup on the node of ``session`` (spec 14.8); returns its size.
+
+    The node keeps backups for current members of groups it hosts: the groups are tried in order,
+    each by authenticating its pseudonym and sending ``backup_put``, until the node stores it. A
+    refusal that no other group changes (``backup.*``, ``quota.*``, ``proto.rate_limited``) is
+    raised at once; ``proto.forbidden`` or ``proto.unknown_group`` for every group, or no group, is
+    ``client.not_member``."""
+    sealed = sealed_backup(me)
+    assert me.backup_key is not None
+    backup_id = bk.backup_id(me.backup_key)
+    for record in me.groups.values():
+        await session.authenticate(me.pseudonym(record))
+        try:
+            await session.request("backup_put", b=backup_id, g=record.group_id, data=sealed)
+        except HoldspaceError as err:
+            if err.code in ("proto.forbidden", "proto.unknown_group", "admission.group_refused"):
+                continue
+            raise
+        return len(sealed)
+    raise ClientError("client.not_member", "the node keeps backups only for members of a group it hosts")
+
+
+async def fetch_from_node(session: NodeSession, words: str) -> bytes:
+    """The backup the node of ``session`` keeps for the recovery key ``words`` (``recovery.*`` for
+    words that do not check; ``proto.not_found`` if it keeps none). Needs no pseudonym."""
+    backup_id = bk.backup_id(bk.backup_key(bk.parse_words(words)))
+    found = (await session.request("backup_get", b=backup_id)).get("data")
+    if not isinstance(found, bytes):
+        raise HoldspaceError("proto.malformed_frame", "the node's backup_get answer has no data")
+    return found
 
 
 def restore(home: Path, passphrase: str, words: str, sealed: bytes) -> Participant:

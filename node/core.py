@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from holdspace.node import admission
+from holdspace.node import admission, backups
 from holdspace.node.admission import Policy, TokenRecord, Usage
 from holdspace.node.rates import TokenBucket
 from holdspace.node.records import StoredEntry
@@ -85,6 +85,8 @@ class EntryReader(Protocol):
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
     def get_meta(self, key: bytes) -> bytes | None: ...
+    def get_backup(self, backup_id: bytes) -> bytes | None: ...
+    def backup_size(self, backup_id: bytes) -> int: ...
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes stored in ``group``, bytes stored in the node), from counters: O(1)."""
 
@@ -329,6 +331,7 @@ class NodeCore:
         self.reserved_bytes: dict[bytes, int] = {}
         self.arriving: dict[bytes, None] = {}
         self.token_uses: dict[bytes, int] = {}
+        self.backup_rates = backups.backup_rates()  # per pseudonym, every connection (spec 14.8)
 
     # -- admission (spec 14.6, 16.4) ----------------------------------------------------------
 
@@ -400,6 +403,44 @@ class NodeCore:
             return
         size = len(decision.record.raw)
         admission.check_budget(policy, decision.entry.kind, size, self.usage(decision.group_id))
+
+    # -- identity backups (spec 14.8) ---------------------------------------------------------
+
+    def admit_backup(self, group: bytes, backup_id: bytes, data: bytes, authors: frozenset[bytes], now: float) -> int:
+        """Whether ``data`` may be stored as backup ``backup_id`` by a session authenticated as
+        ``authors``, naming ``group``: :func:`backups.check_put`, the node's budget counting the
+        backups held and those being written. Checked first: the operator does not refuse the group
+        (``admission.group_refused``), and the node hosts it (``proto.unknown_group``), each only once
+        a pseudonym is authenticated. On success the bytes are reserved: call :meth:`backup_ended`
+        with the returned amount once the write is over, however it ends."""
+        if authors and self.refused(group):
+            raise AdmissionError("admission.group_refused")
+        if authors and not self.hosts(group):
+            raise ProtocolError("proto.unknown_group")
+        state = self.view(group) if authors else None
+        members = frozenset(k for k in authors if state is not None and k in state.members)
+        replaced = self.store.backup_size(backup_id)
+        backups.check_put(
+            authors=authors,
+            members=members,
+            size=len(data),
+            replaced=replaced,
+            usage=self.usage(group),
+            policy=self.policy,
+            rates=self.backup_rates,
+            now=now,
+        )
+        reserved = max(len(data) - replaced, 0)
+        self.reserved_bytes[b""] = self.reserved_bytes.get(b"", 0) + reserved
+        return reserved
+
+    def backup_ended(self, reserved: int) -> None:
+        """A write admitted by :meth:`admit_backup` is over (durable, or failed): its reservation goes."""
+        left = self.reserved_bytes.get(b"", 0) - reserved
+        if left:
+            self.reserved_bytes[b""] = left
+        else:
+            self.reserved_bytes.pop(b"", None)
 
     # -- groups ------------------------------------------------------------------------------
 

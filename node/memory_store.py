@@ -29,6 +29,8 @@ class MemoryReader:
         self.meta: dict[bytes, bytes] = {}  # what the store's meta table holds (fork proofs, cursors...)
         self._bytes: dict[bytes, int] = {}  # group -> bytes of its records (the store's byte counters)
         self._total = 0  # the sum of _bytes, kept as records are added: usage() costs the same for any size
+        self.backups: dict[bytes, bytes] = {}  # backup id -> sealed identity backup (spec 14.8)
+        self._backup_bytes = 0  # the sum of the backups' sizes
 
     def append(self, records: Iterable[StoredEntry]) -> list[int]:
         """Store ``records`` in order; returns their cursors. A record already held (same id) is
@@ -54,8 +56,21 @@ class MemoryReader:
         return cursors
 
     def usage(self, group: bytes) -> tuple[int, int]:
-        """(bytes of ``group``'s records, bytes of every record), as ``Store.usage``."""
-        return self._bytes.get(group, 0), self._total
+        """(bytes of ``group``'s records, bytes of every record and backup), as ``Store.usage``."""
+        return self._bytes.get(group, 0), self._total + self._backup_bytes
+
+    def put_backup(self, backup_id: bytes, data: bytes) -> int:
+        """Hold ``data`` as backup ``backup_id``, replacing the one held; returns the size replaced."""
+        replaced = len(self.backups.get(backup_id, b""))
+        self.backups[backup_id] = data
+        self._backup_bytes += len(data) - replaced
+        return replaced
+
+    def get_backup(self, backup_id: bytes) -> bytes | None:
+        return self.backups.get(backup_id)
+
+    def backup_size(self, backup_id: bytes) -> int:
+        return len(self.backups.get(backup_id, b""))
 
     def get_meta(self, key: bytes) -> bytes | None:
         return self.meta.get(key)

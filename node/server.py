@@ -39,6 +39,7 @@ from holdspace.node.session import (
     Fetch,
     Publish,
     PublishMany,
+    PutBackup,
     Refuse,
     Subscribe,
     header_group,
@@ -74,7 +75,13 @@ RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the pee
 SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
 #: The request kinds timed (``Node.request_timer``): each deferred effect's, plus "inline" (hello,
 #: auth, state, identity: answered at once), "refused" (answered with an error at once) and "cancel".
-REQUEST_KINDS: dict[type, str] = {Publish: "publish", PublishMany: "publish_many", Adopt: "adopt", Fetch: "fetch"}
+REQUEST_KINDS: dict[type, str] = {
+    Publish: "publish",
+    PublishMany: "publish_many",
+    Adopt: "adopt",
+    Fetch: "fetch",
+    PutBackup: "backup_put",
+}
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 DELETE_BATCH = 1000  # payload deletions per durable transaction
@@ -248,7 +255,7 @@ class Node:
             self.observer.refused(code, "client")
 
     async def _request(
-        self, session: ClientSession, effect: Publish | PublishMany | Adopt | Fetch, out: _SessionOut
+        self, session: ClientSession, effect: Publish | PublishMany | Adopt | Fetch | PutBackup, out: _SessionOut
     ) -> None:
         """Carry out a deferred effect and write its final answer (I/O, durable writes, waiting)."""
         rid = effect.rid
@@ -266,8 +273,14 @@ class Node:
             session.done(rid)
         await out.send(frame)
 
-    async def _perform(self, effect: Publish | PublishMany | Adopt | Fetch) -> bytes:
+    async def _perform(self, effect: Publish | PublishMany | Adopt | Fetch | PutBackup) -> bytes:
         """The final answer of a deferred effect."""
+        if isinstance(effect, PutBackup):  # spec 14.8: answered once the backup is durable
+            try:
+                await self.writer.put_backup(effect.backup_id, effect.data)
+            finally:
+                self.core.backup_ended(effect.reserved)
+            return encode_answer(effect.rid, {})
         if isinstance(effect, Publish):
             result = await self.store_published(effect.header, effect.payload, effect.authors, effect.token)
             return encode_answer(effect.rid, result)

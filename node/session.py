@@ -12,7 +12,8 @@ every connection).
 
 Request ids (spec 14.1): an effect the runtime completes later (:class:`Publish`,
 :class:`PublishMany`, :class:`Adopt`, :class:`Fetch`) puts its id in :attr:`ClientSession.in_flight`
-until the runtime calls :meth:`ClientSession.done`; a :class:`Subscribe` puts it in
+until the runtime calls :meth:`ClientSession.done` (so does :class:`PutBackup`, an identity backup to
+store durably, spec 14.8); a :class:`Subscribe` puts it in
 :attr:`ClientSession.subscriptions` until :meth:`ClientSession.unsubscribed`. An :class:`Answer`,
 :class:`Refuse` or :class:`CancelSubscription` is answered at once and holds nothing. Invariants:
 ``in_flight`` and ``subscriptions`` are disjoint; ``len(in_flight) <= MAX_IN_FLIGHT`` and
@@ -212,7 +213,19 @@ class Subscribe:
         return encode_answer(self.rid, {"next": cursor})
 
 
-Effect = Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe
+@dataclass(frozen=True, slots=True)
+class PutBackup:
+    """Store ``data`` durably as identity backup ``backup_id``, replacing the one held (spec 14.8),
+    then answer ``{"id": rid, "ok": {}}``. Admitted already (``NodeCore.admit_backup``): ``reserved``
+    bytes of the node's budget are held for it until the runtime calls ``NodeCore.backup_ended``."""
+
+    rid: int
+    backup_id: bytes
+    data: bytes
+    reserved: int
+
+
+Effect = Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe | PutBackup
 
 
 def _token(request: Request) -> bytes | None:
@@ -279,13 +292,13 @@ class ClientSession:
             effect = self._dispatch(request, now)
         except HoldspaceError as err:
             return Refuse(rid, err.code, err.message)
-        if isinstance(effect, Publish | PublishMany | Adopt | Fetch):
+        if isinstance(effect, Publish | PublishMany | Adopt | Fetch | PutBackup):
             self.in_flight.add(rid)
         return effect
 
     def done(self, rid: int) -> None:
         """The final answer of request ``rid`` (a :class:`Publish`, :class:`PublishMany`,
-        :class:`Adopt` or :class:`Fetch`) was sent, or the session ended first."""
+        :class:`Adopt`, :class:`Fetch` or :class:`PutBackup`) was sent, or the session ended first."""
         self.in_flight.remove(rid)
 
     def read_rights(self, rid: int, group: bytes) -> bool | Refuse:
@@ -356,6 +369,15 @@ class ClientSession:
                 raise ProtocolError("proto.busy", "too many subscriptions on this connection")
             self.subscriptions.add(rid)
             return Subscribe(rid, group, request.int_of("after"))
+        if request.op == "backup_put":
+            backup_id, data = request.bytes_of("b"), request.bytes_of("data")
+            reserved = host.core.admit_backup(request.bytes_of("g"), backup_id, data, authors, now)
+            return PutBackup(rid, backup_id, data, reserved)
+        if request.op == "backup_get":
+            held = host.core.store.get_backup(request.bytes_of("b"))
+            if held is None:
+                raise ProtocolError("proto.not_found", "this node holds no backup under that id")
+            return Answer(rid, encode_answer(rid, {"data": held}))
         raise ProtocolError("proto.unknown_op")  # pragma: no cover - decode_request checked it
 
     def _hello(self, version: int) -> dict[str, codec.CborValue]:

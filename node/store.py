@@ -157,6 +157,8 @@ _SYS_FORMAT: Final = b"format"
 _SYS_ENGINE: Final = b"engine"
 #: The node's byte total: the sum of every ``groups`` record's bytes, kept in the same transactions.
 _SYS_BYTES: Final = b"bytes"
+_SYS_BACKUP_BYTES: Final = b"backup_bytes"  # bytes of the identity backups held (spec 14.8)
+BACKUP_PREFIX: Final = b"backup:"  # meta: backup:<backup id> -> the sealed backup (spec 14.8)
 
 _Txn = lmdb.Transaction  # read and write transactions are opened with buffers=True (memoryviews)
 _T = TypeVar("_T")
@@ -656,6 +658,35 @@ class Store:
         _check_meta_key(key)
         return self._write(lambda txn: txn.delete(key, db=self._meta))
 
+    def put_backup(self, backup_id: bytes, data: bytes) -> int:
+        """Durably store ``data`` as the identity backup ``backup_id`` (spec 14.8), replacing the one
+        held in the same transaction (atomically: a reader sees the old or the new, never neither).
+        The backup bytes counter changes by the difference, in that transaction. Returns the size of
+        the backup replaced (0 if none)."""
+        _check_id("backup_id", backup_id)
+        if not isinstance(data, bytes) or len(data) > MAX_RAW_SIZE:
+            raise StoreError("store.bad_record", f"a backup must be bytes of at most {MAX_RAW_SIZE}")
+        key = BACKUP_PREFIX + backup_id
+
+        def op(txn: _Txn[memoryview]) -> int:
+            old = txn.get(key, db=self._meta)
+            replaced = 0 if old is None else len(old)
+            txn.put(key, data, db=self._meta)
+            total = max(_u64(txn.get(_SYS_BACKUP_BYTES, db=self._sys)) + len(data) - replaced, 0)
+            txn.put(_SYS_BACKUP_BYTES, _U64.pack(total), db=self._sys)
+            return replaced
+
+        return self._write(op)
+
+    def get_backup(self, backup_id: bytes) -> bytes | None:
+        """The identity backup ``backup_id``, or None."""
+        return self.get_meta(BACKUP_PREFIX + backup_id)
+
+    def backup_size(self, backup_id: bytes) -> int:
+        """The size of the backup held under ``backup_id`` (0 if none)."""
+        held = self.get_backup(backup_id)
+        return 0 if held is None else len(held)
+
     # --- reads -----------------------------------------------------------------------------------
 
     def _body_by_id(self, txn: _Txn[memoryview], entry_id: bytes) -> memoryview | None:
@@ -786,13 +817,14 @@ class Store:
 
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes stored in ``group``, bytes stored in the node): the ``raw`` bytes of every entry, as
-        kept now (a deleted entry counts its tombstone). The group's record and the node's total,
-        read in one snapshot: O(1)."""
+        kept now (a deleted entry counts its tombstone), and for the node also the identity backups it
+        holds (spec 14.8). The group's record and the node's totals, read in one snapshot: O(1)."""
 
         def op(txn: _Txn[memoryview]) -> tuple[int, int]:
             packed = txn.get(group, db=self._groups)
             size = 0 if packed is None else int(_GROUP_VAL.unpack(packed)[2])
-            return size, _u64(txn.get(_SYS_BYTES, db=self._sys))
+            node = _u64(txn.get(_SYS_BYTES, db=self._sys)) + _u64(txn.get(_SYS_BACKUP_BYTES, db=self._sys))
+            return size, node
 
         return self._read(op)
 
@@ -976,6 +1008,16 @@ class Store:
             total = _u64(txn.get(_SYS_BYTES, db=self._sys))
             if total != sum(sizes_of.values()):
                 problems.append(f"the node's byte total is {total} but its records hold {sum(sizes_of.values())}")
+            cursor = txn.cursor(db=self._meta)
+            held = 0
+            if cursor.set_range(BACKUP_PREFIX):
+                for key, value in cursor:
+                    if not bytes(key).startswith(BACKUP_PREFIX):
+                        break
+                    held += len(value)
+            counted = _u64(txn.get(_SYS_BACKUP_BYTES, db=self._sys))
+            if counted != held:
+                problems.append(f"the backup byte total is {counted} but the backups hold {held}")
             return problems
 
         return self._read(op)

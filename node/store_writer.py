@@ -196,6 +196,10 @@ class StoreWriter:
         """:meth:`Store.put_meta` on the writer thread, ordered with the appends queued before it."""
         await self._run_job(self.store.put_meta, key, value)
 
+    async def put_backup(self, backup_id: bytes, data: bytes) -> None:
+        """:meth:`Store.put_backup` on the writer thread (one durable transaction)."""
+        await self._run_job(self.store.put_backup, backup_id, data)
+
     async def delete_meta(self, key: bytes) -> bool:
         """:meth:`Store.delete_meta` on the writer thread."""
         return bool(await self._run_job(self.store.delete_meta, key))
@@ -392,6 +396,10 @@ class InlineStoreWriter:
 
     async def put_meta(self, key: bytes, value: bytes) -> None:
         self.store.put_meta(key, value)
+        await self._done(None)
+
+    async def put_backup(self, backup_id: bytes, data: bytes) -> None:
+        self.store.put_backup(backup_id, data)
         await self._done(None)
 
     async def delete_meta(self, key: bytes) -> bool:

@@ -52,6 +52,7 @@ MAX_BACKUP = 1024 * 1024
 AEAD_NAME = "xchacha20poly1305"
 BACKUP_DOMAIN = b"holdspace/v1/backup"
 KEY_INFO = b"backup key"
+ID_INFO = b"backup id"
 ID_SIZE = 32
 MAX_HOSTS = 16
 MAX_TEXT = 1024
@@ -126,6 +127,16 @@ def backup_key(recovery_key: bytes) -> bytes:
     if len(recovery_key) != RECOVERY_KEY_SIZE:
         raise RecoveryError("recovery.word_count", "a recovery key is 16 bytes")
     return crypto.hkdf_sha256(recovery_key, salt=BACKUP_DOMAIN, info=KEY_INFO)
+
+
+def backup_id(key: bytes) -> bytes:
+    """The id a node keeps backups sealed under ``key`` (a backup key) by (spec 14.8):
+    ``HKDF-SHA-256(ikm = backup key, salt = "holdspace/v1/backup", info = "backup id")``. One-way: the
+    id opens nothing and names no pseudonym; only a holder of the recovery key (or of the backup key a
+    client keeps) can compute it."""
+    if len(key) != 32:
+        raise BackupError("backup.malformed", "a backup key is 32 bytes")
+    return crypto.hkdf_sha256(key, salt=BACKUP_DOMAIN, info=ID_INFO)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,7 @@ CODES: dict[str, str] = {
     "backup.malformed": "the backup is not a Holdspace identity backup of a known version",
     "backup.too_large": "the backup is larger than a backup may be",
     "backup.bad_key": "wrong recovery key, or the backup was altered",
+    "backup.node_too_large": "the backup is larger than a node keeps (64 KiB): keep it as a file instead",
     # --- the device history (local records beside the key file) ---
     "history.damaged": "a record of this device's history did not open (altered or truncated) and was skipped",
     "history.io": "the device history could not be opened or written",

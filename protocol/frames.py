@@ -35,6 +35,7 @@ ALPN_CLIENT = "holdspace/1"
 MAX_FRAME = MAX_CONTROL_PAYLOAD + MAX_HEADER_SIZE + 1024
 MAX_FETCH = 512
 MAX_BATCH = 256  # entries in one publish_many request
+MAX_BACKUP_FILE = 1024 * 1024  # bytes of a backup file (spec 14.7), the most a backup_put may carry
 MAX_IN_FLIGHT = 64  # requests of one session answered not yet (subscriptions counted apart), spec 14.5
 MAX_REQUEST_ID = 2**64 - 1
 CLOSE_BAD_FRAME = 2  # connection close code: a client frame whose request id could not be read (14.1)
@@ -125,7 +126,14 @@ _SCHEMA: dict[str, dict[str, object]] = {
 }
 
 # the client protocol's operations: those above, and cancel (ends a subscription, spec 14.2)
-CLIENT_SCHEMA: dict[str, dict[str, object]] = {**_SCHEMA, "cancel": {"sub": is_uint}}
+CLIENT_SCHEMA: dict[str, dict[str, object]] = {
+    **_SCHEMA,
+    "cancel": {"sub": is_uint},
+    # identity backups on the home node (spec 14.8); a backup over a node's limit is refused by the
+    # node with its own code, so the schema admits up to a backup file's size (14.7)
+    "backup_put": {"b": is_key, "g": is_key, "data": lambda v: isinstance(v, bytes) and 0 < len(v) <= MAX_BACKUP_FILE},
+    "backup_get": {"b": is_key},
+}
 # fields a client request MAY carry besides its schema's (version 3): op -> {field: check}
 CLIENT_OPTIONAL: dict[str, dict[str, object]] = {
     "publish": {"token": lambda v: isinstance(v, bytes) and len(v) == OPERATOR_TOKEN_SIZE},

@@ -2515,6 +2515,59 @@ def backup_vectors() -> list[Vector]:
     return out
 
 
+def backup_store_vectors() -> list[Vector]:
+    """Spec 14.8: the backup id of a recovery key, the backup_put and backup_get frames and their
+    answers, and the refusals the schema and the node give."""
+    rkey = bytes(range(16))
+    bkey = backup.backup_key(rkey)
+    bid = backup.backup_id(bkey)
+    group = crypto.blake2b_256(b"a group the node hosts")
+    sealed = backup.seal_backup(bkey, backup.Backup(bytes(32), None), _fixed("store nonce"))
+    out: list[Vector] = [
+        {
+            "name": "backup id",
+            "words": " ".join(backup.recovery_words(rkey)),
+            "recovery_key": h(rkey),
+            "backup_key": h(bkey),
+            "backup_id": h(bid),
+            "note": "HKDF-SHA-256(ikm = backup key, salt = 'holdspace/v1/backup', info = 'backup id')",
+        }
+    ]
+
+    def frame(name: str, raw: bytes, **meaning: Any) -> None:
+        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+
+    frame("backup_put", frames.encode_client_request(4, "backup_put", b=bid, g=group, data=sealed))
+    frame("backup_put answer", frames.encode_answer(4, {}), note="sent once the backup is durable")
+    frame("backup_get", frames.encode_client_request(5, "backup_get", b=bid))
+    frame("backup_get answer", frames.encode_answer(5, {"data": sealed}))
+    for rid, code in enumerate(
+        (
+            "proto.not_found",
+            "proto.unauthenticated",
+            "proto.forbidden",
+            "backup.node_too_large",
+            "proto.rate_limited",
+            "quota.node_full",
+        ),
+        6,
+    ):
+        frame(f"refusal: {code}", frames.encode_refusal(rid, code, CODES[code]))
+
+    def refused(name: str, raw: bytes) -> None:
+        try:
+            frames.decode_client_request(raw)
+        except frames.FrameError as err:
+            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid})
+            return
+        raise AssertionError("expected a refusal")
+
+    refused("backup id of 31 bytes", frames.encode_client_request(20, "backup_get", b=bid[:31]))
+    refused("empty backup", frames.encode_client_request(21, "backup_put", b=bid, g=group, data=b""))
+    refused("backup_put without a group", frames.encode_client_request(22, "backup_put", b=bid, data=sealed))
+    return out
+
+
 def _raw_inner(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
     box = crypto.aead_encrypt(key, nonce, plaintext, backup.BACKUP_DOMAIN)
     return codec.encode({"v": 1, "aead": backup.AEAD_NAME, "nonce": nonce, "box": box})
@@ -2538,6 +2591,7 @@ def build() -> dict[str, list[Vector]]:
         "support.json": support_vectors(),
         "keyfile.json": keyfile_vectors(),
         "backup.json": backup_vectors(),
+        "backup_store.json": backup_store_vectors(),
     }
 
 

@@ -49,6 +49,10 @@ requests = st.one_of(
     st.builds(lambda sub: ("cancel", {"sub": sub}), ids),
     st.builds(lambda g: ("state", {"g": g}), keys),
     st.builds(lambda g, k: ("identity", {"g": g, "k": k}), keys, keys),
+    st.builds(
+        lambda b, g, d: ("backup_put", {"b": b, "g": g, "data": d}), keys, keys, st.binary(min_size=1, max_size=99)
+    ),
+    st.builds(lambda b: ("backup_get", {"b": b}), keys),
 )
 
 

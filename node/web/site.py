@@ -2,7 +2,9 @@
 
 A :class:`Site` serves exactly: the built page ``index.html`` at ``/`` and at ``/join`` (where invite
 links lead: the invite rides in the URL's fragment, which no request carries), each script it names,
-and ``/node.json`` (the node's addresses); everything else is 404, and any method but GET and HEAD 405.
+each file its ``<link>`` tags name (its web app manifest, icons, stylesheets) and the icons the manifest
+names, the service worker ``/sw.js`` if the build made one, and ``/node.json`` (the node's addresses);
+everything else is 404, and any method but GET and HEAD 405.
 Nothing is looked up on disk per request: the files are read once, when the site is loaded, so no
 request path ever reaches the file system (``/../x``, ``%2e%2e``, ``//x`` are just unknown names).
 
@@ -27,7 +29,14 @@ __all__ = ["INDEX", "JOIN", "NODE_INFO", "Response", "Site", "WebError", "conten
 INDEX = "index.html"
 NODE_INFO = "/node.json"
 JOIN = "/join"  # invite links (spec 14.3): the same page, which reads the invite from the fragment
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".webmanifest": "application/manifest+json",
+}
+SERVICE_WORKER = "sw.js"  # served at /sw.js (its scope is the whole origin) when the build made it
 MAX_TARGET = 2048  # bytes of a request target worth looking at
 
 
@@ -50,12 +59,15 @@ def sri(data: bytes) -> str:
 
 
 def content_security_policy(origin: str) -> str:
-    """The policy of every page: scripts from the node (the page pins each by hash), connections to
-    ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its WebSocket only."""
+    """The policy of every page: scripts from the node (the page pins each by hash), WebAssembly compiled
+    by them (``'wasm-unsafe-eval'``: Argon2id, which seals the keys, is WebAssembly; it allows no eval of
+    script), connections to ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its
+    WebSocket only, the service worker and the manifest from the node only."""
     websocket = "wss://" + origin.removeprefix("https://")
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src {origin} {websocket}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; "
+        f"connect-src {origin} {websocket}; worker-src 'self'; manifest-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
 
@@ -65,6 +77,7 @@ class _Scripts(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.scripts: list[tuple[str | None, str | None]] = []
+        self.links: list[tuple[str, str | None]] = []  # (rel, href) of each <link>
         self.inline = False
         self._in_script = False
 
@@ -73,7 +86,10 @@ class _Scripts(HTMLParser):
             found = dict(attrs)
             self.scripts.append((found.get("src"), found.get("integrity")))
             self._in_script = True
-        elif any(name.startswith("on") for name, _ in attrs):
+        elif tag == "link":
+            found = dict(attrs)
+            self.links.append(((found.get("rel") or "").lower(), found.get("href")))
+        if tag != "script" and any(name.startswith("on") for name, _ in attrs):
             self.inline = True  # an event handler attribute is inline script
 
     def handle_endtag(self, tag: str) -> None:
@@ -83,6 +99,32 @@ class _Scripts(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_script and data.strip():
             self.inline = True
+
+
+def _file(dist: Path, href: str | None) -> dict[str, tuple[bytes, str]]:
+    """``{href: (bytes, type)}`` for a file of ``dist`` the page names (``/name``). ``web.integrity`` if
+    ``href`` is not a plain name of the bundle, or is not built."""
+    name = (href or "").removeprefix("/")
+    if not href or not href.startswith("/") or not name or "/" in name or name.startswith("."):
+        raise WebError("web.integrity", f"the page may name only files of the bundle, got {href!r}")
+    try:
+        data = (dist / name).read_bytes()
+    except OSError:
+        raise WebError("web.integrity", f"the page names {href}, which is not built") from None
+    return {href: (data, TYPES.get(Path(name).suffix, "application/octet-stream"))}
+
+
+def _manifest_icons(dist: Path, manifest: bytes) -> dict[str, tuple[bytes, str]]:
+    """The icons a web app manifest names, each a file of ``dist`` (``web.integrity`` otherwise)."""
+    try:
+        icons = json.loads(manifest).get("icons", [])
+    except (ValueError, AttributeError):
+        raise WebError("web.integrity", "the web app manifest is not a JSON object") from None
+    files: dict[str, tuple[bytes, str]] = {}
+    for icon in icons if isinstance(icons, list) else []:
+        src = icon.get("src") if isinstance(icon, dict) else None
+        files.update(_file(dist, src if isinstance(src, str) else None))
+    return files
 
 
 class Site:
@@ -123,6 +165,13 @@ class Site:
             if integrity != sri(data):
                 raise WebError("web.integrity", f"{dist / INDEX}: the integrity of {src} does not match the file")
             files[src] = (data, TYPES.get(Path(name).suffix, "application/octet-stream"))
+        for rel, href in parser.links:
+            if rel.split() and set(rel.split()) <= {"manifest", "icon", "stylesheet", "apple-touch-icon"}:
+                files.update(_file(dist, href))
+                if "manifest" in rel.split():
+                    files.update(_manifest_icons(dist, files[href or ""][0]))
+        if (dist / SERVICE_WORKER).is_file():
+            files.update(_file(dist, "/" + SERVICE_WORKER))
         files[NODE_INFO] = (json.dumps(info, sort_keys=True).encode(), "application/json")
         return cls(files, origin)
 

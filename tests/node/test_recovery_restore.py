@@ -3,8 +3,13 @@ and the backup file, and the group is read again (and written to) from the new d
 
 from pathlib import Path
 
+import trio
+from click.testing import CliRunner
+
+from holdspace.clients.cli import cli
 from holdspace.clients.participant import Participant
 from holdspace.clients.recovery import make_recovery_key, restore, write_backup
+from holdspace.protocol import backup as bk
 from holdspace.protocol.address import InviteToken
 from tests.node.conftest import session
 
@@ -32,3 +37,37 @@ async def test_restored_identity_reads_the_group_again(tmp_path: Path, node) -> 
         await back.send(s_back, record, "Back on a new phone.")
         await fay.sync(s_fay, group)
         assert "Back on a new phone." in {m.text for m in fay.record(group.group_id).messages}
+
+
+def _cli(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    env = {"HOLDSPACE_PASSPHRASE": "pass ana"}
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], input=stdin, env=env)
+    return result.exit_code, result.output
+
+
+async def test_the_cli_keeps_the_backup_on_the_home_node_and_restores_from_it(tmp_path: Path, node) -> None:
+    """spec 14.8 over QUIC: ``recovery backup --to-node`` stores the sealed backup on the home node;
+    ``recovery restore --from-node`` on a new device, with the words, gets the same identity back."""
+    live, address = node
+    fay = Participant.create(tmp_path / "fay", "pass fay", address)
+    ana = Participant.create(tmp_path / "ana", "pass ana", address)
+    async with session(address) as s_fay, session(address) as s_ana:
+        group = await fay.create_group(s_fay, "Thursday circle")
+        g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+    words = " ".join(make_recovery_key(ana))
+    code, out = await trio.to_thread.run_sync(_cli, tmp_path / "ana", "recovery", "backup", "--to-node")
+    assert code == 0, out
+    assert "kept on your home node" in out
+    held = live.store.get_backup(bk.backup_id(bk.backup_key(bk.parse_words(words))))
+    assert held is not None and bk.open_backup(bk.backup_key(bk.parse_words(words)), held).master == ana.master
+    new_home = tmp_path / "new-phone"
+    restore_args = ("recovery", "restore", "--from-node", str(address))
+    code, out = await trio.to_thread.run_sync(lambda: _cli(new_home, *restore_args, stdin=words + "\n"))
+    assert code == 0, out
+    back = Participant.load(new_home, "pass ana")
+    assert back.master == ana.master
+    assert back.pseudonym(back.record(g_ana.group_id)).public_key == ana.pseudonym(g_ana).public_key
+    # wrong words: the node holds nothing under their id
+    other = " ".join(bk.recovery_words(b"\x01" * 16))
+    code, out = await trio.to_thread.run_sync(lambda: _cli(tmp_path / "x", *restore_args, stdin=other + "\n"))
+    assert code != 0 and "proto.not_found" in out, out

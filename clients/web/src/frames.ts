@@ -49,7 +49,7 @@ const arrayOf =
 const headerAndPayload: Check = (v) =>
   Array.isArray(v) && v.length === 2 && v.every((x) => x instanceof Uint8Array);
 
-/** The schema of every request of 14.2: its fields besides `op` and `id`, each with its check. */
+/** The schema of every request of 14.2 (and 14.8's backups): its fields besides `op` and `id`, each with its check. */
 export const REQUEST_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Check>>>> = {
   hello: { v: isUint },
   auth: { k: bytesOf(32), sig: bytesOf(64) },
@@ -61,6 +61,8 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Ch
   state: { g: bytesOf(32) },
   adopt: { e: bytesOf(), b: bytesOf(), hosts: arrayOf(isText, 1, 8) },
   identity: { g: bytesOf(32), k: bytesOf(32) },
+  backup_put: { b: bytesOf(32), g: bytesOf(32), data: (v) => v instanceof Uint8Array && v.length >= 1 && v.length <= 1048576 },
+  backup_get: { b: bytesOf(32) },
 };
 
 /** A refusal of a request that names its id (null: the frame could not be answered by id). */

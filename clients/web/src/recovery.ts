@@ -27,6 +27,7 @@ export const MAX_BACKUP = 1024 * 1024;
 export const BACKUP_AEAD = "xchacha20poly1305";
 const DOMAIN = ascii("holdspace/v1/backup");
 const KEY_INFO = ascii("backup key");
+const ID_INFO = ascii("backup id");
 const ID_SIZE = 32;
 const MAX_CONTEXT = 64;
 const MAX_HOSTS = 16;
@@ -97,6 +98,16 @@ export function backupKey(recoveryKey: Uint8Array): Uint8Array {
   if (recoveryKey.length !== RECOVERY_KEY_SIZE) fail("recovery.word_count", "a recovery key is 16 bytes");
   return hkdf32(recoveryKey, DOMAIN, KEY_INFO);
 }
+
+/** The id the home node keeps backups sealed under `key` (a backup key) by (spec 14.8):
+ * `HKDF-SHA-256(backup key, salt "holdspace/v1/backup", info "backup id")`; it names no pseudonym. */
+export function backupId(key: Uint8Array): Uint8Array {
+  if (key.length !== 32) fail("backup.malformed", "a backup key is 32 bytes");
+  return hkdf32(key, DOMAIN, ID_INFO);
+}
+
+/** The most a node keeps of one backup (spec 14.8). */
+export const MAX_NODE_BACKUP = 64 * 1024;
 
 /** One group as a backup keeps it. */
 export interface Membership {

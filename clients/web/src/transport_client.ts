@@ -107,6 +107,19 @@ export class NodeClient {
     await this.request("auth", new Map<string, CborValue>([["k", key], ["sig", sig]]));
   }
 
+  /** `backup_put` (spec 14.8): keeps `data` (a sealed backup file) on the node under `backupId`.
+   * The session must have authenticated a current member of `group`, a group the node hosts. */
+  async putBackup(backupId: Uint8Array, group: Uint8Array, data: Uint8Array): Promise<void> {
+    await this.request("backup_put", new Map<string, CborValue>([["b", backupId], ["g", group], ["data", data]]));
+  }
+
+  /** `backup_get` (spec 14.8): the backup the node keeps under `backupId` (`proto.not_found` if none).
+   * Needs no authentication. */
+  async getBackup(backupId: Uint8Array): Promise<Uint8Array> {
+    const data = (await this.request("backup_get", new Map<string, CborValue>([["b", backupId]]))).get("data");
+    return data instanceof Uint8Array ? data : fail("proto.malformed_frame", "the node's backup_get answer has no data");
+  }
+
   /** Ends the session at once: every pending request rejects. */
   close(): void {
     this.channel.close();

@@ -1,0 +1,188 @@
+"""The browser client offline and after its site data is gone (spec 14.2 rule 3, 14.8, 15.8.3), in Debian's
+Chromium driven by Playwright, against a real node's web endpoint. The library is driven from the page
+by a test hook module (``clients/web/test/browser_hook.ts``, built here and pinned by the page like the
+bundle), since the screens are built elsewhere.
+
+- The service worker keeps the shell: the page loads, the browser goes offline, the page reloads and
+  still shows the shell (and the node's API, never cached, is unreachable); entries queued offline wait
+  in the outbox (IndexedDB) and are sent once the browser is back online.
+- A page closed mid-send (its publish written, the answer never read) is opened again and sends the
+  same bytes: the node acknowledges the entry it holds and holds it once.
+- An identity made in the page is backed up to the node under the recovery key; the site data is
+  cleared (CDP ``Storage.clearDataForOrigin``); the words alone restore it from the node, with the
+  same pseudonym and membership."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from holdspace.clients.participant import Participant
+from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
+from tests.node.conftest import session
+from tests.web.test_browser_transport import spki_hash
+from tests.web.web_node import WEB, WebNode, web_lock, web_node
+
+HOOK = "browser_hook.js"
+IMPORT = f"import('/{HOOK}')"
+
+
+@pytest.fixture(scope="module")
+def hooked(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built client and the test hook module, the page naming both (each pinned by its hash)."""
+    dist = Path(shutil.copytree(bundle, tmp_path_factory.mktemp("hooked") / "dist"))
+    with web_lock():
+        esbuild = WEB / "node_modules" / ".bin" / "esbuild"
+        hook = ["--bundle", "--format=esm", "--target=es2022", "--minify", f"--outfile={dist / HOOK}"]
+        subprocess.run([str(esbuild), str(WEB / "test" / "browser_hook.ts"), *hook], check=True, timeout=120)
+    subprocess.run(["node", str(WEB / "page.mjs"), str(dist), HOOK], check=True, timeout=60)
+    return dist
+
+
+@contextmanager
+def chromium(web: WebNode) -> Iterator[Browser]:
+    args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki_hash(web.certfile)}"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_or_skip(), headless=True, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def hook(page: Page, call: str, *args: Any) -> Any:
+    """``(await import('/browser_hook.js')).<call>(...args)`` in the page."""
+    return page.evaluate(f"async (args) => (await {IMPORT}).{call}(...args)", list(args))
+
+
+def until(check: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def open_controlled(context: BrowserContext, origin: str) -> Page:
+    """A page of the node whose service worker is installed (the shell kept) and controls it."""
+    page = context.new_page()
+    page.goto(f"{origin}/")
+    page.evaluate(f"async () => {{ await {IMPORT}; await navigator.serviceWorker.ready; }}")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    return page
+
+
+async def writer_of(tmp_path: Path, web: WebNode) -> tuple[Participant, Any, list[Any]]:
+    """A group made by fay over QUIC; what the page needs to write as her: seed, group, epoch, head."""
+    fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
+    async with session(web.address) as s:
+        group = await fay.create_group(s, "Thursday circle")
+    me = fay.pseudonym(group)
+    seq, prev = web.node.store.head(group.group_id, me.public_key)  # type: ignore[misc]
+    epoch = web.node.core.view(group.group_id).epochs[-1].entry_id
+    return fay, me, [me.seed.hex(), group.group_id.hex(), epoch.hex(), seq, prev.hex()]
+
+
+async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_back_online(
+    tmp_path: Path, hooked: Path
+) -> None:
+    chromium_or_skip()
+    async with web_node(tmp_path, hooked) as web:
+        _, me, writer = await writer_of(tmp_path, web)
+        group, seq = bytes.fromhex(writer[1]), writer[3]
+
+        def browse() -> dict[str, Any]:
+            with chromium(web) as browser:
+                context = browser.new_context()
+                page = open_controlled(context, web.web.origin)
+                context.set_offline(True)
+                reloaded = page.reload()
+                assert reloaded is not None and reloaded.from_service_worker
+                shell = page.locator("h1").text_content()
+                api = page.evaluate("fetch('/node.json').then(() => 'reached', () => 'unreachable')")
+                hook(page, "useIdentity", *writer)
+                queued = hook(page, "queue", 2)
+                waiting = hook(page, "pendingCount")
+                held_offline = web.node.store.get_at(group, me.public_key, seq + 1) is not None
+                context.set_offline(False)  # the 'online' event flushes the outbox
+                until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
+                return {"shell": shell, "api": api, "queued": queued, "waiting": waiting, "held": held_offline}
+
+        with trio.fail_after(90):
+            result = await trio.to_thread.run_sync(browse)
+        assert result["shell"] == "Holdspace" and result["api"] == "unreachable", result
+        assert result["waiting"] == 2 and not result["held"], result
+        for i, entry_id in enumerate(result["queued"], 1):
+            stored = web.node.store.get_at(group, me.public_key, seq + i)
+            assert stored is not None and stored.entry_id.hex() == entry_id
+
+
+async def test_a_page_closed_mid_send_sends_again_and_the_node_holds_the_entry_once(
+    tmp_path: Path, hooked: Path
+) -> None:
+    chromium_or_skip()
+    async with web_node(tmp_path, hooked) as web:
+        _, me, writer = await writer_of(tmp_path, web)
+        group, seq = bytes.fromhex(writer[1]), writer[3]
+        count_before = web.node.store.count(group)
+
+        def browse() -> dict[str, Any]:
+            with chromium(web) as browser:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"{web.web.origin}/")
+                hook(page, "useIdentity", *writer)
+                [entry_id] = hook(page, "queue", 1)
+                hook(page, "sendWithoutAck")  # the publish is written; its answer is never read
+                until(lambda: web.node.store.get_at(group, me.public_key, seq + 1) is not None)
+                page.close()  # closed before the acknowledgement
+                again = context.new_page()
+                again.goto(f"{web.web.origin}/")
+                waiting = hook(again, "pendingCount")
+                hook(again, "useIdentity", *writer)
+                sent = hook(again, "flushNow")
+                return {"id": entry_id, "waiting": waiting, "sent": sent, "left": hook(again, "pendingCount")}
+
+        with trio.fail_after(90):
+            result = await trio.to_thread.run_sync(browse)
+        assert result["waiting"] == 1, result  # the reopened page still had it queued...
+        assert result["sent"] == 1 and result["left"] == 0, result  # ...sent it again, and it was acknowledged
+        stored = web.node.store.get_at(group, me.public_key, seq + 1)
+        assert stored is not None and stored.entry_id.hex() == result["id"]
+        assert web.node.store.count(group) == count_before + 1  # held exactly once
+
+
+async def test_site_data_cleared_then_restored_from_the_node_with_the_words(tmp_path: Path, hooked: Path) -> None:
+    chromium_or_skip()
+    async with web_node(tmp_path, hooked) as web:
+
+        def browse() -> dict[str, Any]:
+            with chromium(web) as browser:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"{web.web.origin}/")
+                made = hook(page, "createAndBackUp", "a passphrase")
+                had = hook(page, "hasIdentity")
+                cdp = context.new_cdp_session(page)
+                cdp.send("Storage.clearDataForOrigin", {"origin": web.web.origin, "storageTypes": "all"})
+                page.reload()
+                gone = not hook(page, "hasIdentity")
+                restored = hook(page, "restoreFromNode", made["words"], "a new passphrase")
+                return {"made": made, "had": had, "gone": gone, "restored": restored, "kept": hook(page, "hasIdentity")}
+
+        with trio.fail_after(90):
+            result = await trio.to_thread.run_sync(browse)
+        made, restored = result["made"], result["restored"]
+        assert result["had"] and result["gone"] and result["kept"], result
+        assert restored["pseudonyms"] == [made["pseudonym"]] and restored["groups"] == [made["group"]], result
+        assert made["pseudonym"] in restored["members"][0]  # still a member of the group it founded
+        group = bytes.fromhex(made["group"])
+        assert web.node.core.view(group).members.keys() == {bytes.fromhex(made["pseudonym"])}

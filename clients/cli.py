@@ -1211,4 +1211,4 @@ cli.add_command(app)
 
 
 def main() -> None:
-    cli(obj={})
+    cli(obj={}, prog_name="holdspace")

@@ -51,10 +51,12 @@ def sri(data: bytes) -> str:
 
 def content_security_policy(origin: str) -> str:
     """The policy of every page: scripts from the node (the page pins each by hash), connections to
-    ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its WebSocket only."""
+    ``origin`` (``https://host:port``: the page, node.json, WebTransport) and its WebSocket only.
+    ``'wasm-unsafe-eval'`` lets the bundle compile its own WebAssembly (Argon2id, hash-wasm); it
+    allows no ``eval`` of JavaScript."""
     websocket = "wss://" + origin.removeprefix("https://")
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; "
         f"connect-src {origin} {websocket}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 

@@ -111,6 +111,11 @@ export class HistoryStore {
     return v === undefined ? undefined : this.open(store, key, v);
   }
 
+  /** The keys of a store, in ascending order. */
+  async keys(store: HistoryStoreName): Promise<string[]> {
+    return this.storage.keys(store);
+  }
+
   /** Add a message's words (`keep`: never pruned) and keep to the budget; returns the words' key. */
   async addWords(value: Uint8Array, keep = false): Promise<string> {
     const key = wordsKey(this.next++, keep);

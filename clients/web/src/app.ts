@@ -49,8 +49,12 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
     return;
   }
   const conv = new Conversation(me, record);
-  new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
-  await conv.connect(client);
+  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
+  try {
+    await conv.connect(client);
+  } catch (err) {
+    screen.unreachable(err); // the screen stays: what was written is kept in the outbox
+  }
 }
 
 async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { client: NodeClient; nodeKey: Uint8Array }): Promise<void> {
@@ -99,7 +103,11 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
   }
   const ctx: Ctx = { doc, main, help, storage, keys: new KeyStore(storage) };
   if (loc.pathname === "/join") {
-    const show = (): void => void showJoinScreen(doc, main, loc.hash, (invite) => startJoin(ctx, invite));
+    const show = (): void =>
+      void showJoinScreen(doc, main, loc.hash, (invite) => {
+        doc.defaultView?.removeEventListener("hashchange", show); // from here on the page joins this invite
+        startJoin(ctx, invite);
+      });
     show();
     doc.defaultView?.addEventListener("hashchange", show);
     return;

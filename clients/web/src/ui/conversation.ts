@@ -103,6 +103,11 @@ export class ConversationScreen {
     return f;
   }
 
+  /** The node could not be reached (or the session broke): said calmly, the code behind "Details". */
+  unreachable(err: unknown): void {
+    showProblem(this.doc, this.alert, "The group's node cannot be reached right now. What you write is kept on this device; open this page again later to send it.", err);
+  }
+
   private statusText(): string {
     switch (this.conv.view().status) {
       case "joining":
@@ -124,9 +129,12 @@ export class ConversationScreen {
     for (const m of v.messages) {
       let s = this.shown.get(m.id);
       if (s === undefined) {
+        const last = this.list.lastElementChild;
+        const atBottom = last !== null && last.getBoundingClientRect().top < (this.doc.defaultView?.innerHeight ?? 0);
         s = this.message(m);
         this.shown.set(m.id, s);
         this.list.append(s.li);
+        if (!this.first && atBottom) s.li.scrollIntoView({ block: "nearest" }); // following the newest
       }
       for (const [r, b] of s.reactions) {
         const text = `${REACTION_NAMES[r]} ${m.reactions[r]}`;

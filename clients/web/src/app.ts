@@ -75,12 +75,14 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
         const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
         await join(ctx, invite, me, await connect());
       });
-    else
+    else {
+      let made: Participant | null = null; // a second try after a failed join keeps the identity made
       showChoosePassphrase(ctx.doc, ctx.main, async (passphrase) => {
         const link = await connect();
-        const me = await P.create(ctx.keys, ctx.storage, passphrase, link.address);
-        await join(ctx, invite, me, link);
+        made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
+        await join(ctx, invite, made, link);
       });
+    }
   });
 }
 

@@ -214,6 +214,28 @@ test("a message key is never used twice: the sender chain goes on after a reload
   assert.deepEqual(w.fay.messages().filter((r) => equalBytes(r.entry.header.a, conv.self)).map((r) => r.content), [{ t: "text", b: "first" }, { t: "text", b: "second" }]);
 });
 
+test("a member who holds keys rekeys by itself when someone new joined, then sends", async () => {
+  const w = world();
+  const seen = { n: 0 };
+  const { conv } = await joined(w);
+  fayWrites(w, seen, { t: "text", b: "Welcome" });
+  await tick();
+  const inv = w.b.invite("founder");
+  const sam = w.b.join("sam", inv);
+  for (const m of w.b.made.slice(-2)) w.node.add(m.entry.bytes, m.payload);
+  assert.ok(equalBytes(sam.entry.header.a, w.b.key("sam")));
+  await tick();
+  await conv.send("hello sam");
+  await tick();
+  await conv.flush();
+  const kinds = w.node.by(conv.self).map((e) => e.kind);
+  assert.deepEqual(kinds, [CONTROL_KIND.join, CONTROL_KIND.rekey, MESSAGE_KIND]);
+  assert.equal(conv.view().outbox.length, 0);
+  const samReads = new GroupClient(w.b.groupId, w.b.key("sam"), [w.b.person("sam").p.x25519Secret]);
+  for (const [, h, p] of w.node.items) samReads.receive(h, p);
+  assert.deepEqual(samReads.messages().filter((r) => r.content !== null).map((r) => r.content), [{ t: "text", b: "hello sam" }]);
+});
+
 test("a refused item stays in the outbox with its code; check-ins and reports are sealed to the facilitators", async () => {
   const w = world();
   const seen = { n: 0 };

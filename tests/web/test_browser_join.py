@@ -27,6 +27,7 @@ from clients.participant import Participant
 from protocol import kinds
 from protocol.address import InviteLink, InviteToken
 from protocol.content import CheckIn, Reaction, Text
+from protocol.frames import decode_client_request
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session
@@ -155,7 +156,7 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     chromium_or_skip()
     received: list[bytes] = []  # every HTTP request and every client-protocol request the node read
     receive_data = h11.Connection.receive_data
-    decode_request = node.session.decode_client_request
+    decode_request = decode_client_request
 
     def http(conn: h11.Connection, data: bytes) -> None:
         if conn.our_role is h11.SERVER:

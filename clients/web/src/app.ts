@@ -51,7 +51,9 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   const conv = new Conversation(me, record);
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
   try {
-    await conv.connect(client);
+    const node = client.hello?.node;
+    const here = node === undefined || record.hosts.some((h) => equalBytes(parseNodeAddress(h).nodeKey, node));
+    await conv.connect(client, here);
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }

@@ -244,11 +244,12 @@ export class Conversation {
     this.outbox = items;
   }
 
-  async connect(link: NodeLink): Promise<void> {
+  /** `publishHere`: the node of `link` hosts the group (a kept join is published there, else adopted). */
+  async connect(link: NodeLink, publishHere = true): Promise<void> {
     this.link = link;
     await this.loadOutbox();
     await link.authenticate(this.me.ed25519Seed);
-    await this.participant.sendJoin(link, this.record);
+    await this.participant.sendJoin(link, this.record, publishHere);
     for (let more = true; more; ) {
       const page = await link.request("fetch", new Map<string, CborValue>([["g", this.record.groupId], ["after", this.cursor], ["limit", FETCH_LIMIT]]));
       this.take(page.get("entries"));

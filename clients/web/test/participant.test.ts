@@ -37,6 +37,7 @@ class FakeNode implements NodeLink {
   refuse: string | null = null;
   loseAnswer = false;
   published = 0;
+  readonly ops: [string, CborValue][] = [];
 
   async authenticate(): Promise<void> {}
 
@@ -60,6 +61,7 @@ class FakeNode implements NodeLink {
   async request(op: string, f: CborMap): Promise<CborMap> {
     if (op === "publish" || op === "adopt") {
       this.published++;
+      this.ops.push([op, f.get("hosts") ?? null]);
       if (this.refuse !== null) {
         const code = this.refuse;
         this.refuse = null;
@@ -142,10 +144,10 @@ async function joined(w: ReturnType<typeof world>, storage = new MemoryStorage()
   return { me, conv, storage };
 }
 
-async function reopen(w: ReturnType<typeof world>, storage: MemoryStorage): Promise<Conversation> {
+async function reopen(w: ReturnType<typeof world>, storage: MemoryStorage, here = true): Promise<Conversation> {
   const me = await Participant.unlock(new KeyStore(storage, CHEAP), storage, PASS, w.clock);
   const conv = new Conversation(me, me.profile.groups[0]!);
-  await conv.connect(w.node);
+  await conv.connect(w.node, here);
   return conv;
 }
 
@@ -277,6 +279,23 @@ test("nothing the participant stores is readable without the passphrase", async 
   assert.ok(all.length >= 2);
   for (const s of secrets) assert.ok(!all.some((v) => contains(v, s)), "a secret is stored unsealed");
   await assert.rejects(Participant.unlock(new KeyStore(storage, CHEAP), storage, "not the passphrase"), (e: HoldspaceError) => e.code === "keyfile.bad_passphrase");
+});
+
+test("a join kept after an unsettled answer is sent again, adopted with the token's hosts when the node is not one of them", async () => {
+  const w = world();
+  const storage = new MemoryStorage();
+  const me = await Participant.create(new KeyStore(storage, CHEAP), storage, PASS, NODE, w.clock);
+  w.node.refuse = "proto.busy";
+  await assert.rejects(me.join(w.node, w.link.token, false), (e: HoldspaceError) => e.code === "proto.busy");
+  assert.equal(me.profile.groups.length, 1); // kept, sealed, to be sent again
+  const conv = await reopen(w, storage, false);
+  assert.deepEqual(w.node.ops, [["adopt", [NODE]], ["adopt", [NODE]]]);
+  assert.deepEqual(w.node.by(conv.self).map((e) => e.kind), [CONTROL_KIND.join]);
+  assert.equal(conv.record.join, null);
+  w.node.refuse = "group.bad_invite";
+  const other = await Participant.create(new KeyStore(new MemoryStorage(), CHEAP), new MemoryStorage(), PASS, NODE, w.clock);
+  await assert.rejects(other.join(w.node, w.link.token, true), (e: HoldspaceError) => e.code === "group.bad_invite");
+  assert.equal(other.profile.groups.length, 0); // a definite refusal forgets the group
 });
 
 test("a chosen passphrase is at least 8 characters and typed the same twice", () => {

@@ -15,7 +15,7 @@
  * - a definite refusal keeps the item, marked with its code (shown, never dropped silently); an
  *   unsettled answer (the node busy, unreachable) leaves it to be sent again as it is.
  */
-import { equalBytes, fromHex, toHex } from "./bytes.js";
+import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
 import { type CborMap, type CborValue, decode, encode } from "./cbor.js";
 import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
 import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "./control.js";
@@ -33,7 +33,6 @@ import type { KeyStore } from "./keystore.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
-import { ascii, concat } from "./bytes.js";
 
 /** Answers after which an entry may still be stored: it stays and is sent again as it is. */
 export const UNSETTLED: ReadonlySet<string> = new Set(["fed.unreachable", "proto.busy", "proto.rate_limited", "proto.in_flight", "web.unreachable"]);
@@ -162,6 +161,9 @@ function encodeOut(i: OutItem): Uint8Array {
   return encode({ g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error });
 }
 
+/** An outbox item from its record: canonical CBOR of a map whose `g` and `c` are byte strings, `t` an
+ * unsigned integer and `to` one of the audiences (else `history.damaged`, or the codec's `cbor.*`);
+ * `e` is kept only as two byte strings, `err` only as text. */
 function decodeOut(key: string, bytes: Uint8Array): OutItem {
   const m = decode(bytes);
   if (!(m instanceof Map)) return fail("history.damaged", "an outbox item is not a map");

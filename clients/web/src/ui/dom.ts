@@ -29,7 +29,7 @@ export function details(doc: Document, code: string): HTMLElement {
   return d;
 }
 
-/** The code of an error (a non-Holdspace error gets `web.unexpected`'s stand-in, its name). */
+/** The code of an error: a `HoldspaceError`'s code, else the error's name (for whoever helps). */
 export function codeOf(err: unknown): string {
   return err instanceof HoldspaceError ? err.code : err instanceof Error ? err.name : "error";
 }

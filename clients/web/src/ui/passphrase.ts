@@ -4,11 +4,10 @@
  * refusal as a sentence, with the code behind "Details"; the button is disabled while it works.
  */
 import { checkNewPassphrase } from "../participant.js";
-import { dress, el, field, showProblem } from "./dom.js";
+import { codeOf, dress, el, field, showProblem } from "./dom.js";
 
 function passwordInput(doc: Document, autocomplete: string): HTMLInputElement {
-  const i = el(doc, "input", undefined, { type: "password", autocomplete, required: "" });
-  return i;
+  return el(doc, "input", undefined, { type: "password", autocomplete, required: "" });
 }
 
 function sentenceFor(code: string): string {
@@ -38,8 +37,7 @@ function form(doc: Document, main: HTMLElement, parts: HTMLElement[], label: str
     run()
       .catch((err: unknown) => {
         status.textContent = "";
-        const code = err instanceof Error && "code" in err ? String((err as { code: unknown }).code) : "";
-        showProblem(doc, alert, sentenceFor(code), err);
+        showProblem(doc, alert, sentenceFor(codeOf(err)), err);
       })
       .finally(() => {
         button.disabled = false;

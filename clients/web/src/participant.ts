@@ -353,6 +353,17 @@ export class Conversation {
     }
   }
 
+  /** One past the highest index of this member's own messages held in `epoch` (0 if none). */
+  private usedIn(epoch: Uint8Array): bigint {
+    let next = 0n;
+    for (const r of this.client.messages()) {
+      const env = r.envelope;
+      if (r.direct || env === null || !equalBytes(r.entry.header.a, this.self) || !("epoch" in env) || !equalBytes(env.epoch, epoch)) continue;
+      if (env.index >= next) next = env.index + 1n;
+    }
+    return next;
+  }
+
   /** This member's log head: the later of what a node acknowledged and what it holds of the log. */
   private head(): { seq: bigint; prev: Uint8Array | null } {
     const held = this.client.head(this.self);
@@ -382,6 +393,7 @@ export class Conversation {
       const epoch = currentEpoch(g)!;
       const hex = toHex(epoch);
       ring.skipSendTo(epoch, this.record.sent.get(hex) ?? 0n);
+      ring.skipSendTo(epoch, this.usedIn(epoch)); // and past any of its messages the node holds
       // the index used is saved before the entry exists anywhere
       this.record.sent.set(hex, ring.nextSendIndex(epoch)! + 1n);
       await this.participant.save();

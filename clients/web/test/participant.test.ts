@@ -210,10 +210,18 @@ test("a message key is never used twice: the sender chain goes on after a reload
   w.node.closePage();
   const again = await reopen(w, storage);
   await again.send("second");
+  // a profile that lost its record of the chain (restored elsewhere) still goes past what the node holds
+  w.node.closePage();
+  const restored = await reopen(w, storage);
+  restored.record.sent.clear();
+  await restored.send("third");
   const indices = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND).map((e) => decodeMessageEnvelope(e.payload).index);
-  assert.deepEqual(indices, [0n, 1n]);
+  assert.deepEqual(indices, [0n, 1n, 2n]);
   catchUp(w.fay, w.node, seen);
-  assert.deepEqual(w.fay.messages().filter((r) => equalBytes(r.entry.header.a, conv.self)).map((r) => r.content), [{ t: "text", b: "first" }, { t: "text", b: "second" }]);
+  assert.deepEqual(
+    w.fay.messages().filter((r) => equalBytes(r.entry.header.a, conv.self)).map((r) => r.content),
+    ["first", "second", "third"].map((b) => ({ t: "text", b })),
+  );
 });
 
 test("a member who holds keys rekeys by itself when someone new joined, then sends", async () => {

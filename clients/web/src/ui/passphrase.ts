@@ -18,6 +18,12 @@ function sentenceFor(code: string): string {
       return "The two passphrases are not the same. Please type the same one twice.";
     case "keyfile.bad_passphrase":
       return "That passphrase does not open your keys on this device. Please try again.";
+    case "web.unreachable":
+    case "web.bad_info":
+    case "web.wrong_node":
+      return "The group's node cannot be reached right now. Please try again in a while.";
+    case "client.already_joined":
+      return "You are already in this group.";
     default:
       return "Something went wrong. Please try again in a moment.";
   }

@@ -26,7 +26,8 @@ import node.session
 from clients.participant import Participant
 from protocol import kinds
 from protocol.address import InviteLink, InviteToken
-from protocol.content import CheckIn, Reaction, Text
+from protocol.content import CheckIn, Reaction, Report, Text
+from protocol.entry import decode_entry
 from protocol.frames import decode_client_request
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
@@ -111,6 +112,9 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             welcome = page.locator("#messages li", has_text=WELCOME)
             welcome.get_by_role("button", name="Heart 0").click()
             welcome.get_by_role("button", name="Heart 1").wait_for()
+            welcome.get_by_text("Report this message").click()
+            welcome.get_by_label("What is wrong with it? (optional)").fill("testing the report")
+            welcome.get_by_role("button", name="Send report").click()
             page.get_by_label("3, okay").check()
             page.get_by_role("button", name="Send check-in").click()
             page.get_by_role("button", name="Need help now?").click()
@@ -196,6 +200,10 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     assert (kinds.MESSAGE, Text(WORDS)) in from_browser  # the facilitator reads the phone's words
     assert any(kind == kinds.MESSAGE and c == Reaction(welcome_id, "heart") for kind, c in from_browser)
     assert any(kind == kinds.DIRECT and isinstance(c, CheckIn) and c.mood == 3 for kind, c in from_browser)
+    reports = [c for kind, c in from_browser if kind == kinds.DIRECT and isinstance(c, Report)]
+    assert [r.reason for r in reports] == ["testing the report"]
+    reported = reports[0].disclosure
+    assert decode_entry(reported.header, reported.payload, now_ms=None).entry_id == welcome_id
     assert any(WELCOME in t for t in result["again"]) and any("Content warning: loss" in t for t in result["again"])
     # Nothing secret of the browser's reached the node, stored or received; its words neither.
     assert any(b"publish" in r for r in received) and len(stored) > 100_000  # the captures saw the traffic

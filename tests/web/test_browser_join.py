@@ -22,13 +22,14 @@ import trio
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
 
-import node.session
-from clients.participant import Participant
-from protocol import kinds
-from protocol.address import InviteLink, InviteToken
-from protocol.content import CheckIn, Reaction, Report, Text
-from protocol.entry import decode_entry
-from protocol.frames import decode_client_request
+import holdspace.node.session
+from holdspace import node
+from holdspace.clients.participant import Participant
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteLink, InviteToken
+from holdspace.protocol.content import CheckIn, Reaction, Report, Text
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.frames import decode_client_request
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session

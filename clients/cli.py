@@ -23,7 +23,15 @@ import trio
 
 from holdspace.clients import crisis
 from holdspace.clients.app.launch import app
-from holdspace.clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
+from holdspace.clients.cli_common import (
+    friendly,
+    home_dir,
+    home_lock,
+    passphrase,
+    passphrase_file_option,
+    run,
+    session_call,
+)
 from holdspace.clients.client import NodeSession
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from holdspace.clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 import trio
 
 from holdspace.node.limits import default_transport_limits
-from holdspace.node.transport.base import Connection, EndOfStream, MessageStream, TransportClosed, TransportError, clone_error
+from holdspace.node.transport.base import (
+    Connection,
+    EndOfStream,
+    MessageStream,
+    TransportClosed,
+    TransportError,
+    clone_error,
+)
 from holdspace.node.transport.quic import connect_quic
 from holdspace.protocol import codec, kinds
 from holdspace.protocol.address import NodeAddress

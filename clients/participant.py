@@ -36,7 +36,16 @@ from holdspace.clients.support import current_pin
 from holdspace.protocol import codec, e2ee, kinds
 from holdspace.protocol.address import MAX_HOSTS, InviteToken, NodeAddress
 from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
-from holdspace.protocol.content import Content, Disclosure, Pin, Quote, SessionDetails, Text, decode_content, encode_content
+from holdspace.protocol.content import (
+    Content,
+    Disclosure,
+    Pin,
+    Quote,
+    SessionDetails,
+    Text,
+    decode_content,
+    encode_content,
+)
 from holdspace.protocol.entry import Entry, decode_entry
 from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.forks import Forks, forks_of

@@ -251,10 +251,8 @@ def run_atheris(name: str, argv: list[str]) -> None:
         from fuzz.targets import check  # noqa: PLC0415
 
         targets = _targets(name)
-        import holdspace.clients.client  # noqa: F401, PLC0415 - instrumented for the response target
-        from holdspace import clients
+        import holdspace.clients.client  # noqa: PLC0415 - instrumented for the response target
         import holdspace.node.session  # noqa: F401, PLC0415 - instrumented for the node_header target
-        from holdspace import node
 
     def test_one_input(data: bytes) -> None:
         target, body = _select(targets, data)

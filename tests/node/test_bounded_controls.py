@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import holdspace.node.core
 from holdspace import node
 from holdspace.protocol import author, crypto, kinds
 from holdspace.protocol.entry import Entry
@@ -181,7 +180,6 @@ async def test_a_running_node_computes_a_group_afresh_in_a_worker_thread(
 
     import nacl.signing
 
-    import holdspace.node.server
     from holdspace import node
     from holdspace.node.server import open_node
 

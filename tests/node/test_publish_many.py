@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import holdspace.protocol.entry
 from holdspace import protocol
 from holdspace.node.limits import NodeLimits
 from holdspace.protocol import kinds
@@ -84,13 +83,8 @@ async def test_an_entry_is_decoded_once_on_its_way_in(tmp_path: Path, monkeypatc
     """Its group's state is brought up to date from the entry the check then uses: the node decodes
     (and verifies) a header once, whatever the path (``publish``, ``publish_many``, a peer's
     ``ingest``). The session's look-up of the author, to charge its rate, reads the CBOR only."""
-    import holdspace.node.core
     from holdspace import node
-    import holdspace.node.server
-    from holdspace import node
-    import holdspace.node.session
 
-    from holdspace import node
     decoded: list[bytes] = []
     real = protocol.entry.decode_entry
 

@@ -21,7 +21,17 @@ from holdspace.node.server import Node, open_node
 from holdspace.protocol import author, kinds
 from holdspace.protocol.address import InviteToken, NodeAddress
 from holdspace.protocol.author import InviteSecret
-from holdspace.protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Quote, Report, RevocationPost, Rsvp, Turn
+from holdspace.protocol.content import (
+    CheckIn,
+    CredentialPost,
+    Disclosure,
+    Pin,
+    Quote,
+    Report,
+    RevocationPost,
+    Rsvp,
+    Turn,
+)
 from holdspace.protocol.credential import issue, revoke
 from holdspace.protocol.entry import GENESIS_GROUP
 from holdspace.protocol.errors import HoldspaceError

@@ -22,7 +22,6 @@ import trio
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
 
-import holdspace.node.session
 from holdspace import node
 from holdspace.clients.participant import Participant
 from holdspace.protocol import kinds

@@ -226,6 +226,7 @@ CODES: dict[str, str] = {
     "web.unreachable": "the browser reached the node over neither WebTransport nor a WebSocket",
     "web.bad_info": "the node's /node.json does not describe a node's web endpoint",
     "web.wrong_node": "the node that answered is not the node its page names",
+    "web.short_passphrase": "the passphrase chosen in the browser is shorter than 8 characters",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",

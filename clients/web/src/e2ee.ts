@@ -378,6 +378,15 @@ export class SenderChain {
   get nextIndex(): bigint {
     return this.next;
   }
+
+  /** Moves the chain on to `index` (no-op if it is there or past it): the keys below are never
+   * used, as when a client restarts the chain from the epoch key and knows what it already sent. */
+  skipTo(index: bigint): void {
+    while (this.next < index) {
+      this.ck = nextChainKey(this.ck);
+      this.next++;
+    }
+  }
 }
 
 /**

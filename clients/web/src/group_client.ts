@@ -253,6 +253,11 @@ export class GroupClient {
     return this.byId.get(toHex(id));
   }
 
+  /** The head of `author`'s log as held (its last placed entry), or null. */
+  head(author: Uint8Array): { readonly seq: bigint; readonly id: Uint8Array } | null {
+    return this.logs.get(toHex(author))?.head ?? null;
+  }
+
   /** How many entries wait for an earlier entry of their log. */
   get waitingCount(): number {
     let n = 0;

@@ -32,8 +32,10 @@ export * from "./support.js";
 export * from "./invite_payloads.js";
 export * from "./group_client.js";
 export * from "./invite.js";
+export * from "./profile.js";
+export * from "./participant.js";
 export { showJoinScreen } from "./join_page.js";
 
-import { startPage } from "./join_page.js";
+import { startApp } from "./app.js";
 
-if (typeof document !== "undefined" && typeof location !== "undefined") startPage(document, location);
+if (typeof document !== "undefined" && typeof location !== "undefined") void startApp(document, location);

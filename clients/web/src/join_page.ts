@@ -3,9 +3,8 @@
  *
  * The node serves `/join` as the same page as `/`; the invite is read here, from the fragment, which
  * the browser never sent to the node. The screen says who invites (the group's home node, from the
- * token) and what comes next. Joining from the browser (a passphrase sealing keys in this browser,
- * then the join entry) is not built yet, so the screen stops there: it joins nothing and says so.
- * It writes only text nodes and elements (no HTML strings), so nothing in a link can inject markup.
+ * token) and what comes next, and offers to join (app.ts goes on: a passphrase sealing the keys in
+ * this browser, then the join entry). It writes only text nodes and elements (no HTML strings), so nothing in a link can inject markup.
  */
 import { HoldspaceError } from "./errors.js";
 import { parseInvite, type ParsedInvite } from "./invite.js";
@@ -23,7 +22,7 @@ function where(host: string, port: number): string {
   return port === 443 ? host : `${host}:${port}`;
 }
 
-function invitation(doc: Document, invite: ParsedInvite): HTMLElement[] {
+function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: ParsedInvite) => void) | null): HTMLElement[] {
   const home = invite.token.nodes[0]!;
   const h1 = el(doc, "h1", "You're invited");
   const intro = el(doc, "p", "Someone has invited you to a Holdspace peer-support group. Its conversation is kept by the community node ");
@@ -45,10 +44,16 @@ function invitation(doc: Document, invite: ParsedInvite): HTMLElement[] {
   next.append(
     nextH,
     el(doc, "p", "To join, you choose a passphrase that protects your keys on this device, then you join the conversation under a new name that only this group sees."),
-    el(doc, "p", "Joining from this browser is not available yet. You can join today with the Holdspace app on a computer: open the app and paste this invite link when it asks for an invite."),
+    el(doc, "p", "Your keys stay in this browser, locked by your passphrase: the node keeps only what it cannot read."),
     el(doc, "p", "Keep the link private: anyone who has it can use the invite."),
   );
-  return [h1, intro, facts, next];
+  if (onJoin === null) return [h1, intro, facts, next];
+  const join = el(doc, "button", "Join this group");
+  join.type = "button";
+  join.style.minHeight = "2.75rem";
+  join.style.fontSize = "1rem";
+  join.addEventListener("click", () => onJoin(invite));
+  return [h1, intro, facts, next, join];
 }
 
 function problem(doc: Document, err: unknown): HTMLElement[] {
@@ -57,12 +62,13 @@ function problem(doc: Document, err: unknown): HTMLElement[] {
   return [el(doc, "h1", "This invite link does not work"), p, el(doc, "p", `(${code})`)];
 }
 
-function missing(doc: Document): HTMLElement[] {
+export function missing(doc: Document): HTMLElement[] {
   return [el(doc, "h1", "Open your invite link"), el(doc, "p", "This is where an invite link leads, but this address carries no invite. Open the whole link you were given.")];
 }
 
-/** Fills `main` from the fragment `hash` (`#hsinvite:…`, as in `location.hash`); returns the invite, or null. */
-export function showJoinScreen(doc: Document, main: HTMLElement, hash: string): ParsedInvite | null {
+/** Fills `main` from the fragment `hash` (`#hsinvite:…`, as in `location.hash`); returns the invite,
+ * or null. With `onJoin`, the screen has a "Join this group" button that calls it. */
+export function showJoinScreen(doc: Document, main: HTMLElement, hash: string, onJoin: ((invite: ParsedInvite) => void) | null = null): ParsedInvite | null {
   const fragment = hash.startsWith("#") ? hash.slice(1) : hash;
   let invite: ParsedInvite | null = null;
   let content: HTMLElement[];
@@ -70,7 +76,7 @@ export function showJoinScreen(doc: Document, main: HTMLElement, hash: string): 
   else {
     try {
       invite = parseInvite(fragment);
-      content = invitation(doc, invite);
+      content = invitation(doc, invite, onJoin);
     } catch (err) {
       content = problem(doc, err);
     }
@@ -79,14 +85,4 @@ export function showJoinScreen(doc: Document, main: HTMLElement, hash: string): 
   main.dataset["screen"] = invite === null ? "join-problem" : "invited";
   doc.title = invite === null ? "Invite · Holdspace" : "You're invited · Holdspace";
   return invite;
-}
-
-/** Starts the page: on `/join`, the invitation screen (again whenever the fragment changes). */
-export function startPage(doc: Document, loc: Location): void {
-  if (loc.pathname !== "/join") return;
-  const main = doc.querySelector("main");
-  if (main === null) return;
-  const show = (): void => void showJoinScreen(doc, main, loc.hash);
-  show();
-  doc.defaultView?.addEventListener("hashchange", show);
 }

@@ -146,6 +146,17 @@ export class KeyRing {
     return out;
   }
 
+  /** The index this member's chain in `epoch` uses next, or null if the epoch is not held. */
+  nextSendIndex(epoch: Uint8Array): bigint | null {
+    return this.epochs.get(toHex(epoch))?.sender.nextIndex ?? null;
+  }
+
+  /** Moves this member's chain in `epoch` on to `index` (13.3: after a restart, past every index
+   * it used before, which the caller kept). */
+  skipSendTo(epoch: Uint8Array, index: bigint): void {
+    this.epochs.get(toHex(epoch))?.sender.skipTo(index);
+  }
+
   /** True iff this member may send now: the current epoch is clean (13.1) and held. */
   canSend(g: GroupState): boolean {
     const epoch = currentEpoch(g);

@@ -1,0 +1,125 @@
+/**
+ * The page's journey (spec 14.3, 14.4, 15.8): `/join#hsinvite:…` shows the invitation, then a new
+ * passphrase (or, with an identity already in this browser, the passphrase to unlock it), then
+ * joins and opens the conversation; `/` asks for the passphrase and opens the conversation of the
+ * group joined last. "Need help now?" sits above every screen.
+ *
+ * Keys live only in this browser: the identity sealed under the passphrase in IndexedDB
+ * (keystore.ts), the history sealed under a key inside it (history.ts). After a join the address
+ * bar drops the invite (the fragment), so the token is not left on the screen or in the history.
+ */
+import { equalBytes } from "./bytes.js";
+import { parseNodeAddress } from "./address.js";
+import { HISTORY_STORES } from "./history.js";
+import type { ParsedInvite } from "./invite.js";
+import { missing, showJoinScreen } from "./join_page.js";
+import { KEYS_STORE, KeyStore } from "./keystore.js";
+import { Conversation, type Participant, Participant as P } from "./participant.js";
+import { IndexedDBStorage, type Storage } from "./storage.js";
+import { fetchEndpoints, openChannel } from "./transport.js";
+import { NodeClient } from "./transport_client.js";
+import { ConversationScreen } from "./ui/conversation.js";
+import { dress, el, showProblem } from "./ui/dom.js";
+import { Help } from "./ui/help.js";
+import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
+
+export const DATABASE = "holdspace";
+
+interface Ctx {
+  readonly doc: Document;
+  readonly main: HTMLElement;
+  readonly help: Help;
+  readonly storage: Storage;
+  readonly keys: KeyStore;
+}
+
+/** A session with the node that served the page, its key checked against its address. */
+async function connect(): Promise<{ client: NodeClient; address: string; nodeKey: Uint8Array }> {
+  const endpoints = await fetchEndpoints();
+  const nodeKey = parseNodeAddress(endpoints.address).nodeKey;
+  const client = new NodeClient(await openChannel(endpoints, { timeoutMs: 15_000 }));
+  await client.greet(nodeKey);
+  return { client, address: endpoints.address, nodeKey };
+}
+
+async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): Promise<void> {
+  const record = me.profile.groups.at(-1);
+  if (record === undefined) {
+    ctx.main.replaceChildren(...missing(ctx.doc));
+    return;
+  }
+  const conv = new Conversation(me, record);
+  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
+  try {
+    const node = client.hello?.node;
+    const here = node === undefined || record.hosts.some((h) => equalBytes(parseNodeAddress(h).nodeKey, node));
+    await conv.connect(client, here);
+  } catch (err) {
+    screen.unreachable(err); // the screen stays: what was written is kept in the outbox
+  }
+}
+
+async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { client: NodeClient; nodeKey: Uint8Array }): Promise<void> {
+  const here = invite.token.nodes.some((n) => equalBytes(n.nodeKey, link.nodeKey));
+  if (me.group(invite.token.groupId) === undefined) await me.join(link.client, invite.token, here);
+  const loc = ctx.doc.defaultView?.location;
+  if (loc !== undefined) ctx.doc.defaultView?.history.replaceState(null, "", "/");
+  const record = me.group(invite.token.groupId)!;
+  me.profile.groups.splice(me.profile.groups.indexOf(record), 1);
+  me.profile.groups.push(record); // the group opened last is the one the page opens
+  await openConversation(ctx, me, link.client);
+}
+
+function startJoin(ctx: Ctx, invite: ParsedInvite): void {
+  void ctx.keys.exists().then((exists) => {
+    if (exists)
+      showUnlock(ctx.doc, ctx.main, async (passphrase) => {
+        const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
+        await join(ctx, invite, me, await connect());
+      });
+    else {
+      let made: Participant | null = null; // a second try after a failed join keeps the identity made
+      showChoosePassphrase(ctx.doc, ctx.main, async (passphrase) => {
+        const link = await connect();
+        made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
+        await join(ctx, invite, made, link);
+      });
+    }
+  });
+}
+
+/** Starts the page in `doc` at `loc`. */
+export async function startApp(doc: Document, loc: Location): Promise<void> {
+  const main = doc.querySelector("main");
+  if (main === null) return;
+  const help = new Help(doc);
+  main.before(help.banner);
+  dress(main);
+  let storage: Storage;
+  try {
+    storage = await IndexedDBStorage.open(DATABASE, [KEYS_STORE, ...HISTORY_STORES]);
+  } catch (err) {
+    main.replaceChildren(el(doc, "h1", "This browser cannot keep your keys"));
+    const area = el(doc, "div");
+    showProblem(doc, area, "It may be in a private mode that keeps nothing. Please open the link in a normal browser window.", err);
+    main.append(area);
+    return;
+  }
+  const ctx: Ctx = { doc, main, help, storage, keys: new KeyStore(storage) };
+  if (loc.pathname === "/join") {
+    const show = (): void =>
+      void showJoinScreen(doc, main, loc.hash, (invite) => {
+        doc.defaultView?.removeEventListener("hashchange", show); // from here on the page joins this invite
+        startJoin(ctx, invite);
+      });
+    show();
+    doc.defaultView?.addEventListener("hashchange", show);
+    return;
+  }
+  if (await ctx.keys.exists())
+    showUnlock(doc, main, async (passphrase) => {
+      const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
+      await openConversation(ctx, me, (await connect()).client);
+    });
+  else main.replaceChildren(...missing(doc));
+}

@@ -1,0 +1,465 @@
+/**
+ * The browser participant (the counterpart of clients/participant.py for what a phone needs): an
+ * identity sealed under the passphrase (keystore.ts, profile.ts), the device history (history.ts),
+ * joining by invite (12.3, 14.3), and one group's conversation: reading what the node sends
+ * (group_client.ts), and sending text, reactions, check-ins and reports through the outbox.
+ *
+ * Invariants:
+ * - nothing secret is written unsealed: the profile goes through the key store, outbox items
+ *   through the history's `out` store;
+ * - an outbox item leaves the `out` store only once a node acknowledged its entry; the signed entry
+ *   is written into the item before it is sent, and a resend sends those same bytes, so an item is
+ *   published exactly once and no second entry is signed at its log position (14.2 rule 3);
+ * - a message key is used once: the next index of this member's sender chain in each epoch is
+ *   saved in the profile before the sealed entry is sent anywhere;
+ * - a definite refusal keeps the item, marked with its code (shown, never dropped silently); an
+ *   unsettled answer (the node busy, unreachable) leaves it to be sent again as it is.
+ */
+import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
+import { type CborMap, type CborValue, decode, encode } from "./cbor.js";
+import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
+import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "./control.js";
+import { randomBytes } from "./crypto.js";
+import { type DirectRecipient, sealDirect } from "./e2ee.js";
+import { createEntry, decodeEntry, type Entry } from "./entry.js";
+import { fail, HoldspaceError } from "./errors.js";
+import { GroupClient } from "./group_client.js";
+import { HistoryStore } from "./history.js";
+import { createIdentityDocument, derivePseudonym, type Pseudonym } from "./identity.js";
+import type { InviteToken } from "./invite.js";
+import { joinPayload } from "./invite_payloads.js";
+import { buildRekey, currentEpoch } from "./keyring.js";
+import type { KeyStore } from "./keystore.js";
+import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
+import type { Storage } from "./storage.js";
+import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
+
+/** Answers after which an entry may still be stored: it stays and is sent again as it is. */
+export const UNSETTLED: ReadonlySet<string> = new Set(["fed.unreachable", "proto.busy", "proto.rate_limited", "proto.in_flight", "web.unreachable"]);
+/** History budget of the browser (bytes): words beyond it are pruned, oldest first. */
+export const BROWSER_BUDGET = 32 * 1024 * 1024;
+/** Shortest passphrase the browser accepts. */
+export const MIN_PASSPHRASE = 8;
+const FETCH_LIMIT = 512n;
+
+/** What the participant needs of a session with its node (`NodeClient` is one). */
+export interface NodeLink {
+  request(op: string, fields: CborMap): Promise<CborMap>;
+  subscribe(group: Uint8Array, after: bigint, onEvent: (ev: string, fields: CborMap) => void): { id: bigint; done: Promise<CborMap> };
+  authenticate(seed: Uint8Array): Promise<void>;
+}
+
+/** Checks a passphrase chosen in the browser: at least 8 characters (`web.short_passphrase`), and
+ * the confirmation the same (`app.passphrase_mismatch`). */
+export function checkNewPassphrase(passphrase: string, confirmation: string): void {
+  if ([...passphrase].length < MIN_PASSPHRASE) fail("web.short_passphrase", `a passphrase has at least ${MIN_PASSPHRASE} characters`);
+  if (passphrase !== confirmation) fail("app.passphrase_mismatch", "the two passphrases differ; type the same one twice");
+}
+
+/** The derivation context of the pseudonym in a group joined by invite (4.2). */
+export function groupContext(groupId: Uint8Array): Uint8Array {
+  return concat(ascii("group:"), groupId);
+}
+
+export class Participant {
+  private constructor(
+    private readonly keys: KeyStore,
+    readonly history: HistoryStore,
+    readonly profile: Profile,
+    readonly clock: () => number,
+  ) {}
+
+  /** A new identity: a fresh master secret and history key, sealed under `passphrase`. */
+  static async create(keys: KeyStore, storage: Storage, passphrase: string, node: string, clock: () => number = Date.now): Promise<Participant> {
+    if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
+    const profile: Profile = { master: randomBytes(32), historyKey: randomBytes(32), node, groups: [] };
+    await keys.create(passphrase, encodeProfile(profile));
+    return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
+  }
+
+  /** The identity stored in this browser, opened with `passphrase` (`keyfile.bad_passphrase`). */
+  static async unlock(keys: KeyStore, storage: Storage, passphrase: string, clock: () => number = Date.now): Promise<Participant> {
+    const profile = decodeProfile(await keys.unlock(passphrase));
+    return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
+  }
+
+  async save(): Promise<void> {
+    await this.keys.save(encodeProfile(this.profile));
+  }
+
+  pseudonym(record: GroupRecord): Pseudonym {
+    return derivePseudonym(this.profile.master, record.context);
+  }
+
+  group(groupId: Uint8Array): GroupRecord | undefined {
+    return this.profile.groups.find((g) => equalBytes(g.groupId, groupId));
+  }
+
+  /**
+   * Joins the group of `token` under a pseudonym derived for it alone: the join entry is signed,
+   * kept in the profile, then published (`publish` when this node is the token's first host, else
+   * `adopt` with the token's hosts). A definite refusal forgets the group and throws; an unsettled
+   * answer keeps the join, to be sent again by `Conversation.connect`. Already joined:
+   * `client.already_joined`.
+   */
+  async join(link: NodeLink, token: InviteToken, publishHere: boolean): Promise<GroupRecord> {
+    if (this.group(token.groupId) !== undefined) fail("client.already_joined", "you are already in that group");
+    const context = groupContext(token.groupId);
+    const me = derivePseudonym(this.profile.master, context);
+    const now = BigInt(this.clock());
+    const doc = createIdentityDocument(me, now);
+    const payload = joinPayload(token, me.ed25519Public, doc, this.profile.node);
+    const entry = createEntry(me.ed25519Seed, { group: token.groupId, seq: 1n, prev: null, timeMs: now, kind: CONTROL_KIND.join, payload });
+    const hosts = token.nodes.map((n) => n.normal);
+    const record: GroupRecord = { groupId: token.groupId, context, hosts, seq: 0n, prev: null, join: [entry.bytes, payload], sent: new Map() };
+    this.profile.groups.push(record);
+    await this.save();
+    await link.authenticate(me.ed25519Seed);
+    try {
+      await this.sendJoin(link, record, publishHere);
+    } catch (e) {
+      if (e instanceof HoldspaceError && !UNSETTLED.has(e.code)) {
+        this.profile.groups.splice(this.profile.groups.indexOf(record), 1);
+        await this.save();
+      }
+      throw e;
+    }
+    return record;
+  }
+
+  /** Sends the kept join (if any) and records it as this member's first entry once acknowledged. */
+  async sendJoin(link: NodeLink, record: GroupRecord, publishHere = true): Promise<void> {
+    if (record.join === null) return;
+    const [header, payload] = record.join;
+    const fields = new Map<string, CborValue>([["e", header], ["b", payload]]);
+    if (!publishHere) fields.set("hosts", [...record.hosts]);
+    await link.request(publishHere ? "publish" : "adopt", fields);
+    record.seq = 1n;
+    record.prev = decodeEntry(header, payload).id;
+    record.join = null;
+    await this.save();
+  }
+}
+
+/** Whom an outbox item goes to: the whole group, or sealed to its facilitators or moderators only. */
+export type Audience = "group" | "facilitators" | "moderators";
+
+/** An outbox item as kept in the history's `out` store. */
+export interface OutItem {
+  readonly key: string;
+  readonly groupId: Uint8Array;
+  readonly content: Uint8Array;
+  readonly to: Audience;
+  readonly created: number;
+  /** The signed entry (header, payload), once made; sent again as it is until acknowledged. */
+  entry: [Uint8Array, Uint8Array] | null;
+  /** The code of a definite refusal, or null. */
+  error: string | null;
+}
+
+function encodeOut(i: OutItem): Uint8Array {
+  return encode({ g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error });
+}
+
+/** An outbox item from its record: canonical CBOR of a map whose `g` and `c` are byte strings, `t` an
+ * unsigned integer and `to` one of the audiences (else `history.damaged`, or the codec's `cbor.*`);
+ * `e` is kept only as two byte strings, `err` only as text. */
+function decodeOut(key: string, bytes: Uint8Array): OutItem {
+  const m = decode(bytes);
+  if (!(m instanceof Map)) return fail("history.damaged", "an outbox item is not a map");
+  const g = m.get("g");
+  const c = m.get("c");
+  const to = m.get("to");
+  const t = m.get("t");
+  const e = m.get("e");
+  const err = m.get("err");
+  if (!(g instanceof Uint8Array) || !(c instanceof Uint8Array) || typeof t !== "bigint" || (to !== "group" && to !== "facilitators" && to !== "moderators"))
+    return fail("history.damaged", "an outbox item is malformed");
+  const entry = Array.isArray(e) && e[0] instanceof Uint8Array && e[1] instanceof Uint8Array ? ([e[0], e[1]] as [Uint8Array, Uint8Array]) : null;
+  return { key, groupId: g, content: c, to, created: Number(t), entry, error: typeof err === "string" ? err : null };
+}
+
+/** One message as the conversation shows it. */
+export interface ShownMessage {
+  readonly id: string;
+  readonly mine: boolean;
+  readonly author: Uint8Array;
+  readonly role: string | null;
+  readonly timeMs: number;
+  readonly text: string;
+  readonly warning: string | null;
+  readonly reactions: Record<Reaction, number>;
+}
+
+/** What the conversation shows now. */
+export interface ConversationView {
+  /** `member`: a member holding the current epoch; `waiting`: a member without the group's keys
+   * yet; `joining`: the join is not acknowledged; `gone`: no longer a member. */
+  readonly status: "member" | "waiting" | "joining" | "gone";
+  readonly messages: readonly ShownMessage[];
+  readonly outbox: readonly { readonly key: string; readonly text: string; readonly error: string | null }[];
+  /** The group's crisis resources (17.8), or null (the client shows built-in ones). */
+  readonly pin: string | null;
+}
+
+/**
+ * One group's conversation over a node session. `connect` authenticates, sends a kept join, reads
+ * everything from the start (the group state and the keys are computed from the log, never stored
+ * beside it), subscribes, and sends the outbox; `onChange` is called after each change.
+ */
+export class Conversation {
+  readonly client: GroupClient;
+  private readonly me: Pseudonym;
+  private readonly payloads = new Map<string, Uint8Array>();
+  private link: NodeLink | null = null;
+  private cursor = 0n;
+  private flushing: Promise<void> = Promise.resolve();
+  private outbox: OutItem[] = [];
+  onChange: () => void = () => undefined;
+
+  constructor(
+    readonly participant: Participant,
+    readonly record: GroupRecord,
+  ) {
+    this.me = participant.pseudonym(record);
+    this.client = new GroupClient(record.groupId, this.me.ed25519Public, [this.me.x25519Secret]);
+  }
+
+  get self(): Uint8Array {
+    return this.me.ed25519Public;
+  }
+
+  /** Reads the outbox of this group from the history (items that do not open are skipped). */
+  async loadOutbox(): Promise<void> {
+    const h = this.participant.history;
+    const items: OutItem[] = [];
+    for (const key of await h.keys("out")) {
+      try {
+        const v = await h.get("out", key);
+        if (v === undefined) continue;
+        const item = decodeOut(key, v);
+        if (equalBytes(item.groupId, this.record.groupId)) items.push(item);
+      } catch (e) {
+        if (!(e instanceof HoldspaceError)) throw e;
+      }
+    }
+    this.outbox = items;
+  }
+
+  /** `publishHere`: the node of `link` hosts the group (a kept join is published there, else adopted). */
+  async connect(link: NodeLink, publishHere = true): Promise<void> {
+    this.link = link;
+    await this.loadOutbox();
+    await link.authenticate(this.me.ed25519Seed);
+    await this.participant.sendJoin(link, this.record, publishHere);
+    for (let more = true; more; ) {
+      const page = await link.request("fetch", new Map<string, CborValue>([["g", this.record.groupId], ["after", this.cursor], ["limit", FETCH_LIMIT]]));
+      this.take(page.get("entries"));
+      const next = page.get("next");
+      if (typeof next === "bigint" && next > this.cursor) this.cursor = next;
+      more = page.get("more") === true;
+    }
+    this.onChange();
+    link.subscribe(this.record.groupId, this.cursor, (ev, fields) => {
+      if (ev !== "entries") return;
+      this.take(fields.get("entries"));
+      this.onChange();
+      void this.flush();
+    });
+    await this.flush();
+  }
+
+  /** Takes entry items `[cursor, header, payload]` from a fetch or a subscription, in order. An
+   * entry the client refuses (malformed, another group's) is skipped: a node cannot make it count. */
+  take(items: CborValue | undefined): void {
+    if (!Array.isArray(items)) return;
+    for (const item of items) {
+      if (!Array.isArray(item) || item.length !== 3) continue;
+      const [c, header, payload] = item;
+      if (typeof c === "bigint" && c > this.cursor) this.cursor = c;
+      if (!(header instanceof Uint8Array) || !(payload === null || payload instanceof Uint8Array)) continue;
+      try {
+        const got = this.client.receive(header, payload);
+        if (payload !== null) this.payloads.set(toHex(got.id), payload);
+      } catch (e) {
+        if (!(e instanceof HoldspaceError)) throw e;
+      }
+    }
+  }
+
+  /** Puts `content` in the outbox (sealed at once in the history) and starts sending it. */
+  async compose(content: Content, to: Audience = "group"): Promise<void> {
+    const bytes = encodeContent(content);
+    const now = this.participant.clock();
+    const key = now.toString(16).padStart(12, "0") + toHex(randomBytes(4));
+    const item: OutItem = { key, groupId: this.record.groupId, content: bytes, to, created: now, entry: null, error: null };
+    await this.participant.history.put("out", key, encodeOut(item));
+    this.outbox.push(item);
+    this.onChange();
+    await this.flush();
+  }
+
+  async send(text: string, warning: string | null = null): Promise<void> {
+    await this.compose(warning === null || warning === "" ? { t: "text", b: text } : { t: "text", b: text, cw: warning });
+  }
+
+  async react(messageId: string, reaction: Reaction): Promise<void> {
+    await this.compose({ t: "react", m: fromHex(messageId), r: reaction });
+  }
+
+  /** A check-in (17.2), sealed to the facilitators only. */
+  async checkin(mood: number, word: string | null = null): Promise<void> {
+    const c: Content = word === null || word === "" ? { t: "checkin", m: BigInt(mood) } : { t: "checkin", m: BigInt(mood), w: word };
+    await this.compose(c, "facilitators");
+  }
+
+  /** A report of a message (17.6): its header, payload and key, sealed to moderators and facilitators. */
+  async report(messageId: string, why: string): Promise<void> {
+    const r = this.client.message(fromHex(messageId));
+    const payload = this.payloads.get(messageId);
+    if (r === undefined || r.key === null || payload === undefined) return fail("client.unknown_message", "no message you have read has that id");
+    await this.compose({ t: "report", e: r.entry.bytes, p: payload, k: r.key, why }, "moderators");
+  }
+
+  /** Sends the outbox, oldest first, one at a time (calls are queued behind each other). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce()).catch(() => undefined);
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const link = this.link;
+    if (link === null) return;
+    for (const item of [...this.outbox]) {
+      if (item.error !== null) continue;
+      if (item.entry === null && !(await this.sign(link, item))) return; // no keys yet: it waits
+      try {
+        await link.request("publish", new Map<string, CborValue>([["e", item.entry![0]], ["b", item.entry![1]]]));
+      } catch (e) {
+        if (!(e instanceof HoldspaceError) || UNSETTLED.has(e.code)) return; // sent again later, as it is
+        item.entry = null;
+        item.error = e.code;
+        await this.participant.history.put("out", item.key, encodeOut(item));
+        this.onChange();
+        continue;
+      }
+      const entry = decodeEntry(item.entry![0], item.entry![1]);
+      this.record.seq = entry.header.s;
+      this.record.prev = entry.id;
+      await this.participant.save();
+      await this.participant.history.delete("out", item.key);
+      this.outbox.splice(this.outbox.indexOf(item), 1);
+      this.onChange();
+    }
+  }
+
+  /** One past the highest index of this member's own messages held in `epoch` (0 if none). */
+  private usedIn(epoch: Uint8Array): bigint {
+    let next = 0n;
+    for (const r of this.client.messages()) {
+      const env = r.envelope;
+      if (r.direct || env === null || !equalBytes(r.entry.header.a, this.self) || !("epoch" in env) || !equalBytes(env.epoch, epoch)) continue;
+      if (env.index >= next) next = env.index + 1n;
+    }
+    return next;
+  }
+
+  /** This member's log head: the later of what a node acknowledged and what it holds of the log. */
+  private head(): { seq: bigint; prev: Uint8Array | null } {
+    const held = this.client.head(this.self);
+    if (held !== null && held.seq > this.record.seq) return { seq: held.seq, prev: held.id };
+    return { seq: this.record.seq, prev: this.record.prev };
+  }
+
+  /**
+   * Signs the item's entry and keeps it in the item before anything is sent. A group message needs
+   * a clean epoch this member holds: if it holds an earlier one (it was given keys before), it
+   * publishes a rekey first (13.1); if it holds none, it waits for the group's keys (false).
+   */
+  private async sign(link: NodeLink, item: OutItem): Promise<boolean> {
+    const g = this.client.state;
+    if (!g.state.members.has(toHex(this.self)) || this.record.join !== null) return false;
+    const head = this.head();
+    const at = { groupId: this.record.groupId, author: this.self, seq: head.seq + 1n };
+    let kind: bigint;
+    let payload: Uint8Array;
+    if (item.to === "group") {
+      const ring = this.client.ring;
+      if (!ring.canSend(g)) {
+        if (!g.state.epochs.some((slot) => ring.holds(g.idOfSlot(slot)))) return false;
+        await this.rekey(link);
+        return false; // signed once the rekey comes back
+      }
+      const epoch = currentEpoch(g)!;
+      const hex = toHex(epoch);
+      ring.skipSendTo(epoch, this.record.sent.get(hex) ?? 0n);
+      ring.skipSendTo(epoch, this.usedIn(epoch)); // and past any of its messages the node holds
+      // the index used is saved before the entry exists anywhere
+      this.record.sent.set(hex, ring.nextSendIndex(epoch)! + 1n);
+      await this.participant.save();
+      payload = ring.seal(g, at, item.content);
+      kind = MESSAGE_KIND;
+    } else {
+      const recipients: DirectRecipient[] = item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
+      payload = sealDirect(at, recipients, item.content);
+      kind = DIRECT_KIND;
+    }
+    const entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: at.seq, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind, payload });
+    item.entry = [entry.bytes, payload];
+    await this.participant.history.put("out", item.key, encodeOut(item));
+    return true;
+  }
+
+  /** Publishes a rekey to the current members (13.1), once acknowledged this member's new head. */
+  private async rekey(link: NodeLink): Promise<void> {
+    const g = this.client.state;
+    const head = this.head();
+    const { payload } = buildRekey(g, this.self);
+    const entry: Entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind: CONTROL_KIND.rekey, payload });
+    try {
+      await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));
+    } catch (e) {
+      if (e instanceof HoldspaceError) return; // stale or unsettled: tried again at the next flush
+      throw e;
+    }
+    this.record.seq = entry.header.s;
+    this.record.prev = entry.id;
+    await this.participant.save();
+  }
+
+  private readMessages(): ReadMessage[] {
+    return this.client.messages().filter((r) => r.authorised && r.deleted === null);
+  }
+
+  view(): ConversationView {
+    const g = this.client.state;
+    const read = this.readMessages();
+    const counts = reactionCounts(read);
+    const member = g.state.members.get(toHex(this.self));
+    const epoch = currentEpoch(g);
+    const status = this.record.join !== null ? "joining" : member === undefined ? (this.client.head(this.self) === null ? "joining" : "gone") : epoch !== null && this.client.ring.holds(epoch) ? "member" : "waiting";
+    const messages: ShownMessage[] = [];
+    for (const r of read) {
+      const c = r.content;
+      if (r.direct || c === null || c.t !== "text" || "unsupported" in c) continue;
+      const id = toHex(r.entry.id);
+      const role = g.state.members.get(toHex(r.entry.header.a))?.role ?? null;
+      messages.push({
+        id,
+        mine: equalBytes(r.entry.header.a, this.self),
+        author: r.entry.header.a,
+        role,
+        timeMs: Number(r.entry.header.t),
+        text: c.b,
+        warning: c.cw ?? null,
+        reactions: counts.get(id) ?? { heart: 0, hug: 0, "me-too": 0, "thank-you": 0 },
+      });
+    }
+    const outbox = this.outbox.map((i) => {
+      const c = decodeContent(i.content);
+      const text = c.t === "text" && !("unsupported" in c) ? (c as { b: string }).b : c.t === "checkin" ? "Your check-in" : c.t === "report" ? "Your report" : "Your reaction";
+      return { key: i.key, text, error: i.error };
+    });
+    return { status, messages, outbox, pin: currentPin(read, g)?.text ?? null };
+  }
+}

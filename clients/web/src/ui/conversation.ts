@@ -1,0 +1,208 @@
+/**
+ * The conversation screen: messages oldest first with the newest at the bottom (it opens there),
+ * a content warning hiding its message until "Show", reactions, reporting a message, writing (with
+ * an optional content warning), and a check-in for the facilitators. Messages are kept by id and
+ * only what changed is redrawn, so what someone is typing or has opened stays as it is.
+ */
+import { REACTIONS, type Reaction } from "../content.js";
+import { fingerprint } from "../identity.js";
+import type { Conversation, ShownMessage } from "../participant.js";
+import { dress, el, field, showProblem } from "./dom.js";
+import type { Help } from "./help.js";
+
+const REACTION_NAMES: Record<Reaction, string> = { heart: "Heart", hug: "Hug", "me-too": "Me too", "thank-you": "Thank you" };
+const MOODS = ["1, very low", "2, low", "3, okay", "4, good", "5, very good"];
+
+interface Shown {
+  readonly li: HTMLLIElement;
+  readonly reactions: Map<Reaction, HTMLButtonElement>;
+}
+
+function who(m: ShownMessage): string {
+  if (m.mine) return "You";
+  const tag = fingerprint(m.author).slice(0, 5);
+  return m.role === "facilitator" ? `Facilitator ${tag}` : m.role === "moderator" ? `Moderator ${tag}` : `Member ${tag}`;
+}
+
+export class ConversationScreen {
+  private readonly list: HTMLOListElement;
+  private readonly status: HTMLElement;
+  private readonly pending: HTMLUListElement;
+  private readonly alert: HTMLElement;
+  private readonly shown = new Map<string, Shown>();
+  private first = true;
+
+  constructor(
+    private readonly doc: Document,
+    private readonly main: HTMLElement,
+    private readonly conv: Conversation,
+    private readonly help: Help,
+  ) {
+    this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
+    this.list.style.listStyle = "none";
+    this.list.style.padding = "0";
+    this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
+    this.pending = el(doc, "ul", undefined, { "aria-label": "Waiting to be sent" });
+    this.alert = el(doc, "div", undefined, { role: "alert" });
+    main.replaceChildren(el(doc, "h1", "Your group"), this.status, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.dataset["screen"] = "conversation";
+    doc.title = "Your group · Holdspace";
+    dress(main);
+    conv.onChange = () => this.update();
+    this.update();
+  }
+
+  private attempt(run: () => Promise<void>, sentence: string): void {
+    this.alert.replaceChildren();
+    run().catch((err: unknown) => showProblem(this.doc, this.alert, sentence, err));
+  }
+
+  private composer(): HTMLElement {
+    const doc = this.doc;
+    const f = el(doc, "form", undefined, { "aria-labelledby": "write-h" });
+    const words = el(doc, "textarea", undefined, { rows: "3", required: "" });
+    const warning = el(doc, "input", undefined, { type: "text", maxlength: "100" });
+    f.append(el(doc, "h2", "Write to the group", { id: "write-h" }), field(doc, "compose", "Your message", words), field(doc, "compose-cw", "Content warning, if it may upset someone (optional)", warning), el(doc, "button", "Send", { type: "submit" }));
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = words.value.trim();
+      if (text === "") return;
+      const cw = warning.value.trim();
+      words.value = "";
+      warning.value = "";
+      this.attempt(() => this.conv.send(text, cw === "" ? null : cw), "Your message could not be kept for sending. Please try again.");
+    });
+    return f;
+  }
+
+  private checkin(): HTMLElement {
+    const doc = this.doc;
+    const f = el(doc, "form", undefined, { "aria-labelledby": "checkin-h" });
+    const set = el(doc, "fieldset");
+    set.append(el(doc, "legend", "How are you feeling? Only the group's facilitators see this."));
+    MOODS.forEach((label, i) => {
+      const id = `mood-${i + 1}`;
+      const p = el(doc, "p");
+      const r = el(doc, "input", undefined, { type: "radio", name: "mood", value: String(i + 1), id });
+      p.append(r, el(doc, "label", ` ${label}`, { for: id }));
+      set.append(p);
+    });
+    const done = el(doc, "p", undefined, { role: "status" });
+    f.append(el(doc, "h2", "Check in", { id: "checkin-h" }), set, el(doc, "button", "Send check-in", { type: "submit" }), done);
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const chosen = f.querySelector<HTMLInputElement>("input[name=mood]:checked");
+      if (chosen === null) {
+        done.textContent = "Choose how you feel first.";
+        return;
+      }
+      chosen.checked = false;
+      done.textContent = "Thank you. Your check-in goes to the facilitators.";
+      this.attempt(() => this.conv.checkin(Number(chosen.value)), "Your check-in could not be kept for sending. Please try again.");
+    });
+    return f;
+  }
+
+  /** The node could not be reached (or the session broke): said calmly, the code behind "Details". */
+  unreachable(err: unknown): void {
+    showProblem(this.doc, this.alert, "The group's node cannot be reached right now. What you write is kept on this device; open this page again later to send it.", err);
+  }
+
+  private statusText(): string {
+    switch (this.conv.view().status) {
+      case "joining":
+        return "Joining the group…";
+      case "waiting":
+        return "Waiting for the group to share its keys with you. This happens when a facilitator's app is next online; what you write waits here until then.";
+      case "gone":
+        return "You are no longer a member of this group.";
+      default:
+        return "";
+    }
+  }
+
+  update(): void {
+    const v = this.conv.view();
+    this.help.pinned = v.pin;
+    const status = this.statusText();
+    if (this.status.textContent !== status) this.status.textContent = status;
+    for (const m of v.messages) {
+      let s = this.shown.get(m.id);
+      if (s === undefined) {
+        const last = this.list.lastElementChild;
+        const atBottom = last !== null && last.getBoundingClientRect().top < (this.doc.defaultView?.innerHeight ?? 0);
+        s = this.message(m);
+        this.shown.set(m.id, s);
+        this.list.append(s.li);
+        if (!this.first && atBottom) s.li.scrollIntoView({ block: "nearest" }); // following the newest
+      }
+      for (const [r, b] of s.reactions) {
+        const text = `${REACTION_NAMES[r]} ${m.reactions[r]}`;
+        if (b.textContent !== text) b.textContent = text;
+      }
+    }
+    this.pending.replaceChildren(...v.outbox.map((o) => {
+      const li = el(this.doc, "li", o.error === null ? `Sending: ${o.text}` : `Not sent: ${o.text}. The node refused it.`);
+      return li;
+    }));
+    if (this.first && v.messages.length > 0) {
+      this.first = false;
+      this.list.lastElementChild?.scrollIntoView({ block: "end" });
+    }
+  }
+
+  private message(m: ShownMessage): Shown {
+    const doc = this.doc;
+    const li = el(doc, "li", undefined, { "data-id": m.id });
+    li.style.borderTop = "1px solid #767676";
+    li.style.padding = "0.5rem 0";
+    const meta = el(doc, "p");
+    meta.append(el(doc, "strong", who(m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}`));
+    const words = el(doc, "p", m.text, { class: "words" });
+    words.style.whiteSpace = "pre-wrap";
+    li.append(meta);
+    if (m.warning !== null) {
+      words.hidden = true;
+      const cw = el(doc, "p", `Content warning: ${m.warning}`);
+      const show = el(doc, "button", "Show", { type: "button", "aria-expanded": "false" });
+      show.addEventListener("click", () => {
+        words.hidden = !words.hidden;
+        show.textContent = words.hidden ? "Show" : "Hide";
+        show.setAttribute("aria-expanded", String(!words.hidden));
+      });
+      cw.append(doc.createTextNode(" "), show);
+      li.append(cw);
+    }
+    li.append(words);
+    const group = el(doc, "div", undefined, { role: "group", "aria-label": "Reactions" });
+    const reactions = new Map<Reaction, HTMLButtonElement>();
+    for (const r of REACTIONS) {
+      const b = el(doc, "button", `${REACTION_NAMES[r]} ${m.reactions[r]}`, { type: "button" });
+      b.addEventListener("click", () => this.attempt(() => this.conv.react(m.id, r), "Your reaction could not be kept for sending."));
+      reactions.set(r, b);
+      group.append(b, doc.createTextNode(" "));
+    }
+    li.append(group);
+    if (!m.mine) li.append(this.reportForm(m));
+    dress(li);
+    li.style.maxWidth = "";
+    li.style.padding = "0.5rem 0";
+    return { li, reactions };
+  }
+
+  private reportForm(m: ShownMessage): HTMLElement {
+    const doc = this.doc;
+    const d = el(doc, "details");
+    const why = el(doc, "input", undefined, { type: "text", maxlength: "1000" });
+    const f = el(doc, "form");
+    const done = el(doc, "p", undefined, { role: "status" });
+    f.append(field(doc, `why-${m.id.slice(0, 16)}`, "What is wrong with it? (optional)", why), el(doc, "button", "Send report", { type: "submit" }), done);
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      done.textContent = "Thank you. Your report goes to the group's moderators and facilitators, with this message.";
+      this.attempt(() => this.conv.report(m.id, why.value.trim()), "Your report could not be kept for sending.");
+    });
+    d.append(el(doc, "summary", "Report this message"), f);
+    return d;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * "Need help now?": one tap away on every screen (a button in the page's banner, outside the
+ * screens), it shows the group's pinned crisis resources (17.8) or, without any, built-in pointers
+ * to emergency numbers and helplines. Nothing is sent or stored when it is opened.
+ */
+import { el } from "./dom.js";
+
+export const DEFAULT_RESOURCES = [
+  "If you are in immediate danger, please call your local emergency number now (for example 112 in the EU, 911 in the US and Canada, 999 in the UK).",
+  "To talk with someone, you can find free, confidential helplines in your country at https://findahelpline.com",
+  "You can step away from this conversation at any time; it will still be here when you come back.",
+];
+
+export class Help {
+  readonly banner: HTMLElement;
+  private readonly panel: HTMLElement;
+  private readonly button: HTMLButtonElement;
+  /** The group's pinned resources, once known. */
+  pinned: string | null = null;
+
+  constructor(private readonly doc: Document) {
+    this.banner = el(doc, "header");
+    this.banner.style.maxWidth = "40rem";
+    this.banner.style.margin = "0 auto";
+    this.banner.style.padding = "0.5rem 1rem";
+    this.button = el(doc, "button", "Need help now?", { type: "button", "aria-expanded": "false", "aria-controls": "help" });
+    this.button.style.minHeight = "2.75rem";
+    this.button.style.fontSize = "1rem";
+    this.panel = el(doc, "section", undefined, { id: "help", "aria-labelledby": "help-h" });
+    this.panel.hidden = true;
+    this.button.addEventListener("click", () => this.toggle());
+    this.banner.append(this.button, this.panel);
+  }
+
+  toggle(): void {
+    const open = this.panel.hidden;
+    this.button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      const lines = this.pinned === null ? DEFAULT_RESOURCES : this.pinned.split("\n");
+      const close = el(this.doc, "button", "Close", { type: "button" });
+      close.addEventListener("click", () => this.toggle());
+      this.panel.replaceChildren(
+        el(this.doc, "h2", "Help, right now", { id: "help-h" }),
+        el(this.doc, "p", this.pinned === null ? "Your group has not shared its own resources yet. These are for anyone, anywhere:" : "What your group's facilitators shared:"),
+        ...lines.map((l) => el(this.doc, "p", l)),
+        close,
+      );
+    }
+    this.panel.hidden = !open;
+  }
+}

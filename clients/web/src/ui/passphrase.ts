@@ -1,0 +1,81 @@
+/**
+ * The passphrase screens: choosing one (twice, with why it matters) before the identity is made,
+ * and typing it again to unlock the identity on a later visit. Each calls `submit` and shows its
+ * refusal as a sentence, with the code behind "Details"; the button is disabled while it works.
+ */
+import { checkNewPassphrase } from "../participant.js";
+import { codeOf, dress, el, field, showProblem } from "./dom.js";
+
+function passwordInput(doc: Document, autocomplete: string): HTMLInputElement {
+  return el(doc, "input", undefined, { type: "password", autocomplete, required: "" });
+}
+
+function sentenceFor(code: string): string {
+  switch (code) {
+    case "web.short_passphrase":
+      return "Please choose a longer passphrase: at least 8 characters. A few words you will remember work well.";
+    case "app.passphrase_mismatch":
+      return "The two passphrases are not the same. Please type the same one twice.";
+    case "keyfile.bad_passphrase":
+      return "That passphrase does not open your keys on this device. Please try again.";
+    case "web.unreachable":
+    case "web.bad_info":
+    case "web.wrong_node":
+      return "The group's node cannot be reached right now. Please try again in a while.";
+    case "client.already_joined":
+      return "You are already in this group.";
+    default:
+      return "Something went wrong. Please try again in a moment.";
+  }
+}
+
+function form(doc: Document, main: HTMLElement, parts: HTMLElement[], label: string, working: string, run: () => Promise<void>): void {
+  const f = el(doc, "form");
+  const status = el(doc, "div", undefined, { role: "status" });
+  const alert = el(doc, "div", undefined, { role: "alert" });
+  const button = el(doc, "button", label, { type: "submit" });
+  f.append(...parts, button, status, alert);
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    alert.replaceChildren();
+    status.textContent = working;
+    run()
+      .catch((err: unknown) => {
+        status.textContent = "";
+        showProblem(doc, alert, sentenceFor(codeOf(err)), err);
+      })
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+  main.append(f);
+  dress(main);
+}
+
+/** "Choose a passphrase": `create` gets a passphrase both fields agree on (at least 8 characters). */
+export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (passphrase: string) => Promise<void>): void {
+  const pass = passwordInput(doc, "new-password");
+  const again = passwordInput(doc, "new-password");
+  main.replaceChildren(
+    el(doc, "h1", "Choose a passphrase"),
+    el(doc, "p", "Your passphrase locks your keys on this device. Nobody else has it, not the group and not the node, so nobody can reset it for you: choose one you will remember."),
+  );
+  main.dataset["screen"] = "passphrase";
+  doc.title = "Choose a passphrase · Holdspace";
+  form(doc, main, [field(doc, "pass", "Passphrase", pass), field(doc, "pass-again", "Type it again", again)], "Join the group", "Joining. This takes a few seconds…", async () => {
+    checkNewPassphrase(pass.value, again.value);
+    await create(pass.value);
+  });
+  pass.focus();
+}
+
+/** "Welcome back": `unlock` gets the passphrase typed. */
+export function showUnlock(doc: Document, main: HTMLElement, unlock: (passphrase: string) => Promise<void>): void {
+  const pass = passwordInput(doc, "current-password");
+  main.replaceChildren(el(doc, "h1", "Welcome back"), el(doc, "p", "Type your passphrase to open your conversation on this device."));
+  main.dataset["screen"] = "unlock";
+  doc.title = "Welcome back · Holdspace";
+  form(doc, main, [field(doc, "pass", "Passphrase", pass)], "Open", "Opening…", () => unlock(pass.value));
+  pass.focus();
+}

@@ -66,7 +66,7 @@ def test_bundle_builds(installed: Path) -> None:
 
 def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest.FixtureRequest) -> None:
     slow = bool(request.config.getoption("--runslow"))
-    done = run("npm", "test", timeout=900 if slow else 120, slow=slow)
+    done = run("npm", "test", timeout=900 if slow else 600, slow=slow)  # a hang, not a speed: loaded machines are slow
     out = done.stdout
     assert "# fail 0" in out, out
     # Every vector file the client covers is read by some test (a deleted test fails here).

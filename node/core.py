@@ -23,6 +23,7 @@ from node import admission
 from node.admission import Policy, TokenRecord, Usage
 from node.rates import TokenBucket
 from node.records import StoredEntry
+from node.signals import SignalBoard
 from protocol import codec, crypto, kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
@@ -329,6 +330,7 @@ class NodeCore:
         self.reserved_bytes: dict[bytes, int] = {}
         self.arriving: dict[bytes, None] = {}
         self.token_uses: dict[bytes, int] = {}
+        self.signals = SignalBoard()  # live-call listeners and signal rates (spec 17.11): never stored
 
     # -- admission (spec 14.6, 16.4) ----------------------------------------------------------
 

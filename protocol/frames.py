@@ -124,8 +124,15 @@ _SCHEMA: dict[str, dict[str, object]] = {
     "identity": {"g": is_key, "k": is_key},
 }
 
-# the client protocol's operations: those above, and cancel (ends a subscription, spec 14.2)
-CLIENT_SCHEMA: dict[str, dict[str, object]] = {**_SCHEMA, "cancel": {"sub": is_uint}}
+# the client protocol's operations: those above, cancel (ends a subscription or a listen, spec 14.2),
+# and the live-call signalling of spec 17.11: listen (receive signals) and signal (relay one sealed box;
+# its size is checked by the node, call.too_large, so the schema takes any byte string)
+CLIENT_SCHEMA: dict[str, dict[str, object]] = {
+    **_SCHEMA,
+    "cancel": {"sub": is_uint},
+    "listen": {"g": is_key},
+    "signal": {"g": is_key, "from": is_key, "to": is_key, "box": lambda v: isinstance(v, bytes)},
+}
 # fields a client request MAY carry besides its schema's (version 3): op -> {field: check}
 CLIENT_OPTIONAL: dict[str, dict[str, object]] = {
     "publish": {"token": lambda v: isinstance(v, bytes) and len(v) == OPERATOR_TOKEN_SIZE},

@@ -101,13 +101,16 @@ def node_bytes(monkeypatch: pytest.MonkeyPatch) -> Counter:
     return counter
 
 
-async def make_group(tmp_path: Path, web: WebNode) -> tuple[Participant, Any, dict[str, Member]]:
+async def make_group(
+    tmp_path: Path, web: WebNode, names: tuple[str, ...] = NAMES
+) -> tuple[Participant, Any, dict[str, Member]]:
+    """A group made by fay, with ``names`` joined through one invite; their keys."""
     fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
     members: dict[str, Member] = {}
     async with session(web.address) as s_fay:
         group = await fay.create_group(s_fay, "Thursday circle")
-        token = InviteToken.parse(await fay.invite(s_fay, group, uses=len(NAMES)))
-        for name in NAMES:
+        token = InviteToken.parse(await fay.invite(s_fay, group, uses=len(names)))
+        for name in names:
             person = Participant.create(tmp_path / name, "pass " + name, web.address)
             async with session(web.address) as s:
                 record = await person.join(s, token)
@@ -139,7 +142,7 @@ class CallRun:
 
 
 @contextmanager
-def call_pages(origin: str) -> Iterator[CallRun]:
+def call_pages(origin: str, names: tuple[str, ...] = NAMES) -> Iterator[CallRun]:
     """One page per member, each in its own browser context of one Chromium with fake media devices;
     fails on any page error."""
     problems: list[str] = []
@@ -149,7 +152,7 @@ def call_pages(origin: str) -> Iterator[CallRun]:
         )
         try:
             pages: dict[str, Page] = {}
-            for name in NAMES:
+            for name in names:
                 page = browser.new_context(ignore_https_errors=True).new_page()
                 page.on("pageerror", lambda exc: problems.append(str(exc)))
                 page.goto(f"{origin}/")

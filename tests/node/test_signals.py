@@ -214,3 +214,12 @@ def test_the_board_forgets_a_connection_entirely() -> None:
     assert board.listeners(b"g" * 32, b"a" * 32) == [("c2", 5)] and board.listeners(b"g" * 32, b"b" * 32) == []
     board.unlisten("c2", 5)
     assert len(board) == 0
+
+
+def test_a_listen_opens_with_the_relays_credentials_when_the_node_has_one(world: World) -> None:
+    node = Node(world)
+    listen = node.listen(node.connect("ana"))
+    turn = turn_credentials(TurnRelay(("turn:relay.example:3478",), b"k"), 1_700_000_000)
+    event = codec.decode(listen.opened(turn))
+    assert event == {"id": listen.rid, "ev": "listening", "turn": turn}
+    assert codec.decode(listen.ended()) == {"id": listen.rid, "ok": {}}

@@ -56,7 +56,7 @@ def browser_cpu() -> float:
 
 async def one_round(root: Path, dist: Path, size: int) -> dict[str, Any]:
     names = NAMES[:size]
-    root.mkdir(parents=True)
+    await trio.Path(root).mkdir(parents=True)
     async with web_node(root, dist) as web:
         _fay, group, members = await make_group(root, web, names)
         call = crypto.blake2b_256(b"call:" + group.group_id)[:16]

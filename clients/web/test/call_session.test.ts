@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Pacer } from "../src/call/pacer.js";
 import { iceServersOf } from "../src/call/room.js";
 import type { CborValue } from "../src/cbor.js";
 import { encodeServerFrame, MessageReader, parseRequest } from "../src/frames.js";
@@ -29,4 +30,22 @@ test("the node's TURN credentials become ICE servers; anything malformed gives n
   assert.deepEqual(iceServersOf(turn), [{ urls: ["turn:relay.example:3478"], username: "1700003600", credential: "abc=" }]);
   assert.deepEqual(iceServersOf(undefined), []);
   assert.deepEqual(iceServersOf(new Map<string, CborValue>([["urls", [1n]], ["username", "u"], ["credential", "c"]])), []);
+});
+
+test("the pacer lets a burst through at once, then one signal per 1/rate seconds, in call order", async () => {
+  const pacer = new Pacer(50, 3); // 20 ms a token after a burst of 3
+  const start = performance.now();
+  const order: number[] = [];
+  const times: number[] = [];
+  await Promise.all(
+    [0, 1, 2, 3, 4, 5].map((i) =>
+      pacer.take().then(() => {
+        order.push(i);
+        times.push(performance.now() - start);
+      }),
+    ),
+  );
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+  assert.ok(times[2]! < 40, `the burst waited ${times[2]} ms`);
+  assert.ok(times[5]! >= 55, `six signals at 50/s after a burst of 3 took only ${times[5]} ms`);
 });

@@ -4,6 +4,8 @@
  * (bytewise) offers and the other answers; candidates trickle both ways. Signals are sealed to the
  * one member they are for and signed (`signal.ts`) and go through the node (`CallSignaller`).
  *
+ * Signals leave paced to the node's signal rate (`Pacer`), one after another in the order made.
+ *
  * Invariants: a connection exists only with a current member of the group as this member's state
  * says (`setMembers` closes the others at once); a signal acts only if it opens, verifies and comes
  * from a current member, for this call; an offer is made only by the lower pseudonym of a pair.
@@ -11,6 +13,7 @@
 import { compareBytes, fromHex, toHex } from "../bytes.js";
 import { publicKey } from "../crypto.js";
 import { HoldspaceError } from "../errors.js";
+import { Pacer } from "./pacer.js";
 import { openSignal, sealSignal, type Signal, type SignalType } from "./signal.js";
 
 /** How a signal box reaches its recipient (the node's `signal` request): resolves with the number of
@@ -53,6 +56,7 @@ export class CallMesh {
   onRemote: ((key: Uint8Array, stream: MediaStream) => void) | null = null;
   private joined = false;
   private readonly now: () => bigint;
+  private readonly pacer = new Pacer();
 
   constructor(private readonly o: MeshOptions) {
     this.self = publicKey(o.seed);
@@ -195,14 +199,18 @@ export class CallMesh {
     const x25519 = this.members.get(hex);
     if (x25519 === undefined) return null;
     const to = fromHex(hex);
-    const box = sealSignal(this.o.seed, this.o.group, to, x25519, { call: this.o.call, type, data, timeMs: this.now() });
-    try {
-      await this.o.signaller.send(to, box);
-      return null;
-    } catch (e) {
-      const code = e instanceof HoldspaceError ? e.code : "web.unreachable";
-      this.refusals.push(code);
-      return code;
+    for (let attempt = 0; ; attempt++) {
+      await this.pacer.take();
+      const box = sealSignal(this.o.seed, this.o.group, to, x25519, { call: this.o.call, type, data, timeMs: this.now() });
+      try {
+        await this.o.signaller.send(to, box);
+        return null;
+      } catch (e) {
+        const code = e instanceof HoldspaceError ? e.code : "web.unreachable";
+        if (code === "call.rate_limited" && attempt < 3) continue; // another tab of this member signals too
+        this.refusals.push(code);
+        return code;
+      }
     }
   }
 }

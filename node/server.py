@@ -793,7 +793,7 @@ class Node:
     ) -> None:
         """Run a listen the session opened: its first event (with TURN credentials if the operator runs
         a relay), then nothing until cancelled; the signals come through the connection's queue."""
-        turn = None if self.turn is None else turn_credentials(self.turn, int(time.time()))
+        turn = None if self.turn is None else turn_credentials(self.turn, self.now_ms() // 1000)
         final: bytes | None = None
         try:
             with sub.scope:

@@ -80,6 +80,10 @@ export class MemberHook {
     return [...(this.room.mesh?.dropped ?? [])];
   }
 
+  unreachable(): string[] {
+    return this.room.mesh?.unreachable() ?? [];
+  }
+
   refusals(): string[] {
     return [...(this.room.mesh?.refusals ?? [])];
   }

@@ -41,7 +41,12 @@ export interface Link {
   /** Candidates that arrived before the remote description. */
   readonly early: RTCIceCandidateInit[];
   remote: MediaStream | null;
+  /** When the link was last seen not connected (ms, `performance.now()`), or null while connected. */
+  badSince: number | null;
 }
+
+/** A link not connected for this long is set up again (`repair`). */
+export const REPAIR_AFTER_MS = 8_000;
 
 export class CallMesh {
   readonly self: Uint8Array;
@@ -54,6 +59,8 @@ export class CallMesh {
   readonly dropped = new Set<string>();
   /** Called when a link gets the other side's media. */
   onRemote: ((key: Uint8Array, stream: MediaStream) => void) | null = null;
+  /** Set-ups tried again per member (hex) since the last time it connected. */
+  private readonly retries = new Map<string, number>();
   private joined = false;
   private readonly now: () => bigint;
   private readonly pacer = new Pacer();
@@ -83,6 +90,41 @@ export class CallMesh {
     const others = [...this.members.keys()].filter((hex) => hex !== toHex(this.self));
     const sent = await Promise.all(others.map((hex) => this.send(hex, "join", "")));
     return sent.filter((code): code is string => code !== null);
+  }
+
+  /**
+   * Sets up again the links that are missing or not connected for `REPAIR_AFTER_MS` (a lost signal,
+   * a path that broke): the lower pseudonym of the pair offers afresh, the higher one sends `join`.
+   * Called periodically while in the call; `nowMs` is `performance.now()`.
+   */
+  async repair(nowMs: number): Promise<void> {
+    if (!this.joined) return;
+    const self = toHex(this.self);
+    for (const hex of this.members.keys()) {
+      if (hex === self) continue;
+      const link = this.link(hex);
+      if (link !== undefined && link.pc.connectionState === "connected") {
+        link.badSince = null;
+        this.retries.delete(hex);
+        continue;
+      }
+      if (link !== undefined && link.badSince === null) {
+        link.badSince = nowMs;
+        continue;
+      }
+      if (link !== undefined && nowMs - link.badSince! < REPAIR_AFTER_MS) continue;
+      this.retries.set(hex, (this.retries.get(hex) ?? 0) + 1);
+      if (this.lowerThan(hex)) await this.onJoin(hex, true);
+      else await this.send(hex, "join", "");
+      const again = this.link(hex);
+      if (again !== undefined) again.badSince = nowMs;
+    }
+  }
+
+  /** Members this one has not reached after two set-ups tried again: with no relay (17.11), the
+   * member is told that a direct path to them does not work. */
+  unreachable(): string[] {
+    return [...this.retries].filter(([hex, n]) => n >= 2 && this.members.has(hex)).map(([hex]) => hex);
   }
 
   /** Leaves: a `leave` to each linked member, then every link closed. */
@@ -127,10 +169,10 @@ export class CallMesh {
     return compareBytes(this.self, fromHex(hex)) < 0;
   }
 
-  private async onJoin(hex: string): Promise<void> {
+  private async onJoin(hex: string, afresh = false): Promise<void> {
     const existing = this.link(hex);
-    if (existing !== undefined && existing.pc.connectionState !== "failed" && existing.pc.connectionState !== "closed")
-      return;
+    const live = existing !== undefined && !["failed", "closed"].includes(existing.pc.connectionState);
+    if (live && !afresh) return;
     if (existing !== undefined) this.close(hex);
     if (!this.lowerThan(hex)) {
       await this.send(hex, "join", ""); // the lower pseudonym offers: tell it this member is here
@@ -175,7 +217,7 @@ export class CallMesh {
 
   private open(hex: string): Link {
     const pc = new RTCPeerConnection({ iceServers: this.o.iceServers, bundlePolicy: "max-bundle" });
-    const link: Link = { key: fromHex(hex), pc, early: [], remote: null };
+    const link: Link = { key: fromHex(hex), pc, early: [], remote: null, badSince: null };
     for (const track of this.o.media.getTracks()) pc.addTrack(track, this.o.media);
     pc.onicecandidate = (ev) => {
       if (ev.candidate !== null) void this.send(hex, "candidate", JSON.stringify(ev.candidate.toJSON()));

@@ -27,6 +27,7 @@ export interface RoomOptions {
 }
 
 const PAGE = 512n;
+const REPAIR_EVERY_MS = 2_000;
 
 export class CallRoom {
   readonly group: GroupClient;
@@ -40,6 +41,7 @@ export class CallRoom {
   private listenId: bigint | null = null;
   private subscriptionId: bigint | null = null;
   private membersKey = "";
+  private repairing: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     readonly client: NodeClient,
@@ -130,6 +132,8 @@ export class CallRoom {
       this.mesh.setMembers(this.members());
     }
     const refused = await this.mesh.join();
+    if (this.repairing === null)
+      this.repairing = setInterval(() => void this.mesh?.repair(performance.now()).catch(() => undefined), REPAIR_EVERY_MS);
     for (const [from, box] of this.pendingSignals.splice(0)) void this.mesh.receive(from, box);
     return refused;
   }
@@ -141,6 +145,8 @@ export class CallRoom {
 
   /** Leaves, stops listening and following, and releases the microphone. */
   async close(): Promise<void> {
+    if (this.repairing !== null) clearInterval(this.repairing);
+    this.repairing = null;
     await this.leave();
     for (const id of [this.listenId, this.subscriptionId]) {
       if (id !== null) await this.client.request("cancel", new Map([["sub", id]])).catch(() => undefined);

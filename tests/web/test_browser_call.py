@@ -204,7 +204,12 @@ async def test_four_members_call_and_a_removed_member_is_dropped_while_the_node_
             def everyone_hears_everyone() -> bool:
                 return all(len(s := run.stats(n)) == 3 and all(p["packets"] > 0 for p in s.values()) for n in NAMES)
 
-            out["connect_s"] = wait_for("every pair's audio", everyone_hears_everyone, 20)
+            try:
+                out["connect_s"] = wait_for("every pair's audio", everyone_hears_everyone, 20)
+            except AssertionError:
+                raise AssertionError(
+                    {n: (run.stats(n), run.ev(n, "() => window.member.refusals()")) for n in NAMES}
+                ) from None
             out["signalling_bytes"] = node_bytes.total - counted  # joins, offers, answers, candidates
             before, counted = {n: run.stats(n) for n in NAMES}, node_bytes.total
             time.sleep(2.0)

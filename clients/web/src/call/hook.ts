@@ -62,14 +62,14 @@ export class MemberHook {
     return out;
   }
 
-  /** Audio bytes this member has sent, over every link (its upstream). */
-  async sent(): Promise<number> {
+  /** Audio bytes this member has sent over every link (its upstream), and when (ms, page clock). */
+  async sent(): Promise<{ bytes: number; atMs: number }> {
     let bytes = 0;
     for (const link of this.room.mesh?.links.values() ?? [])
       (await link.pc.getStats()).forEach((r: { type?: string; kind?: string; bytesSent?: number }) => {
         if (r.type === "outbound-rtp" && r.kind === "audio") bytes += r.bytesSent ?? 0;
       });
-    return bytes;
+    return { bytes, atMs: performance.now() };
   }
 
   linked(): string[] {

@@ -59,6 +59,8 @@ export class CallMesh {
   readonly dropped = new Set<string>();
   /** Called when a link gets the other side's media. */
   onRemote: ((key: Uint8Array, stream: MediaStream) => void) | null = null;
+  /** Members (hex) known to be in this call: a signal of it came from them, and no `leave` since. */
+  private readonly present = new Set<string>();
   /** Set-ups tried again per member (hex) since the last time it connected. */
   private readonly retries = new Map<string, number>();
   private joined = false;
@@ -93,15 +95,15 @@ export class CallMesh {
   }
 
   /**
-   * Sets up again the links that are missing or not connected for `REPAIR_AFTER_MS` (a lost signal,
-   * a path that broke): the lower pseudonym of the pair offers afresh, the higher one sends `join`.
+   * Sets up again the links with members known to be in the call that are missing or not connected
+   * for `REPAIR_AFTER_MS` (a lost signal, a path that broke): the lower pseudonym of the pair offers afresh, the higher one sends `join`.
    * Called periodically while in the call; `nowMs` is `performance.now()`.
    */
   async repair(nowMs: number): Promise<void> {
     if (!this.joined) return;
     const self = toHex(this.self);
-    for (const hex of this.members.keys()) {
-      if (hex === self) continue;
+    for (const hex of new Set([...this.present, ...this.links.keys()])) {
+      if (hex === self || !this.members.has(hex)) continue;
       const link = this.link(hex);
       if (link !== undefined && link.pc.connectionState === "connected") {
         link.badSince = null;
@@ -136,6 +138,7 @@ export class CallMesh {
 
   private leaveLocally(): void {
     this.joined = false;
+    this.present.clear();
     for (const link of this.links.values()) link.pc.close();
     this.links.clear();
   }
@@ -153,6 +156,8 @@ export class CallMesh {
       return;
     }
     if (toHex(s.call) !== toHex(this.o.call) || !this.joined) return;
+    if (s.type === "leave") this.present.delete(hex);
+    else this.present.add(hex);
     if (s.type === "join") await this.onJoin(hex);
     else if (s.type === "offer") await this.onOffer(hex, s.data);
     else if (s.type === "answer") await this.link(hex)?.pc.setRemoteDescription({ type: "answer", sdp: s.data });

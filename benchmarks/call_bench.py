@@ -30,7 +30,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from protocol import crypto
+from holdspace.protocol import crypto
 from tests.web.test_browser_call import START, build_hook, call_pages, make_group
 from tests.web.web_node import web_node
 

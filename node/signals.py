@@ -19,9 +19,9 @@ import hmac
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from node.rates import PublishRates
-from protocol import codec
-from protocol.calls import SIGNAL_BURST, SIGNAL_RATE
+from holdspace.node.rates import PublishRates
+from holdspace.protocol import codec
+from holdspace.protocol.calls import SIGNAL_BURST, SIGNAL_RATE
 
 TURN_TTL_S = 3600  # how long the TURN credentials a node hands out stay valid
 

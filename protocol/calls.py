@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from protocol import codec, crypto
-from protocol.crypto import Random
-from protocol.errors import CallError
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.crypto import Random
+from holdspace.protocol.errors import CallError
 
 MAX_SIGNAL_BOX = 8192  # bytes of a sealed signal a node relays (the "box" of a signal request)
 MAX_SIGNAL_DATA = 7936  # bytes (UTF-8) of a signal's data: with its fields and the seal it fits the box

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from clients.participant import Participant
-from node.server import Node
-from node.signals import TurnRelay
-from protocol import calls
-from protocol.address import InviteToken, NodeAddress
-from protocol.errors import HoldspaceError
+from holdspace.clients.participant import Participant
+from holdspace.node.server import Node
+from holdspace.node.signals import TurnRelay
+from holdspace.protocol import calls
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.errors import HoldspaceError
 
 from .conftest import session
 

@@ -11,13 +11,13 @@ import hmac
 
 import pytest
 
-from node.session import Answer, CancelSubscription, ClientSession, Listen, Relay
-from node.signals import SignalBoard, TurnRelay, turn_credentials
-from protocol import calls, codec, crypto
-from protocol.calls import MAX_SIGNAL_BOX, SIGNAL_BURST, SIGNAL_RATE, Signal
-from protocol.errors import CryptoError
-from protocol.frames import decode_reply
-from protocol.identity import Pseudonym
+from holdspace.node.session import Answer, CancelSubscription, ClientSession, Listen, Relay
+from holdspace.node.signals import SignalBoard, TurnRelay, turn_credentials
+from holdspace.protocol import calls, codec, crypto
+from holdspace.protocol.calls import MAX_SIGNAL_BOX, SIGNAL_BURST, SIGNAL_RATE, Signal
+from holdspace.protocol.errors import CryptoError
+from holdspace.protocol.frames import decode_reply
+from holdspace.protocol.identity import Pseudonym
 from tests.group_world import World
 
 from .core_driver import hosted, store_all

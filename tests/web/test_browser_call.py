@@ -21,11 +21,11 @@ import pytest
 import trio
 from playwright.sync_api import Page, sync_playwright
 
-from clients.participant import Participant
-from node import server
-from node.session import ClientSession
-from protocol import crypto
-from protocol.address import InviteToken
+from holdspace.clients.participant import Participant
+from holdspace.node import server
+from holdspace.node.session import ClientSession
+from holdspace.protocol import crypto
+from holdspace.protocol.address import InviteToken
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
 from tests.web.web_node import WEB, WebNode, page_for, web_lock, web_node

@@ -203,6 +203,8 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
             open_node(directory, key, config.node_limits(), policy=config.policy()) as running,
             trio.open_nursery() as nursery,
         ):
+            if config.turn is not None:
+                running.turn = config.turn.relay(directory)  # listen hands out its credentials (17.11)
             book = PeerBook(running.public_key, {p.node_key: p for p in config.peers}, set(config.blocked))
             federation = Federation(running, book, quic_connector(key, running.limits.transport))
             metrics = None

@@ -15,8 +15,8 @@ returned; a node can withhold entries but cannot forge or alter them.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 import trio
@@ -294,20 +294,45 @@ class NodeSession:
         Use it as ``async with contextlib.aclosing(session.subscribe(...)) as batches``: closing it
         sends ``cancel`` (spec 14.2).
         """
+        async with aclosing(self._events("subscribe", {"g": group, "after": after})) as events:
+            async for body in events:
+                if body.get("ev") == "entries":
+                    yield _entries(body.get("entries"))
+
+    async def listen(self, group: bytes) -> AsyncIterator[dict[str, codec.CborValue]]:
+        """The events of a ``listen`` (spec 17.11): first ``{"ev": "listening", ?"turn"}``, then each
+        ``{"ev": "signal", "g", "from", "to", "box"}`` for one of this connection's pseudonyms, until
+        cancelled (a refusal, such as ``call.not_member``, is raised). Close it as :meth:`subscribe`."""
+        async with aclosing(self._events("listen", {"g": group})) as events:
+            async for body in events:
+                if body.get("ev") in ("listening", "signal"):
+                    yield body
+
+    async def signal(self, group: bytes, sender: bytes, to: bytes, box: bytes) -> int:
+        """Relay a sealed signal (spec 17.11) from ``sender`` (authenticated here) to ``to``; the
+        number of ``to``'s listening connections it reached."""
+        result = await self.request("signal", g=group, to=to, box=box, **{"from": sender})
+        n = result.get("n")
+        return n if isinstance(n, int) else 0
+
+    async def _events(
+        self, op: str, fields: dict[str, codec.CborValue]
+    ) -> AsyncGenerator[dict[str, codec.CborValue], None]:
+        """The events of a request answered by events until cancelled (``subscribe``, ``listen``);
+        closing the iterator early sends ``cancel``."""
         send, receive = trio.open_memory_channel[Reply](math.inf)
         rid = self._new_id()
         self._subs[rid] = send
         ended = False
         try:
-            await self._send(rid, "subscribe", {"g": group, "after": after})
+            await self._send(rid, op, fields)
             async with receive:
                 async for reply in receive:
                     if reply.final:
                         ended = True
                         reply.result()  # raises a refusal
                         return
-                    if reply.body.get("ev") == "entries":
-                        yield _entries(reply.body.get("entries"))
+                    yield reply.body
             if self._ended is not None:
                 ended = True
                 self._raise_ended()

@@ -27,6 +27,7 @@ from tomlkit.items import Array
 
 from holdspace.node.admission import Policy
 from holdspace.node.limits import LIMIT_NAMES, NodeLimits, limits_from
+from holdspace.node.signals import TurnRelay
 from holdspace.protocol import textid
 from holdspace.protocol.address import AddressError, NodeAddress
 from holdspace.protocol.errors import HoldspaceError
@@ -124,6 +125,37 @@ class WebTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
 
 
+TurnUrl = Annotated[str, msgspec.Meta(min_length=6, max_length=300, pattern=r"^turns?:[!-~]+$")]
+
+
+class TurnTable(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[turn]``: a TURN relay the operator runs for calls (spec 17.11; ``docs/operator-turn.md``):
+    its ``turn:``/``turns:`` URLs, and the file holding the secret it shares with the node (coturn's
+    ``static-auth-secret``). Off unless ``urls`` is set."""
+
+    urls: tuple[TurnUrl, ...] = ()
+    secret_file: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnConfig:
+    """The enabled ``[turn]`` table (the secret file relative to the node's directory if relative)."""
+
+    urls: tuple[str, ...]
+    secret_file: str
+
+    def relay(self, directory: Path) -> TurnRelay:
+        """The relay, its secret read now: ``config.invalid`` if the file is unreadable or empty."""
+        path = directory / self.secret_file
+        try:
+            secret = path.read_bytes().strip()
+        except OSError as err:
+            raise ConfigError("config.invalid", f"turn.secret_file {path} cannot be read: {err.strerror}") from None
+        if not secret:
+            raise ConfigError("config.invalid", f"turn.secret_file {path} is empty")
+        return TurnRelay(self.urls, secret)
+
+
 class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The schema of ``node.toml``. ``listen_*`` is where the node binds; ``public_*`` is what it tells
     others to dial (defaults: the listen host and the bound port)."""
@@ -139,6 +171,7 @@ class NodeToml(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     admission: AdmissionTable = AdmissionTable()
     operator: OperatorTable = OperatorTable()
     web: WebTable = WebTable()
+    turn: TurnTable = TurnTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +204,7 @@ class NodeConfig:
     budgets: dict[str, int] = field(default_factory=dict)  # [limits] max_group_bytes, max_node_bytes, in bytes
     contact: str | None = None
     web: WebConfig | None = None  # None: [web] is not enabled
+    turn: TurnConfig | None = None  # None: no TURN relay ([turn] urls not set)
 
     def node_limits(self) -> NodeLimits:
         return limits_from(self.limits)
@@ -380,6 +414,9 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
       most 300 characters (``config.invalid``).
     * with ``[web] enabled``: ``web.cert`` and ``web.key`` are set, and the node has a host browsers
       can reach (``public_host``, or a listen host that is not a wildcard) (``config.invalid``).
+    * ``[turn] urls`` are ``turn:``/``turns:`` URIs of at most 300 characters (``config.invalid``);
+      with any set, ``turn.secret_file`` is too (``config.invalid``; the file is read when the node
+      starts, :meth:`TurnConfig.relay`).
     """
     try:
         raw = tomllib.loads(text)
@@ -453,6 +490,11 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
             )
         assert schema.web.cert is not None and schema.web.key is not None
         web = WebConfig(schema.web.port, schema.web.cert, schema.web.key)
+    turn = None
+    if schema.turn.urls:
+        if schema.turn.secret_file is None:
+            raise ConfigError("config.invalid", f"{path}: turn.secret_file is required when turn.urls is set")
+        turn = TurnConfig(schema.turn.urls, schema.turn.secret_file)
     return NodeConfig(
         schema.listen_host,
         schema.listen_port,
@@ -468,6 +510,7 @@ def check_config(text: str, path: str = CONFIG) -> NodeConfig:
         budgets,
         schema.operator.contact,
         web,
+        turn,
     )
 
 

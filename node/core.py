@@ -23,6 +23,7 @@ from holdspace.node import admission, backups
 from holdspace.node.admission import Policy, TokenRecord, Usage
 from holdspace.node.rates import TokenBucket
 from holdspace.node.records import StoredEntry
+from holdspace.node.signals import SignalBoard
 from holdspace.protocol import codec, crypto, kinds
 from holdspace.protocol.entry import Entry, decode_entry
 from holdspace.protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
@@ -332,6 +333,7 @@ class NodeCore:
         self.arriving: dict[bytes, None] = {}
         self.token_uses: dict[bytes, int] = {}
         self.backup_rates = backups.backup_rates()  # per pseudonym, every connection (spec 14.8)
+        self.signals = SignalBoard()  # live-call listeners and signal rates (spec 17.11): never stored
 
     # -- admission (spec 14.6, 16.4) ----------------------------------------------------------
 

@@ -15,7 +15,8 @@ Exposed (all without group ids, pseudonyms or any content; peers are named by th
 * ``holdspace_request_seconds{kind}`` — a histogram of client requests, from the arrival of the
   request's frame to its answer written, measured by the runtime (``node.server``) around the
   session's dispatch. Kinds: ``publish``, ``publish_many``, ``fetch``, ``adopt``, ``backup_put``,
-  ``cancel``, ``inline`` (hello, auth, state, identity, backup_get) and ``refused`` (refused at once).
+  ``cancel``, ``inline`` (hello, auth, state, identity, backup_get), ``signal`` (a live-call signal
+  relayed, spec 17.11) and ``refused`` (refused at once).
 * ``holdspace_entries_stored_total`` — entries durably stored (clients' and peers').
 * ``holdspace_refused_total{code, source}`` — requests and entries refused, by error code and by
   ``client`` or ``peer``.

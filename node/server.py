@@ -14,7 +14,7 @@ import heapq
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -37,13 +37,16 @@ from holdspace.node.session import (
     ClientSession,
     Close,
     Fetch,
+    Listen,
     Publish,
     PublishMany,
     PutBackup,
     Refuse,
+    Relay,
     Subscribe,
     header_group,
 )
+from holdspace.node.signals import TurnRelay, turn_credentials
 from holdspace.node.store import Store, StoreError
 from holdspace.node.store_writer import InlineStoreWriter, StoreWriter
 from holdspace.node.transport.base import Connection, EndOfStream, MessageStream, TransportError
@@ -82,6 +85,7 @@ REQUEST_KINDS: dict[type, str] = {
     Fetch: "fetch",
     PutBackup: "backup_put",
 }
+SIGNAL_QUEUE = 64  # signals waiting to be written to one connection; beyond, a signal is dropped
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
 DELETE_BATCH = 1000  # payload deletions per durable transaction
@@ -136,6 +140,11 @@ class Node:
         #: Called with (request kind, seconds from its frame's arrival to its answer written); the
         #: metrics endpoint sets it. Kinds: :data:`REQUEST_KINDS`.
         self.request_timer: Callable[[str, float], None] | None = None
+        #: The operator's TURN relay (spec 17.11): ``listen`` hands out short-lived credentials for it.
+        self.turn: TurnRelay | None = None
+        #: Per client connection, the queue its signals are written from (spec 17.11).
+        self._signal_queues: dict[Hashable, trio.MemorySendChannel[bytes]] = {}
+        self.signals_dropped = 0  # signals lost because their listener's queue was full
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -174,6 +183,7 @@ class Node:
         try:
             await self._serve_session(conn, session)
         finally:
+            session.closed()
             self.clients -= 1
 
     @property
@@ -193,8 +203,11 @@ class Node:
             return
         out = _SessionOut(stream)
         running: dict[int, _Running] = {}  # open subscriptions by id
+        signals_in, signals_out = trio.open_memory_channel[bytes](SIGNAL_QUEUE)
+        self._signal_queues[session] = signals_in
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_reset_other_streams, conn)
+            nursery.start_soon(_write_signals, signals_out, out)
             async with trio.open_nursery() as requests:
                 while True:
                     try:
@@ -229,6 +242,14 @@ class Node:
                         ok = True
                         sub = running[effect.rid] = _Running(trio.CancelScope(), trio.Event())
                         requests.start_soon(self._subscription, session, effect, out, sub, running)
+                    elif isinstance(effect, Listen):
+                        ok = True
+                        sub = running[effect.rid] = _Running(trio.CancelScope(), trio.Event())
+                        requests.start_soon(self._listen, session, effect, out, sub, running)
+                    elif isinstance(effect, Relay):
+                        self._relay(effect)
+                        ok = await out.send(effect.frame)
+                        self._took("signal", arrived)
                     else:
                         ok = True
                         kind = REQUEST_KINDS[type(effect)]
@@ -236,6 +257,7 @@ class Node:
                     if not ok:
                         requests.cancel_scope.cancel()
                         break
+            del self._signal_queues[session]
             with trio.move_on_after(self.limits.transport.close_timeout):
                 await out.finish()
             nursery.cancel_scope.cancel()
@@ -765,6 +787,41 @@ class Node:
         if event is not None:
             event.set()
 
+    # -- live-call signals (spec 17.11) -------------------------------------------------------
+
+    def _relay(self, relay: Relay) -> None:
+        """Queue each of a signal's frames for its listening connection, at once (a full queue loses
+        that signal: a call's signalling retries, and a slow reader cannot hold up its sender)."""
+        for connection, frame in relay.deliveries:
+            queue = self._signal_queues.get(connection)
+            if queue is None:
+                continue
+            try:
+                queue.send_nowait(frame)
+            except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                self.signals_dropped += 1
+
+    async def _listen(
+        self, session: ClientSession, listen: Listen, out: _SessionOut, sub: _Running, running: dict[int, _Running]
+    ) -> None:
+        """Run a listen the session opened: its first event (with TURN credentials if the operator runs
+        a relay), then nothing until cancelled; the signals come through the connection's queue."""
+        turn = None if self.turn is None else turn_credentials(self.turn, self.now_ms() // 1000)
+        final: bytes | None = None
+        try:
+            with sub.scope:
+                if not await out.send(listen.opened(turn)):
+                    return
+                await trio.sleep_forever()
+            final = listen.ended()
+        finally:
+            if final is not None:
+                with trio.CancelScope(shield=True), trio.move_on_after(self.limits.transport.close_timeout):
+                    await out.send(final)
+            session.unsubscribed(listen.rid)
+            del running[listen.rid]
+            sub.ended.set()
+
     # -- subscriptions -----------------------------------------------------------------------
 
     async def _subscription(
@@ -807,6 +864,13 @@ class Node:
             session.unsubscribed(rid)
             del running[rid]
             sub.ended.set()
+
+
+async def _write_signals(queue: trio.MemoryReceiveChannel[bytes], out: _SessionOut) -> None:
+    """Write the signals relayed to this connection, in order, until it ends."""
+    async for frame in queue:
+        if not await out.send(frame):
+            return
 
 
 class _Running:

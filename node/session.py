@@ -30,6 +30,7 @@ host's own reads raise (a store failure, which the runtime answers with ``proto.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,8 +40,9 @@ from holdspace.node.rates import PublishRates, TokenBucket
 from holdspace.node.records import StoredEntry
 from holdspace.protocol import codec, crypto
 from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.calls import MAX_SIGNAL_BOX
 from holdspace.protocol.entry import decode_entry
-from holdspace.protocol.errors import AdmissionError, HoldspaceError
+from holdspace.protocol.errors import AdmissionError, CallError, HoldspaceError
 from holdspace.protocol.frames import (
     CHALLENGE_SIZE,
     MAX_IN_FLIGHT,
@@ -225,7 +227,53 @@ class PutBackup:
     reserved: int
 
 
-Effect = Answer | Refuse | Close | CancelSubscription | Publish | PublishMany | Adopt | Fetch | Subscribe | PutBackup
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Send :meth:`opened`; from then on the signals to this connection's member pseudonyms in
+    ``group`` arrive as events carrying ``rid`` (the session registered it on the core's signal
+    board). Its slot is a subscription's: once cancelled, send :meth:`ended` and call
+    :meth:`ClientSession.unsubscribed`, which unregisters it."""
+
+    rid: int
+    group: bytes
+
+    def opened(self, turn: dict[str, codec.CborValue] | None = None) -> bytes:
+        """The first event; ``turn``: short-lived credentials for the operator's relay, if it has one."""
+        if turn is None:
+            return encode_client_event(self.rid, "listening")
+        return encode_client_event(self.rid, "listening", turn=turn)
+
+    def ended(self) -> bytes:
+        return encode_answer(self.rid, {})
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """Write each frame of ``deliveries`` to its connection (a listener of the recipient; one whose
+    queue is full loses the signal), then send :attr:`frame`, the answer. Nothing is stored."""
+
+    rid: int
+    deliveries: tuple[tuple[Hashable, bytes], ...]
+
+    @property
+    def frame(self) -> bytes:
+        return encode_answer(self.rid, {"n": len(self.deliveries)})
+
+
+Effect = (
+    Answer
+    | Refuse
+    | Close
+    | CancelSubscription
+    | Publish
+    | PublishMany
+    | Adopt
+    | Fetch
+    | Subscribe
+    | PutBackup
+    | Listen
+    | Relay
+)
 
 
 def _token(request: Request) -> bytes | None:
@@ -314,8 +362,13 @@ class ClientSession:
             return Refuse(rid, err.code, err.message)
 
     def unsubscribed(self, rid: int) -> None:
-        """Subscription ``rid`` (a :class:`Subscribe` effect) has ended."""
+        """Subscription or listen ``rid`` (a :class:`Subscribe` or :class:`Listen` effect) has ended."""
         self.subscriptions.remove(rid)
+        self.host.core.signals.unlisten(self, rid)
+
+    def closed(self) -> None:
+        """The connection ended: it listens for no signal any more."""
+        self.host.core.signals.drop(self)
 
     # -- decisions ----------------------------------------------------------------------------------
 
@@ -362,6 +415,10 @@ class ClientSession:
             if document is None:
                 raise ProtocolError("proto.not_found", "no identity document for that pseudonym in this group")
             return Answer(rid, encode_answer(rid, {"doc": document}))
+        if request.op == "listen":
+            return self._listen(rid, request.bytes_of("g"))
+        if request.op == "signal":
+            return self._signal(request, now)
         if request.op == "subscribe":
             group = request.bytes_of("g")
             self._check_read(group)  # the runtime asks again for every event (read_rights)
@@ -439,6 +496,62 @@ class ClientSession:
         if self.host.core.refused(group):
             raise AdmissionError("admission.group_refused")
         return Adopt(request.rid, header, payload, addresses, _token(request))
+
+    def _hosted(self, group: bytes) -> None:
+        """The operator does not refuse ``group`` (``admission.group_refused``) and the node hosts it
+        (``proto.unknown_group``)."""
+        core = self.host.core
+        if core.refused(group):
+            raise AdmissionError("admission.group_refused", "this node's operator no longer hosts that group")
+        if not core.hosts(group):
+            raise ProtocolError("proto.unknown_group")
+
+    def _listen(self, rid: int, group: bytes) -> Listen:
+        """Spec 17.11 ``listen``. Checked, in order: a pseudonym is authenticated
+        (``proto.unauthenticated``); :meth:`_hosted`; one of the connection's pseudonyms is a current
+        member (``call.not_member``); a subscription slot is free (``proto.busy``). Registers the
+        connection's current members of ``group`` on the core's signal board under ``rid``."""
+        if not self.authors:
+            raise ProtocolError("proto.unauthenticated", "authenticate a pseudonym first")
+        self._hosted(group)
+        members = self.host.core.view(group).members
+        keys = frozenset(k for k in self.authors if k in members)
+        if not keys:
+            raise CallError("call.not_member", "none of your pseudonyms is a current member of this group")
+        if len(self.subscriptions) >= self.host.limits.max_subscriptions_per_connection:
+            raise ProtocolError("proto.busy", "too many subscriptions on this connection")
+        self.subscriptions.add(rid)
+        self.host.core.signals.listen(self, rid, group, keys)
+        return Listen(rid, group)
+
+    def _signal(self, request: Request, now: float) -> Relay:
+        """Spec 17.11 ``signal``: relay one sealed box, store nothing. Checked, in order: ``from`` is
+        authenticated on this connection (``proto.unauthenticated``); the box is at most
+        ``MAX_SIGNAL_BOX`` bytes (``call.too_large``); :meth:`_hosted`; ``from`` is a current member
+        (``call.not_member``: a removed member's signals are refused); ``from``'s signal rate, shared
+        by its connections (``call.rate_limited``); ``to`` is a current member other than ``from``
+        (``call.recipient_not_member``). The box goes, as an event, to every connection listening for
+        ``to`` in the group at this moment, and nowhere else."""
+        group, sender, recipient = request.bytes_of("g"), request.bytes_of("from"), request.bytes_of("to")
+        box = request.bytes_of("box")
+        if sender not in self.authors:
+            raise ProtocolError("proto.unauthenticated", "authenticate the signal's sender on this connection first")
+        if len(box) > MAX_SIGNAL_BOX:
+            raise CallError("call.too_large", f"a signal's box is at most {MAX_SIGNAL_BOX} bytes")
+        self._hosted(group)
+        board = self.host.core.signals
+        members = self.host.core.view(group).members
+        if sender not in members:
+            raise CallError("call.not_member", "the sender is not a current member of this group")
+        if not board.charge(sender, now):
+            raise CallError("call.rate_limited", "this pseudonym signals too fast")
+        if recipient not in members or recipient == sender:
+            raise CallError("call.recipient_not_member", "the recipient is not another current member of this group")
+        deliveries = tuple(
+            (connection, encode_client_event(lid, "signal", g=group, to=recipient, box=box, **{"from": sender}))
+            for connection, lid in board.listeners(group, recipient)
+        )
+        return Relay(request.rid, deliveries)
 
     def _state(self, group: bytes) -> dict[str, codec.CborValue]:
         """The ``state`` answer (spec 14.2 rule 8), after the read check."""

@@ -107,6 +107,14 @@ CODES: dict[str, str] = {
     "proto.busy": "the node is at a limit (connections, subscriptions or pseudonyms per connection)",
     "proto.duplicate_id": "the request's id is that of another request of the session still in flight",
     "proto.in_flight": "the session already has as many requests in flight as the node allows; await an answer first",
+    # --- live-call signalling (spec 17.11) ---
+    "call.not_member": "the sender of a signal is not a current member of the group",
+    "call.recipient_not_member": "the recipient of a signal is not a current member of the group",
+    "call.too_large": "a signal's sealed box is larger than 8 KiB",
+    "call.rate_limited": "the pseudonym sends signals faster than 20 a second (burst 40): slow down",
+    "call.malformed_signal": "a signal's plaintext does not have the required fields, types and sizes",
+    "call.bad_signature": "a signal is not signed by its sender for this group and recipient",
+    "call.stale": "a signal's time is more than a minute away from the recipient's clock",
     # --- federation between nodes ---
     "fed.unauthenticated": "a federation connection must present the peer node's certificate",
     "fed.blocked": "this node's operator blocks the peer node",
@@ -292,6 +300,12 @@ class AdmissionError(HoldspaceError):
     """A node's operator does not let it host a group (``admission.*``)."""
 
     family = "admission"
+
+
+class CallError(HoldspaceError):
+    """A live-call signal refused, by the node that relays it or the member it is for (``call.*``)."""
+
+    family = "call"
 
 
 class QuotaError(HoldspaceError):

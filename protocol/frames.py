@@ -125,10 +125,14 @@ _SCHEMA: dict[str, dict[str, object]] = {
     "identity": {"g": is_key, "k": is_key},
 }
 
-# the client protocol's operations: those above, and cancel (ends a subscription, spec 14.2)
+# the client protocol's operations: those above, cancel (ends a subscription or a listen, spec 14.2),
+# and the live-call signalling of spec 17.11: listen (receive signals) and signal (relay one sealed box;
+# its size is checked by the node, call.too_large, so the schema takes any byte string)
 CLIENT_SCHEMA: dict[str, dict[str, object]] = {
     **_SCHEMA,
     "cancel": {"sub": is_uint},
+    "listen": {"g": is_key},
+    "signal": {"g": is_key, "from": is_key, "to": is_key, "box": lambda v: isinstance(v, bytes)},
     # identity backups on the home node (spec 14.8); a backup over a node's limit is refused by the
     # node with its own code, so the schema admits up to a backup file's size (14.7)
     "backup_put": {"b": is_key, "g": is_key, "data": lambda v: isinstance(v, bytes) and 0 < len(v) <= MAX_BACKUP_FILE},

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT.parent))
 from holdspace.protocol import (  # noqa: E402
     author,
     backup,
+    calls,
     codec,
     credential,
     crypto,
@@ -2573,6 +2574,79 @@ def _raw_inner(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
     return codec.encode({"v": 1, "aead": backup.AEAD_NAME, "nonce": nonce, "box": box})
 
 
+# --- live-call signals (17.11) --------------------------------------------------------------
+
+
+def call_signal_vectors() -> list[Vector]:
+    """Signals (spec 17.11): the plaintext, signed message and box of a signal ALICE seals to BOB in a
+    group, with its ``signal`` request and the ``listen`` event that carries it; then boxes BOB
+    refuses, each with its ``error``. The seal's ephemeral secret is ``ephemeral`` (fixed randomness)."""
+    group = crypto.blake2b_256(b"a group for calls")
+    now_ms = 1_764_000_000_000
+    call = crypto.blake2b_256(b"a call")[: calls.CALL_ID_SIZE]
+    carol = seed_pseudonym("carol")
+    out: list[Vector] = []
+
+    def sealed(name: str, signal: calls.Signal, to: identity.Pseudonym = BOB) -> tuple[bytes, bytes, bytes]:
+        ephemeral = _fixed("call signal " + name)(32)
+        plaintext = calls.encode_signal(ALICE.seed, group, to.public_key, signal)
+        box = crypto.seal(to.x_public_key, plaintext, lambda _n: ephemeral)
+        return plaintext, box, ephemeral
+
+    base = {
+        "group": h(group),
+        "from": h(ALICE.public_key),
+        "to": h(BOB.public_key),
+        "to_x25519_secret": h(BOB.x_secret),
+        "to_x25519": h(BOB.x_public_key),
+        "now_ms": now_ms,
+    }
+    offer = calls.Signal(call, "offer", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", now_ms)
+    candidate = calls.Signal(
+        call, "candidate", '{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0"}', now_ms
+    )
+    leave = calls.Signal(call, "leave", "", now_ms)
+    for name, signal in (("offer", offer), ("candidate", candidate), ("leave", leave)):
+        plaintext, box, ephemeral = sealed(name, signal)
+        request = frames.encode_client_request(
+            7, "signal", g=group, to=BOB.public_key, box=box, **{"from": ALICE.public_key}
+        )
+        event = frames.encode_client_event(
+            3, "signal", g=group, to=BOB.public_key, box=box, **{"from": ALICE.public_key}
+        )
+        out.append(
+            {
+                "name": f"{name} sealed to bob",
+                **base,
+                "signal": {"call": h(signal.call), "t": signal.type, "d": signal.data, "ts": signal.time_ms},
+                "signed_message": h(calls.signed_message(group, ALICE.public_key, BOB.public_key, signal)),
+                "plaintext": h(plaintext),
+                "ephemeral": h(ephemeral),
+                "box": h(box),
+                "request": h(request),
+                "event": h(event),
+                "valid": True,
+            }
+        )
+
+    def refused(name: str, box: bytes, *, sender: bytes = ALICE.public_key, now: int = now_ms) -> None:
+        code = error_of(lambda: calls.open_signal(BOB.x_secret, group, sender, BOB.public_key, box, now))
+        out.append({"name": name, **base, "from": h(sender), "now_ms": now, "box": h(box), "error": code})
+
+    _, box, _ = sealed("offer", offer)
+    refused("claimed to come from carol (the node lies about the sender)", box, sender=carol.public_key)
+    refused("replayed 61 seconds later", box, now=now_ms + 61_000)
+    _, for_carol, _ = sealed("for carol", offer, to=carol)
+    forwarded = crypto.seal(BOB.x_public_key, crypto.seal_open(carol.x_secret, for_carol), lambda _n: bytes(32))
+    refused("signed for carol, re-sealed to bob", forwarded)
+    unknown = codec.encode({"call": call, "t": "record", "d": "", "ts": now_ms, "sig": bytes(64)})
+    refused("an unknown type", crypto.seal(BOB.x_public_key, unknown, lambda _n: bytes(32)))
+    short = codec.encode({"call": call[:8], "t": "offer", "d": "", "ts": now_ms, "sig": bytes(64)})
+    refused("a call id of 8 bytes", crypto.seal(BOB.x_public_key, short, lambda _n: bytes(32)))
+    refused("sealed to another key", sealed("to carol", offer, to=carol)[1])
+    return out
+
+
 def build() -> dict[str, list[Vector]]:
     return {
         "codec.json": codec_vectors(),
@@ -2592,6 +2666,7 @@ def build() -> dict[str, list[Vector]]:
         "keyfile.json": keyfile_vectors(),
         "backup.json": backup_vectors(),
         "backup_store.json": backup_store_vectors(),
+        "call_signal.json": call_signal_vectors(),
     }
 
 

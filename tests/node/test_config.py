@@ -192,3 +192,19 @@ def test_a_changed_web_table_waits_for_a_restart() -> None:
     limits = old.node_limits()
     done = apply_config(new, old, limits, PublishRates(1, 1), PeerBook(bytes(32), {}, set()))
     assert "web" in done.need_restart
+
+
+def test_the_turn_table_names_the_relay_and_its_secret_file(tmp_path: Path) -> None:
+    config = check_config(BASE + '[turn]\nurls = ["turn:relay.example:3478"]\nsecret_file = "turn.secret"\n')
+    assert config.turn is not None and config.turn.urls == ("turn:relay.example:3478",)
+    with pytest.raises(ConfigError) as err:
+        config.turn.relay(tmp_path)  # the file is not there
+    assert err.value.code == "config.invalid" and "turn.secret" in err.value.message
+    (tmp_path / "turn.secret").write_text("s3cret\n")
+    relay = config.turn.relay(tmp_path)
+    assert relay.secret == b"s3cret" and relay.urls == ("turn:relay.example:3478",)
+    assert check_config(BASE).turn is None
+    for bad in ('urls = ["turn:x:1"]\n', 'urls = ["http://x"]\nsecret_file = "s"\n'):
+        with pytest.raises(ConfigError) as err:
+            check_config(BASE + "[turn]\n" + bad)
+        assert err.value.code == "config.invalid"

@@ -63,6 +63,9 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Ch
   identity: { g: bytesOf(32), k: bytesOf(32) },
   backup_put: { b: bytesOf(32), g: bytesOf(32), data: (v) => v instanceof Uint8Array && v.length >= 1 && v.length <= 1048576 },
   backup_get: { b: bytesOf(32) },
+  // live-call signalling (17.11); the box's size is the node's check (call.too_large)
+  listen: { g: bytesOf(32) },
+  signal: { g: bytesOf(32), from: bytesOf(32), to: bytesOf(32), box: bytesOf() },
 };
 
 /** A refusal of a request that names its id (null: the frame could not be answered by id). */

@@ -13,9 +13,12 @@ import { fail } from "./errors.js";
 import { type ServerFrame, encodeRequest, frameMessage, parseServerFrame } from "./frames.js";
 
 /** Events a client knows (14.2): any other `ev` is ignored. */
-export const KNOWN_EVENTS: ReadonlySet<string> = new Set(["subscribed", "entries"]);
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set(["subscribed", "entries", "listening", "signal"]); // 14.2, 17.11
 
 /** What a frame from the node means for the client. */
+/** Requests answered by events until cancelled: a subscription (14.2) and a listen (17.11). */
+const STREAMING: ReadonlySet<string> = new Set(["subscribe", "listen"]);
+
 export type Delivery =
   | { readonly kind: "final"; readonly op: string; readonly frame: ServerFrame }
   | { readonly kind: "event"; readonly op: string; readonly frame: ServerFrame }
@@ -36,7 +39,7 @@ export class ClientSession {
 
   /** The message (length prefix and frame) of a new request; its id is returned with it. */
   request(op: string, fields: CborMap): { id: bigint; message: Uint8Array } {
-    const isSub = op === "subscribe";
+    const isSub = STREAMING.has(op);
     if (!isSub && this.counted >= this.inFlight)
       fail("proto.in_flight", "as many requests are in flight as the node allows: await an answer first");
     const id = this.nextId;
@@ -47,10 +50,10 @@ export class ClientSession {
     return { id, message };
   }
 
-  /** The message of a cancel of subscription `sub`; its events are dropped from now on. */
+  /** The message of a cancel of subscription (or listen) `sub`; its events are dropped from now on. */
   cancel(sub: bigint): { id: bigint; message: Uint8Array } {
     const p = this.pending.get(sub);
-    if (p !== undefined && p.op === "subscribe") p.cancelled = true;
+    if (p !== undefined && STREAMING.has(p.op)) p.cancelled = true;
     return this.request("cancel", new Map([["sub", sub]]));
   }
 
@@ -68,13 +71,13 @@ export class ClientSession {
     const p = this.pending.get(id);
     if (p === undefined) fail("proto.malformed_frame", `the node answered request ${id}, which is not in flight`);
     if (f.kind === "event") {
-      if (p.op !== "subscribe") fail("proto.malformed_frame", `an event for request ${id}, which is not a subscription`);
+      if (!STREAMING.has(p.op)) fail("proto.malformed_frame", `an event for request ${id}, which is not a subscription`);
       if (p.cancelled) return { kind: "ignored", reason: "an event of a cancelled subscription" };
       if (!KNOWN_EVENTS.has(f.ev)) return { kind: "ignored", reason: `an unknown event "${f.ev}"` };
       return { kind: "event", op: p.op, frame: f };
     }
     this.pending.delete(id);
-    if (p.op !== "subscribe") this.counted--;
+    if (!STREAMING.has(p.op)) this.counted--;
     return { kind: "final", op: p.op, frame: f };
   }
 }

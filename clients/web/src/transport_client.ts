@@ -65,6 +65,14 @@ export class NodeClient {
     return { id, done: answer };
   }
 
+  /** Listens for live-call signals in `group` (spec 17.11 `listen`): `onEvent` gets `listening`
+   * (with the node's `turn` credentials, if any) and each `signal`. `done` settles with the final
+   * frame (after `cancel`, or a refusal such as `call.not_member`). */
+  listen(group: Uint8Array, onEvent: (ev: string, fields: CborMap) => void): { id: bigint; done: Promise<CborMap> } {
+    const { id, answer } = this.start("listen", new Map<string, CborValue>([["g", group]]), onEvent);
+    return { id, done: answer };
+  }
+
   private start(
     op: string,
     fields: CborMap,

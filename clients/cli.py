@@ -782,7 +782,7 @@ def recovery_restore(ctx: click.Context, backup_file: Path) -> None:
 def groups(ctx: click.Context, as_json: bool) -> None:
     """The groups you are in."""
     me = Participant.load(home_dir(ctx), passphrase())
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"group": r.group_id.hex(), "name": group_title(r), "messages": len(r.messages)} for r in me.groups.values()
     ]
     if as_json:

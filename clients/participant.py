@@ -33,7 +33,7 @@ from clients.history import (
 )
 from clients.message_log import MemoryLog, StoredLog, StoredSeen
 from clients.records import Message, Outgoing
-from clients.support import current_pin, current_profile, group_profile, group_title
+from clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
 from protocol import codec, e2ee, kinds
 from protocol.address import MAX_HOSTS, MAX_INVITE_NAME, InviteToken, NodeAddress
 from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
@@ -638,9 +638,6 @@ class Participant:
             raise
         await self.sync(session, record)
         await self.ensure_clean_epoch(session, record)
-        title = clip(name or "", MAX_GROUP_NAME)
-        if title is not None:  # the name every member sees (spec 17.12), not only this device
-            await self.post(session, record, Profile(title))
         return record
 
     async def invite(
@@ -1165,7 +1162,8 @@ class Participant:
         """Members who joined after the crisis resources were pinned, or the group's profile (its name,
         description and guidelines) was published, cannot open them (sealed before their time). After
         a rekey that added members, a client holding their keys quotes each into the new epoch: the
-        newcomers verify the facilitator's signature on the very words."""
+        newcomers verify the facilitator's signature on the very words. A facilitator's client that
+        finds no profile publishes one with the name the group was started with."""
         state = record.state
         epoch = state.current_epoch if state is not None else None
         if epoch is None or epoch.entry_id in record.epochs_quoted:
@@ -1179,6 +1177,17 @@ class Participant:
                 await self.post(session, record, content)
             elif current.source is not None and current.key is not None:
                 await self.post(session, record, Quote(Disclosure(current.source[0], current.source[1], current.key)))
+        title = clip(record.name or "", MAX_GROUP_NAME)
+        mine = self.pseudonym(record).public_key
+        if (
+            current_profile(record) is None
+            and title is not None
+            and is_facilitator(record, mine)
+            and set(epoch.recipients) - {mine}  # someone else to read it
+        ):
+            # the name given when the group was started becomes the group's, sealed to its first members
+            # (posted now rather than at creation, so that they can read it; spec 17.12)
+            await self.post(session, record, Profile(title))
 
     async def remove_member(
         self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False

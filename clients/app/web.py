@@ -604,7 +604,7 @@ class Pages:
         count = await self.service.call(lambda me, s: actions.report(me, s, record, message, why))
         self.service.say(
             "info",
-            f"Reported to {views.counted(count, 'person', 'people')} who look after this group. "
+            f"Reported to {views.counted(count, 'person who looks', 'people who look')} after this group. "
             "Only that message was shown to them.",
         )
         return self.go(f"/g/{record.group_id.hex()}")

@@ -173,6 +173,7 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
 
     _eventually(guidelines_shown)
     fay.check("about, the facilitator's view")
+    fay.nav("Members")
 
     # --- Ana pastes the invite; Ben opened the app with it, so his page already holds it ----------------
     ben = open_with_invite(token)
@@ -259,11 +260,12 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     fay.page.get_by_role("button", name="Trust this issuer").click()
     expect(fay.page.get_by_text("Credentials from that issuer are now trusted")).to_be_visible()
     ana.nav("Members")
-    ana_id = ana.page.locator("p.hint code").first.inner_text()
+    ana.page.get_by_text("Share a professional credential").click()
+    ana.page.get_by_text("What to give the organisation").click()  # the key stays behind a "Details"
+    ana_id = ana.page.locator("details.detail code").first.inner_text()
     attestation = run(
         "node", "credential", str(node.directory), "--subject", ana_id, "--role", "licensed counsellor"
     ).stdout.strip()
-    ana.page.get_by_text("Share a professional credential").click()
     ana.page.get_by_label("Your credential").fill(attestation)
     ana.page.get_by_role("button", name="Share it with the group").click()
     ben.nav("Members")

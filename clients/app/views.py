@@ -283,7 +283,7 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
     elif isinstance(content, Edit):
         what = f"Your correction: {content.body}"
     elif isinstance(content, DisplayName):
-        what = f"Your name in this group: {content.name}" if content.name else "Going back to your words"
+        what = f"Your name in this group: {content.name}" if content.name else "Going back to your four words"
     elif isinstance(content, Profile):
         what = f"The group's new name and description: {content.name}"
     else:

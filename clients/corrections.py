@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from protocol.content import EDIT_WINDOW_MS, Edit, Text
+from holdspace.protocol.content import EDIT_WINDOW_MS, Edit, Text
 
 if TYPE_CHECKING:
-    from clients.participant import GroupRecord, Message
+    from holdspace.clients.participant import GroupRecord, Message
 
 QUOTE_CHARS = 160  # characters of a replied-to message shown above the reply
 

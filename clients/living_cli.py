@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from clients.cli_common import friendly, session_call
-from clients.corrections import may_edit
-from clients.participant import ClientError, GroupRecord, Participant
-from clients.support import group_profile, group_title, is_facilitator
-from clients.support_cli import find_message
-from protocol.content import (
+from holdspace.clients.cli_common import friendly, session_call
+from holdspace.clients.corrections import may_edit
+from holdspace.clients.participant import ClientError, GroupRecord, Participant
+from holdspace.clients.support import group_profile, group_title, is_facilitator
+from holdspace.clients.support_cli import find_message
+from holdspace.protocol.content import (
     MAX_DESCRIPTION,
     MAX_DISPLAY_NAME,
     MAX_GROUP_NAME,
@@ -23,7 +23,7 @@ from protocol.content import (
     Profile,
     Text,
 )
-from protocol.oneline import is_one_line
+from holdspace.protocol.oneline import is_one_line
 
 
 def _checked(text: str | None, what: str, limit: int, *, one_line: bool = False) -> str | None:

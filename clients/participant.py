@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clients.client import NodeSession, Received
-from clients.corrections import edit_candidates
-from clients.history import (
+from holdspace.clients.client import NodeSession, Received
+from holdspace.clients.corrections import edit_candidates
+from holdspace.clients.history import (
     DEFAULT_BUDGET,
     HISTORY_KEY,
     MAX_BUDGET,
@@ -31,13 +31,13 @@ from clients.history import (
     discard_history,
     open_history,
 )
-from clients.message_log import MemoryLog, StoredLog, StoredSeen
-from clients.records import Message, Outgoing
-from clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
-from protocol import codec, e2ee, kinds
-from protocol.address import MAX_HOSTS, MAX_INVITE_NAME, InviteToken, NodeAddress
-from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
-from protocol.content import (
+from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
+from holdspace.clients.records import Message, Outgoing
+from holdspace.clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
+from holdspace.protocol import codec, e2ee, kinds
+from holdspace.protocol.address import MAX_HOSTS, MAX_INVITE_NAME, InviteToken, NodeAddress
+from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
+from holdspace.protocol.content import (
     MAX_GROUP_NAME,
     Content,
     Disclosure,
@@ -50,15 +50,15 @@ from protocol.content import (
     decode_content,
     encode_content,
 )
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
-from protocol.forks import Forks, forks_of
-from protocol.group import Computation, DecodeCache, GroupState, compute, extend
-from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
-from protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
-from protocol.log import verify_fork_proof
-from protocol.oneline import clip
-from protocol.payloads import (
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.forks import Forks, forks_of
+from holdspace.protocol.group import Computation, DecodeCache, GroupState, compute, extend
+from holdspace.protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
+from holdspace.protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.oneline import clip
+from holdspace.protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
     MEMBER,
@@ -76,7 +76,7 @@ from protocol.payloads import (
     decode_payload,
     envelope_expiry,
 )
-from protocol.schedule import is_zone, retention_deadline
+from holdspace.protocol.schedule import is_zone, retention_deadline
 
 KEYFILE = "holdspace.keys"
 #: a version 1 key file (every message in it) is read up to this size, to be migrated

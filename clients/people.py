@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from protocol.content import DisplayName
-from protocol.labels import Shown, label, shown_names
-from protocol.payloads import FACILITATOR, MODERATOR
+from holdspace.protocol.content import DisplayName
+from holdspace.protocol.labels import Shown, label, shown_names
+from holdspace.protocol.payloads import FACILITATOR, MODERATOR
 
 if TYPE_CHECKING:
-    from clients.participant import GroupRecord
+    from holdspace.clients.participant import GroupRecord
 
 ROLE_WORDS = {FACILITATOR: "facilitator", MODERATOR: "moderator"}
 

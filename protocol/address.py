@@ -22,9 +22,9 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from protocol import codec, crypto, textid
-from protocol.errors import CodecError, HoldspaceError
-from protocol.oneline import is_one_line
+from holdspace.protocol import codec, crypto, textid
+from holdspace.protocol.errors import CodecError, HoldspaceError
+from holdspace.protocol.oneline import is_one_line
 
 SCHEME = "holdspace://"
 MAX_ADDRESS_TEXT = 300  # bytes (the text is ASCII)

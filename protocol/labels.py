@@ -21,9 +21,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from protocol import crypto
-from protocol.backup import WORDLIST
-from protocol.errors import IdentityError
+from holdspace.protocol import crypto
+from holdspace.protocol.backup import WORDLIST
+from holdspace.protocol.errors import IdentityError
 
 LABEL_DOMAIN = b"holdspace/v1/label"
 LABEL_WORDS = 4  # 44 bits

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import codec, content, crypto
-from protocol.address import MAX_INVITE_NAME, AddressError, InviteToken, NodeAddress
-from protocol.errors import ContentError
-from protocol.identity import Pseudonym
-from protocol.labels import CONFUSABLES, label, long_label, shown_names, skeleton
-from protocol.oneline import clip, is_one_line
-from protocol.textid import NODE_PREFIX, encode_id
+from holdspace.protocol import codec, content, crypto
+from holdspace.protocol.address import MAX_INVITE_NAME, AddressError, InviteToken, NodeAddress
+from holdspace.protocol.errors import ContentError
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.labels import CONFUSABLES, label, long_label, shown_names, skeleton
+from holdspace.protocol.oneline import clip, is_one_line
+from holdspace.protocol.textid import NODE_PREFIX, encode_id
 
 ids = st.binary(min_size=32, max_size=32)
 one_line = st.text(min_size=1, max_size=20).filter(lambda t: is_one_line(t) and len(t.encode()) <= 64)
@@ -96,7 +96,7 @@ def test_a_label_is_four_words_of_44_bits_and_the_long_label_extends_it() -> Non
     words = label(key).split(" ")
     assert len(words) == 4 and long_label(key).split(" ")[:4] == words
     digest = int.from_bytes(crypto.blake2b_256(b"holdspace/v1/label" + key), "big")
-    from protocol.backup import WORDLIST
+    from holdspace.protocol.backup import WORDLIST
 
     assert words[0] == WORDLIST[digest >> 245]
     # 500 keys, 500 labels: a five-digit number would already collide here about 1 time in 1.3

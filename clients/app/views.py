@@ -12,16 +12,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from clients.corrections import edit_candidates, latest_edit, may_edit, quoted
-from clients.participant import GroupRecord, Message, Outgoing, Participant
-from clients.people import People, Person
-from clients.support import badges, group_title, may_moderate, reactions
-from protocol import kinds
-from protocol.content import REACTIONS, CheckIn, DisplayName, Edit, Profile, Reaction, Rsvp, Text, decode_content
-from protocol.credential import Badge
-from protocol.errors import CODES, HoldspaceError
-from protocol.labels import label
-from protocol.schedule import zone
+from holdspace.clients.corrections import edit_candidates, latest_edit, may_edit, quoted
+from holdspace.clients.participant import GroupRecord, Message, Outgoing, Participant
+from holdspace.clients.people import People, Person
+from holdspace.clients.support import badges, group_title, may_moderate, reactions
+from holdspace.protocol import kinds
+from holdspace.protocol.content import (
+    REACTIONS,
+    CheckIn,
+    DisplayName,
+    Edit,
+    Profile,
+    Reaction,
+    Rsvp,
+    Text,
+    decode_content,
+)
+from holdspace.protocol.credential import Badge
+from holdspace.protocol.errors import CODES, HoldspaceError
+from holdspace.protocol.labels import label
+from holdspace.protocol.schedule import zone
 
 REACTION_LABELS = {
     "heart": ("❤️", "Heart"),

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from clients.app.views import counted, duration_words, member_label
-from protocol.identity import Pseudonym
-from protocol.labels import label
+from holdspace.clients.app.views import counted, duration_words, member_label
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.labels import label
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clients.corrections import latest_edit, may_edit, quoted
-from clients.records import Message
-from protocol import kinds
-from protocol.content import EDIT_WINDOW_MS, Edit, Text, encode_content
+from holdspace.clients.corrections import latest_edit, may_edit, quoted
+from holdspace.clients.records import Message
+from holdspace.protocol import kinds
+from holdspace.protocol.content import EDIT_WINDOW_MS, Edit, Text, encode_content
 
 ANA, BO = b"\x0a" * 32, b"\x0b" * 32
 T = 1_764_000_000_000

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clients.corrections import edit_candidates, latest_edit
-from clients.people import People
-from clients.support import group_profile, group_title
-from node.core import from_record
-from protocol.address import InviteToken
-from protocol.content import DisplayName, Edit, Profile, Text
-from protocol.labels import label
+from holdspace.clients.corrections import edit_candidates, latest_edit
+from holdspace.clients.people import People
+from holdspace.clients.support import group_profile, group_title
+from holdspace.node.core import from_record
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.content import DisplayName, Edit, Profile, Text
+from holdspace.protocol.labels import label
 from tests.node.test_support import people, sessions
 
 

@@ -33,7 +33,10 @@ from holdspace.clients.cli_common import (
     session_call,
 )
 from holdspace.clients.client import NodeSession, connect
+from holdspace.clients.corrections import edit_candidates, latest_edit
+from holdspace.clients.living_cli import register as register_living
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from holdspace.clients.people import People
 from holdspace.clients.recovery import (
     BACKUP_FILE,
     fetch_from_node,
@@ -42,7 +45,7 @@ from holdspace.clients.recovery import (
     store_on_node,
     write_backup,
 )
-from holdspace.clients.support import reactions
+from holdspace.clients.support import group_title, reactions
 from holdspace.clients.support_cli import badge_text, parse_duration, print_crisis, register
 from holdspace.node import maintenance, sdnotify
 from holdspace.node import operations as node_operations
@@ -696,7 +699,7 @@ def id_show(ctx: click.Context) -> None:
     click.echo(f"home node: {me.node or '(none)'}")
     for record in me.groups.values():
         p = me.pseudonym(record)
-        click.echo(f"{record.name or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
+        click.echo(f"{group_title(record) or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
 
 
 @cli.command("contact")
@@ -814,7 +817,9 @@ def recovery_restore(ctx: click.Context, backup_file: Path | None, node: str | N
 def groups(ctx: click.Context, as_json: bool) -> None:
     """The groups you are in."""
     me = Participant.load(home_dir(ctx), passphrase())
-    rows = [{"group": r.group_id.hex(), "name": r.name, "messages": len(r.messages)} for r in me.groups.values()]
+    rows: list[dict[str, Any]] = [
+        {"group": r.group_id.hex(), "name": group_title(r), "messages": len(r.messages)} for r in me.groups.values()
+    ]
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -954,7 +959,7 @@ def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | No
         return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None, node_token=operator_token)
 
     _, record = session_call(ctx, go)
-    click.echo(f"joined {record.name or record.group_id.hex()[:12]}; messages become readable once a member")
+    click.echo(f"joined {group_title(record) or record.group_id.hex()[:12]}; messages become readable once a member")
     click.echo("shares the group's keys with you (their app does it automatically).")
 
 
@@ -1072,20 +1077,37 @@ def send(ctx: click.Context, group_name: str, text: str, warning: str | None, tt
         print_crisis(record)
 
 
-def _message_row(me: Participant, record: GroupRecord, m: Message, given: dict[bytes, Any]) -> dict[str, Any] | None:
+def _message_row(
+    me: Participant,
+    record: GroupRecord,
+    m: Message,
+    given: dict[bytes, Any],
+    people: People,
+    edits: dict[bytes, list[Message]],
+) -> dict[str, Any] | None:
     content = m.content
     if m.kind == kinds.SESSION or (content is not None and not isinstance(content, Text)):
         return None  # reactions, check-ins, sessions...: shown by their own commands
     mine = me.pseudonym(record).public_key
+    person = people(m.author)
     warning = content.warning if isinstance(content, Text) else None
+    text = m.text
+    edited = latest_edit(m, edits.get(m.entry_id, []))
+    if edited is not None:
+        text, warning = edited.body, edited.warning
     return {
         "id": m.entry_id.hex(),
         "cursor": m.cursor,
         "author": pseudonym_text_id(m.author),
+        "name": person.name,
+        "role": person.role,
+        "lookalike": person.lookalike,
         "you": m.author == mine,
         "time_ms": m.timestamp_ms,
-        "text": None if warning else m.text,
+        "text": None if warning else text,
         "warning": warning,
+        "edited": edited is not None,
+        "reply_to": content.reply.hex() if isinstance(content, Text) and content.reply else None,
         "direct": m.kind == kinds.DIRECT,
         "expires_ms": m.expires_ms,
         "deleted": m.deleted,
@@ -1100,7 +1122,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(row))
             continue
-        who = "you" if row["you"] else row["author"][:12] + "…"
+        who = "you" if row["you"] else row["name"]
+        if row["role"]:
+            who += f" [{row['role']}]"
+        if row["lookalike"] and not row["you"]:
+            who += " (name looks like another member's)"
         if row["deleted"] == "pruned":
             body = "(removed to stay within this device's storage budget)"
         elif row["deleted"]:
@@ -1113,12 +1139,17 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
             body = f"(cannot decrypt: {row['problem']})"
         extras = "".join(f"  {name} {n}" for name, n in sorted(row["reactions"].items()))
         badge = f" {row['badge']}" if row["badge"] else ""
-        click.echo(f"{row['id'][:8]} {who}{badge}: {body}{extras}")
+        if row["edited"]:
+            body += " (edited)"
+        reply = f" (reply to {row['reply_to'][:8]})" if row["reply_to"] else ""
+        click.echo(f"{row['id'][:8]} {who}{badge}{reply}: {body}{extras}")
 
 
 def _show(me: Participant, record: GroupRecord, messages: list[Message], as_json: bool) -> None:
     given = reactions(record)
-    rows = [row for m in messages if (row := _message_row(me, record, m, given)) is not None]
+    people = People(record, me.pseudonym(record).public_key)
+    edits = edit_candidates(record)
+    rows = [row for m in messages if (row := _message_row(me, record, m, given, people, edits)) is not None]
     _print_rows(rows, as_json)
     fired = me.crisis_check and any(r["text"] and not r["you"] and crisis.check(r["text"]) for r in rows)
     if fired and not as_json:
@@ -1208,6 +1239,7 @@ def parse_size(text: str) -> int:
 
 
 register(cli, group, node)
+register_living(cli, group)
 cli.add_command(sim)
 cli.add_command(app)
 

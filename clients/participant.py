@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from holdspace.clients.client import NodeSession, Received
+from holdspace.clients.corrections import edit_candidates
 from holdspace.clients.history import (
     DEFAULT_BUDGET,
     HISTORY_KEY,
@@ -32,14 +33,17 @@ from holdspace.clients.history import (
 )
 from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
 from holdspace.clients.records import Message, Outgoing
-from holdspace.clients.support import current_pin
+from holdspace.clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
 from holdspace.protocol import codec, e2ee, kinds
-from holdspace.protocol.address import MAX_HOSTS, InviteToken, NodeAddress
+from holdspace.protocol.address import MAX_HOSTS, MAX_INVITE_NAME, InviteToken, NodeAddress
 from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
 from holdspace.protocol.content import (
+    MAX_GROUP_NAME,
     Content,
     Disclosure,
+    DisplayName,
     Pin,
+    Profile,
     Quote,
     SessionDetails,
     Text,
@@ -53,6 +57,7 @@ from holdspace.protocol.group import Computation, DecodeCache, GroupState, compu
 from holdspace.protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from holdspace.protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
 from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.oneline import clip
 from holdspace.protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
@@ -136,15 +141,15 @@ class GroupRecord:
 
 
 def _may_not_prune(kind: int, plaintext: codec.CborValue) -> bool:
-    """Words the storage budget never removes: the group's crisis resources (a pin, or a pin quoted
-    to newcomers) and a session's details (its title)."""
+    """Words the storage budget never removes: the group's crisis resources and profile (a pin or a
+    profile, or one quoted to newcomers), display names, and a session's details (its title)."""
     if kind == kinds.SESSION:
         return True
     try:
         content = decode_content(plaintext) if isinstance(plaintext, bytes) else None
     except HoldspaceError:
         return False
-    return isinstance(content, (Pin, Quote))
+    return isinstance(content, (Pin, Profile, Quote, DisplayName))
 
 
 def _deletion_mark(state: GroupState | None) -> bytes:
@@ -505,10 +510,12 @@ class Participant:
         return record
 
     def find_group(self, text: str) -> GroupRecord:
-        """A group by (a prefix of) its hex id or by its local name."""
+        """A group by (a prefix of) its hex id, by its name (the profile's, 17.12) or by its local name."""
         text = text.strip().lower()
         matches = [
-            r for r in self.groups.values() if r.group_id.hex().startswith(text) or (r.name or "").lower() == text
+            r
+            for r in self.groups.values()
+            if r.group_id.hex().startswith(text) or text in ((r.name or "").lower(), (group_title(r) or "").lower())
         ]
         if len(matches) != 1:
             raise ClientError("client.unknown_group", f"no single group matches {text!r} (see 'holdspace groups')")
@@ -661,7 +668,9 @@ class Participant:
         hosts = [self.node, *(NodeAddress.parse(h) for k, h in sorted(state.hosts.items()) if k != self.node.node_key)]
         invite_id = record.prev  # the invite as stored: signed again if the group changed meanwhile
         assert invite_id is not None
-        return str(InviteToken(record.group_id, invite_id, secret.seed, tuple(hosts[:MAX_HOSTS])))
+        profile = group_profile(record)
+        name = clip(profile.name if profile is not None else record.name or "", MAX_INVITE_NAME)
+        return str(InviteToken(record.group_id, invite_id, secret.seed, tuple(hosts[:MAX_HOSTS]), name))
 
     async def join(
         self,
@@ -681,7 +690,8 @@ class Participant:
             raise ClientError("client.already_joined", "you are already in that group")
         context = reuse.context if reuse is not None else group_context(token.group_id)
         me = Pseudonym.derive(self.master, context)
-        record = self._attach(GroupRecord(token.group_id, context, name, hosts=[str(n) for n in token.nodes]))
+        hosts = [str(n) for n in token.nodes]
+        record = self._attach(GroupRecord(token.group_id, context, name or token.name, hosts=hosts))
         record.keys = e2ee.GroupKeys(token.group_id, me)
         await session.authenticate(me)
         home = str(self.node) if self.node else None
@@ -1028,11 +1038,15 @@ class Participant:
 
     async def redact(self, session: NodeSession, record: GroupRecord, entry_ids: list[bytes]) -> GroupState:
         """Delete messages everywhere (yours, or as a moderator anyone's): hosts keep only a signed
-        tombstone. The ids must all be one author's."""
+        tombstone. The ids must all be one author's. The author's edits of them (spec 17.15) are
+        deleted with them: an edit holds words too."""
         by_id = {m.entry_id: m for m in record.messages}
         authors = {by_id[i].author for i in entry_ids if i in by_id}
         if len(authors) != 1 or len(entry_ids) != len({i for i in entry_ids if i in by_id}):
             raise ClientError("client.unknown_message", "name messages you have read, all by one author")
+        author_key = next(iter(authors))
+        edits = edit_candidates(record)
+        entry_ids = [*entry_ids, *(e.entry_id for i in entry_ids for e in edits.get(i, []) if e.author == author_key)]
         state = await self.sync(session, record)
         payload = Redact(state.deps(), authors.pop(), tuple(sorted(set(entry_ids))))
         state = await self.control(session, record, kinds.REDACT, payload.encode())
@@ -1145,26 +1159,35 @@ class Participant:
         return self.roles_at_least(record, MODERATOR)
 
     async def carry_pin(self, session: NodeSession, record: GroupRecord) -> None:
-        """Members who joined after the crisis resources were pinned cannot open the pin (it was sealed
-        before their time). After a rekey that added members, a client holding the pin's key quotes it
-        into the new epoch: the newcomers verify the facilitator's signature on the very words."""
+        """Members who joined after the crisis resources were pinned, or the group's profile (its name,
+        description and guidelines) was published, cannot open them (sealed before their time). After
+        a rekey that added members, a client holding their keys quotes each into the new epoch: the
+        newcomers verify the facilitator's signature on the very words. A facilitator's client that
+        finds no profile publishes one with the name the group was started with."""
         state = record.state
-        pin = current_pin(record)
-        if (
-            state is None
-            or pin is None
-            or (not isinstance(pin.content, Quote) and (pin.source is None or pin.key is None))
-        ):
-            return
-        epoch = state.current_epoch
+        epoch = state.current_epoch if state is not None else None
         if epoch is None or epoch.entry_id in record.epochs_quoted:
             return
         record.epochs_quoted.add(epoch.entry_id)
-        content = pin.content
-        if isinstance(content, Quote):  # a pin we received quoted: pass the facilitator's words on as they are
-            await self.post(session, record, content)
-        else:
-            await self.post(session, record, Quote(Disclosure(pin.source[0], pin.source[1], pin.key)))
+        for current in (current_pin(record), current_profile(record)):
+            if current is None:
+                continue
+            content = current.content
+            if isinstance(content, Quote):  # received quoted: pass the facilitator's words on as they are
+                await self.post(session, record, content)
+            elif current.source is not None and current.key is not None:
+                await self.post(session, record, Quote(Disclosure(current.source[0], current.source[1], current.key)))
+        title = clip(record.name or "", MAX_GROUP_NAME)
+        mine = self.pseudonym(record).public_key
+        if (
+            current_profile(record) is None
+            and title is not None
+            and is_facilitator(record, mine)
+            and set(epoch.recipients) - {mine}  # someone else to read it
+        ):
+            # the name given when the group was started becomes the group's, sealed to its first members
+            # (posted now rather than at creation, so that they can read it; spec 17.12)
+            await self.post(session, record, Profile(title))
 
     async def remove_member(
         self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False

@@ -2,7 +2,7 @@
 
 A :class:`Message` is kept as two records in the device history (``clients.history``): its place
 (:meth:`Message.place`, small, never pruned) and its words (:meth:`Message.words`: the decrypted
-content, the one key that opens it, and for a pin its signed entry), which the storage budget may
+content, the one key that opens it, and for a pin or a profile its signed entry), which the storage budget may
 prune. The text of a text message is not stored: it is read from the content when the message is.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from holdspace.protocol import codec, kinds
-from holdspace.protocol.content import Content, Pin, Text, decode_content
+from holdspace.protocol.content import Content, Pin, Profile, Text, decode_content
 from holdspace.protocol.entry import Entry
 from holdspace.protocol.errors import HoldspaceError
 
@@ -53,7 +53,7 @@ class Message:
         self.plaintext, self.key = plaintext, key
         if isinstance(content, Text):
             self.text = content.body
-        if isinstance(content, Pin):
+        if isinstance(content, (Pin, Profile)):
             self.source = (entry.raw, entry.payload or b"")
 
     def forget(self, reason: str) -> None:

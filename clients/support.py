@@ -18,6 +18,7 @@ from holdspace.protocol.content import (
     CheckIn,
     CredentialPost,
     Pin,
+    Profile,
     Quote,
     Reaction,
     Report,
@@ -43,6 +44,9 @@ def is_facilitator(record: GroupRecord, key: bytes) -> bool:
     return record.state is not None and record.state.role_of(key) == FACILITATOR
 
 
+Carried = Pin | Profile  # what a facilitator publishes for the whole group, carried to newcomers by quotes
+
+
 def current_pin(record: GroupRecord) -> Message | None:
     """The message that carries the group's current crisis resources (spec 17.8): a pin, or a verified
     quote of one, whose pinned entry's author is a facilitator now and which the group has not deleted.
@@ -53,15 +57,25 @@ def current_pin(record: GroupRecord) -> Message | None:
     pin itself, then to the earliest message; every client holding the same entries agrees. For a quote,
     the message returned is the quote; its words are the pin's, verified against the facilitator's
     signature."""
+    return _current(record, Pin)
+
+
+def current_profile(record: GroupRecord) -> Message | None:
+    """The message that carries the group's current profile (spec 17.12): the same rule as the pin's
+    (:func:`current_pin`) for ``profile`` content."""
+    return _current(record, Profile)
+
+
+def _current(record: GroupRecord, kind: type[Carried]) -> Message | None:
     found: Message | None = None
     best: tuple[int, bytes, int] | None = None
     for m in record.messages.extras():  # pins and quotes are among the messages that are not texts
         content = m.content
         rank: tuple[int, bytes, int] | None = None
-        if isinstance(content, Pin) and is_facilitator(record, m.author):
+        if isinstance(content, kind) and is_facilitator(record, m.author):
             rank = (m.timestamp_ms, m.entry_id, 1)
         elif isinstance(content, Quote):
-            quoted = _quoted_pin(record, content)
+            quoted = _quoted(record, content, kind)
             if quoted is not None:
                 rank = (quoted[0].timestamp_ms, quoted[0].entry_id, 0)
         if rank is not None and (best is None or rank > best):
@@ -69,9 +83,9 @@ def current_pin(record: GroupRecord) -> Message | None:
     return found
 
 
-def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[Entry, Pin] | None:
-    """The pin a quote discloses, if it verifies (13.6), is a pin by a facilitator now and the group
-    has not redacted or erased it."""
+def _quoted(record: GroupRecord, quote: Quote, kind: type[Carried]) -> tuple[Entry, Carried] | None:
+    """The pin (or profile) a quote discloses, if it verifies (13.6), is one by a facilitator now and
+    the group has not redacted or erased it."""
     try:
         entry, plaintext = verify_disclosure(record.group_id, quote.disclosure)
         inner = decode_content(plaintext)
@@ -79,7 +93,7 @@ def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[Entry, Pin] | None:
         return None
     state = record.state
     if (
-        not isinstance(inner, Pin)
+        not isinstance(inner, kind)
         or not is_facilitator(record, entry.author)
         or state is None
         or state.deleted(entry.author, entry.seq, entry.entry_id) is not None
@@ -88,17 +102,39 @@ def _quoted_pin(record: GroupRecord, quote: Quote) -> tuple[Entry, Pin] | None:
     return entry, inner
 
 
+def carried(record: GroupRecord, m: Message | None) -> Carried | None:
+    """The pin or profile a current message (:func:`current_pin`, :func:`current_profile`) carries."""
+    content = m.content if m is not None else None
+    if isinstance(content, (Pin, Profile)):
+        return content
+    if isinstance(content, Quote):
+        for kind in (Pin, Profile):
+            quoted = _quoted(record, content, kind)
+            if quoted is not None:
+                return quoted[1]
+    return None
+
+
+def group_profile(record: GroupRecord) -> Profile | None:
+    """The group's current name, description and guidelines, if a facilitator published any this
+    client can read (directly, or quoted into an epoch it can open)."""
+    found = carried(record, current_profile(record))
+    return found if isinstance(found, Profile) else None
+
+
+def group_title(record: GroupRecord) -> str | None:
+    """The group's name as members see it: the current profile's (17.12), else the name this device
+    was given for it (by the invite, or by its person), else None."""
+    profile = group_profile(record)
+    return profile.name if profile is not None else record.name
+
+
 def crisis_resources(record: GroupRecord) -> tuple[str, bool]:
     """The group's pinned crisis resources, and whether they are the group's (False: the built-in
     default, shown when no facilitator pinned any that this client can read)."""
-    m = current_pin(record)
-    content = m.content if m is not None else None
-    if isinstance(content, Pin):
-        return content.resources, True
-    if isinstance(content, Quote):
-        quoted = _quoted_pin(record, content)
-        if quoted is not None:
-            return quoted[1].resources, True
+    found = carried(record, current_pin(record))
+    if isinstance(found, Pin):
+        return found.resources, True
     return DEFAULT_RESOURCES, False
 
 

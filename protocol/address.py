@@ -24,11 +24,13 @@ from dataclasses import dataclass
 
 from holdspace.protocol import codec, crypto, textid
 from holdspace.protocol.errors import CodecError, HoldspaceError
+from holdspace.protocol.oneline import is_one_line
 
 SCHEME = "holdspace://"
 MAX_ADDRESS_TEXT = 300  # bytes (the text is ASCII)
 INVITE_PREFIX = "hsinvite:"
 MAX_INVITE_TEXT = 4096
+MAX_INVITE_NAME = 64  # bytes of UTF-8 of the group's name a token may carry (at most 88 more characters)
 MAX_HOSTS = 8
 LINK_SCHEME = "https://"
 JOIN_PATH = "/join"
@@ -141,11 +143,18 @@ class InviteToken:
     invite_id: bytes
     seed: bytes
     nodes: tuple[NodeAddress, ...]
+    name: str | None = None  # the group's name, for "You're invited to ..." before joining
 
     def __str__(self) -> str:
-        body = codec.encode(
-            {"g": self.group_id, "i": self.invite_id, "s": self.seed, "n": [str(n) for n in self.nodes]}
-        )
+        fields: dict[str, codec.CborValue] = {
+            "g": self.group_id,
+            "i": self.invite_id,
+            "s": self.seed,
+            "n": [str(n) for n in self.nodes],
+        }
+        if self.name is not None:
+            fields["m"] = self.name
+        body = codec.encode(fields)
         blob = body + crypto.blake2b_256(body)[:4]
         return INVITE_PREFIX + base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
 
@@ -159,8 +168,9 @@ class InviteToken:
         characters; base64url without padding in its canonical form (only ``A-Z a-z 0-9 - _``, a
         length that is not 1 modulo 4, unused trailing bits zero); at least 5 bytes whose last 4 are
         the first 4 of BLAKE2b-256 of the rest; that rest strict CBOR (section 3) of a map with
-        exactly the keys ``g``, ``i``, ``s`` (32-byte strings each) and ``n`` (1 to 8 texts); then
-        each text of ``n`` is a node address (its own ``address.malformed`` or ``identity.*``)."""
+        exactly the keys ``g``, ``i``, ``s`` (32-byte strings each) and ``n`` (1 to 8 texts), and
+        optionally ``m`` (the group's name: a one-line text, ``protocol.oneline``, of 1 to 64 bytes);
+        then each text of ``n`` is a node address (its own ``address.malformed`` or ``identity.*``)."""
         text = "".join(text.split())
         if not text.startswith(INVITE_PREFIX) and "://" in text:
             return InviteLink.parse(text).token
@@ -186,15 +196,18 @@ class InviteToken:
             fields = codec.decode(body)
         except CodecError as exc:
             raise AddressError("address.bad_invite", f"the invite token is malformed ({exc.code})") from exc
-        if not isinstance(fields, dict) or fields.keys() != {"g", "i", "s", "n"}:
+        if not isinstance(fields, dict) or fields.keys() - {"m"} != {"g", "i", "s", "n"}:
             raise AddressError("address.bad_invite", "the invite token is malformed")
-        g, i, s, n = fields["g"], fields["i"], fields["s"], fields["n"]
+        g, i, s, n, m = fields["g"], fields["i"], fields["s"], fields["n"], fields.get("m")
         if not all(isinstance(x, bytes) and len(x) == 32 for x in (g, i, s)):
             raise AddressError("address.bad_invite", "the invite token is malformed")
         if not isinstance(n, list) or not 0 < len(n) <= MAX_HOSTS or not all(isinstance(a, str) for a in n):
             raise AddressError("address.bad_invite", "the invite token must name 1 to 8 nodes")
+        if "m" in fields and not (isinstance(m, str) and len(m.encode()) <= MAX_INVITE_NAME and is_one_line(m)):
+            raise AddressError("address.bad_invite", "the group's name in the invite is malformed")
         assert isinstance(g, bytes) and isinstance(i, bytes) and isinstance(s, bytes)
-        return cls(g, i, s, tuple(NodeAddress.parse(a) for a in n if isinstance(a, str)))
+        name = m if isinstance(m, str) else None
+        return cls(g, i, s, tuple(NodeAddress.parse(a) for a in n if isinstance(a, str)), name)
 
 
 def web_origin(text: str) -> str:

@@ -20,6 +20,7 @@ from typing import TypeGuard
 from holdspace.protocol import codec, e2ee, kinds
 from holdspace.protocol.entry import Entry, decode_entry
 from holdspace.protocol.errors import CodecError, ContentError, HoldspaceError
+from holdspace.protocol.oneline import is_one_line
 from holdspace.protocol.payloads import Session, decode_direct, decode_envelope, decode_payload
 
 REACTIONS = ("heart", "hug", "me-too", "thank-you")
@@ -31,12 +32,18 @@ MAX_WORD = 32
 MAX_REASON = 1000
 MAX_TITLE = 200
 MAX_ABOUT = 2000
+MAX_GROUP_NAME = 64  # bytes of UTF-8: a group's name (17.12), also what an invite carries (14.3)
+MAX_DESCRIPTION = 2000
+MAX_GUIDELINES = 8000
+MAX_DISPLAY_NAME = 64  # a member's display name in one group (17.13)
+EDIT_WINDOW_MS = 15 * 60_000  # an edit counts within this time of the message it edits (17.15)
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
     body: str
     warning: str | None = None  # a content warning: clients hide the body until the reader opens it
+    reply: bytes | None = None  # the entry id of the message this one replies to (shown quoted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,31 @@ class SessionDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """The group's name, description and guidelines (17.12): a facilitator's latest counts."""
+
+    name: str
+    description: str | None = None
+    guidelines: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayName:
+    """The author's display name in this group (17.13); None withdraws it."""
+
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A new text for the author's own message ``target`` (17.15), within EDIT_WINDOW_MS of it."""
+
+    target: bytes
+    body: str
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     type: str
 
@@ -125,6 +157,9 @@ Content = (
     | Report
     | Quote
     | SessionDetails
+    | Profile
+    | DisplayName
+    | Edit
     | Unknown
 )
 
@@ -135,6 +170,8 @@ def encode_content(content: Content) -> bytes:
         f = {"t": "text", "b": content.body}
         if content.warning is not None:
             f["cw"] = content.warning
+        if content.reply is not None:
+            f["re"] = content.reply
     elif isinstance(content, Reaction):
         f = {"t": "react", "m": content.target, "r": content.reaction}
         if content.undo:
@@ -165,6 +202,18 @@ def encode_content(content: Content) -> bytes:
         f = {"t": "session", "title": content.title}
         if content.about is not None:
             f["about"] = content.about
+    elif isinstance(content, Profile):
+        f = {"t": "profile", "n": content.name}
+        if content.description is not None:
+            f["d"] = content.description
+        if content.guidelines is not None:
+            f["g"] = content.guidelines
+    elif isinstance(content, DisplayName):
+        f = {"t": "name", "n": content.name}
+    elif isinstance(content, Edit):
+        f = {"t": "edit", "m": content.target, "b": content.body}
+        if content.warning is not None:
+            f["cw"] = content.warning
     else:
         raise ContentError("content.malformed", "unknown content cannot be encoded")
     raw = codec.encode(f)
@@ -199,7 +248,7 @@ def _uint(value: codec.CborValue) -> TypeGuard[int]:
 
 
 _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "text": (frozenset({"t", "b"}), frozenset({"cw"})),
+    "text": (frozenset({"t", "b"}), frozenset({"cw", "re"})),
     "react": (frozenset({"t", "m", "r"}), frozenset({"u"})),
     "checkin": (frozenset({"t", "m"}), frozenset({"w", "s"})),
     "rsvp": (frozenset({"t", "s", "o", "a"}), frozenset()),
@@ -210,7 +259,18 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "report": (frozenset({"t", "e", "p", "k", "why"}), frozenset()),
     "quote": (frozenset({"t", "e", "p", "k"}), frozenset()),
     "session": (frozenset({"t", "title"}), frozenset({"about"})),
+    "profile": (frozenset({"t", "n"}), frozenset({"d", "g"})),
+    "name": (frozenset({"t", "n"}), frozenset()),
+    "edit": (frozenset({"t", "m", "b"}), frozenset({"cw"})),
 }
+
+
+def _name(value: codec.CborValue, name: str, limit: int) -> str:
+    """A name shown on one line (``protocol.oneline``) of 1..limit bytes."""
+    text = _str(value, name, limit)
+    if not is_one_line(text):
+        raise _fail(f"{name} must be one line without control characters or white space at its ends")
+    return text
 
 
 def _disclosure(f: dict[str, codec.CborValue]) -> Disclosure:
@@ -239,7 +299,8 @@ def decode_content(raw: bytes) -> Content:
         )
     if kind == "text":
         warning = _str(f["cw"], "cw", MAX_WARNING) if "cw" in f else None
-        return Text(_str(f["b"], "b", MAX_TEXT, empty=True), warning)
+        reply = _id(f["re"], "re") if "re" in f else None
+        return Text(_str(f["b"], "b", MAX_TEXT, empty=True), warning, reply)
     if kind == "react":
         if f["r"] not in REACTIONS or not isinstance(f["r"], str):
             raise _fail(f"r must be one of {', '.join(REACTIONS)}")
@@ -275,6 +336,15 @@ def decode_content(raw: bytes) -> Content:
         return Report(_disclosure(f), _str(f["why"], "why", MAX_REASON, empty=True))
     if kind == "quote":
         return Quote(_disclosure(f))
+    if kind == "profile":
+        description = _str(f["d"], "d", MAX_DESCRIPTION) if "d" in f else None
+        guidelines = _str(f["g"], "g", MAX_GUIDELINES) if "g" in f else None
+        return Profile(_name(f["n"], "n", MAX_GROUP_NAME), description, guidelines)
+    if kind == "name":
+        return DisplayName(None if f["n"] is None else _name(f["n"], "n", MAX_DISPLAY_NAME))
+    if kind == "edit":
+        warning = _str(f["cw"], "cw", MAX_WARNING) if "cw" in f else None
+        return Edit(_id(f["m"], "m"), _str(f["b"], "b", MAX_TEXT, empty=True), warning)
     about = _str(f["about"], "about", MAX_ABOUT) if "about" in f else None
     return SessionDetails(_str(f["title"], "title", MAX_TITLE), about)
 

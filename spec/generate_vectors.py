@@ -37,6 +37,7 @@ from holdspace.protocol import (  # noqa: E402
     identity,
     keyfile,
     kinds,
+    labels,
     operator_token,
     payloads,
     schedule,
@@ -1254,6 +1255,13 @@ def invite_vectors() -> list[Vector]:
         ("a link with an IPv6 zone", f"https://[fe80::1%25eth0]/join#{token}"),
         ("a link whose fragment is not a token", f"{host}/join#welcome"),
         ("a link whose token is damaged", f"{host}/join#hsinvite:{damaged}"),
+        ("a token with the group's name", _token_text({**fields, "m": "Thursday grief circle"})),
+        ("a token with a 64-byte name", _token_text({**fields, "m": "é" * 32})),
+        ("a link with the group's name", f"{host}/join#" + _token_text({**fields, "m": "Thursday grief circle"})),
+        ("a token with a 65-byte name", _token_text({**fields, "m": "x" * 65})),
+        ("a token with an empty name", _token_text({**fields, "m": ""})),
+        ("a token with a name on two lines", _token_text({**fields, "m": "Thursday\ngrief"})),
+        ("a token whose name is bytes", _token_text({**fields, "m": b"Thursday"})),
     ]
     out: list[Vector] = []
     for name, text in cases:
@@ -1271,6 +1279,8 @@ def invite_vectors() -> list[Vector]:
             "s": parsed.seed.hex(),
             "n": [str(n) for n in parsed.nodes],
         }
+        if parsed.name is not None:
+            vec["m"] = parsed.name
         if "://" in text:
             link = InviteLink.parse(text)
             vec["origin"] = link.origin
@@ -2193,6 +2203,16 @@ def _content_vectors() -> list[Vector]:
         ("report", contents.Report(disclosure, "spam")),
         ("quote", contents.Quote(disclosure)),
         ("session details", contents.SessionDetails("Monday circle", "Bring tea.")),
+        ("reply", contents.Text("Same here.", None, target)),
+        (
+            "group profile",
+            contents.Profile("Thursday grief circle", "A weekly circle.", "What is said here stays here."),
+        ),
+        ("group profile, name only", contents.Profile("Thursday grief circle")),
+        ("display name", contents.DisplayName("Sam")),
+        ("display name withdrawn", contents.DisplayName(None)),
+        ("edit", contents.Edit(target, "Hello, everyone!")),
+        ("edit with a content warning", contents.Edit(target, "It has been a year.", "bereavement")),
     ]
     out: list[Vector] = []
     for name, content in examples:
@@ -2209,6 +2229,15 @@ def _content_vectors() -> list[Vector]:
         ("an empty content warning", {"t": "text", "b": "x", "cw": ""}),
         ("an unknown field", {"t": "text", "b": "x", "z": 1}),
         ("no type", {"b": "x"}),
+        ("a reply to a 31-byte id", {"t": "text", "b": "x", "re": bytes(31)}),
+        ("a profile without a name", {"t": "profile", "d": "A weekly circle."}),
+        ("a group name of 65 bytes", {"t": "profile", "n": "x" * 65}),
+        ("a group name on two lines", {"t": "profile", "n": "Thursday\ncircle"}),
+        ("a display name with a right-to-left override", {"t": "name", "n": "Sam\u202egnp.exe"}),
+        ("a display name with a zero-width space", {"t": "name", "n": "Sa\u200bm"}),
+        ("a display name with a space at its end", {"t": "name", "n": "Sam "}),
+        ("an empty display name", {"t": "name", "n": ""}),
+        ("an edit without its target", {"t": "edit", "b": "x"}),
     ]
     for name, fields in bad:
         raw = codec.encode(fields)
@@ -2314,6 +2343,47 @@ def support_vectors() -> list[Vector]:
         *_content_vectors(),
         *_credential_vectors(sc.genesis.entry_id, sc.key("ana"), sc.key("bo")),
     ]
+
+
+def label_vectors() -> list[Vector]:
+    """Labels (four and eight words), skeletons, and names shown side by side (spec 17.14)."""
+    out: list[Vector] = []
+    for who in ("ana", "bo", "cy", "fay"):
+        key = seed_pseudonym(who).public_key
+        words = {"label": labels.label(key), "long_label": labels.long_label(key)}
+        out.append({"name": f"label of {who}", "key": key.hex(), **words})
+    for text in (
+        "Sam",
+        "SAM",
+        "S a m!",
+        "\u0405\u0430m",
+        "Sarn",
+        "Facilitator Fay",
+        "FaciIitator Fay",
+        "Fäy",
+        "ﬁona",
+        "Zoë",
+    ):
+        out.append({"name": f"skeleton of {text!r}", "text": text, "skeleton": labels.skeleton(text)})
+    keys = {who: seed_pseudonym(who).public_key for who in ("ana", "bo", "cy", "fay")}
+    cases: list[tuple[str, dict[str, str | None]]] = [
+        ("no two alike", {"ana": "Ana", "bo": "Bo", "cy": None, "fay": "Fay"}),
+        ("a member takes the facilitator's name", {"ana": "Fay", "bo": "Bo", "cy": None, "fay": "Fay"}),
+        ("a look-alike in other scripts", {"ana": "F\u0430y", "bo": "Bo", "cy": None, "fay": "FAY"}),
+        ("a member names itself with another's label", {"ana": labels.label(keys["cy"]), "bo": None, "cy": None,
+                                                         "fay": None}),
+    ]  # fmt: skip
+    for name, names in cases:
+        shown = labels.shown_names({keys[w]: n for w, n in names.items()})
+        out.append(
+            {
+                "name": f"shown names: {name}",
+                "names": {keys[w].hex(): n for w, n in names.items()},
+                "shown": {k.hex(): {"text": v.text, "suffix": v.suffix, "lookalike": v.lookalike}
+                          for k, v in sorted(shown.items())},
+            }
+        )  # fmt: skip
+    return out
 
 
 # --- keys at rest and recovery (14.4, 14.7) ---------------------------------------------------
@@ -2667,6 +2737,7 @@ def build() -> dict[str, list[Vector]]:
         "backup.json": backup_vectors(),
         "backup_store.json": backup_store_vectors(),
         "call_signal.json": call_signal_vectors(),
+        "labels.json": label_vectors(),
     }
 
 

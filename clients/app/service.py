@@ -87,7 +87,7 @@ class AppService:
         self.version = 0
         self.changed_groups: set[bytes] = set()
         self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
-        self.flash: list[tuple[str, str]] = []  # (kind, sentence) shown once on the next page
+        self.flash: list[tuple[str, str, str | None]] = []  # (kind, sentence, code) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
         self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
         self.drafts: dict[bytes, tuple[str, str]] = {}  # group -> (words, warning) a refused form held
@@ -127,10 +127,11 @@ class AppService:
             await self._changed.wait()
         return self.version
 
-    def say(self, kind: str, sentence: str) -> None:
-        self.flash.append((kind, sentence))
+    def say(self, kind: str, sentence: str, detail: str | None = None) -> None:
+        """Tell the person something on the next page; ``detail`` (an error code) goes behind "Details"."""
+        self.flash.append((kind, sentence, detail))
 
-    def take_flash(self) -> list[tuple[str, str]]:
+    def take_flash(self) -> list[tuple[str, str, str | None]]:
         out, self.flash = self.flash, []
         return out
 
@@ -342,7 +343,7 @@ class AppService:
         if session is None:
             raise AppError(
                 "app.offline",
-                "you are offline, and this needs your community's node; try again once you are connected",
+                "you are offline, and this needs your community's server; try again once you are connected",
             )
         try:
             async with self.lock:
@@ -350,10 +351,10 @@ class AppService:
                     return await fn(me, session)
         except trio.TooSlowError:
             self._drop_connection("app.node_timeout")
-            raise AppError("app.node_timeout", "your community's node did not answer in time; reconnecting") from None
+            raise AppError("app.node_timeout", "your community's server did not answer in time; reconnecting") from None
         except (TransportError, OSError) as err:
             self._drop_connection(getattr(err, "code", "transport.unreachable"))
-            raise AppError("app.offline", "the connection to your community's node was lost; reconnecting") from None
+            raise AppError("app.offline", "the connection to your community's server was lost; reconnecting") from None
         finally:
             self.changed()
 
@@ -371,7 +372,7 @@ def _deadline(seconds: float = OPERATION_TIMEOUT) -> Iterator[None]:
         with trio.fail_after(seconds):
             yield
     except trio.TooSlowError:
-        raise AppError("app.node_timeout", "your community's node did not answer in time") from None
+        raise AppError("app.node_timeout", "your community's server did not answer in time") from None
 
 
 def _problem_code(exc: BaseException) -> str:

@@ -12,13 +12,25 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from holdspace.clients.corrections import edit_candidates, latest_edit, may_edit, quoted
 from holdspace.clients.participant import GroupRecord, Message, Outgoing, Participant
-from holdspace.clients.support import badges, may_moderate, reactions
+from holdspace.clients.people import People, Person
+from holdspace.clients.support import badges, group_title, may_moderate, reactions
 from holdspace.protocol import kinds
-from holdspace.protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
+from holdspace.protocol.content import (
+    REACTIONS,
+    CheckIn,
+    DisplayName,
+    Edit,
+    Profile,
+    Reaction,
+    Rsvp,
+    Text,
+    decode_content,
+)
 from holdspace.protocol.credential import Badge
 from holdspace.protocol.errors import CODES, HoldspaceError
-from holdspace.protocol.identity import fingerprint
+from holdspace.protocol.labels import label
 from holdspace.protocol.schedule import zone
 
 REACTION_LABELS = {
@@ -33,9 +45,15 @@ NOT_SENT = {  # why something written could not be sent, in the writer's terms
 }
 MOODS = {1: "very low", 2: "low", 3: "okay", 4: "good", 5: "very good"}
 UNREADABLE = {
-    "e2ee.unknown_epoch": "sealed before the group shared its keys with you",
+    "e2ee.unknown_epoch": "written before you joined, so it was locked with keys you were never given",
     "e2ee.ratchet_window": "its key was already used or is gone",
 }
+DELETED = {  # what happened to a message whose words are gone, in everyday words
+    "redacted": "removed",
+    "erased": "deleted by its author",
+    "expired": "set to disappear, and did",
+}
+UNNAMED = "A group without a name yet"
 
 
 @lru_cache(maxsize=1)
@@ -61,8 +79,37 @@ def when(ms: int, tz: str | None = None) -> dict[str, str]:
 
 
 def member_label(key: bytes, mine: bytes | None = None) -> str:
-    """A short, speakable name for a pseudonym: its first fingerprint group (read aloud to compare)."""
-    return "You" if key == mine else f"Member {fingerprint(key)[:5]}"
+    """A speakable name for a pseudonym that cannot be ground: its four label words (spec 17.14).
+    Pages that show members side by side use :class:`clients.people.People` (display names and
+    look-alike suffixes) instead."""
+    return "You" if key == mine else label(key)
+
+
+def duration_words(ms: int) -> str:
+    """A duration as people say it: "90 minutes", "1 hour", "36 hours", "2 days" (whole units only,
+    the largest that divides it, never "24.0 hours")."""
+    minutes = ms // 60_000
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size and minutes % size == 0:
+            n = minutes // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    seconds = max(1, ms // 1000)
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """ "1 moderator", "3 moderators": a number with its noun agreeing."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def person_view(person: Person) -> dict[str, Any]:
+    return {
+        "name": person.name,
+        "label": person.label,
+        "role": person.role,
+        "lookalike": person.lookalike,
+        "you": person.you,
+    }
 
 
 def badge_view(found: dict[bytes, Badge], key: bytes) -> dict[str, Any] | None:
@@ -77,7 +124,9 @@ def badge_view(found: dict[bytes, Badge], key: bytes) -> dict[str, Any] | None:
 
 
 def group_name(record: GroupRecord) -> str:
-    return record.name or f"Group {record.group_id.hex()[:6]}"
+    """The group's name: its profile's (17.12), else the one the invite or this person gave, never
+    a fragment of its id."""
+    return group_title(record) or UNNAMED
 
 
 def group_summary(me: Participant, record: GroupRecord) -> dict[str, Any]:
@@ -98,14 +147,20 @@ def messages(me: Participant, record: GroupRecord, limit: int = PAGE) -> list[di
     own_reactions = _own_reactions(record, mine)
     moderator = may_moderate(record, mine)
     found = badges(record, me.clock())  # once per page, not once per message
+    people = People(record, mine)
+    edits = edit_candidates(record)
+    page = record.messages.page(limit=limit)
+    by_id = {m.entry_id: m for m in page}
+    now = me.clock()
     rows: list[dict[str, Any]] = []
-    for m in record.messages.page(limit=limit):
+    for m in page:
         if m.kind not in (kinds.MESSAGE, kinds.DIRECT) or m.deleted == "pruned":
             continue  # pruned words are counted in one note above the conversation
         content = m.content
         if content is not None and not isinstance(content, Text):
             continue
         row = _message_row(m, mine, given, own_reactions, moderator, found)
+        _correct(row, m, people, edits, by_id, now)
         previous = rows[-1] if rows else None
         if row["problem"] and previous is not None and previous.get("sealed") == row["problem"]:
             previous["count"] += 1  # a run of messages sealed before our time is one note, not a wall
@@ -134,10 +189,9 @@ def _message_row(
         "time": when(m.timestamp_ms),
         "text": m.text,
         "warning": warning,
-        "deleted": m.deleted,
-        "problem": None
-        if m.problem is None
-        else UNREADABLE.get(m.problem, f"You cannot read this message ({m.problem})."),
+        "deleted": DELETED.get(m.deleted, m.deleted) if m.deleted else None,
+        "problem": None if m.problem is None else UNREADABLE.get(m.problem, "it could not be opened"),
+        "problem_code": m.problem,
         "direct": m.kind == kinds.DIRECT,
         "expires": when(m.expires_ms) if m.expires_ms else None,
         "reactions": [
@@ -158,10 +212,50 @@ def _message_row(
     }
 
 
+def _correct(
+    row: dict[str, Any],
+    m: Message,
+    people: People,
+    edits: dict[bytes, list[Message]],
+    by_id: dict[bytes, Message],
+    now: int,
+) -> None:
+    """Add to a message row who wrote it (name, label, role, look-alike warning), its latest edit,
+    and the message it replies to (spec 17.13-17.15)."""
+    author = people(m.author)
+    row.update(author=author.name, person=person_view(author), edited=False, reply=None)
+    row["can_edit"] = row["you"] and m.kind == kinds.MESSAGE and may_edit(m, m.author, now)
+    edited = latest_edit(m, edits.get(m.entry_id, []))
+    if edited is not None:
+        row.update(text=edited.body, warning=edited.warning, edited=True)
+    content = m.content
+    if isinstance(content, Text) and content.reply is not None:
+        target = by_id.get(content.reply)
+        row["reply"] = _reply_view(target, people, edits)
+
+
+def _reply_view(target: Message | None, people: People, edits: dict[bytes, list[Message]]) -> dict[str, Any]:
+    """What a reply shows of the message it answers: its author and first words, its warning only
+    if it has one, or that it cannot be shown."""
+    content = target.content if target is not None else None
+    if target is None or target.deleted is not None or not isinstance(content, Text):
+        return {"author": None, "text": None, "warning": None, "id": None}
+    body, warning = content.body, content.warning
+    edited = latest_edit(target, edits.get(target.entry_id, []))
+    if edited is not None:
+        body, warning = edited.body, edited.warning
+    return {
+        "author": people(target.author).name,
+        "text": None if warning else quoted(body),
+        "warning": warning,
+        "id": target.entry_id.hex(),
+    }
+
+
 def _unreadable(code: str | None) -> str | None:
     if code is None:
         return None
-    return UNREADABLE.get(code, f"it could not be opened ({code})")
+    return UNREADABLE.get(code, "it could not be opened")
 
 
 def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:
@@ -196,6 +290,12 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
         what = f"Your check-in ({MOODS[content.mood]})"
     elif isinstance(content, Rsvp):
         what = f"Your answer ({content.answer})"
+    elif isinstance(content, Edit):
+        what = f"Your correction: {content.body}"
+    elif isinstance(content, DisplayName):
+        what = f"Your name in this group: {content.name}" if content.name else "Going back to your four words"
+    elif isinstance(content, Profile):
+        what = f"The group's new name and description: {content.name}"
     else:
         what = "Something you wrote"
     reason = None

@@ -45,15 +45,18 @@ from holdspace.clients import actions
 from holdspace.clients.app import views
 from holdspace.clients.app.service import AppError, AppService, Status
 from holdspace.clients.client import NodeSession
+from holdspace.clients.corrections import may_edit
 from holdspace.clients.crisis import DEFAULT_RESOURCES
 from holdspace.clients.history import MAX_BUDGET, MIN_BUDGET
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
+from holdspace.clients.people import People
 from holdspace.clients.plain import plain
 from holdspace.clients.qr import qr_svg
 from holdspace.clients.support import (
     badges,
     checkin_summary,
     crisis_resources,
+    group_profile,
     is_facilitator,
     may_moderate,
     moderation_log,
@@ -65,6 +68,10 @@ from holdspace.protocol import textid
 from holdspace.protocol.address import InviteToken, NodeAddress, shareable_invite
 from holdspace.protocol.content import (
     MAX_ABOUT,
+    MAX_DESCRIPTION,
+    MAX_DISPLAY_NAME,
+    MAX_GROUP_NAME,
+    MAX_GUIDELINES,
     MAX_REASON,
     MAX_TEXT,
     MAX_TITLE,
@@ -74,12 +81,17 @@ from holdspace.protocol.content import (
     RSVP_ANSWERS,
     CheckIn,
     CredentialPost,
+    DisplayName,
+    Edit,
+    Profile,
     Reaction,
     Text,
 )
 from holdspace.protocol.credential import decode_attestation
 from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.identity import pseudonym_text_id
+from holdspace.protocol.labels import label
+from holdspace.protocol.oneline import is_one_line
 from holdspace.protocol.payloads import MEMBER, ROLES
 
 HERE = Path(__file__).parent
@@ -99,6 +111,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "flash": [],
     "csrf": "",
     "root": "",  # pages shown without the cookie link to the public paths only
+    "invited": None,  # the group's name an invite carries (spec 14.3), shown before joining
 }
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live-update stream
 
@@ -215,7 +228,7 @@ class Pages:
             try:
                 return await fn(request)
             except HoldspaceError as err:
-                self.service.say("error", _sentence(err))
+                self.service.say("error", _sentence(err), err.code)
                 return self.go("/")
             except Exception as exc:  # whatever it was, the person gets a calm page
                 return self.failure(exc)
@@ -246,7 +259,7 @@ class Pages:
             try:
                 return await fn(request, form)
             except HoldspaceError as err:
-                self.service.say("error", _sentence(err))
+                self.service.say("error", _sentence(err), err.code)
                 return self.go(_back(form))
             except Exception as exc:  # whatever it was, the person gets a calm page
                 return self.failure(exc)
@@ -300,12 +313,28 @@ class Pages:
         service = self.service
         if service.me is None:
             if not service.has_identity:
-                return self.render(request, "welcome.html", title="Welcome", node=self._suggested_node())
+                return self.render(
+                    request, "welcome.html", title="Welcome", node=self._suggested_node(), invited=self._invited_to()
+                )
             return self.render(request, "unlock.html", title="Unlock")
         groups = [views.group_summary(service.me, r) for r in service.me.groups.values()]
         return self.render(
-            request, "home.html", title="Your groups", groups=groups, invite=service.pending_invite or ""
+            request,
+            "home.html",
+            title="Your groups",
+            groups=groups,
+            invite=service.pending_invite or "",
+            invited=self._invited_to(),
         )
+
+    def _invited_to(self) -> str | None:
+        """The group's name carried by the invite the app was opened with (spec 14.3), if any."""
+        if self.service.pending_invite:
+            try:
+                return InviteToken.parse(self.service.pending_invite).name
+            except HoldspaceError:
+                return None
+        return None
 
     def _suggested_node(self) -> str:
         """The node given with --node, else the first host named by the invite the app was opened with
@@ -395,7 +424,12 @@ class Pages:
 
     async def join_page(self, request: Request) -> Response:
         invite = request.query_params.get("invite", "") or self.service.pending_invite or ""
-        return self.render(request, "join.html", title="Join a group", invite=invite)
+        invited = None
+        try:
+            invited = InviteToken.parse(invite).name if invite else None
+        except HoldspaceError:
+            invited = None
+        return self.render(request, "join.html", title="Join a group", invite=invite, invited=invited)
 
     async def join(self, request: Request, form: FormData) -> Response:
         token = InviteToken.parse(str(form.get("invite", "")).strip())
@@ -411,15 +445,15 @@ class Pages:
         self.service.follow(record.group_id)
         self.service.say(
             "info",
-            "You joined. You have a new pseudonym that only this group sees. Messages become readable once "
-            "a facilitator's app shares the group's keys with you, usually within moments.",
+            "You joined. This group knows you by four words that no other group sees. You can read messages "
+            "once a member's app lets you in, usually within moments.",
         )
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def create_group(self, request: Request, form: FormData) -> Response:
-        name = _text(form, "name", 80, "the group's name")
-        if not name:
-            raise AppError("app.bad_input", "give the group a name")
+        name = _text(form, "name", MAX_GROUP_NAME, "the group's name")
+        if not name or not is_one_line(name):
+            raise AppError("app.bad_input", "give the group a name, on one line")
         record = await self.service.call(lambda me, s: me.create_group(s, name))
         self.service.follow(record.group_id)
         self.service.say("info", f"{name} is ready. You are its facilitator: invite people from Members.")
@@ -445,16 +479,22 @@ class Pages:
 
     async def send(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        self.service.drafts[record.group_id] = (str(form.get("text", "")), str(form.get("warning", "")))
+        reply = _hex(form, "reply") if form.get("reply") else None
+        if reply is None:  # a reply's words are not the composer's draft
+            self.service.drafts[record.group_id] = (str(form.get("text", "")), str(form.get("warning", "")))
         text = _text(form, "text", MAX_TEXT, "the message")
         warning = _text(form, "warning", MAX_WARNING, "the content warning") or None
         if not text:
             raise AppError("app.bad_input", "write something first")
+        if reply is not None and len(reply) != 32:
+            raise AppError("app.bad_input", "that is not a message to reply to")
         ttl = str(form.get("ttl", ""))
         if ttl not in TTL_CHOICES:
             raise AppError("app.bad_input", "choose when the message disappears from the list")
-        self.service.queue(record, Text(text, warning), ttl_ms=parse_duration(ttl) if ttl else None)
-        del self.service.drafts[record.group_id]  # kept until it is safely in the outbox
+        self.service.queue(record, Text(text, warning, reply), ttl_ms=parse_duration(ttl) if ttl else None)
+        if reply is not None:
+            return self.go(f"/g/{record.group_id.hex()}#composer")
+        self.service.drafts.pop(record.group_id, None)  # kept until it is safely in the outbox
         return self.go(f"/g/{record.group_id.hex()}#composer")
 
     async def react(self, request: Request, form: FormData) -> Response:
@@ -486,9 +526,63 @@ class Pages:
     async def redact(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         target = _message_id(form)
+        if form.get("confirm") != "yes":
+            raise AppError("app.not_confirmed", "the message was not removed: say yes to remove it")
         await self.service.call(lambda me, s: me.redact(s, record, [target]))
-        self.service.say("info", "The message was removed for everyone. A marker shows where it was.")
+        self.service.say(
+            "info", "The message is removed from everyone's screen. A note shows that something was removed."
+        )
         return self.go(f"/g/{record.group_id.hex()}")
+
+    async def edit(self, request: Request, form: FormData) -> Response:
+        me, record = self.record(request)
+        target = _message_id(form)
+        original = next(iter(record.messages.find(target)), None)
+        mine = me.pseudonym(record).public_key
+        if original is None or not may_edit(original, mine, me.clock()):
+            raise AppError("app.bad_input", "only your own messages can be corrected, within 15 minutes of sending")
+        text = _text(form, "text", MAX_TEXT, "the message")
+        if not text:
+            raise AppError("app.bad_input", "write something first, or remove the message instead")
+        warning = _text(form, "warning", MAX_WARNING, "the content warning") or None
+        self.service.queue(record, Edit(target, text, warning))
+        return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
+
+    async def about_page(self, request: Request) -> Response:
+        me, record = self.record(request)
+        profile = group_profile(record)
+        people = People(record, me.pseudonym(record).public_key)
+        return self.render(
+            request,
+            "about.html",
+            title="About this group",
+            profile=profile,
+            my_label=label(me.pseudonym(record).public_key),
+            my_name=people.own_name or "",
+            limits={"name": MAX_GROUP_NAME, "description": MAX_DESCRIPTION, "guidelines": MAX_GUIDELINES},
+            **self.group_context(me, record),
+        )
+
+    async def save_profile(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        name = _text(form, "name", MAX_GROUP_NAME, "the group's name")
+        if not name or not is_one_line(name):
+            raise AppError("app.bad_input", "give the group a name, on one line")
+        description = _text(form, "description", MAX_DESCRIPTION, "the description") or None
+        guidelines = _text(form, "guidelines", MAX_GUIDELINES, "the guidelines") or None
+        self.service.queue(record, Profile(name, description, guidelines))
+        self.service.say("info", "Saved. Every member sees the new name, description and guidelines.")
+        return self.go(f"/g/{record.group_id.hex()}/about")
+
+    async def save_my_name(self, request: Request, form: FormData) -> Response:
+        record = self.record(request)[1]
+        name = _text(form, "name", MAX_DISPLAY_NAME, "your name") or None
+        if name is not None and not is_one_line(name):
+            raise AppError("app.bad_input", "write your name on one line")
+        self.service.queue(record, DisplayName(name))
+        said = f"This group now sees you as {name}." if name else "This group now sees you by your four words."
+        self.service.say("info", said)
+        return self.go(f"/g/{record.group_id.hex()}/about")
 
     async def report_page(self, request: Request) -> Response:
         me, record = self.record(request)
@@ -509,7 +603,9 @@ class Pages:
         why = _text(form, "why", MAX_REASON, "what is wrong")
         count = await self.service.call(lambda me, s: actions.report(me, s, record, message, why))
         self.service.say(
-            "info", f"Reported to {count} moderator(s) or facilitator(s). Only that message was shown to them."
+            "info",
+            f"Reported to {views.counted(count, 'person who looks', 'people who look')} after this group. "
+            "Only that message was shown to them.",
         )
         return self.go(f"/g/{record.group_id.hex()}")
 
@@ -533,7 +629,7 @@ class Pages:
                     "going": sum(1 for a in v.rsvps.values() if a == "yes"),
                     "mine": v.rsvps.get(mine),
                     "piece": None if v.talking_piece is None else views.member_label(v.talking_piece, mine),
-                    "retention_h": None if v.retention_ms is None else v.retention_ms / 3_600_000,
+                    "retention": None if v.retention_ms is None else views.duration_words(v.retention_ms),
                     "checkins": summary,
                 }
             )
@@ -616,12 +712,16 @@ class Pages:
         state = record.state
         rows = []
         found = badges(record, me.clock())
+        people = People(record, mine)
         for key, member in sorted(state.members.items()) if state is not None else []:
+            person = people(key)
             rows.append(
                 {
                     "hex": key.hex(),
                     "id": pseudonym_text_id(key),
-                    "label": views.member_label(key, mine),
+                    "label": person.name if key != mine else f"You ({person.label})",
+                    "words": person.label,
+                    "lookalike": person.lookalike,
                     "role": member.role,
                     "you": key == mine,
                     "badge": views.badge_view(found, key),
@@ -637,6 +737,8 @@ class Pages:
             invite_is_link=invite is not None and not invite.startswith("hsinvite:"),
             invite_qr=Markup(qr_svg(invite, "QR code of the invite above")) if invite else None,  # noqa: S704 - segno's SVG: paths only, the label escaped
             me_id=pseudonym_text_id(mine),
+            me_words=label(mine),
+            lookalikes=people.lookalikes,
             **self.group_context(me, record),
         )
 
@@ -660,8 +762,9 @@ class Pages:
         record = self.record(request)[1]
         target = _hex(form, "member")
         ban = form.get("ban") == "1"
+        name = People(record)(target).name if len(target) == 32 else "That member"
         await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban))
-        self.service.say("info", f"{views.member_label(target)} was {'banned' if ban else 'removed'}.")
+        self.service.say("info", f"{name} was {'removed and may not come back' if ban else 'removed'}.")
         return self.go(f"/g/{record.group_id.hex()}/members")
 
     async def moderation_page(self, request: Request) -> Response:
@@ -736,7 +839,7 @@ class Pages:
         if form.get("confirm") != "yes":
             raise AppError("app.not_confirmed", "tick the box to confirm")
         await self.service.call(lambda me, s: me.erase_my_messages(s, record))
-        self.service.say("info", "Everything you wrote in this group is erased, on every community's node.")
+        self.service.say("info", "Everything you wrote in this group is erased, on every community's server.")
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def leave(self, request: Request, form: FormData) -> Response:
@@ -815,6 +918,10 @@ class Pages:
             Route(g + "/react", a(self.react), methods=["POST"]),
             Route(g + "/checkin", a(self.checkin), methods=["POST"]),
             Route(g + "/redact", a(self.redact), methods=["POST"]),
+            Route(g + "/edit", a(self.edit), methods=["POST"]),
+            Route(g + "/about", p(self.about_page)),
+            Route(g + "/profile", a(self.save_profile), methods=["POST"]),
+            Route(g + "/my-name", a(self.save_my_name), methods=["POST"]),
             Route(g + "/report/{mid:str}", p(self.report_page)),
             Route(g + "/report", a(self.report), methods=["POST"]),
             Route(g + "/sessions", p(self.sessions_page)),
@@ -864,9 +971,9 @@ def status_text(status: Status) -> str:
     if status.refused:
         waiting += f" {status.refused} not sent: see the conversation."
     if status.state == "online":
-        return "Connected to your community's node." + waiting
+        return "Connected to your community's server." + waiting
     if status.state == "connecting":
-        return "Connecting to your community's node…" + waiting
+        return "Connecting to your community's server…" + waiting
     if status.state == "offline":
         why = f" ({status.problem})" if status.problem else ""
         return f"Offline{why}. What you write is kept safely and sent when the connection returns." + waiting
@@ -874,8 +981,9 @@ def status_text(status: Status) -> str:
 
 
 def _sentence(err: HoldspaceError) -> str:
+    """The person's sentence for a refusal; its code goes behind "Details" (``say``'s detail)."""
     message = plain(err) or "that did not work"
-    return f"{message[0].upper()}{message[1:]}. ({err.code})"
+    return f"{message[0].upper()}{message[1:]}."
 
 
 def _safe_link(uri: str | None) -> str | None:

@@ -101,20 +101,26 @@ def test_operator_and_participants(tmp_path: Path, node_address) -> None:
     run("group", "create", "Thursday circle", home=fay)
     token = run("group", "invite", "thursday circle", "--uses", "1", home=fay).stdout.strip()
     assert token.startswith("hsinvite:")
-    run("group", "join", token, "--name", "circle", home=ana)
+    run("group", "join", token, home=ana)  # no name given: the invite carries the group's
     run("send", "thursday circle", "Welcome, Ana.", home=fay)
-    run("send", "circle", "Thank you.", home=ana)
-    lines = run("read", "circle", "--json", home=ana).stdout.splitlines()
-    texts = [json.loads(line)["text"] for line in lines]
-    assert texts == ["Welcome, Ana.", "Thank you."]
+    welcome = json.loads(run("read", "thursday circle", "--json", home=ana).stdout.splitlines()[0])
+    assert welcome["text"] == "Welcome, Ana." and welcome["role"] == "facilitator", welcome
+    run("group", "my-name", "thursday circle", "Ana", home=ana)
+    run("reply", "thursday circle", welcome["id"][:8], "Thank you,", home=ana)
+    mine = json.loads(run("read", "thursday circle", "--json", home=ana).stdout.splitlines()[-1])
+    run("edit", "thursday circle", mine["id"][:8], "Thank you.", home=ana)
+    lines = run("read", "thursday circle", "--json", home=fay).stdout.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["text"] for r in rows] == ["Welcome, Ana.", "Thank you."]
+    assert rows[1]["name"] == "Ana" and rows[1]["edited"] and rows[1]["reply_to"] == welcome["id"]
     members = json.loads(run("group", "members", "thursday circle", "--json", home=fay).stdout)
     assert sorted(m["role"] for m in members) == ["facilitator", "member"]
     ana_id = next(m["pseudonym"] for m in members if m["role"] == "member")
     run("group", "remove", "thursday circle", ana_id, home=fay)
     run("send", "thursday circle", "After Ana left.", home=fay)
-    assert "After Ana left." not in run("read", "circle", home=ana).stdout
+    assert "After Ana left." not in run("read", "thursday circle", home=ana).stdout
     groups = json.loads(run("groups", "--json", home=ana).stdout)
-    assert groups[0]["name"] == "circle"
+    assert groups[0]["name"] == "Thursday circle"  # the group's own name, not null, not an id
     # the node stops cleanly on SIGTERM
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0

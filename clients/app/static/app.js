@@ -24,6 +24,15 @@
   });
 
   // "Copy" buttons.
+  // A correction starts from the words as sent (not repeated in the page: they are read from the message).
+  document.addEventListener("toggle", function (event) {
+    const box = event.target;
+    if (!(box instanceof HTMLDetailsElement) || !box.open || !box.classList.contains("edit")) { return; }
+    const area = box.querySelector("textarea");
+    const body = box.closest("article") && box.closest("article").querySelector(".body");
+    if (area && body && !area.value) { area.value = body.textContent; }
+  }, true);
+
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       const source = document.getElementById(button.dataset.copy);

@@ -20,6 +20,8 @@ export interface TextContent {
   readonly t: "text";
   readonly b: string;
   readonly cw?: string;
+  /** The entry id this text replies to (17.15). */
+  readonly re?: Uint8Array;
 }
 export interface ReactContent {
   readonly t: "react";
@@ -76,6 +78,26 @@ export interface SessionDetails {
   readonly about?: string;
 }
 
+/** The group's name, description and guidelines (17.12). */
+export interface ProfileContent {
+  readonly t: "profile";
+  readonly n: string;
+  readonly d?: string;
+  readonly g?: string;
+}
+/** The author's display name in the group (17.13); null withdraws it. */
+export interface NameContent {
+  readonly t: "name";
+  readonly n: string | null;
+}
+/** A new text for the author's own message `m` (17.15). */
+export interface EditContent {
+  readonly t: "edit";
+  readonly m: Uint8Array;
+  readonly b: string;
+  readonly cw?: string;
+}
+
 export type Content =
   | TextContent
   | ReactContent
@@ -87,7 +109,10 @@ export type Content =
   | RevocationPost
   | ReportContent
   | QuoteContent
-  | SessionDetails;
+  | SessionDetails
+  | ProfileContent
+  | NameContent
+  | EditContent;
 
 /** Content of a type this client does not know: shown as "unsupported content", never acted on. */
 export interface Unsupported {
@@ -104,10 +129,19 @@ type Check = (v: CborValue) => boolean;
 const text = (min: number, max: number): Check => (v) => typeof v === "string" && byteLength(v) >= min && byteLength(v) <= max;
 const bytes = (size?: number): Check => (v) => v instanceof Uint8Array && (size === undefined || v.length === size);
 const uint = (min = 0n, max = MAX_U63): Check => (v) => typeof v === "bigint" && v >= min && v <= max;
+const REFUSED_IN_NAME = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * A one-line name (17.12): non-empty, no character of the categories Cc, Cf, Zl, Zp, and no white
+ * space at either end (every white-space character JavaScript and Python disagree on is Cc or Cf).
+ */
+export function isOneLine(s: string): boolean {
+  return s.length > 0 && s === s.trim() && !REFUSED_IN_NAME.test(s);
+}
+const oneLine = (max: number): Check => (v) => text(1, max)(v) && isOneLine(v as string);
 const oneOf = (values: readonly string[]): Check => (v) => typeof v === "string" && values.includes(v);
 
 const SCHEMAS: Readonly<Record<Content["t"], { required: Record<string, Check>; optional: Record<string, Check> }>> = {
-  text: { required: { b: text(0, 60000) }, optional: { cw: text(1, 100) } },
+  text: { required: { b: text(0, 60000) }, optional: { cw: text(1, 100), re: bytes(32) } },
   react: { required: { m: bytes(32), r: oneOf(REACTIONS) }, optional: { u: (v) => v === true } },
   checkin: {
     required: { m: uint(1n, 5n) },
@@ -121,6 +155,9 @@ const SCHEMAS: Readonly<Record<Content["t"], { required: Record<string, Check>; 
   report: { required: { e: bytes(), p: bytes(), k: bytes(32), why: text(0, 1000) }, optional: {} },
   quote: { required: { e: bytes(), p: bytes(), k: bytes(32) }, optional: {} },
   session: { required: { title: text(1, 200) }, optional: { about: text(1, 2000) } },
+  profile: { required: { n: oneLine(64) }, optional: { d: text(1, 2000), g: text(1, 8000) } },
+  name: { required: { n: (v) => v === null || oneLine(64)(v) }, optional: {} },
+  edit: { required: { m: bytes(32), b: text(0, 60000) }, optional: { cw: text(1, 100) } },
 };
 
 function isKnownType(t: string): t is Content["t"] {
@@ -154,7 +191,8 @@ function checkFields(m: CborMap, t: Content["t"]): Content {
  * `t` is not a type of 17.1, the content is unsupported (no further check); otherwise the field set
  * is exactly the required fields plus any of the optional ones, and each field is as 17.1 says
  * (text lengths in UTF-8 bytes: text body 0..60000, cw 1..100, check-in word 1..32, pin 1..60000,
- * report reason 0..1000, title 1..200, about 1..2000; mood 1..5; reactions and RSVP answers from
+ * report reason 0..1000, title 1..200, about 1..2000; group name and display name one-line names
+ * (17.12) of 1..64, description 1..2000, guidelines 1..8000; mood 1..5; reactions and RSVP answers from
  * their fixed sets; `u` only `true`; 32-byte ids; unsigned integers at most 2^63-1; booleans are
  * not integers).
  */

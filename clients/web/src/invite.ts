@@ -2,7 +2,8 @@
  * Invite tokens and invite links (spec/protocol.md 14.3).
  *
  * A token is `hsinvite:` + base64url (no padding) of `cbor || H(cbor)[0..4)`, the CBOR being
- * `{"g": group id, "i": invite entry id, "s": invite seed, "n": [1*8 node address]}`. A link is
+ * `{"g": group id, "i": invite entry id, "s": invite seed, "n": [1*8 node address], ? "m": group name}`
+ * (the name: a one-line name of 1..64 bytes, 17.12, shown as "You're invited to …"). A link is
  * `https://host[:port]/join#` + token: the token rides in the fragment, which the browser never sends
  * to a server. Wherever a token is accepted, so is a link (`parseInvite`).
  */
@@ -11,12 +12,15 @@ import { decode, encode } from "./cbor.js";
 import { H } from "./crypto.js";
 import { fail } from "./errors.js";
 import { isWhite, parseNodeAddress, type NodeAddress } from "./address.js";
+import { isOneLine } from "./content.js";
 
 export const INVITE_PREFIX = "hsinvite:";
 export const JOIN_PATH = "/join";
 const MAX_INVITE_TEXT = 4096;
 const MAX_ORIGIN_TEXT = 300;
 const MAX_HOSTS = 8;
+/** Bytes of UTF-8 of the group's name a token may carry. */
+export const MAX_INVITE_NAME = 64;
 
 /** A parsed invite token. */
 export interface InviteToken {
@@ -25,6 +29,8 @@ export interface InviteToken {
   readonly seed: Uint8Array;
   /** The group's hosts to reach, the inviter's home node first. */
   readonly nodes: readonly NodeAddress[];
+  /** The group's name as the inviter's device knew it, or null (a claim of the inviter). */
+  readonly name: string | null;
   /** The token's text (`hsinvite:…`), white space removed. */
   readonly text: string;
 }
@@ -61,11 +67,14 @@ export interface NewInviteToken {
   readonly inviteId: Uint8Array;
   readonly seed: Uint8Array;
   readonly nodes: readonly string[];
+  readonly name?: string;
 }
 
 /** The text of an invite token: `hsinvite:` and base64url (no padding) of `cbor || H(cbor)[0..4)`. */
 export function encodeInviteToken(t: NewInviteToken): string {
-  const body = encode({ g: t.groupId, i: t.inviteId, s: t.seed, n: [...t.nodes] });
+  const fields: Record<string, Uint8Array | string | string[]> = { g: t.groupId, i: t.inviteId, s: t.seed, n: [...t.nodes] };
+  if (t.name !== undefined) fields["m"] = t.name;
+  const body = encode(fields);
   const blob = new Uint8Array(body.length + 4);
   blob.set(body);
   blob.set(H(body).subarray(0, 4), body.length);
@@ -109,7 +118,8 @@ function parseToken(text: string): InviteToken {
   } catch (e) {
     return badInvite(`malformed (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!(fields instanceof Map) || fields.size !== 4 || !["g", "i", "s", "n"].every((k) => fields.has(k))) badInvite("malformed");
+  const size = fields instanceof Map && fields.has("m") ? 5 : 4;
+  if (!(fields instanceof Map) || fields.size !== size || !["g", "i", "s", "n"].every((k) => fields.has(k))) badInvite("malformed");
   const m = fields as Map<string, unknown>;
   const [g, i, s, n] = [m.get("g"), m.get("i"), m.get("s"), m.get("n")];
   const is32 = (x: unknown): x is Uint8Array => x instanceof Uint8Array && x.length === 32;
@@ -117,7 +127,12 @@ function parseToken(text: string): InviteToken {
   if (!Array.isArray(n) || n.length < 1 || n.length > MAX_HOSTS || !n.every((a) => typeof a === "string")) {
     return badInvite("it must name 1 to 8 nodes");
   }
-  return { groupId: g, inviteId: i, seed: s, nodes: (n as string[]).map((a) => parseNodeAddress(a)), text };
+  const name = m.get("m");
+  if (m.has("m") && !(typeof name === "string" && new TextEncoder().encode(name).length <= MAX_INVITE_NAME && isOneLine(name))) {
+    return badInvite("the group's name in it is malformed");
+  }
+  const nodes = (n as string[]).map((a) => parseNodeAddress(a));
+  return { groupId: g, inviteId: i, seed: s, nodes, name: typeof name === "string" ? name : null, text };
 }
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

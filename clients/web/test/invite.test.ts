@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toHex } from "../src/bytes.js";
 import { HoldspaceError } from "../src/errors.js";
-import { inviteLink, parseInvite, parseWebOrigin } from "../src/invite.js";
+import { encodeInviteToken, inviteLink, parseInvite, parseWebOrigin } from "../src/invite.js";
 import { loadVectors } from "./helpers.js";
 
 interface InviteVector {
@@ -15,12 +15,13 @@ interface InviteVector {
   n?: string[];
   origin?: string;
   link?: string;
+  m?: string;
   error?: string;
 }
 
 test("invites.json: every token and link, what it parses to or its code", () => {
   const vectors = loadVectors<InviteVector[]>("invites.json");
-  assert.equal(vectors.length, 36);
+  assert.equal(vectors.length, 43);
   let checked = 0;
   for (const v of vectors) {
     if (v.error === undefined) {
@@ -30,6 +31,7 @@ test("invites.json: every token and link, what it parses to or its code", () => 
       assert.equal(toHex(inv.token.inviteId), v.i, v.name);
       assert.equal(toHex(inv.token.seed), v.s, v.name);
       assert.deepEqual(inv.token.nodes.map((n) => n.normal), v.n, v.name);
+      assert.equal(inv.token.name, v.m ?? null, `${v.name}: the group's name`);
       assert.equal(inv.origin, v.origin ?? null, v.name);
       assert.equal(inv.link, v.link ?? null, v.name);
       if (inv.link !== null) assert.equal(parseInvite(inv.link).link, inv.link, v.name);
@@ -39,6 +41,17 @@ test("invites.json: every token and link, what it parses to or its code", () => 
     checked++;
   }
   assert.equal(checked, vectors.length);
+});
+
+test("invites: a token made with the group's name carries it, and one without carries none (14.3)", () => {
+  const [first] = loadVectors<InviteVector[]>("invites.json");
+  const t = parseInvite(first!.text).token;
+  const made = { groupId: t.groupId, inviteId: t.inviteId, seed: t.seed, nodes: t.nodes.map((n) => n.normal) };
+  assert.equal(encodeInviteToken(made), t.text);
+  const named = parseInvite(encodeInviteToken({ ...made, name: "Thursday grief circle" })).token;
+  assert.equal(named.name, "Thursday grief circle");
+  assert.ok(named.text.length - t.text.length <= 90);
+  assert.throws(() => parseInvite(encodeInviteToken({ ...made, name: "Fay\u202e" })), (e: unknown) => e instanceof HoldspaceError && e.code === "address.bad_invite");
 });
 
 test("invite links: made from an origin and a token; origins normalised or refused", () => {

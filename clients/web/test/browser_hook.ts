@@ -5,11 +5,13 @@
  * like the bundle), so the service worker keeps it with the shell. Not part of the product.
  *
  * On load it registers the service worker (as the app's start does) and, when the browser comes back
- * online, flushes the outbox of the identity prepared with `useIdentity`.
+ * online, flushes the outbox (the one the conversation uses, outbox.ts, in the same `out` store) as
+ * the identity prepared with `useIdentity`.
  */
 import { fromHex, toHex } from "../src/bytes.js";
 import { type CborMap, type CborValue, decode, encode } from "../src/cbor.js";
 import { publicKey, randomBytes } from "../src/crypto.js";
+import { encodeContent } from "../src/content.js";
 import { createEntry } from "../src/entry.js";
 import { HISTORY_STORES, HistoryStore } from "../src/history.js";
 import { createIdentityDocument, derivePseudonym } from "../src/identity.js";
@@ -62,9 +64,20 @@ export function useIdentity(seedHex: string, groupHex: string, epochHex: string,
   writer = { seed: fromHex(seedHex), group: fromHex(groupHex), epoch: fromHex(epochHex), seq: BigInt(seq), prev: fromHex(prevHex) };
   const seed = writer.seed;
   void outbox().then((o) =>
-    flushWhenOnline(window, o, () => connect(seed), () => {
-      onlineFlushes++;
-    }),
+    flushWhenOnline(
+      window,
+      async () => {
+        const client = await connect(seed);
+        try {
+          return await o.flush(client);
+        } finally {
+          client.close();
+        }
+      },
+      () => {
+        onlineFlushes++;
+      },
+    ),
   );
 }
 
@@ -74,7 +87,7 @@ export function flushesOnline(): number {
 }
 
 /** Sign the next `count` messages (envelopes with random ciphertext: the node checks their shape) and
- * queue them; returns their entry ids. Works offline. */
+ * queue them, signed, as the conversation queues what it signed; returns their entry ids. Works offline. */
 export async function queue(count: number): Promise<string[]> {
   const w = writer ?? (() => { throw new Error("useIdentity first"); })();
   const o = await outbox();
@@ -84,7 +97,7 @@ export async function queue(count: number): Promise<string[]> {
     w.seq += 1n;
     const entry = createEntry(w.seed, { group: w.group, seq: w.seq, prev: w.prev, timeMs: BigInt(Date.now()), kind: 16n, payload });
     w.prev = entry.id;
-    await o.add(entry.bytes, payload);
+    await o.add(w.group, encodeContent({ t: "text", b: `queued ${i}` }), "group", Date.now(), [entry.bytes, payload]);
     ids.push(toHex(entry.id));
   }
   return ids;

@@ -117,7 +117,8 @@ async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_b
                 context.set_offline(False)  # the 'online' event reconnects the conversation: it sends the outbox
                 until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
                 until(lambda: len(hook(page, "mine")) == 2)  # read back from the node and opened
-                return {"shell": shell, "api": api, "mine": hook(page, "mine"), "waiting": waiting, "held": held_offline}
+                mine = hook(page, "mine")
+                return {"shell": shell, "api": api, "mine": mine, "waiting": waiting, "held": held_offline}
 
         with trio.fail_after(90):
             result = await trio.to_thread.run_sync(browse)

@@ -88,6 +88,9 @@ export interface FlushHooks {
 
 const NONE: FlushHooks = {};
 
+/** An item's key: its number in the order of adding, 13 hex digits (so text order is that order). */
+const KEY = /^[0-9a-f]{13}$/;
+
 function outKey(n: number): string {
   return n.toString(16).padStart(13, "0");
 }
@@ -129,7 +132,7 @@ export class Outbox {
    * once it is saved. Adds are written one after another, so keys follow the order of the calls. */
   add(groupId: Uint8Array, content: Uint8Array, to: Audience, created: number, entry: [Uint8Array, Uint8Array] | null = null): Promise<OutItem> {
     const added = this.adding.then(async () => {
-      const keys = await this.history.keys(OUT);
+      const keys = (await this.history.keys(OUT)).filter((k) => KEY.test(k)); // sorted: the last is the highest
       const last = keys.length === 0 ? -1 : parseInt(keys[keys.length - 1]!, 16);
       const item: OutItem = { key: outKey(last + 1), groupId, content, to, created, entry, error: null };
       await this.save(item);

@@ -178,7 +178,7 @@ export class Conversation {
   private readonly payloads = new Map<string, Uint8Array>();
   private link: NodeLink | null = null;
   private cursor = 0n;
-  private outbox: OutItem[] = [];
+  private waiting: OutItem[] = [];
   onChange: () => void = () => undefined;
 
   constructor(
@@ -195,7 +195,7 @@ export class Conversation {
 
   /** Reads this group's items from the outbox, for `view`. */
   async loadOutbox(): Promise<void> {
-    this.outbox = await this.participant.outbox.pending(this.record.groupId);
+    this.waiting = await this.participant.outbox.pending(this.record.groupId);
   }
 
   /** `publishHere`: the node of `link` hosts the group (a kept join is published there, else adopted).
@@ -393,7 +393,7 @@ export class Conversation {
         reactions: counts.get(id) ?? { heart: 0, hug: 0, "me-too": 0, "thank-you": 0 },
       });
     }
-    const outbox = this.outbox.map((i) => {
+    const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
       const text = c.t === "text" && !("unsupported" in c) ? (c as { b: string }).b : c.t === "checkin" ? "Your check-in" : c.t === "report" ? "Your report" : "Your reaction";
       return { key: i.key, text, error: i.error };

@@ -208,6 +208,9 @@ test("outbox records round-trip; a damaged one is skipped, and any changed byte 
   assert.deepEqual(decodeOutItem(item.key, encodeOutItem(item)), item);
   await history.put(OUT, "zzz", encode(new Map<string, CborValue>([["e", bytes(1)], ["b", bytes(2)]]))); // not an item
   assert.deepEqual((await outbox.pending()).map((q) => q.key), [item.key]);
+  const next = await outbox.add(G, words("after it"), "group", 6); // numbered past the items, not the stray key
+  assert.deepEqual((await outbox.pending()).map((q) => q.key), ["0000000000000", "0000000000001"]);
+  assert.equal(next.key, "0000000000001");
   const record = encodeOutItem(item);
   for (let i = 0; i < record.length; i++) {
     const spoilt = record.slice();

@@ -7,6 +7,10 @@
  * Keys live only in this browser: the identity sealed under the passphrase in IndexedDB
  * (keystore.ts), the history sealed under a key inside it (history.ts). After a join the address
  * bar drops the invite (the fragment), so the token is not left on the screen or in the history.
+ *
+ * The page registers the service worker (sw_register.ts) that keeps the shell for offline use, and
+ * whenever the browser comes back online it opens a new session and reconnects the conversation,
+ * which sends what waits in the outbox (outbox.ts).
  */
 import { equalBytes } from "./bytes.js";
 import { parseNodeAddress } from "./address.js";
@@ -14,8 +18,10 @@ import { HISTORY_STORES } from "./history.js";
 import type { ParsedInvite } from "./invite.js";
 import { missing, showJoinScreen } from "./join_page.js";
 import { KEYS_STORE, KeyStore } from "./keystore.js";
+import { type FlushResult, flushWhenOnline } from "./outbox.js";
 import { Conversation, type Participant, Participant as P } from "./participant.js";
 import { IndexedDBStorage, type Storage } from "./storage.js";
+import { registerServiceWorker } from "./sw_register.js";
 import { fetchEndpoints, openChannel } from "./transport.js";
 import { NodeClient } from "./transport_client.js";
 import { ConversationScreen } from "./ui/conversation.js";
@@ -50,10 +56,20 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   }
   const conv = new Conversation(me, record);
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
-  try {
-    const node = client.hello?.node;
+  let current = client;
+  const reconnect = async (next: NodeClient): Promise<FlushResult> => {
+    if (next !== current) current.close();
+    current = next;
+    const node = next.hello?.node;
     const here = node === undefined || record.hosts.some((h) => equalBytes(parseNodeAddress(h).nodeKey, node));
-    await conv.connect(client, here);
+    const flushed = await conv.connect(next, here);
+    screen.reachable();
+    return flushed;
+  };
+  const win = ctx.doc.defaultView;
+  if (win !== null) flushWhenOnline(win, async () => reconnect((await connect()).client));
+  try {
+    await reconnect(client);
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }
@@ -92,6 +108,7 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
 export async function startApp(doc: Document, loc: Location): Promise<void> {
   const main = doc.querySelector("main");
   if (main === null) return;
+  if (doc.defaultView !== null) void registerServiceWorker(doc.defaultView.navigator);
   const help = new Help(doc);
   main.before(help.banner);
   dress(main);

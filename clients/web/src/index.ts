@@ -33,6 +33,7 @@ export * from "./invite_payloads.js";
 export * from "./group_client.js";
 export * from "./invite.js";
 export * from "./profile.js";
+export * from "./outbox.js";
 export * from "./participant.js";
 export { showJoinScreen } from "./join_page.js";
 

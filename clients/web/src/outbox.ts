@@ -1,27 +1,36 @@
 /**
- * The outbox (spec 14.2 rules 2 and 3, 14.4): signed entries waiting to reach the home node, kept in
- * the history's `out` store (sealed, in IndexedDB in the browser) so they survive a closed page, a
- * lost connection and a restart, and sent in order when the node can be reached.
+ * The outbox (spec 14.2 rules 2 and 3, 14.4): what this browser wrote and no node has acknowledged yet,
+ * kept in the history's `out` store (sealed under the history key, in IndexedDB in the browser) so it
+ * survives a closed page, a lost connection and a restart, and sent in order when a node can be reached.
+ * This module alone reads and writes that store; the conversation (participant.ts) queues items and
+ * supplies what only it knows: how to seal and sign an item once it holds the group's keys.
+ *
+ * An item is content (encoded, 17.x) for one group and an audience, plus, once made, its signed entry.
  *
  * Invariants:
- * - an entry is saved before anything sends it (`add` resolves once the record is written), and is
- *   removed only after the node acknowledged it (`ok`, whose cursor is 0 for an entry it already
- *   held): an entry is never lost between the page and the node;
- * - entries are sent one at a time, oldest first, and the next only after the previous one's answer,
- *   so the node sees each author's log in order; the same bytes are sent again after a lost answer
- *   (a page closed mid-send), which the node acknowledges again without storing a second copy
- *   (14.2 rule 2: publishing an entry already stored is idempotent), so each entry is held once;
- * - a refusal that may pass later (`TRANSIENT`: the node busy, a rate, a budget, no connection) stops
- *   the flush and keeps the entry and every later one; any other refusal is final for that entry
- *   (the node will never store those bytes): it leaves the outbox and is reported, and the flush goes on.
+ * - nothing is at rest unsealed: items live only in the history's `out` store;
+ * - an item is saved before anything sends it (`add` resolves once the record is written), and its
+ *   signed entry is saved into it before that entry is sent anywhere;
+ * - items are sent one at a time, in the order they were added (a group's items wait behind an
+ *   earlier one that cannot be signed yet), and the next only after the previous one's answer, so
+ *   the node sees each author's log in order;
+ * - an item leaves the store only after a node acknowledged its entry (`ok`, whose cursor is 0 for an
+ *   entry it already held); after a lost answer (a page closed mid-send, a broken connection) the
+ *   same signed bytes are sent again, which the node acknowledges without storing a second copy
+ *   (14.2 rule 2), so each entry is held once and no second entry is signed at its log position;
+ * - a refusal that may pass later (`TRANSIENT`: the node busy, a rate, a budget, no connection, or a
+ *   failure that is not a protocol error) stops the flush and keeps the item and every later one as
+ *   they are; any other refusal is final for that entry: the item stays, marked with the code (shown,
+ *   never dropped silently, never sent again), is reported, and the flush goes on.
  */
 import { type CborMap, type CborValue, decode, encode } from "./cbor.js";
+import { equalBytes } from "./bytes.js";
 import { HoldspaceError, fail } from "./errors.js";
 import type { HistoryStore } from "./history.js";
 
 export const OUT = "out";
 
-/** Refusals after which the same bytes may be stored later (the entry stays queued). */
+/** Refusals after which the same bytes may be stored later (the item stays, to be sent again). */
 export const TRANSIENT: ReadonlySet<string> = new Set([
   "proto.busy",
   "proto.rate_limited",
@@ -37,120 +46,177 @@ export interface Publisher {
   request(op: string, fields: CborMap): Promise<CborMap>;
 }
 
-/** One queued entry: its signed header and payload, under its outbox key. */
-export interface Queued {
+/** Whom an item goes to: the whole group, or sealed to its facilitators or moderators only. */
+export type Audience = "group" | "facilitators" | "moderators";
+
+/** An item as kept in the `out` store, under its key (keys sort in the order items were added). */
+export interface OutItem {
   readonly key: string;
-  readonly header: Uint8Array;
-  readonly payload: Uint8Array;
+  readonly groupId: Uint8Array;
+  readonly content: Uint8Array;
+  readonly to: Audience;
+  readonly created: number;
+  /** The signed entry (header, payload), once made; sent again as it is until acknowledged. */
+  entry: [Uint8Array, Uint8Array] | null;
+  /** The code of a final refusal, or null. */
+  error: string | null;
 }
 
 /** What one flush did. */
 export interface FlushResult {
   /** Keys acknowledged by the node (and removed), in order. */
   readonly sent: string[];
-  /** Keys the node refused for good (removed), with the code. */
+  /** Keys the node refused for good (kept, marked with the code). */
   readonly refused: { key: string; code: string }[];
-  /** The transient refusal or failure that stopped the flush, or null if the outbox emptied. */
+  /** What stopped the flush: the transient refusal or failure's code, `unsigned` when an item could
+   * not be signed yet (no group keys), or null when nothing sendable is left. */
   readonly stoppedBy: string | null;
 }
+
+/** What the owner of the items supplies to a flush. */
+export interface FlushHooks {
+  /** Only this group's items (every group's when absent). */
+  readonly group?: Uint8Array;
+  /** Seals and signs an item that has no entry yet: its entry, or null if it cannot be signed now
+   * (it waits, and the later items with it). Without it such an item waits. */
+  readonly sign?: (item: OutItem) => Promise<[Uint8Array, Uint8Array] | null>;
+  /** Called once a node acknowledged an item's entry, before the item leaves the store. */
+  readonly acknowledged?: (item: OutItem, entry: [Uint8Array, Uint8Array]) => Promise<void>;
+  /** Called after each change of the store during the flush (an item signed, refused or removed). */
+  readonly changed?: () => Promise<void> | void;
+}
+
+const NONE: FlushHooks = {};
+
+/** An item's key: its number in the order of adding, 13 hex digits (so text order is that order). */
+const KEY = /^[0-9a-f]{13}$/;
 
 function outKey(n: number): string {
   return n.toString(16).padStart(13, "0");
 }
 
-function decodeRecord(key: string, raw: Uint8Array): Queued {
-  const v = decode(raw);
-  const header = v instanceof Map ? v.get("e") : undefined;
-  const payload = v instanceof Map ? v.get("b") : undefined;
-  if (!(header instanceof Uint8Array) || !(payload instanceof Uint8Array)) fail("history.damaged", "an outbox record is malformed");
-  return { key, header, payload };
+/** An item's record: canonical CBOR of `{g, c, to, t, e, err}` (`e` null or `[header, payload]`,
+ * `err` null or a code). */
+export function encodeOutItem(i: OutItem): Uint8Array {
+  return encode({ g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error });
+}
+
+/**
+ * An item from its record. Checked: the record is a map (else `history.damaged`) whose `g` and `c`
+ * are byte strings, `t` an unsigned integer and `to` one of the audiences (else `history.damaged`;
+ * the codec's own `cbor.*` for bytes that are not canonical CBOR); `e` is kept only as two byte
+ * strings (else null: signed again), `err` only as text.
+ */
+export function decodeOutItem(key: string, bytes: Uint8Array): OutItem {
+  const m = decode(bytes);
+  if (!(m instanceof Map)) return fail("history.damaged", "an outbox item is not a map");
+  const g = m.get("g");
+  const c = m.get("c");
+  const to = m.get("to");
+  const t = m.get("t");
+  const e = m.get("e");
+  const err = m.get("err");
+  if (!(g instanceof Uint8Array) || !(c instanceof Uint8Array) || typeof t !== "bigint" || (to !== "group" && to !== "facilitators" && to !== "moderators"))
+    return fail("history.damaged", "an outbox item is malformed");
+  const entry = Array.isArray(e) && e.length === 2 && e[0] instanceof Uint8Array && e[1] instanceof Uint8Array ? ([e[0], e[1]] as [Uint8Array, Uint8Array]) : null;
+  return { key, groupId: g, content: c, to, created: Number(t), entry, error: typeof err === "string" ? err : null };
 }
 
 export class Outbox {
-  private flushing: Promise<FlushResult> | null = null;
+  private flushing: Promise<unknown> = Promise.resolve();
   private adding: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly history: HistoryStore) {}
 
-  /** Queue a signed entry (header bytes and payload); resolves with its key once it is saved. Adds
-   * are written one after another, so keys follow the order of the calls. */
-  add(header: Uint8Array, payload: Uint8Array): Promise<string> {
-    const added = this.adding.then(() => this.write(header, payload));
+  /** Queues `content` for `groupId` (with its signed entry if already made); resolves with the item
+   * once it is saved. Adds are written one after another, so keys follow the order of the calls. */
+  add(groupId: Uint8Array, content: Uint8Array, to: Audience, created: number, entry: [Uint8Array, Uint8Array] | null = null): Promise<OutItem> {
+    const added = this.adding.then(async () => {
+      const keys = (await this.history.keys(OUT)).filter((k) => KEY.test(k)); // sorted: the last is the highest
+      const last = keys.length === 0 ? -1 : parseInt(keys[keys.length - 1]!, 16);
+      const item: OutItem = { key: outKey(last + 1), groupId, content, to, created, entry, error: null };
+      await this.save(item);
+      return item;
+    });
     this.adding = added.catch(() => undefined);
     return added;
   }
 
-  private async write(header: Uint8Array, payload: Uint8Array): Promise<string> {
-    const keys = await this.history.keys(OUT);
-    const last = keys.length === 0 ? -1 : parseInt(keys[keys.length - 1]!, 16);
-    const key = outKey(last + 1);
-    await this.history.put(OUT, key, encode(new Map<string, CborValue>([["e", header], ["b", payload]])));
-    return key;
+  private save(item: OutItem): Promise<void> {
+    return this.history.put(OUT, item.key, encodeOutItem(item));
   }
 
-  /** The entries waiting, oldest first (a record that does not open is skipped: `history.damaged`). */
-  async pending(): Promise<Queued[]> {
-    const out: Queued[] = [];
+  /** The items kept (of `group` if given), oldest first, refused ones included; a record that does
+   * not open or decode is skipped. */
+  async pending(group?: Uint8Array): Promise<OutItem[]> {
+    const out: OutItem[] = [];
     for (const key of await this.history.keys(OUT)) {
-      let raw: Uint8Array | undefined;
       try {
-        raw = await this.history.get(OUT, key);
+        const raw = await this.history.get(OUT, key);
+        if (raw === undefined) continue;
+        const item = decodeOutItem(key, raw);
+        if (group === undefined || equalBytes(item.groupId, group)) out.push(item);
       } catch (e) {
-        if (e instanceof HoldspaceError && e.code === "history.damaged") continue;
-        throw e;
+        if (!(e instanceof HoldspaceError)) throw e;
       }
-      if (raw !== undefined) out.push(decodeRecord(key, raw));
     }
     return out;
   }
 
-  /** Send every waiting entry in order through `node` (see the module comment). One flush runs at a
-   * time: a call while one runs gets that one's result. */
-  flush(node: Publisher): Promise<FlushResult> {
-    if (this.flushing === null) {
-      this.flushing = this.run(node).finally(() => {
-        this.flushing = null;
-      });
-    }
-    return this.flushing;
+  /** Sends the waiting items in order through `node` (see the module comment). Flushes run one after
+   * another: a call while one runs starts when it ends, and so sees what was added meanwhile. */
+  flush(node: Publisher, hooks: FlushHooks = NONE): Promise<FlushResult> {
+    const run = this.flushing.then(() => this.run(node, hooks));
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
-  private async run(node: Publisher): Promise<FlushResult> {
+  private async run(node: Publisher, hooks: FlushHooks): Promise<FlushResult> {
     const result: FlushResult = { sent: [], refused: [], stoppedBy: null };
-    for (const q of await this.pending()) {
+    for (const item of await this.pending(hooks.group)) {
+      if (item.error !== null) continue;
+      if (item.entry === null) {
+        const made = hooks.sign === undefined ? null : await hooks.sign(item);
+        if (made === null) return { ...result, stoppedBy: "unsigned" };
+        item.entry = made;
+        await this.save(item); // kept before it is sent anywhere
+        await hooks.changed?.();
+      }
+      const entry = item.entry;
       try {
-        await node.request("publish", new Map<string, CborValue>([["e", q.header], ["b", q.payload]]));
+        await node.request("publish", new Map<string, CborValue>([["e", entry[0]], ["b", entry[1]]]));
       } catch (e) {
         const code = e instanceof HoldspaceError ? e.code : "web.unreachable";
-        if (TRANSIENT.has(code)) return { ...result, stoppedBy: code };
-        await this.history.delete(OUT, q.key);
-        result.refused.push({ key: q.key, code });
+        if (TRANSIENT.has(code)) return { ...result, stoppedBy: code }; // sent again later, as it is
+        item.entry = null;
+        item.error = code;
+        await this.save(item);
+        result.refused.push({ key: item.key, code });
+        await hooks.changed?.();
         continue;
       }
-      await this.history.delete(OUT, q.key);
-      result.sent.push(q.key);
+      await hooks.acknowledged?.(item, entry);
+      await this.history.delete(OUT, item.key);
+      result.sent.push(item.key);
+      await hooks.changed?.();
     }
     return result;
   }
 }
 
 /**
- * Flushes `outbox` whenever the browser comes back online (the window's `online` event), through the
- * session `connect` opens; returns a function that stops listening. A flush that fails to connect
- * leaves everything queued for the next `online` (or a call of `flush`).
+ * Runs `flush` whenever the browser comes back online (the window's `online` event) and hands its
+ * result to `onFlushed`; returns a function that stops listening. A flush that fails (no connection)
+ * is reported as stopped by its code (`web.unreachable` for a failure that is not a protocol error):
+ * everything stays queued for the next `online` or flush.
  */
 export function flushWhenOnline(
   target: Pick<Window, "addEventListener" | "removeEventListener">,
-  outbox: Outbox,
-  connect: () => Promise<Publisher>,
+  flush: () => Promise<FlushResult>,
   onFlushed: (r: FlushResult) => void = () => undefined,
 ): () => void {
   const listener = (): void => {
-    connect()
-      .then((node) => outbox.flush(node))
-      .then(onFlushed, (e: unknown) =>
-        onFlushed({ sent: [], refused: [], stoppedBy: e instanceof HoldspaceError ? e.code : "web.unreachable" }),
-      );
+    flush().then(onFlushed, (e: unknown) => onFlushed({ sent: [], refused: [], stoppedBy: e instanceof HoldspaceError ? e.code : "web.unreachable" }));
   };
   target.addEventListener("online", listener);
   return () => target.removeEventListener("online", listener);

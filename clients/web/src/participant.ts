@@ -6,17 +6,16 @@
  *
  * Invariants:
  * - nothing secret is written unsealed: the profile goes through the key store, outbox items
- *   through the history's `out` store;
- * - an outbox item leaves the `out` store only once a node acknowledged its entry; the signed entry
- *   is written into the item before it is sent, and a resend sends those same bytes, so an item is
- *   published exactly once and no second entry is signed at its log position (14.2 rule 3);
+ *   through the outbox (outbox.ts, the history's `out` store);
+ * - the outbox sends, keeps and removes items (see its invariants: saved before sending, the signed
+ *   entry saved into the item before it is sent, the same bytes re-sent after a lost answer, removed
+ *   only after the ack); the conversation only seals and signs an item once it holds the keys, and
+ *   records an acknowledged entry as this member's log head;
  * - a message key is used once: the next index of this member's sender chain in each epoch is
- *   saved in the profile before the sealed entry is sent anywhere;
- * - a definite refusal keeps the item, marked with its code (shown, never dropped silently); an
- *   unsettled answer (the node busy, unreachable) leaves it to be sent again as it is.
+ *   saved in the profile before the sealed entry is sent anywhere.
  */
 import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
-import { type CborMap, type CborValue, decode, encode } from "./cbor.js";
+import type { CborMap, CborValue } from "./cbor.js";
 import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
 import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "./control.js";
 import { randomBytes } from "./crypto.js";
@@ -30,12 +29,11 @@ import type { InviteToken } from "./invite.js";
 import { joinPayload } from "./invite_payloads.js";
 import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
+import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
 
-/** Answers after which an entry may still be stored: it stays and is sent again as it is. */
-export const UNSETTLED: ReadonlySet<string> = new Set(["fed.unreachable", "proto.busy", "proto.rate_limited", "proto.in_flight", "web.unreachable"]);
 /** History budget of the browser (bytes): words beyond it are pruned, oldest first. */
 export const BROWSER_BUDGET = 32 * 1024 * 1024;
 /** Shortest passphrase the browser accepts. */
@@ -62,12 +60,17 @@ export function groupContext(groupId: Uint8Array): Uint8Array {
 }
 
 export class Participant {
+  /** The one outbox of this browser (every group's items, in the history's `out` store). */
+  readonly outbox: Outbox;
+
   private constructor(
     private readonly keys: KeyStore,
     readonly history: HistoryStore,
     readonly profile: Profile,
     readonly clock: () => number,
-  ) {}
+  ) {
+    this.outbox = new Outbox(history);
+  }
 
   /** A new identity: a fresh master secret and history key, sealed under `passphrase`. */
   static async create(keys: KeyStore, storage: Storage, passphrase: string, node: string, clock: () => number = Date.now): Promise<Participant> {
@@ -118,7 +121,7 @@ export class Participant {
     try {
       await this.sendJoin(link, record, publishHere);
     } catch (e) {
-      if (e instanceof HoldspaceError && !UNSETTLED.has(e.code)) {
+      if (e instanceof HoldspaceError && !TRANSIENT.has(e.code)) {
         this.profile.groups.splice(this.profile.groups.indexOf(record), 1);
         await this.save();
       }
@@ -139,44 +142,6 @@ export class Participant {
     record.join = null;
     await this.save();
   }
-}
-
-/** Whom an outbox item goes to: the whole group, or sealed to its facilitators or moderators only. */
-export type Audience = "group" | "facilitators" | "moderators";
-
-/** An outbox item as kept in the history's `out` store. */
-export interface OutItem {
-  readonly key: string;
-  readonly groupId: Uint8Array;
-  readonly content: Uint8Array;
-  readonly to: Audience;
-  readonly created: number;
-  /** The signed entry (header, payload), once made; sent again as it is until acknowledged. */
-  entry: [Uint8Array, Uint8Array] | null;
-  /** The code of a definite refusal, or null. */
-  error: string | null;
-}
-
-function encodeOut(i: OutItem): Uint8Array {
-  return encode({ g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error });
-}
-
-/** An outbox item from its record: canonical CBOR of a map whose `g` and `c` are byte strings, `t` an
- * unsigned integer and `to` one of the audiences (else `history.damaged`, or the codec's `cbor.*`);
- * `e` is kept only as two byte strings, `err` only as text. */
-function decodeOut(key: string, bytes: Uint8Array): OutItem {
-  const m = decode(bytes);
-  if (!(m instanceof Map)) return fail("history.damaged", "an outbox item is not a map");
-  const g = m.get("g");
-  const c = m.get("c");
-  const to = m.get("to");
-  const t = m.get("t");
-  const e = m.get("e");
-  const err = m.get("err");
-  if (!(g instanceof Uint8Array) || !(c instanceof Uint8Array) || typeof t !== "bigint" || (to !== "group" && to !== "facilitators" && to !== "moderators"))
-    return fail("history.damaged", "an outbox item is malformed");
-  const entry = Array.isArray(e) && e[0] instanceof Uint8Array && e[1] instanceof Uint8Array ? ([e[0], e[1]] as [Uint8Array, Uint8Array]) : null;
-  return { key, groupId: g, content: c, to, created: Number(t), entry, error: typeof err === "string" ? err : null };
 }
 
 /** One message as the conversation shows it. */
@@ -213,8 +178,7 @@ export class Conversation {
   private readonly payloads = new Map<string, Uint8Array>();
   private link: NodeLink | null = null;
   private cursor = 0n;
-  private flushing: Promise<void> = Promise.resolve();
-  private outbox: OutItem[] = [];
+  private waiting: OutItem[] = [];
   onChange: () => void = () => undefined;
 
   constructor(
@@ -229,25 +193,15 @@ export class Conversation {
     return this.me.ed25519Public;
   }
 
-  /** Reads the outbox of this group from the history (items that do not open are skipped). */
+  /** Reads this group's items from the outbox, for `view`. */
   async loadOutbox(): Promise<void> {
-    const h = this.participant.history;
-    const items: OutItem[] = [];
-    for (const key of await h.keys("out")) {
-      try {
-        const v = await h.get("out", key);
-        if (v === undefined) continue;
-        const item = decodeOut(key, v);
-        if (equalBytes(item.groupId, this.record.groupId)) items.push(item);
-      } catch (e) {
-        if (!(e instanceof HoldspaceError)) throw e;
-      }
-    }
-    this.outbox = items;
+    this.waiting = await this.participant.outbox.pending(this.record.groupId);
   }
 
-  /** `publishHere`: the node of `link` hosts the group (a kept join is published there, else adopted). */
-  async connect(link: NodeLink, publishHere = true): Promise<void> {
+  /** `publishHere`: the node of `link` hosts the group (a kept join is published there, else adopted).
+   * Called again with a new session (the browser back online), it reads on from where it was.
+   * Resolves with what the flush of the outbox did. */
+  async connect(link: NodeLink, publishHere = true): Promise<FlushResult> {
     this.link = link;
     await this.loadOutbox();
     await link.authenticate(this.me.ed25519Seed);
@@ -266,7 +220,7 @@ export class Conversation {
       this.onChange();
       void this.flush();
     });
-    await this.flush();
+    return this.flush();
   }
 
   /** Takes entry items `[cursor, header, payload]` from a fetch or a subscription, in order. An
@@ -289,12 +243,8 @@ export class Conversation {
 
   /** Puts `content` in the outbox (sealed at once in the history) and starts sending it. */
   async compose(content: Content, to: Audience = "group"): Promise<void> {
-    const bytes = encodeContent(content);
-    const now = this.participant.clock();
-    const key = now.toString(16).padStart(12, "0") + toHex(randomBytes(4));
-    const item: OutItem = { key, groupId: this.record.groupId, content: bytes, to, created: now, entry: null, error: null };
-    await this.participant.history.put("out", key, encodeOut(item));
-    this.outbox.push(item);
+    await this.participant.outbox.add(this.record.groupId, encodeContent(content), to, this.participant.clock());
+    await this.loadOutbox();
     this.onChange();
     await this.flush();
   }
@@ -321,36 +271,26 @@ export class Conversation {
     await this.compose({ t: "report", e: r.entry.bytes, p: payload, k: r.key, why }, "moderators");
   }
 
-  /** Sends the outbox, oldest first, one at a time (calls are queued behind each other). */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce()).catch(() => undefined);
-    return this.flushing;
-  }
-
-  private async flushOnce(): Promise<void> {
+  /** Sends this group's items of the outbox through the session (none yet: nothing is sent). Never
+   * rejects: a failure (signing, the session) is the result's `stoppedBy`, and everything stays queued. */
+  async flush(): Promise<FlushResult> {
     const link = this.link;
-    if (link === null) return;
-    for (const item of [...this.outbox]) {
-      if (item.error !== null) continue;
-      if (item.entry === null && !(await this.sign(link, item))) return; // no keys yet: it waits
-      try {
-        await link.request("publish", new Map<string, CborValue>([["e", item.entry![0]], ["b", item.entry![1]]]));
-      } catch (e) {
-        if (!(e instanceof HoldspaceError) || UNSETTLED.has(e.code)) return; // sent again later, as it is
-        item.entry = null;
-        item.error = e.code;
-        await this.participant.history.put("out", item.key, encodeOut(item));
+    if (link === null) return { sent: [], refused: [], stoppedBy: "web.unreachable" };
+    const flushed = this.participant.outbox.flush(link, {
+      group: this.record.groupId,
+      sign: (item) => this.sign(link, item),
+      acknowledged: async (_item, [header, payload]) => {
+        const entry = decodeEntry(header, payload);
+        this.record.seq = entry.header.s;
+        this.record.prev = entry.id;
+        await this.participant.save();
+      },
+      changed: async () => {
+        await this.loadOutbox();
         this.onChange();
-        continue;
-      }
-      const entry = decodeEntry(item.entry![0], item.entry![1]);
-      this.record.seq = entry.header.s;
-      this.record.prev = entry.id;
-      await this.participant.save();
-      await this.participant.history.delete("out", item.key);
-      this.outbox.splice(this.outbox.indexOf(item), 1);
-      this.onChange();
-    }
+      },
+    });
+    return flushed.catch((e: unknown) => ({ sent: [], refused: [], stoppedBy: e instanceof HoldspaceError ? e.code : "web.unreachable" }));
   }
 
   /** One past the highest index of this member's own messages held in `epoch` (0 if none). */
@@ -372,13 +312,13 @@ export class Conversation {
   }
 
   /**
-   * Signs the item's entry and keeps it in the item before anything is sent. A group message needs
-   * a clean epoch this member holds: if it holds an earlier one (it was given keys before), it
-   * publishes a rekey first (13.1); if it holds none, it waits for the group's keys (false).
+   * Seals and signs the item's entry (the outbox saves it into the item before sending it). A group
+   * message needs a clean epoch this member holds: if it holds an earlier one (it was given keys
+   * before), it publishes a rekey first (13.1); if it holds none, it waits for the group's keys (null).
    */
-  private async sign(link: NodeLink, item: OutItem): Promise<boolean> {
+  private async sign(link: NodeLink, item: OutItem): Promise<[Uint8Array, Uint8Array] | null> {
     const g = this.client.state;
-    if (!g.state.members.has(toHex(this.self)) || this.record.join !== null) return false;
+    if (!g.state.members.has(toHex(this.self)) || this.record.join !== null) return null;
     const head = this.head();
     const at = { groupId: this.record.groupId, author: this.self, seq: head.seq + 1n };
     let kind: bigint;
@@ -386,9 +326,9 @@ export class Conversation {
     if (item.to === "group") {
       const ring = this.client.ring;
       if (!ring.canSend(g)) {
-        if (!g.state.epochs.some((slot) => ring.holds(g.idOfSlot(slot)))) return false;
+        if (!g.state.epochs.some((slot) => ring.holds(g.idOfSlot(slot)))) return null;
         await this.rekey(link);
-        return false; // signed once the rekey comes back
+        return null; // signed once the rekey comes back
       }
       const epoch = currentEpoch(g)!;
       const hex = toHex(epoch);
@@ -405,9 +345,7 @@ export class Conversation {
       kind = DIRECT_KIND;
     }
     const entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: at.seq, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind, payload });
-    item.entry = [entry.bytes, payload];
-    await this.participant.history.put("out", item.key, encodeOut(item));
-    return true;
+    return [entry.bytes, payload];
   }
 
   /** Publishes a rekey to the current members (13.1), once acknowledged this member's new head. */
@@ -455,7 +393,7 @@ export class Conversation {
         reactions: counts.get(id) ?? { heart: 0, hug: 0, "me-too": 0, "thank-you": 0 },
       });
     }
-    const outbox = this.outbox.map((i) => {
+    const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
       const text = c.t === "text" && !("unsupported" in c) ? (c as { b: string }).b : c.t === "checkin" ? "Your check-in" : c.t === "report" ? "Your report" : "Your reaction";
       return { key: i.key, text, error: i.error };

@@ -4,17 +4,20 @@
  * Built by the test with esbuild into a copy of `dist/` and named by the page (pinned by its hash
  * like the bundle), so the service worker keeps it with the shell. Not part of the product.
  *
- * On load it registers the service worker (as the app's start does) and, when the browser comes back
- * online, flushes the outbox of the identity prepared with `useIdentity`.
+ * On load it registers the service worker (as the app's start does). Writing goes through the app's
+ * own conversation (participant.ts) and its outbox (outbox.ts): `useIdentity` makes the conversation
+ * of a member, and when the browser comes back online it reconnects it, as the app does.
  */
 import { fromHex, toHex } from "../src/bytes.js";
 import { type CborMap, type CborValue, decode, encode } from "../src/cbor.js";
 import { publicKey, randomBytes } from "../src/crypto.js";
-import { createEntry } from "../src/entry.js";
+import { createEntry, decodeEntry } from "../src/entry.js";
 import { HISTORY_STORES, HistoryStore } from "../src/history.js";
 import { createIdentityDocument, derivePseudonym } from "../src/identity.js";
 import { KEYS_STORE, KeyStore } from "../src/keystore.js";
-import { Outbox, type Publisher, flushWhenOnline } from "../src/outbox.js";
+import { Outbox, flushWhenOnline } from "../src/outbox.js";
+import { Conversation, type NodeLink, Participant } from "../src/participant.js";
+import { encodeProfile, type GroupRecord, type Profile } from "../src/profile.js";
 import { backupId, backupKey, newRecoveryKey, openBackup, parseWords, recoveryWords, sealBackup } from "../src/recovery.js";
 import { IndexedDBStorage } from "../src/storage.js";
 import { registerServiceWorker } from "../src/sw_register.js";
@@ -25,6 +28,7 @@ import { parseNodeAddress } from "../src/address.js";
 const DB = "holdspace";
 const HISTORY_KEY = new Uint8Array(32).fill(0x48); // the tests' history key (the app keeps a random one, sealed)
 const FAST = { ops: 1, mem: 8192 }; // Argon2id cost for tests only
+const PASSPHRASE = "the tests' passphrase";
 
 export const registered = registerServiceWorker();
 
@@ -46,25 +50,37 @@ export async function connect(seed: Uint8Array | null): Promise<NodeClient> {
   return client;
 }
 
-interface Writer {
-  seed: Uint8Array;
-  group: Uint8Array;
-  epoch: Uint8Array;
-  seq: bigint;
-  prev: Uint8Array;
-}
-let writer: Writer | null = null;
+let conv: Conversation | null = null;
 let onlineFlushes = 0;
 
-/** Write as `seedHex` in `groupHex` after the log head (`seq`, `prevHex`), with epoch `epochHex`;
- * from now on the outbox is flushed through a session as that pseudonym when the browser comes online. */
-export function useIdentity(seedHex: string, groupHex: string, epochHex: string, seq: number, prevHex: string): void {
-  writer = { seed: fromHex(seedHex), group: fromHex(groupHex), epoch: fromHex(epochHex), seq: BigInt(seq), prev: fromHex(prevHex) };
-  const seed = writer.seed;
-  void outbox().then((o) =>
-    flushWhenOnline(window, o, () => connect(seed), () => {
+function conversation(): Conversation {
+  if (conv === null) throw new Error("useIdentity first");
+  return conv;
+}
+
+/**
+ * Be, in this page, the member of `groupHex` whose master secret is `masterHex` (its pseudonym's
+ * context `contextHex`, its log head `seq`, `prevHex`): a profile sealed in IndexedDB (made once,
+ * unlocked when the page opens again) and the conversation the app shows, not connected yet; from
+ * now on the browser coming online reconnects it, which sends its outbox. Works offline.
+ */
+export async function useIdentity(masterHex: string, groupHex: string, contextHex: string, seq: number, prevHex: string): Promise<void> {
+  const s = await storage();
+  const keys = new KeyStore(s, FAST);
+  if (!(await keys.exists())) {
+    const record: GroupRecord = { groupId: fromHex(groupHex), context: fromHex(contextHex), hosts: [], seq: BigInt(seq), prev: fromHex(prevHex), join: null, sent: new Map() };
+    const profile: Profile = { master: fromHex(masterHex), historyKey: HISTORY_KEY, node: "", groups: [record] };
+    await keys.create(PASSPHRASE, encodeProfile(profile));
+  }
+  const me = await Participant.unlock(keys, s, PASSPHRASE);
+  const c = new Conversation(me, me.profile.groups[0]!);
+  conv = c;
+  flushWhenOnline(
+    window,
+    async () => c.connect(await connect(null)),
+    () => {
       onlineFlushes++;
-    }),
+    },
   );
 }
 
@@ -73,52 +89,46 @@ export function flushesOnline(): number {
   return onlineFlushes;
 }
 
-/** Sign the next `count` messages (envelopes with random ciphertext: the node checks their shape) and
- * queue them; returns their entry ids. Works offline. */
-export async function queue(count: number): Promise<string[]> {
-  const w = writer ?? (() => { throw new Error("useIdentity first"); })();
-  const o = await outbox();
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const payload = encode(new Map<string, CborValue>([["e", w.epoch], ["i", 0n], ["n", randomBytes(24)], ["c", randomBytes(80)], ["k", randomBytes(32)]]));
-    w.seq += 1n;
-    const entry = createEntry(w.seed, { group: w.group, seq: w.seq, prev: w.prev, timeMs: BigInt(Date.now()), kind: 16n, payload });
-    w.prev = entry.id;
-    await o.add(entry.bytes, payload);
-    ids.push(toHex(entry.id));
-  }
-  return ids;
+/** Write `count` messages in the conversation, as the app's Send does (kept in the outbox; sent at
+ * once only if the conversation is connected). Works offline. */
+export async function queue(count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) await conversation().send(`queued ${i}`);
 }
 
-/** Entries waiting in the outbox. */
+/** Items waiting in the outbox. */
 export async function pendingCount(): Promise<number> {
   return (await (await outbox()).pending()).length;
 }
 
-/** Send the outbox through a session whose acknowledgements never arrive (the page is about to be
- * closed mid-send): resolves once the requests were written. */
-export async function sendWithoutAck(): Promise<void> {
-  const w = writer ?? (() => { throw new Error("useIdentity first"); })();
-  const client = await connect(w.seed);
-  let written!: () => void;
-  const wrote = new Promise<void>((r) => (written = r));
-  const deaf: Publisher = {
+/** The texts of this member's own messages the conversation shows (read back from the node). */
+export function mine(): string[] {
+  return conversation().view().messages.filter((m) => m.mine).map((m) => m.text);
+}
+
+/** Connect the conversation through a session whose publish acknowledgements never arrive (the page is
+ * about to be closed mid-send): resolves with the id of the first entry published, once written. */
+export async function sendWithoutAck(): Promise<string> {
+  const client = await connect(null);
+  let written!: (id: string) => void;
+  const wrote = new Promise<string>((r) => (written = r));
+  const deaf: NodeLink = {
+    authenticate: (seed) => client.authenticate(seed),
+    subscribe: (g, after, onEvent) => client.subscribe(g, after, onEvent),
     request(op: string, fields: CborMap): Promise<CborMap> {
+      if (op !== "publish") return client.request(op, fields);
       void client.request(op, fields).catch(() => undefined);
-      written();
+      written(toHex(decodeEntry(fields.get("e") as Uint8Array, fields.get("b") as Uint8Array).id));
       return new Promise<CborMap>(() => undefined);
     },
   };
-  void (await outbox()).flush(deaf);
-  await wrote;
+  void conversation().connect(deaf);
+  return wrote;
 }
 
-/** Flush the outbox now as the prepared identity; returns the keys sent. */
+/** Connect the conversation now (which sends the outbox); returns how many items were acknowledged. */
 export async function flushNow(): Promise<number> {
-  const w = writer ?? (() => { throw new Error("useIdentity first"); })();
-  const client = await connect(w.seed);
-  const r = await (await outbox()).flush(client);
-  client.close();
+  const client = await connect(null);
+  const r = await conversation().connect(client);
   return r.sent.length;
 }
 

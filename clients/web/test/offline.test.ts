@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
-import type { CborMap, CborValue } from "../src/cbor.js";
+import { type CborMap, type CborValue, encode } from "../src/cbor.js";
+import { encodeContent } from "../src/content.js";
 import { HoldspaceError } from "../src/errors.js";
 import { MessageReader, encodeServerFrame, frameMessage, parseRequest } from "../src/frames.js";
 import { HistoryStore } from "../src/history.js";
-import { type FlushResult, OUT, Outbox, type Publisher, flushWhenOnline } from "../src/outbox.js";
+import { decodeOutItem, encodeOutItem, type FlushResult, OUT, Outbox, type OutItem, type Publisher, flushWhenOnline } from "../src/outbox.js";
 import { backupId, backupKey, parseWords, sealBackup, openBackup } from "../src/recovery.js";
 import { MemoryStorage } from "../src/storage.js";
 import { namedPaths, versionOf } from "../src/sw.js";
@@ -70,13 +71,16 @@ test("a backup kept on the node under its id comes back with the words alone", a
   await assert.rejects(fresh.getBackup(new Uint8Array(32)), (e: unknown) => e instanceof HoldspaceError && e.code === "proto.not_found");
 });
 
-/** A node that stores entries by header (answering a held one again with cursor 0), or refuses. */
+/** A node that stores entries by header (answering a held one again with cursor 0), or refuses;
+ * `seen` is called with each publish before it is answered. */
 class FakeNode implements Publisher {
   readonly held: string[] = [];
   refuse: Map<string, string> = new Map(); // header hex -> code
   hang = false;
+  seen: (header: Uint8Array) => Promise<void> = async () => undefined;
   async request(op: string, fields: CborMap): Promise<CborMap> {
     assert.equal(op, "publish");
+    await this.seen(fields.get("e") as Uint8Array);
     const e = toHex(fields.get("e") as Uint8Array);
     if (this.hang) return new Promise<CborMap>(() => undefined);
     const code = this.refuse.get(e);
@@ -87,34 +91,46 @@ class FakeNode implements Publisher {
 }
 
 const bytes = (n: number): Uint8Array => new Uint8Array([n]);
+const G = new Uint8Array(32).fill(1);
+const H = new Uint8Array(32).fill(2);
+const words = (s: string): Uint8Array => encodeContent({ t: "text", b: s });
 
 async function outboxIn(storage: MemoryStorage): Promise<Outbox> {
   return new Outbox(await HistoryStore.open(storage, new Uint8Array(32).fill(4), 1 << 20));
 }
 
-test("the outbox sends in order and removes an entry only once the node acknowledged it", async () => {
-  const storage = new MemoryStorage();
-  const outbox = await outboxIn(storage);
-  for (let i = 1; i <= 3; i++) await outbox.add(bytes(i), bytes(100 + i));
-  const node = new FakeNode();
-  node.refuse.set("02", "proto.busy");
-  const first = await outbox.flush(node);
-  assert.deepEqual(first.sent.length, 1);
-  assert.equal(first.stoppedBy, "proto.busy");
-  assert.deepEqual(node.held, ["01"]);
-  assert.deepEqual((await outbox.pending()).map((q) => toHex(q.header)), ["02", "03"]); // kept, in order
-  node.refuse.clear();
-  const second = await outbox.flush(node);
-  assert.equal(second.stoppedBy, null);
-  assert.deepEqual(node.held, ["01", "02", "03"]);
-  assert.deepEqual(await storage.keys(OUT), []);
+/** Queues a signed entry whose header is the one byte `n`. */
+function addSigned(outbox: Outbox, n: number, group = G): Promise<OutItem> {
+  return outbox.add(group, words(`item ${n}`), "group", 1000 + n, [bytes(n), bytes(100 + n)]);
+}
+
+const headers = async (outbox: Outbox): Promise<string[]> => (await outbox.pending()).map((q) => toHex(q.entry![0]));
+
+test("the outbox sends in order and removes an item only once the node acknowledged it; transient refusals keep it", async () => {
+  for (const transient of ["proto.busy", "quota.group_full", "quota.node_full", "proto.in_flight"]) {
+    const storage = new MemoryStorage();
+    const outbox = await outboxIn(storage);
+    for (let i = 1; i <= 3; i++) await addSigned(outbox, i);
+    const node = new FakeNode();
+    node.refuse.set("02", transient);
+    const first = await outbox.flush(node);
+    assert.equal(first.sent.length, 1);
+    assert.equal(first.stoppedBy, transient);
+    assert.deepEqual(node.held, ["01"]);
+    assert.deepEqual(await headers(outbox), ["02", "03"]); // kept, in order
+    node.refuse.clear();
+    const second = await outbox.flush(node);
+    assert.equal(second.stoppedBy, null);
+    assert.deepEqual(node.held, ["01", "02", "03"]);
+    assert.deepEqual(await storage.keys(OUT), []);
+  }
 });
 
 test("a page closed before the ack sends the same bytes again and the node holds them once", async () => {
   const storage = new MemoryStorage();
   const node = new FakeNode();
   const before = await outboxIn(storage);
-  await before.add(bytes(7), bytes(70));
+  await addSigned(before, 7);
   node.hang = true; // the node stores it, the answer never arrives: the page closes meanwhile
   void before.flush(node);
   node.held.push("07"); // what the node stored of that send
@@ -128,39 +144,98 @@ test("a page closed before the ack sends the same bytes again and the node holds
   assert.deepEqual(await after.pending(), []);
 });
 
-test("an entry the node refuses for good leaves the outbox and is reported; later ones still go", async () => {
+test("an item the node refuses for good stays, marked with its code, is never sent again; later ones still go", async () => {
   const outbox = await outboxIn(new MemoryStorage());
-  await outbox.add(bytes(1), bytes(1));
-  await outbox.add(bytes(2), bytes(2));
+  await addSigned(outbox, 1);
+  await addSigned(outbox, 2);
   const node = new FakeNode();
   node.refuse.set("01", "group.not_member");
   const r = await outbox.flush(node);
   assert.deepEqual(r.refused.map((x) => x.code), ["group.not_member"]);
   assert.deepEqual(node.held, ["02"]);
-  assert.deepEqual(await outbox.pending(), []);
+  const left = await outbox.pending();
+  assert.deepEqual(left.map((q) => [q.error, q.entry]), [["group.not_member", null]]);
+  node.refuse.clear();
+  assert.deepEqual(await outbox.flush(node), { sent: [], refused: [], stoppedBy: null }); // not sent again
+  assert.deepEqual(node.held, ["02"]);
 });
 
 test("a failed connection keeps everything queued", async () => {
   const outbox = await outboxIn(new MemoryStorage());
-  await outbox.add(bytes(1), bytes(1));
+  await addSigned(outbox, 1);
   const r = await outbox.flush({ request: () => Promise.reject(new Error("network down")) });
   assert.equal(r.stoppedBy, "web.unreachable");
   assert.equal((await outbox.pending()).length, 1);
 });
 
+test("an item is signed only when its turn comes, kept signed before it is sent, and re-sent as those bytes", async () => {
+  const storage = new MemoryStorage();
+  const outbox = await outboxIn(storage);
+  await outbox.add(G, words("first"), "group", 1);
+  await outbox.add(H, words("another group's"), "facilitators", 2);
+  await outbox.add(G, words("second"), "group", 3);
+  const node = new FakeNode();
+  let keys = false;
+  let signed = 0;
+  const sign = async (item: OutItem): Promise<[Uint8Array, Uint8Array] | null> => {
+    if (!keys) return null;
+    signed++;
+    return [bytes(10 + signed), item.content];
+  };
+  const waiting = await outbox.flush(node, { group: G, sign });
+  assert.equal(waiting.stoppedBy, "unsigned"); // no keys yet: the first waits, and the second behind it
+  assert.deepEqual(node.held, []);
+  keys = true;
+  // the entry is in the store before the node sees it; the answer is lost
+  node.seen = async (h) => assert.deepEqual((await (await outboxIn(storage)).pending(G))[0]!.entry![0], h);
+  node.refuse.set("0b", "web.unreachable");
+  assert.equal((await outbox.flush(node, { group: G, sign })).stoppedBy, "web.unreachable");
+  node.refuse.clear();
+  const acked: string[] = [];
+  const r = await outbox.flush(node, { group: G, sign, acknowledged: async (_i, [h]) => void acked.push(toHex(h)) });
+  assert.equal(r.sent.length, 2);
+  assert.equal(signed, 2); // the first was signed once, and sent again as it was
+  assert.deepEqual(node.held, ["0b", "0c"]);
+  assert.deepEqual(acked, ["0b", "0c"]);
+  assert.deepEqual((await outbox.pending()).map((q) => [toHex(q.groupId), q.to]), [[toHex(H), "facilitators"]]); // the other group's waits
+});
+
+test("outbox records round-trip; a damaged one is skipped, and any changed byte decodes or is a typed error", async () => {
+  const storage = new MemoryStorage();
+  const history = await HistoryStore.open(storage, new Uint8Array(32).fill(4), 1 << 20);
+  const outbox = new Outbox(history);
+  const item = await outbox.add(G, words("kept"), "moderators", 5, [bytes(1), bytes(2)]);
+  assert.deepEqual(decodeOutItem(item.key, encodeOutItem(item)), item);
+  await history.put(OUT, "zzz", encode(new Map<string, CborValue>([["e", bytes(1)], ["b", bytes(2)]]))); // not an item
+  assert.deepEqual((await outbox.pending()).map((q) => q.key), [item.key]);
+  const next = await outbox.add(G, words("after it"), "group", 6); // numbered past the items, not the stray key
+  assert.deepEqual((await outbox.pending()).map((q) => q.key), ["0000000000000", "0000000000001"]);
+  assert.equal(next.key, "0000000000001");
+  const record = encodeOutItem(item);
+  for (let i = 0; i < record.length; i++) {
+    const spoilt = record.slice();
+    spoilt[i]! ^= 0x41;
+    try {
+      decodeOutItem("k", spoilt);
+    } catch (e) {
+      assert.ok(e instanceof HoldspaceError, String(e));
+    }
+  }
+});
+
 test("coming back online flushes the outbox; after stopping, it no longer does", async () => {
   const outbox = await outboxIn(new MemoryStorage());
-  await outbox.add(bytes(9), bytes(9));
+  await addSigned(outbox, 9);
   const node = new FakeNode();
   const window = new EventTarget();
   let done!: (r: FlushResult) => void;
   const flushed = new Promise<FlushResult>((r) => (done = r));
-  const stop = flushWhenOnline(window, outbox, async () => node, done);
+  const stop = flushWhenOnline(window, () => outbox.flush(node), done);
   window.dispatchEvent(new Event("online"));
   assert.deepEqual((await flushed).sent.length, 1);
   assert.deepEqual(node.held, ["09"]);
   stop();
-  await outbox.add(bytes(10), bytes(10));
+  await addSigned(outbox, 10);
   window.dispatchEvent(new Event("online"));
   await new Promise((r) => setTimeout(r, 10));
   assert.equal((await outbox.pending()).length, 1); // no listener any more

@@ -268,6 +268,26 @@ test("a refused item stays in the outbox with its code; check-ins and reports ar
   assert.deepEqual(conv.view().outbox.map((o) => o.error), ["group.not_member"]); // still shown
 });
 
+test("a full group keeps the item as it is in the one outbox; a new session (back online) sends it, once", async () => {
+  const w = world();
+  const seen = { n: 0 };
+  const { me, conv } = await joined(w);
+  fayWrites(w, seen, { t: "text", b: "Welcome" });
+  await tick();
+  w.node.refuse = "quota.group_full"; // may pass later: not a refusal of the item
+  await conv.send("kept while the group is full");
+  const [kept] = await me.outbox.pending();
+  assert.ok(kept !== undefined && kept.error === null && kept.entry !== null); // signed, kept, not marked
+  assert.deepEqual(conv.view().outbox.map((o) => [o.text, o.error]), [["kept while the group is full", null]]);
+  w.node.closePage();
+  const flushed = await conv.connect(w.node); // the browser came back online: a new session
+  assert.equal(flushed.sent.length, 1);
+  assert.deepEqual(await me.outbox.pending(), []);
+  const mine = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0]!.id, toHex(decodeEntry(kept.entry![0], kept.entry![1]).id)); // the bytes signed before
+});
+
 test("nothing the participant stores is readable without the passphrase", async () => {
   const w = world();
   const { me, conv, storage } = await joined(w);

@@ -108,6 +108,11 @@ export class ConversationScreen {
     showProblem(this.doc, this.alert, "The group's node cannot be reached right now. What you write is kept on this device; open this page again later to send it.", err);
   }
 
+  /** A session with the node is open again: the notice that it could not be reached goes. */
+  reachable(): void {
+    this.alert.replaceChildren();
+  }
+
   private statusText(): string {
     switch (this.conv.view().status) {
       case "joining":

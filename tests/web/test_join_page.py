@@ -86,7 +86,7 @@ async def test_an_invite_link_opens_the_invitation_and_its_token_reaches_no_serv
     caplog.set_level(logging.DEBUG)
     dist = Path(shutil.copytree(bundle, tmp_path / "dist"))
     async with web_node(tmp_path, dist) as web:
-        token = InviteToken(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, (web.address,))
+        token = InviteToken(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, (web.address,), name="Thursday grief circle")
         link = str(InviteLink(web.web.origin, token))
         secret = str(token).removeprefix("hsinvite:")
         damaged = link[:-5] + ("A" if link[-5] != "A" else "B") + link[-4:]
@@ -94,6 +94,8 @@ async def test_an_invite_link_opens_the_invitation_and_its_token_reaches_no_serv
             result = await trio.to_thread.run_sync(lambda: browse(link, damaged))
     assert f"{web.address.host}:{web.address.port}" in result["text"]  # the group's node, from the token
     assert "What comes next" in result["text"] and "passphrase" in result["text"]
+    assert "You're invited to Thursday grief circle" in result["text"]  # the name the invite carries
+    assert "hsg1" not in result["text"]  # a named group is not shown by its id
     assert result["title"] == "You're invited · Holdspace"
     assert result["axe"].violations_count == 0, result["axe"].generate_report()
     assert result["scroll_width"] <= PHONE["width"]  # no sideways scrolling on a phone

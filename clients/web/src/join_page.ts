@@ -24,7 +24,9 @@ function where(host: string, port: number): string {
 
 function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: ParsedInvite) => void) | null): HTMLElement[] {
   const home = invite.token.nodes[0]!;
-  const h1 = el(doc, "h1", "You're invited");
+  // The name is the inviter's claim (14.3), shown as text only; without one, the group's id.
+  const name = invite.token.name;
+  const h1 = el(doc, "h1", name === null ? "You're invited" : `You're invited to ${name}`);
   const intro = el(doc, "p", "Someone has invited you to a Holdspace peer-support group. Its conversation is kept by the community node ");
   intro.append(el(doc, "strong", where(home.host, home.port)), doc.createTextNode("."));
   const facts = el(doc, "dl", undefined, "invite-facts");
@@ -36,7 +38,7 @@ function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: Parse
     dd.append(code);
     facts.append(dd);
   };
-  fact("Group", encodeTextId("hsg", invite.token.groupId));
+  fact("Group", name ?? encodeTextId("hsg", invite.token.groupId));
   fact(invite.token.nodes.length > 1 ? "Nodes that host it" : "Node that hosts it", invite.token.nodes.map((n) => where(n.host, n.port)).join(", "));
   const nextH = el(doc, "h2", "What comes next", "next-h");
   const next = el(doc, "section");

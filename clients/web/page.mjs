@@ -6,7 +6,7 @@
 // way (tests add a hook module so). The page has no inline script: the node serves it under a CSP
 // that forbids one. Everything written is a function of the inputs: the build stays reproducible.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { crc32, deflateSync } from "node:zlib";
@@ -78,6 +78,7 @@ const manifest = {
 };
 writeFileSync(new URL("manifest.webmanifest", dist), JSON.stringify(manifest, null, 1) + "\n");
 
+copyFileSync(new URL("./style.css", import.meta.url), new URL("holdspace.css", dist)); // the one stylesheet
 const scripts = ["holdspace.js", ...extra]
   .map((name) => `<script type="module" src="/${name}" integrity="${sri(name)}" crossorigin="anonymous"></script>`)
   .join("\n");
@@ -90,6 +91,7 @@ const page = `<!doctype html>
 <title>Holdspace</title>
 <link rel="manifest" href="/manifest.webmanifest">
 <link rel="icon" href="/icon-192.png" type="image/png">
+<link rel="stylesheet" href="/holdspace.css" integrity="${sri("holdspace.css")}" crossorigin="anonymous">
 ${scripts}
 </head>
 <body>

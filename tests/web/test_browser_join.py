@@ -29,7 +29,7 @@ from holdspace.protocol.address import InviteLink, InviteToken
 from holdspace.protocol.content import CheckIn, Reaction, Report, Text
 from holdspace.protocol.entry import decode_entry
 from holdspace.protocol.frames import decode_client_request
-from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
+from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session
 from tests.web.test_browser_transport import spki_hash
@@ -52,8 +52,16 @@ SECRETS = """async (passphrase) => {
 }"""
 
 
-def check_screen(page: Page, reports: list[str]) -> None:
-    """axe-core on the screen as it is, and no sideways scrolling at a phone's width."""
+def shoot(page: Page, name: str) -> None:
+    """The screen as the phone shows it, in ``artifacts/screenshots/phone-NAME.png`` (the README shows them)."""
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"phone-{name}.png"), full_page=True)
+
+
+def check_screen(page: Page, reports: list[str], name: str) -> None:
+    """axe-core on the screen as it is, and no sideways scrolling at a phone's width; a screenshot."""
+    shoot(page, name)
     result = Axe().run(page, options=AXE_OPTIONS)
     if result.violations_count:
         reports.append(result.generate_report())
@@ -85,19 +93,19 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             )
             page.goto(link)
             page.get_by_role("heading", name="You're invited").wait_for()
-            check_screen(page, reports)
+            check_screen(page, reports, "invite")
             page.get_by_role("button", name="Join this group").click()
             page.get_by_role("heading", name="Choose a passphrase").wait_for()
             page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
             page.get_by_label("Type it again").fill("not the same")
             page.get_by_role("button", name="Join the group").click()
             page.get_by_text("The two passphrases are not the same").wait_for()
-            check_screen(page, reports)
+            check_screen(page, reports, "passphrase")
             page.get_by_label("Type it again").fill(PASSPHRASE)
             page.get_by_role("button", name="Join the group").click()
             page.get_by_role("heading", name="Your group").wait_for(timeout=30_000)
             page.get_by_text("Waiting for the group to share its keys with you").wait_for()
-            check_screen(page, reports)
+            check_screen(page, reports, "waiting-for-keys")
             fay("say", WELCOME, None)  # the facilitator's client rekeys to the newcomer, then speaks
             page.locator("#messages li", has_text=WELCOME).wait_for()
             page.get_by_label("Your message").fill(WORDS)
@@ -117,9 +125,10 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             welcome.get_by_role("button", name="Send report").click()
             page.get_by_label("3, okay").check()
             page.get_by_role("button", name="Send check-in").click()
+            shoot(page, "conversation")
             page.get_by_role("button", name="Need help now?").click()
             page.get_by_role("heading", name="Help, right now").wait_for()
-            check_screen(page, reports)
+            check_screen(page, reports, "help")
             page.get_by_role("button", name="Close").click()
             page.wait_for_function("document.querySelector('#conversation-status') !== null")
             page.wait_for_function(  # the outbox is empty: everything was acknowledged
@@ -131,7 +140,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             # Coming back later: the page asks for the passphrase, then shows the conversation.
             page.goto(web.web.origin + "/")
             page.get_by_role("heading", name="Welcome back").wait_for()
-            check_screen(page, reports)
+            check_screen(page, reports, "welcome-back")
             page.get_by_label("Passphrase", exact=True).fill("wrong passphrase")
             page.get_by_role("button", name="Open").click()
             page.get_by_text("That passphrase does not open your keys").wait_for(timeout=30_000)

@@ -25,7 +25,7 @@ import { registerServiceWorker } from "./sw_register.js";
 import { fetchEndpoints, openChannel } from "./transport.js";
 import { NodeClient } from "./transport_client.js";
 import { ConversationScreen } from "./ui/conversation.js";
-import { dress, el, showProblem } from "./ui/dom.js";
+import { el, showProblem } from "./ui/dom.js";
 import { Help } from "./ui/help.js";
 import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
 
@@ -111,7 +111,6 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
   if (doc.defaultView !== null) void registerServiceWorker(doc.defaultView.navigator);
   const help = new Help(doc);
   main.before(help.banner);
-  dress(main);
   let storage: Storage;
   try {
     storage = await IndexedDBStorage.open(DATABASE, [KEYS_STORE, ...HISTORY_STORES]);

@@ -7,6 +7,7 @@ export * from "./errors.js";
 export * from "./frames.js";
 export * from "./textid.js";
 export * from "./identity.js";
+export * from "./labels.js";
 export * from "./address.js";
 export * from "./session.js";
 export * from "./transport.js";

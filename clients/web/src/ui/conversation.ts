@@ -5,9 +5,9 @@
  * only what changed is redrawn, so what someone is typing or has opened stays as it is.
  */
 import { REACTIONS, type Reaction } from "../content.js";
-import { fingerprint } from "../identity.js";
+import { label } from "../labels.js";
 import type { Conversation, ShownMessage } from "../participant.js";
-import { dress, el, field, showProblem } from "./dom.js";
+import { el, field, showProblem } from "./dom.js";
 import type { Help } from "./help.js";
 
 const REACTION_NAMES: Record<Reaction, string> = { heart: "Heart", hug: "Hug", "me-too": "Me too", "thank-you": "Thank you" };
@@ -18,10 +18,12 @@ interface Shown {
   readonly reactions: Map<Reaction, HTMLButtonElement>;
 }
 
+/** The author as the conversation names it: "You", or its four-word label (17.14) and its role
+ * from the group's state (never from anything the author wrote). */
 function who(m: ShownMessage): string {
   if (m.mine) return "You";
-  const tag = fingerprint(m.author).slice(0, 5);
-  return m.role === "facilitator" ? `Facilitator ${tag}` : m.role === "moderator" ? `Moderator ${tag}` : `Member ${tag}`;
+  const role = m.role === "facilitator" ? " · facilitator" : m.role === "moderator" ? " · moderator" : "";
+  return label(m.author) + role;
 }
 
 export class ConversationScreen {
@@ -39,15 +41,12 @@ export class ConversationScreen {
     private readonly help: Help,
   ) {
     this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
-    this.list.style.listStyle = "none";
-    this.list.style.padding = "0";
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
     this.pending = el(doc, "ul", undefined, { "aria-label": "Waiting to be sent" });
     this.alert = el(doc, "div", undefined, { role: "alert" });
     main.replaceChildren(el(doc, "h1", "Your group"), this.status, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
     doc.title = "Your group · Holdspace";
-    dress(main);
     conv.onChange = () => this.update();
     this.update();
   }
@@ -159,12 +158,10 @@ export class ConversationScreen {
   private message(m: ShownMessage): Shown {
     const doc = this.doc;
     const li = el(doc, "li", undefined, { "data-id": m.id });
-    li.style.borderTop = "1px solid #767676";
-    li.style.padding = "0.5rem 0";
     const meta = el(doc, "p");
     meta.append(el(doc, "strong", who(m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}`));
     const words = el(doc, "p", m.text, { class: "words" });
-    words.style.whiteSpace = "pre-wrap";
+    words.style.whiteSpace = "pre-wrap"; // the author's line breaks
     li.append(meta);
     if (m.warning !== null) {
       words.hidden = true;
@@ -189,9 +186,6 @@ export class ConversationScreen {
     }
     li.append(group);
     if (!m.mine) li.append(this.reportForm(m));
-    dress(li);
-    li.style.maxWidth = "";
-    li.style.padding = "0.5rem 0";
     return { li, reactions };
   }
 

@@ -16,9 +16,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K,
 export function field(doc: Document, id: string, label: string, input: HTMLInputElement | HTMLTextAreaElement): HTMLElement {
   const wrap = el(doc, "p");
   input.id = id;
-  const l = el(doc, "label", label, { for: id });
-  l.style.display = "block";
-  wrap.append(l, input);
+  wrap.append(el(doc, "label", label, { for: id }), input);
   return wrap;
 }
 
@@ -39,20 +37,3 @@ export function showProblem(doc: Document, area: HTMLElement, sentence: string, 
   area.replaceChildren(el(doc, "p", sentence), details(doc, codeOf(err)));
 }
 
-/** Gives the page its look: readable on a phone, large touch targets, no sideways scrolling. */
-export function dress(root: HTMLElement): void {
-  const s = root.style;
-  s.fontFamily = "system-ui, sans-serif";
-  s.lineHeight = "1.5";
-  s.maxWidth = "40rem";
-  s.margin = "0 auto";
-  s.padding = "0 1rem 2rem";
-  s.overflowWrap = "anywhere";
-  for (const e of root.querySelectorAll<HTMLElement>("button, input[type=password], input[type=text], textarea")) {
-    e.style.fontSize = "1rem";
-    e.style.minHeight = "2.75rem";
-    e.style.maxWidth = "100%";
-    e.style.boxSizing = "border-box";
-    if (e.tagName !== "BUTTON") e.style.width = "100%";
-  }
-}

@@ -20,12 +20,7 @@ export class Help {
 
   constructor(private readonly doc: Document) {
     this.banner = el(doc, "header");
-    this.banner.style.maxWidth = "40rem";
-    this.banner.style.margin = "0 auto";
-    this.banner.style.padding = "0.5rem 1rem";
     this.button = el(doc, "button", "Need help now?", { type: "button", "aria-expanded": "false", "aria-controls": "help" });
-    this.button.style.minHeight = "2.75rem";
-    this.button.style.fontSize = "1rem";
     this.panel = el(doc, "section", undefined, { id: "help", "aria-labelledby": "help-h" });
     this.panel.hidden = true;
     this.button.addEventListener("click", () => this.toggle());

@@ -4,7 +4,7 @@
  * refusal as a sentence, with the code behind "Details"; the button is disabled while it works.
  */
 import { checkNewPassphrase } from "../participant.js";
-import { codeOf, dress, el, field, showProblem } from "./dom.js";
+import { codeOf, el, field, showProblem } from "./dom.js";
 
 function passwordInput(doc: Document, autocomplete: string): HTMLInputElement {
   return el(doc, "input", undefined, { type: "password", autocomplete, required: "" });
@@ -50,7 +50,6 @@ function form(doc: Document, main: HTMLElement, parts: HTMLElement[], label: str
       });
   });
   main.append(f);
-  dress(main);
 }
 
 /** "Choose a passphrase": `create` gets a passphrase both fields agree on (at least 8 characters). */

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import node.verify_threads
@@ -56,6 +56,7 @@ def test_each_entry_is_what_decode_entry_gives_or_none_where_it_raises() -> None
     assert check_in_thread(items, None)[6] == future  # a peer's batch: no clock check (spec 6.2 check 9)
 
 
+@settings(max_examples=30)
 @given(seq_count=st.integers(1, 4), timestamp=st.integers(0, 2**62), size=st.integers(0, 2000))
 def test_the_signed_bytes_sliced_from_a_header_are_those_the_signature_covers(
     seq_count: int, timestamp: int, size: int

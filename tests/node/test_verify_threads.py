@@ -13,10 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import node.verify_threads
-from node.verify_threads import SignatureThreads, predecode, signed_bytes, verified_entries, verify_signatures
+from node.verify_threads import (
+    MIN_BATCH,
+    SignatureThreads,
+    predecode,
+    signed_bytes,
+    verified_entries,
+    verify_signatures,
+)
 from protocol import codec, kinds, signing
 from protocol.author import create_group
-from protocol.entry import Entry, decode_entry
+from protocol.entry import Entry
 from protocol.payloads import MessageEnvelope
 from tests.node.conftest import running_node, session
 
@@ -105,22 +112,25 @@ async def test_a_bad_signature_mid_batch_is_refused_and_the_others_are_stored_in
         genesis, writer = create_group(b"\x06" * 32, now)
         await s.authenticate(writer.me)
         await s.publish(genesis)
-        messages = [writer.append(kinds.MESSAGE, ENVELOPE, now) for _ in range(6)]
-        entries = [[m.raw, m.payload] for m in messages[:3]]
-        entries.insert(1, [forged(messages[3]), messages[3].payload])  # a different entry, forged
-        last = writer.append(kinds.MESSAGE, ENVELOPE, now)
-        entries.append([last.raw, b"another payload"])
-        before = running.signatures.batches if running.signatures else 0
+        n = MIN_BATCH
+        messages = [writer.append(kinds.MESSAGE, ENVELOPE, now) for _ in range(2 * n + 1)]
+        # a client's batch: the first n-1 messages, one forged in second place, one with a wrong payload last
+        entries = [[m.raw, m.payload] for m in messages[: n - 1]]
+        entries.insert(1, [forged(messages[n]), messages[n].payload])  # a later entry of the log, forged
+        entries.append([messages[n - 1].raw, b"another payload"])
+        assert running.signatures is not None
+        before = running.signatures.batches
         answer = await s.request("publish_many", entries=entries)
         results = answer["results"]
         assert isinstance(results, list)
-        assert [r[1] for r in results] == [None, "entry.bad_signature", None, None, "entry.payload_mismatch"]
-        assert running.signatures is not None and running.signatures.batches == before + 1
+        assert [r[1] for r in results] == [None, "entry.bad_signature", *[None] * (n - 2), "entry.payload_mismatch"]
+        assert running.signatures.batches == before + 1
         # a peer's batch goes the same way: the forged one refused, the rest stored after it, in order
-        rest = [(m.raw, m.payload) for m in messages[3:]]
-        outcome = await running.ingest([rest[0], (forged(messages[4]), messages[4].payload), *rest], genesis.entry_id)
+        rest = [(m.raw, m.payload) for m in messages[n - 1 :]]
+        forged_one = (forged(messages[n]), messages[n].payload)
+        outcome = await running.ingest([rest[0], forged_one, *rest], genesis.entry_id)
         codes = [getattr(r, "code", None) for r in outcome]
-        assert codes == [None, "entry.bad_signature", None, None, None]
+        assert codes == [None, "entry.bad_signature", *[None] * len(rest)]
+        assert running.signatures.batches == before + 2
         stored = [r.entry_id for _, r in running.store.iter_group(genesis.entry_id, 0, 100)]
         assert stored == [genesis.entry_id, *(m.entry_id for m in messages)]
-        assert decode_entry(messages[4].raw, messages[4].payload, now_ms=None) == messages[4]

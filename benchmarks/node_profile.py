@@ -103,7 +103,16 @@ def main() -> None:
     if spy is None:
         sys.exit("py-spy is not installed: .venv/bin/pip install py-spy")
     bench = subprocess.Popen(  # noqa: S603 - our own benchmark
-        [sys.executable, str(ROOT / "benchmarks/node_bench.py"), "--runs", "0", "--seconds", str(args.seconds)],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/node_bench.py"),
+            "--runs",
+            "0",
+            "--seconds",
+            str(args.seconds),
+            "--per-publisher",
+            "1500",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -647,6 +647,8 @@ BENCHES = [
             "--json",
             "--store",
             str(Path(tempfile.gettempdir()) / "holdspace-startup-store"),
+            "--starts",
+            "2",
             *(["--groups", "1000"] if o.quick else []),
         ],
         lambda out, tmp: startup_records(out),

@@ -21,6 +21,9 @@ Writes, in ``benchmarks/results/`` (or ``--output``):
 * ``machine.json``: the machine and the run (cores, Python, date, options, each benchmark's wall time
   and error if any).
 
+latest.json, machine.json and latest.md are written again after each benchmark (a run stopped
+midway keeps what it measured; the records of a benchmark that has not run yet stay as they were).
+
 Benchmarks (``--only`` names): protocol, control, transport, store, node, federation, startup,
 retention, device, app, sim, nostr. The start-up benchmark generates its store once (10,000 groups,
 1,000,000 signed entries, about 1.1 GB; many minutes on a loaded machine) in
@@ -907,6 +910,8 @@ def main() -> int:
         flush=True,
     )
     records: list[Record] = []
+    latest = options.output / "latest.json"
+    earlier: list[Record] = json.loads(latest.read_text()) if latest.exists() else []
     logs = Path(tempfile.mkdtemp(prefix="holdspace-run-all-"))
     for i, bench in enumerate(selected, 1):
         tmp = logs / bench.name
@@ -935,22 +940,37 @@ def main() -> int:
         else:
             print(f"  done in {seconds:.0f} s: {len(got)} figures", flush=True)
             records += got
-    run["seconds"] = round(time.perf_counter() - started, 1)
-    run["load_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    run["logs"] = str(logs)
-
-    options.output.mkdir(parents=True, exist_ok=True)
-    latest = options.output / "latest.json"
-    if names and latest.exists():  # a partial run keeps the other benchmarks' records
-        kept = [r for r in json.loads(latest.read_text()) if str(r["name"]).split(":")[0] not in names]
-        records = kept + records
-    write(latest, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
-    write(options.output / "machine.json", json.dumps({"machine": machine, "run": run}, indent=2) + "\n")
-    md = markdown(records, machine, run)
-    write(options.output / "latest.md", md)
+        save(options.output, earlier, records, machine, run, started, logs)
+    md = save(options.output, earlier, records, machine, run, started, logs)
     print("\n" + md)
     print(f"total {run['seconds']:.0f} s; written to {options.output}; each benchmark's output in {logs}")
     return 1 if any(b["error"] for b in run["benchmarks"].values()) else 0
+
+
+def save(
+    output: Path,
+    earlier: list[Record],
+    records: list[Record],
+    machine: dict[str, Any],
+    run: dict[str, Any],
+    started: float,
+    logs: Path,
+) -> str:
+    """Write latest.json, machine.json and latest.md: the records so far, and those of ``earlier``
+    (the previous latest.json) of every benchmark that has not run in this run (the others of a
+    partial run, ``--only``). Called after each benchmark, so a run stopped midway keeps what it
+    measured (``run["benchmarks"]`` in machine.json says which ran). Returns the Markdown."""
+    run["seconds"] = round(time.perf_counter() - started, 1)
+    run["load_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    run["logs"] = str(logs)
+    output.mkdir(parents=True, exist_ok=True)
+    kept = [r for r in earlier if str(r["name"]).split(":")[0] not in run["benchmarks"]]
+    everything = kept + records
+    write(output / "latest.json", json.dumps(everything, indent=2, ensure_ascii=False) + "\n")
+    write(output / "machine.json", json.dumps({"machine": machine, "run": run}, indent=2) + "\n")
+    md = markdown(everything, machine, run)
+    write(output / "latest.md", md)
+    return md
 
 
 if __name__ == "__main__":

@@ -35,12 +35,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from protocol import e2ee, kinds
-from protocol.author import create_group
-from protocol.entry import decode_entry
-from protocol.group import Epoch
-from protocol.identity import new_master_secret
-from protocol.payloads import decode_envelope
+from holdspace.protocol import e2ee, kinds
+from holdspace.protocol.author import create_group
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.group import Epoch
+from holdspace.protocol.identity import new_master_secret
+from holdspace.protocol.payloads import decode_envelope
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "simulations" / "scenarios"
@@ -84,7 +84,7 @@ def run(scenario: Path, out: Path, extra: dict[str, str] | None = None) -> tuple
             text = text.replace(key, value)
         path = out.parent / f"{out.name}.toml"
         path.write_text(text)
-    cmd = [sys.executable, "-c", "from clients.cli import main; main()", "sim", "run", str(path)]
+    cmd = [sys.executable, "-m", "holdspace", "sim", "run", str(path)]
     done = subprocess.run(  # noqa: S603 - our own CLI, with paths we made
         [*cmd, "--seed", "1", "--out", str(out), "--no-plots"], capture_output=True, text=True, check=False
     )
@@ -97,7 +97,7 @@ def run(scenario: Path, out: Path, extra: dict[str, str] | None = None) -> tuple
 
 def study(out: Path) -> tuple[float, float, int]:
     """The study's wall time, the ideal wall time (its runs' own wall times / jobs), and its runs."""
-    cmd = [sys.executable, "-c", "from clients.cli import main; main()", "sim", "study", str(STUDY)]
+    cmd = [sys.executable, "-m", "holdspace", "sim", "study", str(STUDY)]
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - our own CLI, with paths we made
         [*cmd, "--out", str(out), "--jobs", str(STUDY_JOBS), "--no-plots"], capture_output=True, text=True, check=False

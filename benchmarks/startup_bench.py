@@ -45,12 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 import nacl.signing  # noqa: E402
 
-from node.core import pack_record, to_record  # noqa: E402
-from node.store import Store, StoredEntry  # noqa: E402
-from protocol import crypto, kinds, signing  # noqa: E402
-from protocol.author import create_group  # noqa: E402
-from protocol.entry import VERSION, decode_entry, entry_id  # noqa: E402
-from protocol.payloads import MessageEnvelope  # noqa: E402
+from holdspace.node.core import pack_record, to_record  # noqa: E402
+from holdspace.node.store import Store, StoredEntry  # noqa: E402
+from holdspace.protocol import crypto, kinds, signing  # noqa: E402
+from holdspace.protocol.author import create_group  # noqa: E402
+from holdspace.protocol.entry import VERSION, decode_entry, entry_id  # noqa: E402
+from holdspace.protocol.payloads import MessageEnvelope  # noqa: E402
 
 T0 = int(time.time() * 1000) - 86_400_000
 COMMIT = 10_000  # entries per generating transaction

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import nacl.signing  # noqa: E402
 import trio  # noqa: E402
 
-from protocol import crypto  # noqa: E402
+from holdspace.protocol import crypto  # noqa: E402
 
 
 def signed(n: int) -> list[tuple[bytes, bytes, bytes]]:

@@ -48,9 +48,9 @@ from typing import Final
 
 import trio
 
-from protocol import crypto, signing
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
+from holdspace.protocol import crypto, signing
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
 
 __all__ = ["MIN_BATCH", "SignatureThreads", "predecode", "signed_bytes", "verified_entries", "verify_signatures"]
 

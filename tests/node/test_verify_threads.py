@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import node.verify_threads
-from node.verify_threads import (
+from holdspace import node
+from holdspace.node.verify_threads import (
     MIN_BATCH,
     SignatureThreads,
     predecode,
@@ -21,10 +21,10 @@ from node.verify_threads import (
     verified_entries,
     verify_signatures,
 )
-from protocol import codec, kinds, signing
-from protocol.author import create_group
-from protocol.entry import Entry
-from protocol.payloads import MessageEnvelope
+from holdspace.protocol import codec, kinds, signing
+from holdspace.protocol.author import create_group
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.node.conftest import running_node, session
 
 ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 200, commitment=bytes(32)).encode()

@@ -901,6 +901,10 @@ async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="holdspace-federation-bench-", dir=args.dir) as tmp_name:
         tmp = Path(tmp_name)
+        if args.catch_up_only:  # one figure, for comparing two trees back to back
+            cu = await catch_up(tmp, args.entries, args.initial, args.authors)
+            print(json.dumps({"catch_up": cu, "load_average": os.getloadavg()}, indent=1))
+            return
         print(f"1. propagation: {args.messages} messages...", flush=True)
         prop = await propagation(tmp, args.messages, args.gap_ms / 1000)
         print(f"2. catch-up: {args.entries:,} entries...", flush=True)
@@ -941,6 +945,7 @@ if __name__ == "__main__":
     parser.add_argument("--live", type=int, default=None, help="live push: messages published (200)")
     parser.add_argument("--dir", type=Path, default=None, help="where to create the stores (a temp dir)")
     parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
+    parser.add_argument("--catch-up-only", action="store_true", help="only the catch-up, its figures as JSON")
     parser.add_argument("--serve-node", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_node:

@@ -14,7 +14,7 @@ import heapq
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -51,6 +51,7 @@ from holdspace.node.store import Store, StoreError
 from holdspace.node.store_writer import InlineStoreWriter, StoreWriter
 from holdspace.node.transport.base import Connection, EndOfStream, MessageStream, TransportError
 from holdspace.node.transport.quic import serve_quic
+from holdspace.node.verify_threads import SignatureThreads
 from holdspace.node.write_behind import WriteBehind
 from holdspace.protocol import codec, kinds
 from holdspace.protocol.entry import Entry, decode_entry
@@ -126,6 +127,8 @@ class Node:
         self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
         self._compute_limiter = trio.CapacityLimiter(1)  # one worker thread for full computations
         self._threads = not isinstance(writer, InlineStoreWriter)  # the simulator runs everything inline
+        #: a batch's signatures verified in a worker thread (None: inline, the simulator)
+        self.signatures: SignatureThreads | None = SignatureThreads() if self._threads else None
         self._failed: set[bytes] = set()  # entry ids whose write failed (kept while successors wait)
         self.topology = trio.Event()  # set (and replaced) when a group's hosts may have changed
         self.federation: Federator | None = None  # set by node.federation.Federation
@@ -377,6 +380,15 @@ class Node:
         await self.ready_group(entry.log_group)
         return entry
 
+    async def _verified(self, items: Sequence[tuple[bytes, bytes | None]], now_ms: int | None) -> list[Entry | None]:
+        """A batch's entries decoded, their signatures verified in a worker thread
+        (``node.verify_threads``); None where the check is to decode the item itself (a small batch,
+        the simulator, or an item that fails a rule: the check then raises its error, in the order
+        of spec 6.2). ``now_ms``: a client's batch (its entries' clock is checked), None: a peer's."""
+        if self.signatures is None:
+            return [None] * len(items)
+        return await self.signatures.entries(items, now_ms)
+
     async def ready_group(self, group: bytes) -> None:
         """Bring the group's state up to date before an entry of it is checked. Entries that land at
         the end of L are applied at once; when the state must be computed afresh (an entry relayed
@@ -452,8 +464,13 @@ class Node:
         charged its publish rate before this is called (the client session does both)."""
         outcomes: list[Decision | str] = []
         batch: list[Decision] = []
-        for header, payload in items:
-            decoded = await self.ready_decoded(header, payload, authors)
+        verified = await self._verified(items, self.now_ms())
+        for (header, payload), pre in zip(items, verified, strict=True):
+            if pre is None:
+                decoded = await self.ready_decoded(header, payload, authors)
+            else:
+                decoded = pre
+                await self.ready_group(pre.log_group)
             try:
                 decision = self.core.check_entry(
                     header, payload, now_ms=self.now_ms(), authors=authors, decoded=decoded
@@ -582,12 +599,15 @@ class Node:
         results: list[Decision | HoldspaceError | None] = []
         batch: list[Decision] = []
         elsewhere: list[bytes] = []  # duplicates whose write another task has under way
-        for header, payload in items:
-            decoded = None
-            if group is None:
-                decoded = await self.ready_decoded(header, payload, None)
-            else:
+        verified = await self._verified(items, None)
+        for (header, payload), pre in zip(items, verified, strict=True):
+            decoded = pre
+            if group is not None:
                 await self.ready_group(group)
+            elif pre is not None:
+                await self.ready_group(pre.log_group)
+            else:
+                decoded = await self.ready_decoded(header, payload, None)
             try:
                 decision = self.core.check_entry(
                     header, payload, now_ms=self.now_ms(), authors=None, group=group, decoded=decoded

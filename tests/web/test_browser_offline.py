@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,78 +117,74 @@ class Writer:
         return self.web.node.store.count(self.group) - self.count_before
 
 
-async def writer_of(tmp_path: Path, web: WebNode) -> Writer:
-    """A group made by fay over QUIC, and what the page needs to be her."""
-    fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
-    async with session(web.address) as s:
-        group = await fay.create_group(s, "Thursday circle")
-    me = fay.pseudonym(group)
-    seq, prev = web.node.store.head(group.group_id, me.public_key)  # type: ignore[misc]
-    identity = [fay.master.hex(), group.group_id.hex(), group.context.hex(), seq, prev.hex()]
-    return Writer(web, me, identity, group.group_id, seq, web.node.store.count(group.group_id))
-
-
-async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_back_online(
-    tmp_path: Path, hooked: Path
-) -> None:
+@pytest.fixture
+async def fay(tmp_path: Path, hooked: Path) -> AsyncIterator[Writer]:
+    """A node serving the hooked client (skipped without Chromium), and a group fay made on it over
+    QUIC, with what the page needs to be her."""
     chromium_or_skip()
     async with web_node(tmp_path, hooked) as web:
-        fay = await writer_of(tmp_path, web)
-
-        def browse(context: BrowserContext) -> dict[str, Any]:
-            page = open_controlled(context, web.web.origin)
-            context.set_offline(True)
-            reloaded = page.reload()
-            assert reloaded is not None and reloaded.from_service_worker
-            # the app itself ran from the cache: with no identity here it asks for the invite link
-            shell = page.get_by_role("heading", name="Open your invite link").text_content()
-            api = page.evaluate("fetch('/node.json').then(() => 'reached', () => 'unreachable')")
-            hook(page, "useIdentity", *fay.identity)
-            hook(page, "queue", 2)
-            waiting = hook(page, "pendingCount")
-            held_offline = fay.held(1)
-            context.set_offline(False)  # the 'online' event reconnects the conversation: it sends the outbox
-            until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
-            until(lambda: len(hook(page, "mine")) == 2)  # read back from the node and opened
-            mine = hook(page, "mine")
-            return {"shell": shell, "api": api, "mine": mine, "waiting": waiting, "held": held_offline}
-
-        result = await in_browser(web, browse)
-        assert result["shell"] == "Open your invite link" and result["api"] == "unreachable", result
-        assert result["waiting"] == 2 and not result["held"], result
-        assert result["mine"] == ["queued 1", "queued 2"], result
-        assert fay.held(1) and fay.held(2)
-        assert fay.added() == 2  # each held once
+        writer = Participant.create(tmp_path / "fay", "pass fay", web.address)
+        async with session(web.address) as s:
+            group = await writer.create_group(s, "Thursday circle")
+        me = writer.pseudonym(group)
+        seq, prev = web.node.store.head(group.group_id, me.public_key)  # type: ignore[misc]
+        identity = [writer.master.hex(), group.group_id.hex(), group.context.hex(), seq, prev.hex()]
+        yield Writer(web, me, identity, group.group_id, seq, web.node.store.count(group.group_id))
 
 
-async def test_a_page_closed_mid_send_sends_again_and_the_node_holds_the_entry_once(
-    tmp_path: Path, hooked: Path
-) -> None:
-    chromium_or_skip()
-    async with web_node(tmp_path, hooked) as web:
-        fay = await writer_of(tmp_path, web)
+async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_back_online(fay: Writer) -> None:
+    web = fay.web
 
-        def browse(context: BrowserContext) -> dict[str, Any]:
-            page = context.new_page()
-            page.goto(f"{web.web.origin}/")
-            hook(page, "useIdentity", *fay.identity)
-            hook(page, "queue", 1)  # kept: the conversation is not connected yet
-            entry_id = hook(page, "sendWithoutAck")  # the publish is written; its answer is never read
-            until(lambda: fay.held(1))
-            page.close()  # closed before the acknowledgement
-            again = context.new_page()
-            again.goto(f"{web.web.origin}/")
-            waiting = hook(again, "pendingCount")
-            hook(again, "useIdentity", *fay.identity)
-            sent = hook(again, "flushNow")
-            return {"id": entry_id, "waiting": waiting, "sent": sent, "left": hook(again, "pendingCount")}
+    def browse(context: BrowserContext) -> dict[str, Any]:
+        page = open_controlled(context, web.web.origin)
+        context.set_offline(True)
+        reloaded = page.reload()
+        assert reloaded is not None and reloaded.from_service_worker
+        # the app itself ran from the cache: with no identity here it asks for the invite link
+        shell = page.get_by_role("heading", name="Open your invite link").text_content()
+        api = page.evaluate("fetch('/node.json').then(() => 'reached', () => 'unreachable')")
+        hook(page, "useIdentity", *fay.identity)
+        hook(page, "queue", 2)
+        waiting = hook(page, "pendingCount")
+        held_offline = fay.held(1)
+        context.set_offline(False)  # the 'online' event reconnects the conversation: it sends the outbox
+        until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
+        until(lambda: len(hook(page, "mine")) == 2)  # read back from the node and opened
+        mine = hook(page, "mine")
+        return {"shell": shell, "api": api, "mine": mine, "waiting": waiting, "held": held_offline}
 
-        result = await in_browser(web, browse)
-        assert result["waiting"] == 1, result  # the reopened page still had it queued...
-        assert result["sent"] == 1 and result["left"] == 0, result  # ...sent it again, and it was acknowledged
-        stored = web.node.store.get_at(fay.group, fay.me.public_key, fay.seq + 1)
-        assert stored is not None and stored.entry_id.hex() == result["id"]
-        assert fay.added() == 1  # held exactly once
+    result = await in_browser(web, browse)
+    assert result["shell"] == "Open your invite link" and result["api"] == "unreachable", result
+    assert result["waiting"] == 2 and not result["held"], result
+    assert result["mine"] == ["queued 1", "queued 2"], result
+    assert fay.held(1) and fay.held(2)
+    assert fay.added() == 2  # each held once
+
+
+async def test_a_page_closed_mid_send_sends_again_and_the_node_holds_the_entry_once(fay: Writer) -> None:
+    web = fay.web
+
+    def browse(context: BrowserContext) -> dict[str, Any]:
+        page = context.new_page()
+        page.goto(f"{web.web.origin}/")
+        hook(page, "useIdentity", *fay.identity)
+        hook(page, "queue", 1)  # kept: the conversation is not connected yet
+        entry_id = hook(page, "sendWithoutAck")  # the publish is written; its answer is never read
+        until(lambda: fay.held(1))
+        page.close()  # closed before the acknowledgement
+        again = context.new_page()
+        again.goto(f"{web.web.origin}/")
+        waiting = hook(again, "pendingCount")
+        hook(again, "useIdentity", *fay.identity)
+        sent = hook(again, "flushNow")
+        return {"id": entry_id, "waiting": waiting, "sent": sent, "left": hook(again, "pendingCount")}
+
+    result = await in_browser(web, browse)
+    assert result["waiting"] == 1, result  # the reopened page still had it queued...
+    assert result["sent"] == 1 and result["left"] == 0, result  # ...sent it again, and it was acknowledged
+    stored = web.node.store.get_at(fay.group, fay.me.public_key, fay.seq + 1)
+    assert stored is not None and stored.entry_id.hex() == result["id"]
+    assert fay.added() == 1  # held exactly once
 
 
 async def test_site_data_cleared_then_restored_from_the_node_with_the_words(tmp_path: Path, hooked: Path) -> None:

@@ -164,22 +164,21 @@ Content = (
 )
 
 
+def _present(**fields: codec.CborValue | None) -> dict[str, codec.CborValue]:
+    """The optional fields that have a value: an absent one is left out of the map, never sent as null."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def encode_content(content: Content) -> bytes:
     f: dict[str, codec.CborValue]
     if isinstance(content, Text):
-        f = {"t": "text", "b": content.body}
-        if content.warning is not None:
-            f["cw"] = content.warning
-        if content.reply is not None:
-            f["re"] = content.reply
+        f = {"t": "text", "b": content.body, **_present(cw=content.warning, re=content.reply)}
     elif isinstance(content, Reaction):
         f = {"t": "react", "m": content.target, "r": content.reaction}
         if content.undo:
             f["u"] = True
     elif isinstance(content, CheckIn):
-        f = {"t": "checkin", "m": content.mood}
-        if content.word is not None:
-            f["w"] = content.word
+        f = {"t": "checkin", "m": content.mood, **_present(w=content.word)}
         if content.occurrence is not None:
             f["s"] = [content.occurrence[0], content.occurrence[1]]
     elif isinstance(content, Rsvp):
@@ -199,21 +198,13 @@ def encode_content(content: Content) -> bytes:
         d = content.disclosure
         f = {"t": "quote", "e": d.header, "p": d.payload, "k": d.key}
     elif isinstance(content, SessionDetails):
-        f = {"t": "session", "title": content.title}
-        if content.about is not None:
-            f["about"] = content.about
+        f = {"t": "session", "title": content.title, **_present(about=content.about)}
     elif isinstance(content, Profile):
-        f = {"t": "profile", "n": content.name}
-        if content.description is not None:
-            f["d"] = content.description
-        if content.guidelines is not None:
-            f["g"] = content.guidelines
+        f = {"t": "profile", "n": content.name, **_present(d=content.description, g=content.guidelines)}
     elif isinstance(content, DisplayName):
         f = {"t": "name", "n": content.name}
     elif isinstance(content, Edit):
-        f = {"t": "edit", "m": content.target, "b": content.body}
-        if content.warning is not None:
-            f["cw"] = content.warning
+        f = {"t": "edit", "m": content.target, "b": content.body, **_present(cw=content.warning)}
     else:
         raise ContentError("content.malformed", "unknown content cannot be encoded")
     raw = codec.encode(f)

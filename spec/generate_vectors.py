@@ -1379,6 +1379,27 @@ DAY_MS = 86_400_000
 LONDON = "Europe/London"
 
 
+class _ClientFrames:
+    """Appends client-session frame vectors to ``out``, in the order they are recorded: ``frame``
+    records a frame as bytes with its decoded fields (byte strings as hex); ``refused`` records a
+    request ``frames.decode_client_request`` refuses, with the refusal's code and the request id it
+    names (raises ``AssertionError`` if the request is accepted). Extra keywords go into the vector."""
+
+    def __init__(self, out: list[Vector]) -> None:
+        self.out = out
+
+    def frame(self, name: str, raw: bytes, **meaning: Any) -> None:
+        self.out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+
+    def refused(self, name: str, raw: bytes, **meaning: Any) -> None:
+        try:
+            frames.decode_client_request(raw)
+        except frames.FrameError as err:
+            self.out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid, **meaning})
+            return
+        raise AssertionError("expected a refusal")
+
+
 def client_frame_vectors() -> list[Vector]:
     """Frames of the client session stream (spec 14.1, 14.2): requests, answers, events and errors
     with their request ids, each as bytes and its decoded fields (byte strings as hex). A vector with
@@ -1390,8 +1411,8 @@ def client_frame_vectors() -> list[Vector]:
     genesis = entries[0]
     out: list[Vector] = []
 
-    def frame(name: str, raw: bytes, **meaning: Any) -> None:
-        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+    record = _ClientFrames(out)
+    frame, refused = record.frame, record.refused
 
     challenge = crypto.blake2b_256(b"a connection's challenge")
     node_key = crypto.blake2b_256(b"a node key")
@@ -1457,14 +1478,6 @@ def client_frame_vectors() -> list[Vector]:
         note="any unsigned integer up to 2**64 - 1",
     )
 
-    def refused(name: str, raw: bytes, **meaning: Any) -> None:
-        try:
-            frames.decode_client_request(raw)
-        except frames.FrameError as err:
-            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid, **meaning})
-            return
-        raise AssertionError("expected a refusal")
-
     refused("request without id", frames.encode_request("state", g=gid))
     refused(
         "version-1 hello (no id)",
@@ -1503,8 +1516,8 @@ def admission_vectors() -> list[Vector]:
         except HoldspaceError as err:
             out.append({"name": "malformed token text", "text": bad, "error": err.code})
 
-    def frame(name: str, raw: bytes, **meaning: Any) -> None:
-        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+    record = _ClientFrames(out)
+    frame, refused = record.frame, record.refused
 
     challenge = crypto.blake2b_256(b"a connection's challenge")
     node_key = crypto.blake2b_256(b"a node key")
@@ -1540,14 +1553,6 @@ def admission_vectors() -> list[Vector]:
         frame(f"refusal: {code}", frames.encode_refusal(rid, code, CODES[code]))
     digests = frames.encode_ok({"differ": [], "same": [], "refused": [[genesis.entry_id, "admission.peer_refused"]]})
     frame("digests answer refusing to host a group", digests, note="nothing is fetched (16.4)")
-
-    def refused(name: str, raw: bytes) -> None:
-        try:
-            frames.decode_client_request(raw)
-        except frames.FrameError as err:
-            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid})
-            return
-        raise AssertionError("expected a refusal")
 
     refused(
         "token of the wrong size",
@@ -2605,8 +2610,8 @@ def backup_store_vectors() -> list[Vector]:
         }
     ]
 
-    def frame(name: str, raw: bytes, **meaning: Any) -> None:
-        out.append({"name": name, "frame": raw.hex(), "decoded": _decoded(raw), **meaning})
+    record = _ClientFrames(out)
+    frame, refused = record.frame, record.refused
 
     frame("backup_put", frames.encode_client_request(4, "backup_put", b=bid, g=group, data=sealed))
     frame("backup_put answer", frames.encode_answer(4, {}), note="sent once the backup is durable")
@@ -2624,14 +2629,6 @@ def backup_store_vectors() -> list[Vector]:
         6,
     ):
         frame(f"refusal: {code}", frames.encode_refusal(rid, code, CODES[code]))
-
-    def refused(name: str, raw: bytes) -> None:
-        try:
-            frames.decode_client_request(raw)
-        except frames.FrameError as err:
-            out.append({"name": name, "frame": raw.hex(), "error": err.code, "id": err.rid})
-            return
-        raise AssertionError("expected a refusal")
 
     refused("backup id of 31 bytes", frames.encode_client_request(20, "backup_get", b=bid[:31]))
     refused("empty backup", frames.encode_client_request(21, "backup_put", b=bid, g=group, data=b""))

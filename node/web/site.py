@@ -106,11 +106,11 @@ def _file(dist: Path, href: str | None) -> dict[str, tuple[bytes, str]]:
     ``href`` is not a plain name of the bundle, or is not built."""
     name = (href or "").removeprefix("/")
     if not href or not href.startswith("/") or not name or "/" in name or name.startswith("."):
-        raise WebError("web.integrity", f"the page may name only files of the bundle, got {href!r}")
+        raise WebError("web.integrity", f"{dist / INDEX} may name only files of the bundle, got {href!r}")
     try:
         data = (dist / name).read_bytes()
     except OSError:
-        raise WebError("web.integrity", f"the page names {href}, which is not built") from None
+        raise WebError("web.integrity", f"{dist / INDEX} names {href}, which is not built") from None
     return {href: (data, TYPES.get(Path(name).suffix, "application/octet-stream"))}
 
 
@@ -155,16 +155,10 @@ class Site:
             raise WebError("web.integrity", f"{dist / INDEX} has an inline script")
         files: dict[str, tuple[bytes, str]] = {"/": (page, TYPES[".html"]), JOIN: (page, TYPES[".html"])}
         for src, integrity in parser.scripts:
-            name = (src or "").removeprefix("/")
-            if not src or not src.startswith("/") or not name or "/" in name or name.startswith("."):
-                raise WebError("web.integrity", f"{dist / INDEX}: a script must be a file of the bundle, got {src!r}")
-            try:
-                data = (dist / name).read_bytes()
-            except OSError:
-                raise WebError("web.integrity", f"{dist / INDEX} names {src}, which is not built") from None
-            if integrity != sri(data):
+            script = _file(dist, src)
+            if any(integrity != sri(data) for data, _ in script.values()):
                 raise WebError("web.integrity", f"{dist / INDEX}: the integrity of {src} does not match the file")
-            files[src] = (data, TYPES.get(Path(name).suffix, "application/octet-stream"))
+            files.update(script)
         for rel, href in parser.links:
             if rel.split() and set(rel.split()) <= {"manifest", "icon", "stylesheet", "apple-touch-icon"}:
                 files.update(_file(dist, href))

@@ -9,9 +9,10 @@ import pytest
 import trio
 
 from holdspace.clients.client import NodeSession, connect
+from holdspace.clients.participant import GroupRecord, Participant
 from holdspace.node.limits import NodeLimits
 from holdspace.node.server import Node, open_node
-from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.address import InviteToken, NodeAddress
 
 
 @asynccontextmanager
@@ -35,3 +36,21 @@ async def node(tmp_path: Path) -> AsyncIterator[tuple[Node, NodeAddress]]:
 async def session(address: NodeAddress) -> AsyncIterator[NodeSession]:
     async with connect(address) as s:
         yield s
+
+
+def people(tmp_path: Path, address: NodeAddress, *names: str) -> list[Participant]:
+    """A participant per name, homed at ``address``, kept in ``tmp_path / name`` under "pass <name>"."""
+    return [Participant.create(tmp_path / n, "pass " + n, address) for n in names]
+
+
+async def fay_and_ana(
+    tmp_path: Path, address: NodeAddress, s_fay: NodeSession, s_ana: NodeSession
+) -> tuple[tuple[Participant, GroupRecord], tuple[Participant, GroupRecord]]:
+    """Fay's group with Ana in it, and Ana holding the group's keys (Fay's first message, "welcome",
+    shared them)."""
+    fay, ana = people(tmp_path, address, "fay", "ana")
+    group = await fay.create_group(s_fay, "circle")
+    g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
+    await fay.send(s_fay, group, "welcome")
+    await ana.sync(s_ana, g_ana)
+    return (fay, group), (ana, g_ana)

@@ -14,7 +14,8 @@ from holdspace.node.core import from_record
 from holdspace.protocol.address import InviteToken
 from holdspace.protocol.content import DisplayName, Edit, Profile, Text
 from holdspace.protocol.labels import label
-from tests.node.test_support import people, sessions
+from tests.node.conftest import people
+from tests.node.test_support import sessions
 
 
 async def test_the_groups_name_reaches_the_invitee_and_every_member_and_a_rename_follows(tmp_path: Path) -> None:

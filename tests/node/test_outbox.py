@@ -11,20 +11,10 @@ import pytest
 from holdspace.clients.participant import Participant
 from holdspace.node.transport.base import TransportClosed
 from holdspace.protocol import kinds
-from holdspace.protocol.address import InviteToken
 from holdspace.protocol.content import Reaction, Text, decode_content
 from holdspace.protocol.errors import HoldspaceError
-from tests.node.test_support import people, sessions
-
-
-async def fay_and_ana(tmp_path: Path, address, s_fay, s_ana):  # type: ignore[no-untyped-def]
-    """Fay's group with Ana in it, and Ana holding the group's keys (Fay's first message shared them)."""
-    fay, ana = people(tmp_path, address, "fay", "ana")
-    group = await fay.create_group(s_fay, "circle")
-    g_ana = await ana.join(s_ana, InviteToken.parse(await fay.invite(s_fay, group)))
-    await fay.send(s_fay, group, "welcome")
-    await ana.sync(s_ana, g_ana)
-    return (fay, group), (ana, g_ana)
+from tests.node.conftest import fay_and_ana
+from tests.node.test_support import sessions
 
 
 async def test_an_answer_lost_after_the_node_stored_it_costs_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

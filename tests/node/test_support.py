@@ -37,11 +37,7 @@ from holdspace.protocol.entry import GENESIS_GROUP
 from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.identity import verify_identity_document
 from holdspace.protocol.payloads import FACILITATOR, MODERATOR, Genesis, MessageEnvelope, Redact
-from tests.node.conftest import running_node, session
-
-
-def people(tmp_path: Path, address, *names: str) -> list[Participant]:  # type: ignore[no-untyped-def]
-    return [Participant.create(tmp_path / n, "pass " + n, address) for n in names]
+from tests.node.conftest import people, running_node, session
 
 
 @asynccontextmanager

@@ -33,7 +33,7 @@ from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session
 from tests.web.test_browser_transport import spki_hash
-from tests.web.web_node import WebNode, web_node
+from tests.web.web_node import WebNode, collect_errors, web_node
 
 PASSPHRASE = "a quiet harbour at dawn"
 WORDS = "thank you all for having me here tonight"
@@ -82,15 +82,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             context = browser.new_context(viewport=PHONE, ignore_https_errors=True)
             page = context.new_page()
             page.set_default_timeout(15_000)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(m.text)
-                    if m.type == "error" and not str(m.location.get("url", "")).endswith("/favicon.ico")
-                    else None
-                ),
-            )
+            collect_errors(page, problems)
             page.goto(link)
             page.get_by_role("heading", name="You're invited").wait_for()
             check_screen(page, reports, "invite")

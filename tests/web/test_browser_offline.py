@@ -17,21 +17,24 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import trio
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from holdspace.clients.participant import Participant
+from holdspace.protocol.identity import Pseudonym
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
 from tests.web.test_browser_transport import spki_hash
 from tests.web.web_node import WEB, WebNode, web_lock, web_node
 
+T = TypeVar("T")
 HOOK = "browser_hook.js"
 IMPORT = f"import('/{HOOK}')"
 
@@ -80,111 +83,127 @@ def open_controlled(context: BrowserContext, origin: str) -> Page:
     return page
 
 
-async def writer_of(tmp_path: Path, web: WebNode) -> tuple[Participant, Any, list[Any]]:
-    """A group made by fay over QUIC; what the page needs to be her: master secret, group, her
-    pseudonym's context, her log head."""
-    fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
-    async with session(web.address) as s:
-        group = await fay.create_group(s, "Thursday circle")
-    me = fay.pseudonym(group)
-    seq, prev = web.node.store.head(group.group_id, me.public_key)  # type: ignore[misc]
-    return fay, me, [fay.master.hex(), group.group_id.hex(), group.context.hex(), seq, prev.hex()]
+async def in_browser(web: WebNode, steps: Callable[[BrowserContext], T]) -> T:
+    """``steps`` run on a fresh context of a Chromium that trusts ``web``'s certificate, in a worker
+    thread (Playwright's sync API blocks), within 90 seconds."""
+
+    def run() -> T:
+        with chromium(web) as browser:
+            return steps(browser.new_context())
+
+    with trio.fail_after(90):
+        return await trio.to_thread.run_sync(run)
 
 
-async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_back_online(
-    tmp_path: Path, hooked: Path
-) -> None:
+@dataclass
+class Writer:
+    """Fay, in a group she made over QUIC. ``identity``: what the page needs to be her (the arguments
+    of the hook's ``useIdentity``: master secret, group, her pseudonym's context, her log head);
+    ``seq`` her log head and ``count_before`` the entries the node held, before the page wrote."""
+
+    web: WebNode
+    me: Pseudonym
+    identity: list[Any]
+    group: bytes
+    seq: int
+    count_before: int
+
+    def held(self, i: int) -> bool:
+        """Whether the node holds her ``i``-th entry after the head she had."""
+        return self.web.node.store.get_at(self.group, self.me.public_key, self.seq + i) is not None
+
+    def added(self) -> int:
+        """How many entries the node holds now that it did not before."""
+        return self.web.node.store.count(self.group) - self.count_before
+
+
+@pytest.fixture
+async def fay(tmp_path: Path, hooked: Path) -> AsyncIterator[Writer]:
+    """A node serving the hooked client (skipped without Chromium), and a group fay made on it over
+    QUIC, with what the page needs to be her."""
     chromium_or_skip()
     async with web_node(tmp_path, hooked) as web:
-        _, me, writer = await writer_of(tmp_path, web)
-        group, seq = bytes.fromhex(writer[1]), writer[3]
-        count_before = web.node.store.count(group)
-
-        def browse() -> dict[str, Any]:
-            with chromium(web) as browser:
-                context = browser.new_context()
-                page = open_controlled(context, web.web.origin)
-                context.set_offline(True)
-                reloaded = page.reload()
-                assert reloaded is not None and reloaded.from_service_worker
-                # the app itself ran from the cache: with no identity here it asks for the invite link
-                shell = page.get_by_role("heading", name="Open your invite link").text_content()
-                api = page.evaluate("fetch('/node.json').then(() => 'reached', () => 'unreachable')")
-                hook(page, "useIdentity", *writer)
-                hook(page, "queue", 2)
-                waiting = hook(page, "pendingCount")
-                held_offline = web.node.store.get_at(group, me.public_key, seq + 1) is not None
-                context.set_offline(False)  # the 'online' event reconnects the conversation: it sends the outbox
-                until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
-                until(lambda: len(hook(page, "mine")) == 2)  # read back from the node and opened
-                mine = hook(page, "mine")
-                return {"shell": shell, "api": api, "mine": mine, "waiting": waiting, "held": held_offline}
-
-        with trio.fail_after(90):
-            result = await trio.to_thread.run_sync(browse)
-        assert result["shell"] == "Open your invite link" and result["api"] == "unreachable", result
-        assert result["waiting"] == 2 and not result["held"], result
-        assert result["mine"] == ["queued 1", "queued 2"], result
-        for i in (1, 2):
-            assert web.node.store.get_at(group, me.public_key, seq + i) is not None
-        assert web.node.store.count(group) == count_before + 2  # each held once
+        writer = Participant.create(tmp_path / "fay", "pass fay", web.address)
+        async with session(web.address) as s:
+            group = await writer.create_group(s, "Thursday circle")
+        me = writer.pseudonym(group)
+        seq, prev = web.node.store.head(group.group_id, me.public_key)  # type: ignore[misc]
+        identity = [writer.master.hex(), group.group_id.hex(), group.context.hex(), seq, prev.hex()]
+        yield Writer(web, me, identity, group.group_id, seq, web.node.store.count(group.group_id))
 
 
-async def test_a_page_closed_mid_send_sends_again_and_the_node_holds_the_entry_once(
-    tmp_path: Path, hooked: Path
-) -> None:
-    chromium_or_skip()
-    async with web_node(tmp_path, hooked) as web:
-        _, me, writer = await writer_of(tmp_path, web)
-        group, seq = bytes.fromhex(writer[1]), writer[3]
-        count_before = web.node.store.count(group)
+async def test_the_shell_opens_offline_and_what_is_queued_offline_is_sent_once_back_online(fay: Writer) -> None:
+    web = fay.web
 
-        def browse() -> dict[str, Any]:
-            with chromium(web) as browser:
-                context = browser.new_context()
-                page = context.new_page()
-                page.goto(f"{web.web.origin}/")
-                hook(page, "useIdentity", *writer)
-                hook(page, "queue", 1)  # kept: the conversation is not connected yet
-                entry_id = hook(page, "sendWithoutAck")  # the publish is written; its answer is never read
-                until(lambda: web.node.store.get_at(group, me.public_key, seq + 1) is not None)
-                page.close()  # closed before the acknowledgement
-                again = context.new_page()
-                again.goto(f"{web.web.origin}/")
-                waiting = hook(again, "pendingCount")
-                hook(again, "useIdentity", *writer)
-                sent = hook(again, "flushNow")
-                return {"id": entry_id, "waiting": waiting, "sent": sent, "left": hook(again, "pendingCount")}
+    def browse(context: BrowserContext) -> dict[str, Any]:
+        page = open_controlled(context, web.web.origin)
+        context.set_offline(True)
+        reloaded = page.reload()
+        assert reloaded is not None and reloaded.from_service_worker
+        # the app itself ran from the cache: with no identity here it asks for the invite link
+        shell = page.get_by_role("heading", name="Open your invite link").text_content()
+        api = page.evaluate("fetch('/node.json').then(() => 'reached', () => 'unreachable')")
+        hook(page, "useIdentity", *fay.identity)
+        hook(page, "queue", 2)
+        waiting = hook(page, "pendingCount")
+        held_offline = fay.held(1)
+        context.set_offline(False)  # the 'online' event reconnects the conversation: it sends the outbox
+        until(lambda: hook(page, "pendingCount") == 0 and hook(page, "flushesOnline") >= 1)
+        until(lambda: len(hook(page, "mine")) == 2)  # read back from the node and opened
+        mine = hook(page, "mine")
+        return {"shell": shell, "api": api, "mine": mine, "waiting": waiting, "held": held_offline}
 
-        with trio.fail_after(90):
-            result = await trio.to_thread.run_sync(browse)
-        assert result["waiting"] == 1, result  # the reopened page still had it queued...
-        assert result["sent"] == 1 and result["left"] == 0, result  # ...sent it again, and it was acknowledged
-        stored = web.node.store.get_at(group, me.public_key, seq + 1)
-        assert stored is not None and stored.entry_id.hex() == result["id"]
-        assert web.node.store.count(group) == count_before + 1  # held exactly once
+    result = await in_browser(web, browse)
+    assert result["shell"] == "Open your invite link" and result["api"] == "unreachable", result
+    assert result["waiting"] == 2 and not result["held"], result
+    assert result["mine"] == ["queued 1", "queued 2"], result
+    assert fay.held(1) and fay.held(2)
+    assert fay.added() == 2  # each held once
+
+
+async def test_a_page_closed_mid_send_sends_again_and_the_node_holds_the_entry_once(fay: Writer) -> None:
+    web = fay.web
+
+    def browse(context: BrowserContext) -> dict[str, Any]:
+        page = context.new_page()
+        page.goto(f"{web.web.origin}/")
+        hook(page, "useIdentity", *fay.identity)
+        hook(page, "queue", 1)  # kept: the conversation is not connected yet
+        entry_id = hook(page, "sendWithoutAck")  # the publish is written; its answer is never read
+        until(lambda: fay.held(1))
+        page.close()  # closed before the acknowledgement
+        again = context.new_page()
+        again.goto(f"{web.web.origin}/")
+        waiting = hook(again, "pendingCount")
+        hook(again, "useIdentity", *fay.identity)
+        sent = hook(again, "flushNow")
+        return {"id": entry_id, "waiting": waiting, "sent": sent, "left": hook(again, "pendingCount")}
+
+    result = await in_browser(web, browse)
+    assert result["waiting"] == 1, result  # the reopened page still had it queued...
+    assert result["sent"] == 1 and result["left"] == 0, result  # ...sent it again, and it was acknowledged
+    stored = web.node.store.get_at(fay.group, fay.me.public_key, fay.seq + 1)
+    assert stored is not None and stored.entry_id.hex() == result["id"]
+    assert fay.added() == 1  # held exactly once
 
 
 async def test_site_data_cleared_then_restored_from_the_node_with_the_words(tmp_path: Path, hooked: Path) -> None:
     chromium_or_skip()
     async with web_node(tmp_path, hooked) as web:
 
-        def browse() -> dict[str, Any]:
-            with chromium(web) as browser:
-                context = browser.new_context()
-                page = context.new_page()
-                page.goto(f"{web.web.origin}/")
-                made = hook(page, "createAndBackUp", "a passphrase")
-                had = hook(page, "hasIdentity")
-                cdp = context.new_cdp_session(page)
-                cdp.send("Storage.clearDataForOrigin", {"origin": web.web.origin, "storageTypes": "all"})
-                page.reload()
-                gone = not hook(page, "hasIdentity")
-                restored = hook(page, "restoreFromNode", made["words"], "a new passphrase")
-                return {"made": made, "had": had, "gone": gone, "restored": restored, "kept": hook(page, "hasIdentity")}
+        def browse(context: BrowserContext) -> dict[str, Any]:
+            page = context.new_page()
+            page.goto(f"{web.web.origin}/")
+            made = hook(page, "createAndBackUp", "a passphrase")
+            had = hook(page, "hasIdentity")
+            cdp = context.new_cdp_session(page)
+            cdp.send("Storage.clearDataForOrigin", {"origin": web.web.origin, "storageTypes": "all"})
+            page.reload()
+            gone = not hook(page, "hasIdentity")
+            restored = hook(page, "restoreFromNode", made["words"], "a new passphrase")
+            return {"made": made, "had": had, "gone": gone, "restored": restored, "kept": hook(page, "hasIdentity")}
 
-        with trio.fail_after(90):
-            result = await trio.to_thread.run_sync(browse)
+        result = await in_browser(web, browse)
         made, restored = result["made"], result["restored"]
         assert result["had"] and result["gone"] and result["kept"], result
         assert restored["pseudonyms"] == [made["pseudonym"]] and restored["groups"] == [made["group"]], result

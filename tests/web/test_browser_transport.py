@@ -22,7 +22,7 @@ from holdspace.clients.participant import Participant
 from holdspace.protocol import kinds
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
-from tests.web.web_node import WebNode, web_node
+from tests.web.web_node import WebNode, collect_errors, favicon_request, web_node
 
 ROUND_TRIP = """async ({seedHex, groupHex}) => {
   const hs = await import("/holdspace.js");
@@ -89,7 +89,7 @@ def spki_hash(certfile: Path) -> str:
 def expected(message: ConsoleMessage) -> bool:
     """Errors the page is meant to cause: the browser's own request for /favicon.ico (404: the node
     serves nothing else), and the WebTransport session refused on purpose (``/nowhere``)."""
-    return str(message.location.get("url", "")).endswith("/favicon.ico") or "/nowhere: " in message.text
+    return favicon_request(message) or "/nowhere: " in message.text
 
 
 def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: bool) -> dict[str, Any]:
@@ -102,8 +102,7 @@ def browse(web: WebNode, seed: bytes, group: bytes, *, without_webtransport: boo
         browser = pw.chromium.launch(executable_path=chromium_or_skip(), headless=True, args=args)
         try:
             page = browser.new_page()
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not expected(m) else None)
+            collect_errors(page, problems, expected)
             if without_webtransport:  # a browser that has no WebTransport
                 page.add_init_script("delete globalThis.WebTransport;")
             page.goto(f"{web.web.origin}/")

@@ -20,7 +20,7 @@ from holdspace.node.web.site import Site
 from holdspace.protocol.address import InviteLink, InviteToken
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
-from tests.web.web_node import page_for, web_node
+from tests.web.web_node import collect_errors, page_for, web_node
 
 ORIGIN = "https://127.0.0.1:4443"
 
@@ -44,15 +44,7 @@ def browse(url: str, damaged: str) -> dict[str, Any]:
         )
         try:
             page = browser.new_context(viewport=PHONE, ignore_https_errors=True).new_page()
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(m.text)
-                    if m.type == "error" and not str(m.location.get("url", "")).endswith("/favicon.ico")
-                    else None
-                ),
-            )
+            collect_errors(page, problems)
             page.goto(url)
             page.get_by_role("heading", name="You're invited").wait_for(timeout=15_000)
             result = {

@@ -11,7 +11,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import h11
 import nacl.signing
 import pytest
 import trio
+from playwright.sync_api import ConsoleMessage, Page
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request
 
@@ -45,6 +46,20 @@ def web_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def favicon_request(message: ConsoleMessage) -> bool:
+    """The browser's own request for /favicon.ico, which the node answers 404 (it serves no icon there)."""
+    return str(message.location.get("url", "")).endswith("/favicon.ico")
+
+
+def collect_errors(
+    page: Page, problems: list[str], expected: Callable[[ConsoleMessage], bool] = favicon_request
+) -> None:
+    """From now on, append to ``problems`` every uncaught error in ``page`` and every error its console
+    reports, but the console errors ``expected`` (by default the browser's favicon request)."""
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not expected(m) else None)
 
 
 BUNDLE = b'export const greeting = "hello from the bundle";\n'

@@ -144,6 +144,17 @@ async function joined(w: ReturnType<typeof world>, storage = new MemoryStorage()
   return { me, conv, storage };
 }
 
+/** A newcomer joined to the group, once Fay's "Welcome" (which gave her the group's keys) has reached
+ * her; `seen`: how far Fay has read the node, for `catchUp`. */
+async function welcomed(): Promise<{ w: ReturnType<typeof world>; seen: { n: number }; me: Participant; conv: Conversation; storage: MemoryStorage; welcome: Uint8Array }> {
+  const w = world();
+  const seen = { n: 0 };
+  const newcomer = await joined(w);
+  const welcome = fayWrites(w, seen, { t: "text", b: "Welcome" });
+  await tick();
+  return { w, seen, welcome, ...newcomer };
+}
+
 async function reopen(w: ReturnType<typeof world>, storage: MemoryStorage, here = true): Promise<Conversation> {
   const me = await Participant.unlock(new KeyStore(storage, CHEAP), storage, PASS, w.clock);
   const conv = new Conversation(me, me.profile.groups[0]!);
@@ -179,11 +190,7 @@ test("a newcomer joins by invite, waits for the group's keys, then reads and wri
 });
 
 test("an outbox item whose answer was lost is sent again as the same bytes, after a reload, exactly once", async () => {
-  const w = world();
-  const seen = { n: 0 };
-  const { conv, storage } = await joined(w);
-  fayWrites(w, seen, { t: "text", b: "Welcome" });
-  await tick();
+  const { w, conv, storage } = await welcomed();
   w.node.loseAnswer = true;
   await conv.send("only once");
   assert.equal(conv.view().outbox.length, 1); // not acknowledged: kept
@@ -201,11 +208,7 @@ test("an outbox item whose answer was lost is sent again as the same bytes, afte
 });
 
 test("a message key is never used twice: the sender chain goes on after a reload", async () => {
-  const w = world();
-  const seen = { n: 0 };
-  const { conv, storage } = await joined(w);
-  fayWrites(w, seen, { t: "text", b: "Welcome" });
-  await tick();
+  const { w, seen, conv, storage } = await welcomed();
   await conv.send("first");
   w.node.closePage();
   const again = await reopen(w, storage);
@@ -225,11 +228,7 @@ test("a message key is never used twice: the sender chain goes on after a reload
 });
 
 test("a member who holds keys rekeys by itself when someone new joined, then sends", async () => {
-  const w = world();
-  const seen = { n: 0 };
-  const { conv } = await joined(w);
-  fayWrites(w, seen, { t: "text", b: "Welcome" });
-  await tick();
+  const { w, conv } = await welcomed();
   const inv = w.b.invite("founder");
   const sam = w.b.join("sam", inv);
   for (const m of w.b.made.slice(-2)) w.node.add(m.entry.bytes, m.payload);
@@ -247,11 +246,7 @@ test("a member who holds keys rekeys by itself when someone new joined, then sen
 });
 
 test("a refused item stays in the outbox with its code; check-ins and reports are sealed to the facilitators", async () => {
-  const w = world();
-  const seen = { n: 0 };
-  const { conv } = await joined(w);
-  const welcome = fayWrites(w, seen, { t: "text", b: "Welcome" });
-  await tick();
+  const { w, seen, conv, welcome } = await welcomed();
   w.node.refuse = "group.not_member";
   await conv.send("refused");
   assert.deepEqual(conv.view().outbox.map((o) => [o.text, o.error]), [["refused", "group.not_member"]]);
@@ -269,11 +264,7 @@ test("a refused item stays in the outbox with its code; check-ins and reports ar
 });
 
 test("a full group keeps the item as it is in the one outbox; a new session (back online) sends it, once", async () => {
-  const w = world();
-  const seen = { n: 0 };
-  const { me, conv } = await joined(w);
-  fayWrites(w, seen, { t: "text", b: "Welcome" });
-  await tick();
+  const { w, me, conv } = await welcomed();
   w.node.refuse = "quota.group_full"; // may pass later: not a refusal of the item
   await conv.send("kept while the group is full");
   const [kept] = await me.outbox.pending();

@@ -53,12 +53,12 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clients.client import connect  # noqa: E402
-from clients.participant import Participant  # noqa: E402
-from protocol.address import InviteToken, NodeAddress  # noqa: E402
-from protocol.content import Text  # noqa: E402
+from holdspace.clients.client import connect  # noqa: E402
+from holdspace.clients.participant import Participant  # noqa: E402
+from holdspace.protocol.address import InviteToken, NodeAddress  # noqa: E402
+from holdspace.protocol.content import Text  # noqa: E402
 
-HOLDSPACE = [sys.executable, "-c", "from clients.cli import main; main()"]
+HOLDSPACE = [sys.executable, "-m", "holdspace"]
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throwaway identity in a temporary home
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/s/[\w-]+/enter\?t=\S+)")
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')

@@ -32,13 +32,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.core import MAX_JOINS_PER_USE, NodeCore
-from node.memory_store import MemoryReader
-from protocol import author, crypto, kinds
-from protocol.entry import Entry
-from protocol.group import compute
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MAX_DEPS, MEMBER, Redact
+from holdspace.node.core import MAX_JOINS_PER_USE, NodeCore
+from holdspace.node.memory_store import MemoryReader
+from holdspace.protocol import author, crypto, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.group import compute
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MAX_DEPS, MEMBER, Redact
 from tests.group_world import FAR, World
 from tests.node.core_driver import from_client, hosted, store_all
 

@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clients.participant import GroupRecord, Message, Participant  # noqa: E402
-from protocol import crypto, e2ee  # noqa: E402
-from protocol.content import Text, encode_content  # noqa: E402
-from protocol.identity import Pseudonym  # noqa: E402
-from protocol.keyfile import MEMLIMIT, OPSLIMIT  # noqa: E402
+from holdspace.clients.participant import GroupRecord, Message, Participant  # noqa: E402
+from holdspace.protocol import crypto, e2ee  # noqa: E402
+from holdspace.protocol.content import Text, encode_content  # noqa: E402
+from holdspace.protocol.identity import Pseudonym  # noqa: E402
+from holdspace.protocol.keyfile import MEMLIMIT, OPSLIMIT  # noqa: E402
 
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a benchmark identity
 T0 = 1_800_000_000_000

@@ -59,20 +59,20 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clients.client import NodeSession, connect  # noqa: E402
-from node.core import Decision  # noqa: E402
-from node.federation import Connector, Federation, quic_connector  # noqa: E402
-from node.peering import PeerBook  # noqa: E402
-from node.server import Node, open_node  # noqa: E402
-from node.transport import ByteCounts, Connection, ServerStats, serve_quic  # noqa: E402
-from protocol import e2ee, kinds  # noqa: E402
-from protocol.address import NodeAddress  # noqa: E402
-from protocol.author import LogWriter, create_group, invite  # noqa: E402
-from protocol.entry import Entry  # noqa: E402
-from protocol.federation import ALPN_FEDERATION, heads_digest  # noqa: E402
-from protocol.frames import ALPN_CLIENT  # noqa: E402
-from protocol.group import compute_state  # noqa: E402
-from protocol.identity import Pseudonym, group_context  # noqa: E402
+from holdspace.clients.client import NodeSession, connect  # noqa: E402
+from holdspace.node.core import Decision  # noqa: E402
+from holdspace.node.federation import Connector, Federation, quic_connector  # noqa: E402
+from holdspace.node.peering import PeerBook  # noqa: E402
+from holdspace.node.server import Node, open_node  # noqa: E402
+from holdspace.node.transport import ByteCounts, Connection, ServerStats, serve_quic  # noqa: E402
+from holdspace.protocol import e2ee, kinds  # noqa: E402
+from holdspace.protocol.address import NodeAddress  # noqa: E402
+from holdspace.protocol.author import LogWriter, create_group, invite  # noqa: E402
+from holdspace.protocol.entry import Entry  # noqa: E402
+from holdspace.protocol.federation import ALPN_FEDERATION, heads_digest  # noqa: E402
+from holdspace.protocol.frames import ALPN_CLIENT  # noqa: E402
+from holdspace.protocol.group import compute_state  # noqa: E402
+from holdspace.protocol.identity import Pseudonym, group_context  # noqa: E402
 
 T0 = int(time.time() * 1000)
 SEEDS = {"A": b"\x0a" * 32, "B": b"\x0b" * 32, "C": b"\x0c" * 32}

@@ -39,16 +39,16 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clients.client import NodeSession, connect  # noqa: E402
-from node.core import NodeCore, to_record  # noqa: E402
-from node.store import Store  # noqa: E402
-from node.transport.base import ByteCounts  # noqa: E402
-from protocol import e2ee, kinds  # noqa: E402
-from protocol.address import NodeAddress  # noqa: E402
-from protocol.author import LogWriter, create_group, invite  # noqa: E402
-from protocol.entry import Entry, decode_entry  # noqa: E402
-from protocol.group import compute_state  # noqa: E402
-from protocol.identity import Pseudonym, group_context  # noqa: E402
+from holdspace.clients.client import NodeSession, connect  # noqa: E402
+from holdspace.node.core import NodeCore, to_record  # noqa: E402
+from holdspace.node.store import Store  # noqa: E402
+from holdspace.node.transport.base import ByteCounts  # noqa: E402
+from holdspace.protocol import e2ee, kinds  # noqa: E402
+from holdspace.protocol.address import NodeAddress  # noqa: E402
+from holdspace.protocol.author import LogWriter, create_group, invite  # noqa: E402
+from holdspace.protocol.entry import Entry, decode_entry  # noqa: E402
+from holdspace.protocol.group import compute_state  # noqa: E402
+from holdspace.protocol.identity import Pseudonym, group_context  # noqa: E402
 
 SEED = b"\x33" * 32
 PUBLISHERS = 10

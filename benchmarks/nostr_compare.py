@@ -90,8 +90,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.node_bench import PUBLISHERS, Workload, note_arrivals, send_timed, setup_group  # noqa: E402
-from clients.client import NodeSession, connect  # noqa: E402
-from protocol.address import NodeAddress  # noqa: E402
+from holdspace.clients.client import NodeSession, connect  # noqa: E402
+from holdspace.protocol.address import NodeAddress  # noqa: E402
 
 NOSTR_VENV = ROOT / "benchmarks" / ".venv-nostr"
 NOSTR_PACKAGES = ["nostr-relay==1.14", "coincurve", "websockets"]

@@ -13,12 +13,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from protocol import author, codec, crypto, e2ee, kinds
-from protocol import entry as entry_module
-from protocol.entry import create_entry, decode_entry
-from protocol.group import DecodeCache, compute_state
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MEMBER, decode_envelope
+from holdspace.protocol import author, codec, crypto, e2ee, kinds
+from holdspace.protocol import entry as entry_module
+from holdspace.protocol.entry import create_entry, decode_entry
+from holdspace.protocol.group import DecodeCache, compute_state
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MEMBER, decode_envelope
 
 T0 = 1_764_000_000_000
 FIGURES: dict[str, float] = {}  # every printed figure, by name, for --json (benchmarks/run_all.py)

@@ -26,12 +26,12 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from node.core import from_record, to_record
-from node.server import open_node
-from node.store import Store
-from protocol import author, kinds
-from protocol.identity import new_master_secret
-from protocol.payloads import MessageEnvelope, Session
+from holdspace.node.core import from_record, to_record
+from holdspace.node.server import open_node
+from holdspace.node.store import Store
+from holdspace.protocol import author, kinds
+from holdspace.protocol.identity import new_master_secret
+from holdspace.protocol.payloads import MessageEnvelope, Session
 
 T0 = 1_800_000_000_000
 

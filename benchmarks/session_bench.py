@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.core import NodeCore
-from node.limits import NodeLimits
-from node.rates import PublishRates
-from node.session import ClientSession, Fetch
-from protocol.frames import auth_message, decode_client_request, encode_client_request
+from holdspace.node.core import NodeCore
+from holdspace.node.limits import NodeLimits
+from holdspace.node.rates import PublishRates
+from holdspace.node.session import ClientSession, Fetch
+from holdspace.protocol.frames import auth_message, decode_client_request, encode_client_request
 from tests.group_world import World
 from tests.node.core_driver import hosted
 

@@ -44,13 +44,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from protocol import e2ee, kinds
-from protocol import entry as entry_module
-from protocol.author import create_group
-from protocol.entry import decode_entry
-from protocol.group import Epoch
-from protocol.identity import new_master_secret
-from protocol.payloads import decode_envelope
+from holdspace.protocol import e2ee, kinds
+from holdspace.protocol import entry as entry_module
+from holdspace.protocol.author import create_group
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.group import Epoch
+from holdspace.protocol.identity import new_master_secret
+from holdspace.protocol.payloads import decode_envelope
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "simulations" / "scenarios"
@@ -111,7 +111,7 @@ def _scenario(scenario: Path, out: Path, extra: dict[str, str] | None) -> Path:
 
 def run(scenario: Path, out: Path, extra: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     path = _scenario(scenario, out, extra)
-    cmd = [sys.executable, "-c", "from clients.cli import main; main()", "sim", "run", str(path)]
+    cmd = [sys.executable, "-m", "holdspace", "sim", "run", str(path)]
     cpu_before, _ = _children_cpu()
     done = subprocess.run(  # noqa: S603 - our own CLI, with paths we made
         [*cmd, "--seed", "1", "--out", str(out), "--no-plots"], capture_output=True, text=True, check=False
@@ -128,7 +128,17 @@ def capped_run(scenario: Path, out: Path, extra: dict[str, str], cap_s: float) -
     """Run ``scenario`` (niced: it shares the machine) for at most ``cap_s`` wall seconds; what it
     reached, read back from the history it streams to disk (the last megabyte may be unwritten)."""
     path = _scenario(scenario, out, extra)
-    cmd = ["nice", "-n", "10", sys.executable, "-c", "from clients.cli import main; main()", "sim", "run", str(path)]
+    cmd = [
+        "nice",
+        "-n",
+        "10",
+        sys.executable,
+        "-c",
+        "from holdspace.clients.cli import main; main()",
+        "sim",
+        "run",
+        str(path),
+    ]
     cpu_before, _ = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(  # noqa: S603 - our own CLI, with paths we made
@@ -170,7 +180,7 @@ def capped_run(scenario: Path, out: Path, extra: dict[str, str], cap_s: float) -
 
 def study(out: Path, path: Path = STUDY) -> tuple[float, float, int]:
     """The study's wall time, the ideal wall time (its runs' own wall times / jobs), and its runs."""
-    cmd = [sys.executable, "-c", "from clients.cli import main; main()", "sim", "study", str(path)]
+    cmd = [sys.executable, "-m", "holdspace", "sim", "study", str(path)]
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - our own CLI, with paths we made
         [*cmd, "--out", str(out), "--jobs", str(STUDY_JOBS), "--no-plots"], capture_output=True, text=True, check=False

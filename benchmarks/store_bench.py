@@ -31,8 +31,8 @@ from pathlib import Path
 
 import trio
 
-from node.store import Store, StoredEntry
-from node.store_writer import StoreWriter, _Pending
+from holdspace.node.store import Store, StoredEntry
+from holdspace.node.store_writer import StoreWriter, _Pending
 
 ENTRY_SIZE = 1024
 APPENDERS = 10

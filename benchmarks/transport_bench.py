@@ -25,7 +25,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from node.transport import (
+from holdspace.node.transport import (
     EndOfStream,
     MemoryNetwork,
     TransportError,

@@ -26,11 +26,11 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.limits import NodeLimits, default_transport_limits
-from node.transport.base import encode_header
-from node.transport.quic import connect_quic
-from node.web.byte_frames import MessageSplitter
-from protocol.frames import ALPN_CLIENT, MAX_FRAME, PROTOCOL_VERSION, encode_client_request
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.transport.base import encode_header
+from holdspace.node.transport.quic import connect_quic
+from holdspace.node.web.byte_frames import MessageSplitter
+from holdspace.protocol.frames import ALPN_CLIENT, MAX_FRAME, PROTOCOL_VERSION, encode_client_request
 from tests.web.h3_client import h3_client
 from tests.web.web_node import page_for, web_node, websocket
 

@@ -7,11 +7,11 @@ clear ``client.*`` error rather than a refusal from the node after the fact.
 
 from __future__ import annotations
 
-from clients.client import NodeSession
-from clients.participant import ClientError, GroupRecord, Message, Participant
-from clients.support import sessions
-from protocol.content import CheckIn, Disclosure, Pin, Report, Rsvp, Turn
-from protocol.schedule import occurrence_at
+from holdspace.clients.client import NodeSession
+from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant
+from holdspace.clients.support import sessions
+from holdspace.protocol.content import CheckIn, Disclosure, Pin, Report, Rsvp, Turn
+from holdspace.protocol.schedule import occurrence_at
 
 
 def check_in(me: Participant, record: GroupRecord, mood: int, word: str | None) -> CheckIn:

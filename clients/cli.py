@@ -21,17 +21,25 @@ import click
 import nacl.signing
 import trio
 
-from clients import crisis
-from clients.app.launch import app
-from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, run, session_call
-from clients.client import NodeSession
-from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
-from clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup
-from clients.support import reactions
-from clients.support_cli import badge_text, parse_duration, print_crisis, register
-from node import maintenance, sdnotify
-from node import operations as node_operations
-from node.config import (
+from holdspace.clients import crisis
+from holdspace.clients.app.launch import app
+from holdspace.clients.cli_common import (
+    friendly,
+    home_dir,
+    home_lock,
+    passphrase,
+    passphrase_file_option,
+    run,
+    session_call,
+)
+from holdspace.clients.client import NodeSession
+from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from holdspace.clients.recovery import BACKUP_FILE, make_recovery_key, restore, write_backup
+from holdspace.clients.support import reactions
+from holdspace.clients.support_cli import badge_text, parse_duration, print_crisis, register
+from holdspace.node import maintenance, sdnotify
+from holdspace.node import operations as node_operations
+from holdspace.node.config import (
     CONFIG,
     WILDCARDS,
     ConfigError,
@@ -44,22 +52,22 @@ from node.config import (
     update_peers,
     update_refused,
 )
-from node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, health, node_lock
-from node.logs import FORMATS, LEVELS, setup_logging
-from node.peering import PeerBook
-from node.reload import apply_config
-from node.store import StoreError
-from protocol import kinds, textid
-from protocol.address import InviteToken, NodeAddress, shareable_invite
-from protocol.content import Text
-from protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
-from protocol.operator_token import parse_token
-from protocol.payloads import ROLES
-from simulations.cli import sim
+from holdspace.node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, health, node_lock
+from holdspace.node.logs import FORMATS, LEVELS, setup_logging
+from holdspace.node.peering import PeerBook
+from holdspace.node.reload import apply_config
+from holdspace.node.store import StoreError
+from holdspace.protocol import kinds, textid
+from holdspace.protocol.address import InviteToken, NodeAddress, shareable_invite
+from holdspace.protocol.content import Text
+from holdspace.protocol.identity import fingerprint, parse_pseudonym_id, pseudonym_text_id
+from holdspace.protocol.operator_token import parse_token
+from holdspace.protocol.payloads import ROLES
+from holdspace.simulations.cli import sim
 
 if TYPE_CHECKING:
-    from node.federation import Federation
-    from node.metrics import MetricsBind
+    from holdspace.node.federation import Federation
+    from holdspace.node.metrics import MetricsBind
 
 log = logging.getLogger("holdspace.node")
 
@@ -82,7 +90,7 @@ def cli(ctx: click.Context, home: str) -> None:
 @cli.command()
 def demo() -> None:
     """Walk through a group conversation on a real node, then clean up."""
-    from clients.demo import run_demo  # noqa: PLC0415 - other commands start without it
+    from holdspace.clients.demo import run_demo  # noqa: PLC0415 - other commands start without it
 
     friendly(run_demo)(click.echo)
 
@@ -156,7 +164,7 @@ def node_run(
     """Run the node in DIRECTORY until Ctrl-C or SIGTERM; SIGHUP re-reads node.toml. Under systemd
     (Type=notify) it reports readiness, reloads and its stop; a store of an older format is migrated."""
     # imported here: the participant's commands start without the node's runtime
-    from node.metrics import metrics_bind  # noqa: PLC0415
+    from holdspace.node.metrics import metrics_bind  # noqa: PLC0415
 
     node_operations.require_node(directory)
     with node_lock(directory, "starting another"):
@@ -177,9 +185,9 @@ def node_run(
 
 async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningKey, bind: MetricsBind | None) -> None:
     """``node run`` once the node's directory is locked, its key open and its store current."""
-    from node.federation import Federation, quic_connector  # noqa: PLC0415
-    from node.metrics import serve_metrics  # noqa: PLC0415
-    from node.server import open_node  # noqa: PLC0415
+    from holdspace.node.federation import Federation, quic_connector  # noqa: PLC0415
+    from holdspace.node.metrics import serve_metrics  # noqa: PLC0415
+    from holdspace.node.server import open_node  # noqa: PLC0415
 
     # signals are received from the start: one sent while the node starts (systemd stopping or reloading
     # it, say) waits until it serves, instead of killing it midway
@@ -248,7 +256,7 @@ async def _start_web(nursery: trio.Nursery, directory: Path, config: NodeConfig,
     """Start the web endpoint if ``[web]`` is enabled (spec 15.8); return its origin."""
     if config.web is None:
         return None
-    from node.web.serve import serve_web  # noqa: PLC0415 - only a node with [web] enabled needs it
+    from holdspace.node.web.serve import serve_web  # noqa: PLC0415 - only a node with [web] enabled needs it
 
     certfile, keyfile = config.web.files(directory)
     endpoint = await nursery.start(
@@ -347,7 +355,7 @@ def node_web_cert(directory: Path, host: str | None, days: int) -> None:
     Browsers accept it over WebTransport by its hash, which the node publishes; for the pages and the
     WebSocket a browser must be told to trust it. Use a CA-issued certificate for public nodes; renew
     this one (and restart the node) before it expires."""
-    from node.transport.certs import web_certificate  # noqa: PLC0415 - only this command needs it
+    from holdspace.node.transport.certs import web_certificate  # noqa: PLC0415 - only this command needs it
 
     config = read_config(directory)
     cert, key = web_certificate(host or config.public_web_host(), days=days)
@@ -540,7 +548,7 @@ def node_token() -> None:
 @friendly
 def node_token_new(directory: Path, uses: int | None, days: float | None, label: str) -> None:
     """Make a token; it is shown once. Give it privately; the node keeps only its hash."""
-    from node import moderation  # noqa: PLC0415 - the participant's commands start without it
+    from holdspace.node import moderation  # noqa: PLC0415 - the participant's commands start without it
 
     text = moderation.issue_token(directory, now_ms(), uses=uses, days=days, label=label)
     click.echo(text)
@@ -553,7 +561,7 @@ def node_token_new(directory: Path, uses: int | None, days: float | None, label:
 @friendly
 def node_token_list(directory: Path, as_json: bool) -> None:
     """The tokens not revoked: id, uses, expiry, label."""
-    from node import moderation  # noqa: PLC0415
+    from holdspace.node import moderation  # noqa: PLC0415
 
     now = now_ms()
     tokens = moderation.list_tokens(directory)
@@ -574,7 +582,7 @@ def node_token_list(directory: Path, as_json: bool) -> None:
 @friendly
 def node_token_revoke(directory: Path, token_id: str) -> None:
     """Revoke the token TOKEN_ID (see 'token list'); groups it started stay."""
-    from node import moderation  # noqa: PLC0415
+    from holdspace.node import moderation  # noqa: PLC0415
 
     click.echo(f"token {moderation.revoke_token(directory, token_id)} revoked (at once, even on a running node)")
 
@@ -590,7 +598,7 @@ def node_groups() -> None:
 @friendly
 def node_groups_list(directory: Path, as_json: bool) -> None:
     """Every group stored here: id, entries, bytes, latest entry. The node sees no names and no words."""
-    from node import moderation  # noqa: PLC0415
+    from holdspace.node import moderation  # noqa: PLC0415
 
     config = read_config(directory)
     rows = moderation.list_groups(directory, config.refused)
@@ -638,7 +646,7 @@ def node_groups_allow(directory: Path, group_id: str) -> None:
 def node_groups_drop(directory: Path, group_id: str, yes: bool) -> None:
     """Refuse GROUP_ID and delete everything this node stores of it (the node must be stopped).
     Members whose home is this node lose their access through it; other hosts keep the group."""
-    from node import moderation  # noqa: PLC0415
+    from holdspace.node import moderation  # noqa: PLC0415
 
     group = parse_group_id(group_id)
     if not yes:
@@ -837,7 +845,7 @@ def group_invite(
     _, invite = session_call(ctx, go)
     click.echo(invite)
     if qr:
-        from clients.qr import qr_terminal  # noqa: PLC0415 - only --qr draws
+        from holdspace.clients.qr import qr_terminal  # noqa: PLC0415 - only --qr draws
 
         click.echo(qr_terminal(invite), nl=False)
 

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import click
 import trio
 
-from clients.client import connect
-from clients.participant import ClientError, Participant
-from clients.plain import plain
-from node.transport.base import TransportError
-from protocol.errors import HoldspaceError
+from holdspace.clients.client import connect
+from holdspace.clients.participant import ClientError, Participant
+from holdspace.clients.plain import plain
+from holdspace.node.transport.base import TransportError
+from holdspace.protocol.errors import HoldspaceError
 
 T = TypeVar("T")
 LOCK_FILE = "holdspace.lock"

@@ -21,14 +21,21 @@ from dataclasses import dataclass, field
 
 import trio
 
-from node.limits import default_transport_limits
-from node.transport.base import Connection, EndOfStream, MessageStream, TransportClosed, TransportError, clone_error
-from node.transport.quic import connect_quic
-from protocol import codec, kinds
-from protocol.address import NodeAddress
-from protocol.entry import Entry, decode_entry
-from protocol.errors import CODES, HoldspaceError
-from protocol.frames import (
+from holdspace.node.limits import default_transport_limits
+from holdspace.node.transport.base import (
+    Connection,
+    EndOfStream,
+    MessageStream,
+    TransportClosed,
+    TransportError,
+    clone_error,
+)
+from holdspace.node.transport.quic import connect_quic
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import CODES, HoldspaceError
+from holdspace.protocol.frames import (
     ALPN_CLIENT,
     CLOSE_BAD_FRAME,
     MAX_FETCH,
@@ -40,7 +47,7 @@ from protocol.frames import (
     decode_reply,
     encode_client_request,
 )
-from protocol.identity import IdentityDocument, Pseudonym, verify_identity_document
+from holdspace.protocol.identity import IdentityDocument, Pseudonym, verify_identity_document
 
 
 @dataclass(frozen=True, slots=True)

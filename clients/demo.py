@@ -16,22 +16,22 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from clients import crisis
-from clients.client import NodeSession, connect
-from clients.participant import GroupRecord, Participant, now_ms
-from clients.support import checkin_summary, crisis_resources, sessions
-from node.core import from_record
-from node.federation import Federation, quic_connector
-from node.peering import PeerBook
-from node.server import Node, open_node
-from protocol import kinds
-from protocol.address import InviteToken, NodeAddress
-from protocol.content import CheckIn, Pin, Reaction, Rsvp, Text, Turn
-from protocol.errors import HoldspaceError
-from protocol.federation import heads_digest
-from protocol.identity import fingerprint
-from protocol.payloads import MessageEnvelope
-from protocol.schedule import zone
+from holdspace.clients import crisis
+from holdspace.clients.client import NodeSession, connect
+from holdspace.clients.participant import GroupRecord, Participant, now_ms
+from holdspace.clients.support import checkin_summary, crisis_resources, sessions
+from holdspace.node.core import from_record
+from holdspace.node.federation import Federation, quic_connector
+from holdspace.node.peering import PeerBook
+from holdspace.node.server import Node, open_node
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.content import CheckIn, Pin, Reaction, Rsvp, Text, Turn
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.federation import heads_digest
+from holdspace.protocol.identity import fingerprint
+from holdspace.protocol.payloads import MessageEnvelope
+from holdspace.protocol.schedule import zone
 
 Say = Callable[[str], None]
 Who = tuple[Participant, NodeSession, GroupRecord]

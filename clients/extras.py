@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from clients.participant import ClientError
+from holdspace.clients.participant import ClientError
 
 #: extra -> the modules it provides, as imported by the commands that need them
 EXTRAS: dict[str, tuple[str, ...]] = {

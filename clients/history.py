@@ -56,8 +56,8 @@ from typing import Any
 
 import lmdb
 
-from protocol import codec, crypto
-from protocol.errors import CodecError, CryptoError, HoldspaceError
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.errors import CodecError, CryptoError, HoldspaceError
 
 HISTORY_DIR = "history"
 HISTORY_KEY = 32

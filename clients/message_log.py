@@ -16,10 +16,10 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import overload
 
-from clients.history import TAG, HistoryError, HistoryStore
-from clients.records import Message
-from protocol import codec
-from protocol.content import Text
+from holdspace.clients.history import TAG, HistoryError, HistoryStore
+from holdspace.clients.records import Message
+from holdspace.protocol import codec
+from holdspace.protocol.content import Text
 
 _POS = struct.Struct(">Q")
 

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clients.client import NodeSession, Received
-from clients.history import (
+from holdspace.clients.client import NodeSession, Received
+from holdspace.clients.history import (
     DEFAULT_BUDGET,
     HISTORY_KEY,
     MAX_BUDGET,
@@ -30,21 +30,30 @@ from clients.history import (
     discard_history,
     open_history,
 )
-from clients.message_log import MemoryLog, StoredLog, StoredSeen
-from clients.records import Message, Outgoing
-from clients.support import current_pin
-from protocol import codec, e2ee, kinds
-from protocol.address import MAX_HOSTS, InviteToken, NodeAddress
-from protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
-from protocol.content import Content, Disclosure, Pin, Quote, SessionDetails, Text, decode_content, encode_content
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
-from protocol.forks import Forks, forks_of
-from protocol.group import Computation, DecodeCache, GroupState, compute, extend
-from protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
-from protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
-from protocol.log import verify_fork_proof
-from protocol.payloads import (
+from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
+from holdspace.clients.records import Message, Outgoing
+from holdspace.clients.support import current_pin
+from holdspace.protocol import codec, e2ee, kinds
+from holdspace.protocol.address import MAX_HOSTS, InviteToken, NodeAddress
+from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
+from holdspace.protocol.content import (
+    Content,
+    Disclosure,
+    Pin,
+    Quote,
+    SessionDetails,
+    Text,
+    decode_content,
+    encode_content,
+)
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.forks import Forks, forks_of
+from holdspace.protocol.group import Computation, DecodeCache, GroupState, compute, extend
+from holdspace.protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
+from holdspace.protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
     MEMBER,
@@ -62,7 +71,7 @@ from protocol.payloads import (
     decode_payload,
     envelope_expiry,
 )
-from protocol.schedule import is_zone, retention_deadline
+from holdspace.protocol.schedule import is_zone, retention_deadline
 
 KEYFILE = "holdspace.keys"
 #: a version 1 key file (every message in it) is read up to this size, to be migrated

@@ -4,7 +4,7 @@ these say what it means for the person and what they can do. Every other refusal
 
 from __future__ import annotations
 
-from protocol.errors import HoldspaceError
+from holdspace.protocol.errors import HoldspaceError
 
 PLAIN: dict[str, str] = {
     "admission.closed": (

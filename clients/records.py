@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protocol import codec, kinds
-from protocol.content import Content, Pin, Text, decode_content
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.content import Content, Pin, Text, decode_content
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
 
 
 @dataclass(slots=True)

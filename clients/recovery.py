@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clients.participant import ClientError, GroupRecord, Participant, write_private
-from protocol import backup as bk
-from protocol import e2ee
-from protocol.address import NodeAddress
-from protocol.identity import Pseudonym
+from holdspace.clients.participant import ClientError, GroupRecord, Participant, write_private
+from holdspace.protocol import backup as bk
+from holdspace.protocol import e2ee
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.identity import Pseudonym
 
 BACKUP_FILE = "holdspace.backup"
 

@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clients.crisis import DEFAULT_RESOURCES
-from protocol import kinds
-from protocol.content import (
+from holdspace.clients.crisis import DEFAULT_RESOURCES
+from holdspace.protocol import kinds
+from holdspace.protocol.content import (
     CheckIn,
     CredentialPost,
     Pin,
@@ -29,14 +29,14 @@ from protocol.content import (
     decode_content,
     verify_disclosure,
 )
-from protocol.credential import Badge, check_badge
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
-from protocol.payloads import FACILITATOR, RANK, Redact, Remove, RoleChange, decode_payload
-from protocol.schedule import Occurrence, upcoming
+from holdspace.protocol.credential import Badge, check_badge
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.payloads import FACILITATOR, RANK, Redact, Remove, RoleChange, decode_payload
+from holdspace.protocol.schedule import Occurrence, upcoming
 
 if TYPE_CHECKING:
-    from clients.participant import GroupRecord, Message
+    from holdspace.clients.participant import GroupRecord, Message
 
 
 def is_facilitator(record: GroupRecord, key: bytes) -> bool:

@@ -12,21 +12,21 @@ from typing import Any
 
 import click
 
-from clients import actions, crisis
-from clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, session_call
-from clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
-from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
-from node.config import load_node, parse_node_id
-from protocol.content import (
+from holdspace.clients import actions, crisis
+from holdspace.clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, session_call
+from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
+from holdspace.clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
+from holdspace.node.config import load_node, parse_node_id
+from holdspace.protocol.content import (
     REACTIONS,
     RSVP_ANSWERS,
     CredentialPost,
     Reaction,
     RevocationPost,
 )
-from protocol.credential import decode_attestation, decode_revocation, issue, revoke
-from protocol.identity import parse_pseudonym_id, pseudonym_text_id
-from protocol.schedule import zone
+from holdspace.protocol.credential import decode_attestation, decode_revocation, issue, revoke
+from holdspace.protocol.identity import parse_pseudonym_id, pseudonym_text_id
+from holdspace.protocol.schedule import zone
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 UNITS = {"": 60_000, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}

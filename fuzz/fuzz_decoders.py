@@ -246,13 +246,13 @@ def fallback(targets: list[Any], seconds: float, seed: int, artifacts: Path, *, 
 def run_atheris(name: str, argv: list[str]) -> None:
     import atheris  # noqa: PLC0415
 
-    with atheris.instrument_imports(include=["protocol", "node", "clients", "fuzz"]):
+    with atheris.instrument_imports(include=["holdspace", "fuzz"]):
         from fuzz.mutate import mutate  # noqa: PLC0415
         from fuzz.targets import check  # noqa: PLC0415
 
         targets = _targets(name)
-        import clients.client  # noqa: F401, PLC0415 - instrumented for the response target
-        import node.session  # noqa: F401, PLC0415 - instrumented for the node_header target
+        import holdspace.clients.client  # noqa: PLC0415 - instrumented for the response target
+        import holdspace.node.session  # noqa: F401, PLC0415 - instrumented for the node_header target
 
     def test_one_input(data: bytes) -> None:
         target, body = _select(targets, data)

@@ -25,9 +25,9 @@ import random
 from collections.abc import Sequence
 
 from fuzz.targets import FUZZ_KEY, FUZZ_SEED, NOW_MS, Target, pack, unpack
-from protocol import codec, crypto, signing
-from protocol.credential import DOMAIN_CREDENTIAL, DOMAIN_REVOCATION
-from protocol.errors import HoldspaceError
+from holdspace.protocol import codec, crypto, signing
+from holdspace.protocol.credential import DOMAIN_CREDENTIAL, DOMAIN_REVOCATION
+from holdspace.protocol.errors import HoldspaceError
 
 INTERESTING_BYTES = bytes(
     [

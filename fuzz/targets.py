@@ -26,13 +26,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protocol import codec, crypto, e2ee, kinds, textid
-from protocol.address import InviteToken, NodeAddress
-from protocol.content import Quote, Report, decode_content, encode_content, verify_disclosure
-from protocol.credential import check_badge, decode_attestation, decode_revocation, issue, revoke
-from protocol.entry import create_entry, decode_entry
-from protocol.errors import CODES, HoldspaceError
-from protocol.federation import (
+from holdspace.protocol import codec, crypto, e2ee, kinds, textid
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.content import Quote, Report, decode_content, encode_content, verify_disclosure
+from holdspace.protocol.credential import check_badge, decode_attestation, decode_revocation, issue, revoke
+from holdspace.protocol.entry import create_entry, decode_entry
+from holdspace.protocol.errors import CODES, HoldspaceError
+from holdspace.protocol.federation import (
     decode_fed_request,
     decode_sync_event,
     digest_plan,
@@ -43,7 +43,7 @@ from protocol.federation import (
     encode_sync,
     sync_plan,
 )
-from protocol.frames import (
+from holdspace.protocol.frames import (
     RemoteError,
     decode_client_request,
     decode_reply,
@@ -55,9 +55,9 @@ from protocol.frames import (
     encode_refusal,
     encode_request,
 )
-from protocol.identity import Pseudonym, verify_identity_document
-from protocol.log import make_fork_proof, verify_fork_proof
-from protocol.payloads import decode_direct, decode_envelope, decode_payload
+from holdspace.protocol.identity import Pseudonym, verify_identity_document
+from holdspace.protocol.log import make_fork_proof, verify_fork_proof
+from holdspace.protocol.payloads import decode_direct, decode_envelope, decode_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "spec" / "vectors"
@@ -165,7 +165,7 @@ def run_request(data: bytes) -> object:
 
 def run_response(data: bytes) -> object:
     """What a client decodes from its node: an answer or an event, and the entries it carries."""
-    from clients.client import _entries  # the client's own entry-item decoder  # noqa: PLC0415
+    from holdspace.clients.client import _entries  # the client's own entry-item decoder  # noqa: PLC0415
 
     reply = decode_reply(data)
     if reply.kind == "err":
@@ -297,8 +297,8 @@ def run_unpad(data: bytes) -> object:
 def run_node_header(data: bytes) -> object:
     """The node's first look at a published header, before the full entry checks (node/rates.py,
     node/session.py)."""
-    from node.rates import publish_author  # noqa: PLC0415
-    from node.session import header_group  # noqa: PLC0415
+    from holdspace.node.rates import publish_author  # noqa: PLC0415
+    from holdspace.node.session import header_group  # noqa: PLC0415
 
     author = publish_author(data, _seed_authors())
     group = header_group(data)

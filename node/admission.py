@@ -27,9 +27,9 @@ import struct
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from protocol import codec, kinds
-from protocol.errors import AdmissionError, CodecError, QuotaError
-from protocol.operator_token import parse_token, token_hash, token_text
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.errors import AdmissionError, CodecError, QuotaError
+from holdspace.protocol.operator_token import parse_token, token_hash, token_text
 
 CreateMode = Literal["open", "token", "closed"]
 FederateMode = Literal["any", "peers", "none"]

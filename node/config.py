@@ -25,12 +25,12 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Array
 
-from node.admission import Policy
-from node.limits import LIMIT_NAMES, NodeLimits, limits_from
-from protocol import textid
-from protocol.address import AddressError, NodeAddress
-from protocol.errors import HoldspaceError
-from protocol.keyfile import open_secret, seal_secret
+from holdspace.node.admission import Policy
+from holdspace.node.limits import LIMIT_NAMES, NodeLimits, limits_from
+from holdspace.protocol import textid
+from holdspace.protocol.address import AddressError, NodeAddress
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.keyfile import open_secret, seal_secret
 
 CONFIG = "node.toml"
 KEY = "node.key"

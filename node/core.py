@@ -19,17 +19,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import admission
-from node.admission import Policy, TokenRecord, Usage
-from node.rates import TokenBucket
-from node.records import StoredEntry
-from protocol import codec, crypto, kinds
-from protocol.entry import Entry, decode_entry
-from protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
-from protocol.federation import FederationError
-from protocol.forks import Forks, forks_of
-from protocol.frames import ProtocolError
-from protocol.group import (
+from holdspace.node import admission
+from holdspace.node.admission import Policy, TokenRecord, Usage
+from holdspace.node.rates import TokenBucket
+from holdspace.node.records import StoredEntry
+from holdspace.protocol import codec, crypto, kinds
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
+from holdspace.protocol.federation import FederationError
+from holdspace.protocol.forks import Forks, forks_of
+from holdspace.protocol.frames import ProtocolError
+from holdspace.protocol.group import (
     MAX_GROUP_HOSTS,
     Computation,
     DecodeCache,
@@ -44,8 +44,8 @@ from protocol.group import (
     redundant_dependency,
     saw_every_head,
 )
-from protocol.log import ForkProof, LogHead, Placement, place, verify_fork_proof
-from protocol.payloads import (
+from holdspace.protocol.log import ForkProof, LogHead, Placement, place, verify_fork_proof
+from holdspace.protocol.payloads import (
     MAX_DEPS,
     Erase,
     Invite,
@@ -56,7 +56,7 @@ from protocol.payloads import (
     envelope_expiry,
     join_proof_message,
 )
-from protocol.schedule import retention_deadline
+from holdspace.protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> the fork proof with the smallest seq

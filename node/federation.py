@@ -26,22 +26,22 @@ from contextlib import AbstractAsyncContextManager
 import nacl.signing
 import trio
 
-from node.core import FORK_PREFIX, unpack_record
-from node.framing import FRAME_SLACK
-from node.hosting import HostingNode
-from node.limits import TokenBucket
-from node.peering import PeerBook, shared_groups
-from node.store import StoreError
-from node.streams import send_error, serve_streams
-from node.transport.base import Connection, MessageStream, TransportError, TransportLimits
-from node.transport.memory import MemoryNetwork
-from node.transport.quic import connect_quic
-from node.write_behind import WriteBehind
-from protocol import codec
-from protocol.address import NodeAddress
-from protocol.entry import Entry, decode_entry
-from protocol.errors import AdmissionError, HoldspaceError
-from protocol.federation import (
+from holdspace.node.core import FORK_PREFIX, unpack_record
+from holdspace.node.framing import FRAME_SLACK
+from holdspace.node.hosting import HostingNode
+from holdspace.node.limits import TokenBucket
+from holdspace.node.peering import PeerBook, shared_groups
+from holdspace.node.store import StoreError
+from holdspace.node.streams import send_error, serve_streams
+from holdspace.node.transport.base import Connection, MessageStream, TransportError, TransportLimits
+from holdspace.node.transport.memory import MemoryNetwork
+from holdspace.node.transport.quic import connect_quic
+from holdspace.node.write_behind import WriteBehind
+from holdspace.protocol import codec
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import AdmissionError, HoldspaceError
+from holdspace.protocol.federation import (
     ALPN_FEDERATION,
     MAX_SYNC_GROUPS,
     FederationError,
@@ -60,11 +60,11 @@ from protocol.federation import (
     heads_digest,
     sync_plan,
 )
-from protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_ok
-from protocol.group import group_id_of
-from protocol.kinds import JOIN
-from protocol.log import verify_fork_proof
-from protocol.payloads import Join, decode_payload
+from holdspace.protocol.frames import ProtocolError, RemoteError, Request, decode_response, encode_ok
+from holdspace.protocol.group import group_id_of
+from holdspace.protocol.kinds import JOIN
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import Join, decode_payload
 
 log = logging.getLogger("holdspace.federation")
 

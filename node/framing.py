@@ -6,9 +6,9 @@ single entry (an entry always fits a frame on its own: its record is at most a m
 
 from __future__ import annotations
 
-from node.records import StoredEntry
-from protocol import codec, kinds
-from protocol.frames import entry_item
+from holdspace.node.records import StoredEntry
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.frames import entry_item
 
 FRAME_SLACK = 4096  # room in a frame for the response map around its entries
 ITEM_OVERHEAD = 16  # bytes an entry-item adds around a stored record (array head, cursor)

@@ -13,16 +13,16 @@ from typing import Protocol
 
 import trio
 
-from node.core import Decision
-from node.limits import NodeLimits
-from node.records import StoredEntry
-from node.transport.base import Connection
-from node.write_behind import WriteBehind
-from protocol import codec
-from protocol.address import NodeAddress
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
-from protocol.log import ForkProof
+from holdspace.node.core import Decision
+from holdspace.node.limits import NodeLimits
+from holdspace.node.records import StoredEntry
+from holdspace.node.transport.base import Connection
+from holdspace.node.write_behind import WriteBehind
+from holdspace.protocol import codec
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.log import ForkProof
 
 
 class NodeObserver(Protocol):

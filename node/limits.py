@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from node.rates import TokenBucket
-from node.transport.base import TransportLimits
-from protocol.frames import MAX_FRAME
+from holdspace.node.rates import TokenBucket
+from holdspace.node.transport.base import TransportLimits
+from holdspace.protocol.frames import MAX_FRAME
 
 
 def default_transport_limits() -> TransportLimits:

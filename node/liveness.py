@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from node.config import KEY
-from protocol.errors import HoldspaceError
+from holdspace.node.config import KEY
+from holdspace.protocol.errors import HoldspaceError
 
 STATUS = "status.json"
 LOCK = "node.lock"

@@ -19,13 +19,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from node.liveness import OperationError, node_lock, require_node
-from node.operations import STORE, _entry_digest, _summary, store_failed
-from node.records import StoredEntry
-from node.store import Store, StoreError, fsync_dir
-from protocol import codec
-from protocol.entry import decode_entry
-from protocol.errors import HoldspaceError
+from holdspace.node.liveness import OperationError, node_lock, require_node
+from holdspace.node.operations import STORE, _entry_digest, _summary, store_failed
+from holdspace.node.records import StoredEntry
+from holdspace.node.store import Store, StoreError, fsync_dir
+from holdspace.protocol import codec
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.errors import HoldspaceError
 
 COMPACTING = STORE + ".compacting"
 CHECK_PAGE = 1000  # records per read transaction of the integrity check

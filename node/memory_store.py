@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from node.records import StoredEntry
+from holdspace.node.records import StoredEntry
 
 DEFAULT_PAGE = 1000
 

@@ -47,13 +47,13 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from node.config import MetricsError, NodeConfig, metrics_host_port, node_id
-from node.store import FORMAT_VERSION
-from protocol.entry import Entry
+from holdspace.node.config import MetricsError, NodeConfig, metrics_host_port, node_id
+from holdspace.node.store import FORMAT_VERSION
+from holdspace.protocol.entry import Entry
 
 if TYPE_CHECKING:
-    from node.federation import Federation
-    from node.server import Node
+    from holdspace.node.federation import Federation
+    from holdspace.node.server import Node
 
 __all__ = ["LATENCY_BUCKETS", "MetricsBind", "MetricsError", "NodeMetrics", "metrics_bind", "serve_metrics"]
 

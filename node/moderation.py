@@ -16,14 +16,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.admission import TOKEN_PREFIX, USES_PREFIX, TokenRecord, decode_uses, token_hash, token_text
-from node.config import KEY, group_text_id, update_refused
-from node.core import FORK_PREFIX, OTHER_PREFIX, unpack_record
-from node.federation import CURSOR_PREFIX
-from node.operations import STORE, OperationError, status
-from node.store import Store, StoreError
-from protocol.entry import decode_entry
-from protocol.errors import HoldspaceError
+from holdspace.node.admission import TOKEN_PREFIX, USES_PREFIX, TokenRecord, decode_uses, token_hash, token_text
+from holdspace.node.config import KEY, group_text_id, update_refused
+from holdspace.node.core import FORK_PREFIX, OTHER_PREFIX, unpack_record
+from holdspace.node.federation import CURSOR_PREFIX
+from holdspace.node.operations import STORE, OperationError, status
+from holdspace.node.store import Store, StoreError
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.errors import HoldspaceError
 
 GROUP_META = (FORK_PREFIX, OTHER_PREFIX, CURSOR_PREFIX)  # what else of a group a drop deletes
 MAX_TOKENS = 100_000

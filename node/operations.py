@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from node.config import CONFIG, KEY, read_config
-from node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, live_status, require_node
-from node.store import FORMAT_VERSION, Store, StoreError, fsync_dir
-from protocol import crypto
-from protocol.federation import heads_digest
+from holdspace.node.config import CONFIG, KEY, read_config
+from holdspace.node.liveness import STATUS, STATUS_EVERY, LiveStatus, OperationError, live_status, require_node
+from holdspace.node.store import FORMAT_VERSION, Store, StoreError, fsync_dir
+from holdspace.protocol import crypto
+from holdspace.protocol.federation import heads_digest
 
 __all__ = [
     "MANIFEST",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protocol.address import NodeAddress
+from holdspace.protocol.address import NodeAddress
 
 PENALTY_STRIKES = 16
 """Invalid entries or frames from one peer before it is disconnected and refused for a while."""

@@ -5,8 +5,8 @@ the node, not to a session. Only an author authenticated on the connection can s
 
 from __future__ import annotations
 
-from protocol import codec
-from protocol.frames import ProtocolError
+from holdspace.protocol import codec
+from holdspace.protocol.frames import ProtocolError
 
 MAX_BUCKETS = 100_000  # publish rate buckets kept (least recently used evicted)
 

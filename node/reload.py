@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from node.admission import Policy
-from node.config import NodeConfig
-from node.limits import NodeLimits, apply_live
-from node.peering import PeerBook
-from node.rates import PublishRates
+from holdspace.node.admission import Policy
+from holdspace.node.config import NodeConfig
+from holdspace.node.limits import NodeLimits, apply_live
+from holdspace.node.peering import PeerBook
+from holdspace.node.rates import PublishRates
 
 RESTART_KEYS = ("listen_host", "listen_port", "public_host", "public_port")
 

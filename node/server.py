@@ -23,13 +23,13 @@ import nacl.signing
 import trio
 import trio.lowlevel
 
-from node.admission import USES_PREFIX, Policy, encode_uses
-from node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
-from node.framing import items_within_frame
-from node.hosting import Federator, NodeObserver
-from node.limits import NodeLimits
-from node.rates import MAX_BUCKETS, PublishRates
-from node.session import (
+from holdspace.node.admission import USES_PREFIX, Policy, encode_uses
+from holdspace.node.core import FORK_PREFIX, OTHER_PREFIX, Decision, NodeCore, from_record, pack_record
+from holdspace.node.framing import items_within_frame
+from holdspace.node.hosting import Federator, NodeObserver
+from holdspace.node.limits import NodeLimits
+from holdspace.node.rates import MAX_BUCKETS, PublishRates
+from holdspace.node.session import (
     RESET_EXTRA_STREAM,
     Adopt,
     Answer,
@@ -43,16 +43,16 @@ from node.session import (
     Subscribe,
     header_group,
 )
-from node.store import Store, StoreError
-from node.store_writer import InlineStoreWriter, StoreWriter
-from node.transport.base import Connection, EndOfStream, MessageStream, TransportError
-from node.transport.quic import serve_quic
-from node.write_behind import WriteBehind
-from protocol import codec, kinds
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
-from protocol.federation import ALPN_FEDERATION
-from protocol.frames import (
+from holdspace.node.store import Store, StoreError
+from holdspace.node.store_writer import InlineStoreWriter, StoreWriter
+from holdspace.node.transport.base import Connection, EndOfStream, MessageStream, TransportError
+from holdspace.node.transport.quic import serve_quic
+from holdspace.node.write_behind import WriteBehind
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.federation import ALPN_FEDERATION
+from holdspace.protocol.frames import (
     ALPN_CLIENT,
     CHALLENGE_SIZE,
     CLOSE_BAD_FRAME,
@@ -62,8 +62,8 @@ from protocol.frames import (
     entries_event_tail,
     splice_entries_event,
 )
-from protocol.group import compute
-from protocol.log import ForkError, ForkProof
+from holdspace.protocol.group import compute
+from holdspace.protocol.log import ForkError, ForkProof
 
 log = logging.getLogger("holdspace.node")
 

@@ -32,15 +32,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from node.core import NodeCore
-from node.framing import headers_within, items_within_frame
-from node.rates import PublishRates, TokenBucket
-from node.records import StoredEntry
-from protocol import codec, crypto
-from protocol.address import NodeAddress
-from protocol.entry import decode_entry
-from protocol.errors import AdmissionError, HoldspaceError
-from protocol.frames import (
+from holdspace.node.core import NodeCore
+from holdspace.node.framing import headers_within, items_within_frame
+from holdspace.node.rates import PublishRates, TokenBucket
+from holdspace.node.records import StoredEntry
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.errors import AdmissionError, HoldspaceError
+from holdspace.protocol.frames import (
     CHALLENGE_SIZE,
     MAX_IN_FLIGHT,
     PROTOCOL_VERSION,
@@ -57,7 +57,7 @@ from protocol.frames import (
 )
 
 if TYPE_CHECKING:  # node.limits names the transport's limits: not imported here (no transport)
-    from node.limits import NodeLimits
+    from holdspace.node.limits import NodeLimits
 
 RESET_EXTRA_STREAM = 3  # stream reset code: a client stream other than the session stream (spec 14.1)
 

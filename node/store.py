@@ -58,9 +58,9 @@ from typing import Any, Final, TypeVar
 
 import lmdb
 
-from node.records import StoredEntry
-from node.store_migrations import MIGRATIONS
-from node.store_migrations import migrate as migrate_store
+from holdspace.node.records import StoredEntry
+from holdspace.node.store_migrations import MIGRATIONS
+from holdspace.node.store_migrations import migrate as migrate_store
 
 __all__ = [
     "FORMAT_VERSION",

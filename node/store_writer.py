@@ -57,7 +57,7 @@ from typing import Final, TypeVar
 
 import trio
 
-from node.store import Store, StoredEntry, StoreError, validate_entry
+from holdspace.node.store import Store, StoredEntry, StoreError, validate_entry
 
 __all__ = ["InlineStoreWriter", "StoreWriter"]
 

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from node.transport.base import Connection, MessageStream, TransportError
-from protocol.frames import encode_error
+from holdspace.node.transport.base import Connection, MessageStream, TransportError
+from holdspace.protocol.frames import encode_error
 
 
 async def send_error(stream: MessageStream, code: str, message: str) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from protocol.frames import ProtocolError
+from holdspace.protocol.frames import ProtocolError
 
 __all__ = ["WriteBehind"]
 

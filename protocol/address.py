@@ -22,8 +22,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from protocol import codec, crypto, textid
-from protocol.errors import CodecError, HoldspaceError
+from holdspace.protocol import codec, crypto, textid
+from holdspace.protocol.errors import CodecError, HoldspaceError
 
 SCHEME = "holdspace://"
 MAX_ADDRESS_TEXT = 300  # bytes (the text is ASCII)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from protocol import crypto, kinds
-from protocol.crypto import Random
-from protocol.entry import Entry, create_entry
-from protocol.group import GENESIS_GROUP, GroupState
-from protocol.identity import Pseudonym, genesis_context, verify_identity_document
-from protocol.payloads import (
+from holdspace.protocol import crypto, kinds
+from holdspace.protocol.crypto import Random
+from holdspace.protocol.entry import Entry, create_entry
+from holdspace.protocol.group import GENESIS_GROUP, GroupState
+from holdspace.protocol.identity import Pseudonym, genesis_context, verify_identity_document
+from holdspace.protocol.payloads import (
     HISTORY_FROM_JOIN,
     NONCE_SIZE,
     Close,

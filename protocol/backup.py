@@ -38,10 +38,10 @@ import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 
-from protocol import codec, crypto
-from protocol.crypto import Random
-from protocol.errors import CodecError, CryptoError, HoldspaceError
-from protocol.identity import MASTER_SECRET_SIZE, MAX_CONTEXT
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.crypto import Random
+from holdspace.protocol.errors import CodecError, CryptoError, HoldspaceError
+from holdspace.protocol.identity import MASTER_SECRET_SIZE, MAX_CONTEXT
 
 VERSION = 1
 RECOVERY_KEY_SIZE = 16
@@ -68,7 +68,7 @@ class BackupError(HoldspaceError):
 
 
 def _load_wordlist() -> tuple[str, ...]:
-    raw = resources.files("protocol").joinpath("wordlist_english.txt").read_bytes()
+    raw = resources.files("holdspace.protocol").joinpath("wordlist_english.txt").read_bytes()
     if hashlib.sha256(raw).hexdigest() != WORDLIST_SHA256:  # pragma: no cover - a broken install
         raise RuntimeError("protocol/wordlist_english.txt is not the BIP-39 English word list")
     return tuple(raw.decode("ascii").split())

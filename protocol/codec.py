@@ -43,7 +43,7 @@ from typing import Final, TypeAlias
 
 import cbor2
 
-from protocol.errors import CodecError
+from holdspace.protocol.errors import CodecError
 
 __all__ = ["DEPTH_CEILING", "MAX_DEPTH", "MAX_ITEM_SIZE", "CborInput", "CborValue", "decode", "encode"]
 

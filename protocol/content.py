@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from protocol import codec, e2ee, kinds
-from protocol.entry import Entry, decode_entry
-from protocol.errors import CodecError, ContentError, HoldspaceError
-from protocol.payloads import Session, decode_direct, decode_envelope, decode_payload
+from holdspace.protocol import codec, e2ee, kinds
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import CodecError, ContentError, HoldspaceError
+from holdspace.protocol.payloads import Session, decode_direct, decode_envelope, decode_payload
 
 REACTIONS = ("heart", "hug", "me-too", "thank-you")
 RSVP_ANSWERS = ("yes", "no", "maybe")

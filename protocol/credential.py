@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from protocol import codec, crypto, signing
-from protocol.errors import CredentialError, HoldspaceError
+from holdspace.protocol import codec, crypto, signing
+from holdspace.protocol.errors import CredentialError, HoldspaceError
 
 VERSION = 1
 DOMAIN_CREDENTIAL = "holdspace/v1/credential"

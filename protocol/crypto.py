@@ -22,7 +22,7 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.signing
 
-from protocol.errors import CryptoError
+from holdspace.protocol.errors import CryptoError
 
 ED25519_SEED = 32
 ED25519_PUBLIC = 32

@@ -30,12 +30,12 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
-from protocol import crypto
-from protocol.crypto import Random
-from protocol.errors import CryptoError, E2eeError
-from protocol.group import Epoch, GroupState
-from protocol.identity import IdentityDocument, Pseudonym
-from protocol.payloads import DirectEnvelope, MessageEnvelope, Rekey
+from holdspace.protocol import crypto
+from holdspace.protocol.crypto import Random
+from holdspace.protocol.errors import CryptoError, E2eeError
+from holdspace.protocol.group import Epoch, GroupState
+from holdspace.protocol.identity import IdentityDocument, Pseudonym
+from holdspace.protocol.payloads import DirectEnvelope, MessageEnvelope, Rekey
 
 BUCKETS = (64, 256, 1024, 4096, 16384, 65280)
 MAX_PLAINTEXT = BUCKETS[-1] - 1

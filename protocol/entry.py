@@ -22,9 +22,9 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeGuard
 
-from protocol import codec, crypto, kinds, signing
-from protocol.errors import EntryError
-from protocol.identity import Pseudonym
+from holdspace.protocol import codec, crypto, kinds, signing
+from holdspace.protocol.errors import EntryError
+from holdspace.protocol.identity import Pseudonym
 
 VERSION = 1
 MAX_HEADER_SIZE = 1024

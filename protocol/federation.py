@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from protocol import codec, crypto
-from protocol.entry import MAX_HEADER_SIZE
-from protocol.errors import HoldspaceError
-from protocol.frames import (
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.entry import MAX_HEADER_SIZE
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.frames import (
     MAX_FRAME,
     ProtocolError,
     Request,
@@ -38,8 +38,8 @@ from protocol.frames import (
     is_key,
     is_uint,
 )
-from protocol.kinds import MAX_CONTROL_PAYLOAD
-from protocol.log import MAX_FORK_PROOF_SIZE
+from holdspace.protocol.kinds import MAX_CONTROL_PAYLOAD
+from holdspace.protocol.log import MAX_FORK_PROOF_SIZE
 
 ALPN_FEDERATION = "holdspace-fed/1"
 HEADS_DOMAIN = b"holdspace/v1/heads"

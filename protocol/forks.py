@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from protocol.entry import Entry
-from protocol.log import ForkProof
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.log import ForkProof
 
 FORKED = "group.forked"  # the outcome of a held control entry at or after a forked position
 

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from protocol import codec, crypto
-from protocol.entry import MAX_HEADER_SIZE
-from protocol.errors import CODES, CodecError, HoldspaceError
-from protocol.kinds import MAX_CONTROL_PAYLOAD
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.entry import MAX_HEADER_SIZE
+from holdspace.protocol.errors import CODES, CodecError, HoldspaceError
+from holdspace.protocol.kinds import MAX_CONTROL_PAYLOAD
 
 MAX_HOSTS = 8  # host addresses in an adopt request (as in an invite token)
 MAX_ADDRESS_TEXT = 300

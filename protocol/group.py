@@ -30,13 +30,13 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from protocol import crypto, kinds
-from protocol import entry as entry_module
-from protocol.address import NodeAddress
-from protocol.entry import Entry
-from protocol.errors import GroupError
-from protocol.forks import FORKED, Forks, plan
-from protocol.payloads import (
+from holdspace.protocol import crypto, kinds
+from holdspace.protocol import entry as entry_module
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import GroupError
+from holdspace.protocol.forks import FORKED, Forks, plan
+from holdspace.protocol.payloads import (
     FACILITATOR,
     HISTORY_SHARED,
     MAX_DEPS,

@@ -21,8 +21,8 @@ import functools
 import os
 from dataclasses import dataclass, field
 
-from protocol import codec, crypto, signing, textid
-from protocol.errors import CodecError, IdentityError
+from holdspace.protocol import codec, crypto, signing, textid
+from holdspace.protocol.errors import CodecError, IdentityError
 
 MASTER_SECRET_SIZE = 32
 DERIVATION_SALT = b"holdspace/v1/pseudonym"

@@ -18,8 +18,8 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.secret
 
-from protocol import codec, crypto
-from protocol.errors import CodecError, HoldspaceError
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.errors import CodecError, HoldspaceError
 
 VERSION = 1
 #: interactive-grade Argon2id: about 0.1 s and 64 MiB on a small machine, paid once per unlock.

@@ -14,9 +14,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from protocol import codec
-from protocol.entry import MAX_HEADER_SIZE, Entry, decode_entry
-from protocol.errors import CodecError, EntryError, LogError
+from holdspace.protocol import codec
+from holdspace.protocol.entry import MAX_HEADER_SIZE, Entry, decode_entry
+from holdspace.protocol.errors import CodecError, EntryError, LogError
 
 FORK_PROOF_VERSION = 1
 MAX_FORK_PROOF_SIZE = 2 * MAX_HEADER_SIZE + 64

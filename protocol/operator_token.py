@@ -9,8 +9,8 @@ import base64
 import binascii
 from typing import Final
 
-from protocol import crypto
-from protocol.errors import AdmissionError
+from holdspace.protocol import crypto
+from holdspace.protocol.errors import AdmissionError
 
 TOKEN_TEXT_PREFIX: Final = "hstoken:"  # noqa: S105 - the prefix of a token's text, not a secret
 TOKEN_SIZE: Final = 32

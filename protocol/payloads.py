@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TypeGuard
 
-from protocol import codec, crypto, kinds
-from protocol.address import NodeAddress
-from protocol.errors import CodecError, GroupError, HoldspaceError
-from protocol.identity import IdentityDocument, verify_identity_document
+from holdspace.protocol import codec, crypto, kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.errors import CodecError, GroupError, HoldspaceError
+from holdspace.protocol.identity import IdentityDocument, verify_identity_document
 
 MEMBER = "member"
 MODERATOR = "moderator"

@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from protocol.group import GroupState, ScheduledSession
+from holdspace.protocol.group import GroupState, ScheduledSession
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from protocol import codec, crypto
+from holdspace.protocol import codec, crypto
 
 SIG = "sig"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from protocol.errors import IdentityError
+from holdspace.protocol.errors import IdentityError
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32M_CONST = 0x2BC830A3

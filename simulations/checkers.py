@@ -30,14 +30,14 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.core import unpack_record
-from node.store import StoredEntry
-from protocol import kinds
-from protocol.e2ee import GroupKeys
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
-from protocol.group import compute_state
-from protocol.payloads import Rekey, decode_envelope, decode_payload
+from holdspace.node.core import unpack_record
+from holdspace.node.store import StoredEntry
+from holdspace.protocol import kinds
+from holdspace.protocol.e2ee import GroupKeys
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.payloads import Rekey, decode_envelope, decode_payload
 
 
 @dataclass

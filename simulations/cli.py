@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from clients.extras import require
-from clients.participant import ClientError
-from simulations.scenario import Scenario, ScenarioError, load, plan, seeds
+from holdspace.clients.extras import require
+from holdspace.clients.participant import ClientError
+from holdspace.simulations.scenario import Scenario, ScenarioError, load, plan, seeds
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -39,7 +39,7 @@ def _seeds(text: str) -> list[int]:
 
 def _one(scenario_path: str, seed: int, out: str, draw: bool) -> dict[str, Any]:
     """A sweep's job, in a worker process. A run that breaks is a failed seed, not a broken sweep."""
-    from simulations.run import run_scenario  # noqa: PLC0415 - other commands start without the simulator
+    from holdspace.simulations.run import run_scenario  # noqa: PLC0415 - other commands start without the simulator
 
     try:
         result = run_scenario(find_scenario(scenario_path), seed, Path(out), draw=draw)
@@ -91,7 +91,7 @@ def sim_run(scenario: str, seed_text: str, out: Path, jobs: int, no_plots: bool)
 
 
 def _single(scenario: Scenario, seed: int, out: Path, draw: bool) -> int:
-    from simulations.run import banner, run_scenario  # noqa: PLC0415 - other commands start without the simulator
+    from holdspace.simulations.run import banner, run_scenario  # noqa: PLC0415 - other commands start without the simulator
 
     click.echo(banner(scenario, plan(scenario, seed)))
     horizon = max(scenario.duration, plan(scenario, seed).faults_end) + scenario.settle
@@ -167,10 +167,10 @@ def sim_study(
     resumes the study (finished runs are not run again). Writes OUT/results.csv and
     OUT/results.parquet (one row per run), OUT/timing.csv and OUT/plots/. The exit status is 1 if
     any run ended in an error."""
-    from simulations import executors  # noqa: PLC0415 - other commands start without the study runner
-    from simulations.progress import Progress  # noqa: PLC0415
-    from simulations.study import StudyError, load  # noqa: PLC0415
-    from simulations.study_runner import run_study  # noqa: PLC0415
+    from holdspace.simulations import executors  # noqa: PLC0415 - other commands start without the study runner
+    from holdspace.simulations.progress import Progress  # noqa: PLC0415
+    from holdspace.simulations.study import StudyError, load  # noqa: PLC0415
+    from holdspace.simulations.study_runner import run_study  # noqa: PLC0415
 
     try:
         study = load(study_file)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from simulations.study import Task
-from simulations.study_worker import Record, execute, record, stop_all
+from holdspace.simulations.study import Task
+from holdspace.simulations.study_worker import Record, execute, record, stop_all
 
 Runner = Callable[[Task], Record]
 

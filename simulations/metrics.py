@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from simulations.history import iter_events
-from simulations.network import HostTraffic
+from holdspace.simulations.history import iter_events
+from holdspace.simulations.network import HostTraffic
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

@@ -35,7 +35,7 @@ from typing import Final
 
 import trio
 
-from node.transport.base import HandshakeTimeout
+from holdspace.node.transport.base import HandshakeTimeout
 
 PACKET_SIZE: Final = 1200  # bytes of payload per simulated packet (a QUIC datagram)
 PACKET_OVERHEAD: Final = 40  # bytes of headers per packet (UDP/IP + QUIC short header + AEAD tag)

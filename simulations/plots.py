@@ -7,8 +7,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from simulations.metrics import Digest
-from simulations.network import HostTraffic
+from holdspace.simulations.metrics import Digest
+from holdspace.simulations.network import HostTraffic
 
 _PNG = {"Software": None}  # no version string in the file: the same run gives the same bytes
 
@@ -110,7 +110,7 @@ def study(
     ``by``: the median across seeds, a band from the lowest to the highest seed, and each seed as a
     dot. Durations written as text (``"25m"``) are placed by their seconds; other text values are
     categories, in the grid's order. Returns False (and draws nothing) if no run has the metric."""
-    from simulations.scenario import ScenarioError, duration  # noqa: PLC0415
+    from holdspace.simulations.scenario import ScenarioError, duration  # noqa: PLC0415
 
     done = [r for r in table if r["status"] == "done" and isinstance(r.get(metric), int | float)]
     if not done:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulations import checkers, metrics, plots
-from simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
-from simulations.scenario import Plan, Scenario, describe, plan
+from holdspace.simulations import checkers, metrics, plots
+from holdspace.simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
+from holdspace.simulations.scenario import Plan, Scenario, describe, plan
 
 
 @dataclass

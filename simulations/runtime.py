@@ -40,30 +40,30 @@ import trio
 import trio._core._run as trio_run  # the scheduler's own deterministic switch (see run_in_trio)
 import trio.testing
 
-from clients.client import NodeSession, open_session
-from clients.participant import GroupRecord, Outgoing, Participant
-from node.core import pack_record
-from node.federation import Federation, memory_connector
-from node.limits import NodeLimits
-from node.peering import PeerBook
-from node.server import Node, open_node
-from node.store import StoredEntry
-from node.transport.base import Connection, TransportError
-from node.transport.memory import MemoryNetwork
-from protocol import kinds
-from protocol.address import InviteToken, NodeAddress
-from protocol.author import LogWriter
-from protocol.entry import Entry, decode_entry
-from protocol.errors import HoldspaceError
-from protocol.federation import ALPN_FEDERATION, encode_offer
-from protocol.frames import ALPN_CLIENT, decode_response
-from protocol.identity import Pseudonym
-from protocol.log import verify_fork_proof
-from protocol.payloads import Erase, MessageEnvelope
-from simulations.history import History
-from simulations.network import LinkSpec, SimWire
-from simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
-from simulations.workload import Activity, Diurnal, Sessions, attendance
+from holdspace.clients.client import NodeSession, open_session
+from holdspace.clients.participant import GroupRecord, Outgoing, Participant
+from holdspace.node.core import pack_record
+from holdspace.node.federation import Federation, memory_connector
+from holdspace.node.limits import NodeLimits
+from holdspace.node.peering import PeerBook
+from holdspace.node.server import Node, open_node
+from holdspace.node.store import StoredEntry
+from holdspace.node.transport.base import Connection, TransportError
+from holdspace.node.transport.memory import MemoryNetwork
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.author import LogWriter
+from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.federation import ALPN_FEDERATION, encode_offer
+from holdspace.protocol.frames import ALPN_CLIENT, decode_response
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import Erase, MessageEnvelope
+from holdspace.simulations.history import History
+from holdspace.simulations.network import LinkSpec, SimWire
+from holdspace.simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
+from holdspace.simulations.workload import Activity, Diurnal, Sessions, attendance
 
 EPOCH_MS: Final = 1_800_000_000_000  # the virtual wall clock at time 0 (2027-01-15)
 PORT: Final = 4433

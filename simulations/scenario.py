@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
-from protocol.errors import HoldspaceError
-from simulations.network import LinkSpec
-from simulations.workload import group_size, zipf_weights
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.simulations.network import LinkSpec
+from holdspace.simulations.workload import group_size, zipf_weights
 
 MAX_NODES: Final = 20_000
 MAX_GROUPS: Final = 20_000

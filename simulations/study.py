@@ -32,8 +32,8 @@ from typing import Any, Final
 
 import tomlkit
 
-from protocol.errors import HoldspaceError
-from simulations.scenario import ScenarioError, duration, from_data, seeds, toml_data
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.simulations.scenario import ScenarioError, duration, from_data, seeds, toml_data
 
 MAX_RUNS: Final = 100_000
 SCENARIOS: Final = Path(__file__).parent / "scenarios"

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulations import plots, table
-from simulations.study import Study, Task, default_plots
-from simulations.study_worker import Record, write_atomically
+from holdspace.simulations import plots, table
+from holdspace.simulations.study import Study, Task, default_plots
+from holdspace.simulations.study_worker import Record, write_atomically
 
 Runs = Callable[[list[Task]], Iterable[Record]]
 

@@ -1,4 +1,4 @@
-"""One run of a study, in a process of its own: ``python -m simulations.study_worker TASK RECORD``.
+"""One run of a study, in a process of its own: ``python -m holdspace.simulations.study_worker TASK RECORD``.
 
 :func:`execute` starts that process and returns the run's record; it is what both the local pool
 and a Dask cluster's workers call, so a run is isolated the same way everywhere (its own
@@ -28,7 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from simulations.study import Task
+from holdspace.simulations.study import Task
 
 Record = dict[str, Any]
 _ERROR_CHARS = 2000
@@ -52,8 +52,8 @@ def record(task: Task, *, error: str | None = None, metrics: Any = None, timing:
 
 def run_task(task: Task) -> Record:
     """Run ``task`` in this process. Any exception is the run's error, never the caller's."""
-    from simulations.run import run_scenario  # noqa: PLC0415 - the driver never imports the simulator
-    from simulations.scenario import parse  # noqa: PLC0415
+    from holdspace.simulations.run import run_scenario  # noqa: PLC0415 - the driver never imports the simulator
+    from holdspace.simulations.scenario import parse  # noqa: PLC0415
 
     try:
         scenario = parse(task.scenario, f"{task.point}.toml")
@@ -90,7 +90,7 @@ def execute(task: Task) -> Record:
     with tempfile.TemporaryDirectory(prefix="holdspace-study-") as tmp:
         task_path, record_path = Path(tmp) / "task.json", Path(tmp) / "record.json"
         task_path.write_text(json.dumps(asdict(task)), encoding="utf-8")
-        command = [sys.executable, "-m", "simulations.study_worker", str(task_path), str(record_path)]
+        command = [sys.executable, "-m", "holdspace.simulations.study_worker", str(task_path), str(record_path)]
         proc = subprocess.Popen(  # noqa: S603 - this interpreter, our module, paths we made
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -26,7 +26,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from simulations.study_worker import Record, write_atomically
+from holdspace.simulations.study_worker import Record, write_atomically
 
 PER_NODE = ("bytes_per_node", "entries_stored_per_node")
 COUNTED = ("rejected_by_code.", "rejected_from_peers_by_code.")

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from protocol import (  # noqa: E402
+from holdspace.protocol import (  # noqa: E402
     author,
     backup,
     codec,
@@ -42,12 +42,12 @@ from protocol import (  # noqa: E402
     signing,
     textid,
 )
-from protocol import content as contents  # noqa: E402
-from protocol.address import InviteLink, InviteToken, NodeAddress  # noqa: E402
-from protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
-from protocol.errors import CODES, HoldspaceError  # noqa: E402
-from protocol.forks import forks_of  # noqa: E402
-from protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
+from holdspace.protocol import content as contents  # noqa: E402
+from holdspace.protocol.address import InviteLink, InviteToken, NodeAddress  # noqa: E402
+from holdspace.protocol.entry import MAX_CLOCK_SKEW_MS, Entry, create_entry, decode_entry  # noqa: E402
+from holdspace.protocol.errors import CODES, HoldspaceError  # noqa: E402
+from holdspace.protocol.forks import forks_of  # noqa: E402
+from holdspace.protocol.log import LogHead, make_fork_proof, place, verify_fork_proof  # noqa: E402
 from tests import two_faced  # noqa: E402  (the Poly1305 collision: test code, not part of the protocol)
 
 NOW = 1_764_000_000_000  # the "now" every timestamp check in these vectors uses

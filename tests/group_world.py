@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protocol import author, e2ee, kinds
-from protocol.entry import Entry
-from protocol.group import GroupState, compute_state
-from protocol.identity import Pseudonym, group_context, verify_identity_document
-from protocol.payloads import FACILITATOR, MEMBER, decode_envelope, decode_payload
+from holdspace.protocol import author, e2ee, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.group import GroupState, compute_state
+from holdspace.protocol.identity import Pseudonym, group_context, verify_identity_document
+from holdspace.protocol.payloads import FACILITATOR, MEMBER, decode_envelope, decode_payload
 
 T0 = 1_764_000_000_000
 FAR = T0 + 10**9

@@ -1,8 +1,8 @@
 """Small builders shared by tests: deterministic pseudonyms and entry chains."""
 
-from protocol import kinds
-from protocol.entry import Entry, create_entry
-from protocol.identity import Pseudonym
+from holdspace.protocol import kinds
+from holdspace.protocol.entry import Entry, create_entry
+from holdspace.protocol.identity import Pseudonym
 
 GROUP = bytes.fromhex("11" * 32)
 T0 = 1_764_000_000_000

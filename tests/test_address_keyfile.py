@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import codec
-from protocol.address import AddressError, InviteToken, NodeAddress
-from protocol.errors import HoldspaceError
-from protocol.keyfile import KeyfileError, open_secret, seal_secret
+from holdspace.protocol import codec
+from holdspace.protocol.address import AddressError, InviteToken, NodeAddress
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.keyfile import KeyfileError, open_secret, seal_secret
 
 NODE = NodeAddress(b"\x11" * 32, "127.0.0.1", 4433)
 

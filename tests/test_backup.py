@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import backup as bk
-from protocol import codec, crypto
-from protocol.errors import HoldspaceError
+from holdspace.protocol import backup as bk
+from holdspace.protocol import codec, crypto
+from holdspace.protocol.errors import HoldspaceError
 
 KEY = bytes(range(16))
 MASTER = bytes(range(32, 64))

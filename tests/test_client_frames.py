@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import codec, frames
-from protocol.errors import CODES
+from holdspace.protocol import codec, frames
+from holdspace.protocol.errors import CODES
 
 cursors = st.integers(0, 2**64 - 1)
 stored = st.tuples(st.binary(max_size=1100), st.none() | st.binary(max_size=3000))

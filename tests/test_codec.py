@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from protocol import codec
-from protocol.errors import CODES, CodecError
+from holdspace.protocol import codec
+from holdspace.protocol.errors import CODES, CodecError
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "rfc8949-cbor-appendix-a.json").read_text())
 

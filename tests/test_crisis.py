@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clients import crisis
-from clients.crisis import DEFAULT_RESOURCES, RULES, CrisisMatch, Rule, check, notice
+from holdspace.clients import crisis
+from holdspace.clients.crisis import DEFAULT_RESOURCES, RULES, CrisisMatch, Rule, check, notice
 
 RULE_IDS = {rule.id for rule in RULES}
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from protocol import crypto
-from protocol.errors import CryptoError
+from holdspace.protocol import crypto
+from holdspace.protocol.errors import CryptoError
 from tests.conftest import load_vectors
 
 ED = load_vectors("rfc8032-ed25519.json")["vectors"]

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import crypto, e2ee, kinds
-from protocol.errors import CryptoError, E2eeError, HoldspaceError
-from protocol.payloads import decode_envelope, decode_payload
+from holdspace.protocol import crypto, e2ee, kinds
+from holdspace.protocol.errors import CryptoError, E2eeError, HoldspaceError
+from holdspace.protocol.payloads import decode_envelope, decode_payload
 from tests.group_world import World
 
 
@@ -122,7 +122,7 @@ def test_post_compromise_update_heals() -> None:
     """A thief who copied ana's whole state reads nothing after ana publishes an update."""
     import copy
 
-    from protocol.identity import Pseudonym, verify_identity_document
+    from holdspace.protocol.identity import Pseudonym, verify_identity_document
 
     w = World()
     ana = w.add("ana")

@@ -2,9 +2,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import codec, crypto, entry, kinds, signing
-from protocol.entry import MAX_CLOCK_SKEW_MS, MAX_HEADER_SIZE, create_entry, decode_entry
-from protocol.errors import CodecError, EntryError, HoldspaceError
+from holdspace.protocol import codec, crypto, entry, kinds, signing
+from holdspace.protocol.entry import MAX_CLOCK_SKEW_MS, MAX_HEADER_SIZE, create_entry, decode_entry
+from holdspace.protocol.errors import CodecError, EntryError, HoldspaceError
 from tests.helpers import GROUP, T0, chain, pseudonym
 
 ALICE = pseudonym("alice")

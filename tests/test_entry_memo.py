@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import codec, crypto, entry
-from protocol.entry import MAX_CLOCK_SKEW_MS, decode_entry
-from protocol.errors import EntryError
+from holdspace.protocol import codec, crypto, entry
+from holdspace.protocol.entry import MAX_CLOCK_SKEW_MS, decode_entry
+from holdspace.protocol.errors import EntryError
 from tests.helpers import T0, chain, pseudonym
 
 ALICE = pseudonym("alice")

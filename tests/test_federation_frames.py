@@ -9,9 +9,9 @@ import cbor2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import codec
-from protocol.errors import HoldspaceError
-from protocol.federation import (
+from holdspace.protocol import codec
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.federation import (
     decode_fed_request,
     decode_sync_event,
     encode_sync,
@@ -19,7 +19,7 @@ from protocol.federation import (
     heads_digest,
     sync_plan,
 )
-from protocol.frames import RemoteError, decode_response
+from holdspace.protocol.frames import RemoteError, decode_response
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "spec" / "vectors" / "federation.json").read_text())
 
@@ -122,7 +122,7 @@ def test_sync_request_round_trips(groups: dict) -> None:
 
 
 def test_address_vectors() -> None:
-    from protocol.address import NodeAddress
+    from holdspace.protocol.address import NodeAddress
 
     vectors = json.loads((Path(__file__).resolve().parents[1] / "spec" / "vectors" / "addresses.json").read_text())
     assert any("error" in v for v in vectors) and any(v.get("is_normal") for v in vectors)
@@ -139,8 +139,8 @@ def test_address_vectors() -> None:
 
 
 def test_host_fields_in_payloads_refuse_what_is_not_a_normal_node_address() -> None:
-    from protocol import codec, kinds
-    from protocol.payloads import decode_payload
+    from holdspace.protocol import codec, kinds
+    from holdspace.protocol.payloads import decode_payload
 
     good = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@community.example:4433"
     deps = [b"\x01" * 32]

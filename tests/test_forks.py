@@ -7,12 +7,12 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import author, kinds
-from protocol.entry import Entry
-from protocol.forks import FORKED, forks_of, plan
-from protocol.group import compute_state
-from protocol.log import make_fork_proof
-from protocol.payloads import FACILITATOR, Erase
+from holdspace.protocol import author, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.forks import FORKED, forks_of, plan
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.log import make_fork_proof
+from holdspace.protocol.payloads import FACILITATOR, Erase
 from tests.group_world import FAR, World
 
 
@@ -43,7 +43,7 @@ def forked_world() -> tuple[World, Entry, Entry, Entry]:
 
 
 def invite_deps(entry: Entry) -> tuple[bytes, ...]:
-    from protocol.payloads import decode_payload
+    from holdspace.protocol.payloads import decode_payload
 
     return decode_payload(entry.kind, entry.payload or b"", entry.author).deps  # type: ignore[union-attr]
 

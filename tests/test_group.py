@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import author, crypto, kinds
-from protocol.errors import GroupError
-from protocol.group import DecodeCache, append, check_genesis, compute, compute_state, extend
-from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, Join, decode_payload
+from holdspace.protocol import author, crypto, kinds
+from holdspace.protocol.errors import GroupError
+from holdspace.protocol.group import DecodeCache, append, check_genesis, compute, compute_state, extend
+from holdspace.protocol.payloads import FACILITATOR, MEMBER, MODERATOR, Join, decode_payload
 from tests.group_world import FAR, T0, World
 
 
@@ -241,8 +241,8 @@ def test_rekey_recipients_must_be_members() -> None:
     w = World()
     w.add("ana")
     w.remove("founder", "ana")
-    from protocol import e2ee
-    from protocol.payloads import Rekey
+    from holdspace.protocol import e2ee
+    from holdspace.protocol.payloads import Rekey
 
     state = w.view("founder")
     good = e2ee.make_rekey(state, state.heads, w.people["founder"].writer.me, e2ee.new_epoch_key())
@@ -352,7 +352,7 @@ def test_incremental_arrival_converges(ops, rnd: random.Random) -> None:
 
 
 def test_join_payload_needs_invite_in_deps() -> None:
-    from protocol.payloads import decode_payload
+    from holdspace.protocol.payloads import decode_payload
 
     w = World()
     ana = w.add("ana")
@@ -409,8 +409,8 @@ def test_equal_role_change_is_a_no_op() -> None:
 
 
 def test_history_sharing_only_when_the_group_allows_it() -> None:
-    from protocol import e2ee
-    from protocol.payloads import Rekey
+    from holdspace.protocol import e2ee
+    from holdspace.protocol.payloads import Rekey
 
     w = World()
     ana = w.add("ana")

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import codec, identity, signing, textid
-from protocol.errors import IdentityError
+from holdspace.protocol import codec, identity, signing, textid
+from holdspace.protocol.errors import IdentityError
 
 MASTER = bytes(range(32))
 

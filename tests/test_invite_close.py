@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 
-from protocol import author
-from protocol.entry import Entry
-from protocol.group import DecodeCache, append, compute
-from protocol.payloads import MEMBER
+from holdspace.protocol import author
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.group import DecodeCache, append, compute
+from holdspace.protocol.payloads import MEMBER
 from tests.group_world import FAR, T0, World
 
 
@@ -72,8 +72,8 @@ def test_a_concurrent_join_placed_before_the_close_is_void() -> None:
 
 
 def _fresh(w: World, name: str):  # type: ignore[no-untyped-def]
-    from protocol import e2ee
-    from protocol.identity import Pseudonym, group_context
+    from holdspace.protocol import e2ee
+    from holdspace.protocol.identity import Pseudonym, group_context
 
     me = Pseudonym.derive(name.encode().ljust(32, b"."), group_context(w.group_id))
     return author.LogWriter(me, w.group_id), e2ee.GroupKeys(w.group_id, me), {w.genesis.entry_id}

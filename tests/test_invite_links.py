@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.address import AddressError, InviteLink, InviteToken, NodeAddress, web_origin
-from protocol.errors import HoldspaceError
+from holdspace.protocol.address import AddressError, InviteLink, InviteToken, NodeAddress, web_origin
+from holdspace.protocol.errors import HoldspaceError
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "spec" / "vectors" / "invites.json").read_text())
 NODE = NodeAddress(b"\x11" * 32, "127.0.0.1", 4433)

@@ -18,10 +18,10 @@ import hashlib
 
 import pytest
 
-from protocol import crypto, e2ee, kinds
-from protocol.content import Disclosure, Text, decode_content, encode_content, verify_disclosure
-from protocol.errors import ContentError, E2eeError, HoldspaceError
-from protocol.payloads import DirectEnvelope, MessageEnvelope, decode_direct, decode_envelope
+from holdspace.protocol import crypto, e2ee, kinds
+from holdspace.protocol.content import Disclosure, Text, decode_content, encode_content, verify_disclosure
+from holdspace.protocol.errors import ContentError, E2eeError, HoldspaceError
+from holdspace.protocol.payloads import DirectEnvelope, MessageEnvelope, decode_direct, decode_envelope
 from tests import two_faced
 from tests.group_world import World
 

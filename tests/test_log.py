@@ -2,10 +2,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import codec, kinds
-from protocol.entry import create_entry
-from protocol.errors import LogError
-from protocol.log import ForkError, LogHead, Placement, make_fork_proof, place, verify_fork_proof
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.entry import create_entry
+from holdspace.protocol.errors import LogError
+from holdspace.protocol.log import ForkError, LogHead, Placement, make_fork_proof, place, verify_fork_proof
 from tests.helpers import GROUP, T0, chain, pseudonym
 
 ALICE = pseudonym("alice")
@@ -103,7 +103,7 @@ def test_any_arrival_order_yields_same_log_when_buffered(order: list[int]) -> No
 
 def test_genesis_headers_of_two_groups_are_not_a_fork() -> None:
     """One key founding two groups signs two seq-1 entries with g = 0: different logs, no equivocation."""
-    from protocol.group import GENESIS_GROUP
+    from holdspace.protocol.group import GENESIS_GROUP
 
     me = pseudonym("founder")
     a = create_entry(me, group=GENESIS_GROUP, seq=1, prev=None, timestamp_ms=T0, kind=kinds.GENESIS, payload=b"a")

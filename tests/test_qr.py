@@ -10,7 +10,7 @@ import re
 
 import segno
 
-from clients.qr import qr_svg, qr_terminal
+from holdspace.clients.qr import qr_svg, qr_terminal
 
 LINK = "https://community.example.org:8443/join#hsinvite:" + "A" * 280
 

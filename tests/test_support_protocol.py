@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import codec, content, credential, crypto, e2ee, kinds
-from protocol.errors import ContentError, CredentialError, E2eeError, GroupError
-from protocol.group import ScheduledSession
-from protocol.payloads import (
+from holdspace.protocol import codec, content, credential, crypto, e2ee, kinds
+from holdspace.protocol.errors import ContentError, CredentialError, E2eeError, GroupError
+from holdspace.protocol.group import ScheduledSession
+from holdspace.protocol.payloads import (
     MODERATOR,
     DirectEnvelope,
     Erase,
@@ -26,7 +26,7 @@ from protocol.payloads import (
     decode_payload,
     envelope_expiry,
 )
-from protocol.schedule import is_zone, occurrences, retention_deadline, upcoming
+from holdspace.protocol.schedule import is_zone, occurrences, retention_deadline, upcoming
 from tests.group_world import T0, World
 
 LONDON = ZoneInfo("Europe/London")

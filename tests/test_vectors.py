@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import codec, frames
-from protocol.errors import CODES
+from holdspace.protocol import codec, frames
+from holdspace.protocol.errors import CODES
 
 SPEC = Path(__file__).resolve().parents[1] / "spec"
 
@@ -57,8 +57,8 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
     import hmac
     import json
 
-    from protocol import codec, crypto
-    from protocol.content import Text, decode_content
+    from holdspace.protocol import codec, crypto
+    from holdspace.protocol.content import Text, decode_content
 
     (vec,) = json.loads((SPEC / "vectors" / "group_conversation.json").read_text())
     entries = {e["entry_id"]: e for e in vec["entries"]}
@@ -98,7 +98,7 @@ def test_conversation_vector_decrypts_from_the_spec_alone() -> None:
 def test_conversation_vector_rekeys_open_for_recipients_only() -> None:
     import json
 
-    from protocol import codec, crypto
+    from holdspace.protocol import codec, crypto
 
     (vec,) = json.loads((SPEC / "vectors" / "group_conversation.json").read_text())
     secrets = {bytes.fromhex(p["ed25519_public"]): bytes.fromhex(p["x25519_secret"]) for p in vec["people"].values()}
@@ -161,8 +161,8 @@ def _occurrences_from_spec_text(start: int, duration: int, tz: str, recurrence, 
 
 def test_support_history_recomputes_from_its_entries() -> None:
     """Outcomes, redactions, erasures, sessions (with their occurrences), issuers and what hosts keep."""
-    from protocol import group, kinds, payloads, schedule
-    from protocol.entry import decode_entry
+    from holdspace.protocol import group, kinds, payloads, schedule
+    from holdspace.protocol.entry import decode_entry
 
     (history,) = [v for v in _support() if v["name"] == "a support group's history"]
     entries = [decode_entry(bytes.fromhex(r["entry"]), _hex(r["payload"]), now_ms=None) for r in history["entries"]]
@@ -229,8 +229,8 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
     import hashlib
     import hmac
 
-    from protocol import codec, crypto
-    from protocol.content import decode_content
+    from holdspace.protocol import codec, crypto
+    from holdspace.protocol.content import decode_content
 
     (history,) = [v for v in _support() if v["name"] == "a support group's history"]
     entries = {r["entry_id"]: r for r in history["entries"]}
@@ -270,8 +270,8 @@ def test_support_history_messages_decrypt_from_the_spec_alone() -> None:
 def test_support_direct_message_opens_for_its_recipients() -> None:
     import hashlib
 
-    from protocol import codec, crypto
-    from protocol.content import decode_content
+    from holdspace.protocol import codec, crypto
+    from holdspace.protocol.content import decode_content
 
     vec = _by_name("direct message")
     payload = codec.decode(bytes.fromhex(vec["payload"]))
@@ -298,9 +298,9 @@ def test_support_direct_message_opens_for_its_recipients() -> None:
 
 
 def test_support_disclosures_open_exactly_one_entry() -> None:
-    from protocol import content, e2ee, payloads
-    from protocol.entry import decode_entry
-    from protocol.errors import ContentError
+    from holdspace.protocol import content, e2ee, payloads
+    from holdspace.protocol.entry import decode_entry
+    from holdspace.protocol.errors import ContentError
 
     for name in ("disclosure in a report", "disclosure in a quote"):
         vec = _by_name(name)
@@ -342,9 +342,9 @@ def test_support_two_faced_direct_message_opens_for_the_committed_key_only() -> 
     commitment tells the recipient whose box holds another key to refuse it (13.5, 13.6)."""
     import hashlib
 
-    from protocol import codec, content, crypto, e2ee, payloads
-    from protocol.entry import decode_entry
-    from protocol.errors import HoldspaceError
+    from holdspace.protocol import codec, content, crypto, e2ee, payloads
+    from holdspace.protocol.entry import decode_entry
+    from holdspace.protocol.errors import HoldspaceError
 
     vec = _by_name("two-faced direct message")
     group_id = bytes.fromhex(vec["group_id"])
@@ -377,8 +377,8 @@ def test_support_two_faced_direct_message_opens_for_the_committed_key_only() -> 
 
 
 def test_support_expiring_envelope() -> None:
-    from protocol import e2ee, payloads
-    from protocol.entry import decode_entry
+    from holdspace.protocol import e2ee, payloads
+    from holdspace.protocol.entry import decode_entry
 
     vec = _by_name("message envelope with an expiry")
     entry = decode_entry(bytes.fromhex(vec["entry"]), bytes.fromhex(vec["payload"]), now_ms=None)
@@ -391,7 +391,7 @@ def test_support_expiring_envelope() -> None:
 
 
 def test_support_schedules() -> None:
-    from protocol import group, payloads, schedule
+    from holdspace.protocol import group, payloads, schedule
 
     sid = bytes(32)
     count = 0
@@ -419,8 +419,8 @@ def test_support_schedules() -> None:
 
 
 def test_support_control_payloads() -> None:
-    from protocol import codec, kinds, payloads
-    from protocol.errors import GroupError
+    from holdspace.protocol import codec, kinds, payloads
+    from holdspace.protocol.errors import GroupError
 
     seen = set()
     for vec in _support():
@@ -444,7 +444,7 @@ def test_support_control_payloads() -> None:
 
 
 def test_support_contents() -> None:
-    from protocol import content
+    from holdspace.protocol import content
 
     types = set()
     for vec in _support():
@@ -465,7 +465,7 @@ def test_support_contents() -> None:
 
 
 def test_support_badges() -> None:
-    from protocol import credential
+    from holdspace.protocol import credential
 
     attestation = _by_name("credential attestation")
     raw = bytes.fromhex(attestation["attestation"])
@@ -511,8 +511,8 @@ def _group_rules() -> list[dict]:
 
 def test_group_rules_recompute_from_their_entries() -> None:
     """Each history's outcomes and final state, from its entries alone (in any order)."""
-    from protocol import group, kinds
-    from protocol.entry import decode_entry
+    from holdspace.protocol import group, kinds
+    from holdspace.protocol.entry import decode_entry
 
     for vec in _group_rules():
         if "fork_proof" in vec:  # two hosts' views: test_forked_position_vector_gives_both_hosts_one_state
@@ -664,7 +664,7 @@ def _verify_from_spec_text(key: bytes, message: bytes, signature: bytes) -> bool
 def test_signature_vectors_are_libsodium_and_the_spec_text() -> None:
     import json
 
-    from protocol import crypto
+    from holdspace.protocol import crypto
 
     vectors = json.loads((SPEC / "vectors" / "signatures.json").read_text())
     for vec in vectors:
@@ -682,8 +682,8 @@ def test_text_id_vectors_decode_as_published() -> None:
     order mark refused (spec 4.3)."""
     import json
 
-    from protocol import identity, textid
-    from protocol.errors import HoldspaceError
+    from holdspace.protocol import identity, textid
+    from holdspace.protocol.errors import HoldspaceError
 
     vectors = [v for v in json.loads((SPEC / "vectors" / "identity.json").read_text()) if "text_id" in v]
     names = set()
@@ -706,10 +706,10 @@ def test_forked_position_vector_gives_both_hosts_one_state() -> None:
     """From the vector alone: host a (twin one) and host b (twin two, x's next header unplaced) agree."""
     import json
 
-    from protocol.entry import decode_entry
-    from protocol.forks import FORKED, forks_of
-    from protocol.group import compute_state
-    from protocol.log import verify_fork_proof
+    from holdspace.protocol.entry import decode_entry
+    from holdspace.protocol.forks import FORKED, forks_of
+    from holdspace.protocol.group import compute_state
+    from holdspace.protocol.log import verify_fork_proof
 
     rules = json.loads((SPEC / "vectors" / "group_rules.json").read_text())
     vec = next(v for v in rules if "forked position" in v["name"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 
-from protocol import crypto
+from holdspace.protocol import crypto
 
 P = 2**130 - 5
 MASK32 = 0xFFFFFFFF

@@ -20,9 +20,9 @@ from pathlib import Path
 import click
 import trio
 
-from clients.cli_common import friendly, home_dir, home_lock
-from clients.extras import require
-from protocol.address import InviteToken, NodeAddress
+from holdspace.clients.cli_common import friendly, home_dir, home_lock
+from holdspace.clients.extras import require
+from holdspace.protocol.address import InviteToken, NodeAddress
 
 OPEN_FILE = "app-open.html"
 GRACE = 1.0  # seconds for open pages to be told the app is stopping
@@ -62,8 +62,8 @@ async def serve_app(
     from hypercorn.config import Config  # noqa: PLC0415
     from hypercorn.trio import serve  # noqa: PLC0415
 
-    from clients.app.service import AppService  # noqa: PLC0415
-    from clients.app.web import Pages  # noqa: PLC0415
+    from holdspace.clients.app.service import AppService  # noqa: PLC0415
+    from holdspace.clients.app.web import Pages  # noqa: PLC0415
 
     service = AppService(home, node)
     service.pending_invite = invite.strip() if invite else None

@@ -28,17 +28,17 @@ from typing import Any, TypeVar
 
 import trio
 
-from clients import crisis
-from clients.client import NodeSession, Received, open_session
-from clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
-from node.limits import default_transport_limits
-from node.transport.base import TransportError
-from node.transport.quic import connect_quic
-from protocol.address import NodeAddress
-from protocol.content import Content, Text
-from protocol.errors import HoldspaceError
-from protocol.frames import ALPN_CLIENT
-from protocol.payloads import FACILITATOR
+from holdspace.clients import crisis
+from holdspace.clients.client import NodeSession, Received, open_session
+from holdspace.clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
+from holdspace.node.limits import default_transport_limits
+from holdspace.node.transport.base import TransportError
+from holdspace.node.transport.quic import connect_quic
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.content import Content, Text
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.frames import ALPN_CLIENT
+from holdspace.protocol.payloads import FACILITATOR
 
 T = TypeVar("T")
 log = logging.getLogger("holdspace.app")

@@ -12,14 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from clients.participant import GroupRecord, Message, Outgoing, Participant
-from clients.support import badges, may_moderate, reactions
-from protocol import kinds
-from protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
-from protocol.credential import Badge
-from protocol.errors import CODES, HoldspaceError
-from protocol.identity import fingerprint
-from protocol.schedule import zone
+from holdspace.clients.participant import GroupRecord, Message, Outgoing, Participant
+from holdspace.clients.support import badges, may_moderate, reactions
+from holdspace.protocol import kinds
+from holdspace.protocol.content import REACTIONS, CheckIn, Reaction, Rsvp, Text, decode_content
+from holdspace.protocol.credential import Badge
+from holdspace.protocol.errors import CODES, HoldspaceError
+from holdspace.protocol.identity import fingerprint
+from holdspace.protocol.schedule import zone
 
 REACTION_LABELS = {
     "heart": ("❤️", "Heart"),

@@ -41,16 +41,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clients import actions
-from clients.app import views
-from clients.app.service import AppError, AppService, Status
-from clients.client import NodeSession
-from clients.crisis import DEFAULT_RESOURCES
-from clients.history import MAX_BUDGET, MIN_BUDGET
-from clients.participant import ClientError, GroupRecord, Participant
-from clients.plain import plain
-from clients.qr import qr_svg
-from clients.support import (
+from holdspace.clients import actions
+from holdspace.clients.app import views
+from holdspace.clients.app.service import AppError, AppService, Status
+from holdspace.clients.client import NodeSession
+from holdspace.clients.crisis import DEFAULT_RESOURCES
+from holdspace.clients.history import MAX_BUDGET, MIN_BUDGET
+from holdspace.clients.participant import ClientError, GroupRecord, Participant
+from holdspace.clients.plain import plain
+from holdspace.clients.qr import qr_svg
+from holdspace.clients.support import (
     badges,
     checkin_summary,
     crisis_resources,
@@ -60,10 +60,10 @@ from clients.support import (
     reports,
     sessions,
 )
-from clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
-from protocol import textid
-from protocol.address import InviteToken, NodeAddress, shareable_invite
-from protocol.content import (
+from holdspace.clients.support_cli import parse_duration, parse_hex, parse_issuer, parse_local_time
+from holdspace.protocol import textid
+from holdspace.protocol.address import InviteToken, NodeAddress, shareable_invite
+from holdspace.protocol.content import (
     MAX_ABOUT,
     MAX_REASON,
     MAX_TEXT,
@@ -77,10 +77,10 @@ from protocol.content import (
     Reaction,
     Text,
 )
-from protocol.credential import decode_attestation
-from protocol.errors import HoldspaceError
-from protocol.identity import pseudonym_text_id
-from protocol.payloads import MEMBER, ROLES
+from holdspace.protocol.credential import decode_attestation
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.identity import pseudonym_text_id
+from holdspace.protocol.payloads import MEMBER, ROLES
 
 HERE = Path(__file__).parent
 log = logging.getLogger("holdspace.app")

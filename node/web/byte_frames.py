@@ -11,7 +11,7 @@ to be closed).
 
 from __future__ import annotations
 
-from node.transport.base import HEADER_SIZE, MessageTooLarge
+from holdspace.node.transport.base import HEADER_SIZE, MessageTooLarge
 
 __all__ = ["MessageSplitter"]
 

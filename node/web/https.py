@@ -22,8 +22,8 @@ from wsproto.connection import Connection as WsConnection
 from wsproto.connection import ConnectionType
 from wsproto.utilities import generate_accept_token
 
-from node.transport.base import TransportLimits
-from node.web.site import Response, Site
+from holdspace.node.transport.base import TransportLimits
+from holdspace.node.web.site import Response, Site
 
 __all__ = ["MAX_BODY", "MAX_HEAD", "WS_PATH", "HttpsServer", "tls_context"]
 

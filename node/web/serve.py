@@ -22,15 +22,15 @@ from aioquic.quic.configuration import QuicConfiguration
 from cryptography import x509
 from wsproto.connection import Connection as WsConnection
 
-from node.server import Node
-from node.transport.base import TransportLimits
-from node.transport.certs import pinnable_hash
-from node.transport.quic_driver import QuicConnectionHandle
-from node.transport.quic_server import serve_quic_configured
-from node.transport.webtransport import WT_PATH, WebTransportConnection, webtransport_configuration
-from node.web.https import WS_PATH, HttpsServer, tls_context
-from node.web.site import Site, WebError
-from node.web.websocket import WebSocketConnection
+from holdspace.node.server import Node
+from holdspace.node.transport.base import TransportLimits
+from holdspace.node.transport.certs import pinnable_hash
+from holdspace.node.transport.quic_driver import QuicConnectionHandle
+from holdspace.node.transport.quic_server import serve_quic_configured
+from holdspace.node.transport.webtransport import WT_PATH, WebTransportConnection, webtransport_configuration
+from holdspace.node.web.https import WS_PATH, HttpsServer, tls_context
+from holdspace.node.web.site import Site, WebError
+from holdspace.node.web.websocket import WebSocketConnection
 
 __all__ = ["DIST", "WebEndpoint", "load_certificate", "serve_web", "url_host"]
 

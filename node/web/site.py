@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from protocol.errors import HoldspaceError
+from holdspace.protocol.errors import HoldspaceError
 
 __all__ = ["INDEX", "JOIN", "NODE_INFO", "Response", "Site", "WebError", "content_security_policy", "sri"]
 

@@ -32,7 +32,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, ProtocolError
 
-from node.transport.base import (
+from holdspace.node.transport.base import (
     HEADER_SIZE,
     ConnectionStats,
     IdleTimeout,
@@ -44,9 +44,9 @@ from node.transport.base import (
     clone_error,
     encode_header,
 )
-from node.transport.streams import Signal, StreamEnds
-from node.web.byte_frames import MessageSplitter
-from protocol.frames import ALPN_CLIENT
+from holdspace.node.transport.streams import Signal, StreamEnds
+from holdspace.node.web.byte_frames import MessageSplitter
+from holdspace.protocol.frames import ALPN_CLIENT
 
 __all__ = ["RECV_CHUNK", "WebSocketConnection", "WebSocketStream", "websocket_close_code"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clients.app.launch import OPEN_FILE
-from clients.participant import Participant
-from protocol.credential import issue
+from holdspace.clients.app.launch import OPEN_FILE
+from holdspace.clients.participant import Participant
+from holdspace.protocol.credential import issue
 from tests.app.conftest import App, Node, start_app
 from tests.cli.test_cli import run
 

@@ -19,7 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from clients.app.launch import OPEN_FILE
+from holdspace.clients.app.launch import OPEN_FILE
 from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, App, Node, chromium_or_skip, start_app
 from tests.cli.test_cli import run
 

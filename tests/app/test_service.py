@@ -11,10 +11,10 @@ import pytest
 import trio
 import trio.testing
 
-from clients.app.service import RECONNECT_MAX, AppService
-from clients.participant import Participant
-from node.transport.base import ConnectFailed
-from protocol.address import NodeAddress
+from holdspace.clients.app.service import RECONNECT_MAX, AppService
+from holdspace.clients.participant import Participant
+from holdspace.node.transport.base import ConnectFailed
+from holdspace.protocol.address import NodeAddress
 from tests.node.conftest import running_node, session
 
 NODE = NodeAddress(b"\x07" * 32, "127.0.0.1", 4433)

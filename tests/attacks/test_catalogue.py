@@ -101,13 +101,13 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, QuicEvent, StreamReset
 from aioquic.quic.packet import QuicErrorCode, QuicPacketType, pull_quic_header
 
-import clients.participant as participant_module
-from clients.client import NodeSession, connect
-from clients.participant import GroupRecord, Participant, now_ms
-from node.core import from_record
-from node.limits import NodeLimits, default_transport_limits
-from node.server import RESET_EXTRA_STREAM, Node, open_node
-from node.transport.base import (
+import holdspace.clients.participant as participant_module
+from holdspace.clients.client import NodeSession, connect
+from holdspace.clients.participant import GroupRecord, Participant, now_ms
+from holdspace.node.core import from_record
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.server import RESET_EXTRA_STREAM, Node, open_node
+from holdspace.node.transport.base import (
     STREAM_MESSAGE_TOO_LARGE,
     ConnectionRefused,
     IdleTimeout,
@@ -115,18 +115,18 @@ from node.transport.base import (
     ServerStats,
     TooManyStreams,
 )
-from node.transport.quic import QuicConnectionHandle, serve_quic
-from protocol import codec, crypto, kinds, signing
-from protocol.address import InviteToken, NodeAddress
-from protocol.author import InviteSecret, LogWriter, invite
-from protocol.entry import Entry, create_entry
-from protocol.errors import HoldspaceError
-from protocol.federation import ALPN_FEDERATION
-from protocol.frames import ALPN_CLIENT, MAX_FRAME, encode_request
-from protocol.identity import Pseudonym, group_context
-from protocol.keyfile import derive_sealing_key
-from protocol.log import verify_fork_proof
-from protocol.payloads import MEMBER, MessageEnvelope
+from holdspace.node.transport.quic import QuicConnectionHandle, serve_quic
+from holdspace.protocol import codec, crypto, kinds, signing
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.author import InviteSecret, LogWriter, invite
+from holdspace.protocol.entry import Entry, create_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.federation import ALPN_FEDERATION
+from holdspace.protocol.frames import ALPN_CLIENT, MAX_FRAME, encode_request
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.keyfile import derive_sealing_key
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import MEMBER, MessageEnvelope
 from tests.node.test_adversarial import raw_request
 
 SEED = b"\x07" * 32

@@ -4,13 +4,13 @@ import os
 
 import pytest
 
-from protocol import author, codec, crypto, e2ee, kinds
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError, LogError
-from protocol.group import compute_state
-from protocol.identity import Pseudonym, group_context, verify_identity_document
-from protocol.log import verify_fork_proof
-from protocol.payloads import FACILITATOR, MEMBER, MODERATOR, decode_payload
+from holdspace.protocol import author, codec, crypto, e2ee, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError, LogError
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.identity import Pseudonym, group_context, verify_identity_document
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import FACILITATOR, MEMBER, MODERATOR, decode_payload
 from tests.group_world import FAR, World
 
 

@@ -14,15 +14,15 @@ import pytest
 import trio
 import trio.testing
 
-from node.core import NodeCore, from_record
-from node.limits import NodeLimits
-from node.server import Node, open_node
-from node.store import Store, StoreError
-from node.store_writer import StoreWriter
-from protocol import author, kinds
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
-from protocol.payloads import MessageEnvelope
+from holdspace.node.core import NodeCore, from_record
+from holdspace.node.limits import NodeLimits
+from holdspace.node.server import Node, open_node
+from holdspace.node.store import Store, StoreError
+from holdspace.node.store_writer import StoreWriter
+from holdspace.protocol import author, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.group_world import World
 
 KEY = nacl.signing.SigningKey(b"\x07" * 32)

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from clients.participant import GroupRecord, Participant, now_ms
-from node.limits import NodeLimits
-from node.transport.base import TransportError
-from protocol import codec, crypto, e2ee, kinds
-from protocol.address import InviteToken
-from protocol.author import InviteSecret, LogWriter, remove
-from protocol.errors import HoldspaceError
-from protocol.frames import encode_request
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import Rekey
+from holdspace.clients.participant import GroupRecord, Participant, now_ms
+from holdspace.node.limits import NodeLimits
+from holdspace.node.transport.base import TransportError
+from holdspace.protocol import codec, crypto, e2ee, kinds
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.author import InviteSecret, LogWriter, remove
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.frames import encode_request
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import Rekey
 from tests.node.conftest import running_node, session
 from tests.node.test_adversarial import raw_request
 

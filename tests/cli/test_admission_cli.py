@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from clients.cli import cli
-from node.config import read_config
+from holdspace.clients.cli import cli
+from holdspace.node.config import read_config
 from tests.cli.test_cli import start_node, stop_node
 
 PASSPHRASE = {"HOLDSPACE_PASSPHRASE": "correct horse battery staple"}

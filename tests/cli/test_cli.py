@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-HOLDSPACE = [sys.executable, "-c", "from clients.cli import main; main()"]
+HOLDSPACE = [sys.executable, "-m", "holdspace"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -1,6 +1,6 @@
 """``holdspace demo`` tells what it shows, and what it shows is true (it runs the real nodes)."""
 
-from clients.demo import run_demo
+from holdspace.clients.demo import run_demo
 
 
 def test_the_demo_shows_a_session_a_check_in_a_content_warning_and_a_redaction() -> None:

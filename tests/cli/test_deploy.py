@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clients.cli import cli as main_cli
+from holdspace.clients.cli import cli as main_cli
 from tests.cli.test_cli import ROOT
 
 DEPLOY = ROOT / "docs" / "deploy"

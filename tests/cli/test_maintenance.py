@@ -15,9 +15,9 @@ import lmdb
 import pytest
 from click.testing import CliRunner, Result
 
-from clients.cli import cli as main_cli
-from node.liveness import STATUS, LiveStatus, OperationError, health, node_lock
-from node.store import Store
+from holdspace.clients.cli import cli as main_cli
+from holdspace.node.liveness import STATUS, LiveStatus, OperationError, health, node_lock
+from holdspace.node.store import Store
 from tests.cli.test_cli import HOLDSPACE, ROOT
 from tests.store._helpers import ident, make_entry
 

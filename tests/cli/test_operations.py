@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from node.core import from_record
-from node.metrics import MetricsError, serve_metrics
-from node.operations import OperationError, backup, restore
-from node.store import Store
+from holdspace.node.core import from_record
+from holdspace.node.metrics import MetricsError, serve_metrics
+from holdspace.node.operations import OperationError, backup, restore
+from holdspace.node.store import Store
 from tests.cli.test_cli import run, start_node, stop_node
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from node.config import parse_node_id
-from protocol.identity import parse_pseudonym_id
+from holdspace.node.config import parse_node_id
+from holdspace.protocol.identity import parse_pseudonym_id
 from tests.cli.test_cli import HOLDSPACE, ROOT, run, stop_node
 
 SECRET = "the words of a heavy week stay between us"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from clients.cli import cli as main_cli
+from holdspace.clients.cli import cli as main_cli
 from tests.cli.test_cli import HOLDSPACE, ROOT
 from tests.cli.test_operations import free_tcp_port
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from node.core import from_record
-from node.store import Store
-from protocol.identity import parse_pseudonym_id
+from holdspace.node.core import from_record
+from holdspace.node.store import Store
+from holdspace.protocol.identity import parse_pseudonym_id
 from tests.cli.test_cli import run, start_node, stop_node
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clients.participant import ClientError, GroupRecord, Message
-from clients.support_cli import find_message, parse_duration, parse_hex, parse_issuer, parse_local_time
-from protocol.identity import Pseudonym, pseudonym_text_id
+from holdspace.clients.participant import ClientError, GroupRecord, Message
+from holdspace.clients.support_cli import find_message, parse_duration, parse_hex, parse_issuer, parse_local_time
+from holdspace.protocol.identity import Pseudonym, pseudonym_text_id
 
 
 @pytest.mark.parametrize(

@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import clients.participant as participant_module
-from clients.history import HISTORY_DIR, MIN_BUDGET, open_history
-from clients.message_log import StoredLog
-from clients.participant import KEYFILE, ClientError, GroupRecord, Message, Participant
-from protocol import codec, e2ee, kinds
-from protocol.content import Pin, Text, decode_content, encode_content
-from protocol.errors import HoldspaceError
-from protocol.identity import Pseudonym
-from protocol.keyfile import open_secret
+import holdspace.clients.participant as participant_module
+from holdspace.clients.history import HISTORY_DIR, MIN_BUDGET, open_history
+from holdspace.clients.message_log import StoredLog
+from holdspace.clients.participant import KEYFILE, ClientError, GroupRecord, Message, Participant
+from holdspace.protocol import codec, e2ee, kinds
+from holdspace.protocol.content import Pin, Text, decode_content, encode_content
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.keyfile import open_secret
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1-ana.keys"
 V1_TEXTS = ["welcome", "thank you", "message 0", "message 1", "message 2"]
@@ -340,7 +340,7 @@ def test_messages_read_back_as_written(batch: list[Message]) -> None:
 
 
 def test_a_key_file_of_an_unknown_version_gets_a_typed_error(tmp_path: Path) -> None:
-    from protocol.keyfile import seal_secret
+    from holdspace.protocol.keyfile import seal_secret
 
     home = tmp_path / "p"
     home.mkdir()
@@ -352,8 +352,8 @@ def test_a_key_file_of_an_unknown_version_gets_a_typed_error(tmp_path: Path) -> 
 
 def test_the_group_views_scan_only_what_is_not_text(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Pins, reactions and the like are found without opening the thousands of texts around them."""
-    from clients.support import reactions
-    from protocol.content import Reaction
+    from holdspace.clients.support import reactions
+    from holdspace.protocol.content import Reaction
 
     me = Participant.create(tmp_path / "p", "pass p", None)
     record = a_group(me)

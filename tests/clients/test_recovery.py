@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clients.cli import cli
-from clients.participant import GroupRecord, Participant
-from clients.recovery import make_recovery_key, restore, write_backup
-from protocol.backup import WORDLIST, parse_words
-from protocol.errors import HoldspaceError
+from holdspace.clients.cli import cli
+from holdspace.clients.participant import GroupRecord, Participant
+from holdspace.clients.recovery import make_recovery_key, restore, write_backup
+from holdspace.protocol.backup import WORDLIST, parse_words
+from holdspace.protocol.errors import HoldspaceError
 
 PASS = {"HOLDSPACE_PASSPHRASE": "correct horse battery staple"}
 

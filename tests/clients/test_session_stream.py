@@ -11,14 +11,14 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import open_session
-from clients.participant import Participant
-from node.limits import NodeLimits
-from node.transport.base import MessageStream, TransportError
-from node.transport.memory import MemoryConnection, MemoryNetwork
-from protocol import kinds
-from protocol.address import InviteToken
-from protocol.frames import (
+from holdspace.clients.client import open_session
+from holdspace.clients.participant import Participant
+from holdspace.node.limits import NodeLimits
+from holdspace.node.transport.base import MessageStream, TransportError
+from holdspace.node.transport.memory import MemoryConnection, MemoryNetwork
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.frames import (
     ALPN_CLIENT,
     PROTOCOL_VERSION,
     RemoteError,

@@ -9,13 +9,13 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from node.admission import Policy
-from node.federation import Federation, quic_connector
-from node.limits import NodeLimits
-from node.peering import PeerBook
-from node.server import Node, open_node
-from protocol.address import NodeAddress
-from protocol.federation import heads_digest
+from holdspace.node.admission import Policy
+from holdspace.node.federation import Federation, quic_connector
+from holdspace.node.limits import NodeLimits
+from holdspace.node.peering import PeerBook
+from holdspace.node.server import Node, open_node
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.federation import heads_digest
 
 
 @dataclass

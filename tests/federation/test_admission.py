@@ -8,8 +8,8 @@ from pathlib import Path
 
 import trio
 
-from node.admission import Policy
-from protocol.federation import encode_digests, encode_sync
+from holdspace.node.admission import Policy
+from holdspace.protocol.federation import encode_digests, encode_sync
 
 from .conftest import converged, federated_node
 from .test_zero_trust import Founder, exchange, fed_connect, node_key, nowhere, ok, publish, receive_map, seed

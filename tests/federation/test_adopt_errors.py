@@ -8,14 +8,14 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from clients.client import connect
-from node.limits import NodeLimits, default_transport_limits
-from protocol import author
-from protocol.address import NodeAddress
-from protocol.errors import HoldspaceError
-from protocol.group import compute_state
-from protocol.identity import Pseudonym
-from protocol.payloads import MEMBER
+from holdspace.clients.client import connect
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.protocol import author
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.payloads import MEMBER
 from tests.federation.conftest import federated_node, free_udp_port
 
 NOW = 1_764_000_000_000

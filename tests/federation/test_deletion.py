@@ -5,10 +5,10 @@ from pathlib import Path
 
 import trio
 
-from clients.client import connect
-from clients.participant import Participant
-from node.core import from_record
-from protocol.address import InviteToken
+from holdspace.clients.client import connect
+from holdspace.clients.participant import Participant
+from holdspace.node.core import from_record
+from holdspace.protocol.address import InviteToken
 from tests.federation.conftest import Running, converged, federated_node, free_udp_port
 
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import trio
 
-from clients.client import connect
-from clients.participant import GroupRecord, Participant
-from node.core import from_record
-from node.peering import PeerBook
-from protocol import kinds
-from protocol.address import InviteToken
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
-from protocol.log import verify_fork_proof
-from protocol.payloads import Erase
+from holdspace.clients.client import connect
+from holdspace.clients.participant import GroupRecord, Participant
+from holdspace.node.core import from_record
+from holdspace.node.peering import PeerBook
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import Erase
 from tests.federation.conftest import Running, _any, converged, federated_node
 
 HONEST_MESSAGES = 20

@@ -10,17 +10,17 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from node import federation as federation_module
-from node.federation import Federation, Held
-from node.peering import PeerBook
-from node.server import Node, now_ms, open_node
-from node.transport.base import Connection
-from protocol import author, kinds
-from protocol.address import NodeAddress
-from protocol.entry import Entry
-from protocol.group import compute_state
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MEMBER, MessageEnvelope
+from holdspace.node import federation as federation_module
+from holdspace.node.federation import Federation, Held
+from holdspace.node.peering import PeerBook
+from holdspace.node.server import Node, now_ms, open_node
+from holdspace.node.transport.base import Connection
+from holdspace.protocol import author, kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MEMBER, MessageEnvelope
 
 ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()
 PEER = bytes(nacl.signing.SigningKey(b"\x07" * 32).verify_key)

@@ -8,15 +8,15 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from clients.client import NodeSession, open_session
-from clients.participant import Participant
-from node.federation import Federation, memory_connector
-from node.peering import PeerBook
-from node.server import Node, open_node
-from node.transport.memory import MemoryNetwork
-from protocol.address import InviteToken, NodeAddress
-from protocol.federation import ALPN_FEDERATION
-from protocol.frames import ALPN_CLIENT
+from holdspace.clients.client import NodeSession, open_session
+from holdspace.clients.participant import Participant
+from holdspace.node.federation import Federation, memory_connector
+from holdspace.node.peering import PeerBook
+from holdspace.node.server import Node, open_node
+from holdspace.node.transport.memory import MemoryNetwork
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.federation import ALPN_FEDERATION
+from holdspace.protocol.frames import ALPN_CLIENT
 from tests.federation.conftest import stores_converged
 
 

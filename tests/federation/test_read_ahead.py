@@ -8,10 +8,10 @@ from typing import Any
 
 import trio
 
-from node.federation import Federation
-from node.peering import PeerBook
-from node.transport.base import EndOfStream
-from protocol.federation import encode_entries_event
+from holdspace.node.federation import Federation
+from holdspace.node.peering import PeerBook
+from holdspace.node.transport.base import EndOfStream
+from holdspace.protocol.federation import encode_entries_event
 
 GROUP = b"\x07" * 32
 PEER = b"\x09" * 32

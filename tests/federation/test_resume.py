@@ -7,13 +7,13 @@ from pathlib import Path
 import trio
 from nacl.signing import SigningKey
 
-from node.server import Node
-from protocol import author, kinds
-from protocol.address import NodeAddress
-from protocol.entry import Entry
-from protocol.group import compute_state
-from protocol.identity import Pseudonym
-from protocol.payloads import MessageEnvelope
+from holdspace.node.server import Node
+from holdspace.protocol import author, kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.group import compute_state
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.federation.conftest import converged, entry_ids, federated_node, free_udp_port
 
 BACKLOG = 3000

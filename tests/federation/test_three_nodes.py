@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from clients.client import connect
-from clients.participant import Participant
-from protocol.address import InviteToken
+from holdspace.clients.client import connect
+from holdspace.clients.participant import Participant
+from holdspace.protocol.address import InviteToken
 from tests.federation.conftest import converged, entry_ids, federated_node, free_udp_port
 
 

@@ -22,18 +22,18 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import connect
-from node.federation import CLOSE_PENALISED, CLOSE_REFUSED, RETRY_MIN
-from node.limits import NodeLimits, default_transport_limits
-from node.peering import PENALTY_STRIKES
-from node.server import now_ms
-from node.transport.base import EndOfStream, TransportClosed, TransportError
-from node.transport.quic import QuicConnectionHandle, QuicMessageStream, connect_quic, serve_quic
-from protocol import author, codec, kinds, signing
-from protocol.address import NodeAddress
-from protocol.entry import Entry, create_entry, decode_entry
-from protocol.errors import CODES, HoldspaceError
-from protocol.federation import (
+from holdspace.clients.client import connect
+from holdspace.node.federation import CLOSE_PENALISED, CLOSE_REFUSED, RETRY_MIN
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.peering import PENALTY_STRIKES
+from holdspace.node.server import now_ms
+from holdspace.node.transport.base import EndOfStream, TransportClosed, TransportError
+from holdspace.node.transport.quic import QuicConnectionHandle, QuicMessageStream, connect_quic, serve_quic
+from holdspace.protocol import author, codec, kinds, signing
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry, create_entry, decode_entry
+from holdspace.protocol.errors import CODES, HoldspaceError
+from holdspace.protocol.federation import (
     ALPN_FEDERATION,
     decode_fed_request,
     digest_plan,
@@ -44,11 +44,11 @@ from protocol.federation import (
     encode_sync,
     sync_plan,
 )
-from protocol.frames import MAX_FRAME, encode_ok, encode_request
-from protocol.group import GroupState, compute_state
-from protocol.identity import Pseudonym
-from protocol.log import verify_fork_proof
-from protocol.payloads import MEMBER, MessageEnvelope
+from holdspace.protocol.frames import MAX_FRAME, encode_ok, encode_request
+from holdspace.protocol.group import GroupState, compute_state
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.log import verify_fork_proof
+from holdspace.protocol.payloads import MEMBER, MessageEnvelope
 from tests.federation.conftest import Running, converged, entry_ids, federated_node, free_udp_port
 
 ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 40, commitment=bytes(32)).encode()

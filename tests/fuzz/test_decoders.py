@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from fuzz.mutate import mutate
 from fuzz.targets import PRIMARY, TARGETS, Target, check, pack, unpack, valid_seeds
-from protocol import kinds
+from holdspace.protocol import kinds
 
 ALL = list(TARGETS.values())
 IDS = [t.name for t in ALL]

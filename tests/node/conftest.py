@@ -8,10 +8,10 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import NodeSession, connect
-from node.limits import NodeLimits
-from node.server import Node, open_node
-from protocol.address import NodeAddress
+from holdspace.clients.client import NodeSession, connect
+from holdspace.node.limits import NodeLimits
+from holdspace.node.server import Node, open_node
+from holdspace.protocol.address import NodeAddress
 
 
 @asynccontextmanager

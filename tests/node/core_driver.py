@@ -3,10 +3,10 @@ in-memory reader with an explicit ``now``: shared by tests and ``benchmarks/cont
 
 from __future__ import annotations
 
-from node.core import Decision, NodeCore
-from node.memory_store import MemoryReader
-from protocol.entry import Entry
-from protocol.errors import HoldspaceError
+from holdspace.node.core import Decision, NodeCore
+from holdspace.node.memory_store import MemoryReader
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import HoldspaceError
 from tests.group_world import World
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import nacl.signing
 import trio
 
-from node.limits import NodeLimits
-from node.server import open_node
+from holdspace.node.limits import NodeLimits
+from holdspace.node.server import open_node
 
 SEED = b"\x21" * 32
 

@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from node.admission import (
+from holdspace.node.admission import (
     TOKEN_PREFIX,
     USES_PREFIX,
     Policy,
@@ -20,11 +20,11 @@ from node.admission import (
     token_hash,
     token_text,
 )
-from node.core import NodeCore, pack_record
-from node.memory_store import MemoryReader
-from protocol import author, kinds
-from protocol.entry import Entry
-from protocol.errors import AdmissionError, HoldspaceError
+from holdspace.node.core import NodeCore, pack_record
+from holdspace.node.memory_store import MemoryReader
+from holdspace.protocol import author, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import AdmissionError, HoldspaceError
 from tests.group_world import T0, World
 from tests.node.core_driver import commit, from_client, hosted, store_all
 
@@ -217,7 +217,7 @@ def test_the_node_budget_counts_every_group_and_what_is_being_written() -> None:
 
 
 def test_budgets_cost_nothing_when_unset_and_a_control_kind_is_never_refused() -> None:
-    from node.admission import BUDGETED_KINDS, Usage, check_budget
+    from holdspace.node.admission import BUDGETED_KINDS, Usage, check_budget
 
     for kind in kinds.CONTROL_KINDS - BUDGETED_KINDS:
         check_budget(Policy(max_group_bytes=1, max_node_bytes=1), kind, 10**6, Usage(10**9, 10**9))

@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 import trio
 
-from clients.participant import Participant
-from node.limits import NodeLimits, default_transport_limits
-from node.session import RESET_EXTRA_STREAM
-from node.transport.base import EndOfStream, StreamReset, TransportClosed, TransportError
-from node.transport.quic import connect_quic
-from protocol import codec, kinds, signing
-from protocol.address import InviteToken
-from protocol.entry import create_entry
-from protocol.errors import HoldspaceError
-from protocol.frames import (
+from holdspace.clients.participant import Participant
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.session import RESET_EXTRA_STREAM
+from holdspace.node.transport.base import EndOfStream, StreamReset, TransportClosed, TransportError
+from holdspace.node.transport.quic import connect_quic
+from holdspace.protocol import codec, kinds, signing
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.entry import create_entry
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.frames import (
     ALPN_CLIENT,
     CLOSE_BAD_FRAME,
     MAX_FRAME,
@@ -24,8 +24,8 @@ from protocol.frames import (
     encode_client_request,
     encode_request,
 )
-from protocol.identity import Pseudonym
-from protocol.payloads import MessageEnvelope
+from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.node.conftest import running_node, session
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import node.core
-from protocol import author, crypto, kinds
-from protocol.entry import Entry
-from protocol.errors import GroupError
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MAX_DEPS, MEMBER, Erase, MessageEnvelope, Redact
+from holdspace import node
+from holdspace.protocol import author, crypto, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import GroupError
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MAX_DEPS, MEMBER, Erase, MessageEnvelope, Redact
 from tests.group_world import FAR, World
 from tests.node.core_driver import from_client, hosted, store_all
 
@@ -49,7 +49,7 @@ def full_computations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def test_the_node_core_imports_neither_lmdb_nor_trio() -> None:
-    code = "import sys, node.core, node.memory_store; print(sorted({'lmdb', 'trio'} & set(sys.modules)))"
+    code = "import sys, holdspace.node.core, holdspace.node.memory_store; print(sorted({'lmdb', 'trio'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -180,8 +180,8 @@ async def test_a_running_node_computes_a_group_afresh_in_a_worker_thread(
 
     import nacl.signing
 
-    import node.server
-    from node.server import open_node
+    from holdspace import node
+    from holdspace.node.server import open_node
 
     w = World()
     w.add("ana")

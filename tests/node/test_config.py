@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.config import ConfigError, check_config, init_node, read_config, update_peers
-from node.limits import NodeLimits
-from node.peering import PeerBook
-from node.rates import PublishRates
-from node.reload import apply_config
-from protocol.address import NodeAddress
+from holdspace.node.config import ConfigError, check_config, init_node, read_config, update_peers
+from holdspace.node.limits import NodeLimits
+from holdspace.node.peering import PeerBook
+from holdspace.node.rates import PublishRates
+from holdspace.node.reload import apply_config
+from holdspace.protocol.address import NodeAddress
 
 PEER = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4434"
 PEER_ID = "hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj"

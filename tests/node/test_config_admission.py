@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from node.admission import Policy
-from node.config import ConfigError, check_config, group_text_id, init_node, read_config, update_refused
-from node.peering import PeerBook
-from node.rates import PublishRates
-from node.reload import apply_config
+from holdspace.node.admission import Policy
+from holdspace.node.config import ConfigError, check_config, group_text_id, init_node, read_config, update_refused
+from holdspace.node.peering import PeerBook
+from holdspace.node.rates import PublishRates
+from holdspace.node.reload import apply_config
 
 BASE = 'listen_host = "127.0.0.1"\nlisten_port = 4433\n'
 GROUP = bytes(range(32))

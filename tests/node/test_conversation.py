@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from clients.participant import Participant
-from protocol.address import InviteToken
-from protocol.errors import HoldspaceError
-from protocol.payloads import MODERATOR
+from holdspace.clients.participant import Participant
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.payloads import MODERATOR
 from tests.node.conftest import session
 
 
@@ -58,9 +58,9 @@ async def test_state_survives_reload_and_passphrase_protects_it(tmp_path: Path, 
 
 
 async def test_identity_documents_and_publish_rate_limit(tmp_path: Path) -> None:
-    from node.limits import NodeLimits
-    from protocol import kinds
-    from protocol.payloads import MessageEnvelope
+    from holdspace.node.limits import NodeLimits
+    from holdspace.protocol import kinds
+    from holdspace.protocol.payloads import MessageEnvelope
     from tests.node.conftest import running_node
 
     limits = NodeLimits(publish_rate=2, publish_burst=3)
@@ -93,14 +93,14 @@ async def test_expired_invite_refused(tmp_path: Path, node) -> None:
     it is dated (the join's timestamp is the joiner's word)."""
     import trio
 
-    from protocol.author import InviteSecret, LogWriter
-    from protocol.identity import Pseudonym, group_context
+    from holdspace.protocol.author import InviteSecret, LogWriter
+    from holdspace.protocol.identity import Pseudonym, group_context
 
     _, address = node
     (fay,) = people(tmp_path, address, "fay")
     async with session(address) as s_fay, session(address) as s_late:
         group = await fay.create_group(s_fay, "g")
-        from clients.participant import now_ms
+        from holdspace.clients.participant import now_ms
 
         token = InviteToken.parse(await fay.invite(s_fay, group, expires_ms=now_ms() + 300))
         await trio.sleep(0.5)

@@ -11,12 +11,12 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import connect
-from node.store import Store
-from protocol import kinds
-from protocol.address import NodeAddress
-from protocol.author import create_group
-from protocol.payloads import MessageEnvelope
+from holdspace.clients.client import connect
+from holdspace.node.store import Store
+from holdspace.protocol import kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.author import create_group
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.node.node_process import SEED
 
 ROOT = Path(__file__).resolve().parents[2]

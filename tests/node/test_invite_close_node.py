@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clients.participant import CLOSE_DELAY_MS, now_ms
-from protocol import author
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MEMBER
+from holdspace.clients.participant import CLOSE_DELAY_MS, now_ms
+from holdspace.protocol import author
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MEMBER
 from tests.group_world import T0, World
 from tests.node.core_driver import commit, from_client, hosted
 from tests.node.test_outbox import fay_and_ana

@@ -17,11 +17,11 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import connect
-from protocol import kinds
-from protocol.address import NodeAddress
-from protocol.author import create_group
-from protocol.payloads import MessageEnvelope
+from holdspace.clients.client import connect
+from holdspace.protocol import kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.author import create_group
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.node.node_process import SEED
 from tests.node.test_crash import start_node
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from node.logs import setup_logging
-from protocol import codec
+from holdspace.node.logs import setup_logging
+from holdspace.protocol import codec
 from tests.node.conftest import running_node, session
 from tests.node.test_adversarial import raw_request
 

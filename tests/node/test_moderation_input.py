@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from node import moderation
-from node.config import init_node, parse_group_id, read_config
-from protocol.errors import HoldspaceError
+from holdspace.node import moderation
+from holdspace.node.config import init_node, parse_group_id, read_config
+from holdspace.protocol.errors import HoldspaceError
 
 
 @pytest.fixture

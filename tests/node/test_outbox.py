@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from clients.participant import Participant
-from node.transport.base import TransportClosed
-from protocol import kinds
-from protocol.address import InviteToken
-from protocol.content import Reaction, Text, decode_content
-from protocol.errors import HoldspaceError
+from holdspace.clients.participant import Participant
+from holdspace.node.transport.base import TransportClosed
+from holdspace.protocol import kinds
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.content import Reaction, Text, decode_content
+from holdspace.protocol.errors import HoldspaceError
 from tests.node.test_support import people, sessions
 
 

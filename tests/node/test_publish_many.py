@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-import protocol.entry
-from node.limits import NodeLimits
-from protocol import kinds
-from protocol.author import create_group
-from protocol.errors import HoldspaceError
-from protocol.frames import MAX_BATCH
-from protocol.payloads import MessageEnvelope
+from holdspace import protocol
+from holdspace.node.limits import NodeLimits
+from holdspace.protocol import kinds
+from holdspace.protocol.author import create_group
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.frames import MAX_BATCH
+from holdspace.protocol.payloads import MessageEnvelope
 from tests.node.conftest import running_node, session
 
 ENVELOPE = MessageEnvelope(b"\x01" * 32, 0, b"\x02" * 24, b"\x03" * 1000, commitment=bytes(32)).encode()
@@ -83,9 +83,7 @@ async def test_an_entry_is_decoded_once_on_its_way_in(tmp_path: Path, monkeypatc
     """Its group's state is brought up to date from the entry the check then uses: the node decodes
     (and verifies) a header once, whatever the path (``publish``, ``publish_many``, a peer's
     ``ingest``). The session's look-up of the author, to charge its rate, reads the CBOR only."""
-    import node.core
-    import node.server
-    import node.session
+    from holdspace import node
 
     decoded: list[bytes] = []
     real = protocol.entry.decode_entry

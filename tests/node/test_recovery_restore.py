@@ -3,9 +3,9 @@ and the backup file, and the group is read again (and written to) from the new d
 
 from pathlib import Path
 
-from clients.participant import Participant
-from clients.recovery import make_recovery_key, restore, write_backup
-from protocol.address import InviteToken
+from holdspace.clients.participant import Participant
+from holdspace.clients.recovery import make_recovery_key, restore, write_backup
+from holdspace.protocol.address import InviteToken
 from tests.node.conftest import session
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.core import lost_seqs
-from protocol import author
-from protocol.errors import GroupError
-from protocol.group import inside_intervals
-from protocol.payloads import MODERATOR
+from holdspace.node.core import lost_seqs
+from holdspace.protocol import author
+from holdspace.protocol.errors import GroupError
+from holdspace.protocol.group import inside_intervals
+from holdspace.protocol.payloads import MODERATOR
 from tests.group_world import World
 from tests.node.core_driver import commit, from_client, hosted
 

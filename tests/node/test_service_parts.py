@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from clients import cli_common
-from clients.cli_common import read_passphrase_file
-from clients.participant import ClientError
-from node import sdnotify
-from node.config import ConfigError, MetricsError, check_config
-from node.metrics import MetricsBind, metrics_bind
+from holdspace.clients import cli_common
+from holdspace.clients.cli_common import read_passphrase_file
+from holdspace.clients.participant import ClientError
+from holdspace.node import sdnotify
+from holdspace.node.config import ConfigError, MetricsError, check_config
+from holdspace.node.metrics import MetricsBind, metrics_bind
 
 BASE = 'listen_host = "127.0.0.1"\nlisten_port = 4433\n'
 

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from node.admission import Policy
-from node.core import NodeCore
-from node.framing import FRAME_SLACK
-from node.limits import NodeLimits, default_transport_limits
-from node.memory_store import MemoryReader
-from node.rates import PublishRates
-from node.session import (
+from holdspace.node.admission import Policy
+from holdspace.node.core import NodeCore
+from holdspace.node.framing import FRAME_SLACK
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.memory_store import MemoryReader
+from holdspace.node.rates import PublishRates
+from holdspace.node.session import (
     Adopt,
     Answer,
     CancelSubscription,
@@ -34,12 +34,12 @@ from node.session import (
     Refuse,
     Subscribe,
 )
-from protocol import codec, kinds
-from protocol.address import NodeAddress
-from protocol.entry import Entry
-from protocol.errors import CODES, CodecError
-from protocol.frames import MAX_FRAME, MAX_IN_FLIGHT, auth_message, decode_reply, encode_client_request
-from protocol.identity import Pseudonym
+from holdspace.protocol import codec, kinds
+from holdspace.protocol.address import NodeAddress
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import CODES, CodecError
+from holdspace.protocol.frames import MAX_FRAME, MAX_IN_FLIGHT, auth_message, decode_reply, encode_client_request
+from holdspace.protocol.identity import Pseudonym
 from tests.group_world import World
 
 from .core_driver import hosted
@@ -512,8 +512,8 @@ def test_unknown_and_malformed_requests(world: World) -> None:
 
 def test_the_session_imports_neither_trio_nor_lmdb_nor_a_transport() -> None:
     script = (
-        "import sys, node.session, node.framing, node.rates; "
-        "print(sorted(m for m in sys.modules if m in ('lmdb', 'trio', 'aioquic') or m.startswith('node.transport')))"
+        "import sys, holdspace.node.session, holdspace.node.framing, holdspace.node.rates; "
+        "print(sorted(m for m in sys.modules if m in ('lmdb', 'trio', 'aioquic') or m.startswith('holdspace.node.transport')))"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

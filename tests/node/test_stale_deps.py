@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.core import from_record
-from protocol import crypto, kinds
-from protocol.payloads import Redact, decode_payload
+from holdspace.node.core import from_record
+from holdspace.protocol import crypto, kinds
+from holdspace.protocol.payloads import Redact, decode_payload
 from tests.node.test_outbox import fay_and_ana
 from tests.node.test_support import sessions
 

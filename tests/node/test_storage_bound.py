@@ -5,13 +5,13 @@ pseudonyms, and messages of those pseudonyms (husks), without end; honest hosts 
 
 from __future__ import annotations
 
-from node.core import MAX_JOINS_PER_USE, MAX_PAST_MEMBERSHIP, NodeCore
-from node.memory_store import MemoryReader
-from protocol import author, kinds
-from protocol.entry import Entry
-from protocol.errors import GroupError
-from protocol.identity import Pseudonym, group_context
-from protocol.payloads import MEMBER
+from holdspace.node.core import MAX_JOINS_PER_USE, MAX_PAST_MEMBERSHIP, NodeCore
+from holdspace.node.memory_store import MemoryReader
+from holdspace.protocol import author, kinds
+from holdspace.protocol.entry import Entry
+from holdspace.protocol.errors import GroupError
+from holdspace.protocol.identity import Pseudonym, group_context
+from holdspace.protocol.payloads import MEMBER
 from tests.group_world import FAR, World
 from tests.node.core_driver import commit, hosted
 

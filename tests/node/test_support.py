@@ -12,21 +12,31 @@ import nacl.signing
 import pytest
 import trio
 
-from clients.client import NodeSession
-from clients.participant import Participant
-from clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports
-from clients.support import sessions as upcoming_sessions
-from node.core import from_record
-from node.server import Node, open_node
-from protocol import author, kinds
-from protocol.address import InviteToken, NodeAddress
-from protocol.author import InviteSecret
-from protocol.content import CheckIn, CredentialPost, Disclosure, Pin, Quote, Report, RevocationPost, Rsvp, Turn
-from protocol.credential import issue, revoke
-from protocol.entry import GENESIS_GROUP
-from protocol.errors import HoldspaceError
-from protocol.identity import verify_identity_document
-from protocol.payloads import FACILITATOR, MODERATOR, Genesis, MessageEnvelope, Redact
+from holdspace.clients.client import NodeSession
+from holdspace.clients.participant import Participant
+from holdspace.clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports
+from holdspace.clients.support import sessions as upcoming_sessions
+from holdspace.node.core import from_record
+from holdspace.node.server import Node, open_node
+from holdspace.protocol import author, kinds
+from holdspace.protocol.address import InviteToken, NodeAddress
+from holdspace.protocol.author import InviteSecret
+from holdspace.protocol.content import (
+    CheckIn,
+    CredentialPost,
+    Disclosure,
+    Pin,
+    Quote,
+    Report,
+    RevocationPost,
+    Rsvp,
+    Turn,
+)
+from holdspace.protocol.credential import issue, revoke
+from holdspace.protocol.entry import GENESIS_GROUP
+from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.identity import verify_identity_document
+from holdspace.protocol.payloads import FACILITATOR, MODERATOR, Genesis, MessageEnvelope, Redact
 from tests.node.conftest import running_node, session
 
 

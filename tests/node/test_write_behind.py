@@ -9,8 +9,8 @@ import pytest
 import trio
 import trio.testing
 
-from node.write_behind import WriteBehind
-from protocol.errors import HoldspaceError
+from holdspace.node.write_behind import WriteBehind
+from holdspace.protocol.errors import HoldspaceError
 
 
 class Disk:

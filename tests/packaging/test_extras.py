@@ -22,8 +22,8 @@ sys.meta_path.insert(0, Blocker())
 import importlib.util
 real = importlib.util.find_spec
 importlib.util.find_spec = lambda name, *a: None if name.split(".")[0] in BLOCK else real(name, *a)
-import node.server, node.federation, node.store, clients.client  # noqa
-from clients.cli import main
+import holdspace.node.server, holdspace.node.federation, holdspace.node.store, holdspace.clients.client  # noqa
+from holdspace.clients.cli import main
 sys.argv = ["holdspace", *sys.argv[1:]]
 main()
 """
@@ -80,7 +80,7 @@ def test_shell_completion_as_the_readme_documents(tmp_path: Path) -> None:
     for shell in ("bash", "zsh", "fish"):
         assert f"_HOLDSPACE_COMPLETE={shell}_source holdspace" in (ROOT / "README.md").read_text()
     done = subprocess.run(
-        [sys.executable, "-c", "from clients.cli import cli; cli(obj={}, prog_name='holdspace')"],
+        [sys.executable, "-c", "from holdspace.clients.cli import cli; cli(obj={}, prog_name='holdspace')"],
         env={
             "_HOLDSPACE_COMPLETE": "bash_complete",
             "COMP_WORDS": "holdspace node ch",

@@ -8,17 +8,17 @@ import dataclasses
 
 import pytest
 
-from node.core import pack_record, unpack_record
-from node.store import StoredEntry
-from protocol import kinds
-from protocol.author import LogWriter
-from protocol.e2ee import GroupKeys
-from protocol.entry import decode_entry
-from protocol.identity import Pseudonym
-from simulations import checkers
-from simulations.run import evidence
-from simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
-from simulations.scenario import parse, plan
+from holdspace.node.core import pack_record, unpack_record
+from holdspace.node.store import StoredEntry
+from holdspace.protocol import kinds
+from holdspace.protocol.author import LogWriter
+from holdspace.protocol.e2ee import GroupKeys
+from holdspace.protocol.entry import decode_entry
+from holdspace.protocol.identity import Pseudonym
+from holdspace.simulations import checkers
+from holdspace.simulations.run import evidence
+from holdspace.simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
+from holdspace.simulations.scenario import parse, plan
 
 SCENARIO = """
 duration = "4m"

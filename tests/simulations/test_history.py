@@ -9,8 +9,8 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from simulations.history import History, iter_events
-from simulations.metrics import Digest
+from holdspace.simulations.history import History, iter_events
+from holdspace.simulations.metrics import Digest
 
 
 def test_events_go_to_disk_as_they_happen_not_to_memory(tmp_path: Path) -> None:

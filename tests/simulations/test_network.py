@@ -12,8 +12,8 @@ import pytest
 import trio
 import trio.testing
 
-from node.transport import HandshakeTimeout, IdleTimeout, MemoryNetwork, TransportLimits
-from simulations.network import PACKET_OVERHEAD, LinkSpec, SimWire
+from holdspace.node.transport import HandshakeTimeout, IdleTimeout, MemoryNetwork, TransportLimits
+from holdspace.simulations.network import PACKET_OVERHEAD, LinkSpec, SimWire
 from tests.transport.conftest import echo_handler
 
 ALPN = "test/1"

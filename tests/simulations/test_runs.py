@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from simulations.cli import SCENARIOS
+from holdspace.simulations.cli import SCENARIOS
 
 HERE = Path(__file__).parent
-HOLDSPACE = [sys.executable, "-c", "from clients.cli import main; main()"]
+HOLDSPACE = [sys.executable, "-m", "holdspace"]
 REPRODUCIBLE = [
     "plan.json",
     "history.jsonl",

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulations.cli import SCENARIOS
-from simulations.scenario import ScenarioError, duration, load, parse, plan
+from holdspace.simulations.cli import SCENARIOS
+from holdspace.simulations.scenario import ScenarioError, duration, load, parse, plan
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 

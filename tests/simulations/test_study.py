@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from simulations import executors
-from simulations.study import StudyError, Task, default_plots, load
-from simulations.study_runner import run_study
-from simulations.study_worker import Record, record
+from holdspace.simulations import executors
+from holdspace.simulations.study import StudyError, Task, default_plots, load
+from holdspace.simulations.study_runner import run_study
+from holdspace.simulations.study_worker import Record, record
 
-HOLDSPACE = [sys.executable, "-c", "from clients.cli import main; main()"]
+HOLDSPACE = [sys.executable, "-m", "holdspace"]
 TINY = """
 name = "tiny"
 duration = "3m"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from simulations.run import run_scenario
-from simulations.runtime import Simulation
-from simulations.scenario import MOBILE_LINK, ScenarioError, parse, plan
-from simulations.workload import Activity, Diurnal, Sessions, attendance
+from holdspace.simulations.run import run_scenario
+from holdspace.simulations.runtime import Simulation
+from holdspace.simulations.scenario import MOBILE_LINK, ScenarioError, parse, plan
+from holdspace.simulations.workload import Activity, Diurnal, Sessions, attendance
 
 HOUR = 3600.0
 

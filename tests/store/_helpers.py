@@ -6,7 +6,7 @@ import hashlib
 import random
 import struct
 
-from node.store import StoredEntry
+from holdspace.node.store import StoredEntry
 
 
 def ident(label: str) -> bytes:

@@ -19,8 +19,8 @@ import sys
 
 import trio
 
-from node.store import MAX_RAW_SIZE, Store, StoredEntry
-from node.store_writer import StoreWriter
+from holdspace.node.store import MAX_RAW_SIZE, Store, StoredEntry
+from holdspace.node.store_writer import StoreWriter
 
 GROUPS = [hashlib.blake2b(b"crash-group-%d" % i, digest_size=32).digest() for i in range(3)]
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from node.store import Store
+from holdspace.node.store import Store
 
 RUNS = 50 if os.environ.get("HOLDSPACE_LONG") == "1" else 5
 SCRIPT = Path(__file__).with_name("crash_writer.py")

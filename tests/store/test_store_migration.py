@@ -11,9 +11,9 @@ from pathlib import Path
 import lmdb
 import pytest
 
-from node import store_migrations
-from node.operations import _entry_digest, _summary
-from node.store import FORMAT_VERSION, Store, StoreError
+from holdspace.node import store_migrations
+from holdspace.node.operations import _entry_digest, _summary
+from holdspace.node.store import FORMAT_VERSION, Store, StoreError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1-node"
 

@@ -11,7 +11,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from node.store import Store, StoredEntry, StoreError
+from holdspace.node.store import Store, StoredEntry, StoreError
 
 from ._helpers import ident, make_entry
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import lmdb
 import pytest
 
-from node.store import FORMAT_VERSION, MAX_RAW_SIZE, Store, StoredEntry, StoreError
+from holdspace.node.store import FORMAT_VERSION, MAX_RAW_SIZE, Store, StoredEntry, StoreError
 
 from ._helpers import ident, make_entry
 

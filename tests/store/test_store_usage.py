@@ -6,7 +6,7 @@ from pathlib import Path
 
 import lmdb
 
-from node.store import Store
+from holdspace.node.store import Store
 
 from ._helpers import ident, make_entry
 

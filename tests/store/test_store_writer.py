@@ -11,8 +11,8 @@ import pytest
 import trio
 import trio.testing
 
-from node.store import Store, StoredEntry, StoreError
-from node.store_writer import StoreWriter
+from holdspace.node.store import Store, StoredEntry, StoreError
+from holdspace.node.store_writer import StoreWriter
 
 from ._helpers import ident, make_entry
 

@@ -11,7 +11,7 @@ import nacl.signing
 import pytest
 import trio
 
-from node.transport import (
+from holdspace.node.transport import (
     EndOfStream,
     MemoryNetwork,
     ServerStats,
@@ -20,8 +20,8 @@ from node.transport import (
     connect_quic,
     serve_quic,
 )
-from node.transport.base import HEADER_SIZE
-from simulations.network import LinkSpec, SimWire
+from holdspace.node.transport.base import HEADER_SIZE
+from holdspace.simulations.network import LinkSpec, SimWire
 
 ALPN = "holdspace/1"
 

@@ -10,7 +10,7 @@ import nacl.signing
 import pytest
 import trio
 
-from node.transport import (
+from holdspace.node.transport import (
     ConnectFailed,
     Connection,
     ConnectionRefused,
@@ -27,7 +27,7 @@ from node.transport import (
     TransportError,
     TransportLimits,
 )
-from node.transport.base import CLOSE_SHUTTING_DOWN, STREAM_MESSAGE_TOO_LARGE
+from holdspace.node.transport.base import CLOSE_SHUTTING_DOWN, STREAM_MESSAGE_TOO_LARGE
 
 from .conftest import ALPN, SMALL, Harness, echo_handler, receive_all, send_until_error
 

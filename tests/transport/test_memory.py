@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from node.transport import EndOfStream, IdleTimeout, MemoryNetwork, TransportLimits
+from holdspace.node.transport import EndOfStream, IdleTimeout, MemoryNetwork, TransportLimits
 
 from .conftest import ALPN, echo_handler, receive_all
 

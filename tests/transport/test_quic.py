@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from node.transport import (
+from holdspace.node.transport import (
     BadCertificate,
     ConnectFailed,
     ConnectionRefused,
@@ -38,8 +38,8 @@ from node.transport import (
     connect_quic,
     serve_quic,
 )
-from node.transport import quic_client as quic_module
-from node.transport.certs import certificate_for, raw_ed25519_key
+from holdspace.node.transport import quic_client as quic_module
+from holdspace.node.transport.certs import certificate_for, raw_ed25519_key
 
 from .conftest import ALPN, echo_handler
 

@@ -15,9 +15,9 @@ from functools import partial
 import nacl.signing
 import trio
 
-from node.transport import ServerStats, TransportLimits, connect_quic, serve_quic
-from node.transport._aioquic import ACK_DELAY
-from node.transport.base import Connection, EndOfStream
+from holdspace.node.transport import ServerStats, TransportLimits, connect_quic, serve_quic
+from holdspace.node.transport._aioquic import ACK_DELAY
+from holdspace.node.transport.base import Connection, EndOfStream
 
 from .conftest import ALPN
 

@@ -19,7 +19,7 @@ import trio
 import trio.testing
 from hypothesis import given, settings
 
-from node.transport import EndOfStream, MemoryNetwork, TransportError, TransportLimits
+from holdspace.node.transport import EndOfStream, MemoryNetwork, TransportError, TransportLimits
 
 ALPN = "holdspace/1"
 LIMITS = TransportLimits(max_message_size=2048, max_streams=2, handshake_timeout=3.0)

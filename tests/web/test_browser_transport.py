@@ -18,8 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
-from clients.participant import Participant
-from protocol import kinds
+from holdspace.clients.participant import Participant
+from holdspace.protocol import kinds
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.node.conftest import session
 from tests.web.web_node import WebNode, web_node

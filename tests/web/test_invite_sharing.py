@@ -14,9 +14,9 @@ import pytest
 import trio
 from click.testing import CliRunner
 
-from clients.cli import cli
-from clients.participant import Participant
-from protocol.address import InviteLink, InviteToken, NodeAddress, shareable_invite
+from holdspace.clients.cli import cli
+from holdspace.clients.participant import Participant
+from holdspace.protocol.address import InviteLink, InviteToken, NodeAddress, shareable_invite
 from tests.app.conftest import App, start_app
 from tests.app.test_app_http import client, create_group, create_identity
 from tests.node.conftest import running_node, session

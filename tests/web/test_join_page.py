@@ -16,8 +16,8 @@ import trio
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
-from node.web.site import Site
-from protocol.address import InviteLink, InviteToken
+from holdspace.node.web.site import Site
+from holdspace.protocol.address import InviteLink, InviteToken
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.web.web_node import page_for, web_node

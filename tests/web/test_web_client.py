@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import backup, keyfile
+from holdspace.protocol import backup, keyfile
 from tests.web.web_node import WEB, web_lock
 
 pytestmark = pytest.mark.skipif(

@@ -23,16 +23,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from wsproto.events import BytesMessage, TextMessage
 
-from clients.cli import cli
-from clients.participant import Participant
-from node.config import init_node
-from node.limits import NodeLimits, default_transport_limits
-from node.transport.base import MessageTooLarge, TransportError, encode_header
-from node.transport.certs import certificate_for, pinnable_hash, web_certificate
-from node.web.byte_frames import MessageSplitter
-from node.web.site import Site, WebError
-from protocol.address import InviteToken
-from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
+from holdspace.clients.cli import cli
+from holdspace.clients.participant import Participant
+from holdspace.node.config import init_node
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.transport.base import MessageTooLarge, TransportError, encode_header
+from holdspace.node.transport.certs import certificate_for, pinnable_hash, web_certificate
+from holdspace.node.web.byte_frames import MessageSplitter
+from holdspace.node.web.site import Site, WebError
+from holdspace.protocol.address import InviteToken
+from holdspace.protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
 from tests.cli.test_cli import start_node, stop_node
 from tests.node.conftest import session
 from tests.web.web_node import BUNDLE, WebNode, https_request, web_node, websocket, ws_session

@@ -12,12 +12,12 @@ import trio
 from aioquic.buffer import encode_uint_var
 from aioquic.quic import events
 
-from node.limits import NodeLimits, default_transport_limits
-from node.session import RESET_EXTRA_STREAM
-from node.transport.base import STREAM_MESSAGE_TOO_LARGE, encode_header
-from node.transport.webtransport import H3_STREAM_WINDOW, h3_code_from_wt, wt_code_from_h3
-from node.web.byte_frames import MessageSplitter
-from protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.session import RESET_EXTRA_STREAM
+from holdspace.node.transport.base import STREAM_MESSAGE_TOO_LARGE, encode_header
+from holdspace.node.transport.webtransport import H3_STREAM_WINDOW, h3_code_from_wt, wt_code_from_h3
+from holdspace.node.web.byte_frames import MessageSplitter
+from holdspace.protocol.frames import MAX_FRAME, PROTOCOL_VERSION, decode_reply, encode_client_request
 from tests.web.h3_client import H3Client, h3_client
 from tests.web.web_node import web_node
 

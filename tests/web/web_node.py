@@ -23,13 +23,13 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request
 
-from clients.client import NodeSession, open_session
-from node.limits import NodeLimits, default_transport_limits
-from node.server import Node, open_node
-from node.transport.certs import web_certificate
-from node.web.serve import WebEndpoint, serve_web
-from node.web.websocket import WebSocketConnection
-from protocol.address import NodeAddress
+from holdspace.clients.client import NodeSession, open_session
+from holdspace.node.limits import NodeLimits, default_transport_limits
+from holdspace.node.server import Node, open_node
+from holdspace.node.transport.certs import web_certificate
+from holdspace.node.web.serve import WebEndpoint, serve_web
+from holdspace.node.web.websocket import WebSocketConnection
+from holdspace.protocol.address import NodeAddress
 
 WEB = Path(__file__).resolve().parents[2] / "clients" / "web"
 

@@ -18,8 +18,9 @@ the author's log and lives in ``log``; membership rules live in ``group``.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
 from holdspace.protocol import codec, crypto, kinds, signing
 from holdspace.protocol.errors import EntryError
@@ -117,6 +118,47 @@ def check_payload(entry: Entry, payload: bytes) -> None:
         raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
 
 
+#: How many verified headers :func:`decode_entry` remembers (a few MB at most).
+HEADER_MEMO_SIZE: Final = 16384
+
+
+class _HeaderMemo:
+    """Header bytes -> the header-only :class:`Entry` they decode to, for headers whose every
+    context-free rule *and signature* passed once (never a header that failed, nor one decoded with
+    ``verify=False``).
+
+    Invariant: an entry held here is exactly what decoding its bytes with ``now_ms=None`` and
+    ``payload=None`` returns, so answering from it changes no result and no error. Bounded: the
+    oldest insertion is dropped beyond ``capacity``. Safe to share between threads (lookups are
+    single dict reads; insertion and eviction hold a lock)."""
+
+    __slots__ = ("_capacity", "_items", "_lock")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: dict[bytes, Entry] = {}
+        self._lock = threading.Lock()
+
+    def get(self, raw: bytes) -> Entry | None:
+        return self._items.get(raw)
+
+    def put(self, raw: bytes, entry: Entry) -> None:
+        with self._lock:
+            items = self._items
+            if raw in items:
+                return
+            if len(items) >= self._capacity:
+                del items[next(iter(items))]
+            items[raw] = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_verified = _HeaderMemo(HEADER_MEMO_SIZE)
+
+
 def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verify: bool = True) -> Entry:
     """Decode and verify the header ``raw`` and, if given, its ``payload``.
 
@@ -125,7 +167,31 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
     ``now_ms=None`` skips the clock check (used when re-verifying stored or proof entries).
     ``payload=None`` verifies the header alone (a husk). ``verify=False`` skips only the signature
     check, for a node re-reading entries it verified when it stored them.
+
+    A header whose signature was verified once is remembered (:class:`_HeaderMemo`): decoding the
+    same bytes again checks only what depends on the call, the clock (``now_ms``) and the payload,
+    in the same order, so the result and the error are those of a full decode.
     """
+    header = _verified.get(raw)
+    if header is None:
+        entry = _decode_entry(raw, payload, now_ms=now_ms, verify=verify)
+        if verify:
+            _verified.put(raw, entry if payload is None else replace(entry, payload=None))
+        return entry
+    if now_ms is not None and header.timestamp_ms > now_ms + MAX_CLOCK_SKEW_MS:
+        raise EntryError(
+            "entry.future_timestamp",
+            f"entry timestamp is {header.timestamp_ms - now_ms} ms ahead; at most {MAX_CLOCK_SKEW_MS} ms allowed",
+        )
+    if payload is None:
+        return header
+    if len(payload) != header.payload_size or crypto.blake2b_256(payload) != header.payload_hash:
+        raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
+    return replace(header, payload=payload)
+
+
+def _decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verify: bool) -> Entry:
+    """:func:`decode_entry` without the memo: every rule, in order."""
     if len(raw) > MAX_HEADER_SIZE:
         raise EntryError("entry.oversize", f"entry header is {len(raw)} bytes; the limit is {MAX_HEADER_SIZE}")
     fields = codec.decode(raw, max_size=MAX_HEADER_SIZE)

@@ -24,10 +24,10 @@ from holdspace.protocol.errors import HoldspaceError
 from holdspace.simulations.network import LinkSpec
 from holdspace.simulations.workload import group_size, zipf_weights
 
-MAX_NODES: Final = 5000
-MAX_GROUPS: Final = 5000
+MAX_NODES: Final = 20_000
+MAX_GROUPS: Final = 20_000
 MAX_MEMBERS_PER_GROUP: Final = 200
-MAX_MEMBERS: Final = 50_000
+MAX_MEMBERS: Final = 200_000
 MAX_DURATION: Final = 7 * 86_400.0
 MAX_FAULTS: Final = 1000
 

@@ -38,7 +38,7 @@ def test_every_shipped_scenario_loads_and_plans(path: object) -> None:
         ("duration = true", "duration"),
         ("[network.federation]\nloss = 0.9", "network.federation.loss"),
         ("[network.clients]\ndistribution = 'pareto'", "distribution"),
-        ("[groups]\ncount = 1000\nmembers = 100", "over the limit"),
+        ("[groups]\ncount = 5000\nmembers = 50", "over the limit"),
         ("[traffic]\nmessage_bytes = [500, 10]", "traffic.message_bytes"),
         ("[[faults]]\nkind = 'meteor'\nat = 1", "faults[0].kind"),
         ("[[faults]]\nkind = 'partition'\nat = '1m'", "faults[0].until is required"),
@@ -56,6 +56,12 @@ def test_mistakes_are_refused_with_a_sentence(text: str, needle: str) -> None:
         parse("duration = '5m'\n" + text if not text.startswith("duration") else text)
     assert caught.value.code == "sim.bad_scenario"
     assert needle in caught.value.message
+
+
+def test_research_scale_is_within_the_limits() -> None:
+    """10,000 community nodes with 100,000 members (the scale benchmark's largest run) is a scenario."""
+    scenario = parse("[nodes]\ncount = 10000\n[groups]\ncount = 10000\nmembers = 10\nremote_fraction = 0.3\n")
+    assert (scenario.nodes, scenario.groups * scenario.members) == (10_000, 100_000)
 
 
 @given(h=st.integers(0, 48), m=st.integers(0, 59), s=st.integers(0, 59))

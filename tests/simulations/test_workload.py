@@ -79,8 +79,8 @@ def test_group_sizes_are_heavy_tailed_when_asked() -> None:
     assert 3 <= statistics.median(lognormal) <= 7 and max(lognormal) == 40 and min(lognormal) <= 2
     the_plan = plan(parse(scenario('sizes = "pareto"\n')), 1)
     assert len(the_plan.members) == sum(pareto)  # every drawn member is planned
-    with pytest.raises(ScenarioError, match="over the limit of 50000"):
-        plan(parse(scenario('sizes = "pareto"\n', groups=1000, members=150)), 1)
+    with pytest.raises(ScenarioError, match="over the limit of 200000"):
+        plan(parse(scenario('sizes = "pareto"\n', groups=2000, members=150)), 1)
 
 
 def test_communities_sizes_are_heavy_tailed_with_zipf() -> None:

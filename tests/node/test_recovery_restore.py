@@ -7,9 +7,10 @@ import trio
 from click.testing import CliRunner
 
 from holdspace.clients.cli import cli
-from holdspace.clients.participant import Participant
-from holdspace.clients.recovery import make_recovery_key, restore, write_backup
+from holdspace.clients.participant import GroupRecord, Participant
+from holdspace.clients.recovery import backup_candidates, make_recovery_key, restore, write_backup
 from holdspace.protocol import backup as bk
+from holdspace.protocol.address import NodeAddress
 from tests.node.conftest import fay_and_ana, session
 
 
@@ -62,3 +63,13 @@ async def test_the_cli_keeps_the_backup_on_the_home_node_and_restores_from_it(tm
     other = " ".join(bk.recovery_words(b"\x01" * 16))
     code, out = await trio.to_thread.run_sync(lambda: _cli(tmp_path / "x", *restore_args, stdin=other + "\n"))
     assert code != 0 and "proto.not_found" in out, out
+
+
+def test_the_backup_goes_first_through_a_group_whose_invite_named_the_node(tmp_path: Path) -> None:
+    # Every pseudonym tried on one session is seen together: the order keeps it to one most of the time.
+    me = Participant.create(tmp_path / "me", "pass me", None)
+    here, other = NodeAddress(b"\x01" * 32, "127.0.0.1", 4433), NodeAddress(b"\x02" * 32, "127.0.0.1", 4434)
+    for gid, host in ((b"\x03" * 32, other), (b"\x05" * 32, here), (b"\x04" * 32, None)):
+        me.groups[gid] = GroupRecord(gid, b"context", None, hosts=[str(host)] if host else [])
+    assert [r.group_id[0] for r in backup_candidates(me, here.node_key)] == [5, 3, 4]
+    assert [r.group_id[0] for r in backup_candidates(me, b"\x09" * 32)] == [3, 4, 5]

@@ -83,6 +83,7 @@ class EntryReader(Protocol):
     def has(self, entry_id: bytes) -> bool: ...
     def get(self, entry_id: bytes) -> StoredEntry | None: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
+    def controls(self, group: bytes) -> list[StoredEntry]: ...
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
     def get_meta(self, key: bytes) -> bytes | None: ...
@@ -458,17 +459,12 @@ class NodeCore:
     def _load(self, group_id: bytes) -> GroupContext:
         ctx: GroupContext | None = None
         controls: list[Entry] = []
-        after = 0
-        while page := self.store.iter_group(group_id, after, GROUP_PAGE):
-            for cursor, record in page:
-                after = cursor
-                if not kinds.is_control(record.kind):
-                    continue
-                entry = from_record(record)
-                if entry.kind == kinds.GENESIS:
-                    ctx = GroupContext(entry, joined={entry.author: entry.seq})
-                else:
-                    controls.append(entry)
+        for record in self.store.controls(group_id):  # control entries only: messages are not read
+            entry = from_record(record)
+            if entry.kind == kinds.GENESIS:
+                ctx = GroupContext(entry, joined={entry.author: entry.seq})
+            else:
+                controls.append(entry)
         if ctx is None:
             raise GroupError("group.bad_genesis", "stored group has no genesis")
         for entry in controls:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from holdspace.node.records import StoredEntry
+from holdspace.protocol import kinds
 
 DEFAULT_PAGE = 1000
 
@@ -99,6 +100,10 @@ class MemoryReader:
         arrivals = self._arrivals.get(group, [])
         start = max(after_cursor, 0)
         return [(start + i + 1, r) for i, r in enumerate(arrivals[start : start + max(limit, 0)])]
+
+    def controls(self, group: bytes) -> list[StoredEntry]:
+        """Every control entry of ``group``, in arrival order (``Store.controls``)."""
+        return [r for r in self._arrivals.get(group, []) if kinds.is_control(r.kind)]
 
     def groups(self) -> list[bytes]:
         return sorted(g for g, a in self._arrivals.items() if a)

@@ -61,6 +61,7 @@ import lmdb
 from holdspace.node.records import StoredEntry
 from holdspace.node.store_migrations import MIGRATIONS
 from holdspace.node.store_migrations import migrate as migrate_store
+from holdspace.protocol import kinds
 
 __all__ = [
     "FORMAT_VERSION",
@@ -808,6 +809,32 @@ class Store:
                 out.append((_U64.unpack_from(key, ID_SIZE)[0], _decode_body(bodies.value())[0]))
                 if len(out) >= limit:
                     break
+            return out
+
+        return self._read(op)
+
+    def controls(self, group: bytes) -> list[StoredEntry]:
+        """Every control entry of ``group`` (kind below ``kinds.MESSAGE``), in arrival order, read in one
+        snapshot. What a node needs of a group to compute its state at start-up: a message's body is
+        not copied or decoded, only its kind read in place (a group of a year's messages and a few
+        hundred control entries costs a pass over the arrival index, not over the words)."""
+        start = group + _U64.pack(1)
+        kind_at = _BODY_HDR.size - 4 - ID_SIZE  # the kind: a u32 before the entry id in the body header
+
+        def op(txn: _Txn[memoryview]) -> list[StoredEntry]:
+            out: list[StoredEntry] = []
+            cur = txn.cursor(db=self._arrival)
+            if not cur.set_range(start):
+                return out
+            bodies = txn.cursor(db=self._bodies)
+            for key, gkey in cur:
+                if key[:ID_SIZE] != group:
+                    break
+                if not bodies.set_key(gkey):  # pragma: no cover - corruption
+                    raise StoreError("store.io", "arrival index names a missing body")
+                body = bodies.value()
+                if _U32.unpack_from(body, kind_at)[0] < kinds.MESSAGE:
+                    out.append(_decode_body(body)[0])
             return out
 
         return self._read(op)

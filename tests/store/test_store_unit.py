@@ -12,7 +12,9 @@ from pathlib import Path
 import lmdb
 import pytest
 
+from holdspace.node.memory_store import MemoryReader
 from holdspace.node.store import FORMAT_VERSION, MAX_RAW_SIZE, Store, StoredEntry, StoreError
+from holdspace.protocol import kinds
 
 from ._helpers import ident, make_entry
 
@@ -511,3 +513,17 @@ def test_check_integrity_notices_damage(tmp_path: Path, db: bytes) -> None:
     env.close()
     with Store.open(path) as s:
         assert s.check_integrity() != []
+
+
+def test_controls_are_the_groups_control_entries_in_arrival_order(store: Store) -> None:
+    # Start-up reads a group's control entries without copying its messages (Store.controls); the
+    # in-memory reader answers the same.
+    mixed = [make_entry(G1, A1, seq, kind=kinds.MESSAGE if seq % 3 else seq % 15) for seq in range(1, 31)]
+    store.append_batch([*mixed, *log(G2, A2, 3)])
+    expected = [e for e in mixed if kinds.is_control(e.kind)]
+    assert expected and len(expected) < len(mixed)
+    assert store.controls(G1) == expected
+    assert store.controls(ident("no-such-group")) == []
+    memory = MemoryReader()
+    memory.append([*mixed, *log(G2, A2, 3)])
+    assert memory.controls(G1) == expected

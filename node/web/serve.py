@@ -12,6 +12,7 @@ names both).
 from __future__ import annotations
 
 import base64
+import errno
 import functools
 import ssl
 from dataclasses import dataclass
@@ -66,6 +67,29 @@ class WebEndpoint:
     origin: str
 
 
+async def _tcp_listeners_with_free_udp(port: int, host: str, attempts: int = 20) -> list[trio.SocketListener]:
+    """TCP listeners on ``port``; with port 0, on a free TCP port whose UDP twin is free too (the
+    WebTransport endpoint takes the same number): a port whose UDP side another process holds is
+    given back and another one drawn, up to ``attempts`` times."""
+    for _ in range(attempts if port == 0 else 1):
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        if port != 0:
+            return listeners
+        bound = listeners[0].socket.getsockname()
+        probe = trio.socket.socket(listeners[0].socket.family, trio.socket.SOCK_DGRAM)
+        try:
+            await probe.bind(bound[:2])
+            return listeners
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE:
+                raise
+            for listener in listeners:
+                await listener.aclose()
+        finally:
+            probe.close()
+    raise OSError(errno.EADDRINUSE, "no free port with its UDP twin free")
+
+
 async def serve_web(
     node: Node,
     *,
@@ -83,7 +107,7 @@ async def serve_web(
     ``/node.json``. Raises ``WebError``: ``web.certificate`` (the files cannot be loaded),
     ``web.not_built`` or ``web.integrity`` (see ``Site.load``)."""
     context, quic, pin = load_certificate(certfile, keyfile, node.limits.transport)
-    listeners = await trio.open_tcp_listeners(port, host=listen_host)
+    listeners = await _tcp_listeners_with_free_udp(port, listen_host)
     try:
         bound = int(listeners[0].socket.getsockname()[1])
         origin = f"https://{url_host(public_host)}:{bound}"

@@ -361,7 +361,8 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     _tab_to(ana.page, "textarea", "")
     ana.page.keyboard.type("Typed without a mouse.")
     _tab_to(ana.page, "button", "Send")
-    ana.page.keyboard.press("Enter")
+    with ana.page.expect_navigation():  # the form's answer: the next goto must not race it
+        ana.page.keyboard.press("Enter")
     expect(fay.message("Typed without a mouse.")).to_be_visible(timeout=LIVE)
 
     # --- the remaining pages, for the accessibility check ------------------------------------------------------

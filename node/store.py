@@ -52,7 +52,7 @@ import contextlib
 import os
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -784,6 +784,20 @@ class Store:
         """Every group with at least one stored entry, in byte order."""
         return self._read(lambda txn: [bytes(k) for k in txn.cursor(db=self._groups).iternext(values=False)])
 
+    def _arrivals(self, txn: _Txn[memoryview], group: bytes, after_cursor: int) -> Iterator[tuple[int, memoryview]]:
+        """(cursor, body in place) of each entry of ``group`` after ``after_cursor``, in arrival order,
+        inside ``txn`` (a body is valid until the cursor moves on)."""
+        cur = txn.cursor(db=self._arrival)
+        if not cur.set_range(group + _U64.pack(max(after_cursor, 0) + 1)):
+            return
+        bodies = txn.cursor(db=self._bodies)
+        for key, gkey in cur:
+            if key[:ID_SIZE] != group:
+                return
+            if not bodies.set_key(gkey):  # pragma: no cover - corruption
+                raise StoreError("store.io", "arrival index names a missing body")
+            yield _U64.unpack_from(key, ID_SIZE)[0], bodies.value()
+
     def iter_group(
         self, group: bytes, after_cursor: int = 0, limit: int = DEFAULT_ITER_LIMIT
     ) -> list[tuple[int, StoredEntry]]:
@@ -793,20 +807,11 @@ class Store:
         """
         if limit <= 0 or after_cursor >= _U64_MAX:
             return []
-        start = group + _U64.pack(max(after_cursor, 0) + 1)
 
         def op(txn: _Txn[memoryview]) -> list[tuple[int, StoredEntry]]:
             out: list[tuple[int, StoredEntry]] = []
-            cur = txn.cursor(db=self._arrival)
-            if not cur.set_range(start):
-                return out
-            bodies = txn.cursor(db=self._bodies)
-            for key, gkey in cur:
-                if key[:ID_SIZE] != group:
-                    break
-                if not bodies.set_key(gkey):  # pragma: no cover - corruption
-                    raise StoreError("store.io", "arrival index names a missing body")
-                out.append((_U64.unpack_from(key, ID_SIZE)[0], _decode_body(bodies.value())[0]))
+            for cursor, body in self._arrivals(txn, group, after_cursor):
+                out.append((cursor, _decode_body(body)[0]))
                 if len(out) >= limit:
                     break
             return out
@@ -818,24 +823,14 @@ class Store:
         snapshot. What a node needs of a group to compute its state at start-up: a message's body is
         not copied or decoded, only its kind read in place (a group of a year's messages and a few
         hundred control entries costs a pass over the arrival index, not over the words)."""
-        start = group + _U64.pack(1)
         kind_at = _BODY_HDR.size - 4 - ID_SIZE  # the kind: a u32 before the entry id in the body header
 
         def op(txn: _Txn[memoryview]) -> list[StoredEntry]:
-            out: list[StoredEntry] = []
-            cur = txn.cursor(db=self._arrival)
-            if not cur.set_range(start):
-                return out
-            bodies = txn.cursor(db=self._bodies)
-            for key, gkey in cur:
-                if key[:ID_SIZE] != group:
-                    break
-                if not bodies.set_key(gkey):  # pragma: no cover - corruption
-                    raise StoreError("store.io", "arrival index names a missing body")
-                body = bodies.value()
-                if _U32.unpack_from(body, kind_at)[0] < kinds.MESSAGE:
-                    out.append(_decode_body(body)[0])
-            return out
+            return [
+                _decode_body(body)[0]
+                for _, body in self._arrivals(txn, group, 0)
+                if _U32.unpack_from(body, kind_at)[0] < kinds.MESSAGE
+            ]
 
         return self._read(op)
 

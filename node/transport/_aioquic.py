@@ -231,6 +231,12 @@ class HoldspaceQuic(QuicConnection):
         stream = self._streams.get(stream_id)
         return None if stream is None else stream.receiver.highest_offset
 
+    def stream_delivered_offset(self, stream_id: int) -> int | None:
+        """Where the stream's in-order data handed to the application ends (below any gap left by
+        a lost packet; ``stream_final_offset`` counts past the gap)."""
+        stream = self._streams.get(stream_id)
+        return None if stream is None else stream.receiver._buffer_start
+
     def all_sent_data_acked(self) -> bool:
         """True when the handshake is confirmed (so the peer has our Finished) and every
         stream's data (and FIN, if any) is acknowledged or reset."""

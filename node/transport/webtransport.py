@@ -181,7 +181,7 @@ class WebTransportConnection(QuicConnectionHandle):
         if stream is not None:
             target = stream.credit_target_if_reading()
             return None if target is None else target + self._preface[stream_id]
-        received = self.quic.stream_final_offset(stream_id)
+        received = self.quic.stream_delivered_offset(stream_id)  # a gap is not consumed
         if received is None:
             return None
         buffered = 0 if self.h3 is None else h3_buffered(self.h3, stream_id)

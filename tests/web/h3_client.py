@@ -126,9 +126,11 @@ class H3Client:
 @asynccontextmanager
 async def h3_client(port: int) -> AsyncIterator[H3Client]:
     client = H3Client(port)
-    async with trio.open_nursery() as nursery:
-        with trio.fail_after(10):
-            await nursery.start(client.run)
-        yield client
-        nursery.cancel_scope.cancel()
-    client.sock.close()
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.fail_after(10):
+                await nursery.start(client.run)
+            yield client
+            nursery.cancel_scope.cancel()
+    finally:
+        client.sock.close()

@@ -227,12 +227,14 @@ DEFAULT_RESOURCES = (
     "If you are in immediate danger, please call your local emergency number now "
     "(for example 112 in the EU, 911 in the US and Canada, 999 in the UK).\n"
     "To talk with someone, you can find free, confidential helplines in your country at https://findahelpline.com\n"
-    "You can step away from this conversation at any time; it will still be here when you come back.\n"
-    "This message was shown by your own device. Nobody else was told."
+    "You can step away from this conversation at any time; it will still be here when you come back."
 )
 
 _OPENING = "It sounds like things may be really hard right now. You are not alone; here is where to find help now:"
-_FOOTER = "This check runs only on this device. You can turn it off with `holdspace crisis check off`."
+_FOOTER = (
+    "This note was shown by your own device; nobody else was told. "
+    "This check runs only on this device. You can turn it off with `holdspace crisis check off`."
+)
 
 
 def notice(resources: str | None) -> str:

@@ -287,4 +287,10 @@ def test_default_resources() -> None:
         assert number in DEFAULT_RESOURCES
     # no other phone numbers
     assert sorted(re.findall(r"\d+", DEFAULT_RESOURCES)) == ["112", "911", "999"]
-    assert "Nobody else was told" in DEFAULT_RESOURCES
+    # the resources are also what a person sees who opened help themselves: no "nobody was told" there
+    assert "told" not in DEFAULT_RESOURCES
+
+
+def test_the_note_says_nobody_else_was_told() -> None:
+    for resources in (None, "call X"):
+        assert "nobody else was told" in notice(resources).splitlines()[-1]

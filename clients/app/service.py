@@ -20,6 +20,7 @@ live-update stream sleep until it does.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
@@ -48,6 +49,7 @@ IDLE_TIMEOUT = 15.0  # a silent connection is given up after this long (keepaliv
 RECONNECT_MIN, RECONNECT_MAX = 1.0, 30.0
 #: answers meaning this pseudonym is not (any more) a member of the group: following it ends
 NOT_MEMBER = frozenset({"client.not_member", "group.not_member", "proto.forbidden"})
+OPENED_WARNINGS = 256  # messages behind a content warning kept open at once
 POLL_EVERY = 20.0  # seconds between looks at a group the node would not let us subscribe to
 Connector = Callable[[NodeAddress], Any]  # an async context manager yielding a NodeSession
 
@@ -91,6 +93,9 @@ class AppService:
         self.pending_invite: str | None = None  # an invite the app was opened with
         self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
         self.drafts: dict[bytes, tuple[str, str]] = {}  # group -> (words, warning) a refused form held
+        # Messages behind a content warning the person chose to open: only these have their words in
+        # the page. At most OPENED_WARNINGS are remembered (the oldest closes again); locking forgets all.
+        self.opened: OrderedDict[bytes, None] = OrderedDict()
         self._state = "locked"
         self._problem: str | None = None
         self._changed = trio.Event()
@@ -162,6 +167,15 @@ class AppService:
             if self.me is None:
                 self._started(await trio.to_thread.run_sync(_open, self.home, passphrase))
 
+    def open_warning(self, message: bytes, open_it: bool) -> None:
+        """Open (or close again) one message behind a content warning; at most OPENED_WARNINGS stay open."""
+        self.opened.pop(message, None)
+        if open_it:
+            self.opened[message] = None
+            while len(self.opened) > OPENED_WARNINGS:
+                self.opened.popitem(last=False)
+        self.changed()
+
     def lock_now(self) -> None:
         """Forget the keys: the engine stops and the page asks for the passphrase again."""
         if self._engine is not None:
@@ -169,6 +183,7 @@ class AppService:
         self.me, self._state, self._session, self._engine = None, "locked", None, None
         self.crisis_alerts.clear()
         self.drafts.clear()
+        self.opened.clear()
         self.fresh_invites.clear()
         self.changed()
 

@@ -52,6 +52,7 @@ from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.people import People
 from holdspace.clients.plain import plain
 from holdspace.clients.qr import qr_svg
+from holdspace.clients.resource_links import link_parts
 from holdspace.clients.support import (
     badges,
     checkin_summary,
@@ -165,7 +166,11 @@ class Pages:
         )
         self.templates = Jinja2Templates(env=environment)
         self.templates.env.globals.update(
-            reactions=REACTIONS, moods=views.MOODS, ttl_choices=TTL_CHOICES, once=lambda: secrets.token_urlsafe(12)
+            reactions=REACTIONS,
+            moods=views.MOODS,
+            ttl_choices=TTL_CHOICES,
+            once=lambda: secrets.token_urlsafe(12),
+            link_parts=link_parts,
         )
 
     @property
@@ -214,7 +219,14 @@ class Pages:
 
     async def public_help(self, request: Request) -> Response:
         """Crisis resources for anyone, without the app unlocked or even opened: the default ones."""
-        context = {**PAGE_DEFAULTS, "title": "Help now", "path": "/help", "pinned": [], "default": DEFAULT_RESOURCES}
+        context = {
+            **PAGE_DEFAULTS,
+            "title": "Help now",
+            "path": "/help",
+            "pinned": [],
+            "default": DEFAULT_RESOURCES,
+            "back": None,
+        }
         return self.templates.TemplateResponse(request, "help.html", context)
 
     def page(self, fn: Callable[[Request], Awaitable[Response]], *, unlocked: bool = True) -> Callable[..., Any]:
@@ -374,7 +386,18 @@ class Pages:
                 if pinned:
                     found.append({"name": views.group_name(record), "text": text})
         self.service.crisis_alerts.clear()
-        return self.render(request, "help.html", title="Help now", pinned=found, default=DEFAULT_RESOURCES)
+        back = {"path": "/", "text": "Back to your groups"} if me is not None else None
+        came_from = request.query_params.get("from", "")
+        if me is not None and len(came_from) == 64:  # the conversation the person came from, if it is theirs
+            try:
+                record = me.groups.get(bytes.fromhex(came_from))
+            except ValueError:
+                record = None
+            if record is not None:
+                name = views.group_name(record)
+                back = {"path": f"/g/{came_from}", "text": f"Back to {name}"}
+                found.sort(key=lambda p: p["name"] != name)  # that group's own resources first
+        return self.render(request, "help.html", title="Help now", pinned=found, default=DEFAULT_RESOURCES, back=back)
 
     async def settings(self, request: Request) -> Response:
         me = self.service.participant()
@@ -471,6 +494,7 @@ class Pages:
             draft_warning=draft[1],
             title=context["group"]["name"],
             messages=views.messages(me, record),
+            opened={key.hex() for key in self.service.opened},
             pruned=me.pruned(record),
             outbox=views.outbox(me, record),
             csrf=self.csrf,
@@ -522,6 +546,13 @@ class Pages:
         who = "the facilitators" if private else "the group"
         self.service.say("info", f"Thank you for checking in. It will reach {who}.")
         return self.go(_back(form))
+
+    async def show(self, request: Request, form: FormData) -> Response:
+        """Open or close a message behind a content warning: only an opened one has its words in the page."""
+        record = self.record(request)[1]
+        target = _message_id(form)
+        self.service.open_warning(target, form.get("open") == "yes")
+        return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
 
     async def redact(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -918,6 +949,7 @@ class Pages:
             Route(g + "/react", a(self.react), methods=["POST"]),
             Route(g + "/checkin", a(self.checkin), methods=["POST"]),
             Route(g + "/redact", a(self.redact), methods=["POST"]),
+            Route(g + "/show", a(self.show), methods=["POST"]),
             Route(g + "/edit", a(self.edit), methods=["POST"]),
             Route(g + "/about", p(self.about_page)),
             Route(g + "/profile", a(self.save_profile), methods=["POST"]),

@@ -38,7 +38,10 @@ def _close_clients() -> Iterator[None]:
 
 def client(app: App, *, enter: bool = True) -> httpx.Client:
     """A browser stand-in; with ``enter``, it has followed the launch link (and holds the cookie)."""
-    c = httpx.Client(base_url=app.base, follow_redirects=True, timeout=30)
+    # A fresh connection per request: reusing one the server is closing after its keep-alive time
+    # (5 s, easily passed between two steps on a loaded machine) races and fails the request.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    c = httpx.Client(base_url=app.base, follow_redirects=True, timeout=30, limits=no_reuse)
     OPENED.append(c)
     if enter:
         assert c.get(app.link).status_code == 200

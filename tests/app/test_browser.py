@@ -204,16 +204,18 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     hidden = ben.message("Content warning: loss")
     expect(hidden).to_be_visible(timeout=LIVE)
     expect(ben.page.get_by_text("the evenings are the hardest")).to_be_hidden()
+    assert "the evenings are the hardest" not in ben.page.content()  # not in the page: find-in-page finds nothing
     ben.check("conversation, content warning closed")
     ben.shot("03-content-warning")
-    ana_label = fay.message("evenings are the hardest").locator(".author").inner_text()
-    hidden.get_by_text("Content warning: loss").click()
+    ana_label = fay.message("Content warning: loss").locator(".author").inner_text()
+    hidden.get_by_role("button", name="Show the message").click()
     expect(ben.page.get_by_text("the evenings are the hardest")).to_be_visible()
+    ben.check("conversation, content warning opened")
 
     # --- a reaction ---------------------------------------------------------------------------------
     hidden.locator("details.respond > summary").click()
     hidden.get_by_role("button", name="Hug").click()
-    expect(ana.message("evenings are the hardest").get_by_text("Hug 1")).to_be_visible(timeout=LIVE)
+    expect(ana.message("Content warning: loss").get_by_text("Hug 1")).to_be_visible(timeout=LIVE)
 
     # --- a session running now, a check-in shared with the facilitators only --------------------------
     fay.nav("Sessions")
@@ -332,8 +334,14 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     ana.shot("06-crisis-note")
     ana.page.get_by_role("link", name="Need help now?").click()
     expect(ana.page.get_by_text("Samaritans (UK and Ireland): call 116 123")).to_be_visible()
+    expect(ana.page.get_by_role("link", name="116 123")).to_have_attribute("href", "tel:116123")  # one tap calls
+    expect(ana.page.get_by_role("link", name="https://findahelpline.com")).to_be_visible()
+    expect(ana.page.get_by_text("nobody else was told")).to_have_count(0)  # she opened it herself
     ana.check("help")
     ana.shot("07-help")
+    _help_fits_at_200_percent(ana)
+    ana.page.get_by_role("link", name="Back to Tuesday circle").click()
+    expect(ana.page.get_by_role("heading", name="Tuesday circle")).to_be_visible()
 
     # --- offline: written while the node is down, sent when it is back ---------------------------------------------
     ana.open_group("Tuesday circle")
@@ -355,8 +363,9 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
 
     # --- keyboard only: open a warned message and answer, without a pointer ----------------------------------
     ana.page.reload()
-    _tab_to(ana.page, "summary", "Content warning: loss")
-    ana.page.keyboard.press("Enter")
+    _tab_to(ana.page, "button", "Show the message")
+    with ana.page.expect_navigation():
+        ana.page.keyboard.press("Enter")
     expect(ana.page.get_by_text("the evenings are the hardest")).to_be_visible()
     _tab_to(ana.page, "textarea", "")
     ana.page.keyboard.type("Typed without a mouse.")
@@ -380,6 +389,21 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ana.page.get_by_role("heading", name="Your groups")).to_be_visible()
     ana.check("home, in a group")
     ana.shot("10-home")
+
+
+def _help_fits_at_200_percent(person: Person) -> None:
+    """On a phone at 200% text, "Need help now?" fits on screen and stays there while the page scrolls."""
+    page = person.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.evaluate("document.documentElement.style.fontSize = '212.5%'")  # 200% of the page's own size
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        box = page.get_by_role("link", name="Need help now?").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and 0 <= box["y"] < 844
+    finally:
+        page.evaluate("document.documentElement.style.fontSize = ''")
+        page.set_viewport_size(PHONE)
 
 
 def _reflows(person: Person) -> None:

@@ -106,7 +106,8 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             fay("say", HARD, "loss")
             hidden = page.locator("#messages li", has_text="Content warning: loss")
             hidden.wait_for()
-            words_hidden = not hidden.locator(".words").is_visible()
+            # closed: the words are not in the page at all (find-in-page cannot open them)
+            words_hidden = not hidden.locator(".words").is_visible() and HARD not in page.content()
             hidden.get_by_role("button", name="Show").click()
             shown = hidden.locator(".words").is_visible() and HARD in hidden.inner_text()
             welcome = page.locator("#messages li", has_text=WELCOME)
@@ -121,6 +122,10 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.get_by_role("button", name="Need help now?").click()
             page.get_by_role("heading", name="Help, right now").wait_for()
             check_screen(page, reports, "help")
+            help_links = [  # numbers and addresses are tappable: one tap calls or opens
+                page.get_by_role("link", name=name).get_attribute("href")
+                for name in ("112", "https://findahelpline.com")
+            ]
             page.get_by_role("button", name="Close").click()
             page.wait_for_function("document.querySelector('#conversation-status') !== null")
             page.wait_for_function(  # the outbox is empty: everything was acknowledged
@@ -146,6 +151,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
     return {
         "reports": reports,
         "words_hidden": words_hidden,
+        "help_links": help_links,
         "shown": shown,
         "read": read,
         "url": url_after_join,
@@ -194,6 +200,7 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
 
     assert not result["reports"], "\n".join(result["reports"])
     assert result["words_hidden"] and result["shown"]
+    assert result["help_links"] == ["tel:112", "https://findahelpline.com"]
     assert result["url"] == web.web.origin + "/"  # the invite left the address bar once used
     browser = result["secrets"]["pseudonym"]
     from_browser = [(kind, content) for author, kind, content in result["read"] if author == browser]

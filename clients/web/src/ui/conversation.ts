@@ -160,17 +160,21 @@ export class ConversationScreen {
     const li = el(doc, "li", undefined, { "data-id": m.id });
     const meta = el(doc, "p");
     meta.append(el(doc, "strong", who(m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}`));
-    const words = el(doc, "p", m.text, { class: "words" });
+    // Behind a content warning the words are not in the page at all until "Show" (so neither
+    // find-in-page nor a screen reader's browse mode reaches them), and leave it again on "Hide".
+    const words = el(doc, "p", m.warning === null ? m.text : undefined, { class: "words", id: `w-${m.id.slice(0, 16)}` });
     words.style.whiteSpace = "pre-wrap"; // the author's line breaks
     li.append(meta);
     if (m.warning !== null) {
       words.hidden = true;
       const cw = el(doc, "p", `Content warning: ${m.warning}`);
-      const show = el(doc, "button", "Show", { type: "button", "aria-expanded": "false" });
+      const show = el(doc, "button", "Show", { type: "button", "aria-expanded": "false", "aria-controls": words.id });
       show.addEventListener("click", () => {
-        words.hidden = !words.hidden;
-        show.textContent = words.hidden ? "Show" : "Hide";
-        show.setAttribute("aria-expanded", String(!words.hidden));
+        const open = words.hidden;
+        words.textContent = open ? m.text : "";
+        words.hidden = !open;
+        show.textContent = open ? "Hide" : "Show";
+        show.setAttribute("aria-expanded", String(open));
       });
       cw.append(doc.createTextNode(" "), show);
       li.append(cw);

@@ -3,6 +3,7 @@
  * screens), it shows the group's pinned crisis resources (17.8) or, without any, built-in pointers
  * to emergency numbers and helplines. Nothing is sent or stored when it is opened.
  */
+import { linkParts } from "../links.js";
 import { el } from "./dom.js";
 
 export const DEFAULT_RESOURCES = [
@@ -37,10 +38,20 @@ export class Help {
       this.panel.replaceChildren(
         el(this.doc, "h2", "Help, right now", { id: "help-h" }),
         el(this.doc, "p", this.pinned === null ? "Your group has not shared its own resources yet. These are for anyone, anywhere:" : "What your group's facilitators shared:"),
-        ...lines.map((l) => el(this.doc, "p", l)),
+        ...lines.map((l) => this.line(l)),
         close,
       );
     }
     this.panel.hidden = !open;
+  }
+
+  /** One line of resources, its numbers and web addresses tappable (`tel:`, `sms:`, `https:`). */
+  private line(text: string): HTMLElement {
+    const p = el(this.doc, "p");
+    for (const part of linkParts(text)) {
+      if (part.href === null) p.append(this.doc.createTextNode(part.text));
+      else p.append(el(this.doc, "a", part.text, part.href.startsWith("http") ? { href: part.href, rel: "noopener noreferrer", target: "_blank" } : { href: part.href }));
+    }
+    return p;
   }
 }

@@ -192,6 +192,7 @@ class Participant:
         self.node = node
         self.groups: dict[bytes, GroupRecord] = {}
         self.crisis_check = True  # the on-device check for crisis language (clients.crisis); the user may turn it off
+        self.idle_lock = 0  # minutes without use after which the app locks itself (clients.app.idle); 0: never
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
         self._sealing: SealingKey | None = None  # derived from the passphrase at the first save, then reused
         self.outbox: list[Outgoing] = []  # what the person wrote that no node has acknowledged yet
@@ -205,7 +206,7 @@ class Participant:
     # -- persistence -------------------------------------------------------------------------
     #
     # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
-    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key",
+    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key", ? "idle_lock",
     #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
     #                         "hosts", "cursor", "mark"}}}
     # History (clients.history): messages, their words, control entries, entries read, the outbox.
@@ -255,6 +256,8 @@ class Participant:
         assert isinstance(master, bytes)
         me = cls(home, passphrase, master, NodeAddress.parse(node) if isinstance(node, str) else None)
         me.crisis_check = data.get("crisis_check") is not False
+        idle_lock = data.get("idle_lock", 0)
+        me.idle_lock = idle_lock if isinstance(idle_lock, int) and 0 <= idle_lock <= 24 * 60 else 0
         backup_key = data.get("backup_key")
         me.backup_key = backup_key if isinstance(backup_key, bytes) else None
         version = data.get("v", 1)
@@ -451,6 +454,8 @@ class Participant:
         }
         if self.backup_key is not None:
             data["backup_key"] = self.backup_key
+        if self.idle_lock:
+            data["idle_lock"] = self.idle_lock
         plain = codec.encode(data)
         if plain == self._saved:
             return  # nothing secret changed: the file on disk says it already

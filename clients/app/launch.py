@@ -26,6 +26,7 @@ from holdspace.protocol.address import InviteToken, NodeAddress
 
 OPEN_FILE = "app-open.html"
 GRACE = 1.0  # seconds for open pages to be told the app is stopping
+CLOSING_NOTICE = 0.3  # seconds the live streams get to tell open pages the app closed
 
 
 @click.command("app")
@@ -91,7 +92,9 @@ async def serve_app(
                     break
         finally:
             opener.unlink(missing_ok=True)
-            service.lock_now()
+            service.close_now()  # open pages show "Holdspace is closed", not a browser error later
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + CLOSING_NOTICE):
+                await trio.sleep(CLOSING_NOTICE)  # time for the live streams to carry it
             shutdown.set()
             with trio.move_on_after(GRACE * 2):
                 await trio.sleep(GRACE)

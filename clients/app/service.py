@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 import trio
 
 from holdspace.clients import crisis
+from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
+from holdspace.clients.app.idle import IdleLock
 from holdspace.clients.client import NodeSession, Received, open_session
 from holdspace.clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from holdspace.node.limits import default_transport_limits
@@ -50,6 +52,7 @@ RECONNECT_MIN, RECONNECT_MAX = 1.0, 30.0
 #: answers meaning this pseudonym is not (any more) a member of the group: following it ends
 NOT_MEMBER = frozenset({"client.not_member", "group.not_member", "proto.forbidden"})
 OPENED_WARNINGS = 256  # messages behind a content warning kept open at once
+IDLE_CHECK_EVERY = 30.0  # seconds between looks at the idle lock
 POLL_EVERY = 20.0  # seconds between looks at a group the node would not let us subscribe to
 Connector = Callable[[NodeAddress], Any]  # an async context manager yielding a NodeSession
 
@@ -96,6 +99,7 @@ class AppService:
         # Messages behind a content warning the person chose to open: only these have their words in
         # the page. At most OPENED_WARNINGS are remembered (the oldest closes again); locking forgets all.
         self.opened: OrderedDict[bytes, None] = OrderedDict()
+        self.idle = IdleLock(0, 0.0)  # its minutes follow the unlocked person's setting
         self._state = "locked"
         self._problem: str | None = None
         self._changed = trio.Event()
@@ -151,7 +155,28 @@ class AppService:
         """Hold the nursery the connection runs in, until cancelled."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            await trio.sleep_forever()
+            while True:  # the idle lock, looked at twice a minute
+                await trio.sleep(IDLE_CHECK_EVERY)
+                if self.me is not None and self.idle.due(trio.current_time()):
+                    self.lock_now()
+                    self.say("info", "Holdspace locked itself after a time without use, as set in Settings.")
+
+    def touch(self) -> None:
+        """The person used the app (a page they opened, a form they sent): the idle lock starts again."""
+        self.idle.touch(trio.current_time())
+
+    def set_idle_lock(self, minutes: int) -> None:
+        """Lock after ``minutes`` without use (one of ``clients.app.idle.CHOICES``; 0: never), kept in the key file."""
+        me = self.participant()
+        self.idle = IdleLock(minutes, trio.current_time())
+        me.idle_lock = minutes
+        me.save()
+
+    def close_now(self) -> None:
+        """The app is closing: lock, and tell open pages so they show that it is not running."""
+        self.lock_now()
+        self._state = "closed"
+        self.changed()
 
     async def create(self, passphrase: str, node: NodeAddress) -> None:
         if len(passphrase) < 8:
@@ -192,6 +217,7 @@ class AppService:
         if me.node is None:
             raise AppError("app.no_node", "this identity has no home node; set one with 'holdspace id new --node'")
         self.me = me
+        self.idle = IdleLock(me.idle_lock if me.idle_lock in IDLE_CHOICES else 0, trio.current_time())
         self._engine = trio.CancelScope()
         assert self._nursery is not None
         self._nursery.start_soon(self._connection_loop, me, self._engine)

@@ -43,6 +43,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from holdspace.clients import actions
 from holdspace.clients.app import views
+from holdspace.clients.app.idle import CHOICE_TEXT as IDLE_CHOICE_TEXT
+from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.service import AppError, AppService, Status
 from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
@@ -237,6 +239,9 @@ class Pages:
                 return await self.gate(request)
             if unlocked and self.service.me is None:
                 return self.go("/")
+            refreshing = request.headers.get("X-Holdspace-Refresh") == "1" or request.url.path.endswith("/events")
+            if not refreshing:  # the page refreshing itself, or its live stream, is not use
+                self.service.touch()
             try:
                 return await fn(request)
             except HoldspaceError as err:
@@ -259,6 +264,7 @@ class Pages:
                 form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
             except Exception:
                 return PlainTextResponse("Refused: the form could not be read.", 400)
+            self.service.touch()
             if not _same(str(form.get("csrf", "")), self.csrf):
                 return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
             if unlocked and self.service.me is None:
@@ -294,6 +300,8 @@ class Pages:
             "flash": [] if request.headers.get("x-holdspace-refresh") else service.take_flash(),
             "unlocked": me is not None,
             "crisis_check": me.crisis_check if me else True,
+            "idle_lock": me.idle_lock if me else 0,
+            "idle_choices": IDLE_CHOICE_TEXT,
         }
         base.update(context)
         return self.templates.TemplateResponse(request, template, base)
@@ -437,7 +445,10 @@ class Pages:
     async def save_settings(self, request: Request, form: FormData) -> Response:
         me = self.service.participant()
         me.crisis_check = form.get("crisis_check") == "on"
-        me.save()
+        minutes = str(form.get("idle_lock", "0"))
+        if not minutes.isdigit() or int(minutes) not in IDLE_CHOICES:
+            raise AppError("app.bad_input", "choose when Holdspace locks itself from the list")
+        self.service.set_idle_lock(int(minutes))  # saves the key file, with the care check too
         self.service.say("info", "Settings saved.")
         return self.go("/settings")
 
@@ -943,7 +954,7 @@ class Pages:
             Route("/outbox/discard", a(self.discard), methods=["POST"]),
             Route("/outbox/retry", a(self.retry), methods=["POST"]),
             Route("/alerts/dismiss", a(self.dismiss), methods=["POST"]),
-            Route("/events", p(self.events)),
+            Route("/events", p(self.events, unlocked=False)),  # locked pages learn that the app closed
             Route(g, p(self.conversation)),
             Route(g + "/send", a(self.send), methods=["POST"]),
             Route(g + "/react", a(self.react), methods=["POST"]),
@@ -1009,6 +1020,8 @@ def status_text(status: Status) -> str:
     if status.state == "offline":
         why = f" ({status.problem})" if status.problem else ""
         return f"Offline{why}. What you write is kept safely and sent when the connection returns." + waiting
+    if status.state == "closed":
+        return "Holdspace was closed on this device."
     return "Locked."
 
 

@@ -311,6 +311,8 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
         ("/outbox/discard", {"item": "zz"}, "app.bad_input"),
         ("/settings/storage", {"budget_mib": "0"}, "app.bad_input"),
         ("/settings/storage", {"budget_mib": "lots"}, "app.bad_input"),
+        ("/settings", {"idle_lock": "7"}, "app.bad_input"),
+        ("/settings", {"idle_lock": "-5"}, "app.bad_input"),
         ("/outbox/retry", {"item": "zz"}, "app.bad_input"),
         ("/g/zz/send", {"text": "x"}, "client.unknown_group"),
     ):
@@ -401,3 +403,8 @@ def test_the_storage_budget_is_shown_and_set_in_settings(node: Node, apps: list[
     r = c.post("/settings/storage", data={"csrf": csrf, "budget_mib": "64"})
     assert "Storage budget saved." in r.text and 'value="64"' in r.text
     assert Participant.load(tmp_path / "fay", PASSPHRASE).budget == 64 * 2**20
+    # the idle lock: never by default, then the person's choice, kept in the key file
+    assert '<option value="0" selected>Never</option>' in page
+    r = c.post("/settings", data={"csrf": csrf, "crisis_check": "on", "idle_lock": "15"})
+    assert "Settings saved." in r.text and '<option value="15" selected>After 15 minutes</option>' in r.text
+    assert Participant.load(tmp_path / "fay", PASSPHRASE).idle_lock == 15

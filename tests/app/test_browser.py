@@ -10,6 +10,7 @@ screenshots of the main screens are written to ``artifacts/screenshots`` (the RE
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -389,6 +390,16 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     expect(ana.page.get_by_role("heading", name="Your groups")).to_be_visible()
     ana.check("home, in a group")
     ana.shot("10-home")
+
+    # --- closing the app: open pages say so themselves (with help), never a browser error --------------------
+    ana.open_group("Tuesday circle")
+    ana.app.stop()  # Ctrl-C or SIGTERM: the app tells its pages as it closes
+    expect(ana.page.get_by_role("heading", name="Holdspace is closed")).to_be_visible()
+    expect(ana.page.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
+    assert "Typed without a mouse" not in ana.page.content()  # no words of the conversation are left
+    ana.check("closed")
+    fay.app.stop(signal.SIGKILL)  # an app that could not say goodbye: the page notices by itself
+    expect(fay.page.get_by_role("heading", name="Holdspace is closed")).to_be_visible()
 
 
 def _help_fits_at_200_percent(person: Person) -> None:

@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from holdspace.clients.app.idle import IdleLock
 from holdspace.clients.app.service import RECONNECT_MAX, AppService
 from holdspace.clients.participant import Participant
 from holdspace.node.transport.base import ConnectFailed
@@ -117,3 +118,35 @@ async def test_more_groups_than_the_node_lets_one_connection_follow(tmp_path: Pa
                     seen.add(service.status().state)
             assert seen <= {"online"} and service.status().problem is None
             nursery.cancel_scope.cancel()
+
+
+async def test_the_app_locks_itself_after_the_time_the_person_chose(tmp_path: Path, autojump_clock) -> None:  # type: ignore[no-untyped-def]
+    Participant.create(tmp_path / "me", "a passphrase of eight", NODE)
+    service = AppService(tmp_path / "me", connector=Unreachable(ConnectFailed("refused")))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.run)
+        await service.unlock("a passphrase of eight")
+        await trio.sleep(3600)
+        assert service.me is not None  # never, by default
+        service.set_idle_lock(5)
+        for _ in range(20):  # in use every 4 minutes for 80 minutes: never locked
+            await trio.sleep(240)
+            assert service.me is not None
+            service.touch()
+        await trio.sleep(5 * 60 + 31)  # then left alone: locked within the next look (every 30 s)
+        assert service.me is None and service.status().state == "locked"
+        assert any("locked itself" in sentence for _, sentence, _ in service.take_flash())
+        await service.unlock("a passphrase of eight")  # the choice was kept in the key file
+        assert service.me is not None and service.me.idle_lock == 5
+        nursery.cancel_scope.cancel()
+
+
+def test_the_idle_lock_rules() -> None:
+    lock = IdleLock(15, now=100.0)
+    assert not lock.due(100.0 + 15 * 60 - 1) and lock.due(100.0 + 15 * 60)
+    lock.touch(1000.0)
+    lock.touch(900.0)  # a late touch from an older clock reading does not move it back
+    assert not lock.due(1000.0 + 15 * 60 - 1) and lock.due(1000.0 + 15 * 60)
+    assert not IdleLock(0, now=0.0).due(10**9)  # never
+    with pytest.raises(ValueError, match="idle lock"):
+        IdleLock(7, now=0.0)

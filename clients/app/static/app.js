@@ -43,7 +43,50 @@
     });
   });
 
-  if (!body.dataset.live || !window.EventSource) { return; }
+  if (!body.dataset.root || !window.EventSource) { return; }
+  const live = Boolean(body.dataset.live);
+
+  // When the app on this device is closed (or stops), the page says so itself, with help still one
+  // tap away, rather than leaving words on screen and a browser error at the next click.
+  function showClosed() {
+    const make = function (tag, text, attrs) {
+      const e = document.createElement(tag);
+      if (text) { e.textContent = text; }
+      Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+      return e;
+    };
+    const header = make("header", "", { class: "top" });
+    header.append(make("span", "Holdspace", { class: "brand" }));
+    const main = make("main", "", { id: "main", tabindex: "-1" });
+    const help = make("section", "", { class: "card crisis", "aria-labelledby": "closed-help" });
+    const call = make("p", "If you are in danger, call your local emergency number now: ");
+    [["112", "in the EU"], ["911", "in the US and Canada"], ["999", "in the UK"]].forEach(function (n, i) {
+      call.append(make("a", n[0], { href: "tel:" + n[0] }), document.createTextNode(" " + n[1] + (i < 2 ? ", " : ".")));
+    });
+    const line = make("p", "To talk with someone, find a free, confidential helpline in your country at ");
+    line.append(make("a", "findahelpline.com", { href: "https://findahelpline.com", rel: "noopener noreferrer" }));
+    help.append(make("h2", "If you need help right now", { id: "closed-help" }), call, line);
+    main.append(
+      make("h1", "Holdspace is closed"),
+      make("p", "The Holdspace app on this device was closed, so this page can do nothing more. Your groups and messages are safe on this device, locked with your passphrase."),
+      make("p", "To come back, start Holdspace again: it opens a new page."),
+      help
+    );
+    document.title = "Closed · Holdspace";
+    body.replaceChildren(header, main);  // no words of any conversation are left on screen
+    main.focus();
+  }
+  let probing = false;
+  function probe() {  // the live stream failed: is the app gone, or did the stream only drop?
+    if (probing) { return; }
+    probing = true;
+    const once = function () { return fetch("/static/app.css", { method: "HEAD", cache: "no-store" }); };
+    setTimeout(function () {
+      once().catch(function () {
+        return new Promise(function (resolve) { setTimeout(resolve, 1500); }).then(once);
+      }).then(function () { probing = false; }, showClosed);
+    }, 500);
+  }
 
   // Parts of a page marked data-live (each with an id) are fetched again when something changed,
   // unless the reader is using them (focus inside, or a menu open): then once they leave.
@@ -97,6 +140,8 @@
   const events = new EventSource(body.dataset.root + "/events");
   events.addEventListener("change", function (event) {
     const data = JSON.parse(event.data);
+    if (data.status === "closed") { events.close(); showClosed(); return; }
+    if (!live) { return; }
     if (data.status === "locked") { location.reload(); return; }  // no words left on screen once locked
     showStatus(data.status, data.text);
     body.dataset.connection = data.status;
@@ -105,11 +150,16 @@
     }
   });
   events.addEventListener("error", function () {
-    showStatus("offline", "The Holdspace app on this device is not responding. Start it again to send and receive.");
-    body.dataset.connection = "app-stopped";
+    if (live) {
+      showStatus("offline", "The Holdspace app on this device is not responding. Start it again to send and receive.");
+      body.dataset.connection = "app-stopped";
+    }
+    probe();
   });
   // A list left alone because someone was using it is refreshed once they leave it.
-  document.querySelectorAll("[data-live][id]").forEach(function (part) {
-    part.addEventListener("focusout", function () { setTimeout(refresh, 300); });
-  });
+  if (live) {
+    document.querySelectorAll("[data-live][id]").forEach(function (part) {
+      part.addEventListener("focusout", function () { setTimeout(refresh, 300); });
+    });
+  }
 })();

@@ -5,6 +5,7 @@
  * only what changed is redrawn, so what someone is typing or has opened stays as it is.
  */
 import { REACTIONS, type Reaction } from "../content.js";
+import { checkinAudience } from "../facilitator.js";
 import { label } from "../labels.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { el, field, showProblem } from "./dom.js";
@@ -96,7 +97,7 @@ export class ConversationScreen {
         return;
       }
       chosen.checked = false;
-      done.textContent = "Thank you. Your check-in goes to the facilitators.";
+      done.textContent = `Thank you. ${checkinAudience(this.conv.client.state, this.conv.self)}`;
       this.attempt(() => this.conv.checkin(Number(chosen.value)), "Your check-in could not be kept for sending. Please try again.");
     });
     return f;

@@ -146,6 +146,12 @@ export class ConversationScreen {
         if (b.textContent !== text) b.textContent = text;
       }
     }
+    const ids = new Set(v.messages.map((m) => m.id));
+    for (const [id, s] of this.shown) {
+      if (ids.has(id) || s.reactions.size === 0) continue;
+      s.li.replaceChildren(el(this.doc, "p", "This message was removed.")); // redacted: its words are gone
+      s.reactions.clear();
+    }
     this.pending.replaceChildren(...v.outbox.map((o) => {
       const li = el(this.doc, "li", o.error === null ? `Sending: ${o.text}` : `Not sent: ${o.text}. The node refused it.`);
       return li;

@@ -2,8 +2,9 @@
  * The facilitator's tools beside the conversation: a menu ("Invite someone", "Members", "Reports",
  * "Check-ins") shown to a member whose role in the group state allows each (facilitator.ts), and a
  * route per tool in the address's fragment (`#invite`, `#members`, `#reports`, `#checkins`), so the
- * browser's Back button returns to the conversation. A tool replaces the conversation in `main`;
- * the conversation's own elements are kept as they are (what someone typed stays) and put back.
+ * browser's Back button returns to the conversation. A tool replaces the conversation in `main`
+ * (the menu stays above it, the tool shown marked as the current page); the conversation's own
+ * elements are kept as they are (what someone typed stays) and put back.
  */
 import { Facilitation } from "../facilitator.js";
 import type { Conversation } from "../participant.js";
@@ -54,18 +55,19 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
   main.querySelector("h1")?.after(nav);
   let saved: { nodes: Node[]; title: string } | null = null;
   let current: ToolScreen | null = null;
+  let here = "";
   let links = "";
 
   const drawMenu = (): void => {
     const shown = TOOLS.filter((t) => t.allowed(fac)).map((t) => [t.name, linkText(t.name, fac)] as const);
-    const key = shown.map((s) => s.join(":")).join(",");
+    const key = `${here}/${shown.map((s) => s.join(":")).join(",")}`;
     if (key === links) return;
     links = key;
     nav.hidden = shown.length === 0;
     menu.replaceChildren(
       ...shown.map(([name, text]) => {
         const li = el(doc, "li");
-        li.append(el(doc, "a", text, { href: `#${name}` }));
+        li.append(el(doc, "a", text, name === here ? { href: `#${name}`, "aria-current": "page" } : { href: `#${name}` }));
         return li;
       }),
     );
@@ -75,11 +77,13 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
     const name = win?.location.hash.slice(1) ?? "";
     const tool = TOOLS.find((t) => t.name === name && t.allowed(fac));
     if (tool !== undefined) {
-      saved ??= { nodes: [...main.childNodes], title: doc.title };
+      saved ??= { nodes: [...main.childNodes], title: doc.title }; // the menu among them, where it was
       current = tool.make(doc, fac);
+      here = tool.name;
+      drawMenu();
       const back = el(doc, "p");
       back.append(el(doc, "a", "Back to the conversation", { href: "#" }));
-      main.replaceChildren(back, current.root);
+      main.replaceChildren(back, nav, current.root);
       main.dataset["screen"] = tool.name;
       doc.title = `${current.title} · Holdspace`;
       main.querySelector<HTMLElement>("#tool-h")?.focus();
@@ -89,6 +93,7 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
       doc.title = saved.title;
       saved = null;
       current = null;
+      here = "";
       conv.onChange();
     }
   };

@@ -183,7 +183,8 @@ export interface ReportView {
   readonly problem: string | null;
   readonly author: Uint8Array | null;
   readonly messageId: Uint8Array | null;
-  /** The reported words (a text message), or null (another kind, or not verified). */
+  /** The reported words (a text message), or null (another kind, not verified, or removed for
+   * everyone since: then they are dropped here too, 17.5). */
   readonly words: string | null;
   readonly warning: string | null;
   /** The group has removed the reported message for everyone already. */
@@ -212,6 +213,8 @@ function wholeIn(n: number, low: number, high: number): boolean {
 /** The facilitator's actions on one group's conversation. */
 export class Facilitation {
   private readonly states = new Map<string, ReportAction[]>();
+  /** Each report's disclosure, verified once (a report's bytes never change). */
+  private readonly checked = new Map<string, Omit<ReportView, "gone" | "done"> & { readonly entry: Entry | null }>();
 
   constructor(
     readonly conv: Conversation,
@@ -304,17 +307,25 @@ export class Facilitation {
     for (const r of this.conv.client.messages()) {
       const c = r.content;
       if (!r.direct || c === null || c.t !== "report" || "unsupported" in c) continue;
-      const report = c as { e: Uint8Array; p: Uint8Array; k: Uint8Array; why: string };
       const id = toHex(r.entry.id);
-      const base = { id, reporter: r.entry.header.a, timeMs: Number(r.entry.header.t), why: report.why, done: this.states.get(id) ?? [] };
-      try {
-        const d = verifyDisclosure(this.conv.record.groupId, report);
-        const text = d.content.t === "text" && !("unsupported" in d.content) ? (d.content as { b: string; cw?: string }) : null;
-        out.push({ ...base, verified: true, problem: null, author: d.entry.header.a, messageId: d.entry.id, words: text?.b ?? null, warning: text?.cw ?? null, gone: deletedBy(this.g, d.entry) !== null });
-      } catch (e) {
-        if (!(e instanceof HoldspaceError)) throw e;
-        out.push({ ...base, verified: false, problem: e.code, author: null, messageId: null, words: null, warning: null, gone: false });
+      let v = this.checked.get(id);
+      if (v === undefined) {
+        const report = c as { e: Uint8Array; p: Uint8Array; k: Uint8Array; why: string };
+        const base = { id, reporter: r.entry.header.a, timeMs: Number(r.entry.header.t), why: report.why };
+        try {
+          const d = verifyDisclosure(this.conv.record.groupId, report);
+          const text = d.content.t === "text" && !("unsupported" in d.content) ? (d.content as { b: string; cw?: string }) : null;
+          v = { ...base, verified: true, problem: null, author: d.entry.header.a, messageId: d.entry.id, words: text?.b ?? null, warning: text?.cw ?? null, entry: d.entry };
+        } catch (e) {
+          if (!(e instanceof HoldspaceError)) throw e;
+          v = { ...base, verified: false, problem: e.code, author: null, messageId: null, words: null, warning: null, entry: null };
+        }
+        this.checked.set(id, v);
       }
+      const gone = v.entry !== null && deletedBy(this.g, v.entry) !== null;
+      if (gone && v.words !== null) this.checked.set(id, (v = { ...v, words: null, warning: null })); // 17.5: the words go
+      const { entry: _entry, ...shown } = v;
+      out.push({ ...shown, gone, done: this.states.get(id) ?? [] });
     }
     return out.sort((a, b) => b.timeMs - a.timeMs);
   }

@@ -244,6 +244,7 @@ test("a report is verified and acted on from itself: removed for everyone, its a
   assert.ok(!f.conv.view().messages.some((m) => m.text === "something cruel")); // removed for everyone
   assert.ok(!sam!.conv.view().messages.some((m) => m.text === "something cruel"));
   assert.equal(f.fac.reports()[0]!.gone, true);
+  assert.equal(f.fac.reports()[0]!.words, null); // dropped with the message (17.5)
   await f.fac.act(r.id, "removed");
   catchUp(w);
   assert.equal(w.fay.state.state.members.has(toHex(pat!.conv.self)), false);

@@ -102,7 +102,8 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
   conv.onChange = () => {
     before();
     drawMenu();
-    current?.update();
+    if (current === null && (win?.location.hash ?? "").length > 1) route(); // a tool allowed once the state is read
+    else current?.update();
   };
   drawMenu();
   void fac.loadReportStates().then(() => conv.onChange());

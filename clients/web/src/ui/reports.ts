@@ -50,6 +50,8 @@ function card(doc: Document, fac: Facilitation, r: ReportView, alert: HTMLElemen
   li.append(head);
   if (!r.verified) {
     li.append(el(doc, "p", "This report could not be checked: the message in it does not match what its author signed. Do not act on it alone."), details(doc, r.problem ?? "content.bad_disclosure"));
+  } else if (r.gone) {
+    li.append(el(doc, "p", `Checked: ${label(r.author!)} wrote the reported message. It is removed for everyone now, and its words with it.`));
   } else {
     li.append(el(doc, "p", `Checked: ${label(r.author!)} wrote exactly these words:`));
     const quote = el(doc, "blockquote", r.words ?? "(a message that is not text)", { class: "words" });
@@ -66,7 +68,6 @@ function card(doc: Document, fac: Facilitation, r: ReportView, alert: HTMLElemen
       li.append(cw);
     }
     li.append(quote);
-    if (r.gone) li.append(el(doc, "p", "This message is removed for everyone now."));
   }
   const done = r.done.filter((a) => a !== "resolved");
   if (done.length > 0) li.append(el(doc, "p", `Done: ${done.map((a) => DONE_WORDS[a]).join(". ")}.`));

@@ -1,6 +1,7 @@
 /**
  * What a facilitator (or a moderator, where 12.5 allows it) does from the browser, the counterpart
- * of the local app's Members and Moderation pages: invites (12.3, 14.3), removals and bans (12.5),
+ * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1),
+ * invites (12.3, 14.3), removals and bans (12.5),
  * removing a message for everyone (a redaction, 12.5), the reports sent to this member (13.6, 17.6)
  * with their state, and the check-ins sealed to the facilitators (17.2).
  *
@@ -26,7 +27,7 @@ import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { encodeInviteToken, inviteLink, parseInvite } from "./invite.js";
 import { newInvite } from "./invite_payloads.js";
-import { buildRekey } from "./keyring.js";
+import { buildRekey, isCleanEpoch } from "./keyring.js";
 import { label } from "./labels.js";
 import type { Conversation } from "./participant.js";
 import { checkinRecipients } from "./support.js";
@@ -213,6 +214,7 @@ function wholeIn(n: number, low: number, high: number): boolean {
 /** The facilitator's actions on one group's conversation. */
 export class Facilitation {
   private readonly states = new Map<string, ReportAction[]>();
+  private sharing = false;
   /** Each report's disclosure, verified once (a report's bytes never change). */
   private readonly checked = new Map<string, Omit<ReportView, "gone" | "done"> & { readonly entry: Entry | null }>();
 
@@ -240,6 +242,24 @@ export class Facilitation {
 
   get seesCheckins(): boolean {
     return seesCheckins(this.g, this.conv.self);
+  }
+
+  /**
+   * A facilitator's client shares the group's keys with newcomers, as the local app does: when the
+   * current epoch is not clean (13.1: a member joined, left or was removed since, or there is none),
+   * it publishes a rekey to the current members. Resolves true if it published one; false if this
+   * member is not a facilitator, the epoch is clean, or a rekey is already on its way. A failure is
+   * thrown (tried again at the next call).
+   */
+  async shareKeys(): Promise<boolean> {
+    if (this.sharing || !this.mayInvite || this.conv.record.join !== null || isCleanEpoch(this.g)) return false;
+    this.sharing = true;
+    try {
+      await publishControl(this.conv, CONTROL_KIND.rekey, (g) => buildRekey(g, this.conv.self).payload);
+      return true;
+    } finally {
+      this.sharing = false;
+    }
   }
 
   /** Who will read a check-in this member sends now. */

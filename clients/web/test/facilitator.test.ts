@@ -304,6 +304,24 @@ test("check-ins reach the facilitators' feed with who sent them, low moods flagg
   assert.equal(sam!.fac.checkins().length, 0); // sealed to the facilitators: a member opens none
 });
 
+test("a facilitator's page shares the group's keys with a newcomer, without writing anything", async () => {
+  const { w, f } = await withFacilitator();
+  assert.equal(await f.fac.shareKeys(), false); // the epoch is clean
+  const made = await f.fac.invite({ role: "member", uses: 1, days: 1 });
+  const pat = await joinBy(w, made.link);
+  await tick();
+  assert.equal(pat.conv.view().status, "waiting");
+  assert.equal(await pat.fac.shareKeys(), false); // a member's page does not
+  assert.equal(await f.fac.shareKeys(), true);
+  await tick();
+  assert.equal(pat.conv.view().status, "member");
+  assert.equal(await f.fac.shareKeys(), false);
+  catchUp(w);
+  const rekey = w.node.by(f.conv.self).at(-1)!;
+  assert.equal(rekey.kind, CONTROL_KIND.rekey);
+  assert.equal(w.fay.state.outcome(rekey.id), null);
+});
+
 test("who may remove and redact follows 12.5", async () => {
   const { w, f } = await withFacilitator();
   const [pat] = await newcomers(w, f, 1);

@@ -1,7 +1,7 @@
 /**
  * What a facilitator (or a moderator, where 12.5 allows it) does from the browser, the counterpart
  * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1),
- * invites (12.3, 14.3), removals and bans (12.5),
+ * invites (12.3, 14.3) and closing expired ones, removals and bans (12.5),
  * removing a message for everyone (a redaction, 12.5), the reports sent to this member (13.6, 17.6)
  * with their state, and the check-ins sealed to the facilitators (17.2).
  *
@@ -215,6 +215,7 @@ function wholeIn(n: number, low: number, high: number): boolean {
 export class Facilitation {
   private readonly states = new Map<string, ReportAction[]>();
   private sharing = false;
+  private busy = false;
   /** Each report's disclosure, verified once (a report's bytes never change). */
   private readonly checked = new Map<string, Omit<ReportView, "gone" | "done"> & { readonly entry: Entry | null }>();
 
@@ -259,6 +260,41 @@ export class Facilitation {
       return true;
     } finally {
       this.sharing = false;
+    }
+  }
+
+  /**
+   * A facilitator's client closes an expired invite with uses left at once (12.5, finding 4: the
+   * close is how every host enforces an expiry), as the local app does. Resolves with how many it
+   * closed; a close another member's got in first (`group.no_effect`) is no error.
+   */
+  async closeExpiredInvites(): Promise<number> {
+    if (!this.mayInvite) return 0;
+    const now = BigInt(this.conv.participant.clock());
+    let closed = 0;
+    for (const inv of [...this.g.state.invites.values()]) {
+      if (inv.closedBy !== null || inv.uses >= inv.payload.uses || now <= inv.payload.expires) continue;
+      const invite = this.g.idOfSlot(inv.slot);
+      try {
+        await publishControl(this.conv, CONTROL_KIND.close, (g) => encodeControlPayload({ kind: "close", deps: g.headIds(), invite }));
+        closed++;
+      } catch (e) {
+        if (!(e instanceof HoldspaceError) || e.code !== "group.no_effect") throw e;
+      }
+    }
+    return closed;
+  }
+
+  /** What a facilitator's open page does after the group changed: `shareKeys`, then
+   * `closeExpiredInvites`; one run at a time (a call while one runs does nothing). */
+  async upkeep(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.shareKeys();
+      await this.closeExpiredInvites();
+    } finally {
+      this.busy = false;
     }
   }
 

@@ -322,6 +322,25 @@ test("a facilitator's page shares the group's keys with a newcomer, without writ
   assert.equal(w.fay.state.outcome(rekey.id), null);
 });
 
+test("a facilitator's page closes an expired invite with uses left, and only that one", async () => {
+  const { w, f } = await withFacilitator();
+  const once = await f.fac.invite({ role: "member", uses: 1, days: 1 });
+  const used = parseInvite(once.link).token.inviteId;
+  await joinBy(w, once.link);
+  const open = parseInvite((await f.fac.invite({ role: "member", uses: 2, days: 1 })).link).token.inviteId;
+  const later = parseInvite((await f.fac.invite({ role: "member", uses: 1, days: 3 })).link).token.inviteId;
+  await tick();
+  assert.equal(await f.fac.closeExpiredInvites(), 0); // none expired yet
+  for (let i = 0; i < 2 * 86_400; i++) w.clock(); // two days pass
+  assert.equal(await f.fac.closeExpiredInvites(), 1);
+  catchUp(w);
+  const invites = w.fay.state.state.invites;
+  assert.equal(invites.get(toHex(used))!.closedBy, null); // used up: nothing to close
+  assert.notEqual(invites.get(toHex(open))!.closedBy, null); // expired with a use left: closed
+  assert.equal(invites.get(toHex(later))!.closedBy, null); // not expired yet
+  assert.equal(await f.fac.closeExpiredInvites(), 0);
+});
+
 test("who may remove and redact follows 12.5", async () => {
   const { w, f } = await withFacilitator();
   const [pat] = await newcomers(w, f, 1);

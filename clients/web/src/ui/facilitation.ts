@@ -101,7 +101,7 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
   const before = conv.onChange;
   conv.onChange = () => {
     before();
-    fac.shareKeys().catch(() => undefined); // tried again at the next change
+    fac.upkeep().catch(() => undefined); // tried again at the next change
     drawMenu();
     if (current === null && (win?.location.hash ?? "").length > 1) route(); // a tool allowed once the state is read
     else current?.update();

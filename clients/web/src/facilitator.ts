@@ -101,14 +101,15 @@ export function checkinAudience(g: GroupState, me: Uint8Array): string {
 
 /**
  * Publishes one control entry of this member: `build` makes its payload on the group state as held
- * (called again, on the newer state, after a `group.stale_deps` refusal, at most three times); it
+ * when its turn comes, or null if there is nothing to publish any more (then this resolves null);
+ * it is called again, on the newer state, after a `group.stale_deps` refusal, at most three times; it
  * is signed at the next position of this member's log and published through the conversation's
  * session, between two flushes of the outbox. Once acknowledged it is this member's log head and the
  * conversation takes it (the state includes it before this resolves). Refused with
  * `web.unreachable` before `connect`, or while an item of the outbox holds a signed entry not yet
  * acknowledged (that position is taken); a node's refusal is thrown as it is.
  */
-export function publishControl(conv: Conversation, kind: bigint, build: (g: GroupState) => Uint8Array): Promise<Entry> {
+export function publishControl(conv: Conversation, kind: bigint, build: (g: GroupState) => Uint8Array | null): Promise<Entry | null> {
   const p = conv.participant;
   return p.outbox.exclusive(async () => {
     const link = conv.session;
@@ -120,6 +121,7 @@ export function publishControl(conv: Conversation, kind: bigint, build: (g: Grou
     for (let attempt = 1; ; attempt++) {
       const head = conv.head();
       const payload = build(conv.client.state);
+      if (payload === null) return null;
       const entry = createEntry(seed, { group: conv.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(p.clock()), kind, payload });
       try {
         await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));
@@ -256,8 +258,7 @@ export class Facilitation {
     if (this.sharing || !this.mayInvite || this.conv.record.join !== null || isCleanEpoch(this.g)) return false;
     this.sharing = true;
     try {
-      await publishControl(this.conv, CONTROL_KIND.rekey, (g) => buildRekey(g, this.conv.self).payload);
-      return true;
+      return (await this.rekeyIfUnclean()) !== null;
     } finally {
       this.sharing = false;
     }
@@ -298,6 +299,11 @@ export class Facilitation {
     }
   }
 
+  /** A rekey to the current members (13.1), unless the epoch is clean when its turn comes. */
+  private rekeyIfUnclean(): Promise<Entry | null> {
+    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self).payload));
+  }
+
   /** Who will read a check-in this member sends now. */
   checkinAudience(): string {
     return checkinAudience(this.g, this.conv.self);
@@ -326,7 +332,7 @@ export class Facilitation {
     const expiresMs = this.conv.participant.clock() + r.days * DAY_MS;
     const seed = randomBytes(32); // one invite key, whichever try is stored
     const choice = { role: r.role, expires: BigInt(expiresMs), uses: BigInt(r.uses), target: null };
-    const entry = await publishControl(this.conv, CONTROL_KIND.invite, (g) => newInvite({ ...choice, deps: g.headIds() }, seed).payload);
+    const entry = (await publishControl(this.conv, CONTROL_KIND.invite, (g) => newInvite({ ...choice, deps: g.headIds() }, seed).payload))!;
     const home = this.conv.participant.profile.node;
     const homeKey = toHex(parseNodeAddress(home).nodeKey);
     const others = [...this.g.state.hosts.entries()].filter(([k]) => k !== homeKey).map(([, a]) => a);
@@ -347,7 +353,7 @@ export class Facilitation {
     if (!mayRemove(this.g, this.conv.self, target)) fail("group.forbidden", "your role does not allow removing that member");
     const cut = this.conv.client.head(target)?.seq ?? 0n;
     await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban }));
-    await publishControl(this.conv, CONTROL_KIND.rekey, (g) => buildRekey(g, this.conv.self).payload);
+    await this.rekeyIfUnclean();
   }
 
   /** Removes `author`'s message `id` for everyone (a redaction, 12.5). Checked: 12.5 lets this

@@ -171,6 +171,14 @@ export class Outbox {
     return run;
   }
 
+  /** Runs `fn` between two flushes (after the one running, if any, and before any later one), so
+   * that what it publishes never takes a log position an item is being signed or sent at. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.flushing.then(fn);
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
   private async run(node: Publisher, hooks: FlushHooks): Promise<FlushResult> {
     const result: FlushResult = { sent: [], refused: [], stoppedBy: null };
     for (const item of await this.pending(hooks.group)) {

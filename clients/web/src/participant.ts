@@ -193,6 +193,11 @@ export class Conversation {
     return this.me.ed25519Public;
   }
 
+  /** The node session the conversation reads through, or null before `connect`. */
+  get session(): NodeLink | null {
+    return this.link;
+  }
+
   /** Reads this group's items from the outbox, for `view`. */
   async loadOutbox(): Promise<void> {
     this.waiting = await this.participant.outbox.pending(this.record.groupId);
@@ -305,7 +310,7 @@ export class Conversation {
   }
 
   /** This member's log head: the later of what a node acknowledged and what it holds of the log. */
-  private head(): { seq: bigint; prev: Uint8Array | null } {
+  head(): { seq: bigint; prev: Uint8Array | null } {
     const held = this.client.head(this.self);
     if (held !== null && held.seq > this.record.seq) return { seq: held.seq, prev: held.id };
     return { seq: this.record.seq, prev: this.record.prev };

@@ -5,6 +5,7 @@
  * only what changed is redrawn, so what someone is typing or has opened stays as it is.
  */
 import { REACTIONS, type Reaction } from "../content.js";
+import { checkinAudience } from "../facilitator.js";
 import { label } from "../labels.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { el, field, showProblem } from "./dom.js";
@@ -96,7 +97,7 @@ export class ConversationScreen {
         return;
       }
       chosen.checked = false;
-      done.textContent = "Thank you. Your check-in goes to the facilitators.";
+      done.textContent = `Thank you. ${checkinAudience(this.conv.client.state, this.conv.self)}`;
       this.attempt(() => this.conv.checkin(Number(chosen.value)), "Your check-in could not be kept for sending. Please try again.");
     });
     return f;
@@ -144,6 +145,12 @@ export class ConversationScreen {
         const text = `${REACTION_NAMES[r]} ${m.reactions[r]}`;
         if (b.textContent !== text) b.textContent = text;
       }
+    }
+    const ids = new Set(v.messages.map((m) => m.id));
+    for (const [id, s] of this.shown) {
+      if (ids.has(id) || s.reactions.size === 0) continue;
+      s.li.replaceChildren(el(this.doc, "p", "This message was removed.")); // redacted: its words are gone
+      s.reactions.clear();
     }
     this.pending.replaceChildren(...v.outbox.map((o) => {
       const li = el(this.doc, "li", o.error === null ? `Sending: ${o.text}` : `Not sent: ${o.text}. The node refused it.`);

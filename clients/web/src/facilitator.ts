@@ -1,0 +1,454 @@
+/**
+ * What a facilitator (or a moderator, where 12.5 allows it) does from the browser, the counterpart
+ * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1),
+ * invites (12.3, 14.3) and closing expired ones, removals and bans (12.5),
+ * removing a message for everyone (a redaction, 12.5), the reports sent to this member (13.6, 17.6)
+ * with their state, and the check-ins sealed to the facilitators (17.2).
+ *
+ * Invariants:
+ * - every control entry is signed at the next position of this member's log between two flushes of
+ *   the outbox (`publishControl`), never while an item is being signed or sent, and never while an
+ *   item holds a signed entry the node has not acknowledged: a log position is used once;
+ * - what the screens may offer is what 12.5 would apply (`may*`): the node and every member judge
+ *   again, so this only spares people refusals;
+ * - a report's words are shown only from a disclosure that verifies (13.6); a report that does not
+ *   verify offers no action on its author or message;
+ * - a report's state is kept sealed in this browser's history (store `seen`), never sent anywhere.
+ */
+import { parseNodeAddress } from "./address.js";
+import { toHex } from "./bytes.js";
+import { type CborValue, decode, encode } from "./cbor.js";
+import { randomBytes } from "./crypto.js";
+import { CONTROL_KIND, encodeControlPayload, ROLE_RANK, type Role } from "./control.js";
+import { deletedBy } from "./deletion.js";
+import { verifyDisclosure } from "./disclosure.js";
+import { createEntry, type Entry } from "./entry.js";
+import { fail, HoldspaceError } from "./errors.js";
+import type { GroupState } from "./group.js";
+import { encodeInviteToken, inviteLink, parseInvite } from "./invite.js";
+import { newInvite } from "./invite_payloads.js";
+import { buildRekey, isCleanEpoch } from "./keyring.js";
+import { label } from "./labels.js";
+import type { Conversation } from "./participant.js";
+import { checkinRecipients } from "./support.js";
+
+export const ROLES: readonly Role[] = ["member", "moderator", "facilitator"];
+/** The bounds the local app offers: people per invite, and days it stays valid. */
+export const MAX_INVITE_USES = 100;
+export const MAX_INVITE_DAYS = 30;
+const DAY_MS = 86_400_000;
+const HOSTS_IN_TOKEN = 8;
+const STALE_TRIES = 3;
+/** Key prefix of a report's state in the history's `seen` store. */
+const REPORT_KEY = "report-";
+
+/** The role of `key` in the group now, or null if it is not a member. */
+export function roleOf(g: GroupState, key: Uint8Array): Role | null {
+  return g.state.members.get(toHex(key))?.role ?? null;
+}
+
+function atLeast(role: Role | null, needed: Role): boolean {
+  return role !== null && ROLE_RANK[role] >= ROLE_RANK[needed];
+}
+
+/** 12.5 `invite`: only a facilitator invites. */
+export function mayInvite(g: GroupState, me: Uint8Array): boolean {
+  return roleOf(g, me) === "facilitator";
+}
+
+/** 12.5 `remove`: the target is another member; a member needs a moderator, anyone else a facilitator. */
+export function mayRemove(g: GroupState, me: Uint8Array, target: Uint8Array): boolean {
+  const t = roleOf(g, target);
+  if (t === null || toHex(target) === toHex(me)) return false;
+  return atLeast(roleOf(g, me), t === "member" ? "moderator" : "facilitator");
+}
+
+/** 12.5 `redact` of another's entry: a member's (or a former member's) needs a moderator, a
+ * moderator's or facilitator's a facilitator; one's own needs membership only. */
+export function mayRedact(g: GroupState, me: Uint8Array, author: Uint8Array): boolean {
+  const mine = roleOf(g, me);
+  if (mine === null) return false;
+  if (toHex(author) === toHex(me)) return true;
+  const t = roleOf(g, author);
+  return atLeast(mine, t === null || t === "member" ? "moderator" : "facilitator");
+}
+
+/** Reports are sealed to moderators and facilitators (17.6). */
+export function seesReports(g: GroupState, me: Uint8Array): boolean {
+  return atLeast(roleOf(g, me), "moderator");
+}
+
+/** Check-ins for the facilitators only are sealed to the facilitators (17.2). */
+export function seesCheckins(g: GroupState, me: Uint8Array): boolean {
+  return roleOf(g, me) === "facilitator";
+}
+
+/** A list of names in words: "A", "A and B", "A, B and C". */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)!}`;
+}
+
+/**
+ * Exactly who will read a check-in sealed to the facilitators now (17.2: the current facilitators),
+ * as a sentence naming each by its label, "you" for this member.
+ */
+export function checkinAudience(g: GroupState, me: Uint8Array): string {
+  const who = checkinRecipients(g).map((r) => (toHex(r.key) === toHex(me) ? "you" : label(r.key)));
+  if (who.length === 0) return "The group has no facilitator right now, so nobody can read a check-in.";
+  const them = who.length === 1 ? "the group's facilitator" : `the group's ${who.length} facilitators`;
+  return `Only ${them} will see it: ${listed(who)}.`;
+}
+
+/**
+ * Publishes one control entry of this member: `build` makes its payload on the group state as held
+ * when its turn comes, or null if there is nothing to publish any more (then this resolves null);
+ * it is called again, on the newer state, after a `group.stale_deps` refusal, at most three times; it
+ * is signed at the next position of this member's log and published through the conversation's
+ * session, between two flushes of the outbox. Once acknowledged it is this member's log head and the
+ * conversation takes it (the state includes it before this resolves). Refused with
+ * `web.unreachable` before `connect`, or while an item of the outbox holds a signed entry not yet
+ * acknowledged (that position is taken); a node's refusal is thrown as it is.
+ */
+export function publishControl(conv: Conversation, kind: bigint, build: (g: GroupState) => Uint8Array | null): Promise<Entry | null> {
+  const p = conv.participant;
+  return p.outbox.exclusive(async () => {
+    const link = conv.session;
+    if (link === null) return fail("web.unreachable", "the group's node is not connected yet");
+    const waiting = await p.outbox.pending(conv.record.groupId);
+    if (waiting.some((i) => i.entry !== null && i.error === null))
+      fail("web.unreachable", "something written earlier is still on its way to the node; try again once it is sent");
+    const seed = p.pseudonym(conv.record).ed25519Seed;
+    for (let attempt = 1; ; attempt++) {
+      const head = conv.head();
+      const payload = build(conv.client.state);
+      if (payload === null) return null;
+      const entry = createEntry(seed, { group: conv.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(p.clock()), kind, payload });
+      try {
+        await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));
+      } catch (e) {
+        if (e instanceof HoldspaceError && e.code === "group.stale_deps" && attempt < STALE_TRIES) {
+          await new Promise((r) => setTimeout(r, 200 * attempt)); // the subscription brings what changed
+          continue;
+        }
+        throw e;
+      }
+      conv.record.seq = entry.header.s;
+      conv.record.prev = entry.id;
+      await p.save();
+      conv.take([[0n, entry.bytes, payload]]);
+      conv.onChange();
+      return entry;
+    }
+  });
+}
+
+/** What a facilitator chooses for an invite, as the local app offers it. */
+export interface InviteRequest {
+  readonly role: Role;
+  /** How many people may join with it: 1 to 100. */
+  readonly uses: number;
+  /** Days it stays valid: 1 to 30. */
+  readonly days: number;
+}
+
+/** A new invite: its token, its link at the page's origin, and what it allows. */
+export interface MadeInvite {
+  readonly token: string;
+  readonly link: string;
+  readonly role: Role;
+  readonly uses: number;
+  readonly expiresMs: number;
+}
+
+/** A member as the Members screen lists it. */
+export interface MemberView {
+  readonly key: Uint8Array;
+  readonly hex: string;
+  readonly label: string;
+  readonly role: Role;
+  readonly you: boolean;
+  readonly mayRemove: boolean;
+}
+
+/** What was done from a report (kept in this browser). */
+export type ReportAction = "resolved" | "redacted" | "removed";
+
+/** A report sent to this member, as the Reports screen shows it. */
+export interface ReportView {
+  /** The report's entry id (hex). */
+  readonly id: string;
+  readonly reporter: Uint8Array;
+  readonly timeMs: number;
+  readonly why: string;
+  /** The disclosure verified (13.6): the words below are exactly what `author` signed. */
+  readonly verified: boolean;
+  /** Why it does not verify (a code), or null. */
+  readonly problem: string | null;
+  readonly author: Uint8Array | null;
+  readonly messageId: Uint8Array | null;
+  /** The reported words (a text message), or null (another kind, not verified, or removed for
+   * everyone since: then they are dropped here too, 17.5). */
+  readonly words: string | null;
+  readonly warning: string | null;
+  /** The group has removed the reported message for everyone already. */
+  readonly gone: boolean;
+  readonly done: readonly ReportAction[];
+}
+
+/** A check-in sealed to the facilitators, as the feed shows it. */
+export interface CheckinView {
+  readonly id: string;
+  readonly from: Uint8Array;
+  readonly mine: boolean;
+  readonly timeMs: number;
+  readonly mood: number;
+  readonly word: string | null;
+  /** Mood 1 or 2 (17.2): flagged in words on the screen. */
+  readonly low: boolean;
+  /** Given for a session's occurrence rather than on its own. */
+  readonly inSession: boolean;
+}
+
+function wholeIn(n: number, low: number, high: number): boolean {
+  return Number.isInteger(n) && n >= low && n <= high;
+}
+
+/** The facilitator's actions on one group's conversation. */
+export class Facilitation {
+  private readonly states = new Map<string, ReportAction[]>();
+  private sharing = false;
+  private busy = false;
+  /** Each report's disclosure, verified once (a report's bytes never change). */
+  private readonly checked = new Map<string, Omit<ReportView, "gone" | "done"> & { readonly entry: Entry | null }>();
+
+  constructor(
+    readonly conv: Conversation,
+    /** The web origin invite links point at (the page's own). */
+    readonly origin: string,
+  ) {}
+
+  private get g(): GroupState {
+    return this.conv.client.state;
+  }
+
+  get role(): Role | null {
+    return roleOf(this.g, this.conv.self);
+  }
+
+  get mayInvite(): boolean {
+    return mayInvite(this.g, this.conv.self);
+  }
+
+  get seesReports(): boolean {
+    return seesReports(this.g, this.conv.self);
+  }
+
+  get seesCheckins(): boolean {
+    return seesCheckins(this.g, this.conv.self);
+  }
+
+  /**
+   * A facilitator's client shares the group's keys with newcomers, as the local app does: when the
+   * current epoch is not clean (13.1: a member joined, left or was removed since, or there is none),
+   * it publishes a rekey to the current members. Resolves true if it published one; false if this
+   * member is not a facilitator, the epoch is clean, or a rekey is already on its way. A failure is
+   * thrown (tried again at the next call).
+   */
+  async shareKeys(): Promise<boolean> {
+    if (this.sharing || !this.mayInvite || this.conv.record.join !== null || isCleanEpoch(this.g)) return false;
+    this.sharing = true;
+    try {
+      return (await this.rekeyIfUnclean()) !== null;
+    } finally {
+      this.sharing = false;
+    }
+  }
+
+  /**
+   * A facilitator's client closes an expired invite with uses left at once (12.5, finding 4: the
+   * close is how every host enforces an expiry), as the local app does. Resolves with how many it
+   * closed; a close another member's got in first (`group.no_effect`) is no error.
+   */
+  async closeExpiredInvites(): Promise<number> {
+    if (!this.mayInvite) return 0;
+    const now = BigInt(this.conv.participant.clock());
+    let closed = 0;
+    for (const inv of [...this.g.state.invites.values()]) {
+      if (inv.closedBy !== null || inv.uses >= inv.payload.uses || now <= inv.payload.expires) continue;
+      const invite = this.g.idOfSlot(inv.slot);
+      try {
+        await publishControl(this.conv, CONTROL_KIND.close, (g) => encodeControlPayload({ kind: "close", deps: g.headIds(), invite }));
+        closed++;
+      } catch (e) {
+        if (!(e instanceof HoldspaceError) || e.code !== "group.no_effect") throw e;
+      }
+    }
+    return closed;
+  }
+
+  /** What a facilitator's open page does after the group changed: `shareKeys`, then
+   * `closeExpiredInvites`; one run at a time (a call while one runs does nothing). */
+  async upkeep(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.shareKeys();
+      await this.closeExpiredInvites();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** A rekey to the current members (13.1), unless the epoch is clean when its turn comes. */
+  private rekeyIfUnclean(): Promise<Entry | null> {
+    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self).payload));
+  }
+
+  /** Who will read a check-in this member sends now. */
+  checkinAudience(): string {
+    return checkinAudience(this.g, this.conv.self);
+  }
+
+  /** The current members, facilitators first, then by label. */
+  members(): MemberView[] {
+    const me = toHex(this.conv.self);
+    return [...this.g.state.members.entries()]
+      .map(([hex, m]) => ({ key: m.key, hex, label: label(m.key), role: m.role, you: hex === me, mayRemove: mayRemove(this.g, this.conv.self, m.key) }))
+      .sort((a, b) => ROLE_RANK[b.role] - ROLE_RANK[a.role] || a.label.localeCompare(b.label));
+  }
+
+  /**
+   * Makes an invite (12.3) and its token (14.3), the same a Python client makes: the invite names
+   * the heads, the role, the expiry (now + days) and the uses; the token carries the group, the
+   * invite entry's id, the secret seed and the group's hosts, this browser's home node first.
+   * Checked first: this member is a facilitator (`client.not_facilitator`); the role is one of the
+   * three, uses 1 to 100 and days 1 to 30, whole numbers (`client.bad_argument`).
+   */
+  async invite(r: InviteRequest): Promise<MadeInvite> {
+    if (!this.mayInvite) fail("client.not_facilitator", "only a facilitator of the group may invite");
+    if (!ROLES.includes(r.role)) fail("client.bad_argument", "choose a role: member, moderator or facilitator");
+    if (!wholeIn(r.uses, 1, MAX_INVITE_USES)) fail("client.bad_argument", `an invite is for 1 to ${MAX_INVITE_USES} people`);
+    if (!wholeIn(r.days, 1, MAX_INVITE_DAYS)) fail("client.bad_argument", `an invite is valid for 1 to ${MAX_INVITE_DAYS} days`);
+    const expiresMs = this.conv.participant.clock() + r.days * DAY_MS;
+    const seed = randomBytes(32); // one invite key, whichever try is stored
+    const choice = { role: r.role, expires: BigInt(expiresMs), uses: BigInt(r.uses), target: null };
+    const entry = (await publishControl(this.conv, CONTROL_KIND.invite, (g) => newInvite({ ...choice, deps: g.headIds() }, seed).payload))!;
+    const home = this.conv.participant.profile.node;
+    const homeKey = toHex(parseNodeAddress(home).nodeKey);
+    const others = [...this.g.state.hosts.entries()].filter(([k]) => k !== homeKey).map(([, a]) => a);
+    const nodes = [home, ...others].slice(0, HOSTS_IN_TOKEN);
+    const text = encodeInviteToken({ groupId: this.conv.record.groupId, inviteId: entry.id, seed, nodes });
+    const token = parseInvite(text).token;
+    return { token: text, link: inviteLink(this.origin, token), role: r.role, uses: r.uses, expiresMs };
+  }
+
+  /**
+   * Removes `target` (a ban too, if `ban`): a remove entry (12.3) whose cut is the last entry of the
+   * target's log this member holds, then a rekey to the members left (13.1), so nothing written
+   * from then on opens for the removed member. Checked: `target` is a member (`client.not_member`);
+   * 12.5 lets this member remove it (`group.forbidden`).
+   */
+  async remove(target: Uint8Array, ban = false): Promise<void> {
+    if (roleOf(this.g, target) === null) fail("client.not_member", "that person is not a member of the group");
+    if (!mayRemove(this.g, this.conv.self, target)) fail("group.forbidden", "your role does not allow removing that member");
+    const cut = this.conv.client.head(target)?.seq ?? 0n;
+    await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban }));
+    await this.rekeyIfUnclean();
+  }
+
+  /** Removes `author`'s message `id` for everyone (a redaction, 12.5). Checked: 12.5 lets this
+   * member redact `author`'s entries (`group.forbidden`). */
+  async redact(author: Uint8Array, id: Uint8Array): Promise<void> {
+    if (!mayRedact(this.g, this.conv.self, author)) fail("group.forbidden", "your role does not allow removing that message");
+    await publishControl(this.conv, CONTROL_KIND.redact, (g) => encodeControlPayload({ kind: "redact", deps: g.headIds(), target: author, ids: [id] }));
+  }
+
+  /** The reports this member can read (sealed to it), newest first, each disclosure verified. */
+  reports(): ReportView[] {
+    const out: ReportView[] = [];
+    for (const r of this.conv.client.messages()) {
+      const c = r.content;
+      if (!r.direct || c === null || c.t !== "report" || "unsupported" in c) continue;
+      const id = toHex(r.entry.id);
+      let v = this.checked.get(id);
+      if (v === undefined) {
+        const report = c as { e: Uint8Array; p: Uint8Array; k: Uint8Array; why: string };
+        const base = { id, reporter: r.entry.header.a, timeMs: Number(r.entry.header.t), why: report.why };
+        try {
+          const d = verifyDisclosure(this.conv.record.groupId, report);
+          const text = d.content.t === "text" && !("unsupported" in d.content) ? (d.content as { b: string; cw?: string }) : null;
+          v = { ...base, verified: true, problem: null, author: d.entry.header.a, messageId: d.entry.id, words: text?.b ?? null, warning: text?.cw ?? null, entry: d.entry };
+        } catch (e) {
+          if (!(e instanceof HoldspaceError)) throw e;
+          v = { ...base, verified: false, problem: e.code, author: null, messageId: null, words: null, warning: null, entry: null };
+        }
+        this.checked.set(id, v);
+      }
+      const gone = v.entry !== null && deletedBy(this.g, v.entry) !== null;
+      if (gone && v.words !== null) this.checked.set(id, (v = { ...v, words: null, warning: null })); // 17.5: the words go
+      const { entry: _entry, ...shown } = v;
+      out.push({ ...shown, gone, done: this.states.get(id) ?? [] });
+    }
+    return out.sort((a, b) => b.timeMs - a.timeMs);
+  }
+
+  /** Reports not resolved yet. */
+  openReports(): number {
+    return this.reports().filter((r) => !r.done.includes("resolved")).length;
+  }
+
+  /** Reads the kept states of reports from this browser's history. */
+  async loadReportStates(): Promise<void> {
+    const h = this.conv.participant.history;
+    for (const key of await h.keys("seen")) {
+      if (!key.startsWith(REPORT_KEY)) continue;
+      try {
+        const raw = await h.get("seen", key);
+        const v = raw === undefined ? null : decode(raw);
+        const done = v instanceof Map ? v.get("a") : null;
+        if (Array.isArray(done)) this.states.set(key.slice(REPORT_KEY.length), done.filter((a): a is ReportAction => a === "resolved" || a === "redacted" || a === "removed"));
+      } catch (e) {
+        if (!(e instanceof HoldspaceError)) throw e; // a record that does not open is skipped
+      }
+    }
+  }
+
+  private async mark(id: string, action: ReportAction): Promise<void> {
+    const done = [...(this.states.get(id) ?? [])];
+    if (!done.includes(action)) done.push(action);
+    await this.conv.participant.history.put("seen", REPORT_KEY + id, encode({ a: done }));
+    this.states.set(id, done);
+    this.conv.onChange();
+  }
+
+  /**
+   * Acts on the report `id`: `resolved` marks it handled; `redacted` removes the reported message
+   * for everyone; `removed` removes its author from the group. What was done is kept. Checked: the
+   * report is one this member holds (`client.unknown_message`); an action on the message or its
+   * author needs a disclosure that verifies (`content.bad_disclosure`), then as `redact`/`remove`.
+   */
+  async act(id: string, action: ReportAction): Promise<void> {
+    const r = this.reports().find((x) => x.id === id);
+    if (r === undefined) return fail("client.unknown_message", "no report you hold has that id");
+    if (action !== "resolved") {
+      if (!r.verified || r.author === null || r.messageId === null) fail("content.bad_disclosure", "the report does not verify: act on what you can check");
+      if (action === "redacted") await this.redact(r.author!, r.messageId!);
+      else await this.remove(r.author!);
+    }
+    await this.mark(id, action);
+  }
+
+  /** The check-ins sealed to the facilitators that this member can read, newest first. */
+  checkins(): CheckinView[] {
+    const me = toHex(this.conv.self);
+    const out: CheckinView[] = [];
+    for (const r of this.conv.client.messages()) {
+      const c = r.content;
+      if (!r.direct || c === null || c.t !== "checkin" || "unsupported" in c || r.deleted !== null) continue;
+      const ci = c as { m: bigint; w?: string; s?: unknown };
+      const mood = Number(ci.m);
+      out.push({ id: toHex(r.entry.id), from: r.entry.header.a, mine: toHex(r.entry.header.a) === me, timeMs: Number(r.entry.header.t), mood, word: ci.w ?? null, low: mood <= 2, inSession: ci.s !== undefined });
+    }
+    return out.sort((a, b) => b.timeMs - a.timeMs);
+  }
+}

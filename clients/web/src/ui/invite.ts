@@ -1,0 +1,111 @@
+/**
+ * "Invite someone" (spec 14.3), for a facilitator: the role, how many people may use the invite and
+ * for how many days (as the local app offers), then the link `https://<node>/join#hsinvite:…` with a
+ * copy button and the same link as a QR code. The QR code is an `<svg>` built with DOM APIs (no
+ * markup string, no inline style: the page's CSP stays as it is), from `qrcode-generator`.
+ *
+ * The link is shown once, on this screen: it is a capability, and nothing keeps it.
+ */
+import qrcode from "qrcode-generator";
+import type { Role } from "../control.js";
+import { type Facilitation, MAX_INVITE_DAYS, MAX_INVITE_USES, type MadeInvite, ROLES } from "../facilitator.js";
+import { el, field, showProblem } from "./dom.js";
+import type { ToolScreen } from "./facilitation.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+/** Light modules around the code, as the QR standard asks. */
+const QUIET = 4;
+const ROLE_WORDS: Record<Role, string> = { member: "Member", moderator: "Moderator", facilitator: "Facilitator" };
+
+/** `text` as a QR code (byte mode, error correction M): one `<svg>` with one path of dark modules. */
+export function qrSvg(doc: Document, text: string, name: string): SVGSVGElement {
+  const qr = qrcode(0, "M");
+  qr.addData(text, "Byte");
+  qr.make();
+  const n = qr.getModuleCount();
+  const side = String(n + 2 * QUIET);
+  const svg = doc.createElementNS(SVG, "svg");
+  for (const [k, v] of Object.entries({ viewBox: `0 0 ${side} ${side}`, role: "img", "aria-label": name, class: "qr", "shape-rendering": "crispEdges" })) svg.setAttribute(k, v);
+  const paper = doc.createElementNS(SVG, "rect");
+  for (const [k, v] of Object.entries({ width: side, height: side, fill: "#fff" })) paper.setAttribute(k, v);
+  let d = "";
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + QUIET} ${r + QUIET}h1v1h-1z`;
+  const dark = doc.createElementNS(SVG, "path");
+  dark.setAttribute("d", d);
+  dark.setAttribute("fill", "#000");
+  svg.append(paper, dark);
+  return svg;
+}
+
+function number(doc: Document, value: number, max: number): HTMLInputElement {
+  return el(doc, "input", undefined, { type: "number", min: "1", max: String(max), step: "1", value: String(value), inputmode: "numeric", required: "" });
+}
+
+/** What the invite allows, in words. */
+export function inviteSummary(m: MadeInvite): string {
+  const people = m.uses === 1 ? "one person" : `${m.uses} people`;
+  const until = new Date(m.expiresMs).toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
+  return `It lets ${people} join as ${m.role === "member" ? "a member" : `a ${m.role}`}, until ${until}. Give it privately to the person you are inviting: anyone who has it can join until it is used up or expires.`;
+}
+
+export function inviteScreen(doc: Document, fac: Facilitation): ToolScreen {
+  const root = el(doc, "section", undefined, { "aria-labelledby": "tool-h" });
+  const role = el(doc, "select");
+  for (const r of ROLES) role.append(el(doc, "option", ROLE_WORDS[r], r === "member" ? { value: r, selected: "" } : { value: r }));
+  const roleField = el(doc, "p");
+  role.id = "invite-role";
+  roleField.append(el(doc, "label", "Their role", { for: "invite-role" }), role);
+  const uses = number(doc, 1, MAX_INVITE_USES);
+  const days = number(doc, 7, MAX_INVITE_DAYS);
+  const make = el(doc, "button", "Make an invite", { type: "submit" });
+  const form = el(doc, "form", undefined, { "aria-label": "A new invite" });
+  form.append(roleField, field(doc, "invite-uses", `How many people may use it (1 to ${MAX_INVITE_USES})`, uses), field(doc, "invite-days", `Valid for this many days (1 to ${MAX_INVITE_DAYS})`, days), make);
+  const alert = el(doc, "div", undefined, { role: "alert" });
+  const result = el(doc, "section", undefined, { "aria-labelledby": "invite-ready-h" });
+  result.hidden = true;
+  root.append(
+    el(doc, "h1", "Invite someone", { id: "tool-h", tabindex: "-1" }),
+    el(doc, "p", "An invite is a link. Opened on a phone, it leads to this group: the person chooses a passphrase and joins. Only you see the link, here, once."),
+    form,
+    alert,
+    result,
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    alert.replaceChildren();
+    make.disabled = true;
+    fac
+      .invite({ role: role.value as Role, uses: Number(uses.value), days: Number(days.value) })
+      .then((m) => showInvite(doc, result, m))
+      .catch((err: unknown) => showProblem(doc, alert, "The invite could not be made. Check the numbers, or try again when the group's node can be reached.", err))
+      .finally(() => {
+        make.disabled = false;
+      });
+  });
+  return { root, title: "Invite someone", update: () => undefined };
+}
+
+function showInvite(doc: Document, result: HTMLElement, m: MadeInvite): void {
+  const link = el(doc, "textarea", undefined, { readonly: "", rows: "4", spellcheck: "false" });
+  link.value = m.link;
+  const copied = el(doc, "p", undefined, { role: "status" });
+  const copy = el(doc, "button", "Copy the link", { type: "button" });
+  copy.addEventListener("click", () => {
+    link.select();
+    const clip = doc.defaultView?.navigator.clipboard;
+    const done = (): void => {
+      copied.textContent = "Copied. Paste it into a private message to the person you are inviting.";
+    };
+    if (clip !== undefined)
+      clip.writeText(m.link).then(done, () => {
+        copied.textContent = "Copying was not allowed here: the link is selected, copy it with your device's menu.";
+      });
+    else copied.textContent = "The link is selected: copy it with your device's menu.";
+  });
+  const figure = el(doc, "figure");
+  figure.append(qrSvg(doc, m.link, "QR code of the invite link above"), el(doc, "figcaption", "The same invite as a QR code, for someone beside you to scan with their phone's camera."));
+  const heading = el(doc, "h2", "Your invite is ready", { id: "invite-ready-h", tabindex: "-1" });
+  result.replaceChildren(heading, el(doc, "p", inviteSummary(m)), field(doc, "invite-link", "Invite link", link), copy, copied, figure);
+  result.hidden = false;
+  heading.focus();
+}

@@ -1,0 +1,352 @@
+/**
+ * The facilitator's action layer (facilitator.ts) against an in-memory node: a browser member who
+ * joined as a facilitator makes invites others join by, removes a member (who reads nothing written
+ * afterwards), acts on reports (verified, the message removed for everyone, its author removed, the
+ * state kept across a reload) and reads the check-ins sealed to the facilitators. The founder
+ * ("fay") checks every entry with her own GroupClient: each must apply under 12.5.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { equalBytes, toHex } from "../src/bytes.js";
+import type { CborMap, CborValue } from "../src/cbor.js";
+import { type Content, encodeContent } from "../src/content.js";
+import { CONTROL_KIND, MESSAGE_KIND } from "../src/control.js";
+import { decodeEntry } from "../src/entry.js";
+import { HoldspaceError } from "../src/errors.js";
+import { checkinAudience, Facilitation, mayRedact, mayRemove } from "../src/facilitator.js";
+import { GroupClient } from "../src/group_client.js";
+import { encodeInviteToken, parseInvite } from "../src/invite.js";
+import { buildRekey } from "../src/keyring.js";
+import { KeyStore } from "../src/keystore.js";
+import { label } from "../src/labels.js";
+import { Conversation, type NodeLink, Participant } from "../src/participant.js";
+import { MemoryStorage } from "../src/storage.js";
+import { Builder } from "./builder.js";
+
+const NODE = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4433";
+const ORIGIN = "https://127.0.0.1:8443";
+const CHEAP = { ops: 1, mem: 8192 };
+const PASS = "a quiet harbour at dawn";
+const DAY = 86_400_000;
+
+type Item = [bigint, Uint8Array, Uint8Array | null];
+
+/** A node in memory: stores what is published (a duplicate answers cursor 0), fetches, subscribes. */
+class FakeNode implements NodeLink {
+  readonly items: Item[] = [];
+  private readonly listeners: ((ev: string, f: CborMap) => void)[] = [];
+
+  async authenticate(): Promise<void> {}
+
+  closePage(): void {
+    this.listeners.length = 0;
+  }
+
+  add(header: Uint8Array, payload: Uint8Array | null): bigint {
+    const id = decodeEntry(header, payload).id;
+    if (this.items.some(([, h]) => equalBytes(decodeEntry(h).id, id))) return 0n;
+    const item: Item = [BigInt(this.items.length + 1), header, payload];
+    this.items.push(item);
+    setTimeout(() => {
+      for (const l of this.listeners) l("entries", new Map<string, CborValue>([["entries", [item]], ["next", item[0]]]));
+    }, 0);
+    return item[0];
+  }
+
+  async request(op: string, f: CborMap): Promise<CborMap> {
+    if (op === "publish" || op === "adopt") return new Map<string, CborValue>([["c", this.add(f.get("e") as Uint8Array, f.get("b") as Uint8Array)]]);
+    if (op === "fetch") {
+      const after = f.get("after") as bigint;
+      const items = this.items.filter(([c]) => c > after);
+      return new Map<string, CborValue>([["entries", items], ["next", items.at(-1)?.[0] ?? after], ["more", false]]);
+    }
+    throw new Error(`the fake node has no ${op}`);
+  }
+
+  subscribe(_g: Uint8Array, _after: bigint, onEvent: (ev: string, f: CborMap) => void): { id: bigint; done: Promise<CborMap> } {
+    this.listeners.push(onEvent);
+    return { id: 1n, done: new Promise(() => undefined) };
+  }
+
+  by(author: Uint8Array): { kind: bigint; id: Uint8Array }[] {
+    return this.items.map(([, h, p]) => decodeEntry(h, p)).filter((e) => equalBytes(e.header.a, author)).map((e) => ({ kind: e.header.k, id: e.id }));
+  }
+}
+
+const tick = async (): Promise<void> => {
+  for (let i = 0; i < 8; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+interface World {
+  node: FakeNode;
+  b: Builder;
+  fay: GroupClient;
+  seen: { n: number };
+  clock: () => number;
+}
+
+interface Person {
+  me: Participant;
+  conv: Conversation;
+  storage: MemoryStorage;
+  fac: Facilitation;
+}
+
+function world(): World {
+  const b = new Builder("webfac");
+  const node = new FakeNode();
+  const founder = b.person("founder").p;
+  const fay = new GroupClient(b.groupId, founder.ed25519Public, [founder.x25519Secret]);
+  let now = 1_764_000_100_000;
+  return { node, b, fay, seen: { n: 0 }, clock: () => (now += 1000) };
+}
+
+function catchUp(w: World): void {
+  for (const [, h, p] of w.node.items.slice(w.seen.n)) w.fay.receive(h, p);
+  w.seen.n = w.node.items.length;
+}
+
+/** Fay rekeys to the current members if she must, then writes `content` to the group. */
+function fayWrites(w: World, content: Content): Uint8Array {
+  catchUp(w);
+  const g = w.fay.state;
+  if (!w.fay.ring.canSend(g)) {
+    const m = w.b.raw("founder", CONTROL_KIND.rekey, buildRekey(g, w.fay.self).payload, g.headIds(), "rekey");
+    w.node.add(m.entry.bytes, m.payload);
+    catchUp(w);
+  }
+  const at = { groupId: w.b.groupId, author: w.fay.self, seq: w.b.nextSeq("founder") };
+  const m = w.b.raw("founder", MESSAGE_KIND, w.fay.ring.seal(w.fay.state, at, encodeContent(content)), [], "message");
+  w.node.add(m.entry.bytes, m.payload);
+  return m.entry.id;
+}
+
+async function joinBy(w: World, token: string): Promise<Person> {
+  const storage = new MemoryStorage();
+  const me = await Participant.create(new KeyStore(storage, CHEAP), storage, PASS, NODE, w.clock);
+  const record = await me.join(w.node, parseInvite(token).token, true);
+  const conv = new Conversation(me, record);
+  await conv.connect(w.node);
+  return { me, conv, storage, fac: new Facilitation(conv, ORIGIN) };
+}
+
+/** The group with a browser facilitator ("fac", invited as one by Fay), holding the group's keys. */
+async function withFacilitator(): Promise<{ w: World; f: Person }> {
+  const w = world();
+  const inv = w.b.invite("founder", { role: "facilitator" });
+  for (const m of w.b.made) w.node.add(m.entry.bytes, m.payload);
+  const f = await joinBy(w, encodeInviteToken({ groupId: w.b.groupId, inviteId: inv.id, seed: inv.seed, nodes: [NODE] }));
+  fayWrites(w, { t: "text", b: "Welcome" });
+  await tick();
+  assert.equal(f.conv.view().status, "member");
+  return { w, f };
+}
+
+/** `n` people join by one invite of the browser facilitator, then it writes to them (a rekey first). */
+async function newcomers(w: World, f: Person, n: number): Promise<Person[]> {
+  const made = await f.fac.invite({ role: "member", uses: n, days: 7 });
+  const people: Person[] = [];
+  for (let i = 0; i < n; i++) people.push(await joinBy(w, made.link));
+  await tick();
+  await f.conv.send("Welcome, both");
+  await tick();
+  await f.conv.flush();
+  await tick();
+  for (const p of people) assert.equal(p.conv.view().status, "member");
+  return people;
+}
+
+async function code(p: Promise<unknown>): Promise<string | null> {
+  try {
+    await p;
+    return null;
+  } catch (e) {
+    if (e instanceof HoldspaceError) return e.code;
+    throw e;
+  }
+}
+
+test("a facilitator's invite link carries the token a Python client makes, and a newcomer joins by it", async () => {
+  const { w, f } = await withFacilitator();
+  assert.equal(f.fac.role, "facilitator");
+  const before = w.clock();
+  const made = await f.fac.invite({ role: "moderator", uses: 2, days: 3 });
+  const parsed = parseInvite(made.link);
+  assert.equal(parsed.origin, ORIGIN);
+  assert.ok(made.link.startsWith(`${ORIGIN}/join#hsinvite:`));
+  assert.equal(parsed.token.text, made.token);
+  assert.ok(equalBytes(parsed.token.groupId, w.b.groupId));
+  assert.deepEqual(parsed.token.nodes.map((n) => n.normal), [NODE]);
+  const invites = w.node.by(f.conv.self).filter((e) => e.kind === CONTROL_KIND.invite);
+  assert.equal(invites.length, 1);
+  assert.ok(equalBytes(parsed.token.inviteId, invites[0]!.id));
+  catchUp(w);
+  assert.equal(w.fay.state.outcome(parsed.token.inviteId), null); // applied under 12.5
+  const recorded = w.fay.state.state.invites.get(toHex(parsed.token.inviteId))!;
+  assert.equal(recorded.payload.role, "moderator");
+  assert.equal(recorded.payload.uses, 2n);
+  assert.ok(Math.abs(Number(recorded.payload.expires) - (before + 3 * DAY)) < 10_000);
+  const pat = await joinBy(w, made.link);
+  catchUp(w);
+  assert.equal(w.fay.state.state.members.get(toHex(pat.conv.self))?.role, "moderator");
+  // what the screens offer follows 12.5: a moderator invites nobody
+  assert.equal(pat.fac.mayInvite, false);
+  assert.equal(await code(pat.fac.invite({ role: "member", uses: 1, days: 1 })), "client.not_facilitator");
+  for (const bad of [{ role: "member", uses: 0, days: 7 }, { role: "member", uses: 101, days: 7 }, { role: "member", uses: 1, days: 31 }, { role: "member", uses: 1.5, days: 7 }, { role: "owner", uses: 1, days: 7 }])
+    assert.equal(await code(f.fac.invite(bad as never)), "client.bad_argument");
+});
+
+test("a removed member reads nothing written after the removal; the group moves to keys it never gets", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat] = await newcomers(w, f, 1);
+  assert.ok(pat!.conv.view().messages.some((m) => m.text === "Welcome, both"));
+  const members = f.fac.members();
+  assert.deepEqual(members.map((m) => m.role), ["facilitator", "facilitator", "member"]);
+  assert.deepEqual(members.filter((m) => m.you).map((m) => m.mayRemove), [false]); // nobody removes themself
+  assert.ok(members.filter((m) => !m.you).every((m) => m.mayRemove)); // a facilitator removes anyone else
+  assert.equal(members.find((m) => m.hex === toHex(pat!.conv.self))!.label, label(pat!.conv.self));
+  assert.equal(await code(pat!.fac.remove(f.conv.self)), "group.forbidden"); // a member removes nobody
+  await f.fac.remove(pat!.conv.self);
+  catchUp(w);
+  assert.equal(w.fay.state.state.members.has(toHex(pat!.conv.self)), false);
+  const mine = w.node.by(f.conv.self).slice(-2);
+  assert.deepEqual(mine.map((e) => e.kind), [CONTROL_KIND.remove, CONTROL_KIND.rekey]);
+  for (const e of mine) assert.equal(w.fay.state.outcome(e.id), null);
+  await f.conv.send("After the removal");
+  await tick();
+  await f.conv.flush();
+  await tick();
+  catchUp(w);
+  assert.ok(w.fay.messages().some((r) => r.content?.t === "text" && (r.content as { b: string }).b === "After the removal"));
+  const gone = pat!.conv.view();
+  assert.equal(gone.status, "gone");
+  assert.ok(!gone.messages.some((m) => m.text === "After the removal"));
+  assert.equal(await code(f.fac.remove(pat!.conv.self)), "client.not_member");
+});
+
+test("a report is verified and acted on from itself: removed for everyone, its author removed, resolved, kept across a reload", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat, sam] = await newcomers(w, f, 2);
+  await pat!.conv.send("something cruel");
+  await tick();
+  const cruel = sam!.conv.view().messages.find((m) => m.text === "something cruel")!;
+  await sam!.conv.report(cruel.id, "this is cruel");
+  await tick();
+  await f.fac.loadReportStates();
+  const [r] = f.fac.reports();
+  assert.ok(r !== undefined && r.verified);
+  assert.deepEqual([r.why, r.words, toHex(r.author!), toHex(r.messageId!), toHex(r.reporter), r.gone, r.done], ["this is cruel", "something cruel", toHex(pat!.conv.self), cruel.id, toHex(sam!.conv.self), false, []]);
+  assert.equal(sam!.fac.seesReports, false);
+  assert.equal(f.fac.openReports(), 1);
+  await f.fac.act(r.id, "redacted");
+  await tick();
+  catchUp(w);
+  assert.ok(!f.conv.view().messages.some((m) => m.text === "something cruel")); // removed for everyone
+  assert.ok(!sam!.conv.view().messages.some((m) => m.text === "something cruel"));
+  assert.equal(f.fac.reports()[0]!.gone, true);
+  assert.equal(f.fac.reports()[0]!.words, null); // dropped with the message (17.5)
+  await f.fac.act(r.id, "removed");
+  catchUp(w);
+  assert.equal(w.fay.state.state.members.has(toHex(pat!.conv.self)), false);
+  await f.fac.act(r.id, "resolved");
+  assert.deepEqual(f.fac.reports()[0]!.done, ["redacted", "removed", "resolved"]);
+  assert.equal(f.fac.openReports(), 0);
+  // the state is kept in this browser's history, sealed: a reload reads it back
+  w.node.closePage();
+  const again = await Participant.unlock(new KeyStore(f.storage, CHEAP), f.storage, PASS, w.clock);
+  const conv = new Conversation(again, again.profile.groups[0]!);
+  await conv.connect(w.node);
+  const fac = new Facilitation(conv, ORIGIN);
+  await fac.loadReportStates();
+  assert.deepEqual(fac.reports()[0]!.done, ["redacted", "removed", "resolved"]);
+  const kept = await f.storage.keys("seen");
+  assert.deepEqual(kept, [`report-${r.id}`]);
+  const sealed = new TextDecoder().decode((await f.storage.get("seen", kept[0]!))!);
+  assert.ok(!sealed.includes("resolved")); // sealed under the history key
+});
+
+test("a report whose disclosure does not verify is shown as such and offers no action on its author", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat, sam] = await newcomers(w, f, 2);
+  await pat!.conv.send("ordinary words");
+  await tick();
+  const target = sam!.conv.client.messages().find((r) => r.content?.t === "text" && (r.content as { b: string }).b === "ordinary words")!;
+  const payload = w.node.items.find(([, h]) => equalBytes(decodeEntry(h).id, target.entry.id))![2]!;
+  await sam!.conv.compose({ t: "report", e: target.entry.bytes, p: payload, k: new Uint8Array(32).fill(7), why: "forged" }, "moderators");
+  await tick();
+  const [r] = f.fac.reports();
+  assert.ok(r !== undefined && !r.verified && r.words === null && r.author === null);
+  assert.equal(r.problem, "content.bad_disclosure");
+  assert.equal(await code(f.fac.act(r.id, "redacted")), "content.bad_disclosure");
+  assert.equal(await code(f.fac.act(r.id, "removed")), "content.bad_disclosure");
+  assert.equal(await code(f.fac.act("00", "resolved")), "client.unknown_message");
+  catchUp(w);
+  assert.ok(w.fay.state.state.members.has(toHex(pat!.conv.self)));
+});
+
+test("check-ins reach the facilitators' feed with who sent them, low moods flagged; the sender is told exactly who sees them", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat, sam] = await newcomers(w, f, 2);
+  const fayKey = w.b.key("founder");
+  const audience = checkinAudience(pat!.conv.client.state, pat!.conv.self);
+  assert.equal(audience, `Only the group's 2 facilitators will see it: ${[fayKey, f.conv.self].sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1)).map(label).join(" and ")}.`);
+  assert.ok(checkinAudience(f.conv.client.state, f.conv.self).includes("you"));
+  await pat!.conv.checkin(2, "tired");
+  await sam!.conv.checkin(4);
+  await tick();
+  assert.equal(sam!.fac.seesCheckins, false);
+  assert.ok(f.fac.seesCheckins);
+  const feed = f.fac.checkins();
+  assert.deepEqual(
+    feed.map((c) => [toHex(c.from), c.mood, c.word, c.low]),
+    [[toHex(sam!.conv.self), 4, null, false], [toHex(pat!.conv.self), 2, "tired", true]],
+  );
+  assert.equal(sam!.fac.checkins().length, 0); // sealed to the facilitators: a member opens none
+});
+
+test("a facilitator's page shares the group's keys with a newcomer, without writing anything", async () => {
+  const { w, f } = await withFacilitator();
+  assert.equal(await f.fac.shareKeys(), false); // the epoch is clean
+  const made = await f.fac.invite({ role: "member", uses: 1, days: 1 });
+  const pat = await joinBy(w, made.link);
+  await tick();
+  assert.equal(pat.conv.view().status, "waiting");
+  assert.equal(await pat.fac.shareKeys(), false); // a member's page does not
+  assert.equal(await f.fac.shareKeys(), true);
+  await tick();
+  assert.equal(pat.conv.view().status, "member");
+  assert.equal(await f.fac.shareKeys(), false);
+  catchUp(w);
+  const rekey = w.node.by(f.conv.self).at(-1)!;
+  assert.equal(rekey.kind, CONTROL_KIND.rekey);
+  assert.equal(w.fay.state.outcome(rekey.id), null);
+});
+
+test("a facilitator's page closes an expired invite with uses left, and only that one", async () => {
+  const { w, f } = await withFacilitator();
+  const once = await f.fac.invite({ role: "member", uses: 1, days: 1 });
+  const used = parseInvite(once.link).token.inviteId;
+  await joinBy(w, once.link);
+  const open = parseInvite((await f.fac.invite({ role: "member", uses: 2, days: 1 })).link).token.inviteId;
+  const later = parseInvite((await f.fac.invite({ role: "member", uses: 1, days: 3 })).link).token.inviteId;
+  await tick();
+  assert.equal(await f.fac.closeExpiredInvites(), 0); // none expired yet
+  for (let i = 0; i < 2 * 86_400; i++) w.clock(); // two days pass
+  assert.equal(await f.fac.closeExpiredInvites(), 1);
+  catchUp(w);
+  const invites = w.fay.state.state.invites;
+  assert.equal(invites.get(toHex(used))!.closedBy, null); // used up: nothing to close
+  assert.notEqual(invites.get(toHex(open))!.closedBy, null); // expired with a use left: closed
+  assert.equal(invites.get(toHex(later))!.closedBy, null); // not expired yet
+  assert.equal(await f.fac.closeExpiredInvites(), 0);
+});
+
+test("who may remove and redact follows 12.5", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat] = await newcomers(w, f, 1);
+  const g = f.conv.client.state;
+  const fay = w.b.key("founder");
+  assert.ok(mayRemove(g, f.conv.self, fay) && mayRemove(g, f.conv.self, pat!.conv.self) && !mayRemove(g, f.conv.self, f.conv.self));
+  assert.ok(!mayRemove(g, pat!.conv.self, f.conv.self));
+  assert.ok(mayRedact(g, pat!.conv.self, pat!.conv.self) && !mayRedact(g, pat!.conv.self, fay) && mayRedact(g, f.conv.self, pat!.conv.self));
+});

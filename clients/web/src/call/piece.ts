@@ -1,0 +1,32 @@
+/**
+ * The talking piece a call shows (spec/protocol.md 17.3, 17.11): the holder of the group's session
+ * under way, if this member's client holds such a `turn`; otherwise the call's own piece, which a
+ * facilitator sets with a `piece` signal (`CallMesh.holder`).
+ */
+import { fromHex, toHex } from "../bytes.js";
+import type { GroupClient } from "../group_client.js";
+import { occurrences } from "../sessions.js";
+import { talkingPiece } from "../support.js";
+
+/**
+ * The session's talking piece at `nowMs`: for the first session (in the state's order) with an
+ * occurrence under way (`start <= now < end`) that has a `turn` this client reads, its holder (hex)
+ * or null (the circle is open); undefined when no session under way has one.
+ */
+export function sessionHolder(group: GroupClient, nowMs: number): string | null | undefined {
+  const g = group.state;
+  const read = group.messages().filter((r) => r.authorised && r.deleted === null);
+  for (const [id, s] of g.state.sessions) {
+    const list = occurrences(s.version, s.cancelledAt);
+    const k = list.findIndex((o) => o.start <= nowMs && nowMs < o.end);
+    if (k < 0) continue;
+    const h = talkingPiece(read, g, fromHex(id), BigInt(k));
+    if (h !== undefined) return h === null ? null : toHex(h);
+  }
+  return undefined;
+}
+
+/** Who holds the piece in the call: the session's holder when there is one, else the call's. */
+export function shownHolder(session: string | null | undefined, call: string | null): string | null {
+  return session !== undefined ? session : call;
+}

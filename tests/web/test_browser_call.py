@@ -286,16 +286,12 @@ async def test_four_members_call_and_a_removed_member_is_dropped_while_the_node_
     )
 
 
-START_SCREEN = """async (k) => {
-  const hook = await import("/holdspace.js");
-  try {
-    const shown = await hook.startScreen(k);
+START_SCREEN = """(k) => {
+  window.started = import("/holdspace.js").then((hook) => hook.startScreen(k)).then((shown) => {
     window.member = shown.hook;
     window.callScreen = shown.screen;
-  } catch (e) {
-    return `${e.code ?? "error"}: ${e.message}`;
-  }
-  return true;
+    return true;
+  }, (e) => `${e.code ?? "error"}: ${e.message}`);
 }"""
 SCREEN_NAMES = ("fay", "ana", "bo")  # fay: the group's facilitator
 
@@ -338,7 +334,9 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
                 m = members[name]
                 keys = {"seedHex": m.seed.hex(), "xHex": m.x_secret.hex(), "groupHex": group.group_id.hex(),
                         "callHex": call_id.hex(), "disguise": False}  # fmt: skip
-                assert run.ev(name, START_SCREEN, keys) is True, name
+                run.ev(name, START_SCREEN, keys)  # the three pages start side by side
+            for name in SCREEN_NAMES:
+                assert run.ev(name, "() => window.started") is True, name
                 run.ev(name, "() => { document.documentElement.style.fontSize = '200%'; }")
             ana, bo, fay_page = run.pages["ana"], run.pages["bo"], run.pages["fay"]
             out["lobby"] = {
@@ -373,14 +371,14 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             wait_for("bo's hand at fay", lambda: fay_page.locator("#call-hands li").count() == 2, 5)
             out["hands"] = fay_page.locator("#call-hands li").all_inner_texts()
             out["hand_news"] = fay_page.locator("#call-news").inner_text()
-            out["axe"] += axe_and_width(ana)
+            out["axe"] += axe_and_width(fay_page)  # people, hands and the facilitator's controls
             # ask everyone to mute: ana and bo stop sending, fay does not
             fay_page.get_by_role("button", name="Ask everyone to mute").click()
             wait_for("ana and bo muted", lambda: run.ev("ana", "() => window.member.muted()") and run.ev(
                 "bo", "() => window.member.muted()"), 5)  # fmt: skip
-            time.sleep(0.5)
+            time.sleep(0.4)  # packets already on their way are counted
             sent0 = {n: run.ev(n, "() => window.member.sent()") for n in SCREEN_NAMES}
-            time.sleep(1.5)
+            time.sleep(1.0)
             sent1 = {n: run.ev(n, "() => window.member.sent()") for n in SCREEN_NAMES}
             out["sent_growth"] = {n: sent1[n]["bytes"] - sent0[n]["bytes"] for n in SCREEN_NAMES}
             out["sending"] = {n: run.ev(n, "() => window.member.sending()") for n in SCREEN_NAMES}
@@ -404,10 +402,14 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             out["ana_news_removed"] = ana.locator("#call-news").inner_text()
             out["bo_join_shown"] = bo.get_by_role("button", name="Join the circle (voice)").count()
             run.ev("bo", "() => window.member.join()")  # bo's client tries anyway: nobody answers
-            time.sleep(2.0)
+            time.sleep(1.5)
             out["after_rejoin"] = {n: run.ev(n, "() => window.member.linked()") for n in ("fay", "ana")}
             out["ana_people_after"] = ana.locator("#call-people > li").count()
-            out["axe"] += axe_and_width(fay_page)
+            # a member is no facilitator: its mute-request (sent past its own screen) is refused by fay
+            run.ev("ana", "(h) => window.member.room.mesh.send(h, 'mute-request', '')", members["fay"].key.hex())
+            refused = lambda: "call.not_facilitator" in run.ev("fay", "() => window.member.refusals()")  # noqa: E731
+            wait_for("fay to refuse ana's mute-request", refused, 5)
+            out["fay_muted"] = run.ev("fay", "() => window.member.muted()")
             return out
 
         with trio.fail_after(90):
@@ -436,6 +438,7 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     assert f"{names['bo']} was removed from the call" in result["ana_news_removed"], result["ana_news_removed"]
     assert all(bo_hex not in linked for linked in result["after_rejoin"].values()), result["after_rejoin"]
     assert result["ana_people_after"] == 2
+    assert result["fay_muted"] is False
     first = sorted(result["first_heard_ms"].values())
     print(
         f"\ncall screen: Join to the first peer heard (ms) {result['first_heard_ms']}"

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ascii, toHex } from "../src/bytes.js";
+import { ascii, fromHex, toHex } from "../src/bytes.js";
+import type { Content } from "../src/content.js";
 import { H, publicKey, x25519PublicKey } from "../src/crypto.js";
+import { GroupState } from "../src/group.js";
+import type { ReadMessage } from "../src/support.js";
 import { type CallEvent, CallMesh } from "../src/call/mesh.js";
+import { sessionHolder, shownHolder } from "../src/call/piece.js";
 import { sealSignal, type SignalType } from "../src/call/signal.js";
+import { Builder } from "./builder.js";
 import { rng } from "./helpers.js";
 
 // The call control of a mesh (spec 17.11), seen from bob: signals sealed to him by alice (a
@@ -169,4 +174,31 @@ test("random sequences of control signals: the mesh keeps to a model of the 17.1
     }
     assert.equal(mesh.isJoined, model.joined);
   }
+});
+
+test("the session's talking piece, while an occurrence is under way, is shown before the call's", () => {
+  const b = new Builder("circle");
+  b.join("ana", b.invite("founder"));
+  b.join("cy", b.invite("founder", { role: "facilitator" }));
+  const start = 1_760_000_000_000n;
+  const hour = 3_600_000n;
+  b.session("founder", { start, duration: hour, tz: "UTC", recurrence: ["weekly", 2n] });
+  const g = new GroupState(b.groupId);
+  for (const m of b.made) g.add(m.entry, m.payload);
+  const [session] = [...g.state.sessions.keys()];
+  const read: ReadMessage[] = [];
+  const post = (by: string, content: Content): void => void read.push({ entry: b.message(by).entry, content, direct: false });
+  const during = Number(start + hour / 2n);
+  const week = 7 * 86_400_000;
+  assert.equal(sessionHolder(g, read, during), undefined, "no turn yet: the call's own piece is shown");
+  assert.equal(shownHolder(sessionHolder(g, read, during), "ca11"), "ca11");
+  post("cy", { t: "turn", s: fromHex(session!), o: 0n, h: b.key("ana") });
+  post("ana", { t: "turn", s: fromHex(session!), o: 0n, h: null }); // not a facilitator
+  assert.equal(sessionHolder(g, read, during), toHex(b.key("ana")));
+  assert.equal(shownHolder(sessionHolder(g, read, during), "ca11"), toHex(b.key("ana")));
+  assert.equal(sessionHolder(g, read, Number(start + hour)), undefined, "the occurrence has ended");
+  assert.equal(sessionHolder(g, read, during + week), undefined, "the next occurrence has no turn");
+  post("founder", { t: "turn", s: fromHex(session!), o: 1n, h: null });
+  assert.equal(sessionHolder(g, read, during + week), null, "the circle is open");
+  assert.equal(shownHolder(null, "ca11"), null);
 });

@@ -4,18 +4,17 @@
  * facilitator sets with a `piece` signal (`CallMesh.holder`).
  */
 import { fromHex, toHex } from "../bytes.js";
+import type { GroupState } from "../group.js";
 import type { GroupClient } from "../group_client.js";
 import { occurrences } from "../sessions.js";
-import { talkingPiece } from "../support.js";
+import { type ReadMessage, talkingPiece } from "../support.js";
 
 /**
  * The session's talking piece at `nowMs`: for the first session (in the state's order) with an
- * occurrence under way (`start <= now < end`) that has a `turn` this client reads, its holder (hex)
- * or null (the circle is open); undefined when no session under way has one.
+ * occurrence under way (`start <= now < end`) that has a `turn` among `read`, its holder (hex) or
+ * null (the circle is open); undefined when no session under way has one.
  */
-export function sessionHolder(group: GroupClient, nowMs: number): string | null | undefined {
-  const g = group.state;
-  const read = group.messages().filter((r) => r.authorised && r.deleted === null);
+export function sessionHolder(g: GroupState, read: readonly ReadMessage[], nowMs: number): string | null | undefined {
   for (const [id, s] of g.state.sessions) {
     const list = occurrences(s.version, s.cancelledAt);
     const k = list.findIndex((o) => o.start <= nowMs && nowMs < o.end);
@@ -24,6 +23,11 @@ export function sessionHolder(group: GroupClient, nowMs: number): string | null 
     if (h !== undefined) return h === null ? null : toHex(h);
   }
   return undefined;
+}
+
+/** `sessionHolder` over what a group client has read (authorised, not deleted). */
+export function sessionHolderOf(group: GroupClient, nowMs: number): string | null | undefined {
+  return sessionHolder(group.state, group.messages().filter((r) => r.authorised && r.deleted === null), nowMs);
 }
 
 /** Who holds the piece in the call: the session's holder when there is one, else the call's. */

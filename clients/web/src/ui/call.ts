@@ -14,7 +14,7 @@ import { publicKey } from "../crypto.js";
 import { label } from "../labels.js";
 import { inboundAudio, outboundLevel, SpeakingMeter } from "../call/levels.js";
 import type { CallEvent } from "../call/mesh.js";
-import { sessionHolder, shownHolder } from "../call/piece.js";
+import { sessionHolderOf, shownHolder } from "../call/piece.js";
 import type { CallRoom } from "../call/room.js";
 import { HoldspaceError } from "../errors.js";
 import { el, showProblem } from "./dom.js";
@@ -334,7 +334,7 @@ export class CallScreen {
         this.players.delete(hex);
       }
     }
-    const holder = shownHolder(sessionHolder(this.room.group, (this.opts.now ?? Date.now)()), mesh.holder);
+    const holder = shownHolder(sessionHolderOf(this.room.group, (this.opts.now ?? Date.now)()), mesh.holder);
     const facilitator = this.isFacilitator();
     const t = performance.now();
     for (const hex of here) {

@@ -401,6 +401,7 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             out["bo_status"] = bo.locator("#call-status").inner_text()
             out["ana_news_removed"] = ana.locator("#call-news").inner_text()
             out["bo_join_shown"] = bo.get_by_role("button", name="Join the circle (voice)").count()
+            wait_for("bo's microphone released", lambda: run.ev("bo", "() => window.member.room.local === null"), 5)
             run.ev("bo", "() => window.member.join()")  # bo's client tries anyway: nobody answers
             time.sleep(1.5)
             out["after_rejoin"] = {n: run.ev(n, "() => window.member.linked()") for n in ("fay", "ana")}
@@ -410,6 +411,16 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             refused = lambda: "call.not_facilitator" in run.ev("fay", "() => window.member.refusals()")  # noqa: E731
             wait_for("fay to refuse ana's mute-request", refused, 5)
             out["fay_muted"] = run.ev("fay", "() => window.member.muted()")
+            # ana leaves: fay is told, ana's microphone is released and "Join" has the focus again
+            ana.get_by_role("button", name="Leave the call").click()
+            wait_for(
+                "fay told ana left",
+                lambda: f"{names['ana']} left the call" in fay_page.locator("#call-news").inner_text(),
+                5,
+            )
+            out["ana_left"] = run.ev(
+                "ana", "() => [window.member.room.local === null, document.activeElement.textContent]"
+            )
             return out
 
         with trio.fail_after(90):
@@ -439,6 +450,7 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     assert all(bo_hex not in linked for linked in result["after_rejoin"].values()), result["after_rejoin"]
     assert result["ana_people_after"] == 2
     assert result["fay_muted"] is False
+    assert result["ana_left"] == [True, "Join the circle (voice)"], result["ana_left"]
     first = sorted(result["first_heard_ms"].values())
     print(
         f"\ncall screen: Join to the first peer heard (ms) {result['first_heard_ms']}"

@@ -219,7 +219,7 @@ export class CallScreen {
   private async leave(sentence: string | null): Promise<void> {
     if (this.polling !== null) clearInterval(this.polling);
     this.polling = null;
-    if (this.room.mesh?.isJoined === true) await this.room.hangUp();
+    if (this.room.local !== null) await this.room.hangUp(); // removed or not: the microphone is released
     for (const p of this.players.values()) {
       p.srcObject = null;
       p.remove();

@@ -28,7 +28,7 @@ from holdspace.node.session import ClientSession
 from holdspace.protocol import calls, crypto
 from holdspace.protocol.address import InviteToken
 from holdspace.protocol.labels import label
-from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
+from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session
 from tests.web.web_node import WEB, WebNode, page_for, web_lock, web_node
@@ -372,6 +372,8 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             out["hands"] = fay_page.locator("#call-hands li").all_inner_texts()
             out["hand_news"] = fay_page.locator("#call-news").inner_text()
             out["axe"] += axe_and_width(fay_page)  # people, hands and the facilitator's controls
+            (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+            fay_page.screenshot(path=str(ARTIFACTS / "screenshots" / "phone-call-200-percent.png"), full_page=True)
             # ask everyone to mute: ana and bo stop sending, fay does not
             fay_page.get_by_role("button", name="Ask everyone to mute").click()
             wait_for("ana and bo muted", lambda: run.ev("ana", "() => window.member.muted()") and run.ev(

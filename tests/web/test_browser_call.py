@@ -347,6 +347,10 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
                 ).count(),
             }
             out["axe"] += axe_and_width(ana)
+            # the highest pseudonym answers every pair: its camera reaches the others only if the
+            # offers, knowing from its join that it has one, hold a video section for it
+            filmed = max(SCREEN_NAMES, key=lambda n: members[n].key)
+            run.pages[filmed].get_by_label("Turn my camera on too (optional)").check()
             for name in SCREEN_NAMES:  # by the keyboard: Tab to the button, Enter
                 page = run.pages[name]
                 join = page.get_by_role("button", name="Join the circle (voice)")
@@ -360,6 +364,14 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             people = ana.locator("#call-people > li")
             wait_for("ana's list of three", lambda: people.count() == 3, 10)
             out["people"] = people.all_inner_texts()
+            out["filmed"] = filmed
+            out["videos"] = {}
+            for name in set(SCREEN_NAMES) - {filmed}:
+                page = run.pages[name]
+                wait_for(f"{filmed}'s camera on {name}'s screen", lambda p=page: p.locator("video").count() == 1, 10)
+                out["videos"][name] = page.locator("video").get_attribute("aria-label")
+                frames = lambda p=page: p.evaluate("document.querySelector('video').videoWidth") > 0  # noqa: E731
+                wait_for(f"{filmed}'s frames at {name}", frames, 10)
             speaking = ana.locator("#call-people .speaking[data-speaking=true]")
             wait_for("someone shown speaking", lambda: speaking.count() > 0, 10)
             out["speaking_text"] = speaking.first.inner_text()
@@ -432,6 +444,7 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     assert not result["axe"], "\n".join(result["axe"])
     assert len(result["people"]) == 3 and any("You" in p for p in result["people"]), result["people"]
     assert any(names["fay"] in p and "facilitator" in p for p in result["people"]), result["people"]
+    assert set(result["videos"].values()) == {f"Camera of {names[result['filmed']]}"}, result["videos"]
     assert result["speaking_text"] == "◉ speaking", result["speaking_text"]
     assert result["fay_controls_on_ana"] == 0  # only a facilitator's screen has them
     assert result["hands"] == [names["ana"], names["bo"]], result["hands"]

@@ -42,7 +42,7 @@ class FakeTrack {
 
 function bobsMesh(): { mesh: CallMesh; track: FakeTrack; events: CallEvent[]; sent: string[] } {
   const track = new FakeTrack();
-  const media = { getTracks: () => [track], getAudioTracks: () => [track] } as unknown as MediaStream;
+  const media = { getTracks: () => [track], getAudioTracks: () => [track], getVideoTracks: () => [] } as unknown as MediaStream;
   const sent: string[] = [];
   const mesh = new CallMesh({
     group: GROUP,

@@ -61,6 +61,9 @@ export interface Link {
   badSince: number | null;
 }
 
+/** The data of a `join` from a member whose camera is on. */
+export const CAMERA = "camera";
+
 /** A link not connected for this long is set up again (`repair`). */
 export const REPAIR_AFTER_MS = 8_000;
 
@@ -87,6 +90,8 @@ export class CallMesh {
   holder: string | null = null;
   /** True while this member's microphone sends nothing. */
   muted = false;
+  /** Members (hex) whose last `join` said their camera is on: the offerer offers to receive video. */
+  private readonly cameras = new Set<string>();
   /** Roles (hex -> "facilitator", "moderator", "member") from this member's state of the group. */
   private roles = new Map<string, string>();
   /** Members (hex) known to be in this call: a signal of it came from them, and no `leave` since. */
@@ -117,6 +122,11 @@ export class CallMesh {
     for (const hex of [...this.present]) if (!this.members.has(hex)) this.forget(hex);
     if (!this.members.has(toHex(this.self))) this.leaveLocally(); // this member was removed
     this.onChange?.();
+  }
+
+  /** A `join`'s data: "camera" when this member sends video, else "". */
+  private joinData(): string {
+    return this.o.media.getVideoTracks().length > 0 ? CAMERA : "";
   }
 
   /** The role of member `hex` in this member's state (null: not a member). */
@@ -215,7 +225,7 @@ export class CallMesh {
   async join(): Promise<string[]> {
     this.joined = true;
     const others = [...this.members.keys()].filter((hex) => hex !== toHex(this.self) && !this.barred.has(hex));
-    const sent = await Promise.all(others.map((hex) => this.send(hex, "join", "")));
+    const sent = await Promise.all(others.map((hex) => this.send(hex, "join", this.joinData())));
     return sent.filter((code): code is string => code !== null);
   }
 
@@ -242,7 +252,7 @@ export class CallMesh {
       if (link !== undefined && nowMs - link.badSince! < REPAIR_AFTER_MS) continue;
       this.retries.set(hex, (this.retries.get(hex) ?? 0) + 1);
       if (this.lowerThan(hex)) await this.onJoin(hex, true);
-      else await this.send(hex, "join", "");
+      else await this.send(hex, "join", this.joinData());
       const again = this.link(hex);
       if (again !== undefined) again.badSince = nowMs;
     }
@@ -298,7 +308,11 @@ export class CallMesh {
       this.onChange?.();
       return;
     }
-    if (s.type === "join") await this.onJoin(hex);
+    if (s.type === "join") {
+      if (s.data === CAMERA) this.cameras.add(hex);
+      else this.cameras.delete(hex);
+      await this.onJoin(hex);
+    }
     else if (s.type === "offer") await this.onOffer(hex, s.data);
     else if (s.type === "answer") await this.link(hex)?.pc.setRemoteDescription({ type: "answer", sdp: s.data });
     else if (s.type === "candidate") await this.onCandidate(hex, s.data);
@@ -343,7 +357,7 @@ export class CallMesh {
     if (live && !afresh) return;
     if (existing !== undefined) this.close(hex);
     if (!this.lowerThan(hex)) {
-      await this.send(hex, "join", ""); // the lower pseudonym offers: tell it this member is here
+      await this.send(hex, "join", this.joinData()); // the lower pseudonym offers: tell it this member is here
       return;
     }
     const link = this.open(hex);
@@ -390,6 +404,9 @@ export class CallMesh {
       const sender = pc.addTrack(track, this.o.media);
       if (this.muted && track.kind === "audio") void sender.replaceTrack(null).catch(() => undefined);
     }
+    // The offer holds a video section if either side has a camera on; the answerer's own camera
+    // track takes it (an added track is matched to the offered section of its kind).
+    if (this.lowerThan(hex) && this.o.media.getVideoTracks().length === 0 && this.cameras.has(hex)) pc.addTransceiver("video", { direction: "recvonly" });
     pc.onconnectionstatechange = () => this.onChange?.();
     pc.onicecandidate = (ev) => {
       if (ev.candidate !== null) void this.send(hex, "candidate", JSON.stringify(ev.candidate.toJSON()));

@@ -4,7 +4,10 @@ call's test hook, not the UI) join a mesh call through a real node. Every pair's
 show inbound audio bytes and packets rising; a member's disguised voice reaches the others with
 another spectrum than the same microphone undisguised; a member removed from the group is dropped
 by every other member and its signals are refused; and the node carries only signalling: its byte
-counts during the call stay at kilobytes while the media flows between the browsers."""
+counts during the call stay at kilobytes while the media flows between the browsers.
+
+The call screen (``clients/web/src/ui/call.ts``) is driven as a person would, on three phones at 200 %
+text: join, hands, the facilitator's mute request and removal, the talking piece, a camera, axe."""
 
 from __future__ import annotations
 
@@ -312,10 +315,12 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     tmp_path: Path, hook_page: Path
 ) -> None:
     """Three phones (390 by 844 px, text at 200 %) on the call screen: nothing is captured before "Join";
-    each joins by the keyboard and hears the others; speaking is shown in words; hands raised reach
-    the facilitator in order; "Ask everyone to mute" stops the others' audio (no track sent, bytes
-    sent stop growing) while the facilitator's flows; the piece is shown on every screen; "Remove"
-    drops that member from every connection and its signals are ignored after; axe finds nothing."""
+    each joins by the keyboard and hears the others; one turned its camera on and the others see it;
+    speaking is shown in words; hands raised reach the facilitator in order; "Ask everyone to mute"
+    stops the others' audio (no track sent, bytes sent stop growing) while the facilitator's flows,
+    and a member may unmute; the piece is shown on every screen; "Remove" drops that member from
+    every connection, releases its microphone, and its signals are ignored after; a member's own
+    mute request is refused; leaving is announced; axe finds nothing."""
     chromium_or_skip()
     async with web_node(tmp_path, hook_page) as web:
         fay, group, members = await make_group(tmp_path, web, ("ana", "bo"))
@@ -399,6 +404,9 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             out["ana_status"] = ana.locator("#call-status").inner_text()
             out["ana_news"] = ana.locator("#call-news").inner_text()
             out["unmute_button"] = ana.get_by_role("button", name="Unmute").count()
+            ana.get_by_role("button", name="Unmute").click()  # the member decides
+            wait_for("ana sending again", lambda: all(run.ev("ana", "() => window.member.sending()")), 5)
+            out["ana_status_unmuted"] = ana.locator("#call-status").inner_text()
             # the piece to ana: shown on every screen, her hand down
             fay_page.get_by_role("button", name=f"Give the talking piece to {names['ana']}").click()
             for name in SCREEN_NAMES:
@@ -457,6 +465,7 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     assert result["sent_growth"]["fay"] > 1_000, result["sent_growth"]
     assert "microphone is off" in result["ana_status"] and result["unmute_button"] == 1
     assert "asked everyone to mute" in result["ana_news"], result["ana_news"]
+    assert "microphone is on" in result["ana_status_unmuted"]
     assert names["ana"] in result["holder_text"] and "holds the talking piece" in result["holder_text"]
     assert result["hands_after_piece"] == [names["bo"]], result["hands_after_piece"]
     bo_hex = members["bo"].key.hex()

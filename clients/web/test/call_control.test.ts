@@ -7,7 +7,7 @@ import { GroupState } from "../src/group.js";
 import type { ReadMessage } from "../src/support.js";
 import { type CallEvent, CallMesh } from "../src/call/mesh.js";
 import { sessionHolder, shownHolder } from "../src/call/piece.js";
-import { sealSignal, type SignalType } from "../src/call/signal.js";
+import { openSignal, sealSignal, type SignalType } from "../src/call/signal.js";
 import { Builder } from "./builder.js";
 import { rng } from "./helpers.js";
 
@@ -40,10 +40,11 @@ class FakeTrack {
   readonly kind = "audio";
 }
 
-function bobsMesh(): { mesh: CallMesh; track: FakeTrack; events: CallEvent[]; sent: string[] } {
+function bobsMesh(): { mesh: CallMesh; track: FakeTrack; events: CallEvent[]; sent: string[]; boxes: [string, Uint8Array][] } {
   const track = new FakeTrack();
   const media = { getTracks: () => [track], getAudioTracks: () => [track], getVideoTracks: () => [] } as unknown as MediaStream;
   const sent: string[] = [];
+  const boxes: [string, Uint8Array][] = [];
   const mesh = new CallMesh({
     group: GROUP,
     seed: bob.seed,
@@ -53,8 +54,9 @@ function bobsMesh(): { mesh: CallMesh; track: FakeTrack; events: CallEvent[]; se
     iceServers: [],
     nowMs: () => NOW,
     signaller: {
-      send: async (to) => {
+      send: async (to, box) => {
         sent.push(toHex(to));
+        boxes.push([toHex(to), box]);
         return 1;
       },
     },
@@ -62,7 +64,7 @@ function bobsMesh(): { mesh: CallMesh; track: FakeTrack; events: CallEvent[]; se
   mesh.setMembers(new Map([alice, bob, carol, dan].map((p) => [p.hex, p.x])), ROLES);
   const events: CallEvent[] = [];
   mesh.onEvent = (e) => events.push(e);
-  return { mesh, track, events, sent };
+  return { mesh, track, events, sent, boxes };
 }
 
 async function from(mesh: CallMesh, sender: Person, type: SignalType, data = ""): Promise<void> {
@@ -201,4 +203,24 @@ test("the session's talking piece, while an occurrence is under way, is shown be
   post("founder", { t: "turn", s: fromHex(session!), o: 1n, h: null });
   assert.equal(sessionHolder(g, read, during + week), null, "the circle is open");
   assert.equal(shownHolder(null, "ca11"), null);
+});
+
+test("a member who joins late is told the raised hands and, by a facilitator, the piece", async () => {
+  const { mesh, boxes } = bobsMesh();
+  mesh.setMembers(new Map([alice, bob, carol, dan].map((p) => [p.hex, p.x])), new Map([...ROLES, [bob.hex, "facilitator"]]));
+  await mesh.join();
+  await mesh.raiseHand(true);
+  await mesh.givePiece(alice.hex);
+  boxes.length = 0;
+  await from(mesh, carol, "join");
+  await new Promise((r) => setTimeout(r, 10));
+  const toCarol = boxes
+    .filter(([to]) => to === carol.hex)
+    .map(([, box]) => openSignal(carol.xSecret, GROUP, bob.key, carol.key, box, NOW))
+    .filter((sig) => sig.type !== "join" && sig.type !== "offer");
+  assert.deepEqual(toCarol.map((sig) => [sig.type, sig.data]), [["hand", "up"], ["piece", alice.hex]]);
+  boxes.length = 0;
+  await from(mesh, carol, "join"); // already in the call: nothing again
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(boxes.filter(([to]) => to === carol.hex).map(([, b]) => openSignal(carol.xSecret, GROUP, bob.key, carol.key, b, NOW).type).filter((t) => t === "hand" || t === "piece"), []);
 });

@@ -189,6 +189,14 @@ export class CallMesh {
     await Promise.all(everyone.map((to) => this.send(to, "remove", hex)));
   }
 
+  /** Tells a member who just joined what signals are not kept to tell: this member's raised hand,
+   * and, from a facilitator, who holds the piece. */
+  private async catchUp(hex: string): Promise<void> {
+    const self = toHex(this.self);
+    if (this.hands.includes(self)) await this.send(hex, "hand", "up");
+    if (this.holder !== null && this.roleOf(self) === "facilitator") await this.send(hex, "piece", this.holder);
+  }
+
   private mustFacilitate(): void {
     if (this.roleOf(toHex(this.self)) !== "facilitator") fail("call.not_facilitator", "only a facilitator may do this");
   }
@@ -301,8 +309,10 @@ export class CallMesh {
       this.refusals.push(e instanceof HoldspaceError ? e.code : "call.not_facilitator");
       return;
     }
+    const fresh = !this.present.has(hex) && !this.links.has(hex);
     if (s.type === "leave") this.forget(hex);
     else this.present.add(hex);
+    if (s.type === "join" && fresh) void this.catchUp(hex);
     if (s.type === "hand" || s.type === "mute-request" || s.type === "piece" || s.type === "remove") {
       this.control(hex, s);
       this.onChange?.();

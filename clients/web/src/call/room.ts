@@ -27,6 +27,8 @@ export interface RoomOptions {
 }
 
 const PAGE = 512n;
+/** A small picture: a mesh encodes it once per other member, on a phone's upstream and CPU. */
+export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } };
 const REPAIR_EVERY_MS = 2_000;
 
 export class CallRoom {
@@ -111,7 +113,7 @@ export class CallRoom {
    * once removed). */
   async join(camera = false, voice: DisguiseOptions | null | undefined = this.o.disguise): Promise<string[]> {
     if (this.media === null) {
-      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: camera });
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: camera ? CAMERA_CONSTRAINTS : false });
       if (voice !== undefined && voice !== null) {
         this.audio = new AudioContext();
         this.disguised = disguise(this.audio, mic, voice);

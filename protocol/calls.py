@@ -25,15 +25,17 @@ MAX_SIGNAL_DATA = 7936  # bytes (UTF-8) of a signal's data: with its fields and 
 SIGNAL_RATE = 20.0  # signals a second a pseudonym may send, across its connections...
 SIGNAL_BURST = 40  # ...and at once
 CALL_ID_SIZE = 16
-SIGNAL_TYPES = ("join", "offer", "answer", "candidate", "leave", "mute-request")
+SIGNAL_TYPES = ("join", "offer", "answer", "candidate", "leave", "hand", "mute-request", "piece", "remove")
+CONTROL_TYPES = frozenset({"mute-request", "piece", "remove"})  # signals only a facilitator may send
+HAND_DATA = ("up", "down")
 MAX_SIGNAL_AGE_MS = 60_000  # a signal older than this (or this far in the future) is refused
 SIGNAL_DOMAIN = b"holdspace/v1/signal"
 
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """One signal: the call it belongs to, its type, its data (SDP, an ICE candidate as JSON, or
-    empty) and the sender's time in ms since the epoch."""
+    """One signal: the call it belongs to, its type, its data (SDP, an ICE candidate as JSON, a
+    hand's ``up``/``down``, a pseudonym in hex, or empty) and the sender's time in ms since the epoch."""
 
     call: bytes
     type: str
@@ -44,7 +46,9 @@ class Signal:
 def check_signal(signal: Signal) -> None:
     """Raise ``call.malformed_signal`` unless: the call id is 16 bytes; the type is one of
     :data:`SIGNAL_TYPES`; the data is at most :data:`MAX_SIGNAL_DATA` bytes of UTF-8; the time is
-    an unsigned 64-bit integer."""
+    an unsigned 64-bit integer; and the data fits the type: ``hand`` is ``"up"`` or ``"down"``,
+    ``mute-request`` is empty, ``piece`` is empty or a pseudonym as 64 lowercase hex digits,
+    ``remove`` is a pseudonym as 64 lowercase hex digits (the other types' data is free text)."""
     if len(signal.call) != CALL_ID_SIZE:
         raise CallError("call.malformed_signal", f"a call id is {CALL_ID_SIZE} bytes")
     if signal.type not in SIGNAL_TYPES:
@@ -53,6 +57,37 @@ def check_signal(signal: Signal) -> None:
         raise CallError("call.malformed_signal", f"a signal's data is at most {MAX_SIGNAL_DATA} bytes")
     if not 0 <= signal.time_ms < 2**64:
         raise CallError("call.malformed_signal", "a signal's time is an unsigned 64-bit integer")
+    _check_call_data(signal)
+
+
+def _is_pseudonym_hex(data: str) -> bool:
+    return len(data) == 64 and all(c in "0123456789abcdef" for c in data)
+
+
+def _check_call_data(signal: Signal) -> None:
+    if signal.type == "hand" and signal.data not in HAND_DATA:
+        raise CallError("call.malformed_signal", "a hand signal's data is 'up' or 'down'")
+    if signal.type == "mute-request" and signal.data != "":
+        raise CallError("call.malformed_signal", "a mute-request's data is empty")
+    if signal.type == "piece" and signal.data != "" and not _is_pseudonym_hex(signal.data):
+        raise CallError("call.malformed_signal", "a piece signal's data is a pseudonym in lowercase hex, or empty")
+    if signal.type == "remove" and not _is_pseudonym_hex(signal.data):
+        raise CallError("call.malformed_signal", "a remove signal's data is a pseudonym in lowercase hex")
+
+
+def circle_call_id(group: bytes) -> bytes:
+    """The call id of a group's live circle, the same on every member's device:
+    ``H("holdspace/v1/call" || 0x00 || group)`` cut to :data:`CALL_ID_SIZE` bytes."""
+    return crypto.blake2b_256(b"holdspace/v1/call\x00" + group)[:CALL_ID_SIZE]
+
+
+def authorise_signal(signal: Signal, sender_role: str | None) -> None:
+    """Raise ``call.not_facilitator`` if ``signal`` is a call-control signal (:data:`CONTROL_TYPES`:
+    ``mute-request``, ``piece``, ``remove``) and ``sender_role`` — the sender's role in the
+    recipient's own current state of the group (12.5), None for a non-member — is not
+    ``"facilitator"``. Every other type passes whatever the role (membership is checked apart)."""
+    if signal.type in CONTROL_TYPES and sender_role != "facilitator":
+        raise CallError("call.not_facilitator", f"only a facilitator may send a {signal.type} signal")
 
 
 def _body(signal: Signal) -> dict[str, codec.CborValue]:
@@ -126,6 +161,8 @@ def open_signal(x25519_secret: bytes, group: bytes, sender: bytes, recipient: by
 
 __all__ = [
     "CALL_ID_SIZE",
+    "CONTROL_TYPES",
+    "HAND_DATA",
     "MAX_SIGNAL_AGE_MS",
     "MAX_SIGNAL_BOX",
     "MAX_SIGNAL_DATA",
@@ -134,6 +171,8 @@ __all__ = [
     "SIGNAL_TYPES",
     "CallError",
     "Signal",
+    "authorise_signal",
+    "circle_call_id",
     "decode_signal",
     "encode_signal",
     "open_signal",

@@ -115,6 +115,7 @@ CODES: dict[str, str] = {
     "call.malformed_signal": "a signal's plaintext does not have the required fields, types and sizes",
     "call.bad_signature": "a signal is not signed by its sender for this group and recipient",
     "call.stale": "a signal's time is more than a minute away from the recipient's clock",
+    "call.not_facilitator": "a mute-request, piece or remove signal came from a member who is not a facilitator",
     # --- federation between nodes ---
     "fed.unauthenticated": "a federation connection must present the peer node's certificate",
     "fed.blocked": "this node's operator blocks the peer node",

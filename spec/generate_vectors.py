@@ -2711,6 +2711,60 @@ def call_signal_vectors() -> list[Vector]:
     short = codec.encode({"call": call[:8], "t": "offer", "d": "", "ts": now_ms, "sig": bytes(64)})
     refused("a call id of 8 bytes", crypto.seal(BOB.x_public_key, short, lambda _n: bytes(32)))
     refused("sealed to another key", sealed("to carol", offer, to=carol)[1])
+
+    # call control: the sender's role in bob's state decides whether it acts (call.not_facilitator)
+    controls = (
+        ("hand raised by a member", calls.Signal(call, "hand", "up", now_ms), "member", None),
+        ("hand lowered by a facilitator", calls.Signal(call, "hand", "down", now_ms), "facilitator", None),
+        ("mute-request from a facilitator", calls.Signal(call, "mute-request", "", now_ms), "facilitator", None),
+        ("piece given to carol", calls.Signal(call, "piece", carol.public_key.hex(), now_ms), "facilitator", None),
+        ("the circle opened (no holder)", calls.Signal(call, "piece", "", now_ms), "facilitator", None),
+        (
+            "carol removed from the call",
+            calls.Signal(call, "remove", carol.public_key.hex(), now_ms),
+            "facilitator",
+            None,
+        ),
+        (
+            "mute-request from a member",
+            calls.Signal(call, "mute-request", "", now_ms),
+            "member",
+            "call.not_facilitator",
+        ),
+        (
+            "remove from a moderator",
+            calls.Signal(call, "remove", BOB.public_key.hex(), now_ms),
+            "moderator",
+            "call.not_facilitator",
+        ),
+        ("piece from a non-member", calls.Signal(call, "piece", "", now_ms), None, "call.not_facilitator"),
+    )
+    for name, signal, role, code in controls:
+        plaintext, box, ephemeral = sealed(name, signal)
+        vector: Vector = {
+            "name": name,
+            **base,
+            "signal": {"call": h(signal.call), "t": signal.type, "d": signal.data, "ts": signal.time_ms},
+            "plaintext": h(plaintext),
+            "ephemeral": h(ephemeral),
+            "box": h(box),
+            "sender_role": role,
+        }
+        if code is not None:
+            opened = calls.open_signal(BOB.x_secret, group, ALICE.public_key, BOB.public_key, box, now_ms)
+            vector["error"] = error_of(lambda opened=opened, role=role: calls.authorise_signal(opened, role))
+            assert vector["error"] == code
+        out.append(vector)
+    for name, kind, data in (
+        ("a hand neither up nor down", "hand", "sideways"),
+        ("a mute-request with data", "mute-request", "now"),
+        ("a remove naming a pseudonym in upper-case hex", "remove", carol.public_key.hex().upper()),
+        ("a remove naming nobody", "remove", ""),
+        ("a piece naming 31 bytes", "piece", carol.public_key.hex()[:62]),
+    ):
+        bad = codec.encode({"call": call, "t": kind, "d": data, "ts": now_ms, "sig": bytes(64)})
+        refused(name, crypto.seal(BOB.x_public_key, bad, lambda _n: bytes(32)))
+    out.append({"name": "the live circle of the group", "group": h(group), "circle": h(calls.circle_call_id(group))})
     return out
 
 

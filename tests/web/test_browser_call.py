@@ -4,7 +4,10 @@ call's test hook, not the UI) join a mesh call through a real node. Every pair's
 show inbound audio bytes and packets rising; a member's disguised voice reaches the others with
 another spectrum than the same microphone undisguised; a member removed from the group is dropped
 by every other member and its signals are refused; and the node carries only signalling: its byte
-counts during the call stay at kilobytes while the media flows between the browsers."""
+counts during the call stay at kilobytes while the media flows between the browsers.
+
+The call screen (``clients/web/src/ui/call.ts``) is driven as a person would, on three phones at 200 %
+text: join, hands, the facilitator's mute request and removal, the talking piece, a camera, axe."""
 
 from __future__ import annotations
 
@@ -19,14 +22,17 @@ from typing import Any
 
 import pytest
 import trio
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
 
 from holdspace.clients.participant import Participant
 from holdspace.node import server
 from holdspace.node.session import ClientSession
-from holdspace.protocol import crypto
+from holdspace.protocol import calls, crypto
 from holdspace.protocol.address import InviteToken
-from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
+from holdspace.protocol.labels import label
+from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
+from tests.app.test_browser import AXE_OPTIONS, PHONE
 from tests.node.conftest import session
 from tests.web.web_node import WEB, WebNode, page_for, web_lock, web_node
 
@@ -142,9 +148,11 @@ class CallRun:
 
 
 @contextmanager
-def call_pages(origin: str, names: tuple[str, ...] = NAMES) -> Iterator[CallRun]:
-    """One page per member, each in its own browser context of one Chromium with fake media devices;
-    fails on any page error."""
+def call_pages(
+    origin: str, names: tuple[str, ...] = NAMES, viewport: dict[str, int] | None = None
+) -> Iterator[CallRun]:
+    """One page per member, each in its own browser context of one Chromium with fake media devices
+    (at ``viewport``, if given); fails on any page error."""
     problems: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -153,7 +161,10 @@ def call_pages(origin: str, names: tuple[str, ...] = NAMES) -> Iterator[CallRun]
         try:
             pages: dict[str, Page] = {}
             for name in names:
-                page = browser.new_context(ignore_https_errors=True).new_page()
+                if viewport is None:
+                    page = browser.new_context(ignore_https_errors=True).new_page()
+                else:
+                    page = browser.new_context(ignore_https_errors=True, viewport=viewport).new_page()  # type: ignore[arg-type]
                 page.on("pageerror", lambda exc: problems.append(str(exc)))
                 page.goto(f"{origin}/")
                 pages[name] = page
@@ -275,4 +286,198 @@ async def test_four_members_call_and_a_removed_member_is_dropped_while_the_node_
         f" node bytes: {result['signalling_bytes']} to set up, {result['node_window_bytes']} in 2 s of call"
         f" (media between the browsers meanwhile: {media_bytes});"
         f" dee dropped after {result['drop_s']:.2f} s; peaks {peak_plain:.0f} Hz -> {peak_masked:.0f} Hz"
+    )
+
+
+START_SCREEN = """(k) => {
+  window.started = import("/holdspace.js").then((hook) => hook.startScreen(k)).then((shown) => {
+    window.member = shown.hook;
+    window.callScreen = shown.screen;
+    return true;
+  }, (e) => `${e.code ?? "error"}: ${e.message}`);
+}"""
+SCREEN_NAMES = ("fay", "ana", "bo")  # fay: the group's facilitator
+
+
+def axe_and_width(page: Page) -> list[str]:
+    """axe-core's violations on the page as it is, and sideways scrolling at the phone's width."""
+    problems: list[str] = []
+    result = Axe().run(page, options=AXE_OPTIONS)
+    if result.violations_count:
+        problems.append(result.generate_report())
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        problems.append(f"{page.title()}: scrolls sideways ({width} px)")
+    return problems
+
+
+async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_200_percent_text(
+    tmp_path: Path, hook_page: Path
+) -> None:
+    """Three phones (390 by 844 px, text at 200 %) on the call screen: nothing is captured before "Join";
+    each joins by the keyboard and hears the others; one turned its camera on and the others see it;
+    speaking is shown in words; hands raised reach the facilitator in order; "Ask everyone to mute"
+    stops the others' audio (no track sent, bytes sent stop growing) while the facilitator's flows,
+    and a member may unmute; the piece is shown on every screen; "Remove" drops that member from
+    every connection, releases its microphone, and its signals are ignored after; a member's own
+    mute request is refused; leaving is announced; axe finds nothing."""
+    chromium_or_skip()
+    async with web_node(tmp_path, hook_page) as web:
+        fay, group, members = await make_group(tmp_path, web, ("ana", "bo"))
+        me = fay.pseudonym(group)
+        members["fay"] = Member("fay", me.seed, me.x_secret, me.public_key)
+        call_id = calls.circle_call_id(group.group_id)
+        names = {n: label(m.key) for n, m in members.items()}
+
+        def browse() -> dict[str, Any]:
+            with call_pages(web.web.origin, SCREEN_NAMES, viewport=PHONE) as run:
+                return on_screen(run)
+
+        def on_screen(run: CallRun) -> dict[str, Any]:
+            out: dict[str, Any] = {"axe": []}
+            for name in SCREEN_NAMES:
+                m = members[name]
+                keys = {"seedHex": m.seed.hex(), "xHex": m.x_secret.hex(), "groupHex": group.group_id.hex(),
+                        "callHex": call_id.hex(), "disguise": False}  # fmt: skip
+                run.ev(name, START_SCREEN, keys)  # the three pages start side by side
+            for name in SCREEN_NAMES:
+                assert run.ev(name, "() => window.started") is True, name
+                run.ev(name, "() => { document.documentElement.style.fontSize = '200%'; }")
+            ana, bo, fay_page = run.pages["ana"], run.pages["bo"], run.pages["fay"]
+            out["lobby"] = {
+                "captured": run.ev("ana", "() => window.member.room.local !== null"),
+                "camera": ana.get_by_label("Turn my camera on too (optional)").is_checked(),
+                "notice": ana.get_by_text(
+                    "This circle is not recorded. Nobody, including the node, can record it"
+                ).count(),
+            }
+            out["axe"] += axe_and_width(ana)
+            # the highest pseudonym answers every pair: its camera reaches the others only if the
+            # offers, knowing from its join that it has one, hold a video section for it
+            filmed = max(SCREEN_NAMES, key=lambda n: members[n].key)
+            run.pages[filmed].get_by_label("Turn my camera on too (optional)").check()
+            for name in SCREEN_NAMES:  # by the keyboard: Tab to the button, Enter
+                page = run.pages[name]
+                join = page.get_by_role("button", name="Join the circle (voice)")
+                join.focus()
+                page.keyboard.press("Enter")
+            hears = lambda n: all(s["packets"] > 0 for s in run.stats(n).values()) and len(run.stats(n)) == 2  # noqa: E731
+            out["connect_s"] = wait_for("every pair's audio", lambda: all(hears(n) for n in SCREEN_NAMES), 20)
+            wait_for("the screens' first audio", lambda: all(
+                run.ev(n, "() => window.callScreen.firstHeardMs") is not None for n in SCREEN_NAMES), 5)  # fmt: skip
+            out["first_heard_ms"] = {n: run.ev(n, "() => window.callScreen.firstHeardMs") for n in SCREEN_NAMES}
+            people = ana.locator("#call-people > li")
+            wait_for("ana's list of three", lambda: people.count() == 3, 10)
+            out["people"] = people.all_inner_texts()
+            out["filmed"] = filmed
+            out["videos"] = {}
+            for name in set(SCREEN_NAMES) - {filmed}:
+                page = run.pages[name]
+                wait_for(f"{filmed}'s camera on {name}'s screen", lambda p=page: p.locator("video").count() == 1, 10)
+                out["videos"][name] = page.locator("video").get_attribute("aria-label")
+                frames = lambda p=page: p.evaluate("document.querySelector('video').videoWidth") > 0  # noqa: E731
+                wait_for(f"{filmed}'s frames at {name}", frames, 10)
+            speaking = ana.locator("#call-people .speaking[data-speaking=true]")
+            wait_for("someone shown speaking", lambda: speaking.count() > 0, 10)
+            out["speaking_text"] = speaking.first.inner_text()
+            out["fay_controls_on_ana"] = ana.get_by_role("button", name="Ask everyone to mute").count()
+            # hands: ana, then bo; the facilitator sees them in that order
+            ana.get_by_role("button", name="Raise my hand").click()
+            wait_for("ana's hand at fay", lambda: fay_page.locator("#call-hands li").count() == 1, 5)
+            bo.get_by_role("button", name="Raise my hand").click()
+            wait_for("bo's hand at fay", lambda: fay_page.locator("#call-hands li").count() == 2, 5)
+            out["hands"] = fay_page.locator("#call-hands li").all_inner_texts()
+            out["hand_news"] = fay_page.locator("#call-news").inner_text()
+            out["axe"] += axe_and_width(fay_page)  # people, hands and the facilitator's controls
+            (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+            fay_page.screenshot(path=str(ARTIFACTS / "screenshots" / "phone-call-200-percent.png"), full_page=True)
+            # ask everyone to mute: ana and bo stop sending, fay does not
+            fay_page.get_by_role("button", name="Ask everyone to mute").click()
+            wait_for("ana and bo muted", lambda: run.ev("ana", "() => window.member.muted()") and run.ev(
+                "bo", "() => window.member.muted()"), 5)  # fmt: skip
+            time.sleep(0.4)  # packets already on their way are counted
+            sent0 = {n: run.ev(n, "() => window.member.sent()") for n in SCREEN_NAMES}
+            time.sleep(1.0)
+            sent1 = {n: run.ev(n, "() => window.member.sent()") for n in SCREEN_NAMES}
+            out["sent_growth"] = {n: sent1[n]["bytes"] - sent0[n]["bytes"] for n in SCREEN_NAMES}
+            out["sending"] = {n: run.ev(n, "() => window.member.sending()") for n in SCREEN_NAMES}
+            out["ana_status"] = ana.locator("#call-status").inner_text()
+            out["ana_news"] = ana.locator("#call-news").inner_text()
+            out["unmute_button"] = ana.get_by_role("button", name="Unmute").count()
+            ana.get_by_role("button", name="Unmute").click()  # the member decides
+            wait_for("ana sending again", lambda: all(run.ev("ana", "() => window.member.sending()")), 5)
+            out["ana_status_unmuted"] = ana.locator("#call-status").inner_text()
+            # the piece to ana: shown on every screen, her hand down
+            fay_page.get_by_role("button", name=f"Give the talking piece to {names['ana']}").click()
+            for name in SCREEN_NAMES:
+                holder = run.pages[name].locator("#call-people > li.holder")
+                wait_for(f"the piece on {name}'s screen", lambda h=holder: h.count() == 1, 5)
+            out["holder_text"] = bo.locator("#call-people > li.holder").inner_text()
+            out["hands_after_piece"] = fay_page.locator("#call-hands li").all_inner_texts()
+            # remove bo from the call
+            fay_page.get_by_role("button", name=f"Remove {names['bo']} from the call").click()
+            bo_hex = members["bo"].key.hex()
+            out["remove_s"] = wait_for("bo dropped everywhere", lambda: (
+                all(bo_hex not in run.ev(n, "() => window.member.linked()") for n in ("fay", "ana"))
+                and not run.ev("bo", "() => window.member.linked()")), 10)  # fmt: skip
+            out["bo_status"] = bo.locator("#call-status").inner_text()
+            out["ana_news_removed"] = ana.locator("#call-news").inner_text()
+            out["bo_join_shown"] = bo.get_by_role("button", name="Join the circle (voice)").count()
+            wait_for("bo's microphone released", lambda: run.ev("bo", "() => window.member.room.local === null"), 5)
+            run.ev("bo", "() => window.member.join()")  # bo's client tries anyway: nobody answers
+            time.sleep(1.5)
+            out["after_rejoin"] = {n: run.ev(n, "() => window.member.linked()") for n in ("fay", "ana")}
+            out["ana_people_after"] = ana.locator("#call-people > li").count()
+            # a member is no facilitator: its mute-request (sent past its own screen) is refused by fay
+            run.ev("ana", "(h) => window.member.room.mesh.send(h, 'mute-request', '')", members["fay"].key.hex())
+            refused = lambda: "call.not_facilitator" in run.ev("fay", "() => window.member.refusals()")  # noqa: E731
+            wait_for("fay to refuse ana's mute-request", refused, 5)
+            out["fay_muted"] = run.ev("fay", "() => window.member.muted()")
+            # ana leaves: fay is told, ana's microphone is released and "Join" has the focus again
+            ana.get_by_role("button", name="Leave the call").click()
+            wait_for(
+                "fay told ana left",
+                lambda: f"{names['ana']} left the call" in fay_page.locator("#call-news").inner_text(),
+                5,
+            )
+            out["ana_left"] = run.ev(
+                "ana", "() => [window.member.room.local === null, document.activeElement.textContent]"
+            )
+            return out
+
+        with trio.fail_after(90):
+            result = await trio.to_thread.run_sync(browse)
+
+    assert result["lobby"] == {"captured": False, "camera": False, "notice": 1}, result["lobby"]
+    assert not result["axe"], "\n".join(result["axe"])
+    assert len(result["people"]) == 3 and any("You" in p for p in result["people"]), result["people"]
+    assert any(names["fay"] in p and "facilitator" in p for p in result["people"]), result["people"]
+    assert set(result["videos"].values()) == {f"Camera of {names[result['filmed']]}"}, result["videos"]
+    assert result["speaking_text"] == "◉ speaking", result["speaking_text"]
+    assert result["fay_controls_on_ana"] == 0  # only a facilitator's screen has them
+    assert result["hands"] == [names["ana"], names["bo"]], result["hands"]
+    assert f"{names['bo']} raised a hand" in result["hand_news"]
+    # the others stopped sending; the facilitator did not
+    assert result["sending"]["ana"] and not any(result["sending"]["ana"]), result["sending"]
+    assert result["sending"]["bo"] and not any(result["sending"]["bo"]), result["sending"]
+    assert all(result["sending"]["fay"]), result["sending"]
+    assert result["sent_growth"]["ana"] == 0 and result["sent_growth"]["bo"] == 0, result["sent_growth"]
+    assert result["sent_growth"]["fay"] > 1_000, result["sent_growth"]
+    assert "microphone is off" in result["ana_status"] and result["unmute_button"] == 1
+    assert "asked everyone to mute" in result["ana_news"], result["ana_news"]
+    assert "microphone is on" in result["ana_status_unmuted"]
+    assert names["ana"] in result["holder_text"] and "holds the talking piece" in result["holder_text"]
+    assert result["hands_after_piece"] == [names["bo"]], result["hands_after_piece"]
+    bo_hex = members["bo"].key.hex()
+    assert "removed from this call" in result["bo_status"] and result["bo_join_shown"] == 0
+    assert f"{names['bo']} was removed from the call" in result["ana_news_removed"], result["ana_news_removed"]
+    assert all(bo_hex not in linked for linked in result["after_rejoin"].values()), result["after_rejoin"]
+    assert result["ana_people_after"] == 2
+    assert result["fay_muted"] is False
+    assert result["ana_left"] == [True, "Join the circle (voice)"], result["ana_left"]
+    first = sorted(result["first_heard_ms"].values())
+    print(
+        f"\ncall screen: Join to the first peer heard (ms) {result['first_heard_ms']}"
+        f" (p50 {first[len(first) // 2]:.0f});"
+        f" every pair heard after {result['connect_s']:.1f} s; bo dropped everywhere after {result['remove_s']:.2f} s"
     )

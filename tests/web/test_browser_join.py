@@ -119,6 +119,12 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.get_by_label("3, okay").check()
             page.get_by_role("button", name="Send check-in").click()
             shoot(page, "conversation")
+            page.get_by_role("button", name="Live circle (voice)").click()  # a screen of its own
+            page.get_by_role("heading", name="Live circle").wait_for()
+            page.get_by_text("This circle is not recorded.").wait_for()
+            check_screen(page, reports, "live-circle")
+            page.get_by_role("button", name="Back to messages").click()
+            page.get_by_role("heading", name="Your group").wait_for()
             page.get_by_role("button", name="Need help now?").click()
             page.get_by_role("heading", name="Help, right now").wait_for()
             check_screen(page, reports, "help")

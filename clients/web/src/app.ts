@@ -24,6 +24,10 @@ import { IndexedDBStorage, type Storage } from "./storage.js";
 import { registerServiceWorker } from "./sw_register.js";
 import { fetchEndpoints, openChannel } from "./transport.js";
 import { NodeClient } from "./transport_client.js";
+import { CallRoom } from "./call/room.js";
+import { circleCallId } from "./call/signal.js";
+import type { GroupRecord } from "./profile.js";
+import { CallScreen } from "./ui/call.js";
 import { ConversationScreen } from "./ui/conversation.js";
 import { el, showProblem } from "./ui/dom.js";
 import { attachFacilitation } from "./ui/facilitation.js";
@@ -56,9 +60,17 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
     return;
   }
   const conv = new Conversation(me, record);
-  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
-  attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
   let current = client;
+  const circle = (): void => {
+    const saved = { nodes: [...ctx.main.childNodes], title: ctx.doc.title }; // what someone typed stays
+    void openCircle(ctx, me, record, current, () => {
+      ctx.main.replaceChildren(...saved.nodes);
+      ctx.doc.title = saved.title;
+      conv.onChange();
+    });
+  };
+  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help, circle);
+  attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (next !== current) current.close();
     current = next;
@@ -75,6 +87,22 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }
+}
+
+/** The group's live circle on its own screen, over the conversation's session (`ui/call.ts`);
+ * "Back to messages" leaves the call and shows the conversation again. */
+async function openCircle(ctx: Ctx, me: Participant, record: GroupRecord, client: NodeClient, back: () => void): Promise<void> {
+  const p = me.pseudonym(record);
+  const room = new CallRoom(client, { group: record.groupId, seed: p.ed25519Seed, x25519Secret: p.x25519Secret, call: circleCallId(record.groupId) });
+  try {
+    await room.open();
+  } catch (err) {
+    const area = el(ctx.doc, "div", undefined, { role: "alert" });
+    showProblem(ctx.doc, area, "The live circle cannot be opened right now: the group's node cannot be reached.", err);
+    ctx.main.prepend(area);
+    return;
+  }
+  new CallScreen(ctx.doc, ctx.main, room, { onBack: () => void room.close().finally(back) });
 }
 
 async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { client: NodeClient; nodeKey: Uint8Array }): Promise<void> {

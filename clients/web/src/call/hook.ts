@@ -9,6 +9,7 @@ import { fromHex, toHex } from "../bytes.js";
 import { fetchEndpoints, openChannel } from "../transport.js";
 import { NodeClient } from "../transport_client.js";
 import { parseNodeAddress } from "../address.js";
+import { CallScreen } from "../ui/call.js";
 import { CallRoom } from "./room.js";
 
 export interface MemberKeys {
@@ -70,6 +71,22 @@ export class MemberHook {
         if (r.type === "outbound-rtp" && r.kind === "audio") bytes += r.bytesSent ?? 0;
       });
     return { bytes, atMs: performance.now() };
+  }
+
+  /** Whether each link's audio sender carries a track (false while muted: nothing is sent). */
+  sending(): boolean[] {
+    const out: boolean[] = [];
+    for (const link of this.room.mesh?.links.values() ?? [])
+      for (const t of link.pc.getTransceivers()) if (t.receiver.track.kind === "audio") out.push(t.sender.track !== null && t.sender.track.enabled);
+    return out;
+  }
+
+  muted(): boolean {
+    return this.room.mesh?.muted ?? false;
+  }
+
+  hands(): string[] {
+    return [...(this.room.mesh?.hands ?? [])];
   }
 
   linked(): string[] {
@@ -141,3 +158,12 @@ export async function startMember(keys: MemberKeys, forceWebSocket = true): Prom
 }
 
 export { toHex };
+
+/** `startMember`, then the call screen of the member's room in the page's `main` (tests drive the
+ * screen as a person would; the keys come from the test, never through the UI). */
+export async function startScreen(keys: MemberKeys): Promise<{ hook: MemberHook; screen: CallScreen }> {
+  const hook = await startMember(keys);
+  const main = document.querySelector("main");
+  if (main === null) throw new Error("the page has no main");
+  return { hook, screen: new CallScreen(document, main, hook.room) };
+}

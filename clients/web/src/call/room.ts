@@ -14,7 +14,7 @@ import { publicKey } from "../crypto.js";
 import { GroupClient } from "../group_client.js";
 import type { NodeClient } from "../transport_client.js";
 import { type Disguised, disguise, type DisguiseOptions } from "./disguise.js";
-import { CallMesh } from "./mesh.js";
+import { type CallEvent, CallMesh } from "./mesh.js";
 
 export interface RoomOptions {
   readonly group: Uint8Array;
@@ -27,6 +27,8 @@ export interface RoomOptions {
 }
 
 const PAGE = 512n;
+/** A small picture: a mesh encodes it once per other member, on a phone's upstream and CPU. */
+export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } };
 const REPAIR_EVERY_MS = 2_000;
 
 export class CallRoom {
@@ -42,6 +44,10 @@ export class CallRoom {
   private subscriptionId: bigint | null = null;
   private membersKey = "";
   private repairing: ReturnType<typeof setInterval> | null = null;
+  /** Called after anything the call screen shows may have changed. */
+  onChange: (() => void) | null = null;
+  /** Called for what the member should be told (the mesh's events). */
+  onEvent: ((e: CallEvent) => void) | null = null;
 
   constructor(
     readonly client: NodeClient,
@@ -95,15 +101,24 @@ export class CallRoom {
     return out;
   }
 
-  /** Joins the call: opens the microphone (audio only), disguised if asked, and signals `join`.
-   * Resolves with the codes of signals the node refused (`call.not_member` once removed). */
-  async join(): Promise<string[]> {
+  /** The current members' roles (hex -> role), as this member's state says. */
+  roles(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [hex, m] of this.group.state.state.members) out.set(hex, m.role);
+    return out;
+  }
+
+  /** Joins the call: opens the microphone (and the camera only if `camera`), disguised if asked,
+   * and signals `join`. Resolves with the codes of signals the node refused (`call.not_member`
+   * once removed). */
+  async join(camera = false, voice: DisguiseOptions | null | undefined = this.o.disguise): Promise<string[]> {
     if (this.media === null) {
-      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-      if (this.o.disguise !== undefined && this.o.disguise !== null) {
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: camera ? CAMERA_CONSTRAINTS : false });
+      if (voice !== undefined && voice !== null) {
         this.audio = new AudioContext();
-        this.disguised = disguise(this.audio, mic, this.o.disguise);
+        this.disguised = disguise(this.audio, mic, voice);
         this.media = this.disguised.stream;
+        for (const v of mic.getVideoTracks()) this.media.addTrack(v);
       } else this.media = mic;
     }
     if (this.mesh === null) {
@@ -129,7 +144,9 @@ export class CallRoom {
           },
         },
       });
-      this.mesh.setMembers(this.members());
+      this.mesh.onChange = () => this.onChange?.();
+      this.mesh.onEvent = (e) => this.onEvent?.(e);
+      this.mesh.setMembers(this.members(), this.roles());
     }
     const refused = await this.mesh.join();
     if (this.repairing === null)
@@ -143,6 +160,28 @@ export class CallRoom {
     await this.mesh?.leave();
   }
 
+  /** The local media (null before `join`). */
+  get local(): MediaStream | null {
+    return this.media;
+  }
+
+  /** Leaves the call and releases the microphone (and camera): the browser stops capturing. A
+   * later `join` asks for them again. */
+  async hangUp(): Promise<void> {
+    await this.leave();
+    this.release();
+  }
+
+  private release(): void {
+    this.disguised?.stop();
+    this.disguised = null;
+    for (const t of this.media?.getTracks() ?? []) t.stop();
+    this.media = null;
+    this.mesh = null;
+    void this.audio?.close().catch(() => undefined);
+    this.audio = null;
+  }
+
   /** Leaves, stops listening and following, and releases the microphone. */
   async close(): Promise<void> {
     if (this.repairing !== null) clearInterval(this.repairing);
@@ -151,9 +190,7 @@ export class CallRoom {
     for (const id of [this.listenId, this.subscriptionId]) {
       if (id !== null) await this.client.request("cancel", new Map([["sub", id]])).catch(() => undefined);
     }
-    this.disguised?.stop();
-    for (const t of this.media?.getTracks() ?? []) t.stop();
-    await this.audio?.close();
+    this.release();
   }
 
   private take(entries: CborValue | undefined): void {
@@ -172,10 +209,12 @@ export class CallRoom {
 
   private refreshMembers(): void {
     const members = this.members();
-    const key = [...members.keys()].sort().join(",");
+    const roles = this.roles();
+    const key = [...members.keys()].sort().map((hex) => `${hex}:${roles.get(hex) ?? ""}`).join(",");
     if (key === this.membersKey) return;
     this.membersKey = key;
-    this.mesh?.setMembers(members);
+    this.mesh?.setMembers(members, roles);
+    this.onChange?.();
   }
 
   private onSignal(fields: CborMap): void {

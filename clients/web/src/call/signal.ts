@@ -5,19 +5,22 @@
  *
  * Invariants: `openSignal` returns a `Signal` or throws a `HoldspaceError` with a registered code
  * (`crypto.decrypt_failed`, `cbor.*`, `call.malformed_signal`, `call.bad_signature`, `call.stale`);
+ * `authoriseSignal` throws `call.not_facilitator` for a control signal from anyone else;
  * a signal that opens was signed by `from` for this group and this recipient.
  */
 import { ascii, concat } from "../bytes.js";
 import { type CborMap, decode, encode } from "../cbor.js";
-import { publicKey, randomBytes, seal, sealOpen, sign, verify } from "../crypto.js";
+import { H, publicKey, randomBytes, seal, sealOpen, sign, verify } from "../crypto.js";
 import { fail } from "../errors.js";
 
 export const MAX_SIGNAL_BOX = 8192;
 export const MAX_SIGNAL_DATA = 7936;
 export const CALL_ID_SIZE = 16;
 export const MAX_SIGNAL_AGE_MS = 60_000;
-export const SIGNAL_TYPES = ["join", "offer", "answer", "candidate", "leave", "mute-request"] as const;
+export const SIGNAL_TYPES = ["join", "offer", "answer", "candidate", "leave", "hand", "mute-request", "piece", "remove"] as const;
 export type SignalType = (typeof SIGNAL_TYPES)[number];
+/** Signals only a facilitator may send (the recipient judges, `authoriseSignal`). */
+export const CONTROL_TYPES: ReadonlySet<SignalType> = new Set<SignalType>(["mute-request", "piece", "remove"]);
 
 export interface Signal {
   readonly call: Uint8Array;
@@ -27,13 +30,35 @@ export interface Signal {
   readonly timeMs: bigint;
 }
 
+const PSEUDONYM_HEX = /^[0-9a-f]{64}$/;
+
 /** Throws `call.malformed_signal` unless the call id is 16 bytes, the type known, the data at most
- * 7936 bytes of UTF-8 and the time an unsigned 64-bit integer. */
+ * 7936 bytes of UTF-8, the time an unsigned 64-bit integer, and the data fits the type: `hand` is
+ * "up" or "down", `mute-request` is empty, `piece` is empty or a pseudonym as 64 lowercase hex
+ * digits, `remove` is a pseudonym as 64 lowercase hex digits (the other types' data is free). */
 export function checkSignal(s: Signal): void {
   if (s.call.length !== CALL_ID_SIZE) fail("call.malformed_signal", "a call id is 16 bytes");
   if (!(SIGNAL_TYPES as readonly string[]).includes(s.type)) fail("call.malformed_signal", "unknown signal type");
   if (new TextEncoder().encode(s.data).length > MAX_SIGNAL_DATA) fail("call.malformed_signal", "a signal's data is too long");
   if (s.timeMs < 0n || s.timeMs >= 1n << 64n) fail("call.malformed_signal", "a signal's time is a 64-bit unsigned integer");
+  if (s.type === "hand" && s.data !== "up" && s.data !== "down") fail("call.malformed_signal", "a hand signal's data is 'up' or 'down'");
+  if (s.type === "mute-request" && s.data !== "") fail("call.malformed_signal", "a mute-request's data is empty");
+  if (s.type === "piece" && s.data !== "" && !PSEUDONYM_HEX.test(s.data))
+    fail("call.malformed_signal", "a piece signal's data is a pseudonym in lowercase hex, or empty");
+  if (s.type === "remove" && !PSEUDONYM_HEX.test(s.data)) fail("call.malformed_signal", "a remove signal's data is a pseudonym in lowercase hex");
+}
+
+/** Throws `call.not_facilitator` if `s` is a call-control signal (`mute-request`, `piece`,
+ * `remove`) and `senderRole` (the sender's role in the recipient's own state of the group, null
+ * for a non-member) is not "facilitator". Every other type passes. */
+export function authoriseSignal(s: Signal, senderRole: string | null): void {
+  if (CONTROL_TYPES.has(s.type) && senderRole !== "facilitator") fail("call.not_facilitator", `only a facilitator may send a ${s.type} signal`);
+}
+
+/** The call id of a group's live circle, the same on every member's device:
+ * `H("holdspace/v1/call" || 0x00 || group)` cut to 16 bytes. */
+export function circleCallId(group: Uint8Array): Uint8Array {
+  return H(ascii("holdspace/v1/call"), Uint8Array.of(0), group).slice(0, CALL_ID_SIZE);
 }
 
 function body(s: Signal): CborMap {

@@ -227,6 +227,28 @@ test("a message key is never used twice: the sender chain goes on after a reload
   );
 });
 
+test("a later visit reads the group from the device and fetches only what is new", async () => {
+  const { w, seen, conv, storage } = await welcomed();
+  await conv.send("first");
+  await tick();
+  await conv.kept();
+  const before = w.node.items.length;
+  assert.ok(conv.fetched >= before - 1); // the first visit read everything from the node
+  w.node.closePage();
+  const second = await reopen(w, storage);
+  await second.kept();
+  assert.equal(second.fetched, 0); // nothing new: nothing fetched
+  assert.deepEqual(second.view().messages.map((m) => [m.text, m.mine]), [["Welcome", false], ["first", true]]);
+  fayWrites(w, seen, { t: "text", b: "new since" });
+  w.node.closePage();
+  const third = await reopen(w, storage);
+  assert.equal(third.fetched, w.node.items.length - before); // only the entry written since
+  assert.deepEqual(third.view().messages.map((m) => m.text), ["Welcome", "first", "new since"]);
+  await third.send("after two visits");
+  const indices = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND).map((e) => decodeMessageEnvelope(e.payload).index);
+  assert.deepEqual(indices, [0n, 1n]);
+});
+
 test("a member who holds keys rekeys by itself when someone new joined, then sends", async () => {
   const { w, conv } = await welcomed();
   const inv = w.b.invite("founder");

@@ -26,6 +26,7 @@ import { fetchEndpoints, openChannel } from "./transport.js";
 import { NodeClient } from "./transport_client.js";
 import { ConversationScreen } from "./ui/conversation.js";
 import { el, showProblem } from "./ui/dom.js";
+import { addSessions } from "./ui/sessions.js";
 import { Help } from "./ui/help.js";
 import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
 
@@ -56,6 +57,7 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   }
   const conv = new Conversation(me, record);
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
+  addSessions(ctx.doc, ctx.main, conv);
   let current = client;
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (next !== current) current.close();

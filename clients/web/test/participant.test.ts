@@ -21,6 +21,8 @@ import { KeyStore } from "../src/keystore.js";
 import { checkNewPassphrase, Conversation, type NodeLink, Participant } from "../src/participant.js";
 import { decodeProfile, encodeProfile, type Profile } from "../src/profile.js";
 import { MemoryStorage } from "../src/storage.js";
+import { answer, cancelDate, checkNewSession, passPiece, scheduleSession, upcoming } from "../src/schedule.js";
+import { suggestZones } from "../src/zone_names.js";
 import { Builder } from "./builder.js";
 
 const NODE = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4433";
@@ -102,9 +104,9 @@ const tick = async (): Promise<void> => {
 
 /** A group on the fake node whose founder ("fay", a facilitator) invites; her side reads with a
  * GroupClient and writes with the builder. */
-function world(): { node: FakeNode; b: Builder; fay: GroupClient; link: ReturnType<typeof parseInvite>; clock: () => number } {
+function world(role = "member"): { node: FakeNode; b: Builder; fay: GroupClient; link: ReturnType<typeof parseInvite>; clock: () => number } {
   const b = new Builder("webjoin");
-  const inv = b.invite("founder");
+  const inv = b.invite("founder", { role });
   const node = new FakeNode();
   for (const m of b.made) node.add(m.entry.bytes, m.payload);
   const founder = b.person("founder").p;
@@ -146,8 +148,8 @@ async function joined(w: ReturnType<typeof world>, storage = new MemoryStorage()
 
 /** A newcomer joined to the group, once Fay's "Welcome" (which gave her the group's keys) has reached
  * her; `seen`: how far Fay has read the node, for `catchUp`. */
-async function welcomed(): Promise<{ w: ReturnType<typeof world>; seen: { n: number }; me: Participant; conv: Conversation; storage: MemoryStorage; welcome: Uint8Array }> {
-  const w = world();
+async function welcomed(role = "member"): Promise<{ w: ReturnType<typeof world>; seen: { n: number }; me: Participant; conv: Conversation; storage: MemoryStorage; welcome: Uint8Array }> {
+  const w = world(role);
   const seen = { n: 0 };
   const newcomer = await joined(w);
   const welcome = fayWrites(w, seen, { t: "text", b: "Welcome" });
@@ -379,3 +381,50 @@ test("profiles round-trip, and a malformed one is keyfile.malformed", () => {
 });
 
 
+
+test("a facilitator schedules a weekly session; members answer; the talking piece is passed; one date is cancelled, the others stay", async () => {
+  const { w, seen, conv } = await welcomed("facilitator");
+  const now = w.clock();
+  const session = { title: "Thursday circle", about: "bring tea", date: "2026-03-05", time: "19:00", tz: "Europe/London", minutes: 90, weeks: 4 };
+  await scheduleSession(conv, session);
+  let dates = upcoming(conv, now);
+  assert.deepEqual(dates.map((o) => [o.title, o.about, o.index]), [0n, 1n, 2n, 3n].map((i) => ["Thursday circle", "bring tea", i]));
+  assert.equal(dates[0]!.start, Date.UTC(2026, 2, 5, 19, 0)); // 19:00 in London in March is 19:00 UTC
+  assert.equal(dates[3]!.start, Date.UTC(2026, 2, 26, 19, 0));
+  const id = dates[0]!.session;
+  await answer(conv, id, 0n, "yes");
+  await answer(conv, id, 1n, "maybe");
+  await passPiece(conv, id, 0n, conv.self);
+  await tick();
+  dates = upcoming(conv, now);
+  assert.equal(dates[0]!.answers.get(toHex(conv.self)), "yes");
+  assert.ok(dates[0]!.holder instanceof Uint8Array && equalBytes(dates[0]!.holder, conv.self));
+  assert.equal(dates[2]!.holder, undefined);
+  await cancelDate(conv, id, 1n); // the second date only
+  await tick();
+  dates = upcoming(conv, now);
+  assert.deepEqual(dates.map((o) => o.start), [5, 19, 26].map((d) => Date.UTC(2026, 2, d, 19, 0)));
+  assert.deepEqual(dates.map((o) => o.title), ["Thursday circle", "Thursday circle", "Thursday circle"]);
+  assert.equal(dates[0]!.session, id); // the dates before it are the same session: their answers stay
+  assert.equal(dates[0]!.answers.get(toHex(conv.self)), "yes");
+  // the facilitator's side reads the session and its details
+  catchUp(w.fay, w.node, seen);
+  assert.equal(w.fay.state.state.sessions.size, 2);
+  // a single date cancelled is the session cancelled
+  await cancelDate(conv, dates[1]!.session, 0n);
+  await cancelDate(conv, dates[1]!.session, 0n).then(
+    () => assert.fail("a cancelled date cannot be cancelled again"),
+    (e: HoldspaceError) => assert.equal(e.code, "client.unknown_session"),
+  );
+});
+
+test("a session's zone must be listed; a city typed gets the zone suggested", () => {
+  const base = { title: "t", about: null, date: "2026-03-05", time: "19:00", minutes: 60, weeks: 1 };
+  assert.throws(() => checkNewSession({ ...base, tz: "London" }), (e: HoldspaceError) => e.code === "client.bad_argument");
+  assert.throws(() => checkNewSession({ ...base, tz: "UTC", date: "2026-02-30" }), (e: HoldspaceError) => e.code === "client.bad_argument");
+  assert.equal(checkNewSession({ ...base, tz: "UTC" }), Date.UTC(2026, 2, 5, 19, 0));
+  assert.equal(suggestZones("London")[0], "Europe/London");
+  assert.equal(suggestZones("new york")[0], "America/New_York");
+  assert.deepEqual(suggestZones("europe/london"), ["Europe/London"]);
+  assert.deepEqual(suggestZones("zzzz"), []);
+});

@@ -32,6 +32,7 @@ import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
+import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
 
@@ -76,7 +77,21 @@ export class Participant {
   /** A new identity: a fresh master secret and history key, sealed under `passphrase`. */
   static async create(keys: KeyStore, storage: Storage, passphrase: string, node: string, clock: () => number = Date.now): Promise<Participant> {
     if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
-    const profile: Profile = { master: randomBytes(32), historyKey: randomBytes(32), node, groups: [] };
+    const profile: Profile = { master: randomBytes(32), historyKey: randomBytes(32), node, groups: [], backupKey: null };
+    await keys.create(passphrase, encodeProfile(profile));
+    return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
+  }
+
+  /** The identity of `backup` (14.7), sealed in this browser under `passphrase` in place of any
+   * there, with a fresh history key; `backupKey` is kept for later backups. A membership's log
+   * position may be stale: a conversation reads its own log before it writes (14.7). */
+  static async restore(keys: KeyStore, storage: Storage, passphrase: string, backup: Backup, backupKey: Uint8Array, clock: () => number = Date.now): Promise<Participant> {
+    if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
+    const groups: GroupRecord[] = backup.groups.map((m) => {
+      const known = m.seq > 0n && m.prev !== null;
+      return { groupId: m.groupId, context: m.context, hosts: [...m.hosts], seq: known ? m.seq : 0n, prev: known ? m.prev : null, join: null, sent: new Map() };
+    });
+    const profile: Profile = { master: backup.master, historyKey: randomBytes(32), node: backup.node ?? "", groups, backupKey };
     await keys.create(passphrase, encodeProfile(profile));
     return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
   }

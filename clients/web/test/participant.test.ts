@@ -23,6 +23,7 @@ import { decodeProfile, encodeProfile, type Profile } from "../src/profile.js";
 import { MemoryStorage } from "../src/storage.js";
 import { answer, cancelDate, checkNewSession, passPiece, scheduleSession, upcoming } from "../src/schedule.js";
 import { suggestZones } from "../src/zone_names.js";
+import { type BackupLink, fetchBackup, makeRecoveryKey, putBackupOnNode } from "../src/identity_backup.js";
 import { Builder } from "./builder.js";
 
 const NODE = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4433";
@@ -364,6 +365,7 @@ test("profiles round-trip, and a malformed one is keyfile.malformed", () => {
         join: i % 2 === 0 ? null : ([r(100), r(50)] as [Uint8Array, Uint8Array]),
         sent: new Map([[toHex(r(32)), BigInt(i)]]),
       })),
+      backupKey: i % 3 === 0 ? null : r(32),
     };
     const bytes = encodeProfile(p);
     assert.deepEqual(decodeProfile(bytes), p);
@@ -427,4 +429,46 @@ test("a session's zone must be listed; a city typed gets the zone suggested", ()
   assert.equal(suggestZones("new york")[0], "America/New_York");
   assert.deepEqual(suggestZones("europe/london"), ["Europe/London"]);
   assert.deepEqual(suggestZones("zzzz"), []);
+});
+
+test("the recovery words alone bring the identity back on a new device: the group's old messages are read again, and new ones written", async () => {
+  const { w, seen, me, conv } = await welcomed();
+  await conv.send("before the phone was lost");
+  await tick();
+  const kept = new Map<string, Uint8Array>();
+  const node: BackupLink = {
+    async putBackup(id, _group, data) {
+      kept.set(toHex(id), data);
+    },
+    async getBackup(id) {
+      return kept.get(toHex(id)) ?? assert.fail("not found");
+    },
+  };
+  const words = makeRecoveryKey(me.profile);
+  await me.save();
+  await putBackupOnNode(me.profile, node, me.profile.groups[0]!);
+  assert.equal(words.length, 13);
+  const [stored] = [...kept.values()];
+  assert.ok(!words.some((word) => new TextDecoder().decode(stored).includes(word))); // sealed: no words in it
+  const profileBytes = new TextDecoder().decode(encodeProfile(me.profile));
+  assert.ok(!words.some((word) => profileBytes.includes(` ${word} `))); // the words are not kept
+  await assert.rejects(fetchBackup(node, words.slice(0, 12).join(" ")), (e: HoldspaceError) => e.code === "recovery.word_count");
+  // a new device: empty storage, the words typed in capitals
+  const storage = new MemoryStorage();
+  const { backup, key } = await fetchBackup(node, words.join("  ").toUpperCase());
+  const back = await Participant.restore(new KeyStore(storage, CHEAP), storage, "a new passphrase", backup, key, w.clock);
+  assert.ok(equalBytes(back.profile.master, me.profile.master));
+  w.node.closePage();
+  const again = new Conversation(back, back.profile.groups[0]!);
+  await again.connect(w.node);
+  assert.ok(equalBytes(again.self, conv.self));
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "before the phone was lost"]);
+  await again.send("on the new phone");
+  fayWrites(w, seen, { t: "text", b: "good to see you back" });
+  await tick();
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "before the phone was lost", "on the new phone", "good to see you back"]);
+  const indices = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND).map((e) => decodeMessageEnvelope(e.payload).index);
+  assert.deepEqual(indices, [0n, 1n]); // the new device's chain went past the old one's
+  const reopened = decodeProfile(await new KeyStore(storage, CHEAP).unlock("a new passphrase"));
+  assert.ok(reopened.backupKey !== null && equalBytes(reopened.backupKey, key));
 });

@@ -47,7 +47,8 @@ SECRETS = """async (passphrase) => {
   const g = profile.groups[0];
   const p = hs.derivePseudonym(profile.master, g.context);
   storage.close();
-  return {master: hs.toHex(profile.master), history: hs.toHex(profile.historyKey), seed: hs.toHex(p.ed25519Seed),
+  return {master: hs.toHex(profile.master), history: hs.toHex(profile.historyKey), backup: hs.toHex(profile.backupKey),
+          seed: hs.toHex(p.ed25519Seed),
           x25519: hs.toHex(p.x25519Secret), pseudonym: hs.toHex(p.ed25519Public)};
 }"""
 
@@ -95,6 +96,11 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             check_screen(page, reports, "passphrase")
             page.get_by_label("Type it again").fill(PASSPHRASE)
             page.get_by_role("button", name="Join the group").click()
+            page.get_by_role("heading", name="Your recovery key").wait_for(timeout=30_000)
+            page.get_by_text("is kept on your group's node").wait_for()  # the sealed backup reached the node
+            recovery_words = page.locator("#recovery-words li").all_inner_texts()
+            check_screen(page, reports, "recovery-key")
+            page.get_by_role("button", name="I have written them down").click()
             page.get_by_role("heading", name="Your group").wait_for(timeout=30_000)
             page.get_by_text("Waiting for the group to share its keys with you").wait_for()
             check_screen(page, reports, "waiting-for-keys")
@@ -151,6 +157,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
         "url": url_after_join,
         "secrets": secrets,
         "again": again,
+        "recovery_words": recovery_words,
     }
 
 
@@ -211,6 +218,8 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     everything = stored + b"".join(received)
     secrets = {k: bytes.fromhex(v) for k, v in result["secrets"].items() if k != "pseudonym"}
     secrets |= {"passphrase": PASSPHRASE.encode(), "words": WORDS.encode(), "hard": HARD.encode()}
+    assert len(result["recovery_words"]) == 13
+    secrets |= {"recovery words": " ".join(result["recovery_words"]).encode()}
     found = [name for name, secret in secrets.items() if secret in everything]
     assert not found, found
     assert bytes.fromhex(browser) in stored  # the pseudonym is public: the node holds the member's entries

@@ -249,12 +249,13 @@ export class Conversation {
       more = page.get("more") === true;
     }
     this.onChange();
-    link.subscribe(this.record.groupId, this.cursor, (ev, fields) => {
+    const sub = link.subscribe(this.record.groupId, this.cursor, (ev, fields) => {
       if (ev !== "entries") return;
       this.take(fields.get("entries"));
       this.onChange();
       void this.flush();
     });
+    sub.done.catch(() => undefined); // a subscription ends with its session; coming back online opens both again
     return this.flush();
   }
 

@@ -10,6 +10,9 @@
  *   comes back as null, the entry read as a husk;
  * - the cursor in `seen` under `<group hex>`: CBOR uint.
  *
+ * A message the group deleted (redacted, erased: 17.5) has its words deleted from the device by
+ * `forget`; its header stays, its record then naming no words.
+ *
  * Invariants: the cursor is written only after every item up to it was written, and never again
  * once a write failed in this page (the next visit then fetches again from the cursor it finds, and
  * an entry read twice is a duplicate the group client ignores); items come back in cursor order.
@@ -32,6 +35,8 @@ export class DeviceLog {
   private readonly group: string;
   private chain: Promise<void> = Promise.resolve();
   private broken = false;
+  /** Entry id (hex) -> where its words are kept, for `forget`. */
+  private readonly wordsOf = new Map<string, { key: string; header: Uint8Array; words: string }>();
 
   constructor(
     private readonly history: HistoryStore,
@@ -57,7 +62,10 @@ export class DeviceLog {
         const cursor = BigInt(`0x${k.slice(prefix.length)}`);
         let payload: Uint8Array | null = null;
         if (store === "ctl" && v[1] instanceof Uint8Array) payload = v[1];
-        else if (store === "msg" && typeof v[1] === "string") payload = (await this.history.get("words", v[1])) ?? null;
+        else if (store === "msg" && typeof v[1] === "string") {
+          payload = (await this.history.get("words", v[1])) ?? null;
+          this.wordsOf.set(toHex(decodeEntry(v[0]).id), { key: k, header: v[0], words: v[1] });
+        }
         items.push([cursor, v[0], payload]);
       } catch (e) {
         if (!(e instanceof HoldspaceError)) throw e;
@@ -93,13 +101,30 @@ export class DeviceLog {
     return this.chain;
   }
 
+  /** Deletes the words of the message `idHex` from the device (queued after earlier writes). */
+  forget(idHex: string): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      const at = this.wordsOf.get(idHex);
+      if (at === undefined) return;
+      this.wordsOf.delete(idHex);
+      try {
+        await this.history.put("msg", at.key, encode([at.header, null]));
+        await this.history.deleteWords(at.words);
+      } catch {
+        this.broken = true;
+      }
+    });
+    return this.chain;
+  }
+
   private async keepOne([cursor, header, payload]: EntryItem): Promise<void> {
-    const kind = decodeEntry(header, payload).header.k;
+    const entry = decodeEntry(header, payload);
     const key = itemKey(this.group, cursor);
-    if (isControlKind(kind)) await this.history.put("ctl", key, encode([header, payload]));
+    if (isControlKind(entry.header.k)) await this.history.put("ctl", key, encode([header, payload]));
     else {
       const words = payload === null ? null : await this.history.addWords(payload);
       await this.history.put("msg", key, encode([header, words]));
+      if (words !== null) this.wordsOf.set(toHex(entry.id), { key, header, words });
     }
   }
 }

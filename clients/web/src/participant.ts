@@ -203,6 +203,7 @@ export class Conversation {
   private link: NodeLink | null = null;
   private cursor = 0n;
   private readonly device: DeviceLog;
+  private readonly forgotten = new Set<string>();
   private loaded = false;
   /** Entry items the node sent since this page opened (a fetch's or a subscription's). */
   fetched = 0;
@@ -280,6 +281,14 @@ export class Conversation {
       }
     }
     if (keep) void this.device.keep(kept, this.cursor);
+    for (const r of this.client.messages()) {
+      if (r.deleted === null || r.deleted === "expired") continue;
+      const id = toHex(r.entry.id);
+      if (this.forgotten.has(id)) continue;
+      this.forgotten.add(id);
+      this.payloads.delete(id);
+      void this.device.forget(id); // 17.5: the device deletes its copy of what the group deleted
+    }
   }
 
   /** Settles once what the node sent so far is kept on this device. */

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { equalBytes, toHex } from "../src/bytes.js";
+import { equalBytes, fromHex, toHex } from "../src/bytes.js";
 import type { CborMap, CborValue } from "../src/cbor.js";
 import { type Content, encodeContent } from "../src/content.js";
-import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "../src/control.js";
+import { CONTROL_KIND, DIRECT_KIND, encodeControlPayload, MESSAGE_KIND } from "../src/control.js";
 import { decodeMessageEnvelope } from "../src/e2ee.js";
 import { decodeEntry } from "../src/entry.js";
 import { HoldspaceError } from "../src/errors.js";
@@ -471,4 +471,26 @@ test("the recovery words alone bring the identity back on a new device: the grou
   assert.deepEqual(indices, [0n, 1n]); // the new device's chain went past the old one's
   const reopened = decodeProfile(await new KeyStore(storage, CHEAP).unlock("a new passphrase"));
   assert.ok(reopened.backupKey !== null && equalBytes(reopened.backupKey, key));
+});
+
+test("words the group deletes are deleted from the device too; the next visit neither shows nor fetches them", async () => {
+  const { w, seen, conv, storage } = await welcomed();
+  await conv.send("words I regret");
+  await tick();
+  await conv.kept();
+  const words = (await storage.keys("words")).length;
+  const mine = w.node.by(conv.self).find((e) => e.kind === MESSAGE_KIND)!;
+  catchUp(w.fay, w.node, seen);
+  const deps = w.fay.state.headIds();
+  const payload = encodeControlPayload({ kind: "redact", deps, target: conv.self, ids: [fromHex(mine.id)] });
+  const m = w.b.raw("founder", CONTROL_KIND.redact, payload, deps, "founder redacts");
+  w.node.add(m.entry.bytes, m.payload);
+  await tick();
+  await conv.kept();
+  assert.deepEqual(conv.view().messages.map((x) => x.text), ["Welcome"]);
+  assert.equal((await storage.keys("words")).length, words - 1); // its words are gone from the device
+  w.node.closePage();
+  const again = await reopen(w, storage);
+  assert.deepEqual(again.view().messages.map((x) => x.text), ["Welcome"]);
+  assert.equal(again.fetched, 0);
 });

@@ -136,6 +136,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             url_after_join = page.url
             secrets = page.evaluate(SECRETS, PASSPHRASE)
             # Coming back later: the page asks for the passphrase, then shows the conversation.
+            fay("mark")  # from here on only the page fetches
             page.goto(web.web.origin + "/")
             page.get_by_role("heading", name="Welcome back").wait_for()
             check_screen(page, reports, "welcome-back")
@@ -174,9 +175,14 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
             received.append(bytes(data))
         receive_data(conn, data)
 
+    fetches: list[int | str] = []  # the `after` of every fetch, and where the revisit began
+
     def request(data: bytes) -> Any:
         received.append(bytes(data))
-        return decode_request(data)
+        decoded = decode_request(data)
+        if decoded.op == "fetch":
+            fetches.append(decoded.int_of("after"))
+        return decoded
 
     monkeypatch.setattr(h11.Connection, "receive_data", http)
     monkeypatch.setattr(node.session, "decode_client_request", request)
@@ -187,6 +193,9 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
         link = str(InviteLink(web.web.origin, token))
 
         async def step(name: str, *args: Any) -> Any:
+            if name == "mark":
+                fetches.append("revisit")
+                return None
             if name == "say":
                 await fay.send(s, group, args[0], warning=args[1])
                 return None
@@ -223,3 +232,6 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     found = [name for name, secret in secrets.items() if secret in everything]
     assert not found, found
     assert bytes.fromhex(browser) in stored  # the pseudonym is public: the node holds the member's entries
+    # The revisit read the group from the device: it fetched only after the cursor it kept.
+    revisit = fetches[fetches.index("revisit") + 1 :]
+    assert revisit and all(isinstance(a, int) and a > 0 for a in revisit), fetches

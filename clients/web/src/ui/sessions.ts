@@ -140,6 +140,7 @@ export class SessionsPanel {
       const hex = toHex(m.key);
       select.append(el(doc, "option", hex === toHex(this.conv.self) ? "You" : label(m.key), { value: hex }));
     }
+    if (o.holder instanceof Uint8Array) select.value = toHex(o.holder); // who has it now
     const p = el(doc, "p");
     p.append(el(doc, "label", "Give the talking piece to", { for: id }), select);
     f.append(p, el(doc, "button", "Pass the talking piece", { type: "submit" }));

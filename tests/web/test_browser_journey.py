@@ -267,7 +267,7 @@ def journey(
 
 @pytest.mark.parametrize(
     "without_webtransport",
-    [False, pytest.param(True, marks=pytest.mark.slow)],
+    [False, True],
     ids=["webtransport", "websocket-fallback"],
 )
 async def test_a_facilitator_and_three_phones_live_a_group_from_join_to_recovery(

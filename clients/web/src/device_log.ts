@@ -37,6 +37,8 @@ export class DeviceLog {
   private broken = false;
   /** Entry id (hex) -> where its words are kept, for `forget`. */
   private readonly wordsOf = new Map<string, { key: string; header: Uint8Array; words: string }>();
+  /** Keys of the items `load` found whole (kept already: not written again when fetched again). */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly history: HistoryStore,
@@ -46,8 +48,10 @@ export class DeviceLog {
   }
 
   /** The cursor kept for this group (0 if none) and the items kept, in cursor order. A record that
-   * does not open or decode is skipped (the history counts it as damaged). */
+   * does not open or decode is skipped (the history counts it as damaged) and the cursor is then 0:
+   * the group is fetched again from the start rather than read with an entry missing. */
   async load(): Promise<{ cursor: bigint; items: EntryItem[] }> {
+    let damaged = false;
     const prefix = `${this.group}.`;
     const keys: [string, "ctl" | "msg"][] = [];
     for (const store of ["ctl", "msg"] as const) for (const k of await this.history.keys(store)) if (k.startsWith(prefix)) keys.push([k, store]);
@@ -58,7 +62,10 @@ export class DeviceLog {
         const raw = await this.history.get(store, k);
         if (raw === undefined) continue;
         const v = decode(raw);
-        if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Uint8Array)) continue;
+        if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Uint8Array)) {
+          damaged = true;
+          continue;
+        }
         const cursor = BigInt(`0x${k.slice(prefix.length)}`);
         let payload: Uint8Array | null = null;
         if (store === "ctl" && v[1] instanceof Uint8Array) payload = v[1];
@@ -67,8 +74,10 @@ export class DeviceLog {
           this.wordsOf.set(toHex(decodeEntry(v[0]).id), { key: k, header: v[0], words: v[1] });
         }
         items.push([cursor, v[0], payload]);
+        this.held.add(k);
       } catch (e) {
         if (!(e instanceof HoldspaceError)) throw e;
+        damaged = true;
       }
     }
     let cursor = 0n;
@@ -79,7 +88,7 @@ export class DeviceLog {
     } catch (e) {
       if (!(e instanceof HoldspaceError)) throw e;
     }
-    return { cursor, items };
+    return { cursor: damaged ? 0n : cursor, items };
   }
 
   /** Keeps `items` and then `cursor` (queued after earlier calls; see the invariants). */
@@ -118,8 +127,9 @@ export class DeviceLog {
   }
 
   private async keepOne([cursor, header, payload]: EntryItem): Promise<void> {
-    const entry = decodeEntry(header, payload);
     const key = itemKey(this.group, cursor);
+    if (this.held.has(key)) return;
+    const entry = decodeEntry(header, payload);
     if (isControlKind(entry.header.k)) await this.history.put("ctl", key, encode([header, payload]));
     else {
       const words = payload === null ? null : await this.history.addWords(payload);

@@ -240,7 +240,8 @@ export class Conversation {
       this.loaded = true;
       const kept = await this.device.load();
       this.take(kept.items, false);
-      if (kept.cursor > this.cursor) this.cursor = kept.cursor;
+      // an entry missing from the device (a log with a gap): read the group from the node again
+      this.cursor = this.client.waitingCount > 0 ? 0n : kept.cursor;
     }
     for (let more = true; more; ) {
       const page = await link.request("fetch", new Map<string, CborValue>([["g", this.record.groupId], ["after", this.cursor], ["limit", FETCH_LIMIT]]));

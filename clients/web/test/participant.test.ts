@@ -494,3 +494,25 @@ test("words the group deletes are deleted from the device too; the next visit ne
   assert.deepEqual(again.view().messages.map((x) => x.text), ["Welcome"]);
   assert.equal(again.fetched, 0);
 });
+
+test("a device record that does not open is not a hole in the group: the next visit reads the group from the node again", async () => {
+  const { w, conv, storage } = await welcomed();
+  await conv.send("first");
+  await tick();
+  await conv.kept();
+  const [key] = (await storage.keys("msg")).slice(-1);
+  const sealed = (await storage.get("msg", key!))!;
+  sealed[sealed.length - 1]! ^= 1; // the last message's record spoilt on the device
+  await storage.put("msg", key!, sealed);
+  const words = (await storage.keys("words")).length;
+  w.node.closePage();
+  const again = await reopen(w, storage);
+  assert.equal(again.fetched, w.node.items.length); // everything fetched again
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "first"]);
+  await again.kept();
+  assert.equal((await storage.keys("words")).length, words + 1); // only the spoilt one kept again (its old copy is left to pruning)
+  w.node.closePage();
+  const third = await reopen(w, storage);
+  assert.equal(third.fetched, 0);
+  assert.deepEqual(third.view().messages.map((m) => m.text), ["Welcome", "first"]);
+});

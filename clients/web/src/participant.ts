@@ -24,7 +24,7 @@ import { DeviceLog, type EntryItem } from "./device_log.js";
 import { createEntry, decodeEntry, type Entry } from "./entry.js";
 import { fail, HoldspaceError } from "./errors.js";
 import { GroupClient } from "./group_client.js";
-import { HistoryStore } from "./history.js";
+import { HISTORY_STORES, HistoryStore } from "./history.js";
 import { createIdentityDocument, derivePseudonym, type Pseudonym } from "./identity.js";
 import type { InviteToken } from "./invite.js";
 import { joinPayload } from "./invite_payloads.js";
@@ -83,8 +83,9 @@ export class Participant {
   }
 
   /** The identity of `backup` (14.7), sealed in this browser under `passphrase` in place of any
-   * there, with a fresh history key; `backupKey` is kept for later backups. A membership's log
-   * position may be stale: a conversation reads its own log before it writes (14.7). */
+   * there, with a fresh history key (the history of an identity there before, sealed under a key
+   * that is lost with its passphrase, is deleted); `backupKey` is kept for later backups. A
+   * membership's log position may be stale: a conversation reads its own log before it writes (14.7). */
   static async restore(keys: KeyStore, storage: Storage, passphrase: string, backup: Backup, backupKey: Uint8Array, clock: () => number = Date.now): Promise<Participant> {
     if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
     const groups: GroupRecord[] = backup.groups.map((m) => {
@@ -92,6 +93,7 @@ export class Participant {
       return { groupId: m.groupId, context: m.context, hosts: [...m.hosts], seq: known ? m.seq : 0n, prev: known ? m.prev : null, join: null, sent: new Map() };
     });
     const profile: Profile = { master: backup.master, historyKey: randomBytes(32), node: backup.node ?? "", groups, backupKey };
+    for (const store of HISTORY_STORES) for (const k of await storage.keys(store)) await storage.delete(store, k);
     await keys.create(passphrase, encodeProfile(profile));
     return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
   }

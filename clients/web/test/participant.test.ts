@@ -471,6 +471,12 @@ test("the recovery words alone bring the identity back on a new device: the grou
   assert.deepEqual(indices, [0n, 1n]); // the new device's chain went past the old one's
   const reopened = decodeProfile(await new KeyStore(storage, CHEAP).unlock("a new passphrase"));
   assert.ok(reopened.backupKey !== null && equalBytes(reopened.backupKey, key));
+  // restored over an identity whose passphrase was forgotten: its history, unreadable now, goes
+  await again.kept();
+  const old = new MemoryStorage();
+  for (const store of ["msg", "words", "ctl", "seen"]) for (const k of await storage.keys(store)) await old.put(store, `${k}-old`, (await storage.get(store, k))!);
+  await Participant.restore(new KeyStore(old, CHEAP), old, "another passphrase", backup, key, w.clock);
+  for (const store of ["msg", "words", "ctl", "seen"]) assert.deepEqual(await old.keys(store), [], store);
 });
 
 test("words the group deletes are deleted from the device too; the next visit neither shows nor fetches them", async () => {

@@ -122,6 +122,7 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
         made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
         await join(ctx, invite, made, link);
       });
+      ctx.main.append(restoreButton(ctx.doc, "Have recovery words from before? Restore them first", () => startRestore(ctx)));
     }
   });
 }

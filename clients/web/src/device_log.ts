@@ -20,7 +20,7 @@
 import { toHex } from "./bytes.js";
 import { type CborValue, decode, encode } from "./cbor.js";
 import { isControlKind } from "./control.js";
-import { decodeEntry } from "./entry.js";
+import { H } from "./crypto.js";
 import { HoldspaceError } from "./errors.js";
 import type { HistoryStore } from "./history.js";
 
@@ -71,7 +71,7 @@ export class DeviceLog {
         if (store === "ctl" && v[1] instanceof Uint8Array) payload = v[1];
         else if (store === "msg" && typeof v[1] === "string") {
           payload = (await this.history.get("words", v[1])) ?? null;
-          this.wordsOf.set(toHex(decodeEntry(v[0]).id), { key: k, header: v[0], words: v[1] });
+          this.wordsOf.set(toHex(H(v[0])), { key: k, header: v[0], words: v[1] }); // the entry id (6.1)
         }
         items.push([cursor, v[0], payload]);
         this.held.add(k);
@@ -129,12 +129,12 @@ export class DeviceLog {
   private async keepOne([cursor, header, payload]: EntryItem): Promise<void> {
     const key = itemKey(this.group, cursor);
     if (this.held.has(key)) return;
-    const entry = decodeEntry(header, payload);
-    if (isControlKind(entry.header.k)) await this.history.put("ctl", key, encode([header, payload]));
+    const kind = (decode(header) as Map<string, CborValue>).get("k"); // verified as it was received
+    if (typeof kind === "bigint" && isControlKind(kind)) await this.history.put("ctl", key, encode([header, payload]));
     else {
       const words = payload === null ? null : await this.history.addWords(payload);
       await this.history.put("msg", key, encode([header, words]));
-      if (words !== null) this.wordsOf.set(toHex(entry.id), { key, header, words });
+      if (words !== null) this.wordsOf.set(toHex(H(header)), { key, header, words });
     }
   }
 }

@@ -92,7 +92,7 @@ def person(
     if without_webtransport:
         context.add_init_script("delete globalThis.WebTransport;")
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(30_000)  # a loaded CI machine: each step may take longer
     collect_errors(page, problems)
     return context, page
 

@@ -47,7 +47,8 @@ SECRETS = """async (passphrase) => {
   const g = profile.groups[0];
   const p = hs.derivePseudonym(profile.master, g.context);
   storage.close();
-  return {master: hs.toHex(profile.master), history: hs.toHex(profile.historyKey), seed: hs.toHex(p.ed25519Seed),
+  return {master: hs.toHex(profile.master), history: hs.toHex(profile.historyKey), backup: hs.toHex(profile.backupKey),
+          seed: hs.toHex(p.ed25519Seed),
           x25519: hs.toHex(p.x25519Secret), pseudonym: hs.toHex(p.ed25519Public)};
 }"""
 
@@ -95,6 +96,11 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             check_screen(page, reports, "passphrase")
             page.get_by_label("Type it again").fill(PASSPHRASE)
             page.get_by_role("button", name="Join the group").click()
+            page.get_by_role("heading", name="Your recovery key").wait_for(timeout=30_000)
+            page.get_by_text("is kept on your group's node").wait_for()  # the sealed backup reached the node
+            recovery_words = page.locator("#recovery-words li").all_inner_texts()
+            check_screen(page, reports, "recovery-key")
+            page.get_by_role("button", name="I have written them down").click()
             page.get_by_role("heading", name="Your group").wait_for(timeout=30_000)
             page.get_by_text("Waiting for the group to share its keys with you").wait_for()
             check_screen(page, reports, "waiting-for-keys")
@@ -141,6 +147,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             url_after_join = page.url
             secrets = page.evaluate(SECRETS, PASSPHRASE)
             # Coming back later: the page asks for the passphrase, then shows the conversation.
+            fay("mark")  # from here on only the page fetches
             page.goto(web.web.origin + "/")
             page.get_by_role("heading", name="Welcome back").wait_for()
             check_screen(page, reports, "welcome-back")
@@ -163,6 +170,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
         "url": url_after_join,
         "secrets": secrets,
         "again": again,
+        "recovery_words": recovery_words,
     }
 
 
@@ -179,9 +187,14 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
             received.append(bytes(data))
         receive_data(conn, data)
 
+    fetches: list[int | str] = []  # the `after` of every fetch, and where the revisit began
+
     def request(data: bytes) -> Any:
         received.append(bytes(data))
-        return decode_request(data)
+        decoded = decode_request(data)
+        if decoded.op == "fetch":
+            fetches.append(decoded.int_of("after"))
+        return decoded
 
     monkeypatch.setattr(h11.Connection, "receive_data", http)
     monkeypatch.setattr(node.session, "decode_client_request", request)
@@ -192,6 +205,9 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
         link = str(InviteLink(web.web.origin, token))
 
         async def step(name: str, *args: Any) -> Any:
+            if name == "mark":
+                fetches.append("revisit")
+                return None
             if name == "say":
                 await fay.send(s, group, args[0], warning=args[1])
                 return None
@@ -224,6 +240,11 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     everything = stored + b"".join(received)
     secrets = {k: bytes.fromhex(v) for k, v in result["secrets"].items() if k != "pseudonym"}
     secrets |= {"passphrase": PASSPHRASE.encode(), "words": WORDS.encode(), "hard": HARD.encode()}
+    assert len(result["recovery_words"]) == 13
+    secrets |= {"recovery words": " ".join(result["recovery_words"]).encode()}
     found = [name for name, secret in secrets.items() if secret in everything]
     assert not found, found
     assert bytes.fromhex(browser) in stored  # the pseudonym is public: the node holds the member's entries
+    # The revisit read the group from the device: it fetched only after the cursor it kept.
+    revisit = fetches[fetches.index("revisit") + 1 :]
+    assert revisit and all(isinstance(a, int) and a > 0 for a in revisit), fetches

@@ -31,6 +31,9 @@ import { CallScreen } from "./ui/call.js";
 import { ConversationScreen } from "./ui/conversation.js";
 import { el, showProblem } from "./ui/dom.js";
 import { attachFacilitation } from "./ui/facilitation.js";
+import { fetchBackup, makeRecoveryKey, putBackupOnNode } from "./identity_backup.js";
+import { restoreButton, showRecoveryKey, showRestore } from "./ui/recovery.js";
+import { addSessions } from "./ui/sessions.js";
 import { Help } from "./ui/help.js";
 import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
 
@@ -70,6 +73,7 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
     });
   };
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help, circle);
+  addSessions(ctx.doc, ctx.main, conv);
   attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (next !== current) current.close();
@@ -113,7 +117,25 @@ async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { cli
   const record = me.group(invite.token.groupId)!;
   me.profile.groups.splice(me.profile.groups.indexOf(record), 1);
   me.profile.groups.push(record); // the group opened last is the one the page opens
-  await openConversation(ctx, me, link.client);
+  if (me.profile.backupKey !== null) {
+    void putBackupOnNode(me.profile, link.client, record).catch(() => undefined); // the new membership
+    await openConversation(ctx, me, link.client);
+    return;
+  }
+  const words = makeRecoveryKey(me.profile); // shown once, never kept
+  await me.save();
+  const problem = await putBackupOnNode(me.profile, link.client, record).then(() => null, (e: unknown) => e ?? "error");
+  showRecoveryKey(ctx.doc, ctx.main, words, problem, () => void openConversation(ctx, me, link.client));
+}
+
+/** "Restore on this device" (14.8): the backup the node keeps for the words, opened, sealed here. */
+function startRestore(ctx: Ctx): void {
+  showRestore(ctx.doc, ctx.main, async (words, passphrase) => {
+    const link = await connect();
+    const { backup, key } = await fetchBackup(link.client, words);
+    const me = await P.restore(ctx.keys, ctx.storage, passphrase, backup, key);
+    await openConversation(ctx, me, link.client);
+  });
 }
 
 function startJoin(ctx: Ctx, invite: ParsedInvite): void {
@@ -130,6 +152,7 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
         made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
         await join(ctx, invite, made, link);
       });
+      ctx.main.append(restoreButton(ctx.doc, "Have recovery words from before? Restore them first", () => startRestore(ctx)));
     }
   });
 }
@@ -162,10 +185,11 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
     doc.defaultView?.addEventListener("hashchange", show);
     return;
   }
-  if (await ctx.keys.exists())
+  if (await ctx.keys.exists()) {
     showUnlock(doc, main, async (passphrase) => {
       const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
       await openConversation(ctx, me, (await connect()).client);
     });
-  else main.replaceChildren(...missing(doc));
+    main.append(restoreButton(doc, "Forgot your passphrase? Restore with your recovery words", () => startRestore(ctx)));
+  } else main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
 }

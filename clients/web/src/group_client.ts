@@ -10,7 +10,7 @@
  */
 import { equalBytes, toHex } from "./bytes.js";
 import { type Content, decodeContent, type Unsupported } from "./content.js";
-import { DIRECT_KIND, isControlKind, MESSAGE_KIND } from "./control.js";
+import { CONTROL_KIND, decodeControlPayload, DIRECT_KIND, isControlKind, MESSAGE_KIND } from "./control.js";
 import { decodeDirectEnvelope, decodeMessageEnvelope, type DirectEnvelope, type MessageEnvelope, openDirectKey, openDirectWithKey } from "./e2ee.js";
 import { deletedBy, messageStatus } from "./deletion.js";
 import { decodeEntry, type Entry, groupOf } from "./entry.js";
@@ -61,6 +61,8 @@ export class GroupClient {
   private readonly waiting = new Map<string, Map<bigint, { entry: Entry; payload: Uint8Array | null }>>();
   private readonly records: MessageRecord[] = [];
   private readonly byId = new Map<string, MessageRecord>();
+  /** Epoch id (hex) -> one past the highest index of this member's own group messages held in it. */
+  private readonly ownNext = new Map<string, bigint>();
 
   /**
    * `self` is the member's pseudonym in this group and `x25519Secrets` the X25519 secrets it has
@@ -132,6 +134,7 @@ export class GroupClient {
     log.head = { seq: entry.header.s, id: entry.id };
     this.logs.set(author, log);
     if (isControlKind(kind)) {
+      if (kind === CONTROL_KIND.session && equalBytes(entry.header.a, this.self)) this.usedBySession(kind, payload!, entry.header.a);
       this.refresh();
       return;
     }
@@ -153,12 +156,35 @@ export class GroupClient {
     if (payload === null || record.deleted !== null) return;
     try {
       record.envelope = kind === MESSAGE_KIND ? decodeMessageEnvelope(payload) : decodeDirectEnvelope(payload);
+      if (kind === MESSAGE_KIND && equalBytes(entry.header.a, this.self)) this.usedOwn(record.envelope as MessageEnvelope);
     } catch (e) {
       if (!(e instanceof HoldspaceError)) throw e;
       record.error = e.code;
       return;
     }
     this.open(record);
+  }
+
+  /** A session's details are sealed on the author's chain too (17.3). */
+  private usedBySession(kind: bigint, payload: Uint8Array, author: Uint8Array): void {
+    const p = decodeControlPayload(kind, payload, author);
+    if (p.kind !== "session" || p.details === null) return;
+    try {
+      this.usedOwn(decodeMessageEnvelope(p.details));
+    } catch (e) {
+      if (!(e instanceof HoldspaceError)) throw e;
+    }
+  }
+
+  private usedOwn(env: MessageEnvelope): void {
+    const hex = toHex(env.epoch);
+    if (env.index >= (this.ownNext.get(hex) ?? 0n)) this.ownNext.set(hex, env.index + 1n);
+  }
+
+  /** One past the highest index of this member's own group messages held in `epoch` (0 if none):
+   * kept as entries arrive, so a send never walks the messages (13.3: a key is used once). */
+  ownNextIndex(epoch: Uint8Array): bigint {
+    return this.ownNext.get(toHex(epoch)) ?? 0n;
   }
 
   /** Tries to open a record's words with the keys held now. */

@@ -127,6 +127,15 @@ export class HistoryStore {
     return key;
   }
 
+  /** Delete a message's words now (the group deleted the message, 17.5); nothing if absent. */
+  async deleteWords(key: string): Promise<void> {
+    const old = await this.storage.get(WORDS, key);
+    if (old === undefined) return;
+    await this.storage.delete(WORDS, key);
+    this.bytes -= key.length + old.length;
+    this.prunable.delete(key);
+  }
+
   /** Bytes held by the history's records. */
   get size(): number {
     return this.bytes;

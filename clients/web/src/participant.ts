@@ -17,13 +17,14 @@
 import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
 import type { CborMap, CborValue } from "./cbor.js";
 import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
-import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "./control.js";
+import { type ControlPayload, CONTROL_KIND, DIRECT_KIND, encodeControlPayload, kindOf, MESSAGE_KIND } from "./control.js";
 import { randomBytes } from "./crypto.js";
 import { type DirectRecipient, sealDirect } from "./e2ee.js";
+import { DeviceLog, type EntryItem } from "./device_log.js";
 import { createEntry, decodeEntry, type Entry } from "./entry.js";
 import { fail, HoldspaceError } from "./errors.js";
 import { GroupClient } from "./group_client.js";
-import { HistoryStore } from "./history.js";
+import { HISTORY_STORES, HistoryStore } from "./history.js";
 import { createIdentityDocument, derivePseudonym, type Pseudonym } from "./identity.js";
 import type { InviteToken } from "./invite.js";
 import { joinPayload } from "./invite_payloads.js";
@@ -31,6 +32,7 @@ import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
+import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
 
@@ -75,7 +77,23 @@ export class Participant {
   /** A new identity: a fresh master secret and history key, sealed under `passphrase`. */
   static async create(keys: KeyStore, storage: Storage, passphrase: string, node: string, clock: () => number = Date.now): Promise<Participant> {
     if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
-    const profile: Profile = { master: randomBytes(32), historyKey: randomBytes(32), node, groups: [] };
+    const profile: Profile = { master: randomBytes(32), historyKey: randomBytes(32), node, groups: [], backupKey: null };
+    await keys.create(passphrase, encodeProfile(profile));
+    return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
+  }
+
+  /** The identity of `backup` (14.7), sealed in this browser under `passphrase` in place of any
+   * there, with a fresh history key (the history of an identity there before, sealed under a key
+   * that is lost with its passphrase, is deleted); `backupKey` is kept for later backups. A
+   * membership's log position may be stale: a conversation reads its own log before it writes (14.7). */
+  static async restore(keys: KeyStore, storage: Storage, passphrase: string, backup: Backup, backupKey: Uint8Array, clock: () => number = Date.now): Promise<Participant> {
+    if (passphrase === "") fail("client.passphrase", "an empty passphrase would protect nothing");
+    const groups: GroupRecord[] = backup.groups.map((m) => {
+      const known = m.seq > 0n && m.prev !== null;
+      return { groupId: m.groupId, context: m.context, hosts: [...m.hosts], seq: known ? m.seq : 0n, prev: known ? m.prev : null, join: null, sent: new Map() };
+    });
+    const profile: Profile = { master: backup.master, historyKey: randomBytes(32), node: backup.node ?? "", groups, backupKey };
+    for (const store of HISTORY_STORES) for (const k of await storage.keys(store)) await storage.delete(store, k);
     await keys.create(passphrase, encodeProfile(profile));
     return new Participant(keys, await HistoryStore.open(storage, profile.historyKey, BROWSER_BUDGET), profile, clock);
   }
@@ -167,10 +185,18 @@ export interface ConversationView {
   readonly pin: string | null;
 }
 
+/** Where an entry of this member is written: its group, its author and its seq. */
+export interface At {
+  readonly groupId: Uint8Array;
+  readonly author: Uint8Array;
+  readonly seq: bigint;
+}
+
 /**
  * One group's conversation over a node session. `connect` authenticates, sends a kept join, reads
- * everything from the start (the group state and the keys are computed from the log, never stored
- * beside it), subscribes, and sends the outbox; `onChange` is called after each change.
+ * what this device kept of the group (device_log.ts; the group state and the keys are computed from
+ * the entries, one at a time, never stored beside them), fetches only what is new after the kept
+ * cursor, subscribes, and sends the outbox; `onChange` is called after each change.
  */
 export class Conversation {
   readonly client: GroupClient;
@@ -178,6 +204,11 @@ export class Conversation {
   private readonly payloads = new Map<string, Uint8Array>();
   private link: NodeLink | null = null;
   private cursor = 0n;
+  private readonly device: DeviceLog;
+  private readonly forgotten = new Set<string>();
+  private loaded = false;
+  /** Entry items the node sent since this page opened (a fetch's or a subscription's). */
+  fetched = 0;
   private waiting: OutItem[] = [];
   onChange: () => void = () => undefined;
 
@@ -187,6 +218,7 @@ export class Conversation {
   ) {
     this.me = participant.pseudonym(record);
     this.client = new GroupClient(record.groupId, this.me.ed25519Public, [this.me.x25519Secret]);
+    this.device = new DeviceLog(participant.history, record.groupId);
   }
 
   get self(): Uint8Array {
@@ -211,6 +243,13 @@ export class Conversation {
     await this.loadOutbox();
     await link.authenticate(this.me.ed25519Seed);
     await this.participant.sendJoin(link, this.record, publishHere);
+    if (!this.loaded) {
+      this.loaded = true;
+      const kept = await this.device.load();
+      this.take(kept.items, false);
+      // an entry missing from the device (a log with a gap): read the group from the node again
+      this.cursor = this.client.waitingCount > 0 ? 0n : kept.cursor;
+    }
     for (let more = true; more; ) {
       const page = await link.request("fetch", new Map<string, CborValue>([["g", this.record.groupId], ["after", this.cursor], ["limit", FETCH_LIMIT]]));
       this.take(page.get("entries"));
@@ -219,31 +258,50 @@ export class Conversation {
       more = page.get("more") === true;
     }
     this.onChange();
-    link.subscribe(this.record.groupId, this.cursor, (ev, fields) => {
+    const sub = link.subscribe(this.record.groupId, this.cursor, (ev, fields) => {
       if (ev !== "entries") return;
       this.take(fields.get("entries"));
       this.onChange();
       void this.flush();
     });
+    sub.done.catch(() => undefined); // a subscription ends with its session; coming back online opens both again
     return this.flush();
   }
 
-  /** Takes entry items `[cursor, header, payload]` from a fetch or a subscription, in order. An
-   * entry the client refuses (malformed, another group's) is skipped: a node cannot make it count. */
-  take(items: CborValue | undefined): void {
+  /** Takes entry items `[cursor, header, payload]` from a fetch or a subscription (`keep`: and
+   * keeps them on this device), or from the device, in order. An entry the client refuses
+   * (malformed, another group's) is skipped: a node cannot make it count. */
+  take(items: CborValue | readonly EntryItem[] | undefined, keep = true): void {
     if (!Array.isArray(items)) return;
-    for (const item of items) {
+    const kept: EntryItem[] = [];
+    for (const item of items as readonly CborValue[]) {
       if (!Array.isArray(item) || item.length !== 3) continue;
       const [c, header, payload] = item;
+      if (keep) this.fetched++;
       if (typeof c === "bigint" && c > this.cursor) this.cursor = c;
-      if (!(header instanceof Uint8Array) || !(payload === null || payload instanceof Uint8Array)) continue;
+      if (typeof c !== "bigint" || !(header instanceof Uint8Array) || !(payload === null || payload instanceof Uint8Array)) continue;
       try {
         const got = this.client.receive(header, payload);
         if (payload !== null) this.payloads.set(toHex(got.id), payload);
+        kept.push([c, header, payload]); // a duplicate too: this member's own entry, read when acknowledged
       } catch (e) {
         if (!(e instanceof HoldspaceError)) throw e;
       }
     }
+    if (keep) void this.device.keep(kept, this.cursor);
+    for (const r of this.client.messages()) {
+      if (r.deleted === null || r.deleted === "expired") continue;
+      const id = toHex(r.entry.id);
+      if (this.forgotten.has(id)) continue;
+      this.forgotten.add(id);
+      this.payloads.delete(id);
+      void this.device.forget(id); // 17.5: the device deletes its copy of what the group deleted
+    }
+  }
+
+  /** Settles once what the node sent so far is kept on this device. */
+  kept(): Promise<void> {
+    return this.device.idle();
   }
 
   /** Puts `content` in the outbox (sealed at once in the history) and starts sending it. */
@@ -298,17 +356,6 @@ export class Conversation {
     return flushed.catch((e: unknown) => ({ sent: [], refused: [], stoppedBy: e instanceof HoldspaceError ? e.code : "web.unreachable" }));
   }
 
-  /** One past the highest index of this member's own messages held in `epoch` (0 if none). */
-  private usedIn(epoch: Uint8Array): bigint {
-    let next = 0n;
-    for (const r of this.client.messages()) {
-      const env = r.envelope;
-      if (r.direct || env === null || !equalBytes(r.entry.header.a, this.self) || !("epoch" in env) || !equalBytes(env.epoch, epoch)) continue;
-      if (env.index >= next) next = env.index + 1n;
-    }
-    return next;
-  }
-
   /** This member's log head: the later of what a node acknowledged and what it holds of the log. */
   head(): { seq: bigint; prev: Uint8Array | null } {
     const held = this.client.head(this.self);
@@ -335,14 +382,7 @@ export class Conversation {
         await this.rekey(link);
         return null; // signed once the rekey comes back
       }
-      const epoch = currentEpoch(g)!;
-      const hex = toHex(epoch);
-      ring.skipSendTo(epoch, this.record.sent.get(hex) ?? 0n);
-      ring.skipSendTo(epoch, this.usedIn(epoch)); // and past any of its messages the node holds
-      // the index used is saved before the entry exists anywhere
-      this.record.sent.set(hex, ring.nextSendIndex(epoch)! + 1n);
-      await this.participant.save();
-      payload = ring.seal(g, at, item.content);
+      payload = await this.sealGroup(at, item.content);
       kind = MESSAGE_KIND;
     } else {
       const recipients: DirectRecipient[] = item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
@@ -351,6 +391,56 @@ export class Conversation {
     }
     const entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: at.seq, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind, payload });
     return [entry.bytes, payload];
+  }
+
+  /** Seals `content` as a group message of this member at `at` in the current epoch (13.4), which
+   * it must be able to send in (`ring.canSend`): its sender chain goes past every index kept in the
+   * profile and every one of its messages held, and the index used is saved before the sealed bytes
+   * exist anywhere. */
+  async sealGroup(at: At, content: Uint8Array): Promise<Uint8Array> {
+    const g = this.client.state;
+    const ring = this.client.ring;
+    const epoch = currentEpoch(g);
+    if (epoch === null || !ring.canSend(g)) return fail("e2ee.unknown_epoch", "no clean epoch to send in yet");
+    const hex = toHex(epoch);
+    ring.skipSendTo(epoch, this.record.sent.get(hex) ?? 0n);
+    ring.skipSendTo(epoch, this.client.ownNextIndex(epoch)); // and past any of its messages the node holds
+    this.record.sent.set(hex, ring.nextSendIndex(epoch)! + 1n);
+    await this.participant.save();
+    return ring.seal(g, at, content);
+  }
+
+  /**
+   * Publishes a control entry of this member (a facilitator's session, for one) at once, not
+   * through the outbox: `build` gets the entry's position and the group state's heads and returns
+   * the payload. A group message that needs a clean epoch first gets one (a rekey, 13.1). Once
+   * acknowledged, the entry is this member's head and is read into the group state. Needs a session.
+   */
+  async publishControl(build: (at: At, deps: Uint8Array[]) => Promise<ControlPayload>): Promise<Uint8Array> {
+    const link = this.link ?? fail("web.unreachable", "the group's node is not connected");
+    const g = this.client.state;
+    if (!this.client.ring.canSend(g) && g.state.epochs.some((slot) => this.client.ring.holds(g.idOfSlot(slot)))) await this.rekey(link);
+    const head = this.head();
+    const at: At = { groupId: this.record.groupId, author: this.self, seq: head.seq + 1n };
+    const p = await build(at, this.client.state.headIds());
+    const payload = encodeControlPayload(p);
+    const entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: at.seq, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind: kindOf(p), payload });
+    await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));
+    await this.acknowledged(entry, payload);
+    return entry.id;
+  }
+
+  /** An entry of this member the node acknowledged: its new head, read into the group state. */
+  private async acknowledged(entry: Entry, payload: Uint8Array): Promise<void> {
+    this.record.seq = entry.header.s;
+    this.record.prev = entry.id;
+    await this.participant.save();
+    try {
+      this.client.receive(entry.bytes, payload);
+    } catch (e) {
+      if (!(e instanceof HoldspaceError)) throw e;
+    }
+    this.onChange();
   }
 
   /** Publishes a rekey to the current members (13.1), once acknowledged this member's new head. */
@@ -365,9 +455,7 @@ export class Conversation {
       if (e instanceof HoldspaceError) return; // stale or unsettled: tried again at the next flush
       throw e;
     }
-    this.record.seq = entry.header.s;
-    this.record.prev = entry.id;
-    await this.participant.save();
+    await this.acknowledged(entry, payload);
   }
 
   private readMessages(): ReadMessage[] {

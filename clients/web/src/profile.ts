@@ -3,14 +3,17 @@
  * the device history (history.ts), the home node, and per group only secrets and positions — the
  * pseudonym's derivation context, the group's hosts, this member's log position, the join entry
  * while it is not acknowledged, and per epoch the next index of this member's sender chain (13.3:
- * a message key is never used twice, even across reloads). It does not grow with messages.
+ * a message key is never used twice, even across reloads); and, once a recovery key was made, the
+ * backup key derived from it (14.7: never the key or its words), to seal later backups. It does not
+ * grow with messages.
  *
  * Encoding: canonical CBOR `{"v": 1, "master": bstr 32, "hk": bstr 32, "node": tstr,
  * "groups": [* {"g": bstr 32, "ctx": bstr 1..64, "hosts": [* tstr], "seq": uint, "prev": bstr 32 /
- * null, "join": [bstr, bstr] / null, "sent": [* [bstr 32, uint]]}]}`.
+ * null, "join": [bstr, bstr] / null, "sent": [* [bstr 32, uint]]}], ? "bk": bstr 32}` (`bk` only
+ * when a backup key is kept).
  *
  * `decodeProfile` checks, each failure `keyfile.malformed`: canonical CBOR; a map of exactly those
- * fields with `v` = 1; `master` and `hk` 32 bytes; `node` text; each group a map of exactly its
+ * fields (and optionally `bk`) with `v` = 1; `master`, `hk` and `bk` 32 bytes; `node` text; each group a map of exactly its
  * fields, `g` 32 bytes, `ctx` 1 to 64 bytes, `hosts` texts, `seq` an unsigned integer, `prev` 32
  * bytes or null (null exactly when `seq` is 0), `join` null or two byte strings, `sent` pairs of a
  * 32-byte epoch id and an unsigned integer; no group twice.
@@ -37,6 +40,8 @@ export interface Profile {
   readonly historyKey: Uint8Array;
   readonly node: string;
   readonly groups: GroupRecord[];
+  /** The backup key (14.7) once a recovery key was made, else null. */
+  backupKey: Uint8Array | null;
 }
 
 export function encodeProfile(p: Profile): Uint8Array {
@@ -49,7 +54,7 @@ export function encodeProfile(p: Profile): Uint8Array {
     join: g.join === null ? null : [g.join[0], g.join[1]],
     sent: [...g.sent].map(([hex, n]) => [fromHex(hex), n]),
   }));
-  return encode({ v: 1n, master: p.master, hk: p.historyKey, node: p.node, groups });
+  return encode({ v: 1n, master: p.master, hk: p.historyKey, node: p.node, groups, ...(p.backupKey === null ? {} : { bk: p.backupKey }) });
 }
 
 const bad = (why: string): never => fail("keyfile.malformed", `not a browser profile: ${why}`);
@@ -104,7 +109,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   } catch {
     return bad("not canonical CBOR");
   }
-  const m = exactly(v, ["v", "master", "hk", "node", "groups"]);
+  const m = exactly(v, v instanceof Map && v.has("bk") ? ["v", "master", "hk", "node", "groups", "bk"] : ["v", "master", "hk", "node", "groups"]);
   if (m.get("v") !== 1n) bad("version 1");
   const node = m.get("node");
   const groups = m.get("groups");
@@ -112,5 +117,6 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   if (!Array.isArray(groups)) return bad("groups is a list");
   const out = groups.map(groupOf);
   if (new Set(out.map((g) => toHex(g.groupId))).size !== out.length) bad("a group is listed twice");
-  return { master: bytesOf(m.get("master"), 32), historyKey: bytesOf(m.get("hk"), 32), node, groups: out };
+  const bk = m.get("bk");
+  return { master: bytesOf(m.get("master"), 32), historyKey: bytesOf(m.get("hk"), 32), node, groups: out, backupKey: bk === undefined ? null : bytesOf(bk, 32) };
 }

@@ -69,7 +69,7 @@ export async function useIdentity(masterHex: string, groupHex: string, contextHe
   const keys = new KeyStore(s, FAST);
   if (!(await keys.exists())) {
     const record: GroupRecord = { groupId: fromHex(groupHex), context: fromHex(contextHex), hosts: [], seq: BigInt(seq), prev: fromHex(prevHex), join: null, sent: new Map() };
-    const profile: Profile = { master: fromHex(masterHex), historyKey: HISTORY_KEY, node: "", groups: [record] };
+    const profile: Profile = { master: fromHex(masterHex), historyKey: HISTORY_KEY, node: "", groups: [record], backupKey: null };
     await keys.create(PASSPHRASE, encodeProfile(profile));
   }
   const me = await Participant.unlock(keys, s, PASSPHRASE);

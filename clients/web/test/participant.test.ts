@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { equalBytes, toHex } from "../src/bytes.js";
+import { equalBytes, fromHex, toHex } from "../src/bytes.js";
 import type { CborMap, CborValue } from "../src/cbor.js";
 import { type Content, encodeContent } from "../src/content.js";
-import { CONTROL_KIND, DIRECT_KIND, MESSAGE_KIND } from "../src/control.js";
+import { CONTROL_KIND, DIRECT_KIND, encodeControlPayload, MESSAGE_KIND } from "../src/control.js";
 import { decodeMessageEnvelope } from "../src/e2ee.js";
 import { decodeEntry } from "../src/entry.js";
 import { HoldspaceError } from "../src/errors.js";
@@ -21,6 +21,9 @@ import { KeyStore } from "../src/keystore.js";
 import { checkNewPassphrase, Conversation, type NodeLink, Participant } from "../src/participant.js";
 import { decodeProfile, encodeProfile, type Profile } from "../src/profile.js";
 import { MemoryStorage } from "../src/storage.js";
+import { answer, cancelDate, checkNewSession, passPiece, scheduleSession, upcoming } from "../src/schedule.js";
+import { suggestZones } from "../src/zone_names.js";
+import { type BackupLink, fetchBackup, makeRecoveryKey, putBackupOnNode } from "../src/identity_backup.js";
 import { Builder } from "./builder.js";
 
 const NODE = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4433";
@@ -102,9 +105,9 @@ const tick = async (): Promise<void> => {
 
 /** A group on the fake node whose founder ("fay", a facilitator) invites; her side reads with a
  * GroupClient and writes with the builder. */
-function world(): { node: FakeNode; b: Builder; fay: GroupClient; link: ReturnType<typeof parseInvite>; clock: () => number } {
+function world(role = "member"): { node: FakeNode; b: Builder; fay: GroupClient; link: ReturnType<typeof parseInvite>; clock: () => number } {
   const b = new Builder("webjoin");
-  const inv = b.invite("founder");
+  const inv = b.invite("founder", { role });
   const node = new FakeNode();
   for (const m of b.made) node.add(m.entry.bytes, m.payload);
   const founder = b.person("founder").p;
@@ -146,8 +149,8 @@ async function joined(w: ReturnType<typeof world>, storage = new MemoryStorage()
 
 /** A newcomer joined to the group, once Fay's "Welcome" (which gave her the group's keys) has reached
  * her; `seen`: how far Fay has read the node, for `catchUp`. */
-async function welcomed(): Promise<{ w: ReturnType<typeof world>; seen: { n: number }; me: Participant; conv: Conversation; storage: MemoryStorage; welcome: Uint8Array }> {
-  const w = world();
+async function welcomed(role = "member"): Promise<{ w: ReturnType<typeof world>; seen: { n: number }; me: Participant; conv: Conversation; storage: MemoryStorage; welcome: Uint8Array }> {
+  const w = world(role);
   const seen = { n: 0 };
   const newcomer = await joined(w);
   const welcome = fayWrites(w, seen, { t: "text", b: "Welcome" });
@@ -225,6 +228,28 @@ test("a message key is never used twice: the sender chain goes on after a reload
     w.fay.messages().filter((r) => equalBytes(r.entry.header.a, conv.self)).map((r) => r.content),
     ["first", "second", "third"].map((b) => ({ t: "text", b })),
   );
+});
+
+test("a later visit reads the group from the device and fetches only what is new", async () => {
+  const { w, seen, conv, storage } = await welcomed();
+  await conv.send("first");
+  await tick();
+  await conv.kept();
+  const before = w.node.items.length;
+  assert.ok(conv.fetched >= before - 1); // the first visit read everything from the node
+  w.node.closePage();
+  const second = await reopen(w, storage);
+  await second.kept();
+  assert.equal(second.fetched, 0); // nothing new: nothing fetched
+  assert.deepEqual(second.view().messages.map((m) => [m.text, m.mine]), [["Welcome", false], ["first", true]]);
+  fayWrites(w, seen, { t: "text", b: "new since" });
+  w.node.closePage();
+  const third = await reopen(w, storage);
+  assert.equal(third.fetched, w.node.items.length - before); // only the entry written since
+  assert.deepEqual(third.view().messages.map((m) => m.text), ["Welcome", "first", "new since"]);
+  await third.send("after two visits");
+  const indices = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND).map((e) => decodeMessageEnvelope(e.payload).index);
+  assert.deepEqual(indices, [0n, 1n]);
 });
 
 test("a member who holds keys rekeys by itself when someone new joined, then sends", async () => {
@@ -340,6 +365,7 @@ test("profiles round-trip, and a malformed one is keyfile.malformed", () => {
         join: i % 2 === 0 ? null : ([r(100), r(50)] as [Uint8Array, Uint8Array]),
         sent: new Map([[toHex(r(32)), BigInt(i)]]),
       })),
+      backupKey: i % 3 === 0 ? null : r(32),
     };
     const bytes = encodeProfile(p);
     assert.deepEqual(decodeProfile(bytes), p);
@@ -357,3 +383,142 @@ test("profiles round-trip, and a malformed one is keyfile.malformed", () => {
 });
 
 
+
+test("a facilitator schedules a weekly session; members answer; the talking piece is passed; one date is cancelled, the others stay", async () => {
+  const { w, seen, conv } = await welcomed("facilitator");
+  const now = w.clock();
+  const session = { title: "Thursday circle", about: "bring tea", date: "2026-03-05", time: "19:00", tz: "Europe/London", minutes: 90, weeks: 4 };
+  await scheduleSession(conv, session);
+  let dates = upcoming(conv, now);
+  assert.deepEqual(dates.map((o) => [o.title, o.about, o.index]), [0n, 1n, 2n, 3n].map((i) => ["Thursday circle", "bring tea", i]));
+  assert.equal(dates[0]!.start, Date.UTC(2026, 2, 5, 19, 0)); // 19:00 in London in March is 19:00 UTC
+  assert.equal(dates[3]!.start, Date.UTC(2026, 2, 26, 19, 0));
+  const id = dates[0]!.session;
+  await answer(conv, id, 0n, "yes");
+  await answer(conv, id, 1n, "maybe");
+  await passPiece(conv, id, 0n, conv.self);
+  await tick();
+  dates = upcoming(conv, now);
+  assert.equal(dates[0]!.answers.get(toHex(conv.self)), "yes");
+  assert.ok(dates[0]!.holder instanceof Uint8Array && equalBytes(dates[0]!.holder, conv.self));
+  assert.equal(dates[2]!.holder, undefined);
+  await cancelDate(conv, id, 1n); // the second date only
+  await tick();
+  dates = upcoming(conv, now);
+  assert.deepEqual(dates.map((o) => o.start), [5, 19, 26].map((d) => Date.UTC(2026, 2, d, 19, 0)));
+  assert.deepEqual(dates.map((o) => o.title), ["Thursday circle", "Thursday circle", "Thursday circle"]);
+  assert.equal(dates[0]!.session, id); // the dates before it are the same session: their answers stay
+  assert.equal(dates[0]!.answers.get(toHex(conv.self)), "yes");
+  // the facilitator's side reads the session and its details
+  catchUp(w.fay, w.node, seen);
+  assert.equal(w.fay.state.state.sessions.size, 2);
+  // a single date cancelled is the session cancelled
+  await cancelDate(conv, dates[1]!.session, 0n);
+  await cancelDate(conv, dates[1]!.session, 0n).then(
+    () => assert.fail("a cancelled date cannot be cancelled again"),
+    (e: HoldspaceError) => assert.equal(e.code, "client.unknown_session"),
+  );
+});
+
+test("a session's zone must be listed; a city typed gets the zone suggested", () => {
+  const base = { title: "t", about: null, date: "2026-03-05", time: "19:00", minutes: 60, weeks: 1 };
+  assert.throws(() => checkNewSession({ ...base, tz: "London" }), (e: HoldspaceError) => e.code === "client.bad_argument");
+  assert.throws(() => checkNewSession({ ...base, tz: "UTC", date: "2026-02-30" }), (e: HoldspaceError) => e.code === "client.bad_argument");
+  assert.equal(checkNewSession({ ...base, tz: "UTC" }), Date.UTC(2026, 2, 5, 19, 0));
+  assert.equal(suggestZones("London")[0], "Europe/London");
+  assert.equal(suggestZones("new york")[0], "America/New_York");
+  assert.deepEqual(suggestZones("europe/london"), ["Europe/London"]);
+  assert.deepEqual(suggestZones("zzzz"), []);
+});
+
+test("the recovery words alone bring the identity back on a new device: the group's old messages are read again, and new ones written", async () => {
+  const { w, seen, me, conv } = await welcomed();
+  await conv.send("before the phone was lost");
+  await tick();
+  const kept = new Map<string, Uint8Array>();
+  const node: BackupLink = {
+    async putBackup(id, _group, data) {
+      kept.set(toHex(id), data);
+    },
+    async getBackup(id) {
+      return kept.get(toHex(id)) ?? assert.fail("not found");
+    },
+  };
+  const words = makeRecoveryKey(me.profile);
+  await me.save();
+  await putBackupOnNode(me.profile, node, me.profile.groups[0]!);
+  assert.equal(words.length, 13);
+  const [stored] = [...kept.values()];
+  assert.ok(!words.some((word) => new TextDecoder().decode(stored).includes(word))); // sealed: no words in it
+  const profileBytes = new TextDecoder().decode(encodeProfile(me.profile));
+  assert.ok(!words.some((word) => profileBytes.includes(` ${word} `))); // the words are not kept
+  await assert.rejects(fetchBackup(node, words.slice(0, 12).join(" ")), (e: HoldspaceError) => e.code === "recovery.word_count");
+  // a new device: empty storage, the words typed in capitals
+  const storage = new MemoryStorage();
+  const { backup, key } = await fetchBackup(node, words.join("  ").toUpperCase());
+  const back = await Participant.restore(new KeyStore(storage, CHEAP), storage, "a new passphrase", backup, key, w.clock);
+  assert.ok(equalBytes(back.profile.master, me.profile.master));
+  w.node.closePage();
+  const again = new Conversation(back, back.profile.groups[0]!);
+  await again.connect(w.node);
+  assert.ok(equalBytes(again.self, conv.self));
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "before the phone was lost"]);
+  await again.send("on the new phone");
+  fayWrites(w, seen, { t: "text", b: "good to see you back" });
+  await tick();
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "before the phone was lost", "on the new phone", "good to see you back"]);
+  const indices = w.node.by(conv.self).filter((e) => e.kind === MESSAGE_KIND).map((e) => decodeMessageEnvelope(e.payload).index);
+  assert.deepEqual(indices, [0n, 1n]); // the new device's chain went past the old one's
+  const reopened = decodeProfile(await new KeyStore(storage, CHEAP).unlock("a new passphrase"));
+  assert.ok(reopened.backupKey !== null && equalBytes(reopened.backupKey, key));
+  // restored over an identity whose passphrase was forgotten: its history, unreadable now, goes
+  await again.kept();
+  const old = new MemoryStorage();
+  for (const store of ["msg", "words", "ctl", "seen"]) for (const k of await storage.keys(store)) await old.put(store, `${k}-old`, (await storage.get(store, k))!);
+  await Participant.restore(new KeyStore(old, CHEAP), old, "another passphrase", backup, key, w.clock);
+  for (const store of ["msg", "words", "ctl", "seen"]) assert.deepEqual(await old.keys(store), [], store);
+});
+
+test("words the group deletes are deleted from the device too; the next visit neither shows nor fetches them", async () => {
+  const { w, seen, conv, storage } = await welcomed();
+  await conv.send("words I regret");
+  await tick();
+  await conv.kept();
+  const words = (await storage.keys("words")).length;
+  const mine = w.node.by(conv.self).find((e) => e.kind === MESSAGE_KIND)!;
+  catchUp(w.fay, w.node, seen);
+  const deps = w.fay.state.headIds();
+  const payload = encodeControlPayload({ kind: "redact", deps, target: conv.self, ids: [fromHex(mine.id)] });
+  const m = w.b.raw("founder", CONTROL_KIND.redact, payload, deps, "founder redacts");
+  w.node.add(m.entry.bytes, m.payload);
+  await tick();
+  await conv.kept();
+  assert.deepEqual(conv.view().messages.map((x) => x.text), ["Welcome"]);
+  assert.equal((await storage.keys("words")).length, words - 1); // its words are gone from the device
+  w.node.closePage();
+  const again = await reopen(w, storage);
+  assert.deepEqual(again.view().messages.map((x) => x.text), ["Welcome"]);
+  assert.equal(again.fetched, 0);
+});
+
+test("a device record that does not open is not a hole in the group: the next visit reads the group from the node again", async () => {
+  const { w, conv, storage } = await welcomed();
+  await conv.send("first");
+  await tick();
+  await conv.kept();
+  const [key] = (await storage.keys("msg")).slice(-1);
+  const sealed = (await storage.get("msg", key!))!;
+  sealed[sealed.length - 1]! ^= 1; // the last message's record spoilt on the device
+  await storage.put("msg", key!, sealed);
+  const words = (await storage.keys("words")).length;
+  w.node.closePage();
+  const again = await reopen(w, storage);
+  assert.equal(again.fetched, w.node.items.length); // everything fetched again
+  assert.deepEqual(again.view().messages.map((m) => m.text), ["Welcome", "first"]);
+  await again.kept();
+  assert.equal((await storage.keys("words")).length, words + 1); // only the spoilt one kept again (its old copy is left to pruning)
+  w.node.closePage();
+  const third = await reopen(w, storage);
+  assert.equal(third.fetched, 0);
+  assert.deepEqual(third.view().messages.map((m) => m.text), ["Welcome", "first"]);
+});

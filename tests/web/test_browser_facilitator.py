@@ -69,6 +69,8 @@ def join(context: BrowserContext, link: str, passphrase: str, problems: list[str
     page.get_by_label("Passphrase", exact=True).fill(passphrase)
     page.get_by_label("Type it again").fill(passphrase)
     page.get_by_role("button", name="Join the group").click()
+    page.get_by_role("heading", name="Your recovery key").wait_for(timeout=40_000)  # shown once, after a first join
+    page.get_by_role("button", name="I have written them down").click()
     page.get_by_role("heading", name="Your group").wait_for(timeout=40_000)
     return page
 

@@ -128,9 +128,10 @@ def unpack_record(raw: bytes) -> tuple[bytes, bytes | None]:
     return value[0], payload
 
 
-def to_record(entry: Entry, group_id: bytes, *, husk: bool) -> StoredEntry:
+def to_record(entry: Entry, group_id: bytes, *, husk: bool, proof: bool | None = None) -> StoredEntry:
+    """The record to store; ``proof``: a join's invite proof verdict (:attr:`StoredEntry.proof`)."""
     stored = entry.without_payload() if husk else entry
-    return StoredEntry(group_id, entry.author, entry.seq, entry.entry_id, entry.kind, pack_record(stored))
+    return StoredEntry(group_id, entry.author, entry.seq, entry.entry_id, entry.kind, pack_record(stored), proof)
 
 
 def from_record(record: StoredEntry) -> Entry:
@@ -457,12 +458,19 @@ class NodeCore:
         return ctx
 
     def _load(self, group_id: bytes) -> GroupContext:
+        """A stored group's context, from its control entries (messages are not read) and its fork
+        records. Nothing read here is verified again: every entry, identity document, join proof
+        and fork proof in the store was verified when the node accepted it (``DecodeCache.add_stored``,
+        ``verify_fork_proof(verify=False)``); only a join whose proof verdict the store does not know
+        (a store migrated from format 2) has its proof verified, when the state is computed."""
         ctx: GroupContext | None = None
+        cache = DecodeCache()
         controls: list[Entry] = []
         for record in self.store.controls(group_id):  # control entries only: messages are not read
             entry = from_record(record)
+            cache.add_stored(entry, record.proof)
             if entry.kind == kinds.GENESIS:
-                ctx = GroupContext(entry, joined={entry.author: entry.seq})
+                ctx = GroupContext(entry, joined={entry.author: entry.seq}, cache=cache)
             else:
                 controls.append(entry)
         if ctx is None:
@@ -472,7 +480,7 @@ class NodeCore:
             if entry.kind == kinds.JOIN:
                 ctx.count_join(entry)
         for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000):
-            proof = verify_fork_proof(raw)
+            proof = verify_fork_proof(raw, verify=False)  # verified before it was stored
             ctx.proofs[proof.author] = proof
         for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH):
             other = decode_entry(header, None, now_ms=None, verify=False)  # verified before it was stored
@@ -727,6 +735,7 @@ class NodeCore:
         if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
             # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
             self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
+        proof = self._proof_verdict(ctx, group_id, entry, payload) if isinstance(payload, Join) else None
         state = comp.state
         if not from_client:  # stored whatever its outcome (within bounds); the state is brought up to date on commit
             if isinstance(payload, Join):
@@ -734,7 +743,7 @@ class NodeCore:
             else:
                 self._check_past_membership(ctx, state, entry)
             ctx.cache.payloads[entry.entry_id] = payload
-            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+            return Decision(entry, group_id, to_record(entry, group_id, husk=False, proof=proof), False, None)
         ctx.cache.payloads[entry.entry_id] = payload
         if not isinstance(payload, Join):
             parents = [*deps, previous] if previous is not None else list(deps)
@@ -751,7 +760,30 @@ class NodeCore:
                     "proto.rate_limited", "this group is judging other rejoins the long way: retry in a little while"
                 )
             outcome = self._judged_afresh(ctx, entry, payload)
-        return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)
+        return Decision(entry, group_id, to_record(entry, group_id, husk=False, proof=proof), False, outcome)
+
+    @staticmethod
+    def _proof_verdict(ctx: GroupContext, group_id: bytes, entry: Entry, join: Join) -> bool | None:
+        """Whether a join's invite proof verifies, kept with its record (``StoredEntry.proof``) so that
+        computing the group's state from the store does not verify it again. Known already when the
+        join was found admissible; a peer's rejoin (stored whatever its outcome) is verified here, as
+        applying it would. None when its invite is not held here (a forked position's, spec 12.5):
+        the proof is then verified when the join is applied. Recorded in the group's cache too."""
+        known = ctx.cache.proofs.get(entry.entry_id)
+        if known is not None:
+            return known
+        invite = ctx.controls.get(join.invite_id)
+        if invite is None or invite.kind != kinds.INVITE:
+            return None
+        invite_payload = ctx.cache.payloads.get(invite.entry_id) or decode_payload(
+            kinds.INVITE, invite.payload or b"", invite.author
+        )
+        assert isinstance(invite_payload, Invite)
+        verdict = crypto.ed25519_verify(
+            invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
+        )
+        ctx.cache.proofs[entry.entry_id] = verdict
+        return verdict
 
     def _check_cut(self, group_id: bytes, remove: Remove, *, from_client: bool) -> None:
         """A removal's cut ``c`` must name an entry of its target that this node holds (spec 12.6 step 1):

@@ -94,8 +94,11 @@ def place(head: LogHead | None, entry: Entry, stored_at_seq: Entry | None = None
     raise ForkError(make_fork_proof(stored_at_seq, entry))
 
 
-def verify_fork_proof(raw: bytes) -> ForkProof:
-    """Check a fork proof from anyone: both entries valid, same group/author/seq, different ids."""
+def verify_fork_proof(raw: bytes, *, verify: bool = True) -> ForkProof:
+    """Check a fork proof from anyone: both entries valid, same group/author/seq, different ids.
+
+    ``verify=False`` skips only the two entries' signatures (``decode_entry``'s ``verify``): for a
+    proof this node verified before storing it, read back from its own store."""
     if len(raw) > MAX_FORK_PROOF_SIZE:
         raise LogError("log.bad_fork_proof", "fork proof is too large")
     try:
@@ -113,8 +116,8 @@ def verify_fork_proof(raw: bytes) -> ForkProof:
     if not isinstance(raw_a, bytes) or not isinstance(raw_b, bytes):
         raise LogError("log.bad_fork_proof", "fork proof entries must be byte strings")
     try:
-        first = decode_entry(raw_a, None, now_ms=None)
-        second = decode_entry(raw_b, None, now_ms=None)
+        first = decode_entry(raw_a, None, now_ms=None, verify=verify)
+        second = decode_entry(raw_b, None, now_ms=None, verify=verify)
     except (CodecError, EntryError) as exc:
         raise LogError("log.bad_fork_proof", f"fork proof holds an invalid entry ({exc.code})") from exc
     proof = make_fork_proof(first, second)

@@ -111,11 +111,11 @@ def _home(kind: int, value: codec.CborValue) -> str:
     return value
 
 
-def _document(kind: int, value: codec.CborValue, author: bytes) -> IdentityDocument:
+def _document(kind: int, value: codec.CborValue, author: bytes, verify: bool) -> IdentityDocument:
     if not isinstance(value, bytes):
         raise _fail(kind, "doc must be an identity document")
     try:
-        doc = verify_identity_document(value)
+        doc = verify_identity_document(value, verify=verify)
     except HoldspaceError as exc:
         raise _fail(kind, f"identity document rejected ({exc.code})") from exc
     if doc.public_key != author:
@@ -368,8 +368,13 @@ def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[by
     return tuple(pairs)
 
 
-def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
-    """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation."""
+def decode_payload(kind: int, payload: bytes, author: bytes, *, verify: bool = True) -> ControlPayload:
+    """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation.
+
+    An identity document it carries (genesis, join, rekey) is verified (spec 4.4). ``verify=False``
+    skips only the document's cryptographic checks (:func:`verify_identity_document`): for a
+    payload this node verified when it accepted the entry, read back from its own store, never for
+    one from the network."""
     if kind == kinds.GENESIS:
         f = _fields(kind, payload, {"n", "doc", "hv"}, frozenset({"h"}))
         nonce = f["n"]
@@ -378,7 +383,7 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
             raise _fail(kind, "hv must be 'joined' or 'shared'")
         home = _home(kind, f["h"]) if "h" in f else None
-        return Genesis(nonce, _document(kind, f["doc"], author), f["hv"], home)
+        return Genesis(nonce, _document(kind, f["doc"], author, verify), f["hv"], home)
     if kind == kinds.INVITE:
         f = _fields(kind, payload, {"d", "r", "x", "u", "p", "i"})
         expires, uses, target, key = f["x"], f["u"], f["p"], f["i"]
@@ -398,7 +403,7 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if not isinstance(proof, bytes) or len(proof) != crypto.ED25519_SIGNATURE:
             raise _fail(kind, "w must be a 64-byte signature")
         home = _home(kind, f["h"]) if "h" in f else None
-        return Join(deps, invite_id, proof, _document(kind, f["doc"], author), home)
+        return Join(deps, invite_id, proof, _document(kind, f["doc"], author, verify), home)
     if kind == kinds.REMOVE:
         f = _fields(kind, payload, {"d", "m", "c", "b"})
         target, cut, ban = f["m"], f["c"], f["b"]
@@ -423,7 +428,7 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         return Settings(_deps(kind, f["d"]), f["hv"], meta)
     if kind == kinds.REKEY:
         f = _fields(kind, payload, {"d", "r", "doc", "h"})
-        document = None if f["doc"] is None else _document(kind, f["doc"], author)
+        document = None if f["doc"] is None else _document(kind, f["doc"], author, verify)
         sealed = _sealed_list(kind, f["r"], "r")
         if not sealed:
             raise _fail(kind, "r must seal the epoch key to at least its author")

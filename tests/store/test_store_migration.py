@@ -14,6 +14,7 @@ import pytest
 from holdspace.node import store_migrations
 from holdspace.node.operations import _entry_digest, _summary
 from holdspace.node.store import FORMAT_VERSION, Store, StoreError
+from holdspace.protocol import kinds
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1-node"
 
@@ -46,6 +47,10 @@ def test_format_1_is_migrated_with_every_entry_kept(tmp_path: Path) -> None:
         sizes = {g: sum(len(r.raw) for _, r in store.iter_group(g, 0, 10_000)) for g in store.groups()}
         for group in store.groups():  # the byte counters: each group's record and the node's total
             assert store.usage(group) == (sizes[group], sum(sizes.values())) and sizes[group] > 0
+        for group in store.groups():  # format 3's control index: the control entries, no verdict recorded
+            controls = [r for _, r in store.iter_group(group, 0, 10_000) if kinds.is_control(r.kind)]
+            assert store.controls(group) == controls and controls
+            assert all(r.proof is None for r in store.controls(group))
     assert format_of(path) == FORMAT_VERSION
     with Store.open(path) as store:  # migrated once: a plain open now
         assert store.migrated_from is None

@@ -15,7 +15,7 @@ driver awaiting the store before it answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from holdspace.node.rates import TokenBucket
 from holdspace.node.records import StoredEntry
 from holdspace.node.signals import SignalBoard
 from holdspace.protocol import codec, crypto, kinds
-from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.entry import Entry, decode_entry, decode_stored_entry
 from holdspace.protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
 from holdspace.protocol.federation import FederationError
 from holdspace.protocol.forks import Forks, forks_of
@@ -60,6 +60,8 @@ from holdspace.protocol.payloads import (
 from holdspace.protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
+LOAD_PAGE = 500  # groups whose control entries start-up reads in one read transaction
+_ALL = 1 << 62  # meta_items: no limit
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> the fork proof with the smallest seq
 OTHER_PREFIX = b"forkother:"  # store meta: forkother:<group><entry id> -> header of a void entry not held
 MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later ones are held and retried)
@@ -84,6 +86,7 @@ class EntryReader(Protocol):
     def get(self, entry_id: bytes) -> StoredEntry | None: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def controls(self, group: bytes) -> list[StoredEntry]: ...
+    def controls_of(self, groups: Sequence[bytes]) -> list[list[StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
     def get_meta(self, key: bytes) -> bytes | None: ...
@@ -91,6 +94,14 @@ class EntryReader(Protocol):
     def backup_size(self, backup_id: bytes) -> int: ...
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes stored in ``group``, bytes stored in the node), from counters: O(1)."""
+
+
+def _by_group(items: list[tuple[bytes, bytes]], prefix_size: int) -> dict[bytes, list[bytes]]:
+    """Meta values keyed ``<prefix><group><...>``, grouped by group, in key order."""
+    out: dict[bytes, list[bytes]] = {}
+    for key, value in items:
+        out.setdefault(key[prefix_size : prefix_size + 32], []).append(value)
+    return out
 
 
 def lost_seqs(was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int) -> list[int]:
@@ -121,7 +132,9 @@ def pack_record(entry: Entry) -> bytes:
 
 
 def unpack_record(raw: bytes) -> tuple[bytes, bytes | None]:
-    value = codec.decode(raw, max_size=len(raw))
+    """(header, payload or None) of a stored record (:func:`pack_record`'s bytes, read back from the
+    node's own store: ``codec.decode_stored``)."""
+    value = codec.decode_stored(raw)
     assert isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes)
     payload = value[1]
     assert payload is None or isinstance(payload, bytes)
@@ -135,8 +148,10 @@ def to_record(entry: Entry, group_id: bytes, *, husk: bool, proof: bool | None =
 
 
 def from_record(record: StoredEntry) -> Entry:
+    """The entry of a stored record: every rule held when the node stored it, none is checked again
+    (``decode_stored_entry``; ``holdspace node check`` re-verifies the store)."""
     header, payload = unpack_record(record.raw)
-    return decode_entry(header, payload, now_ms=None, verify=False)
+    return decode_stored_entry(header, payload)
 
 
 @dataclass(slots=True)
@@ -458,15 +473,23 @@ class NodeCore:
         return ctx
 
     def _load(self, group_id: bytes) -> GroupContext:
-        """A stored group's context, from its control entries (messages are not read) and its fork
-        records. Nothing read here is verified again: every entry, identity document, join proof
-        and fork proof in the store was verified when the node accepted it (``DecodeCache.add_stored``,
-        ``verify_fork_proof(verify=False)``); only a join whose proof verdict the store does not know
+        proofs = [raw for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000)]
+        others = [header for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH)]
+        return self._load_from(group_id, self.store.controls(group_id), proofs, others)
+
+    def _load_from(
+        self, group_id: bytes, records: list[StoredEntry], proofs: list[bytes], others: list[bytes]
+    ) -> GroupContext:
+        """A stored group's context, from its control entries (``records``: messages are not read) and
+        its fork records (``proofs``, and ``others``: headers at forked positions), its state computed.
+        Nothing read here is verified again: every entry, identity document, join proof and fork
+        proof in the store was verified when the node accepted it (``DecodeCache.add_stored``,
+        ``verify_fork_proof(stored=True)``); only a join whose proof verdict the store does not know
         (a store migrated from format 2) has its proof verified, when the state is computed."""
         ctx: GroupContext | None = None
         cache = DecodeCache()
         controls: list[Entry] = []
-        for record in self.store.controls(group_id):  # control entries only: messages are not read
+        for record in records:  # control entries only: messages are not read
             entry = from_record(record)
             cache.add_stored(entry, record.proof)
             if entry.kind == kinds.GENESIS:
@@ -479,11 +502,11 @@ class NodeCore:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
                 ctx.count_join(entry)
-        for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000):
-            proof = verify_fork_proof(raw, verify=False)  # verified before it was stored
+        for raw in proofs:
+            proof = verify_fork_proof(raw, stored=True)  # verified before it was stored
             ctx.proofs[proof.author] = proof
-        for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH):
-            other = decode_entry(header, None, now_ms=None, verify=False)  # verified before it was stored
+        for header in others:
+            other = decode_stored_entry(header, None)  # verified before it was stored
             ctx.others[other.entry_id] = other
         ctx.set_forks()
         ctx.snapshot_intervals()
@@ -569,11 +592,18 @@ class NodeCore:
         return (ctx.state or ctx.recompute()).hosts
 
     def load_all(self) -> int:
-        """Read every stored group's control entries now (a node does this once, before serving, off
-        the event loop); returns how many groups there are."""
+        """Read every stored group's control entries now and compute its state (a node does this once,
+        before serving, off the event loop); returns how many groups there are. The control entries
+        are read ``LOAD_PAGE`` groups per read transaction, and the fork records of every group in one
+        pass per kind (they are rare); a group loaded already is left as it is."""
         groups = self.store.groups()
-        for group in groups:
-            self.context(group)
+        proofs = _by_group(self.store.meta_items(FORK_PREFIX, limit=_ALL), len(FORK_PREFIX))
+        others = _by_group(self.store.meta_items(OTHER_PREFIX, limit=_ALL), len(OTHER_PREFIX))
+        for start in range(0, len(groups), LOAD_PAGE):
+            page = [g for g in groups[start : start + LOAD_PAGE] if g not in self.groups]
+            for group, records in zip(page, self.store.controls_of(page), strict=True):
+                held = others.get(group, [])[:MAX_OTHER_BRANCH]
+                self._load_from(group, records, proofs.get(group, []), held)
         return len(groups)
 
     def all_hosts(self) -> dict[bytes, dict[bytes, str]]:

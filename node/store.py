@@ -844,11 +844,17 @@ class Store:
         index: what a node needs of a group to compute its state at start-up, at a cost that grows
         with the control entries only, not with the messages (never read)."""
 
-        def op(txn: _Txn[memoryview]) -> list[StoredEntry]:
-            out: list[StoredEntry] = []
-            cur = txn.cursor(db=self._controls)
-            if not cur.set_range(group):
-                return out
+        return self._read(lambda txn: self._controls_in(txn, group))
+
+    def controls_of(self, groups: Sequence[bytes]) -> list[list[StoredEntry]]:
+        """:meth:`controls` of each of ``groups``, all read in one snapshot (what start-up reads, a
+        page of groups at a time: one read transaction for many groups)."""
+        return self._read(lambda txn: [self._controls_in(txn, group) for group in groups])
+
+    def _controls_in(self, txn: _Txn[memoryview], group: bytes) -> list[StoredEntry]:
+        out: list[StoredEntry] = []
+        cur = txn.cursor(db=self._controls)
+        if cur.set_range(group):
             bodies = txn.cursor(db=self._bodies)
             for key, value in cur:
                 if key[:ID_SIZE] != group:
@@ -860,9 +866,7 @@ class Store:
                 _, b_group, author, seq, kind, entry_id = _BODY_HDR.unpack_from(body)
                 raw = bytes(body[_BODY_HDR.size :])
                 out.append(StoredEntry(b_group, author, seq, entry_id, kind, raw, _PROOF_OF.get(proof)))
-            return out
-
-        return self._read(op)
+        return out
 
     def get_meta(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: _maybe_bytes(txn.get(key, db=self._meta)))

@@ -359,7 +359,7 @@ class DecodeCache:
     def add_stored(self, entry: Entry, proof: bool | None = None) -> ControlPayload:
         """Take a control entry read back from the node's own store, verified completely when the
         node accepted it (the entry's signature, its identity document), so that computing the state
-        does not verify it again: its payload is decoded with ``decode_payload(verify=False)``
+        does not verify it again: its payload is decoded with ``decode_payload(stored=True)``
         (every structural check, no cryptographic one), and for a join, ``proof`` is the verdict on
         its invite proof found then (None: not known, verified when the join is applied).
 
@@ -367,7 +367,7 @@ class DecodeCache:
         (what every other entry meets) decodes and verifies in full. Returns the payload."""
         if entry.payload is None:
             raise GroupError("group.malformed_payload", "a stored control entry needs its payload")
-        payload = decode_payload(entry.kind, entry.payload, entry.author, verify=False)
+        payload = decode_payload(entry.kind, entry.payload, entry.author, stored=True)
         self.payloads[entry.entry_id] = payload
         if proof is not None and entry.kind == kinds.JOIN:
             self.proofs[entry.entry_id] = proof

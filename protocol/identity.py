@@ -167,31 +167,32 @@ def _check_document_fields(fields: dict[str, codec.CborValue], *, require_sig: b
             raise IdentityError(bad, "identity document signature must be 64 bytes")
 
 
-def verify_identity_document(raw: bytes, *, verify: bool = True) -> IdentityDocument:
+def verify_identity_document(raw: bytes, *, stored: bool = False) -> IdentityDocument:
     """Decode and verify an identity document; typed errors in the order of spec section 4.4.
 
     A document is verified again wherever it travels (every join, every group state computed),
     so verified documents are remembered by their exact bytes (a refusal is not remembered).
 
-    ``verify=False`` skips the cryptographic checks (the Ed25519 key decodes to a point of large
-    order, the X25519 key is not of small order, the signature) and keeps every structural one. It
-    is only for a document verified before, read back from the node's own store (a node verifies
-    each document when it accepts the entry carrying it); anything from the network is verified."""
-    if not verify:
-        return _decode_identity_document(bytes(raw), verify=False)
+    ``stored=True`` is only for a document verified before, read back from the node's own store (a
+    node verifies each document when it accepts the entry carrying it); anything from the network is
+    verified. It is decoded by ``codec.decode_stored`` and its cryptographic checks (the Ed25519 key
+    decodes to a point of large order, the X25519 key is not of small order, the signature) are not
+    made again; every structural one is."""
+    if stored:
+        return _decode_identity_document(bytes(raw), stored=True)
     return _verify_identity_document(bytes(raw))
 
 
 @functools.lru_cache(maxsize=16384)
 def _verify_identity_document(raw: bytes) -> IdentityDocument:
-    return _decode_identity_document(raw, verify=True)
+    return _decode_identity_document(raw, stored=False)
 
 
-def _decode_identity_document(raw: bytes, *, verify: bool) -> IdentityDocument:
+def _decode_identity_document(raw: bytes, *, stored: bool) -> IdentityDocument:
     if len(raw) > MAX_IDENTITY_DOCUMENT:
         raise IdentityError("identity.malformed_document", f"identity document exceeds {MAX_IDENTITY_DOCUMENT} bytes")
     try:
-        fields = codec.decode(raw, max_size=MAX_IDENTITY_DOCUMENT)
+        fields = codec.decode_stored(raw) if stored else codec.decode(raw, max_size=MAX_IDENTITY_DOCUMENT)
     except CodecError as exc:
         raise IdentityError(
             "identity.malformed_document", f"identity document is not canonical CBOR ({exc.code})"
@@ -203,7 +204,7 @@ def _decode_identity_document(raw: bytes, *, verify: bool) -> IdentityDocument:
     assert isinstance(public_key, bytes)
     x_key = fields["x"]
     assert isinstance(x_key, bytes)
-    if verify:
+    if not stored:
         _check_document_crypto(fields, public_key, x_key)
     x_public, timestamp, name = fields["x"], fields["t"], fields.get("n")
     assert isinstance(x_public, bytes) and isinstance(timestamp, int)

@@ -508,7 +508,8 @@ class NodeCore:
         for header in others:
             other = decode_stored_entry(header, None)  # verified before it was stored
             ctx.others[other.entry_id] = other
-        ctx.set_forks()
+        if ctx.proofs or ctx.others:
+            ctx.set_forks()
         ctx.snapshot_intervals()
         self.groups[group_id] = ctx
         return ctx

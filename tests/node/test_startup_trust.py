@@ -6,6 +6,7 @@ full after such a start."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -15,6 +16,7 @@ import pytest
 
 from holdspace.node.core import NodeCore, to_record
 from holdspace.node.maintenance import control_problems
+from holdspace.node.server import load_groups
 from holdspace.node.store import Store
 from holdspace.protocol import author, crypto, entry, identity, kinds
 from holdspace.protocol.entry import Entry
@@ -173,3 +175,26 @@ def test_node_check_verifies_again_what_start_up_takes_as_verified(tmp_path: Pat
     _, forged = forged_document_join(w, secret)
     found = control_problems([*records, to_record(forged, w.group_id, husk=False)])
     assert [p.split(":")[0] for p in found] == [forged.entry_id.hex()] and "identity.bad_signature" in found[0]
+
+
+def test_loading_every_group_pauses_the_garbage_collector_and_restores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w, _ = world_with_a_forged_rejoin()
+    seen: list[bool] = []
+    with stored(tmp_path, w) as store:
+        core = NodeCore(store)
+        real = core.load_all
+
+        def load_all() -> int:
+            seen.append(gc.isenabled())
+            return real()
+
+        monkeypatch.setattr(core, "load_all", load_all)
+        assert gc.isenabled()
+        assert load_groups(core) == 1 and seen == [False] and gc.isenabled()
+        assert core.state(w.group_id).outcomes == w.state().outcomes
+        monkeypatch.setattr(core, "load_all", lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            load_groups(core)
+        assert gc.isenabled()

@@ -530,7 +530,7 @@ def test_round_trip(value: Any) -> None:
 
 
 @given(in_model)
-@settings(max_examples=400)
+@settings(max_examples=150)
 def test_stored_bytes_decode_to_the_same_value(value: Any) -> None:
     # codec.decode_stored (cbor2's C decoder, for bytes decode accepted before: a node's own store)
     # gives exactly decode's value, type for type, on every encoding decode accepts.
@@ -539,7 +539,7 @@ def test_stored_bytes_decode_to_the_same_value(value: Any) -> None:
 
 
 @given(st.binary(max_size=64))
-@settings(max_examples=500)
+@settings(max_examples=200)
 def test_stored_bytes_that_cbor2_refuses_get_the_strict_decoders_error(data: bytes) -> None:
     # a damaged store: whatever cbor2 refuses is decoded by decode, which names the fault
     try:

@@ -530,7 +530,7 @@ def test_round_trip(value: Any) -> None:
 
 
 @given(in_model)
-@settings(max_examples=150)
+@settings(max_examples=100)
 def test_stored_bytes_decode_to_the_same_value(value: Any) -> None:
     # codec.decode_stored (cbor2's C decoder, for bytes decode accepted before: a node's own store)
     # gives exactly decode's value, type for type, on every encoding decode accepts.

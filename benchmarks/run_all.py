@@ -511,6 +511,13 @@ def startup_records(out: str) -> list[Record]:
         rec(
             f"node start-up with {at} (process start to serving)", full["seconds"], "s", "empty store", empty["seconds"]
         ),
+        rec(
+            f"CPU seconds of the node's start-up with {at} (process start to serving)",
+            full["cpu_s"],
+            "s",
+            "empty store",
+            empty["cpu_s"],
+        ),
         rec(f"anonymous memory at start-up with {at}", full["rss_anon_mb"], "MB", "empty store", empty["rss_anon_mb"]),
         rec(
             f"anonymous memory {d['settle_s']:g} s after start-up, {at} (retention pass under way)",

@@ -15,7 +15,7 @@ driver awaiting the store before it answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from holdspace.node.rates import TokenBucket
 from holdspace.node.records import StoredEntry
 from holdspace.node.signals import SignalBoard
 from holdspace.protocol import codec, crypto, kinds
-from holdspace.protocol.entry import Entry, decode_entry
+from holdspace.protocol.entry import Entry, decode_entry, decode_stored_entry
 from holdspace.protocol.errors import AdmissionError, CodecError, GroupError, HoldspaceError
 from holdspace.protocol.federation import FederationError
 from holdspace.protocol.forks import Forks, forks_of
@@ -60,6 +60,8 @@ from holdspace.protocol.payloads import (
 from holdspace.protocol.schedule import retention_deadline
 
 GROUP_PAGE = 1000
+LOAD_PAGE = 500  # groups whose control entries start-up reads in one read transaction
+_ALL = 1 << 62  # meta_items: no limit
 FORK_PREFIX = b"fork:"  # store meta: fork:<group><author> -> the fork proof with the smallest seq
 OTHER_PREFIX = b"forkother:"  # store meta: forkother:<group><entry id> -> header of a void entry not held
 MAX_OTHER_BRANCH = 1024  # such headers remembered per group (spec 12.5: later ones are held and retried)
@@ -84,6 +86,7 @@ class EntryReader(Protocol):
     def get(self, entry_id: bytes) -> StoredEntry | None: ...
     def iter_group(self, group: bytes, after_cursor: int = 0, limit: int = ...) -> list[tuple[int, StoredEntry]]: ...
     def controls(self, group: bytes) -> list[StoredEntry]: ...
+    def controls_of(self, groups: Sequence[bytes]) -> list[list[StoredEntry]]: ...
     def groups(self) -> list[bytes]: ...
     def meta_items(self, prefix: bytes, limit: int = ...) -> list[tuple[bytes, bytes]]: ...
     def get_meta(self, key: bytes) -> bytes | None: ...
@@ -91,6 +94,14 @@ class EntryReader(Protocol):
     def backup_size(self, backup_id: bytes) -> int: ...
     def usage(self, group: bytes) -> tuple[int, int]:
         """(bytes stored in ``group``, bytes stored in the node), from counters: O(1)."""
+
+
+def _by_group(items: list[tuple[bytes, bytes]], prefix_size: int) -> dict[bytes, list[bytes]]:
+    """Meta values keyed ``<prefix><group><...>``, grouped by group, in key order."""
+    out: dict[bytes, list[bytes]] = {}
+    for key, value in items:
+        out.setdefault(key[prefix_size : prefix_size + 32], []).append(value)
+    return out
 
 
 def lost_seqs(was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int) -> list[int]:
@@ -121,21 +132,26 @@ def pack_record(entry: Entry) -> bytes:
 
 
 def unpack_record(raw: bytes) -> tuple[bytes, bytes | None]:
-    value = codec.decode(raw, max_size=len(raw))
+    """(header, payload or None) of a stored record (:func:`pack_record`'s bytes, read back from the
+    node's own store: ``codec.decode_stored``)."""
+    value = codec.decode_stored(raw)
     assert isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes)
     payload = value[1]
     assert payload is None or isinstance(payload, bytes)
     return value[0], payload
 
 
-def to_record(entry: Entry, group_id: bytes, *, husk: bool) -> StoredEntry:
+def to_record(entry: Entry, group_id: bytes, *, husk: bool, proof: bool | None = None) -> StoredEntry:
+    """The record to store; ``proof``: a join's invite proof verdict (:attr:`StoredEntry.proof`)."""
     stored = entry.without_payload() if husk else entry
-    return StoredEntry(group_id, entry.author, entry.seq, entry.entry_id, entry.kind, pack_record(stored))
+    return StoredEntry(group_id, entry.author, entry.seq, entry.entry_id, entry.kind, pack_record(stored), proof)
 
 
 def from_record(record: StoredEntry) -> Entry:
+    """The entry of a stored record: every rule held when the node stored it, none is checked again
+    (``decode_stored_entry``; ``holdspace node check`` re-verifies the store)."""
     header, payload = unpack_record(record.raw)
-    return decode_entry(header, payload, now_ms=None, verify=False)
+    return decode_stored_entry(header, payload)
 
 
 @dataclass(slots=True)
@@ -457,12 +473,27 @@ class NodeCore:
         return ctx
 
     def _load(self, group_id: bytes) -> GroupContext:
+        proofs = [raw for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000)]
+        others = [header for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH)]
+        return self._load_from(group_id, self.store.controls(group_id), proofs, others)
+
+    def _load_from(
+        self, group_id: bytes, records: list[StoredEntry], proofs: list[bytes], others: list[bytes]
+    ) -> GroupContext:
+        """A stored group's context, from its control entries (``records``: messages are not read) and
+        its fork records (``proofs``, and ``others``: headers at forked positions), its state computed.
+        Nothing read here is verified again: every entry, identity document, join proof and fork
+        proof in the store was verified when the node accepted it (``DecodeCache.add_stored``,
+        ``verify_fork_proof(stored=True)``); only a join whose proof verdict the store does not know
+        (a store migrated from format 2) has its proof verified, when the state is computed."""
         ctx: GroupContext | None = None
+        cache = DecodeCache()
         controls: list[Entry] = []
-        for record in self.store.controls(group_id):  # control entries only: messages are not read
+        for record in records:  # control entries only: messages are not read
             entry = from_record(record)
+            cache.add_stored(entry, record.proof)
             if entry.kind == kinds.GENESIS:
-                ctx = GroupContext(entry, joined={entry.author: entry.seq})
+                ctx = GroupContext(entry, joined={entry.author: entry.seq}, cache=cache)
             else:
                 controls.append(entry)
         if ctx is None:
@@ -471,13 +502,14 @@ class NodeCore:
             ctx.controls[entry.entry_id] = entry
             if entry.kind == kinds.JOIN:
                 ctx.count_join(entry)
-        for _key, raw in self.store.meta_items(FORK_PREFIX + group_id, limit=100_000):
-            proof = verify_fork_proof(raw)
+        for raw in proofs:
+            proof = verify_fork_proof(raw, stored=True)  # verified before it was stored
             ctx.proofs[proof.author] = proof
-        for _key, header in self.store.meta_items(OTHER_PREFIX + group_id, limit=MAX_OTHER_BRANCH):
-            other = decode_entry(header, None, now_ms=None, verify=False)  # verified before it was stored
+        for header in others:
+            other = decode_stored_entry(header, None)  # verified before it was stored
             ctx.others[other.entry_id] = other
-        ctx.set_forks()
+        if ctx.proofs or ctx.others:
+            ctx.set_forks()
         ctx.snapshot_intervals()
         self.groups[group_id] = ctx
         return ctx
@@ -561,11 +593,18 @@ class NodeCore:
         return (ctx.state or ctx.recompute()).hosts
 
     def load_all(self) -> int:
-        """Read every stored group's control entries now (a node does this once, before serving, off
-        the event loop); returns how many groups there are."""
+        """Read every stored group's control entries now and compute its state (a node does this once,
+        before serving, off the event loop); returns how many groups there are. The control entries
+        are read ``LOAD_PAGE`` groups per read transaction, and the fork records of every group in one
+        pass per kind (they are rare); a group loaded already is left as it is."""
         groups = self.store.groups()
-        for group in groups:
-            self.context(group)
+        proofs = _by_group(self.store.meta_items(FORK_PREFIX, limit=_ALL), len(FORK_PREFIX))
+        others = _by_group(self.store.meta_items(OTHER_PREFIX, limit=_ALL), len(OTHER_PREFIX))
+        for start in range(0, len(groups), LOAD_PAGE):
+            page = [g for g in groups[start : start + LOAD_PAGE] if g not in self.groups]
+            for group, records in zip(page, self.store.controls_of(page), strict=True):
+                held = others.get(group, [])[:MAX_OTHER_BRANCH]
+                self._load_from(group, records, proofs.get(group, []), held)
         return len(groups)
 
     def all_hosts(self) -> dict[bytes, dict[bytes, str]]:
@@ -727,6 +766,7 @@ class NodeCore:
         if isinstance(payload, Join) and (entry.author not in ctx.joined or from_client):
             # a client's join, a rejoin too, is refused once its invite has expired by this node's clock
             self._check_join_admissible(ctx, group_id, entry, payload, now_ms if from_client else None)
+        proof = self._proof_verdict(ctx, group_id, entry, payload) if isinstance(payload, Join) else None
         state = comp.state
         if not from_client:  # stored whatever its outcome (within bounds); the state is brought up to date on commit
             if isinstance(payload, Join):
@@ -734,7 +774,7 @@ class NodeCore:
             else:
                 self._check_past_membership(ctx, state, entry)
             ctx.cache.payloads[entry.entry_id] = payload
-            return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, None)
+            return Decision(entry, group_id, to_record(entry, group_id, husk=False, proof=proof), False, None)
         ctx.cache.payloads[entry.entry_id] = payload
         if not isinstance(payload, Join):
             parents = [*deps, previous] if previous is not None else list(deps)
@@ -751,7 +791,30 @@ class NodeCore:
                     "proto.rate_limited", "this group is judging other rejoins the long way: retry in a little while"
                 )
             outcome = self._judged_afresh(ctx, entry, payload)
-        return Decision(entry, group_id, to_record(entry, group_id, husk=False), False, outcome)
+        return Decision(entry, group_id, to_record(entry, group_id, husk=False, proof=proof), False, outcome)
+
+    @staticmethod
+    def _proof_verdict(ctx: GroupContext, group_id: bytes, entry: Entry, join: Join) -> bool | None:
+        """Whether a join's invite proof verifies, kept with its record (``StoredEntry.proof``) so that
+        computing the group's state from the store does not verify it again. Known already when the
+        join was found admissible; a peer's rejoin (stored whatever its outcome) is verified here, as
+        applying it would. None when its invite is not held here (a forked position's, spec 12.5):
+        the proof is then verified when the join is applied. Recorded in the group's cache too."""
+        known = ctx.cache.proofs.get(entry.entry_id)
+        if known is not None:
+            return known
+        invite = ctx.controls.get(join.invite_id)
+        if invite is None or invite.kind != kinds.INVITE:
+            return None
+        invite_payload = ctx.cache.payloads.get(invite.entry_id) or decode_payload(
+            kinds.INVITE, invite.payload or b"", invite.author
+        )
+        assert isinstance(invite_payload, Invite)
+        verdict = crypto.ed25519_verify(
+            invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
+        )
+        ctx.cache.proofs[entry.entry_id] = verdict
+        return verdict
 
     def _check_cut(self, group_id: bytes, remove: Remove, *, from_client: bool) -> None:
         """A removal's cut ``c`` must name an entry of its target that this node holds (spec 12.6 step 1):

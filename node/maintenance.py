@@ -9,23 +9,28 @@ refused with ``node.running`` while a node runs on the directory.
   copy holds exactly what the store held, then renames its ``data.mdb`` over the store's: a crash
   at any point leaves either the old file or the new one, never a mix.
 * **The integrity check** re-verifies every stored entry (its hash is its id, its signature and
-  payload digest hold, it is filed where its header says) and cross-checks the store's indexes.
+  payload digest hold, it is filed where its header says), every control entry's payload (the
+  identity document it carries, verified) and each join's recorded proof verdict (verified again),
+  and cross-checks the store's indexes. It trusts nothing the node's start-up trusts.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
+from holdspace.node.core import from_record
 from holdspace.node.liveness import OperationError, node_lock, require_node
 from holdspace.node.operations import STORE, _entry_digest, _summary, store_failed
 from holdspace.node.records import StoredEntry
 from holdspace.node.store import Store, StoreError, fsync_dir
-from holdspace.protocol import codec
+from holdspace.protocol import codec, crypto
 from holdspace.protocol.entry import decode_entry
 from holdspace.protocol.errors import HoldspaceError
+from holdspace.protocol.payloads import Invite, Join, decode_payload, join_proof_message
 
 COMPACTING = STORE + ".compacting"
 CHECK_PAGE = 1000  # records per read transaction of the integrity check
@@ -95,9 +100,40 @@ def record_problem(record: StoredEntry) -> str | None:
     return None
 
 
+def control_problems(records: list[StoredEntry], damaged: Container[bytes] = ()) -> list[str]:
+    """What is wrong with a group's control entries (``Store.controls``, in arrival order) beyond
+    :func:`record_problem`, each as ``"<entry id>: <problem>"``; records whose id is in ``damaged``
+    (:func:`record_problem` found them wrong already) are passed over. Checked: each payload decodes, the
+    identity document it carries verified (``decode_payload``, spec 4.4); a join whose proof verdict
+    the store recorded (what start-up takes without verifying) has that verdict when its invite
+    proof is verified now against its invite (held in the same group)."""
+    problems: list[str] = []
+    invites: dict[bytes, Invite] = {}
+    for record in records:
+        if record.entry_id in damaged:
+            continue
+        try:
+            entry = from_record(record)
+            payload = decode_payload(entry.kind, entry.payload or b"", entry.author)
+        except (HoldspaceError, AssertionError) as err:
+            problems.append(f"{record.entry_id.hex()}: the control payload is refused ({err})")
+            continue
+        if isinstance(payload, Invite):
+            invites[entry.entry_id] = payload
+        if not isinstance(payload, Join) or record.proof is None:
+            continue
+        invite = invites.get(payload.invite_id)
+        message = join_proof_message(record.group, entry.author, payload.invite_id)
+        verdict = invite is not None and crypto.ed25519_verify(invite.invite_key, message, payload.proof)
+        if verdict != record.proof:
+            problems.append(f"{record.entry_id.hex()}: the join's recorded proof verdict {record.proof} is wrong")
+    return problems
+
+
 def check(directory: Path) -> dict[str, Any]:
     """The integrity check of ``directory``'s store (the node may be running): every entry (see
-    :func:`record_problem`), then the indexes against the logs (``Store.check_integrity``). Returns
+    :func:`record_problem`), every group's control entries (:func:`control_problems`), then the
+    indexes against the logs (``Store.check_integrity``). Returns
     ``{"entries", "groups", "problems"}``; each problem names the group, cursor and entry id."""
     require_node(directory)
     problems: list[str] = []
@@ -106,6 +142,7 @@ def check(directory: Path) -> dict[str, Any]:
             groups = store.groups()
             entries = 0
             for group in groups:
+                damaged: set[bytes] = set()
                 after = 0
                 while page := store.iter_group(group, after, CHECK_PAGE):
                     for cursor, record in page:
@@ -115,6 +152,9 @@ def check(directory: Path) -> dict[str, Any]:
                         if problem is not None:
                             where = f"group {group.hex()} cursor {cursor} entry {record.entry_id.hex()}"
                             problems.append(f"{where}: {problem}")
+                            damaged.add(record.entry_id)
+                found = control_problems(store.controls(group), damaged)
+                problems += [f"group {group.hex()} control entry {p}" for p in found]
             problems += store.check_integrity()
     except StoreError as err:
         raise store_failed(err, directory) from err

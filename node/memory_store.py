@@ -9,7 +9,7 @@ arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from holdspace.node.records import StoredEntry
 from holdspace.protocol import kinds
@@ -104,6 +104,10 @@ class MemoryReader:
     def controls(self, group: bytes) -> list[StoredEntry]:
         """Every control entry of ``group``, in arrival order (``Store.controls``)."""
         return [r for r in self._arrivals.get(group, []) if kinds.is_control(r.kind)]
+
+    def controls_of(self, groups: Sequence[bytes]) -> list[list[StoredEntry]]:
+        """:meth:`controls` of each group (``Store.controls_of``)."""
+        return [self.controls(group) for group in groups]
 
     def groups(self) -> list[bytes]:
         return sorted(g for g, a in self._arrivals.items() if a)

@@ -76,7 +76,7 @@ __all__ = [
 
 #: Store format version written in ``sys/format``. Bump it on any change of key or value encoding,
 #: with a migration from the previous one in ``node.store_migrations``.
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 #: Format versions this code reads and writes.
 KNOWN_FORMAT_VERSIONS: Final = frozenset({FORMAT_VERSION})
 #: Older format versions it migrates from (:meth:`Store.open` with ``migrate=True``).
@@ -136,6 +136,7 @@ class StoreError(Exception):
 #   slots     group 32 | author 32 | seq u64       gseq u64 | id 32
 #   heads     group 32 | author 32                 seq u64 | id 32
 #   groups    group 32                             last cursor u64 | entry count u64 | bytes u64
+#   controls  group 32 | cursor u64                gseq u64 | proof u8 (format 3)
 #   meta      caller's key (1..511 bytes)          caller's value
 #   sys       b"format" / b"engine" / b"bytes"     u32 format version / b"lmdb-0.9" / u64 node bytes
 #
@@ -144,6 +145,9 @@ class StoreError(Exception):
 # is an LMDB append (MDB_APPEND): pages are filled completely, where random hash keys leave them
 # half empty. ``cursor`` is the per-group arrival number handed to callers (1, 2, 3... in each
 # group; never reused, contiguous because aborted transactions roll the counter back too).
+# ``controls`` holds the ``arrival`` rows of control entries (kind below ``kinds.MESSAGE``) only, so
+# that a group's control log is read without walking its messages; ``proof`` is a join's invite proof
+# verdict when it was accepted (``_PROOF_*``).
 
 _U64 = struct.Struct(">Q")
 _BODY_HDR = struct.Struct(">B32s32sQI32s")
@@ -152,8 +156,16 @@ _HEAD_VAL = struct.Struct(">Q32s")
 _GROUP_VAL = struct.Struct(">QQQ")  # last cursor, count, bytes of the group's records (their raw)
 _U32 = struct.Struct(">I")
 _FLAG_BODY_DELETED: Final = 0x01
+_CONTROL_VAL = struct.Struct(">QB")  # gseq, proof verdict
+_PROOF_UNKNOWN: Final = 0  # not a join, or its verdict was not recorded (a store migrated from format 2)
+_PROOF_HOLDS: Final = 1
+_PROOF_FAILS: Final = 2
+_PROOF_CODE: Final = {None: _PROOF_UNKNOWN, True: _PROOF_HOLDS, False: _PROOF_FAILS}
+_PROOF_OF: Final = {_PROOF_UNKNOWN: None, _PROOF_HOLDS: True, _PROOF_FAILS: False}
 
-_DB_NAMES: Final = (b"sys", b"meta", b"bodies", b"ids", b"arrival", b"slots", b"heads", b"groups")
+_DB_NAMES: Final = (b"sys", b"meta", b"bodies", b"ids", b"arrival", b"slots", b"heads", b"groups", b"controls")
+#: databases a format added: a store of an older format lacks them until its migration fills them
+_ADDED_IN: Final = {b"controls": 3}
 _SYS_FORMAT: Final = b"format"
 _SYS_ENGINE: Final = b"engine"
 #: The node's byte total: the sum of every ``groups`` record's bytes, kept in the same transactions.
@@ -202,6 +214,8 @@ def validate_entry(entry: object, index: int = 0) -> None:
         raise StoreError("store.bad_record", "kind must be an integer in 0..2**32-1", index=index)
     if not isinstance(entry.raw, bytes) or len(entry.raw) > MAX_RAW_SIZE:
         raise StoreError("store.bad_record", f"raw must be bytes of at most {MAX_RAW_SIZE}", index=index)
+    if entry.proof is not None and (type(entry.proof) is not bool or entry.kind != kinds.JOIN):
+        raise StoreError("store.bad_record", "proof must be None, or a boolean for a join", index=index)
 
 
 def _check_meta_key(key: object) -> None:
@@ -271,6 +285,7 @@ class Store:
         self._slots = dbs[b"slots"]
         self._heads = dbs[b"heads"]
         self._groups = dbs[b"groups"]
+        self._controls = dbs[b"controls"]
         self._meta = dbs[b"meta"]
         self._sys = dbs[b"sys"]
         self._all_dbs = list(dbs.values())
@@ -393,10 +408,11 @@ class Store:
                         "store.needs_migration",
                         f"store format version {version} must be migrated to format {FORMAT_VERSION} first",
                     )
-                missing = [n.decode() for n in _DB_NAMES if n not in names]
+                added = {n for n in _DB_NAMES if _ADDED_IN.get(n, 0) > version}  # the migration fills them
+                missing = [n.decode() for n in _DB_NAMES if n not in names and n not in added]
                 if missing:
                     raise StoreError("store.bad_format", f"missing databases: {missing}")
-                dbs = {name: env.open_db(name, txn=txn, create=False) for name in _DB_NAMES}
+                dbs = {name: env.open_db(name, txn=txn, create=name in added) for name in _DB_NAMES}
                 if version != FORMAT_VERSION:
                     migrate_store(txn, dbs, version, FORMAT_VERSION)
                     txn.put(_SYS_FORMAT, _U32.pack(FORMAT_VERSION), db=dbs[b"sys"])
@@ -535,6 +551,7 @@ class Store:
 
     def _append_in(self, txn: _Txn[memoryview], entries: Sequence[StoredEntry]) -> list[int | None]:
         ids_db, slots_db, bodies_db, arrival_db = self._ids, self._slots, self._bodies, self._arrival
+        controls_db = self._controls
         last = txn.cursor(db=bodies_db)
         gseq = _U64.unpack(last.key())[0] if last.last() else 0
         groups: dict[bytes, list[int]] = {}  # group -> [last cursor, count, bytes]
@@ -566,7 +583,10 @@ class Store:
             state[0] += 1
             state[1] += 1
             state[2] += len(e.raw)
-            txn.put(e.group + _U64.pack(state[0]), gkey, db=arrival_db)
+            row = e.group + _U64.pack(state[0])
+            txn.put(row, gkey, db=arrival_db)
+            if e.kind < kinds.MESSAGE:  # a control entry: its row in the group's control index too
+                txn.put(row, _CONTROL_VAL.pack(gseq, _PROOF_CODE[e.proof]), db=controls_db)
             head_key = e.group + e.author
             head = heads.get(head_key)
             if head is None:
@@ -819,20 +839,34 @@ class Store:
         return self._read(op)
 
     def controls(self, group: bytes) -> list[StoredEntry]:
-        """Every control entry of ``group`` (kind below ``kinds.MESSAGE``), in arrival order, read in one
-        snapshot. What a node needs of a group to compute its state at start-up: a message's body is
-        not copied or decoded, only its kind read in place (a group of a year's messages and a few
-        hundred control entries costs a pass over the arrival index, not over the words)."""
-        kind_at = _BODY_HDR.size - 4 - ID_SIZE  # the kind: a u32 before the entry id in the body header
+        """Every control entry of ``group`` (kind below ``kinds.MESSAGE``), in arrival order, each with
+        its join proof verdict (``StoredEntry.proof``), read in one snapshot from the group's control
+        index: what a node needs of a group to compute its state at start-up, at a cost that grows
+        with the control entries only, not with the messages (never read)."""
 
-        def op(txn: _Txn[memoryview]) -> list[StoredEntry]:
-            return [
-                _decode_body(body)[0]
-                for _, body in self._arrivals(txn, group, 0)
-                if _U32.unpack_from(body, kind_at)[0] < kinds.MESSAGE
-            ]
+        return self._read(lambda txn: self._controls_in(txn, group))
 
-        return self._read(op)
+    def controls_of(self, groups: Sequence[bytes]) -> list[list[StoredEntry]]:
+        """:meth:`controls` of each of ``groups``, all read in one snapshot (what start-up reads, a
+        page of groups at a time: one read transaction for many groups)."""
+        return self._read(lambda txn: [self._controls_in(txn, group) for group in groups])
+
+    def _controls_in(self, txn: _Txn[memoryview], group: bytes) -> list[StoredEntry]:
+        out: list[StoredEntry] = []
+        cur = txn.cursor(db=self._controls)
+        if cur.set_range(group):
+            bodies = txn.cursor(db=self._bodies)
+            for key, value in cur:
+                if key[:ID_SIZE] != group:
+                    break
+                gseq, proof = _CONTROL_VAL.unpack(value)
+                if not bodies.set_key(_U64.pack(gseq)):  # pragma: no cover - corruption
+                    raise StoreError("store.io", "control index names a missing body")
+                body = bodies.value()
+                _, b_group, author, seq, kind, entry_id = _BODY_HDR.unpack_from(body)
+                raw = bytes(body[_BODY_HDR.size :])
+                out.append(StoredEntry(b_group, author, seq, entry_id, kind, raw, _PROOF_OF.get(proof)))
+        return out
 
     def get_meta(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: _maybe_bytes(txn.get(key, db=self._meta)))
@@ -894,6 +928,7 @@ class Store:
                         deleted += 1
             for row in rows:
                 txn.delete(row, db=self._arrival)
+                txn.delete(row, db=self._controls)
             heads = txn.cursor(db=self._heads)
             head_keys: list[bytes] = []
             if heads.set_range(group):
@@ -977,7 +1012,8 @@ class Store:
         Checks: every body is reachable from its id, its log slot and its arrival cursor; index
         sizes agree; each author's head is its highest stored seq; each group's cursors are exactly
         1..last and its count and byte size match its records; the node's byte total is the sum of
-        its records' bytes. Reads the whole store in one
+        its records' bytes; the control index holds exactly the arrival rows of control entries,
+        naming the same bodies, with a proof verdict that is known only for joins. Reads the whole store in one
         snapshot: keep it off the event loop.
         """
 
@@ -986,11 +1022,14 @@ class Store:
             cursors: dict[bytes, list[int]] = {}
             max_seq: dict[bytes, tuple[int, bytes]] = {}
             by_gseq: dict[int, bytes] = {}  # gseq -> group, for the arrival check
+            kind_of: dict[int, int] = {}  # gseq -> kind, for the control index check
+            controls: dict[bytes, int] = {}  # the control index expected: arrival row -> gseq
             sizes_of: dict[bytes, int] = {}  # group -> bytes of its records
             n_bodies = 0
             for gkey, value in txn.cursor(db=self._bodies):
                 n_bodies += 1
-                _, group, author, seq, _, entry_id = _BODY_HDR.unpack_from(value)
+                _, group, author, seq, kind, entry_id = _BODY_HDR.unpack_from(value)
+                kind_of[_U64.unpack(gkey)[0]] = kind
                 if txn.get(entry_id, db=self._ids) != gkey:
                     problems.append(f"entry {entry_id.hex()}: id index does not point to its body")
                 if txn.get(_slot_key(group, author, seq), db=self._slots) != bytes(gkey) + entry_id:
@@ -1008,6 +1047,18 @@ class Store:
                     problems.append(f"arrival {group.hex()}/{cursor} names a wrong or shared body")
                 seen_gseq.add(gseq)
                 cursors.setdefault(group, []).append(cursor)
+                if kind_of.get(gseq, kinds.MESSAGE) < kinds.MESSAGE:
+                    controls[bytes(key)] = gseq
+            for key, value in txn.cursor(db=self._controls):
+                row = bytes(key)
+                gseq, proof = _CONTROL_VAL.unpack(value) if len(value) == _CONTROL_VAL.size else (0, 255)
+                where = f"control index row {row.hex()}"
+                if controls.pop(row, None) != gseq:
+                    problems.append(f"{where} names no control entry's body, or another one")
+                elif proof not in _PROOF_OF or (proof != _PROOF_UNKNOWN and kind_of[gseq] != kinds.JOIN):
+                    problems.append(f"{where} holds a proof verdict {proof} that is not one for its entry")
+            if controls:
+                problems.append(f"the control index lacks {len(controls)} control entries")
             sizes = {name: txn.stat(db)["entries"] for name, db in (("ids", self._ids), ("slots", self._slots))}
             sizes["bodies"] = n_bodies
             sizes["arrival"] = len(seen_gseq)

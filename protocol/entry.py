@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard, cast
 
 from holdspace.protocol import codec, crypto, kinds, signing
 from holdspace.protocol.errors import EntryError
@@ -188,6 +188,32 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
     if len(payload) != header.payload_size or crypto.blake2b_256(payload) != header.payload_hash:
         raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
     return replace(header, payload=payload)
+
+
+def decode_stored_entry(raw: bytes, payload: bytes | None) -> Entry:
+    """An entry read back from the node's own store: every rule of :func:`decode_entry` (signature and
+    payload digest included) held when the node stored it, and the store keeps the exact bytes, so
+    none is checked again. The header is decoded by :func:`codec.decode_stored` and its fields taken
+    as they are; the id is the hash of the header. Raises ``entry.malformed`` if the bytes are not
+    an entry header at all (a damaged store). Never for bytes from the network: :func:`decode_entry`."""
+    fields = codec.decode_stored(raw)
+    if not isinstance(fields, dict) or fields.keys() != FIELDS:
+        raise EntryError("entry.malformed", "a stored header is not an entry header")
+    stored = cast(dict[str, Any], fields)
+    return Entry(
+        stored["g"],
+        stored["a"],
+        stored["s"],
+        stored["p"],
+        stored["t"],
+        stored["k"],
+        stored["n"],
+        stored["h"],
+        stored[signing.SIG],
+        raw,
+        entry_id(raw),
+        payload,
+    )
 
 
 def _decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verify: bool) -> Entry:

@@ -356,6 +356,23 @@ class DecodeCache:
     payloads: dict[bytes, ControlPayload] = field(default_factory=dict)
     proofs: dict[bytes, bool] = field(default_factory=dict)
 
+    def add_stored(self, entry: Entry, proof: bool | None = None) -> ControlPayload:
+        """Take a control entry read back from the node's own store, verified completely when the
+        node accepted it (the entry's signature, its identity document), so that computing the state
+        does not verify it again: its payload is decoded with ``decode_payload(stored=True)``
+        (every structural check, no cryptographic one), and for a join, ``proof`` is the verdict on
+        its invite proof found then (None: not known, verified when the join is applied).
+
+        Only for stored entries: an entry from the network is never added here, and a cache miss
+        (what every other entry meets) decodes and verifies in full. Returns the payload."""
+        if entry.payload is None:
+            raise GroupError("group.malformed_payload", "a stored control entry needs its payload")
+        payload = decode_payload(entry.kind, entry.payload, entry.author, stored=True)
+        self.payloads[entry.entry_id] = payload
+        if proof is not None and entry.kind == kinds.JOIN:
+            self.proofs[entry.entry_id] = proof
+        return payload
+
 
 def compute_state(
     genesis: Entry, controls: Iterable[Entry], cache: DecodeCache | None = None, forks: Forks | None = None

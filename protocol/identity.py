@@ -167,20 +167,32 @@ def _check_document_fields(fields: dict[str, codec.CborValue], *, require_sig: b
             raise IdentityError(bad, "identity document signature must be 64 bytes")
 
 
-def verify_identity_document(raw: bytes) -> IdentityDocument:
+def verify_identity_document(raw: bytes, *, stored: bool = False) -> IdentityDocument:
     """Decode and verify an identity document; typed errors in the order of spec section 4.4.
 
     A document is verified again wherever it travels (every join, every group state computed),
-    so verified documents are remembered by their exact bytes (a refusal is not remembered)."""
+    so verified documents are remembered by their exact bytes (a refusal is not remembered).
+
+    ``stored=True`` is only for a document verified before, read back from the node's own store (a
+    node verifies each document when it accepts the entry carrying it); anything from the network is
+    verified. It is decoded by ``codec.decode_stored`` and its cryptographic checks (the Ed25519 key
+    decodes to a point of large order, the X25519 key is not of small order, the signature) are not
+    made again; every structural one is."""
+    if stored:
+        return _decode_identity_document(bytes(raw), stored=True)
     return _verify_identity_document(bytes(raw))
 
 
 @functools.lru_cache(maxsize=16384)
 def _verify_identity_document(raw: bytes) -> IdentityDocument:
+    return _decode_identity_document(raw, stored=False)
+
+
+def _decode_identity_document(raw: bytes, *, stored: bool) -> IdentityDocument:
     if len(raw) > MAX_IDENTITY_DOCUMENT:
         raise IdentityError("identity.malformed_document", f"identity document exceeds {MAX_IDENTITY_DOCUMENT} bytes")
     try:
-        fields = codec.decode(raw, max_size=MAX_IDENTITY_DOCUMENT)
+        fields = codec.decode_stored(raw) if stored else codec.decode(raw, max_size=MAX_IDENTITY_DOCUMENT)
     except CodecError as exc:
         raise IdentityError(
             "identity.malformed_document", f"identity document is not canonical CBOR ({exc.code})"
@@ -190,17 +202,24 @@ def _verify_identity_document(raw: bytes) -> IdentityDocument:
     _check_document_fields(fields, require_sig=True)
     public_key = fields["k"]
     assert isinstance(public_key, bytes)
-    if not crypto.ed25519_public_key_valid(public_key):
-        raise IdentityError("identity.bad_key", "identity document key is not a valid Ed25519 public key")
     x_key = fields["x"]
     assert isinstance(x_key, bytes)
+    if not stored:
+        _check_document_crypto(fields, public_key, x_key)
+    x_public, timestamp, name = fields["x"], fields["t"], fields.get("n")
+    assert isinstance(x_public, bytes) and isinstance(timestamp, int)
+    assert name is None or isinstance(name, str)
+    return IdentityDocument(public_key, x_public, timestamp, name, raw)
+
+
+def _check_document_crypto(fields: dict[str, codec.CborValue], public_key: bytes, x_key: bytes) -> None:
+    """The cryptographic checks of a document, in the order of spec section 4.4: its Ed25519 key is
+    a valid point, its X25519 key not of small order, its signature verifies."""
+    if not crypto.ed25519_public_key_valid(public_key):
+        raise IdentityError("identity.bad_key", "identity document key is not a valid Ed25519 public key")
     if not crypto.x25519_public_key_valid(x_key):
         raise IdentityError(
             "identity.bad_key", "identity document X25519 key is of small order: nothing sealed to it is secret"
         )
     if not signing.verify_fields(signing.DOMAIN_IDENTITY, fields, public_key):
         raise IdentityError("identity.bad_signature")
-    x_public, timestamp, name = fields["x"], fields["t"], fields.get("n")
-    assert isinstance(x_public, bytes) and isinstance(timestamp, int)
-    assert name is None or isinstance(name, str)
-    return IdentityDocument(public_key, x_public, timestamp, name, raw)

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 
 from holdspace.protocol import codec
-from holdspace.protocol.entry import MAX_HEADER_SIZE, Entry, decode_entry
+from holdspace.protocol.entry import MAX_HEADER_SIZE, Entry, decode_entry, decode_stored_entry
 from holdspace.protocol.errors import CodecError, EntryError, LogError
 
 FORK_PROOF_VERSION = 1
@@ -94,8 +94,11 @@ def place(head: LogHead | None, entry: Entry, stored_at_seq: Entry | None = None
     raise ForkError(make_fork_proof(stored_at_seq, entry))
 
 
-def verify_fork_proof(raw: bytes) -> ForkProof:
-    """Check a fork proof from anyone: both entries valid, same group/author/seq, different ids."""
+def verify_fork_proof(raw: bytes, *, stored: bool = False) -> ForkProof:
+    """Check a fork proof from anyone: both entries valid, same group/author/seq, different ids.
+
+    ``stored=True``: a proof this node verified before storing it, read back from its own store; its
+    entries are read with ``decode_stored_entry`` (no rule or signature checked again)."""
     if len(raw) > MAX_FORK_PROOF_SIZE:
         raise LogError("log.bad_fork_proof", "fork proof is too large")
     try:
@@ -113,8 +116,10 @@ def verify_fork_proof(raw: bytes) -> ForkProof:
     if not isinstance(raw_a, bytes) or not isinstance(raw_b, bytes):
         raise LogError("log.bad_fork_proof", "fork proof entries must be byte strings")
     try:
-        first = decode_entry(raw_a, None, now_ms=None)
-        second = decode_entry(raw_b, None, now_ms=None)
+        if stored:
+            first, second = decode_stored_entry(raw_a, None), decode_stored_entry(raw_b, None)
+        else:
+            first, second = decode_entry(raw_a, None, now_ms=None), decode_entry(raw_b, None, now_ms=None)
     except (CodecError, EntryError) as exc:
         raise LogError("log.bad_fork_proof", f"fork proof holds an invalid entry ({exc.code})") from exc
     proof = make_fork_proof(first, second)

@@ -63,10 +63,10 @@ def _fail(kind: int, why: str) -> GroupError:
 
 
 def _fields(
-    kind: int, payload: bytes, required: set[str], optional: frozenset[str] = frozenset()
+    kind: int, payload: bytes, stored: bool, required: set[str], optional: frozenset[str] = frozenset()
 ) -> dict[str, codec.CborValue]:
     try:
-        value = codec.decode(payload, max_size=kinds.max_payload(kind))
+        value = codec.decode_stored(payload) if stored else codec.decode(payload, max_size=kinds.max_payload(kind))
     except CodecError as exc:
         raise _fail(kind, f"not canonical CBOR ({exc.code})") from exc
     if not isinstance(value, dict):
@@ -111,11 +111,11 @@ def _home(kind: int, value: codec.CborValue) -> str:
     return value
 
 
-def _document(kind: int, value: codec.CborValue, author: bytes) -> IdentityDocument:
+def _document(kind: int, value: codec.CborValue, author: bytes, stored: bool) -> IdentityDocument:
     if not isinstance(value, bytes):
         raise _fail(kind, "doc must be an identity document")
     try:
-        doc = verify_identity_document(value)
+        doc = verify_identity_document(value, stored=stored)
     except HoldspaceError as exc:
         raise _fail(kind, f"identity document rejected ({exc.code})") from exc
     if doc.public_key != author:
@@ -368,19 +368,25 @@ def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[by
     return tuple(pairs)
 
 
-def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
-    """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation."""
+def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = False) -> ControlPayload:
+    """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation.
+
+    An identity document it carries (genesis, join, rekey) is verified (spec 4.4). ``stored=True``
+    is for a payload the node accepted (decoded and verified) before, read back from its own store,
+    never for one from the network: it is decoded by ``codec.decode_stored`` and its document's
+    cryptographic checks are not made again (:func:`verify_identity_document`); every structural
+    check still is."""
     if kind == kinds.GENESIS:
-        f = _fields(kind, payload, {"n", "doc", "hv"}, frozenset({"h"}))
+        f = _fields(kind, payload, stored, {"n", "doc", "hv"}, frozenset({"h"}))
         nonce = f["n"]
         if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
             raise _fail(kind, f"n must be {NONCE_SIZE} bytes")
         if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
             raise _fail(kind, "hv must be 'joined' or 'shared'")
         home = _home(kind, f["h"]) if "h" in f else None
-        return Genesis(nonce, _document(kind, f["doc"], author), f["hv"], home)
+        return Genesis(nonce, _document(kind, f["doc"], author, stored), f["hv"], home)
     if kind == kinds.INVITE:
-        f = _fields(kind, payload, {"d", "r", "x", "u", "p", "i"})
+        f = _fields(kind, payload, stored, {"d", "r", "x", "u", "p", "i"})
         expires, uses, target, key = f["x"], f["u"], f["p"], f["i"]
         if not _uint(expires) or not _uint(uses) or uses < 1:
             raise _fail(kind, "x must be an unsigned integer and u a positive integer")
@@ -390,7 +396,7 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
             raise _fail(kind, "i must be a 32-byte Ed25519 public key")
         return Invite(_deps(kind, f["d"]), _role(kind, f["r"]), expires, uses, target, key)
     if kind == kinds.JOIN:
-        f = _fields(kind, payload, {"d", "i", "w", "doc"}, frozenset({"h"}))
+        f = _fields(kind, payload, stored, {"d", "i", "w", "doc"}, frozenset({"h"}))
         invite_id, proof = f["i"], f["w"]
         deps = _deps(kind, f["d"])
         if not _key(invite_id) or invite_id not in deps:
@@ -398,23 +404,23 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
         if not isinstance(proof, bytes) or len(proof) != crypto.ED25519_SIGNATURE:
             raise _fail(kind, "w must be a 64-byte signature")
         home = _home(kind, f["h"]) if "h" in f else None
-        return Join(deps, invite_id, proof, _document(kind, f["doc"], author), home)
+        return Join(deps, invite_id, proof, _document(kind, f["doc"], author, stored), home)
     if kind == kinds.REMOVE:
-        f = _fields(kind, payload, {"d", "m", "c", "b"})
+        f = _fields(kind, payload, stored, {"d", "m", "c", "b"})
         target, cut, ban = f["m"], f["c"], f["b"]
         if not _key(target) or not _uint(cut) or not isinstance(ban, bool):
             raise _fail(kind, "m must be a 32-byte key, c an unsigned integer, b a boolean")
         return Remove(_deps(kind, f["d"]), target, cut, ban)
     if kind == kinds.ROLE:
-        f = _fields(kind, payload, {"d", "m", "r"})
+        f = _fields(kind, payload, stored, {"d", "m", "r"})
         if not _key(f["m"]):
             raise _fail(kind, "m must be a 32-byte key")
         return RoleChange(_deps(kind, f["d"]), f["m"], _role(kind, f["r"]))
     if kind == kinds.LEAVE:
-        f = _fields(kind, payload, {"d"})
+        f = _fields(kind, payload, stored, {"d"})
         return Leave(_deps(kind, f["d"]))
     if kind == kinds.SETTINGS:
-        f = _fields(kind, payload, {"d", "hv", "e"})
+        f = _fields(kind, payload, stored, {"d", "hv", "e"})
         meta = f["e"]
         if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
             raise _fail(kind, "hv must be 'joined' or 'shared'")
@@ -422,19 +428,19 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
             raise _fail(kind, f"e must be null or at most {MAX_META} bytes")
         return Settings(_deps(kind, f["d"]), f["hv"], meta)
     if kind == kinds.REKEY:
-        f = _fields(kind, payload, {"d", "r", "doc", "h"})
-        document = None if f["doc"] is None else _document(kind, f["doc"], author)
+        f = _fields(kind, payload, stored, {"d", "r", "doc", "h"})
+        document = None if f["doc"] is None else _document(kind, f["doc"], author, stored)
         sealed = _sealed_list(kind, f["r"], "r")
         if not sealed:
             raise _fail(kind, "r must seal the epoch key to at least its author")
         return Rekey(_deps(kind, f["d"]), sealed, document, _sealed_list(kind, f["h"], "h"))
     if kind == kinds.HOST:
-        f = _fields(kind, payload, {"d", "h", "a"})
+        f = _fields(kind, payload, stored, {"d", "h", "a"})
         if not isinstance(f["a"], bool):
             raise _fail(kind, "a must be a boolean")
         return Host(_deps(kind, f["d"]), _home(kind, f["h"]), f["a"])
     if kind == kinds.REDACT:
-        f = _fields(kind, payload, {"d", "m", "r"})
+        f = _fields(kind, payload, stored, {"d", "m", "r"})
         ids = f["r"]
         if not _key(f["m"]):
             raise _fail(kind, "m must be a 32-byte key")
@@ -445,19 +451,19 @@ def decode_payload(kind: int, payload: bytes, author: bytes) -> ControlPayload:
             raise _fail(kind, "r must be sorted ascending without duplicates")
         return Redact(_deps(kind, f["d"]), f["m"], targets)
     if kind == kinds.ERASE:
-        f = _fields(kind, payload, {"d", "s"})
+        f = _fields(kind, payload, stored, {"d", "s"})
         if not _uint(f["s"]) or f["s"] < 1:
             raise _fail(kind, "s must be a positive integer")
         return Erase(_deps(kind, f["d"]), f["s"])
     if kind == kinds.SESSION:
-        return _session(kind, _fields(kind, payload, {"d", "s", "st", "du", "tz", "rc", "rt", "x", "e"}))
+        return _session(kind, _fields(kind, payload, stored, {"d", "s", "st", "du", "tz", "rc", "rt", "x", "e"}))
     if kind == kinds.TRUST:
-        f = _fields(kind, payload, {"d", "k", "a"})
+        f = _fields(kind, payload, stored, {"d", "k", "a"})
         if not _key(f["k"]) or not isinstance(f["a"], bool):
             raise _fail(kind, "k must be a 32-byte key and a a boolean")
         return Trust(_deps(kind, f["d"]), f["k"], f["a"])
     if kind == kinds.CLOSE:
-        f = _fields(kind, payload, {"d", "i"})
+        f = _fields(kind, payload, stored, {"d", "i"})
         if not _key(f["i"]):
             raise _fail(kind, "i must be a 32-byte invite id")
         return Close(_deps(kind, f["d"]), f["i"])
@@ -551,7 +557,7 @@ def _expiry(kind: int, f: dict[str, codec.CborValue]) -> int | None:
 def decode_envelope(payload: bytes) -> MessageEnvelope:
     """Structure only: exactly ``e``, ``i``, ``n``, ``c``, ``k`` (and optionally ``x``); ``e`` 32 bytes,
     ``i`` an unsigned integer, ``n`` 24 bytes, ``c`` at least a tag, ``k`` 32 bytes, ``x`` an expiry."""
-    f = _fields(kinds.MESSAGE, payload, {"e", "i", "n", "c", "k"}, frozenset({"x"}))
+    f = _fields(kinds.MESSAGE, payload, False, {"e", "i", "n", "c", "k"}, frozenset({"x"}))
     epoch, index, nonce, ciphertext, commitment = f["e"], f["i"], f["n"], f["c"], f["k"]
     if not _key(epoch) or not _uint(index) or not isinstance(nonce, bytes) or len(nonce) != crypto.AEAD_NONCE:
         raise _fail(kinds.MESSAGE, "e must be a 32-byte epoch id, i an unsigned integer, n a 24-byte nonce")
@@ -594,7 +600,7 @@ def decode_direct(payload: bytes) -> DirectEnvelope:
     """Structure only: exactly ``r``, ``n``, ``c``, ``k`` (and optionally ``x``); ``r`` 1..256 boxes of
     80 bytes sorted by unique member key, ``n`` 24 bytes, ``c`` at least a tag, ``k`` 32 bytes."""
     kind = kinds.DIRECT
-    f = _fields(kind, payload, {"r", "n", "c", "k"}, frozenset({"x"}))
+    f = _fields(kind, payload, False, {"r", "n", "c", "k"}, frozenset({"x"}))
     sealed = _sealed_list(kind, f["r"], "r")
     if not 1 <= len(sealed) <= MAX_DIRECT_RECIPIENTS or any(len(box) != DIRECT_SEALED_KEY for _, box in sealed):
         raise _fail(kind, f"r must seal a 32-byte key to 1..{MAX_DIRECT_RECIPIENTS} members")

@@ -126,3 +126,5 @@ def test_create_decode_round_trip(seq: int, ts: int, payload: bytes) -> None:
     prev = None if seq == 1 else b"\x07" * 32
     e = create_entry(ALICE, group=GROUP, seq=seq, prev=prev, timestamp_ms=ts, kind=kinds.MESSAGE, payload=payload)
     assert decode_entry(e.raw, payload, now_ms=T0) == e
+    assert entry.decode_stored_entry(e.raw, payload) == e  # read back from a store: the same entry
+    assert entry.decode_stored_entry(e.raw, None) == decode_entry(e.raw, None, now_ms=None)

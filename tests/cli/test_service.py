@@ -85,7 +85,7 @@ def test_a_node_as_a_service(tmp_path: Path, notify_socket: tuple[socket.socket,
                 refused = cli("node", *args, env={"NOTIFY_SOCKET": ""})
                 assert refused.exit_code == 1 and refused.stderr.startswith("error: node.running:"), refused.output
             status = json.loads(cli("node", "status", str(node_dir), "--json").stdout)
-            assert status["store_format"] == 2 and status["entries"] == 16  # migrated at start, nothing lost
+            assert status["store_format"] == 3 and status["entries"] == 16  # migrated at start, nothing lost
             assert status["store_live_bytes"] + status["store_free_bytes"] == status["store_used_bytes"]
 
             home = tmp_path / "fay"
@@ -96,7 +96,7 @@ def test_a_node_as_a_service(tmp_path: Path, notify_socket: tuple[socket.socket,
             assert next_notice(sock)["READY"] == "1"
 
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-            assert re.search(r'^holdspace_build_info\{.*store_format="2".*\} 1\.0$', text, re.M)
+            assert re.search(r'^holdspace_build_info\{.*store_format="3".*\} 1\.0$', text, re.M)
             assert re.search(r"^process_resident_memory_bytes \d", text, re.M)
             assert re.search(r'^holdspace_request_seconds_count\{kind="publish"\} [1-9]', text, re.M)
             assert re.search(r'^holdspace_request_seconds_bucket\{kind="inline",le="\+Inf"\} [1-9]', text, re.M)

@@ -14,6 +14,7 @@ import pytest
 from holdspace.node import store_migrations
 from holdspace.node.operations import _entry_digest, _summary
 from holdspace.node.store import FORMAT_VERSION, Store, StoreError
+from holdspace.protocol import kinds
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1-node"
 
@@ -46,6 +47,10 @@ def test_format_1_is_migrated_with_every_entry_kept(tmp_path: Path) -> None:
         sizes = {g: sum(len(r.raw) for _, r in store.iter_group(g, 0, 10_000)) for g in store.groups()}
         for group in store.groups():  # the byte counters: each group's record and the node's total
             assert store.usage(group) == (sizes[group], sum(sizes.values())) and sizes[group] > 0
+        for group in store.groups():  # format 3's control index: the control entries, no verdict recorded
+            controls = [r for _, r in store.iter_group(group, 0, 10_000) if kinds.is_control(r.kind)]
+            assert store.controls(group) == controls and controls
+            assert all(r.proof is None for r in store.controls(group))
     assert format_of(path) == FORMAT_VERSION
     with Store.open(path) as store:  # migrated once: a plain open now
         assert store.migrated_from is None
@@ -90,3 +95,26 @@ def test_a_newer_or_unknown_format_is_refused_with_one_sentence(tmp_path: Path) 
             Store.open(path, migrate=migrate)
         assert err.value.code == "store.bad_version"
         assert "newer than this version" in err.value.message and "\n" not in err.value.message
+
+
+def test_a_failure_in_the_last_step_leaves_the_first_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1 -> 2 -> 3 in one transaction: the control index written, then a failure, and nothing of
+    # either step (nor the new database) is left
+    path = v1_store(tmp_path)
+    real = store_migrations.MIGRATIONS[2]
+
+    def fails_after_writing(txn: lmdb.Transaction, dbs: dict[bytes, object]) -> None:
+        real(txn, dbs)
+        raise OSError("disk gone")
+
+    monkeypatch.setitem(store_migrations.MIGRATIONS, 2, fails_after_writing)
+    with pytest.raises(OSError, match="disk gone"):
+        Store.open(path, migrate=True)
+    assert format_of(path) == 1
+    env = lmdb.open(str(path), max_dbs=16, lib_version=0, readonly=True, lock=False)
+    with env.begin() as txn:
+        assert b"controls" not in {bytes(k) for k in txn.cursor().iternext(values=False)}
+    env.close()
+    monkeypatch.setitem(store_migrations.MIGRATIONS, 2, real)
+    with Store.open(path, migrate=True) as store:
+        assert store.migrated_from == 1 and store.check_integrity() == []

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from holdspace.node.store import Store, StoredEntry, StoreError
+from holdspace.protocol import kinds
 
 from ._helpers import ident, make_entry
 
@@ -56,7 +57,9 @@ class StoreModel(RuleBasedStateMachine):
             if what == "new":
                 g, a = LOGS[pick]
                 self.salt += 1
-                batch.append(make_entry(g, a, self._next_seq(g, a, batch), size=size, salt=b"%d" % self.salt))
+                kind = kinds.MESSAGE if self.salt % 3 else kinds.INVITE  # the control index holds a third
+                seq = self._next_seq(g, a, batch)
+                batch.append(make_entry(g, a, seq, size=size, salt=b"%d" % self.salt, kind=kind))
             elif known or batch:
                 pool = [self.entries[i] for i in known] + batch
                 base = pool[pick % len(pool)]
@@ -158,6 +161,8 @@ class StoreModel(RuleBasedStateMachine):
                 if gg == g and seq > heads.get(a, (0, b""))[0]:
                     heads[a] = (seq, entry_id)
             assert s.heads(g) == heads
+            assert s.controls(g) == [self.entries[x] for x in ids if kinds.is_control(self.entries[x].kind)]
+        assert s.controls_of(GROUPS) == [s.controls(g) for g in GROUPS]
         for entry_id, e in self.entries.items():
             assert s.get(entry_id) == e
             assert s.get_at(e.group, e.author, e.seq) == e

@@ -498,7 +498,7 @@ def test_rollbacks_with_concurrent_readers_do_not_stall(tmp_path: Path) -> None:
 # --- the integrity checker itself ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("db", [b"heads", b"arrival", b"ids", b"groups"])
+@pytest.mark.parametrize("db", [b"heads", b"arrival", b"ids", b"groups", b"controls"])
 def test_check_integrity_notices_damage(tmp_path: Path, db: bytes) -> None:
     path = tmp_path / "s"
     with Store.open(path) as s:
@@ -527,3 +527,28 @@ def test_controls_are_the_groups_control_entries_in_arrival_order(store: Store) 
     memory = MemoryReader()
     memory.append([*mixed, *log(G2, A2, 3)])
     assert memory.controls(G1) == expected
+
+
+def test_the_control_index_keeps_a_joins_proof_verdict_and_nothing_else(tmp_path: Path) -> None:
+    # The control index (format 3) is what start-up reads: control entries only, each with its join
+    # proof verdict, kept by every write (and dropped with its group) in the write's transaction.
+    joins = [replace(make_entry(G1, A1, seq, kind=kinds.JOIN), proof=proof) for seq, proof in ((1, True), (2, False))]
+    later = [make_entry(G1, A1, 3, kind=kinds.MESSAGE), replace(make_entry(G1, A1, 4, kind=kinds.JOIN), proof=None)]
+    path = tmp_path / "s"
+    with Store.open(path) as s:
+        s.append_batch([*joins, *log(G2, A2, 2)])
+        s.append_batch(later)
+        assert [(e.seq, e.proof) for e in s.controls(G1)] == [(1, True), (2, False), (4, None)]
+        assert s.controls(G1) == [*joins, later[1]] and s.check_integrity() == []
+        with pytest.raises(StoreError) as err:  # a verdict only for a join
+            s.append_batch([replace(make_entry(G1, A1, 5, kind=kinds.INVITE), proof=True)])
+        assert err.value.code == "store.bad_record"
+        assert s.drop_group(G1) == 4
+        assert s.controls(G1) == [] and s.check_integrity() == [] and len(s.controls(G2)) == 2
+    env = lmdb.open(str(path), max_dbs=16, lib_version=0)
+    with env.begin(write=True) as txn:  # a control row that names a message's body
+        controls = env.open_db(b"controls", txn=txn, create=False)
+        txn.put(G2 + (9).to_bytes(8, "big"), (1).to_bytes(8, "big") + b"\x00", db=controls)
+    env.close()
+    with Store.open(path) as s:
+        assert any("control index" in p for p in s.check_integrity())

@@ -70,6 +70,7 @@ CODES: dict[str, str] = {
     "group.invite_revoked": "the invite's creator is no longer a facilitator",
     "group.invite_closed": "the invite was closed, and the entry that closed it had not seen this join",
     "group.banned": "the pseudonym is banned from the group",
+    "group.muted": "the author is muted: its group messages are refused until the time a moderator set",
     "group.already_member": "the pseudonym is already a member",
     "group.bad_recipients": "a rekey seals keys to non-members or leaves out its own author",
     "group.too_many_hosts": "the group already lists the maximum number of host nodes",

@@ -2418,7 +2418,7 @@ def _mute_vectors() -> list[Vector]:
     entries: list[Vector] = []
     for e, name in (
         (first, "mute entry"),
-        (second, "mute entry by a facilitator"),
+        (second, "a facilitator's mute entry"),
         (removed, "remove with words entry"),
     ):
         assert e.payload is not None

@@ -174,6 +174,7 @@ CODES: dict[str, str] = {
     "client.unknown_message": "no single message you have read matches that id",
     "client.unknown_session": "no single scheduled session matches that id",
     "client.unknown_invite": "no single invite of the group matches that id",
+    "client.no_facilitators": "the group has no facilitator (other than you) to write to privately",
     "client.not_facilitator": "only a facilitator of the group may do that",
     "client.no_moderators": "the group has no moderator or facilitator to report to",
     "client.nothing_to_erase": "you have written nothing in that group",

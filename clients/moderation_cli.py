@@ -131,12 +131,11 @@ def register(group: click.Group) -> None:
 
         async def go(me: Participant, s: Any) -> GroupRecord:
             record = me.find_group(group_name)
+            await me.sync(s, record)
             if reply is not None and key is not None:
                 if not is_facilitator(record, me.pseudonym(record).public_key):
                     raise ClientError("client.not_facilitator", "only facilitators answer on a member's private line")
                 await me.reply_privately(s, record, key, _text(reply))
-            else:
-                await me.sync(s, record)
             return record
 
         me, record = session_call(ctx, go)

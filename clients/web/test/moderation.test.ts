@@ -10,6 +10,7 @@ import { messageStatus } from "../src/deletion.js";
 import { decodeDirectEnvelope, openDirect } from "../src/e2ee.js";
 import { decodeEntry, type Entry } from "../src/entry.js";
 import { GroupState } from "../src/group.js";
+import { removalWords } from "../src/removal.js";
 import { codeOf, loadVectors } from "./helpers.js";
 
 type V = Record<string, unknown>;
@@ -88,5 +89,11 @@ test("support.json: a removal's note opens for the removed person only, its reas
       if (readers.includes(person.ed25519_public)) assert.equal(open(), words);
       else assert.equal(codeOf(open), "e2ee.not_recipient");
     }
+  }
+  for (const person of people) {
+    const key = fromHex(person.ed25519_public);
+    const read = removalWords(at.groupId, e, p, key, fromHex(person.x25519_secret));
+    assert.equal(read.note, (v["note_readers"] as string[]).includes(person.ed25519_public) ? v["note"] : null);
+    assert.equal(read.reason, (v["reason_readers"] as string[]).includes(person.ed25519_public) ? v["reason"] : null);
   }
 });

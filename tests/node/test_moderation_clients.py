@@ -9,6 +9,8 @@ import pytest
 
 from holdspace.clients.moderation import muted_until, mutes, private_threads, removal_notice, removal_reasons
 from holdspace.clients.support import moderation_log
+from holdspace.clients.support import sessions as upcoming_sessions
+from holdspace.protocol.content import Turn
 from holdspace.protocol.errors import HoldspaceError
 from tests.node.test_support import circle, sessions
 
@@ -67,3 +69,17 @@ async def test_a_removed_person_reads_the_note_and_only_facilitators_the_reason(
         with pytest.raises(HoldspaceError) as err:
             await ana.send(s_ana, g_ana, "hello?")
         assert err.value.code == "client.not_member"
+
+
+async def test_a_removed_member_holds_the_talking_piece_no_more(tmp_path: Path) -> None:
+    async with sessions(tmp_path) as (_node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        sid = await fay.schedule(
+            s_fay, group, title="Circle", about=None, start_ms=fay.clock() - 60_000, duration_ms=3_600_000, tz="UTC"
+        )
+        await fay.post(s_fay, group, Turn(sid, 0, ana.pseudonym(g_ana).public_key))
+        await bo.sync(s_bo, g_bo)
+        assert [v.talking_piece for v in upcoming_sessions(g_bo, bo.clock())] == [ana.pseudonym(g_ana).public_key]
+        await fay.remove_member(s_fay, group, ana.pseudonym(g_ana).public_key)
+        await bo.sync(s_bo, g_bo)
+        assert [v.talking_piece for v in upcoming_sessions(g_bo, bo.clock())] == [None]  # the circle is open

@@ -44,6 +44,6 @@ def test_mute_private_line_revoke_and_a_removal_with_a_note(tmp_path: Path) -> N
         run("group", "remove", "circle", ana_id, "--note", note, "--reason", reason, home=fay)
         shown = run("read", "circle", home=ana).stdout
         assert "You were removed from this group" in shown and note in shown and reason not in shown
-        assert reason in run("moderation", "log", "circle", home=fay).stdout
+        assert reason in run("mod", "log", "circle", home=fay).stdout
     finally:
         stop_node(proc)

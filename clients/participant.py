@@ -154,7 +154,7 @@ def _may_not_prune(kind: int, plaintext: codec.CborValue) -> bool:
 
 def _deletion_mark(state: GroupState | None) -> bytes:
     """A digest of what decides which messages must go (redactions, erasures, sessions and their
-    retention): while it is unchanged, only new messages and noted deadlines need looking at."""
+    retention, mutes): while it is unchanged, only new messages and noted deadlines need looking at."""
     if state is None:
         return b""
     parts = [author + key for author, key in sorted(state.redactions)]
@@ -163,6 +163,7 @@ def _deletion_mark(state: GroupState | None) -> bytes:
         sid + s.entry_id + s.spec.encode() + (s.cancelled_at_ms or 0).to_bytes(8, "big")
         for sid, s in sorted(state.sessions.items())
     ]
+    parts += [key + m.entry_id for key in sorted(state.mutes) for m in state.mutes[key]]
     return hashlib.blake2b(b"\x00".join(parts), digest_size=16).digest()
 
 
@@ -889,6 +890,9 @@ class Participant:
         """Why ``m`` must go now (or None), and else when it must go (or None: it may stay)."""
         state = record.state
         reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
+        if reason is None and state is not None and m.kind == kinds.MESSAGE:
+            # read before the mute arrived (written concurrently with it): hosts keep no copy (12.6)
+            reason = "muted" if state.muted_at(m.author, m.seq, m.timestamp_ms) else None
         deadline = m.expires_ms
         if state is not None and m.kind in kinds.MESSAGE_KINDS:
             retention = retention_deadline(state, m.timestamp_ms)

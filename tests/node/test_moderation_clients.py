@@ -10,9 +10,10 @@ import pytest
 from holdspace.clients.moderation import muted_until, mutes, private_threads, removal_notice, removal_reasons
 from holdspace.clients.support import moderation_log
 from holdspace.clients.support import sessions as upcoming_sessions
+from holdspace.protocol import author
 from holdspace.protocol.content import Turn
 from holdspace.protocol.errors import HoldspaceError
-from tests.node.test_support import circle, sessions
+from tests.node.test_support import circle, eventually, payloads, sessions
 
 
 async def test_a_muted_member_reads_writes_to_the_facilitators_and_posts_again_when_unmuted(tmp_path: Path) -> None:
@@ -83,3 +84,22 @@ async def test_a_removed_member_holds_the_talking_piece_no_more(tmp_path: Path) 
         await fay.remove_member(s_fay, group, ana.pseudonym(g_ana).public_key)
         await bo.sync(s_bo, g_bo)
         assert [v.talking_piece for v in upcoming_sessions(g_bo, bo.clock())] == [None]  # the circle is open
+
+
+async def test_a_message_written_concurrently_with_a_mute_is_dropped_by_the_node_and_the_readers(
+    tmp_path: Path,
+) -> None:
+    async with sessions(tmp_path) as (node, address, s_fay, s_ana, s_bo):
+        (fay, group), (ana, g_ana), (bo, g_bo) = await circle(tmp_path, address, s_fay, s_ana, s_bo)
+        state = await bo.sync(s_bo, g_bo)  # bo decides to mute ana, on what he has seen so far
+        cut = g_bo.log_heads.get(ana.pseudonym(g_ana).public_key, 0)
+        crossed = await ana.send(s_ana, g_ana, "written while bo was muting me")
+        await fay.sync(s_fay, group)
+        assert "written while bo was muting me" in [m.text for m in group.messages]  # read before the mute
+        key = ana.pseudonym(g_ana).public_key
+        entry = author.mute(bo.writer(g_bo), state, key, cut, bo.clock() + 3_600_000, bo.clock())
+        await bo._publish(s_bo, g_bo, entry)
+        await fay.sync(s_fay, group)
+        (seen,) = [m for m in group.messages if m.entry_id == crossed.entry_id]
+        assert seen.deleted == "muted" and seen.text is None  # the reader keeps no copy either
+        await eventually(lambda: payloads(node, group.group_id)[crossed.entry_id] is None)  # nor the host

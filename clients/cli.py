@@ -35,6 +35,8 @@ from holdspace.clients.cli_common import (
 from holdspace.clients.client import NodeSession, connect
 from holdspace.clients.corrections import edit_candidates, latest_edit
 from holdspace.clients.living_cli import register as register_living
+from holdspace.clients.moderation_cli import print_standing
+from holdspace.clients.moderation_cli import register as register_moderation
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from holdspace.clients.people import People
 from holdspace.clients.recovery import (
@@ -1025,14 +1027,18 @@ def group_hosts(ctx: click.Context, group_name: str, add_address: str | None, re
 @click.argument("group_name")
 @click.argument("member")
 @click.option("--ban", is_flag=True, help="Also refuse this pseudonym forever.")
+@click.option("--note", help="A kind note for the removed person: only they can read it.")
+@click.option("--reason", help="Why, kept for the facilitators: only they can read it.")
 @click.pass_context
 @friendly
-def group_remove(ctx: click.Context, group_name: str, member: str, ban: bool) -> None:
+def group_remove(
+    ctx: click.Context, group_name: str, member: str, ban: bool, note: str | None, reason: str | None
+) -> None:
     """Remove a member; the group moves to new keys the removed member never gets."""
     key = parse_pseudonym_id(member)
 
     async def go(me: Participant, s: Any) -> None:
-        await me.remove_member(s, me.find_group(group_name), key, ban=ban)
+        await me.remove_member(s, me.find_group(group_name), key, ban=ban, note=note, reason=reason)
 
     session_call(ctx, go)
     click.echo(f"{'banned' if ban else 'removed'} {member}")
@@ -1177,6 +1183,8 @@ def read(ctx: click.Context, group_name: str, follow: bool, last: int, as_json: 
         if not as_json and len(page) < shown:
             click.echo(f"({shown - len(page)} earlier messages not shown: --last 0 shows them all)")
         _show(me, record, page, as_json)
+        if not as_json:
+            print_standing(me, record)
         if not follow:
             return
         after = page[-1].cursor if page else 0
@@ -1240,6 +1248,7 @@ def parse_size(text: str) -> int:
 
 register(cli, group, node)
 register_living(cli, group)
+register_moderation(group)
 cli.add_command(sim)
 cli.add_command(app)
 

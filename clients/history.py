@@ -284,7 +284,7 @@ class HistoryStore:
                     meta = self.get(b"msg", mkey)
                 except HistoryError:
                     meta = None
-                if isinstance(meta, list) and len(meta) == 10:
+                if isinstance(meta, list) and len(meta) in (10, 11):  # 11: with a direct message's recipients
                     meta[8], meta[9] = "pruned", None
                     puts.append((b"msg", mkey, meta))
                 with self.env.begin(write=True) as txn:

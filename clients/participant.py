@@ -36,7 +36,7 @@ from holdspace.clients.records import Message, Outgoing
 from holdspace.clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
 from holdspace.protocol import codec, e2ee, kinds
 from holdspace.protocol.address import MAX_HOSTS, MAX_INVITE_NAME, InviteToken, NodeAddress
-from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, remove
+from holdspace.protocol.author import InviteSecret, LogWriter, create_group, host, invite, leave, mute, remove
 from holdspace.protocol.content import (
     MAX_GROUP_NAME,
     Content,
@@ -53,7 +53,7 @@ from holdspace.protocol.content import (
 from holdspace.protocol.entry import Entry, decode_entry
 from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.forks import Forks, forks_of
-from holdspace.protocol.group import Computation, DecodeCache, GroupState, compute, extend
+from holdspace.protocol.group import Computation, DecodeCache, GroupState, compute, extend, silenced
 from holdspace.protocol.identity import Pseudonym, genesis_context, group_context, new_master_secret
 from holdspace.protocol.keyfile import MAX_KEYFILE, KeyfileError, SealingKey, derive_sealing_key, open_secret, seal_with
 from holdspace.protocol.log import verify_fork_proof
@@ -154,7 +154,7 @@ def _may_not_prune(kind: int, plaintext: codec.CborValue) -> bool:
 
 def _deletion_mark(state: GroupState | None) -> bytes:
     """A digest of what decides which messages must go (redactions, erasures, sessions and their
-    retention): while it is unchanged, only new messages and noted deadlines need looking at."""
+    retention, mutes): while it is unchanged, only new messages and noted deadlines need looking at."""
     if state is None:
         return b""
     parts = [author + key for author, key in sorted(state.redactions)]
@@ -163,6 +163,7 @@ def _deletion_mark(state: GroupState | None) -> bytes:
         sid + s.entry_id + s.spec.encode() + (s.cancelled_at_ms or 0).to_bytes(8, "big")
         for sid, s in sorted(state.sessions.items())
     ]
+    parts += [key + m.entry_id for key in sorted(state.mutes) for m in state.mutes[key]]
     return hashlib.blake2b(b"\x00".join(parts), digest_size=16).digest()
 
 
@@ -819,6 +820,9 @@ class Participant:
                 continue
             if (e.author, e.seq) in record.seen or e.payload is None or not state.authorised_at(e.author, e.seq):
                 continue
+            if silenced(state, e):  # hosts keep a husk of it (12.6): so does this client
+                record.seen.add((e.author, e.seq))
+                continue
             record.seen.add((e.author, e.seq))
             if state.deleted(e.author, e.seq, e.entry_id):
                 continue
@@ -841,6 +845,7 @@ class Participant:
                     return None
                 plaintext, key = keys.open_direct(e.author, e.seq, direct)
                 message.expires_ms = direct.expires_ms
+                message.to = tuple(sorted(direct.recipients))
             else:
                 if e.kind == kinds.SESSION:
                     session = decode_payload(kinds.SESSION, e.payload, e.author)
@@ -890,6 +895,9 @@ class Participant:
         """Why ``m`` must go now (or None), and else when it must go (or None: it may stay)."""
         state = record.state
         reason = state.deleted(m.author, m.seq, m.entry_id) if state is not None else None
+        if reason is None and state is not None and m.kind == kinds.MESSAGE:
+            # read before the mute arrived (written concurrently with it): hosts keep no copy (12.6)
+            reason = "muted" if state.muted_at(m.author, m.seq, m.timestamp_ms) else None
         deadline = m.expires_ms
         if state is not None and m.kind in kinds.MESSAGE_KINDS:
             retention = retention_deadline(state, m.timestamp_ms)
@@ -990,6 +998,8 @@ class Participant:
         message = Message(cursor, entry.author, entry.seq, entry.timestamp_ms, None, None, entry.entry_id, entry.kind)
         if entry.kind in kinds.MESSAGE_KINDS and entry.payload is not None:
             message.expires_ms = envelope_expiry(entry.kind, entry.payload)
+        if entry.kind == kinds.DIRECT and entry.payload is not None:
+            message.to = tuple(sorted(decode_direct(entry.payload).recipients))
         message.keep_words(entry, plaintext, key)
         record.messages.append(message)
         record.seen.add((entry.author, entry.seq))
@@ -1195,15 +1205,54 @@ class Participant:
             await self.post(session, record, Profile(title))
 
     async def remove_member(
-        self, session: NodeSession, record: GroupRecord, target: bytes, *, ban: bool = False
+        self,
+        session: NodeSession,
+        record: GroupRecord,
+        target: bytes,
+        *,
+        ban: bool = False,
+        note: str | None = None,
+        reason: str | None = None,
     ) -> None:
+        """Remove (or ban) ``target``; ``note`` is sealed to the removed person, ``reason`` to the
+        facilitators (spec 12.3): nobody else, hosts included, reads them."""
         state = await self.sync(session, record)
         if target not in state.members:
             raise ClientError("client.not_member", "that pseudonym is not a member")
         cut = record.log_heads.get(target, 0)  # the last of the target's entries we accept
-        entry = remove(self.writer(record), state, target, cut, self.clock(), ban=ban)
+        entry = remove(
+            self.writer(record), state, target, cut, self.clock(), ban=ban, note=note, reason=reason, random=self.random
+        )
         await self._publish(session, record, entry)
         await self.ensure_clean_epoch(session, record)
+
+    async def mute_member(self, session: NodeSession, record: GroupRecord, target: bytes, until_ms: int) -> GroupState:
+        """Stop ``target``'s group messages until ``until_ms`` (0: lift a mute); what it wrote up to
+        its head as fetched stands (spec 12.5, 12.6). Moderators mute members, facilitators anyone."""
+        state = await self.sync(session, record)
+        if target not in state.members:
+            raise ClientError("client.not_member", "that pseudonym is not a member")
+        cut = record.log_heads.get(target, 0)
+        await self._publish(session, record, mute(self.writer(record), state, target, cut, until_ms, self.clock()))
+        return await self.sync(session, record)
+
+    async def message_facilitators(self, session: NodeSession, record: GroupRecord, text: str) -> Message:
+        """The private line: ``text`` as a direct message to the group's current facilitators only."""
+        await self.sync(session, record)
+        mine = self.pseudonym(record).public_key
+        to = [k for k in self.facilitators(record) if k != mine]
+        if not to:
+            raise ClientError("client.no_facilitators", "the group has no other facilitator to write to")
+        return await self.post(session, record, Text(text), to=to)
+
+    async def reply_privately(self, session: NodeSession, record: GroupRecord, member: bytes, text: str) -> Message:
+        """A facilitator's answer on ``member``'s private line: sealed to that member and the facilitators."""
+        state = await self.sync(session, record)
+        if member not in state.members:
+            raise ClientError("client.not_member", "that pseudonym is not a member")
+        mine = self.pseudonym(record).public_key
+        to = sorted({member, *self.facilitators(record)} - {mine})
+        return await self.post(session, record, Text(text), to=to)
 
     async def change_host(self, session: NodeSession, record: GroupRecord, address: str, *, add: bool) -> GroupState:
         """A facilitator adds (or removes) a node among the group's hosts (spec 12.7)."""

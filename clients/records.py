@@ -36,6 +36,7 @@ class Message:
     source: tuple[bytes, bytes] | None = field(default=None, repr=False)  # (header, payload), kept for pins
     index: int = field(default=-1, repr=False, compare=False)  # its position in the group's history
     words_id: int | None = field(default=None, repr=False, compare=False)  # its words record, if stored
+    to: tuple[bytes, ...] = ()  # a direct message's recipients (sorted); empty for a group message
 
     @property
     def content(self) -> Content | None:
@@ -64,7 +65,7 @@ class Message:
         """The record of the message's place (never pruned): everything but its words."""
         return [
             self.cursor, self.author, self.seq, self.timestamp_ms, self.problem, self.entry_id, self.kind,
-            self.expires_ms, self.deleted, self.words_id,
+            self.expires_ms, self.deleted, self.words_id, list(self.to),
         ]  # fmt: skip
 
     def words(self, place_key: bytes) -> codec.CborValue:
@@ -75,8 +76,10 @@ class Message:
     @classmethod
     def from_place(cls, index: int, value: codec.CborValue) -> Message:
         """A message from its place record (words not attached); AssertionError if malformed."""
-        assert isinstance(value, list) and len(value) == 10
-        cursor, author, seq, ts, problem, eid, kind, expires, deleted, words_id = value
+        assert isinstance(value, list) and len(value) in (10, 11)  # 10: written before recipients were kept
+        cursor, author, seq, ts, problem, eid, kind, expires, deleted, words_id = value[:10]
+        to = value[10] if len(value) == 11 else []
+        assert isinstance(to, list) and all(isinstance(k, bytes) for k in to)
         assert isinstance(cursor, int) and isinstance(author, bytes) and isinstance(seq, int)
         assert isinstance(ts, int) and isinstance(eid, bytes) and isinstance(kind, int)
         assert problem is None or isinstance(problem, str)
@@ -84,7 +87,7 @@ class Message:
         assert deleted is None or isinstance(deleted, str)
         assert words_id is None or isinstance(words_id, int)
         return cls(cursor, author, seq, ts, None, problem, eid, kind, expires_ms=expires, deleted=deleted,
-                   index=index, words_id=words_id)  # fmt: skip
+                   index=index, words_id=words_id, to=tuple(k for k in to if isinstance(k, bytes)))  # fmt: skip
 
     def attach_words(self, value: codec.CborValue) -> None:
         """Attach a words record read back; AssertionError if malformed."""

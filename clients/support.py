@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from holdspace.clients.crisis import DEFAULT_RESOURCES
+from holdspace.clients.moderation import removal_words
 from holdspace.protocol import kinds
 from holdspace.protocol.content import (
     CheckIn,
@@ -33,11 +34,12 @@ from holdspace.protocol.content import (
 from holdspace.protocol.credential import Badge, check_badge
 from holdspace.protocol.entry import Entry
 from holdspace.protocol.errors import HoldspaceError
-from holdspace.protocol.payloads import FACILITATOR, RANK, Redact, Remove, RoleChange, decode_payload
+from holdspace.protocol.payloads import FACILITATOR, RANK, Mute, Redact, Remove, RoleChange, decode_payload
 from holdspace.protocol.schedule import Occurrence, upcoming
 
 if TYPE_CHECKING:
     from holdspace.clients.participant import GroupRecord, Message
+    from holdspace.protocol.group import GroupState
 
 
 def is_facilitator(record: GroupRecord, key: bytes) -> bool:
@@ -164,6 +166,11 @@ class SessionView:
     talking_piece: bytes | None = None
 
 
+def _holder(state: GroupState, holder: bytes | None) -> bytes | None:
+    """The talking piece's holder: a removed (or departed) member holds it no more (17.3)."""
+    return holder if holder is not None and holder in state.members else None
+
+
 def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionView]:
     """Upcoming (and running) occurrences with their titles, RSVPs and who holds the talking piece."""
     state = record.state
@@ -197,7 +204,7 @@ def sessions(record: GroupRecord, now_ms: int, limit: int = 20) -> list[SessionV
                 scheduled.spec.retention_ms,
                 scheduled.author,
                 rsvps.get(key, {}),
-                turns[key][2] if key in turns else None,
+                _holder(state, turns[key][2]) if key in turns else None,
             )
         )
     return out
@@ -263,11 +270,13 @@ class LogLine:
     action: str
     target: bytes | None
     outcome: str | None  # None: applied; else the code it was ignored with
+    until_ms: int | None = None  # a mute's end (0: the mute was lifted)
+    reason: str | None = None  # a removal's reason, when this client can read it
 
 
 def moderation_log(record: GroupRecord) -> list[LogLine]:
-    """Removals, bans, role changes and redactions by others, in the group's agreed order, plus the
-    reports this client can read."""
+    """Removals (with the reason, for those who can read it), bans, mutes, role changes and redactions
+    by others, in the group's agreed order, plus the reports this client can read."""
     state = record.state
     if state is None:
         return []
@@ -275,13 +284,19 @@ def moderation_log(record: GroupRecord) -> list[LogLine]:
     lines: list[LogLine] = []
     for eid in state.order:
         entry = by_id.get(eid)
-        if entry is None or entry.kind not in (kinds.REMOVE, kinds.ROLE, kinds.REDACT):
+        if entry is None or entry.kind not in (kinds.REMOVE, kinds.ROLE, kinds.REDACT, kinds.MUTE):
             continue
         payload = record.cache.payloads.get(eid) or decode_payload(entry.kind, entry.payload or b"", entry.author)
         outcome = state.outcomes.get(eid)
         if isinstance(payload, Remove):
             action = "ban" if payload.ban else "remove"
-            lines.append(LogLine(entry.timestamp_ms, entry.author, action, payload.target, outcome))
+            reason = removal_words(record, entry, payload).reason if payload.reason is not None else None
+            lines.append(LogLine(entry.timestamp_ms, entry.author, action, payload.target, outcome, reason=reason))
+        elif isinstance(payload, Mute):
+            action = "mute" if payload.until_ms > entry.timestamp_ms else "unmute"
+            lines.append(
+                LogLine(entry.timestamp_ms, entry.author, action, payload.target, outcome, until_ms=payload.until_ms)
+            )
         elif isinstance(payload, RoleChange):
             lines.append(LogLine(entry.timestamp_ms, entry.author, f"role -> {payload.role}", payload.target, outcome))
         elif isinstance(payload, Redact) and payload.target != entry.author:

@@ -205,7 +205,8 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @click.pass_context
     @friendly
     def mod_log(ctx: click.Context, group_name: str) -> None:
-        """Removals, bans, role changes, redactions by moderators, and reports."""
+        """Removals (with their reasons, for facilitators), bans, mutes, role changes, redactions by
+        moderators, and reports."""
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> list[Any]:
             return moderation_log(record)
@@ -214,9 +215,15 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         for line in lines:
             target = pseudonym_text_id(line.target)[:16] + "…" if line.target else ""
             outcome = f"  (ignored: {line.outcome})" if line.outcome else ""
+            until = (
+                f" until {show_time(line.until_ms, local_zone_name())}"
+                if line.action == "mute" and line.until_ms
+                else ""
+            )
+            reason = f"  reason: {line.reason}" if line.reason else ""
             click.echo(
                 f"{show_time(line.time_ms, local_zone_name())}  {pseudonym_text_id(line.actor)[:16]}…  "
-                f"{line.action} {target}{outcome}"
+                f"{line.action} {target}{until}{outcome}{reason}"
             )
 
     @mod.command("reports")

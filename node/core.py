@@ -44,6 +44,7 @@ from holdspace.protocol.group import (
     group_id_of,
     redundant_dependency,
     saw_every_head,
+    silenced,
 )
 from holdspace.protocol.log import ForkProof, LogHead, Placement, place, verify_fork_proof
 from holdspace.protocol.payloads import (
@@ -51,6 +52,7 @@ from holdspace.protocol.payloads import (
     Erase,
     Invite,
     Join,
+    Mute,
     Redact,
     Remove,
     decode_payload,
@@ -916,9 +918,11 @@ class NodeCore:
             except (GroupError, CodecError) as exc:
                 raise GroupError("group.malformed_payload", str(exc)) from exc
         state = ctx.state or ctx.recompute()  # reset by every reserved control entry: never stale
-        authorised = state.authorised_at(entry.author, entry.seq)
-        if not authorised and not from_client:
+        member = state.authorised_at(entry.author, entry.seq)
+        if not member and not from_client:
             self._check_past_membership(ctx, state, entry)
+        muted = member and silenced(state, entry)
+        authorised = member and not muted
         deadline = earliest(expires, retention_deadline(state, entry.timestamp_ms))
         husk = (
             not authorised
@@ -926,7 +930,7 @@ class NodeCore:
             or state.deleted(entry.author, entry.seq, entry.entry_id) is not None
             or (deadline is not None and deadline <= now_ms)
         )
-        outcome = None if authorised else "group.not_member"
+        outcome = None if authorised else "group.muted" if muted else "group.not_member"
         decision = Decision(entry, group_id, to_record(entry, group_id, husk=husk), husk, outcome)
         decision.deadline = None if husk else deadline
         return decision
@@ -948,7 +952,11 @@ class NodeCore:
         if entry.payload is None or entry.kind not in kinds.MESSAGE_KINDS:
             return False
         state = self.state(group_id)
-        if not state.authorised_at(entry.author, entry.seq) or state.deleted(entry.author, entry.seq, entry.entry_id):
+        if (
+            not state.authorised_at(entry.author, entry.seq)
+            or silenced(state, entry)
+            or state.deleted(entry.author, entry.seq, entry.entry_id)
+        ):
             return True
         return deadline is not None and deadline <= now_ms
 
@@ -1000,8 +1008,10 @@ class NodeCore:
             state = ctx.state or ctx.recompute()
             if decision.husk:
                 return followup
-            if not state.authorised_at(entry.author, entry.seq) or state.deleted(
-                entry.author, entry.seq, entry.entry_id
+            if (
+                not state.authorised_at(entry.author, entry.seq)
+                or silenced(state, entry)
+                or state.deleted(entry.author, entry.seq, entry.entry_id)
             ):
                 followup.forget_payloads.append((entry.author, entry.seq))
             elif decision.deadline is not None:
@@ -1038,6 +1048,13 @@ class NodeCore:
                     and state.deleted(record.author, record.seq, record.entry_id)
                 ):
                     followup.forget_payloads.append((record.author, record.seq))
+        elif isinstance(payload, Mute):  # the target's messages after the cut, dated before the end
+            state = ctx.state or ctx.recompute()
+            head = self.store.head(group_id, payload.target)
+            for seq in range(payload.cut + 1, (head[0] if head else 0) + 1):
+                record = self.store.get_at(group_id, payload.target, seq)
+                if record is not None and record.kind == kinds.MESSAGE and silenced(state, from_record(record)):
+                    followup.forget_payloads.append((payload.target, seq))
         elif isinstance(payload, Erase):  # only what this erase adds to the author's earlier ones
             state = ctx.state or ctx.recompute()
             head = self.store.head(group_id, entry.author)

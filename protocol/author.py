@@ -15,6 +15,7 @@ from holdspace.protocol.entry import Entry, create_entry
 from holdspace.protocol.group import GENESIS_GROUP, GroupState
 from holdspace.protocol.identity import Pseudonym, genesis_context, verify_identity_document
 from holdspace.protocol.payloads import (
+    FACILITATOR,
     HISTORY_FROM_JOIN,
     NONCE_SIZE,
     Close,
@@ -23,11 +24,13 @@ from holdspace.protocol.payloads import (
     Invite,
     Join,
     Leave,
+    Mute,
     Remove,
     RoleChange,
     Settings,
     join_proof_message,
 )
+from holdspace.protocol.removal import seal_removal_words
 
 
 @dataclass(slots=True)
@@ -110,14 +113,45 @@ def invite(
 
 
 def remove(
-    writer: LogWriter, state: GroupState, target: bytes, cut: int, timestamp_ms: int, *, ban: bool = False
+    writer: LogWriter,
+    state: GroupState,
+    target: bytes,
+    cut: int,
+    timestamp_ms: int,
+    *,
+    ban: bool = False,
+    note: str | None = None,
+    reason: str | None = None,
+    random: Random = os.urandom,
 ) -> Entry:
-    return writer.append(kinds.REMOVE, Remove(state.deps(target), target, cut, ban).encode(), timestamp_ms)
+    """A removal; ``note`` is sealed to the target, ``reason`` to the current facilitators and the
+    remover (spec 12.3, :mod:`holdspace.protocol.removal`)."""
+    sealed_note = sealed_reason = None
+    if note or reason:
+        me = writer.me.public_key
+        readers = {k: m.x25519 for k, m in state.members.items() if m.role == FACILITATOR or k == me}
+        sealed_note, sealed_reason = seal_removal_words(
+            writer.group_id,
+            me,
+            writer.seq + 1,
+            (target, state.members[target].x25519),
+            readers,
+            note=note,
+            reason=reason,
+            random=random,
+        )
+    payload = Remove(state.deps(target), target, cut, ban, sealed_note, sealed_reason)
+    return writer.append(kinds.REMOVE, payload.encode(), timestamp_ms)
 
 
 def close_invite(writer: LogWriter, state: GroupState, invite_id: bytes, timestamp_ms: int) -> Entry:
     """Close an invite: joins through it that this entry has not seen will not stand (spec 12.5)."""
     return writer.append(kinds.CLOSE, Close(state.deps(), invite_id).encode(), timestamp_ms)
+
+
+def mute(writer: LogWriter, state: GroupState, target: bytes, cut: int, until_ms: int, timestamp_ms: int) -> Entry:
+    """Mute ``target``'s group messages after its seq ``cut`` until ``until_ms`` (0 lifts a mute)."""
+    return writer.append(kinds.MUTE, Mute(state.deps(target), target, cut, until_ms).encode(), timestamp_ms)
 
 
 def change_role(writer: LogWriter, state: GroupState, target: bytes, role: str, timestamp_ms: int) -> Entry:

@@ -20,6 +20,9 @@ Invariants (each is tested with hypothesis and adversarially):
 * Entries by a pseudonym are authorised only inside its membership intervals: from its join (or the
   genesis) up to its leave, or up to the *cut* a removal names (the last of its entries the remover
   accepts).
+* A mute stops group messages only: a ``message`` entry of a muted pseudonym past the mute's cut and
+  dated before its end is not authorised (``muted_at``); control entries and direct messages are not
+  affected, and a mute is not a restriction (it voids nothing).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from holdspace.protocol.payloads import (
     Invite,
     Join,
     Leave,
+    Mute,
     Redact,
     Rekey,
     Remove,
@@ -142,6 +146,16 @@ class ScheduledSession:
     cancelled_at_ms: int | None  # the cancelling entry's timestamp: no occurrence starts after it
 
 
+@dataclass(frozen=True, slots=True)
+class MuteState:
+    """An applied mute (spec 12.5): the target's entries after ``cut`` dated before ``until_ms``."""
+
+    entry_id: bytes
+    author: bytes
+    cut: int
+    until_ms: int
+
+
 @dataclass(slots=True)
 class GroupState:
     group_id: bytes
@@ -168,6 +182,7 @@ class GroupState:
     documents: dict[bytes, bytes] = field(default_factory=dict)  # key -> entry whose identity document applies
     erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
     forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
+    mutes: dict[bytes, list[MuteState]] = field(default_factory=dict)  # target -> applied mutes, in L order
     touched: list[bytes] = field(default_factory=list)  # keys whose intervals changed, in the order they did
 
     @property
@@ -217,6 +232,28 @@ class GroupState:
         """Whether ``author``'s entry at ``seq`` falls inside one of its membership intervals."""
         return inside_intervals(self.intervals.get(author, ()), seq)
 
+    def governing_mute(self, author: bytes, seq: int) -> MuteState | None:
+        """The mute that governs ``author``'s entry at ``seq`` (spec 12.6): of the applied mutes of
+        ``author`` whose cut is below ``seq``, the one with the greatest cut, and of those the last
+        in ``L``. None if there is none."""
+        best: MuteState | None = None
+        for mute in self.mutes.get(author, ()):
+            if mute.cut < seq and (best is None or mute.cut >= best.cut):
+                best = mute
+        return best
+
+    def muted_at(self, author: bytes, seq: int, timestamp_ms: int) -> bool:
+        """Whether a group message (kind ``message``) by ``author`` at ``seq``, dated ``timestamp_ms``
+        (its header's ``t``), is muted: its governing mute ends after that date. Direct messages and
+        control entries are never muted."""
+        mute = self.governing_mute(author, seq)
+        return mute is not None and timestamp_ms < mute.until_ms
+
+    def muted_until(self, author: bytes, now_ms: int) -> int | None:
+        """When ``author``'s mute ends, for its next entry written at ``now_ms``; None if not muted."""
+        mute = self.governing_mute(author, 2**63)
+        return mute.until_ms if mute is not None and now_ms < mute.until_ms else None
+
     @property
     def current_epoch(self) -> Epoch | None:
         return self.epochs[-1] if self.epochs else None
@@ -254,11 +291,22 @@ class GroupState:
         parts += [key + eid for key, eid in sorted(self.issuers.items())]
         parts += [key + seq.to_bytes(8, "big") for key, seq in sorted(self.forked.items())]
         parts += [
+            key + m.entry_id + m.cut.to_bytes(8, "big") + m.until_ms.to_bytes(8, "big")
+            for key in sorted(self.mutes)
+            for m in self.mutes[key]
+        ]
+        parts += [
             eid + (code or "").encode()
             for eid, code in sorted(self.outcomes.items(), key=lambda kv: kv[0])
             if code != FORKED  # forked positions: which twin a host holds must not show (12.5)
         ]
         return crypto.blake2b_256(b"".join(parts))
+
+
+def silenced(state: GroupState, entry: Entry) -> bool:
+    """Whether ``entry`` is a group message its author may not post: muted (spec 12.6). Only kind
+    ``message``: a muted member still writes direct messages (to the facilitators, a report)."""
+    return entry.kind == kinds.MESSAGE and state.muted_at(entry.author, entry.seq, entry.timestamp_ms)
 
 
 def _linearise(
@@ -946,6 +994,8 @@ class _Applier:
             return self._session(op, payload)
         if isinstance(payload, Close):
             return self._close(op, payload)
+        if isinstance(payload, Mute):
+            return self._mute(op, payload)
         if isinstance(payload, Trust):
             if not self._may(op, FACILITATOR):
                 return "group.forbidden"
@@ -969,6 +1019,17 @@ class _Applier:
         if invite.closed_by is not None:
             return "group.no_effect"
         invite.closed_by = op.entry_id
+        return None
+
+    def _mute(self, op: Entry, mute: Mute) -> str | None:
+        """Moderators mute members; facilitators anyone else (the rule of a removal, 12.5)."""
+        s = self.s
+        target = s.members.get(mute.target)
+        if target is None or mute.target == op.author:
+            return "group.bad_target"
+        if not self._may(op, MODERATOR if target.role == MEMBER else FACILITATOR):
+            return "group.forbidden"
+        s.mutes.setdefault(mute.target, []).append(MuteState(op.entry_id, op.author, mute.cut, mute.until_ms))
         return None
 
     def _redact(self, op: Entry, redact: Redact) -> str | None:

@@ -21,6 +21,7 @@ ERASE = 0x0B
 SESSION = 0x0C
 TRUST = 0x0D
 CLOSE = 0x0E
+MUTE = 0x0F
 MESSAGE = 0x10
 DIRECT = 0x11
 
@@ -40,6 +41,7 @@ KINDS: dict[int, str] = {
     SESSION: "session",
     TRUST: "trust",
     CLOSE: "close",
+    MUTE: "mute",
     MESSAGE: "message",
     DIRECT: "direct",
 }

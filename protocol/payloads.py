@@ -46,6 +46,8 @@ TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 RECURRENCE = ("daily", "weekly")
 MAX_DIRECT_RECIPIENTS = 256
 DIRECT_SEALED_KEY = 32 + crypto.SEALED_BOX_OVERHEAD  # Seal(x25519, 32-byte content key)
+MAX_SEALED_WORDS = 8192  # a removal's note or reason: a direct envelope (a 1000-byte text pads to 1024)
+MAX_REMOVAL_WORDS = 1000  # bytes of UTF-8 in a removal's note or reason (what the reference client sends)
 
 _BAD = "group.malformed_payload"
 
@@ -181,13 +183,24 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Remove:
+    """A removal (spec 12.3). ``note`` and ``reason``, when present, are direct envelopes (13.5)
+    encrypted as a direct message at the removal's own seq: the note sealed to the removed member,
+    the reason to the facilitators. Nodes check their structure only."""
+
     deps: tuple[bytes, ...]
     target: bytes
     cut: int
     ban: bool
+    note: bytes | None = None
+    reason: bytes | None = None
 
     def encode(self) -> bytes:
-        return codec.encode({"d": list(self.deps), "m": self.target, "c": self.cut, "b": self.ban})
+        fields: dict[str, codec.CborValue] = {"d": list(self.deps), "m": self.target, "c": self.cut, "b": self.ban}
+        if self.note is not None:
+            fields["n"] = self.note
+        if self.reason is not None:
+            fields["y"] = self.reason
+        return codec.encode(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +348,23 @@ class Close:
         return codec.encode({"d": list(self.deps), "i": self.invite_id})
 
 
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A moderator or facilitator stops a member's group messages until ``until_ms`` (spec 12.5, 12.6).
+
+    ``cut`` is the target's last seq the muter leaves unmuted (its head as the muter saw it);
+    ``until_ms`` 0 (or any time already past) lifts a mute: the latest governing mute decides.
+    """
+
+    deps: tuple[bytes, ...]
+    target: bytes
+    cut: int
+    until_ms: int
+
+    def encode(self) -> bytes:
+        return codec.encode({"d": list(self.deps), "m": self.target, "c": self.cut, "u": self.until_ms})
+
+
 ControlPayload = (
     Genesis
     | Invite
@@ -350,6 +380,7 @@ ControlPayload = (
     | Session
     | Trust
     | Close
+    | Mute
 )
 
 
@@ -366,6 +397,21 @@ def _sealed_list(kind: int, value: codec.CborValue, name: str) -> tuple[tuple[by
     if any(a[0] >= b[0] for a, b in pairwise(pairs)):
         raise _fail(kind, f"{name} must be sorted by member key without duplicates")
     return tuple(pairs)
+
+
+def _sealed_words(kind: int, f: dict[str, codec.CborValue], name: str) -> bytes | None:
+    """An optional field holding words for chosen members: a direct envelope (13.5) of at most
+    ``MAX_SEALED_WORDS`` bytes, checked for structure only."""
+    if name not in f:
+        return None
+    value = f[name]
+    if not isinstance(value, bytes) or len(value) > MAX_SEALED_WORDS:
+        raise _fail(kind, f"{name} must be a direct envelope of at most {MAX_SEALED_WORDS} bytes")
+    try:
+        decode_direct(value)
+    except GroupError as exc:
+        raise _fail(kind, f"{name} is not a direct envelope ({exc})") from exc
+    return value
 
 
 def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = False) -> ControlPayload:
@@ -406,11 +452,12 @@ def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = F
         home = _home(kind, f["h"]) if "h" in f else None
         return Join(deps, invite_id, proof, _document(kind, f["doc"], author, stored), home)
     if kind == kinds.REMOVE:
-        f = _fields(kind, payload, stored, {"d", "m", "c", "b"})
+        f = _fields(kind, payload, stored, {"d", "m", "c", "b"}, frozenset({"n", "y"}))
         target, cut, ban = f["m"], f["c"], f["b"]
         if not _key(target) or not _uint(cut) or not isinstance(ban, bool):
             raise _fail(kind, "m must be a 32-byte key, c an unsigned integer, b a boolean")
-        return Remove(_deps(kind, f["d"]), target, cut, ban)
+        note, reason = (_sealed_words(kind, f, name) for name in ("n", "y"))
+        return Remove(_deps(kind, f["d"]), target, cut, ban, note, reason)
     if kind == kinds.ROLE:
         f = _fields(kind, payload, stored, {"d", "m", "r"})
         if not _key(f["m"]):
@@ -467,6 +514,12 @@ def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = F
         if not _key(f["i"]):
             raise _fail(kind, "i must be a 32-byte invite id")
         return Close(_deps(kind, f["d"]), f["i"])
+    if kind == kinds.MUTE:
+        f = _fields(kind, payload, stored, {"d", "m", "c", "u"})
+        target, cut, until = f["m"], f["c"], f["u"]
+        if not _key(target) or not _uint(cut) or not _uint(until) or until >= MAX_START:
+            raise _fail(kind, f"m must be a 32-byte key, c an unsigned integer, u a time in ms before {MAX_START}")
+        return Mute(_deps(kind, f["d"]), target, cut, until)
     raise GroupError(_BAD, f"kind {kind} has no control payload")
 
 

@@ -40,6 +40,7 @@ from holdspace.protocol import (  # noqa: E402
     labels,
     operator_token,
     payloads,
+    removal,
     schedule,
     signing,
     textid,
@@ -1970,6 +1971,21 @@ def _control_vectors(sc: _Support, marks: dict[str, Entry]) -> list[Vector]:
         ("session with a missing field", kinds.SESSION, {k: v for k, v in session.items() if k != "e"}),
         ("trust with a 31-byte key", kinds.TRUST, {"d": dep, "k": key[:31], "a": True}),
         ("trust with a = 1", kinds.TRUST, {"d": dep, "k": key, "a": 1}),
+        ("mute until the year 3000", kinds.MUTE, {"d": dep, "m": key, "c": 1, "u": payloads.MAX_START}),
+        ("mute with a 31-byte target", kinds.MUTE, {"d": dep, "m": key[:31], "c": 1, "u": NOW}),
+        ("mute with a missing cut", kinds.MUTE, {"d": dep, "m": key, "u": NOW}),
+        ("mute with u = true", kinds.MUTE, {"d": dep, "m": key, "c": 1, "u": True}),
+        (
+            "remove with a note that is not a direct envelope",
+            kinds.REMOVE,
+            {"d": dep, "m": key, "c": 1, "b": False, "n": bytes(100)},
+        ),
+        (
+            "remove with a reason over 8192 bytes",
+            kinds.REMOVE,
+            {"d": dep, "m": key, "c": 1, "b": False, "y": codec.encode(dict(direct, c=bytes(8200)))},
+        ),
+        ("remove with an unknown field", kinds.REMOVE, {"d": dep, "m": key, "c": 1, "b": False, "z": 1}),
     ]
     for name, kind, fields in cases:
         raw = codec.encode(fields)
@@ -2321,6 +2337,106 @@ def _credential_vectors(group_id: bytes, subject: bytes, other_subject: bytes) -
     return out
 
 
+def _mute(sc: _Support, by: str, target: str, until_ms: int, note: str, *, cut: int | None = None) -> Entry:
+    writer = sc.writers[target]
+    payload = payloads.Mute(
+        sc.state().deps(sc.key(target)), sc.key(target), writer.seq if cut is None else cut, until_ms
+    )
+    return sc.control(by, kinds.MUTE, payload.encode(), note)
+
+
+def _mute_vectors() -> list[Vector]:
+    """A member muted for a time (spec 12.5, 12.6), and a removal with a note and a reason (12.3)."""
+    sc = _Support("mute")
+    sc.rekey("founder", sc.epoch_keys)
+    sc.invite_and_join("ana", payloads.MEMBER)
+    sc.invite_and_join("bo", payloads.MODERATOR)
+    sc.invite_and_join("cy", payloads.MEMBER)
+    sc.rekey("founder", sc.epoch_keys)
+    sc.say("ana", contents.Text("Can I vent for a minute?"), "ana says something before any mute")
+    until = sc.clock + 10 * 60_000
+    first = _mute(sc, "bo", "ana", until, "bo, a moderator, mutes ana for 10 minutes (cut: her last entry)")
+    _mute(sc, "cy", "ana", until, "cy, a member, tries to mute ana")
+    _mute(sc, "bo", "founder", until, "bo, a moderator, tries to mute the facilitator")
+    _mute(sc, "bo", "bo", until, "bo tries to mute himself")
+    sc.say("ana", contents.Text("Why am I muted?"), "ana, muted, says something: muted")
+    sc.direct("ana", contents.Text("Why was I muted?"), ["founder"], "ana writes to the facilitator: not muted")
+    sc.clock = until - 1_000  # the next message is dated `until`: no longer muted
+    sc.say("ana", contents.Text("Sorry, everyone."), "ana says something dated at the mute's end: authorised")
+    second = _mute(sc, "founder", "ana", sc.clock + HOUR_MS, "founder mutes ana for an hour")
+    sc.say("ana", contents.Text("Hello?"), "ana, muted again, says something: muted")
+    _mute(sc, "founder", "ana", 0, "founder lifts the mute (u = 0), cut at ana's head", cut=sc.writers["ana"].seq)
+    sc.say("ana", contents.Text("Thank you."), "ana says something after the unmute: authorised")
+    note, reason = "We care about you; this circle is not the right place now.", "Repeated hurtful replies."
+    cy = sc.writers["cy"]
+    entry = author.remove(
+        sc.writers["founder"], sc.state(), cy.me.public_key, cy.seq, sc.tick(), note=note, reason=reason, random=sc.rng
+    )
+    removed = sc.add(entry, "founder removes cy, with a note for cy and a reason for the facilitators")
+    state = sc.state()
+    messages = [
+        {
+            "entry_id": e.entry_id.hex(),
+            "kind": kinds.kind_name(e.kind),
+            "author": e.author.hex(),
+            "seq": e.seq,
+            "timestamp_ms": e.timestamp_ms,
+            "note": note_text,
+            "muted": group.silenced(state, e),
+            "authorised": state.authorised_at(e.author, e.seq) and not group.silenced(state, e),
+        }
+        for e, note_text in sc.entries
+        if e.kind in kinds.MESSAGE_KINDS
+    ]
+    remove_payload = payloads.decode_payload(kinds.REMOVE, removed.payload or b"", removed.author)
+    assert isinstance(remove_payload, payloads.Remove)
+    for who, expect in (("cy", (note, None)), ("founder", (None, reason)), ("ana", (None, None))):
+        words = removal.open_removal_words(
+            sc.genesis.entry_id, removed.author, removed.seq, remove_payload, sc.writers[who].me
+        )
+        assert (words.note, words.reason) == expect, who
+    scenario: Vector = {
+        "name": "a member muted for a time",
+        "label": sc.label,
+        "entries": sc.records(),
+        "people": _people(sc),
+        "messages": messages,
+        "mutes": {
+            k.hex(): [{"entry_id": m.entry_id.hex(), "cut": m.cut, "until_ms": m.until_ms} for m in ms]
+            for k, ms in sorted(state.mutes.items())
+        },
+    }
+    words: Vector = {
+        "name": "a removal's note and reason",
+        "entry_id": removed.entry_id.hex(),
+        "note": note,
+        "reason": reason,
+        "note_readers": [sc.key("cy").hex()],
+        "reason_readers": sorted(k.hex() for k in (sc.key("founder"),)),
+        "fields": _decoded(removed.payload or b""),
+    }
+    entries: list[Vector] = []
+    for e, name in (
+        (first, "mute entry"),
+        (second, "a facilitator's mute entry"),
+        (removed, "remove with words entry"),
+    ):
+        assert e.payload is not None
+        entries.append(
+            {
+                "name": name,
+                "kind": e.kind,
+                "entry": e.raw.hex(),
+                "payload": e.payload.hex(),
+                "entry_id": e.entry_id.hex(),
+                "author": e.author.hex(),
+                "fields": _decoded(e.payload),
+                "outcome": state.outcomes[e.entry_id],
+            }
+        )
+    return [scenario, words, *entries]
+
+
 def support_vectors() -> list[Vector]:
     """Redaction, erasure, sessions, trust, direct messages, disclosures, content and credentials."""
     sc, marks = _support_history()
@@ -2347,6 +2463,7 @@ def support_vectors() -> list[Vector]:
         *_schedule_vectors(),
         *_content_vectors(),
         *_credential_vectors(sc.genesis.entry_id, sc.key("ana"), sc.key("bo")),
+        *_mute_vectors(),
     ]
 
 

@@ -440,7 +440,7 @@ def test_support_control_payloads() -> None:
         assert decoded.encode() == raw
         assert codec.decode(raw).keys() == vec["fields"].keys()
         seen.add(vec["kind"])
-    assert seen == {kinds.REDACT, kinds.ERASE, kinds.SESSION, kinds.TRUST}
+    assert seen == {kinds.REMOVE, kinds.REDACT, kinds.ERASE, kinds.SESSION, kinds.TRUST, kinds.MUTE}
 
 
 def test_support_contents() -> None:

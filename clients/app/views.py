@@ -52,6 +52,7 @@ DELETED = {  # what happened to a message whose words are gone, in everyday word
     "redacted": "removed",
     "erased": "deleted by its author",
     "expired": "set to disappear, and did",
+    "muted": "sent while its author was muted",
 }
 UNNAMED = "A group without a name yet"
 

@@ -45,6 +45,8 @@ from holdspace.clients import actions
 from holdspace.clients.app import views
 from holdspace.clients.app.idle import CHOICE_TEXT as IDLE_CHOICE_TEXT
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
+from holdspace.clients.app.moderation_pages import MAX_NOTE, MUTE_CHOICES, invite_rows, muted_rows, standing
+from holdspace.clients.app.moderation_pages import routes as moderation_routes
 from holdspace.clients.app.service import AppError, AppService, Status
 from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
@@ -509,6 +511,7 @@ class Pages:
             pruned=me.pruned(record),
             outbox=views.outbox(me, record),
             csrf=self.csrf,
+            standing=standing(me, record),
         )
         return context
 
@@ -781,6 +784,9 @@ class Pages:
             me_id=pseudonym_text_id(mine),
             me_words=label(mine),
             lookalikes=people.lookalikes,
+            muted=muted_rows(me, record),
+            mute_choices=MUTE_CHOICES,
+            invites=invite_rows(me, record),
             **self.group_context(me, record),
         )
 
@@ -804,8 +810,10 @@ class Pages:
         record = self.record(request)[1]
         target = _hex(form, "member")
         ban = form.get("ban") == "1"
+        note = _text(form, "note", MAX_NOTE, "the note") or None
+        reason = _text(form, "reason", MAX_NOTE, "the reason") or None
         name = People(record)(target).name if len(target) == 32 else "That member"
-        await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban))
+        await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban, note=note, reason=reason))
         self.service.say("info", f"{name} was {'removed and may not come back' if ban else 'removed'}.")
         return self.go(f"/g/{record.group_id.hex()}/members")
 
@@ -833,6 +841,8 @@ class Pages:
                 "action": line.action,
                 "target": views.member_label(line.target, mine) if line.target else "",
                 "outcome": line.outcome,
+                "until": views.when(line.until_ms) if line.action == "mute" and line.until_ms else None,
+                "reason": line.reason,
             }
             for line in moderation_log(record)
         ]
@@ -982,6 +992,7 @@ class Pages:
             Route(g + "/leave", p(self.leave_page)),
             Route(g + "/erase", a(self.erase), methods=["POST"]),
             Route(g + "/leave", a(self.leave), methods=["POST"]),
+            *moderation_routes(self, g),
         ]
         app = Starlette(
             routes=[

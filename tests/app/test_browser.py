@@ -308,23 +308,49 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     assert re.fullmatch(r"[a-z]+ [a-z]+ [a-z]+ [a-z]+", ben_label)  # four words: 44 bits, not 5 digits
     fay.nav("Members")
     ben_row = fay.page.locator("li.member", has_text=ben_label)
-    ben_row.locator("summary").click()
+    # First a mute for an hour: Ben reads, is offered no composer, and writes to the facilitators privately.
+    ben_row.locator("summary", has_text="Mute for a while").click()
+    ben_row.get_by_role("button", name=f"Mute {ben_label}").click()
+    expect(fay.page.get_by_text(f"{ben_label} is muted until")).to_be_visible()
+    fay.check("members, a member muted")
+
+    def muted_shown() -> bool:
+        ben.page.reload()
+        return ben.page.get_by_text("You are muted until").is_visible()
+
+    _eventually(muted_shown)
+    expect(ben.page.locator("#composer")).to_have_count(0)
+    ben.check("conversation, muted")
+    ben.page.get_by_role("link", name="message the facilitators privately").first.click()
+    ben.page.get_by_label("Message the facilitators privately").fill("Sorry. Can we talk?")
+    ben.page.get_by_role("button", name="Send to the facilitators").click()
+    expect(ben.page.get_by_text("Sent privately to the facilitators")).to_be_visible()
+    ben.check("private line, a member's view")
+    fay.nav("Private")
+
+    def private_arrived() -> bool:
+        fay.page.reload()
+        return fay.page.get_by_text("Sorry. Can we talk?").is_visible()
+
+    _eventually(private_arrived)
+    fay.check("private lines, the facilitator's view")
+    fay.nav("Members")
+    ben_row = fay.page.locator("li.member", has_text=ben_label)
+    ben_row.locator("summary", has_text="Remove").click()
+    ben_row.get_by_label(f"A kind note for {ben_label} (optional)").fill("Take care. The helpline is open all night.")
     ben_row.get_by_role("button", name=f"Remove {ben_label}", exact=True).click()
     expect(fay.page.get_by_text(f"{ben_label} was removed")).to_be_visible()
     fay.nav("Conversation")
     fay.send("We carry on together.")
     expect(ana.message("We carry on together.")).to_be_visible(timeout=LIVE)
+    ben.nav("Conversation")
     ben.page.reload()
-    expect(ben.page.get_by_text("You are not a member of this group at the moment")).to_be_visible(timeout=LIVE)
+    expect(ben.page.get_by_role("heading", name="You were removed from this group")).to_be_visible(timeout=LIVE)
+    expect(ben.page.get_by_text("Take care. The helpline is open all night.")).to_be_visible()
     expect(ben.page.get_by_text("We carry on together.")).to_have_count(0)
-    # What Ben writes now cannot be sent; he is told why, and nothing is dropped without his say.
-    ben.send("Can anyone hear me?")
-    unsent = ben.message("Can anyone hear me?")
-    expect(unsent.get_by_text("not sent", exact=True)).to_be_visible(timeout=LIVE)
-    expect(unsent.get_by_text("you are not a member of this group at the moment")).to_be_visible()
-    ben.check("conversation, removed, a message not sent")
-    unsent.get_by_role("button", name="Discard").click()
-    expect(ben.message("Can anyone hear me?")).to_have_count(0)
+    # Ben is told, and is offered no composer: nothing he types could be sent.
+    expect(ben.page.locator("#composer")).to_have_count(0)
+    ben.check("conversation, removed")
 
     # --- the crisis check fires on Ana's device, and help is one tap away ---------------------------------------
     ana.send("Some nights I want to die.")

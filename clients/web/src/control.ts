@@ -1,5 +1,5 @@
 /**
- * Control payloads (spec/protocol.md 12.2, 12.3): the plaintext CBOR of the control kinds 1-14,
+ * Control payloads (spec/protocol.md 12.2, 12.3): the plaintext CBOR of the control kinds 1-15,
  * decoded with every structural rule, and encoded back.
  *
  * Invariant: `decodeControlPayload` refuses every structural deviation with
@@ -14,6 +14,7 @@ import { fail, HoldspaceError } from "./errors.js";
 import { type IdentityDocument, verifyIdentityDocument } from "./identity.js";
 import { KINDS } from "./entry.js";
 import { SEAL_OVERHEAD } from "./crypto.js";
+import { decodeDirectEnvelope } from "./e2ee.js";
 
 export type Role = "member" | "moderator" | "facilitator";
 export type HistoryVisibility = "joined" | "shared";
@@ -36,6 +37,7 @@ export const CONTROL_KIND = {
   session: 12n,
   trust: 13n,
   close: 14n,
+  mute: 15n,
 } as const;
 export const MESSAGE_KIND = 16n;
 export const DIRECT_KIND = 17n;
@@ -50,6 +52,8 @@ export const MAX_OCCURRENCES = 520n;
 export const MAX_TZ_TEXT = 64;
 export const MAX_SESSION_START = 32_503_680_000_000n;
 export const MAX_SESSION_DETAILS = 8192;
+/** A removal's note or reason (12.3): a direct envelope of at most this many bytes. */
+export const MAX_SEALED_WORDS = 8192;
 const TZ_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
 /** A sealed box for one member: `[member key, Seal(member X25519, secret)]`. */
@@ -91,6 +95,10 @@ export interface Remove {
   readonly target: Uint8Array;
   readonly cut: bigint;
   readonly ban: boolean;
+  /** A note for the removed member: a direct envelope (13.5) at the removal's seq, or null. */
+  readonly note: Uint8Array | null;
+  /** The reason, for the facilitators: a direct envelope (13.5) at the removal's seq, or null. */
+  readonly reason: Uint8Array | null;
 }
 export interface RoleChange {
   readonly kind: "role";
@@ -162,6 +170,15 @@ export interface Close {
   readonly invite: Uint8Array;
 }
 
+/** A mute (12.3, 12.5): the target's group messages after seq `cut`, dated before `until`, are refused. */
+export interface Mute {
+  readonly kind: "mute";
+  readonly deps: readonly Uint8Array[];
+  readonly target: Uint8Array;
+  readonly cut: bigint;
+  readonly until: bigint;
+}
+
 export type ControlPayload =
   | Genesis
   | Invite
@@ -176,14 +193,15 @@ export type ControlPayload =
   | Erase
   | SessionVersion
   | Trust
-  | Close;
+  | Close
+  | Mute;
 
 /** Every control payload but the genesis carries `d`. */
 export type DependentPayload = Exclude<ControlPayload, Genesis>;
 
 /** True iff `kind` is a control kind (0x01-0x0E; 0x0F is unassigned). */
 export function isControlKind(kind: bigint): boolean {
-  return kind >= 1n && kind <= 14n;
+  return kind >= 1n && kind <= 15n;
 }
 
 /** True iff `kind` is a message kind of the registry (`message` or `direct`). */
@@ -327,13 +345,13 @@ function session(kind: bigint, f: CborMap): SessionVersion {
  * characters that parse (12.2) and are in normal form; identity documents (`doc`) that verify (4.4)
  * and name the author. Per kind: genesis `n` 16 bytes; invite `x` and `u` unsigned with `u` >= 1,
  * `p` null or 32 bytes, `i` 32 bytes; join `i` 32 bytes and named by `d`, `w` 64 bytes; remove `m`
- * 32 bytes, `c` unsigned, `b` boolean; role `m` 32 bytes; settings `e` null or at most 4096
+ * 32 bytes, `c` unsigned, `b` boolean, optional `n` and `y` direct envelopes (13.5) of at most 8192 bytes; role `m` 32 bytes; settings `e` null or at most 4096
  * bytes; rekey `r` a non-empty and `h` a possibly empty list of [32-byte key, box of at least 48
  * bytes], each strictly ascending by key, `doc` null or a document; host `a` boolean; redact `m`
  * 32 bytes, `r` 1..256 32-byte ids strictly ascending; erase `s` >= 1; session as 12.3 (`s`, `st`
  * below year 3000, `du` 1..86400000, `tz` the grammar in at most 64 characters, `rc`, `rt`
  * 0..31622400000, `x` boolean, `e` at most 8192 bytes); trust `k` 32 bytes, `a` boolean; close `i`
- * 32 bytes. Integers are never booleans. Any failure: `group.malformed_payload`. (Where 12.3 is
+ * 32 bytes; mute `m` 32 bytes, `c` unsigned, `u` unsigned below 32503680000000 (year 3000). Integers are never booleans. Any failure: `group.malformed_payload`. (Where 12.3 is
  * silent — an invite's `x` and `u` take any unsigned value, an invite's `i` is not checked as a
  * point, a node address is refused above 300 characters before it is parsed — this follows the
  * reference, `protocol/payloads.py`, consulted on those doubts.)
@@ -372,12 +390,26 @@ export function decodeControlPayload(kind: bigint, payload: Uint8Array, author: 
       return { kind: "join", deps: d, invite: i as Uint8Array, proof: w as Uint8Array, doc, docBytes: f.get("doc") as Uint8Array, home: h?.address ?? null, homeKey: h?.nodeKey ?? null };
     }
     case CONTROL_KIND.remove: {
-      const f = fields(kind, payload, ["d", "m", "c", "b"]);
+      const f = fields(kind, payload, ["d", "m", "c", "b"], ["n", "y"]);
       const m = f.get("m");
       const c = f.get("c");
       const b = f.get("b");
       if (!isKey(m) || !isUint(c) || typeof b !== "boolean") bad(kind, "m must be a 32-byte key, c an unsigned integer, b a boolean");
-      return { kind: "remove", deps: deps(kind, f.get("d")), target: m as Uint8Array, cut: c as bigint, ban: b as boolean };
+      const words = (name: string): Uint8Array | null => {
+        const v = f.get(name);
+        if (v === undefined) return null;
+        if (!(v instanceof Uint8Array) || v.length > MAX_SEALED_WORDS) bad(kind, `${name} must be a direct envelope of at most 8192 bytes`);
+        try {
+          decodeDirectEnvelope(v as Uint8Array);
+        } catch (e) {
+          if (!(e instanceof HoldspaceError)) throw e;
+          bad(kind, `${name} is not a direct envelope`);
+        }
+        return v as Uint8Array;
+      };
+      const note = words("n");
+      const reason = words("y");
+      return { kind: "remove", deps: deps(kind, f.get("d")), target: m as Uint8Array, cut: c as bigint, ban: b as boolean, note, reason };
     }
     case CONTROL_KIND.role: {
       const f = fields(kind, payload, ["d", "m", "r"]);
@@ -442,6 +474,14 @@ export function decodeControlPayload(kind: bigint, payload: Uint8Array, author: 
       if (!isKey(i)) bad(kind, "i must be a 32-byte invite id");
       return { kind: "close", deps: deps(kind, f.get("d")), invite: i as Uint8Array };
     }
+    case CONTROL_KIND.mute: {
+      const f = fields(kind, payload, ["d", "m", "c", "u"]);
+      const m = f.get("m");
+      const c = f.get("c");
+      const u = f.get("u");
+      if (!isKey(m) || !isUint(c) || !isUint(u) || u >= MAX_SESSION_START) bad(kind, "m must be a 32-byte key, c an unsigned integer, u a time before the year 3000");
+      return { kind: "mute", deps: deps(kind, f.get("d")), target: m as Uint8Array, cut: c as bigint, until: u as bigint };
+    }
     default:
       return bad(kind, "this kind has no control payload");
   }
@@ -463,7 +503,7 @@ function payloadFields(p: ControlPayload): Record<string, Encodable> {
     case "join":
       return { d: p.deps, i: p.invite, w: p.proof, doc: p.docBytes, ...(p.home === null ? {} : { h: p.home }) };
     case "remove":
-      return { d: p.deps, m: p.target, c: p.cut, b: p.ban };
+      return { d: p.deps, m: p.target, c: p.cut, b: p.ban, ...(p.note === null ? {} : { n: p.note }), ...(p.reason === null ? {} : { y: p.reason }) };
     case "role":
       return { d: p.deps, m: p.target, r: p.role };
     case "leave":
@@ -494,6 +534,8 @@ function payloadFields(p: ControlPayload): Record<string, Encodable> {
       return { d: p.deps, k: p.key, a: p.add };
     case "close":
       return { d: p.deps, i: p.invite };
+    case "mute":
+      return { d: p.deps, m: p.target, c: p.cut, u: p.until };
   }
 }
 

@@ -37,7 +37,7 @@ export function deletedBy(g: GroupState, e: Entry): "redacted" | "erased" | null
 export function messageStatus(g: GroupState, e: Entry, expires: bigint | null): MessageStatus {
   const retention = retentionDeadline(g.state.sessions.values(), e.header.t);
   return {
-    authorised: g.isAuthorised(e.header.a, e.header.s),
+    authorised: g.isAuthorised(e.header.a, e.header.s) && !g.isMuted(e),
     deleted: deletedBy(g, e),
     expiresMs: expires === null ? null : Number(expires),
     retentionDeadlineMs: retention,

@@ -18,7 +18,7 @@ export const KINDS: ReadonlyMap<bigint, { name: string; limit: number }> = new M
     [
       [1, "genesis"], [2, "invite"], [3, "join"], [4, "remove"], [5, "role"], [6, "leave"],
       [7, "settings"], [8, "rekey"], [9, "host"], [10, "redact"], [11, "erase"], [12, "session"],
-      [13, "trust"], [14, "close"], [16, "message"], [17, "direct"],
+      [13, "trust"], [14, "close"], [15, "mute"], [16, "message"], [17, "direct"],
     ] as const
   ).map(([k, name]) => [BigInt(k), { name, limit: k < 0x10 ? 1_048_576 : 65_536 }]),
 );

@@ -13,11 +13,11 @@
  * the admission queries of 12.6 (`checkCut`, `exceedsStorageBound`) read how far each log goes.
  */
 import { compareBytes, equalBytes, toHex } from "./bytes.js";
-import { type ControlPayload, decodeControlPayload, isControlKind } from "./control.js";
+import { type ControlPayload, decodeControlPayload, isControlKind, MESSAGE_KIND } from "./control.js";
 import { decodeEntry, type Entry, groupOf, isGenesis } from "./entry.js";
 import { fail, HoldspaceError } from "./errors.js";
 import { Bitset, linearise, type Linearisation } from "./group_graph.js";
-import { type ControlNode, findings, type GroupStateData, Pass, type PassContext } from "./group_rules.js";
+import { type ControlNode, findings, type GroupStateData, type MuteState, Pass, type PassContext } from "./group_rules.js";
 import { verifyForkProof } from "./log.js";
 
 /** A control entry held (in `C`, waiting for a dependency, or at a forked position). */
@@ -589,6 +589,22 @@ export class GroupState {
   /** The fork proofs taken, as given. */
   forkProofs(): readonly Uint8Array[] {
     return this.proofs;
+  }
+
+  /** The mute governing `author`'s entry at `seq` (12.6): of its applied mutes whose cut is below
+   * `seq`, the one with the greatest cut, the last in `L` among equals; null if none. */
+  governingMute(author: Uint8Array, seq: bigint): MuteState | null {
+    let best: MuteState | null = null;
+    for (const m of this.pass.s.mutes.get(toHex(author)) ?? []) if (m.cut < seq && (best === null || m.cut >= best.cut)) best = m;
+    return best;
+  }
+
+  /** True iff `entry` is a group message (kind `message`) its author may not post: its governing
+   * mute ends after the entry's own date `t` (12.6). Direct messages and control entries never are. */
+  isMuted(entry: Entry): boolean {
+    if (entry.header.k !== MESSAGE_KIND) return false;
+    const m = this.governingMute(entry.header.a, entry.header.s);
+    return m !== null && entry.header.t < m.until;
   }
 
   /** True iff `author`'s entry at `seq` lies in one of its membership intervals (12.6). */

@@ -230,7 +230,7 @@ export class GroupClient {
   /** Marks whether a record is authorised, and drops the words and key of one the group
    * deleted (17.5: redacted or erased). */
   private applyDeletions(r: MessageRecord): void {
-    r.authorised = this.state.isAuthorised(r.entry.header.a, r.entry.header.s);
+    r.authorised = this.state.isAuthorised(r.entry.header.a, r.entry.header.s) && !this.state.isMuted(r.entry);
     const deleted = deletedBy(this.state, r.entry);
     if (deleted === null || r.deleted !== null) return;
     r.deleted = deleted;

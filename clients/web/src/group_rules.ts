@@ -59,6 +59,13 @@ export interface SessionState {
   readonly cancelledAt: bigint | null;
 }
 
+/** An applied mute (12.5): the target's messages after `cut` dated before `until` are refused. */
+export interface MuteState {
+  readonly slot: number;
+  readonly cut: bigint;
+  readonly until: bigint;
+}
+
 /** An X25519 key of a pseudonym and the entry whose identity document set it. */
 export interface KeyState {
   readonly key: Uint8Array;
@@ -85,6 +92,8 @@ export class GroupStateData {
   readonly sessions = new Map<string, SessionState>();
   /** issuer key (hex) -> the trust entry that listed it (slot). */
   readonly issuers = new Map<string, number>();
+  /** target (hex) -> its applied mutes, in `L` order. */
+  readonly mutes = new Map<string, MuteState[]>();
   readonly x25519 = new Map<string, KeyState>();
   /** Restrictions per restricted pseudonym, in `L` order. */
   readonly restrictions = new Map<string, Restriction[]>();
@@ -328,6 +337,16 @@ export class Pass {
         if (!this.may(o, "facilitator") && !(s.members.has(a) && o.t > inv.payload.expires)) return "group.forbidden";
         if (inv.closedBy !== null) return "group.no_effect";
         inv.closedBy = o.slot;
+        return null;
+      }
+      case "mute": {
+        const t = toHex(p.target);
+        const target = s.members.get(t);
+        if (target === undefined || t === a) return "group.bad_target";
+        if (!this.may(o, target.role === "member" ? "moderator" : "facilitator")) return "group.forbidden";
+        let list = s.mutes.get(t);
+        if (list === undefined) s.mutes.set(t, (list = []));
+        list.push({ slot: o.slot, cut: p.cut, until: p.until });
         return null;
       }
       case "trust": {

@@ -102,7 +102,8 @@ export function rsvps(messages: Iterable<ReadMessage>, g: GroupState, session: U
 /**
  * The talking piece of one occurrence (17.3): of the `turn`s for it whose author is a current
  * facilitator, the one with the greatest (timestamp, entry id) names the holder (null: the circle
- * is open). Undefined when there is no such turn.
+ * is open; a holder who is no longer a member holds it no more: null too). Undefined when there is
+ * no such turn.
  */
 export function talkingPiece(messages: Iterable<ReadMessage>, g: GroupState, session: Uint8Array, occurrence: bigint): Uint8Array | null | undefined {
   let best: { m: ReadMessage; h: Uint8Array | null } | undefined;
@@ -111,7 +112,8 @@ export function talkingPiece(messages: Iterable<ReadMessage>, g: GroupState, ses
     if (g.state.members.get(toHex(m.entry.header.a))?.role !== "facilitator") continue;
     if (best === undefined || later(m.entry, best.m.entry)) best = { m, h: c.h };
   }
-  return best?.h;
+  if (best === undefined) return undefined;
+  return best.h !== null && g.state.members.has(toHex(best.h)) ? best.h : null;
 }
 
 /** True iff `a` comes after `b` by (timestamp, entry id). */

@@ -443,7 +443,7 @@ test("support.json: malformed control payloads and envelopes are group.malformed
     payload: string;
     error: string;
   }[];
-  assert.equal(vectors.length, 23);
+  assert.equal(vectors.length, 30);
   const author = new Uint8Array(32).fill(7);
   for (const v of vectors) {
     const kind = BigInt(v.kind);

@@ -73,7 +73,7 @@ test("create and sign: a log of entries that validate, hash-linked", () => {
   }
   // The author's own refusals come with the receiver's codes.
   const base = { group, seq: 1n, prev: null, timeMs: 1n, kind: 16n, payload: new Uint8Array(0) };
-  assert.equal(codeOf(() => createEntry(seed, { ...base, kind: 15n })), "entry.unknown_kind");
+  assert.equal(codeOf(() => createEntry(seed, { ...base, kind: 18n })), "entry.unknown_kind");
   assert.equal(codeOf(() => createEntry(seed, { ...base, seq: 2n })), "entry.malformed");
   assert.equal(codeOf(() => createEntry(seed, { ...base, payload: new Uint8Array(65_537) })), "entry.oversize");
   assert.equal(codeOf(() => createEntry(seed, { ...base, kind: 3n, payload: new Uint8Array(65_537) })), null);
@@ -98,7 +98,7 @@ test("6.2 checks in order: a header with several defects gets the first one's co
     [variant({ s: 1n }), "entry.malformed"], // p is not null
     [variant({ s: 1n << 63n }), "entry.malformed"],
     [variant({ t: 1n << 63n }), "entry.malformed"],
-    [variant({ k: 15n, n: 1n << 40n }), "entry.unknown_kind"],
+    [variant({ k: 18n, n: 1n << 40n }), "entry.unknown_kind"],
     [variant({ n: 65_537n, t: 1n << 62n }), "entry.oversize"],
     [variant({ t: 1n << 62n }), "entry.future_timestamp"],
     [variant({ n: 2n }), "entry.bad_signature"],

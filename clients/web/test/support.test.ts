@@ -17,8 +17,8 @@ type V = Record<string, unknown>;
 const file = loadVectors<V[]>("support.json");
 const named = (pred: (v: V) => boolean): V[] => file.filter(pred);
 
-test("support.json: 92 vectors, each of a kind some test checks (here or in e2ee.test.ts)", () => {
-  assert.equal(file.length, 92);
+test("support.json: 104 vectors, each of a kind some test checks (here, in e2ee.test.ts or moderation.test.ts)", () => {
+  assert.equal(file.length, 104);
   const kinds = new Map<string, number>();
   for (const v of file) {
     const name = v["name"] as string;
@@ -31,18 +31,20 @@ test("support.json: 92 vectors, each of a kind some test checks (here or in e2ee
       : "content" in v ? "content"
       : name.startsWith("credential ") ? "credential"
       : name.startsWith("badge:") ? "badge"
+      : name === "a removal's note and reason" ? "removal words (moderation.test.ts)"
       : "unknown";
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   assert.deepEqual(Object.fromEntries(kinds), {
-    history: 1,
-    "control entry": 4,
-    "malformed payload (e2ee.test.ts)": 23,
+    history: 2,
+    "control entry": 7,
+    "malformed payload (e2ee.test.ts)": 30,
     "envelope (e2ee.test.ts)": 6,
     occurrences: 8,
     content: 38,
     credential: 2,
     badge: 10,
+    "removal words (moderation.test.ts)": 1,
   });
 });
 
@@ -243,9 +245,9 @@ test("support.json: the support group's history: outcomes, final state, sessions
 
 test("support.json: one entry of each new control kind: fields, re-encoding and outcome", () => {
   const vectors = named((v) => (v["name"] as string).endsWith(" entry") && "fields" in v);
-  assert.equal(vectors.length, 4);
-  const h = file[0]!;
-  const outcomes = new Map((h["entries"] as HistoryEntry[]).map((e) => [e.entry_id, e.outcome]));
+  assert.equal(vectors.length, 7);
+  const histories = named((v) => "entries" in v);
+  const outcomes = new Map(histories.flatMap((h) => (h["entries"] as HistoryEntry[]).map((e) => [e.entry_id, e.outcome] as const)));
   for (const v of vectors) {
     const payload = fromHex(v["payload"] as string);
     const entry = decodeEntry(fromHex(v["entry"] as string), payload);

@@ -132,6 +132,12 @@ test("reactions, RSVPs and the talking piece: the latest act of each member coun
   assert.equal(talkingPiece(read, g, session, 2n), null, "the circle is open");
   post("cy", { t: "turn", s: session, o: 2n, h: b.key("bo") });
   assert.equal(toHex(talkingPiece(read, g, session, 2n)!), toHex(b.key("bo")));
+  // A holder removed from the group holds the piece no more: the circle is open (17.3).
+  const removal = b.remove("founder", "bo");
+  const after = new GroupState(b.groupId);
+  for (const m of b.made) after.add(m.entry, m.payload);
+  assert.equal(after.outcome(removal.entry.id), null);
+  assert.equal(talkingPiece(read, after, session, 2n), null, "a removed member loses the talking piece");
   // Check-ins: the latest of each member, shared with the group or the facilitators.
   post("ana", { t: "checkin", m: 1n, w: "low", s: [session, 2n] });
   post("ana", { t: "checkin", m: 3n, w: "better", s: [session, 2n] }, true);

@@ -77,6 +77,15 @@ async def connect_app(address: NodeAddress) -> AsyncIterator[NodeSession]:
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisAlert:
+    """Why the crisis note shows for a group: a received message (its entry id and author) the
+    on-device check fired on, or neither (the person's own words)."""
+
+    message: bytes | None = None
+    author: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     state: str  # "locked", "connecting", "online" or "offline"
     problem: str | None  # why the last connection failed (an error code)
@@ -101,7 +110,9 @@ class AppService:
         self.lock = trio.Lock()
         self.version = 0
         self.changed_groups: set[bytes] = set()
-        self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
+        # Groups where the on-device check fired on words shown, with the message it fired on
+        # (someone else's, received), or an empty alert for the person's own words.
+        self.crisis_alerts: dict[bytes, CrisisAlert] = {}
         self.flash: list[tuple[str, str, str | None]] = []  # (kind, sentence, code) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
         self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
@@ -347,8 +358,9 @@ class AppService:
                 if state.invites:  # an expired invite is closed, so no host lets a late join in (12.5)
                     await me.close_expired_invites(session, record, state)
                 new = record.messages[before:]
-        if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
-            self.crisis_alerts.add(record.group_id)
+        fired = [m for m in new if m.author != mine and m.text and crisis.check(m.text)]
+        if me.crisis_check and fired:  # the latest such message: a facilitator's note points to it
+            self.crisis_alerts[record.group_id] = CrisisAlert(fired[-1].entry_id, fired[-1].author)
         self.changed(record.group_id)
 
     def _share_later(self, session: NodeSession, record: GroupRecord, join: bytes, delay: float) -> None:
@@ -404,7 +416,7 @@ class AppService:
         if self._session is None:
             self.reconnect()
         if me.crisis_check and isinstance(content, Text) and crisis.check(content.body):
-            self.crisis_alerts.add(record.group_id)
+            self.crisis_alerts.setdefault(record.group_id, CrisisAlert())
         self._outbox_ready.set()
         self.changed(record.group_id)
 
@@ -474,4 +486,4 @@ def _problem_code(exc: BaseException) -> str:
     return "app.internal"
 
 
-__all__ = ["AppError", "AppService", "ClientError", "Status", "connect_app"]
+__all__ = ["AppError", "AppService", "ClientError", "CrisisAlert", "Status", "connect_app"]

@@ -12,8 +12,8 @@ import trio
 
 from holdspace.clients import keyshare
 from holdspace.clients.app.service import AppService
-from holdspace.clients.participant import Participant
-from holdspace.clients.records import GroupRecord
+from holdspace.clients.participant import GroupRecord, Participant
+
 from holdspace.protocol.address import InviteToken, NodeAddress
 from holdspace.protocol.content import Text
 from holdspace.protocol.group import GroupState
@@ -101,7 +101,7 @@ async def test_of_two_members_online_one_shares_the_keys(tmp_path: Path) -> None
             state = await until_clean(nia, s, g_nia)
             order = keyshare.sharing_order(join[0], [(keys[n], "member") for n in ("ana", "ben")])
             assert state.epochs[-1].author == order[0]  # the first in turn
-            await trio.sleep(3 * STEP)  # past the other's turn: it saw the rekey and did nothing
+            await trio.sleep(2 * STEP)  # past the other's turn (one step after the first): it saw the rekey
             state = await nia.sync(s, g_nia)
             assert len(state.epochs) == before + 1
             assert state.epoch_is_clean(state.epochs[-1])

@@ -2,7 +2,7 @@
 
 When a join leaves the current epoch unclean, every current member who holds the epoch could publish
 the rekey that gives the newcomer the group's keys. So that usually exactly one does, each computes
-the same order of those members for that join, and waits ``rank × step`` seconds (capped) before
+the same order of those members for that join, and waits ``rank * step`` seconds (capped) before
 publishing it, unless a rekey that makes the epoch clean arrived meanwhile. The order: facilitators
 first, then everyone else, each by ``SHA-256(join entry id || member key)``. Concurrent rekeys that
 still happen (a slow member, states that differ for a moment) are settled by the rules (12.4, 13.1):
@@ -21,7 +21,7 @@ from holdspace.protocol.group import GroupState
 from holdspace.protocol.payloads import FACILITATOR
 
 STEP = 3.0  # seconds between two ranks
-MAX_RANK = 20  # ranks from here on all wait MAX_RANK × STEP (one minute)
+MAX_RANK = 20  # ranks from here on all wait MAX_RANK * STEP (one minute)
 
 
 def sharing_order(join_id: bytes, sharers: Iterable[tuple[bytes, str]]) -> list[bytes]:
@@ -36,7 +36,7 @@ def sharing_order(join_id: bytes, sharers: Iterable[tuple[bytes, str]]) -> list[
 
 
 def sharing_delay(rank: int, step: float = STEP) -> float:
-    """Seconds the member at ``rank`` (0 first) waits before sharing keys: ``min(rank, MAX_RANK) × step``."""
+    """Seconds the member at ``rank`` (0 first) waits before sharing keys: ``min(rank, MAX_RANK) * step``."""
     return min(max(rank, 0), MAX_RANK) * step
 
 
@@ -58,9 +58,7 @@ def sharers(state: GroupState) -> list[tuple[bytes, str]]:
     """The members who may share keys: current members holding the current epoch (they can also
     carry the pinned crisis resources to the newcomer, 17.8), or every member if there is none."""
     epoch = state.current_epoch
-    return [
-        (key, m.role) for key, m in state.members.items() if epoch is None or key in epoch.recipients
-    ]
+    return [(key, m.role) for key, m in state.members.items() if epoch is None or key in epoch.recipients]
 
 
 def my_turn(state: GroupState, me: bytes, step: float = STEP) -> tuple[bytes, float] | None:

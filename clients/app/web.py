@@ -338,7 +338,11 @@ class Pages:
             return None
         if not is_facilitator(record, mine) or alert.author not in state.members:
             return None
-        return {"message": alert.message.hex(), "member": alert.author.hex(), "name": People(record, mine).name(alert.author)}
+        return {
+            "message": alert.message.hex(),
+            "member": alert.author.hex(),
+            "name": People(record, mine).name(alert.author),
+        }
 
     # -- pages -------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ import trio
 from holdspace.clients import keyshare
 from holdspace.clients.app.service import AppService
 from holdspace.clients.participant import GroupRecord, Participant
-
 from holdspace.protocol.address import InviteToken, NodeAddress
 from holdspace.protocol.content import Text
 from holdspace.protocol.group import GroupState
@@ -50,7 +49,9 @@ async def until_clean(newcomer: Participant, s: object, record: GroupRecord) -> 
             await trio.sleep(0.2)
 
 
-async def a_group(tmp_path: Path, address: NodeAddress, members: list[str]) -> tuple[Participant, str, dict[str, bytes]]:
+async def a_group(
+    tmp_path: Path, address: NodeAddress, members: list[str]
+) -> tuple[Participant, str, dict[str, bytes]]:
     """Fay's group with ``members`` in it, all holding its keys, and an invite for one more; Fay
     then goes offline (no engine of hers runs). Returns the newcomer, the invite, and each
     member's key in the group."""

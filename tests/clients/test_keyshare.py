@@ -28,7 +28,9 @@ def test_the_shared_cases() -> None:
 keys = st.binary(min_size=32, max_size=32)
 
 
-@given(st.lists(st.tuples(keys, st.sampled_from(["member", "moderator", "facilitator"])), unique_by=lambda m: m[0]), keys)
+@given(
+    st.lists(st.tuples(keys, st.sampled_from(["member", "moderator", "facilitator"])), unique_by=lambda m: m[0]), keys
+)
 def test_the_order_is_a_permutation_facilitators_first_and_independent_of_listing(
     members: list[tuple[bytes, str]], join: bytes
 ) -> None:

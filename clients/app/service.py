@@ -6,7 +6,9 @@ every operation the web pages ask for. Three kinds of task keep it current:
 * the connection loop: connect (QUIC, the node's key pinned), follow every group live, reconnect with
   a growing pause (1 s to 30 s) when the connection is lost, at once when asked;
 * one follower per group: a live subscription whose events trigger a sync (new words are decrypted
-  and kept, sealed, in the key file); a facilitator's app shares the group's keys with newcomers;
+  and kept, sealed, in the key file); any member's app shares the group's keys with a newcomer, at
+  its turn for that join (``clients.keyshare``: usually one member does), and a facilitator's app
+  makes the epoch clean again at once after a departure;
 * the sender: what the person writes goes to the outbox first (sealed on disk before the page is
   answered), and the sender sends it whenever there is a connection. Nothing written is lost
   offline; nothing is sent twice.
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from holdspace.clients import crisis
+from holdspace.clients import crisis, keyshare
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.idle import IdleLock
 from holdspace.clients.client import NodeSession, Received, open_session
@@ -75,6 +77,15 @@ async def connect_app(address: NodeAddress) -> AsyncIterator[NodeSession]:
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisAlert:
+    """Why the crisis note shows for a group: a received message (its entry id and author) the
+    on-device check fired on, or neither (the person's own words)."""
+
+    message: bytes | None = None
+    author: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     state: str  # "locked", "connecting", "online" or "offline"
     problem: str | None  # why the last connection failed (an error code)
@@ -83,15 +94,25 @@ class Status:
 
 
 class AppService:
-    def __init__(self, home: Path, node: NodeAddress | None = None, connector: Connector = connect_app) -> None:
+    def __init__(
+        self,
+        home: Path,
+        node: NodeAddress | None = None,
+        connector: Connector = connect_app,
+        *,
+        share_step: float = keyshare.STEP,
+    ) -> None:
         self.home = home
+        self.share_step = share_step  # seconds between two members' turns to share keys with a newcomer
         self.default_node = node
         self.connector = connector
         self.me: Participant | None = None
         self.lock = trio.Lock()
         self.version = 0
         self.changed_groups: set[bytes] = set()
-        self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
+        # Groups where the on-device check fired on words shown, with the message it fired on
+        # (someone else's, received), or an empty alert for the person's own words.
+        self.crisis_alerts: dict[bytes, CrisisAlert] = {}
         self.flash: list[tuple[str, str, str | None]] = []  # (kind, sentence, code) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
         self.fresh_invites: dict[bytes, str] = {}  # group -> an invite just made, shown once
@@ -112,6 +133,7 @@ class AppService:
         self._opening = trio.Lock()
         self._followers: trio.Nursery | None = None
         self._following: set[bytes] = set()
+        self._sharing: set[tuple[bytes, bytes]] = set()  # (group, join) a rekey is waiting its turn for
         self._nursery: trio.Nursery | None = None
 
     # -- state the pages show ----------------------------------------------------------------
@@ -326,16 +348,51 @@ class AppService:
                     state = await me.take(session, record, [r for r in batch if r.cursor > record.cursor])
                     me.save()
                 mine = me.pseudonym(record).public_key
-                if state.role_of(mine) == FACILITATOR:
-                    epoch = state.current_epoch
-                    if epoch is None or not state.epoch_is_clean(epoch):
+                epoch = state.current_epoch
+                if epoch is None or not state.epoch_is_clean(epoch):
+                    turn = keyshare.my_turn(state, mine, self.share_step)
+                    if turn is not None and turn[1] > 0:  # a newcomer, and others share keys before us
+                        self._share_later(session, record, *turn)
+                    elif turn is not None or state.role_of(mine) == FACILITATOR:
                         await me.ensure_clean_epoch(session, record)  # newcomers get the group's keys
                 if state.invites:  # an expired invite is closed, so no host lets a late join in (12.5)
                     await me.close_expired_invites(session, record, state)
                 new = record.messages[before:]
-        if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
-            self.crisis_alerts.add(record.group_id)
+        fired = [m for m in new if m.author != mine and m.text and crisis.check(m.text)]
+        if me.crisis_check and fired:  # the latest such message: a facilitator's note points to it
+            self.crisis_alerts[record.group_id] = CrisisAlert(fired[-1].entry_id, fired[-1].author)
         self.changed(record.group_id)
+
+    def _share_later(self, session: NodeSession, record: GroupRecord, join: bytes, delay: float) -> None:
+        """Share the group's keys for ``join`` after ``delay`` seconds (once per join at a time)."""
+        key = (record.group_id, join)
+        if key in self._sharing or self._followers is None:
+            return
+        self._sharing.add(key)
+        self._followers.start_soon(self._share_keys, session, record, join, delay)
+
+    async def _share_keys(self, session: NodeSession, record: GroupRecord, join: bytes, delay: float) -> None:
+        """Wait our turn, then publish the rekey the join is owed, unless it is not owed any more
+        (a rekey that makes the epoch clean arrived meanwhile, or another join changed the turns:
+        that one is scheduled on its own)."""
+        try:
+            await trio.sleep(delay)
+            me = self.participant()
+            async with self.lock:
+                state = record.state
+                if state is None or self.me is not me or record.group_id not in me.groups:
+                    return
+                turn = keyshare.my_turn(state, me.pseudonym(record).public_key, self.share_step)
+                if turn is None or turn[0] != join:
+                    return
+                with _deadline():
+                    await me.ensure_clean_epoch(session, record)  # syncs first: no rekey if one arrived
+            self.changed(record.group_id)
+        except HoldspaceError as err:
+            # The next batch of the group schedules it again; the connection and other groups go on.
+            log.warning("sharing keys with a newcomer failed (%s)", err.code)
+        finally:
+            self._sharing.discard((record.group_id, join))
 
     async def _sender(self, me: Participant, session: NodeSession) -> None:
         while True:
@@ -359,7 +416,7 @@ class AppService:
         if self._session is None:
             self.reconnect()
         if me.crisis_check and isinstance(content, Text) and crisis.check(content.body):
-            self.crisis_alerts.add(record.group_id)
+            self.crisis_alerts.setdefault(record.group_id, CrisisAlert())
         self._outbox_ready.set()
         self.changed(record.group_id)
 
@@ -429,4 +486,4 @@ def _problem_code(exc: BaseException) -> str:
     return "app.internal"
 
 
-__all__ = ["AppError", "AppService", "ClientError", "Status", "connect_app"]
+__all__ = ["AppError", "AppService", "ClientError", "CrisisAlert", "Status", "connect_app"]

@@ -110,6 +110,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "gid": None,
     "group": None,
     "alert": False,
+    "reach_out": None,  # a facilitator's crisis note: the message it fired on and whom to write to
     "is_moderator": False,
     "is_facilitator": False,
     "unlocked": False,
@@ -327,6 +328,22 @@ class Pages:
             "resources": resources,
             "pinned": pinned,
             "alert": record.group_id in self.service.crisis_alerts,
+            "reach_out": self._reach_out(record, mine),
+        }
+
+    def _reach_out(self, record: GroupRecord, mine: bytes) -> dict[str, str] | None:
+        """For a facilitator, the received message the crisis check fired on and its author (still a
+        member), to point to and to reach out to privately; None for everyone else (the generic note)."""
+        alert = self.service.crisis_alerts.get(record.group_id)
+        state = record.state
+        if alert is None or alert.message is None or alert.author is None or state is None:
+            return None
+        if not is_facilitator(record, mine) or alert.author not in state.members:
+            return None
+        return {
+            "message": alert.message.hex(),
+            "member": alert.author.hex(),
+            "name": People(record, mine).name(alert.author),
         }
 
     # -- pages -------------------------------------------------------------------------------
@@ -560,6 +577,29 @@ class Pages:
         who = "the facilitators" if private else "the group"
         self.service.say("info", f"Thank you for checking in. It will reach {who}.")
         return self.go(_back(form))
+
+    async def reach_out(self, request: Request, form: FormData) -> Response:
+        """A facilitator writes privately to a member whose message the crisis check fired on: a
+        direct message (spec 13.5) sealed to that member and the group's facilitators (the
+        facilitators' private line). Checked: this person is a facilitator, the member is a current
+        member, the words are there and not too long; it is sent now (it needs the node)."""
+        me, record = self.record(request)
+        mine = me.pseudonym(record).public_key
+        if not is_facilitator(record, mine):
+            raise ClientError("client.not_facilitator", "only a facilitator of the group may do that")
+        member = _hex(form, "member")
+        state = record.state
+        if state is None or member == mine or member not in state.members:
+            raise ClientError("client.not_member", "that person is not a member of this group at the moment")
+        text = _text(form, "text", MAX_TEXT, "the message")
+        if not text:
+            raise AppError("app.bad_input", "write something first")
+        to = sorted({member, *me.facilitators(record)})
+        sent = await self.service.call(lambda me, s: me.post(s, record, Text(text, None), to=to))
+        self.service.crisis_alerts.pop(record.group_id, None)
+        name = People(record, mine).name(member)
+        self.service.say("info", f"Sent privately to {name}. Only they and the group's facilitators can read it.")
+        return self.go(f"/g/{record.group_id.hex()}#m-{sent.entry_id.hex()}")
 
     async def show(self, request: Request, form: FormData) -> Response:
         """Open or close a message behind a content warning: only an opened one has its words in the page."""
@@ -971,6 +1011,7 @@ class Pages:
             Route(g + "/checkin", a(self.checkin), methods=["POST"]),
             Route(g + "/redact", a(self.redact), methods=["POST"]),
             Route(g + "/show", a(self.show), methods=["POST"]),
+            Route(g + "/reach-out", a(self.reach_out), methods=["POST"]),
             Route(g + "/edit", a(self.edit), methods=["POST"]),
             Route(g + "/about", p(self.about_page)),
             Route(g + "/profile", a(self.save_profile), methods=["POST"]),

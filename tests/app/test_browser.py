@@ -355,8 +355,10 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     # --- the crisis check fires on Ana's device, and help is one tap away ---------------------------------------
     ana.send("Some nights I want to die.")
     expect(ana.page.get_by_role("heading", name="You are not alone")).to_be_visible()
-    # Fay's device runs the same check on what she reads: the note appears on her page by itself.
-    expect(fay.page.get_by_role("heading", name="You are not alone")).to_be_visible(timeout=LIVE)
+    # Fay's device runs the same check on what she reads: the facilitator's note appears on her page by
+    # itself, pointing to Ana's message and offering to reach out privately.
+    expect(fay.page.get_by_role("heading", name=re.compile("may be struggling"))).to_be_visible(timeout=LIVE)
+    expect(fay.page.get_by_role("button", name="Reach out privately")).to_be_visible()
     ana.check("conversation, crisis note")
     ana.shot("06-crisis-note")
     ana.page.get_by_role("link", name="Need help now?").click()

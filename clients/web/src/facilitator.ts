@@ -1,6 +1,7 @@
 /**
  * What a facilitator (or a moderator, where 12.5 allows it) does from the browser, the counterpart
- * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1),
+ * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1: any
+ * member's page, at its turn for the join, `keyshare.ts`),
  * invites (12.3, 14.3) and closing expired ones, removals and bans (12.5),
  * removing a message for everyone (a redaction, 12.5), the reports sent to this member (13.6, 17.6)
  * with their state, and the check-ins sealed to the facilitators (17.2).
@@ -28,6 +29,7 @@ import type { GroupState } from "./group.js";
 import { encodeInviteToken, inviteLink, parseInvite } from "./invite.js";
 import { newInvite } from "./invite_payloads.js";
 import { buildRekey, isCleanEpoch } from "./keyring.js";
+import { myTurn, STEP } from "./keyshare.js";
 import { label } from "./labels.js";
 import type { Conversation } from "./participant.js";
 import { checkinRecipients } from "./support.js";
@@ -218,6 +220,10 @@ export class Facilitation {
   private readonly states = new Map<string, ReportAction[]>();
   private sharing = false;
   private busy = false;
+  /** Joins (hex) whose rekey waits for this member's turn. */
+  private readonly waiting = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Seconds between two members' turns to share keys with a newcomer (13.1). */
+  shareStep: number = STEP;
   /** Each report's disclosure, verified once (a report's bytes never change). */
   private readonly checked = new Map<string, Omit<ReportView, "gone" | "done"> & { readonly entry: Entry | null }>();
 
@@ -248,20 +254,53 @@ export class Facilitation {
   }
 
   /**
-   * A facilitator's client shares the group's keys with newcomers, as the local app does: when the
-   * current epoch is not clean (13.1: a member joined, left or was removed since, or there is none),
-   * it publishes a rekey to the current members. Resolves true if it published one; false if this
-   * member is not a facilitator, the epoch is clean, or a rekey is already on its way. A failure is
-   * thrown (tried again at the next call).
+   * Any member's client shares the group's keys with a newcomer (13.1, "Sharing keys with
+   * newcomers"), as the local app does: when a join left the current epoch unclean, the member
+   * first in turn for that join (`keyshare.ts`) publishes a rekey to the current members at once,
+   * the others after their delay, and then only if no rekey made the epoch clean meanwhile. A
+   * facilitator's client also makes the epoch clean at once after a departure (or when there is no
+   * epoch). Resolves true if it published one now; false if the epoch is clean, this member's turn
+   * has not come (a timer is set, one per join), it is the newcomer, or a rekey is already on its
+   * way. A failure is thrown (tried again at the next call).
    */
   async shareKeys(): Promise<boolean> {
-    if (this.sharing || !this.mayInvite || this.conv.record.join !== null || isCleanEpoch(this.g)) return false;
+    if (this.sharing || this.conv.record.join !== null || isCleanEpoch(this.g)) return false;
+    const turn = myTurn(this.g, this.conv.self, this.shareStep);
+    if (turn !== null && turn.delay > 0) {
+      this.shareLater(toHex(turn.join), turn.delay);
+      return false;
+    }
+    if (turn === null && !this.mayInvite) return false;
+    return this.rekeyNow();
+  }
+
+  private async rekeyNow(): Promise<boolean> {
     this.sharing = true;
     try {
       return (await this.rekeyIfUnclean()) !== null;
     } finally {
       this.sharing = false;
     }
+  }
+
+  /** At this member's turn, the rekey the join `join` (hex) is owed, if it still is: not if a
+   * rekey made the epoch clean meanwhile, nor if another join changed the turns (the next change
+   * sets that one's timer). */
+  private shareLater(join: string, delay: number): void {
+    if (this.waiting.has(join)) return;
+    const timer = setTimeout(() => {
+      this.waiting.delete(join);
+      const turn = myTurn(this.g, this.conv.self, this.shareStep);
+      if (this.sharing || isCleanEpoch(this.g) || turn === null || toHex(turn.join) !== join) return;
+      this.rekeyNow().catch(() => undefined); // tried again at the next change
+    }, delay * 1000);
+    this.waiting.set(join, timer);
+  }
+
+  /** Stops the timers of rekeys waiting for this member's turn (the page goes away). */
+  stop(): void {
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
   }
 
   /**
@@ -286,7 +325,7 @@ export class Facilitation {
     return closed;
   }
 
-  /** What a facilitator's open page does after the group changed: `shareKeys`, then
+  /** What a member's open page does after the group changed: `shareKeys`, then
    * `closeExpiredInvites`; one run at a time (a call while one runs does nothing). */
   async upkeep(): Promise<void> {
     if (this.busy) return;

@@ -311,7 +311,8 @@ test("a facilitator's page shares the group's keys with a newcomer, without writ
   const pat = await joinBy(w, made.link);
   await tick();
   assert.equal(pat.conv.view().status, "waiting");
-  assert.equal(await pat.fac.shareKeys(), false); // a member's page does not
+  assert.equal(await pat.fac.shareKeys(), false); // the newcomer's page holds no key to share
+  f.fac.shareStep = 0; // its turn at once, whatever its rank after Fay for this join
   assert.equal(await f.fac.shareKeys(), true);
   await tick();
   assert.equal(pat.conv.view().status, "member");
@@ -320,6 +321,31 @@ test("a facilitator's page shares the group's keys with a newcomer, without writ
   const rekey = w.node.by(f.conv.self).at(-1)!;
   assert.equal(rekey.kind, CONTROL_KIND.rekey);
   assert.equal(w.fay.state.outcome(rekey.id), null);
+});
+
+test("with no facilitator's page open, a member's page shares the keys at its turn, and only one does", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat, sam] = await newcomers(w, f, 2);
+  const made = await f.fac.invite({ role: "member", uses: 1, days: 1 }); // then the facilitator's page is closed
+  const nia = await joinBy(w, made.link);
+  await tick();
+  assert.equal(nia.conv.view().status, "waiting");
+  const step = 0.3;
+  for (const p of [pat!, sam!, nia]) p.fac.shareStep = step;
+  // Fay and the browser facilitator come first (ranks 0 and 1); the members wait 2 and 3 steps.
+  assert.equal(await pat!.fac.shareKeys(), false);
+  assert.equal(await sam!.fac.shareKeys(), false);
+  assert.equal(await nia.fac.shareKeys(), false); // the newcomer's page holds no key to share
+  await tick();
+  assert.equal(nia.conv.view().status, "waiting"); // nobody's turn yet
+  await new Promise((r) => setTimeout(r, 6 * step * 1000));
+  await tick();
+  assert.equal(nia.conv.view().status, "member");
+  const rekeys = [pat!, sam!].map((p) => w.node.by(p.conv.self).filter((e) => e.kind === CONTROL_KIND.rekey));
+  assert.deepEqual(rekeys.map((r) => r.length).sort(), [0, 1]); // one member shared them; nobody wrote
+  catchUp(w);
+  assert.equal(w.fay.state.outcome(rekeys.flat()[0]!.id), null);
+  for (const p of [pat!, sam!, nia]) p.fac.stop();
 });
 
 test("a facilitator's page closes an expired invite with uses left, and only that one", async () => {

@@ -1,0 +1,72 @@
+/**
+ * Who shares the group's keys with a newcomer, and when (spec 13.1, "Sharing keys with newcomers"),
+ * as the Python client computes it (`clients/keyshare.py`; the same cases in
+ * `test/fixtures/keyshare.json`).
+ *
+ * When a join leaves the current epoch unclean, each current member holding the epoch computes the
+ * same order of those members for that join (facilitators first, then the others, each by
+ * SHA-256(join entry id || member key)) and waits rank × step seconds (capped) before publishing
+ * the rekey, unless one that makes the epoch clean arrived meanwhile: usually exactly one member
+ * publishes it. Concurrent rekeys that still happen are settled by the rules (12.4, 13.1).
+ *
+ * Pure: no clock, no I/O.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { compareBytes, concat, toHex } from "./bytes.js";
+import type { Rekey, Role } from "./control.js";
+import type { GroupState } from "./group.js";
+
+/** Seconds between two ranks. */
+export const STEP = 3;
+/** Ranks from here on all wait MAX_RANK × STEP (one minute). */
+export const MAX_RANK = 20;
+
+/** The members `[key, role]` in the order they share keys for the join `join`: facilitators
+ * first, then the others, each by SHA-256(join || key). */
+export function sharingOrder(join: Uint8Array, members: readonly (readonly [Uint8Array, Role])[]): Uint8Array[] {
+  return members
+    .map(([key, role]) => ({ key, first: role === "facilitator" ? 0 : 1, d: sha256(concat(join, key)) }))
+    .sort((a, b) => a.first - b.first || compareBytes(a.d, b.d) || compareBytes(a.key, b.key))
+    .map((m) => m.key);
+}
+
+/** Seconds the member at `rank` (0 first) waits before sharing keys: min(rank, MAX_RANK) × step. */
+export function sharingDelay(rank: number, step: number = STEP): number {
+  return Math.min(Math.max(rank, 0), MAX_RANK) * step;
+}
+
+/** The keys (hex) the current epoch was sealed to, or null if there is no epoch. */
+function recipients(g: GroupState): Set<string> | null {
+  const slot = g.state.epochs.at(-1);
+  if (slot === undefined) return null;
+  return new Set((g.payloadOfSlot(slot) as Rekey).sealed.map(([k]) => toHex(k)));
+}
+
+/** The join a rekey is owed for: of the current members the current epoch was not sealed to, the
+ * smallest id (byte order) of the join (or genesis) that opened their membership; null if the
+ * epoch was sealed to every current member. */
+export function pendingJoin(g: GroupState): Uint8Array | null {
+  const held = recipients(g);
+  let found: Uint8Array | null = null;
+  for (const [hex, m] of g.state.members) {
+    if (held?.has(hex)) continue;
+    const join = g.idOfSlot(m.join);
+    if (found === null || compareBytes(join, found) < 0) found = join;
+  }
+  return found;
+}
+
+/** The members who may share keys: those holding the current epoch, or all if there is none. */
+export function sharers(g: GroupState): [Uint8Array, Role][] {
+  const held = recipients(g);
+  return [...g.state.members].filter(([hex]) => held === null || held.has(hex)).map(([, m]) => [m.key, m.role]);
+}
+
+/** `{ join, delay }` (seconds) if a join is owed a rekey and `me` shares keys; null otherwise
+ * (nothing owed, or `me` is the newcomer or not a member). */
+export function myTurn(g: GroupState, me: Uint8Array, step: number = STEP): { join: Uint8Array; delay: number } | null {
+  const join = pendingJoin(g);
+  if (join === null) return null;
+  const rank = sharingOrder(join, sharers(g)).findIndex((k) => compareBytes(k, me) === 0);
+  return rank < 0 ? null : { join, delay: sharingDelay(rank, step) };
+}

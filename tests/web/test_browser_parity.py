@@ -71,7 +71,8 @@ def journey(web: WebNode, links: dict[str, str], fay: Callable[..., Any]) -> dic
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_or_skip(), headless=True, args=args)
         try:
-            f = join(browser.new_context(viewport=PHONE, ignore_https_errors=True), links["facilitator"], FAC_PASS, problems)
+            laptop = browser.new_context(viewport=PHONE, ignore_https_errors=True)
+            f = join(laptop, links["facilitator"], FAC_PASS, problems)
             phone_context = browser.new_context(viewport=PHONE, ignore_https_errors=True)
             p = join(phone_context, links["member"], PHONE_PASS, problems)
             fay("say", "Welcome, both of you")  # the founder's rekey gives both pages the keys

@@ -108,6 +108,7 @@ def journey(web: WebNode, links: dict[str, str], fay: Callable[..., Any]) -> dic
             p.get_by_text("Saved. The others see you as Robin.").wait_for()
             check_screen(p, reports, "parity-about-member")
             back(p)
+            out["named"] = p.locator("#group-name").inner_text()
             p.get_by_role("button", name="Need help now?").click()
             p.get_by_text(RESOURCES).wait_for()
             p.get_by_role("button", name="Close").click()
@@ -195,6 +196,7 @@ async def test_the_browser_names_people_replies_corrects_edits_the_group_and_era
 
     assert not out["reports"], "\n".join(out["reports"])
     fac, phone = bytes.fromhex(out["fac"]), bytes.fromhex(out["phone"])
+    assert out["named"] == "Thursday circle"
     assert "Thursday circle" in out["about"] and "What is said here stays here." in out["about"]
     # both named Robin: each shown with its own words, the role tag on the facilitator only
     assert out["hello_author"] == f"Robin ({label(fac)}) · facilitator"

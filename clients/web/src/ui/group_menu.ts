@@ -3,8 +3,10 @@
  * "Your words, or leaving" (ui/words.ts) and "Lock". A screen replaces the conversation in `main`
  * with "Back to the conversation" above it; the conversation's own elements are kept as they are
  * (what someone typed stays) and put back. "Lock" forgets the keys in the page by loading it again:
- * nothing of the page's memory survives a reload, and the passphrase opens it again.
+ * nothing of the page's memory survives a reload, and the passphrase opens it again. The menu
+ * names the group by its current profile's name (17.12), once there is one.
  */
+import { currentProfile } from "../about.js";
 import type { Conversation } from "../participant.js";
 import { aboutScreen } from "./about.js";
 import { el } from "./dom.js";
@@ -39,11 +41,19 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     b.addEventListener("click", act);
     return b;
   };
-  nav.append(button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button("Lock", lock));
+  const name = el(doc, "p", undefined, { id: "group-name" });
+  const naming = (): void => {
+    const n = currentProfile(conv.read(), conv.client.state)?.name ?? "";
+    if (name.textContent !== n) name.textContent = n;
+    name.hidden = n === "";
+  };
+  naming();
+  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button("Lock", lock));
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {
     before();
+    naming();
     current?.update();
   };
 }

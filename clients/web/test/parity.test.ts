@@ -1,7 +1,7 @@
 /**
  * The browser's action layer for what the local app has beyond writing (people.ts, corrections.ts,
  * member_actions.ts, about.ts) against an in-memory node: names, labels, roles and look-alikes
- * (17.13, 17.14, every vector of labels.json), replies, corrections and removing for everyone
+ * (17.13, 17.14, every vector of labels.json) and verified badges (17.7), replies, corrections and removing for everyone
  * (17.15), the group's profile and crisis resources (17.12, 17.8), erasing one's words and leaving
  * (17.5, 12.3). The founder ("fay") checks every entry with her own GroupClient.
  */
@@ -10,7 +10,9 @@ import { test } from "node:test";
 import { equalBytes, fromHex, toHex } from "../src/bytes.js";
 import type { CborMap, CborValue } from "../src/cbor.js";
 import { type Content, encodeContent } from "../src/content.js";
-import { CONTROL_KIND, MESSAGE_KIND } from "../src/control.js";
+import { CONTROL_KIND, encodeControlPayload, MESSAGE_KIND } from "../src/control.js";
+import { createAttestation, createRevocation, decodeAttestation } from "../src/credentials.js";
+import { publicKey } from "../src/crypto.js";
 import { decodeEntry } from "../src/entry.js";
 import { HoldspaceError } from "../src/errors.js";
 import { GroupClient } from "../src/group_client.js";
@@ -205,6 +207,27 @@ test("a member is shown by its display name with its role from the state; one ta
   await setDisplayName(sam.conv, null); // withdrawn: the label again
   await settle(fac, sam);
   assert.equal(people(fac).person(sam.conv.self).name, label(sam.conv.self));
+});
+
+test("a verified badge comes from a credential of an issuer the group trusts, checked now; an untrusted or revoked one shows none", async () => {
+  const { w, fac, sam } = await group();
+  const issuerSeed = new Uint8Array(32).fill(7);
+  catchUp(w);
+  const g = w.fay.state;
+  const trust = w.b.raw("founder", CONTROL_KIND.trust, encodeControlPayload({ kind: "trust", deps: g.headIds(), key: publicKey(issuerSeed), add: true }), g.headIds(), "trust");
+  w.node.add(trust.entry.bytes, trust.payload);
+  const now = BigInt(w.now.ms);
+  const about = (subject: Uint8Array) => ({ subject, group: w.b.groupId, role: "professional", notBefore: now - 1000n, expires: now + 86_400_000n, serial: new Uint8Array(16) });
+  const cred = createAttestation(issuerSeed, about(sam.conv.self));
+  await sam.conv.compose({ t: "credential", c: cred });
+  await fac.conv.compose({ t: "credential", c: createAttestation(new Uint8Array(32).fill(9), about(fac.conv.self)) }); // an issuer nobody trusts
+  await settle(fac, sam);
+  const seen = people(fac);
+  assert.equal(seen.person(sam.conv.self).badge, "verified professional");
+  assert.equal(seen.person(fac.conv.self).badge, null);
+  await sam.conv.compose({ t: "revocation", c: createRevocation(issuerSeed, decodeAttestation(cred).id, now) });
+  await settle(fac, sam);
+  assert.equal(people(fac).person(sam.conv.self).badge, null);
 });
 
 test("a reply quotes what it answers; a correction within 15 minutes is shown edited; remove for everyone takes its corrections too", async () => {

@@ -31,6 +31,7 @@ import { CallScreen } from "./ui/call.js";
 import { ConversationScreen } from "./ui/conversation.js";
 import { el, showProblem } from "./ui/dom.js";
 import { attachFacilitation } from "./ui/facilitation.js";
+import { addGroupMenu } from "./ui/group_menu.js";
 import { fetchBackup, makeRecoveryKey, putBackupOnNode } from "./identity_backup.js";
 import { restoreButton, showRecoveryKey, showRestore } from "./ui/recovery.js";
 import { addSessions } from "./ui/sessions.js";
@@ -75,6 +76,10 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help, circle);
   addSessions(ctx.doc, ctx.main, conv);
   attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
+  addGroupMenu(ctx.doc, ctx.main, conv, () => {
+    current.close();
+    ctx.doc.defaultView?.location.replace("/"); // a new page: nothing of this one's keys stays in memory
+  });
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (next !== current) current.close();
     current = next;

@@ -35,6 +35,7 @@ import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./
 import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
+import { edits, quoted } from "./corrections.js";
 
 /** History budget of the browser (bytes): words beyond it are pruned, oldest first. */
 export const BROWSER_BUDGET = 32 * 1024 * 1024;
@@ -162,6 +163,9 @@ export class Participant {
   }
 }
 
+/** How the outbox names an item that is not a text. */
+const OUTBOX_WORDS: Readonly<Record<string, string>> = { checkin: "Your check-in", report: "Your report", name: "Your name in the group", profile: "The group's profile", pin: "The crisis resources" };
+
 /** One message as the conversation shows it. */
 export interface ShownMessage {
   readonly id: string;
@@ -172,6 +176,11 @@ export interface ShownMessage {
   readonly text: string;
   readonly warning: string | null;
   readonly reactions: Record<Reaction, number>;
+  /** The text shown is a correction (17.15). */
+  readonly edited: boolean;
+  /** The message it replies to (17.15), or null: its author, and its first words or, under a
+   * content warning, the warning only; both null when this member cannot read that message. */
+  readonly reply: { readonly author: Uint8Array | null; readonly quote: string | null; readonly warning: string | null } | null;
 }
 
 /** What the conversation shows now. */
@@ -458,14 +467,17 @@ export class Conversation {
     await this.acknowledged(entry, payload);
   }
 
-  private readMessages(): ReadMessage[] {
+  /** The messages shown: authorised, not deleted. */
+  read(): ReadMessage[] {
     return this.client.messages().filter((r) => r.authorised && r.deleted === null);
   }
 
   view(): ConversationView {
     const g = this.client.state;
-    const read = this.readMessages();
+    const read = this.read();
     const counts = reactionCounts(read);
+    const edited = edits(read);
+    const readable = new Map(read.map((r) => [toHex(r.entry.id), r]));
     const member = g.state.members.get(toHex(this.self));
     const epoch = currentEpoch(g);
     const status = this.record.join !== null ? "joining" : member === undefined ? (this.client.head(this.self) === null ? "joining" : "gone") : epoch !== null && this.client.ring.holds(epoch) ? "member" : "waiting";
@@ -475,20 +487,34 @@ export class Conversation {
       if (r.direct || c === null || c.t !== "text" || "unsupported" in c) continue;
       const id = toHex(r.entry.id);
       const role = g.state.members.get(toHex(r.entry.header.a))?.role ?? null;
+      const e = edited.get(id);
+      let reply: ShownMessage["reply"] = null;
+      if (c.re !== undefined) {
+        const to = readable.get(toHex(c.re));
+        const tc = to?.content;
+        if (to === undefined || to.direct || tc === null || tc === undefined || tc.t !== "text" || "unsupported" in tc) reply = { author: null, quote: null, warning: null };
+        else {
+          const te = edited.get(toHex(c.re));
+          const warning = te !== undefined ? te.warning : (tc.cw ?? null);
+          reply = { author: to.entry.header.a, quote: warning === null ? quoted(te?.body ?? tc.b) : null, warning };
+        }
+      }
       messages.push({
         id,
         mine: equalBytes(r.entry.header.a, this.self),
         author: r.entry.header.a,
         role,
         timeMs: Number(r.entry.header.t),
-        text: c.b,
-        warning: c.cw ?? null,
+        text: e?.body ?? c.b,
+        warning: e !== undefined ? e.warning : (c.cw ?? null),
         reactions: counts.get(id) ?? { heart: 0, hug: 0, "me-too": 0, "thank-you": 0 },
+        edited: e !== undefined,
+        reply,
       });
     }
     const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
-      const text = c.t === "text" && !("unsupported" in c) ? (c as { b: string }).b : c.t === "checkin" ? "Your check-in" : c.t === "report" ? "Your report" : "Your reaction";
+      const text = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : (OUTBOX_WORDS[c.t] ?? "Your reaction");
       return { key: i.key, text, error: i.error };
     });
     return { status, messages, outbox, pin: currentPin(read, g)?.text ?? null };

@@ -6,8 +6,10 @@
  */
 import { REACTIONS, type Reaction } from "../content.js";
 import { checkinAudience } from "../facilitator.js";
-import { label } from "../labels.js";
+import { reply } from "../member_actions.js";
 import type { Conversation, ShownMessage } from "../participant.js";
+import { People } from "../people.js";
+import { authorText, lookalikeWarning, messageActions, replyQuote } from "./corrections.js";
 import { el, field, showProblem } from "./dom.js";
 import type { Help } from "./help.js";
 
@@ -15,16 +17,15 @@ const REACTION_NAMES: Record<Reaction, string> = { heart: "Heart", hug: "Hug", "
 const MOODS = ["1, very low", "2, low", "3, okay", "4, good", "5, very good"];
 
 interface Shown {
-  readonly li: HTMLLIElement;
+  li: HTMLLIElement;
   readonly reactions: Map<Reaction, HTMLButtonElement>;
+  /** What the message was drawn from (its words, its author's name, its reply): redrawn when it changes. */
+  drawn: string;
 }
 
-/** The author as the conversation names it: "You", or its four-word label (17.14) and its role
- * from the group's state (never from anything the author wrote). */
-function who(m: ShownMessage): string {
-  if (m.mine) return "You";
-  const role = m.role === "facilitator" ? " · facilitator" : m.role === "moderator" ? " · moderator" : "";
-  return label(m.author) + role;
+/** What a message's drawing depends on besides its reactions. */
+function drawnFrom(m: ShownMessage, who: string, quote: string | null): string {
+  return JSON.stringify([m.text, m.warning, m.edited, who, quote]);
 }
 
 export class ConversationScreen {
@@ -33,6 +34,11 @@ export class ConversationScreen {
   private readonly pending: HTMLUListElement;
   private readonly alert: HTMLElement;
   private readonly shown = new Map<string, Shown>();
+  private readonly lookalike: HTMLElement;
+  private readonly replying: HTMLElement;
+  private replyTo: string | null = null;
+  private words: HTMLTextAreaElement | null = null;
+  private people: People | null = null;
   private first = true;
 
   constructor(
@@ -47,13 +53,15 @@ export class ConversationScreen {
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
     this.pending = el(doc, "ul", undefined, { "aria-label": "Waiting to be sent" });
     this.alert = el(doc, "div", undefined, { role: "alert" });
+    this.lookalike = el(doc, "p", undefined, { role: "status", id: "lookalike-warning" });
+    this.replying = el(doc, "div", undefined, { id: "replying" });
     const circle = el(doc, "p");
     if (liveCircle !== undefined) {
       const open = el(doc, "button", "Live circle (voice)", { type: "button" });
       open.addEventListener("click", liveCircle);
       circle.append(open);
     }
-    main.replaceChildren(el(doc, "h1", "Your group"), this.status, circle, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.lookalike, circle, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
     doc.title = "Your group · Holdspace";
     conv.onChange = () => this.update();
@@ -70,7 +78,8 @@ export class ConversationScreen {
     const f = el(doc, "form", undefined, { "aria-labelledby": "write-h" });
     const words = el(doc, "textarea", undefined, { rows: "3", required: "" });
     const warning = el(doc, "input", undefined, { type: "text", maxlength: "100" });
-    f.append(el(doc, "h2", "Write to the group", { id: "write-h" }), field(doc, "compose", "Your message", words), field(doc, "compose-cw", "Content warning, if it may upset someone (optional)", warning), el(doc, "button", "Send", { type: "submit" }));
+    this.words = words;
+    f.append(el(doc, "h2", "Write to the group", { id: "write-h" }), this.replying, field(doc, "compose", "Your message", words), field(doc, "compose-cw", "Content warning, if it may upset someone (optional)", warning), el(doc, "button", "Send", { type: "submit" }));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const text = words.value.trim();
@@ -78,9 +87,26 @@ export class ConversationScreen {
       const cw = warning.value.trim();
       words.value = "";
       warning.value = "";
-      this.attempt(() => this.conv.send(text, cw === "" ? null : cw), "Your message could not be kept for sending. Please try again.");
+      const to = this.replyTo;
+      this.setReply(null);
+      this.attempt(() => (to === null ? this.conv.send(text, cw === "" ? null : cw) : reply(this.conv, to, text, cw === "" ? null : cw)), "Your message could not be kept for sending. Please try again.");
     });
     return f;
+  }
+
+  /** Writes the next message as a reply to `m` (null: not a reply); says so above the message box. */
+  private setReply(m: ShownMessage | null): void {
+    this.replyTo = m?.id ?? null;
+    if (m === null) {
+      this.replying.replaceChildren();
+      return;
+    }
+    const who = this.people?.person(m.author).name ?? "";
+    const quote = m.warning === null ? m.text : `a message under a content warning: ${m.warning}`;
+    const cancel = el(this.doc, "button", "Cancel the reply", { type: "button" });
+    cancel.addEventListener("click", () => this.setReply(null));
+    this.replying.replaceChildren(el(this.doc, "p", `Replying to ${who}: ${[...quote].slice(0, 160).join("")}`), cancel);
+    this.words?.focus();
   }
 
   private checkin(): HTMLElement {
@@ -136,18 +162,27 @@ export class ConversationScreen {
 
   update(): void {
     const v = this.conv.view();
+    const people = new People(this.conv.read(), this.conv.client.state, this.conv.self, this.conv.participant.clock());
+    this.people = people;
+    const warn = lookalikeWarning(people) ?? "";
+    if (this.lookalike.textContent !== warn) this.lookalike.textContent = warn;
     this.help.pinned = v.pin;
     const status = this.statusText();
     if (this.status.textContent !== status) this.status.textContent = status;
     for (const m of v.messages) {
       let s = this.shown.get(m.id);
+      const drawn = drawnFrom(m, authorText(people, m), replyQuote(this.doc, people, m)?.textContent ?? null);
       if (s === undefined) {
         const last = this.list.lastElementChild;
         const atBottom = last !== null && last.getBoundingClientRect().top < (this.doc.defaultView?.innerHeight ?? 0);
-        s = this.message(m);
+        s = this.message(m, people, drawn);
         this.shown.set(m.id, s);
         this.list.append(s.li);
         if (!this.first && atBottom) s.li.scrollIntoView({ block: "nearest" }); // following the newest
+      } else if (s.drawn !== drawn && s.reactions.size > 0) {
+        const next = this.message(m, people, drawn); // corrected, or its author renamed
+        s.li.replaceWith(next.li);
+        this.shown.set(m.id, (s = next));
       }
       for (const [r, b] of s.reactions) {
         const text = `${REACTION_NAMES[r]} ${m.reactions[r]}`;
@@ -170,16 +205,18 @@ export class ConversationScreen {
     }
   }
 
-  private message(m: ShownMessage): Shown {
+  private message(m: ShownMessage, people: People, drawn: string): Shown {
     const doc = this.doc;
     const li = el(doc, "li", undefined, { "data-id": m.id });
     const meta = el(doc, "p");
-    meta.append(el(doc, "strong", who(m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}`));
+    meta.append(el(doc, "strong", authorText(people, m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}${m.edited ? " · edited" : ""}`));
+    const quote = replyQuote(doc, people, m);
     // Behind a content warning the words are not in the page at all until "Show" (so neither
     // find-in-page nor a screen reader's browse mode reaches them), and leave it again on "Hide".
     const words = el(doc, "p", m.warning === null ? m.text : undefined, { class: "words", id: `w-${m.id.slice(0, 16)}` });
     words.style.whiteSpace = "pre-wrap"; // the author's line breaks
     li.append(meta);
+    if (quote !== null) li.append(quote);
     if (m.warning !== null) {
       words.hidden = true;
       const cw = el(doc, "p", `Content warning: ${m.warning}`);
@@ -203,9 +240,9 @@ export class ConversationScreen {
       reactions.set(r, b);
       group.append(b, doc.createTextNode(" "));
     }
-    li.append(group);
+    li.append(group, messageActions(doc, this.conv, m, () => this.setReply(m), (act, sentence) => this.attempt(act, sentence)));
     if (!m.mine) li.append(this.reportForm(m));
-    return { li, reactions };
+    return { li, reactions, drawn };
   }
 
   private reportForm(m: ShownMessage): HTMLElement {

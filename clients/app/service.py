@@ -32,6 +32,7 @@ import trio
 from holdspace.clients import crisis
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.idle import IdleLock
+from holdspace.clients.app.notices import counts_as_new
 from holdspace.clients.client import NodeSession, Received, open_session
 from holdspace.clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from holdspace.node.limits import default_transport_limits
@@ -91,6 +92,7 @@ class AppService:
         self.lock = trio.Lock()
         self.version = 0
         self.changed_groups: set[bytes] = set()
+        self.arrivals: dict[bytes, int] = {}  # group -> texts from others read since the app started (notices)
         self.crisis_alerts: set[bytes] = set()  # groups where the on-device check fired on words shown
         self.flash: list[tuple[str, str, str | None]] = []  # (kind, sentence, code) shown once on the next page
         self.pending_invite: str | None = None  # an invite the app was opened with
@@ -333,6 +335,9 @@ class AppService:
                 if state.invites:  # an expired invite is closed, so no host lets a late join in (12.5)
                     await me.close_expired_invites(session, record, state)
                 new = record.messages[before:]
+        fresh = sum(1 for m in new if counts_as_new(m, mine))
+        if fresh:
+            self.arrivals[record.group_id] = self.arrivals.get(record.group_id, 0) + fresh
         if me.crisis_check and any(m.author != mine and m.text and crisis.check(m.text) for m in new):
             self.crisis_alerts.add(record.group_id)
         self.changed(record.group_id)

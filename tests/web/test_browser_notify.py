@@ -51,10 +51,14 @@ STAND_IN = """(() => {
   window.__notices = shown;
   window.__later = (ms) => { shift += ms; };
   window.__hide = (h) => { hidden = h; document.dispatchEvent(new Event("visibilitychange")); };
-  Object.defineProperty(Document.prototype, "visibilityState", { configurable: true, get() { return hidden ? "hidden" : "visible"; } });
+  const state = { configurable: true, get() { return hidden ? "hidden" : "visible"; } };
+  Object.defineProperty(Document.prototype, "visibilityState", state);
   Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return hidden; } });
   class StandIn {
-    constructor(title, options) { shown.push({ title, body: (options && options.body) || "", tag: (options && options.tag) || "" }); }
+    constructor(title, options) {
+      const o = options || {};
+      shown.push({ title, body: o.body || "", tag: o.tag || "" });
+    }
     close() {}
     static get permission() { return Real.permission; }
     static requestPermission() { return Real.requestPermission(); }
@@ -125,7 +129,8 @@ def phone(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.locator("#unread-line").wait_for()
             out["around"] = page.evaluate(
                 """() => { const line = document.getElementById("unread-line");
-                  return [line.textContent, line.previousElementSibling.textContent, line.nextElementSibling.textContent]; }"""
+                  const near = [line.previousElementSibling, line.nextElementSibling];
+                  return [line.textContent, ...near.map((e) => e.textContent)]; }"""
             )
             out["newest_in_view"] = page.evaluate(
                 """() => { const r = document.getElementById("messages").lastElementChild.getBoundingClientRect();

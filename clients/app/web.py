@@ -111,6 +111,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "is_moderator": False,
     "is_facilitator": False,
     "unlocked": False,
+    "notify": False,  # the person chose notices (the page's script shows them)
     "flash": [],
     "csrf": "",
     "root": "",  # pages shown without the cookie link to the public paths only

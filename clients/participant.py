@@ -138,6 +138,7 @@ class GroupRecord:
     controls_saved: int = 0  # how many of ``controls`` the history holds (-1: its records are to be replaced)
     genesis_saved: bool = False
     prune_mark: bytes | None = None  # what deletions were last decided on (``_deletion_mark``)
+    read_mark: int | None = None  # the home node's cursor the person last had on screen (None: never opened)
 
 
 def _may_not_prune(kind: int, plaintext: codec.CborValue) -> bool:
@@ -193,6 +194,7 @@ class Participant:
         self.node = node
         self.groups: dict[bytes, GroupRecord] = {}
         self.crisis_check = True  # the on-device check for crisis language (clients.crisis); the user may turn it off
+        self.notify = False  # the page shows notices without words (clients.app.notices); off unless chosen
         self.idle_lock = 0  # minutes without use after which the app locks itself (clients.app.idle); 0: never
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
         self._sealing: SealingKey | None = None  # derived from the passphrase at the first save, then reused
@@ -207,9 +209,9 @@ class Participant:
     # -- persistence -------------------------------------------------------------------------
     #
     # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
-    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key", ? "idle_lock",
+    #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key", ? "idle_lock", ? "notify",
     #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
-    #                         "hosts", "cursor", "mark"}}}
+    #                         "hosts", "cursor", "mark", ? "read"}}}
     # History (clients.history): messages, their words, control entries, entries read, the outbox.
     # Version 1 key files (everything in the one file) are migrated at load.
 
@@ -259,6 +261,7 @@ class Participant:
         me.crisis_check = data.get("crisis_check") is not False
         idle_lock = data.get("idle_lock", 0)
         me.idle_lock = idle_lock if isinstance(idle_lock, int) and 0 <= idle_lock <= 24 * 60 else 0
+        me.notify = data.get("notify") is True
         backup_key = data.get("backup_key")
         me.backup_key = backup_key if isinstance(backup_key, bytes) else None
         version = data.get("v", 1)
@@ -282,6 +285,8 @@ class Participant:
             assert isinstance(g, dict)
             mark = g.get("mark")
             record.prune_mark = mark if isinstance(mark, bytes) else None
+            read = g.get("read")
+            record.read_mark = read if isinstance(read, int) and read >= 0 else None
             self._load_controls(record)
             self.groups[record.group_id] = record
         for key, sealed in store.scan(b"out", b""):
@@ -432,7 +437,7 @@ class Participant:
                         "key": ep.epoch_key,
                         "chains": {m.hex(): _chain_to_cbor(c) for m, c in ep.chains.items()},
                     }
-            groups[gid.hex()] = {
+            kept: dict[str, codec.CborValue] = {
                 "ctx": r.context,
                 "name": r.name,
                 "seq": r.seq,
@@ -444,6 +449,9 @@ class Participant:
                 "cursor": r.cursor,
                 "mark": r.prune_mark,
             }
+            if r.read_mark is not None:
+                kept["read"] = r.read_mark
+            groups[gid.hex()] = kept
         data: dict[str, codec.CborValue] = {
             "v": STATE_VERSION,
             "master": self.master,
@@ -457,6 +465,8 @@ class Participant:
             data["backup_key"] = self.backup_key
         if self.idle_lock:
             data["idle_lock"] = self.idle_lock
+        if self.notify:
+            data["notify"] = True
         plain = codec.encode(data)
         if plain == self._saved:
             return  # nothing secret changed: the file on disk says it already

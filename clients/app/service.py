@@ -34,6 +34,7 @@ import trio
 from holdspace.clients import crisis, keyshare
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.idle import IdleLock
+from holdspace.clients.app.notices import counts_as_new
 from holdspace.clients.client import NodeSession, Received, open_session
 from holdspace.clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from holdspace.node.limits import default_transport_limits
@@ -110,6 +111,7 @@ class AppService:
         self.lock = trio.Lock()
         self.version = 0
         self.changed_groups: set[bytes] = set()
+        self.arrivals: dict[bytes, int] = {}  # group -> texts from others read since the app started (notices)
         # Groups where the on-device check fired on words shown, with the message it fired on
         # (someone else's, received), or an empty alert for the person's own words.
         self.crisis_alerts: dict[bytes, CrisisAlert] = {}
@@ -358,6 +360,9 @@ class AppService:
                 if state.invites:  # an expired invite is closed, so no host lets a late join in (12.5)
                     await me.close_expired_invites(session, record, state)
                 new = record.messages[before:]
+        fresh = sum(1 for m in new if counts_as_new(m, mine))
+        if fresh:
+            self.arrivals[record.group_id] = self.arrivals.get(record.group_id, 0) + fresh
         fired = [m for m in new if m.author != mine and m.text and crisis.check(m.text)]
         if me.crisis_check and fired:  # the latest such message: a facilitator's note points to it
             self.crisis_alerts[record.group_id] = CrisisAlert(fired[-1].entry_id, fired[-1].author)

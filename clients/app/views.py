@@ -187,6 +187,7 @@ def _message_row(
         "id": m.entry_id.hex(),
         "author": member_label(m.author, mine),
         "you": m.author == mine,
+        "cursor": m.cursor,  # where it arrived in the home node's log ("New since your last visit")
         "time": when(m.timestamp_ms),
         "text": m.text,
         "warning": warning,

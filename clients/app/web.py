@@ -42,7 +42,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from holdspace.clients import actions
-from holdspace.clients.app import views
+from holdspace.clients.app import notices, views
 from holdspace.clients.app.idle import CHOICE_TEXT as IDLE_CHOICE_TEXT
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.moderation_pages import MAX_NOTE, MUTE_CHOICES, invite_rows, muted_rows, standing
@@ -114,6 +114,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "is_moderator": False,
     "is_facilitator": False,
     "unlocked": False,
+    "notify": False,  # the person chose notices (the page's script shows them)
     "flash": [],
     "csrf": "",
     "root": "",  # pages shown without the cookie link to the public paths only
@@ -166,6 +167,7 @@ class Pages:
         self.root = "/s/" + secrets.token_urlsafe(16)  # every page's path starts with it
         self.used: deque[str] = deque(maxlen=1000)  # forms already acted on (each carries a one-time id)
         self.port = 0  # set once the server is bound
+        self.visits: dict[bytes, int | None] = {}  # group -> the read mark its conversation's visit found
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
         )
@@ -304,6 +306,7 @@ class Pages:
             "unlocked": me is not None,
             "crisis_check": me.crisis_check if me else True,
             "idle_lock": me.idle_lock if me else 0,
+            "notify": me.notify if me else False,
             "idle_choices": IDLE_CHOICE_TEXT,
         }
         base.update(context)
@@ -471,6 +474,14 @@ class Pages:
         self.service.say("info", "Settings saved.")
         return self.go("/settings")
 
+    async def save_notify(self, request: Request, form: FormData) -> Response:
+        """Notices on or off (the page asked the browser's permission first, when turning them on)."""
+        me = self.service.participant()
+        me.notify = form.get("on") == "yes"
+        me.save()
+        self.service.say("info", "Notifications are on for this device." if me.notify else "Notifications are off.")
+        return self.go("/settings")
+
     async def reconnect(self, request: Request, form: FormData) -> Response:
         self.service.reconnect()
         return self.go(_back(form))
@@ -514,7 +525,14 @@ class Pages:
 
     async def conversation(self, request: Request) -> Response:
         me, record = self.record(request)
-        return self.render(request, "group.html", **self._conversation(me, record))
+        refreshing = request.headers.get("x-holdspace-refresh") == "1"
+        if not refreshing:  # a visit: the line stays where this mark puts it while the page refreshes
+            self.visits[record.group_id] = record.read_mark
+        context = self._conversation(me, record)
+        context["new_since"] = notices.first_new(context["messages"], self.visits.get(record.group_id))
+        if (not refreshing or request.headers.get("x-holdspace-seen") == "1") and notices.advance(record):
+            me.save()  # what is on screen now was seen (a hidden page's refreshes do not count)
+        return self.render(request, "group.html", **context)
 
     def _conversation(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
         context = self.group_context(me, record)
@@ -966,21 +984,39 @@ class Pages:
 
         async def stream() -> AsyncIterator[str]:
             seen = -1
+            told = dict(self.service.arrivals)  # texts from others this stream has told its page of
             while True:
                 changed = False
                 with trio.move_on_after(HEARTBEAT):  # never yield inside a cancel scope (trio #638)
                     seen = await self.service.wait_change(seen)
                     changed = True
+                new, soon = self._notices(told)
+                told = dict(self.service.arrivals)
                 if not changed:
-                    yield ": still here\n\n"
+                    yield f"event: soon\ndata: {json.dumps({'soon': soon})}\n\n" if soon else ": still here\n\n"
                     continue
                 status = self.service.status()
                 groups = sorted(g.hex() for g in self.service.changed_groups)
                 self.service.changed_groups.clear()
                 data = {"v": seen, "groups": groups, "status": status.state, "text": status_text(status)}
+                data |= {"new": new, "soon": soon}
                 yield f"event: change\ndata: {json.dumps(data)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream")
+
+    def _notices(self, told: dict[bytes, int]) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+        """For a page that chose notices: the groups with texts from others since ``told`` (their names,
+        never a word), and the sessions starting soon (``notices.soon``); nothing otherwise."""
+        me = self.service.me
+        if me is None or not me.notify:
+            return [], []
+        names = {gid: views.group_name(r) for gid, r in me.groups.items()}
+        new = [
+            {"g": g.hex(), "name": names[g]}
+            for g, n in sorted(self.service.arrivals.items())
+            if n > told.get(g, 0) and g in names
+        ]
+        return new, notices.soon(me, me.clock(), names)
 
     # -- the application ---------------------------------------------------------------------
 
@@ -997,6 +1033,7 @@ class Pages:
             Route("/settings", p(self.settings)),
             Route("/settings", a(self.save_settings), methods=["POST"]),
             Route("/settings/storage", a(self.save_storage), methods=["POST"]),
+            Route("/settings/notify", a(self.save_notify), methods=["POST"]),
             Route("/reconnect", a(self.reconnect), methods=["POST"]),
             Route("/join", p(self.join_page)),
             Route("/join", a(self.join), methods=["POST"]),

@@ -1,5 +1,7 @@
 // Holdspace: live updates and small comforts. The pages work without this script (forms post,
-// pages reload); with it, new messages appear by themselves. No data is stored in the browser.
+// pages reload); with it, new messages appear by themselves, and, if the person chose them, notices
+// without words appear while the page is in the background. The only thing stored in the browser is
+// which session dates were already reminded of (ids, no words).
 "use strict";
 (function () {
   const body = document.body;
@@ -42,6 +44,54 @@
       else { document.execCommand("copy"); done(); }
     });
   });
+
+  // Notices (Settings): turning them on asks the browser's permission first, and only then.
+  const choice = document.getElementById("notify-choice");
+  if (choice && window.Notification) {
+    choice.hidden = false;
+    choice.addEventListener("submit", function (event) {
+      const on = choice.querySelector("input[name=on]");
+      if (!on || on.value !== "yes" || Notification.permission === "granted") { return; }
+      event.preventDefault();
+      const said = document.getElementById("notify-said");
+      const asked = Notification.permission === "default" ? Notification.requestPermission() : Promise.resolve(Notification.permission);
+      asked.then(function (answer) {
+        if (answer === "granted") { choice.submit(); return; }
+        said.textContent = "Your browser blocks notifications for this page. Allow them in the browser's settings for this site, then choose again.";
+      });
+    });
+  }
+
+  // A notice names the group, never who wrote or what: at most one a minute per group, only while
+  // the page is hidden (on screen, the page itself shows what is new).
+  const noticed = {};
+  function notice(group, title, text) {
+    if (!body.dataset.notify || !window.Notification || Notification.permission !== "granted") { return false; }
+    if (document.visibilityState !== "hidden") { return false; }
+    const now = Date.now();
+    if (noticed[group] && now - noticed[group] < 60000) { return false; }
+    noticed[group] = now;
+    try {
+      const options = { tag: "holdspace-" + group.slice(0, 16) };
+      if (text) { options.body = text; }
+      const n = new Notification(title, options);
+      n.onclick = function () { window.focus(); n.close(); };
+      return true;
+    } catch (e) { return false; }
+  }
+  const REMINDED = "holdspace-reminded";
+  function remind(list) {
+    let done = [];
+    try { done = JSON.parse(localStorage.getItem(REMINDED) || "[]"); } catch (e) { done = []; }
+    (list || []).forEach(function (s) {
+      if (done.indexOf(s.key) >= 0) { return; }
+      const minutes = Math.max(1, Math.ceil((s.start - Date.now()) / 60000));
+      if (notice(s.g, "The session starts in " + minutes + " minute" + (minutes === 1 ? "" : "s"), s.name)) {
+        done.push(s.key);
+        try { localStorage.setItem(REMINDED, JSON.stringify(done.slice(-64))); } catch (e) { /* kept for this page only */ }
+      }
+    });
+  }
 
   if (!body.dataset.root || !window.EventSource) { return; }
   const live = Boolean(body.dataset.live);
@@ -97,7 +147,10 @@
     if (parts.length === 0) { return; }
     if (refreshing) { again = true; return; }
     refreshing = true;
-    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Holdspace-Refresh": "1" } })
+    fetch(location.pathname, { credentials: "same-origin", headers: {
+      "Accept": "text/html", "X-Holdspace-Refresh": "1",
+      "X-Holdspace-Seen": document.visibilityState === "hidden" ? "0" : "1"  // a hidden page reads nothing
+    } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         const fresh = new DOMParser().parseFromString(html, "text/html");
@@ -148,6 +201,15 @@
     if (!body.dataset.group || data.groups.length === 0 || data.groups.indexOf(body.dataset.group) >= 0) {
       refresh();
     }
+    remind(data.soon);  // a date already reminded of leaves the minute to the message
+    (data.new || []).forEach(function (g) { notice(g.g, "New message in " + g.name); });
+  });
+  events.addEventListener("soon", function (event) {
+    if (live) { remind(JSON.parse(event.data).soon); }
+  });
+  // Back on screen: what the page shows now was seen (the conversation's mark moves on).
+  document.addEventListener("visibilitychange", function () {
+    if (live && document.visibilityState === "visible") { refresh(); }
   });
   events.addEventListener("error", function () {
     if (live) {

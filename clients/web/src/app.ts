@@ -32,6 +32,8 @@ import { ConversationScreen } from "./ui/conversation.js";
 import { el, showProblem } from "./ui/dom.js";
 import { attachFacilitation } from "./ui/facilitation.js";
 import { addGroupMenu } from "./ui/group_menu.js";
+import { VisitBook } from "./notify.js";
+import { attachNotices } from "./ui/unread.js";
 import { fetchBackup, makeRecoveryKey, putBackupOnNode } from "./identity_backup.js";
 import { restoreButton, showRecoveryKey, showRestore } from "./ui/recovery.js";
 import { addSessions } from "./ui/sessions.js";
@@ -80,6 +82,7 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
     current.close();
     ctx.doc.defaultView?.location.replace("/"); // a new page: nothing of this one's keys stays in memory
   });
+  const notices = attachNotices(ctx.doc, ctx.main, conv, new VisitBook(me.history), ctx.doc.defaultView);
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (next !== current) current.close();
     current = next;
@@ -96,6 +99,7 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }
+  await notices.settle(); // "New since your last visit", and notices from here on
 }
 
 /** The group's live circle on its own screen, over the conversation's session (`ui/call.ts`);
@@ -116,7 +120,10 @@ async function openCircle(ctx: Ctx, me: Participant, record: GroupRecord, client
 
 async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { client: NodeClient; nodeKey: Uint8Array }): Promise<void> {
   const here = invite.token.nodes.some((n) => equalBytes(n.nodeKey, link.nodeKey));
-  if (me.group(invite.token.groupId) === undefined) await me.join(link.client, invite.token, here);
+  if (me.group(invite.token.groupId) === undefined) {
+    await me.join(link.client, invite.token, here);
+    await new VisitBook(me.history).rememberName(invite.token.groupId, invite.token.name); // until its profile is read
+  }
   const loc = ctx.doc.defaultView?.location;
   if (loc !== undefined) ctx.doc.defaultView?.history.replaceState(null, "", "/");
   const record = me.group(invite.token.groupId)!;

@@ -391,7 +391,7 @@ export class Facilitation {
     if (roleOf(this.g, target) === null) fail("client.not_member", "that person is not a member of the group");
     if (!mayRemove(this.g, this.conv.self, target)) fail("group.forbidden", "your role does not allow removing that member");
     const cut = this.conv.client.head(target)?.seq ?? 0n;
-    await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban }));
+    await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban, note: null, reason: null }));
     await this.rekeyIfUnclean();
   }
 

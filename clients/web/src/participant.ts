@@ -219,6 +219,8 @@ export class Conversation {
   /** Entry items the node sent since this page opened (a fetch's or a subscription's). */
   fetched = 0;
   private waiting: OutItem[] = [];
+  /** Entry id (hex) -> the node's cursor it arrived at (from the device, a fetch or a subscription). */
+  private readonly arrivals = new Map<string, bigint>();
   onChange: () => void = () => undefined;
 
   constructor(
@@ -237,6 +239,16 @@ export class Conversation {
   /** The node session the conversation reads through, or null before `connect`. */
   get session(): NodeLink | null {
     return this.link;
+  }
+
+  /** The node's cursor this conversation has read up to (0 before anything was read). */
+  get position(): bigint {
+    return this.cursor;
+  }
+
+  /** The node's cursor the entry `id` (hex) arrived at, or undefined if it was not read here. */
+  arrivedAt(id: string): bigint | undefined {
+    return this.arrivals.get(id);
   }
 
   /** Reads this group's items from the outbox, for `view`. */
@@ -291,7 +303,9 @@ export class Conversation {
       if (typeof c !== "bigint" || !(header instanceof Uint8Array) || !(payload === null || payload instanceof Uint8Array)) continue;
       try {
         const got = this.client.receive(header, payload);
-        if (payload !== null) this.payloads.set(toHex(got.id), payload);
+        const id = toHex(got.id);
+        if (payload !== null) this.payloads.set(id, payload);
+        if (!this.arrivals.has(id)) this.arrivals.set(id, c);
         kept.push([c, header, payload]); // a duplicate too: this member's own entry, read when acknowledged
       } catch (e) {
         if (!(e instanceof HoldspaceError)) throw e;

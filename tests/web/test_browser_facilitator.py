@@ -113,7 +113,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             p = join(phone_context, made, PHONE_PASS, problems)
             out["phone"] = p.evaluate(PSEUDONYM, PHONE_PASS)
             f.get_by_role("link", name="Back to the conversation").click()
-            f.get_by_label("Your message").fill("Welcome, both of you")
+            f.get_by_label("Your message", exact=True).fill("Welcome, both of you")
             f.get_by_role("button", name="Send", exact=True).click()  # the browser rekeys to the newcomers first
             p.locator("#messages li", has_text="Welcome, both of you").wait_for(timeout=30_000)
             # 2. The phone reports a message and checks in

@@ -106,7 +106,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             check_screen(page, reports, "waiting-for-keys")
             fay("say", WELCOME, None)  # the facilitator's client rekeys to the newcomer, then speaks
             page.locator("#messages li", has_text=WELCOME).wait_for()
-            page.get_by_label("Your message").fill(WORDS)
+            page.get_by_label("Your message", exact=True).fill(WORDS)
             page.get_by_role("button", name="Send", exact=True).click()
             page.locator("#messages li", has_text=WORDS).wait_for()  # acknowledged, and read back
             fay("say", HARD, "loss")

@@ -124,7 +124,7 @@ def message(page: Page, text: str) -> Any:
 
 
 def say(page: Page, text: str, warning: str | None = None) -> None:
-    page.get_by_label("Your message").fill(text)
+    page.get_by_label("Your message", exact=True).fill(text)
     if warning:
         page.get_by_label("Content warning, if it may upset someone (optional)").fill(warning)
     page.get_by_role("button", name="Send", exact=True).click()

@@ -95,7 +95,7 @@ def journey(web: WebNode, links: dict[str, str], fay: Callable[..., Any]) -> dic
             f.get_by_text("Pinned.").wait_for()
             check_screen(f, reports, "parity-about-facilitator")
             back(f)
-            f.get_by_label("Your message").fill("Hello, I am Robin")
+            f.get_by_label("Your message", exact=True).fill("Hello, I am Robin")
             f.get_by_role("button", name="Send", exact=True).click()
             # 2. The phone reads the profile, takes the facilitator's name: both flagged
             hello = message(p, "Hello, I am Robin")
@@ -115,9 +115,9 @@ def journey(web: WebNode, links: dict[str, str], fay: Callable[..., Any]) -> dic
             # 3. A reply, a correction, a removal for everyone
             hello.get_by_role("button", name="Reply").click()
             out["replying"] = p.locator("#replying").inner_text()
-            p.get_by_label("Your message").fill("Thank you, Robin")
+            p.get_by_label("Your message", exact=True).fill("Thank you, Robin")
             p.get_by_role("button", name="Send", exact=True).click()
-            p.get_by_label("Your message").fill("I am new here, and nervous")
+            p.get_by_label("Your message", exact=True).fill("I am new here, and nervous")
             p.get_by_role("button", name="Send", exact=True).click()
             mine = message(p, "I am new here, and nervous")
             mine.wait_for()

@@ -60,6 +60,7 @@ from holdspace.protocol.frames import ALPN_CLIENT, decode_response
 from holdspace.protocol.identity import Pseudonym
 from holdspace.protocol.log import verify_fork_proof
 from holdspace.protocol.payloads import Erase, MessageEnvelope
+from holdspace.simulations import heap
 from holdspace.simulations.history import History
 from holdspace.simulations.network import LinkSpec, SimWire
 from holdspace.simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
@@ -795,6 +796,7 @@ class Simulation:
                     clients.start_soon(self.member_connection, member, ready)
                 for ready in readies:
                     await ready.wait()
+                heap.settle()  # nodes up, members connected
                 self.history.add("setup_start")
                 with trio.fail_after(SETUP_TIMEOUT):
                     async with trio.open_nursery() as setup:
@@ -803,6 +805,7 @@ class Simulation:
                 self.t0 = trio.current_time()
                 self.history.t0 = self.t0
                 self.setup_wall_s = time.perf_counter() - self.setup_wall_s  # reported apart, never used
+                heap.settle()  # groups formed
                 self.history.add("traffic_start")
                 end = s.duration
                 horizon = max(end, self.plan.faults_end) + s.settle
@@ -902,7 +905,8 @@ def run_in_trio(sim: Simulation) -> None:
     trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
     trio_run._r.seed(f"scheduler/{sim.seed}")
     try:
-        trio.run(sim.main, clock=trio.testing.MockClock(autojump_threshold=0))
+        with heap.collector():
+            trio.run(sim.main, clock=trio.testing.MockClock(autojump_threshold=0))
     finally:
         trio_run._ALLOW_DETERMINISTIC_SCHEDULING = saved  # type: ignore[misc]
         trio_run._r.setstate(state)

@@ -23,6 +23,7 @@ import nacl.pwhash
 import nacl.signing
 
 from holdspace.protocol.errors import CryptoError
+from holdspace.protocol.memo import Memo
 
 ED25519_SEED = 32
 ED25519_PUBLIC = 32
@@ -78,18 +79,38 @@ def ed25519_sign(seed: bytes, message: bytes) -> bytes:
     return nacl.signing.SigningKey(seed).sign(message).signature
 
 
-def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+#: Signatures :func:`ed25519_verify` remembers as valid (with ``remember``), and the largest message
+#: it remembers one for (join proofs are about 100 bytes; at most about 20 MB held).
+VERIFIED_MEMO_SIZE = 8192
+VERIFIED_MESSAGE_MAX = 2048
+
+_verified: Memo[tuple[bytes, bytes, bytes], bool] = Memo(VERIFIED_MEMO_SIZE)
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes, *, remember: bool = False) -> bool:
     """True iff ``signature`` is libsodium-valid for ``message`` under ``public_key``.
 
     libsodium rejects non-canonical S, small-order public keys and non-canonical R encodings;
     implementations must apply the same rules (spec: "Signatures").
+
+    ``remember``: for signatures that many parties in one process check over the same bytes (a
+    join's invite proof, judged by every host and every member's client): a valid signature over a
+    message of at most ``VERIFIED_MESSAGE_MAX`` bytes is remembered (:class:`protocol.memo.Memo`,
+    bounded), and the same (key, signature, message) checked with ``remember`` again is valid
+    without the curve arithmetic. The answer is a function of those bytes alone, so nothing changes
+    but the cost; an invalid signature is never remembered and is checked in full every time.
     """
     if len(public_key) != ED25519_PUBLIC or len(signature) != ED25519_SIGNATURE:
         return False
+    small = remember and len(message) <= VERIFIED_MESSAGE_MAX
+    if small and _verified.get((public_key, signature, message)):
+        return True
     try:
         sodium.crypto_sign_open(signature + message, public_key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.RuntimeError, ValueError):
         return False
+    if small:
+        _verified.put((public_key, signature, message), True)
     return True
 
 

@@ -1087,7 +1087,7 @@ class _Applier:
         proof_ok = self.cache.proofs.get(op.entry_id)
         if proof_ok is None:
             message = join_proof_message(s.group_id, op.author, join.invite_id)
-            proof_ok = crypto.ed25519_verify(invite.invite.invite_key, message, join.proof)
+            proof_ok = crypto.ed25519_verify(invite.invite.invite_key, message, join.proof, remember=True)
             self.cache.proofs[op.entry_id] = proof_ok
         if not proof_ok:
             return "group.bad_invite_proof"

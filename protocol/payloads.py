@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
 from holdspace.protocol import codec, crypto, kinds
 from holdspace.protocol.address import NodeAddress
 from holdspace.protocol.errors import CodecError, GroupError, HoldspaceError
 from holdspace.protocol.identity import IdentityDocument, verify_identity_document
+from holdspace.protocol.memo import Memo
 
 MEMBER = "member"
 MODERATOR = "moderator"
@@ -414,6 +415,12 @@ def _sealed_words(kind: int, f: dict[str, codec.CborValue], name: str) -> bytes 
     return value
 
 
+#: How many decoded control payloads :func:`decode_payload` remembers (small: control entries only).
+PAYLOAD_MEMO_SIZE: Final = 8192
+
+_decoded: Memo[tuple[int, bytes, bytes], ControlPayload] = Memo(PAYLOAD_MEMO_SIZE)
+
+
 def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = False) -> ControlPayload:
     """Structural decoding of a control payload; ``group.malformed_payload`` on any deviation.
 
@@ -421,7 +428,27 @@ def decode_payload(kind: int, payload: bytes, author: bytes, *, stored: bool = F
     is for a payload the node accepted (decoded and verified) before, read back from its own store,
     never for one from the network: it is decoded by ``codec.decode_stored`` and its document's
     cryptographic checks are not made again (:func:`verify_identity_document`); every structural
-    check still is."""
+    check still is.
+
+    The result depends on ``(kind, payload, author)`` alone (an identity document inside is checked
+    against ``author``), and payloads are immutable, so a payload decoded and fully verified once is
+    remembered (:class:`protocol.memo.Memo`, bounded): the same bytes again give the same object.
+    Only full successes are remembered: a malformed payload is decoded, and refused, in full every
+    time, and a ``stored=True`` decode (its document not verified again) is never remembered, so it
+    can never answer for bytes from the network. Whether the entry is authorised is never part of
+    this: each node and client judges it against its own group state."""
+    key = (kind, author, payload)
+    known = _decoded.get(key)
+    if known is not None:
+        return known
+    decoded = _decode_payload(kind, payload, author, stored)
+    if not stored:
+        _decoded.put(key, decoded)
+    return decoded
+
+
+def _decode_payload(kind: int, payload: bytes, author: bytes, stored: bool) -> ControlPayload:
+    """:func:`decode_payload` without the memo: every rule, in order."""
     if kind == kinds.GENESIS:
         f = _fields(kind, payload, stored, {"n", "doc", "hv"}, frozenset({"h"}))
         nonce = f["n"]

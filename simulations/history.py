@@ -45,6 +45,9 @@ from typing import IO, Any
 import trio
 
 BUFFER = 1 << 20
+#: one encoder for every event: what ``json.dumps(event, sort_keys=True, separators=(",", ":"))``
+#: writes, without building an encoder per event
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
 class History:
@@ -67,7 +70,7 @@ class History:
                 raise ValueError("the history is closed")
             self._file = self.path.open("w", encoding="utf-8", buffering=BUFFER)
             self._file.write(json.dumps({"ev": "start", "t": 0.0}, sort_keys=True) + "\n")
-        self._file.write(json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n")
+        self._file.write(_encode(event) + "\n")
         self.count += 1
         self.last_t = t
 

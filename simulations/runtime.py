@@ -60,6 +60,7 @@ from holdspace.protocol.frames import ALPN_CLIENT, decode_response
 from holdspace.protocol.identity import Pseudonym
 from holdspace.protocol.log import verify_fork_proof
 from holdspace.protocol.payloads import Erase, MessageEnvelope
+from holdspace.simulations import heap
 from holdspace.simulations.history import History
 from holdspace.simulations.network import LinkSpec, SimWire
 from holdspace.simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
@@ -212,6 +213,7 @@ class Simulation:
         self.proofs: dict[bytes, dict[str, set[bytes]]] = {}
         self.equivocators: dict[bytes, set[bytes]] = {}
         self.penalties: set[tuple[str, str]] = set()  # (honest node, honest peer it penalised)
+        self._views: dict[tuple[str, bytes], tuple[Node, int, tuple[object, ...]]] = {}  # see _view
 
     # -- clocks and links ------------------------------------------------------------------------
 
@@ -749,15 +751,29 @@ class Simulation:
             views = set()
             for sn in self.honest_hosts(gid):
                 assert sn.node is not None
-                # a proven equivocator's log may end differently on each host (each keeps the branch
-                # it saw first): hosts agree on the proof, and on every other author's log
-                proven = frozenset(verify_fork_proof(raw).author for raw in sn.node.fork_proofs(gid))
-                heads = sn.node.store.heads(gid).items()
-                kept = tuple(sorted((a, s, i) for a, (s, i) in heads if a not in proven))
-                views.add((kept, proven, sn.node.core.state(gid).fingerprint()))
+                views.add(self._view(sn.name, sn.node, gid))
             if len(views) > 1:
                 out.append(g)
         return out
+
+    def _view(self, name: str, node: Node, gid: bytes) -> tuple[object, ...]:
+        """What ``node`` holds of group ``gid``: its log heads (but a proven equivocator's), the fork
+        proofs, its group state's fingerprint. Remembered per host and group until the node's
+        generation of the group changes (any entry stored, payload deleted, fork proof or other
+        branch recorded) or the node restarts: a group nothing happened to since the last sample is
+        not read again."""
+        generation = node.generation(gid)
+        known = self._views.get((name, gid))
+        if known is not None and known[0] is node and known[1] == generation:
+            return known[2]
+        # a proven equivocator's log may end differently on each host (each keeps the branch it saw
+        # first): hosts agree on the proof, and on every other author's log
+        proven = frozenset(verify_fork_proof(raw).author for raw in node.fork_proofs(gid))
+        heads = node.store.heads(gid).items()
+        kept = tuple(sorted((a, s, i) for a, (s, i) in heads if a not in proven))
+        view = (kept, proven, node.core.state(gid).fingerprint())
+        self._views[(name, gid)] = (node, generation, view)
+        return view
 
     def note_penalties(self) -> None:
         """Remember every honest node that an honest node is penalising now (none ever should be)."""
@@ -795,6 +811,7 @@ class Simulation:
                     clients.start_soon(self.member_connection, member, ready)
                 for ready in readies:
                     await ready.wait()
+                heap.settle()  # nodes up, members connected
                 self.history.add("setup_start")
                 with trio.fail_after(SETUP_TIMEOUT):
                     async with trio.open_nursery() as setup:
@@ -803,6 +820,7 @@ class Simulation:
                 self.t0 = trio.current_time()
                 self.history.t0 = self.t0
                 self.setup_wall_s = time.perf_counter() - self.setup_wall_s  # reported apart, never used
+                heap.settle()  # groups formed
                 self.history.add("traffic_start")
                 end = s.duration
                 horizon = max(end, self.plan.faults_end) + s.settle
@@ -902,7 +920,8 @@ def run_in_trio(sim: Simulation) -> None:
     trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
     trio_run._r.seed(f"scheduler/{sim.seed}")
     try:
-        trio.run(sim.main, clock=trio.testing.MockClock(autojump_threshold=0))
+        with heap.collector():
+            trio.run(sim.main, clock=trio.testing.MockClock(autojump_threshold=0))
     finally:
         trio_run._ALLOW_DETERMINISTIC_SCHEDULING = saved  # type: ignore[misc]
         trio_run._r.setstate(state)

@@ -18,7 +18,7 @@ from holdspace.node.core import NodeCore, to_record
 from holdspace.node.maintenance import control_problems
 from holdspace.node.server import load_groups
 from holdspace.node.store import Store
-from holdspace.protocol import author, crypto, entry, identity, kinds
+from holdspace.protocol import author, crypto, entry, identity, kinds, payloads
 from holdspace.protocol.entry import Entry
 from holdspace.protocol.errors import EntryError, GroupError
 from holdspace.protocol.payloads import Join, decode_payload
@@ -33,14 +33,16 @@ def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     headers and identity documents emptied first, so that nothing is answered from them."""
     entry._verified.clear()
     identity._verify_identity_document.cache_clear()
+    payloads._decoded.clear()
+    crypto._verified.clear()
     calls: list[str] = []
     with monkeypatch.context() as m:
         for name in CHECKS:
             real = getattr(crypto, name)
 
-            def counted(*args: object, _real=real, _name=name) -> object:  # type: ignore[no-untyped-def]
+            def counted(*args: object, _real=real, _name=name, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
                 calls.append(_name)
-                return _real(*args)
+                return _real(*args, **kwargs)
 
             m.setattr(crypto, name, counted)
         yield calls

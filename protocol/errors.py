@@ -238,6 +238,7 @@ CODES: dict[str, str] = {
     "web.bad_info": "the node's /node.json does not describe a node's web endpoint",
     "web.wrong_node": "the node that answered is not the node its page names",
     "web.short_passphrase": "the passphrase chosen in the browser is shorter than 8 characters",
+    "web.idle_choice": "the idle lock's time is not one of the offered choices (never, 5, 15, 60 or 240 minutes)",
     # --- the simulator (scenario files, not the wire) ---
     "sim.bad_scenario": "a simulation scenario file is missing, unreadable or breaks the schema",
     "sim.bad_seeds": "seeds are a number, a range A-B or a comma-separated list",

@@ -38,6 +38,8 @@ import { fetchBackup, makeRecoveryKey, putBackupOnNode } from "./identity_backup
 import { restoreButton, showRecoveryKey, showRestore } from "./ui/recovery.js";
 import { addSessions } from "./ui/sessions.js";
 import { Help } from "./ui/help.js";
+import { attachCareNote, attachCareSettings } from "./ui/care_note.js";
+import { CareSettings, watchIdle } from "./idle.js";
 import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
 
 export const DATABASE = "holdspace";
@@ -81,6 +83,19 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
   addGroupMenu(ctx.doc, ctx.main, conv, () => {
     current.close();
     ctx.doc.defaultView?.location.replace("/"); // a new page: nothing of this one's keys stays in memory
+  });
+  const care = new CareSettings(me.history);
+  let careOn = (await care.read()).check;
+  attachCareNote(ctx.doc, ctx.main, conv, ctx.help, () => careOn);
+  const lockPage = (): void => {
+    current.close();
+    ctx.doc.defaultView?.location.replace("/");
+  };
+  let stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, (await care.read()).idleMinutes, lockPage);
+  attachCareSettings(ctx.doc, ctx.main, care, (choices) => {
+    careOn = choices.check;
+    stopIdle();
+    stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, choices.idleMinutes, lockPage);
   });
   const notices = attachNotices(ctx.doc, ctx.main, conv, new VisitBook(me.history), ctx.doc.defaultView);
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {

@@ -1,0 +1,85 @@
+/**
+ * The care note: when the on-device care check (care.ts) fires on a message in the conversation,
+ * a calm note above the conversation, dismissable. Nothing is sent, stored or logged.
+ *
+ * - On a message the person wrote, or one they read: "You are not alone", help one tap away
+ *   (the page's "Need help now?"), and "Only this device noticed; nobody else was told."
+ * - For a facilitator (a member who sees check-ins), on a message from another member:
+ *   "NAME may be struggling", with a link to that message.
+ * Each message is checked once; a dismissed note comes back only for a later message.
+ */
+import { careCheck } from "../care.js";
+import { Facilitation } from "../facilitator.js";
+import type { Conversation, ShownMessage } from "../participant.js";
+import { People } from "../people.js";
+import { authorText } from "./corrections.js";
+import { el } from "./dom.js";
+import type { Help } from "./help.js";
+import { type CareChoices, type CareSettings, IDLE_CHOICES, IDLE_TEXT } from "../idle.js";
+
+/** Adds the note above the conversation in `main` and checks each new message while `enabled()`. */
+export function attachCareNote(doc: Document, main: HTMLElement, conv: Conversation, help: Help, enabled: () => boolean): void {
+  const note = el(doc, "section", undefined, { id: "care-note", "aria-label": "A note from this device", hidden: "" });
+  main.querySelector("h1")?.after(note);
+  const checked = new Set<string>();
+  const show = (m: ShownMessage): void => {
+    const facilitator = !m.mine && new Facilitation(conv, "").seesCheckins;
+    const parts: HTMLElement[] = [];
+    if (facilitator) {
+      const name = authorText(new People(conv.read(), conv.client.state, conv.self, conv.participant.clock()), m);
+      const link = el(doc, "a", "Go to the message", { href: `#w-${m.id.slice(0, 16)}` });
+      parts.push(el(doc, "h2", `${name} may be struggling`), el(doc, "p", "Their message may show they are having a hard time."), link);
+    } else {
+      const open = el(doc, "button", "Find help now", { type: "button" });
+      open.addEventListener("click", () => help.toggle());
+      parts.push(el(doc, "h2", "You are not alone"), el(doc, "p", "It sounds like things may be really hard right now. Help is one tap away."), open);
+    }
+    const close = el(doc, "button", "Dismiss", { type: "button" });
+    close.addEventListener("click", () => {
+      note.hidden = true;
+      note.replaceChildren();
+    });
+    note.replaceChildren(...parts, el(doc, "p", "Only this device noticed; nobody else was told."), close);
+    note.hidden = false;
+  };
+  const before = conv.onChange;
+  conv.onChange = () => {
+    before();
+    const on = enabled();
+    let hit: ShownMessage | null = null;
+    for (const m of conv.view().messages) {
+      if (checked.has(m.id)) continue;
+      checked.add(m.id);
+      if (on && careCheck(m.text) !== null) hit = m;
+    }
+    if (hit !== null) show(hit);
+  };
+  conv.onChange();
+}
+
+/** "On this device": the care check on or off, and the idle lock's time; `changed` runs after each choice is kept. */
+export function attachCareSettings(doc: Document, main: HTMLElement, settings: CareSettings, changed: (c: CareChoices) => void): void {
+  const box = el(doc, "details", undefined, { id: "care-settings" });
+  const check = el(doc, "input", undefined, { type: "checkbox", id: "care-check" });
+  const idle = el(doc, "select", undefined, { id: "idle-lock" });
+  for (const m of IDLE_CHOICES) idle.append(el(doc, "option", IDLE_TEXT[m], { value: String(m) }));
+  box.append(
+    el(doc, "summary", "On this device"),
+    el(doc, "p", undefined),
+    el(doc, "p", undefined),
+  );
+  box.children[1]?.append(check, el(doc, "label", " Notice hard moments and offer help (only this device checks)", { for: "care-check" }));
+  box.children[2]?.append(el(doc, "label", "Lock after no use: ", { for: "idle-lock" }), idle);
+  void settings.read().then((c) => {
+    check.checked = c.check;
+    idle.value = String(c.idleMinutes);
+  });
+  const keep = async (): Promise<void> => {
+    await settings.setCheck(check.checked);
+    await settings.setIdle(Number(idle.value));
+    changed(await settings.read());
+  };
+  check.addEventListener("change", () => void keep());
+  idle.addEventListener("change", () => void keep());
+  main.append(box);
+}

@@ -106,6 +106,30 @@ def _by_group(items: list[tuple[bytes, bytes]], prefix_size: int) -> dict[bytes,
     return out
 
 
+def _invite_of(ctx: GroupContext, join: Join) -> Invite | None:
+    """The payload of the invite ``join`` redeems, if this node holds that invite."""
+    invite = ctx.controls.get(join.invite_id)
+    if invite is None or invite.kind != kinds.INVITE:
+        return None
+    payload = ctx.cache.payloads.get(invite.entry_id)
+    if payload is None:
+        payload = decode_payload(kinds.INVITE, invite.payload or b"", invite.author)
+    assert isinstance(payload, Invite)
+    return payload
+
+
+def _proof_holds(ctx: GroupContext, group_id: bytes, entry: Entry, join: Join, invite: Invite) -> bool:
+    """Whether ``join``'s invite proof verifies against ``invite``; verified once per join and kept in
+    the group's cache (applying the join, or recording its verdict, does not verify it again)."""
+    known = ctx.cache.proofs.get(entry.entry_id)
+    if known is None:
+        message = join_proof_message(group_id, entry.author, join.invite_id)
+        # every host and member checks this proof: the curve arithmetic once per process (remember)
+        known = crypto.ed25519_verify(invite.invite_key, message, join.proof, remember=True)
+        ctx.cache.proofs[entry.entry_id] = known
+    return known
+
+
 def lost_seqs(was: list[tuple[int, int | None]], now: list[tuple[int, int | None]], head: int) -> list[int]:
     """The seqs up to ``head`` inside the intervals ``was`` and outside ``now`` (:func:`inside_intervals`:
     ``(start, end]``, end None while open), in O(intervals² + seqs returned): a removal costs what it
@@ -801,22 +825,9 @@ class NodeCore:
         computing the group's state from the store does not verify it again. Known already when the
         join was found admissible; a peer's rejoin (stored whatever its outcome) is verified here, as
         applying it would. None when its invite is not held here (a forked position's, spec 12.5):
-        the proof is then verified when the join is applied. Recorded in the group's cache too."""
-        known = ctx.cache.proofs.get(entry.entry_id)
-        if known is not None:
-            return known
-        invite = ctx.controls.get(join.invite_id)
-        if invite is None or invite.kind != kinds.INVITE:
-            return None
-        invite_payload = ctx.cache.payloads.get(invite.entry_id) or decode_payload(
-            kinds.INVITE, invite.payload or b"", invite.author
-        )
-        assert isinstance(invite_payload, Invite)
-        verdict = crypto.ed25519_verify(
-            invite_payload.invite_key, join_proof_message(group_id, entry.author, join.invite_id), join.proof
-        )
-        ctx.cache.proofs[entry.entry_id] = verdict
-        return verdict
+        the proof is then verified when the join is applied."""
+        invite = _invite_of(ctx, join)
+        return None if invite is None else _proof_holds(ctx, group_id, entry, join, invite)
 
     def _check_cut(self, group_id: bytes, remove: Remove, *, from_client: bool) -> None:
         """A removal's cut ``c`` must name an entry of its target that this node holds (spec 12.6 step 1):
@@ -888,21 +899,11 @@ class NodeCore:
     ) -> None:
         """Admissibility of a join (spec 12.6 step 2): its invite is held, its proof verifies; and from a
         client, the invite has not expired by this node's clock (a join's own date is the joiner's word)."""
-        invite = ctx.controls.get(join.invite_id)
-        if invite is None or invite.kind != kinds.INVITE:
+        invite_payload = _invite_of(ctx, join)
+        if invite_payload is None:
             raise GroupError("group.unknown_invite", "the invite this join redeems is not on this node")
-        invite_payload = ctx.cache.payloads.get(invite.entry_id) or decode_payload(
-            kinds.INVITE, invite.payload or b"", invite.author
-        )
-        assert isinstance(invite_payload, Invite)
-        if not crypto.ed25519_verify(
-            invite_payload.invite_key,
-            join_proof_message(group_id, entry.author, join.invite_id),
-            join.proof,
-            remember=True,  # every host and member checks this proof: the curve arithmetic once
-        ):
+        if not _proof_holds(ctx, group_id, entry, join, invite_payload):
             raise GroupError("group.bad_invite_proof")
-        ctx.cache.proofs[entry.entry_id] = True  # applying the join will not verify it again
         if now_ms is not None and now_ms > invite_payload.expires_ms:
             raise GroupError("group.invite_expired", "the invite expired before this join reached the node")
 

@@ -183,6 +183,8 @@ class GroupState:
     erase_from: dict[bytes, int] = field(default_factory=dict)  # author -> its latest erase covers seqs after this
     forked: dict[bytes, int] = field(default_factory=dict)  # proven equivocator -> its first forked seq
     mutes: dict[bytes, list[MuteState]] = field(default_factory=dict)  # target -> applied mutes, in L order
+    # target -> (cut, position in ``mutes[target]``), sorted: the governing mute in O(log mutes)
+    mute_order: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
     touched: list[bytes] = field(default_factory=list)  # keys whose intervals changed, in the order they did
 
     @property
@@ -236,11 +238,18 @@ class GroupState:
         """The mute that governs ``author``'s entry at ``seq`` (spec 12.6): of the applied mutes of
         ``author`` whose cut is below ``seq``, the one with the greatest cut, and of those the last
         in ``L``. None if there is none."""
-        best: MuteState | None = None
-        for mute in self.mutes.get(author, ()):
-            if mute.cut < seq and (best is None or mute.cut >= best.cut):
-                best = mute
-        return best
+        order = self.mute_order.get(author)
+        if not order:
+            return None
+        # the last (cut, position) with cut < seq: the greatest cut, and of those the last in L
+        at = bisect.bisect_left(order, (seq, -1)) - 1
+        return None if at < 0 else self.mutes[author][order[at][1]]
+
+    def add_mute(self, target: bytes, mute: MuteState) -> None:
+        """Apply ``mute`` (in ``L`` order): kept in ``mutes`` and indexed by its cut."""
+        applied = self.mutes.setdefault(target, [])
+        bisect.insort(self.mute_order.setdefault(target, []), (mute.cut, len(applied)))
+        applied.append(mute)
 
     def muted_at(self, author: bytes, seq: int, timestamp_ms: int) -> bool:
         """Whether a group message (kind ``message``) by ``author`` at ``seq``, dated ``timestamp_ms``
@@ -1029,7 +1038,7 @@ class _Applier:
             return "group.bad_target"
         if not self._may(op, MODERATOR if target.role == MEMBER else FACILITATOR):
             return "group.forbidden"
-        s.mutes.setdefault(mute.target, []).append(MuteState(op.entry_id, op.author, mute.cut, mute.until_ms))
+        s.add_mute(mute.target, MuteState(op.entry_id, op.author, mute.cut, mute.until_ms))
         return None
 
     def _redact(self, op: Entry, redact: Redact) -> str | None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from holdspace.protocol import author, codec, crypto, e2ee, kinds
 from holdspace.protocol.entry import decode_entry
 from holdspace.protocol.errors import HoldspaceError
-from holdspace.protocol.group import compute_state, silenced
+from holdspace.protocol.group import GroupState, MuteState, compute_state, silenced
 from holdspace.protocol.identity import Pseudonym
 from holdspace.protocol.payloads import MAX_START, MODERATOR, Mute, Remove, decode_payload
 from holdspace.protocol.removal import open_removal_words, seal_removal_words
@@ -155,3 +155,19 @@ def test_the_mute_vector_follows_the_spec_text() -> None:
         muted = e.kind == kinds.MESSAGE and governing is not None and e.timestamp_ms < governing["until_ms"]
         assert muted == message["muted"], message["note"]
     assert [m["muted"] for m in scenario["messages"]].count(True) == 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 10**6)), max_size=40), st.integers(0, 25))
+def test_the_governing_mute_is_the_greatest_cut_below_the_seq_last_in_l(mutes: list[tuple[int, int]], seq: int) -> None:
+    """The index (O(log n) a message) answers as the rule reads: of the mutes whose cut is below the
+    entry's seq, the greatest cut, and of those the last applied."""
+    state = GroupState(b"\x00" * 32, b"\x02" * 32, "joined")
+    target = b"\x01" * 32
+    applied = [MuteState(i.to_bytes(32, "big"), b"\x02" * 32, cut, until) for i, (cut, until) in enumerate(mutes)]
+    for mute in applied:
+        state.add_mute(target, mute)
+    expected = None
+    for mute in applied:
+        if mute.cut < seq and (expected is None or mute.cut >= expected.cut):
+            expected = mute
+    assert state.governing_mute(target, seq) == expected

@@ -18,13 +18,13 @@ the author's log and lives in ``log``; membership rules live in ``group``.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeGuard, cast
 
 from holdspace.protocol import codec, crypto, kinds, signing
 from holdspace.protocol.errors import EntryError
 from holdspace.protocol.identity import Pseudonym
+from holdspace.protocol.memo import Memo
 
 VERSION = 1
 MAX_HEADER_SIZE = 1024
@@ -122,41 +122,11 @@ def check_payload(entry: Entry, payload: bytes) -> None:
 HEADER_MEMO_SIZE: Final = 16384
 
 
-class _HeaderMemo:
-    """Header bytes -> the header-only :class:`Entry` they decode to, for headers whose every
-    context-free rule *and signature* passed once (never a header that failed, nor one decoded with
-    ``verify=False``).
-
-    Invariant: an entry held here is exactly what decoding its bytes with ``now_ms=None`` and
-    ``payload=None`` returns, so answering from it changes no result and no error. Bounded: the
-    oldest insertion is dropped beyond ``capacity``. Safe to share between threads (lookups are
-    single dict reads; insertion and eviction hold a lock)."""
-
-    __slots__ = ("_capacity", "_items", "_lock")
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._items: dict[bytes, Entry] = {}
-        self._lock = threading.Lock()
-
-    def get(self, raw: bytes) -> Entry | None:
-        return self._items.get(raw)
-
-    def put(self, raw: bytes, entry: Entry) -> None:
-        with self._lock:
-            items = self._items
-            if raw in items:
-                return
-            if len(items) >= self._capacity:
-                del items[next(iter(items))]
-            items[raw] = entry
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_verified = _HeaderMemo(HEADER_MEMO_SIZE)
+# Header bytes -> the header-only Entry they decode to, for headers whose every context-free rule
+# *and signature* passed once (never a header that failed, nor one decoded with ``verify=False``).
+# Invariant: an entry held is exactly what decoding its bytes with ``now_ms=None`` and
+# ``payload=None`` returns, so answering from it changes no result and no error (protocol.memo).
+_verified: Memo[bytes, Entry] = Memo(HEADER_MEMO_SIZE)
 
 
 def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verify: bool = True) -> Entry:
@@ -168,7 +138,7 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
     ``payload=None`` verifies the header alone (a husk). ``verify=False`` skips only the signature
     check, for a node re-reading entries it verified when it stored them.
 
-    A header whose signature was verified once is remembered (:class:`_HeaderMemo`): decoding the
+    A header whose signature was verified once is remembered (``_verified``, a bounded ``Memo``): decoding the
     same bytes again checks only what depends on the call, the clock (``now_ms``) and the payload,
     in the same order, so the result and the error are those of a full decode.
     """

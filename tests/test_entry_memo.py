@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from holdspace.protocol import codec, crypto, entry
 from holdspace.protocol.entry import MAX_CLOCK_SKEW_MS, decode_entry
 from holdspace.protocol.errors import EntryError
+from holdspace.protocol.memo import Memo
 from tests.helpers import T0, chain, pseudonym
 
 ALICE = pseudonym("alice")
@@ -67,7 +68,7 @@ def test_an_unverified_decode_is_not_remembered_as_verified() -> None:
 
 
 def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(entry, "_verified", entry._HeaderMemo(3))
+    monkeypatch.setattr(entry, "_verified", Memo(3))
     entries = chain(ALICE, 5)
     for e in entries:
         decode_entry(e.raw, None, now_ms=None)

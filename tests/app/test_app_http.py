@@ -321,6 +321,8 @@ def test_bad_input_gets_a_sentence_and_keeps_what_was_written(node: Node, apps: 
         ("/settings/storage", {"budget_mib": "lots"}, "app.bad_input"),
         ("/settings", {"idle_lock": "7"}, "app.bad_input"),
         ("/settings", {"idle_lock": "-5"}, "app.bad_input"),
+        (g + "/show", {"message": "zz"}, "app.bad_input"),
+        (g + "/show", {"message": "ab" * 8, "open": "yes"}, "app.bad_input"),
         ("/outbox/retry", {"item": "zz"}, "app.bad_input"),
         ("/g/zz/send", {"text": "x"}, "client.unknown_group"),
     ):

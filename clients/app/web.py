@@ -52,6 +52,7 @@ from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
 from holdspace.clients.crisis import DEFAULT_RESOURCES
 from holdspace.clients.history import MAX_BUDGET, MIN_BUDGET
+from holdspace.clients.i18n import _, ngettext
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.people import People
 from holdspace.clients.plain import plain
@@ -178,6 +179,8 @@ class Pages:
             ttl_choices=TTL_CHOICES,
             once=lambda: secrets.token_urlsafe(12),
             link_parts=link_parts,
+            _=_,
+            ngettext=ngettext,
         )
 
     @property

@@ -198,7 +198,8 @@ export class CallScreen {
 
   /** "Join": the microphone (and the camera if chosen) asked for now, then the call joined. */
   async join(): Promise<void> {
-    if (this.removed || circleAt(this.room.group.state.state.sessions, this.nowMs()).open === null) return;
+    if (this.removed) return;
+    if (circleAt(this.room.group.state.state.sessions, this.nowMs()).open === null) return this.render(); // closed meanwhile
     this.alert.replaceChildren();
     this.joinButton.disabled = true;
     this.joinPressedAt = performance.now();

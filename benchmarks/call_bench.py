@@ -3,7 +3,8 @@ member's upstream and CPU, for mesh calls of 2 (the baseline), 4 and 8 members t
 
 Run: .venv/bin/python benchmarks/call_bench.py [--json] [--rounds 3] [--sizes 2,4,8]
 
-Each round makes a fresh group (the Python client library), opens one page per member (fake media
+Each round makes a fresh group (the Python client library) whose facilitator opens the live circle
+(a session on now, as clients offer the call only then), opens one page per member (fake media
 devices, a browser context each, one Chromium), and has every member join at once; a page notes, per
 other member, the ms from its own join to that member's first inbound audio packet (WebRTC
 statistics polled every 50 ms), waiting at most 10 s + 5 s per member; pairs never heard by then

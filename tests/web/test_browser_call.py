@@ -107,10 +107,19 @@ def node_bytes(monkeypatch: pytest.MonkeyPatch) -> Counter:
     return counter
 
 
+async def open_circle(fay: Participant, group: Any, address: str) -> None:
+    """The group's live circle opened now: an ordinary session (spec 17.3) of an hour from now, as a
+    facilitator's "Open a live circle now" publishes it; a client offers the call only while one is on."""
+    async with session(address) as s:
+        start = int(time.time() * 1000)
+        await fay.schedule(s, group, title="Live circle", about=None, start_ms=start, duration_ms=3_600_000, tz="UTC")
+
+
 async def make_group(
-    tmp_path: Path, web: WebNode, names: tuple[str, ...] = NAMES
+    tmp_path: Path, web: WebNode, names: tuple[str, ...] = NAMES, circle: bool = True
 ) -> tuple[Participant, Any, dict[str, Member]]:
-    """A group made by fay, with ``names`` joined through one invite; their keys."""
+    """A group made by fay, with ``names`` joined through one invite; their keys. With ``circle``, fay
+    opens the live circle (a session on now)."""
     fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
     members: dict[str, Member] = {}
     async with session(web.address) as s_fay:
@@ -123,6 +132,8 @@ async def make_group(
             me = person.pseudonym(record)
             members[name] = Member(name, me.seed, me.x_secret, me.public_key)
         await fay.sync(s_fay, group)
+    if circle:
+        await open_circle(fay, group, web.address)
     return fay, group, members
 
 
@@ -297,6 +308,13 @@ START_SCREEN = """(k) => {
   }, (e) => `${e.code ?? "error"}: ${e.message}`);
 }"""
 SCREEN_NAMES = ("fay", "ana", "bo")  # fay: the group's facilitator
+NO_PATH = """() => {
+  const Real = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Real {
+    constructor(config) { super({ ...(config ?? {}), iceTransportPolicy: "relay" }); }
+  };
+  window.member.room.repair = { everyMs: 250, afterMs: 1000 };
+}"""
 
 
 def axe_and_width(page: Page) -> list[str]:
@@ -314,16 +332,19 @@ def axe_and_width(page: Page) -> list[str]:
 async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_200_percent_text(
     tmp_path: Path, hook_page: Path
 ) -> None:
-    """Three phones (390 by 844 px, text at 200 %) on the call screen: nothing is captured before "Join";
+    """Three phones (390 by 844 px, text at 200 %) on the call screen: no "Join" while no session is on,
+    the lobby saying so, until the facilitator opens the circle; nothing is captured before "Join";
     each joins by the keyboard and hears the others; one turned its camera on and the others see it;
     speaking is shown in words; hands raised reach the facilitator in order; "Ask everyone to mute"
     stops the others' audio (no track sent, bytes sent stop growing) while the facilitator's flows,
     and a member may unmute; the piece is shown on every screen; "Remove" drops that member from
     every connection, releases its microphone, and its signals are ignored after; a member's own
-    mute request is refused; leaving is announced; axe finds nothing."""
+    mute request is refused; leaving is announced; joining again where no path works (relay-only ICE
+    and no relay; the repair rounds shortened) tells the member plainly it cannot connect; axe finds
+    nothing."""
     chromium_or_skip()
     async with web_node(tmp_path, hook_page) as web:
-        fay, group, members = await make_group(tmp_path, web, ("ana", "bo"))
+        fay, group, members = await make_group(tmp_path, web, ("ana", "bo"), circle=False)
         me = fay.pseudonym(group)
         members["fay"] = Member("fay", me.seed, me.x_secret, me.public_key)
         call_id = calls.circle_call_id(group.group_id)
@@ -344,6 +365,13 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
                 assert run.ev(name, "() => window.started") is True, name
                 run.ev(name, "() => { document.documentElement.style.fontSize = '200%'; }")
             ana, bo, fay_page = run.pages["ana"], run.pages["bo"], run.pages["fay"]
+            join_button = lambda p: p.get_by_role("button", name="Join the circle (voice)")  # noqa: E731
+            out["closed"] = {"join": join_button(ana).count(), "said": ana.locator("#call-closed").inner_text()}
+            out["axe"] += axe_and_width(ana)  # the circle closed: no call offered
+            trio.from_thread.run(open_circle, fay, group, web.address)  # the facilitator opens it
+            for name in SCREEN_NAMES:
+                wait_for(f"Join on {name}'s screen", lambda p=run.pages[name]: join_button(p).count() == 1, 10)
+            out["closed_after"] = ana.locator("#call-closed").is_visible()
             out["lobby"] = {
                 "captured": run.ev("ana", "() => window.member.room.local !== null"),
                 "camera": ana.get_by_label("Turn my camera on too (optional)").is_checked(),
@@ -443,11 +471,26 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
             out["ana_left"] = run.ev(
                 "ana", "() => [window.member.room.local === null, document.activeElement.textContent]"
             )
+            # ana joins again where no path works (ICE may use relays only, and the node has none),
+            # the repair rounds shortened: after two she is told plainly that she cannot connect
+            run.ev("ana", NO_PATH)
+            ana.keyboard.press("Enter")  # "Join" has the focus
+            said = ana.locator("#call-alert")
+            out["cannot_connect_s"] = wait_for(
+                "ana told she cannot connect", lambda: names["fay"] in said.inner_text(), 10
+            )
+            out["cannot_connect"] = said.inner_text()
+            out["axe"] += axe_and_width(ana)
             return out
 
         with trio.fail_after(90):
             result = await trio.to_thread.run_sync(browse)
 
+    assert result["closed"] == {
+        "join": 0,
+        "said": "The live circle is closed: no session is planned. It opens during a session.",
+    }, result["closed"]
+    assert result["closed_after"] is False
     assert result["lobby"] == {"captured": False, "camera": False, "notice": 1}, result["lobby"]
     assert not result["axe"], "\n".join(result["axe"])
     assert len(result["people"]) == 3 and any("You" in p for p in result["people"]), result["people"]
@@ -475,9 +518,13 @@ async def test_the_call_screen_join_hands_mute_piece_and_removal_by_keyboard_at_
     assert result["ana_people_after"] == 2
     assert result["fay_muted"] is False
     assert result["ana_left"] == [True, "Join the circle (voice)"], result["ana_left"]
+    assert result["cannot_connect"].startswith("You cannot connect to "), result["cannot_connect"]
+    assert names["fay"] in result["cannot_connect"].split(":")[0], result["cannot_connect"]
+    assert "has no relay for calls" in result["cannot_connect"], result["cannot_connect"]
     first = sorted(result["first_heard_ms"].values())
     print(
         f"\ncall screen: Join to the first peer heard (ms) {result['first_heard_ms']}"
         f" (p50 {first[len(first) // 2]:.0f});"
-        f" every pair heard after {result['connect_s']:.1f} s; bo dropped everywhere after {result['remove_s']:.2f} s"
+        f" every pair heard after {result['connect_s']:.1f} s; bo dropped everywhere after {result['remove_s']:.2f} s;"
+        f" told no path works after {result['cannot_connect_s']:.1f} s"
     )

@@ -4,7 +4,8 @@ makes an invite (link and QR code); a Python client and a phone join by that ver
 reports a message and checks in (told exactly who will see it); the facilitator opens the report
 (verified, the author named), removes the message for everyone and resolves it, reads the check-in
 with its low mood flagged in words, and removes the phone's member, who then reads nothing new
-while the others do. axe-core finds no violation on any of the facilitator's screens, and none of
+while the others do; then she opens the live circle (a session starting now) and closes it (the session
+cut at now). axe-core finds no violation on any of the facilitator's screens, and none of
 them scrolls sideways at 390 px wide with the text at 200 %."""
 
 from __future__ import annotations
@@ -167,6 +168,19 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             out["pat_read"] = fay("pat_reads")
             p.wait_for_timeout(1500)  # time for anything the node would still send the phone
             out["phone_messages"] = p.locator("#messages li").all_inner_texts()
+            # 6. The live circle: offered only once the facilitator opens it, closed again by her
+            line = f.locator("#circle-state")
+            out["circle_before"] = [line.inner_text(), f.get_by_role("button", name="Live circle (voice)").count()]
+            f.get_by_role("button", name="Open a live circle now").click()
+            f.get_by_role("button", name="Live circle (voice)").wait_for()
+            out["circle_open"] = line.inner_text()
+            out["circle_focus"] = f.evaluate("document.activeElement.textContent")
+            found = Axe().run(f, options=AXE_OPTIONS)  # axe alone: the screen's layout is checked above
+            if found.violations_count:
+                reports.append(found.generate_report())
+            f.get_by_role("button", name="Close the circle").click()
+            f.get_by_text("The live circle is closed: no session is planned.").wait_for()
+            out["circle_after"] = f.get_by_role("button", name="Live circle (voice)").count()
         finally:
             browser.close()
     assert not problems, problems
@@ -227,3 +241,9 @@ async def test_a_facilitator_in_the_browser_invites_acts_on_a_report_reads_check
     assert phone not in state.members and not any(label(phone) in m for m in out["members"])
     assert AFTER in out["pat_read"]
     assert not any(AFTER in m for m in out["phone_messages"])
+    # the live circle: none before; opened as an ordinary session of one date, cut at its closing
+    assert out["circle_before"] == ["The live circle is closed: no session is planned. It opens during a session.", 0]
+    assert out["circle_open"].startswith("Live circle is on: the live circle is open until "), out["circle_open"]
+    assert out["circle_focus"] == "Live circle (voice)" and out["circle_after"] == 0
+    circles = [c.spec for c in state.sessions.values() if c.author == fac]
+    assert len(circles) == 1 and circles[0].recurrence is None and 0 < circles[0].duration_ms < 3_600_000, circles

@@ -2,8 +2,10 @@
 phone's size: a facilitator made with the Python client library creates a group and an invite on a
 real node; the page opens the link, chooses a passphrase, joins, reads the facilitator's next
 message (sealed to it by the facilitator's rekey), sends one the facilitator reads, opens a content
-warning, reacts and checks in; later it comes back, unlocks with the passphrase and reads the
-conversation again. axe-core finds no violation on any screen, and nothing sideways-scrolls.
+warning, reacts and checks in; no live circle is offered until a session is on (the line says when
+the next one opens it), then the facilitator opens one and the page goes to it; later it comes
+back, unlocks with the passphrase and reads the conversation again. axe-core finds no violation on
+any screen, and nothing sideways-scrolls.
 
 In the same run: every byte the node stored (its whole data directory) and received (every HTTP
 request and every client-protocol request, over WebTransport or the WebSocket) is searched for the
@@ -12,6 +14,7 @@ passphrase — and for the words it sent. None is there."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +106,10 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.get_by_role("button", name="I have written them down").click()
             page.get_by_role("heading", name="Your group").wait_for(timeout=30_000)
             page.get_by_text("Waiting for the group to share its keys with you").wait_for()
+            circle_closed = [  # no session: no call offered, and the line says so (axe sees it below)
+                page.locator("#circle-state").inner_text(),
+                page.get_by_role("button", name="Live circle (voice)").count(),
+            ]
             check_screen(page, reports, "waiting-for-keys")
             fay("say", WELCOME, None)  # the facilitator's client rekeys to the newcomer, then speaks
             page.locator("#messages li", has_text=WELCOME).wait_for()
@@ -124,6 +131,10 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             welcome.get_by_role("button", name="Send report").click()
             page.get_by_label("3, okay").check()
             page.get_by_role("button", name="Send check-in").click()
+            fay("session", 2 * 3_600_000)  # a session in two hours: the line names it
+            page.get_by_text("The circle opens with the next session: Thursday circle,").wait_for()
+            circle_closed.append(page.get_by_role("button", name="Live circle (voice)").count())
+            fay("session", 0)  # the facilitator opens the circle now
             shoot(page, "conversation")
             page.get_by_role("button", name="Live circle (voice)").click()  # a screen of its own
             page.get_by_role("heading", name="Live circle").wait_for()
@@ -171,6 +182,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
         "secrets": secrets,
         "again": again,
         "recovery_words": recovery_words,
+        "circle_closed": circle_closed,
     }
 
 
@@ -211,6 +223,11 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
             if name == "say":
                 await fay.send(s, group, args[0], warning=args[1])
                 return None
+            if name == "session":  # a session of an hour, starting args[0] ms from now
+                start = int(time.time() * 1000) + args[0]
+                title = "Live circle" if args[0] == 0 else "Thursday circle"
+                await fay.schedule(s, group, title=title, about=None, start_ms=start, duration_ms=3_600_000, tz="UTC")
+                return None
             await fay.sync(s, group)
             return [(m.author.hex(), m.kind, m.content) for m in group.messages]
 
@@ -221,6 +238,8 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
         stored = b"".join(p.read_bytes() for p in sorted((tmp_path / "node").rglob("*")) if p.is_file())
 
     assert not result["reports"], "\n".join(result["reports"])
+    closed = "The live circle is closed: no session is planned. It opens during a session."
+    assert result["circle_closed"] == [closed, 0, 0], result["circle_closed"]
     assert result["words_hidden"] and result["shown"]
     assert result["help_links"] == ["tel:112", "https://findahelpline.com"]
     assert result["url"] == web.web.origin + "/"  # the invite left the address bar once used

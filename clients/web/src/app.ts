@@ -77,8 +77,8 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
       conv.onChange();
     });
   };
-  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help, circle);
-  addSessions(ctx.doc, ctx.main, conv);
+  const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
+  addSessions(ctx.doc, ctx.main, conv, circle); // the way into the live circle, while a session is on
   attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
   addGroupMenu(ctx.doc, ctx.main, conv, () => {
     current.close();

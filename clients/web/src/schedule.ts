@@ -16,6 +16,8 @@ import { type Content, decodeContent, encodeContent, type RsvpAnswer } from "./c
 import type { SessionVersion } from "./control.js";
 import { decodeMessageEnvelope } from "./e2ee.js";
 import { fail, HoldspaceError } from "./errors.js";
+import { AD_HOC_MS, circleAt, type CircleDate } from "./call/open.js";
+import { t } from "./i18n.js";
 import type { Conversation } from "./participant.js";
 import { type Occurrence, occurrences } from "./sessions.js";
 import { rsvps, talkingPiece } from "./support.js";
@@ -207,6 +209,65 @@ export async function cancelDate(conv: Conversation, sessionHex: string, index: 
   if (after > 0) await publishSession(conv, { ...base, replaces: null, start: all[k + 1]!.start, count: after, cancelled: false });
   if (k === 0) await publishSession(conv, { ...base, replaces: id, start: Number(v.start), count: left, cancelled: true });
   else await publishSession(conv, { ...base, replaces: id, start: Number(v.start), count: k, cancelled: false });
+}
+
+/** The group's live circle at `nowMs` (`call/open.ts`): the date it is open for, and the next one. */
+export function circleOf(conv: Conversation, nowMs: number): { open: CircleDate | null; next: CircleDate | null } {
+  return circleAt(conv.client.state.state.sessions, nowMs);
+}
+
+/** "Open a live circle now" (facilitators; `client.not_facilitator` otherwise): an ordinary session
+ * of one date, starting at `nowMs` and lasting `AD_HOC_MS`, titled "Live circle"; returns its id.
+ * `client.bad_argument` if a circle is open already. */
+export async function openCircleNow(conv: Conversation, nowMs: number): Promise<Uint8Array> {
+  if (!isFacilitator(conv)) fail("client.not_facilitator", "only a facilitator opens the live circle");
+  if (circleOf(conv, nowMs).open !== null) fail("client.bad_argument", "the live circle is open already");
+  return publishSession(conv, {
+    replaces: null,
+    start: Math.floor(nowMs),
+    duration: BigInt(AD_HOC_MS),
+    tz: "UTC",
+    count: 1,
+    period: "weekly",
+    retention: null,
+    cancelled: false,
+    title: t("Live circle"),
+    about: null,
+  });
+}
+
+/**
+ * "Close the circle" (facilitators): ends the date the circle is open for at `nowMs`. A date not yet
+ * begun (the circle opens a little early) is cancelled as "Cancel this date" does. A date under way
+ * is cut at `nowMs`: the dates after it become a new series (as a cancel makes them); the date
+ * itself keeps its session if it is the first (the session becomes that one date, ending now), else
+ * the series is cut to the dates before it and the date becomes a session of its own ending now —
+ * so no earlier date changes its end (their retention, 17.3, stays as it was).
+ * `client.unknown_session` if no circle is open.
+ */
+export async function closeCircle(conv: Conversation, nowMs: number): Promise<void> {
+  if (!isFacilitator(conv)) fail("client.not_facilitator", "only a facilitator closes the live circle");
+  const date = circleOf(conv, nowMs).open ?? fail("client.unknown_session", "the live circle is not open");
+  if (date.start > nowMs) return cancelDate(conv, date.session, date.index);
+  const g = conv.client.state;
+  const s = g.state.sessions.get(date.session)!;
+  const v = s.version;
+  const all = occurrences(v, null);
+  const left = occurrences(v, s.cancelledAt).length;
+  const k = Number(date.index);
+  const entry = g.entryOfSlot(s.slot);
+  const d = detailsOf(conv, v, entry.header.a, entry.header.s);
+  const base = { tz: v.tz, period: v.recurrence?.period ?? "weekly", retention: v.retention, title: d?.title ?? t("Live circle"), about: d?.about ?? null } as const;
+  const id = fromHex(date.session);
+  const cut = BigInt(Math.max(1, Math.floor(nowMs) - date.start)); // 17.3: a duration is at least 1 ms
+  const after = left - k - 1;
+  if (after > 0) await publishSession(conv, { ...base, duration: v.duration, replaces: null, start: all[k + 1]!.start, count: after, cancelled: false });
+  if (k === 0) {
+    await publishSession(conv, { ...base, duration: cut, replaces: id, start: Number(v.start), count: 1, cancelled: false });
+    return;
+  }
+  await publishSession(conv, { ...base, duration: v.duration, replaces: id, start: Number(v.start), count: k, cancelled: false });
+  await publishSession(conv, { ...base, duration: cut, replaces: null, start: date.start, count: 1, cancelled: false });
 }
 
 /** Answers for one date (17.3 `rsvp`), through the outbox. */

@@ -21,7 +21,8 @@ import { KeyStore } from "../src/keystore.js";
 import { checkNewPassphrase, Conversation, type NodeLink, Participant } from "../src/participant.js";
 import { decodeProfile, encodeProfile, type Profile } from "../src/profile.js";
 import { MemoryStorage } from "../src/storage.js";
-import { answer, cancelDate, checkNewSession, passPiece, scheduleSession, upcoming } from "../src/schedule.js";
+import { answer, cancelDate, checkNewSession, circleOf, closeCircle, openCircleNow, passPiece, scheduleSession, upcoming } from "../src/schedule.js";
+import { AD_HOC_MS, circleAt, OPENS_BEFORE_MS } from "../src/call/open.js";
 import { suggestZones } from "../src/zone_names.js";
 import { type BackupLink, fetchBackup, makeRecoveryKey, putBackupOnNode } from "../src/identity_backup.js";
 import { Builder } from "./builder.js";
@@ -418,6 +419,47 @@ test("a facilitator schedules a weekly session; members answer; the talking piec
     () => assert.fail("a cancelled date cannot be cancelled again"),
     (e: HoldspaceError) => assert.equal(e.code, "client.unknown_session"),
   );
+});
+
+test("a facilitator opens a live circle now and closes it; every member's state sees the same; a series date under way is cut alone", async () => {
+  const { w, seen, conv } = await welcomed("facilitator");
+  const now = w.clock();
+  assert.equal(circleOf(conv, now).open, null);
+  await openCircleNow(conv, now);
+  await tick();
+  const open = circleOf(conv, now + 1000);
+  assert.deepEqual(open.open && [open.open.start, open.open.end], [now, now + AD_HOC_MS]);
+  assert.equal(upcoming(conv, now)[0]!.title, "Live circle"); // an ordinary session, listed as one
+  catchUp(w.fay, w.node, seen); // another member's client: the same rule on its own state
+  assert.equal(circleAt(w.fay.state.state.sessions, now + 1000).open?.start, now);
+  await openCircleNow(conv, now + 2000).then(
+    () => assert.fail("a second circle while one is open"),
+    (e: HoldspaceError) => assert.equal(e.code, "client.bad_argument"),
+  );
+  await closeCircle(conv, now + 20 * 60_000);
+  await tick();
+  assert.equal(circleOf(conv, now + 20 * 60_000).open, null);
+  assert.equal(circleOf(conv, now + 20 * 60_000 - 1).open?.start, now); // what was said in it stays in it (17.3)
+  catchUp(w.fay, w.node, seen);
+  assert.equal(circleAt(w.fay.state.state.sessions, now + 20 * 60_000).open, null);
+  await closeCircle(conv, now + 21 * 60_000).then(
+    () => assert.fail("nothing to close"),
+    (e: HoldspaceError) => assert.equal(e.code, "client.unknown_session"),
+  );
+  // a weekly series, its second date under way: only that date is cut; the first keeps its end, the third stays
+  await scheduleSession(conv, { title: "Thursday circle", about: null, date: "2026-03-05", time: "19:00", tz: "UTC", minutes: 60, weeks: 3 });
+  await tick();
+  const second = Date.UTC(2026, 2, 12, 19, 0);
+  await closeCircle(conv, second + 15 * 60_000);
+  await tick();
+  const past = upcoming(conv, Date.UTC(2026, 2, 1));
+  const weekly = past.filter((o) => o.title === "Thursday circle").map((o) => [o.start, o.end - o.start]);
+  assert.deepEqual(weekly, [[Date.UTC(2026, 2, 5, 19, 0), 3_600_000], [second, 15 * 60_000], [Date.UTC(2026, 2, 19, 19, 0), 3_600_000]]);
+  assert.equal(circleOf(conv, second + 15 * 60_000).open, null);
+  // ten minutes early, the date not begun: closing cancels that date
+  await closeCircle(conv, Date.UTC(2026, 2, 19, 19, 0) - OPENS_BEFORE_MS + 1);
+  await tick();
+  assert.equal(circleOf(conv, Date.UTC(2026, 2, 19, 19, 30)).open, null);
 });
 
 test("a session's zone must be listed; a city typed gets the zone suggested", () => {

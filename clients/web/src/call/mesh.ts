@@ -48,6 +48,8 @@ export interface MeshOptions {
   readonly media: MediaStream;
   readonly iceServers: RTCIceServer[];
   readonly nowMs?: () => bigint;
+  /** How long a link may stay not connected before it is set up again (`REPAIR_AFTER_MS` if absent). */
+  readonly repairAfterMs?: number;
 }
 
 /** One pair of the mesh, seen from this member. */
@@ -239,7 +241,7 @@ export class CallMesh {
 
   /**
    * Sets up again the links with members known to be in the call that are missing or not connected
-   * for `REPAIR_AFTER_MS` (a lost signal, a path that broke): the lower pseudonym of the pair offers afresh, the higher one sends `join`.
+   * for `REPAIR_AFTER_MS` (or the mesh's `repairAfterMs`; a lost signal, a path that broke): the lower pseudonym of the pair offers afresh, the higher one sends `join`.
    * Called periodically while in the call; `nowMs` is `performance.now()`.
    */
   async repair(nowMs: number): Promise<void> {
@@ -257,7 +259,7 @@ export class CallMesh {
         link.badSince = nowMs;
         continue;
       }
-      if (link !== undefined && nowMs - link.badSince! < REPAIR_AFTER_MS) continue;
+      if (link !== undefined && nowMs - link.badSince! < (this.o.repairAfterMs ?? REPAIR_AFTER_MS)) continue;
       this.retries.set(hex, (this.retries.get(hex) ?? 0) + 1);
       if (this.lowerThan(hex)) await this.onJoin(hex, true);
       else await this.send(hex, "join", this.joinData());

@@ -14,7 +14,7 @@ import { publicKey } from "../crypto.js";
 import { GroupClient } from "../group_client.js";
 import type { NodeClient } from "../transport_client.js";
 import { type Disguised, disguise, type DisguiseOptions } from "./disguise.js";
-import { type CallEvent, CallMesh } from "./mesh.js";
+import { type CallEvent, CallMesh, REPAIR_AFTER_MS } from "./mesh.js";
 
 export interface RoomOptions {
   readonly group: Uint8Array;
@@ -24,12 +24,21 @@ export interface RoomOptions {
   readonly call: Uint8Array;
   /** Disguise the voice before it is sent (null: the member's own voice). */
   readonly disguise?: DisguiseOptions | null;
+  /** The repair rounds' timing (`REPAIR_TIMING` if absent). */
+  readonly repair?: RepairTiming;
+}
+
+/** How often links are looked at (`everyMs`) and how long one may stay not connected before it is
+ * set up again (`afterMs`); a member not reached after two rounds is told it cannot connect. */
+export interface RepairTiming {
+  readonly everyMs: number;
+  readonly afterMs: number;
 }
 
 const PAGE = 512n;
 /** A small picture: a mesh encodes it once per other member, on a phone's upstream and CPU. */
 export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } };
-const REPAIR_EVERY_MS = 2_000;
+export const REPAIR_TIMING: RepairTiming = { everyMs: 2_000, afterMs: REPAIR_AFTER_MS };
 
 export class CallRoom {
   readonly group: GroupClient;
@@ -44,6 +53,8 @@ export class CallRoom {
   private subscriptionId: bigint | null = null;
   private membersKey = "";
   private repairing: ReturnType<typeof setInterval> | null = null;
+  /** The repair rounds' timing, read at each `join`. */
+  repair: RepairTiming;
   /** Called after anything the call screen shows may have changed. */
   onChange: (() => void) | null = null;
   /** Called for what the member should be told (the mesh's events). */
@@ -54,6 +65,7 @@ export class CallRoom {
     readonly o: RoomOptions,
   ) {
     this.group = new GroupClient(o.group, publicKey(o.seed), [o.x25519Secret]);
+    this.repair = o.repair ?? REPAIR_TIMING;
   }
 
   /** Reads the group up to now, follows it, and listens for signals. Needs an authenticated client. */
@@ -73,6 +85,7 @@ export class CallRoom {
       if (ev === "entries") {
         this.take(fields.get("entries"));
         this.refreshMembers();
+        this.onChange?.(); // a session may have opened or closed the circle
       }
     });
     this.subscriptionId = sub.id;
@@ -129,6 +142,7 @@ export class CallRoom {
         call: this.o.call,
         media: this.media,
         iceServers: this.iceServers,
+        repairAfterMs: this.repair.afterMs,
         signaller: {
           send: async (to, box) => {
             const ok = await this.client.request(
@@ -149,8 +163,8 @@ export class CallRoom {
       this.mesh.setMembers(this.members(), this.roles());
     }
     const refused = await this.mesh.join();
-    if (this.repairing === null)
-      this.repairing = setInterval(() => void this.mesh?.repair(performance.now()).catch(() => undefined), REPAIR_EVERY_MS);
+    if (this.repairing !== null) clearInterval(this.repairing); // the timing may have changed since
+    this.repairing = setInterval(() => void this.mesh?.repair(performance.now()).catch(() => undefined), this.repair.everyMs);
     for (const [from, box] of this.pendingSignals.splice(0)) void this.mesh.receive(from, box);
     return refused;
   }

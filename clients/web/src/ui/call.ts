@@ -6,6 +6,9 @@
  * removing someone from the call. A live region says who joined or left and what a facilitator
  * asked; problems (the microphone refused, no path to someone and no relay) are said plainly.
  *
+ * "Join" is offered only while the circle is open (a session of the group is on, `call/open.ts`);
+ * otherwise the lobby says when the next session opens it. Someone already in the call stays.
+ *
  * Invariants: nothing is captured before "Join"; rows are updated in place (a focused button is never
  * replaced while someone uses it); every control is a native button or checkbox with a name.
  */
@@ -14,10 +17,12 @@ import { publicKey } from "../crypto.js";
 import { label } from "../labels.js";
 import { inboundAudio, outboundLevel, SpeakingMeter } from "../call/levels.js";
 import type { CallEvent } from "../call/mesh.js";
+import { circleAt } from "../call/open.js";
 import { sessionHolderOf, shownHolder } from "../call/piece.js";
 import type { CallRoom } from "../call/room.js";
 import { HoldspaceError } from "../errors.js";
 import { el, showProblem } from "./dom.js";
+import { closedSentence, RECHECK_MS } from "./sessions.js";
 
 const POLL_MS = 300;
 const NEWS_KEPT = 4;
@@ -56,6 +61,8 @@ export class CallScreen {
   firstHeardMs: number | null = null;
   private readonly self: string;
   private readonly lobby: HTMLElement;
+  private readonly closed: HTMLElement;
+  private lobbyTimer: ReturnType<typeof setInterval> | null;
   private readonly inCall: HTMLElement;
   private readonly status: HTMLElement;
   private readonly people: HTMLUListElement;
@@ -94,6 +101,7 @@ export class CallScreen {
     this.voice = el(d, "input", undefined, { type: "checkbox", id: "call-voice" });
     this.joinButton = el(d, "button", "Join the circle (voice)", { type: "button" });
     this.lobby = el(d, "div", undefined, { id: "call-lobby" });
+    this.closed = el(d, "p", undefined, { id: "call-closed" });
     this.lobby.append(
       el(d, "p", "Joining is your choice. Your browser asks for your microphone only when you join. Your camera stays off unless you turn it on here."),
       this.checkbox(this.camera, "Turn my camera on too (optional)"),
@@ -132,10 +140,11 @@ export class CallScreen {
       this.facilitation,
       this.media,
     );
-    this.root.append(el(d, "h1", "Live circle", { id: "call-h" }), el(d, "p", NOT_RECORDED, { id: "call-not-recorded" }), this.status, this.alert, this.lobby, this.inCall, this.news);
+    this.root.append(el(d, "h1", "Live circle", { id: "call-h" }), el(d, "p", NOT_RECORDED, { id: "call-not-recorded" }), this.status, this.alert, this.closed, this.lobby, this.inCall, this.news);
     if (opts.onBack !== undefined) {
       const back = el(d, "button", "Back to messages", { type: "button" });
       back.addEventListener("click", () => {
+        this.stopTimer();
         void this.leave(null).finally(() => opts.onBack!());
       });
       this.root.append(back);
@@ -145,7 +154,18 @@ export class CallScreen {
     doc.title = "Live circle · Holdspace";
     room.onChange = () => this.render();
     room.onEvent = (e) => this.onEvent(e);
+    this.lobbyTimer = setInterval(() => this.render(), RECHECK_MS); // time opens and closes the circle
     this.render();
+  }
+
+  /** Stops looking at the clock (the screen is left). */
+  stopTimer(): void {
+    if (this.lobbyTimer !== null) clearInterval(this.lobbyTimer);
+    this.lobbyTimer = null;
+  }
+
+  private nowMs(): number {
+    return (this.opts.now ?? Date.now)();
   }
 
   private checkbox(input: HTMLInputElement, text: string): HTMLElement {
@@ -179,6 +199,7 @@ export class CallScreen {
   /** "Join": the microphone (and the camera if chosen) asked for now, then the call joined. */
   async join(): Promise<void> {
     if (this.removed) return;
+    if (circleAt(this.room.group.state.state.sessions, this.nowMs()).open === null) return this.render(); // closed meanwhile
     this.alert.replaceChildren();
     this.joinButton.disabled = true;
     this.joinPressedAt = performance.now();
@@ -303,7 +324,12 @@ export class CallScreen {
   render(): void {
     const mesh = this.room.mesh;
     const joined = mesh !== null && mesh.isJoined;
-    this.lobby.hidden = joined;
+    const circle = joined ? null : circleAt(this.room.group.state.state.sessions, this.nowMs());
+    const closed = circle !== null && circle.open === null;
+    const sentence = closed ? closedSentence(circle.next === null ? null : { start: circle.next.start, title: null }) : "";
+    if (this.closed.textContent !== sentence) this.closed.textContent = sentence;
+    this.closed.hidden = !closed;
+    this.lobby.hidden = joined || closed;
     this.inCall.hidden = !joined;
     this.joinButton.hidden = this.removed;
     this.facilitation.hidden = !this.isFacilitator();
@@ -334,7 +360,7 @@ export class CallScreen {
         this.players.delete(hex);
       }
     }
-    const holder = shownHolder(sessionHolderOf(this.room.group, (this.opts.now ?? Date.now)()), mesh.holder);
+    const holder = shownHolder(sessionHolderOf(this.room.group, this.nowMs()), mesh.holder);
     const facilitator = this.isFacilitator();
     const t = performance.now();
     for (const hex of here) {

@@ -46,8 +46,6 @@ export class ConversationScreen {
     private readonly main: HTMLElement,
     private readonly conv: Conversation,
     private readonly help: Help,
-    /** Opens the group's live circle (a separate screen; joining it is a further choice there). */
-    liveCircle?: () => void,
   ) {
     this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
@@ -55,13 +53,7 @@ export class ConversationScreen {
     this.alert = el(doc, "div", undefined, { role: "alert" });
     this.lookalike = el(doc, "p", undefined, { role: "status", id: "lookalike-warning" });
     this.replying = el(doc, "div", undefined, { id: "replying" });
-    const circle = el(doc, "p");
-    if (liveCircle !== undefined) {
-      const open = el(doc, "button", "Live circle (voice)", { type: "button" });
-      open.addEventListener("click", liveCircle);
-      circle.append(open);
-    }
-    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.lookalike, circle, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.lookalike, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
     doc.title = "Your group · Holdspace";
     conv.onChange = () => this.update();

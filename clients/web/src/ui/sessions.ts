@@ -5,21 +5,33 @@
  * typed stays on an error, and a city typed as the zone gets the zone's name suggested), "Cancel
  * this date" only after a confirmation that names the date, and passing the talking piece.
  *
+ * The live circle (spec 17.11, `call/open.ts`): a line at the top of the conversation says whether it
+ * is open. While a session is on (from ten minutes before its start) the line and that date offer
+ * "Live circle (voice)", which opens the call screen (joining is a further choice there); otherwise
+ * the line says when the next session opens it, and no call is offered. Facilitators get "Open a
+ * live circle now" (a one-hour session starting now) and "Close the circle".
+ *
  * The screen is redrawn only when what it shows changed, so a confirmation being read or a member
- * being chosen stays as it is.
+ * being chosen stays as it is; it is looked at again every `RECHECK_MS`, as time opens and closes
+ * the circle.
  */
 import { toHex } from "../bytes.js";
 import { RSVP_ANSWERS, type RsvpAnswer } from "../content.js";
 import { HoldspaceError } from "../errors.js";
 import { label } from "../labels.js";
 import type { Conversation } from "../participant.js";
+import type { CircleDate } from "../call/open.js";
+import { t } from "../i18n.js";
 import {
   answer,
   cancelDate,
+  circleOf,
+  closeCircle,
   currentOrNext,
   holdsPiece,
   isFacilitator,
   myAnswer,
+  openCircleNow,
   passPiece,
   scheduleSession,
   type UpcomingOccurrence,
@@ -31,6 +43,8 @@ import { codeOf, el, field, showProblem } from "./dom.js";
 
 const ANSWER_TEXT: Record<RsvpAnswer, string> = { yes: "I'll come", maybe: "Maybe", no: "I can't come" };
 const SHOWN = 5;
+/** How often the circle's line is looked at again as time passes (ms). */
+export const RECHECK_MS = 20_000;
 
 /** A date as the reader reads it: in the reader's own time zone, with the zone named. */
 export function readerTime(ms: number): string {
@@ -48,7 +62,18 @@ function holderText(conv: Conversation, o: UpcomingOccurrence): string {
   return `The talking piece is with ${label(o.holder)}: it is their turn to share.`;
 }
 
+/** What the circle's line says when no circle is open: when the next session opens it, if any. */
+export function closedSentence(next: { start: number; title: string | null } | null): string {
+  if (next === null) return t("The live circle is closed: no session is planned. It opens during a session.");
+  const when = readerTime(next.start);
+  return next.title === null
+    ? t("The circle opens with the next session: {when}.", { when })
+    : t("The circle opens with the next session: {title}, {when}.", { title: next.title, when });
+}
+
 export class SessionsPanel {
+  /** The live circle's line, at the top of the conversation. */
+  readonly circle: HTMLElement;
   /** The talking piece line, above the composer. */
   readonly piece: HTMLElement;
   /** The sessions section. */
@@ -63,7 +88,10 @@ export class SessionsPanel {
     private readonly doc: Document,
     private readonly conv: Conversation,
     private readonly now: () => number = Date.now,
+    /** Opens the group's live circle (a separate screen; joining it is a further choice there). */
+    private readonly liveCircle?: () => void,
   ) {
+    this.circle = el(doc, "div", undefined, { id: "circle-line" });
     this.piece = el(doc, "p", undefined, { id: "talking-piece", role: "status" });
     this.list = el(doc, "ul", undefined, { id: "sessions", "aria-labelledby": "sessions-h" });
     this.alert = el(doc, "div", undefined, { role: "alert" });
@@ -75,6 +103,9 @@ export class SessionsPanel {
 
   /** Puts the line above the composer of the conversation screen in `main`, and the section after it. */
   mount(main: HTMLElement): void {
+    const messages = main.querySelector("#messages-h");
+    if (messages !== null) messages.before(this.circle);
+    else main.prepend(this.circle);
     const composer = main.querySelector('form[aria-labelledby="write-h"]');
     if (composer !== null) composer.before(this.piece);
     else main.append(this.piece);
@@ -95,7 +126,17 @@ export class SessionsPanel {
     if (this.piece.textContent !== line) this.piece.textContent = line;
     this.piece.hidden = line === "";
     const members = [...this.conv.client.state.state.members.values()].map((m) => toHex(m.key)).sort();
+    const circle = circleOf(this.conv, now);
+    const titled = (d: CircleDate | null): { start: number; end: number; title: string | null; key: string } | null => {
+      if (d === null) return null;
+      const o = upcoming(this.conv, now, 50).find((u) => u.session === d.session && u.index === d.index);
+      return { start: d.start, end: d.end, title: o?.title ?? null, key: `${d.session}:${d.index}` };
+    };
+    const open = titled(circle.open);
+    const next = open === null ? titled(circle.next) : null;
     const drawn = JSON.stringify([
+      open,
+      next,
       facilitator,
       this.confirming,
       members,
@@ -103,16 +144,52 @@ export class SessionsPanel {
     ]);
     if (drawn === this.drawn) return;
     this.drawn = drawn;
-    this.list.replaceChildren(...(list.length === 0 ? [el(this.doc, "li", "No sessions are planned yet.")] : list.map((o) => this.item(o, facilitator))));
+    this.drawCircle(open, next, facilitator);
+    this.list.replaceChildren(...(list.length === 0 ? [el(this.doc, "li", "No sessions are planned yet.")] : list.map((o) => this.item(o, facilitator, open?.key === keyOf(o)))));
     if (facilitator && this.form.childElementCount === 0) this.form.append(this.scheduleForm());
     if (!facilitator) this.form.replaceChildren();
   }
 
-  private item(o: UpcomingOccurrence, facilitator: boolean): HTMLLIElement {
+  /** The circle's line: open (the way in, and "Close the circle" for facilitators) or when it opens. */
+  private drawCircle(open: { end: number; title: string | null } | null, next: { start: number; title: string | null } | null, facilitator: boolean): void {
+    const doc = this.doc;
+    const parts: Node[] = [];
+    if (open !== null) {
+      const until = readerTime(open.end);
+      parts.push(
+        el(doc, "p", open.title === null ? t("A session is on: the live circle is open until {until}.", { until }) : t("{title} is on: the live circle is open until {until}.", { title: open.title, until }), { id: "circle-state" }),
+      );
+      if (this.liveCircle !== undefined) parts.push(this.circleButton(t("Live circle (voice)")));
+      if (facilitator) {
+        const close = el(doc, "button", t("Close the circle"), { type: "button" });
+        close.addEventListener("click", () => this.attempt(() => closeCircle(this.conv, this.now()), t("The circle could not be closed. Please try again.")));
+        parts.push(doc.createTextNode(" "), close);
+      }
+    } else {
+      parts.push(el(doc, "p", closedSentence(next), { id: "circle-state" }));
+      if (facilitator) {
+        const start = el(doc, "button", t("Open a live circle now"), { type: "button" });
+        start.addEventListener("click", () => this.attempt(async () => void (await openCircleNow(this.conv, this.now())), t("The circle could not be opened. Please try again.")));
+        parts.push(start);
+      }
+    }
+    const hadFocus = this.circle.contains(doc.activeElement);
+    this.circle.replaceChildren(...parts);
+    if (hadFocus) this.circle.querySelector("button")?.focus(); // the button pressed was replaced
+  }
+
+  private circleButton(text: string, name?: string): HTMLButtonElement {
+    const b = el(this.doc, "button", text, name === undefined ? { type: "button" } : { type: "button", "aria-label": name });
+    b.addEventListener("click", () => this.liveCircle?.());
+    return b;
+  }
+
+  private item(o: UpcomingOccurrence, facilitator: boolean, circleOpen = false): HTMLLIElement {
     const doc = this.doc;
     const li = el(doc, "li", undefined, { "data-session": o.session, "data-occurrence": String(o.index) });
     const title = o.title ?? "A session";
     li.append(el(doc, "h3", title), el(doc, "p", readerTime(o.start)));
+    if (circleOpen && this.liveCircle !== undefined) li.append(el(doc, "p", t("This session is on: its live circle is open.")), this.circleButton(t("Go to the live circle"), t("Go to the live circle of {title}", { title })));
     if (o.about !== null) li.append(el(doc, "p", o.about));
     const coming = [...o.answers.values()].filter((a) => a === "yes").length;
     li.append(el(doc, "p", coming === 1 ? "1 person is coming." : `${coming} people are coming.`));
@@ -274,9 +351,10 @@ export class SessionsPanel {
 }
 
 /** Adds the sessions to the conversation screen in `main` (built for `conv`), following its changes. */
-export function addSessions(doc: Document, main: HTMLElement, conv: Conversation): SessionsPanel {
-  const panel = new SessionsPanel(doc, conv);
+export function addSessions(doc: Document, main: HTMLElement, conv: Conversation, liveCircle?: () => void): SessionsPanel {
+  const panel = new SessionsPanel(doc, conv, Date.now, liveCircle);
   panel.mount(main);
+  doc.defaultView?.setInterval(() => panel.update(), RECHECK_MS); // time opens and closes the circle
   const shown = conv.onChange;
   conv.onChange = () => {
     shown();

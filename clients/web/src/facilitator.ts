@@ -35,7 +35,7 @@ import { myTurn, STEP } from "./keyshare.js";
 import { label } from "./labels.js";
 import type { Conversation } from "./participant.js";
 import { removalWords } from "./removal.js";
-import { checkinRecipients } from "./support.js";
+import { checkinRecipients, moderationLog } from "./support.js";
 
 export const ROLES: readonly Role[] = ["member", "moderator", "facilitator"];
 /** The bounds the local app offers: people per invite, and days it stays valid. */
@@ -521,19 +521,20 @@ export class Facilitation {
   /**
    * The moderation log (17.6) from the group state: removals (with the reason, for those it was
    * sealed to), bans, mutes and lifted mutes, role changes and redactions of another's messages,
-   * newest first (by the entry's date, then later in `L` first), the latest `LOG_SHOWN` of them;
-   * an entry that did not apply under 12.5 is listed with its code.
+   * newest first (17.6's order reversed: by the entry's date, then later in `L` first), the latest
+   * `LOG_SHOWN` of them; an entry that did not apply under 12.5 is listed with its code. Which
+   * removals, role changes and redactions count is `support.ts`'s `moderationLog` (one rule);
+   * every mute entry counts.
    */
   moderationLog(): ModerationLog {
+    const acts = new Set(moderationLog(this.g).map((a) => toHex(a.entry.id)));
     const lines: LogLine[] = [];
-    const order = this.g.order();
-    for (const id of order) {
-      const slot = this.g.slotOf(id);
-      if (slot === undefined) continue;
+    for (const id of this.g.order()) {
+      const slot = this.g.slotOf(id)!;
       const p = this.g.payloadOfSlot(slot);
+      if (p.kind !== "mute" && !acts.has(toHex(id))) continue;
       if (p.kind !== "remove" && p.kind !== "mute" && p.kind !== "role" && p.kind !== "redact") continue;
       const e = this.g.entryOfSlot(slot);
-      if (p.kind === "redact" && toHex(p.target) === toHex(e.header.a)) continue; // one's own words
       const base = { id: toHex(id), timeMs: Number(e.header.t), actor: e.header.a, target: p.target, outcome: this.g.outcome(id) ?? null, untilMs: null, role: null, count: 0, reason: null };
       if (p.kind === "remove") lines.push({ ...base, action: p.ban ? "ban" : "remove", reason: p.reason === null ? null : this.reasonOf(e, p) });
       else if (p.kind === "mute") lines.push({ ...base, action: p.until > e.header.t ? "mute" : "unmute", untilMs: Number(p.until) });

@@ -150,6 +150,8 @@ test("the moderation log: removals with their reason for its readers, bans, mute
   const [pat, sam, kim] = people as [Person, Person, Person];
   await says(pat, "a message to remove");
   const msg = f.conv.view().messages.find((m) => m.text === "a message to remove")!;
+  await says(pat, "my own words");
+  await pat.fac.redact(pat.conv.self, fromHex(pat.conv.view().messages.find((m) => m.text === "my own words")!.id)); // not moderation
   await f.fac.mute(pat.conv.self, 1440);
   await f.fac.unmute(pat.conv.self);
   await f.fac.redact(pat.conv.self, fromHex(msg.id));

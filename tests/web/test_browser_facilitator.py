@@ -176,7 +176,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             expect(p.get_by_label("Your message", exact=True)).to_be_hidden()
             out["muted_notice"] = muted.inner_text()
             p.evaluate("window.scrollTo(0, 0)")  # the notice is at the top; the sticky banner covers nothing there
-            check_screen(p, reports, "phone-muted")
+            check_screen(p, reports, "member-muted")
             f.get_by_role("button", name=f"Unmute {phone_label}").click()
             f.get_by_role("button", name=f"Yes, unmute {phone_label}").click()
             f.get_by_text(f"{phone_label} can write to the group again.").wait_for()

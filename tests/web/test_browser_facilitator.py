@@ -3,10 +3,12 @@ phone's size: invited as a facilitator by a founder made with the Python client 
 makes an invite (link and QR code); a Python client and a phone join by that very link; the phone
 reports a message and checks in (told exactly who will see it); the facilitator opens the report
 (verified, the author named), removes the message for everyone and resolves it, reads the check-in
-with its low mood flagged in words, and removes the phone's member, who then reads nothing new
-while the others do; then she opens the live circle (a session starting now) and closes it (the session
-cut at now). axe-core finds no violation on any of the facilitator's screens, and none of
-them scrolls sideways at 390 px wide with the text at 200 %."""
+with its low mood flagged in words, revokes the invite (listed with its uses), mutes the phone's
+member (whose page then says until when it can only read, with no message box) and lifts the mute,
+removes it, who then reads nothing new while the others do, and reads all of it in the moderation
+log; then she opens the live circle (a session starting now) and closes it (the session cut at now).
+axe-core finds no violation on any of the facilitator's screens, and none of them scrolls sideways at
+390 px wide with the text at 200 %."""
 
 from __future__ import annotations
 
@@ -97,12 +99,12 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             tools.get_by_role("link", name="Invite someone").click()
             f.get_by_role("heading", name="Invite someone").wait_for()
             check_screen(f, reports, "fac-invite-form")
-            f.get_by_label("How many people may use it").fill("2")
+            f.get_by_label("How many people may use it").fill("3")
             f.get_by_label("Valid for this many days").fill("3")
             f.get_by_role("button", name="Make an invite").click()
             f.get_by_role("heading", name="Your invite is ready").wait_for()
             made = f.get_by_role("textbox", name="Invite link").input_value()
-            out["summary"] = f.get_by_text("It lets 2 people join as a member").inner_text()
+            out["summary"] = f.get_by_text("It lets 3 people join as a member").inner_text()
             out["qr"] = f.locator("svg.qr path").get_attribute("d")
             f.get_by_role("button", name="Copy the link").click()
             f.get_by_text("Copied.").wait_for()
@@ -150,11 +152,36 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             item.get_by_text("Low mood (2 of 5)").wait_for()
             out["checkin"] = item.inner_text()
             check_screen(f, reports, "fac-checkins")
-            # 5. Members: the phone's member removed, after a question in plain words
+            # 5. The invite, listed with its uses, revoked after a question
+            tools.get_by_role("link", name="Invite someone").click()
+            row = f.locator("#invites li").first
+            row.get_by_text("2 of 3 joined").wait_for()
+            row.get_by_role("button", name="Revoke invite").click()
+            out["revoke_question"] = row.get_by_text("Nobody can join with it any more").inner_text()
+            check_screen(f, reports, "fac-invites-revoke")
+            row.get_by_role("button", name="Yes, revoke invite").click()
+            f.get_by_text("is revoked: nobody can join with it any more.").wait_for()
+            f.locator("#invites li").first.get_by_text("Revoked").wait_for()
+            # 6. Members: the phone's member muted for a day (its page says so), unmuted, then removed
             tools.get_by_role("link", name="Members").click()
             f.locator("#members li").nth(3).wait_for()
             check_screen(f, reports, "fac-members")
             phone_label = label(bytes.fromhex(out["phone"]))
+            f.get_by_role("button", name=f"Mute {phone_label} for…").click()
+            f.get_by_label("For how long").select_option(label="1 day")
+            check_screen(f, reports, "fac-mute-confirm")
+            f.get_by_role("button", name=f"Yes, mute {phone_label}").click()
+            f.get_by_text(f"{phone_label} is muted until").wait_for()
+            muted = p.locator("#mute-notice")
+            expect(muted).to_contain_text("You can read, but not write here until", timeout=30_000)
+            expect(p.get_by_label("Your message", exact=True)).to_be_hidden()
+            out["muted_notice"] = muted.inner_text()
+            p.evaluate("window.scrollTo(0, 0)")  # the notice is at the top; the sticky banner covers nothing there
+            check_screen(p, reports, "member-muted")
+            f.get_by_role("button", name=f"Unmute {phone_label}").click()
+            f.get_by_role("button", name=f"Yes, unmute {phone_label}").click()
+            f.get_by_text(f"{phone_label} can write to the group again.").wait_for()
+            expect(p.get_by_label("Your message", exact=True)).to_be_visible(timeout=30_000)
             f.get_by_role("button", name=f"Remove {phone_label}", exact=True).click()
             out["question"] = f.get_by_text(f"Remove {phone_label}? They will read nothing").inner_text()
             check_screen(f, reports, "fac-remove-confirm")
@@ -166,6 +193,12 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             f.get_by_role("link", name="Back to the conversation").click()
             f.locator("#messages li", has_text=AFTER).wait_for(timeout=30_000)
             out["pat_read"] = fay("pat_reads")
+            # 7. The moderation log: newest first
+            tools.get_by_role("link", name="Moderation log").click()
+            f.locator("#modlog li").nth(3).wait_for()
+            out["log"] = f.locator("#modlog li").all_inner_texts()
+            check_screen(f, reports, "fac-modlog")
+            f.get_by_role("link", name="Back to the conversation").click()
             p.wait_for_timeout(1500)  # time for anything the node would still send the phone
             out["phone_messages"] = p.locator("#messages li").all_inner_texts()
             # 6. The live circle: offered only once the facilitator opens it, closed again by her
@@ -223,7 +256,11 @@ async def test_a_facilitator_in_the_browser_invites_acts_on_a_report_reads_check
     made = InviteLink.parse(out["made"])
     assert out["made"].startswith(web.web.origin + "/join#hsinvite:") and made.token.group_id == group.group_id
     assert out["copied"] == out["made"] and out["qr"] and out["qr"].count("h1v1h-1z") > 200
-    assert "It lets 2 people join as a member" in out["summary"]
+    assert "It lets 3 people join as a member" in out["summary"]
+    # revoked after a question: closed in the group's state, with one use left
+    assert "Whoever joined with it already stays" in out["revoke_question"]
+    invite = state.invites[made.token.invite_id]
+    assert invite.closed_by is not None and invite.uses == 2
     pat_key = pat.pseudonym(joined[0]).public_key
     assert state.role_of(pat_key) == "member"  # pat, who joined by it, is still a member
     # the phone was told exactly who reads its check-in: the two facilitators, by their labels
@@ -240,6 +277,15 @@ async def test_a_facilitator_in_the_browser_invites_acts_on_a_report_reads_check
     assert "They will read nothing the group writes from now on" in out["question"]
     assert phone not in state.members and not any(label(phone) in m for m in out["members"])
     assert AFTER in out["pat_read"]
+    # muted for a day, then let write again: two mutes applied; the phone's page said until when
+    assert [m.until_ms > 0 for m in state.mutes[phone]] == [True, False]
+    assert out["muted_notice"].startswith("You can read, but not write here until")
+    # the moderation log, newest first: the removal, the lifted mute, the mute, the redaction
+    fac_label, phone_label = label(fac), label(phone)
+    assert out["log"][0].endswith(f"You ({fac_label}) removed {phone_label}.")
+    assert out["log"][1].endswith(f"You ({fac_label}) let {phone_label} write to the group again.")
+    assert f"You ({fac_label}) muted {phone_label} until" in out["log"][2]
+    assert out["log"][3].endswith(f"You ({fac_label}) removed a message of {label(pat_key)} for everyone.")
     assert not any(AFTER in m for m in out["phone_messages"])
     # the live circle: none before; opened as an ordinary session of one date, cut at its closing
     assert out["circle_before"] == ["The live circle is closed: no session is planned. It opens during a session.", 0]

@@ -3,8 +3,10 @@
  * of the local app's Members and Moderation pages: sharing the group's keys with newcomers (13.1: any
  * member's page, at its turn for the join, `keyshare.ts`),
  * invites (12.3, 14.3) and closing expired ones, removals and bans (12.5),
- * removing a message for everyone (a redaction, 12.5), the reports sent to this member (13.6, 17.6)
- * with their state, and the check-ins sealed to the facilitators (17.2).
+ * removing a message for everyone (a redaction, 12.5), mutes for a while and lifting them (12.5,
+ * 12.6), the group's invites listed and revoked (a `close`, 12.5), the moderation log (17.6), the
+ * reports sent to this member (13.6, 17.6) with their state, and the check-ins sealed to the
+ * facilitators (17.2).
  *
  * Invariants:
  * - every control entry is signed at the next position of this member's log between two flushes of
@@ -20,7 +22,7 @@ import { parseNodeAddress } from "./address.js";
 import { toHex } from "./bytes.js";
 import { type CborValue, decode, encode } from "./cbor.js";
 import { randomBytes } from "./crypto.js";
-import { CONTROL_KIND, encodeControlPayload, ROLE_RANK, type Role } from "./control.js";
+import { CONTROL_KIND, encodeControlPayload, type Remove, ROLE_RANK, type Role } from "./control.js";
 import { deletedBy } from "./deletion.js";
 import { verifyDisclosure } from "./disclosure.js";
 import { createEntry, type Entry } from "./entry.js";
@@ -32,7 +34,8 @@ import { buildRekey, isCleanEpoch } from "./keyring.js";
 import { myTurn, STEP } from "./keyshare.js";
 import { label } from "./labels.js";
 import type { Conversation } from "./participant.js";
-import { checkinRecipients } from "./support.js";
+import { removalWords } from "./removal.js";
+import { checkinRecipients, moderationLog } from "./support.js";
 
 export const ROLES: readonly Role[] = ["member", "moderator", "facilitator"];
 /** The bounds the local app offers: people per invite, and days it stays valid. */
@@ -43,6 +46,10 @@ const HOSTS_IN_TOKEN = 8;
 const STALE_TRIES = 3;
 /** Key prefix of a report's state in the history's `seen` store. */
 const REPORT_KEY = "report-";
+/** How long a mute lasts, in minutes, as the local app offers it: an hour, a day, a week. */
+export const MUTE_MINUTES: readonly number[] = [60, 1440, 10_080];
+/** The moderation log shows the latest this many lines. */
+export const LOG_SHOWN = 100;
 
 /** The role of `key` in the group now, or null if it is not a member. */
 export function roleOf(g: GroupState, key: Uint8Array): Role | null {
@@ -63,6 +70,12 @@ export function mayRemove(g: GroupState, me: Uint8Array, target: Uint8Array): bo
   const t = roleOf(g, target);
   if (t === null || toHex(target) === toHex(me)) return false;
   return atLeast(roleOf(g, me), t === "member" ? "moderator" : "facilitator");
+}
+
+/** 12.5 `mute` (lifting one is a mute too): the rule of a removal, the target another member; a
+ * member needs a moderator, anyone else a facilitator. */
+export function mayMute(g: GroupState, me: Uint8Array, target: Uint8Array): boolean {
+  return mayRemove(g, me, target);
 }
 
 /** 12.5 `redact` of another's entry: a member's (or a former member's) needs a moderator, a
@@ -170,6 +183,56 @@ export interface MemberView {
   readonly role: Role;
   readonly you: boolean;
   readonly mayRemove: boolean;
+  /** 12.5 lets this member mute it, or lift its mute. */
+  readonly mayMute: boolean;
+  /** When its mute ends (ms) for what it writes now; null if it is not muted. */
+  readonly mutedUntil: number | null;
+}
+
+/** Where an invite stands: usable, used up, past its expiry, or closed by a facilitator (revoked). */
+export type InviteStatus = "open" | "used" | "expired" | "revoked";
+
+/** An invite of the group, as the Invites list shows it. */
+export interface InviteView {
+  /** The invite entry's id. */
+  readonly id: Uint8Array;
+  readonly hex: string;
+  readonly role: Role;
+  /** People who joined by it. */
+  readonly used: number;
+  /** People it lets join. */
+  readonly uses: number;
+  readonly expiresMs: number;
+  readonly status: InviteStatus;
+}
+
+/** What a line of the moderation log records. */
+export type LogAction = "remove" | "ban" | "mute" | "unmute" | "role" | "redact";
+
+/** One line of the moderation log (17.6): a control entry that acted on a member. */
+export interface LogLine {
+  /** The entry's id (hex). */
+  readonly id: string;
+  readonly timeMs: number;
+  readonly actor: Uint8Array;
+  readonly action: LogAction;
+  readonly target: Uint8Array;
+  /** Null if it applied (12.5), else the code it did not apply with. */
+  readonly outcome: string | null;
+  /** A mute's end (ms), else null. */
+  readonly untilMs: number | null;
+  /** A role change's new role, else null. */
+  readonly role: Role | null;
+  /** How many messages a redaction removed (0 for other lines). */
+  readonly count: number;
+  /** A removal's reason, for those it was sealed to (the facilitators then), else null. */
+  readonly reason: string | null;
+}
+
+/** The moderation log: its latest `LOG_SHOWN` lines, newest first, and how many there are in all. */
+export interface ModerationLog {
+  readonly lines: readonly LogLine[];
+  readonly total: number;
 }
 
 /** What was done from a report (kept in this browser). */
@@ -218,6 +281,8 @@ function wholeIn(n: number, low: number, high: number): boolean {
 /** The facilitator's actions on one group's conversation. */
 export class Facilitation {
   private readonly states = new Map<string, ReportAction[]>();
+  /** A removal's reason as this member opens it (entry id hex -> words, or null), opened once. */
+  private readonly reasons = new Map<string, string | null>();
   private sharing = false;
   private busy = false;
   /** Joins (hex) whose rekey waits for this member's turn. */
@@ -352,7 +417,11 @@ export class Facilitation {
   members(): MemberView[] {
     const me = toHex(this.conv.self);
     return [...this.g.state.members.entries()]
-      .map(([hex, m]) => ({ key: m.key, hex, label: label(m.key), role: m.role, you: hex === me, mayRemove: mayRemove(this.g, this.conv.self, m.key) }))
+      .map(([hex, m]) => {
+        const until = this.g.mutedUntil(m.key, BigInt(this.conv.participant.clock()));
+        const may = mayRemove(this.g, this.conv.self, m.key);
+        return { key: m.key, hex, label: label(m.key), role: m.role, you: hex === me, mayRemove: may, mayMute: may, mutedUntil: until === null ? null : Number(until) };
+      })
       .sort((a, b) => ROLE_RANK[b.role] - ROLE_RANK[a.role] || a.label.localeCompare(b.label));
   }
 
@@ -393,6 +462,103 @@ export class Facilitation {
     const cut = this.conv.client.head(target)?.seq ?? 0n;
     await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban, note: null, reason: null }));
     await this.rekeyIfUnclean();
+  }
+
+  /**
+   * Mutes `target` for `minutes` (one of `MUTE_MINUTES`) from now (12.5, 12.6): a mute entry whose
+   * cut is the last entry of the target's log this member holds, so what it wrote up to there
+   * stands, and every host refuses its group messages dated before the end; it still reads, and
+   * still writes privately (direct messages, reports, check-ins). Resolves with the end (ms).
+   * Checked: `target` is a member (`client.not_member`); 12.5 lets this member mute it
+   * (`group.forbidden`); `minutes` is one of the choices (`client.bad_argument`).
+   */
+  async mute(target: Uint8Array, minutes: number): Promise<number> {
+    if (!MUTE_MINUTES.includes(minutes)) fail("client.bad_argument", "choose how long the mute lasts: an hour, a day or a week");
+    const until = this.conv.participant.clock() + minutes * 60_000;
+    await this.setMute(target, until);
+    return until;
+  }
+
+  /** Lifts `target`'s mute (a mute ending at 0, 12.5): what it writes next reaches the group.
+   * Checked as `mute`. */
+  async unmute(target: Uint8Array): Promise<void> {
+    await this.setMute(target, 0);
+  }
+
+  private async setMute(target: Uint8Array, until: number): Promise<void> {
+    if (roleOf(this.g, target) === null) fail("client.not_member", "that person is not a member of the group");
+    if (!mayMute(this.g, this.conv.self, target)) fail("group.forbidden", "your role does not allow muting that member");
+    const cut = this.conv.client.head(target)?.seq ?? 0n;
+    await publishControl(this.conv, CONTROL_KIND.mute, (g) => encodeControlPayload({ kind: "mute", deps: g.headIds(), target, cut, until: BigInt(until) }));
+  }
+
+  /** The group's invites, newest first (in `L`, the last applied first), each with where it stands
+   * now. Empty for a member who is not a facilitator (only facilitators list them). */
+  invites(): InviteView[] {
+    if (!this.mayInvite) return [];
+    const now = this.conv.participant.clock();
+    return [...this.g.state.invites.values()].reverse().map((inv) => {
+      const id = this.g.idOfSlot(inv.slot);
+      const used = Number(inv.uses);
+      const uses = Number(inv.payload.uses);
+      const expiresMs = Number(inv.payload.expires);
+      const status: InviteStatus = inv.closedBy !== null ? "revoked" : used >= uses ? "used" : now > expiresMs ? "expired" : "open";
+      return { id, hex: toHex(id), role: inv.payload.role, used, uses, expiresMs, status };
+    });
+  }
+
+  /**
+   * Revokes the invite `id` (a `close`, 12.5): nobody joins by it any more, through any host.
+   * Resolves once it is closed (at once if it was closed already). Checked: this member is a
+   * facilitator (`client.not_facilitator`); the group has that invite (`client.unknown_invite`).
+   */
+  async revoke(id: Uint8Array): Promise<void> {
+    if (!this.mayInvite) fail("client.not_facilitator", "only a facilitator of the group may revoke an invite");
+    if (!this.g.state.invites.has(toHex(id))) fail("client.unknown_invite", "the group has no such invite");
+    await publishControl(this.conv, CONTROL_KIND.close, (g) => (g.state.invites.get(toHex(id))?.closedBy === null ? encodeControlPayload({ kind: "close", deps: g.headIds(), invite: id }) : null));
+  }
+
+  /**
+   * The moderation log (17.6) from the group state: removals (with the reason, for those it was
+   * sealed to), bans, mutes and lifted mutes, role changes and redactions of another's messages,
+   * newest first (17.6's order reversed: by the entry's date, then later in `L` first), the latest
+   * `LOG_SHOWN` of them; an entry that did not apply under 12.5 is listed with its code. Which
+   * removals, role changes and redactions count is `support.ts`'s `moderationLog` (one rule);
+   * every mute entry counts.
+   */
+  moderationLog(): ModerationLog {
+    const acts = new Set(moderationLog(this.g).map((a) => toHex(a.entry.id)));
+    const lines: LogLine[] = [];
+    for (const id of this.g.order()) {
+      const slot = this.g.slotOf(id)!;
+      const p = this.g.payloadOfSlot(slot);
+      if (p.kind !== "mute" && !acts.has(toHex(id))) continue;
+      if (p.kind !== "remove" && p.kind !== "mute" && p.kind !== "role" && p.kind !== "redact") continue;
+      const e = this.g.entryOfSlot(slot);
+      const base = { id: toHex(id), timeMs: Number(e.header.t), actor: e.header.a, target: p.target, outcome: this.g.outcome(id) ?? null, untilMs: null, role: null, count: 0, reason: null };
+      if (p.kind === "remove") lines.push({ ...base, action: p.ban ? "ban" : "remove", reason: p.reason === null ? null : this.reasonOf(e, p) });
+      else if (p.kind === "mute") lines.push({ ...base, action: p.until > e.header.t ? "mute" : "unmute", untilMs: Number(p.until) });
+      else if (p.kind === "role") lines.push({ ...base, action: "role", role: p.role });
+      else lines.push({ ...base, action: "redact", count: p.ids.length });
+    }
+    const newest = lines.map((l, i) => [l, i] as const).sort((a, b) => b[0].timeMs - a[0].timeMs || b[1] - a[1]);
+    return { lines: newest.slice(0, LOG_SHOWN).map(([l]) => l), total: lines.length };
+  }
+
+  /** A removal's reason if it was sealed to this member (opened once); a box that does not open
+   * is shown as no words. */
+  private reasonOf(e: Entry, p: Remove): string | null {
+    const key = toHex(e.id);
+    if (!this.reasons.has(key)) {
+      let words: string | null = null;
+      try {
+        words = removalWords(this.conv.record.groupId, e, p, this.conv.self, this.conv.participant.pseudonym(this.conv.record).x25519Secret).reason;
+      } catch (err) {
+        if (!(err instanceof HoldspaceError)) throw err;
+      }
+      this.reasons.set(key, words);
+    }
+    return this.reasons.get(key)!;
   }
 
   /** Removes `author`'s message `id` for everyone (a redaction, 12.5). Checked: 12.5 lets this

@@ -94,6 +94,9 @@ export class GroupStateData {
   readonly issuers = new Map<string, number>();
   /** target (hex) -> its applied mutes, in `L` order. */
   readonly mutes = new Map<string, MuteState[]>();
+  /** target (hex) -> [cut, position in `mutes`] of each applied mute, sorted ascending: the
+   * governing mute of an entry in O(log mutes) (`governing`). */
+  readonly muteOrder = new Map<string, [bigint, number][]>();
   readonly x25519 = new Map<string, KeyState>();
   /** Restrictions per restricted pseudonym, in `L` order. */
   readonly restrictions = new Map<string, Restriction[]>();
@@ -105,6 +108,54 @@ export class GroupStateData {
   readonly outcomes = new Map<number, string | null>();
   /** True once a join had the outcome `group.invite_exhausted`. */
   sawExhausted = false;
+
+  /** Applies `mute` to `target` (hex), after every mute applied before it in `L`: kept in `mutes`
+   * and indexed by its cut in `muteOrder` (a later mute of an equal cut sorts after the earlier). */
+  addMute(target: string, mute: MuteState): void {
+    let applied = this.mutes.get(target);
+    if (applied === undefined) this.mutes.set(target, (applied = []));
+    let order = this.muteOrder.get(target);
+    if (order === undefined) this.muteOrder.set(target, (order = []));
+    const at = firstAbove(order, mute.cut);
+    order.splice(at, 0, [mute.cut, applied.length]);
+    applied.push(mute);
+  }
+
+  /**
+   * The mute governing `target`'s (hex) entry at `seq` (12.6): of its applied mutes whose cut is
+   * below `seq`, the one with the greatest cut, and of those the last in `L`; null if none. Found
+   * by binary search in `muteOrder`: the last element whose cut is below `seq`.
+   */
+  governing(target: string, seq: bigint): MuteState | null {
+    const order = this.muteOrder.get(target);
+    if (order === undefined) return null;
+    const at = firstAtOrAbove(order, seq) - 1;
+    return at < 0 ? null : this.mutes.get(target)![order[at]![1]]!;
+  }
+}
+
+/** The index of the first element of `order` (sorted by cut) whose cut is above `cut`. */
+function firstAbove(order: readonly [bigint, number][], cut: bigint): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order[mid]![0] <= cut) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index of the first element of `order` (sorted by cut) whose cut is `seq` or above. */
+function firstAtOrAbove(order: readonly [bigint, number][], seq: bigint): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order[mid]![0] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** What a pass reads: the entries of `C` by slot, `L`, the group id and the void set. */
@@ -344,9 +395,7 @@ export class Pass {
         const target = s.members.get(t);
         if (target === undefined || t === a) return "group.bad_target";
         if (!this.may(o, target.role === "member" ? "moderator" : "facilitator")) return "group.forbidden";
-        let list = s.mutes.get(t);
-        if (list === undefined) s.mutes.set(t, (list = []));
-        list.push({ slot: o.slot, cut: p.cut, until: p.until });
+        s.addMute(t, { slot: o.slot, cut: p.cut, until: p.until });
         return null;
       }
       case "trust": {

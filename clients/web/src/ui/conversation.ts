@@ -6,6 +6,7 @@
  */
 import { REACTIONS, type Reaction } from "../content.js";
 import { checkinAudience } from "../facilitator.js";
+import { t } from "../i18n.js";
 import { reply } from "../member_actions.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { People } from "../people.js";
@@ -31,6 +32,10 @@ function drawnFrom(m: ShownMessage, who: string, quote: string | null): string {
 export class ConversationScreen {
   private readonly list: HTMLOListElement;
   private readonly status: HTMLElement;
+  /** "You can read, but not write here until …" while this member is muted (12.6). */
+  private readonly muted: HTMLElement;
+  private form: HTMLFormElement | null = null;
+  private muteTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pending: HTMLUListElement;
   private readonly alert: HTMLElement;
   private readonly shown = new Map<string, Shown>();
@@ -49,11 +54,12 @@ export class ConversationScreen {
   ) {
     this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
+    this.muted = el(doc, "p", undefined, { role: "status", id: "mute-notice" });
     this.pending = el(doc, "ul", undefined, { "aria-label": "Waiting to be sent" });
     this.alert = el(doc, "div", undefined, { role: "alert" });
     this.lookalike = el(doc, "p", undefined, { role: "status", id: "lookalike-warning" });
     this.replying = el(doc, "div", undefined, { id: "replying" });
-    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.lookalike, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.muted, this.lookalike, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
     doc.title = "Your group · Holdspace";
     conv.onChange = () => this.update();
@@ -71,6 +77,7 @@ export class ConversationScreen {
     const words = el(doc, "textarea", undefined, { rows: "3", required: "" });
     const warning = el(doc, "input", undefined, { type: "text", maxlength: "100" });
     this.words = words;
+    this.form = f;
     f.append(el(doc, "h2", "Write to the group", { id: "write-h" }), this.replying, field(doc, "compose", "Your message", words), field(doc, "compose-cw", "Content warning, if it may upset someone (optional)", warning), el(doc, "button", "Send", { type: "submit" }));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -152,6 +159,18 @@ export class ConversationScreen {
     }
   }
 
+  /** While this member is muted: the notice, and no message box (the outbox would hold words every
+   * host refuses); drawn again when the mute ends. */
+  private showMute(member: boolean): void {
+    const now = this.conv.participant.clock();
+    const until = member ? this.conv.client.state.mutedUntil(this.conv.self, BigInt(now)) : null;
+    const text = until === null ? "" : t("You can read, but not write here until {when}.", { when: new Date(Number(until)).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) });
+    if (this.muted.textContent !== text) this.muted.textContent = text;
+    if (this.form !== null) this.form.hidden = until !== null;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = until === null ? null : setTimeout(() => this.update(), Math.min(Number(until) - now + 500, 2 ** 31 - 1));
+  }
+
   update(): void {
     const v = this.conv.view();
     const people = new People(this.conv.read(), this.conv.client.state, this.conv.self, this.conv.participant.clock());
@@ -161,6 +180,7 @@ export class ConversationScreen {
     this.help.pinned = v.pin;
     const status = this.statusText();
     if (this.status.textContent !== status) this.status.textContent = status;
+    this.showMute(v.status === "member");
     for (const m of v.messages) {
       let s = this.shown.get(m.id);
       const drawn = drawnFrom(m, authorText(people, m), replyQuote(this.doc, people, m)?.textContent ?? null);

@@ -1,7 +1,7 @@
 /**
  * The facilitator's tools beside the conversation: a menu ("Invite someone", "Members", "Reports",
- * "Check-ins") shown to a member whose role in the group state allows each (facilitator.ts), and a
- * route per tool in the address's fragment (`#invite`, `#members`, `#reports`, `#checkins`), so the
+ * "Check-ins", "Moderation log") shown to a member whose role in the group state allows each (facilitator.ts), and a
+ * route per tool in the address's fragment (`#invite`, `#members`, `#reports`, `#checkins`, `#log`), so the
  * browser's Back button returns to the conversation. A tool replaces the conversation in `main`
  * (the menu stays above it, the tool shown marked as the current page); the conversation's own
  * elements are kept as they are (what someone typed stays) and put back.
@@ -11,7 +11,9 @@ import type { Conversation } from "../participant.js";
 import { checkinsScreen } from "./checkins.js";
 import { el } from "./dom.js";
 import { inviteScreen } from "./invite.js";
+import { t } from "../i18n.js";
 import { membersScreen } from "./members.js";
+import { modlogScreen } from "./modlog.js";
 import { reportsScreen } from "./reports.js";
 
 /** One tool's screen: its root element, its title, and a redraw after the group changed. */
@@ -32,12 +34,14 @@ const TOOLS: readonly Tool[] = [
   { name: "members", allowed: (f) => f.seesReports, make: membersScreen },
   { name: "reports", allowed: (f) => f.seesReports, make: reportsScreen },
   { name: "checkins", allowed: (f) => f.seesCheckins, make: checkinsScreen },
+  { name: "log", allowed: (f) => f.seesReports, make: modlogScreen },
 ];
 
 function linkText(name: string, f: Facilitation): string {
   if (name === "invite") return "Invite someone";
   if (name === "members") return "Members";
   if (name === "checkins") return "Check-ins";
+  if (name === "log") return t("Moderation log");
   const open = f.openReports();
   return open === 0 ? "Reports" : `Reports (${open} open)`;
 }

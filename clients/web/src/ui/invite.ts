@@ -4,13 +4,17 @@
  * copy button and the same link as a QR code. The QR code is an `<svg>` built with DOM APIs (no
  * markup string, no inline style: the page's CSP stays as it is), from `qrcode-generator`.
  *
- * The link is shown once, on this screen: it is a capability, and nothing keeps it.
+ * The link is shown once, on this screen: it is a capability, and nothing keeps it. Below the form,
+ * the group's invites, newest first: the role, how many joined by each of how many, the expiry, and
+ * where it stands (open, used up, expired, revoked); "Revoke" on an open one asks first.
  */
 import qrcode from "qrcode-generator";
 import type { Role } from "../control.js";
-import { type Facilitation, MAX_INVITE_DAYS, MAX_INVITE_USES, type MadeInvite, ROLES } from "../facilitator.js";
+import { type Facilitation, type InviteStatus, type InviteView, MAX_INVITE_DAYS, MAX_INVITE_USES, type MadeInvite, ROLES } from "../facilitator.js";
+import { t } from "../i18n.js";
 import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
+import { whenText } from "./members.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Light modules around the code, as the QR standard asks. */
@@ -70,6 +74,8 @@ export function inviteScreen(doc: Document, fac: Facilitation): ToolScreen {
     alert,
     result,
   );
+  const invites = inviteList(doc, fac);
+  root.append(invites.root);
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     alert.replaceChildren();
@@ -82,7 +88,83 @@ export function inviteScreen(doc: Document, fac: Facilitation): ToolScreen {
         make.disabled = false;
       });
   });
-  return { root, title: "Invite someone", update: () => undefined };
+  return { root, title: "Invite someone", update: invites.update };
+}
+
+function statusWords(s: InviteStatus): string {
+  if (s === "open") return t("Open");
+  if (s === "used") return t("Used up");
+  if (s === "expired") return t("Expired");
+  return t("Revoked");
+}
+
+function roleLine(i: InviteView): string {
+  const until = whenText(i.expiresMs);
+  if (i.role === "facilitator") return t("For a facilitator · {used} of {uses} joined · until {until}", { used: i.used, uses: i.uses, until });
+  if (i.role === "moderator") return t("For a moderator · {used} of {uses} joined · until {until}", { used: i.used, uses: i.uses, until });
+  return t("For a member · {used} of {uses} joined · until {until}", { used: i.used, uses: i.uses, until });
+}
+
+/** The group's invites, newest first, each "Revoke"-able while open (asking first). */
+function inviteList(doc: Document, fac: Facilitation): { root: HTMLElement; update: () => void } {
+  const root = el(doc, "section", undefined, { "aria-labelledby": "invites-h" });
+  const list = el(doc, "ul", undefined, { id: "invites", class: "cards", "aria-labelledby": "invites-h" });
+  const empty = el(doc, "p", t("No invites yet."));
+  const status = el(doc, "p", undefined, { role: "status" });
+  const alert = el(doc, "div", undefined, { role: "alert" });
+  root.append(el(doc, "h2", t("The group's invites"), { id: "invites-h" }), status, alert, empty, list);
+  let drawn = "";
+  const update = (): void => {
+    const all = fac.invites();
+    const key = all.map((i) => `${i.hex}:${i.used}:${i.status}`).join(",");
+    if (key === drawn) return; // unchanged: an open question stays open
+    drawn = key;
+    empty.hidden = all.length > 0;
+    list.replaceChildren(...all.map((i) => inviteRow(doc, fac, i, status, alert)));
+  };
+  update();
+  return { root, update };
+}
+
+function inviteRow(doc: Document, fac: Facilitation, i: InviteView, status: HTMLElement, alert: HTMLElement): HTMLLIElement {
+  const short = i.hex.slice(0, 8);
+  const li = el(doc, "li", undefined, { "data-invite": i.hex });
+  const head = el(doc, "p");
+  head.append(el(doc, "strong", t("Invite {short}", { short })), doc.createTextNode(` · ${statusWords(i.status)}`));
+  li.append(head, el(doc, "p", roleLine(i)));
+  if (i.status !== "open") return li;
+  const revoke = el(doc, "button", t("Revoke invite {short}", { short }), { type: "button" });
+  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": t("Confirm revoking invite {short}", { short }) });
+  confirm.hidden = true;
+  revoke.addEventListener("click", () => {
+    const question = el(doc, "p", t("Revoke invite {short}? Nobody can join with it any more, on any server. Whoever joined with it already stays.", { short }), { tabindex: "-1" });
+    const yes = el(doc, "button", t("Yes, revoke invite {short}", { short }), { type: "button", class: "danger" });
+    const no = el(doc, "button", t("Keep it"), { type: "button" });
+    no.addEventListener("click", () => {
+      confirm.hidden = true;
+      revoke.hidden = false;
+      revoke.focus();
+    });
+    yes.addEventListener("click", () => {
+      yes.disabled = true;
+      alert.replaceChildren();
+      fac
+        .revoke(i.id)
+        .then(() => {
+          status.textContent = t("Invite {short} is revoked: nobody can join with it any more.", { short });
+        })
+        .catch((err: unknown) => {
+          yes.disabled = false;
+          showProblem(doc, alert, t("The invite could not be revoked. Try again when the group's node can be reached."), err);
+        });
+    });
+    confirm.replaceChildren(question, yes, no);
+    confirm.hidden = false;
+    revoke.hidden = true;
+    question.focus();
+  });
+  li.append(revoke, confirm);
+  return li;
 }
 
 function showInvite(doc: Document, result: HTMLElement, m: MadeInvite): void {

@@ -1,12 +1,26 @@
 /**
  * "Members", for moderators and facilitators: every member with its four-word label (17.14) and its
- * role from the group's state, and, where 12.5 allows it, "Remove" (and "Remove and ban"), each
- * asking first in plain words what will happen. The removed member gets no key of what is written
- * afterwards (the removal is followed by a rekey, facilitator.ts).
+ * role from the group's state, whether it is muted and until when, and, where 12.5 allows it,
+ * "Mute for…" (an hour, a day or a week, as the local app offers) or "Unmute", "Remove" and "Remove
+ * and ban", each asking first in plain words what will happen. The removed member gets no key of
+ * what is written afterwards (the removal is followed by a rekey, facilitator.ts).
  */
-import type { Facilitation, MemberView } from "../facilitator.js";
+import { type Facilitation, type MemberView, MUTE_MINUTES } from "../facilitator.js";
+import { t } from "../i18n.js";
 import { el, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
+
+/** How long a mute lasts, in words, by minutes. */
+function muteWords(minutes: number): string {
+  if (minutes === 60) return t("1 hour");
+  if (minutes === 1440) return t("1 day");
+  return t("1 week");
+}
+
+/** A date and time in the reader's own zone and words. */
+export function whenText(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
 
 const ROLE_WORDS = { member: "member", moderator: "moderator", facilitator: "facilitator" } as const;
 
@@ -25,7 +39,7 @@ export function membersScreen(doc: Document, fac: Facilitation): ToolScreen {
   let drawn = "";
   const draw = (): void => {
     const members = fac.members();
-    const key = members.map((m) => `${m.hex}:${m.role}:${m.mayRemove}`).join(",");
+    const key = members.map((m) => `${m.hex}:${m.role}:${m.mayRemove}:${m.mutedUntil}`).join(",");
     if (key === drawn) return; // unchanged: an open confirmation stays open
     drawn = key;
     list.replaceChildren(...members.map((m) => row(doc, fac, m, status, alert)));
@@ -39,6 +53,8 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
   const who = el(doc, "p");
   who.append(el(doc, "strong", m.you ? `You (${m.label})` : m.label), doc.createTextNode(` · ${ROLE_WORDS[m.role]}`));
   li.append(who);
+  if (m.mutedUntil !== null) li.append(el(doc, "p", t("Muted until {when}: they can read, but not write to the group.", { when: whenText(m.mutedUntil) }), { class: "state" }));
+  if (m.mayMute) li.append(muteControls(doc, fac, m, status, alert));
   if (!m.mayRemove) return li;
   const actions = el(doc, "p");
   const confirm = el(doc, "div", undefined, { role: "group", "aria-label": `Confirm removing ${m.label}` });
@@ -79,4 +95,65 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
   actions.append(remove, ban);
   li.append(actions, confirm);
   return li;
+}
+
+/** "Mute {label} for…" (then the length and a question in plain words), or "Unmute {label}" for a
+ * member muted now; what was done is said in `status`, a failure in `alert`. */
+function muteControls(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElement, alert: HTMLElement): HTMLElement {
+  const box = el(doc, "div");
+  const open = el(doc, "button", m.mutedUntil === null ? t("Mute {name} for…", { name: m.label }) : t("Unmute {name}", { name: m.label }), { type: "button" });
+  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": m.mutedUntil === null ? t("Confirm muting {name}", { name: m.label }) : t("Confirm unmuting {name}", { name: m.label }) });
+  confirm.hidden = true;
+  const close = (): void => {
+    confirm.hidden = true;
+    open.hidden = false;
+    open.focus();
+  };
+  const done = (run: () => Promise<string>, yes: HTMLButtonElement, failed: string): void => {
+    yes.disabled = true;
+    alert.replaceChildren();
+    run()
+      .then((said) => {
+        status.textContent = said;
+      })
+      .catch((err: unknown) => {
+        yes.disabled = false;
+        showProblem(doc, alert, failed, err);
+      });
+  };
+  open.addEventListener("click", () => {
+    const no = el(doc, "button", t("Cancel"), { type: "button" });
+    no.addEventListener("click", close);
+    const failed = t("That did not work. Try again when the group's node can be reached.");
+    if (m.mutedUntil === null) {
+      const question = el(doc, "p", t("Mute {name} for a while? They keep reading and can still check in and report privately, but every server refuses their messages to the group until the time is up.", { name: m.label }), { tabindex: "-1" });
+      const length = el(doc, "select", undefined, { id: `mute-${m.hex.slice(0, 16)}` });
+      for (const minutes of MUTE_MINUTES) length.append(el(doc, "option", muteWords(minutes), { value: String(minutes) }));
+      const pick = el(doc, "p");
+      pick.append(el(doc, "label", t("For how long"), { for: length.id }), length);
+      const yes = el(doc, "button", t("Yes, mute {name}", { name: m.label }), { type: "button", class: "danger" });
+      yes.addEventListener("click", () =>
+        done(async () => t("{name} is muted until {when}: they can still read.", { name: m.label, when: whenText(await fac.mute(m.key, Number(length.value))) }), yes, failed),
+      );
+      confirm.replaceChildren(question, pick, yes, no);
+      open.hidden = true;
+      confirm.hidden = false;
+      question.focus();
+    } else {
+      const question = el(doc, "p", t("Let {name} write to the group again? Their next messages reach everyone.", { name: m.label }), { tabindex: "-1" });
+      const yes = el(doc, "button", t("Yes, unmute {name}", { name: m.label }), { type: "button" });
+      yes.addEventListener("click", () =>
+        done(async () => {
+          await fac.unmute(m.key);
+          return t("{name} can write to the group again.", { name: m.label });
+        }, yes, failed),
+      );
+      confirm.replaceChildren(question, yes, no);
+      open.hidden = true;
+      confirm.hidden = false;
+      question.focus();
+    }
+  });
+  box.append(open, confirm);
+  return box;
 }

@@ -33,7 +33,7 @@ import { fail, HoldspaceError } from "./errors.js";
 import type { GroupAbout } from "./about.js";
 import { publishControl } from "./facilitator.js";
 import { createIdentityDocument, derivePseudonym, verifyIdentityDocument } from "./identity.js";
-import { buildRekey, isCleanEpoch } from "./keyring.js";
+import { buildRekey } from "./keyring.js";
 import { VisitBook } from "./notify.js";
 import { Conversation, type NodeLink, type Participant } from "./participant.js";
 import type { GroupRecord } from "./profile.js";
@@ -112,10 +112,11 @@ export function newGenesis(me: Participant, timeMs: bigint, nonce: Uint8Array = 
 /**
  * Starts a group on the node of `link` with `about` as its profile, `me` its first facilitator;
  * resolves with its conversation, connected over `link`. Checked first: the profile
- * (`profileContent`). A node's definite refusal of the genesis (`admission.closed`,
- * `admission.token_required`, `admission.max_groups`, `quota.node_full`, …) forgets the group and is
- * thrown as it is; so is any error after the genesis was accepted (the group then exists, and its
- * first epoch and profile are sent when it is opened again).
+ * (`profileContent`). A node's refusal of the genesis (`admission.closed`,
+ * `admission.token_required`, `admission.max_groups`, `quota.node_full`, …) is thrown as it is, and
+ * forgets the group unless `UNSETTLED`. Once the genesis is accepted the group exists and this
+ * resolves: a first epoch not published then is published when the group is opened
+ * (`ensureFirstEpoch`), and the profile waits in the outbox until it is sent.
  */
 export async function startGroup(me: Participant, link: NodeLink, about: GroupAbout): Promise<Conversation> {
   const profile = profileContent(about);
@@ -134,19 +135,20 @@ export async function startGroup(me: Participant, link: NodeLink, about: GroupAb
     throw e;
   }
   const conv = new Conversation(me, record);
-  await conv.connect(link);
-  await firstEpoch(conv);
-  await conv.compose(profile);
+  try {
+    await conv.connect(link);
+    await ensureFirstEpoch(conv);
+  } catch (e) {
+    if (!(e instanceof HoldspaceError)) throw e; // the group exists: its first epoch is published when it is opened
+  }
+  await conv.compose(profile); // kept in the outbox until it is sent
   return conv;
 }
 
-/** The first epoch of a group this member started (13.1: a rekey to the members, itself), unless
- * the group has a clean one already. */
-export async function firstEpoch(conv: Conversation): Promise<void> {
-  await publishControl(conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, conv.self).payload));
-}
-
-/** The hex id of a group, as the page names it in an element id. */
-export function groupKey(record: GroupRecord): string {
-  return toHex(record.groupId).slice(0, 16);
+/** Publishes the group's first epoch (13.1: a rekey to its members, at first only its creator) if
+ * it has none yet and this member is a member; else does nothing. */
+export async function ensureFirstEpoch(conv: Conversation): Promise<void> {
+  const g = conv.client.state;
+  if (g.state.epochs.length > 0 || !g.state.members.has(toHex(conv.self))) return;
+  await publishControl(conv, CONTROL_KIND.rekey, (now) => (now.state.epochs.length > 0 ? null : buildRekey(now, conv.self).payload));
 }

@@ -15,7 +15,7 @@ import { CONTROL_KIND, decodeControlPayload, type Genesis, MESSAGE_KIND } from "
 import { decodeEntry } from "../src/entry.js";
 import { HoldspaceError } from "../src/errors.js";
 import { Facilitation } from "../src/facilitator.js";
-import { genesisContext, listGroups, opened, startGroup } from "../src/groups.js";
+import { ensureFirstEpoch, genesisContext, listGroups, opened, startGroup } from "../src/groups.js";
 import { encodeInviteToken, parseInvite } from "../src/invite.js";
 import { KeyStore } from "../src/keystore.js";
 import { VisitBook } from "../src/notify.js";
@@ -199,6 +199,14 @@ test("a genesis the node refuses leaves no group behind; an unsettled answer kee
   await conv.connect(node);
   assert.equal(kept.join, null);
   assert.ok(equalBytes(decodeEntry(node.items[0]![1]).id, kept.groupId));
+  assert.equal(conv.view().status, "waiting", "no epoch yet");
+  await ensureFirstEpoch(conv);
+  await ensureFirstEpoch(conv); // once only
+  assert.equal(conv.view().status, "member");
+  assert.deepEqual(
+    node.items.map(([, h]) => decodeEntry(h).header.k),
+    [CONTROL_KIND.genesis, CONTROL_KIND.rekey],
+  );
 });
 
 test("a group's name is checked before anything is signed", async () => {

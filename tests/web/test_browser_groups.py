@@ -92,7 +92,6 @@ def journey(web: WebNode, first: str, second: str, py: Callable[..., Any]) -> di
             menu.get_by_role("button", name="Your groups").click()
             page.get_by_role("heading", name="Your groups", exact=True).wait_for()
             out["list2"] = page.locator("#groups li").all_inner_texts()
-            check_screen(page, reports, "groups-list-three")
             page.locator("#groups").get_by_role("button", name="Thursday circle").click()
             page.locator("#messages li", has_text="Welcome to Thursday").wait_for(timeout=30_000)
             out["thursday"] = page.locator("#messages li").all_inner_texts()

@@ -5,9 +5,12 @@
  * items and visit mark across a reload; a group started in the browser has the genesis of 12.2, its
  * creator as facilitator holding a clean epoch, its profile, and lets in a person who joins by the
  * invite it makes; a refused genesis (the node's admission) leaves no group behind, an unsettled one
- * is kept and sent when the group is opened; a bad name is refused before anything is signed.
+ * is kept and sent when the group is opened; a bad name is refused before anything is signed. The
+ * started group's entries are written to `build/started-group.json` for the Python client to read
+ * (tests/web/started_group.py, run by tests/web/test_web_client.py after `npm test`).
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { equalBytes, toHex } from "../src/bytes.js";
 import { currentProfile } from "../src/about.js";
@@ -178,6 +181,10 @@ test("a group started in the browser: the genesis of 12.2, its creator a facilit
   assert.equal(theirs.view().status, "member");
   assert.deepEqual(texts(theirs), ["Welcome"]);
   assert.equal(theirs.client.state.state.members.get(toHex(theirs.self))?.role, "member");
+  // for the Python side (tests/web/started_group.py): the group's entries and the creator's master secret
+  await conv.kept();
+  const out = { master: toHex(me.profile.master), node: NODE, name: "Evening circle", description: "A quiet place to talk", entries: node.items.map(([, h, p]) => [toHex(h), p === null ? null : toHex(p)]) };
+  writeFileSync(new URL("../started-group.json", import.meta.url), JSON.stringify(out));
 });
 
 test("a genesis the node refuses leaves no group behind; an unsettled answer keeps it, sent when the group is opened", async () => {

@@ -70,9 +70,6 @@ async function connect(): Promise<{ client: NodeClient; address: string; nodeKey
   return { client, address: endpoints.address, nodeKey };
 }
 
-/** The first words on a group's page just after it was started. */
-const STARTED_HINT = 'Your group is ready, and you are its facilitator. To bring people in, choose "Invite someone" in the facilitator tools.';
-
 /**
  * Opens the conversation of `record` over `client` (a new session if null). Everything the screen
  * starts (the session and its subscription, the facilitator's timers, the notices, the idle lock,
@@ -94,7 +91,7 @@ async function openConversation(ctx: Ctx, me: Participant, record: GroupRecord, 
     });
   };
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help, circle);
-  if (hint !== null) ctx.main.querySelector("h1")?.after(el(ctx.doc, "p", t(hint), { role: "status", id: "started-hint" }));
+  if (hint !== null) ctx.main.querySelector("h1")?.after(el(ctx.doc, "p", hint, { role: "status", id: "started-hint" }));
   addSessions(ctx.doc, ctx.main, conv);
   const fac = attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "", scope.signal);
   const lockPage = (): void => {
@@ -169,14 +166,18 @@ async function showHome(ctx: Ctx, me: Participant): Promise<void> {
     start: () => startScreen(ctx, me),
     join: async (text) => {
       const invite = parseInvite(text.includes("#") && !text.includes("://") ? text.slice(text.indexOf("#") + 1) : text);
-      await join(ctx, invite, me, await connect());
+      const link = await connect();
+      await join(ctx, invite, me, link).catch((e: unknown) => {
+        link.client.close();
+        throw e;
+      });
     },
     lock: () => ctx.doc.defaultView?.location.replace("/"),
   });
 }
 
 /** "Start a group" (ui/start_group.ts, groups.ts): on the node that serves the page; then the
- * group's page, with a first hint. */
+ * group's page, with a first hint (after the recovery key, for an identity that has none yet). */
 function startScreen(ctx: Ctx, me: Participant): void {
   showStartGroup(
     ctx.doc,
@@ -186,12 +187,43 @@ function startScreen(ctx: Ctx, me: Participant): void {
       let conv: Conversation;
       try {
         conv = await startGroup(me, link.client, about);
-      } finally {
-        link.client.close(); // the group's page opens its own session
+      } catch (e) {
+        link.client.close();
+        throw e;
       }
-      await openConversation(ctx, me, conv.record, null, STARTED_HINT);
+      const record = conv.record;
+      const open = (): void => void openConversation(ctx, me, record, null, t('Your group is ready, and you are its facilitator. To bring people in, choose "Invite someone" in the facilitator tools.'));
+      if (me.profile.backupKey !== null) {
+        await putBackupOnNode(me.profile, link.client, record).catch(() => undefined); // the new membership
+        link.client.close(); // the group's page opens its own session (one conversation of the group at a time)
+        open();
+        return;
+      }
+      const words = makeRecoveryKey(me.profile); // shown once, never kept
+      await me.save();
+      const problem = await putBackupOnNode(me.profile, link.client, record).then(() => null, (e: unknown) => e ?? "error");
+      link.client.close(); // the group's page opens its own session
+      showRecoveryKey(ctx.doc, ctx.main, words, problem, open);
     },
     () => void showHome(ctx, me),
+  );
+}
+
+/** "Start a new group instead", in a browser without an identity: a passphrase first (the
+ * identity is made then), then "Start a group". */
+function startFirst(ctx: Ctx): void {
+  let made: Participant | null = null; // a second try keeps the identity made
+  showChoosePassphrase(
+    ctx.doc,
+    ctx.main,
+    async (passphrase) => {
+      const link = await connect();
+      link.client.close();
+      made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
+      startScreen(ctx, made);
+    },
+    t("Continue"),
+    t("Making your keys. This takes a few seconds…"),
   );
 }
 
@@ -294,5 +326,8 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
       await home(ctx, me, me.profile.groups.length === 1 ? (await connect()).client : null);
     });
     main.append(restoreButton(doc, "Forgot your passphrase? Restore with your recovery words", () => startRestore(ctx)));
-  } else main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
+  } else {
+    main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
+    main.append(restoreButton(doc, t("Start a new group instead"), () => startFirst(ctx)));
+  }
 }

@@ -142,6 +142,7 @@ async def test_a_person_starts_a_group_in_the_browser_a_python_client_joins_it_a
     # the browser's group, as the Python client reads it: a genesis whose creator is a facilitator
     made = InviteLink.parse(out["made"])
     assert made.token.group_id == joined[0].group_id
+    assert made.token.name == joined[0].name == "Evening circle"  # the invite carries the group's name
     genesis = joined[0].genesis
     assert genesis is not None and genesis.kind == kinds.GENESIS and genesis.entry_id == made.token.group_id
     creator = genesis.author

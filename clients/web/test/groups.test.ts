@@ -169,6 +169,7 @@ test("a group started in the browser: the genesis of 12.2, its creator a facilit
   // an invite made by the creator lets a second browser person in
   const fac = new Facilitation(conv, ORIGIN);
   const made = await fac.invite({ role: "member", uses: 1, days: 7 });
+  assert.equal(parseInvite(made.link).token.name, "Evening circle", "the invite carries the group's name");
   const other = await person(clock);
   const joined = await other.me.join(node, parseInvite(made.link).token, true);
   const theirs = new Conversation(other.me, joined);

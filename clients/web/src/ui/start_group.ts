@@ -79,7 +79,7 @@ export function showStartGroup(doc: Document, main: HTMLElement, start: (about: 
     top,
     h1,
     el(doc, "p", t("The group is kept by this community node. You will be its first facilitator: you invite people, and you can change its name, description and guidelines later in \"About the group\".")),
-    el(doc, "p", t("Everyone who joins reads the name, the description and the guidelines. The node cannot read them.")),
+    el(doc, "p", t("The invites you make carry the group's name. Members read the description and the guidelines on \"About the group\". The node cannot read them.")),
     form,
   );
   main.dataset["screen"] = "start-group";

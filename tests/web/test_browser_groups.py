@@ -4,7 +4,9 @@ group's name and description: genesis, first epoch and profile as the Python cli
 makes an invite there; a Python client joins by that very link and writes, and the page shows it. A
 group made with the Python client library is joined by pasting its link on "Your groups" while the
 page is unlocked; switching between the two shows each one's messages only. axe-core finds no
-violation on the new screens, and none scrolls sideways at 390 px wide with the text at 200 %."""
+violation on the new screens, and none scrolls sideways at 390 px wide with the text at 200 %. A node
+whose operator lets nobody start groups refuses the next one: the page says so in words, with the
+code behind "Details", and no group is left behind."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import trio
 from playwright.sync_api import Page, expect, sync_playwright
 
 from holdspace.clients.participant import Participant
+from holdspace.node.admission import Policy
 from holdspace.protocol import kinds
 from holdspace.protocol.address import InviteLink, InviteToken
 from holdspace.protocol.content import Text
@@ -103,6 +106,19 @@ def journey(web: WebNode, thursday: str, py: Callable[..., Any]) -> dict[str, An
             out["evening_after"] = page.locator("#messages li").all_inner_texts()
             open_group(page, "Thursday circle")
             page.locator("#messages li", has_text="Later on Thursday").wait_for(timeout=30_000)
+            # 5. A node whose operator lets nobody start groups: said in plain words, the code behind Details
+            py("close_node")
+            page.get_by_role("navigation", name="This group").get_by_role("button", name="Your groups").click()
+            page.get_by_role("button", name="Start a group").click()
+            page.get_by_label("The group's name").fill("Night circle")
+            page.get_by_role("button", name="Start the group").click()
+            refusal = page.get_by_role("alert")
+            refusal.get_by_text("Details").wait_for(timeout=30_000)
+            refusal.get_by_text("Details").click()
+            out["refusal"] = refusal.inner_text()
+            page.get_by_role("button", name="Back to your groups").click()
+            expect(page.locator("#groups li")).to_have_count(2)
+            out["list3"] = page.locator("#groups li").all_inner_texts()
         finally:
             browser.close()
     assert not problems, problems
@@ -127,6 +143,8 @@ async def test_a_person_starts_a_group_in_the_browser_a_python_client_joins_it_a
             elif name == "pat_says":
                 await pat.sync(s2, joined[0])
                 await pat.send(s2, joined[0], args[0])
+            elif name == "close_node":
+                web.node.core.policy = Policy(create="closed")
             elif name == "fay_says":
                 await fay.send(s, thursday, args[0])
             return None
@@ -157,4 +175,7 @@ async def test_a_person_starts_a_group_in_the_browser_a_python_client_joins_it_a
     assert not any(FROM_PAT in m or WELCOME in m for m in out["thursday"])
     assert any(FROM_PAT in m for m in out["evening"]) and any(WELCOME in m for m in out["evening"])
     assert not any("Thursday" in m for m in out["evening_after"])
+    # the refusal: the reason in words, the code behind Details, and no group left behind
+    assert "does not let anyone start new groups" in out["refusal"] and "admission.closed" in out["refusal"]
+    assert out["list3"] == ["Thursday circle", "Evening circle"]
     assert out["evening_name"] == "Evening circle"  # the profile the browser published

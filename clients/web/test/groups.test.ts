@@ -93,6 +93,9 @@ async function twoGroups(mixed: boolean): Promise<void> {
     r2.view().outbox.map((i) => i.text),
     ["Waiting for the second group"],
   );
+  const kept = async (g: Uint8Array): Promise<number> => (await again.history.keys("msg")).filter((k) => k.startsWith(`${toHex(g)}.`)).length;
+  assert.equal(await kept(joinOne.groupId), 3, "the first group's three messages, kept under its own id");
+  assert.equal(await kept(joinTwo.groupId), 1);
   const fetchedBefore = node.items.length;
   await r1.connect(node);
   await r2.connect(node);

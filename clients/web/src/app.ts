@@ -146,8 +146,9 @@ async function openConversation(ctx: Ctx, me: Participant, record: GroupRecord, 
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }
+  if (scope.signal.aborted) return; // the person went back to "Your groups" meanwhile
   await notices.settle(); // "New since your last visit", and notices from here on
-  if (!scope.signal.aborted) await rememberName(me, record.groupId, profileName(conv)).catch(() => undefined);
+  await rememberName(me, record.groupId, profileName(conv)).catch(() => undefined);
 }
 
 /** After unlocking: the one group there is, or "Your groups" (none, or several). `client`: a

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from holdspace.protocol import backup, keyfile
+from tests.web.started_group import check_started_group
 from tests.web.web_node import WEB, web_lock
 
 pytestmark = pytest.mark.skipif(
@@ -92,3 +93,4 @@ def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest
     assert keyfile.open_secret("browser passphrase ✓", bytes.fromhex(sealed["keyfile"])).hex() == sealed["plaintext"]
     key = backup.backup_key(backup.parse_words(sealed["words"]))
     assert backup.open_backup(key, bytes.fromhex(sealed["backup"])).encode().hex() == sealed["backup_plaintext"]
+    check_started_group(installed / "build" / "started-group.json")  # a group the browser started

@@ -1,8 +1,11 @@
 /**
  * The page's journey (spec 14.3, 14.4, 15.8): `/join#hsinvite:…` shows the invitation, then a new
  * passphrase (or, with an identity already in this browser, the passphrase to unlock it), then
- * joins and opens the conversation; `/` asks for the passphrase and opens the conversation of the
- * group joined last. "Need help now?" sits above every screen.
+ * joins and opens the conversation; `/` asks for the passphrase and opens "Your groups" (ui/groups.ts:
+ * each group, the one opened last first; "Start a group"; "Join another group" by its link), or, in
+ * a browser that holds exactly one group, that group's conversation. Every group's page has "Your
+ * groups" in its menu; going back there stops everything that page started (its session too).
+ * "Need help now?" sits above every screen.
  *
  * Keys live only in this browser: the identity sealed under the passphrase in IndexedDB
  * (keystore.ts), the history sealed under a key inside it (history.ts). After a join the address
@@ -20,6 +23,12 @@ import { missing, showJoinScreen } from "./join_page.js";
 import { KEYS_STORE, KeyStore } from "./keystore.js";
 import { type FlushResult, flushWhenOnline } from "./outbox.js";
 import { Conversation, type Participant, Participant as P } from "./participant.js";
+import { ensureFirstEpoch, listGroups, opened, rememberName, startGroup } from "./groups.js";
+import { t } from "./i18n.js";
+import { parseInvite } from "./invite.js";
+import { profileName } from "./notify.js";
+import { showGroups } from "./ui/groups.js";
+import { showStartGroup } from "./ui/start_group.js";
 import { IndexedDBStorage, type Storage } from "./storage.js";
 import { registerServiceWorker } from "./sw_register.js";
 import { fetchEndpoints, openChannel } from "./transport.js";
@@ -61,15 +70,19 @@ async function connect(): Promise<{ client: NodeClient; address: string; nodeKey
   return { client, address: endpoints.address, nodeKey };
 }
 
-async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): Promise<void> {
-  const record = me.profile.groups.at(-1);
-  if (record === undefined) {
-    ctx.main.replaceChildren(...missing(ctx.doc));
-    return;
-  }
+/**
+ * Opens the conversation of `record` over `client` (a new session if null). Everything the screen
+ * starts (the session and its subscription, the facilitator's timers, the notices, the idle lock,
+ * the listeners of the window) stops when the person goes back to "Your groups": nothing of one
+ * group's page goes on working while another's is open.
+ */
+async function openConversation(ctx: Ctx, me: Participant, record: GroupRecord, client: NodeClient | null, hint: string | null = null): Promise<void> {
+  await opened(me, record);
+  const scope = new AbortController();
   const conv = new Conversation(me, record);
   let current = client;
   const circle = (): void => {
+    if (current === null) return;
     const saved = { nodes: [...ctx.main.childNodes], title: ctx.doc.title }; // what someone typed stays
     void openCircle(ctx, me, record, current, () => {
       ctx.main.replaceChildren(...saved.nodes);
@@ -78,43 +91,141 @@ async function openConversation(ctx: Ctx, me: Participant, client: NodeClient): 
     });
   };
   const screen = new ConversationScreen(ctx.doc, ctx.main, conv, ctx.help);
-  addSessions(ctx.doc, ctx.main, conv, circle); // the way into the live circle, while a session is on
-  attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "");
-  addGroupMenu(ctx.doc, ctx.main, conv, () => {
-    current.close();
+  if (hint !== null) ctx.main.querySelector("h1")?.after(el(ctx.doc, "p", hint, { role: "status", id: "started-hint" }));
+  addSessions(ctx.doc, ctx.main, conv, circle, scope.signal); // the way into the live circle, while a session is on
+  const fac = attachFacilitation(ctx.doc, ctx.main, conv, ctx.doc.defaultView?.location.origin ?? "", scope.signal);
+  const lockPage = (): void => {
+    current?.close();
     ctx.doc.defaultView?.location.replace("/"); // a new page: nothing of this one's keys stays in memory
+  };
+  let stopIdle: () => void = () => undefined;
+  let stopOnline: () => void = () => undefined;
+  const leave = (): void => {
+    scope.abort();
+    fac.stop();
+    stopIdle();
+    stopOnline();
+    conv.onChange = () => undefined;
+    current?.close();
+    current = null;
+    void rememberName(me, record.groupId, profileName(conv)).catch(() => undefined);
+  };
+  addGroupMenu(ctx.doc, ctx.main, conv, lockPage, () => {
+    leave();
+    ctx.doc.defaultView?.history.replaceState(null, "", "/");
+    void showHome(ctx, me);
   });
   const care = new CareSettings(me.history);
   let careOn = (await care.read()).check;
   attachCareNote(ctx.doc, ctx.main, conv, ctx.help, () => careOn);
-  const lockPage = (): void => {
-    current.close();
-    ctx.doc.defaultView?.location.replace("/");
-  };
-  let stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, (await care.read()).idleMinutes, lockPage);
+  stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, (await care.read()).idleMinutes, lockPage);
   attachCareSettings(ctx.doc, ctx.main, care, (choices) => {
     careOn = choices.check;
     stopIdle();
     stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, choices.idleMinutes, lockPage);
   });
-  const notices = attachNotices(ctx.doc, ctx.main, conv, new VisitBook(me.history), ctx.doc.defaultView);
+  const notices = attachNotices(ctx.doc, ctx.main, conv, new VisitBook(me.history), ctx.doc.defaultView, Date.now, scope.signal);
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
-    if (next !== current) current.close();
+    if (scope.signal.aborted) {
+      next.close(); // the page opened another group meanwhile
+      return { sent: [], refused: [], stoppedBy: "web.unreachable" };
+    }
+    if (current !== null && next !== current) current.close();
     current = next;
     const node = next.hello?.node;
     const here = node === undefined || record.hosts.some((h) => equalBytes(parseNodeAddress(h).nodeKey, node));
     const flushed = await conv.connect(next, here);
+    await ensureFirstEpoch(conv); // a group started here whose first epoch was not published yet
     screen.reachable();
     return flushed;
   };
   const win = ctx.doc.defaultView;
-  if (win !== null) flushWhenOnline(win, async () => reconnect((await connect()).client));
+  if (win !== null) stopOnline = flushWhenOnline(win, async () => reconnect((await connect()).client));
   try {
-    await reconnect(client);
+    await reconnect(current ?? (await connect()).client);
   } catch (err) {
     screen.unreachable(err); // the screen stays: what was written is kept in the outbox
   }
+  if (scope.signal.aborted) return; // the person went back to "Your groups" meanwhile
   await notices.settle(); // "New since your last visit", and notices from here on
+  await rememberName(me, record.groupId, profileName(conv)).catch(() => undefined);
+}
+
+/** After unlocking: the one group there is, or "Your groups" (none, or several). `client`: a
+ * session already open, used for the one group (else closed). */
+async function home(ctx: Ctx, me: Participant, client: NodeClient | null): Promise<void> {
+  const only = me.profile.groups.length === 1 ? me.profile.groups[0] : undefined;
+  if (only !== undefined) return openConversation(ctx, me, only, client);
+  client?.close();
+  await showHome(ctx, me);
+}
+
+/** "Your groups" (ui/groups.ts). */
+async function showHome(ctx: Ctx, me: Participant): Promise<void> {
+  showGroups(ctx.doc, ctx.main, await listGroups(me), {
+    open: (item) => void openConversation(ctx, me, item.record, null),
+    start: () => startScreen(ctx, me),
+    join: async (text) => {
+      const invite = parseInvite(text.includes("#") && !text.includes("://") ? text.slice(text.indexOf("#") + 1) : text);
+      const link = await connect();
+      await join(ctx, invite, me, link).catch((e: unknown) => {
+        link.client.close();
+        throw e;
+      });
+    },
+    lock: () => ctx.doc.defaultView?.location.replace("/"),
+  });
+}
+
+/** "Start a group" (ui/start_group.ts, groups.ts): on the node that serves the page; then the
+ * group's page, with a first hint (after the recovery key, for an identity that has none yet). */
+function startScreen(ctx: Ctx, me: Participant): void {
+  showStartGroup(
+    ctx.doc,
+    ctx.main,
+    async (about) => {
+      const link = await connect();
+      let conv: Conversation;
+      try {
+        conv = await startGroup(me, link.client, about);
+      } catch (e) {
+        link.client.close();
+        throw e;
+      }
+      const record = conv.record;
+      const open = (): void => void openConversation(ctx, me, record, null, t('Your group is ready, and you are its facilitator. To bring people in, choose "Invite someone" in the facilitator tools.'));
+      if (me.profile.backupKey !== null) {
+        await putBackupOnNode(me.profile, link.client, record).catch(() => undefined); // the new membership
+        link.client.close(); // the group's page opens its own session (one conversation of the group at a time)
+        open();
+        return;
+      }
+      const words = makeRecoveryKey(me.profile); // shown once, never kept
+      await me.save();
+      const problem = await putBackupOnNode(me.profile, link.client, record).then(() => null, (e: unknown) => e ?? "error");
+      link.client.close(); // the group's page opens its own session
+      showRecoveryKey(ctx.doc, ctx.main, words, problem, open);
+    },
+    () => void showHome(ctx, me),
+  );
+}
+
+/** "Start a new group instead", in a browser without an identity: a passphrase first (the
+ * identity is made then), then "Start a group". */
+function startFirst(ctx: Ctx): void {
+  let made: Participant | null = null; // a second try keeps the identity made
+  showChoosePassphrase(
+    ctx.doc,
+    ctx.main,
+    async (passphrase) => {
+      const link = await connect();
+      link.client.close();
+      made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
+      startScreen(ctx, made);
+    },
+    t("Continue"),
+    t("Making your keys. This takes a few seconds…"),
+  );
 }
 
 /** The group's live circle on its own screen, over the conversation's session (`ui/call.ts`);
@@ -141,18 +252,16 @@ async function join(ctx: Ctx, invite: ParsedInvite, me: Participant, link: { cli
   }
   const loc = ctx.doc.defaultView?.location;
   if (loc !== undefined) ctx.doc.defaultView?.history.replaceState(null, "", "/");
-  const record = me.group(invite.token.groupId)!;
-  me.profile.groups.splice(me.profile.groups.indexOf(record), 1);
-  me.profile.groups.push(record); // the group opened last is the one the page opens
+  const record = me.group(invite.token.groupId)!; // added to the others: the conversation opens it first in the list
   if (me.profile.backupKey !== null) {
     void putBackupOnNode(me.profile, link.client, record).catch(() => undefined); // the new membership
-    await openConversation(ctx, me, link.client);
+    await openConversation(ctx, me, record, link.client);
     return;
   }
   const words = makeRecoveryKey(me.profile); // shown once, never kept
   await me.save();
   const problem = await putBackupOnNode(me.profile, link.client, record).then(() => null, (e: unknown) => e ?? "error");
-  showRecoveryKey(ctx.doc, ctx.main, words, problem, () => void openConversation(ctx, me, link.client));
+  showRecoveryKey(ctx.doc, ctx.main, words, problem, () => void openConversation(ctx, me, record, link.client));
 }
 
 /** "Restore on this device" (14.8): the backup the node keeps for the words, opened, sealed here. */
@@ -161,7 +270,7 @@ function startRestore(ctx: Ctx): void {
     const link = await connect();
     const { backup, key } = await fetchBackup(link.client, words);
     const me = await P.restore(ctx.keys, ctx.storage, passphrase, backup, key);
-    await openConversation(ctx, me, link.client);
+    await home(ctx, me, link.client);
   });
 }
 
@@ -215,8 +324,11 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
   if (await ctx.keys.exists()) {
     showUnlock(doc, main, async (passphrase) => {
       const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
-      await openConversation(ctx, me, (await connect()).client);
+      await home(ctx, me, me.profile.groups.length === 1 ? (await connect()).client : null);
     });
     main.append(restoreButton(doc, "Forgot your passphrase? Restore with your recovery words", () => startRestore(ctx)));
-  } else main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
+  } else {
+    main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
+    main.append(restoreButton(doc, t("Start a new group instead"), () => startFirst(ctx)));
+  }
 }

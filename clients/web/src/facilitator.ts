@@ -33,6 +33,7 @@ import { newInvite } from "./invite_payloads.js";
 import { buildRekey, isCleanEpoch } from "./keyring.js";
 import { myTurn, STEP } from "./keyshare.js";
 import { label } from "./labels.js";
+import { profileName } from "./notify.js";
 import type { Conversation } from "./participant.js";
 import { removalWords } from "./removal.js";
 import { checkinRecipients, moderationLog } from "./support.js";
@@ -428,7 +429,8 @@ export class Facilitation {
   /**
    * Makes an invite (12.3) and its token (14.3), the same a Python client makes: the invite names
    * the heads, the role, the expiry (now + days) and the uses; the token carries the group, the
-   * invite entry's id, the secret seed and the group's hosts, this browser's home node first.
+   * invite entry's id, the secret seed, the group's hosts, this browser's home node first, and the
+   * group's name (its current profile's, 17.12) unless it has none or an invite cannot carry it.
    * Checked first: this member is a facilitator (`client.not_facilitator`); the role is one of the
    * three, uses 1 to 100 and days 1 to 30, whole numbers (`client.bad_argument`).
    */
@@ -445,7 +447,14 @@ export class Facilitation {
     const homeKey = toHex(parseNodeAddress(home).nodeKey);
     const others = [...this.g.state.hosts.entries()].filter(([k]) => k !== homeKey).map(([, a]) => a);
     const nodes = [home, ...others].slice(0, HOSTS_IN_TOKEN);
-    const text = encodeInviteToken({ groupId: this.conv.record.groupId, inviteId: entry.id, seed, nodes });
+    const made = { groupId: this.conv.record.groupId, inviteId: entry.id, seed, nodes };
+    const name = profileName(this.conv); // the group's name, as the Python client's invites carry it (14.3)
+    let text = encodeInviteToken(name === null ? made : { ...made, name });
+    try {
+      parseInvite(text);
+    } catch {
+      text = encodeInviteToken(made); // a name an invite cannot carry: the invite goes without it
+    }
     const token = parseInvite(text).token;
     return { token: text, link: inviteLink(this.origin, token), role: r.role, uses: r.uses, expiresMs };
   }

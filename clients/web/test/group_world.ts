@@ -4,10 +4,11 @@
  * joining by an invite.
  */
 import type { CborMap, CborValue } from "../src/cbor.js";
-import { equalBytes } from "../src/bytes.js";
+import { equalBytes, toHex } from "../src/bytes.js";
 import { type Content, encodeContent } from "../src/content.js";
 import { CONTROL_KIND, MESSAGE_KIND } from "../src/control.js";
-import { decodeEntry } from "../src/entry.js";
+import { decodeEntry, groupOf } from "../src/entry.js";
+import { HoldspaceError } from "../src/errors.js";
 import { GroupClient } from "../src/group_client.js";
 import { parseInvite } from "../src/invite.js";
 import { buildRekey } from "../src/keyring.js";
@@ -23,10 +24,14 @@ export const PASS = "a quiet harbour at dawn";
 
 export type Item = [bigint, Uint8Array, Uint8Array | null];
 
-/** A node in memory: stores what is published (a duplicate answers cursor 0), fetches, subscribes. */
+/** A node in memory: stores what is published (a duplicate answers cursor 0), fetches, subscribes,
+ * each by group (`mixed`: a node that sends every group's entries to every fetch and subscription);
+ * `refuse` makes the next publish fail with that code. */
 export class FakeNode implements NodeLink {
   readonly items: Item[] = [];
-  private readonly listeners: ((ev: string, f: CborMap) => void)[] = [];
+  private readonly listeners: { group: string; on: (ev: string, f: CborMap) => void }[] = [];
+  mixed = false;
+  refuse: string | null = null;
 
   async authenticate(): Promise<void> {}
 
@@ -39,24 +44,34 @@ export class FakeNode implements NodeLink {
     if (this.items.some(([, h]) => equalBytes(decodeEntry(h).id, id))) return 0n;
     const item: Item = [BigInt(this.items.length + 1), header, payload];
     this.items.push(item);
+    const group = toHex(groupOf(decodeEntry(header, payload)));
     setTimeout(() => {
-      for (const l of this.listeners) l("entries", new Map<string, CborValue>([["entries", [item]], ["next", item[0]]]));
+      for (const l of this.listeners) if (this.mixed || l.group === group) l.on("entries", new Map<string, CborValue>([["entries", [item]], ["next", item[0]]]));
     }, 0);
     return item[0];
   }
 
+  private inGroup(group: Uint8Array): (item: Item) => boolean {
+    return ([, h, p]) => this.mixed || equalBytes(groupOf(decodeEntry(h, p)), group);
+  }
+
   async request(op: string, f: CborMap): Promise<CborMap> {
+    if ((op === "publish" || op === "adopt") && this.refuse !== null) {
+      const code = this.refuse;
+      this.refuse = null;
+      throw new HoldspaceError(code, "refused by the test's node");
+    }
     if (op === "publish" || op === "adopt") return new Map<string, CborValue>([["c", this.add(f.get("e") as Uint8Array, f.get("b") as Uint8Array)]]);
     if (op === "fetch") {
       const after = f.get("after") as bigint;
-      const items = this.items.filter(([c]) => c > after);
+      const items = this.items.filter(([c]) => c > after).filter(this.inGroup(f.get("g") as Uint8Array));
       return new Map<string, CborValue>([["entries", items], ["next", items.at(-1)?.[0] ?? after], ["more", false]]);
     }
     throw new Error(`the fake node has no ${op}`);
   }
 
-  subscribe(_g: Uint8Array, _after: bigint, onEvent: (ev: string, f: CborMap) => void): { id: bigint; done: Promise<CborMap> } {
-    this.listeners.push(onEvent);
+  subscribe(g: Uint8Array, _after: bigint, onEvent: (ev: string, f: CborMap) => void): { id: bigint; done: Promise<CborMap> } {
+    this.listeners.push({ group: toHex(g), on: onEvent });
     return { id: 1n, done: new Promise(() => undefined) };
   }
 
@@ -84,17 +99,18 @@ export interface Joined {
   storage: MemoryStorage;
 }
 
-/** A group founded by Fay, with nothing in it yet; `label` seeds the builder's keys. */
-export function world(label: string): World {
+/** A group founded by Fay, with nothing in it yet; `label` seeds the builder's keys; `node`: the
+ * node it is on (a new one unless given: two worlds on one node are two groups there). */
+export function world(label: string, node: FakeNode = new FakeNode()): World {
   const b = new Builder(label);
   const founder = b.person("founder").p;
   const now = { ms: 1_764_000_100_000 };
-  return { node: new FakeNode(), b, fay: new GroupClient(b.groupId, founder.ed25519Public, [founder.x25519Secret]), seen: { n: 0 }, now, clock: () => (now.ms += 1000) };
+  return { node, b, fay: new GroupClient(b.groupId, founder.ed25519Public, [founder.x25519Secret]), seen: { n: 0 }, now, clock: () => (now.ms += 1000) };
 }
 
 /** Fay reads what the node received since she last looked. */
 export function catchUp(w: World): void {
-  for (const [, h, p] of w.node.items.slice(w.seen.n)) w.fay.receive(h, p);
+  for (const [, h, p] of w.node.items.slice(w.seen.n)) if (equalBytes(groupOf(decodeEntry(h, p)), w.b.groupId)) w.fay.receive(h, p);
   w.seen.n = w.node.items.length;
 }
 

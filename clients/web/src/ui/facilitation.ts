@@ -48,9 +48,9 @@ function linkText(name: string, f: Facilitation): string {
 
 /**
  * Adds the tools to the conversation shown in `main` (its menu after the screen's heading) and
- * follows the fragment; returns the actions' layer (the check-in form names its audience with it).
+ * follows the fragment (until `signal` aborts: the page opens another group); returns the actions' layer (the check-in form names its audience with it).
  */
-export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conversation, origin: string): Facilitation {
+export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conversation, origin: string, signal?: AbortSignal): Facilitation {
   const fac = new Facilitation(conv, origin);
   const win = doc.defaultView;
   const nav = el(doc, "nav", undefined, { "aria-label": "Facilitator tools", id: "tools" });
@@ -112,7 +112,7 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
   };
   drawMenu();
   void fac.loadReportStates().then(() => conv.onChange());
-  win?.addEventListener("hashchange", route);
+  win?.addEventListener("hashchange", route, signal === undefined ? {} : { signal }); // `signal`: the page leaves the group
   route();
   return fac;
 }

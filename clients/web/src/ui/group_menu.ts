@@ -1,6 +1,6 @@
 /**
  * "This group": buttons beside the conversation for every member: "About the group" (ui/about.ts),
- * "Your words, or leaving" (ui/words.ts) and "Lock". A screen replaces the conversation in `main`
+ * "Your words, or leaving" (ui/words.ts), "Your groups" (back to the list, app.ts) and "Lock". A screen replaces the conversation in `main`
  * with "Back to the conversation" above it; the conversation's own elements are kept as they are
  * (what someone typed stays) and put back. "Lock" forgets the keys in the page by loading it again:
  * nothing of the page's memory survives a reload, and the passphrase opens it again. The menu
@@ -9,12 +9,14 @@
 import { currentProfile } from "../about.js";
 import type { Conversation } from "../participant.js";
 import { aboutScreen } from "./about.js";
+import { t } from "../i18n.js";
 import { el } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { wordsScreen } from "./words.js";
 
-/** Adds the menu after the conversation's status; `lock` runs on "Lock". */
-export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversation, lock: () => void): void {
+/** Adds the menu after the conversation's status; `lock` runs on "Lock", `groups` (if given) on
+ * "Your groups", the way back to the list of this person's groups. */
+export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversation, lock: () => void, groups?: () => void): void {
   const nav = el(doc, "nav", undefined, { "aria-label": "This group", id: "group-menu" });
   let current: ToolScreen | null = null;
   const open = (make: (doc: Document, conv: Conversation) => ToolScreen): void => {
@@ -48,7 +50,9 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     name.hidden = n === "";
   };
   naming();
-  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button("Lock", lock));
+  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)));
+  if (groups !== undefined) nav.append(button(t("Your groups"), groups));
+  nav.append(button("Lock", lock));
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {

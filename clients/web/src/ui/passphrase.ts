@@ -52,8 +52,10 @@ function form(doc: Document, main: HTMLElement, parts: HTMLElement[], label: str
   main.append(f);
 }
 
-/** "Choose a passphrase": `create` gets a passphrase both fields agree on (at least 8 characters). */
-export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (passphrase: string) => Promise<void>): void {
+/** "Choose a passphrase": `create` gets a passphrase both fields agree on (at least 8 characters).
+ * `button` and `working`: the submit button's words and what shows while it works (joining a group
+ * unless given). */
+export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (passphrase: string) => Promise<void>, button = "Join the group", working = "Joining. This takes a few seconds…"): void {
   const pass = passwordInput(doc, "new-password");
   const again = passwordInput(doc, "new-password");
   main.replaceChildren(
@@ -62,7 +64,7 @@ export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (
   );
   main.dataset["screen"] = "passphrase";
   doc.title = "Choose a passphrase · Holdspace";
-  form(doc, main, [field(doc, "pass", "Passphrase", pass), field(doc, "pass-again", "Type it again", again)], "Join the group", "Joining. This takes a few seconds…", async () => {
+  form(doc, main, [field(doc, "pass", "Passphrase", pass), field(doc, "pass-again", "Type it again", again)], button, working, async () => {
     checkNewPassphrase(pass.value, again.value);
     await create(pass.value);
   });

@@ -351,10 +351,11 @@ export class SessionsPanel {
 }
 
 /** Adds the sessions to the conversation screen in `main` (built for `conv`), following its changes. */
-export function addSessions(doc: Document, main: HTMLElement, conv: Conversation, liveCircle?: () => void): SessionsPanel {
+export function addSessions(doc: Document, main: HTMLElement, conv: Conversation, liveCircle?: () => void, signal?: AbortSignal): SessionsPanel {
   const panel = new SessionsPanel(doc, conv, Date.now, liveCircle);
   panel.mount(main);
-  doc.defaultView?.setInterval(() => panel.update(), RECHECK_MS); // time opens and closes the circle
+  const timer = doc.defaultView?.setInterval(() => panel.update(), RECHECK_MS); // time opens and closes the circle
+  signal?.addEventListener("abort", () => doc.defaultView?.clearInterval(timer)); // the person left this group's page
   const shown = conv.onChange;
   conv.onChange = () => {
     shown();

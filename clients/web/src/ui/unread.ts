@@ -29,8 +29,9 @@ export interface Notices {
   settle(): Promise<void>;
 }
 
-/** Adds the line, the choice and the notices to the conversation screen in `main` built for `conv`. */
-export function attachNotices(doc: Document, main: HTMLElement, conv: Conversation, book: VisitBook, win: NoticeWindow | null, clock: () => number = Date.now): Notices {
+/** Adds the line, the choice and the notices to the conversation screen in `main` built for `conv`;
+ * they stop when `signal` aborts (the page opens another group). */
+export function attachNotices(doc: Document, main: HTMLElement, conv: Conversation, book: VisitBook, win: NoticeWindow | null, clock: () => number = Date.now, signal?: AbortSignal): Notices {
   const groupId = conv.record.groupId;
   const tag = toHex(groupId).slice(0, 16);
   const throttle = new Throttle();
@@ -123,11 +124,16 @@ export function attachNotices(doc: Document, main: HTMLElement, conv: Conversati
     before();
     changed();
   };
-  doc.addEventListener("visibilitychange", () => {
-    advance();
-    remind();
-  });
-  win?.setInterval(remind, REMINDER_CHECK_MS);
+  doc.addEventListener(
+    "visibilitychange",
+    () => {
+      advance();
+      remind();
+    },
+    signal === undefined ? {} : { signal },
+  );
+  const timer = win?.setInterval(remind, REMINDER_CHECK_MS);
+  signal?.addEventListener("abort", () => clearInterval(timer)); // the page opens another group
 
   return {
     async settle(): Promise<void> {

@@ -12,16 +12,17 @@ import { aboutScreen } from "./about.js";
 import { el } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { wordsScreen } from "./words.js";
+import { t } from "../i18n.js";
 
 /** Adds the menu after the conversation's status; `lock` runs on "Lock". */
 export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversation, lock: () => void): void {
-  const nav = el(doc, "nav", undefined, { "aria-label": "This group", id: "group-menu" });
+  const nav = el(doc, "nav", undefined, { "aria-label": t("This group"), id: "group-menu" });
   let current: ToolScreen | null = null;
   const open = (make: (doc: Document, conv: Conversation) => ToolScreen): void => {
     const saved = { nodes: [...main.childNodes], title: doc.title, screen: main.dataset["screen"] ?? "conversation" };
     const screen = make(doc, conv);
     current = screen;
-    const back = el(doc, "button", "Back to the conversation", { type: "button" });
+    const back = el(doc, "button", t("Back to the conversation"), { type: "button" });
     back.addEventListener("click", () => {
       current = null;
       main.replaceChildren(...saved.nodes);
@@ -48,7 +49,7 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     name.hidden = n === "";
   };
   naming();
-  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button("Lock", lock));
+  nav.append(name, button(t("About the group"), () => open(aboutScreen)), button(t("Your words, or leaving"), () => open(wordsScreen)), button(t("Lock"), lock));
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {

@@ -1,5 +1,5 @@
 // The browser's translations at build time: a small gettext `.po` reader, the compiler of a `.po`
-// into the JSON catalogue the bundle embeds (src/catalogues.ts imports locale/<lang>.catalogue.json),
+// into the JSON catalogue the bundle embeds (src/catalogues.ts imports locale/<lang>.catalogue),
 // and the extractor that writes locale/messages.pot from every `t(`/`tn(`/`msg(` call in src/.
 //
 //   node locale.mjs            compile every locale/<lang>.po (run by `npm run build`)
@@ -54,7 +54,7 @@ export function parsePo(text) {
     if (entry.msgstr.length === 0) throw new PoError(entry.line, `no msgstr for ${JSON.stringify(entry.msgid)}`);
     if (entry.msgidPlural === undefined && entry.plural) throw new PoError(entry.line, "msgstr[n] without msgid_plural");
     if (entry.msgidPlural !== undefined && !entry.plural) throw new PoError(entry.line, "msgid_plural needs msgstr[n]");
-    if (entry.msgstr.some((s) => s === undefined)) throw new PoError(entry.line, "a gap in the msgstr[n] forms");
+    if (Array.from(entry.msgstr).some((s) => s === undefined)) throw new PoError(entry.line, "a gap in the msgstr[n] forms");
     delete entry.plural;
     entries.push(entry);
     entry = null;
@@ -204,7 +204,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   } else {
     for (const name of readdirSync(dir).filter((n) => n.endsWith(".po")).sort()) {
       const catalogue = compile(parsePo(readFileSync(join(dir, name), "utf8")));
-      writeFileSync(join(dir, name.replace(/\.po$/, ".catalogue.json")), JSON.stringify(catalogue) + "\n");
+      writeFileSync(join(dir, name.replace(/\.po$/, ".catalogue")), JSON.stringify(catalogue) + "\n");
     }
   }
 }

@@ -14,6 +14,7 @@ import { fromHex, toHex } from "./bytes.js";
 import { verifyBadge } from "./credentials.js";
 import { HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
+import { t } from "./i18n.js";
 import { label, longLabel } from "./labels.js";
 import type { ReadMessage } from "./support.js";
 
@@ -183,7 +184,7 @@ export class People {
     if (shown === undefined) return { name: label(key), label: label(key), role: null, badge: null, lookalike: false, you };
     const role = this.g.state.members.get(hex)?.role;
     return {
-      name: you ? "You" : shown.text,
+      name: you ? t("You") : shown.text,
       label: label(key),
       role: role === "facilitator" || role === "moderator" ? role : null,
       badge: this.badgeOf.has(hex) ? `verified ${this.badgeOf.get(hex)!}` : null,

@@ -63,14 +63,14 @@ export function attachCareSettings(doc: Document, main: HTMLElement, settings: C
   const box = el(doc, "details", undefined, { id: "care-settings" });
   const check = el(doc, "input", undefined, { type: "checkbox", id: "care-check" });
   const idle = el(doc, "select", undefined, { id: "idle-lock" });
-  for (const m of IDLE_CHOICES) idle.append(el(doc, "option", IDLE_TEXT[m], { value: String(m) }));
+  for (const m of IDLE_CHOICES) idle.append(el(doc, "option", t(IDLE_TEXT[m] ?? ""), { value: String(m) }));
   box.append(
     el(doc, "summary", t("On this device")),
     el(doc, "p", undefined),
     el(doc, "p", undefined),
   );
-  box.children[1]?.append(check, el(doc, "label", t(" Notice hard moments and offer help (only this device checks)"), { for: "care-check" }));
-  box.children[2]?.append(el(doc, "label", t("Lock after no use: "), { for: "idle-lock" }), idle);
+  box.children[1]?.append(check, el(doc, "label", " " + t("Notice hard moments and offer help (only this device checks)"), { for: "care-check" }));
+  box.children[2]?.append(el(doc, "label", t("Lock after no use:") + " ", { for: "idle-lock" }), idle);
   void settings.read().then((c) => {
     check.checked = c.check;
     idle.value = String(c.idleMinutes);

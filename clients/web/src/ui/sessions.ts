@@ -246,7 +246,7 @@ export class SessionsPanel {
       const tz = zone.value.trim();
       if (!isListedZone(tz)) {
         offer(tz);
-        showProblem(doc, alert, t("\u201c{zone}\u201d is not a time zone name we know. Choose one of the suggestions, or type a name such as Europe/London.", { zone: tz }), new HoldspaceError("client.bad_argument", "unlisted time zone"));
+        showProblem(doc, alert, t("\"{zone}\" is not a time zone name we know. Choose one of the suggestions, or type a name such as Europe/London.", { zone: tz }), new HoldspaceError("client.bad_argument", "unlisted time zone"));
         zone.focus();
         return;
       }

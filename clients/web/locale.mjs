@@ -140,7 +140,7 @@ function literal(src) {
 }
 
 const STRING = String.raw`(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')`;
-const CALL = new RegExp(String.raw`(?<![\w.$])(t|tn|msg|tParts)\(\s*(${STRING})(?:\s*,\s*(${STRING}))?`, "gs");
+const CALL = new RegExp(String.raw`(?<![\w$])(?<![^.]\.)(t|tn|msg|tParts)\(\s*(${STRING})(?:\s*,\s*(${STRING}))?`, "gs");
 
 /** The messages of source files (`[{ path, text }]`): `{ msgid, msgidPlural, paths }` each, in
  * the order first met. A `tn` call's message is its singular and plural; `t` and `msg` a single text.

@@ -81,7 +81,7 @@ def spanish(browser: Browser, link: str, problems: list[str], reports: list[str]
         collect_errors(page, problems)
         page.goto(link)
         page.get_by_role("heading", name="Te han invitado").wait_for()
-        page.get_by_text("Alguien te ha invitado a un grupo de apoyo mutuo").wait_for()  # a sentence with the node in bold
+        page.get_by_text("Alguien te ha invitado a un grupo de apoyo mutuo").wait_for()  # the node in bold inside
         page.get_by_text("Guarda el enlace en privado").wait_for()
         if page.evaluate("document.documentElement.lang") != "es":
             reports.append("the Spanish invitation is not marked lang=es")
@@ -185,6 +185,16 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.get_by_role("button", name="Open").click()
             page.locator("#messages li", has_text=WORDS).wait_for(timeout=30_000)
             again = page.locator("#messages li").all_inner_texts()  # the same screen axe checked above
+            # "On this device": Español; the choice is kept, the page locks and opens again in Spanish.
+            page.get_by_text("On this device", exact=True).click()
+            page.get_by_label("Language:").select_option("es")
+            page.get_by_role("heading", name="Hola de nuevo").wait_for(timeout=30_000)
+            page.get_by_label("Frase de contraseña", exact=True).fill(PASSPHRASE)
+            page.get_by_role("button", name="Abrir").click()
+            page.get_by_role("heading", name="Tu grupo").wait_for(timeout=30_000)
+            page.locator("#messages li", has_text=WORDS).wait_for()
+            spanish_lang = page.evaluate("document.documentElement.lang")
+            check_screen(page, reports, "conversation-es")
         finally:
             browser.close()
     assert not problems, problems
@@ -198,6 +208,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
         "secrets": secrets,
         "again": again,
         "recovery_words": recovery_words,
+        "spanish_lang": spanish_lang,
     }
 
 
@@ -262,6 +273,7 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     reported = reports[0].disclosure
     assert decode_entry(reported.header, reported.payload, now_ms=None).entry_id == welcome_id
     assert any(WELCOME in t for t in result["again"]) and any("Content warning: loss" in t for t in result["again"])
+    assert result["spanish_lang"] == "es"  # the device's choice, kept in the history, after the lock
     # Nothing secret of the browser's reached the node, stored or received; its words neither.
     assert any(b"publish" in r for r in received) and len(stored) > 100_000  # the captures saw the traffic
     everything = stored + b"".join(received)

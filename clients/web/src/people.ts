@@ -187,7 +187,7 @@ export class People {
       name: you ? t("You") : shown.text,
       label: label(key),
       role: role === "facilitator" || role === "moderator" ? role : null,
-      badge: this.badgeOf.has(hex) ? `verified ${this.badgeOf.get(hex)!}` : null,
+      badge: this.badgeOf.has(hex) ? t("verified {badge}", { badge: this.badgeOf.get(hex)! }) : null,
       lookalike: shown.lookalike,
       you,
     };
@@ -201,5 +201,6 @@ export class People {
 
 /** A member's line as the conversation shows it: its name, then its role and badge as tags. */
 export function describe(p: Person): string {
-  return [p.name, p.role, p.badge].filter((x) => x !== null).join(" · ");
+  const role = p.role === "facilitator" ? t("facilitator") : p.role === "moderator" ? t("moderator") : null;
+  return [p.name, role, p.badge].filter((x) => x !== null).join(" · ");
 }

@@ -23,7 +23,7 @@ import h11
 import pytest
 import trio
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from holdspace import node
 from holdspace.clients.participant import Participant
@@ -74,6 +74,32 @@ def check_screen(page: Page, reports: list[str], name: str) -> None:
         reports.append(f"{page.title()}: scrolls sideways ({width} px)")
 
 
+def spanish(browser: Browser, link: str, problems: list[str], reports: list[str]) -> None:
+    """A browser whose language is Spanish: the invitation and the passphrase screen speak Spanish,
+    ``<html lang>`` says so (axe checks it), dates and all; nothing is joined."""
+    context = browser.new_context(viewport=PHONE, ignore_https_errors=True, locale="es-ES")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        collect_errors(page, problems)
+        page.goto(link)
+        page.get_by_role("heading", name="Te han invitado").wait_for()
+        page.get_by_text("Alguien te ha invitado a un grupo de apoyo mutuo").wait_for()  # the node in bold inside
+        page.get_by_text("Guarda el enlace en privado").wait_for()
+        if page.evaluate("document.documentElement.lang") != "es":
+            reports.append("the Spanish invitation is not marked lang=es")
+        check_screen(page, reports, "invite-es")
+        page.get_by_role("button", name="Unirme a este grupo").click()
+        page.get_by_role("heading", name="Elige una frase de contraseña").wait_for()
+        page.get_by_label("Frase de contraseña", exact=True).fill(PASSPHRASE)
+        page.get_by_label("Escríbela otra vez").fill("no es la misma")
+        page.get_by_role("button", name="Unirme al grupo").click()
+        page.get_by_text("Las dos frases de contraseña no son iguales").wait_for()
+        check_screen(page, reports, "passphrase-es")
+    finally:
+        context.close()
+
+
 def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
     """The phone's side; `fay(name, *args)` runs one of the facilitator's steps on the test's loop."""
     args = [a for a in CHROMIUM_ARGS if a != "--disable-quic"]  # WebTransport runs on QUIC
@@ -83,6 +109,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_or_skip(), headless=True, args=args)
         try:
+            spanish(browser, link, problems, reports)
             context = browser.new_context(viewport=PHONE, ignore_https_errors=True)
             page = context.new_page()
             page.set_default_timeout(15_000)
@@ -169,6 +196,16 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             page.get_by_role("button", name="Open").click()
             page.locator("#messages li", has_text=WORDS).wait_for(timeout=30_000)
             again = page.locator("#messages li").all_inner_texts()  # the same screen axe checked above
+            # "On this device": Español; the choice is kept, the page locks and opens again in Spanish.
+            page.get_by_text("On this device", exact=True).click()
+            page.get_by_label("Language:").select_option("es")
+            page.get_by_role("heading", name="Hola de nuevo").wait_for(timeout=30_000)
+            page.get_by_label("Frase de contraseña", exact=True).fill(PASSPHRASE)
+            page.get_by_role("button", name="Abrir").click()
+            page.get_by_role("heading", name="Tu grupo").wait_for(timeout=30_000)
+            page.locator("#messages li", has_text=WORDS).wait_for()
+            spanish_lang = page.evaluate("document.documentElement.lang")
+            check_screen(page, reports, "conversation-es")
         finally:
             browser.close()
     assert not problems, problems
@@ -183,6 +220,7 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
         "again": again,
         "recovery_words": recovery_words,
         "circle_closed": circle_closed,
+        "spanish_lang": spanish_lang,
     }
 
 
@@ -254,6 +292,7 @@ async def test_a_phone_joins_by_link_talks_and_nothing_secret_reaches_the_node(
     reported = reports[0].disclosure
     assert decode_entry(reported.header, reported.payload, now_ms=None).entry_id == welcome_id
     assert any(WELCOME in t for t in result["again"]) and any("Content warning: loss" in t for t in result["again"])
+    assert result["spanish_lang"] == "es"  # the device's choice, kept in the history, after the lock
     # Nothing secret of the browser's reached the node, stored or received; its words neither.
     assert any(b"publish" in r for r in received) and len(stored) > 100_000  # the captures saw the traffic
     everything = stored + b"".join(received)

@@ -24,7 +24,6 @@ import { KEYS_STORE, KeyStore } from "./keystore.js";
 import { type FlushResult, flushWhenOnline } from "./outbox.js";
 import { Conversation, type Participant, Participant as P } from "./participant.js";
 import { ensureFirstEpoch, listGroups, opened, rememberName, startGroup } from "./groups.js";
-import { t } from "./i18n.js";
 import { parseInvite } from "./invite.js";
 import { profileName } from "./notify.js";
 import { showGroups } from "./ui/groups.js";
@@ -50,6 +49,10 @@ import { Help } from "./ui/help.js";
 import { attachCareNote, attachCareSettings } from "./ui/care_note.js";
 import { CareSettings, watchIdle } from "./idle.js";
 import { showChoosePassphrase, showUnlock } from "./ui/passphrase.js";
+import { installCatalogues } from "./catalogues.js";
+import { language, t } from "./i18n.js";
+import { applyLanguage, LanguageSetting, languageFor, readHint, writeHint } from "./language.js";
+import { attachLanguageSetting } from "./ui/language.js";
 
 export const DATABASE = "holdspace";
 
@@ -79,6 +82,10 @@ async function connect(): Promise<{ client: NodeClient; address: string; nodeKey
 async function openConversation(ctx: Ctx, me: Participant, record: GroupRecord, client: NodeClient | null, hint: string | null = null): Promise<void> {
   await opened(me, record);
   const scope = new AbortController();
+  const languages = new LanguageSetting(me.history);
+  const chosen = await languages.read();
+  applyLanguage(ctx.doc, languageFor(chosen, ctx.doc.defaultView?.navigator.languages ?? []));
+  writeHint(ctx.doc.defaultView, chosen); // the unlock screen shows this device's choice
   const conv = new Conversation(me, record);
   let current = client;
   const circle = (): void => {
@@ -124,6 +131,8 @@ async function openConversation(ctx: Ctx, me: Participant, record: GroupRecord, 
     stopIdle();
     stopIdle = ctx.doc.defaultView === null ? () => undefined : watchIdle(ctx.doc.defaultView, choices.idleMinutes, lockPage);
   });
+  const settingsBox = ctx.doc.getElementById("care-settings");
+  if (settingsBox !== null) attachLanguageSetting(ctx.doc, settingsBox, languages, language(), lockPage);
   const notices = attachNotices(ctx.doc, ctx.main, conv, new VisitBook(me.history), ctx.doc.defaultView, Date.now, scope.signal);
   const reconnect = async (next: NodeClient): Promise<FlushResult> => {
     if (scope.signal.aborted) {
@@ -237,7 +246,7 @@ async function openCircle(ctx: Ctx, me: Participant, record: GroupRecord, client
     await room.open();
   } catch (err) {
     const area = el(ctx.doc, "div", undefined, { role: "alert" });
-    showProblem(ctx.doc, area, "The live circle cannot be opened right now: the group's node cannot be reached.", err);
+    showProblem(ctx.doc, area, t("The live circle cannot be opened right now: the group's node cannot be reached."), err);
     ctx.main.prepend(area);
     return;
   }
@@ -288,7 +297,7 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
         made ??= await P.create(ctx.keys, ctx.storage, passphrase, link.address);
         await join(ctx, invite, made, link);
       });
-      ctx.main.append(restoreButton(ctx.doc, "Have recovery words from before? Restore them first", () => startRestore(ctx)));
+      ctx.main.append(restoreButton(ctx.doc, t("Have recovery words from before? Restore them first"), () => startRestore(ctx)));
     }
   });
 }
@@ -297,6 +306,8 @@ function startJoin(ctx: Ctx, invite: ParsedInvite): void {
 export async function startApp(doc: Document, loc: Location): Promise<void> {
   const main = doc.querySelector("main");
   if (main === null) return;
+  installCatalogues();
+  applyLanguage(doc, languageFor(readHint(doc.defaultView), doc.defaultView?.navigator.languages ?? []));
   if (doc.defaultView !== null) void registerServiceWorker(doc.defaultView.navigator);
   const help = new Help(doc);
   main.before(help.banner);
@@ -304,9 +315,9 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
   try {
     storage = await IndexedDBStorage.open(DATABASE, [KEYS_STORE, ...HISTORY_STORES]);
   } catch (err) {
-    main.replaceChildren(el(doc, "h1", "This browser cannot keep your keys"));
+    main.replaceChildren(el(doc, "h1", t("This browser cannot keep your keys")));
     const area = el(doc, "div");
-    showProblem(doc, area, "It may be in a private mode that keeps nothing. Please open the link in a normal browser window.", err);
+    showProblem(doc, area, t("It may be in a private mode that keeps nothing. Please open the link in a normal browser window."), err);
     main.append(area);
     return;
   }
@@ -326,9 +337,9 @@ export async function startApp(doc: Document, loc: Location): Promise<void> {
       const me = await P.unlock(ctx.keys, ctx.storage, passphrase);
       await home(ctx, me, me.profile.groups.length === 1 ? (await connect()).client : null);
     });
-    main.append(restoreButton(doc, "Forgot your passphrase? Restore with your recovery words", () => startRestore(ctx)));
+    main.append(restoreButton(doc, t("Forgot your passphrase? Restore with your recovery words"), () => startRestore(ctx)));
   } else {
-    main.replaceChildren(...missing(doc), restoreButton(doc, "Restore on this device", () => startRestore(ctx)));
+    main.replaceChildren(...missing(doc), restoreButton(doc, t("Restore on this device"), () => startRestore(ctx)));
     main.append(restoreButton(doc, t("Start a new group instead"), () => startFirst(ctx)));
   }
 }

@@ -32,6 +32,7 @@ import { encodeInviteToken, inviteLink, parseInvite } from "./invite.js";
 import { newInvite } from "./invite_payloads.js";
 import { buildRekey, isCleanEpoch } from "./keyring.js";
 import { myTurn, STEP } from "./keyshare.js";
+import { t, tn } from "./i18n.js";
 import { label } from "./labels.js";
 import { profileName } from "./notify.js";
 import type { Conversation } from "./participant.js";
@@ -101,7 +102,7 @@ export function seesCheckins(g: GroupState, me: Uint8Array): boolean {
 
 /** A list of names in words: "A", "A and B", "A, B and C". */
 function listed(names: readonly string[]): string {
-  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)!}`;
+  return names.length <= 1 ? (names[0] ?? "") : t("{first} and {last}", { first: names.slice(0, -1).join(", "), last: names.at(-1)! });
 }
 
 /**
@@ -109,10 +110,9 @@ function listed(names: readonly string[]): string {
  * as a sentence naming each by its label, "you" for this member.
  */
 export function checkinAudience(g: GroupState, me: Uint8Array): string {
-  const who = checkinRecipients(g).map((r) => (toHex(r.key) === toHex(me) ? "you" : label(r.key)));
-  if (who.length === 0) return "The group has no facilitator right now, so nobody can read a check-in.";
-  const them = who.length === 1 ? "the group's facilitator" : `the group's ${who.length} facilitators`;
-  return `Only ${them} will see it: ${listed(who)}.`;
+  const who = checkinRecipients(g).map((r) => (toHex(r.key) === toHex(me) ? t("you") : label(r.key)));
+  if (who.length === 0) return t("The group has no facilitator right now, so nobody can read a check-in.");
+  return tn("Only the group's facilitator will see it: {names}.", "Only the group's {n} facilitators will see it: {names}.", who.length, { names: listed(who) });
 }
 
 /**

@@ -13,14 +13,15 @@
 import { decode, encode } from "./cbor.js";
 import { fail, HoldspaceError } from "./errors.js";
 import type { HistoryStore } from "./history.js";
+import { msg } from "./i18n.js";
 
 export const IDLE_CHOICES: readonly number[] = [0, 5, 15, 60, 240];
 export const IDLE_TEXT: Readonly<Record<number, string>> = {
-  0: "Never",
-  5: "After 5 minutes",
-  15: "After 15 minutes",
-  60: "After 1 hour",
-  240: "After 4 hours",
+  0: msg("Never"),
+  5: msg("After 5 minutes"),
+  15: msg("After 15 minutes"),
+  60: msg("After 1 hour"),
+  240: msg("After 4 hours"),
 };
 
 const KEY = "care";

@@ -8,6 +8,7 @@
  */
 import { HoldspaceError } from "./errors.js";
 import { parseInvite, type ParsedInvite } from "./invite.js";
+import { t, tParts } from "./i18n.js";
 import { encodeTextId } from "./textid.js";
 
 function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, text?: string, id?: string): HTMLElementTagNameMap[K] {
@@ -26,9 +27,9 @@ function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: Parse
   const home = invite.token.nodes[0]!;
   // The name is the inviter's claim (14.3), shown as text only; without one, the group's id.
   const name = invite.token.name;
-  const h1 = el(doc, "h1", name === null ? "You're invited" : `You're invited to ${name}`);
-  const intro = el(doc, "p", "Someone has invited you to a Holdspace peer-support group. Its conversation is kept by the community node ");
-  intro.append(el(doc, "strong", where(home.host, home.port)), doc.createTextNode("."));
+  const h1 = el(doc, "h1", name === null ? t("You're invited") : t("You're invited to {name}", { name }));
+  const intro = el(doc, "p");
+  intro.append(...tParts("Someone has invited you to a Holdspace peer-support group. Its conversation is kept by the community node {node}.", { node: el(doc, "strong", where(home.host, home.port)) }));
   const facts = el(doc, "dl", undefined, "invite-facts");
   const fact = (term: string, value: string): void => {
     facts.append(el(doc, "dt", term));
@@ -38,19 +39,19 @@ function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: Parse
     dd.append(code);
     facts.append(dd);
   };
-  fact("Group", name ?? encodeTextId("hsg", invite.token.groupId));
-  fact(invite.token.nodes.length > 1 ? "Nodes that host it" : "Node that hosts it", invite.token.nodes.map((n) => where(n.host, n.port)).join(", "));
-  const nextH = el(doc, "h2", "What comes next", "next-h");
+  fact(t("Group"), name ?? encodeTextId("hsg", invite.token.groupId));
+  fact(invite.token.nodes.length > 1 ? t("Nodes that host it") : t("Node that hosts it"), invite.token.nodes.map((n) => where(n.host, n.port)).join(", "));
+  const nextH = el(doc, "h2", t("What comes next"), "next-h");
   const next = el(doc, "section");
   next.setAttribute("aria-labelledby", "next-h");
   next.append(
     nextH,
-    el(doc, "p", "To join, you choose a passphrase that protects your keys on this device, then you join the conversation under a new name that only this group sees."),
-    el(doc, "p", "Your keys stay in this browser, locked by your passphrase: the node keeps only what it cannot read."),
-    el(doc, "p", "Keep the link private: anyone who has it can use the invite."),
+    el(doc, "p", t("To join, you choose a passphrase that protects your keys on this device, then you join the conversation under a new name that only this group sees.")),
+    el(doc, "p", t("Your keys stay in this browser, locked by your passphrase: the node keeps only what it cannot read.")),
+    el(doc, "p", t("Keep the link private: anyone who has it can use the invite.")),
   );
   if (onJoin === null) return [h1, intro, facts, next];
-  const join = el(doc, "button", "Join this group");
+  const join = el(doc, "button", t("Join this group"));
   join.type = "button";
   join.style.minHeight = "2.75rem";
   join.style.fontSize = "1rem";
@@ -60,12 +61,12 @@ function invitation(doc: Document, invite: ParsedInvite, onJoin: ((invite: Parse
 
 function problem(doc: Document, err: unknown): HTMLElement[] {
   const code = err instanceof HoldspaceError ? err.code : "address.bad_invite";
-  const p = el(doc, "p", "It may have been cut short when it was copied. Ask the person who invited you to send it again, and open the whole link.");
-  return [el(doc, "h1", "This invite link does not work"), p, el(doc, "p", `(${code})`)];
+  const p = el(doc, "p", t("It may have been cut short when it was copied. Ask the person who invited you to send it again, and open the whole link."));
+  return [el(doc, "h1", t("This invite link does not work")), p, el(doc, "p", `(${code})`)];
 }
 
 export function missing(doc: Document): HTMLElement[] {
-  return [el(doc, "h1", "Open your invite link"), el(doc, "p", "This is where an invite link leads, but this address carries no invite. Open the whole link you were given.")];
+  return [el(doc, "h1", t("Open your invite link")), el(doc, "p", t("This is where an invite link leads, but this address carries no invite. Open the whole link you were given."))];
 }
 
 /** Fills `main` from the fragment `hash` (`#hsinvite:…`, as in `location.hash`); returns the invite,
@@ -85,6 +86,6 @@ export function showJoinScreen(doc: Document, main: HTMLElement, hash: string, o
   }
   main.replaceChildren(...content);
   main.dataset["screen"] = invite === null ? "join-problem" : "invited";
-  doc.title = invite === null ? "Invite · Holdspace" : "You're invited · Holdspace";
+  doc.title = invite === null ? t("Invite · Holdspace") : t("You're invited · Holdspace");
   return invite;
 }

@@ -29,6 +29,7 @@ import type { Entry } from "./entry.js";
 import { deletedBy } from "./deletion.js";
 import { HoldspaceError } from "./errors.js";
 import type { HistoryStore } from "./history.js";
+import { t, tn } from "./i18n.js";
 import type { Conversation } from "./participant.js";
 
 /** At most one notice per group in this time (ms). */
@@ -77,12 +78,12 @@ export function decodeVisit(bytes: Uint8Array): VisitRecord {
 
 /** The notices' texts: never a word of a message, never who wrote it. */
 export function messageNotice(groupName: string | null): string {
-  return `New message in ${groupName ?? "your group"}`;
+  return groupName === null ? t("New message in your group") : t("New message in {group}", { group: groupName });
 }
 
 export function sessionNotice(startMs: number, nowMs: number): string {
   const minutes = Math.max(1, Math.ceil((startMs - nowMs) / 60_000));
-  return `The session starts in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  return tn("The session starts in {n} minute", "The session starts in {n} minutes", minutes);
 }
 
 /** One notice per group per `NOTICE_EVERY_MS`. */

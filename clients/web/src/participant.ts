@@ -36,6 +36,7 @@ import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
 import { checkinRecipients, currentPin, reactionCounts, type ReadMessage, reportRecipients } from "./support.js";
 import { edits, quoted } from "./corrections.js";
+import { msg, t } from "./i18n.js";
 
 /** History budget of the browser (bytes): words beyond it are pruned, oldest first. */
 export const BROWSER_BUDGET = 32 * 1024 * 1024;
@@ -164,7 +165,7 @@ export class Participant {
 }
 
 /** How the outbox names an item that is not a text. */
-const OUTBOX_WORDS: Readonly<Record<string, string>> = { checkin: "Your check-in", report: "Your report", name: "Your name in the group", profile: "The group's profile", pin: "The crisis resources" };
+const OUTBOX_WORDS: Readonly<Record<string, string>> = { checkin: msg("Your check-in"), report: msg("Your report"), name: msg("Your name in the group"), profile: msg("The group's profile"), pin: msg("The crisis resources") };
 
 /** One message as the conversation shows it. */
 export interface ShownMessage {
@@ -528,7 +529,7 @@ export class Conversation {
     }
     const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
-      const text = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : (OUTBOX_WORDS[c.t] ?? "Your reaction");
+      const text = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : t(OUTBOX_WORDS[c.t] ?? msg("Your reaction"));
       return { key: i.key, text, error: i.error };
     });
     return { status, messages, outbox, pin: currentPin(read, g)?.text ?? null };

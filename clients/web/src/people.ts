@@ -14,6 +14,7 @@ import { fromHex, toHex } from "./bytes.js";
 import { verifyBadge } from "./credentials.js";
 import { HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
+import { t } from "./i18n.js";
 import { label, longLabel } from "./labels.js";
 import type { ReadMessage } from "./support.js";
 
@@ -183,10 +184,10 @@ export class People {
     if (shown === undefined) return { name: label(key), label: label(key), role: null, badge: null, lookalike: false, you };
     const role = this.g.state.members.get(hex)?.role;
     return {
-      name: you ? "You" : shown.text,
+      name: you ? t("You") : shown.text,
       label: label(key),
       role: role === "facilitator" || role === "moderator" ? role : null,
-      badge: this.badgeOf.has(hex) ? `verified ${this.badgeOf.get(hex)!}` : null,
+      badge: this.badgeOf.has(hex) ? t("verified {badge}", { badge: this.badgeOf.get(hex)! }) : null,
       lookalike: shown.lookalike,
       you,
     };
@@ -200,5 +201,6 @@ export class People {
 
 /** A member's line as the conversation shows it: its name, then its role and badge as tags. */
 export function describe(p: Person): string {
-  return [p.name, p.role, p.badge].filter((x) => x !== null).join(" · ");
+  const role = p.role === "facilitator" ? t("facilitator") : p.role === "moderator" ? t("moderator") : null;
+  return [p.name, role, p.badge].filter((x) => x !== null).join(" · ");
 }

@@ -118,18 +118,18 @@ export interface NewSession {
  * each failure `client.bad_argument`. */
 export function checkNewSession(s: NewSession): number {
   const bad = (why: string): never => fail("client.bad_argument", why);
-  if (s.title.trim() === "" || [...s.title].length > 200) bad("a session has a title of 1 to 200 characters");
-  if (s.about !== null && [...s.about].length > 2000) bad("a description has at most 2000 characters");
-  if (!isListedZone(s.tz)) bad(`${JSON.stringify(s.tz)} is not a time zone this client knows`);
+  if (s.title.trim() === "" || [...s.title].length > 200) bad(t("a session has a title of 1 to 200 characters"));
+  if (s.about !== null && [...s.about].length > 2000) bad(t("a description has at most 2000 characters"));
+  if (!isListedZone(s.tz)) bad(t("\"{zone}\" is not a time zone this client knows", { zone: s.tz }));
   const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.date);
-  const t = /^(\d{2}):(\d{2})$/.exec(s.time);
-  if (d === null || t === null) return bad("choose a date and a time");
-  const [y, mo, da, h, mi] = [d[1], d[2], d[3], t[1], t[2]].map(Number) as [number, number, number, number, number];
+  const hm = /^(\d{2}):(\d{2})$/.exec(s.time);
+  if (d === null || hm === null) return bad(t("choose a date and a time"));
+  const [y, mo, da, h, mi] = [d[1], d[2], d[3], hm[1], hm[2]].map(Number) as [number, number, number, number, number];
   const local = Date.UTC(y, mo - 1, da, h, mi);
   const check = new Date(local);
-  if (check.getUTCDate() !== da || check.getUTCMonth() !== mo - 1 || h > 23 || mi > 59) bad("that date does not exist");
-  if (!Number.isInteger(s.minutes) || s.minutes < 1 || s.minutes > 1440) bad("a session lasts 1 to 1440 minutes");
-  if (!Number.isInteger(s.weeks) || s.weeks < 1 || s.weeks > 520) bad("a series has 1 to 520 weekly dates");
+  if (check.getUTCDate() !== da || check.getUTCMonth() !== mo - 1 || h > 23 || mi > 59) bad(t("that date does not exist"));
+  if (!Number.isInteger(s.minutes) || s.minutes < 1 || s.minutes > 1440) bad(t("a session lasts 1 to 1440 minutes"));
+  if (!Number.isInteger(s.weeks) || s.weeks < 1 || s.weeks > 520) bad(t("a series has 1 to 520 weekly dates"));
   return fromLocal(zoneOf(s.tz), local);
 }
 

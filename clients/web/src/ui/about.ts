@@ -12,6 +12,7 @@ import { People } from "../people.js";
 import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { pinSection } from "./pin.js";
+import { t } from "../i18n.js";
 
 export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
   const root = el(doc, "section", undefined, { "aria-labelledby": "tool-h" });
@@ -19,7 +20,7 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
   const status = el(doc, "p", undefined, { role: "status" });
   const alert = el(doc, "div", undefined, { role: "alert" });
   const facilitator = el(doc, "div");
-  root.append(el(doc, "h1", "About the group", { id: "tool-h", tabindex: "-1" }), shown, status, alert, nameForm(doc, conv, status, alert), facilitator);
+  root.append(el(doc, "h1", t("About the group"), { id: "tool-h", tabindex: "-1" }), shown, status, alert, nameForm(doc, conv, status, alert), facilitator);
   let drawn = "";
   const draw = (): void => {
     const about = currentProfile(conv.read(), conv.client.state);
@@ -27,17 +28,17 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
     if (key === drawn) return; // unchanged: what someone is typing stays
     drawn = key;
     shown.replaceChildren(
-      el(doc, "h2", about?.name ?? "This group has no name yet"),
-      el(doc, "h3", "What the group is about"),
-      para(doc, about?.description ?? "The facilitators have not written a description yet."),
-      el(doc, "h3", "Guidelines"),
-      para(doc, about?.guidelines ?? "The facilitators have not written guidelines yet."),
+      el(doc, "h2", about?.name ?? t("This group has no name yet")),
+      el(doc, "h3", t("What the group is about")),
+      para(doc, about?.description ?? t("The facilitators have not written a description yet.")),
+      el(doc, "h3", t("Guidelines")),
+      para(doc, about?.guidelines ?? t("The facilitators have not written guidelines yet.")),
     );
     facilitator.replaceChildren();
     if (mayEditAbout(conv)) facilitator.append(profileForm(doc, conv, about, status, alert), pinSection(doc, conv, status, alert));
   };
   draw();
-  return { root, title: "About the group", update: draw };
+  return { root, title: t("About the group"), update: draw };
 }
 
 function para(doc: Document, text: string): HTMLElement {
@@ -52,18 +53,18 @@ function nameForm(doc: Document, conv: Conversation, status: HTMLElement, alert:
   const input = el(doc, "input", undefined, { type: "text", maxlength: "64", autocomplete: "nickname" });
   input.value = own ?? "";
   f.append(
-    el(doc, "h2", "Your name in this group", { id: "my-name-h" }),
-    el(doc, "p", `Without a name, the others see you as four words made from your key here: ${label(conv.self)}. A name is for this group only; leave it empty to go back to the words.`),
-    field(doc, "my-name", "Your name (optional)", input),
-    el(doc, "button", "Save my name", { type: "submit" }),
+    el(doc, "h2", t("Your name in this group"), { id: "my-name-h" }),
+    el(doc, "p", t("Without a name, the others see you as four words made from your key here: {words}. A name is for this group only; leave it empty to go back to the words.", { words: label(conv.self) })),
+    field(doc, "my-name", t("Your name (optional)"), input),
+    el(doc, "button", t("Save my name"), { type: "submit" }),
   );
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     alert.replaceChildren();
     const name = input.value.trim();
     setDisplayName(conv, name === "" ? null : name).then(
-      () => (status.textContent = name === "" ? "Saved. The others see your four words again." : `Saved. The others see you as ${name}.`),
-      (err: unknown) => showProblem(doc, alert, "That name cannot be used: it must fit on one line, with at most 64 letters.", err),
+      () => (status.textContent = name === "" ? t("Saved. The others see your four words again.") : t("Saved. The others see you as {name}.", { name })),
+      (err: unknown) => showProblem(doc, alert, t("That name cannot be used: it must fit on one line, with at most 64 letters."), err),
     );
   });
   return f;
@@ -78,19 +79,19 @@ function profileForm(doc: Document, conv: Conversation, about: ReturnType<typeof
   description.value = about?.description ?? "";
   guidelines.value = about?.guidelines ?? "";
   f.append(
-    el(doc, "h2", "Edit the group's profile", { id: "profile-h" }),
-    el(doc, "p", "Every member sees these. Only facilitators can change them."),
-    field(doc, "group-name", "The group's name", name),
-    field(doc, "group-description", "What the group is about (optional)", description),
-    field(doc, "group-guidelines", "Guidelines (optional)", guidelines),
-    el(doc, "button", "Save the profile", { type: "submit" }),
+    el(doc, "h2", t("Edit the group's profile"), { id: "profile-h" }),
+    el(doc, "p", t("Every member sees these. Only facilitators can change them.")),
+    field(doc, "group-name", t("The group's name"), name),
+    field(doc, "group-description", t("What the group is about (optional)"), description),
+    field(doc, "group-guidelines", t("Guidelines (optional)"), guidelines),
+    el(doc, "button", t("Save the profile"), { type: "submit" }),
   );
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     alert.replaceChildren();
     saveProfile(conv, { name: name.value, description: description.value, guidelines: guidelines.value }).then(
-      () => (status.textContent = "Saved. Every member sees the new name, description and guidelines."),
-      (err: unknown) => showProblem(doc, alert, "The profile could not be saved: the name must fit on one line.", err),
+      () => (status.textContent = t("Saved. Every member sees the new name, description and guidelines.")),
+      (err: unknown) => showProblem(doc, alert, t("The profile could not be saved: the name must fit on one line."), err),
     );
   });
   return f;

@@ -23,12 +23,13 @@ import type { CallRoom } from "../call/room.js";
 import { HoldspaceError } from "../errors.js";
 import { el, showProblem } from "./dom.js";
 import { closedSentence, RECHECK_MS } from "./sessions.js";
+import { msg, t } from "../i18n.js";
 
 const POLL_MS = 300;
 const NEWS_KEPT = 4;
 
 export const NOT_RECORDED =
-  "This circle is not recorded. Nobody, including the node, can record it: the voices go encrypted straight between the members' devices, and Holdspace has no recording feature. (As in any room, someone could still hold up another device.)";
+  msg("This circle is not recorded. Nobody, including the node, can record it: the voices go encrypted straight between the members' devices, and Holdspace has no recording feature. (As in any room, someone could still hold up another device.)");
 
 export interface CallScreenOptions {
   /** "Back to messages": leaves the call first. */
@@ -50,8 +51,8 @@ interface Row {
 export function unreachableSentence(names: string[], relay: boolean): string {
   const who = names.join(", ");
   return relay
-    ? `You cannot connect to ${who}: no direct connection between your devices works, and not even this community's relay for calls gets through. They cannot hear you, and you cannot hear them.`
-    : `You cannot connect to ${who}: no direct connection between your devices works (a firewall or the network may block it), and this community's node has no relay for calls. They cannot hear you, and you cannot hear them.`;
+    ? t("You cannot connect to {who}: no direct connection between your devices works, and not even this community's relay for calls gets through. They cannot hear you, and you cannot hear them.", { who })
+    : t("You cannot connect to {who}: no direct connection between your devices works (a firewall or the network may block it), and this community's node has no relay for calls. They cannot hear you, and you cannot hear them.", { who });
 }
 
 export class CallScreen {
@@ -99,50 +100,50 @@ export class CallScreen {
     this.alert = el(d, "div", undefined, { role: "alert", id: "call-alert" });
     this.camera = el(d, "input", undefined, { type: "checkbox", id: "call-camera" });
     this.voice = el(d, "input", undefined, { type: "checkbox", id: "call-voice" });
-    this.joinButton = el(d, "button", "Join the circle (voice)", { type: "button" });
+    this.joinButton = el(d, "button", t("Join the circle (voice)"), { type: "button" });
     this.lobby = el(d, "div", undefined, { id: "call-lobby" });
     this.closed = el(d, "p", undefined, { id: "call-closed" });
     this.lobby.append(
-      el(d, "p", "Joining is your choice. Your browser asks for your microphone only when you join. Your camera stays off unless you turn it on here."),
-      this.checkbox(this.camera, "Turn my camera on too (optional)"),
-      this.checkbox(this.voice, "Disguise my voice (the others hear it changed; it is changed on this device)"),
+      el(d, "p", t("Joining is your choice. Your browser asks for your microphone only when you join. Your camera stays off unless you turn it on here.")),
+      this.checkbox(this.camera, t("Turn my camera on too (optional)")),
+      this.checkbox(this.voice, t("Disguise my voice (the others hear it changed; it is changed on this device)")),
       this.joinButton,
     );
     this.joinButton.addEventListener("click", () => void this.join());
 
     this.people = el(d, "ul", undefined, { id: "call-people", "aria-labelledby": "call-people-h", class: "call-people" });
     this.hands = el(d, "ol", undefined, { id: "call-hands", "aria-labelledby": "call-hands-h" });
-    this.noHands = el(d, "p", "No hands are raised.");
-    this.muteButton = el(d, "button", "Mute", { type: "button", "aria-pressed": "false" });
+    this.noHands = el(d, "p", t("No hands are raised."));
+    this.muteButton = el(d, "button", t("Mute"), { type: "button", "aria-pressed": "false" });
     this.muteButton.addEventListener("click", () => void this.toggleMute());
-    this.handButton = el(d, "button", "Raise my hand", { type: "button", "aria-pressed": "false" });
+    this.handButton = el(d, "button", t("Raise my hand"), { type: "button", "aria-pressed": "false" });
     this.handButton.addEventListener("click", () => void this.toggleHand());
-    const leave = el(d, "button", "Leave the call", { type: "button" });
-    leave.addEventListener("click", () => void this.leave("You left the call."));
-    const controls = el(d, "div", undefined, { role: "group", "aria-label": "Your microphone and hand", class: "call-controls" });
+    const leave = el(d, "button", t("Leave the call"), { type: "button" });
+    leave.addEventListener("click", () => void this.leave(t("You left the call.")));
+    const controls = el(d, "div", undefined, { role: "group", "aria-label": t("Your microphone and hand"), class: "call-controls" });
     controls.append(this.muteButton, this.handButton, leave);
     this.facilitation = el(d, "div", undefined, { role: "group", "aria-labelledby": "call-facilitate-h" });
-    const askMute = el(d, "button", "Ask everyone to mute", { type: "button" });
-    askMute.addEventListener("click", () => this.act(() => this.room.mesh!.askAllToMute(), "Everyone in the call was asked to mute."));
-    const open = el(d, "button", "Open the circle (nobody holds the piece)", { type: "button" });
-    open.addEventListener("click", () => this.act(() => this.room.mesh!.givePiece(null), "The circle is open: nobody holds the talking piece."));
-    this.facilitation.append(el(d, "h2", "Facilitator", { id: "call-facilitate-h" }), askMute, open);
+    const askMute = el(d, "button", t("Ask everyone to mute"), { type: "button" });
+    askMute.addEventListener("click", () => this.act(() => this.room.mesh!.askAllToMute(), t("Everyone in the call was asked to mute.")));
+    const open = el(d, "button", t("Open the circle (nobody holds the piece)"), { type: "button" });
+    open.addEventListener("click", () => this.act(() => this.room.mesh!.givePiece(null), t("The circle is open: nobody holds the talking piece.")));
+    this.facilitation.append(el(d, "h2", t("Facilitator"), { id: "call-facilitate-h" }), askMute, open);
     this.media = el(d, "div", undefined, { class: "call-media" });
     this.inCall = el(d, "div", undefined, { id: "call-in" });
     this.inCall.hidden = true;
     this.inCall.append(
       controls,
-      el(d, "h2", "In the call", { id: "call-people-h" }),
+      el(d, "h2", t("In the call"), { id: "call-people-h" }),
       this.people,
-      el(d, "h2", "Raised hands", { id: "call-hands-h" }),
+      el(d, "h2", t("Raised hands"), { id: "call-hands-h" }),
       this.noHands,
       this.hands,
       this.facilitation,
       this.media,
     );
-    this.root.append(el(d, "h1", "Live circle", { id: "call-h" }), el(d, "p", NOT_RECORDED, { id: "call-not-recorded" }), this.status, this.alert, this.closed, this.lobby, this.inCall, this.news);
+    this.root.append(el(d, "h1", t("Live circle"), { id: "call-h" }), el(d, "p", t(NOT_RECORDED), { id: "call-not-recorded" }), this.status, this.alert, this.closed, this.lobby, this.inCall, this.news);
     if (opts.onBack !== undefined) {
-      const back = el(d, "button", "Back to messages", { type: "button" });
+      const back = el(d, "button", t("Back to messages"), { type: "button" });
       back.addEventListener("click", () => {
         this.stopTimer();
         void this.leave(null).finally(() => opts.onBack!());
@@ -151,7 +152,7 @@ export class CallScreen {
     }
     main.replaceChildren(this.root);
     main.dataset["screen"] = "call";
-    doc.title = "Live circle · Holdspace";
+    doc.title = t("Live circle · Holdspace");
     room.onChange = () => this.render();
     room.onEvent = (e) => this.onEvent(e);
     this.lobbyTimer = setInterval(() => this.render(), RECHECK_MS); // time opens and closes the circle
@@ -175,7 +176,7 @@ export class CallScreen {
   }
 
   private name(hex: string): string {
-    if (hex === this.self) return "You";
+    if (hex === this.self) return t("You");
     return label(fromHex(hex));
   }
 
@@ -192,7 +193,7 @@ export class CallScreen {
   private act(run: () => Promise<void>, done: string): void {
     run().then(
       () => this.say(done),
-      (err: unknown) => showProblem(this.doc, this.alert, "That did not work. Please try again.", err),
+      (err: unknown) => showProblem(this.doc, this.alert, t("That did not work. Please try again."), err),
     );
   }
 
@@ -214,8 +215,8 @@ export class CallScreen {
         this.doc,
         this.alert,
         denied
-          ? "Your browser did not allow the microphone, so you have not joined. You can allow it in this site's settings in your browser, then press Join again."
-          : "Your microphone could not be opened, so you have not joined. Is another app using it?",
+          ? t("Your browser did not allow the microphone, so you have not joined. You can allow it in this site's settings in your browser, then press Join again.")
+          : t("Your microphone could not be opened, so you have not joined. Is another app using it?"),
         err,
       );
       return;
@@ -223,7 +224,7 @@ export class CallScreen {
     this.joinButton.disabled = false;
     if (refused.includes("call.not_member")) {
       await this.room.hangUp();
-      showProblem(this.doc, this.alert, "You are no longer a member of this group, so you cannot join its circle.", new HoldspaceError("call.not_member", "the node refused this member's signals"));
+      showProblem(this.doc, this.alert, t("You are no longer a member of this group, so you cannot join its circle."), new HoldspaceError("call.not_member", "the node refused this member's signals"));
       this.render();
       return;
     }
@@ -231,7 +232,7 @@ export class CallScreen {
     mesh.onRemote = (key, stream) => this.play(toHex(key), stream);
     for (const [hex, link] of mesh.links) if (link.remote !== null) this.play(hex, link.remote);
     this.known = new Set();
-    this.say("You joined the circle.");
+    this.say(t("You joined the circle."));
     if (this.polling === null) this.polling = setInterval(() => void this.poll(), POLL_MS);
     this.render();
     this.inCall.querySelector<HTMLButtonElement>("button")?.focus();
@@ -255,7 +256,7 @@ export class CallScreen {
     const mesh = this.room.mesh;
     if (mesh === null) return;
     await mesh.setMuted(!mesh.muted);
-    this.say(mesh.muted ? "Your microphone is off." : "Your microphone is on.");
+    this.say(mesh.muted ? t("Your microphone is off.") : t("Your microphone is on."));
   }
 
   private async toggleHand(): Promise<void> {
@@ -263,21 +264,21 @@ export class CallScreen {
     if (mesh === null) return;
     const up = !mesh.hands.includes(this.self);
     await mesh.raiseHand(up);
-    this.say(up ? "Your hand is raised." : "Your hand is lowered.");
+    this.say(up ? t("Your hand is raised.") : t("Your hand is lowered."));
     this.render();
   }
 
   private onEvent(e: CallEvent): void {
     const by = this.name(e.by);
-    if (e.kind === "mute-request") this.say(`A facilitator (${by}) asked everyone to mute. Your microphone is now off; you can unmute when you are ready.`);
-    else if (e.kind === "removed") this.say(`${this.name(e.who)} was removed from the call by a facilitator (${by}).`);
+    if (e.kind === "mute-request") this.say(t("A facilitator ({by}) asked everyone to mute. Your microphone is now off; you can unmute when you are ready.", { by }));
+    else if (e.kind === "removed") this.say(t("{name} was removed from the call by a facilitator ({by}).", { name: this.name(e.who), by }));
     else if (e.kind === "removed-me") {
       this.removed = true;
-      void this.leave(`A facilitator (${by}) removed you from this call.`);
-    } else if (e.kind === "piece") this.say(e.who === "" ? "The circle is open: nobody holds the talking piece." : `${this.name(e.who)} holds the talking piece.`);
+      void this.leave(t("A facilitator ({by}) removed you from this call.", { by }));
+    } else if (e.kind === "piece") this.say(e.who === "" ? t("The circle is open: nobody holds the talking piece.") : t("{name} holds the talking piece.", { name: this.name(e.who) }));
     else if (e.kind === "hand" && this.isFacilitator()) {
       const up = this.room.mesh?.hands.includes(e.who) ?? false;
-      this.say(`${this.name(e.who)} ${up ? "raised" : "lowered"} a hand.`);
+      this.say(up ? t("{name} raised a hand.", { name: this.name(e.who) }) : t("{name} lowered a hand.", { name: this.name(e.who) }));
     }
     this.render();
   }
@@ -288,7 +289,7 @@ export class CallScreen {
     let p = this.players.get(hex);
     if (p === undefined || (video && p.tagName !== "VIDEO")) {
       p?.remove();
-      p = video ? el(this.doc, "video", undefined, { "aria-label": `Camera of ${this.name(hex)}`, playsinline: "" }) : el(this.doc, "audio");
+      p = video ? el(this.doc, "video", undefined, { "aria-label": t("Camera of {name}", { name: this.name(hex) }), playsinline: "" }) : el(this.doc, "audio");
       p.autoplay = true;
       if (!video) p.hidden = true;
       this.players.set(hex, p);
@@ -333,7 +334,7 @@ export class CallScreen {
     this.inCall.hidden = !joined;
     this.joinButton.hidden = this.removed;
     this.facilitation.hidden = !this.isFacilitator();
-    const status = this.removed ? "You were removed from this call." : !joined ? "You are not in the call." : mesh.muted ? "You are in the circle. Your microphone is off." : "You are in the circle. Your microphone is on.";
+    const status = this.removed ? t("You were removed from this call.") : !joined ? t("You are not in the call.") : mesh.muted ? t("You are in the circle. Your microphone is off.") : t("You are in the circle. Your microphone is on.");
     if (this.status.textContent !== status) this.status.textContent = status;
     if (!joined) {
       this.people.replaceChildren();
@@ -341,16 +342,16 @@ export class CallScreen {
       this.hands.replaceChildren();
       return;
     }
-    setText(this.muteButton, mesh.muted ? "Unmute" : "Mute");
+    setText(this.muteButton, mesh.muted ? t("Unmute") : t("Mute"));
     this.muteButton.setAttribute("aria-pressed", String(mesh.muted));
     const handUp = mesh.hands.includes(this.self);
-    setText(this.handButton, handUp ? "Lower my hand" : "Raise my hand");
+    setText(this.handButton, handUp ? t("Lower my hand") : t("Raise my hand"));
     this.handButton.setAttribute("aria-pressed", String(handUp));
 
     const here = [this.self, ...mesh.inCall()];
     const now = new Set(here);
-    for (const hex of now) if (!this.known.has(hex) && hex !== this.self) this.say(`${this.name(hex)} joined the call.`);
-    for (const hex of this.known) if (!now.has(hex) && hex !== this.self && !mesh.barred.has(hex)) this.say(`${this.name(hex)} left the call.`);
+    for (const hex of now) if (!this.known.has(hex) && hex !== this.self) this.say(t("{name} joined the call.", { name: this.name(hex) }));
+    for (const hex of this.known) if (!now.has(hex) && hex !== this.self && !mesh.barred.has(hex)) this.say(t("{name} left the call.", { name: this.name(hex) }));
     this.known = now;
     for (const [hex, row] of this.rows) {
       if (!now.has(hex)) {
@@ -362,16 +363,16 @@ export class CallScreen {
     }
     const holder = shownHolder(sessionHolderOf(this.room.group, this.nowMs()), mesh.holder);
     const facilitator = this.isFacilitator();
-    const t = performance.now();
+    const at = performance.now();
     for (const hex of here) {
       const row = this.rows.get(hex) ?? this.row(hex, facilitator);
       const role = mesh.roleOf(hex);
-      setText(row.name, this.name(hex) + (role === "facilitator" ? " · facilitator" : role === "moderator" ? " · moderator" : ""));
-      const speaking = this.meter.speaking(hex, t);
-      setText(row.speaking, speaking ? "◉ speaking" : "○ quiet");
+      setText(row.name, role === "facilitator" ? t("{name} · facilitator", { name: this.name(hex) }) : role === "moderator" ? t("{name} · moderator", { name: this.name(hex) }) : this.name(hex));
+      const speaking = this.meter.speaking(hex, at);
+      setText(row.speaking, speaking ? t("◉ speaking") : t("○ quiet"));
       row.speaking.dataset["speaking"] = String(speaking);
       const holds = holder === hex;
-      setText(row.piece, holds ? "holds the talking piece" : "");
+      setText(row.piece, holds ? t("holds the talking piece") : "");
       row.piece.hidden = !holds;
       row.li.classList.toggle("holder", holds);
       if (row.give !== null) row.give.hidden = !facilitator;
@@ -394,13 +395,13 @@ export class CallScreen {
     let give: HTMLButtonElement | null = null;
     let remove: HTMLButtonElement | null = null;
     const who = this.name(hex);
-    give = el(d, "button", "Give the talking piece", { type: "button", "aria-label": `Give the talking piece to ${hex === this.self ? "yourself" : who}` });
-    give.addEventListener("click", () => this.act(() => this.room.mesh!.givePiece(hex), `${who} holds the talking piece.`));
+    give = el(d, "button", t("Give the talking piece"), { type: "button", "aria-label": hex === this.self ? t("Give the talking piece to yourself") : t("Give the talking piece to {who}", { who }) });
+    give.addEventListener("click", () => this.act(() => this.room.mesh!.givePiece(hex), t("{name} holds the talking piece.", { name: who })));
     const actions = el(d, "div", undefined, { class: "call-row-actions" });
     actions.append(give);
     if (hex !== this.self) {
-      remove = el(d, "button", "Remove", { type: "button", "aria-label": `Remove ${who} from the call` });
-      remove.addEventListener("click", () => this.act(() => this.room.mesh!.removeFromCall(hex), `${who} was removed from the call.`));
+      remove = el(d, "button", t("Remove"), { type: "button", "aria-label": t("Remove {who} from the call", { who }) });
+      remove.addEventListener("click", () => this.act(() => this.room.mesh!.removeFromCall(hex), t("{who} was removed from the call.", { who })));
       actions.append(remove);
     }
     give.hidden = !facilitator;

@@ -16,10 +16,11 @@ import { authorText } from "./corrections.js";
 import { el } from "./dom.js";
 import type { Help } from "./help.js";
 import { type CareChoices, type CareSettings, IDLE_CHOICES, IDLE_TEXT } from "../idle.js";
+import { t } from "../i18n.js";
 
 /** Adds the note above the conversation in `main` and checks each new message while `enabled()`. */
 export function attachCareNote(doc: Document, main: HTMLElement, conv: Conversation, help: Help, enabled: () => boolean): void {
-  const note = el(doc, "section", undefined, { id: "care-note", "aria-label": "A note from this device", hidden: "" });
+  const note = el(doc, "section", undefined, { id: "care-note", "aria-label": t("A note from this device"), hidden: "" });
   main.querySelector("h1")?.after(note);
   const checked = new Set<string>();
   const show = (m: ShownMessage): void => {
@@ -27,19 +28,19 @@ export function attachCareNote(doc: Document, main: HTMLElement, conv: Conversat
     const parts: HTMLElement[] = [];
     if (facilitator) {
       const name = authorText(new People(conv.read(), conv.client.state, conv.self, conv.participant.clock()), m);
-      const link = el(doc, "a", "Go to the message", { href: `#w-${m.id.slice(0, 16)}` });
-      parts.push(el(doc, "h2", `${name} may be struggling`), el(doc, "p", "Their message may show they are having a hard time."), link);
+      const link = el(doc, "a", t("Go to the message"), { href: `#w-${m.id.slice(0, 16)}` });
+      parts.push(el(doc, "h2", t("{name} may be struggling", { name })), el(doc, "p", t("Their message may show they are having a hard time.")), link);
     } else {
-      const open = el(doc, "button", "Find help now", { type: "button" });
+      const open = el(doc, "button", t("Find help now"), { type: "button" });
       open.addEventListener("click", () => help.toggle());
-      parts.push(el(doc, "h2", "You are not alone"), el(doc, "p", "It sounds like things may be really hard right now. Help is one tap away."), open);
+      parts.push(el(doc, "h2", t("You are not alone")), el(doc, "p", t("It sounds like things may be really hard right now. Help is one tap away.")), open);
     }
-    const close = el(doc, "button", "Dismiss", { type: "button" });
+    const close = el(doc, "button", t("Dismiss"), { type: "button" });
     close.addEventListener("click", () => {
       note.hidden = true;
       note.replaceChildren();
     });
-    note.replaceChildren(...parts, el(doc, "p", "Only this device noticed; nobody else was told."), close);
+    note.replaceChildren(...parts, el(doc, "p", t("Only this device noticed; nobody else was told.")), close);
     note.hidden = false;
   };
   const before = conv.onChange;
@@ -62,14 +63,14 @@ export function attachCareSettings(doc: Document, main: HTMLElement, settings: C
   const box = el(doc, "details", undefined, { id: "care-settings" });
   const check = el(doc, "input", undefined, { type: "checkbox", id: "care-check" });
   const idle = el(doc, "select", undefined, { id: "idle-lock" });
-  for (const m of IDLE_CHOICES) idle.append(el(doc, "option", IDLE_TEXT[m], { value: String(m) }));
+  for (const m of IDLE_CHOICES) idle.append(el(doc, "option", t(IDLE_TEXT[m] ?? ""), { value: String(m) }));
   box.append(
-    el(doc, "summary", "On this device"),
+    el(doc, "summary", t("On this device")),
     el(doc, "p", undefined),
     el(doc, "p", undefined),
   );
-  box.children[1]?.append(check, el(doc, "label", " Notice hard moments and offer help (only this device checks)", { for: "care-check" }));
-  box.children[2]?.append(el(doc, "label", "Lock after no use: ", { for: "idle-lock" }), idle);
+  box.children[1]?.append(check, el(doc, "label", " " + t("Notice hard moments and offer help (only this device checks)"), { for: "care-check" }));
+  box.children[2]?.append(el(doc, "label", t("Lock after no use:") + " ", { for: "idle-lock" }), idle);
   void settings.read().then((c) => {
     check.checked = c.check;
     idle.value = String(c.idleMinutes);

@@ -6,16 +6,16 @@
  */
 import { REACTIONS, type Reaction } from "../content.js";
 import { checkinAudience } from "../facilitator.js";
-import { t } from "../i18n.js";
 import { reply } from "../member_actions.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { People } from "../people.js";
 import { authorText, lookalikeWarning, messageActions, replyQuote } from "./corrections.js";
 import { el, field, showProblem } from "./dom.js";
 import type { Help } from "./help.js";
+import { formatDateTime, msg, t } from "../i18n.js";
 
-const REACTION_NAMES: Record<Reaction, string> = { heart: "Heart", hug: "Hug", "me-too": "Me too", "thank-you": "Thank you" };
-const MOODS = ["1, very low", "2, low", "3, okay", "4, good", "5, very good"];
+const REACTION_NAMES: Record<Reaction, string> = { heart: msg("Heart"), hug: msg("Hug"), "me-too": msg("Me too"), "thank-you": msg("Thank you") };
+const MOODS = [msg("1, very low"), msg("2, low"), msg("3, okay"), msg("4, good"), msg("5, very good")];
 
 interface Shown {
   li: HTMLLIElement;
@@ -55,13 +55,13 @@ export class ConversationScreen {
     this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
     this.muted = el(doc, "p", undefined, { role: "status", id: "mute-notice" });
-    this.pending = el(doc, "ul", undefined, { "aria-label": "Waiting to be sent" });
+    this.pending = el(doc, "ul", undefined, { "aria-label": t("Waiting to be sent") });
     this.alert = el(doc, "div", undefined, { role: "alert" });
     this.lookalike = el(doc, "p", undefined, { role: "status", id: "lookalike-warning" });
     this.replying = el(doc, "div", undefined, { id: "replying" });
-    main.replaceChildren(el(doc, "h1", "Your group"), this.status, this.muted, this.lookalike, el(doc, "h2", "Messages", { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.replaceChildren(el(doc, "h1", t("Your group")), this.status, this.muted, this.lookalike, el(doc, "h2", t("Messages"), { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
-    doc.title = "Your group · Holdspace";
+    doc.title = t("Your group · Holdspace");
     conv.onChange = () => this.update();
     this.update();
   }
@@ -78,7 +78,7 @@ export class ConversationScreen {
     const warning = el(doc, "input", undefined, { type: "text", maxlength: "100" });
     this.words = words;
     this.form = f;
-    f.append(el(doc, "h2", "Write to the group", { id: "write-h" }), this.replying, field(doc, "compose", "Your message", words), field(doc, "compose-cw", "Content warning, if it may upset someone (optional)", warning), el(doc, "button", "Send", { type: "submit" }));
+    f.append(el(doc, "h2", t("Write to the group"), { id: "write-h" }), this.replying, field(doc, "compose", t("Your message"), words), field(doc, "compose-cw", t("Content warning, if it may upset someone (optional)"), warning), el(doc, "button", t("Send"), { type: "submit" }));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const text = words.value.trim();
@@ -88,7 +88,7 @@ export class ConversationScreen {
       warning.value = "";
       const to = this.replyTo;
       this.setReply(null);
-      this.attempt(() => (to === null ? this.conv.send(text, cw === "" ? null : cw) : reply(this.conv, to, text, cw === "" ? null : cw)), "Your message could not be kept for sending. Please try again.");
+      this.attempt(() => (to === null ? this.conv.send(text, cw === "" ? null : cw) : reply(this.conv, to, text, cw === "" ? null : cw)), t("Your message could not be kept for sending. Please try again."));
     });
     return f;
   }
@@ -101,10 +101,10 @@ export class ConversationScreen {
       return;
     }
     const who = this.people?.person(m.author).name ?? "";
-    const quote = m.warning === null ? m.text : `a message under a content warning: ${m.warning}`;
-    const cancel = el(this.doc, "button", "Cancel the reply", { type: "button" });
+    const quote = m.warning === null ? m.text : t("a message under a content warning: {warning}", { warning: m.warning });
+    const cancel = el(this.doc, "button", t("Cancel the reply"), { type: "button" });
     cancel.addEventListener("click", () => this.setReply(null));
-    this.replying.replaceChildren(el(this.doc, "p", `Replying to ${who}: ${[...quote].slice(0, 160).join("")}`), cancel);
+    this.replying.replaceChildren(el(this.doc, "p", t("Replying to {who}: {quote}", { who, quote: [...quote].slice(0, 160).join("") })), cancel);
     this.words?.focus();
   }
 
@@ -112,8 +112,9 @@ export class ConversationScreen {
     const doc = this.doc;
     const f = el(doc, "form", undefined, { "aria-labelledby": "checkin-h" });
     const set = el(doc, "fieldset");
-    set.append(el(doc, "legend", "How are you feeling? Only the group's facilitators see this."));
-    MOODS.forEach((label, i) => {
+    set.append(el(doc, "legend", t("How are you feeling? Only the group's facilitators see this.")));
+    MOODS.forEach((mood, i) => {
+      const label = t(mood);
       const id = `mood-${i + 1}`;
       const p = el(doc, "p");
       const r = el(doc, "input", undefined, { type: "radio", name: "mood", value: String(i + 1), id });
@@ -121,24 +122,24 @@ export class ConversationScreen {
       set.append(p);
     });
     const done = el(doc, "p", undefined, { role: "status" });
-    f.append(el(doc, "h2", "Check in", { id: "checkin-h" }), set, el(doc, "button", "Send check-in", { type: "submit" }), done);
+    f.append(el(doc, "h2", t("Check in"), { id: "checkin-h" }), set, el(doc, "button", t("Send check-in"), { type: "submit" }), done);
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const chosen = f.querySelector<HTMLInputElement>("input[name=mood]:checked");
       if (chosen === null) {
-        done.textContent = "Choose how you feel first.";
+        done.textContent = t("Choose how you feel first.");
         return;
       }
       chosen.checked = false;
-      done.textContent = `Thank you. ${checkinAudience(this.conv.client.state, this.conv.self)}`;
-      this.attempt(() => this.conv.checkin(Number(chosen.value)), "Your check-in could not be kept for sending. Please try again.");
+      done.textContent = t("Thank you. {audience}", { audience: checkinAudience(this.conv.client.state, this.conv.self) });
+      this.attempt(() => this.conv.checkin(Number(chosen.value)), t("Your check-in could not be kept for sending. Please try again."));
     });
     return f;
   }
 
   /** The node could not be reached (or the session broke): said calmly, the code behind "Details". */
   unreachable(err: unknown): void {
-    showProblem(this.doc, this.alert, "The group's node cannot be reached right now. What you write is kept on this device; open this page again later to send it.", err);
+    showProblem(this.doc, this.alert, t("The group's node cannot be reached right now. What you write is kept on this device; open this page again later to send it."), err);
   }
 
   /** A session with the node is open again: the notice that it could not be reached goes. */
@@ -149,11 +150,11 @@ export class ConversationScreen {
   private statusText(): string {
     switch (this.conv.view().status) {
       case "joining":
-        return "Joining the group…";
+        return t("Joining the group…");
       case "waiting":
-        return "Waiting for the group to share its keys with you. This happens when a facilitator's app is next online; what you write waits here until then.";
+        return t("Waiting for the group to share its keys with you. This happens when a facilitator's app is next online; what you write waits here until then.");
       case "gone":
-        return "You are no longer a member of this group.";
+        return t("You are no longer a member of this group.");
       default:
         return "";
     }
@@ -197,18 +198,18 @@ export class ConversationScreen {
         this.shown.set(m.id, (s = next));
       }
       for (const [r, b] of s.reactions) {
-        const text = `${REACTION_NAMES[r]} ${m.reactions[r]}`;
+        const text = t("{reaction} {count}", { reaction: t(REACTION_NAMES[r]), count: m.reactions[r] });
         if (b.textContent !== text) b.textContent = text;
       }
     }
     const ids = new Set(v.messages.map((m) => m.id));
     for (const [id, s] of this.shown) {
       if (ids.has(id) || s.reactions.size === 0) continue;
-      s.li.replaceChildren(el(this.doc, "p", "This message was removed.")); // redacted: its words are gone
+      s.li.replaceChildren(el(this.doc, "p", t("This message was removed."))); // redacted: its words are gone
       s.reactions.clear();
     }
     this.pending.replaceChildren(...v.outbox.map((o) => {
-      const li = el(this.doc, "li", o.error === null ? `Sending: ${o.text}` : `Not sent: ${o.text}. The node refused it.`);
+      const li = el(this.doc, "li", o.error === null ? t("Sending: {text}", { text: o.text }) : t("Not sent: {text}. The node refused it.", { text: o.text }));
       return li;
     }));
     if (this.first && v.messages.length > 0) {
@@ -221,7 +222,7 @@ export class ConversationScreen {
     const doc = this.doc;
     const li = el(doc, "li", undefined, { "data-id": m.id });
     const meta = el(doc, "p");
-    meta.append(el(doc, "strong", authorText(people, m)), doc.createTextNode(` · ${new Date(m.timeMs).toLocaleString()}${m.edited ? " · edited" : ""}`));
+    meta.append(el(doc, "strong", authorText(people, m)), doc.createTextNode(m.edited ? t(" · {when} · edited", { when: formatDateTime(m.timeMs) }) : ` · ${formatDateTime(m.timeMs)}`));
     const quote = replyQuote(doc, people, m);
     // Behind a content warning the words are not in the page at all until "Show" (so neither
     // find-in-page nor a screen reader's browse mode reaches them), and leave it again on "Hide".
@@ -231,24 +232,24 @@ export class ConversationScreen {
     if (quote !== null) li.append(quote);
     if (m.warning !== null) {
       words.hidden = true;
-      const cw = el(doc, "p", `Content warning: ${m.warning}`);
-      const show = el(doc, "button", "Show", { type: "button", "aria-expanded": "false", "aria-controls": words.id });
+      const cw = el(doc, "p", t("Content warning: {warning}", { warning: m.warning }));
+      const show = el(doc, "button", t("Show"), { type: "button", "aria-expanded": "false", "aria-controls": words.id });
       show.addEventListener("click", () => {
         const open = words.hidden;
         words.textContent = open ? m.text : "";
         words.hidden = !open;
-        show.textContent = open ? "Hide" : "Show";
+        show.textContent = open ? t("Hide") : t("Show");
         show.setAttribute("aria-expanded", String(open));
       });
       cw.append(doc.createTextNode(" "), show);
       li.append(cw);
     }
     li.append(words);
-    const group = el(doc, "div", undefined, { role: "group", "aria-label": "Reactions" });
+    const group = el(doc, "div", undefined, { role: "group", "aria-label": t("Reactions") });
     const reactions = new Map<Reaction, HTMLButtonElement>();
     for (const r of REACTIONS) {
-      const b = el(doc, "button", `${REACTION_NAMES[r]} ${m.reactions[r]}`, { type: "button" });
-      b.addEventListener("click", () => this.attempt(() => this.conv.react(m.id, r), "Your reaction could not be kept for sending."));
+      const b = el(doc, "button", t("{reaction} {count}", { reaction: t(REACTION_NAMES[r]), count: m.reactions[r] }), { type: "button" });
+      b.addEventListener("click", () => this.attempt(() => this.conv.react(m.id, r), t("Your reaction could not be kept for sending.")));
       reactions.set(r, b);
       group.append(b, doc.createTextNode(" "));
     }
@@ -263,13 +264,13 @@ export class ConversationScreen {
     const why = el(doc, "input", undefined, { type: "text", maxlength: "1000" });
     const f = el(doc, "form");
     const done = el(doc, "p", undefined, { role: "status" });
-    f.append(field(doc, `why-${m.id.slice(0, 16)}`, "What is wrong with it? (optional)", why), el(doc, "button", "Send report", { type: "submit" }), done);
+    f.append(field(doc, `why-${m.id.slice(0, 16)}`, t("What is wrong with it? (optional)"), why), el(doc, "button", t("Send report"), { type: "submit" }), done);
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      done.textContent = "Thank you. Your report goes to the group's moderators and facilitators, with this message.";
-      this.attempt(() => this.conv.report(m.id, why.value.trim()), "Your report could not be kept for sending.");
+      done.textContent = t("Thank you. Your report goes to the group's moderators and facilitators, with this message.");
+      this.attempt(() => this.conv.report(m.id, why.value.trim()), t("Your report could not be kept for sending."));
     });
-    d.append(el(doc, "summary", "Report this message"), f);
+    d.append(el(doc, "summary", t("Report this message")), f);
     return d;
   }
 }

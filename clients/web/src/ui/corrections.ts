@@ -13,6 +13,7 @@ import { mayEdit } from "../corrections.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { describe, type People } from "../people.js";
 import { el, field } from "./dom.js";
+import { t } from "../i18n.js";
 
 /** The author line's name: "You", or the display name or label, then its tags. */
 export function authorText(people: People, m: ShownMessage): string {
@@ -22,7 +23,7 @@ export function authorText(people: People, m: ShownMessage): string {
 /** A sentence for the top of the conversation when two members' names look alike, else null. */
 export function lookalikeWarning(people: People): string | null {
   return people.lookalikes
-    ? "Two members' names look alike. They are shown with words in brackets, made from each one's key, which nobody can choose: tell them apart by those words."
+    ? t("Two members' names look alike. They are shown with words in brackets, made from each one's key, which nobody can choose: tell them apart by those words.")
     : null;
 }
 
@@ -31,11 +32,11 @@ export function replyQuote(doc: Document, people: People, m: ShownMessage): HTML
   if (m.reply === null) return null;
   const q = el(doc, "blockquote", undefined, { class: "reply-to" });
   if (m.reply.author === null) {
-    q.append(el(doc, "p", "In reply to a message that cannot be shown (it was removed, or you cannot read it)."));
+    q.append(el(doc, "p", t("In reply to a message that cannot be shown (it was removed, or you cannot read it).")));
     return q;
   }
   const who = people.person(m.reply.author).name;
-  q.append(el(doc, "p", m.reply.quote !== null ? `In reply to ${who}: ${m.reply.quote}` : `In reply to ${who}'s message under a content warning: ${m.reply.warning ?? ""}`));
+  q.append(el(doc, "p", m.reply.quote !== null ? t("In reply to {who}: {quote}", { who, quote: m.reply.quote }) : t("In reply to {who}'s message under a content warning: {warning}", { who, warning: m.reply.warning ?? "" })));
   return q;
 }
 
@@ -44,7 +45,7 @@ export function replyQuote(doc: Document, people: People, m: ShownMessage): HTML
 export function messageActions(doc: Document, conv: Conversation, m: ShownMessage, onReply: () => void, run: (act: () => Promise<void>, sentence: string) => void): HTMLElement {
   const box = el(doc, "div", undefined, { class: "message-actions" });
   const buttons = el(doc, "p");
-  const replyButton = el(doc, "button", "Reply", { type: "button" });
+  const replyButton = el(doc, "button", t("Reply"), { type: "button" });
   replyButton.addEventListener("click", onReply);
   buttons.append(replyButton);
   box.append(buttons);
@@ -52,14 +53,14 @@ export function messageActions(doc: Document, conv: Conversation, m: ShownMessag
   const short = m.id.slice(0, 16);
   const original = conv.read().find((r) => toHex(r.entry.id) === m.id);
   if (original !== undefined && mayEdit(original, conv.self, conv.participant.clock())) {
-    const edit = el(doc, "button", "Correct", { type: "button", "aria-expanded": "false", "aria-controls": `edit-${short}` });
-    const form = el(doc, "form", undefined, { id: `edit-${short}`, "aria-label": "Correct your message" });
+    const edit = el(doc, "button", t("Correct"), { type: "button", "aria-expanded": "false", "aria-controls": `edit-${short}` });
+    const form = el(doc, "form", undefined, { id: `edit-${short}`, "aria-label": t("Correct your message") });
     form.hidden = true;
     const words = el(doc, "textarea", undefined, { rows: "3", required: "" });
     words.value = m.text;
     const warning = el(doc, "input", undefined, { type: "text", maxlength: "100" });
     warning.value = m.warning ?? "";
-    form.append(field(doc, `edit-words-${short}`, "The corrected message", words), field(doc, `edit-cw-${short}`, "Content warning (optional)", warning), el(doc, "button", "Save the correction", { type: "submit" }));
+    form.append(field(doc, `edit-words-${short}`, t("The corrected message"), words), field(doc, `edit-cw-${short}`, t("Content warning (optional)"), warning), el(doc, "button", t("Save the correction"), { type: "submit" }));
     edit.addEventListener("click", () => {
       form.hidden = !form.hidden;
       edit.setAttribute("aria-expanded", String(!form.hidden));
@@ -68,18 +69,18 @@ export function messageActions(doc: Document, conv: Conversation, m: ShownMessag
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       form.hidden = true;
-      run(() => correct(conv, m.id, words.value.trim(), warning.value.trim() || null), "Your correction could not be kept for sending. Corrections are possible for 15 minutes after sending.");
+      run(() => correct(conv, m.id, words.value.trim(), warning.value.trim() || null), t("Your correction could not be kept for sending. Corrections are possible for 15 minutes after sending."));
     });
     buttons.append(edit);
     box.append(form);
   }
-  const remove = el(doc, "button", "Remove for everyone", { type: "button" });
-  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": "Confirm removing your message" });
+  const remove = el(doc, "button", t("Remove for everyone"), { type: "button" });
+  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": t("Confirm removing your message") });
   confirm.hidden = true;
   remove.addEventListener("click", () => {
-    const question = el(doc, "p", "Remove this message for everyone? It is deleted from every member's screen and from the group's servers. A note shows that something was removed.", { tabindex: "-1" });
-    const yes = el(doc, "button", "Yes, remove it", { type: "button", class: "danger" });
-    const no = el(doc, "button", "No, keep it", { type: "button" });
+    const question = el(doc, "p", t("Remove this message for everyone? It is deleted from every member's screen and from the group's servers. A note shows that something was removed."), { tabindex: "-1" });
+    const yes = el(doc, "button", t("Yes, remove it"), { type: "button", class: "danger" });
+    const no = el(doc, "button", t("No, keep it"), { type: "button" });
     confirm.replaceChildren(question, yes, no);
     confirm.hidden = false;
     buttons.hidden = true;
@@ -89,12 +90,12 @@ export function messageActions(doc: Document, conv: Conversation, m: ShownMessag
       buttons.hidden = false;
     });
     yes.addEventListener("click", () => {
-      confirm.replaceChildren(el(doc, "p", "Removing…", { role: "status" }));
+      confirm.replaceChildren(el(doc, "p", t("Removing…"), { role: "status" }));
       const back = (): void => {
         confirm.hidden = true;
         buttons.hidden = false;
       };
-      run(() => removeForEveryone(conv, m.id).finally(back), "The message could not be removed right now. Please try again when the group's node can be reached.");
+      run(() => removeForEveryone(conv, m.id).finally(back), t("The message could not be removed right now. Please try again when the group's node can be reached."));
     });
   });
   buttons.append(remove);

@@ -4,6 +4,7 @@
  * through the CSSOM (the node's CSP allows no inline style sheet).
  */
 import { HoldspaceError } from "../errors.js";
+import { t } from "../i18n.js";
 
 export function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, text?: string, attrs: Record<string, string> = {}): HTMLElementTagNameMap[K] {
   const e = doc.createElement(tag);
@@ -23,7 +24,7 @@ export function field(doc: Document, id: string, label: string, input: HTMLInput
 /** A "Details" disclosure holding a code (people read the sentence; the code is for whoever helps). */
 export function details(doc: Document, code: string): HTMLElement {
   const d = el(doc, "details");
-  d.append(el(doc, "summary", "Details"), el(doc, "code", code));
+  d.append(el(doc, "summary", t("Details")), el(doc, "code", code));
   return d;
 }
 

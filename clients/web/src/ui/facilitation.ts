@@ -11,10 +11,10 @@ import type { Conversation } from "../participant.js";
 import { checkinsScreen } from "./checkins.js";
 import { el } from "./dom.js";
 import { inviteScreen } from "./invite.js";
-import { t } from "../i18n.js";
 import { membersScreen } from "./members.js";
 import { modlogScreen } from "./modlog.js";
 import { reportsScreen } from "./reports.js";
+import { t, tn } from "../i18n.js";
 
 /** One tool's screen: its root element, its title, and a redraw after the group changed. */
 export interface ToolScreen {
@@ -38,12 +38,12 @@ const TOOLS: readonly Tool[] = [
 ];
 
 function linkText(name: string, f: Facilitation): string {
-  if (name === "invite") return "Invite someone";
-  if (name === "members") return "Members";
-  if (name === "checkins") return "Check-ins";
+  if (name === "invite") return t("Invite someone");
+  if (name === "members") return t("Members");
+  if (name === "checkins") return t("Check-ins");
   if (name === "log") return t("Moderation log");
   const open = f.openReports();
-  return open === 0 ? "Reports" : `Reports (${open} open)`;
+  return open === 0 ? t("Reports") : tn("Reports ({n} open)", "Reports ({n} open)", open);
 }
 
 /**
@@ -53,7 +53,7 @@ function linkText(name: string, f: Facilitation): string {
 export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conversation, origin: string, signal?: AbortSignal): Facilitation {
   const fac = new Facilitation(conv, origin);
   const win = doc.defaultView;
-  const nav = el(doc, "nav", undefined, { "aria-label": "Facilitator tools", id: "tools" });
+  const nav = el(doc, "nav", undefined, { "aria-label": t("Facilitator tools"), id: "tools" });
   const menu = el(doc, "ul");
   nav.append(menu);
   main.querySelector("h1")?.after(nav);
@@ -86,7 +86,7 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
       here = tool.name;
       drawMenu();
       const back = el(doc, "p");
-      back.append(el(doc, "a", "Back to the conversation", { href: "#" }));
+      back.append(el(doc, "a", t("Back to the conversation"), { href: "#" }));
       main.replaceChildren(back, nav, current.root);
       main.dataset["screen"] = tool.name;
       doc.title = `${current.title} · Holdspace`;

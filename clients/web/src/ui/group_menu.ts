@@ -17,13 +17,13 @@ import { wordsScreen } from "./words.js";
 /** Adds the menu after the conversation's status; `lock` runs on "Lock", `groups` (if given) on
  * "Your groups", the way back to the list of this person's groups. */
 export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversation, lock: () => void, groups?: () => void): void {
-  const nav = el(doc, "nav", undefined, { "aria-label": "This group", id: "group-menu" });
+  const nav = el(doc, "nav", undefined, { "aria-label": t("This group"), id: "group-menu" });
   let current: ToolScreen | null = null;
   const open = (make: (doc: Document, conv: Conversation) => ToolScreen): void => {
     const saved = { nodes: [...main.childNodes], title: doc.title, screen: main.dataset["screen"] ?? "conversation" };
     const screen = make(doc, conv);
     current = screen;
-    const back = el(doc, "button", "Back to the conversation", { type: "button" });
+    const back = el(doc, "button", t("Back to the conversation"), { type: "button" });
     back.addEventListener("click", () => {
       current = null;
       main.replaceChildren(...saved.nodes);
@@ -50,9 +50,9 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     name.hidden = n === "";
   };
   naming();
-  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)));
+  nav.append(name, button(t("About the group"), () => open(aboutScreen)), button(t("Your words, or leaving"), () => open(wordsScreen)));
   if (groups !== undefined) nav.append(button(t("Your groups"), groups));
-  nav.append(button("Lock", lock));
+  nav.append(button(t("Lock"), lock));
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {

@@ -5,11 +5,12 @@
  */
 import { linkParts } from "../links.js";
 import { el } from "./dom.js";
+import { msg, t } from "../i18n.js";
 
 export const DEFAULT_RESOURCES = [
-  "If you are in immediate danger, please call your local emergency number now (for example 112 in the EU, 911 in the US and Canada, 999 in the UK).",
-  "To talk with someone, you can find free, confidential helplines in your country at https://findahelpline.com",
-  "You can step away from this conversation at any time; it will still be here when you come back.",
+  msg("If you are in immediate danger, please call your local emergency number now (for example 112 in the EU, 911 in the US and Canada, 999 in the UK)."),
+  msg("To talk with someone, you can find free, confidential helplines in your country at https://findahelpline.com"),
+  msg("You can step away from this conversation at any time; it will still be here when you come back."),
 ];
 
 export class Help {
@@ -21,7 +22,7 @@ export class Help {
 
   constructor(private readonly doc: Document) {
     this.banner = el(doc, "header");
-    this.button = el(doc, "button", "Need help now?", { type: "button", "aria-expanded": "false", "aria-controls": "help" });
+    this.button = el(doc, "button", t("Need help now?"), { type: "button", "aria-expanded": "false", "aria-controls": "help" });
     this.panel = el(doc, "section", undefined, { id: "help", "aria-labelledby": "help-h" });
     this.panel.hidden = true;
     this.button.addEventListener("click", () => this.toggle());
@@ -32,12 +33,12 @@ export class Help {
     const open = this.panel.hidden;
     this.button.setAttribute("aria-expanded", String(open));
     if (open) {
-      const lines = this.pinned === null ? DEFAULT_RESOURCES : this.pinned.split("\n");
-      const close = el(this.doc, "button", "Close", { type: "button" });
+      const lines = this.pinned === null ? DEFAULT_RESOURCES.map((l) => t(l)) : this.pinned.split("\n");
+      const close = el(this.doc, "button", t("Close"), { type: "button" });
       close.addEventListener("click", () => this.toggle());
       this.panel.replaceChildren(
-        el(this.doc, "h2", "Help, right now", { id: "help-h" }),
-        el(this.doc, "p", this.pinned === null ? "Your group has not shared its own resources yet. These are for anyone, anywhere:" : "What your group's facilitators shared:"),
+        el(this.doc, "h2", t("Help, right now"), { id: "help-h" }),
+        el(this.doc, "p", this.pinned === null ? t("Your group has not shared its own resources yet. These are for anyone, anywhere:") : t("What your group's facilitators shared:")),
         ...lines.map((l) => this.line(l)),
         close,
       );

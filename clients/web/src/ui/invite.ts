@@ -11,15 +11,15 @@
 import qrcode from "qrcode-generator";
 import type { Role } from "../control.js";
 import { type Facilitation, type InviteStatus, type InviteView, MAX_INVITE_DAYS, MAX_INVITE_USES, type MadeInvite, ROLES } from "../facilitator.js";
-import { t } from "../i18n.js";
 import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { whenText } from "./members.js";
+import { formatDateTime, msg, t, tn } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Light modules around the code, as the QR standard asks. */
 const QUIET = 4;
-const ROLE_WORDS: Record<Role, string> = { member: "Member", moderator: "Moderator", facilitator: "Facilitator" };
+const ROLE_WORDS: Record<Role, string> = { member: msg("Member"), moderator: msg("Moderator"), facilitator: msg("Facilitator") };
 
 /** `text` as a QR code (byte mode, error correction M): one `<svg>` with one path of dark modules. */
 export function qrSvg(doc: Document, text: string, name: string): SVGSVGElement {
@@ -47,29 +47,34 @@ function number(doc: Document, value: number, max: number): HTMLInputElement {
 
 /** What the invite allows, in words. */
 export function inviteSummary(m: MadeInvite): string {
-  const people = m.uses === 1 ? "one person" : `${m.uses} people`;
-  const until = new Date(m.expiresMs).toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
-  return `It lets ${people} join as ${m.role === "member" ? "a member" : `a ${m.role}`}, until ${until}. Give it privately to the person you are inviting: anyone who has it can join until it is used up or expires.`;
+  const until = formatDateTime(m.expiresMs, { dateStyle: "long", timeStyle: "short" });
+  const role = m.role === "member" ? t("a member") : m.role === "moderator" ? t("a moderator") : t("a facilitator");
+  return tn(
+    "It lets one person join as {role}, until {until}. Give it privately to the person you are inviting: anyone who has it can join until it is used up or expires.",
+    "It lets {n} people join as {role}, until {until}. Give it privately to the person you are inviting: anyone who has it can join until it is used up or expires.",
+    m.uses,
+    { role, until },
+  );
 }
 
 export function inviteScreen(doc: Document, fac: Facilitation): ToolScreen {
   const root = el(doc, "section", undefined, { "aria-labelledby": "tool-h" });
   const role = el(doc, "select");
-  for (const r of ROLES) role.append(el(doc, "option", ROLE_WORDS[r], r === "member" ? { value: r, selected: "" } : { value: r }));
+  for (const r of ROLES) role.append(el(doc, "option", t(ROLE_WORDS[r]), r === "member" ? { value: r, selected: "" } : { value: r }));
   const roleField = el(doc, "p");
   role.id = "invite-role";
-  roleField.append(el(doc, "label", "Their role", { for: "invite-role" }), role);
+  roleField.append(el(doc, "label", t("Their role"), { for: "invite-role" }), role);
   const uses = number(doc, 1, MAX_INVITE_USES);
   const days = number(doc, 7, MAX_INVITE_DAYS);
-  const make = el(doc, "button", "Make an invite", { type: "submit" });
-  const form = el(doc, "form", undefined, { "aria-label": "A new invite" });
-  form.append(roleField, field(doc, "invite-uses", `How many people may use it (1 to ${MAX_INVITE_USES})`, uses), field(doc, "invite-days", `Valid for this many days (1 to ${MAX_INVITE_DAYS})`, days), make);
+  const make = el(doc, "button", t("Make an invite"), { type: "submit" });
+  const form = el(doc, "form", undefined, { "aria-label": t("A new invite") });
+  form.append(roleField, field(doc, "invite-uses", t("How many people may use it (1 to {max})", { max: MAX_INVITE_USES }), uses), field(doc, "invite-days", t("Valid for this many days (1 to {max})", { max: MAX_INVITE_DAYS }), days), make);
   const alert = el(doc, "div", undefined, { role: "alert" });
   const result = el(doc, "section", undefined, { "aria-labelledby": "invite-ready-h" });
   result.hidden = true;
   root.append(
-    el(doc, "h1", "Invite someone", { id: "tool-h", tabindex: "-1" }),
-    el(doc, "p", "An invite is a link. Opened on a phone, it leads to this group: the person chooses a passphrase and joins. Only you see the link, here, once."),
+    el(doc, "h1", t("Invite someone"), { id: "tool-h", tabindex: "-1" }),
+    el(doc, "p", t("An invite is a link. Opened on a phone, it leads to this group: the person chooses a passphrase and joins. Only you see the link, here, once.")),
     form,
     alert,
     result,
@@ -83,12 +88,12 @@ export function inviteScreen(doc: Document, fac: Facilitation): ToolScreen {
     fac
       .invite({ role: role.value as Role, uses: Number(uses.value), days: Number(days.value) })
       .then((m) => showInvite(doc, result, m))
-      .catch((err: unknown) => showProblem(doc, alert, "The invite could not be made. Check the numbers, or try again when the group's node can be reached.", err))
+      .catch((err: unknown) => showProblem(doc, alert, t("The invite could not be made. Check the numbers, or try again when the group's node can be reached."), err))
       .finally(() => {
         make.disabled = false;
       });
   });
-  return { root, title: "Invite someone", update: invites.update };
+  return { root, title: t("Invite someone"), update: invites.update };
 }
 
 function statusWords(s: InviteStatus): string {
@@ -171,23 +176,23 @@ function showInvite(doc: Document, result: HTMLElement, m: MadeInvite): void {
   const link = el(doc, "textarea", undefined, { readonly: "", rows: "4", spellcheck: "false" });
   link.value = m.link;
   const copied = el(doc, "p", undefined, { role: "status" });
-  const copy = el(doc, "button", "Copy the link", { type: "button" });
+  const copy = el(doc, "button", t("Copy the link"), { type: "button" });
   copy.addEventListener("click", () => {
     link.select();
     const clip = doc.defaultView?.navigator.clipboard;
     const done = (): void => {
-      copied.textContent = "Copied. Paste it into a private message to the person you are inviting.";
+      copied.textContent = t("Copied. Paste it into a private message to the person you are inviting.");
     };
     if (clip !== undefined)
       clip.writeText(m.link).then(done, () => {
-        copied.textContent = "Copying was not allowed here: the link is selected, copy it with your device's menu.";
+        copied.textContent = t("Copying was not allowed here: the link is selected, copy it with your device's menu.");
       });
-    else copied.textContent = "The link is selected: copy it with your device's menu.";
+    else copied.textContent = t("The link is selected: copy it with your device's menu.");
   });
   const figure = el(doc, "figure");
-  figure.append(qrSvg(doc, m.link, "QR code of the invite link above"), el(doc, "figcaption", "The same invite as a QR code, for someone beside you to scan with their phone's camera."));
-  const heading = el(doc, "h2", "Your invite is ready", { id: "invite-ready-h", tabindex: "-1" });
-  result.replaceChildren(heading, el(doc, "p", inviteSummary(m)), field(doc, "invite-link", "Invite link", link), copy, copied, figure);
+  figure.append(qrSvg(doc, m.link, t("QR code of the invite link above")), el(doc, "figcaption", t("The same invite as a QR code, for someone beside you to scan with their phone's camera.")));
+  const heading = el(doc, "h2", t("Your invite is ready"), { id: "invite-ready-h", tabindex: "-1" });
+  result.replaceChildren(heading, el(doc, "p", inviteSummary(m)), field(doc, "invite-link", t("Invite link"), link), copy, copied, figure);
   result.hidden = false;
   heading.focus();
 }

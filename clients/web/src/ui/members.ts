@@ -6,9 +6,9 @@
  * what is written afterwards (the removal is followed by a rekey, facilitator.ts).
  */
 import { type Facilitation, type MemberView, MUTE_MINUTES } from "../facilitator.js";
-import { t } from "../i18n.js";
 import { el, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
+import { formatDateTime, msg, t } from "../i18n.js";
 
 /** How long a mute lasts, in words, by minutes. */
 function muteWords(minutes: number): string {
@@ -17,21 +17,21 @@ function muteWords(minutes: number): string {
   return t("1 week");
 }
 
-/** A date and time in the reader's own zone and words. */
+/** A date and time in the reader's own zone, in the page's language. */
 export function whenText(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return formatDateTime(ms);
 }
 
-const ROLE_WORDS = { member: "member", moderator: "moderator", facilitator: "facilitator" } as const;
+const ROLE_WORDS = { member: msg("member"), moderator: msg("moderator"), facilitator: msg("facilitator") } as const;
 
 export function membersScreen(doc: Document, fac: Facilitation): ToolScreen {
   const root = el(doc, "section", undefined, { "aria-labelledby": "tool-h" });
-  const list = el(doc, "ul", undefined, { id: "members", class: "cards", "aria-label": "Members" });
+  const list = el(doc, "ul", undefined, { id: "members", class: "cards", "aria-label": t("Members") });
   const status = el(doc, "p", undefined, { role: "status" });
   const alert = el(doc, "div", undefined, { role: "alert" });
   root.append(
-    el(doc, "h1", "Members", { id: "tool-h", tabindex: "-1" }),
-    el(doc, "p", "Each member is shown by four words made from their key in this group; the role comes from the group itself."),
+    el(doc, "h1", t("Members"), { id: "tool-h", tabindex: "-1" }),
+    el(doc, "p", t("Each member is shown by four words made from their key in this group; the role comes from the group itself.")),
     status,
     alert,
     list,
@@ -45,26 +45,26 @@ export function membersScreen(doc: Document, fac: Facilitation): ToolScreen {
     list.replaceChildren(...members.map((m) => row(doc, fac, m, status, alert)));
   };
   draw();
-  return { root, title: "Members", update: draw };
+  return { root, title: t("Members"), update: draw };
 }
 
 function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElement, alert: HTMLElement): HTMLLIElement {
   const li = el(doc, "li", undefined, { "data-member": m.hex });
   const who = el(doc, "p");
-  who.append(el(doc, "strong", m.you ? `You (${m.label})` : m.label), doc.createTextNode(` · ${ROLE_WORDS[m.role]}`));
+  who.append(el(doc, "strong", m.you ? t("You ({words})", { words: m.label }) : m.label), doc.createTextNode(` · ${t(ROLE_WORDS[m.role])}`));
   li.append(who);
   if (m.mutedUntil !== null) li.append(el(doc, "p", t("Muted until {when}: they can read, but not write to the group.", { when: whenText(m.mutedUntil) }), { class: "state" }));
   if (m.mayMute) li.append(muteControls(doc, fac, m, status, alert));
   if (!m.mayRemove) return li;
   const actions = el(doc, "p");
-  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": `Confirm removing ${m.label}` });
+  const confirm = el(doc, "div", undefined, { role: "group", "aria-label": t("Confirm removing {who}", { who: m.label }) });
   confirm.hidden = true;
   const ask = (ban: boolean): void => {
     const sentence = ban
-      ? `Remove ${m.label} and ban them? They will read nothing the group writes from now on, and can never join again with this identity.`
-      : `Remove ${m.label}? They will read nothing the group writes from now on. A facilitator can invite them again later.`;
-    const yes = el(doc, "button", ban ? `Yes, remove and ban ${m.label}` : `Yes, remove ${m.label}`, { type: "button", class: "danger" });
-    const no = el(doc, "button", "Keep them", { type: "button" });
+      ? t("Remove {who} and ban them? They will read nothing the group writes from now on, and can never join again with this identity.", { who: m.label })
+      : t("Remove {who}? They will read nothing the group writes from now on. A facilitator can invite them again later.", { who: m.label });
+    const yes = el(doc, "button", ban ? t("Yes, remove and ban {who}", { who: m.label }) : t("Yes, remove {who}", { who: m.label }), { type: "button", class: "danger" });
+    const no = el(doc, "button", t("Keep them"), { type: "button" });
     const question = el(doc, "p", sentence, { tabindex: "-1" });
     confirm.replaceChildren(question, yes, no);
     confirm.hidden = false;
@@ -80,16 +80,16 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
       fac
         .remove(m.key, ban)
         .then(() => {
-          status.textContent = ban ? `${m.label} was removed and may not come back.` : `${m.label} was removed.`;
+          status.textContent = ban ? t("{who} was removed and may not come back.", { who: m.label }) : t("{who} was removed.", { who: m.label });
         })
         .catch((err: unknown) => {
           yes.disabled = false;
-          showProblem(doc, alert, `${m.label} could not be removed. Try again when the group's node can be reached.`, err);
+          showProblem(doc, alert, t("{who} could not be removed. Try again when the group's node can be reached.", { who: m.label }), err);
         });
     });
   };
-  const remove = el(doc, "button", `Remove ${m.label}`, { type: "button" });
-  const ban = el(doc, "button", `Remove and ban ${m.label}`, { type: "button" });
+  const remove = el(doc, "button", t("Remove {who}", { who: m.label }), { type: "button" });
+  const ban = el(doc, "button", t("Remove and ban {who}", { who: m.label }), { type: "button" });
   remove.addEventListener("click", () => ask(false));
   ban.addEventListener("click", () => ask(true));
   actions.append(remove, ban);

@@ -5,6 +5,7 @@
  */
 import { checkNewPassphrase } from "../participant.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
+import { t } from "../i18n.js";
 
 function passwordInput(doc: Document, autocomplete: string): HTMLInputElement {
   return el(doc, "input", undefined, { type: "password", autocomplete, required: "" });
@@ -13,19 +14,19 @@ function passwordInput(doc: Document, autocomplete: string): HTMLInputElement {
 function sentenceFor(code: string): string {
   switch (code) {
     case "web.short_passphrase":
-      return "Please choose a longer passphrase: at least 8 characters. A few words you will remember work well.";
+      return t("Please choose a longer passphrase: at least 8 characters. A few words you will remember work well.");
     case "app.passphrase_mismatch":
-      return "The two passphrases are not the same. Please type the same one twice.";
+      return t("The two passphrases are not the same. Please type the same one twice.");
     case "keyfile.bad_passphrase":
-      return "That passphrase does not open your keys on this device. Please try again.";
+      return t("That passphrase does not open your keys on this device. Please try again.");
     case "web.unreachable":
     case "web.bad_info":
     case "web.wrong_node":
-      return "The group's node cannot be reached right now. Please try again in a while.";
+      return t("The group's node cannot be reached right now. Please try again in a while.");
     case "client.already_joined":
-      return "You are already in this group.";
+      return t("You are already in this group.");
     default:
-      return "Something went wrong. Please try again in a moment.";
+      return t("Something went wrong. Please try again in a moment.");
   }
 }
 
@@ -55,16 +56,16 @@ function form(doc: Document, main: HTMLElement, parts: HTMLElement[], label: str
 /** "Choose a passphrase": `create` gets a passphrase both fields agree on (at least 8 characters).
  * `button` and `working`: the submit button's words and what shows while it works (joining a group
  * unless given). */
-export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (passphrase: string) => Promise<void>, button = "Join the group", working = "Joining. This takes a few seconds…"): void {
+export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (passphrase: string) => Promise<void>, button = t("Join the group"), working = t("Joining. This takes a few seconds…")): void {
   const pass = passwordInput(doc, "new-password");
   const again = passwordInput(doc, "new-password");
   main.replaceChildren(
-    el(doc, "h1", "Choose a passphrase"),
-    el(doc, "p", "Your passphrase locks your keys on this device. Nobody else has it, not the group and not the node, so nobody can reset it for you: choose one you will remember."),
+    el(doc, "h1", t("Choose a passphrase")),
+    el(doc, "p", t("Your passphrase locks your keys on this device. Nobody else has it, not the group and not the node, so nobody can reset it for you: choose one you will remember.")),
   );
   main.dataset["screen"] = "passphrase";
-  doc.title = "Choose a passphrase · Holdspace";
-  form(doc, main, [field(doc, "pass", "Passphrase", pass), field(doc, "pass-again", "Type it again", again)], button, working, async () => {
+  doc.title = t("Choose a passphrase · Holdspace");
+  form(doc, main, [field(doc, "pass", t("Passphrase"), pass), field(doc, "pass-again", t("Type it again"), again)], button, working, async () => {
     checkNewPassphrase(pass.value, again.value);
     await create(pass.value);
   });
@@ -74,9 +75,9 @@ export function showChoosePassphrase(doc: Document, main: HTMLElement, create: (
 /** "Welcome back": `unlock` gets the passphrase typed. */
 export function showUnlock(doc: Document, main: HTMLElement, unlock: (passphrase: string) => Promise<void>): void {
   const pass = passwordInput(doc, "current-password");
-  main.replaceChildren(el(doc, "h1", "Welcome back"), el(doc, "p", "Type your passphrase to open your conversation on this device."));
+  main.replaceChildren(el(doc, "h1", t("Welcome back")), el(doc, "p", t("Type your passphrase to open your conversation on this device.")));
   main.dataset["screen"] = "unlock";
-  doc.title = "Welcome back · Holdspace";
-  form(doc, main, [field(doc, "pass", "Passphrase", pass)], "Open", "Opening…", () => unlock(pass.value));
+  doc.title = t("Welcome back · Holdspace");
+  form(doc, main, [field(doc, "pass", t("Passphrase"), pass)], t("Open"), t("Opening…"), () => unlock(pass.value));
   pass.focus();
 }

@@ -21,7 +21,6 @@ import { HoldspaceError } from "../errors.js";
 import { label } from "../labels.js";
 import type { Conversation } from "../participant.js";
 import type { CircleDate } from "../call/open.js";
-import { t } from "../i18n.js";
 import {
   answer,
   cancelDate,
@@ -40,15 +39,16 @@ import {
 import { isListedZone } from "../timezone.js";
 import { ownZone, suggestZones } from "../zone_names.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
+import { formatDateTime, msg, t, tn } from "../i18n.js";
 
-const ANSWER_TEXT: Record<RsvpAnswer, string> = { yes: "I'll come", maybe: "Maybe", no: "I can't come" };
+const ANSWER_TEXT: Record<RsvpAnswer, string> = { yes: msg("I'll come"), maybe: msg("Maybe"), no: msg("I can't come") };
 const SHOWN = 5;
 /** How often the circle's line is looked at again as time passes (ms). */
 export const RECHECK_MS = 20_000;
 
 /** A date as the reader reads it: in the reader's own time zone, with the zone named. */
 export function readerTime(ms: number): string {
-  return new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit", timeZoneName: "short" }).format(new Date(ms));
+  return formatDateTime(ms, { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
 }
 
 function keyOf(o: UpcomingOccurrence): string {
@@ -57,9 +57,9 @@ function keyOf(o: UpcomingOccurrence): string {
 
 function holderText(conv: Conversation, o: UpcomingOccurrence): string {
   if (o.holder === undefined) return "";
-  if (o.holder === null) return "The talking piece: the circle is open, anyone may share.";
-  if (holdsPiece(conv, o)) return "The talking piece is with you: it is your turn to share.";
-  return `The talking piece is with ${label(o.holder)}: it is their turn to share.`;
+  if (o.holder === null) return t("The talking piece: the circle is open, anyone may share.");
+  if (holdsPiece(conv, o)) return t("The talking piece is with you: it is your turn to share.");
+  return t("The talking piece is with {who}: it is their turn to share.", { who: label(o.holder) });
 }
 
 /** What the circle's line says when no circle is open: when the next session opens it, if any. */
@@ -97,7 +97,7 @@ export class SessionsPanel {
     this.alert = el(doc, "div", undefined, { role: "alert" });
     this.form = el(doc, "div");
     this.section = el(doc, "section", undefined, { "aria-labelledby": "sessions-h" });
-    this.section.append(el(doc, "h2", "Sessions", { id: "sessions-h" }), this.list, this.alert, this.form);
+    this.section.append(el(doc, "h2", t("Sessions"), { id: "sessions-h" }), this.list, this.alert, this.form);
     this.update();
   }
 
@@ -145,7 +145,7 @@ export class SessionsPanel {
     if (drawn === this.drawn) return;
     this.drawn = drawn;
     this.drawCircle(open, next, facilitator);
-    this.list.replaceChildren(...(list.length === 0 ? [el(this.doc, "li", "No sessions are planned yet.")] : list.map((o) => this.item(o, facilitator, open?.key === keyOf(o)))));
+    this.list.replaceChildren(...(list.length === 0 ? [el(this.doc, "li", t("No sessions are planned yet."))] : list.map((o) => this.item(o, facilitator, open?.key === keyOf(o)))));
     if (facilitator && this.form.childElementCount === 0) this.form.append(this.scheduleForm());
     if (!facilitator) this.form.replaceChildren();
   }
@@ -187,17 +187,17 @@ export class SessionsPanel {
   private item(o: UpcomingOccurrence, facilitator: boolean, circleOpen = false): HTMLLIElement {
     const doc = this.doc;
     const li = el(doc, "li", undefined, { "data-session": o.session, "data-occurrence": String(o.index) });
-    const title = o.title ?? "A session";
+    const title = o.title ?? t("A session");
     li.append(el(doc, "h3", title), el(doc, "p", readerTime(o.start)));
     if (circleOpen && this.liveCircle !== undefined) li.append(el(doc, "p", t("This session is on: its live circle is open.")), this.circleButton(t("Go to the live circle"), t("Go to the live circle of {title}", { title })));
     if (o.about !== null) li.append(el(doc, "p", o.about));
     const coming = [...o.answers.values()].filter((a) => a === "yes").length;
-    li.append(el(doc, "p", coming === 1 ? "1 person is coming." : `${coming} people are coming.`));
+    li.append(el(doc, "p", tn("{n} person is coming.", "{n} people are coming.", coming)));
     const mine = myAnswer(this.conv, o);
-    const answers = el(doc, "div", undefined, { role: "group", "aria-label": `Will you come to ${title}?` });
+    const answers = el(doc, "div", undefined, { role: "group", "aria-label": t("Will you come to {title}?", { title }) });
     for (const a of RSVP_ANSWERS) {
-      const b = el(doc, "button", ANSWER_TEXT[a], { type: "button", "aria-pressed": String(mine === a) });
-      b.addEventListener("click", () => this.attempt(() => answer(this.conv, o.session, o.index, a), "Your answer could not be kept for sending."));
+      const b = el(doc, "button", t(ANSWER_TEXT[a]), { type: "button", "aria-pressed": String(mine === a) });
+      b.addEventListener("click", () => this.attempt(() => answer(this.conv, o.session, o.index, a), t("Your answer could not be kept for sending.")));
       answers.append(b, doc.createTextNode(" "));
     }
     li.append(answers);
@@ -212,19 +212,19 @@ export class SessionsPanel {
     const f = el(doc, "form");
     const id = `pass-${o.session.slice(0, 12)}-${o.index}`;
     const select = el(doc, "select", undefined, { id });
-    select.append(el(doc, "option", "Open the circle (anyone may share)", { value: "" }));
+    select.append(el(doc, "option", t("Open the circle (anyone may share)"), { value: "" }));
     for (const m of this.conv.client.state.state.members.values()) {
       const hex = toHex(m.key);
-      select.append(el(doc, "option", hex === toHex(this.conv.self) ? "You" : label(m.key), { value: hex }));
+      select.append(el(doc, "option", hex === toHex(this.conv.self) ? t("You") : label(m.key), { value: hex }));
     }
     if (o.holder instanceof Uint8Array) select.value = toHex(o.holder); // who has it now
     const p = el(doc, "p");
-    p.append(el(doc, "label", "Give the talking piece to", { for: id }), select);
-    f.append(p, el(doc, "button", "Pass the talking piece", { type: "submit" }));
+    p.append(el(doc, "label", t("Give the talking piece to"), { for: id }), select);
+    f.append(p, el(doc, "button", t("Pass the talking piece"), { type: "submit" }));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const to = select.value === "" ? null : Uint8Array.from(select.value.match(/../g)!.map((h) => parseInt(h, 16)));
-      this.attempt(() => passPiece(this.conv, o.session, o.index, to), "The talking piece could not be passed.");
+      this.attempt(() => passPiece(this.conv, o.session, o.index, to), t("The talking piece could not be passed."));
     });
     return f;
   }
@@ -235,7 +235,7 @@ export class SessionsPanel {
     const key = keyOf(o);
     const when = readerTime(o.start);
     if (this.confirming !== key) {
-      const b = el(doc, "button", "Cancel this date", { type: "button" });
+      const b = el(doc, "button", t("Cancel this date"), { type: "button" });
       b.addEventListener("click", () => {
         this.confirming = key;
         this.update();
@@ -244,13 +244,16 @@ export class SessionsPanel {
       box.append(b);
       return box;
     }
-    const others = o.dates > 1 ? " The other dates of this session stay as they are." : "";
-    const ask = el(doc, "p", `Cancel ${title} on ${when}? Everyone in the group will see it is cancelled.${others}`, { id: `confirm-${key.replace(":", "-")}`, tabindex: "-1" });
-    const yes = el(doc, "button", "Yes, cancel this date", { type: "button" });
-    const no = el(doc, "button", "Keep it", { type: "button" });
+    const question =
+      o.dates > 1
+        ? t("Cancel {title} on {when}? Everyone in the group will see it is cancelled. The other dates of this session stay as they are.", { title, when })
+        : t("Cancel {title} on {when}? Everyone in the group will see it is cancelled.", { title, when });
+    const ask = el(doc, "p", question, { id: `confirm-${key.replace(":", "-")}`, tabindex: "-1" });
+    const yes = el(doc, "button", t("Yes, cancel this date"), { type: "button" });
+    const no = el(doc, "button", t("Keep it"), { type: "button" });
     yes.addEventListener("click", () => {
       this.confirming = null;
-      this.attempt(() => cancelDate(this.conv, o.session, o.index), "The date could not be cancelled.");
+      this.attempt(() => cancelDate(this.conv, o.session, o.index), t("The date could not be cancelled."));
     });
     no.addEventListener("click", () => {
       this.confirming = null;
@@ -274,21 +277,21 @@ export class SessionsPanel {
     minutes.value = "90";
     const weeks = el(doc, "input", undefined, { type: "number", min: "1", max: "520", required: "" });
     weeks.value = "1";
-    const help = el(doc, "p", "A city works too, such as London or New York.", { id: "session-zone-help" });
+    const help = el(doc, "p", t("A city works too, such as London or New York."), { id: "session-zone-help" });
     const suggest = el(doc, "div");
     const status = el(doc, "p", undefined, { role: "status" });
     const alert = el(doc, "div", undefined, { role: "alert" });
     f.append(
-      field(doc, "session-title", "Title", title),
-      field(doc, "session-about", "What it is about (optional)", about),
-      field(doc, "session-date", "Date", date),
-      field(doc, "session-time", "Starts at", time),
-      field(doc, "session-zone", "Time zone", zone),
+      field(doc, "session-title", t("Title"), title),
+      field(doc, "session-about", t("What it is about (optional)"), about),
+      field(doc, "session-date", t("Date"), date),
+      field(doc, "session-time", t("Starts at"), time),
+      field(doc, "session-zone", t("Time zone"), zone),
       help,
       suggest,
-      field(doc, "session-minutes", "Length in minutes", minutes),
-      field(doc, "session-weeks", "How many weeks (1 for a single date)", weeks),
-      el(doc, "button", "Schedule", { type: "submit" }),
+      field(doc, "session-minutes", t("Length in minutes"), minutes),
+      field(doc, "session-weeks", t("How many weeks (1 for a single date)"), weeks),
+      el(doc, "button", t("Schedule"), { type: "submit" }),
       status,
       alert,
     );
@@ -296,7 +299,7 @@ export class SessionsPanel {
       const names = suggestZones(typed, 3);
       suggest.replaceChildren();
       if (names.length === 0) return;
-      suggest.append(el(doc, "p", "Did you mean:"));
+      suggest.append(el(doc, "p", t("Did you mean:")));
       for (const n of names) {
         const b = el(doc, "button", n, { type: "button" });
         b.addEventListener("click", () => {
@@ -319,7 +322,7 @@ export class SessionsPanel {
       const tz = zone.value.trim();
       if (!isListedZone(tz)) {
         offer(tz);
-        showProblem(doc, alert, `"${tz}" is not a time zone name we know. Choose one of the suggestions, or type a name such as Europe/London.`, new HoldspaceError("client.bad_argument", "unlisted time zone"));
+        showProblem(doc, alert, t("\"{zone}\" is not a time zone name we know. Choose one of the suggestions, or type a name such as Europe/London.", { zone: tz }), new HoldspaceError("client.bad_argument", "unlisted time zone"));
         zone.focus();
         return;
       }
@@ -332,7 +335,7 @@ export class SessionsPanel {
         minutes: Number(minutes.value),
         weeks: Number(weeks.value),
       };
-      status.textContent = "Scheduling…";
+      status.textContent = t("Scheduling…");
       scheduleSession(this.conv, s)
         .then(() => {
           status.textContent = `Scheduled: ${s.title.trim()}.`;
@@ -341,11 +344,11 @@ export class SessionsPanel {
         })
         .catch((err: unknown) => {
           status.textContent = "";
-          const sentence = codeOf(err) === "client.bad_argument" && err instanceof Error ? `Please check the form: ${err.message}.` : "The session could not be scheduled. What you typed is kept; please try again.";
+          const sentence = codeOf(err) === "client.bad_argument" && err instanceof Error ? t("Please check the form: {problem}.", { problem: err.message }) : t("The session could not be scheduled. What you typed is kept; please try again.");
           showProblem(doc, alert, sentence, err);
         });
     });
-    d.append(el(doc, "summary", "Schedule a session"), f);
+    d.append(el(doc, "summary", t("Schedule a session")), f);
     return d;
   }
 }

@@ -15,14 +15,16 @@ import { dueReminders, firstNew, messageNotice, type NoticeWindow, occurrenceKey
 import type { Conversation } from "../participant.js";
 import { upcoming } from "../schedule.js";
 import { el } from "./dom.js";
+import { msg, t } from "../i18n.js";
 
 /** How often a hidden page looks whether a session starts soon (ms). */
 export const REMINDER_CHECK_MS = 30_000;
-export const UNREAD_LINE = "New since your last visit";
+export const UNREAD_LINE = msg("New since your last visit");
 
-const OFF_TEXT = "Off. This device can tell you when a message arrives in this group, or a session is about to start, while this page is open in the background.";
-const ON_TEXT =
-  'On. While this page is open in the background, this device shows "New message in" and the group\'s name, at most once a minute, and "The session starts in 15 minutes". Never who wrote or what was said. Nothing comes while the page is closed: Holdspace uses no push server.';
+const OFF_TEXT = msg("Off. This device can tell you when a message arrives in this group, or a session is about to start, while this page is open in the background.");
+const ON_TEXT = msg(
+  'On. While this page is open in the background, this device shows "New message in" and the group\'s name, at most once a minute, and "The session starts in 15 minutes". Never who wrote or what was said. Nothing comes while the page is closed: Holdspace uses no push server.',
+);
 
 export interface Notices {
   /** Call once the first reading of the group is over (or failed): places the line, starts notices. */
@@ -84,13 +86,13 @@ export function attachNotices(doc: Document, main: HTMLElement, conv: Conversati
   // The choice, below the check-in.
   const section = el(doc, "section", undefined, { "aria-labelledby": "notify-h", class: "notify" });
   const state = el(doc, "p", undefined, { id: "notify-state" });
-  const button = el(doc, "button", "Tell me about new messages on this device", { type: "button", "aria-describedby": "notify-state" });
+  const button = el(doc, "button", t("Tell me about new messages on this device"), { type: "button", "aria-describedby": "notify-state" });
   const said = el(doc, "p", undefined, { role: "status" });
-  section.append(el(doc, "h2", "Notifications", { id: "notify-h" }), state, button, said);
+  section.append(el(doc, "h2", t("Notifications"), { id: "notify-h" }), state, button, said);
   main.append(section);
   function drawChoice(): void {
-    state.textContent = on ? ON_TEXT : OFF_TEXT;
-    button.textContent = on ? "Turn off" : "Tell me about new messages on this device";
+    state.textContent = on ? t(ON_TEXT) : t(OFF_TEXT);
+    button.textContent = on ? t("Turn off") : t("Tell me about new messages on this device");
   }
   drawChoice();
   button.addEventListener("click", () => {
@@ -98,23 +100,23 @@ export function attachNotices(doc: Document, main: HTMLElement, conv: Conversati
       if (on) {
         on = false;
         drawChoice();
-        said.textContent = "Notifications are off on this device.";
+        said.textContent = t("Notifications are off on this device.");
         await book.setChoice(false);
         return;
       }
       const N = win?.Notification;
       if (N === undefined) {
-        said.textContent = "This browser cannot show notifications.";
+        said.textContent = t("This browser cannot show notifications.");
         return;
       }
       const allowed = N.permission === "default" ? await N.requestPermission() : N.permission;
       if (allowed !== "granted") {
-        said.textContent = "Your browser blocks notifications for this page. Allow them in the browser's settings for this site, then choose again.";
+        said.textContent = t("Your browser blocks notifications for this page. Allow them in the browser's settings for this site, then choose again.");
         return;
       }
       on = true;
       drawChoice();
-      said.textContent = "Notifications are on for this device.";
+      said.textContent = t("Notifications are on for this device.");
       await book.setChoice(true);
     });
   });
@@ -142,7 +144,7 @@ export function attachNotices(doc: Document, main: HTMLElement, conv: Conversati
       const list = doc.getElementById("messages");
       const id = firstNew(conv.view().messages, (m) => conv.arrivedAt(m), since, conv.position);
       const at = id === null ? null : list?.querySelector(`li[data-id="${id}"]`);
-      if (at !== null && at !== undefined) at.before(el(doc, "li", UNREAD_LINE, { class: "unread-line", id: "unread-line" }));
+      if (at !== null && at !== undefined) at.before(el(doc, "li", t(UNREAD_LINE), { class: "unread-line", id: "unread-line" }));
       noticed = conv.position;
       settled = true;
       advance();

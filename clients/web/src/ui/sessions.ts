@@ -338,7 +338,7 @@ export class SessionsPanel {
       status.textContent = t("Scheduling…");
       scheduleSession(this.conv, s)
         .then(() => {
-          status.textContent = `Scheduled: ${s.title.trim()}.`;
+          status.textContent = t("Scheduled: {title}.", { title: s.title.trim() });
           title.value = "";
           about.value = "";
         })

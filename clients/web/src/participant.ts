@@ -31,6 +31,7 @@ import { joinPayload } from "./invite_payloads.js";
 import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
+import { lineRecipients } from "./private_line.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
 import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
@@ -327,9 +328,10 @@ export class Conversation {
     return this.device.idle();
   }
 
-  /** Puts `content` in the outbox (sealed at once in the history) and starts sending it. */
-  async compose(content: Content, to: Audience = "group"): Promise<void> {
-    await this.participant.outbox.add(this.record.groupId, encodeContent(content), to, this.participant.clock());
+  /** Puts `content` in the outbox (sealed at once in the history) and starts sending it; `member`
+   * names the private line of an item whose audience is `line` (private_line.ts). */
+  async compose(content: Content, to: Audience = "group", member: Uint8Array | null = null): Promise<void> {
+    await this.participant.outbox.add(this.record.groupId, encodeContent(content), to, this.participant.clock(), null, member);
     await this.loadOutbox();
     this.onChange();
     await this.flush();
@@ -408,7 +410,8 @@ export class Conversation {
       payload = await this.sealGroup(at, item.content);
       kind = MESSAGE_KIND;
     } else {
-      const recipients: DirectRecipient[] = item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
+      const recipients: DirectRecipient[] =
+        item.to === "line" && item.member !== null ? lineRecipients(g, item.member, this.self) : item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
       payload = sealDirect(at, recipients, item.content);
       kind = DIRECT_KIND;
     }

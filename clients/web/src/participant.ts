@@ -32,6 +32,7 @@ import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
 import { lineRecipients } from "./private_line.js";
+import { currentOrNext } from "./schedule.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
 import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
@@ -345,10 +346,14 @@ export class Conversation {
     await this.compose({ t: "react", m: fromHex(messageId), r: reaction });
   }
 
-  /** A check-in (17.2), sealed to the facilitators only. */
+  /** A check-in (17.2), sealed to the facilitators only; during a session's date it counts for that
+   * date (`s`), as the Python client's does, so it is in that date's summary. */
   async checkin(mood: number, word: string | null = null): Promise<void> {
     const c: Content = word === null || word === "" ? { t: "checkin", m: BigInt(mood) } : { t: "checkin", m: BigInt(mood), w: word };
-    await this.compose(c, "facilitators");
+    const now = this.participant.clock();
+    const running = currentOrNext(this, now);
+    const during: Content = running !== null && running.start <= now ? { ...c, s: [fromHex(running.session), running.index] } : c;
+    await this.compose(during, "facilitators");
   }
 
   /** A report of a message (17.6): its header, payload and key, sealed to moderators and facilitators. */

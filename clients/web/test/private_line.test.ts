@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import test from "node:test";
-import { equalBytes, toHex } from "../src/bytes.js";
+import { equalBytes, fromHex, toHex } from "../src/bytes.js";
 import type { CborMap, CborValue } from "../src/cbor.js";
 import { encodeContent } from "../src/content.js";
 import { CONTROL_KIND, DIRECT_KIND } from "../src/control.js";
@@ -23,7 +23,9 @@ import { KeyStore } from "../src/keystore.js";
 import { decodeOutItem, encodeOutItem, Outbox, OUT } from "../src/outbox.js";
 import { Conversation, Participant } from "../src/participant.js";
 import { lineRecipients, PrivateLine, privateLines } from "../src/private_line.js";
+import { scheduleSession, upcoming } from "../src/schedule.js";
 import { MemoryStorage } from "../src/storage.js";
+import { summaryOf } from "../src/ui/checkin_summary.js";
 import { encode } from "../src/cbor.js";
 import { Builder } from "./builder.js";
 import { CHEAP, FakeNode, NODE, PASS, tick } from "./group_world.js";
@@ -161,6 +163,20 @@ test("the only facilitator left cannot write \"to the facilitators\": it is told
   await tick();
   assert.ok(!w.conv.client.state.state.members.has(toHex(w.fay.self)));
   await assert.rejects(w.line.write("anyone?"), (e: HoldspaceError) => e.code === "client.no_facilitators");
+});
+
+test("a check-in during a session's date counts for that date: its summary for facilitators (17.2)", async () => {
+  const w = await joined("facilitator");
+  await scheduleSession(w.conv, { title: "Monday circle", about: null, date: "2025-11-24", time: "16:00", tz: "UTC", minutes: 90, weeks: 2 });
+  const [now, next] = upcoming(w.conv, w.conv.participant.clock());
+  assert.equal(summaryOf(w.conv, now!.session, 0n).count, 0);
+  await w.conv.checkin(2, "tired");
+  await tick();
+  assert.deepEqual(summaryOf(w.conv, now!.session, 0n), { count: 1, moods: [0, 1, 0, 0, 0], average: 2, words: ["tired"] });
+  assert.equal(summaryOf(w.conv, next!.session, 1n).count, 0); // the next date has none
+  catchUp(w);
+  const fays = w.fay.messages().filter((r) => r.direct && r.content?.t === "checkin");
+  assert.deepEqual(fays.map((r) => r.content), [{ t: "checkin", m: 2n, w: "tired", s: [fromHex(now!.session), 0n] }]);
 });
 
 /** A node that stores what is published; with `lose`, the answer to the next publish is lost. */

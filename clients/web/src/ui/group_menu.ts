@@ -1,17 +1,23 @@
 /**
  * "This group": buttons beside the conversation for every member: "About the group" (ui/about.ts),
- * "Your words, or leaving" (ui/words.ts) and "Lock". A screen replaces the conversation in `main`
+ * "Your words, or leaving" (ui/words.ts), "Private messages" (ui/private.ts) and "Lock". A screen replaces the conversation in `main`
  * with "Back to the conversation" above it; the conversation's own elements are kept as they are
  * (what someone typed stays) and put back. "Lock" forgets the keys in the page by loading it again:
  * nothing of the page's memory survives a reload, and the passphrase opens it again. The menu
- * names the group by its current profile's name (17.12), once there is one.
+ * names the group by its current profile's name (17.12), once there is one. A `REACH_OUT` event on
+ * `main` (the care note's "Reach out privately") opens "Private messages" at that member's line.
  */
 import { currentProfile } from "../about.js";
 import type { Conversation } from "../participant.js";
+import { t } from "../i18n.js";
 import { aboutScreen } from "./about.js";
 import { el } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
+import { privateScreen } from "./private.js";
 import { wordsScreen } from "./words.js";
+
+/** The event (on `main`, its detail a member's key in hex) that opens that member's private line. */
+export const REACH_OUT = "holdspace:reach-out";
 
 /** Adds the menu after the conversation's status; `lock` runs on "Lock". */
 export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversation, lock: () => void): void {
@@ -48,7 +54,11 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     name.hidden = n === "";
   };
   naming();
-  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button("Lock", lock));
+  nav.append(name, button("About the group", () => open(aboutScreen)), button("Your words, or leaving", () => open(wordsScreen)), button(t("Private messages"), () => open(privateScreen)), button("Lock", lock));
+  main.addEventListener(REACH_OUT, (ev) => {
+    const member = (ev as CustomEvent<string>).detail;
+    open((d, c) => privateScreen(d, c, member));
+  });
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {

@@ -3,7 +3,8 @@
  * composer for everyone; the upcoming dates in the reader's own time zone with their answers, and
  * "I'll come" / "Maybe" / "I can't come"; for facilitators, a form to schedule a session (what was
  * typed stays on an error, and a city typed as the zone gets the zone's name suggested), "Cancel
- * this date" only after a confirmation that names the date, and passing the talking piece.
+ * this date" only after a confirmation that names the date, passing the talking piece, and each
+ * date's check-in summary (ui/checkin_summary.ts).
  *
  * The screen is redrawn only when what it shows changed, so a confirmation being read or a member
  * being chosen stays as it is.
@@ -27,6 +28,7 @@ import {
 } from "../schedule.js";
 import { isListedZone } from "../timezone.js";
 import { ownZone, suggestZones } from "../zone_names.js";
+import { checkinSummaryPart, summaryOf } from "./checkin_summary.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
 
 const ANSWER_TEXT: Record<RsvpAnswer, string> = { yes: "I'll come", maybe: "Maybe", no: "I can't come" };
@@ -100,6 +102,7 @@ export class SessionsPanel {
       this.confirming,
       members,
       list.map((o) => [keyOf(o), o.start, o.title, o.about, [...o.answers], o.holder === undefined ? "-" : o.holder === null ? "open" : toHex(o.holder)]),
+      facilitator ? list.map((o) => summaryOf(this.conv, o.session, o.index)) : [],
     ]);
     if (drawn === this.drawn) return;
     this.drawn = drawn;
@@ -126,7 +129,7 @@ export class SessionsPanel {
     li.append(answers);
     const piece = holderText(this.conv, o);
     if (piece !== "") li.append(el(doc, "p", piece));
-    if (facilitator) li.append(this.passForm(o), this.cancelPart(o, title));
+    if (facilitator) li.append(checkinSummaryPart(doc, summaryOf(this.conv, o.session, o.index)), this.passForm(o), this.cancelPart(o, title));
     return li;
   }
 

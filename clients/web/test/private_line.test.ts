@@ -28,45 +28,8 @@ import { MemoryStorage } from "../src/storage.js";
 import { summaryOf } from "../src/ui/checkin_summary.js";
 import { encode } from "../src/cbor.js";
 import { Builder } from "./builder.js";
-import { CHEAP, FakeNode, NODE, PASS, tick } from "./group_world.js";
-
-interface Line {
-  node: FakeNode;
-  b: Builder;
-  fay: GroupClient;
-  conv: Conversation;
-  line: PrivateLine;
-  seen: { n: number };
-}
-
-function catchUp(w: Line): void {
-  for (const [, h, p] of w.node.items.slice(w.seen.n)) w.fay.receive(h, p);
-  w.seen.n = w.node.items.length;
-}
-
-/** Fay's group (she founded it, a facilitator) on a fake node, and a browser person joined by an
- * invite with `role`; Fay rekeys to it, so both hold the group's keys. */
-async function joined(role: string): Promise<Line> {
-  const b = new Builder(`private-${role}`);
-  const inv = b.invite("founder", { role });
-  const node = new FakeNode();
-  for (const m of b.made) node.add(m.entry.bytes, m.payload);
-  const founder = b.person("founder").p;
-  const fay = new GroupClient(b.groupId, founder.ed25519Public, [founder.x25519Secret]);
-  const token = parseInvite(encodeInviteToken({ groupId: b.groupId, inviteId: inv.id, seed: inv.seed, nodes: [NODE] })).token;
-  let now = 1_764_000_100_000;
-  const storage = new MemoryStorage();
-  const me = await Participant.create(new KeyStore(storage, CHEAP), storage, PASS, NODE, () => (now += 1000));
-  const conv = new Conversation(me, await me.join(node, token, true));
-  await conv.connect(node);
-  const w: Line = { node, b, fay, conv, line: new PrivateLine(conv), seen: { n: 0 } };
-  catchUp(w);
-  const rekey = b.raw("founder", CONTROL_KIND.rekey, buildRekey(fay.state, fay.self).payload, fay.state.headIds(), "rekey");
-  node.add(rekey.entry.bytes, rekey.payload);
-  catchUp(w);
-  await tick();
-  return w;
-}
+import { tick } from "./group_world.js";
+import { catchUp, joined, type Line } from "./line_world.js";
 
 /** `by` (a builder person) writes `text` as a direct message sealed to `to` (builder names or keys). */
 function directFrom(w: Line, by: string, to: readonly Uint8Array[], text: string): Uint8Array {

@@ -118,10 +118,10 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
   };
 
   const writeForm = (): HTMLElement => {
-    const f = el(doc, "form", undefined, { class: "card", "aria-labelledby": "private-write-h" });
+    const f = el(doc, "form", undefined, { class: "card" });
     const area = el(doc, "textarea", undefined, { id: "private-text", rows: "3", required: "", maxlength: "8000" });
     const p = el(doc, "p");
-    p.append(el(doc, "label", t("Message the facilitators privately"), { for: "private-text", id: "private-write-h" }), area);
+    p.append(el(doc, "label", t("Message the facilitators privately"), { for: "private-text" }), area);
     f.append(p, el(doc, "button", t("Send to the facilitators"), { type: "submit", class: "primary" }), el(doc, "p", t("If you are offline, it is kept safely and sent later."), { class: "hint" }));
     send(f, area, () => line.write(area.value), t("Sent privately to the facilitators: only they can read it."));
     return f;

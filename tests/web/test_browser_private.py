@@ -85,7 +85,9 @@ def journey(web: WebNode, fac_link: str, phone_link: str, fay: Callable[..., Any
             p.get_by_role("button", name="Back to the conversation").click()
             # 4. A check-in during a session; its summary on the facilitator's session screen
             fay("session")
-            p.locator("#sessions li", has_text="Monday circle").wait_for()  # the date is known: the check-in counts for it
+            p.locator(
+                "#sessions li", has_text="Monday circle"
+            ).wait_for()  # the date is known: the check-in counts for it
             p.get_by_label("2, low").check()
             p.get_by_role("button", name="Send check-in").click()
             expect(p.locator('[aria-label="Waiting to be sent"] li')).to_have_count(0)
@@ -127,7 +129,13 @@ async def test_a_member_writes_privately_and_a_facilitator_answers_in_the_browse
                 now = fay.clock()
                 made.append(
                     await fay.schedule(
-                        s, group, title="Monday circle", about=None, start_ms=now - 60_000, duration_ms=3_600_000, tz="UTC"
+                        s,
+                        group,
+                        title="Monday circle",
+                        about=None,
+                        start_ms=now - 60_000,
+                        duration_ms=3_600_000,
+                        tz="UTC",
                     )
                 )
 

@@ -31,6 +31,7 @@ import { joinPayload } from "./invite_payloads.js";
 import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
+import { t } from "./i18n.js";
 import { lineRecipients } from "./private_line.js";
 import { currentOrNext } from "./schedule.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
@@ -191,7 +192,9 @@ export interface ConversationView {
    * yet; `joining`: the join is not acknowledged; `gone`: no longer a member. */
   readonly status: "member" | "waiting" | "joining" | "gone";
   readonly messages: readonly ShownMessage[];
-  readonly outbox: readonly { readonly key: string; readonly text: string; readonly error: string | null }[];
+  /** What waits to be sent: `text` as the conversation lists it; `member`, the member (hex) whose
+   * private line an item is on (its `text` then says so, and `words` are its words alone), else null. */
+  readonly outbox: readonly { readonly key: string; readonly text: string; readonly words: string; readonly error: string | null; readonly member: string | null }[];
   /** The group's crisis resources (17.8), or null (the client shows built-in ones). */
   readonly pin: string | null;
 }
@@ -536,8 +539,10 @@ export class Conversation {
     }
     const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
-      const text = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : (OUTBOX_WORDS[c.t] ?? "Your reaction");
-      return { key: i.key, text, error: i.error };
+      const words = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : (OUTBOX_WORDS[c.t] ?? "Your reaction");
+      const member = i.to === "line" && i.member !== null ? toHex(i.member) : null;
+      const text = member === null ? words : t("Privately, on a private line: {words}", { words });
+      return { key: i.key, text, words, error: i.error, member };
     });
     return { status, messages, outbox, pin: currentPin(read, g)?.text ?? null };
   }

@@ -9,25 +9,19 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import test from "node:test";
 import { equalBytes, fromHex, toHex } from "../src/bytes.js";
-import type { CborMap, CborValue } from "../src/cbor.js";
+import { type CborMap, type CborValue, encode } from "../src/cbor.js";
 import { encodeContent } from "../src/content.js";
-import { CONTROL_KIND, DIRECT_KIND } from "../src/control.js";
+import { DIRECT_KIND } from "../src/control.js";
 import { decodeDirectEnvelope, sealDirect } from "../src/e2ee.js";
 import { decodeEntry } from "../src/entry.js";
 import type { HoldspaceError } from "../src/errors.js";
 import { GroupClient } from "../src/group_client.js";
 import { HistoryStore } from "../src/history.js";
-import { encodeInviteToken, parseInvite } from "../src/invite.js";
-import { buildRekey } from "../src/keyring.js";
-import { KeyStore } from "../src/keystore.js";
 import { decodeOutItem, encodeOutItem, Outbox, OUT } from "../src/outbox.js";
-import { Conversation, Participant } from "../src/participant.js";
-import { lineRecipients, PrivateLine, privateLines } from "../src/private_line.js";
+import { lineRecipients, privateLines } from "../src/private_line.js";
 import { scheduleSession, upcoming } from "../src/schedule.js";
 import { MemoryStorage } from "../src/storage.js";
 import { summaryOf } from "../src/ui/checkin_summary.js";
-import { encode } from "../src/cbor.js";
-import { Builder } from "./builder.js";
 import { tick } from "./group_world.js";
 import { catchUp, joined, type Line } from "./line_world.js";
 
@@ -68,6 +62,10 @@ test("a member writes to the facilitators privately: a direct text sealed to the
   assert.ok(equalBytes(mine[0]!.member, w.conv.self));
   assert.deepEqual(mine[0]!.messages.map((m) => [m.text, m.mine]), [["I had a hard week", true], ["Thank you for telling us. Talk on Thursday?", false]]);
   assert.equal(w.conv.view().messages.length, 0); // never in the group's conversation
+  // while it waits to be sent, the conversation's outbox says it is private, and names the line
+  await w.conv.participant.outbox.add(w.b.groupId, encodeContent({ t: "text", b: "queued" }), "line", 1, null, w.conv.self);
+  await w.conv.loadOutbox();
+  assert.deepEqual(w.conv.view().outbox.map((o) => [o.text, o.words, o.member]), [["Privately, on a private line: queued", "queued", toHex(w.conv.self)]]);
   const founder = w.b.person("founder").p;
   writeFileSync(
     new URL("../private-line.json", import.meta.url),

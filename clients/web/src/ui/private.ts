@@ -22,6 +22,8 @@ interface Shown {
   readonly section: HTMLElement;
   readonly list: HTMLOListElement;
   readonly empty: HTMLElement;
+  /** This member's words on the line that no node has acknowledged yet. */
+  readonly waiting: HTMLUListElement;
   drawn: string;
 }
 
@@ -58,7 +60,8 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
     const s = el(doc, "section", undefined, { class: "card thread", id: `line-${member.slice(0, 16)}`, "aria-labelledby": `line-${member.slice(0, 16)}-h` });
     const list = el(doc, "ol", undefined, { class: "messages" });
     const empty = el(doc, "p", t("Nothing written on this line yet."));
-    s.append(el(doc, "h2", facilitator ? name : t("You and the facilitators"), { id: `line-${member.slice(0, 16)}-h` }), empty, list);
+    const waiting = el(doc, "ul", undefined, { "aria-label": t("Waiting to be sent"), class: "waiting" });
+    s.append(el(doc, "h2", facilitator ? name : t("You and the facilitators"), { id: `line-${member.slice(0, 16)}-h` }), empty, list, waiting);
     if (facilitator) {
       const f = el(doc, "form");
       const id = `answer-${member.slice(0, 16)}`;
@@ -70,7 +73,7 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
       send(f, area, () => line.answer(fromHex(member), area.value), t("Sent privately to {name}. Only they and the group's facilitators can read it.", { name }));
       s.append(f);
     }
-    return { section: s, list, empty, drawn: "" };
+    return { section: s, list, empty, waiting, drawn: "" };
   };
 
   const item = (m: LineMessage, people: People): HTMLLIElement => {
@@ -100,6 +103,12 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
     const found = line.lines();
     const members = new Map(found.map((l) => [toHex(l.member), l.messages]));
     if (facilitator) for (const m of opened) if (!members.has(m) && conv.client.state.state.members.has(m)) members.set(m, []);
+    const pending = new Map<string, { key: string; words: string; error: string | null }[]>();
+    for (const o of conv.view().outbox) {
+      if (o.member === null) continue;
+      if (!members.has(o.member)) members.set(o.member, []);
+      pending.set(o.member, [...(pending.get(o.member) ?? []), { key: o.key, words: o.words, error: o.error }]);
+    }
     none.hidden = members.size > 0;
     for (const [member, messages] of members) {
       let s = shown.get(member);
@@ -108,10 +117,13 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
         shown.set(member, s);
         lines.append(s.section);
       }
-      const key = messages.map((m) => m.id).join(",");
+      const queued = pending.get(member) ?? [];
+      const key = JSON.stringify([messages.map((m) => m.id), queued]);
       if (key === s.drawn) continue;
       s.drawn = key;
-      s.empty.hidden = messages.length > 0;
+      s.empty.hidden = messages.length + queued.length > 0;
+      s.waiting.hidden = queued.length === 0;
+      s.waiting.replaceChildren(...queued.map((o) => el(doc, "li", o.error === null ? t("Waiting to be sent: {words}", { words: o.words }) : t("Not sent ({code}): {words}", { code: o.error, words: o.words }))));
       s.list.hidden = messages.length === 0;
       s.list.replaceChildren(...messages.map((m) => item(m, people)));
     }

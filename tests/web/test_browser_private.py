@@ -62,7 +62,7 @@ def journey(web: WebNode, fac_link: str, phone_link: str, fay: Callable[..., Any
             p.get_by_label("Message the facilitators privately").fill(PRIVATE)
             p.get_by_role("button", name="Send to the facilitators").click()
             line = p.get_by_role("region", name="You and the facilitators")
-            line.get_by_text(PRIVATE).wait_for()
+            line.locator("ol.messages").get_by_text(PRIVATE).wait_for()  # sent: not only waiting
             check_screen(p, reports, "member-private")
             p.get_by_role("button", name="Back to the conversation").click()
             # 2. The facilitator reaches out from the care note, and answers on that line
@@ -72,15 +72,15 @@ def journey(web: WebNode, fac_link: str, phone_link: str, fay: Callable[..., Any
             note.get_by_role("button", name="Reach out privately").click()
             answer = f.get_by_label(f"Answer {label(bytes.fromhex(out['phone']))} privately")
             expect(answer).to_be_focused()
-            f.locator("#private-lines").get_by_text(PRIVATE).wait_for()
+            f.locator("#private-lines ol.messages").get_by_text(PRIVATE).wait_for()
             answer.fill(ANSWER)
             f.get_by_role("button", name="Send the answer").click()
-            f.locator("#private-lines").get_by_text(ANSWER).wait_for()
+            f.locator("#private-lines ol.messages").get_by_text(ANSWER).wait_for()
             check_screen(f, reports, "fac-private")
             f.get_by_role("button", name="Back to the conversation").click()
             # 3. The member reads the answer
             menu.get_by_role("button", name="Private messages").click()
-            line.get_by_text(ANSWER).wait_for()
+            line.locator("ol.messages").get_by_text(ANSWER).wait_for()
             out["member_line"] = line.inner_text()
             p.get_by_role("button", name="Back to the conversation").click()
             # 4. A check-in during a session; its summary on the facilitator's session screen

@@ -24,6 +24,10 @@ interface Shown {
   readonly empty: HTMLElement;
   /** This member's words on the line that no node has acknowledged yet. */
   readonly waiting: HTMLUListElement;
+  /** A facilitator's answer form (null for a member), hidden once the line's member has left, and the
+   * sentence that says so. */
+  readonly form: HTMLElement | null;
+  readonly gone: HTMLElement;
   drawn: string;
 }
 
@@ -62,8 +66,12 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
     const empty = el(doc, "p", t("Nothing written on this line yet."));
     const waiting = el(doc, "ul", undefined, { "aria-label": t("Waiting to be sent"), class: "waiting" });
     s.append(el(doc, "h2", facilitator ? name : t("You and the facilitators"), { id: `line-${member.slice(0, 16)}-h` }), empty, list, waiting);
+    const gone = el(doc, "p", t("They are no longer in the group: nothing more can be sent on this line."));
+    gone.hidden = true;
+    let form: HTMLElement | null = null;
     if (facilitator) {
       const f = el(doc, "form");
+      form = f;
       const id = `answer-${member.slice(0, 16)}`;
       const area = el(doc, "textarea", undefined, { id, rows: "2", required: "", maxlength: "8000" });
       const label = el(doc, "label", t("Answer {name} privately", { name }), { for: id });
@@ -71,9 +79,9 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
       p.append(label, area);
       f.append(p, el(doc, "button", t("Send the answer"), { type: "submit" }));
       send(f, area, () => line.answer(fromHex(member), area.value), t("Sent privately to {name}. Only they and the group's facilitators can read it.", { name }));
-      s.append(f);
+      s.append(gone, f);
     }
-    return { section: s, list, empty, waiting, drawn: "" };
+    return { section: s, list, empty, waiting, form, gone, drawn: "" };
   };
 
   const item = (m: LineMessage, people: People): HTMLLIElement => {
@@ -116,6 +124,11 @@ export function privateScreen(doc: Document, conv: Conversation, open: string | 
         s = section(member, people.person(fromHex(member)).name, facilitator);
         shown.set(member, s);
         lines.append(s.section);
+      }
+      const current = conv.client.state.state.members.has(member);
+      if (s.form !== null && s.form.hidden === current) {
+        s.form.hidden = !current;
+        s.gone.hidden = current;
       }
       const queued = pending.get(member) ?? [];
       const key = JSON.stringify([messages.map((m) => m.id), queued]);

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from holdspace.protocol import backup, keyfile
+from holdspace.protocol import backup, crypto, keyfile
+from holdspace.protocol.content import Text, decode_content
+from holdspace.protocol.e2ee import open_direct
+from holdspace.protocol.entry import decode_stored_entry
+from holdspace.protocol.payloads import decode_direct
 from tests.web.started_group import check_started_group
 from tests.web.web_node import WEB, web_lock
 
@@ -94,3 +98,13 @@ def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest
     key = backup.backup_key(backup.parse_words(sealed["words"]))
     assert backup.open_backup(key, bytes.fromhex(sealed["backup"])).encode().hex() == sealed["backup_plaintext"]
     check_started_group(installed / "build" / "started-group.json")  # a group the browser started
+    # A member's private line (13.5), written by the browser: a direct text a Python facilitator opens,
+    # sealed to the facilitators and its author.
+    line = json.loads((installed / "build" / "private-line.json").read_text())
+    header, payload = bytes.fromhex(line["header"]), bytes.fromhex(line["payload"])
+    entry, envelope = decode_stored_entry(header, payload), decode_direct(payload)
+    facilitator = bytes.fromhex(line["facilitator"])
+    assert [k for k, _ in envelope.sealed] == sorted([facilitator, bytes.fromhex(line["member"])])
+    key = crypto.seal_open(bytes.fromhex(line["facilitator_x25519"]), dict(envelope.sealed)[facilitator])
+    words = decode_content(open_direct(key, entry.group, entry.author, entry.seq, envelope))
+    assert words == Text(line["text"]) and entry.author == bytes.fromhex(line["member"])

@@ -6,6 +6,8 @@
  * supplies what only it knows: how to seal and sign an item once it holds the group's keys.
  *
  * An item is content (encoded, 17.x) for one group and an audience, plus, once made, its signed entry.
+ * The audience `line` is one member's private line with the facilitators (13.5): the item names that
+ * member (`member`), and is sealed to them, the current facilitators and its author.
  *
  * Invariants:
  * - nothing is at rest unsealed: items live only in the history's `out` store;
@@ -46,8 +48,11 @@ export interface Publisher {
   request(op: string, fields: CborMap): Promise<CborMap>;
 }
 
-/** Whom an item goes to: the whole group, or sealed to its facilitators or moderators only. */
-export type Audience = "group" | "facilitators" | "moderators";
+/** Whom an item goes to: the whole group, sealed to its facilitators or moderators only, or on one
+ * member's private line (that member, the facilitators and the author; the item's `member`). */
+export type Audience = "group" | "facilitators" | "moderators" | "line";
+
+const AUDIENCES: ReadonlySet<unknown> = new Set(["group", "facilitators", "moderators", "line"]);
 
 /** An item as kept in the `out` store, under its key (keys sort in the order items were added). */
 export interface OutItem {
@@ -55,6 +60,8 @@ export interface OutItem {
   readonly groupId: Uint8Array;
   readonly content: Uint8Array;
   readonly to: Audience;
+  /** The member whose private line it is on (audience `line` only; null otherwise). */
+  readonly member: Uint8Array | null;
   readonly created: number;
   /** The signed entry (header, payload), once made; sent again as it is until acknowledged. */
   entry: [Uint8Array, Uint8Array] | null;
@@ -96,16 +103,19 @@ function outKey(n: number): string {
 }
 
 /** An item's record: canonical CBOR of `{g, c, to, t, e, err}` (`e` null or `[header, payload]`,
- * `err` null or a code). */
+ * `err` null or a code), with `m` (the member, 32 bytes) for an item on a private line only. */
 export function encodeOutItem(i: OutItem): Uint8Array {
-  return encode({ g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error });
+  const record: Record<string, CborValue> = { g: i.groupId, c: i.content, to: i.to, t: BigInt(i.created), e: i.entry === null ? null : [i.entry[0], i.entry[1]], err: i.error };
+  if (i.member !== null) record["m"] = i.member;
+  return encode(record);
 }
 
 /**
  * An item from its record. Checked: the record is a map (else `history.damaged`) whose `g` and `c`
- * are byte strings, `t` an unsigned integer and `to` one of the audiences (else `history.damaged`;
- * the codec's own `cbor.*` for bytes that are not canonical CBOR); `e` is kept only as two byte
- * strings (else null: signed again), `err` only as text.
+ * are byte strings, `t` an unsigned integer, `to` one of the audiences, and `m` 32 bytes exactly when
+ * `to` is `line` and absent otherwise (else `history.damaged`; the codec's own `cbor.*` for bytes
+ * that are not canonical CBOR); `e` is kept only as two byte strings (else null: signed again), `err`
+ * only as text.
  */
 export function decodeOutItem(key: string, bytes: Uint8Array): OutItem {
   const m = decode(bytes);
@@ -116,10 +126,13 @@ export function decodeOutItem(key: string, bytes: Uint8Array): OutItem {
   const t = m.get("t");
   const e = m.get("e");
   const err = m.get("err");
-  if (!(g instanceof Uint8Array) || !(c instanceof Uint8Array) || typeof t !== "bigint" || (to !== "group" && to !== "facilitators" && to !== "moderators"))
+  const member = m.get("m");
+  if (!(g instanceof Uint8Array) || !(c instanceof Uint8Array) || typeof t !== "bigint" || !AUDIENCES.has(to))
     return fail("history.damaged", "an outbox item is malformed");
+  const onLine = member instanceof Uint8Array && member.length === 32;
+  if (to === "line" ? !onLine : member !== undefined) return fail("history.damaged", "an outbox item is malformed");
   const entry = Array.isArray(e) && e.length === 2 && e[0] instanceof Uint8Array && e[1] instanceof Uint8Array ? ([e[0], e[1]] as [Uint8Array, Uint8Array]) : null;
-  return { key, groupId: g, content: c, to, created: Number(t), entry, error: typeof err === "string" ? err : null };
+  return { key, groupId: g, content: c, to: to as Audience, member: onLine ? member : null, created: Number(t), entry, error: typeof err === "string" ? err : null };
 }
 
 export class Outbox {
@@ -129,12 +142,15 @@ export class Outbox {
   constructor(private readonly history: HistoryStore) {}
 
   /** Queues `content` for `groupId` (with its signed entry if already made); resolves with the item
-   * once it is saved. Adds are written one after another, so keys follow the order of the calls. */
-  add(groupId: Uint8Array, content: Uint8Array, to: Audience, created: number, entry: [Uint8Array, Uint8Array] | null = null): Promise<OutItem> {
+   * once it is saved. Adds are written one after another, so keys follow the order of the calls.
+   * `member`: the member whose private line it is on, exactly when `to` is `line`
+   * (`client.bad_argument` otherwise). */
+  add(groupId: Uint8Array, content: Uint8Array, to: Audience, created: number, entry: [Uint8Array, Uint8Array] | null = null, member: Uint8Array | null = null): Promise<OutItem> {
+    if ((to === "line") !== (member !== null && member.length === 32)) return Promise.reject(new HoldspaceError("client.bad_argument", "a private line's item names its one member"));
     const added = this.adding.then(async () => {
       const keys = (await this.history.keys(OUT)).filter((k) => KEY.test(k)); // sorted: the last is the highest
       const last = keys.length === 0 ? -1 : parseInt(keys[keys.length - 1]!, 16);
-      const item: OutItem = { key: outKey(last + 1), groupId, content, to, created, entry, error: null };
+      const item: OutItem = { key: outKey(last + 1), groupId, content, to, member, created, entry, error: null };
       await this.save(item);
       return item;
     });

@@ -31,6 +31,8 @@ import { joinPayload } from "./invite_payloads.js";
 import { buildRekey, currentEpoch } from "./keyring.js";
 import type { KeyStore } from "./keystore.js";
 import { type Audience, type FlushResult, Outbox, type OutItem, TRANSIENT } from "./outbox.js";
+import { lineRecipients } from "./private_line.js";
+import { currentOrNext } from "./schedule.js";
 import { decodeProfile, encodeProfile, type GroupRecord, type Profile } from "./profile.js";
 import type { Backup } from "./recovery.js";
 import type { Storage } from "./storage.js";
@@ -190,7 +192,9 @@ export interface ConversationView {
    * yet; `joining`: the join is not acknowledged; `gone`: no longer a member. */
   readonly status: "member" | "waiting" | "joining" | "gone";
   readonly messages: readonly ShownMessage[];
-  readonly outbox: readonly { readonly key: string; readonly text: string; readonly error: string | null }[];
+  /** What waits to be sent: `text` as the conversation lists it; `member`, the member (hex) whose
+   * private line an item is on (its `text` then says so, and `words` are its words alone), else null. */
+  readonly outbox: readonly { readonly key: string; readonly text: string; readonly words: string; readonly error: string | null; readonly member: string | null }[];
   /** The group's crisis resources (17.8), or null (the client shows built-in ones). */
   readonly pin: string | null;
 }
@@ -328,9 +332,10 @@ export class Conversation {
     return this.device.idle();
   }
 
-  /** Puts `content` in the outbox (sealed at once in the history) and starts sending it. */
-  async compose(content: Content, to: Audience = "group"): Promise<void> {
-    await this.participant.outbox.add(this.record.groupId, encodeContent(content), to, this.participant.clock());
+  /** Puts `content` in the outbox (sealed at once in the history) and starts sending it; `member`
+   * names the private line of an item whose audience is `line` (private_line.ts). */
+  async compose(content: Content, to: Audience = "group", member: Uint8Array | null = null): Promise<void> {
+    await this.participant.outbox.add(this.record.groupId, encodeContent(content), to, this.participant.clock(), null, member);
     await this.loadOutbox();
     this.onChange();
     await this.flush();
@@ -344,10 +349,14 @@ export class Conversation {
     await this.compose({ t: "react", m: fromHex(messageId), r: reaction });
   }
 
-  /** A check-in (17.2), sealed to the facilitators only. */
+  /** A check-in (17.2), sealed to the facilitators only; during a session's date it counts for that
+   * date (`s`), as the Python client's does, so it is in that date's summary. */
   async checkin(mood: number, word: string | null = null): Promise<void> {
     const c: Content = word === null || word === "" ? { t: "checkin", m: BigInt(mood) } : { t: "checkin", m: BigInt(mood), w: word };
-    await this.compose(c, "facilitators");
+    const now = this.participant.clock();
+    const running = currentOrNext(this, now);
+    const during: Content = running !== null && running.start <= now ? { ...c, s: [fromHex(running.session), running.index] } : c;
+    await this.compose(during, "facilitators");
   }
 
   /** A report of a message (17.6): its header, payload and key, sealed to moderators and facilitators. */
@@ -409,7 +418,8 @@ export class Conversation {
       payload = await this.sealGroup(at, item.content);
       kind = MESSAGE_KIND;
     } else {
-      const recipients: DirectRecipient[] = item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
+      const recipients: DirectRecipient[] =
+        item.to === "line" && item.member !== null ? lineRecipients(g, item.member, this.self) : item.to === "facilitators" ? checkinRecipients(g) : reportRecipients(g);
       payload = sealDirect(at, recipients, item.content);
       kind = DIRECT_KIND;
     }
@@ -529,8 +539,10 @@ export class Conversation {
     }
     const outbox = this.waiting.map((i) => {
       const c = decodeContent(i.content);
-      const text = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : t(OUTBOX_WORDS[c.t] ?? msg("Your reaction"));
-      return { key: i.key, text, error: i.error };
+      const words = (c.t === "text" || c.t === "edit") && !("unsupported" in c) ? (c as { b: string }).b : t(OUTBOX_WORDS[c.t] ?? msg("Your reaction"));
+      const member = i.to === "line" && i.member !== null ? toHex(i.member) : null;
+      const text = member === null ? words : t("Privately, on a private line: {words}", { words });
+      return { key: i.key, text, words, error: i.error, member };
     });
     return { status, messages, outbox, pin: currentPin(read, g)?.text ?? null };
   }

@@ -11,8 +11,7 @@
  *   bits of their long labels; every member that looks like another carries its suffix and is flagged.
  */
 import { fromHex, toHex } from "./bytes.js";
-import { verifyBadge } from "./credentials.js";
-import { HoldspaceError } from "./errors.js";
+import { verdicts } from "./credential_share.js";
 import type { GroupState } from "./group.js";
 import { t } from "./i18n.js";
 import { label, longLabel } from "./labels.js";
@@ -117,30 +116,12 @@ export function displayNames(messages: Iterable<ReadMessage>, g: GroupState): Ma
 /**
  * Each current member's verified badge (17.7), by hex key: the role of the latest credential it
  * posted about itself, if that credential passes every check of `verifyBadge` at `nowMs` against the
- * group's trusted issuers and every revocation posted; a member whose credential fails has none.
+ * group's trusted issuers and every revocation posted; a member whose credential fails has none
+ * (the verdicts of credential_share.ts, whose failures "About the group" explains).
  */
 export function badges(messages: Iterable<ReadMessage>, g: GroupState, nowMs: number): Map<string, string> {
-  const latest = new Map<string, { seq: bigint; c: Uint8Array }>();
-  const revocations: Uint8Array[] = [];
-  for (const m of messages) {
-    const c = m.content;
-    if (m.direct || c === null || "unsupported" in c) continue;
-    if (c.t === "revocation") revocations.push(c.c);
-    if (c.t !== "credential") continue;
-    const a = toHex(m.entry.header.a);
-    const prev = latest.get(a);
-    if (prev === undefined || m.entry.header.s > prev.seq) latest.set(a, { seq: m.entry.header.s, c: c.c });
-  }
-  const issuers = [...g.state.issuers.keys()].map(fromHex);
   const out = new Map<string, string>();
-  for (const [k, { c }] of latest) {
-    if (!g.state.members.has(k)) continue;
-    try {
-      out.set(k, verifyBadge({ attestation: c, subject: fromHex(k), groupId: g.groupId, issuers, revocations, nowMs: BigInt(nowMs) }));
-    } catch (e) {
-      if (!(e instanceof HoldspaceError)) throw e;
-    }
-  }
+  for (const v of verdicts(messages, g, nowMs)) if (v.role !== null) out.set(toHex(v.member), v.role);
   return out;
 }
 

@@ -1,14 +1,16 @@
 /**
  * "About the group" (17.12, 17.13): the group's name, description and guidelines as its facilitators
  * wrote them, this member's own display name in the group (and its four words, which nobody can
- * choose), and, for a facilitator, the group's profile to edit and its crisis resources to pin
- * (ui/pin.ts).
+ * choose), its credentials (ui/credential.ts: the organisations it trusts, the credentials members
+ * shared and sharing one's own), and, for a facilitator, the group's profile to edit and its crisis
+ * resources to pin (ui/pin.ts).
  */
 import { currentProfile, mayEditAbout, saveProfile } from "../about.js";
 import { label } from "../labels.js";
 import { setDisplayName } from "../member_actions.js";
 import type { Conversation } from "../participant.js";
 import { People } from "../people.js";
+import { credentialSection } from "./credential.js";
 import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { pinSection } from "./pin.js";
@@ -20,7 +22,8 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
   const status = el(doc, "p", undefined, { role: "status" });
   const alert = el(doc, "div", undefined, { role: "alert" });
   const facilitator = el(doc, "div");
-  root.append(el(doc, "h1", t("About the group"), { id: "tool-h", tabindex: "-1" }), shown, status, alert, nameForm(doc, conv, status, alert), facilitator);
+  const credentials = credentialSection(doc, conv);
+  root.append(el(doc, "h1", t("About the group"), { id: "tool-h", tabindex: "-1" }), shown, status, alert, nameForm(doc, conv, status, alert), credentials.root, facilitator);
   let drawn = "";
   const draw = (): void => {
     const about = currentProfile(conv.read(), conv.client.state);
@@ -38,7 +41,11 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
     if (mayEditAbout(conv)) facilitator.append(profileForm(doc, conv, about, status, alert), pinSection(doc, conv, status, alert));
   };
   draw();
-  return { root, title: t("About the group"), update: draw };
+  const update = (): void => {
+    draw();
+    credentials.update();
+  };
+  return { root, title: t("About the group"), update };
 }
 
 function para(doc: Document, text: string): HTMLElement {

@@ -5,7 +5,8 @@
  * - On a message the person wrote, or one they read: "You are not alone", help one tap away
  *   (the page's "Need help now?"), and "Only this device noticed; nobody else was told."
  * - For a facilitator (a member who sees check-ins), on a message from another member:
- *   "NAME may be struggling", with a link to that message.
+ *   "NAME may be struggling", with a link to that message and "Reach out privately", which opens
+ *   that member's private line (ui/private.ts, through the group menu's `REACH_OUT` event on `main`).
  * Each message is checked once; a dismissed note comes back only for a later message.
  */
 import { careCheck } from "../care.js";
@@ -13,10 +14,12 @@ import { Facilitation } from "../facilitator.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { People } from "../people.js";
 import { authorText } from "./corrections.js";
+import { toHex } from "../bytes.js";
+import { t } from "../i18n.js";
 import { el } from "./dom.js";
+import { REACH_OUT } from "./group_menu.js";
 import type { Help } from "./help.js";
 import { type CareChoices, type CareSettings, IDLE_CHOICES, IDLE_TEXT } from "../idle.js";
-import { t } from "../i18n.js";
 
 /** Adds the note above the conversation in `main` and checks each new message while `enabled()`. */
 export function attachCareNote(doc: Document, main: HTMLElement, conv: Conversation, help: Help, enabled: () => boolean): void {
@@ -29,7 +32,10 @@ export function attachCareNote(doc: Document, main: HTMLElement, conv: Conversat
     if (facilitator) {
       const name = authorText(new People(conv.read(), conv.client.state, conv.self, conv.participant.clock()), m);
       const link = el(doc, "a", t("Go to the message"), { href: `#w-${m.id.slice(0, 16)}` });
-      parts.push(el(doc, "h2", t("{name} may be struggling", { name })), el(doc, "p", t("Their message may show they are having a hard time.")), link);
+      const reach = el(doc, "button", t("Reach out privately"), { type: "button" });
+      const member = toHex(m.author);
+      reach.addEventListener("click", () => main.dispatchEvent(new CustomEvent(REACH_OUT, { detail: member })));
+      parts.push(el(doc, "h2", t("{name} may be struggling", { name })), el(doc, "p", t("Their message may show they are having a hard time.")), link, reach);
     } else {
       const open = el(doc, "button", t("Find help now"), { type: "button" });
       open.addEventListener("click", () => help.toggle());

@@ -1,18 +1,23 @@
 /**
  * "This group": buttons beside the conversation for every member: "About the group" (ui/about.ts),
- * "Your words, or leaving" (ui/words.ts), "Your groups" (back to the list, app.ts) and "Lock". A screen replaces the conversation in `main`
+ * "Your words, or leaving" (ui/words.ts), "Private messages" (ui/private.ts), "Your groups" (back to the list, app.ts) and "Lock". A screen replaces the conversation in `main`
  * with "Back to the conversation" above it; the conversation's own elements are kept as they are
  * (what someone typed stays) and put back. "Lock" forgets the keys in the page by loading it again:
  * nothing of the page's memory survives a reload, and the passphrase opens it again. The menu
- * names the group by its current profile's name (17.12), once there is one.
+ * names the group by its current profile's name (17.12), once there is one. A `REACH_OUT` event on
+ * `main` (the care note's "Reach out privately") opens "Private messages" at that member's line.
  */
 import { currentProfile } from "../about.js";
 import type { Conversation } from "../participant.js";
-import { aboutScreen } from "./about.js";
 import { t } from "../i18n.js";
+import { aboutScreen } from "./about.js";
 import { el } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
+import { privateScreen } from "./private.js";
 import { wordsScreen } from "./words.js";
+
+/** The event (on `main`, its detail a member's key in hex) that opens that member's private line. */
+export const REACH_OUT = "holdspace:reach-out";
 
 /** Adds the menu after the conversation's status; `lock` runs on "Lock", `groups` (if given) on
  * "Your groups", the way back to the list of this person's groups. */
@@ -50,9 +55,13 @@ export function addGroupMenu(doc: Document, main: HTMLElement, conv: Conversatio
     name.hidden = n === "";
   };
   naming();
-  nav.append(name, button(t("About the group"), () => open(aboutScreen)), button(t("Your words, or leaving"), () => open(wordsScreen)));
+  nav.append(name, button(t("About the group"), () => open(aboutScreen)), button(t("Your words, or leaving"), () => open(wordsScreen)), button(t("Private messages"), () => open(privateScreen)));
   if (groups !== undefined) nav.append(button(t("Your groups"), groups));
   nav.append(button(t("Lock"), lock));
+  main.addEventListener(REACH_OUT, (ev) => {
+    const member = (ev as CustomEvent<string>).detail;
+    open((d, c) => privateScreen(d, c, member));
+  });
   (main.querySelector("#conversation-status") ?? main.querySelector("h1"))?.after(nav);
   const before = conv.onChange;
   conv.onChange = () => {

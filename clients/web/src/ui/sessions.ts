@@ -3,7 +3,8 @@
  * composer for everyone; the upcoming dates in the reader's own time zone with their answers, and
  * "I'll come" / "Maybe" / "I can't come"; for facilitators, a form to schedule a session (what was
  * typed stays on an error, and a city typed as the zone gets the zone's name suggested), "Cancel
- * this date" only after a confirmation that names the date, and passing the talking piece.
+ * this date" only after a confirmation that names the date, passing the talking piece, and each
+ * date's check-in summary (ui/checkin_summary.ts).
  *
  * The live circle (spec 17.11, `call/open.ts`): a line at the top of the conversation says whether it
  * is open. While a session is on (from ten minutes before its start) the line and that date offer
@@ -38,6 +39,7 @@ import {
 } from "../schedule.js";
 import { isListedZone } from "../timezone.js";
 import { ownZone, suggestZones } from "../zone_names.js";
+import { checkinSummaryPart, summaryOf } from "./checkin_summary.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
 import { formatDateTime, msg, t, tn } from "../i18n.js";
 
@@ -141,6 +143,7 @@ export class SessionsPanel {
       this.confirming,
       members,
       list.map((o) => [keyOf(o), o.start, o.title, o.about, [...o.answers], o.holder === undefined ? "-" : o.holder === null ? "open" : toHex(o.holder)]),
+      facilitator ? list.map((o) => summaryOf(this.conv, o.session, o.index)) : [],
     ]);
     if (drawn === this.drawn) return;
     this.drawn = drawn;
@@ -203,7 +206,7 @@ export class SessionsPanel {
     li.append(answers);
     const piece = holderText(this.conv, o);
     if (piece !== "") li.append(el(doc, "p", piece));
-    if (facilitator) li.append(this.passForm(o), this.cancelPart(o, title));
+    if (facilitator) li.append(checkinSummaryPart(doc, summaryOf(this.conv, o.session, o.index)), this.passForm(o), this.cancelPart(o, title));
     return li;
   }
 

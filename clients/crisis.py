@@ -82,11 +82,13 @@ Guards
 Known limits
     English and Spanish only. Negation is not guarded, in either language, as in the English rules
     from the start: "I'm not suicidal" and "no quiero morir" fire, because showing resources to someone
-    who is talking about it anyway is harmless. It matches phrases, not meaning, so it has false negatives (indirect, misspelt,
-    coded or other-language wording, or a crisis phrase after the first :data:`MAX_CHARS` characters)
+    who is talking about it anyway is harmless. It matches phrases, not meaning, so it has false
+    negatives (indirect, misspelt, coded or other-language wording, or a crisis phrase after the first
+    :data:`MAX_CHARS` characters)
     and false positives (hyperbole such as "I'll kill myself if I have to sit through that meeting
     again", quoting, or talking about someone else). In particular, a sentence about suicide in the
-    third person ("my brother died by suicide", "she died of an overdose", "mi hermano se suicidó") fires: in a grief or
+    third person ("my brother died by suicide", "she died of an overdose", "mi hermano se suicidó")
+    fires: in a grief or
     peer-support group that is acceptable, because the only effect is that resources are shown.
 
 The matching is linear-time: no pattern nests unbounded repetition and every gap between words is a
@@ -243,8 +245,8 @@ RULES: tuple[Rule, ...] = (
         r"\bno tengo (?:nada )?(?:por (?:lo )?que|para que) vivir\b",
         r"\b(?:la vida|vivir) (?:ya )?no vale la pena\b",
         r"\b(?:estarian|estaria|estarias|estaran|vivirian|seria) (?:todos )?mejor sin mi\b",
-        r"\b(?:soy|me siento|me he convertido en|me converti en) (?:(?:solo|una|un|tal|como|nada mas que|siempre) ){0,3}"
-        r"(?:carga|estorbo)\b",
+        r"\b(?:soy|me siento|me he convertido en|me converti en)"
+        r" (?:(?:solo|una|un|tal|como|nada mas que|siempre) ){0,3}(?:carga|estorbo)\b",
         rf"\b(?:ya )?no puedo (?:mas|seguir)(?:{_END}| (?:asi|viviendo|adelante)\b)",
         r"\b(?:me (?:he rendido|rendi|rindo)|renuncio|he renunciado|renuncie) (?:con|a) (?:la vida|vivir)\b",
     ),

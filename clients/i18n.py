@@ -9,7 +9,8 @@ another language is first used.
 
 The current language is a context variable: the app sets it for each request (the person's choice in
 Settings, else the browser's ``Accept-Language``), the command line from ``LANGUAGE``, ``LC_ALL``,
-``LC_MESSAGES`` or ``LANG`` (:func:`from_environment`). Where nothing set it, the fallback holds (:func:`set_fallback`; at first :data:`DEFAULT`).
+``LC_MESSAGES`` or ``LANG`` (:func:`from_environment`). Where nothing set it, the fallback holds
+(:func:`set_fallback`; at first :data:`DEFAULT`).
 
 Invariants: a translation never changes which placeholders a string has, and every message the
 source has is translated (``tests/test_i18n.py`` checks both against a fresh extraction); a message a
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT",
     "LOCALE_DIR",
     "_",
+    "N_",
     "ngettext",
     "current",
     "set_language",
@@ -116,6 +118,11 @@ def _(msgid: str, **values: object) -> str:
     found = catalogue(current())
     text = found.singular.get(msgid, msgid) if found is not None else msgid
     return text.format(**values) if values else text
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - gettext's conventional name, which extraction knows
+    """Marks ``msgid`` for extraction where it is defined (a table of texts); :func:`_` translates it where shown."""
+    return msgid
 
 
 def ngettext(singular: str, plural: str, n: int, **values: object) -> str:

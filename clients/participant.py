@@ -31,8 +31,8 @@ from holdspace.clients.history import (
     discard_history,
     open_history,
 )
-from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
 from holdspace.clients.i18n import LANGUAGES
+from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
 from holdspace.clients.records import Message, Outgoing
 from holdspace.clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
 from holdspace.protocol import codec, e2ee, kinds

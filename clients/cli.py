@@ -34,7 +34,7 @@ from holdspace.clients.cli_common import (
 )
 from holdspace.clients.client import NodeSession, connect
 from holdspace.clients.corrections import edit_candidates, latest_edit
-from holdspace.clients.i18n import _, ngettext
+from holdspace.clients.i18n import _, from_environment, ngettext, set_language
 from holdspace.clients.living_cli import register as register_living
 from holdspace.clients.moderation_cli import print_standing
 from holdspace.clients.moderation_cli import register as register_moderation
@@ -98,6 +98,7 @@ def cli(ctx: click.Context, home: str) -> None:
     """Holdspace: federated, end-to-end-encrypted peer-support groups."""
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    set_language(from_environment())  # LANGUAGE, LC_ALL, LC_MESSAGES or LANG, as gettext reads them
 
 
 @cli.command()

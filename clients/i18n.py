@@ -34,6 +34,8 @@ __all__ = [
     "LOCALE_DIR",
     "_",
     "N_",
+    "translate",
+    "translate_plural",
     "ngettext",
     "current",
     "set_language",
@@ -113,10 +115,24 @@ def language(code: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def translate(msgid: str) -> str:
+    """The text for ``msgid`` in the current language, its placeholders not filled."""
+    found = catalogue(current())
+    return found.singular.get(msgid, msgid) if found is not None else msgid
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    """The form for ``n`` of a plural message in the current language, its placeholders not filled."""
+    found = catalogue(current())
+    forms = found.plural.get(singular) if found is not None else None
+    if found is not None and forms is not None:
+        return forms[min(found.plural_index(n), len(forms) - 1)]
+    return singular if n == 1 else plural
+
+
 def _(msgid: str, **values: object) -> str:
     """The text for ``msgid`` in the current locale, its ``{placeholders}`` filled from ``values``."""
-    found = catalogue(current())
-    text = found.singular.get(msgid, msgid) if found is not None else msgid
+    text = translate(msgid)
     return text.format(**values) if values else text
 
 
@@ -127,13 +143,7 @@ def N_(msgid: str) -> str:  # noqa: N802 - gettext's conventional name, which ex
 
 def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
     """The singular or plural text for ``n`` in the current locale; ``{n}`` is filled with ``n``."""
-    found = catalogue(current())
-    forms = found.plural.get(singular) if found is not None else None
-    if found is not None and forms is not None:
-        text = forms[min(found.plural_index(n), len(forms) - 1)]
-    else:
-        text = singular if n == 1 else plural
-    return text.format(n=n, **values)
+    return translate_plural(singular, plural, n).format(n=n, **values)
 
 
 def parse_tag(tag: str) -> str | None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import jinja2
 import trio
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -61,6 +61,8 @@ from holdspace.clients.i18n import (
     ngettext,
     set_fallback,
     set_language,
+    translate,
+    translate_plural,
 )
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.people import People
@@ -188,6 +190,46 @@ class ChooseLanguage:
         await self.app(scope, receive, send)
 
 
+def markup_gettext(msgid: str, **values: Any) -> Markup:
+    """The templates' ``_``: like ``clients.i18n._``, but the text is escaped and so is each value,
+    except one that is already markup (``strong(...)``, ``{% set %}`` blocks): a sentence can hold a
+    link or emphasis as one placeholder, and stays one message for a translator."""
+    return escape(translate(msgid)).format(**values)
+
+
+def markup_ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
+    """The templates' ``ngettext``: as :func:`markup_gettext`, with ``{n}`` filled with ``n``."""
+    return escape(translate_plural(singular, plural, n)).format(n=n, **values)
+
+
+def _strong(value: Any) -> Markup:
+    return Markup("<strong>{}</strong>").format(value)
+
+
+def _code(value: Any, css: str | None = None) -> Markup:
+    if css:
+        return Markup('<code class="{}">{}</code>').format(css, value)
+    return Markup("<code>{}</code>").format(value)
+
+
+def _time(value: Any) -> Markup:
+    """A time as the views give it (``iso``, ``text``), as a ``<time>`` element."""
+    return Markup('<time datetime="{}">{}</time>').format(value["iso"], value["text"])
+
+
+def _link(href: str, text: Any, css: str | None = None) -> Markup:
+    attrs = Markup(' class="{}"').format(css) if css else Markup("")
+    return Markup('<a href="{}"{}>{}</a>').format(href, attrs, text)
+
+
+TEMPLATE_HELPERS: dict[str, Any] = {
+    "strong": _strong,
+    "code": _code,
+    "time_tag": _time,
+    "link": _link,
+}
+
+
 Handler = Callable[[Request, FormData], Awaitable[Response]]
 
 
@@ -209,14 +251,15 @@ class Pages:
         self.templates = Jinja2Templates(env=environment)
         self.templates.env.globals.update(
             reactions=REACTIONS,
-            moods=views.MOODS,
+            moods=views.mood_words,
             ttl_choices=ttl_choices,
             once=lambda: secrets.token_urlsafe(12),
             current_language=current,
             languages=LANGUAGES,
             link_parts=link_parts,
-            _=_,
-            ngettext=ngettext,
+            _=markup_gettext,
+            ngettext=markup_ngettext,
+            **TEMPLATE_HELPERS,
         )
 
     @property
@@ -477,6 +520,7 @@ class Pages:
             "budget_mib": usage["budget"] // 2**20,
             "used_mib": f"{usage['used'] / 2**20:,.1f}",
             "messages": f"{usage['messages']:,}",
+            "count": usage["messages"],
             "pruned": usage["pruned"],
             "damaged": usage["damaged"],
             "min_mib": MIN_BUDGET // 2**20,
@@ -796,7 +840,7 @@ class Pages:
                     "end": views.when(occ.end_ms, tz),
                     "running": occ.start_ms <= me.clock() < occ.end_ms,
                     "going": sum(1 for a in v.rsvps.values() if a == "yes"),
-                    "mine": v.rsvps.get(mine),
+                    "mine": views.answer_word(v.rsvps.get(mine)),
                     "piece": None if v.talking_piece is None else views.member_label(v.talking_piece, mine),
                     "retention": None if v.retention_ms is None else views.duration_words(v.retention_ms),
                     "checkins": summary,

@@ -2,6 +2,7 @@
 
 import configparser
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}")
 
 
+@cache
 def extracted() -> dict[str | tuple[str, str], str]:
     """Every message the source has (as ``pybabel extract -F babel.cfg`` finds them), with where it is."""
     config = configparser.ConfigParser()
@@ -44,9 +46,12 @@ def test_every_message_has_a_spanish_translation_with_the_same_placeholders() ->
     po = _catalogue(i18n.LOCALE_DIR / "es" / "LC_MESSAGES" / "holdspace.po")
     missing, mismatched = [], []
     for key, where in extracted().items():
-        msgid = key if isinstance(key, str) else key
-        message = po.get(msgid)
-        if message is None or message.fuzzy or not all(message.string if isinstance(key, tuple) else [message.string]):
+        message = po.get(key)
+        forms = message.string if message is not None and isinstance(key, tuple) else None
+        if forms is not None and len(forms) != po.num_plurals:
+            mismatched.append(f"{where}: {key!r} has {len(forms)} forms, not {po.num_plurals}")
+            continue
+        if message is None or message.fuzzy or not all(forms if forms is not None else [message.string]):
             missing.append(f"{where}: {key!r}")
             continue
         if isinstance(key, str):

@@ -342,24 +342,30 @@ def node_config() -> None:
 def node_config_check(directory: Path) -> None:
     """Check DIRECTORY/node.toml against its schema, without starting anything."""
     config = read_config(directory)
-    click.echo(_("{value}: valid", value=directory / CONFIG))
+    click.echo(_("{path}: valid", path=directory / CONFIG))
     public = f"{config.public_host or config.host}:{config.public_port or config.port}"
     click.echo(_("listen {host}:{port}; public address {public}", host=config.host, port=config.port, public=public))
-    click.echo(_("peers: {len}; blocked: {len2}", len=len(config.peers), len2=len(config.blocked)))
+    click.echo(_("peers: {peers}; blocked: {blocked}", peers=len(config.peers), blocked=len(config.blocked)))
     limits = ", ".join(f"{k} = {v:g}" for k, v in sorted({**config.limits, **config.budgets}.items())) or "defaults"
     click.echo(_("limits: {limits}", limits=limits))
     admission = config.admission
-    cap = f", at most {admission.max_groups} groups" if admission.max_groups is not None else ""
-    click.echo(
-        _(
-            "admission: create {create}, federate {federate}{cap}; {len} refused",
+    if admission.max_groups is not None:
+        said = _(
+            "admission: create {create}, federate {federate}, at most {max_groups} groups; {refused} refused",
             create=admission.create,
             federate=admission.federate,
-            cap=cap,
-            len=len(config.refused),
+            max_groups=admission.max_groups,
+            refused=len(config.refused),
         )
-    )
-    click.echo(_("abuse contact: {value}", value=config.contact or "(none: set [operator] contact)"))
+    else:
+        said = _(
+            "admission: create {create}, federate {federate}; {refused} refused",
+            create=admission.create,
+            federate=admission.federate,
+            refused=len(config.refused),
+        )
+    click.echo(said)
+    click.echo(_("abuse contact: {contact}", contact=config.contact or _("(none: set [operator] contact)")))
     if config.web is not None:
         click.echo(
             _(
@@ -395,9 +401,9 @@ def node_web_cert(directory: Path, host: str | None, days: int) -> None:
         os.close(fd)
     click.echo(
         _(
-            "wrote {value} and {value2} (valid {days} days)",
-            value=directory / "web-cert.pem",
-            value2=directory / "web-key.pem",
+            "wrote {cert} and {key} (valid {days} days)",
+            cert=directory / "web-cert.pem",
+            key=directory / "web-key.pem",
             days=days,
         )
     )
@@ -428,15 +434,15 @@ def node_status(directory: Path, as_json: bool, check: bool) -> None:
     if found["running"]:
         click.echo(
             _(
-                "clients connected: {clients}; peers connected: {len}",
+                "clients connected: {clients}; peers connected: {peers}",
                 clients=found["clients"],
-                len=len(found["peers_connected"]),
+                peers=len(found["peers_connected"]),
             )
         )
     click.echo(
         _(
-            "peers configured: {len}; blocked: {peers_blocked}",
-            len=len(found["peers_configured"]),
+            "peers configured: {peers}; blocked: {peers_blocked}",
+            peers=len(found["peers_configured"]),
             peers_blocked=found["peers_blocked"],
         )
     )
@@ -463,10 +469,10 @@ def node_backup(directory: Path, out: Path) -> None:
     manifest = node_operations.backup(directory, out)
     click.echo(
         _(
-            "backup written to {out}: {entries} entries in {len} groups",
+            "backup written to {out}: {entries} entries in {groups} groups",
             out=out,
             entries=manifest["entries"],
-            len=len(manifest["groups"]),
+            groups=len(manifest["groups"]),
         )
     )
     click.echo(_("the node key in it stays sealed with your passphrase; keep the backup private all the same"))
@@ -482,9 +488,9 @@ def node_restore(backup: Path, directory: Path) -> None:
     manifest = node_operations.restore(backup, directory)
     click.echo(
         _(
-            "restored {entries} entries in {len} groups into {directory}; verified",
+            "restored {entries} entries in {groups} groups into {directory}; verified",
             entries=manifest["entries"],
-            len=len(manifest["groups"]),
+            groups=len(manifest["groups"]),
             directory=directory,
         )
     )
@@ -525,9 +531,9 @@ def node_compact(directory: Path) -> None:
     sizes = maintenance.compact(directory)
     click.echo(
         _(
-            "store compacted: {value:.1f} MB -> {value2:.1f} MB",
-            value=sizes["before"] / 1e6,
-            value2=sizes["after"] / 1e6,
+            "store compacted: {before:.1f} MB -> {after:.1f} MB",
+            before=sizes["before"] / 1e6,
+            after=sizes["after"] / 1e6,
         )
     )
 
@@ -738,7 +744,9 @@ def node_groups_refuse(directory: Path, group_id: str) -> None:
     with admission.group_refused. Its data stays until 'groups drop'."""
     config, changed = update_refused(directory, refuse=parse_group_id(group_id))
     click.echo(
-        _("{value}; {len} refused", value="group refused" if changed else "already refused", len=len(config.refused))
+        _("group refused; {refused} refused", refused=len(config.refused))
+        if changed
+        else _("already refused; {refused} refused", refused=len(config.refused))
     )
     if changed:
         click.echo(APPLY)
@@ -752,11 +760,9 @@ def node_groups_allow(directory: Path, group_id: str) -> None:
     """Lift a refusal of GROUP_ID."""
     config, changed = update_refused(directory, allow=parse_group_id(group_id))
     click.echo(
-        _(
-            "{value}; {len} refused",
-            value="refusal lifted" if changed else "not refused: nothing changed",
-            len=len(config.refused),
-        )
+        _("refusal lifted; {refused} refused", refused=len(config.refused))
+        if changed
+        else _("not refused: nothing changed; {refused} refused", refused=len(config.refused))
     )
     if changed:
         click.echo(APPLY)
@@ -810,7 +816,7 @@ def id_new(ctx: click.Context, node_address: str | None) -> None:
 def id_show(ctx: click.Context) -> None:
     """Your home node and your pseudonym in each group."""
     me = Participant.load(home_dir(ctx), passphrase())
-    click.echo(_("home node: {value}", value=me.node or "(none)"))
+    click.echo(_("home node: {node}", node=me.node or _("(none)")))
     for record in me.groups.values():
         p = me.pseudonym(record)
         click.echo(f"{group_title(record) or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
@@ -954,9 +960,9 @@ def groups(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         click.echo(
             _(
-                "{value}  {value2}  ({messages} messages)",
-                value=row["group"][:12],
-                value2=row["name"] or "",
+                "{group_id}  {name}  ({messages} messages)",
+                group_id=row["group"][:12],
+                name=row["name"] or "",
                 messages=row["messages"],
             )
         )
@@ -983,7 +989,7 @@ def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
     """Create a group on your home node; you are its first facilitator."""
     token = _node_token(node_token)
     _me, record = session_call(ctx, lambda me, s: me.create_group(s, name, token))
-    click.echo(_("group created: {name} ({value})", name=name, value=record.group_id.hex()[:12]))
+    click.echo(_("group created: {name} ({group_id})", name=name, group_id=record.group_id.hex()[:12]))
 
 
 @group.command("invite")
@@ -1106,11 +1112,11 @@ def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | No
     _me, record = session_call(ctx, go)
     click.echo(
         _(
-            "joined {value}; messages become readable once a member",
-            value=group_title(record) or record.group_id.hex()[:12],
+            "joined {group}; messages become readable once a member\n"
+            "shares the group's keys with you (their app does it automatically).",
+            group=group_title(record) or record.group_id.hex()[:12],
         )
     )
-    click.echo(_("shares the group's keys with you (their app does it automatically)."))
 
 
 @group.command("members")
@@ -1329,7 +1335,7 @@ def read(ctx: click.Context, group_name: str, follow: bool, last: int, as_json: 
         if not as_json and pruned:
             click.echo(pruned_note(pruned))
         if not as_json and len(page) < shown:
-            click.echo(_("({value} earlier messages not shown: --last 0 shows them all)", value=shown - len(page)))
+            click.echo(_("({count} earlier messages not shown: --last 0 shows them all)", count=shown - len(page)))
         _show(me, record, page, as_json)
         if not as_json:
             print_standing(me, record)

@@ -82,8 +82,8 @@ def catalogue(code: str) -> Catalogue | None:
         if not message.id or message.fuzzy:
             continue
         if isinstance(message.id, tuple):
-            forms = tuple(str(s) for s in message.string)
-            if all(forms):
+            forms = tuple(str(s) for s in message.string) if isinstance(message.string, tuple | list) else ()
+            if forms and all(forms):
                 plural[str(message.id[0])] = forms
         elif message.string:
             singular[str(message.id)] = str(message.string)

@@ -32,10 +32,12 @@ def _checked(text: str | None, what: str, limit: int, *, one_line: bool = False)
     if text is None:
         return None
     if len(text.encode()) > limit or (one_line and not is_one_line(text)):
-        rule = "one line, " if one_line else ""
-        raise ClientError(
-            "client.bad_argument", _("{what} must be {rule}at most {limit} bytes", what=what, rule=rule, limit=limit)
+        said = (
+            _("{what} must be one line, at most {limit} bytes", what=what, limit=limit)
+            if one_line
+            else _("{what} must be at most {limit} bytes", what=what, limit=limit)
         )
+        raise ClientError("client.bad_argument", said)
     return text
 
 

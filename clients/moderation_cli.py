@@ -31,12 +31,11 @@ def print_standing(me: Participant, record: GroupRecord) -> None:
     muted, until when), if that is so."""
     notice = removal_notice(record)
     if notice is not None:
+        clock = _clock(notice.time_ms)
         click.echo(
-            _(
-                "You were {value} from this group on {clock}.",
-                value="banned" if notice.banned else "removed",
-                clock=_clock(notice.time_ms),
-            )
+            _("You were banned from this group on {clock}.", clock=clock)
+            if notice.banned
+            else _("You were removed from this group on {clock}.", clock=clock)
         )
         if notice.note:
             click.echo(_("A note for you from the facilitators: {note}", note=notice.note))

@@ -110,7 +110,13 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
 
         me, (record, m) = call(ctx, group_name, go)
         if m.deleted:
-            click.echo(_("(this message was {deleted})", deleted=m.deleted))
+            gone = {
+                "redacted": _("(this message was removed)"),
+                "erased": _("(this message was deleted by its author)"),
+                "expired": _("(this message disappeared, as set)"),
+                "muted": _("(this message was sent while its author was muted)"),
+            }
+            click.echo(gone.get(m.deleted, _("(this message was {deleted})", deleted=m.deleted)))
             return
         click.echo(m.text if m.text is not None else _("(this message has no text)"))
         if me.crisis_check and m.text and crisis.check(m.text):
@@ -149,9 +155,15 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             return "for this session" if content.occurrence else "with the group"
 
         _me, where = call(ctx, group_name, go)
-        click.echo(
-            _("checked in {where}{value}", where=where, value=" (facilitators only)" if facilitators_only else "")
-        )
+        if where == "for this session":
+            said = _("checked in for this session")
+            if facilitators_only:
+                said = _("checked in for this session (facilitators only)")
+        else:
+            said = _("checked in with the group")
+            if facilitators_only:
+                said = _("checked in with the group (facilitators only)")
+        click.echo(said)
 
     # --- moderation -----------------------------------------------------------------------
 
@@ -264,16 +276,20 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             elif r.verified:
                 click.echo(
                     _(
-                        "report by {value}…: {value2}\n  verified: {value3}… signed exactly: {words!r}",
-                        value=row["reporter"][:16],
-                        value2=r.reason or "(no reason given)",
-                        value3=str(row["author"])[:16],
+                        "report by {reporter}…: {reason}\n  verified: {author}… signed exactly: {words!r}",
+                        reporter=row["reporter"][:16],
+                        reason=r.reason or _("(no reason given)"),
+                        author=str(row["author"])[:16],
                         words=r.words,
                     )
                 )
             else:
                 click.echo(
-                    _("report by {value}…: NOT verified ({problem})", value=row["reporter"][:16], problem=r.problem)
+                    _(
+                        "report by {reporter}…: NOT verified ({problem})",
+                        reporter=row["reporter"][:16],
+                        problem=r.problem,
+                    )
                 )
 
     # --- sessions -------------------------------------------------------------------------
@@ -369,7 +385,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             )
 
         _me, sid = call(ctx, group_name, go)
-        click.echo(_("session scheduled: {value}  {show_time}", value=sid.hex()[:8], show_time=show_time(start_ms, tz)))
+        click.echo(_("session scheduled: {session}  {start}", session=sid.hex()[:8], start=show_time(start_ms, tz)))
 
     @session_group.command("cancel")
     @click.argument("group_name")
@@ -414,7 +430,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await actions.pass_piece(me, s, record, find_session(record, session_ref), holder)
 
         call(ctx, group_name, go)
-        click.echo(_("talking piece: {value}", value=member or "open circle"))
+        click.echo(_("talking piece: {holder}", holder=member) if member else _("talking piece: open circle"))
 
     @session_group.command("checkins")
     @click.argument("group_name")

@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
-
 from holdspace.clients.corrections import edit_candidates, latest_edit, may_edit, quoted
 from holdspace.clients.i18n import N_, _, current, ngettext
 from holdspace.clients.participant import GroupRecord, Message, Outgoing, Participant
@@ -100,6 +98,8 @@ def when(ms: int, tz: str | None = None) -> dict[str, str]:
     if current() == "en":
         text = moment.strftime("%a %d %b, %H:%M")
     else:  # day and month names in the person's language
+        from babel.dates import format_datetime  # noqa: PLC0415 - only when a translation is used
+
         text = format_datetime(moment, "EEE d MMM, HH:mm", locale=current())
     return {"iso": moment.isoformat(timespec="seconds"), "text": text}
 

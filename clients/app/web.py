@@ -544,9 +544,9 @@ class Pages:
             raise AppError(
                 "app.bad_input",
                 _(
-                    "give the storage budget in MiB, from {value} to {value2:,}",
-                    value=MIN_BUDGET // 2**20,
-                    value2=MAX_BUDGET // 2**20,
+                    "give the storage budget in MiB, from {low} to {high:,}",
+                    low=MIN_BUDGET // 2**20,
+                    high=MAX_BUDGET // 2**20,
                 ),
             )
         pruned = me.set_budget(int(raw) * 2**20)

@@ -194,7 +194,8 @@ def markup_gettext(msgid: str, **values: Any) -> Markup:
     """The templates' ``_``: like ``clients.i18n._``, but the text is escaped and so is each value,
     except one that is already markup (``strong(...)``, ``{% set %}`` blocks): a sentence can hold a
     link or emphasis as one placeholder, and stays one message for a translator."""
-    return escape(translate(msgid)).format(**values)
+    text = escape(translate(msgid))
+    return text.format(**values) if values else text
 
 
 def markup_ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:

@@ -32,7 +32,7 @@ from typing import Any
 
 import jinja2
 import trio
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -194,13 +194,20 @@ def markup_gettext(msgid: str, **values: Any) -> Markup:
     """The templates' ``_``: like ``clients.i18n._``, but the text is escaped and so is each value,
     except one that is already markup (``strong(...)``, ``{% set %}`` blocks): a sentence can hold a
     link or emphasis as one placeholder, and stays one message for a translator."""
-    text = escape(translate(msgid))
+    text = _escaped(translate(msgid))
     return text.format(**values) if values else text
 
 
 def markup_ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
     """The templates' ``ngettext``: as :func:`markup_gettext`, with ``{n}`` filled with ``n``."""
-    return escape(translate_plural(singular, plural, n)).format(n=n, **values)
+    return _escaped(translate_plural(singular, plural, n)).format(n=n, **values)
+
+
+def _escaped(text: str) -> Markup:
+    """A message's own text as markup: ``&``, ``<`` and ``>`` escaped, quotes kept as written (as they
+    were in the templates; the templates put messages in double-quoted attributes only, and a
+    message never holds a double quote where it is used in one)."""
+    return Markup(html.escape(text, quote=False))  # noqa: S704 - escaped right here
 
 
 def _strong(value: Any) -> Markup:
@@ -1272,7 +1279,7 @@ def _text(form: FormData, name: str, limit: int, what: str) -> str:
         raise AppError(
             "app.bad_input",
             _(
-                "{what}: too long, at most {limit} bytes (about {limit} letters, fewer in some scripts)",
+                "{what} is too long: at most {limit} bytes (about {limit} letters, fewer in some scripts)",
                 what=what,
                 limit=limit,
             ),

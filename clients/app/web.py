@@ -1018,6 +1018,7 @@ class Pages:
                 "time": views.when(line.time_ms),
                 "actor": views.member_label(line.actor, mine),
                 "action": line.action,
+                **_log_kind(line.action),
                 "target": views.member_label(line.target, mine) if line.target else "",
                 "outcome": line.outcome,
                 "until": views.when(line.until_ms) if line.action == "mute" and line.until_ms else None,
@@ -1257,6 +1258,16 @@ def _sentence(err: HoldspaceError) -> str:
     """The person's sentence for a refusal; its code goes behind "Details" (``say``'s detail)."""
     message = plain(err) or _("that did not work")
     return f"{message[0].upper()}{message[1:]}."
+
+
+def _log_kind(action: str) -> dict[str, Any]:
+    """A moderation log line's action (``clients.support.LogLine``) as the page words it: its kind,
+    and the role given or the number of messages removed."""
+    if action.startswith("role -> "):
+        return {"kind": "role", "role": views.role_word(action.removeprefix("role -> "))}
+    if action.startswith("redact ") and action.removeprefix("redact ").isdecimal():
+        return {"kind": "redact", "count": int(action.removeprefix("redact "))}
+    return {"kind": action}
 
 
 def _safe_link(uri: str | None) -> str | None:

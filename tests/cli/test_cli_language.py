@@ -28,4 +28,3 @@ def test_spanish_under_lang_es(tmp_path: Path) -> None:
     again = run_in("es_ES.UTF-8", tmp_path / "ana", "id", "new")
     assert again.returncode == 1
     assert again.stderr.startswith("error: client.exists: ")  # the code is the same in every language
-

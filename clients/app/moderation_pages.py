@@ -54,19 +54,19 @@ def invite_rows(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
     rows = []
     for i in reversed(list(state.invites.values()) if state is not None else []):
         status = (
-            "revoked"
+            _("revoked")
             if i.closed_by is not None
-            else "used up"
+            else _("used up")
             if i.uses >= i.invite.max_uses
-            else "expired"
+            else _("expired")
             if now > i.invite.expires_ms
-            else "open"
+            else _("open")
         )
         rows.append(
             {
                 "hex": i.entry_id.hex(),
                 "short": i.entry_id.hex()[:8],
-                "role": i.invite.role,
+                "role": views.role_word(i.invite.role),
                 "uses": i.uses,
                 "max_uses": i.invite.max_uses,
                 "expires": views.when(i.invite.expires_ms),
@@ -153,7 +153,7 @@ def routes(pages: Pages, g: str) -> list[Route]:
 
     async def write_private(request: Request, form: FormData) -> Response:
         record = pages.record(request)[1]
-        text = _text(form, "text", MAX_TEXT, "the message")
+        text = _text(form, "text", MAX_TEXT, _("the message"))
         if not text:
             raise AppError("app.bad_input", _("write something first"))
         service.queue(record, Text(text), to_facilitators=True)
@@ -163,7 +163,7 @@ def routes(pages: Pages, g: str) -> list[Route]:
     async def reply_private(request: Request, form: FormData) -> Response:
         record = pages.record(request)[1]
         target = member_of(form)
-        text = _text(form, "text", MAX_TEXT, "the answer")
+        text = _text(form, "text", MAX_TEXT, _("the answer"))
         if not text:
             raise AppError("app.bad_input", _("write something first"))
         await service.call(lambda me, s: me.reply_privately(s, record, target, text))

@@ -705,8 +705,12 @@ class Pages:
         private = form.get("private") == "on"
         content: CheckIn = actions.check_in(me, record, mood, word)
         self.service.queue(record, content, to_facilitators=private)
-        who = "the facilitators" if private else "the group"
-        self.service.say("info", _("Thank you for checking in. It will reach {who}.", who=who))
+        self.service.say(
+            "info",
+            _("Thank you for checking in. It will reach the facilitators.")
+            if private
+            else _("Thank you for checking in. It will reach the group."),
+        )
         return self.go(_back(form))
 
     async def reach_out(self, request: Request, form: FormData) -> Response:
@@ -988,7 +992,7 @@ class Pages:
         ban = form.get("ban") == "1"
         note = _text(form, "note", MAX_NOTE, _("the note")) or None
         reason = _text(form, "reason", MAX_NOTE, _("the reason")) or None
-        name = People(record)(target).name if len(target) == 32 else "That member"
+        name = People(record)(target).name if len(target) == 32 else _("That member")
         await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban, note=note, reason=reason))
         self.service.say(
             "info",

@@ -34,6 +34,7 @@ from holdspace.clients.cli_common import (
 )
 from holdspace.clients.client import NodeSession, connect
 from holdspace.clients.corrections import edit_candidates, latest_edit
+from holdspace.clients.i18n import _, from_environment, ngettext, set_language
 from holdspace.clients.living_cli import register as register_living
 from holdspace.clients.moderation_cli import print_standing
 from holdspace.clients.moderation_cli import register as register_moderation
@@ -97,6 +98,7 @@ def cli(ctx: click.Context, home: str) -> None:
     """Holdspace: federated, end-to-end-encrypted peer-support groups."""
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    set_language(from_environment())  # LANGUAGE, LC_ALL, LC_MESSAGES or LANG, as gettext reads them
 
 
 @cli.command()
@@ -127,10 +129,10 @@ def node() -> None:
 def node_init(directory: Path, listen: str, public: str | None, passphrase_file: Path | None) -> None:
     """Create a node in DIRECTORY: its key (sealed with a passphrase) and its configuration."""
     address = init_node(directory, listen, passphrase(confirm=True, file=passphrase_file), public)
-    click.echo(f"node created in {directory}")
-    click.echo(f"address: {address}")
+    click.echo(_("node created in {directory}", directory=directory))
+    click.echo(_("address: {address}", address=address))
     if address.host in WILDCARDS:
-        click.echo("note: nobody can dial a wildcard address; give the address others reach with --public HOST:PORT")
+        click.echo(_("note: nobody can dial a wildcard address; give the address others reach with --public HOST:PORT"))
 
 
 @node.command("run")
@@ -192,7 +194,7 @@ def node_run(
         except StoreError as err:
             raise node_operations.store_failed(err, directory) from err
     log.info("node stopped")
-    click.echo("node stopped")
+    click.echo(_("node stopped"))
 
 
 async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningKey, bind: MetricsBind | None) -> None:
@@ -235,9 +237,9 @@ async def _serve(directory: Path, config: NodeConfig, key: nacl.signing.SigningK
                 )
             web_origin = await _start_web(nursery, directory, config, running, str(address))
             await nursery.start(_write_status, directory, running, federation, address)
-            click.echo(f"holdspace node listening: {address}", err=False)
+            click.echo(_("holdspace node listening: {address}", address=address), err=False)
             if web_origin is not None:
-                click.echo(f"holdspace web client: {web_origin}/", err=False)
+                click.echo(_("holdspace web client: {web_origin}/", web_origin=web_origin), err=False)
             if bind:
                 log.info("metrics: http://%s:%d/metrics", bind.host, bind.port)
             ready = f"STATUS=serving at {address}"
@@ -340,22 +342,40 @@ def node_config() -> None:
 def node_config_check(directory: Path) -> None:
     """Check DIRECTORY/node.toml against its schema, without starting anything."""
     config = read_config(directory)
-    click.echo(f"{directory / CONFIG}: valid")
+    click.echo(_("{path}: valid", path=directory / CONFIG))
     public = f"{config.public_host or config.host}:{config.public_port or config.port}"
-    click.echo(f"listen {config.host}:{config.port}; public address {public}")
-    click.echo(f"peers: {len(config.peers)}; blocked: {len(config.blocked)}")
+    click.echo(_("listen {host}:{port}; public address {public}", host=config.host, port=config.port, public=public))
+    click.echo(_("peers: {peers}; blocked: {blocked}", peers=len(config.peers), blocked=len(config.blocked)))
     limits = ", ".join(f"{k} = {v:g}" for k, v in sorted({**config.limits, **config.budgets}.items())) or "defaults"
-    click.echo(f"limits: {limits}")
+    click.echo(_("limits: {limits}", limits=limits))
     admission = config.admission
-    cap = f", at most {admission.max_groups} groups" if admission.max_groups is not None else ""
-    click.echo(
-        f"admission: create {admission.create}, federate {admission.federate}{cap}; {len(config.refused)} refused"
-    )
-    click.echo(f"abuse contact: {config.contact or '(none: set [operator] contact)'}")
+    if admission.max_groups is not None:
+        said = _(
+            "admission: create {create}, federate {federate}, at most {max_groups} groups; {refused} refused",
+            create=admission.create,
+            federate=admission.federate,
+            max_groups=admission.max_groups,
+            refused=len(config.refused),
+        )
+    else:
+        said = _(
+            "admission: create {create}, federate {federate}; {refused} refused",
+            create=admission.create,
+            federate=admission.federate,
+            refused=len(config.refused),
+        )
+    click.echo(said)
+    click.echo(_("abuse contact: {contact}", contact=config.contact or _("(none: set [operator] contact)")))
     if config.web is not None:
-        click.echo(f"web: https://{config.public_web_host()}:{config.web.port}/ (TCP and UDP {config.web.port})")
+        click.echo(
+            _(
+                "web: https://{public_web_host}:{port}/ (TCP and UDP {port})",
+                public_web_host=config.public_web_host(),
+                port=config.web.port,
+            )
+        )
     if not config.dialable:
-        click.echo("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node")
+        click.echo(_("warning: the listen host is a wildcard and public_host is not set: others cannot dial this node"))
 
 
 @node.command("web-cert")
@@ -379,8 +399,15 @@ def node_web_cert(directory: Path, host: str | None, days: int) -> None:
         os.write(fd, key)
     finally:
         os.close(fd)
-    click.echo(f"wrote {directory / 'web-cert.pem'} and {directory / 'web-key.pem'} (valid {days} days)")
-    click.echo('in node.toml: [web] enabled = true, cert = "web-cert.pem", key = "web-key.pem"')
+    click.echo(
+        _(
+            "wrote {cert} and {key} (valid {days} days)",
+            cert=directory / "web-cert.pem",
+            key=directory / "web-key.pem",
+            days=days,
+        )
+    )
+    click.echo(_('in node.toml: [web] enabled = true, cert = "web-cert.pem", key = "web-key.pem"'))
 
 
 @node.command("status")
@@ -403,15 +430,34 @@ def node_status(directory: Path, as_json: bool, check: bool) -> None:
         click.echo(json.dumps(found))
         return
     state = f"running at {found['address']}" if found["running"] else "not running"
-    click.echo(f"node: {state}")
+    click.echo(_("node: {state}", state=state))
     if found["running"]:
-        click.echo(f"clients connected: {found['clients']}; peers connected: {len(found['peers_connected'])}")
-    click.echo(f"peers configured: {len(found['peers_configured'])}; blocked: {found['peers_blocked']}")
-    click.echo(f"groups: {found['groups']}; entries: {found['entries']}")
+        click.echo(
+            _(
+                "clients connected: {clients}; peers connected: {peers}",
+                clients=found["clients"],
+                peers=len(found["peers_connected"]),
+            )
+        )
+    click.echo(
+        _(
+            "peers configured: {peers}; blocked: {peers_blocked}",
+            peers=len(found["peers_configured"]),
+            peers_blocked=found["peers_blocked"],
+        )
+    )
+    click.echo(_("groups: {groups}; entries: {entries}", groups=found["groups"], entries=found["entries"]))
     live, free, disk = (found[k] / 1e6 for k in ("store_live_bytes", "store_free_bytes", "store_bytes"))
-    click.echo(f"store: {live:.1f} MB of live data, {free:.1f} MB in free pages, {disk:.1f} MB on disk")
+    click.echo(
+        _(
+            "store: {live:.1f} MB of live data, {free:.1f} MB in free pages, {disk:.1f} MB on disk",
+            live=live,
+            free=free,
+            disk=disk,
+        )
+    )
     if free > max(live, 1.0):
-        click.echo("free pages are reused by later writes; 'holdspace node compact' gives them back to the disk")
+        click.echo(_("free pages are reused by later writes; 'holdspace node compact' gives them back to the disk"))
 
 
 @node.command("backup")
@@ -421,8 +467,15 @@ def node_status(directory: Path, as_json: bool, check: bool) -> None:
 def node_backup(directory: Path, out: Path) -> None:
     """Write a consistent, compacted copy of the node in DIRECTORY to OUT (the node may keep running)."""
     manifest = node_operations.backup(directory, out)
-    click.echo(f"backup written to {out}: {manifest['entries']} entries in {len(manifest['groups'])} groups")
-    click.echo("the node key in it stays sealed with your passphrase; keep the backup private all the same")
+    click.echo(
+        _(
+            "backup written to {out}: {entries} entries in {groups} groups",
+            out=out,
+            entries=manifest["entries"],
+            groups=len(manifest["groups"]),
+        )
+    )
+    click.echo(_("the node key in it stays sealed with your passphrase; keep the backup private all the same"))
 
 
 @node.command("restore")
@@ -433,7 +486,14 @@ def node_restore(backup: Path, directory: Path) -> None:
     """Restore BACKUP into DIRECTORY (new or empty), checking every entry against the backup's manifest.
     Nothing is left in DIRECTORY unless the whole check passed."""
     manifest = node_operations.restore(backup, directory)
-    click.echo(f"restored {manifest['entries']} entries in {len(manifest['groups'])} groups into {directory}; verified")
+    click.echo(
+        _(
+            "restored {entries} entries in {groups} groups into {directory}; verified",
+            entries=manifest["entries"],
+            groups=len(manifest["groups"]),
+            directory=directory,
+        )
+    )
 
 
 @node.command("check")
@@ -453,7 +513,13 @@ def node_check(directory: Path, as_json: bool) -> None:
         first = found["problems"][0]
         raise OperationError("node.check_failed", f"{len(found['problems'])} problem(s); the first: {first}")
     if not as_json:
-        click.echo(f"store sound: {found['entries']} entries in {found['groups']} groups checked")
+        click.echo(
+            _(
+                "store sound: {entries} entries in {groups} groups checked",
+                entries=found["entries"],
+                groups=found["groups"],
+            )
+        )
 
 
 @node.command("compact")
@@ -463,7 +529,13 @@ def node_compact(directory: Path) -> None:
     """Give the free pages of DIRECTORY's store back to the disk (the node must be stopped): a
     compacted copy, checked, then renamed over the store."""
     sizes = maintenance.compact(directory)
-    click.echo(f"store compacted: {sizes['before'] / 1e6:.1f} MB -> {sizes['after'] / 1e6:.1f} MB")
+    click.echo(
+        _(
+            "store compacted: {before:.1f} MB -> {after:.1f} MB",
+            before=sizes["before"] / 1e6,
+            after=sizes["after"] / 1e6,
+        )
+    )
 
 
 @node.command("migrate")
@@ -475,7 +547,11 @@ def node_migrate(directory: Path) -> None:
     node_operations.require_node(directory)
     with node_lock(directory, "migrating its store"):
         migrated = maintenance.migrate_store(directory)
-    click.echo("store already in the current format" if migrated is None else f"store migrated from format {migrated}")
+    click.echo(
+        _("store already in the current format")
+        if migrated is None
+        else _("store migrated from format {migrated}", migrated=migrated)
+    )
 
 
 @node.group("peer")
@@ -488,7 +564,15 @@ APPLY = "a running node applies this on SIGHUP (kill -HUP PID) or at its next st
 
 def _peer_edit(directory: Path, done: str, unchanged: str, **edit: str) -> None:
     config, changed = update_peers(directory, **edit)
-    click.echo(f"{done if changed else unchanged}; {len(config.peers)} peer(s), {len(config.blocked)} blocked")
+    click.echo(
+        ngettext(
+            "{done}; {n} peer, {blocked} blocked",
+            "{done}; {n} peers, {blocked} blocked",
+            len(config.peers),
+            done=done if changed else unchanged,
+            blocked=len(config.blocked),
+        )
+    )
     if changed:
         click.echo(APPLY)
 
@@ -542,11 +626,11 @@ def peer_list(directory: Path, as_json: bool) -> None:
         click.echo(json.dumps({"peers": peers, "blocked": blocked}))
         return
     for address in peers:
-        click.echo(f"peer     {address}")
+        click.echo(_("peer     {address}", address=address))
     for text in blocked:
-        click.echo(f"blocked  {text}")
+        click.echo(_("blocked  {text}", text=text))
     if not peers and not blocked:
-        click.echo("no peers added and none blocked (the other hosts of this node's groups are linked to anyway)")
+        click.echo(_("no peers added and none blocked (the other hosts of this node's groups are linked to anyway)"))
 
 
 @node.group("token")
@@ -566,7 +650,7 @@ def node_token_new(directory: Path, uses: int | None, days: float | None, label:
 
     text = moderation.issue_token(directory, now_ms(), uses=uses, days=days, label=label)
     click.echo(text)
-    click.echo("shown once: the node keeps only its hash. It works at once, even on a running node.", err=True)
+    click.echo(_("shown once: the node keeps only its hash. It works at once, even on a running node."), err=True)
 
 
 @node_token.command("list")
@@ -585,9 +669,19 @@ def node_token_list(directory: Path, as_json: bool) -> None:
     for t in tokens:
         until = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.expires_ms / 1000)) if t.expires_ms else "never"
         allowed = t.max_uses if t.max_uses is not None else "unlimited"
-        click.echo(f"{t.id}  {t.uses}/{allowed} used  expires {until}  {t.state(now)}  {t.label}")
+        click.echo(
+            _(
+                "{id}  {uses}/{allowed} used  expires {until}  {state}  {label}",
+                id=t.id,
+                uses=t.uses,
+                allowed=allowed,
+                until=until,
+                state=t.state(now),
+                label=t.label,
+            )
+        )
     if not tokens:
-        click.echo("no tokens (holdspace node token new DIRECTORY)")
+        click.echo(_("no tokens (holdspace node token new DIRECTORY)"))
 
 
 @node_token.command("revoke")
@@ -598,7 +692,12 @@ def node_token_revoke(directory: Path, token_id: str) -> None:
     """Revoke the token TOKEN_ID (see 'token list'); groups it started stay."""
     from holdspace.node import moderation  # noqa: PLC0415
 
-    click.echo(f"token {moderation.revoke_token(directory, token_id)} revoked (at once, even on a running node)")
+    click.echo(
+        _(
+            "token {revoke_token} revoked (at once, even on a running node)",
+            revoke_token=moderation.revoke_token(directory, token_id),
+        )
+    )
 
 
 @node.group("groups")
@@ -622,9 +721,18 @@ def node_groups_list(directory: Path, as_json: bool) -> None:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.last_entry_ms / 1000)) if r.last_entry_ms else "-"
         note = "  refused" if r.refused else ""
-        click.echo(f"{r.id}  {r.entries} entries  {r.bytes:,} bytes  latest {when}{note}")
+        click.echo(
+            _(
+                "{id}  {entries} entries  {bytes:,} bytes  latest {when}{note}",
+                id=r.id,
+                entries=r.entries,
+                bytes=r.bytes,
+                when=when,
+                note=note,
+            )
+        )
     if not rows:
-        click.echo("no groups stored")
+        click.echo(_("no groups stored"))
 
 
 @node_groups.command("refuse")
@@ -635,7 +743,11 @@ def node_groups_refuse(directory: Path, group_id: str) -> None:
     """Neither store nor serve GROUP_ID (hsg1...): its members here and its other hosts are refused
     with admission.group_refused. Its data stays until 'groups drop'."""
     config, changed = update_refused(directory, refuse=parse_group_id(group_id))
-    click.echo(f"{'group refused' if changed else 'already refused'}; {len(config.refused)} refused")
+    click.echo(
+        _("group refused; {refused} refused", refused=len(config.refused))
+        if changed
+        else _("already refused; {refused} refused", refused=len(config.refused))
+    )
     if changed:
         click.echo(APPLY)
 
@@ -647,7 +759,11 @@ def node_groups_refuse(directory: Path, group_id: str) -> None:
 def node_groups_allow(directory: Path, group_id: str) -> None:
     """Lift a refusal of GROUP_ID."""
     config, changed = update_refused(directory, allow=parse_group_id(group_id))
-    click.echo(f"{'refusal lifted' if changed else 'not refused: nothing changed'}; {len(config.refused)} refused")
+    click.echo(
+        _("refusal lifted; {refused} refused", refused=len(config.refused))
+        if changed
+        else _("not refused: nothing changed; {refused} refused", refused=len(config.refused))
+    )
     if changed:
         click.echo(APPLY)
 
@@ -664,10 +780,12 @@ def node_groups_drop(directory: Path, group_id: str, yes: bool) -> None:
 
     group = parse_group_id(group_id)
     if not yes:
-        click.confirm(f"Delete every entry of {group_id} from this node and refuse it?", abort=True)
+        click.confirm(
+            _("Delete every entry of {group_id} from this node and refuse it?", group_id=group_id), abort=True
+        )
     deleted = moderation.drop_group(directory, group)
-    click.echo(f"dropped {deleted} entries; the group is refused (node.toml [admission] refused)")
-    click.echo("its bytes leave data.mdb's live pages now; 'holdspace node backup' copies leave them out")
+    click.echo(_("dropped {deleted} entries; the group is refused (node.toml [admission] refused)", deleted=deleted))
+    click.echo(_("its bytes leave data.mdb's live pages now; 'holdspace node backup' copies leave them out"))
 
 
 # --- identity ---------------------------------------------------------------------------------
@@ -688,8 +806,8 @@ def id_new(ctx: click.Context, node_address: str | None) -> None:
     home = home_dir(ctx)
     with home_lock(home):
         Participant.create(home, passphrase(confirm=True), address)
-    click.echo(f"identity created in {home}")
-    click.echo("Your passphrase protects your keys and every message you have read. It cannot be recovered.")
+    click.echo(_("identity created in {home}", home=home))
+    click.echo(_("Your passphrase protects your keys and every message you have read. It cannot be recovered."))
 
 
 @identity.command("show")
@@ -698,7 +816,7 @@ def id_new(ctx: click.Context, node_address: str | None) -> None:
 def id_show(ctx: click.Context) -> None:
     """Your home node and your pseudonym in each group."""
     me = Participant.load(home_dir(ctx), passphrase())
-    click.echo(f"home node: {me.node or '(none)'}")
+    click.echo(_("home node: {node}", node=me.node or _("(none)")))
     for record in me.groups.values():
         p = me.pseudonym(record)
         click.echo(f"{group_title(record) or record.group_id.hex()[:12]}: {p.text_id}  ({fingerprint(p.public_key)})")
@@ -714,18 +832,18 @@ def contact(ctx: click.Context, as_json: bool) -> None:
     async def go(me: Participant, s: Any) -> dict[str, Any]:
         return {"node": str(me.node), "contact": s.contact, "create": s.create_policy}
 
-    _, found = session_call(ctx, go)
+    _me, found = session_call(ctx, go)
     if as_json:
         click.echo(json.dumps(found))
         return
-    click.echo(f"home node: {found['node']}")
+    click.echo(_("home node: {node}", node=found["node"]))
     if found["contact"]:
-        click.echo(f"report abuse to its operator: {found['contact']}")
+        click.echo(_("report abuse to its operator: {contact}", contact=found["contact"]))
     else:
-        click.echo("its operator publishes no abuse contact")
-    click.echo("the operator sees no words: report what a message says to the group's moderators (holdspace report)")
+        click.echo(_("its operator publishes no abuse contact"))
+    click.echo(_("the operator sees no words: report what a message says to the group's moderators (holdspace report)"))
     starts = {"open": "anyone", "token": "only with a token from its operator", "closed": "nobody"}
-    click.echo(f"who may start a group there: {starts.get(found['create'], found['create'])}")
+    click.echo(_("who may start a group there: {get}", get=starts.get(found["create"], found["create"])))
 
 
 # --- recovery ---------------------------------------------------------------------------------
@@ -753,14 +871,16 @@ def recovery_show_key(ctx: click.Context, out: Path | None, replace: bool) -> No
         words = make_recovery_key(me, replace=replace)
         path = _backup_out(ctx, out)
         size = write_backup(me, path)
-    click.echo("Your recovery key (write it down now, on paper; it will NOT be shown again):")
+    click.echo(_("Your recovery key (write it down now, on paper; it will NOT be shown again):"))
     click.echo("")
     click.echo("    " + " ".join(words[:7]))
     click.echo("    " + " ".join(words[7:]))
     click.echo("")
-    click.echo(f"backup written to {path} ({size:,} bytes): your identity and groups, no messages.")
-    click.echo("Keep a copy of that file off this device. With it and these words you can restore on a new device.")
-    click.echo("To keep a backup on your home node too: holdspace recovery backup --to-node")
+    click.echo(
+        _("backup written to {path} ({size:,} bytes): your identity and groups, no messages.", path=path, size=size)
+    )
+    click.echo(_("Keep a copy of that file off this device. With it and these words you can restore on a new device."))
+    click.echo(_("To keep a backup on your home node too: holdspace recovery backup --to-node"))
 
 
 @recovery.command("backup")
@@ -771,15 +891,20 @@ def recovery_show_key(ctx: click.Context, out: Path | None, replace: bool) -> No
 def recovery_backup(ctx: click.Context, out: Path | None, to_node: bool) -> None:
     """Write a fresh backup under your existing recovery key (after joining or leaving a group)."""
     if to_node:
-        _, size = session_call(ctx, store_on_node)
-        click.echo(f"backup kept on your home node ({size:,} bytes); restore it with 'recovery restore --from-node'")
+        _me, size = session_call(ctx, store_on_node)
+        click.echo(
+            _(
+                ("backup kept on your home node ({size:,} bytes); restore it with 'recovery restore --from-node'"),
+                size=size,
+            )
+        )
         return
     home = home_dir(ctx)
     with home_lock(home):
         me = Participant.load(home, passphrase())
         path = _backup_out(ctx, out)
         size = write_backup(me, path)
-    click.echo(f"backup written to {path} ({size:,} bytes)")
+    click.echo(_("backup written to {path} ({size:,} bytes)", path=path, size=size))
 
 
 @recovery.command("restore")
@@ -790,9 +915,9 @@ def recovery_backup(ctx: click.Context, out: Path | None, to_node: bool) -> None
 def recovery_restore(ctx: click.Context, backup_file: Path | None, node: str | None) -> None:
     """Restore your identity into --home from BACKUP_FILE (or your home node) and your recovery key's words."""
     if (backup_file is None) == (node is None):
-        raise ClientError("client.bad_argument", "give either a BACKUP_FILE or --from-node ADDRESS")
+        raise ClientError("client.bad_argument", _("give either a BACKUP_FILE or --from-node ADDRESS"))
     home = home_dir(ctx)
-    words = click.prompt("Recovery key (the words, in order)")
+    words = click.prompt(_("Recovery key (the words, in order)"))
     if node is not None:
         address = NodeAddress.parse(node)
 
@@ -806,7 +931,14 @@ def recovery_restore(ctx: click.Context, backup_file: Path | None, node: str | N
         sealed = backup_file.read_bytes()
     with home_lock(home):
         me = restore(home, passphrase(confirm=True), words, sealed)
-    click.echo(f"identity restored in {home}: {len(me.groups)} group(s); messages are fetched again from the nodes.")
+    click.echo(
+        ngettext(
+            "identity restored in {home}: {n} group; messages are fetched again from the nodes.",
+            "identity restored in {home}: {n} groups; messages are fetched again from the nodes.",
+            len(me.groups),
+            home=home,
+        )
+    )
 
 
 # --- groups -----------------------------------------------------------------------------------
@@ -826,7 +958,14 @@ def groups(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     for row in rows:
-        click.echo(f"{row['group'][:12]}  {row['name'] or ''}  ({row['messages']} messages)")
+        click.echo(
+            _(
+                "{group_id}  {name}  ({messages} messages)",
+                group_id=row["group"][:12],
+                name=row["name"] or "",
+                messages=row["messages"],
+            )
+        )
 
 
 @cli.group()
@@ -849,8 +988,8 @@ def _node_token(text: str | None) -> bytes | None:
 def group_create(ctx: click.Context, name: str, node_token: str | None) -> None:
     """Create a group on your home node; you are its first facilitator."""
     token = _node_token(node_token)
-    _, record = session_call(ctx, lambda me, s: me.create_group(s, name, token))
-    click.echo(f"group created: {name} ({record.group_id.hex()[:12]})")
+    _me, record = session_call(ctx, lambda me, s: me.create_group(s, name, token))
+    click.echo(_("group created: {name} ({group_id})", name=name, group_id=record.group_id.hex()[:12]))
 
 
 @group.command("invite")
@@ -876,7 +1015,7 @@ def group_invite(
         )
         return shareable_invite(token, s.web_origin)
 
-    _, invite = session_call(ctx, go)
+    _me, invite = session_call(ctx, go)
     click.echo(invite)
     if qr:
         from holdspace.clients.qr import qr_terminal  # noqa: PLC0415 - only --qr draws
@@ -913,14 +1052,24 @@ def group_invites(ctx: click.Context, group_name: str, as_json: bool) -> None:
             for i in state.invites.values()
         ]
 
-    _, rows = session_call(ctx, go)
+    _me, rows = session_call(ctx, go)
     if as_json:
         click.echo(json.dumps(rows))
         return
     for r in rows:
-        click.echo(f"{r['invite']}  {r['role']}  {r['uses']}/{r['max_uses']} used  until {r['expires']}  {r['status']}")
+        click.echo(
+            _(
+                "{invite}  {role}  {uses}/{max_uses} used  until {expires}  {status}",
+                invite=r["invite"],
+                role=r["role"],
+                uses=r["uses"],
+                max_uses=r["max_uses"],
+                expires=r["expires"],
+                status=r["status"],
+            )
+        )
     if not rows:
-        click.echo("no invites yet")
+        click.echo(_("no invites yet"))
 
 
 @group.command("close-invite")
@@ -937,7 +1086,7 @@ def group_close_invite(ctx: click.Context, group_name: str, invite: str) -> None
         await me.close_invite(s, record, me.find_invite(record, invite))
 
     session_call(ctx, go)
-    click.echo("the invite is closed: nobody can join with it any more")
+    click.echo(_("the invite is closed: nobody can join with it any more"))
 
 
 @group.command("join")
@@ -960,9 +1109,14 @@ def group_join(ctx: click.Context, token: str, name: str | None, reuse: str | No
     async def go(me: Participant, s: Any) -> GroupRecord:
         return await me.join(s, invite, name, reuse=me.find_group(reuse) if reuse else None, node_token=operator_token)
 
-    _, record = session_call(ctx, go)
-    click.echo(f"joined {group_title(record) or record.group_id.hex()[:12]}; messages become readable once a member")
-    click.echo("shares the group's keys with you (their app does it automatically).")
+    _me, record = session_call(ctx, go)
+    click.echo(
+        _(
+            "joined {group}; messages become readable once a member\n"
+            "shares the group's keys with you (their app does it automatically).",
+            group=group_title(record) or record.group_id.hex()[:12],
+        )
+    )
 
 
 @group.command("members")
@@ -989,7 +1143,7 @@ def group_members(ctx: click.Context, group_name: str, as_json: bool) -> None:
             for k, m in sorted(state.members.items())
         ]
 
-    _, rows = session_call(ctx, go)
+    _me, rows = session_call(ctx, go)
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -1018,7 +1172,7 @@ def group_hosts(ctx: click.Context, group_name: str, add_address: str | None, re
             state = await me.sync(s, record)
         return [state.hosts[k] for k in sorted(state.hosts)]
 
-    _, hosts = session_call(ctx, go)
+    _me, hosts = session_call(ctx, go)
     for address in hosts:
         click.echo(address)
 
@@ -1055,7 +1209,7 @@ def group_leave(ctx: click.Context, group_name: str) -> None:
         await me.leave_group(s, me.find_group(group_name))
 
     session_call(ctx, go)
-    click.echo("you left the group")
+    click.echo(_("you left the group"))
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -1078,7 +1232,7 @@ def send(ctx: click.Context, group_name: str, text: str, warning: str | None, tt
         return record
 
     me, record = session_call(ctx, go)
-    click.echo("sent")
+    click.echo(_("sent"))
     if me.crisis_check and crisis.check(text):
         print_crisis(record)
 
@@ -1181,7 +1335,7 @@ def read(ctx: click.Context, group_name: str, follow: bool, last: int, as_json: 
         if not as_json and pruned:
             click.echo(pruned_note(pruned))
         if not as_json and len(page) < shown:
-            click.echo(f"({shown - len(page)} earlier messages not shown: --last 0 shows them all)")
+            click.echo(_("({count} earlier messages not shown: --last 0 shows them all)", count=shown - len(page)))
         _show(me, record, page, as_json)
         if not as_json:
             print_standing(me, record)
@@ -1189,7 +1343,7 @@ def read(ctx: click.Context, group_name: str, follow: bool, last: int, as_json: 
             return
         after = page[-1].cursor if page else 0
         async with aclosing(s.subscribe(record.group_id, after)) as batches:
-            async for _ in batches:
+            async for _item in batches:
                 await me.sync(s, record)
                 _show(me, record, record.messages[shown:], as_json)
                 shown = len(record.messages)
@@ -1219,14 +1373,23 @@ def storage(ctx: click.Context, budget: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info))
         return
-    click.echo(f"budget:   {info['budget']:,} bytes")
-    click.echo(f"used:     {info['used']:,} bytes in {info['messages']:,} messages (file: {info['file']:,} bytes)")
+    click.echo(_("budget:   {budget:,} bytes", budget=info["budget"]))
+    click.echo(
+        _(
+            "used:     {used:,} bytes in {messages:,} messages (file: {file:,} bytes)",
+            used=info["used"],
+            messages=info["messages"],
+            file=info["file"],
+        )
+    )
     if info["pruned"]:
         click.echo(pruned_note(info["pruned"]))
     if pruned_now:
-        click.echo(f"{pruned_now} messages lost their words to the new budget.")
+        click.echo(_("{pruned_now} messages lost their words to the new budget.", pruned_now=pruned_now))
     if info["damaged"]:
-        click.echo(f"{info['damaged']} history records did not open (history.damaged) and were skipped.")
+        click.echo(
+            _("{damaged} history records did not open (history.damaged) and were skipped.", damaged=info["damaged"])
+        )
 
 
 UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
@@ -1242,7 +1405,7 @@ def parse_size(text: str) -> int:
     except ValueError:
         value = -1.0
     if unit not in UNITS or not math.isfinite(value) or value < 0:
-        raise ClientError("client.bad_argument", f"{text!r} is not a size (for example 512MiB or 2GiB)")
+        raise ClientError("client.bad_argument", _("{text!r} is not a size (for example 512MiB or 2GiB)", text=text))
     return int(value * UNITS[unit])
 
 

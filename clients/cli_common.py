@@ -16,6 +16,7 @@ import click
 import trio
 
 from holdspace.clients.client import connect
+from holdspace.clients.i18n import _
 from holdspace.clients.participant import ClientError, Participant
 from holdspace.clients.plain import plain
 from holdspace.node.transport.base import TransportError
@@ -32,7 +33,7 @@ CONTAINER_SECRETS = Path("/run/secrets")
 
 
 def fail(code: str, message: str) -> None:
-    click.echo(f"error: {code}: {message}", err=True)
+    click.echo(_("error: {code}: {message}", code=code, message=message), err=True)
     sys.exit(1)
 
 
@@ -76,9 +77,9 @@ def passphrase(*, confirm: bool = False, file: Path | None = None) -> str:
     else a hidden prompt (confirmed twice when ``confirm``). An empty one is refused."""
     value = read_passphrase_file(file) if file is not None else os.environ.get(PASSPHRASE_ENV)
     if value is None:
-        value = click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+        value = click.prompt(_("Passphrase"), hide_input=True, confirmation_prompt=confirm)
     if not value:
-        fail("client.passphrase", "an empty passphrase protects nothing")
+        fail("client.passphrase", _("an empty passphrase protects nothing"))
     return value
 
 
@@ -103,12 +104,12 @@ def read_passphrase_file(path: Path) -> str:
     except FileNotFoundError:
         bare = path.name == str(path)
         where = f"{path} here, in ${SECRET_DIRS_ENV} or in {CONTAINER_SECRETS}" if bare else str(path)
-        raise ClientError("client.passphrase_file", f"no passphrase file {where}") from None
+        raise ClientError("client.passphrase_file", _("no passphrase file {where}", where=where)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ClientError("client.passphrase_file", f"{found}: {err}") from None
     value = text.removesuffix("\n").removesuffix("\r")
     if not value:
-        raise ClientError("client.passphrase_file", f"{found} is empty")
+        raise ClientError("client.passphrase_file", _("{found} is empty", found=found))
     return value
 
 
@@ -143,7 +144,7 @@ def home_lock(home: Path) -> Iterator[None]:
         except BlockingIOError:
             raise ClientError(
                 "client.home_in_use",
-                f"{home} is in use by another Holdspace process (the app?); close it, or use the app",
+                _("{home} is in use by another Holdspace process (the app?); close it, or use the app", home=home),
             ) from None
         yield
 
@@ -152,7 +153,7 @@ def session_call(ctx: click.Context, fn: Callable[[Participant, Any], Awaitable[
     with home_lock(home_dir(ctx)):
         me = Participant.load(home_dir(ctx), passphrase())
         if me.node is None:
-            raise ClientError("client.no_node", "no home node set: run 'holdspace id new --node ADDRESS'")
+            raise ClientError("client.no_node", _("no home node set: run 'holdspace id new --node ADDRESS'"))
         node_address = me.node
 
         async def main() -> T:

@@ -10,6 +10,7 @@ import click
 
 from holdspace.clients.cli_common import friendly, session_call
 from holdspace.clients.corrections import may_edit
+from holdspace.clients.i18n import _
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.support import group_profile, group_title, is_facilitator
 from holdspace.clients.support_cli import find_message
@@ -31,8 +32,12 @@ def _checked(text: str | None, what: str, limit: int, *, one_line: bool = False)
     if text is None:
         return None
     if len(text.encode()) > limit or (one_line and not is_one_line(text)):
-        rule = "one line, " if one_line else ""
-        raise ClientError("client.bad_argument", f"{what} must be {rule}at most {limit} bytes")
+        said = (
+            _("{what} must be one line, at most {limit} bytes", what=what, limit=limit)
+            if one_line
+            else _("{what} must be at most {limit} bytes", what=what, limit=limit)
+        )
+        raise ClientError("client.bad_argument", said)
     return text
 
 
@@ -71,10 +76,10 @@ def register(cli: click.Group, group: click.Group) -> None:
             if name is None and description is None and guidelines is None:
                 return current
             if not is_facilitator(record, me.pseudonym(record).public_key):
-                raise ClientError("client.not_facilitator", "only a facilitator can rename the group or edit it")
+                raise ClientError("client.not_facilitator", _("only a facilitator can rename the group or edit it"))
             new_name = name or (current.name if current else group_title(record))
             if not new_name:
-                raise ClientError("client.bad_argument", "give the group a name with --name")
+                raise ClientError("client.bad_argument", _("give the group a name with --name"))
             profile = Profile(
                 new_name,
                 description if description is not None else (current.description if current else None),
@@ -85,13 +90,13 @@ def register(cli: click.Group, group: click.Group) -> None:
 
         profile = call(ctx, group_name, go)
         if profile is None:
-            click.echo("The facilitators have not named or described this group yet (or you cannot read it yet).")
+            click.echo(_("The facilitators have not named or described this group yet (or you cannot read it yet)."))
             return
         click.echo(profile.name)
         if profile.description:
             click.echo(f"\n{profile.description}")
         if profile.guidelines:
-            click.echo(f"\nGuidelines:\n{profile.guidelines}")
+            click.echo(_("\nGuidelines:\n{guidelines}", guidelines=profile.guidelines))
 
     @group.command("my-name")
     @click.argument("group_name")
@@ -102,7 +107,11 @@ def register(cli: click.Group, group: click.Group) -> None:
         """Your display name in this group only (none: be shown by your four words)."""
         _checked(name, "your name", MAX_DISPLAY_NAME, one_line=True)
         call(ctx, group_name, lambda me, s, record: me.post(s, record, DisplayName(name or None)))
-        click.echo(f"this group now sees you as {name}" if name else "this group now sees you by your four words")
+        click.echo(
+            _("this group now sees you as {name}", name=name)
+            if name
+            else _("this group now sees you by your four words")
+        )
 
     @cli.command()
     @click.argument("group_name")
@@ -119,7 +128,7 @@ def register(cli: click.Group, group: click.Group) -> None:
             await me.post(s, record, Text(text, warning, target.entry_id))
 
         call(ctx, group_name, go)
-        click.echo("sent")
+        click.echo(_("sent"))
 
     @cli.command()
     @click.argument("group_name")
@@ -135,9 +144,9 @@ def register(cli: click.Group, group: click.Group) -> None:
             target = find_message(record, message)
             if not may_edit(target, me.pseudonym(record).public_key, me.clock()):
                 raise ClientError(
-                    "client.bad_argument", "only your own messages can be corrected, within 15 minutes of sending"
+                    "client.bad_argument", _("only your own messages can be corrected, within 15 minutes of sending")
                 )
             await me.post(s, record, Edit(target.entry_id, text, warning))
 
         call(ctx, group_name, go)
-        click.echo("corrected")
+        click.echo(_("corrected"))

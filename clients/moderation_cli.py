@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from holdspace.clients.cli_common import friendly, session_call
+from holdspace.clients.i18n import _
 from holdspace.clients.moderation import muted_until, private_threads, removal_notice
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.people import People
@@ -30,18 +31,28 @@ def print_standing(me: Participant, record: GroupRecord) -> None:
     muted, until when), if that is so."""
     notice = removal_notice(record)
     if notice is not None:
-        click.echo(f"You were {'banned' if notice.banned else 'removed'} from this group on {_clock(notice.time_ms)}.")
+        clock = _clock(notice.time_ms)
+        click.echo(
+            _("You were banned from this group on {clock}.", clock=clock)
+            if notice.banned
+            else _("You were removed from this group on {clock}.", clock=clock)
+        )
         if notice.note:
-            click.echo(f"A note for you from the facilitators: {notice.note}")
+            click.echo(_("A note for you from the facilitators: {note}", note=notice.note))
         return
     until = muted_until(record, me.pseudonym(record).public_key, me.clock())
     if until is not None:
-        click.echo(f"You are muted until {_clock(until)}: you can read, and write to the facilitators privately.")
+        click.echo(
+            _(
+                "You are muted until {clock}: you can read, and write to the facilitators privately.",
+                clock=_clock(until),
+            )
+        )
 
 
 def _text(text: str) -> str:
     if not text.strip() or len(text.encode()) > MAX_TEXT:
-        raise ClientError("client.bad_argument", f"the message must be 1 to {MAX_TEXT} bytes")
+        raise ClientError("client.bad_argument", _("the message must be 1 to {MAX_TEXT} bytes", MAX_TEXT=MAX_TEXT))
     return text
 
 
@@ -61,15 +72,15 @@ def register(group: click.Group) -> None:
         key = parse_pseudonym_id(member)
         span = parse_duration(duration)
         if not 0 < span <= MAX_MUTE_MS:
-            raise ClientError("client.bad_argument", "a mute lasts from a minute to 30 days (remove for longer)")
+            raise ClientError("client.bad_argument", _("a mute lasts from a minute to 30 days (remove for longer)"))
 
         async def go(me: Participant, s: Any) -> int:
             until = me.clock() + span
             await me.mute_member(s, me.find_group(group_name), key, until)
             return until
 
-        _, until = session_call(ctx, go)
-        click.echo(f"muted {member} until {_clock(until)}")
+        _me, until = session_call(ctx, go)
+        click.echo(_("muted {member} until {clock}", member=member, clock=_clock(until)))
 
     @group.command("unmute")
     @click.argument("group_name")
@@ -84,7 +95,7 @@ def register(group: click.Group) -> None:
             await me.mute_member(s, me.find_group(group_name), key, 0)
 
         session_call(ctx, go)
-        click.echo(f"{member} can write to the group again")
+        click.echo(_("{member} can write to the group again", member=member))
 
     @group.command("revoke-invite")
     @click.argument("group_name")
@@ -100,7 +111,7 @@ def register(group: click.Group) -> None:
             await me.close_invite(s, record, me.find_invite(record, invite))
 
         session_call(ctx, go)
-        click.echo("the invite is revoked: nobody can join with it any more")
+        click.echo(_("the invite is revoked: nobody can join with it any more"))
 
     @group.command("message-facilitators")
     @click.argument("group_name")
@@ -114,7 +125,7 @@ def register(group: click.Group) -> None:
             await me.message_facilitators(s, me.find_group(group_name), _text(text))
 
         session_call(ctx, go)
-        click.echo("sent privately to the facilitators")
+        click.echo(_("sent privately to the facilitators"))
 
     @group.command("private")
     @click.argument("group_name")
@@ -127,14 +138,16 @@ def register(group: click.Group) -> None:
         a member sees its own)."""
         key = parse_pseudonym_id(member) if member else None
         if reply is not None and key is None:
-            raise ClientError("client.bad_argument", "--reply needs --member")
+            raise ClientError("client.bad_argument", _("--reply needs --member"))
 
         async def go(me: Participant, s: Any) -> GroupRecord:
             record = me.find_group(group_name)
             await me.sync(s, record)
             if reply is not None and key is not None:
                 if not is_facilitator(record, me.pseudonym(record).public_key):
-                    raise ClientError("client.not_facilitator", "only facilitators answer on a member's private line")
+                    raise ClientError(
+                        "client.not_facilitator", _("only facilitators answer on a member's private line")
+                    )
                 await me.reply_privately(s, record, key, _text(reply))
             return record
 
@@ -150,4 +163,4 @@ def register(group: click.Group) -> None:
                 author = "you" if m.author == mine else people(m.author).name
                 click.echo(f"  {_clock(m.timestamp_ms)}  {author}: {m.text}")
         if not threads:
-            click.echo("no private messages yet")
+            click.echo(_("no private messages yet"))

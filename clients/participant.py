@@ -31,6 +31,7 @@ from holdspace.clients.history import (
     discard_history,
     open_history,
 )
+from holdspace.clients.i18n import LANGUAGES
 from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
 from holdspace.clients.records import Message, Outgoing
 from holdspace.clients.support import current_pin, current_profile, group_profile, group_title, is_facilitator
@@ -196,6 +197,7 @@ class Participant:
         self.crisis_check = True  # the on-device check for crisis language (clients.crisis); the user may turn it off
         self.notify = False  # the page shows notices without words (clients.app.notices); off unless chosen
         self.idle_lock = 0  # minutes without use after which the app locks itself (clients.app.idle); 0: never
+        self.language: str | None = None  # the app's language (clients.i18n.LANGUAGES); None: the browser's
         self._pseudonyms: dict[bytes, Pseudonym] = {}  # context -> derived pseudonym (derivation costs ~0.1 ms)
         self._sealing: SealingKey | None = None  # derived from the passphrase at the first save, then reused
         self.outbox: list[Outgoing] = []  # what the person wrote that no node has acknowledged yet
@@ -210,6 +212,7 @@ class Participant:
     #
     # Key file (version 2, sealed with the passphrase, bounded: it does not grow with messages):
     #   {"v": 2, "master", "node", "crisis_check", "history_key", "budget", ? "backup_key", ? "idle_lock", ? "notify",
+    #    ? "language",
     #    "groups": {gid hex: {"ctx", "name", "seq", "prev", "epochs", "pending", "pending_words",
     #                         "hosts", "cursor", "mark", ? "read"}}}
     # History (clients.history): messages, their words, control entries, entries read, the outbox.
@@ -262,6 +265,8 @@ class Participant:
         idle_lock = data.get("idle_lock", 0)
         me.idle_lock = idle_lock if isinstance(idle_lock, int) and 0 <= idle_lock <= 24 * 60 else 0
         me.notify = data.get("notify") is True
+        chosen = data.get("language")
+        me.language = chosen if isinstance(chosen, str) and chosen in LANGUAGES else None
         backup_key = data.get("backup_key")
         me.backup_key = backup_key if isinstance(backup_key, bytes) else None
         version = data.get("v", 1)
@@ -467,6 +472,8 @@ class Participant:
             data["idle_lock"] = self.idle_lock
         if self.notify:
             data["notify"] = True
+        if self.language is not None:
+            data["language"] = self.language
         plain = codec.encode(data)
         if plain == self._saved:
             return  # nothing secret changed: the file on disk says it already

@@ -14,6 +14,7 @@ import click
 
 from holdspace.clients import actions, crisis
 from holdspace.clients.cli_common import friendly, home_dir, home_lock, passphrase, passphrase_file_option, session_call
+from holdspace.clients.i18n import _, ngettext
 from holdspace.clients.participant import ClientError, GroupRecord, Message, Participant, now_ms
 from holdspace.clients.support import badges, checkin_summary, crisis_resources, moderation_log, reports, sessions
 from holdspace.node.config import load_node, parse_node_id
@@ -36,7 +37,7 @@ def parse_duration(text: str) -> int:
     """``90m``, ``1h``, ``2d``, ``30s``, ``1w`` (a bare number is minutes) -> milliseconds."""
     found = DURATION.match(text)
     if found is None:
-        raise ClientError("client.bad_argument", f"{text!r} is not a duration like 90m, 2h, 7d")
+        raise ClientError("client.bad_argument", _("{text!r} is not a duration like 90m, 2h, 7d", text=text))
     return int(found.group(1)) * UNITS[found.group(2)]
 
 
@@ -49,7 +50,7 @@ def parse_local_time(text: str, tz: str) -> int:
     try:
         naive = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
     except ValueError as exc:
-        raise ClientError("client.bad_argument", f"{text!r} is not a time like 2026-12-01 19:00") from exc
+        raise ClientError("client.bad_argument", _("{text!r} is not a time like 2026-12-01 19:00", text=text)) from exc
     return int(naive.replace(tzinfo=zone(tz)).timestamp() * 1000)
 
 
@@ -62,7 +63,7 @@ def find_message(record: GroupRecord, ref: str) -> Message:
     ref = ref.strip().lower()
     found = record.messages.find(ref) if len(ref) >= 6 else []
     if len(found) != 1:
-        raise ClientError("client.unknown_message", f"no single message of yours to read has id {ref!r}")
+        raise ClientError("client.unknown_message", _("no single message of yours to read has id {ref!r}", ref=ref))
     return found[0]
 
 
@@ -71,12 +72,14 @@ def find_session(record: GroupRecord, ref: str) -> bytes:
     assert state is not None
     found = [sid for sid in state.sessions if sid.hex().startswith(ref.strip().lower()) and len(ref) >= 6]
     if len(found) != 1:
-        raise ClientError("client.unknown_session", f"no single session has id {ref!r} (see 'holdspace sessions')")
+        raise ClientError(
+            "client.unknown_session", _("no single session has id {ref!r} (see 'holdspace sessions')", ref=ref)
+        )
     return found[0]
 
 
 def print_crisis(record: GroupRecord) -> None:
-    text, _ = crisis_resources(record)
+    text, _pinned = crisis_resources(record)
     click.echo(crisis.notice(text))
 
 
@@ -107,9 +110,15 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
 
         me, (record, m) = call(ctx, group_name, go)
         if m.deleted:
-            click.echo(f"(this message was {m.deleted})")
+            gone = {
+                "redacted": _("(this message was removed)"),
+                "erased": _("(this message was deleted by its author)"),
+                "expired": _("(this message disappeared, as set)"),
+                "muted": _("(this message was sent while its author was muted)"),
+            }
+            click.echo(gone.get(m.deleted, _("(this message was {deleted})", deleted=m.deleted)))
             return
-        click.echo(m.text if m.text is not None else "(this message has no text)")
+        click.echo(m.text if m.text is not None else _("(this message has no text)"))
         if me.crisis_check and m.text and crisis.check(m.text):
             print_crisis(record)
 
@@ -128,7 +137,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.post(s, record, Reaction(target.entry_id, reaction, undo))
 
         call(ctx, group_name, go)
-        click.echo("reaction taken back" if undo else f"reacted: {reaction}")
+        click.echo(_("reaction taken back") if undo else _("reacted: {reaction}", reaction=reaction))
 
     @cli.command()
     @click.argument("group_name")
@@ -145,8 +154,16 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.post(s, record, content, to=me.facilitators(record) if facilitators_only else None)
             return "for this session" if content.occurrence else "with the group"
 
-        _, where = call(ctx, group_name, go)
-        click.echo(f"checked in {where}{' (facilitators only)' if facilitators_only else ''}")
+        _me, where = call(ctx, group_name, go)
+        if where == "for this session":
+            said = _("checked in for this session")
+            if facilitators_only:
+                said = _("checked in for this session (facilitators only)")
+        else:
+            said = _("checked in with the group")
+            if facilitators_only:
+                said = _("checked in with the group (facilitators only)")
+        click.echo(said)
 
     # --- moderation -----------------------------------------------------------------------
 
@@ -162,7 +179,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.redact(s, record, [find_message(record, m).entry_id for m in messages])
 
         call(ctx, group_name, go)
-        click.echo(f"redacted {len(messages)} message(s) on every host")
+        click.echo(ngettext("redacted {n} message on every host", "redacted {n} messages on every host", len(messages)))
 
     @cli.command()
     @click.argument("group_name")
@@ -172,14 +189,14 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     def erase(ctx: click.Context, group_name: str, yes: bool) -> None:
         """Erase every message you have written in the group, on every host."""
         if not yes:
-            click.confirm("Erase everything you wrote in this group, for everyone?", abort=True)
+            click.confirm(_("Erase everything you wrote in this group, for everyone?"), abort=True)
 
         async def go(me: Participant, s: Any, record: GroupRecord) -> int:
             await me.erase_my_messages(s, record)
             return record.seq
 
         call(ctx, group_name, go)
-        click.echo("your messages in this group are erased; hosts keep only signed tombstones")
+        click.echo(_("your messages in this group are erased; hosts keep only signed tombstones"))
 
     @cli.command()
     @click.argument("group_name")
@@ -193,8 +210,14 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         async def go(me: Participant, s: Any, record: GroupRecord) -> int:
             return await actions.report(me, s, record, find_message(record, message), why)
 
-        _, count = call(ctx, group_name, go)
-        click.echo(f"reported to {count} moderator(s)/facilitator(s); only that message's words are disclosed")
+        _me, count = call(ctx, group_name, go)
+        click.echo(
+            ngettext(
+                "reported to {n} moderator or facilitator; only that message's words are disclosed",
+                "reported to {n} moderators and facilitators; only that message's words are disclosed",
+                count,
+            )
+        )
 
     @cli.group()
     def mod() -> None:
@@ -211,7 +234,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         async def go(me: Participant, s: Any, record: GroupRecord) -> list[Any]:
             return moderation_log(record)
 
-        _, lines = call(ctx, group_name, go)
+        _me, lines = call(ctx, group_name, go)
         for line in lines:
             target = pseudonym_text_id(line.target)[:16] + "…" if line.target else ""
             outcome = f"  (ignored: {line.outcome})" if line.outcome else ""
@@ -237,7 +260,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         async def go(me: Participant, s: Any, record: GroupRecord) -> list[Any]:
             return reports(record)
 
-        _, found = call(ctx, group_name, go)
+        _me, found = call(ctx, group_name, go)
         for r in found:
             row = {
                 "reporter": pseudonym_text_id(r.reporter),
@@ -252,11 +275,22 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
                 click.echo(json.dumps(row))
             elif r.verified:
                 click.echo(
-                    f"report by {row['reporter'][:16]}…: {r.reason or '(no reason given)'}\n"
-                    f"  verified: {str(row['author'])[:16]}… signed exactly: {r.words!r}"
+                    _(
+                        "report by {reporter}…: {reason}\n  verified: {author}… signed exactly: {words!r}",
+                        reporter=row["reporter"][:16],
+                        reason=r.reason or _("(no reason given)"),
+                        author=str(row["author"])[:16],
+                        words=r.words,
+                    )
                 )
             else:
-                click.echo(f"report by {row['reporter'][:16]}…: NOT verified ({r.problem})")
+                click.echo(
+                    _(
+                        "report by {reporter}…: NOT verified ({problem})",
+                        reporter=row["reporter"][:16],
+                        problem=r.problem,
+                    )
+                )
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -272,9 +306,9 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         async def go(me: Participant, s: Any, record: GroupRecord) -> tuple[list[Any], bytes]:
             return sessions(record, me.clock()), me.pseudonym(record).public_key
 
-        _, (views, mine) = call(ctx, group_name, go)
+        _me, (views, mine) = call(ctx, group_name, go)
         if not views:
-            click.echo("no upcoming sessions")
+            click.echo(_("no upcoming sessions"))
         for v in views:
             occ = v.occurrence
             yes = sorted(k for k, a in v.rsvps.items() if a == "yes")
@@ -350,8 +384,8 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
                 retention_ms=parse_duration(retention) if retention else None,
             )
 
-        _, sid = call(ctx, group_name, go)
-        click.echo(f"session scheduled: {sid.hex()[:8]}  {show_time(start_ms, tz)}")
+        _me, sid = call(ctx, group_name, go)
+        click.echo(_("session scheduled: {session}  {start}", session=sid.hex()[:8], start=show_time(start_ms, tz)))
 
     @session_group.command("cancel")
     @click.argument("group_name")
@@ -365,7 +399,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await actions.cancel_session(me, s, record, find_session(record, session_ref))
 
         call(ctx, group_name, go)
-        click.echo("session cancelled")
+        click.echo(_("session cancelled"))
 
     @session_group.command("rsvp")
     @click.argument("group_name")
@@ -380,7 +414,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.post(s, record, actions.rsvp(me, record, find_session(record, session_ref), answer))
 
         call(ctx, group_name, go)
-        click.echo(f"RSVP: {answer}")
+        click.echo(_("RSVP: {answer}", answer=answer))
 
     @session_group.command("pass")
     @click.argument("group_name")
@@ -396,7 +430,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await actions.pass_piece(me, s, record, find_session(record, session_ref), holder)
 
         call(ctx, group_name, go)
-        click.echo(f"talking piece: {member or 'open circle'}")
+        click.echo(_("talking piece: {holder}", holder=member) if member else _("talking piece: open circle"))
 
     @session_group.command("checkins")
     @click.argument("group_name")
@@ -412,12 +446,19 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             index = occurrence if occurrence is not None else actions.next_occurrence(me, record, sid)
             return checkin_summary(record, sid, index)
 
-        _, summary = call(ctx, group_name, go)
+        _me, summary = call(ctx, group_name, go)
         if not summary.count:
-            click.echo("no check-ins yet")
+            click.echo(_("no check-ins yet"))
             return
         moods = ", ".join(f"{mood}: {n}" for mood, n in summary.moods.items())
-        click.echo(f"{summary.count} check-ins; average mood {summary.average:.1f} ({moods})")
+        click.echo(
+            _(
+                "{count} check-ins; average mood {average:.1f} ({moods})",
+                count=summary.count,
+                average=summary.average,
+                moods=moods,
+            )
+        )
         if summary.words:
             click.echo("words: " + ", ".join(summary.words))
 
@@ -439,7 +480,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await actions.pin(me, s, record, text)
 
         call(ctx, group_name, go)
-        click.echo("crisis resources pinned")
+        click.echo(_("crisis resources pinned"))
 
     @crisis_group.command("show")
     @click.argument("group_name")
@@ -451,7 +492,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
         async def go(me: Participant, s: Any, record: GroupRecord) -> tuple[str, bool]:
             return crisis_resources(record)
 
-        _, (text, pinned) = call(ctx, group_name, go)
+        _me, (text, pinned) = call(ctx, group_name, go)
         click.echo(text if pinned else "(no resources pinned by this group's facilitators yet)\n" + text)
 
     @crisis_group.command("check")
@@ -464,7 +505,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             me = Participant.load(home_dir(ctx), passphrase())
             me.crisis_check = setting == "on"
             me.save()
-        click.echo(f"on-device crisis check: {setting}")
+        click.echo(_("on-device crisis check: {setting}", setting=setting))
 
     # --- credentials ----------------------------------------------------------------------
 
@@ -502,7 +543,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.post(s, record, CredentialPost(raw))
 
         call(ctx, group_name, go)
-        click.echo("credential posted; members' clients check it themselves")
+        click.echo(_("credential posted; members' clients check it themselves"))
 
     @credential_group.command("revocation")
     @click.argument("group_name")
@@ -518,7 +559,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             await me.post(s, record, RevocationPost(raw))
 
         call(ctx, group_name, go)
-        click.echo("revocation posted")
+        click.echo(_("revocation posted"))
 
     @node.command("credential")
     @click.argument("directory", type=click.Path(exists=True, file_okay=False))
@@ -529,7 +570,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @friendly
     def node_credential(directory: str, subject: str, role: str, days: int, passphrase_file: Path | None) -> None:
         """Issue a credential attestation signed with this node's key (print it as hex)."""
-        _, key = load_node(Path(directory), passphrase(file=passphrase_file))
+        _me, key = load_node(Path(directory), passphrase(file=passphrase_file))
         now = now_ms()
         att = issue(
             bytes(key),
@@ -548,7 +589,7 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
     @friendly
     def node_revoke(directory: str, attestation: str, passphrase_file: Path | None) -> None:
         """Revoke a credential this node issued (print the signed revocation as hex)."""
-        _, key = load_node(Path(directory), passphrase(file=passphrase_file))
+        _me, key = load_node(Path(directory), passphrase(file=passphrase_file))
         att = decode_attestation(parse_hex(attestation))
         click.echo(revoke(bytes(key), att.credential_id, now_ms()).raw.hex())
 
@@ -557,7 +598,7 @@ def parse_hex(text: str) -> bytes:
     try:
         return bytes.fromhex(text.strip())
     except ValueError as exc:
-        raise ClientError("client.bad_argument", "expected hexadecimal digits") from exc
+        raise ClientError("client.bad_argument", _("expected hexadecimal digits")) from exc
 
 
 def parse_issuer(text: str) -> bytes:
@@ -568,7 +609,7 @@ def parse_issuer(text: str) -> bytes:
         return parse_pseudonym_id(text)
     raw = parse_hex(text)
     if len(raw) != 32:
-        raise ClientError("client.bad_argument", "an issuer key is 32 bytes")
+        raise ClientError("client.bad_argument", _("an issuer key is 32 bytes"))
     return raw
 
 

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,10 @@ from hypothesis import HealthCheck, settings
 # machine hypothesis's 200 ms default fails correct code as "too slow" (or "flaky").
 settings.register_profile("holdspace", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("holdspace")
+
+# The suite asserts English text: the commands it runs speak English whatever the machine's locale
+# (LANGUAGE wins over LC_ALL and LANG); a test of another language sets its own environment.
+os.environ["LANGUAGE"] = "en"
 
 VECTORS = Path(__file__).parent / "vectors"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from holdspace.clients.crisis import check
 from tests.test_crisis import DOES_NOT_FIRE, FIRES
+from tests.test_crisis_es import DOES_NOT_FIRE_ES, FIRES_ES
 
 FIXTURE = Path(__file__).resolve().parent.parent / "clients/web/test/fixtures/crisis_cases.json"
 
@@ -39,12 +40,21 @@ _EXTRA = [
     "I don't want to live \U0001f622",
     "I don't want to live in this city",
     "h\u00e9las, je veux mourir",
+    # Spanish: accents composed, decomposed or absent; guards blank only their own words
+    "QUIERO MATARME",
+    "quiero  matarme\u200b",
+    "ojala\u0301 no hubiera nacido",
+    "NO TENGO NADA POR LO QUE VIV\u00cdR",
+    "me muero de risa contigo, pero de verdad quiero morirme",
+    "ser\u00eda un suicidio pol\u00edtico; aun as\u00ed pienso en el suicidio",
+    "ya no puedo m\u00e1s \U0001f622",
     "",
 ]
 
 
 def cases() -> list[dict[str, str | None]]:
-    lines = [text for texts in FIRES.values() for text in texts] + list(DOES_NOT_FIRE) + _EXTRA
+    lines = [text for texts in (*FIRES.values(), *FIRES_ES.values()) for text in texts]
+    lines += [*DOES_NOT_FIRE, *DOES_NOT_FIRE_ES, *_EXTRA]
     out: list[dict[str, str | None]] = []
     for line in dict.fromkeys(lines):
         match = check(line)

@@ -8,8 +8,20 @@ decides, see ``clients.app.web``). The choices are :data:`CHOICES`; anything els
 
 from __future__ import annotations
 
+from holdspace.clients.i18n import _
+
 CHOICES: tuple[int, ...] = (0, 5, 15, 60, 240)  # minutes; 0: never
-CHOICE_TEXT = {0: "Never", 5: "After 5 minutes", 15: "After 15 minutes", 60: "After 1 hour", 240: "After 4 hours"}
+
+
+def choice_text() -> dict[int, str]:
+    """Each choice in words, in the current language."""
+    return {
+        0: _("Never"),
+        5: _("After 5 minutes"),
+        15: _("After 15 minutes"),
+        60: _("After 1 hour"),
+        240: _("After 4 hours"),
+    }
 
 
 class IdleLock:

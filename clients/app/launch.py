@@ -22,6 +22,7 @@ import trio
 
 from holdspace.clients.cli_common import friendly, home_dir, home_lock
 from holdspace.clients.extras import require
+from holdspace.clients.i18n import _
 from holdspace.protocol.address import InviteToken, NodeAddress
 
 OPEN_FILE = "app-open.html"
@@ -47,7 +48,7 @@ def app(ctx: click.Context, invite: str | None, node_address: str | None, port: 
     home = home_dir(ctx)
     with home_lock(home):  # the CLI takes the same lock: never two writers of one key file
         trio.run(partial(serve_app, home, node, port, open_browser=not no_browser, invite=invite, echo=click.echo))
-    click.echo("Holdspace closed.")
+    click.echo(_("Holdspace closed."))
 
 
 async def serve_app(
@@ -82,13 +83,13 @@ async def serve_app(
         binds = await nursery.start(partial(serve, pages.app(), config, shutdown_trigger=shutdown.wait))
         pages.port = int(str(binds[0]).rsplit(":", 1)[1])
         opener = _write_open_file(home, pages.launch_url)  # before the link is printed: all is ready then
-        echo(f"Holdspace is open at: {pages.launch_url}")
-        echo("Keep this window open while you use Holdspace; press Ctrl-C to close it.")
+        echo(_("Holdspace is open at: {launch_url}", launch_url=pages.launch_url))
+        echo(_("Keep this window open while you use Holdspace; press Ctrl-C to close it."))
         if open_browser:
             await trio.to_thread.run_sync(webbrowser.open, opener.as_uri())
         try:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
+                async for _item in signals:
                     break
         finally:
             opener.unlink(missing_ok=True)

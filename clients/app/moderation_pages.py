@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from holdspace.clients.app import views
 from holdspace.clients.app.service import AppError
+from holdspace.clients.i18n import _
 from holdspace.clients.moderation import muted_until, mutes, private_threads, removal_notice
 from holdspace.clients.participant import GroupRecord, Participant
 from holdspace.clients.people import People
@@ -53,19 +54,19 @@ def invite_rows(me: Participant, record: GroupRecord) -> list[dict[str, Any]]:
     rows = []
     for i in reversed(list(state.invites.values()) if state is not None else []):
         status = (
-            "revoked"
+            _("revoked")
             if i.closed_by is not None
-            else "used up"
+            else _("used up")
             if i.uses >= i.invite.max_uses
-            else "expired"
+            else _("expired")
             if now > i.invite.expires_ms
-            else "open"
+            else _("open")
         )
         rows.append(
             {
                 "hex": i.entry_id.hex(),
                 "short": i.entry_id.hex()[:8],
-                "role": i.invite.role,
+                "role": views.role_word(i.invite.role),
                 "uses": i.uses,
                 "max_uses": i.invite.max_uses,
                 "expires": views.when(i.invite.expires_ms),
@@ -89,7 +90,7 @@ def routes(pages: Pages, g: str) -> list[Route]:
     def member_of(form: FormData) -> bytes:
         key = _hex(form, "member")
         if len(key) != 32:
-            raise AppError("app.bad_input", "choose a member")
+            raise AppError("app.bad_input", _("choose a member"))
         return key
 
     async def mute(request: Request, form: FormData) -> Response:
@@ -97,7 +98,7 @@ def routes(pages: Pages, g: str) -> list[Route]:
         target = member_of(form)
         minutes = str(form.get("minutes", ""))
         if minutes != "0" and minutes not in MUTE_CHOICES:
-            raise AppError("app.bad_input", "choose how long the mute lasts")
+            raise AppError("app.bad_input", _("choose how long the mute lasts"))
         name = People(record)(target).name
 
         async def go(me: Participant, s: Any) -> int:
@@ -107,18 +108,21 @@ def routes(pages: Pages, g: str) -> list[Route]:
 
         until = await service.call(go)
         if until:
-            service.say("info", f"{name} is muted until {views.when(until)['text']}: they can still read.")
+            service.say(
+                "info",
+                _("{name} is muted until {text}: they can still read.", name=name, text=views.when(until)["text"]),
+            )
         else:
-            service.say("info", f"{name} can write to the group again.")
+            service.say("info", _("{name} can write to the group again.", name=name))
         return pages.go(f"/g/{record.group_id.hex()}/members")
 
     async def revoke(request: Request, form: FormData) -> Response:
         record = pages.record(request)[1]
         invite = _hex(form, "invite")
         if len(invite) != 32:
-            raise AppError("app.bad_input", "that is not an invite")
+            raise AppError("app.bad_input", _("that is not an invite"))
         await service.call(lambda me, s: me.close_invite(s, record, invite))
-        service.say("info", "The invite is revoked: nobody can join with it any more, on any server.")
+        service.say("info", _("The invite is revoked: nobody can join with it any more, on any server."))
         return pages.go(f"/g/{record.group_id.hex()}/members#invites-h")
 
     async def private_page(request: Request) -> Response:
@@ -144,26 +148,26 @@ def routes(pages: Pages, g: str) -> list[Route]:
         ]
         context = pages.group_context(me, record)
         return pages.render(
-            request, "private.html", title="Private messages", threads=threads, facilitator=facilitator, **context
+            request, "private.html", title=_("Private messages"), threads=threads, facilitator=facilitator, **context
         )
 
     async def write_private(request: Request, form: FormData) -> Response:
         record = pages.record(request)[1]
-        text = _text(form, "text", MAX_TEXT, "the message")
+        text = _text(form, "text", MAX_TEXT, _("the message"))
         if not text:
-            raise AppError("app.bad_input", "write something first")
+            raise AppError("app.bad_input", _("write something first"))
         service.queue(record, Text(text), to_facilitators=True)
-        service.say("info", "Sent privately to the facilitators: only they can read it.")
+        service.say("info", _("Sent privately to the facilitators: only they can read it."))
         return pages.go(f"/g/{record.group_id.hex()}/private")
 
     async def reply_private(request: Request, form: FormData) -> Response:
         record = pages.record(request)[1]
         target = member_of(form)
-        text = _text(form, "text", MAX_TEXT, "the answer")
+        text = _text(form, "text", MAX_TEXT, _("the answer"))
         if not text:
-            raise AppError("app.bad_input", "write something first")
+            raise AppError("app.bad_input", _("write something first"))
         await service.call(lambda me, s: me.reply_privately(s, record, target, text))
-        service.say("info", "Answered privately: only that member and the facilitators can read it.")
+        service.say("info", _("Answered privately: only that member and the facilitators can read it."))
         return pages.go(f"/g/{record.group_id.hex()}/private#t-{target.hex()}")
 
     p, a = pages.page, pages.action

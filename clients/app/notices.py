@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from holdspace.clients.i18n import _
 from holdspace.clients.participant import GroupRecord, Participant
 from holdspace.clients.records import Message
 from holdspace.protocol.schedule import upcoming
@@ -63,5 +64,5 @@ def soon(me: Participant, now_ms: int, names: Mapping[bytes, str]) -> list[dict[
         for occ in upcoming(state, now_ms, 5):
             if now_ms < occ.start_ms <= now_ms + SOON_MS:
                 key = f"{occ.session_id.hex()}:{occ.index}"
-                out.append({"g": gid.hex(), "name": names.get(gid, "your group"), "key": key, "start": occ.start_ms})
+                out.append({"g": gid.hex(), "name": names.get(gid, _("your group")), "key": key, "start": occ.start_ms})
     return out

@@ -36,6 +36,7 @@ from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.idle import IdleLock
 from holdspace.clients.app.notices import counts_as_new
 from holdspace.clients.client import NodeSession, Received, open_session
+from holdspace.clients.i18n import _
 from holdspace.clients.participant import KEYFILE, UNSETTLED, ClientError, GroupRecord, Participant
 from holdspace.node.limits import default_transport_limits
 from holdspace.node.transport.base import TransportError
@@ -170,7 +171,7 @@ class AppService:
 
     def participant(self) -> Participant:
         if self.me is None:
-            raise AppError("app.locked", "unlock Holdspace with your passphrase first")
+            raise AppError("app.locked", _("unlock Holdspace with your passphrase first"))
         return self.me
 
     # -- unlocking ---------------------------------------------------------------------------
@@ -183,7 +184,7 @@ class AppService:
                 await trio.sleep(IDLE_CHECK_EVERY)
                 if self.me is not None and self.idle.due(trio.current_time()):
                     self.lock_now()
-                    self.say("info", "Holdspace locked itself after a time without use, as set in Settings.")
+                    self.say("info", _("Holdspace locked itself after a time without use, as set in Settings."))
 
     def touch(self) -> None:
         """The person used the app (a page they opened, a form they sent): the idle lock starts again."""
@@ -204,7 +205,7 @@ class AppService:
 
     async def create(self, passphrase: str, node: NodeAddress) -> None:
         if len(passphrase) < 8:
-            raise AppError("app.weak_passphrase", "choose a passphrase of at least 8 characters")
+            raise AppError("app.weak_passphrase", _("choose a passphrase of at least 8 characters"))
         async with self._opening:  # one at a time: a second click waits, then finds it done
             if self.me is None:
                 self._started(await trio.to_thread.run_sync(Participant.create, self.home, passphrase, node))
@@ -239,7 +240,7 @@ class AppService:
     def _started(self, me: Participant) -> None:
         """Invariant: at most one engine (connection loop) runs, for the participant in ``me``."""
         if me.node is None:
-            raise AppError("app.no_node", "this identity has no home node; set one with 'holdspace id new --node'")
+            raise AppError("app.no_node", _("this identity has no home node; set one with 'holdspace id new --node'"))
         self.me = me
         self.idle = IdleLock(me.idle_lock if me.idle_lock in IDLE_CHOICES else 0, trio.current_time())
         self._engine = trio.CancelScope()
@@ -446,7 +447,7 @@ class AppService:
         if session is None:
             raise AppError(
                 "app.offline",
-                "you are offline, and this needs your community's server; try again once you are connected",
+                _("you are offline, and this needs your community's server; try again once you are connected"),
             )
         try:
             async with self.lock:
@@ -454,10 +455,14 @@ class AppService:
                     return await fn(me, session)
         except trio.TooSlowError:
             self._drop_connection("app.node_timeout")
-            raise AppError("app.node_timeout", "your community's server did not answer in time; reconnecting") from None
+            raise AppError(
+                "app.node_timeout", _("your community's server did not answer in time; reconnecting")
+            ) from None
         except (TransportError, OSError) as err:
             self._drop_connection(getattr(err, "code", "transport.unreachable"))
-            raise AppError("app.offline", "the connection to your community's server was lost; reconnecting") from None
+            raise AppError(
+                "app.offline", _("the connection to your community's server was lost; reconnecting")
+            ) from None
         finally:
             self.changed()
 
@@ -475,7 +480,7 @@ def _deadline(seconds: float = OPERATION_TIMEOUT) -> Iterator[None]:
         with trio.fail_after(seconds):
             yield
     except trio.TooSlowError:
-        raise AppError("app.node_timeout", "your community's server did not answer in time") from None
+        raise AppError("app.node_timeout", _("your community's server did not answer in time")) from None
 
 
 def _problem_code(exc: BaseException) -> str:

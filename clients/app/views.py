@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from holdspace.clients.corrections import edit_candidates, latest_edit, may_edit, quoted
+from holdspace.clients.i18n import N_, _, current, ngettext
 from holdspace.clients.participant import GroupRecord, Message, Outgoing, Participant
 from holdspace.clients.people import People, Person
 from holdspace.clients.support import badges, group_title, may_moderate, reactions
@@ -33,28 +34,46 @@ from holdspace.protocol.errors import CODES, HoldspaceError
 from holdspace.protocol.labels import label
 from holdspace.protocol.schedule import zone
 
+# Every text below is English, marked for extraction (N_); it is translated (_) where it is shown.
 REACTION_LABELS = {
-    "heart": ("❤️", "Heart"),
-    "hug": ("🤗", "Hug"),
-    "me-too": ("🙋", "Me too"),
-    "thank-you": ("🙏", "Thank you"),
+    "heart": ("❤️", N_("Heart")),
+    "hug": ("🤗", N_("Hug")),
+    "me-too": ("🙋", N_("Me too")),
+    "thank-you": ("🙏", N_("Thank you")),
 }
 NOT_SENT = {  # why something written could not be sent, in the writer's terms
-    "client.not_member": "you are not a member of this group at the moment",
-    "client.unknown_group": "you are no longer in this group",
+    "client.not_member": N_("you are not a member of this group at the moment"),
+    "client.unknown_group": N_("you are no longer in this group"),
 }
-MOODS = {1: "very low", 2: "low", 3: "okay", 4: "good", 5: "very good"}
+MOODS = {1: N_("very low"), 2: N_("low"), 3: N_("okay"), 4: N_("good"), 5: N_("very good")}
 UNREADABLE = {
-    "e2ee.unknown_epoch": "written before you joined, so it was locked with keys you were never given",
-    "e2ee.ratchet_window": "its key was already used or is gone",
+    "e2ee.unknown_epoch": N_("written before you joined, so it was locked with keys you were never given"),
+    "e2ee.ratchet_window": N_("its key was already used or is gone"),
 }
 DELETED = {  # what happened to a message whose words are gone, in everyday words
-    "redacted": "removed",
-    "erased": "deleted by its author",
-    "expired": "set to disappear, and did",
-    "muted": "sent while its author was muted",
+    "redacted": N_("This message was removed. Its words are gone for everyone."),
+    "erased": N_("This message was deleted by its author. Its words are gone for everyone."),
+    "expired": N_("This message was set to disappear, and did. Its words are gone for everyone."),
+    "muted": N_("This message was sent while its author was muted. Its words are gone for everyone."),
 }
-UNNAMED = "A group without a name yet"
+ROLE_WORDS = {"member": N_("member"), "moderator": N_("moderator"), "facilitator": N_("facilitator")}
+ANSWER_WORDS = {"yes": N_("yes"), "no": N_("no"), "maybe": N_("maybe")}
+UNNAMED = N_("A group without a name yet")
+
+
+def role_word(role: str | None) -> str | None:
+    """A role (``protocol.payloads.ROLES``) in the current language; None stays None."""
+    return None if role is None else _(ROLE_WORDS.get(role, role))
+
+
+def answer_word(answer: str | None) -> str | None:
+    """An RSVP answer in the current language; None stays None."""
+    return None if answer is None else _(ANSWER_WORDS.get(answer, answer))
+
+
+def mood_words() -> dict[int, str]:
+    """:data:`MOODS` in the current language."""
+    return {k: _(v) for k, v in MOODS.items()}
 
 
 @lru_cache(maxsize=1)
@@ -76,26 +95,33 @@ def local_zone() -> str:
 
 def when(ms: int, tz: str | None = None) -> dict[str, str]:
     moment = datetime.fromtimestamp(ms / 1000, zone(tz or local_zone()))
-    return {"iso": moment.isoformat(timespec="seconds"), "text": moment.strftime("%a %d %b, %H:%M")}
+    if current() == "en":
+        text = moment.strftime("%a %d %b, %H:%M")
+    else:  # day and month names in the person's language
+        from babel.dates import format_datetime  # noqa: PLC0415 - only when a translation is used
+
+        text = format_datetime(moment, "EEE d MMM, HH:mm", locale=current())
+    return {"iso": moment.isoformat(timespec="seconds"), "text": text}
 
 
 def member_label(key: bytes, mine: bytes | None = None) -> str:
     """A speakable name for a pseudonym that cannot be ground: its four label words (spec 17.14).
     Pages that show members side by side use :class:`clients.people.People` (display names and
     look-alike suffixes) instead."""
-    return "You" if key == mine else label(key)
+    return _("You") if key == mine else label(key)
 
 
 def duration_words(ms: int) -> str:
     """A duration as people say it: "90 minutes", "1 hour", "36 hours", "2 days" (whole units only,
     the largest that divides it, never "24.0 hours")."""
     minutes = ms // 60_000
-    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
-        if minutes >= size and minutes % size == 0:
-            n = minutes // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    seconds = max(1, ms // 1000)
-    return f"{seconds} second{'' if seconds == 1 else 's'}"
+    if minutes >= 1440 and minutes % 1440 == 0:
+        return ngettext("{n} day", "{n} days", minutes // 1440)
+    if minutes >= 60 and minutes % 60 == 0:
+        return ngettext("{n} hour", "{n} hours", minutes // 60)
+    if minutes >= 1:
+        return ngettext("{n} minute", "{n} minutes", minutes)
+    return ngettext("{n} second", "{n} seconds", max(1, ms // 1000))
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:
@@ -107,7 +133,7 @@ def person_view(person: Person) -> dict[str, Any]:
     return {
         "name": person.name,
         "label": person.label,
-        "role": person.role,
+        "role": role_word(person.role),
         "lookalike": person.lookalike,
         "you": person.you,
     }
@@ -120,19 +146,24 @@ def badge_view(found: dict[bytes, Badge], key: bytes) -> dict[str, Any] | None:
     if badge is None:
         return None
     if badge.verified:
-        return {"verified": True, "role": badge.role, "why": "checked: issued by an issuer this group trusts"}
-    return {"verified": False, "role": badge.role or "credential", "why": badge.reason}
+        return {"verified": True, "role": badge.role, "why": _("checked: issued by an issuer this group trusts")}
+    return {"verified": False, "role": badge.role or _("credential"), "why": badge.reason}
 
 
 def group_name(record: GroupRecord) -> str:
     """The group's name: its profile's (17.12), else the one the invite or this person gave, never
     a fragment of its id."""
-    return group_title(record) or UNNAMED
+    return group_title(record) or _(UNNAMED)
 
 
 def group_summary(me: Participant, record: GroupRecord) -> dict[str, Any]:
     role = record.state.role_of(me.pseudonym(record).public_key) if record.state is not None else None
-    return {"id": record.group_id.hex(), "name": group_name(record), "role": role, "member": role is not None}
+    return {
+        "id": record.group_id.hex(),
+        "name": group_name(record),
+        "role": role_word(role),
+        "member": role is not None,
+    }
 
 
 #: the newest entries of a group shown as its conversation (older ones stay on the device)
@@ -191,8 +222,8 @@ def _message_row(
         "time": when(m.timestamp_ms),
         "text": m.text,
         "warning": warning,
-        "deleted": DELETED.get(m.deleted, m.deleted) if m.deleted else None,
-        "problem": None if m.problem is None else UNREADABLE.get(m.problem, "it could not be opened"),
+        "deleted": _(DELETED.get(m.deleted, DELETED["redacted"])) if m.deleted else None,
+        "problem": None if m.problem is None else _(UNREADABLE.get(m.problem, N_("it could not be opened"))),
         "problem_code": m.problem,
         "direct": m.kind == kinds.DIRECT,
         "expires": when(m.expires_ms) if m.expires_ms else None,
@@ -200,7 +231,7 @@ def _message_row(
             {
                 "name": name,
                 "emoji": REACTION_LABELS[name][0],
-                "label": REACTION_LABELS[name][1],
+                "label": _(REACTION_LABELS[name][1]),
                 "count": counts.get(name, 0),
                 "mine": (m.entry_id, name) in own_reactions,
             }
@@ -257,7 +288,7 @@ def _reply_view(target: Message | None, people: People, edits: dict[bytes, list[
 def _unreadable(code: str | None) -> str | None:
     if code is None:
         return None
-    return UNREADABLE.get(code, "it could not be opened")
+    return _(UNREADABLE.get(code, N_("it could not be opened")))
 
 
 def _own_reactions(record: GroupRecord, mine: bytes) -> set[tuple[bytes, str]]:
@@ -287,22 +318,27 @@ def _outgoing_row(item: Outgoing) -> dict[str, Any]:
     if isinstance(content, Text):
         what = content.body
     elif isinstance(content, Reaction):
-        what = f"Your reaction ({REACTION_LABELS[content.reaction][1]})"
+        what = _("Your reaction ({reaction})", reaction=_(REACTION_LABELS[content.reaction][1]))
     elif isinstance(content, CheckIn):
-        what = f"Your check-in ({MOODS[content.mood]})"
+        what = _("Your check-in ({mood})", mood=_(MOODS[content.mood]))
     elif isinstance(content, Rsvp):
-        what = f"Your answer ({content.answer})"
+        what = _("Your answer ({answer})", answer=answer_word(content.answer))
     elif isinstance(content, Edit):
-        what = f"Your correction: {content.body}"
+        what = _("Your correction: {body}", body=content.body)
     elif isinstance(content, DisplayName):
-        what = f"Your name in this group: {content.name}" if content.name else "Going back to your four words"
+        what = (
+            _("Your name in this group: {name}", name=content.name)
+            if content.name
+            else _("Going back to your four words")
+        )
     elif isinstance(content, Profile):
-        what = f"The group's new name and description: {content.name}"
+        what = _("The group's new name and description: {name}", name=content.name)
     else:
-        what = "Something you wrote"
+        what = _("Something you wrote")
     reason = None
     if item.error is not None:
-        reason = NOT_SENT.get(item.error) or CODES.get(item.error, "it was refused")
+        found = NOT_SENT.get(item.error)
+        reason = _(found) if found is not None else CODES.get(item.error, _("it was refused"))
     return {
         "id": item.item_id.hex(),
         "what": what,

@@ -21,6 +21,7 @@ Keys never reach the page: views (``clients.app.views``) hold public ids and wor
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 import secrets
@@ -43,16 +44,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from holdspace.clients import actions
 from holdspace.clients.app import notices, views
-from holdspace.clients.app.idle import CHOICE_TEXT as IDLE_CHOICE_TEXT
 from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
+from holdspace.clients.app.idle import choice_text as idle_choice_text
 from holdspace.clients.app.moderation_pages import MAX_NOTE, MUTE_CHOICES, invite_rows, muted_rows, standing
 from holdspace.clients.app.moderation_pages import routes as moderation_routes
 from holdspace.clients.app.service import AppError, AppService, Status
 from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
-from holdspace.clients.crisis import DEFAULT_RESOURCES
+from holdspace.clients.crisis import default_resources
 from holdspace.clients.history import MAX_BUDGET, MIN_BUDGET
-from holdspace.clients.i18n import _, ngettext
+from holdspace.clients.i18n import (
+    LANGUAGES,
+    _,
+    current,
+    from_accept_language,
+    ngettext,
+    set_fallback,
+    set_language,
+    translate,
+    translate_plural,
+)
 from holdspace.clients.participant import ClientError, GroupRecord, Participant
 from holdspace.clients.people import People
 from holdspace.clients.plain import plain
@@ -105,7 +116,14 @@ log = logging.getLogger("holdspace.app")
 COOKIE = "holdspace_session"
 MAX_FORM_FIELDS = 40
 MAX_FIELD_BYTES = 64 * 1024  # above the largest text a message may hold (60,000 bytes)
-TTL_CHOICES = {"": None, "1h": "1 hour", "1d": "1 day", "7d": "7 days"}
+TTL_CHOICES = ("", "1h", "1d", "7d")  # how long a message stays in the list ("": until removed)
+
+
+def ttl_choices() -> dict[str, str]:
+    """:data:`TTL_CHOICES` in words, in the current language."""
+    return dict(zip(TTL_CHOICES, (_("Never"), _("1 hour"), _("1 day"), _("7 days")), strict=True))
+
+
 #: what base.html needs on every page, before a page adds its own
 PAGE_DEFAULTS: dict[str, Any] = {
     "gid": None,
@@ -154,6 +172,72 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class ChooseLanguage:
+    """Sets each request's language (``clients.i18n``) before any page runs: the person's choice in
+    Settings (``chosen()``), else the best of the browser's ``Accept-Language``, else English. It is
+    also the language of what the app's own tasks say until the next request."""
+
+    def __init__(self, app: ASGIApp, chosen: Callable[[], str | None]) -> None:
+        self.app = app
+        self.chosen = chosen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            accept = next((v for k, v in scope.get("headers", []) if k == b"accept-language"), b"")
+            code = self.chosen() or from_accept_language(accept.decode("latin-1"))
+            set_language(code)
+            set_fallback(code)
+        await self.app(scope, receive, send)
+
+
+def markup_gettext(msgid: str, **values: Any) -> Markup:
+    """The templates' ``_``: like ``clients.i18n._``, but the text is escaped and so is each value,
+    except one that is already markup (``strong(...)``, ``{% set %}`` blocks): a sentence can hold a
+    link or emphasis as one placeholder, and stays one message for a translator."""
+    text = _escaped(translate(msgid))
+    return text.format(**values) if values else text
+
+
+def markup_ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
+    """The templates' ``ngettext``: as :func:`markup_gettext`, with ``{n}`` filled with ``n``."""
+    return _escaped(translate_plural(singular, plural, n)).format(n=n, **values)
+
+
+def _escaped(text: str) -> Markup:
+    """A message's own text as markup: ``&``, ``<`` and ``>`` escaped, quotes kept as written (as they
+    were in the templates; the templates put messages in double-quoted attributes only, and a
+    message never holds a double quote where it is used in one)."""
+    return Markup(html.escape(text, quote=False))  # noqa: S704 - escaped right here
+
+
+def _strong(value: Any) -> Markup:
+    return Markup("<strong>{}</strong>").format(value)
+
+
+def _code(value: Any, css: str | None = None) -> Markup:
+    if css:
+        return Markup('<code class="{}">{}</code>').format(css, value)
+    return Markup("<code>{}</code>").format(value)
+
+
+def _time(value: Any) -> Markup:
+    """A time as the views give it (``iso``, ``text``), as a ``<time>`` element."""
+    return Markup('<time datetime="{}">{}</time>').format(value["iso"], value["text"])
+
+
+def _link(href: str, text: Any, css: str | None = None) -> Markup:
+    attrs = Markup(' class="{}"').format(css) if css else Markup("")
+    return Markup('<a href="{}"{}>{}</a>').format(href, attrs, text)
+
+
+TEMPLATE_HELPERS: dict[str, Any] = {
+    "strong": _strong,
+    "code": _code,
+    "time_tag": _time,
+    "link": _link,
+}
+
+
 Handler = Callable[[Request, FormData], Awaitable[Response]]
 
 
@@ -175,12 +259,15 @@ class Pages:
         self.templates = Jinja2Templates(env=environment)
         self.templates.env.globals.update(
             reactions=REACTIONS,
-            moods=views.MOODS,
-            ttl_choices=TTL_CHOICES,
+            moods=views.mood_words,
+            ttl_choices=ttl_choices,
             once=lambda: secrets.token_urlsafe(12),
+            current_language=current,
+            languages=LANGUAGES,
             link_parts=link_parts,
-            _=_,
-            ngettext=ngettext,
+            _=markup_gettext,
+            ngettext=markup_ngettext,
+            **TEMPLATE_HELPERS,
         )
 
     @property
@@ -210,31 +297,31 @@ class Pages:
         """The launch link: the token becomes the cookie. The answer is a page that moves on by itself
         (a redirect would carry the cross-site context of the file the browser was opened from)."""
         if not self._host_ok(request):
-            return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
+            return PlainTextResponse(_("This address does not serve Holdspace."), status_code=421)
         if not _same(request.query_params.get("t", ""), self.launch_token):
             return await self.gate(request)
         home = self.root + "/"
         response = HTMLResponse(
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="refresh" content="0;url={home}"><title>Opening Holdspace</title></head>'
-            f'<body><main><p><a href="{home}">Open Holdspace</a></p></main></body></html>'
+            f'<!doctype html><html lang="{current()}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0;url={home}"><title>{html.escape(_("Opening Holdspace"))}</title>'
+            f'</head><body><main><p><a href="{home}">{html.escape(_("Open Holdspace"))}</a></p></main></body></html>'
         )
         response.set_cookie(COOKIE, self.session_secret, httponly=True, samesite="strict", path=self.root)
         return response
 
     async def gate(self, request: Request) -> Response:
         """Without the cookie: how to open the app. It must not reveal the root (the cookie's path)."""
-        context = {**PAGE_DEFAULTS, "title": "Open Holdspace", "path": "/"}
+        context = {**PAGE_DEFAULTS, "title": _("Open Holdspace"), "path": "/"}
         return self.templates.TemplateResponse(request, "gate.html", context, status_code=401)
 
     async def public_help(self, request: Request) -> Response:
         """Crisis resources for anyone, without the app unlocked or even opened: the default ones."""
         context = {
             **PAGE_DEFAULTS,
-            "title": "Help now",
+            "title": _("Help now"),
             "path": "/help",
             "pinned": [],
-            "default": DEFAULT_RESOURCES,
+            "default": default_resources(),
             "back": None,
         }
         return self.templates.TemplateResponse(request, "help.html", context)
@@ -242,7 +329,7 @@ class Pages:
     def page(self, fn: Callable[[Request], Awaitable[Response]], *, unlocked: bool = True) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
             if not self._host_ok(request):
-                return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
+                return PlainTextResponse(_("This address does not serve Holdspace."), status_code=421)
             if not self._signed_in(request):
                 return await self.gate(request)
             if unlocked and self.service.me is None:
@@ -263,18 +350,18 @@ class Pages:
     def action(self, fn: Handler, *, unlocked: bool = True) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
             if not self._host_ok(request):
-                return PlainTextResponse("This address does not serve Holdspace.", status_code=421)
+                return PlainTextResponse(_("This address does not serve Holdspace."), status_code=421)
             if not self._origin_ok(request):
-                return PlainTextResponse("Refused: this request did not come from the Holdspace page.", 403)
+                return PlainTextResponse(_("Refused: this request did not come from the Holdspace page."), 403)
             if not self._signed_in(request):
                 return await self.gate(request)
             try:
                 form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
             except Exception:
-                return PlainTextResponse("Refused: the form could not be read.", 400)
+                return PlainTextResponse(_("Refused: the form could not be read."), 400)
             self.service.touch()
             if not _same(str(form.get("csrf", "")), self.csrf):
-                return PlainTextResponse("Refused: this form did not come from the Holdspace page.", 403)
+                return PlainTextResponse(_("Refused: this form did not come from the Holdspace page."), 403)
             if unlocked and self.service.me is None:
                 return self.go("/")
             once = str(form.get("once", ""))
@@ -310,7 +397,7 @@ class Pages:
             "crisis_check": me.crisis_check if me else True,
             "idle_lock": me.idle_lock if me else 0,
             "notify": me.notify if me else False,
-            "idle_choices": IDLE_CHOICE_TEXT,
+            "idle_choices": idle_choice_text(),
         }
         base.update(context)
         return self.templates.TemplateResponse(request, template, base)
@@ -320,7 +407,7 @@ class Pages:
         try:
             gid = bytes.fromhex(request.path_params["gid"])
         except ValueError:
-            raise ClientError("client.unknown_group", "there is no such group on this device") from None
+            raise ClientError("client.unknown_group", _("there is no such group on this device")) from None
         return me, me.record(gid)
 
     def group_context(self, me: Participant, record: GroupRecord) -> dict[str, Any]:
@@ -359,14 +446,14 @@ class Pages:
         if service.me is None:
             if not service.has_identity:
                 return self.render(
-                    request, "welcome.html", title="Welcome", node=self._suggested_node(), invited=self._invited_to()
+                    request, "welcome.html", title=_("Welcome"), node=self._suggested_node(), invited=self._invited_to()
                 )
-            return self.render(request, "unlock.html", title="Unlock")
+            return self.render(request, "unlock.html", title=_("Unlock"))
         groups = [views.group_summary(service.me, r) for r in service.me.groups.values()]
         return self.render(
             request,
             "home.html",
-            title="Your groups",
+            title=_("Your groups"),
             groups=groups,
             invite=service.pending_invite or "",
             invited=self._invited_to(),
@@ -396,10 +483,10 @@ class Pages:
     async def create_identity(self, request: Request, form: FormData) -> Response:
         first, second = str(form.get("passphrase", "")), str(form.get("passphrase2", ""))
         if first != second:
-            raise AppError("app.passphrase_mismatch", "the two passphrases differ; type the same one twice")
+            raise AppError("app.passphrase_mismatch", _("the two passphrases differ; type the same one twice"))
         node = NodeAddress.parse(str(form.get("node", "")).strip())
         await self.service.create(first, node)
-        self.service.say("info", "Your identity is ready. Join a group with an invite, or start one.")
+        self.service.say("info", _("Your identity is ready. Join a group with an invite, or start one."))
         return self.go("/")
 
     async def unlock(self, request: Request, form: FormData) -> Response:
@@ -419,7 +506,7 @@ class Pages:
                 if pinned:
                     found.append({"name": views.group_name(record), "text": text})
         self.service.crisis_alerts.clear()
-        back = {"path": "/", "text": "Back to your groups"} if me is not None else None
+        back = {"path": "/", "text": _("Back to your groups")} if me is not None else None
         came_from = request.query_params.get("from", "")
         if me is not None and len(came_from) == 64:  # the conversation the person came from, if it is theirs
             try:
@@ -428,9 +515,11 @@ class Pages:
                 record = None
             if record is not None:
                 name = views.group_name(record)
-                back = {"path": f"/g/{came_from}", "text": f"Back to {name}"}
+                back = {"path": f"/g/{came_from}", "text": _("Back to {name}", name=name)}
                 found.sort(key=lambda p: p["name"] != name)  # that group's own resources first
-        return self.render(request, "help.html", title="Help now", pinned=found, default=DEFAULT_RESOURCES, back=back)
+        return self.render(
+            request, "help.html", title=_("Help now"), pinned=found, default=default_resources(), back=back
+        )
 
     async def settings(self, request: Request) -> Response:
         me = self.service.participant()
@@ -439,6 +528,7 @@ class Pages:
             "budget_mib": usage["budget"] // 2**20,
             "used_mib": f"{usage['used'] / 2**20:,.1f}",
             "messages": f"{usage['messages']:,}",
+            "count": usage["messages"],
             "pruned": usage["pruned"],
             "damaged": usage["damaged"],
             "min_mib": MIN_BUDGET // 2**20,
@@ -446,10 +536,11 @@ class Pages:
         return self.render(
             request,
             "settings.html",
-            title="Settings",
+            title=_("Settings"),
             home=str(me.home),
             node=str(me.node),
             storage=storage,
+            language=me.language or "",
             contact=self.service.contact,
             contact_link=_safe_link(self.service.contact),
         )
@@ -460,11 +551,19 @@ class Pages:
         if not raw.isdigit() or not MIN_BUDGET // 2**20 <= int(raw) <= MAX_BUDGET // 2**20:
             raise AppError(
                 "app.bad_input",
-                f"give the storage budget in MiB, from {MIN_BUDGET // 2**20} to {MAX_BUDGET // 2**20:,}",
+                _(
+                    "give the storage budget in MiB, from {low} to {high:,}",
+                    low=MIN_BUDGET // 2**20,
+                    high=MAX_BUDGET // 2**20,
+                ),
             )
         pruned = me.set_budget(int(raw) * 2**20)
-        note = f" {pruned} older messages were removed to fit it." if pruned else ""
-        self.service.say("info", f"Storage budget saved.{note}")
+        said = _("Storage budget saved.")
+        if pruned:
+            said += " " + ngettext(
+                "{n} older message was removed to fit it.", "{n} older messages were removed to fit it.", pruned
+            )
+        self.service.say("info", said)
         return self.go("/settings")
 
     async def save_settings(self, request: Request, form: FormData) -> Response:
@@ -472,9 +571,16 @@ class Pages:
         me.crisis_check = form.get("crisis_check") == "on"
         minutes = str(form.get("idle_lock", "0"))
         if not minutes.isdigit() or int(minutes) not in IDLE_CHOICES:
-            raise AppError("app.bad_input", "choose when Holdspace locks itself from the list")
+            raise AppError("app.bad_input", _("choose when Holdspace locks itself from the list"))
+        chosen = str(form.get("language", ""))
+        if chosen and chosen not in LANGUAGES:
+            raise AppError("app.bad_input", _("choose the language from the list"))
+        me.language = chosen or None
+        code = me.language or from_accept_language(request.headers.get("accept-language"))
+        set_language(code)  # "Settings saved." in the language just chosen
+        set_fallback(code)
         self.service.set_idle_lock(int(minutes))  # saves the key file, with the care check too
-        self.service.say("info", "Settings saved.")
+        self.service.say("info", _("Settings saved."))
         return self.go("/settings")
 
     async def save_notify(self, request: Request, form: FormData) -> Response:
@@ -482,7 +588,9 @@ class Pages:
         me = self.service.participant()
         me.notify = form.get("on") == "yes"
         me.save()
-        self.service.say("info", "Notifications are on for this device." if me.notify else "Notifications are off.")
+        self.service.say(
+            "info", (_("Notifications are on for this device.") if me.notify else _("Notifications are off."))
+        )
         return self.go("/settings")
 
     async def reconnect(self, request: Request, form: FormData) -> Response:
@@ -496,11 +604,11 @@ class Pages:
             invited = InviteToken.parse(invite).name if invite else None
         except HoldspaceError:
             invited = None
-        return self.render(request, "join.html", title="Join a group", invite=invite, invited=invited)
+        return self.render(request, "join.html", title=_("Join a group"), invite=invite, invited=invited)
 
     async def join(self, request: Request, form: FormData) -> Response:
         token = InviteToken.parse(str(form.get("invite", "")).strip())
-        name = _text(form, "name", 80, "the group's name on your device") or None
+        name = _text(form, "name", 80, _("the group's name on your device")) or None
 
         async def go(me: Participant, s: Any) -> GroupRecord:
             record = await me.join(s, token, name)
@@ -512,18 +620,20 @@ class Pages:
         self.service.follow(record.group_id)
         self.service.say(
             "info",
-            "You joined. This group knows you by four words that no other group sees. You can read messages "
-            "once a member's app lets you in, usually within moments.",
+            _(
+                "You joined. This group knows you by four words that no other group sees. You can read "
+                "messages once a member's app lets you in, usually within moments."
+            ),
         )
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def create_group(self, request: Request, form: FormData) -> Response:
-        name = _text(form, "name", MAX_GROUP_NAME, "the group's name")
+        name = _text(form, "name", MAX_GROUP_NAME, _("the group's name"))
         if not name or not is_one_line(name):
-            raise AppError("app.bad_input", "give the group a name, on one line")
+            raise AppError("app.bad_input", _("give the group a name, on one line"))
         record = await self.service.call(lambda me, s: me.create_group(s, name))
         self.service.follow(record.group_id)
-        self.service.say("info", f"{name} is ready. You are its facilitator: invite people from Members.")
+        self.service.say("info", _("{name} is ready. You are its facilitator: invite people from Members.", name=name))
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def conversation(self, request: Request) -> Response:
@@ -558,15 +668,15 @@ class Pages:
         reply = _hex(form, "reply") if form.get("reply") else None
         if reply is None:  # a reply's words are not the composer's draft
             self.service.drafts[record.group_id] = (str(form.get("text", "")), str(form.get("warning", "")))
-        text = _text(form, "text", MAX_TEXT, "the message")
-        warning = _text(form, "warning", MAX_WARNING, "the content warning") or None
+        text = _text(form, "text", MAX_TEXT, _("the message"))
+        warning = _text(form, "warning", MAX_WARNING, _("the content warning")) or None
         if not text:
-            raise AppError("app.bad_input", "write something first")
+            raise AppError("app.bad_input", _("write something first"))
         if reply is not None and len(reply) != 32:
-            raise AppError("app.bad_input", "that is not a message to reply to")
+            raise AppError("app.bad_input", _("that is not a message to reply to"))
         ttl = str(form.get("ttl", ""))
         if ttl not in TTL_CHOICES:
-            raise AppError("app.bad_input", "choose when the message disappears from the list")
+            raise AppError("app.bad_input", _("choose when the message disappears from the list"))
         self.service.queue(record, Text(text, warning, reply), ttl_ms=parse_duration(ttl) if ttl else None)
         if reply is not None:
             return self.go(f"/g/{record.group_id.hex()}#composer")
@@ -578,7 +688,7 @@ class Pages:
         value = str(form.get("reaction", ""))
         undo, reaction = value.startswith("-"), value.removeprefix("-")  # "-hug": take the hug back
         if reaction not in REACTIONS:
-            raise AppError("app.bad_input", "that is not a reaction")
+            raise AppError("app.bad_input", _("that is not a reaction"))
         target = _message_id(form)
         self.service.queue(record, Reaction(target, reaction, undo))
         return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
@@ -590,13 +700,17 @@ class Pages:
         except ValueError:
             mood = 0
         if mood not in views.MOODS:
-            raise AppError("app.bad_input", "choose how you are, from 1 to 5")
-        word = _text(form, "word", MAX_WORD, "the word") or None
+            raise AppError("app.bad_input", _("choose how you are, from 1 to 5"))
+        word = _text(form, "word", MAX_WORD, _("the word")) or None
         private = form.get("private") == "on"
         content: CheckIn = actions.check_in(me, record, mood, word)
         self.service.queue(record, content, to_facilitators=private)
-        who = "the facilitators" if private else "the group"
-        self.service.say("info", f"Thank you for checking in. It will reach {who}.")
+        self.service.say(
+            "info",
+            _("Thank you for checking in. It will reach the facilitators.")
+            if private
+            else _("Thank you for checking in. It will reach the group."),
+        )
         return self.go(_back(form))
 
     async def reach_out(self, request: Request, form: FormData) -> Response:
@@ -607,19 +721,21 @@ class Pages:
         me, record = self.record(request)
         mine = me.pseudonym(record).public_key
         if not is_facilitator(record, mine):
-            raise ClientError("client.not_facilitator", "only a facilitator of the group may do that")
+            raise ClientError("client.not_facilitator", _("only a facilitator of the group may do that"))
         member = _hex(form, "member")
         state = record.state
         if state is None or member == mine or member not in state.members:
-            raise ClientError("client.not_member", "that person is not a member of this group at the moment")
-        text = _text(form, "text", MAX_TEXT, "the message")
+            raise ClientError("client.not_member", _("that person is not a member of this group at the moment"))
+        text = _text(form, "text", MAX_TEXT, _("the message"))
         if not text:
-            raise AppError("app.bad_input", "write something first")
+            raise AppError("app.bad_input", _("write something first"))
         to = sorted({member, *me.facilitators(record)})
         sent = await self.service.call(lambda me, s: me.post(s, record, Text(text, None), to=to))
         self.service.crisis_alerts.pop(record.group_id, None)
         name = People(record, mine).name(member)
-        self.service.say("info", f"Sent privately to {name}. Only they and the group's facilitators can read it.")
+        self.service.say(
+            "info", _("Sent privately to {name}. Only they and the group's facilitators can read it.", name=name)
+        )
         return self.go(f"/g/{record.group_id.hex()}#m-{sent.entry_id.hex()}")
 
     async def show(self, request: Request, form: FormData) -> Response:
@@ -633,10 +749,10 @@ class Pages:
         record = self.record(request)[1]
         target = _message_id(form)
         if form.get("confirm") != "yes":
-            raise AppError("app.not_confirmed", "the message was not removed: say yes to remove it")
+            raise AppError("app.not_confirmed", _("the message was not removed: say yes to remove it"))
         await self.service.call(lambda me, s: me.redact(s, record, [target]))
         self.service.say(
-            "info", "The message is removed from everyone's screen. A note shows that something was removed."
+            "info", _("The message is removed from everyone's screen. A note shows that something was removed.")
         )
         return self.go(f"/g/{record.group_id.hex()}")
 
@@ -646,11 +762,11 @@ class Pages:
         original = next(iter(record.messages.find(target)), None)
         mine = me.pseudonym(record).public_key
         if original is None or not may_edit(original, mine, me.clock()):
-            raise AppError("app.bad_input", "only your own messages can be corrected, within 15 minutes of sending")
-        text = _text(form, "text", MAX_TEXT, "the message")
+            raise AppError("app.bad_input", _("only your own messages can be corrected, within 15 minutes of sending"))
+        text = _text(form, "text", MAX_TEXT, _("the message"))
         if not text:
-            raise AppError("app.bad_input", "write something first, or remove the message instead")
-        warning = _text(form, "warning", MAX_WARNING, "the content warning") or None
+            raise AppError("app.bad_input", _("write something first, or remove the message instead"))
+        warning = _text(form, "warning", MAX_WARNING, _("the content warning")) or None
         self.service.queue(record, Edit(target, text, warning))
         return self.go(f"/g/{record.group_id.hex()}#m-{target.hex()}")
 
@@ -661,7 +777,7 @@ class Pages:
         return self.render(
             request,
             "about.html",
-            title="About this group",
+            title=_("About this group"),
             profile=profile,
             my_label=label(me.pseudonym(record).public_key),
             my_name=people.own_name or "",
@@ -671,20 +787,20 @@ class Pages:
 
     async def save_profile(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        name = _text(form, "name", MAX_GROUP_NAME, "the group's name")
+        name = _text(form, "name", MAX_GROUP_NAME, _("the group's name"))
         if not name or not is_one_line(name):
-            raise AppError("app.bad_input", "give the group a name, on one line")
-        description = _text(form, "description", MAX_DESCRIPTION, "the description") or None
-        guidelines = _text(form, "guidelines", MAX_GUIDELINES, "the guidelines") or None
+            raise AppError("app.bad_input", _("give the group a name, on one line"))
+        description = _text(form, "description", MAX_DESCRIPTION, _("the description")) or None
+        guidelines = _text(form, "guidelines", MAX_GUIDELINES, _("the guidelines")) or None
         self.service.queue(record, Profile(name, description, guidelines))
-        self.service.say("info", "Saved. Every member sees the new name, description and guidelines.")
+        self.service.say("info", _("Saved. Every member sees the new name, description and guidelines."))
         return self.go(f"/g/{record.group_id.hex()}/about")
 
     async def save_my_name(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        name = _text(form, "name", MAX_DISPLAY_NAME, "your name") or None
+        name = _text(form, "name", MAX_DISPLAY_NAME, _("your name")) or None
         if name is not None and not is_one_line(name):
-            raise AppError("app.bad_input", "write your name on one line")
+            raise AppError("app.bad_input", _("write your name on one line"))
         self.service.queue(record, DisplayName(name))
         said = f"This group now sees you as {name}." if name else "This group now sees you by your four words."
         self.service.say("info", said)
@@ -695,9 +811,9 @@ class Pages:
         target = request.path_params["mid"]
         found = [m for m in views.messages(me, record) if m["id"] == target]
         if not found:
-            raise ClientError("client.unknown_message", "that message is not here")
+            raise ClientError("client.unknown_message", _("that message is not here"))
         return self.render(
-            request, "report.html", title="Report a message", message=found[0], **self.group_context(me, record)
+            request, "report.html", title=_("Report a message"), message=found[0], **self.group_context(me, record)
         )
 
     async def report(self, request: Request, form: FormData) -> Response:
@@ -705,13 +821,16 @@ class Pages:
         target = _message_id(form)
         message = next(iter(record.messages.find(target)), None)
         if message is None:
-            raise ClientError("client.unknown_message", "that message is not here")
-        why = _text(form, "why", MAX_REASON, "what is wrong")
+            raise ClientError("client.unknown_message", _("that message is not here"))
+        why = _text(form, "why", MAX_REASON, _("what is wrong"))
         count = await self.service.call(lambda me, s: actions.report(me, s, record, message, why))
         self.service.say(
             "info",
-            f"Reported to {views.counted(count, 'person who looks', 'people who look')} after this group. "
-            "Only that message was shown to them.",
+            ngettext(
+                "Reported to {n} person who looks after this group. Only that message was shown to them.",
+                "Reported to {n} people who look after this group. Only that message was shown to them.",
+                count,
+            ),
         )
         return self.go(f"/g/{record.group_id.hex()}")
 
@@ -733,7 +852,7 @@ class Pages:
                     "end": views.when(occ.end_ms, tz),
                     "running": occ.start_ms <= me.clock() < occ.end_ms,
                     "going": sum(1 for a in v.rsvps.values() if a == "yes"),
-                    "mine": v.rsvps.get(mine),
+                    "mine": views.answer_word(v.rsvps.get(mine)),
                     "piece": None if v.talking_piece is None else views.member_label(v.talking_piece, mine),
                     "retention": None if v.retention_ms is None else views.duration_words(v.retention_ms),
                     "checkins": summary,
@@ -744,7 +863,7 @@ class Pages:
         return self.render(
             request,
             "sessions.html",
-            title="Sessions",
+            title=_("Sessions"),
             sessions=rows,
             tz=tz,
             members=[{"id": k.hex(), "label": views.member_label(k, mine)} for k in members],
@@ -756,24 +875,24 @@ class Pages:
         me, record = self.record(request)
         answer = str(form.get("answer", ""))
         if answer not in RSVP_ANSWERS:
-            raise AppError("app.bad_input", "answer yes, no or maybe")
+            raise AppError("app.bad_input", _("answer yes, no or maybe"))
         self.service.queue(record, actions.rsvp(me, record, _hex(form, "session"), answer))
         return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def schedule(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
-        title = _text(form, "title", MAX_TITLE, "the title")
+        title = _text(form, "title", MAX_TITLE, _("the title"))
         if not title:
-            raise AppError("app.bad_input", "give the session a title")
+            raise AppError("app.bad_input", _("give the session a title"))
         tz = str(form.get("tz", "")).strip() or views.local_zone()
         start = parse_local_time(f"{form.get('date', '')} {form.get('time', '')}", tz)
         duration = parse_duration(str(form.get("duration", "60")) or "60")
         repeat = str(form.get("repeat", ""))
         if repeat not in {"", "weekly", "daily"}:
-            raise AppError("app.bad_input", "choose how the session repeats")
+            raise AppError("app.bad_input", _("choose how the session repeats"))
         recurrence = (repeat, _bounded(form, "times", 2, 520, 2)) if repeat else None
         retention = str(form.get("retention", "")).strip()
-        about = _text(form, "about", MAX_ABOUT, "the description") or None
+        about = _text(form, "about", MAX_ABOUT, _("the description")) or None
 
         async def go(me: Participant, s: Any) -> bytes:
             return await me.schedule(
@@ -789,7 +908,7 @@ class Pages:
             )
 
         await self.service.call(go)
-        self.service.say("info", f"{title} is scheduled. Members see it in their own time zone.")
+        self.service.say("info", _("{title} is scheduled. Members see it in their own time zone.", title=title))
         return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def pass_piece(self, request: Request, form: FormData) -> Response:
@@ -797,7 +916,7 @@ class Pages:
         holder = str(form.get("holder", ""))
         key = _hex(form, "holder") if holder else None
         if key is not None and len(key) != 32:
-            raise AppError("app.bad_input", "choose a member to give the talking piece to")
+            raise AppError("app.bad_input", _("choose a member to give the talking piece to"))
         sid = _hex(form, "session")
         await self.service.call(lambda me, s: actions.pass_piece(me, s, record, sid, key))
         return self.go(f"/g/{record.group_id.hex()}/sessions")
@@ -806,7 +925,7 @@ class Pages:
         record = self.record(request)[1]
         sid = _hex(form, "session")
         await self.service.call(lambda me, s: actions.cancel_session(me, s, record, sid))
-        self.service.say("info", "The session is cancelled.")
+        self.service.say("info", _("The session is cancelled."))
         return self.go(f"/g/{record.group_id.hex()}/sessions")
 
     async def members_page(self, request: Request) -> Response:
@@ -825,7 +944,7 @@ class Pages:
                 {
                     "hex": key.hex(),
                     "id": pseudonym_text_id(key),
-                    "label": person.name if key != mine else f"You ({person.label})",
+                    "label": person.name if key != mine else _("You ({label})", label=person.label),
                     "words": person.label,
                     "lookalike": person.lookalike,
                     "role": member.role,
@@ -836,7 +955,7 @@ class Pages:
         return self.render(
             request,
             "members.html",
-            title="Members",
+            title=_("Members"),
             members=rows,
             roles=ROLES,
             invite=invite,
@@ -855,7 +974,7 @@ class Pages:
         me, record = self.record(request)
         role = str(form.get("role", MEMBER))
         if role not in ROLES:
-            raise AppError("app.bad_input", "choose a role")
+            raise AppError("app.bad_input", _("choose a role"))
         uses = _bounded(form, "uses", 1, 100, 1)
         days = _bounded(form, "days", 1, 30, 7)
         expires = me.clock() + days * 86_400_000
@@ -871,11 +990,14 @@ class Pages:
         record = self.record(request)[1]
         target = _hex(form, "member")
         ban = form.get("ban") == "1"
-        note = _text(form, "note", MAX_NOTE, "the note") or None
-        reason = _text(form, "reason", MAX_NOTE, "the reason") or None
-        name = People(record)(target).name if len(target) == 32 else "That member"
+        note = _text(form, "note", MAX_NOTE, _("the note")) or None
+        reason = _text(form, "reason", MAX_NOTE, _("the reason")) or None
+        name = People(record)(target).name if len(target) == 32 else _("That member")
         await self.service.call(lambda me, s: me.remove_member(s, record, target, ban=ban, note=note, reason=reason))
-        self.service.say("info", f"{name} was {'removed and may not come back' if ban else 'removed'}.")
+        self.service.say(
+            "info",
+            _("{name} was removed and may not come back.", name=name) if ban else _("{name} was removed.", name=name),
+        )
         return self.go(f"/g/{record.group_id.hex()}/members")
 
     async def moderation_page(self, request: Request) -> Response:
@@ -900,6 +1022,7 @@ class Pages:
                 "time": views.when(line.time_ms),
                 "actor": views.member_label(line.actor, mine),
                 "action": line.action,
+                **_log_kind(line.action),
                 "target": views.member_label(line.target, mine) if line.target else "",
                 "outcome": line.outcome,
                 "until": views.when(line.until_ms) if line.action == "mute" and line.until_ms else None,
@@ -911,16 +1034,16 @@ class Pages:
         issuers = sorted(textid.encode_id(textid.NODE_PREFIX, k) for k in (state.issuers if state else ()))
         context = self.group_context(me, record)
         return self.render(
-            request, "moderation.html", title="Moderation", reports=found, log=log, issuers=issuers, **context
+            request, "moderation.html", title=_("Moderation"), reports=found, log=log, issuers=issuers, **context
         )
 
     async def pin(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         text = str(form.get("resources", "")).strip()
         if not text:
-            raise AppError("app.bad_input", "write the resources to pin")
+            raise AppError("app.bad_input", _("write the resources to pin"))
         await self.service.call(lambda me, s: actions.pin(me, s, record, text))
-        self.service.say("info", "The crisis resources are pinned for everyone in the group.")
+        self.service.say("info", _("The crisis resources are pinned for everyone in the group."))
         return self.go(f"/g/{record.group_id.hex()}/moderation")
 
     async def trust(self, request: Request, form: FormData) -> Response:
@@ -929,7 +1052,8 @@ class Pages:
         add = form.get("remove") != "1"
         await self.service.call(lambda me, s: me.trust_issuer(s, record, issuer, add=add))
         self.service.say(
-            "info", "Credentials from that issuer are now trusted." if add else "That issuer is no longer trusted."
+            "info",
+            (_("Credentials from that issuer are now trusted.") if add else _("That issuer is no longer trusted.")),
         )
         return self.go(f"/g/{record.group_id.hex()}/moderation")
 
@@ -938,34 +1062,36 @@ class Pages:
         raw = parse_hex(str(form.get("attestation", "")))
         attestation = decode_attestation(raw)
         if attestation.subject != self.service.participant().pseudonym(record).public_key:
-            raise AppError("app.bad_input", "that credential was issued to another pseudonym, not yours in this group")
+            raise AppError(
+                "app.bad_input", _("that credential was issued to another pseudonym, not yours in this group")
+            )
         self.service.queue(record, CredentialPost(raw))
-        self.service.say("info", "Your credential is shared. Members' apps check it themselves.")
+        self.service.say("info", _("Your credential is shared. Members' apps check it themselves."))
         return self.go(f"/g/{record.group_id.hex()}/members")
 
     async def leave_page(self, request: Request) -> Response:
         me, record = self.record(request)
-        return self.render(request, "leave.html", title="Your words, or leaving", **self.group_context(me, record))
+        return self.render(request, "leave.html", title=_("Your words, or leaving"), **self.group_context(me, record))
 
     async def erase(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         if form.get("confirm") != "yes":
-            raise AppError("app.not_confirmed", "tick the box to confirm")
+            raise AppError("app.not_confirmed", _("tick the box to confirm"))
         await self.service.call(lambda me, s: me.erase_my_messages(s, record))
-        self.service.say("info", "Everything you wrote in this group is erased, on every community's server.")
+        self.service.say("info", _("Everything you wrote in this group is erased, on every community's server."))
         return self.go(f"/g/{record.group_id.hex()}")
 
     async def leave(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
         if form.get("confirm") != "yes":
-            raise AppError("app.not_confirmed", "tick the box to confirm")
+            raise AppError("app.not_confirmed", _("tick the box to confirm"))
 
         async def go(me: Participant, s: Any) -> None:
             await me.leave_group(s, record)
             await me.sync(s, record)  # the pages then show at once that you are no longer a member
 
         await self.service.call(go)
-        self.service.say("info", "You left the group.")
+        self.service.say("info", _("You left the group."))
         return self.go("/")
 
     async def discard(self, request: Request, form: FormData) -> Response:
@@ -1083,17 +1209,23 @@ class Pages:
                 Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
             ]
         )
-        return SecurityHeaders(app)
+        return SecurityHeaders(ChooseLanguage(app, self._chosen_language))
+
+    def _chosen_language(self) -> str | None:
+        me = self.service.me
+        return me.language if me is not None else None
 
     def failure(self, exc: Exception) -> Response:
         """An unexpected failure: logged for the operator (its type and place, never words), and a
         calm page for the person, who loses nothing (what they wrote is already in the outbox)."""
         log.error("a page failed: %s", type(exc).__name__, exc_info=exc)
+        wrong = html.escape(_("Something went wrong"))
         return HTMLResponse(
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Something went wrong · Holdspace</title>"
-            '<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Something went wrong</h1>'
-            "<p>This could not be done. What you had sent, or see waiting to be sent, is kept.</p>"
-            f'<p><a href="{self.root}/">Back to your groups</a> · <a href="{self.root}/help">Need help now?</a></p>'
+            f"<!doctype html><html lang={current()}><head><meta charset=utf-8><title>{wrong} · Holdspace</title>"
+            f'<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>{wrong}</h1>'
+            f"<p>{html.escape(_('This could not be done. What you had sent, or see waiting to be sent, is kept.'))}</p>"
+            f'<p><a href="{self.root}/">{html.escape(_("Back to your groups"))}</a> · '
+            f'<a href="{self.root}/help">{html.escape(_("Need help now?"))}</a></p>'
             "</main></body></html>",
             status_code=500,
         )
@@ -1102,25 +1234,44 @@ class Pages:
 def status_text(status: Status) -> str:
     waiting = ""
     if status.waiting:
-        waiting = f" {status.waiting} waiting to be sent."
+        waiting = " " + ngettext("{n} waiting to be sent.", "{n} waiting to be sent.", status.waiting)
     if status.refused:
-        waiting += f" {status.refused} not sent: see the conversation."
+        waiting += " " + ngettext(
+            "{n} not sent: see the conversation.", "{n} not sent: see the conversation.", status.refused
+        )
     if status.state == "online":
-        return "Connected to your community's server." + waiting
+        return _("Connected to your community's server.") + waiting
     if status.state == "connecting":
-        return "Connecting to your community's server…" + waiting
+        return _("Connecting to your community's server…") + waiting
     if status.state == "offline":
-        why = f" ({status.problem})" if status.problem else ""
-        return f"Offline{why}. What you write is kept safely and sent when the connection returns." + waiting
+        if status.problem:
+            return (
+                _(
+                    "Offline ({problem}). What you write is kept safely and sent when the connection returns.",
+                    problem=status.problem,
+                )
+                + waiting
+            )
+        return _("Offline. What you write is kept safely and sent when the connection returns.") + waiting
     if status.state == "closed":
-        return "Holdspace was closed on this device."
-    return "Locked."
+        return _("Holdspace was closed on this device.")
+    return _("Locked.")
 
 
 def _sentence(err: HoldspaceError) -> str:
     """The person's sentence for a refusal; its code goes behind "Details" (``say``'s detail)."""
-    message = plain(err) or "that did not work"
+    message = plain(err) or _("that did not work")
     return f"{message[0].upper()}{message[1:]}."
+
+
+def _log_kind(action: str) -> dict[str, Any]:
+    """A moderation log line's action (``clients.support.LogLine``) as the page words it: its kind,
+    and the role given or the number of messages removed."""
+    if action.startswith("role -> "):
+        return {"kind": "role", "role": views.role_word(action.removeprefix("role -> "))}
+    if action.startswith("redact ") and action.removeprefix("redact ").isdecimal():
+        return {"kind": "redact", "count": int(action.removeprefix("redact "))}
+    return {"kind": action}
 
 
 def _safe_link(uri: str | None) -> str | None:
@@ -1141,7 +1292,12 @@ def _text(form: FormData, name: str, limit: int, what: str) -> str:
     value = str(form.get(name, "")).strip()
     if len(value.encode()) > limit:
         raise AppError(
-            "app.bad_input", f"{what} is too long: at most {limit} bytes (about {limit} letters, fewer in some scripts)"
+            "app.bad_input",
+            _(
+                "{what} is too long: at most {limit} bytes (about {limit} letters, fewer in some scripts)",
+                what=what,
+                limit=limit,
+            ),
         )
     return value
 
@@ -1158,13 +1314,13 @@ def _hex(form: FormData, name: str) -> bytes:
     try:
         return bytes.fromhex(str(form.get(name, "")))
     except ValueError:
-        raise AppError("app.bad_input", f"the form's {name} is not valid") from None
+        raise AppError("app.bad_input", _("the form's {name} is not valid", name=name)) from None
 
 
 def _message_id(form: FormData) -> bytes:
     value = _hex(form, "message")
     if len(value) != 32:
-        raise AppError("app.bad_input", "that is not a message")
+        raise AppError("app.bad_input", _("that is not a message"))
     return value
 
 
@@ -1173,5 +1329,7 @@ def _bounded(form: FormData, name: str, low: int, high: int, default: int) -> in
     if not text:
         return default
     if not (text.isascii() and text.isdecimal()) or not low <= int(text) <= high:
-        raise AppError("app.bad_input", f"{name} must be a number from {low} to {high}")
+        raise AppError(
+            "app.bad_input", _("{name} must be a number from {low} to {high}", name=name, low=low, high=high)
+        )
     return int(text)

@@ -62,3 +62,6 @@ def test_mute_private_line_removal_note_and_invites(node: Node, apps: list[App],
     assert note in page and 'id="composer"' not in page
     assert reason not in page + ana.get(group + "/moderation").text  # the reason is the facilitators'
     eventually(lambda: reason in fay.get(group + "/moderation").text, what="the reason in the moderation log")
+    log = fay.get(group + "/moderation").text  # each line a sentence: who did what to whom
+    assert re.search(r"You muted [a-z]+ [a-z]+ [a-z]+ [a-z]+ until <time", log), log
+    assert re.search(r"You removed [a-z]+ [a-z]+ [a-z]+ [a-z]+\s*<br>", log), log

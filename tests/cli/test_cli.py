@@ -83,7 +83,7 @@ def test_two_communities_share_a_group(tmp_path: Path) -> None:
 def test_operator_adds_and_blocks_peers(tmp_path: Path) -> None:
     run("node", "init", str(tmp_path / "node"), "--listen", "127.0.0.1:4433")
     peer = "holdspace://hsn1enwdnkqh8asn4lagu3dqtyk4n9l9fhevgccqsg6fe24hvlql4nmsqtyqzj@127.0.0.1:4434"
-    assert "1 peer(s)" in run("node", "peer", "add", str(tmp_path / "node"), peer).stdout
+    assert "; 1 peer, " in run("node", "peer", "add", str(tmp_path / "node"), peer).stdout
     config = (tmp_path / "node" / "node.toml").read_text()
     assert peer in config
     run("node", "peer", "block", str(tmp_path / "node"), peer.split("@", maxsplit=1)[0].removeprefix("holdspace://"))

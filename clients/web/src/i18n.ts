@@ -90,9 +90,21 @@ export function tn(singular: string, plural: string, n: number, values: Values =
   return fill(form !== undefined && form !== "" ? form : english, { ...values, n });
 }
 
+/** The locales to write dates in: the device's own preferences in the current language first (so
+ * a browser set to British English keeps its 24-hour clock and a Mexican one its own ways), then the
+ * bare language. */
+export function dateLocales(lang: Language = current, preferred: readonly string[] = devicePreferences()): string[] {
+  return [...preferred.filter((tag) => tag.toLowerCase().split(/[-_]/)[0] === lang), lang];
+}
+
+function devicePreferences(): readonly string[] {
+  const nav = (globalThis as { navigator?: { languages?: readonly string[] } }).navigator;
+  return nav?.languages ?? [];
+}
+
 /** A date and time written the current language's way (`Intl`), in the device's time zone. */
 export function formatDateTime(ms: number, options: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "short" }): string {
-  return new Intl.DateTimeFormat(current, options).format(new Date(ms));
+  return new Intl.DateTimeFormat(dateLocales(), options).format(new Date(ms));
 }
 
 /** The text for `msgid` as pieces to `append`: each `{name}` of `parts` becomes that node (a link,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { HistoryStore } from "../src/history.js";
-import { addCatalogue, type Catalogue, formatDateTime, language, msg, pickLanguage, setLanguage, t, tn, tParts } from "../src/i18n.js";
+import { addCatalogue, type Catalogue, dateLocales, formatDateTime, language, msg, pickLanguage, setLanguage, t, tn, tParts } from "../src/i18n.js";
 import { LanguageSetting, languageFor } from "../src/language.js";
 import { MemoryStorage } from "../src/storage.js";
 
@@ -95,7 +95,16 @@ test("dates are written the language's way", () => {
   const ms = Date.UTC(2026, 0, 15, 12, 0);
   const options = { dateStyle: "long", timeZone: "UTC" } as const;
   withLanguage("es", () => assert.match(formatDateTime(ms, options), /15 de enero de 2026/));
-  withLanguage("en", () => assert.match(formatDateTime(ms, options), /January 15, 2026/));
+  withLanguage("en", () => assert.match(formatDateTime(ms, options), /January 15, 2026|15 January 2026/));
+});
+
+test("dates follow the device's own variant of the language (a British browser keeps its clock)", () => {
+  assert.deepEqual(dateLocales("en", ["en-GB", "es-MX"]), ["en-GB", "en"]);
+  assert.deepEqual(dateLocales("es", ["en-GB", "es-MX"]), ["es-MX", "es"]);
+  assert.deepEqual(dateLocales("es", []), ["es"]);
+  const ms = Date.UTC(2026, 0, 15, 15, 29);
+  const at = (locales: string[]): string => new Intl.DateTimeFormat(locales, { timeStyle: "short", timeZone: "UTC" }).format(ms);
+  assert.equal(at(dateLocales("en", ["en-GB"])), "15:29");
 });
 
 test("the language choice is kept sealed in the history; a damaged or unknown value reads as no choice", async () => {

@@ -452,9 +452,10 @@ def register(cli: click.Group, group: click.Group, node: click.Group) -> None:
             return
         moods = ", ".join(f"{mood}: {n}" for mood, n in summary.moods.items())
         click.echo(
-            _(
-                "{count} check-ins; average mood {average:.1f} ({moods})",
-                count=summary.count,
+            ngettext(
+                "{n} check-in; average mood {average:.1f} ({moods})",
+                "{n} check-ins; average mood {average:.1f} ({moods})",
+                summary.count,
                 average=summary.average,
                 moods=moods,
             )

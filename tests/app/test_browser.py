@@ -247,7 +247,7 @@ def _conversation(fay: Person, ana: Person, open_with_invite: Callable[[str], Pe
     def facilitator_sees_checkin() -> bool:
         fay.page.reload()
         fay.page.get_by_text("Facilitate").first.click()
-        return fay.page.get_by_text("1 check-ins; average mood 2.0").is_visible()
+        return fay.page.get_by_text("1 check-in; average mood 2.0").is_visible()
 
     _eventually(facilitator_sees_checkin)
     expect(fay.page.get_by_text("Words: tired")).to_be_visible()

@@ -77,7 +77,9 @@ MAX_UNPLACED = 64  # headers a peer sent that could not be placed, kept per grou
 READY_ROUNDS = 3  # computations afresh of one group's state before a check goes ahead (Node.ready_group)
 CLOSE_REFUSED = 1  # connection close code: this node refuses the peer (the reason says why)
 RESET_INTERNAL = 1  # stream reset code: the node could not answer (e.g. the peer went away)
-SIMULATED_MAP_SIZE = 16 << 20  # initial map of a simulated node's store (it doubles on demand)
+#: a simulated store's initial map; it doubles on demand (with its writable map, the first write
+#: costs kernel time in proportion to the map: 16 MB cost some 5 ms a node)
+SIMULATED_MAP_SIZE = 1 << 20
 #: The request kinds timed (``Node.request_timer``): each deferred effect's, plus "inline" (hello,
 #: auth, state, identity: answered at once), "refused" (answered with an error at once) and "cancel".
 REQUEST_KINDS: dict[type, str] = {
@@ -977,7 +979,7 @@ async def open_node(
     see :class:`~node.store_writer.InlineStoreWriter`); the node's logic is the same.
     """
     if simulated:
-        store = Store.open(data_dir / "store", map_size=SIMULATED_MAP_SIZE, durable=False)
+        store = Store.open(data_dir / "store", map_size=SIMULATED_MAP_SIZE, durable=False, exclusive=True)
     else:
         store = Store.open(data_dir / "store")
     try:

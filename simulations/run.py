@@ -6,9 +6,11 @@
 ``DIR/metrics.json``   figures (virtual time) and the checkers' verdicts
 ``DIR/*.csv``          latency per delivery, convergence samples, traffic per host, refusals
 ``DIR/*.png``          latency CDF, convergence over time, traffic per node
-``DIR/timing.json``    wall time and peak memory (the one file that differs between machines)
+``DIR/timing.json``    wall time and peak memory
+``DIR/phases.jsonl``   how far the run got, as it goes: each phase's progress, CPU and memory (see
+                       ``phases.py``; a run stopped early still says where it was)
 
-Everything but ``timing.json`` is byte-identical for the same scenario, seed and code.
+Everything but ``timing.json`` and ``phases.jsonl`` is byte-identical for the same scenario, seed and code.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from holdspace.simulations import checkers, metrics, plots
+from holdspace.simulations.phases import Phases
 from holdspace.simulations.runtime import Simulation, new_directory, remove_directory, run_in_trio
 from holdspace.simulations.scenario import Plan, Scenario, describe, plan
 
@@ -89,15 +92,31 @@ def run_scenario(
     progress: Callable[[float], None] | None = None,
     draw: bool = True,
 ) -> RunResult:
-    the_plan = plan(scenario, seed)
     out.mkdir(parents=True, exist_ok=True)
+    phases = Phases(out / "phases.jsonl")
+    try:
+        return _run(scenario, seed, out, phases, progress, draw)
+    finally:
+        phases.close()
+
+
+def _run(
+    scenario: Scenario,
+    seed: int,
+    out: Path,
+    phases: Phases,
+    progress: Callable[[float], None] | None,
+    draw: bool,
+) -> RunResult:
+    the_plan = plan(scenario, seed)
+    phases.note("plan", len(the_plan.members), len(the_plan.members))
     (out / "plan.json").write_text(
         json.dumps({"scenario": describe(scenario), "plan": the_plan.to_json()}, indent=2, sort_keys=True) + "\n",
         encoding="utf-8",
     )
     workdir = new_directory()
     try:
-        sim = Simulation(scenario, the_plan, workdir, progress, history=out / "history.jsonl")
+        sim = Simulation(scenario, the_plan, workdir, progress, history=out / "history.jsonl", phases=phases)
         started = time.perf_counter()
         try:
             run_in_trio(sim)
@@ -129,6 +148,7 @@ def run_scenario(
     figures["seed"] = seed
     figures["scenario"] = scenario.name
     metrics.write(out, figures, digest, traffic)
+    phases.note("checked", 1, 1, ok=figures["ok"])
     if draw:
         plots.write(out, digest, traffic, nodes, scenario.name)
     simulated = digest.last_t

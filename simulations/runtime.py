@@ -63,6 +63,7 @@ from holdspace.protocol.payloads import Erase, MessageEnvelope
 from holdspace.simulations import heap
 from holdspace.simulations.history import History
 from holdspace.simulations.network import LinkSpec, SimWire
+from holdspace.simulations.phases import Phases
 from holdspace.simulations.scenario import Adversary, Fault, MemberPlan, Plan, Scenario
 from holdspace.simulations.workload import Activity, Diurnal, Sessions, attendance
 
@@ -170,8 +171,11 @@ class Simulation:
         directory: Path,
         progress: Callable[[float], None] | None = None,
         history: Path | None = None,
+        phases: Phases | None = None,
     ) -> None:
-        """``history``: the file the events stream to (default: ``directory/history.jsonl``)."""
+        """``history``: the file the events stream to (default: ``directory/history.jsonl``);
+        ``phases``: where the run notes how far it got (see ``phases.py``; default: nowhere)."""
+        self.phases = phases or Phases(None)
         self.scenario = scenario
         self.plan = plan
         self.seed = plan.seed
@@ -198,6 +202,7 @@ class Simulation:
             self.by_group[mp.group].append(member)
             if mp.mobile:
                 self.mobile.add(name)
+        self.phases.note("participants", len(self.members), len(self.members))
         self.groups: list[bytes | None] = [None] * scenario.groups
         # the nodes that may host each group: its members' home nodes (joins add exactly those)
         self.candidates: dict[bytes, list[SimNode]] = {}
@@ -403,6 +408,7 @@ class Simulation:
                 token = await self._retry(facilitator, "invite", lambda s: fp.invite(s, record))
                 nursery.start_soon(self._join, member, token)
         await self._retry(facilitator, "rekey", lambda s: fp.ensure_clean_epoch(s, record))
+        self.phases.count("groups", len(self.groups))
 
     async def _join(self, member: SimMember, token: str) -> None:
         p = member.participant
@@ -422,6 +428,7 @@ class Simulation:
         member.record = record
         self.entry_authors[member.key] = member.name
         member.joined.set()
+        self.phases.count("admitted", len(self.members))
 
     async def _retry(self, member: SimMember, what: str, fn: Callable[[NodeSession], Any]) -> Any:
         for attempt in range(SETUP_RETRIES):
@@ -786,7 +793,11 @@ class Simulation:
                     self.penalties.add((sn.name, honest[key]))
 
     async def sample(self, until: float) -> None:
+        minutes = 0
         while self.now() <= until:
+            if self.now() >= (minutes + 1) * 60:
+                minutes = int(self.now() // 60)
+                self.phases.note("traffic", minutes, int(until // 60))
             self.note_penalties()
             behind = self.behind()
             self.history.add("sample", groups=len(self.groups), converged=len(self.groups) - len(behind), behind=behind)
@@ -803,6 +814,7 @@ class Simulation:
             await root.start(self.wire.run)
             for sn in self.nodes.values():
                 await root.start(self.run_node, sn)
+                self.phases.count("nodes", len(self.nodes))
             async with trio.open_nursery() as clients:
                 readies = []
                 for member in self.members:
@@ -811,6 +823,7 @@ class Simulation:
                     clients.start_soon(self.member_connection, member, ready)
                 for ready in readies:
                     await ready.wait()
+                    self.phases.count("connected", len(readies))
                 heap.settle()  # nodes up, members connected
                 self.history.add("setup_start")
                 with trio.fail_after(SETUP_TIMEOUT):
@@ -839,7 +852,9 @@ class Simulation:
                     await self.at(horizon)
                     work.cancel_scope.cancel()
                 self.history.add("end")
+                self.phases.note("end", 1, 1)
                 self.final = self.final_state()
+                self.phases.note("final_state", len(self.final), len(self.groups))
                 clients.cancel_scope.cancel()
             root.cancel_scope.cancel()
 

@@ -424,6 +424,25 @@ def test_map_grows_instead_of_failing(tmp_path: Path) -> None:
         assert s.check_integrity() == []
 
 
+def test_an_exclusive_store_grows_reopens_and_keeps_one_file(tmp_path: Path) -> None:
+    """A simulated node's store: no lock file, a writable map (one descriptor), the same contents."""
+    path = tmp_path / "s"
+    rng = random.Random(4)
+    entries = [make_entry(G1, ident(f"a{i % 5}"), i // 5 + 1, size=1024, rng=rng) for i in range(3_000)]
+    with Store.open(path, map_size=1 << 20, durable=False, exclusive=True) as s:
+        for i in range(0, len(entries), 100):
+            s.append_batch(entries[i : i + 100])
+        assert s.map_growths > 0
+        assert [p.name for p in path.iterdir()] == ["data.mdb"]
+    with Store.open(path, map_size=1 << 20, durable=False, exclusive=True) as s:
+        assert all(s.get(e.entry_id) == e for e in entries)
+        assert s.check_integrity() == []
+    with Store.open(path) as s:  # and a node opens it as any other store
+        assert s.count(G1) == len(entries)
+    with pytest.raises(ValueError, match="durable=False"):
+        Store.open(tmp_path / "t", durable=True, exclusive=True)
+
+
 def test_map_growth_with_concurrent_readers(tmp_path: Path) -> None:
     errors: list[BaseException] = []
     stop = threading.Event()

@@ -5,7 +5,8 @@
  *
  * Invariants: an epoch is held only while its rekey is applied (13.1: a client must neither use
  * nor accept an ignored rekey's key), so `sync` drops the epochs of rekeys a recomputation
- * ignored; epoch keys themselves are kept only while the group's history is `shared`.
+ * ignored; epoch keys themselves are kept only while the group's history is not `joined`, and
+ * of a history blob only the epochs in the window of the setting (13.1) are taken.
  */
 import { compareBytes, equalBytes, toHex } from "./bytes.js";
 import { encodeControlPayload, type Rekey, type SealedFor } from "./control.js";
@@ -22,10 +23,11 @@ import {
 import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { verifyIdentityDocument } from "./identity.js";
+import { inHistoryWindow, joinedAt } from "./keyshare.js";
 
 interface HeldEpoch {
   readonly id: Uint8Array;
-  /** Kept only while history is shared (13.3). */
+  /** Kept only while history is not "joined" (13.1). */
   key: Uint8Array | null;
   readonly sender: SenderChain;
 }
@@ -76,7 +78,7 @@ export class KeyRing {
 
   private hold(g: GroupState, id: Uint8Array, key: Uint8Array, rekey: Rekey): void {
     this.chains.addEpoch(id, key, rekey.sealed.map(([k]) => k));
-    const shared = g.state.history === "shared";
+    const shared = g.state.history !== "joined";
     this.epochs.set(toHex(id), { id, key: shared ? key : null, sender: new SenderChain(key, this.self) });
   }
 
@@ -118,15 +120,17 @@ export class KeyRing {
         if (e instanceof HoldspaceError) continue;
         throw e;
       }
+      const joined = joinedAt(g, this.self);
       for (const [epochId, key] of earlier) {
         const eHex = toHex(epochId);
         const eSlot = applied.get(eHex);
-        if (eSlot === undefined || this.epochs.has(eHex)) continue;
+        if (eSlot === undefined || this.epochs.has(eHex) || joined === null) continue;
+        if (!inHistoryWindow(g.state.history, joined, g.entryOfSlot(eSlot).header.t)) continue; // outside the window: ignored
         this.hold(g, epochId, key, g.payloadOfSlot(eSlot) as Rekey);
         opened.push(epochId);
       }
     }
-    if (g.state.history !== "shared") for (const e of this.epochs.values()) e.key = null;
+    if (g.state.history === "joined") for (const e of this.epochs.values()) e.key = null;
     return { opened, dropped };
   }
 

@@ -16,7 +16,8 @@
  */
 import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
 import type { CborMap, CborValue } from "./cbor.js";
-import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
+import { carryWelcome } from "./about.js";
+import { type Content, decodeContent, encodeContent, type QuoteContent, type Reaction } from "./content.js";
 import { type ControlPayload, CONTROL_KIND, DIRECT_KIND, encodeControlPayload, kindOf, MESSAGE_KIND } from "./control.js";
 import { randomBytes } from "./crypto.js";
 import { type DirectRecipient, sealDirect } from "./e2ee.js";
@@ -479,6 +480,16 @@ export class Conversation {
       throw e;
     }
     await this.acknowledged(entry, payload);
+    void carryWelcome(this); // newcomers read the profile and pin at once (17.12); queued, not awaited
+  }
+
+  /** A quote (13.6) disclosing a group message this member read, or null if it holds no key or
+   * payload for it (it cannot disclose it). */
+  disclosure(id: Uint8Array): QuoteContent | null {
+    const r = this.client.message(id);
+    const payload = this.payloads.get(toHex(id));
+    if (r === undefined || r.key === null || payload === undefined) return null;
+    return { t: "quote", e: r.entry.bytes, p: payload, k: r.key };
   }
 
   /** The messages shown: authorised, not deleted. */

@@ -341,7 +341,7 @@ export class Facilitation {
 
   /** A rekey to the current members (13.1), unless the epoch is clean when its turn comes. */
   private rekeyIfUnclean(): Promise<Entry | null> {
-    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self).payload)).then((entry) => {
+    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self, { histories: this.conv.client.ring.historyFor(g) }).payload)).then((entry) => {
       if (entry !== null) void carryWelcome(this.conv); // the welcome, for the newcomers (17.12)
       return entry;
     });

@@ -23,7 +23,7 @@ import {
 import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { verifyIdentityDocument } from "./identity.js";
-import { inHistoryWindow, joinedAt } from "./keyshare.js";
+import { historyToShare, inHistoryWindow, joinedAt, MAX_HISTORY_EPOCHS } from "./keyshare.js";
 
 interface HeldEpoch {
   readonly id: Uint8Array;
@@ -150,6 +150,29 @@ export class KeyRing {
     return out;
   }
 
+  /**
+   * For a rekey this member publishes now (13.1, History): each newcomer (a current member admitted
+   * by a join whom the current epoch was not sealed to) with the keys this ring kept of the earlier
+   * epochs in its window, newest first (`historyToShare`: at most MAX_HISTORY_EPOCHS looked at).
+   * Empty under "joined".
+   */
+  historyFor(g: GroupState): History[] {
+    const history = g.state.history;
+    if (history === "joined") return [];
+    const slots = g.state.epochs;
+    const last = slots.at(-1);
+    const held = new Set(last === undefined ? [] : (g.payloadOfSlot(last) as Rekey).sealed.map(([k]) => toHex(k)));
+    const recent = slots.slice(-MAX_HISTORY_EPOCHS).map((slot) => ({ id: g.idOfSlot(slot), startedMs: g.entryOfSlot(slot).header.t }));
+    const kept = (id: Uint8Array): Uint8Array | null => this.epochs.get(toHex(id))?.key ?? null;
+    const out: History[] = [];
+    for (const [hex, m] of g.state.members) {
+      if (held.has(hex) || g.payloadOfSlot(m.join).kind !== "join") continue;
+      const ids = historyToShare(history, g.entryOfSlot(m.join).header.t, recent, (id) => kept(id) !== null);
+      if (ids.length > 0) out.push({ to: [m.key], epochs: ids.map((id) => [id, kept(id)!] as const) });
+    }
+    return out;
+  }
+
   /** The index this member's chain in `epoch` uses next, or null if the epoch is not held. */
   nextSendIndex(epoch: Uint8Array): bigint | null {
     return this.epochs.get(toHex(epoch))?.sender.nextIndex ?? null;
@@ -216,14 +239,22 @@ export function isCleanEpoch(g: GroupState): boolean {
   return true;
 }
 
+/** Earlier epochs' keys for some members (a rekey's `h`, 13.1): one blob, `[epoch id, key]` newest first. */
+export interface History {
+  readonly to: readonly Uint8Array[];
+  readonly epochs: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
 /** What a rekey says besides its epoch key. */
 export interface RekeyOptions {
   /** `d`: the heads the author saw (default: every head of the state). */
   readonly deps?: readonly Uint8Array[];
   /** A new identity document of the author (13.2: post-compromise update); its `x` receives the box. */
   readonly newDocument?: Uint8Array;
-  /** Members to send earlier epochs' keys to (shared history only, 13.1), with the blob's epochs. */
-  readonly history?: { readonly to: readonly Uint8Array[]; readonly epochs: readonly (readonly [Uint8Array, Uint8Array])[] };
+  /** Members to send earlier epochs' keys to (unless history is "joined", 13.1), with the blob's epochs. */
+  readonly history?: History;
+  /** More of the same, one blob each (`KeyRing.historyFor`); every member named once at most. */
+  readonly histories?: readonly History[];
   /** The epoch key (default: 32 random bytes). */
   readonly epochKey?: Uint8Array;
 }
@@ -245,9 +276,12 @@ export function buildRekey(g: GroupState, author: Uint8Array, o: RekeyOptions = 
   };
   const keys = [...g.state.members.values()].map((m) => m.key).sort(compareBytes);
   const sealed: SealedFor[] = keys.map((k) => [k, seal(xOf(k), epochKey)]);
-  const blob = o.history === undefined ? null : encodeHistoryBlob(o.history.epochs);
-  const history: SealedFor[] =
-    o.history === undefined || blob === null ? [] : [...o.history.to].sort(compareBytes).map((k) => [k, seal(xOf(k), blob)]);
+  const history: SealedFor[] = [];
+  for (const h of [...(o.history === undefined ? [] : [o.history]), ...(o.histories ?? [])]) {
+    const blob = encodeHistoryBlob(h.epochs);
+    for (const k of h.to) history.push([k, seal(xOf(k), blob)]);
+  }
+  history.sort((a, b) => compareBytes(a[0], b[0]));
   const payload = encodeControlPayload({
     kind: "rekey",
     deps: o.deps ?? g.headIds(),

@@ -471,7 +471,7 @@ export class Conversation {
   private async rekey(link: NodeLink): Promise<void> {
     const g = this.client.state;
     const head = this.head();
-    const { payload } = buildRekey(g, this.self);
+    const { payload } = buildRekey(g, this.self, { histories: this.client.ring.historyFor(g) });
     const entry: Entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind: CONTROL_KIND.rekey, payload });
     try {
       await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));

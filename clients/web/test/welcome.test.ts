@@ -78,3 +78,33 @@ test("About the group: what newcomers read in plain words, and a facilitator's c
   w.fay.receive(...(w.node.items.at(-1)!.slice(1) as [Uint8Array, Uint8Array]));
   assert.equal(w.fay.state.state.history, 3n); // the founder's client applies it too (12.5)
 });
+
+test("a newcomer under 'the last 2 days' reads the epoch started yesterday, not last week's", async () => {
+  const DAY = 86_400_000;
+  const w = world("history-days");
+  const inv = w.b.invite("founder", { role: "facilitator" });
+  for (const m of w.b.made) w.node.add(m.entry.bytes, m.payload);
+  const fac = await joinBy(w, encodeInviteToken({ groupId: w.b.groupId, inviteId: inv.id, seed: inv.seed, nodes: [NODE] }));
+  fayWrites(w, { t: "text", b: "Welcome" });
+  await tick();
+  await saveHistory(fac.conv, 2n);
+  const newcomer = async (text: string): Promise<Joined> => {
+    const made = await new Facilitation(fac.conv, ORIGIN).invite({ role: "member", uses: 1, days: 7 });
+    const p = await joinBy(w, made.link);
+    await tick();
+    await fac.conv.send(text); // the rekey that adds them, with the keys of their window, then the words
+    await settle(fac, p);
+    return p;
+  };
+  const read = (p: Joined): string[] => p.conv.view().messages.map((m) => m.text);
+  const sam = await newcomer("last week");
+  w.now.ms += 7 * DAY;
+  const ben = await newcomer("yesterday");
+  w.now.ms += DAY;
+  const nia = await newcomer("today");
+  await settle(fac, sam, ben, nia);
+  assert.deepEqual(read(nia).filter((t) => t !== "Welcome"), ["yesterday", "today"]);
+  assert.deepEqual(read(ben).filter((t) => t !== "Welcome"), ["yesterday", "today"]); // last week was 7 days before its join
+  assert.deepEqual(read(sam), ["last week", "yesterday", "today"]);
+  assert.ok(!read(nia).includes("Welcome") && !read(ben).includes("Welcome")); // an epoch whose key was never kept
+});

@@ -819,6 +819,9 @@ class Participant:
         assert keys is not None
         by_id = {e.entry_id: e for e in record.controls}
         keep = state.history != HISTORY_FROM_JOIN
+        if not keep:  # back to "joined": the epoch keys kept for newcomers are forgotten (13.3)
+            for held in keys.epochs.values():
+                held.epoch_key = None
         for epoch in state.epochs:
             if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
                 continue

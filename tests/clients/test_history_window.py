@@ -60,3 +60,8 @@ async def test_a_newcomer_under_two_days_reads_yesterday_not_last_week(tmp_path:
         fresh = e2ee.GroupKeys(group.group_id, nia_keys.me)
         assert take_history(state, fresh, over) == [yesterday_epoch.entry_id]
         assert week_epoch.entry_id not in fresh.epochs
+
+        # back to "nothing before the join": the keys kept for newcomers are forgotten
+        assert any(k.epoch_key is not None for k in fay_keys.epochs.values())
+        await fay.set_history(s, group, "joined")
+        assert all(k.epoch_key is None for k in fay_keys.epochs.values())

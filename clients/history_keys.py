@@ -8,8 +8,9 @@ keys it kept (a member keeps epoch keys only while history is not ``"joined"``) 
 
 Invariants:
 
-- a blob holds at most :data:`protocol.e2ee.MAX_HISTORY_EPOCHS` keys, newest first, and looking
-  for them costs at most that many epochs, whatever the group's age (``keyshare.history_to_share``);
+- a blob holds at most :data:`protocol.e2ee.MAX_HISTORY_EPOCHS` keys, newest first, and a rekey
+  at most ``keyshare.MAX_HISTORY_PAIRS`` in all its blobs (``keyshare.history_limit``); looking for
+  them costs at most that many epochs, whatever the group's age (``keyshare.history_to_share``);
 - a newcomer takes a key only for an applied epoch it does not hold yet that lies in the window of
   the setting it holds (``keyshare.in_history_window``), so a sharer who sends more gives nothing
   more; a box or blob that does not open is ignored (the epochs stay unreadable).
@@ -19,7 +20,7 @@ Pure: no clock, no I/O.
 
 from __future__ import annotations
 
-from holdspace.clients.keyshare import history_to_share, in_history_window
+from holdspace.clients.keyshare import history_limit, history_to_share, in_history_window
 from holdspace.protocol import crypto, e2ee
 from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.group import GroupState
@@ -46,11 +47,11 @@ def history_blobs(state: GroupState, keys: e2ee.GroupKeys) -> dict[bytes, bytes]
     current = state.current_epoch
     held = current.recipients if current is not None else frozenset()
     kept = _Kept(keys)
+    newcomers = [(k, m) for k, m in state.members.items() if k not in held and m.admitted_by is not None]
+    limit = history_limit(len(newcomers))
     blobs: dict[bytes, bytes] = {}
-    for key, member in state.members.items():
-        if key in held or member.admitted_by is None:
-            continue
-        ids = history_to_share(state.history, member.joined_ms, state.epochs, kept)
+    for key, member in newcomers:
+        ids = history_to_share(state.history, member.joined_ms, state.epochs, kept, limit)
         pairs = [(i, k) for i in ids if (k := keys.epochs[i].epoch_key) is not None]
         if pairs:
             blobs[key] = e2ee.encode_history_blob(pairs)

@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from holdspace.clients.keyshare import (
+    MAX_HISTORY_PAIRS,
     MAX_RANK,
     STEP,
+    history_limit,
     history_to_share,
     in_history_window,
     my_turn,
@@ -108,6 +110,11 @@ def test_the_shared_history_cases() -> None:
         assert [e.hex() for e in shared] == case["share"], case["name"]
     for hv, joined, started, expected in HISTORY["windows"]:
         assert in_history_window(hv, joined, started) is expected
+    assert HISTORY["max_pairs"] == MAX_HISTORY_PAIRS
+    for newcomers, limit in HISTORY["limits"]:
+        assert history_limit(newcomers) == limit
+    epochs = [Epoch(i.to_bytes(32, "big"), i + 1, FAY, frozenset(), False, i) for i in range(10)]
+    assert len(history_to_share("shared", 0, epochs, _Counting(), 3)) == 3  # a rekey for many newcomers
 
 
 class _Counting:

@@ -23,7 +23,7 @@ import {
 import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { verifyIdentityDocument } from "./identity.js";
-import { historyToShare, inHistoryWindow, joinedAt, MAX_HISTORY_EPOCHS } from "./keyshare.js";
+import { historyLimit, historyToShare, inHistoryWindow, joinedAt, MAX_HISTORY_EPOCHS } from "./keyshare.js";
 
 interface HeldEpoch {
   readonly id: Uint8Array;
@@ -165,9 +165,10 @@ export class KeyRing {
     const recent = slots.slice(-MAX_HISTORY_EPOCHS).map((slot) => ({ id: g.idOfSlot(slot), startedMs: g.entryOfSlot(slot).header.t }));
     const kept = (id: Uint8Array): Uint8Array | null => this.epochs.get(toHex(id))?.key ?? null;
     const out: History[] = [];
-    for (const [hex, m] of g.state.members) {
-      if (held.has(hex) || g.payloadOfSlot(m.join).kind !== "join") continue;
-      const ids = historyToShare(history, g.entryOfSlot(m.join).header.t, recent, (id) => kept(id) !== null);
+    const newcomers = [...g.state.members].filter(([hex, m]) => !held.has(hex) && g.payloadOfSlot(m.join).kind === "join").map(([, m]) => m);
+    const limit = historyLimit(newcomers.length);
+    for (const m of newcomers) {
+      const ids = historyToShare(history, g.entryOfSlot(m.join).header.t, recent, (id) => kept(id) !== null, limit);
       if (ids.length > 0) out.push({ to: [m.key], epochs: ids.map((id) => [id, kept(id)!] as const) });
     }
     return out;

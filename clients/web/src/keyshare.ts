@@ -93,21 +93,32 @@ export interface StartedEpoch {
 
 /** The ids of the earlier epochs whose keys a sharer seals to a newcomer (13.1), newest first: of
  * the MAX_HISTORY_EPOCHS newest of `epochs` (L order), walked back from the newest, each whose key
- * it `held`, stopping at the first that started outside the window (`inHistoryWindow`). */
+ * it `held`, stopping at the first that started outside the window (`inHistoryWindow`) or at
+ * `limit` ids. */
 export function historyToShare(
   history: HistoryVisibility,
   joinedMs: bigint,
   epochs: readonly StartedEpoch[],
   held: (id: Uint8Array) => boolean,
+  limit: number = MAX_HISTORY_EPOCHS,
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
   if (history === "joined") return out;
   for (let i = epochs.length - 1, seen = 0; i >= 0 && seen < MAX_HISTORY_EPOCHS; i--, seen++) {
     const e = epochs[i]!;
-    if (!inHistoryWindow(history, joinedMs, e.startedMs)) break;
+    if (!inHistoryWindow(history, joinedMs, e.startedMs) || out.length >= limit) break;
     if (held(e.id)) out.push(e.id);
   }
   return out;
+}
+
+/** Earlier epochs' keys one rekey's `h` carries in all (about 330 KB). */
+export const MAX_HISTORY_PAIRS = 4096;
+
+/** Keys each of `newcomers` gets in one rekey: at most MAX_HISTORY_EPOCHS, and MAX_HISTORY_PAIRS
+ * over all of them (at least one each). */
+export function historyLimit(newcomers: number): number {
+  return Math.max(1, Math.min(MAX_HISTORY_EPOCHS, Math.floor(MAX_HISTORY_PAIRS / Math.max(newcomers, 1))));
 }
 
 /** The signed time of the join (or genesis) that opened `member`'s current membership, or null

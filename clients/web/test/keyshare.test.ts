@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
 import type { HistoryVisibility, Role } from "../src/control.js";
-import { DAY_MS, historyToShare, inHistoryWindow, MAX_HISTORY_EPOCHS, MAX_RANK, sharingDelay, sharingOrder, STEP } from "../src/keyshare.js";
+import { DAY_MS, historyLimit, historyToShare, inHistoryWindow, MAX_HISTORY_EPOCHS, MAX_HISTORY_PAIRS, MAX_RANK, sharingDelay, sharingOrder, STEP } from "../src/keyshare.js";
 import { loadRepoJson } from "./helpers.js";
 
 interface Fixture {
@@ -30,6 +30,8 @@ interface HistoryFixture {
   readonly max_epochs: number;
   readonly cases: { readonly name: string; readonly hv: string | number; readonly joined_ms: number; readonly epochs: [string, number, boolean][]; readonly share: string[] }[];
   readonly windows: [string | number, number, number, boolean][];
+  readonly max_pairs: number;
+  readonly limits: [number, number][];
 }
 
 const hv = (v: string | number): HistoryVisibility => (typeof v === "number" ? BigInt(v) : (v as HistoryVisibility));
@@ -45,6 +47,8 @@ test("history for a newcomer: the epochs shared and the window, as the Python cl
     assert.deepEqual(historyToShare(hv(c.hv), BigInt(c.joined_ms), epochs, (id) => held.has(toHex(id))).map(toHex), c.share, c.name);
   }
   for (const [v, joined, started, expected] of f.windows) assert.equal(inHistoryWindow(hv(v), BigInt(joined), BigInt(started)), expected);
+  assert.equal(f.max_pairs, MAX_HISTORY_PAIRS);
+  for (const [newcomers, limit] of f.limits) assert.equal(historyLimit(newcomers), limit);
 });
 
 test("history for a newcomer: at most 512 epochs are shared, and looked at, whatever the group's age", () => {
@@ -54,4 +58,5 @@ test("history for a newcomer: at most 512 epochs are shared, and looked at, what
   assert.equal(shared.length, MAX_HISTORY_EPOCHS);
   assert.equal(looked, MAX_HISTORY_EPOCHS);
   assert.equal(shared[0], epochs[599]!.id); // newest first
+  assert.equal(historyToShare("shared", 1000n, epochs, () => true, 3).length, 3); // a rekey for many newcomers
 });

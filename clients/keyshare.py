@@ -15,13 +15,16 @@ checked against the same cases (``clients/web/test/fixtures/keyshare.json``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import itertools
+from collections.abc import Container, Iterable, Sequence
 
-from holdspace.protocol.group import GroupState
-from holdspace.protocol.payloads import FACILITATOR
+from holdspace.protocol.e2ee import MAX_HISTORY_EPOCHS
+from holdspace.protocol.group import Epoch, GroupState
+from holdspace.protocol.payloads import DAY_MS, FACILITATOR, HISTORY_FROM_JOIN, HISTORY_SHARED, History
 
 STEP = 3.0  # seconds between two ranks
 MAX_RANK = 20  # ranks from here on all wait MAX_RANK * STEP (one minute)
+MAX_HISTORY_PAIRS = 4096  # earlier epochs' keys one rekey's "h" carries in all (about 330 KB)
 
 
 def sharing_order(join_id: bytes, sharers: Iterable[tuple[bytes, str]]) -> list[bytes]:
@@ -73,4 +76,55 @@ def my_turn(state: GroupState, me: bytes, step: float = STEP) -> tuple[bytes, fl
     return join, sharing_delay(order.index(me), step)
 
 
-__all__ = ["MAX_RANK", "STEP", "my_turn", "pending_join", "sharers", "sharing_delay", "sharing_order"]
+def in_history_window(history: History, joined_ms: int, started_ms: int) -> bool:
+    """Whether a newcomer who joined at ``joined_ms`` (the signed time of its join) may read an
+    earlier epoch whose rekey was signed at ``started_ms`` (13.1): never under ``"joined"``, always
+    under ``"shared"``, and under ``N`` days iff ``started_ms >= joined_ms - N days``."""
+    if history == HISTORY_FROM_JOIN:
+        return False
+    if history == HISTORY_SHARED:
+        return True
+    return isinstance(history, int) and started_ms >= joined_ms - history * DAY_MS
+
+
+def history_to_share(
+    history: History, joined_ms: int, epochs: Sequence[Epoch], held: Container[bytes], limit: int = MAX_HISTORY_EPOCHS
+) -> list[bytes]:
+    """The ids of the earlier epochs whose keys a sharer seals to a newcomer (13.1), newest first:
+    of the :data:`MAX_HISTORY_EPOCHS` newest epochs of ``epochs`` (the group's, in ``L`` order),
+    walked back from the newest, each whose key it ``held``, stopping at the first epoch that
+    started outside the window (:func:`in_history_window`), and at ``limit`` ids. At most that
+    many epochs are looked at, whatever the group's age."""
+    if history == HISTORY_FROM_JOIN:
+        return []
+    out: list[bytes] = []
+    for epoch in itertools.islice(reversed(epochs), MAX_HISTORY_EPOCHS):
+        if not in_history_window(history, joined_ms, epoch.started_ms):
+            break
+        if len(out) >= limit:
+            break
+        if epoch.entry_id in held:
+            out.append(epoch.entry_id)
+    return out
+
+
+def history_limit(newcomers: int) -> int:
+    """Earlier epochs' keys each of ``newcomers`` gets in one rekey: at most
+    :data:`MAX_HISTORY_EPOCHS`, and :data:`MAX_HISTORY_PAIRS` over all of them (at least one each),
+    so that a rekey's ``h`` stays far below a control payload's limit."""
+    return max(1, min(MAX_HISTORY_EPOCHS, MAX_HISTORY_PAIRS // max(newcomers, 1)))
+
+
+__all__ = [
+    "MAX_RANK",
+    "STEP",
+    "MAX_HISTORY_PAIRS",
+    "history_limit",
+    "history_to_share",
+    "in_history_window",
+    "my_turn",
+    "pending_join",
+    "sharers",
+    "sharing_delay",
+    "sharing_order",
+]

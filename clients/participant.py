@@ -31,6 +31,7 @@ from holdspace.clients.history import (
     discard_history,
     open_history,
 )
+from holdspace.clients.history_keys import history_blobs, take_history
 from holdspace.clients.i18n import LANGUAGES
 from holdspace.clients.message_log import MemoryLog, StoredLog, StoredSeen
 from holdspace.clients.records import Message, Outgoing
@@ -61,21 +62,24 @@ from holdspace.protocol.log import verify_fork_proof
 from holdspace.protocol.oneline import clip
 from holdspace.protocol.payloads import (
     FACILITATOR,
-    HISTORY_SHARED,
+    HISTORY_FROM_JOIN,
     MEMBER,
     MODERATOR,
     RANK,
     Close,
     Erase,
     Genesis,
+    History,
     Redact,
     Rekey,
     Session,
+    Settings,
     Trust,
     decode_direct,
     decode_envelope,
     decode_payload,
     envelope_expiry,
+    is_history,
 )
 from holdspace.protocol.schedule import is_zone, retention_deadline
 
@@ -821,15 +825,20 @@ class Participant:
         keys = record.keys
         assert keys is not None
         by_id = {e.entry_id: e for e in record.controls}
+        keep = state.history != HISTORY_FROM_JOIN
+        if not keep:  # back to "joined": the epoch keys kept for newcomers are forgotten (13.3)
+            for held in keys.epochs.values():
+                held.epoch_key = None
         for epoch in state.epochs:
             if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
                 continue
             rekey = decode_payload(kinds.REKEY, by_id[epoch.entry_id].payload or b"", epoch.author)
             assert isinstance(rekey, Rekey)
             try:
-                keys.open_rekey(epoch, rekey, keep_key=state.history == HISTORY_SHARED)
+                keys.open_rekey(epoch, rekey, keep_key=keep)
             except HoldspaceError:
                 continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
+            take_history(state, keys, rekey)
         new: list[Message] = []
         for r in received:
             e = r.entry
@@ -954,7 +963,8 @@ class Participant:
         if epoch is not None and state.epoch_is_clean(epoch) and epoch.entry_id in keys.epochs:
             return state
         epoch_key = e2ee.new_epoch_key(self.random)
-        payload = e2ee.make_rekey(state, state.deps(), me, epoch_key, random=self.random)
+        history = history_blobs(state, keys)
+        payload = e2ee.make_rekey(state, state.deps(), me, epoch_key, history=history, random=self.random)
         entry = self.writer(record).append(kinds.REKEY, payload.encode(), self.clock())
         await self._publish(session, record, entry)
         state = await self.sync(session, record)
@@ -962,6 +972,22 @@ class Participant:
         if not payload.recipients <= before:  # newcomers: give them the pinned crisis resources
             await self.carry_pin(session, record)
         return state
+
+    async def set_history(self, session: NodeSession, record: GroupRecord, history: History) -> GroupState:
+        """Publish the group's history visibility (12.3 ``settings``, 13.1): what members who join
+        from now on may read of what came before. Only a facilitator may; the group's encrypted
+        name and description (``e``) are kept as they are."""
+        state = await self.sync(session, record)
+        me = self.pseudonym(record)
+        if state.role_of(me.public_key) != FACILITATOR:
+            raise ClientError("client.not_facilitator", "only a facilitator chooses what newcomers can read")
+        if not is_history(history):
+            raise ClientError("client.bad_argument", "history must be 'joined', 'shared' or 1..365 days")
+        entry = self.writer(record).append(
+            kinds.SETTINGS, Settings(state.deps(), history, state.meta).encode(), self.clock()
+        )
+        await self._publish(session, record, entry)
+        return await self.sync(session, record)
 
     async def send(
         self,

@@ -20,6 +20,7 @@ from holdspace.protocol.payloads import (
     NONCE_SIZE,
     Close,
     Genesis,
+    History,
     Host,
     Invite,
     Join,
@@ -61,7 +62,7 @@ def create_group(
     master: bytes,
     timestamp_ms: int,
     *,
-    history: str = HISTORY_FROM_JOIN,
+    history: History = HISTORY_FROM_JOIN,
     home: str | None = None,
     random: Random = os.urandom,
 ) -> tuple[Entry, LogWriter]:
@@ -162,7 +163,7 @@ def leave(writer: LogWriter, state: GroupState, timestamp_ms: int) -> Entry:
     return writer.append(kinds.LEAVE, Leave(state.deps()).encode(), timestamp_ms)
 
 
-def settings(writer: LogWriter, state: GroupState, history: str, meta: bytes | None, timestamp_ms: int) -> Entry:
+def settings(writer: LogWriter, state: GroupState, history: History, meta: bytes | None, timestamp_ms: int) -> Entry:
     return writer.append(kinds.SETTINGS, Settings(state.deps(), history, meta).encode(), timestamp_ms)
 
 

@@ -30,9 +30,9 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
-from holdspace.protocol import crypto
+from holdspace.protocol import codec, crypto
 from holdspace.protocol.crypto import Random
-from holdspace.protocol.errors import CryptoError, E2eeError
+from holdspace.protocol.errors import CryptoError, E2eeError, HoldspaceError
 from holdspace.protocol.group import Epoch, GroupState
 from holdspace.protocol.identity import IdentityDocument, Pseudonym
 from holdspace.protocol.payloads import DirectEnvelope, MessageEnvelope, Rekey
@@ -44,6 +44,7 @@ CHAIN_SALT = b"holdspace/v1/chain"
 MESSAGE_AD_DOMAIN = b"holdspace/v1/message"
 DIRECT_AD_DOMAIN = b"holdspace/v1/direct"
 COMMITMENT_DOMAIN = b"holdspace/v1/key-commitment"
+MAX_HISTORY_EPOCHS = 512  # earlier epochs' keys one history blob carries at most (13.1)
 
 
 def key_commitment(key: bytes) -> bytes:
@@ -273,6 +274,38 @@ def make_rekey(
         (key, crypto.seal(state.members[key].x25519, blob, random)) for key, blob in sorted((history or {}).items())
     )
     return Rekey(deps, tuple(sealed), new_document, shared)
+
+
+def encode_history_blob(epochs: list[tuple[bytes, bytes]]) -> bytes:
+    """The history blob of 13.1: ``[* [epoch id, epoch key]]``, newest epoch first. Refused with
+    ``e2ee.history_too_long`` beyond :data:`MAX_HISTORY_EPOCHS` pairs."""
+    if len(epochs) > MAX_HISTORY_EPOCHS:
+        raise E2eeError("e2ee.history_too_long", f"a history blob carries at most {MAX_HISTORY_EPOCHS} epochs")
+    return codec.encode([[epoch_id, key] for epoch_id, key in epochs])
+
+
+def decode_history_blob(blob: bytes) -> list[tuple[bytes, bytes]]:
+    """The pairs of a history blob that came out of a box sealed to this member. Checks, in order:
+    canonical CBOR, else ``crypto.decrypt_failed``; an array, of at most :data:`MAX_HISTORY_EPOCHS`
+    elements, else ``e2ee.history_too_long`` (for the length) or ``crypto.decrypt_failed``; each
+    element an array of exactly a 32-byte epoch id and a 32-byte key, else ``crypto.decrypt_failed``."""
+    try:
+        value = codec.decode(blob)
+    except HoldspaceError as exc:
+        raise CryptoError("crypto.decrypt_failed", "the history blob is not canonical CBOR") from exc
+    if not isinstance(value, list):
+        raise CryptoError("crypto.decrypt_failed", "the history blob is not a list of [epoch id, epoch key]")
+    if len(value) > MAX_HISTORY_EPOCHS:
+        raise E2eeError("e2ee.history_too_long", f"a history blob carries at most {MAX_HISTORY_EPOCHS} epochs")
+    pairs: list[tuple[bytes, bytes]] = []
+    for pair in value:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise CryptoError("crypto.decrypt_failed", "the history blob is not a list of [epoch id, epoch key]")
+        epoch_id, key = pair
+        if not isinstance(epoch_id, bytes) or not isinstance(key, bytes) or len(epoch_id) != 32 or len(key) != 32:
+            raise CryptoError("crypto.decrypt_failed", "the history blob is not a list of [epoch id, epoch key]")
+        pairs.append((epoch_id, key))
+    return pairs
 
 
 def new_epoch_key(random: Random = os.urandom) -> bytes:

@@ -143,6 +143,7 @@ CODES: dict[str, str] = {
     "e2ee.no_recipients": "a direct message must be sealed to at least one member",
     "e2ee.not_recipient": "the direct message is not sealed to this member",
     "e2ee.bad_commitment": "the key does not match the key commitment the author signed in the payload",
+    "e2ee.history_too_long": "a history blob carries the keys of more than 512 earlier epochs",
     # --- message content (inside the encryption; checked by clients) ---
     "content.malformed": "decrypted message content does not have the required fields and types",
     "content.bad_disclosure": "a disclosed message (a report or a quote) does not verify against its author's entry",

@@ -41,7 +41,7 @@ from holdspace.protocol.errors import GroupError
 from holdspace.protocol.forks import FORKED, Forks, plan
 from holdspace.protocol.payloads import (
     FACILITATOR,
-    HISTORY_SHARED,
+    HISTORY_FROM_JOIN,
     MAX_DEPS,
     MEMBER,
     MODERATOR,
@@ -50,6 +50,7 @@ from holdspace.protocol.payloads import (
     ControlPayload,
     Erase,
     Genesis,
+    History,
     Host,
     Invite,
     Join,
@@ -105,6 +106,7 @@ class Member:
     since_seq: int  # seq of the join (or genesis) that opened the current membership
     admitted_by: tuple[bytes, bytes] | None = None  # (join entry id, inviter key); None for the creator
     key_set_by: bytes = b""  # the entry (genesis, join or rekey) whose identity document gave x25519
+    joined_ms: int = 0  # the signed time of the join (or genesis) that opened the current membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class Epoch:
     author: bytes
     recipients: frozenset[bytes]
     stale: bool = False  # sealed to an X25519 key its author had not seen replaced: never clean
+    started_ms: int = 0  # the signed time of the rekey that started it (13.1: the window of "last N days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,7 @@ class MuteState:
 class GroupState:
     group_id: bytes
     creator: bytes
-    history: str
+    history: History
     members: dict[bytes, Member] = field(default_factory=dict)
     intervals: dict[bytes, list[tuple[int, int | None]]] = field(default_factory=dict)
     restrictions: dict[bytes, list[Restriction]] = field(default_factory=dict)  # per key, in L order
@@ -277,7 +280,8 @@ class GroupState:
 
     def fingerprint(self) -> bytes:
         """A digest of everything that defines the state, to compare states across nodes."""
-        parts = [self.group_id, self.history.encode(), self.meta or b""]
+        history = self.history.encode() if isinstance(self.history, str) else b"days:%d" % self.history
+        parts = [self.group_id, history, self.meta or b""]
         for key in sorted(self.members):
             m = self.members[key]
             parts += [key, m.role.encode(), m.x25519, m.since_seq.to_bytes(8, "big")]
@@ -955,7 +959,12 @@ class _Applier:
             if op.entry_id != s.group_id:
                 return "group.bad_genesis"
             s.members[op.author] = Member(
-                op.author, FACILITATOR, payload.document.x_public_key, op.seq, key_set_by=op.entry_id
+                op.author,
+                FACILITATOR,
+                payload.document.x_public_key,
+                op.seq,
+                key_set_by=op.entry_id,
+                joined_ms=op.timestamp_ms,
             )
             s.intervals[op.author] = [(op.seq, None)]
             s.touched.append(op.author)
@@ -1124,7 +1133,13 @@ class _Applier:
         invite.uses += 1
         x25519 = join.document.x_public_key
         s.members[op.author] = Member(
-            op.author, invite.invite.role, x25519, op.seq, (op.entry_id, invite.author), key_set_by=op.entry_id
+            op.author,
+            invite.invite.role,
+            x25519,
+            op.seq,
+            (op.entry_id, invite.author),
+            key_set_by=op.entry_id,
+            joined_ms=op.timestamp_ms,
         )
         s.intervals.setdefault(op.author, []).append((op.seq, None))
         s.touched.append(op.author)
@@ -1176,7 +1191,7 @@ class _Applier:
         if op.author not in rekey.recipients or not rekey.recipients <= s.members.keys():
             return "group.bad_recipients"
         history_to = {key for key, _ in rekey.history}
-        if history_to and (s.history != HISTORY_SHARED or not history_to <= s.members.keys()):
+        if history_to and (s.history == HISTORY_FROM_JOIN or not history_to <= s.members.keys()):
             return "group.bad_recipients"
         if rekey.document is not None:
             s.members[op.author].x25519 = rekey.document.x_public_key
@@ -1188,5 +1203,5 @@ class _Applier:
             for key, m in s.members.items()
             if key in rekey.recipients
         )
-        s.epochs.append(Epoch(op.entry_id, len(s.epochs) + 1, op.author, rekey.recipients, stale))
+        s.epochs.append(Epoch(op.entry_id, len(s.epochs) + 1, op.author, rekey.recipients, stale, op.timestamp_ms))
         return None

@@ -30,6 +30,9 @@ RANK = {MEMBER: 1, MODERATOR: 2, FACILITATOR: 3}
 HISTORY_FROM_JOIN = "joined"
 HISTORY_SHARED = "shared"
 HISTORY_VISIBILITY = (HISTORY_FROM_JOIN, HISTORY_SHARED)
+MAX_HISTORY_DAYS = 365  # "hv" as a number: new members may read the epochs of the last N days before joining
+DAY_MS = 86_400_000
+History = str | int  # "joined", "shared", or a number of days 1..MAX_HISTORY_DAYS
 
 MAX_DEPS = 1024
 NONCE_SIZE = 16
@@ -101,6 +104,22 @@ def _role(kind: int, value: codec.CborValue) -> str:
     return value
 
 
+def is_history(value: object) -> TypeGuard[History]:
+    """True iff ``value`` is a history visibility (spec 12.2): the text ``"joined"`` or ``"shared"``,
+    or an integer (not a boolean) of days from 1 to :data:`MAX_HISTORY_DAYS`."""
+    if isinstance(value, str):
+        return value in HISTORY_VISIBILITY
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_HISTORY_DAYS
+
+
+def _history(kind: int, value: codec.CborValue) -> History:
+    """``hv``: refused unless :func:`is_history` (the text ``"joined"`` or ``"shared"``, or an
+    unsigned integer 1..365 that is not a boolean)."""
+    if not is_history(value):
+        raise _fail(kind, f"hv must be 'joined', 'shared' or a number of days 1..{MAX_HISTORY_DAYS}")
+    return value
+
+
 def _home(kind: int, value: codec.CborValue) -> str:
     """A node address (``holdspace://hsn1…@host:port``), returned in its normal text form."""
     if not isinstance(value, str) or len(value) > MAX_ADDRESS_TEXT:
@@ -130,7 +149,7 @@ def _document(kind: int, value: codec.CborValue, author: bytes, stored: bool) ->
 class Genesis:
     nonce: bytes
     document: IdentityDocument
-    history: str
+    history: History
     home: str | None = None  # the creator's home node: the group's first host
 
     def encode(self) -> bytes:
@@ -225,7 +244,7 @@ class Leave:
 @dataclass(frozen=True, slots=True)
 class Settings:
     deps: tuple[bytes, ...]
-    history: str
+    history: History
     meta: bytes | None  # name and description, encrypted under the current epoch (clients only)
 
     def encode(self) -> bytes:
@@ -454,10 +473,8 @@ def _decode_payload(kind: int, payload: bytes, author: bytes, stored: bool) -> C
         nonce = f["n"]
         if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
             raise _fail(kind, f"n must be {NONCE_SIZE} bytes")
-        if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
-            raise _fail(kind, "hv must be 'joined' or 'shared'")
         home = _home(kind, f["h"]) if "h" in f else None
-        return Genesis(nonce, _document(kind, f["doc"], author, stored), f["hv"], home)
+        return Genesis(nonce, _document(kind, f["doc"], author, stored), _history(kind, f["hv"]), home)
     if kind == kinds.INVITE:
         f = _fields(kind, payload, stored, {"d", "r", "x", "u", "p", "i"})
         expires, uses, target, key = f["x"], f["u"], f["p"], f["i"]
@@ -496,11 +513,10 @@ def _decode_payload(kind: int, payload: bytes, author: bytes, stored: bool) -> C
     if kind == kinds.SETTINGS:
         f = _fields(kind, payload, stored, {"d", "hv", "e"})
         meta = f["e"]
-        if f["hv"] not in HISTORY_VISIBILITY or not isinstance(f["hv"], str):
-            raise _fail(kind, "hv must be 'joined' or 'shared'")
+        history = _history(kind, f["hv"])
         if meta is not None and (not isinstance(meta, bytes) or len(meta) > MAX_META):
             raise _fail(kind, f"e must be null or at most {MAX_META} bytes")
-        return Settings(_deps(kind, f["d"]), f["hv"], meta)
+        return Settings(_deps(kind, f["d"]), history, meta)
     if kind == kinds.REKEY:
         f = _fields(kind, payload, stored, {"d", "r", "doc", "h"})
         document = None if f["doc"] is None else _document(kind, f["doc"], author, stored)

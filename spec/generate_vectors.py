@@ -687,8 +687,8 @@ def group_vectors() -> list[Vector]:
     say("ana", "Thank you.")
     founder = sc.writers["founder"]
     sc.add(
-        author.settings(founder, sc.state(), payloads.HISTORY_FROM_JOIN, None, sc.tick()),
-        "founder sets settings",
+        author.settings(founder, sc.state(), 7, None, sc.tick()),
+        "founder sets settings: newcomers read the last 7 days",
     )
     sc.add(
         author.change_role(founder, sc.state(), sc.writers["bo"].me.public_key, payloads.MEMBER, sc.tick()),

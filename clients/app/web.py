@@ -53,6 +53,7 @@ from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
 from holdspace.clients.crisis import default_resources
 from holdspace.clients.history import MAX_BUDGET, MIN_BUDGET
+from holdspace.clients.history_setting import CHOICES, choice_of, from_choice, newcomers_read, widens
 from holdspace.clients.i18n import (
     LANGUAGES,
     _,
@@ -109,7 +110,7 @@ from holdspace.protocol.errors import HoldspaceError
 from holdspace.protocol.identity import pseudonym_text_id
 from holdspace.protocol.labels import label
 from holdspace.protocol.oneline import is_one_line
-from holdspace.protocol.payloads import MEMBER, ROLES
+from holdspace.protocol.payloads import HISTORY_FROM_JOIN, MAX_HISTORY_DAYS, MEMBER, ROLES, History
 
 HERE = Path(__file__).parent
 log = logging.getLogger("holdspace.app")
@@ -772,8 +773,15 @@ class Pages:
 
     async def about_page(self, request: Request) -> Response:
         me, record = self.record(request)
+        return self._about(request, me, record)
+
+    def _about(
+        self, request: Request, me: Participant, record: GroupRecord, confirm_history: dict[str, Any] | None = None
+    ) -> Response:
         profile = group_profile(record)
         people = People(record, me.pseudonym(record).public_key)
+        history = _history(record)
+        choice, days = choice_of(history)
         return self.render(
             request,
             "about.html",
@@ -782,8 +790,26 @@ class Pages:
             my_label=label(me.pseudonym(record).public_key),
             my_name=people.own_name or "",
             limits={"name": MAX_GROUP_NAME, "description": MAX_DESCRIPTION, "guidelines": MAX_GUIDELINES},
+            history={"sentence": newcomers_read(history), "choice": choice, "days": days, "max": MAX_HISTORY_DAYS},
+            confirm_history=confirm_history,
             **self.group_context(me, record),
         )
+
+    async def save_history(self, request: Request, form: FormData) -> Response:
+        """A facilitator chooses what new members can read of what came before (12.2, 13.1); a choice
+        that lets them read more than now is asked about first (``confirm=yes`` publishes it)."""
+        me, record = self.record(request)
+        choice = str(form.get("history", ""))
+        if choice not in CHOICES:
+            raise AppError("app.bad_input", _("Choose what new members can read from the list."))
+        days = _bounded(form, "days", 1, MAX_HISTORY_DAYS, 7)
+        chosen = from_choice(choice, days)
+        if widens(_history(record), chosen) and form.get("confirm") != "yes":
+            ask = {"choice": choice, "days": days, "sentence": newcomers_read(chosen)}
+            return self._about(request, me, record, confirm_history=ask)
+        await self.service.call(lambda me, s: me.set_history(s, record, chosen))
+        self.service.say("info", _("Saved for everyone. {sentence}", sentence=newcomers_read(chosen)))
+        return self.go(f"/g/{record.group_id.hex()}/about")
 
     async def save_profile(self, request: Request, form: FormData) -> Response:
         record = self.record(request)[1]
@@ -1181,6 +1207,7 @@ class Pages:
             Route(g + "/edit", a(self.edit), methods=["POST"]),
             Route(g + "/about", p(self.about_page)),
             Route(g + "/profile", a(self.save_profile), methods=["POST"]),
+            Route(g + "/history", a(self.save_history), methods=["POST"]),
             Route(g + "/my-name", a(self.save_my_name), methods=["POST"]),
             Route(g + "/report/{mid:str}", p(self.report_page)),
             Route(g + "/report", a(self.report), methods=["POST"]),
@@ -1322,6 +1349,11 @@ def _message_id(form: FormData) -> bytes:
     if len(value) != 32:
         raise AppError("app.bad_input", _("that is not a message"))
     return value
+
+
+def _history(record: GroupRecord) -> History:
+    """The group's history visibility as this client holds it ("joined" before any state)."""
+    return record.state.history if record.state is not None else HISTORY_FROM_JOIN
 
 
 def _bounded(form: FormData, name: str, low: int, high: int, default: int) -> int:

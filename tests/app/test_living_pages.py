@@ -36,6 +36,18 @@ def test_the_groups_name_profile_names_replies_and_edits(node: Node, apps: list[
     about = c.get(group + "/about").text
     assert "Be kind." in about and "Guidelines" in about
 
+    # what newcomers read, in plain words; widening it is asked about first, then saved for everyone
+    assert "New members read from the day they join." in about
+    asked = c.post(group + "/history", data={"csrf": csrf, "history": "days", "days": "7"}).text
+    assert "New members would read more than they do now." in asked and 'name="confirm" value="yes"' in asked
+    assert "New members read from the day they join." in c.get(group + "/about").text  # nothing changed yet
+    c.post(group + "/history", data={"csrf": csrf, "history": "days", "days": "7", "confirm": "yes"})
+    seven = "New members read the last 7 days before they join, and everything after."
+    eventually(lambda: seven in c.get(group + "/about").text, what="the history setting")
+    narrower = c.post(group + "/history", data={"csrf": csrf, "history": "joined"}).text  # narrowing: not asked
+    assert "would read more" not in narrower
+    eventually(lambda: "New members read from the day they join." in c.get(group + "/about").text, what="narrowed")
+
     # an invite made now carries the new name, which the join page shows before joining
     shown = c.post(group + "/invite", data={"csrf": csrf, "role": "member", "uses": "1", "days": "1"}).text
     token = re.search(r'readonly spellcheck="false">([^<]+)<', shown)

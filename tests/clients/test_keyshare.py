@@ -9,8 +9,21 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from holdspace.clients.keyshare import MAX_RANK, STEP, my_turn, pending_join, sharing_delay, sharing_order
+from holdspace.clients.keyshare import (
+    MAX_HISTORY_PAIRS,
+    MAX_RANK,
+    STEP,
+    history_limit,
+    history_to_share,
+    in_history_window,
+    my_turn,
+    pending_join,
+    sharing_delay,
+    sharing_order,
+)
+from holdspace.protocol.e2ee import MAX_HISTORY_EPOCHS
 from holdspace.protocol.group import Epoch, GroupState, Member
+from holdspace.protocol.payloads import DAY_MS
 
 FIXTURE = json.loads((Path(__file__).parents[2] / "clients/web/test/fixtures/keyshare.json").read_text())
 
@@ -80,3 +93,44 @@ def test_the_turn_from_a_group_state() -> None:
     no_epoch = _state({FAY: "facilitator", ANA: "member"}, joins, None)  # the creator's genesis counts as its join
     assert pending_join(no_epoch) == min(b"\x01" * 32, joins[ANA])
     assert my_turn(no_epoch, FAY) == (pending_join(no_epoch), 0.0)
+
+
+HISTORY = json.loads((Path(__file__).parents[2] / "clients/web/test/fixtures/history_window.json").read_text())
+
+
+def test_the_shared_history_cases() -> None:
+    assert HISTORY["day_ms"] == DAY_MS and HISTORY["max_epochs"] == MAX_HISTORY_EPOCHS
+    assert len(HISTORY["cases"]) >= 5
+    for case in HISTORY["cases"]:
+        epochs = [
+            Epoch(bytes.fromhex(i), n + 1, FAY, frozenset(), False, t) for n, (i, t, _) in enumerate(case["epochs"])
+        ]
+        held = {bytes.fromhex(i) for i, _, h in case["epochs"] if h}
+        shared = history_to_share(case["hv"], case["joined_ms"], epochs, held)
+        assert [e.hex() for e in shared] == case["share"], case["name"]
+    for hv, joined, started, expected in HISTORY["windows"]:
+        assert in_history_window(hv, joined, started) is expected
+    assert HISTORY["max_pairs"] == MAX_HISTORY_PAIRS
+    for newcomers, limit in HISTORY["limits"]:
+        assert history_limit(newcomers) == limit
+    epochs = [Epoch(i.to_bytes(32, "big"), i + 1, FAY, frozenset(), False, i) for i in range(10)]
+    assert len(history_to_share("shared", 0, epochs, _Counting(), 3)) == 3  # a rekey for many newcomers
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def __contains__(self, _: object) -> bool:
+        self.asked += 1
+        return True
+
+
+@given(st.integers(0, 1200), st.sampled_from(["shared", 365]))
+def test_history_is_bounded_newest_first_whatever_the_groups_age(count: int, hv: str | int) -> None:
+    epochs = [Epoch(i.to_bytes(32, "big"), i + 1, FAY, frozenset(), False, 1000 + i) for i in range(count)]
+    held = _Counting()
+    shared = history_to_share(hv, 2000, epochs, held)
+    assert len(shared) == held.asked == min(count, MAX_HISTORY_EPOCHS)
+    assert shared == [e.entry_id for e in reversed(epochs)][:MAX_HISTORY_EPOCHS]
+    assert history_to_share("joined", 2000, epochs, held) == []

@@ -17,7 +17,12 @@ import { SEAL_OVERHEAD } from "./crypto.js";
 import { decodeDirectEnvelope } from "./e2ee.js";
 
 export type Role = "member" | "moderator" | "facilitator";
-export type HistoryVisibility = "joined" | "shared";
+/** History visibility (12.2): what a member who joins may read of what came before it: nothing
+ * ("joined"), everything ("shared"), or the epochs started in the last N days (1..365) before its join. */
+export type HistoryVisibility = "joined" | "shared" | bigint;
+
+/** The most days "hv" may name. */
+export const MAX_HISTORY_DAYS = 365n;
 
 /** Rank of a role (12.1): member 1 < moderator 2 < facilitator 3. */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { member: 1, moderator: 2, facilitator: 3 };
@@ -253,9 +258,11 @@ function role(kind: bigint, v: CborValue | undefined): Role {
   return v;
 }
 
+/** `hv`: the text "joined" or "shared", or an unsigned integer of days 1..365 (12.2). */
 function history(kind: bigint, v: CborValue | undefined): HistoryVisibility {
-  if (v !== "joined" && v !== "shared") return bad(kind, 'hv must be "joined" or "shared"');
-  return v;
+  if (v === "joined" || v === "shared") return v;
+  if (typeof v === "bigint" && v >= 1n && v <= MAX_HISTORY_DAYS) return v;
+  return bad(kind, 'hv must be "joined", "shared" or a number of days 1..365');
 }
 
 /** A node address of at most 300 characters, in its normal form (12.2); returns it and its key. */
@@ -341,7 +348,7 @@ function session(kind: bigint, f: CborMap): SessionVersion {
  * Decodes the payload of a control entry of `kind` by `author` (12.2, 12.3). Checked, for every
  * kind: canonical CBOR within the kind's payload limit, a map, exactly the kind's fields (the
  * optional ones of genesis and join aside); `d` 1..1024 32-byte ids, strictly ascending; roles
- * among member, moderator, facilitator; `hv` "joined" or "shared"; node addresses (`h`) of 1..300
+ * among member, moderator, facilitator; `hv` "joined", "shared" or an unsigned integer 1..365; node addresses (`h`) of 1..300
  * characters that parse (12.2) and are in normal form; identity documents (`doc`) that verify (4.4)
  * and name the author. Per kind: genesis `n` 16 bytes; invite `x` and `u` unsigned with `u` >= 1,
  * `p` null or 32 bytes, `i` 32 bytes; join `i` 32 bytes and named by `d`, `w` 64 bytes; remove `m`

@@ -332,7 +332,7 @@ export function openEpochKey(sealed: readonly (readonly [Uint8Array, Uint8Array]
   return key;
 }
 
-/** The history blob of 13.1: `[* [epoch id, epoch key]]`, in L order. */
+/** The history blob of 13.1: `[* [epoch id, epoch key]]`, newest first, at most 512 pairs. */
 export function encodeHistoryBlob(epochs: readonly (readonly [Uint8Array, Uint8Array])[]): Uint8Array {
   return encode(epochs.map(([id, key]) => [id, key]));
 }
@@ -346,6 +346,7 @@ export function decodeHistoryBlob(blob: Uint8Array): [Uint8Array, Uint8Array][] 
   } catch {
     return fail("crypto.decrypt_failed", "the history blob is not canonical CBOR");
   }
+  if (Array.isArray(v) && v.length > 512) return fail("e2ee.history_too_long", "a history blob carries at most 512 epochs");
   if (!Array.isArray(v) || !v.every((p) => Array.isArray(p) && p.length === 2 && isBytes(p[0], 32) && isBytes(p[1], 32)))
     return fail("crypto.decrypt_failed", "the history blob is not a list of [epoch id, epoch key]");
   return v.map((p) => [(p as Uint8Array[])[0]!, (p as Uint8Array[])[1]!]);

@@ -30,6 +30,7 @@ import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { encodeInviteToken, inviteLink, parseInvite } from "./invite.js";
 import { newInvite } from "./invite_payloads.js";
+import { carryWelcome } from "./about.js";
 import { buildRekey, isCleanEpoch } from "./keyring.js";
 import { myTurn, STEP } from "./keyshare.js";
 import { t, tn } from "./i18n.js";
@@ -406,7 +407,10 @@ export class Facilitation {
 
   /** A rekey to the current members (13.1), unless the epoch is clean when its turn comes. */
   private rekeyIfUnclean(): Promise<Entry | null> {
-    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self).payload));
+    return publishControl(this.conv, CONTROL_KIND.rekey, (g) => (isCleanEpoch(g) ? null : buildRekey(g, this.conv.self, { histories: this.conv.client.ring.historyFor(g) }).payload)).then((entry) => {
+      if (entry !== null) void carryWelcome(this.conv); // the welcome, for the newcomers (17.12)
+      return entry;
+    });
   }
 
   /** Who will read a check-in this member sends now. */

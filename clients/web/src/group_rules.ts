@@ -345,7 +345,7 @@ export class Pass {
         if (!s.members.has(a)) return "group.not_member";
         const recipients = p.sealed.map(([k]) => toHex(k));
         if (!recipients.includes(a) || !recipients.every((k) => s.members.has(k))) return "group.bad_recipients";
-        if (p.history.length > 0 && (s.history !== "shared" || !p.history.every(([k]) => s.members.has(toHex(k))))) return "group.bad_recipients";
+        if (p.history.length > 0 && (s.history === "joined" || !p.history.every(([k]) => s.members.has(toHex(k))))) return "group.bad_recipients";
         s.epochs.push(o.slot);
         if (p.doc !== null) s.x25519.set(a, { key: p.doc.x, setBy: o.slot });
         return null;

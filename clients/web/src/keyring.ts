@@ -5,7 +5,8 @@
  *
  * Invariants: an epoch is held only while its rekey is applied (13.1: a client must neither use
  * nor accept an ignored rekey's key), so `sync` drops the epochs of rekeys a recomputation
- * ignored; epoch keys themselves are kept only while the group's history is `shared`.
+ * ignored; epoch keys themselves are kept only while the group's history is not `joined`, and
+ * of a history blob only the epochs in the window of the setting (13.1) are taken.
  */
 import { compareBytes, equalBytes, toHex } from "./bytes.js";
 import { encodeControlPayload, type Rekey, type SealedFor } from "./control.js";
@@ -22,10 +23,11 @@ import {
 import { fail, HoldspaceError } from "./errors.js";
 import type { GroupState } from "./group.js";
 import { verifyIdentityDocument } from "./identity.js";
+import { historyLimit, historyToShare, inHistoryWindow, joinedAt, MAX_HISTORY_EPOCHS } from "./keyshare.js";
 
 interface HeldEpoch {
   readonly id: Uint8Array;
-  /** Kept only while history is shared (13.3). */
+  /** Kept only while history is not "joined" (13.1). */
   key: Uint8Array | null;
   readonly sender: SenderChain;
 }
@@ -76,7 +78,7 @@ export class KeyRing {
 
   private hold(g: GroupState, id: Uint8Array, key: Uint8Array, rekey: Rekey): void {
     this.chains.addEpoch(id, key, rekey.sealed.map(([k]) => k));
-    const shared = g.state.history === "shared";
+    const shared = g.state.history !== "joined";
     this.epochs.set(toHex(id), { id, key: shared ? key : null, sender: new SenderChain(key, this.self) });
   }
 
@@ -118,15 +120,17 @@ export class KeyRing {
         if (e instanceof HoldspaceError) continue;
         throw e;
       }
+      const joined = joinedAt(g, this.self);
       for (const [epochId, key] of earlier) {
         const eHex = toHex(epochId);
         const eSlot = applied.get(eHex);
-        if (eSlot === undefined || this.epochs.has(eHex)) continue;
+        if (eSlot === undefined || this.epochs.has(eHex) || joined === null) continue;
+        if (!inHistoryWindow(g.state.history, joined, g.entryOfSlot(eSlot).header.t)) continue; // outside the window: ignored
         this.hold(g, epochId, key, g.payloadOfSlot(eSlot) as Rekey);
         opened.push(epochId);
       }
     }
-    if (g.state.history !== "shared") for (const e of this.epochs.values()) e.key = null;
+    if (g.state.history === "joined") for (const e of this.epochs.values()) e.key = null;
     return { opened, dropped };
   }
 
@@ -142,6 +146,30 @@ export class KeyRing {
     for (const slot of g.state.epochs) {
       const e = this.epochs.get(toHex(g.idOfSlot(slot)));
       if (e?.key) out.push([e.id, e.key]);
+    }
+    return out;
+  }
+
+  /**
+   * For a rekey this member publishes now (13.1, History): each newcomer (a current member admitted
+   * by a join whom the current epoch was not sealed to) with the keys this ring kept of the earlier
+   * epochs in its window, newest first (`historyToShare`: at most MAX_HISTORY_EPOCHS looked at).
+   * Empty under "joined".
+   */
+  historyFor(g: GroupState): History[] {
+    const history = g.state.history;
+    if (history === "joined") return [];
+    const slots = g.state.epochs;
+    const last = slots.at(-1);
+    const held = new Set(last === undefined ? [] : (g.payloadOfSlot(last) as Rekey).sealed.map(([k]) => toHex(k)));
+    const recent = slots.slice(-MAX_HISTORY_EPOCHS).map((slot) => ({ id: g.idOfSlot(slot), startedMs: g.entryOfSlot(slot).header.t }));
+    const kept = (id: Uint8Array): Uint8Array | null => this.epochs.get(toHex(id))?.key ?? null;
+    const out: History[] = [];
+    const newcomers = [...g.state.members].filter(([hex, m]) => !held.has(hex) && g.payloadOfSlot(m.join).kind === "join").map(([, m]) => m);
+    const limit = historyLimit(newcomers.length);
+    for (const m of newcomers) {
+      const ids = historyToShare(history, g.entryOfSlot(m.join).header.t, recent, (id) => kept(id) !== null, limit);
+      if (ids.length > 0) out.push({ to: [m.key], epochs: ids.map((id) => [id, kept(id)!] as const) });
     }
     return out;
   }
@@ -212,14 +240,22 @@ export function isCleanEpoch(g: GroupState): boolean {
   return true;
 }
 
+/** Earlier epochs' keys for some members (a rekey's `h`, 13.1): one blob, `[epoch id, key]` newest first. */
+export interface History {
+  readonly to: readonly Uint8Array[];
+  readonly epochs: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
 /** What a rekey says besides its epoch key. */
 export interface RekeyOptions {
   /** `d`: the heads the author saw (default: every head of the state). */
   readonly deps?: readonly Uint8Array[];
   /** A new identity document of the author (13.2: post-compromise update); its `x` receives the box. */
   readonly newDocument?: Uint8Array;
-  /** Members to send earlier epochs' keys to (shared history only, 13.1), with the blob's epochs. */
-  readonly history?: { readonly to: readonly Uint8Array[]; readonly epochs: readonly (readonly [Uint8Array, Uint8Array])[] };
+  /** Members to send earlier epochs' keys to (unless history is "joined", 13.1), with the blob's epochs. */
+  readonly history?: History;
+  /** More of the same, one blob each (`KeyRing.historyFor`); every member named once at most. */
+  readonly histories?: readonly History[];
   /** The epoch key (default: 32 random bytes). */
   readonly epochKey?: Uint8Array;
 }
@@ -241,9 +277,12 @@ export function buildRekey(g: GroupState, author: Uint8Array, o: RekeyOptions = 
   };
   const keys = [...g.state.members.values()].map((m) => m.key).sort(compareBytes);
   const sealed: SealedFor[] = keys.map((k) => [k, seal(xOf(k), epochKey)]);
-  const blob = o.history === undefined ? null : encodeHistoryBlob(o.history.epochs);
-  const history: SealedFor[] =
-    o.history === undefined || blob === null ? [] : [...o.history.to].sort(compareBytes).map((k) => [k, seal(xOf(k), blob)]);
+  const history: SealedFor[] = [];
+  for (const h of [...(o.history === undefined ? [] : [o.history]), ...(o.histories ?? [])]) {
+    const blob = encodeHistoryBlob(h.epochs);
+    for (const k of h.to) history.push([k, seal(xOf(k), blob)]);
+  }
+  history.sort((a, b) => compareBytes(a[0], b[0]));
   const payload = encodeControlPayload({
     kind: "rekey",
     deps: o.deps ?? g.headIds(),

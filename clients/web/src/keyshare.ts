@@ -13,7 +13,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { compareBytes, concat, toHex } from "./bytes.js";
-import type { Rekey, Role } from "./control.js";
+import type { HistoryVisibility, Rekey, Role } from "./control.js";
 import type { GroupState } from "./group.js";
 
 /** Seconds between two ranks. */
@@ -69,4 +69,61 @@ export function myTurn(g: GroupState, me: Uint8Array, step: number = STEP): { jo
   if (join === null) return null;
   const rank = sharingOrder(join, sharers(g)).findIndex((k) => compareBytes(k, me) === 0);
   return rank < 0 ? null : { join, delay: sharingDelay(rank, step) };
+}
+
+/** Earlier epochs' keys one history blob carries at most (13.1). */
+export const MAX_HISTORY_EPOCHS = 512;
+/** A day, in ms. */
+export const DAY_MS = 86_400_000n;
+
+/** Whether a newcomer who joined at `joinedMs` (its join's signed time) may read an earlier epoch
+ * whose rekey was signed at `startedMs` (13.1): never under "joined", always under "shared", and
+ * under N days iff `startedMs >= joinedMs - N days`. */
+export function inHistoryWindow(history: HistoryVisibility, joinedMs: bigint, startedMs: bigint): boolean {
+  if (history === "joined") return false;
+  if (history === "shared") return true;
+  return startedMs >= joinedMs - history * DAY_MS;
+}
+
+/** An epoch as `historyToShare` reads it: its id and its rekey's signed time. */
+export interface StartedEpoch {
+  readonly id: Uint8Array;
+  readonly startedMs: bigint;
+}
+
+/** The ids of the earlier epochs whose keys a sharer seals to a newcomer (13.1), newest first: of
+ * the MAX_HISTORY_EPOCHS newest of `epochs` (L order), walked back from the newest, each whose key
+ * it `held`, stopping at the first that started outside the window (`inHistoryWindow`) or at
+ * `limit` ids. */
+export function historyToShare(
+  history: HistoryVisibility,
+  joinedMs: bigint,
+  epochs: readonly StartedEpoch[],
+  held: (id: Uint8Array) => boolean,
+  limit: number = MAX_HISTORY_EPOCHS,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (history === "joined") return out;
+  for (let i = epochs.length - 1, seen = 0; i >= 0 && seen < MAX_HISTORY_EPOCHS; i--, seen++) {
+    const e = epochs[i]!;
+    if (!inHistoryWindow(history, joinedMs, e.startedMs) || out.length >= limit) break;
+    if (held(e.id)) out.push(e.id);
+  }
+  return out;
+}
+
+/** Earlier epochs' keys one rekey's `h` carries in all (about 330 KB). */
+export const MAX_HISTORY_PAIRS = 4096;
+
+/** Keys each of `newcomers` gets in one rekey: at most MAX_HISTORY_EPOCHS, and MAX_HISTORY_PAIRS
+ * over all of them (at least one each). */
+export function historyLimit(newcomers: number): number {
+  return Math.max(1, Math.min(MAX_HISTORY_EPOCHS, Math.floor(MAX_HISTORY_PAIRS / Math.max(newcomers, 1))));
+}
+
+/** The signed time of the join (or genesis) that opened `member`'s current membership, or null
+ * if it is not a member. */
+export function joinedAt(g: GroupState, member: Uint8Array): bigint | null {
+  const m = g.state.members.get(toHex(member));
+  return m === undefined ? null : g.entryOfSlot(m.join).header.t;
 }

@@ -16,7 +16,8 @@
  */
 import { ascii, concat, equalBytes, fromHex, toHex } from "./bytes.js";
 import type { CborMap, CborValue } from "./cbor.js";
-import { type Content, decodeContent, encodeContent, type Reaction } from "./content.js";
+import { carryWelcome } from "./about.js";
+import { type Content, decodeContent, encodeContent, type QuoteContent, type Reaction } from "./content.js";
 import { type ControlPayload, CONTROL_KIND, DIRECT_KIND, encodeControlPayload, kindOf, MESSAGE_KIND } from "./control.js";
 import { randomBytes } from "./crypto.js";
 import { type DirectRecipient, sealDirect } from "./e2ee.js";
@@ -481,7 +482,7 @@ export class Conversation {
   private async rekey(link: NodeLink): Promise<void> {
     const g = this.client.state;
     const head = this.head();
-    const { payload } = buildRekey(g, this.self);
+    const { payload } = buildRekey(g, this.self, { histories: this.client.ring.historyFor(g) });
     const entry: Entry = createEntry(this.me.ed25519Seed, { group: this.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(this.participant.clock()), kind: CONTROL_KIND.rekey, payload });
     try {
       await link.request("publish", new Map<string, CborValue>([["e", entry.bytes], ["b", payload]]));
@@ -490,6 +491,16 @@ export class Conversation {
       throw e;
     }
     await this.acknowledged(entry, payload);
+    void carryWelcome(this); // newcomers read the profile and pin at once (17.12); queued, not awaited
+  }
+
+  /** A quote (13.6) disclosing a group message this member read, or null if it holds no key or
+   * payload for it (it cannot disclose it). */
+  disclosure(id: Uint8Array): QuoteContent | null {
+    const r = this.client.message(id);
+    const payload = this.payloads.get(toHex(id));
+    if (r === undefined || r.key === null || payload === undefined) return null;
+    return { t: "quote", e: r.entry.bytes, p: payload, k: r.key };
   }
 
   /** The messages shown: authorised, not deleted. */

@@ -22,7 +22,7 @@ interface FinalState {
   members: Record<string, string>;
   intervals: Record<string, [number, number | null][]>;
   banned: string[];
-  history: string;
+  history: string | number; // "joined", "shared" or days
   epochs: string[];
   order: string[];
   heads: string[];
@@ -47,7 +47,7 @@ function snapshot(g: GroupState): FinalState {
     members: Object.fromEntries([...s.members].map(([k, m]) => [k, m.role])),
     intervals: Object.fromEntries([...s.intervals].map(([k, list]) => [k, list.map(([a, b]) => [Number(a), num(b)] as [number, number | null])])),
     banned: [...s.banned].sort(),
-    history: s.history,
+    history: typeof s.history === "bigint" ? Number(s.history) : s.history,
     epochs: g.epochIds().map(toHex),
     order: g.order().map(toHex),
     heads: g.headIds().map(toHex),

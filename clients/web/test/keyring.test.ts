@@ -41,7 +41,11 @@ test("group_conversation.json: each person's key ring, kept in step with its gro
       assert.deepEqual(jsonForm(decodeContent(ring.open(at, env).plaintext)), want);
       read[name]!++;
     }
-    assert.equal(ring.epochKeys(g).length, 0, "history is joined: epoch keys are not kept");
+    // the founder's settings made history "the last 7 days": keys of epochs opened since are kept, none before
+    assert.equal(g.state.history, 7n);
+    const settings = g.slotOf(fromHex(h.entries.find((v) => v.kind === "settings")!.entry_id))!;
+    const since = g.state.epochs.filter((slot) => slot > settings && ring.holds(g.idOfSlot(slot))).map((slot) => toHex(g.idOfSlot(slot)));
+    assert.deepEqual(ring.epochKeys(g).map(([id]) => toHex(id)), since, name);
   }
   assert.deepEqual(read, { ana: 4, bo: 3, founder: 4 });
 });

@@ -5,7 +5,8 @@
  * shared and sharing one's own), and, for a facilitator, the group's profile to edit and its crisis
  * resources to pin (ui/pin.ts).
  */
-import { currentProfile, mayEditAbout, saveProfile } from "../about.js";
+import { currentProfile, historyChoice, mayEditAbout, newcomersRead, saveHistory, saveProfile, widens } from "../about.js";
+import { t } from "../i18n.js";
 import { label } from "../labels.js";
 import { setDisplayName } from "../member_actions.js";
 import type { Conversation } from "../participant.js";
@@ -14,7 +15,6 @@ import { credentialSection } from "./credential.js";
 import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { pinSection } from "./pin.js";
-import { t } from "../i18n.js";
 
 export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
   const root = el(doc, "section", undefined, { "aria-labelledby": "tool-h" });
@@ -23,11 +23,13 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
   const alert = el(doc, "div", undefined, { role: "alert" });
   const facilitator = el(doc, "div");
   const credentials = credentialSection(doc, conv);
-  root.append(el(doc, "h1", t("About the group"), { id: "tool-h", tabindex: "-1" }), shown, status, alert, nameForm(doc, conv, status, alert), credentials.root, facilitator);
+  const newcomers = el(doc, "section", undefined, { "aria-labelledby": "newcomers-h" });
+  root.append(el(doc, "h1", t("About the group"), { id: "tool-h", tabindex: "-1" }), shown, newcomers, status, alert, nameForm(doc, conv, status, alert), credentials.root, facilitator);
   let drawn = "";
   const draw = (): void => {
     const about = currentProfile(conv.read(), conv.client.state);
-    const key = JSON.stringify([about, mayEditAbout(conv)]);
+    const history = conv.client.state.state.history;
+    const key = JSON.stringify([about, mayEditAbout(conv), String(history)]);
     if (key === drawn) return; // unchanged: what someone is typing stays
     drawn = key;
     shown.replaceChildren(
@@ -37,8 +39,16 @@ export function aboutScreen(doc: Document, conv: Conversation): ToolScreen {
       el(doc, "h3", t("Guidelines")),
       para(doc, about?.guidelines ?? t("The facilitators have not written guidelines yet.")),
     );
+    newcomers.replaceChildren(
+      el(doc, "h2", t("What new members can read"), { id: "newcomers-h" }),
+      el(doc, "p", newcomersRead(history), { id: "history-sentence" }),
+      el(doc, "p", t("Everyone who joins can read the group's name, description, guidelines and pinned resources at once.")),
+    );
     facilitator.replaceChildren();
-    if (mayEditAbout(conv)) facilitator.append(profileForm(doc, conv, about, status, alert), pinSection(doc, conv, status, alert));
+    if (mayEditAbout(conv)) {
+      newcomers.append(historyForm(doc, conv, status, alert));
+      facilitator.append(profileForm(doc, conv, about, status, alert), pinSection(doc, conv, status, alert));
+    }
   };
   draw();
   const update = (): void => {
@@ -99,6 +109,66 @@ function profileForm(doc: Document, conv: Conversation, about: ReturnType<typeof
     saveProfile(conv, { name: name.value, description: description.value, guidelines: guidelines.value }).then(
       () => (status.textContent = t("Saved. Every member sees the new name, description and guidelines.")),
       (err: unknown) => showProblem(doc, alert, t("The profile could not be saved: the name must fit on one line."), err),
+    );
+  });
+  return f;
+}
+
+/** A facilitator's choice of what new members read (12.2, 13.1); a wider choice is asked about first. */
+function historyForm(doc: Document, conv: Conversation, status: HTMLElement, alert: HTMLElement): HTMLElement {
+  const f = el(doc, "form", undefined, { "aria-labelledby": "history-form-h" });
+  const now = conv.client.state.state.history;
+  const choice = el(doc, "select");
+  for (const [value, text] of [
+    ["joined", t("from the day they join (nothing before)")],
+    ["days", t("the last few days before they join")],
+    ["shared", t("everything, from the group's start")],
+  ] as const) {
+    const o = el(doc, "option", text, { value });
+    if (value === (typeof now === "bigint" ? "days" : now)) o.selected = true;
+    choice.append(o);
+  }
+  const days = el(doc, "input", undefined, { type: "number", min: "1", max: "365" });
+  days.value = typeof now === "bigint" ? String(now) : "7";
+  const ask = el(doc, "div", undefined, { id: "history-confirm" });
+  const choiceField = el(doc, "p");
+  choice.id = "history-choice";
+  choiceField.append(el(doc, "label", t("New members read"), { for: "history-choice" }), choice);
+  f.append(
+    el(doc, "h3", t("Choose what new members can read"), { id: "history-form-h" }),
+    choiceField,
+    field(doc, "history-days", t("How many days (1 to {max})", { max: 365 }), days),
+    el(doc, "button", t("Save for everyone"), { type: "submit" }),
+    el(doc, "p", t("It applies to people who join from now on. Members who are already here keep what they can read.")),
+    ask,
+  );
+  const save = (chosen: ReturnType<typeof historyChoice>): void => {
+    ask.replaceChildren();
+    saveHistory(conv, chosen).then(
+      () => (status.textContent = t("Saved for everyone. {sentence}", { sentence: newcomersRead(chosen) })),
+      (err: unknown) => showProblem(doc, alert, t("The setting could not be saved."), err),
+    );
+  };
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    alert.replaceChildren();
+    let chosen: ReturnType<typeof historyChoice>;
+    try {
+      chosen = historyChoice(choice.value, days.value);
+    } catch (err) {
+      showProblem(doc, alert, t("Choose nothing before, everything, or a number of days from 1 to 365."), err);
+      return;
+    }
+    if (!widens(conv.client.state.state.history, chosen)) return save(chosen);
+    const yes = el(doc, "button", t("Yes, let new members read this"), { type: "button" });
+    const no = el(doc, "button", t("Keep it as it is"), { type: "button" });
+    yes.addEventListener("click", () => save(chosen));
+    no.addEventListener("click", () => ask.replaceChildren());
+    ask.replaceChildren(
+      el(doc, "p", `${t("New members would read more than they do now.")} ${newcomersRead(chosen)}`, { role: "alert" }),
+      el(doc, "p", t("Members wrote what came before expecting fewer readers. Tell the group before you change this.")),
+      yes,
+      no,
     );
   });
   return f;

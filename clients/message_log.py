@@ -210,14 +210,23 @@ class StoredLog:
         self.store.write(puts)
 
     def update(self, message: Message) -> None:
-        """Write back a message changed in place; a deleted message's words record goes."""
+        """Write back a message changed in place; a deleted message's words record goes, and one read
+        only now (its epoch's key arrived later, 13.1 "History") gets its words record."""
         if message.index < 0 or (message.problem == "history.damaged" and not message.author):
             return
+        key = self._key(message.index)
+        puts: list[tuple[bytes, bytes, codec.CborValue]] = []
         deletes: list[tuple[bytes, bytes]] = []
         if message.deleted is not None and message.words_id is not None:
             deletes.append((b"words", _POS.pack(message.words_id)))
             message.words_id = None
-        self.store.write([(b"msg", self._key(message.index), message.place())], deletes)
+        elif message.deleted is None and message.plaintext is not None and message.words_id is None:
+            message.words_id = self.store.reserve_words(1)
+            puts.append((b"words", _POS.pack(message.words_id), message.words(key)))
+            if not isinstance(message.content, Text):
+                puts.append((b"xtra", key, None))
+        puts.append((b"msg", key, message.place()))
+        self.store.write(puts, deletes)
 
     # -- deadlines (records ``dl``: tag + deadline + position, in the clear: times only) --------
 

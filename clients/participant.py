@@ -207,6 +207,7 @@ class Participant:
         self.outbox: list[Outgoing] = []  # what the person wrote that no node has acknowledged yet
         self.history: HistoryStore | None = None  # the device history (None: kept in memory only)
         self.history_key: bytes | None = None  # the key its records are sealed under (kept in the key file)
+        self._history_came: set[bytes] = set()  # groups whose earlier epochs' keys arrived since the last take
         self.budget = DEFAULT_BUDGET  # bytes of history this device may keep (words are pruned beyond)
         self._outbox_saved: list[bytes] = []  # the outbox as last written to the history
         self._saved: bytes | None = None  # the key file's contents as last written
@@ -754,7 +755,34 @@ class Participant:
         if self._dangling(record, received):
             record.forks, record.computation = await self._forks(session, record), None
         state, _ = self.absorb(record, received)
+        if record.group_id in self._history_came:
+            self._history_came.discard(record.group_id)
+            await self._read_again(session, record)
         return state
+
+    async def _read_again(self, session: NodeSession, record: GroupRecord) -> None:
+        """Open the messages that could not be read for want of their epoch's key, now that a rekey
+        sealed this member earlier epochs' keys (13.1, "History"): a newcomer fetches what came before
+        it joined before a member shares those keys with it. The entries are fetched again from the
+        earliest such message (once per grant of history; the node holds only ciphertext)."""
+        unread = {(m.author, m.seq): m for m in record.messages.places() if m.problem == "e2ee.unknown_epoch"}
+        if not unread or record.keys is None:
+            return
+        after = min(m.cursor for m in unread.values()) - 1
+        opened: list[Message] = []
+        for r in await session.fetch_all(record.group_id, max(0, after)):
+            m = unread.get((r.entry.author, r.entry.seq))
+            if m is None or r.entry.entry_id != m.entry_id or r.entry.payload is None:
+                continue
+            again = self._open(record, record.keys, r.cursor, r.entry)
+            if again is None or again.problem is not None or again.plaintext is None or again.key is None:
+                continue
+            m.problem, m.text, m.plaintext, m.key, m.source = None, again.text, again.plaintext, again.key, again.source
+            m.expires_ms, m.to = again.expires_ms, again.to
+            record.messages.update(m)
+            opened.append(m)
+        self.prune(record, opened)
+        self.save()
 
     @staticmethod
     def _dangling(record: GroupRecord, received: list[Received]) -> bool:
@@ -838,7 +866,8 @@ class Participant:
                 keys.open_rekey(epoch, rekey, keep_key=keep)
             except HoldspaceError:
                 continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
-            take_history(state, keys, rekey)
+            if take_history(state, keys, rekey):
+                self._history_came.add(record.group_id)  # earlier epochs' keys: what was unreadable may open
         new: list[Message] = []
         for r in received:
             e = r.entry

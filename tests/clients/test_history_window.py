@@ -65,3 +65,33 @@ async def test_a_newcomer_under_two_days_reads_yesterday_not_last_week(tmp_path:
         assert any(k.epoch_key is not None for k in fay_keys.epochs.values())
         await fay.set_history(s, group, "joined")
         assert all(k.epoch_key is None for k in fay_keys.epochs.values())
+
+
+async def test_what_a_newcomer_fetched_before_the_keys_came_opens_once_they_come(tmp_path: Path) -> None:
+    """The order of a real join: the newcomer fetches what came before it joined at once, and a member
+    shares the earlier keys with it only at its turn; once they arrive, those messages open (and stay
+    open on the device)."""
+    now = int(time.time() * 1000)
+    async with running_node(tmp_path / "node") as (_, address), session(address) as s:
+        fay, ana, nia = people(tmp_path, address, "fay", "ana", "nia")
+        at(fay, now - DAY_MS)
+        at(ana, now - DAY_MS)
+        group = await fay.create_group(s, "circle")
+        await fay.set_history(s, group, 2)  # kept from the next epoch on: Ana's
+        await ana.join(s, InviteToken.parse(await fay.invite(s, group, expires_ms=now + DAY_MS)))
+        await fay.send(s, group, "before you came")
+        at(fay, now)
+        at(nia, now)
+        g_nia = await nia.join(s, InviteToken.parse(await fay.invite(s, group, expires_ms=now + DAY_MS)))
+        await nia.sync(s, g_nia)  # before anyone shared keys with her
+        unread = [m for m in g_nia.messages if m.problem is not None]
+        assert unread and all(m.problem == "e2ee.unknown_epoch" for m in unread)
+        assert not any(m.text for m in g_nia.messages)
+
+        await fay.send(s, group, "welcome")  # Fay's client rekeys to Nia first, with the earlier keys
+        await nia.sync(s, g_nia)
+        assert [m.text for m in g_nia.messages if m.text] == ["before you came", "welcome"]
+        assert not any(m.problem for m in g_nia.messages)
+
+        again = Participant.load(nia.home, nia.passphrase).find_group(g_nia.group_id.hex())
+        assert [m.text for m in again.messages if m.text] == ["before you came", "welcome"]

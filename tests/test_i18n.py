@@ -25,6 +25,8 @@ def extracted() -> dict[str | tuple[str, str], str]:
     found: dict[str | tuple[str, str], str] = {}
     for section in config.sections():
         method, _sep, pattern = section.partition(":")
+        # by its import path: Babel's lookup of Jinja's entry point fails with some versions it allows
+        method = {"jinja2": "jinja2.ext:babel_extract"}.get(method.strip(), method)
         for path in sorted(ROOT.glob(pattern.strip())):
             for lineno, message, _comments, _context in extract_from_file(method.strip(), path, keywords=keywords):
                 key = message if isinstance(message, str) else (message[0], message[1])

@@ -48,6 +48,7 @@ from holdspace.clients.app.idle import CHOICES as IDLE_CHOICES
 from holdspace.clients.app.idle import choice_text as idle_choice_text
 from holdspace.clients.app.moderation_pages import MAX_NOTE, MUTE_CHOICES, invite_rows, muted_rows, standing
 from holdspace.clients.app.moderation_pages import routes as moderation_routes
+from holdspace.clients.app.page_words import page_words
 from holdspace.clients.app.service import AppError, AppService, Status
 from holdspace.clients.client import NodeSession
 from holdspace.clients.corrections import may_edit
@@ -267,6 +268,7 @@ class Pages:
             languages=LANGUAGES,
             link_parts=link_parts,
             _=markup_gettext,
+            page_words=page_words,
             ngettext=markup_ngettext,
             **TEMPLATE_HELPERS,
         )

@@ -45,6 +45,7 @@ async def test_help_page_follows_the_browser_language(pages: Pages) -> None:
     assert lang_of(page) == "es"
     assert "Ayuda, ahora mismo" in page and "Help, right now" not in page
     assert "024" in page and "Línea de la Vida" in page  # the Spanish default resources
+    assert '<script type="application/json" id="words">' in page and "Holdspace est\\u00e1 cerrado" in page
     async with browser(pages, "en-GB,en;q=0.9") as b:
         page = (await b.get("/help")).text
     assert lang_of(page) == "en"
@@ -88,3 +89,22 @@ async def test_settings_choice_wins_over_the_browser_and_is_kept(pages: Pages, t
         await b.get(f"{pages.root}/enter?t={pages.launch_token}")
         page = (await b.get(pages.root + "/help")).text
         assert "Help, right now" in page and "If you are in immediate danger" in page
+
+
+def test_the_scripts_words_are_in_the_page_in_the_persons_language() -> None:
+    """app.js is static: the page carries its sentences, translated, as a JSON data block (never run),
+    so that even the "Holdspace is closed" page, drawn after the app stopped, is in Spanish."""
+    from holdspace.clients.app.page_words import SENTENCES, page_words
+
+    i18n.set_language("es")
+    try:
+        words = page_words()
+    finally:
+        i18n.set_language("en")
+    assert set(words) == set(SENTENCES)  # every one translated
+    assert page_words() == {}  # English: the script's own words
+    assert words["Holdspace is closed"] == "Holdspace está cerrado"
+    assert words["New message in {group}"] == "Mensaje nuevo en {group}"  # filled by the script
+    script = (Path(__file__).resolve().parents[2] / "clients" / "app" / "static" / "app.js").read_text()
+    for english in SENTENCES:  # every sentence the script shows goes through the page's words
+        assert f'say("{english}"' in script, english

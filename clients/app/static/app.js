@@ -5,6 +5,17 @@
 "use strict";
 (function () {
   const body = document.body;
+  // The sentences this script shows, in the person's language: the page carries them (clients/app/
+  // page_words.py) as a JSON data block, so they are there even once the app has stopped. English is
+  // the fallback; {name} is filled from `values`.
+  let words = {};
+  try { words = JSON.parse((document.getElementById("words") || {}).textContent || "{}"); } catch (e) { words = {}; }
+  function say(english, values) {
+    const text = typeof words[english] === "string" && words[english] ? words[english] : english;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
   const announce = document.getElementById("announce");
   // The status line is a live region: it is changed only when what it says changes, so that a
   // screen reader announces a lost or regained connection, not every message that arrives.
@@ -39,7 +50,7 @@
     button.addEventListener("click", function () {
       const source = document.getElementById(button.dataset.copy);
       source.select();
-      const done = function () { announce.textContent = "Copied."; };
+      const done = function () { announce.textContent = say("Copied."); };
       if (navigator.clipboard) { navigator.clipboard.writeText(source.value).then(done, done); }
       else { document.execCommand("copy"); done(); }
     });
@@ -57,7 +68,7 @@
       const asked = Notification.permission === "default" ? Notification.requestPermission() : Promise.resolve(Notification.permission);
       asked.then(function (answer) {
         if (answer === "granted") { choice.submit(); return; }
-        said.textContent = "Your browser blocks notifications for this page. Allow them in the browser's settings for this site, then choose again.";
+        said.textContent = say("Your browser blocks notifications for this page. Allow them in the browser's settings for this site, then choose again.");
       });
     });
   }
@@ -86,7 +97,7 @@
     (list || []).forEach(function (s) {
       if (done.indexOf(s.key) >= 0) { return; }
       const minutes = Math.max(1, Math.ceil((s.start - Date.now()) / 60000));
-      if (notice(s.g, "The session starts in " + minutes + " minute" + (minutes === 1 ? "" : "s"), s.name)) {
+      if (notice(s.g, minutes === 1 ? say("The session starts in 1 minute") : say("The session starts in {n} minutes", { n: minutes }), s.name)) {
         done.push(s.key);
         try { localStorage.setItem(REMINDED, JSON.stringify(done.slice(-64))); } catch (e) { /* kept for this page only */ }
       }
@@ -109,20 +120,20 @@
     header.append(make("span", "Holdspace", { class: "brand" }));
     const main = make("main", "", { id: "main", tabindex: "-1" });
     const help = make("section", "", { class: "card crisis", "aria-labelledby": "closed-help" });
-    const call = make("p", "If you are in danger, call your local emergency number now: ");
-    [["112", "in the EU"], ["911", "in the US and Canada"], ["999", "in the UK"]].forEach(function (n, i) {
+    const call = make("p", say("If you are in danger, call your local emergency number now: "));
+    [["112", say("in the EU")], ["911", say("in the US and Canada")], ["999", say("in the UK")]].forEach(function (n, i) {
       call.append(make("a", n[0], { href: "tel:" + n[0] }), document.createTextNode(" " + n[1] + (i < 2 ? ", " : ".")));
     });
-    const line = make("p", "To talk with someone, find a free, confidential helpline in your country at ");
+    const line = make("p", say("To talk with someone, find a free, confidential helpline in your country at "));
     line.append(make("a", "findahelpline.com", { href: "https://findahelpline.com", rel: "noopener noreferrer" }));
-    help.append(make("h2", "If you need help right now", { id: "closed-help" }), call, line);
+    help.append(make("h2", say("If you need help right now"), { id: "closed-help" }), call, line);
     main.append(
-      make("h1", "Holdspace is closed"),
-      make("p", "The Holdspace app on this device was closed, so this page can do nothing more. Your groups and messages are safe on this device, locked with your passphrase."),
-      make("p", "To come back, start Holdspace again: it opens a new page."),
+      make("h1", say("Holdspace is closed")),
+      make("p", say("The Holdspace app on this device was closed, so this page can do nothing more. Your groups and messages are safe on this device, locked with your passphrase.")),
+      make("p", say("To come back, start Holdspace again: it opens a new page.")),
       help
     );
-    document.title = "Closed · Holdspace";
+    document.title = say("Closed · Holdspace");
     body.replaceChildren(header, main);  // no words of any conversation are left on screen
     main.focus();
   }
@@ -161,7 +172,7 @@
           const before = part.querySelectorAll("li").length;
           if (!mergeList(part, next)) { part.innerHTML = next.innerHTML; }
           const after = part.querySelectorAll("li").length;
-          if (part.id === "messages" && after > before) { announce.textContent = "New in the conversation."; }
+          if (part.id === "messages" && after > before) { announce.textContent = say("New in the conversation."); }
         });
       })
       .catch(function () { /* the next change will try again */ })
@@ -202,7 +213,7 @@
       refresh();
     }
     remind(data.soon);  // a date already reminded of leaves the minute to the message
-    (data.new || []).forEach(function (g) { notice(g.g, "New message in " + g.name); });
+    (data.new || []).forEach(function (g) { notice(g.g, say("New message in {group}", { group: g.name })); });
   });
   events.addEventListener("soon", function (event) {
     if (live) { remind(JSON.parse(event.data).soon); }
@@ -213,7 +224,7 @@
   });
   events.addEventListener("error", function () {
     if (live) {
-      showStatus("offline", "The Holdspace app on this device is not responding. Start it again to send and receive.");
+      showStatus("offline", say("The Holdspace app on this device is not responding. Start it again to send and receive."));
       body.dataset.connection = "app-stopped";
     }
     probe();

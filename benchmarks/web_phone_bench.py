@@ -86,6 +86,8 @@ def phone_side(web: Any, link: str, say: Any, messages: int) -> dict[str, Any]:
             page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
             page.get_by_label("Type it again").fill(PASSPHRASE)
             page.get_by_role("button", name="Join the group").click()
+            page.get_by_role("heading", name="Your recovery key").wait_for(timeout=60_000)  # shown once
+            page.get_by_role("button", name="I have written them down").click()
             page.get_by_role("heading", name="Your group").wait_for()
             say("warm-up")  # the facilitator's client rekeys to the newcomer with its first message
             page.locator("#messages li", has_text="warm-up").wait_for()

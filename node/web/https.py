@@ -132,7 +132,9 @@ class HttpsServer:
                 await self._websocket(conn, stream, event, address)
                 return
             await self._drain_body(conn, stream)
-            await self._send(conn, stream, self.site.respond(event.method.decode("ascii", "replace"), target))
+            accept = b", ".join(value for name, value in event.headers if name == b"accept-encoding")
+            method = event.method.decode("ascii", "replace")
+            await self._send(conn, stream, self.site.respond(method, target, accept.decode("ascii", "replace")))
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             try:

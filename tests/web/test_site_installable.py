@@ -73,3 +73,32 @@ def test_a_page_naming_a_missing_manifest_or_icon_does_not_start(tmp_path: Path,
     with pytest.raises(WebError) as err:
         load(foreign)
     assert err.value.code == "web.integrity"
+
+
+def test_text_files_go_gzip_compressed_to_a_browser_that_accepts_it(tmp_path: Path) -> None:
+    """A phone on a slow connection fetches the compressed bytes; they decode to exactly the file the
+    page pins by its integrity hash. A client that does not accept gzip gets the file as it is."""
+    import gzip
+
+    from holdspace.node.web.site import accepts_gzip, sri
+
+    bundle = b'"use strict";' + b"".join(b"console.log(%d);" % i for i in range(2000)) + b"\n"
+    site = load(page_for(tmp_path / "big", bundle))
+    page = site.respond("GET", "/").body.decode()
+    script = page.split('src="', 1)[1].split('"', 1)[0]
+    pinned = page.split(f'src="{script}" integrity="', 1)[1].split('"', 1)[0]
+    plain = site.respond("GET", script)
+    packed = site.respond("GET", script, "gzip, deflate, br")
+    assert "content-encoding" not in dict(plain.headers) and dict(plain.headers)["vary"] == "accept-encoding"
+    headers = dict(packed.headers)
+    assert headers["content-encoding"] == "gzip" and headers["vary"] == "accept-encoding"
+    assert int(headers["content-length"]) == len(packed.body) < len(plain.body)
+    assert gzip.decompress(packed.body) == plain.body and sri(gzip.decompress(packed.body)) == pinned
+    assert site.respond("HEAD", script, "gzip").body == b""
+    assert "content-encoding" not in dict(site.respond("GET", "/icon-192.png", "gzip").headers)  # not text
+    for header, ok in [
+        ("gzip", True), ("GZIP;q=0.5", True), ("x-gzip", True), ("*", True), ("br, *;q=0.1", True),
+        ("", False), ("br", False), ("gzip;q=0", False), ("gzip;q=0, *", False), ("gzip;q=zero", False),
+        ("identity", False),
+    ]:  # fmt: skip
+        assert accepts_gzip(header) is ok, header

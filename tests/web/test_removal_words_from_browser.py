@@ -29,7 +29,9 @@ const at = { groupId: h(i.group), remover: h(i.remover), seq: BigInt(i.seq) };
 const target = { key: h(i.target[0]), x25519: h(i.target[1]) };
 const readers = i.readers.map(([k, x]) => ({ key: h(k), x25519: h(x) }));
 const sealed = hs.sealRemovalWords(at, target, readers, { note: i.note, reason: i.reason });
-const payload = hs.encodeControlPayload({ kind: "remove", deps: [h(i.dep)], target: target.key, cut: 3n, ban: false, ...sealed });
+const payload = hs.encodeControlPayload(
+  { kind: "remove", deps: [h(i.dep)], target: target.key, cut: 3n, ban: false, ...sealed },
+);
 const refused = [];
 for (const words of [{ note: i.long, reason: null }, { note: null, reason: i.long }]) {
   try {

@@ -9,9 +9,13 @@ messages and a new one. axe-core finds no violation on any screen, and no phone 
 Run once over WebTransport and once over the WebSocket fallback (the browser without WebTransport, as
 ``test_browser_transport.py`` forces it).
 
-The founder, Fay, is the Python client library: the browser does not make invites or remove members
-yet, so she makes the invite links and removes the member, and she reads the check-in and the report
-(which are sealed to the facilitators)."""
+The facilitator, Fran, does her part from her laptop's browser: she makes the invite link the phones
+open (read from her Invite screen), reads the check-in and the report on her Check-ins and Reports
+screens, and removes the member who reported from Members, asked first, with a kind note (which the
+removed phone shows, with no message box and no "Reply" left) and a reason for the facilitators. The
+founder, Fay, is the Python client library: she only creates the group, invites Fran as a
+facilitator and writes two messages; at the end she reads the group as the reference implementation
+does (the removal applied to the reporter, its reason opens for her)."""
 
 from __future__ import annotations
 
@@ -28,10 +32,11 @@ import trio
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from holdspace.clients.moderation import removal_reasons
 from holdspace.clients.participant import Participant
-from holdspace.protocol import kinds
 from holdspace.protocol.address import InviteLink, InviteToken
 from holdspace.protocol.content import CheckIn, Report, Text
+from holdspace.protocol.labels import label
 from tests.app.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import AXE_OPTIONS, LAPTOP, PHONE
 from tests.node.conftest import session
@@ -46,6 +51,8 @@ AFTER = "Cat has left the group"
 BACK = "good to see you back, Ana"
 RESTORED = "restored and here again"
 TITLE = "Thursday circle"
+NOTE = "Take care of yourself. The helpline on the group's page is open every night."
+REASON = "asked to leave after a talk with the facilitators"
 LONDON = ZoneInfo("Europe/London")
 MADRID = "Europe/Madrid"  # where the phones are: each reads times in its own zone
 
@@ -130,9 +137,12 @@ def say(page: Page, text: str, warning: str | None = None) -> None:
     page.get_by_role("button", name="Send", exact=True).click()
 
 
-def journey(
-    web: WebNode, links: dict[str, str], fay: Callable[..., Any], *, without_webtransport: bool
-) -> dict[str, Any]:
+def tool(page: Page, name: str) -> None:
+    """Opens one of the facilitator's tools from her page's navigation."""
+    page.get_by_role("navigation", name="Facilitator tools").get_by_role("link", name=name).click()
+
+
+def journey(web: WebNode, fran_link: str, fay: Callable[..., Any], *, without_webtransport: bool) -> dict[str, Any]:
     screens = Screens("websocket" if without_webtransport else "webtransport")
     problems: list[str] = []
     out: dict[str, Any] = {}
@@ -141,11 +151,19 @@ def journey(
         ana_ctx, ana = person(browser, problems, without_webtransport=without_webtransport)
         ben_ctx, ben = person(browser, problems, without_webtransport=without_webtransport)
         cat_ctx, cat = person(browser, problems, without_webtransport=without_webtransport)
-        # Joining by link: each sees its recovery key once.
-        join(fran, links["fran"], "fran's long passphrase", None)
-        words = join(ana, links["ana"], "ana's long passphrase", screens)
-        join(ben, links["ben"], "ben's long passphrase", None)
-        join(cat, links["cat"], "cat's long passphrase", None)
+        # Joining by link: Fran by Fay's; the phones by the one Fran's page makes; each sees its
+        # recovery key once.
+        join(fran, fran_link, "fran's long passphrase", None)
+        tool(fran, "Invite someone")
+        fran.get_by_label("How many people may use it").fill("3")
+        fran.get_by_role("button", name="Make an invite").click()
+        fran.get_by_role("heading", name="Your invite is ready").wait_for()
+        link = fran.get_by_role("textbox", name="Invite link").input_value()
+        out["link"] = link
+        fran.get_by_role("link", name="Back to the conversation").click()
+        words = join(ana, link, "ana's long passphrase", screens)
+        join(ben, link, "ben's long passphrase", None)
+        join(cat, link, "cat's long passphrase", None)
         out["words"] = words
         out["transport"] = ana.evaluate(
             "async () => (await (await import('/holdspace.js')).openChannel("
@@ -217,10 +235,34 @@ def journey(
         reported.get_by_text("Report this message").click()
         reported.get_by_label("What is wrong with it? (optional)").fill("this worried me")
         reported.get_by_role("button", name="Send report").click()
-        out["read"] = fay("read_support")
-        # Removal: Fay removes the member who reported (by the report's author); Cat reads nothing new.
-        fay("remove_reporter")
+        # Fran reads the check-in and the report on her screens.
+        out["ben_label"] = message(fran, "Content warning: loss").locator("strong").inner_text()
+        tool(fran, "Check-ins")
+        checkin = fran.locator("#checkins li").first
+        checkin.get_by_text("Low mood (2 of 5)").wait_for()
+        out["checkin"] = checkin.inner_text()
+        tool(fran, "Reports (1 open)")
+        card = fran.locator("#reports li").first
+        card.get_by_text("this worried me").wait_for()
+        out["report"] = card.inner_text()
+        reporter = card.locator("strong").first.inner_text()  # who reported: Cat
+        out["reporter"] = reporter
+        # Removal: Fran removes the member who reported, asked first, with a note and a reason; Cat
+        # reads the note and nothing new, and has no message box or "Reply" left.
+        tool(fran, "Members")
+        fran.get_by_role("button", name=f"Remove {reporter}", exact=True).click()
+        fran.get_by_label(f"A kind note for {reporter} (optional)").fill(NOTE)
+        fran.get_by_label("The reason, for the facilitators (optional)").fill(REASON)
+        screens.check(fran, "remove-with-note", LAPTOP["width"])
+        fran.get_by_role("button", name=f"Yes, remove {reporter}").click()
+        fran.get_by_text(f"{reporter} was removed.").wait_for()
+        fran.get_by_role("link", name="Back to the conversation").click()
         cat.get_by_text("You are no longer a member of this group.").wait_for()
+        out["cat_note"] = cat.locator("#removal-note").inner_text()
+        out["cat_can_write"] = [
+            cat.get_by_role("button", name="Reply").count(),
+            cat.get_by_label("Your message", exact=True).is_visible(),
+        ]
         screens.check(cat, "removed")
         say(ana, AFTER)
         message(ben, AFTER).wait_for()
@@ -279,35 +321,19 @@ async def test_a_facilitator_and_three_phones_live_a_group_from_join_to_recovery
     async with web_node(tmp_path, bundle) as web, session(web.address) as s:
         fay = Participant.create(tmp_path / "fay", "pass fay", web.address)
         group = await fay.create_group(s, TITLE)
-        links = {}
-        for name in ("fran", "ana", "ben", "cat"):
-            role = "facilitator" if name == "fran" else "member"
-            links[name] = str(InviteLink(web.web.origin, InviteToken.parse(await fay.invite(s, group, role=role))))
-        removed: list[bytes] = []
+        fran_link = str(InviteLink(web.web.origin, InviteToken.parse(await fay.invite(s, group, role="facilitator"))))
 
-        async def step(name: str, *args: Any) -> Any:
-            if name == "say":
-                await fay.send(s, group, args[0])
-                return None
-            await fay.sync(s, group)
-            if name == "read_support":  # until the check-in and the report have reached her
-                with trio.fail_after(20):
-                    while not all(any(isinstance(m.content, t) for m in group.messages) for t in (CheckIn, Report)):
-                        await trio.sleep(0.1)
-                        await fay.sync(s, group)
-            if name == "remove_reporter":
-                author = next(m.author for m in group.messages if isinstance(m.content, Report))
-                removed.append(author)
-                await fay.remove_member(s, group, author)
-                return None
-            return [(m.author.hex(), m.kind, m.content) for m in group.messages]
+        async def step(name: str, *args: Any) -> None:
+            assert name == "say"
+            await fay.send(s, group, args[0])
 
         with trio.fail_after(240):
             out = await trio.to_thread.run_sync(
                 lambda: journey(
-                    web, links, lambda *a: trio.from_thread.run(step, *a), without_webtransport=without_webtransport
+                    web, fran_link, lambda *a: trio.from_thread.run(step, *a), without_webtransport=without_webtransport
                 )
             )
+        await fay.sync(s, group)
 
     assert not out["problems"], out["problems"]
     assert not out["reports"], "\n".join(out["reports"])
@@ -319,11 +345,25 @@ async def test_a_facilitator_and_three_phones_live_a_group_from_join_to_recovery
     assert out["piece_above_composer"] == "write-h"  # the talking piece line sits just above the composer
     assert out["dates_left"] == [TITLE, TITLE]  # one date of three cancelled, the others kept
     assert out["first_still"] == "true"  # the answer to the first date stayed
-    read = out["read"]
-    assert any(k == kinds.DIRECT and isinstance(c, CheckIn) and c.mood == 2 for _, k, c in read)
-    assert [c.reason for _, k, c in read if k == kinds.DIRECT and isinstance(c, Report)] == ["this worried me"]
-    assert any(isinstance(c, Text) and c.body == ANA for _, _, c in read)
-    assert removed and removed[0] != fay.pseudonym(group).public_key  # a member, not Fay
-    assert out["cat_read_after"] == []  # the removed member read nothing new
+    # Fran's link: at the node's web origin, for this group
+    assert out["link"].startswith(web.web.origin + "/join#hsinvite:")
+    assert InviteLink.parse(out["link"]).token.group_id == group.group_id
+    # Fran read the check-in (Ben's, its low mood flagged) and the report (Ben's words, Cat's reason)
+    assert out["ben_label"] in out["checkin"] and "Mood: 2 of 5" in out["checkin"], out["checkin"]
+    assert "this worried me" in out["report"] and out["ben_label"] in out["report"], out["report"]
+    # the group as the reference implementation reads it: the check-in and the report were sealed
+    # to the facilitators; the member removed is the one who reported, its reason opens for Fay
+    checkins = [m for m in group.messages if isinstance(m.content, CheckIn)]
+    reports = [m for m in group.messages if isinstance(m.content, Report)]
+    assert [m.content.mood for m in checkins] == [2] and [label(m.author) for m in checkins] == [out["ben_label"]]
+    assert [m.content.reason for m in reports] == ["this worried me"]
+    cat_key = reports[0].author
+    assert label(cat_key) == out["reporter"] and cat_key not in group.state.members
+    assert any(isinstance(m.content, Text) and m.content.body == ANA for m in group.messages)
+    assert list(removal_reasons(group).values()) == [REASON]
+    # the removed member reads the note sealed to it, cannot write, and read nothing new
+    assert NOTE in out["cat_note"] and "only you can read it" in out["cat_note"]
+    assert out["cat_can_write"] == [0, False]
+    assert out["cat_read_after"] == []
     assert out["left_after_clearing"] == [0, 0, 0]  # no database, cache or service worker was left
     assert out["restored_mine"] == "You"  # the restored identity is the same member

@@ -37,8 +37,8 @@ import { t, tn } from "./i18n.js";
 import { label } from "./labels.js";
 import { profileName } from "./notify.js";
 import type { Conversation } from "./participant.js";
-import { removalWords } from "./removal.js";
-import { checkinRecipients, moderationLog } from "./support.js";
+import { MAX_REMOVAL_WORDS, removalWords, sealRemovalWords, wordsBytes } from "./removal.js";
+import { checkinRecipients, moderationLog, recipientsWithRole } from "./support.js";
 
 export const ROLES: readonly Role[] = ["member", "moderator", "facilitator"];
 /** The bounds the local app offers: people per invite, and days it stays valid. */
@@ -118,7 +118,8 @@ export function checkinAudience(g: GroupState, me: Uint8Array): string {
 
 /**
  * Publishes one control entry of this member: `build` makes its payload on the group state as held
- * when its turn comes, or null if there is nothing to publish any more (then this resolves null);
+ * when its turn comes (and the seq the entry will have), or null if there is nothing to publish any
+ * more (then this resolves null);
  * it is called again, on the newer state, after a `group.stale_deps` refusal, at most three times; it
  * is signed at the next position of this member's log and published through the conversation's
  * session, between two flushes of the outbox. Once acknowledged it is this member's log head and the
@@ -126,7 +127,7 @@ export function checkinAudience(g: GroupState, me: Uint8Array): string {
  * `web.unreachable` before `connect`, or while an item of the outbox holds a signed entry not yet
  * acknowledged (that position is taken); a node's refusal is thrown as it is.
  */
-export function publishControl(conv: Conversation, kind: bigint, build: (g: GroupState) => Uint8Array | null): Promise<Entry | null> {
+export function publishControl(conv: Conversation, kind: bigint, build: (g: GroupState, seq: bigint) => Uint8Array | null): Promise<Entry | null> {
   const p = conv.participant;
   return p.outbox.exclusive(async () => {
     const link = conv.session;
@@ -137,7 +138,7 @@ export function publishControl(conv: Conversation, kind: bigint, build: (g: Grou
     const seed = p.pseudonym(conv.record).ed25519Seed;
     for (let attempt = 1; ; attempt++) {
       const head = conv.head();
-      const payload = build(conv.client.state);
+      const payload = build(conv.client.state, head.seq + 1n);
       if (payload === null) return null;
       const entry = createEntry(seed, { group: conv.record.groupId, seq: head.seq + 1n, prev: head.prev, timeMs: BigInt(p.clock()), kind, payload });
       try {
@@ -157,6 +158,12 @@ export function publishControl(conv: Conversation, kind: bigint, build: (g: Grou
       return entry;
     }
   });
+}
+
+/** A removal's optional words: a kind note for the removed person, a reason for the facilitators. */
+export interface RemovalWordsChoice {
+  readonly note?: string | null;
+  readonly reason?: string | null;
 }
 
 /** What a facilitator chooses for an invite, as the local app offers it. */
@@ -466,14 +473,34 @@ export class Facilitation {
   /**
    * Removes `target` (a ban too, if `ban`): a remove entry (12.3) whose cut is the last entry of the
    * target's log this member holds, then a rekey to the members left (13.1), so nothing written
-   * from then on opens for the removed member. Checked: `target` is a member (`client.not_member`);
-   * 12.5 lets this member remove it (`group.forbidden`).
+   * from then on opens for the removed member. `words.note`, if given, is sealed to the target only
+   * (a kind note it reads on its page); `words.reason` to the current facilitators and this member
+   * (read in the moderation log); empty words are left out. Checked: `target` is a member
+   * (`client.not_member`); 12.5 lets this member remove it (`group.forbidden`); each of the words
+   * is at most `MAX_REMOVAL_WORDS` bytes (`group.malformed_payload`), before anything is sent.
    */
-  async remove(target: Uint8Array, ban = false): Promise<void> {
+  async remove(target: Uint8Array, ban = false, words: RemovalWordsChoice = {}): Promise<void> {
     if (roleOf(this.g, target) === null) fail("client.not_member", "that person is not a member of the group");
     if (!mayRemove(this.g, this.conv.self, target)) fail("group.forbidden", "your role does not allow removing that member");
+    const note = words.note?.trim() || null;
+    const reason = words.reason?.trim() || null;
+    for (const [text, what] of [[note, "note"], [reason, "reason"]] as const)
+      if (text !== null && wordsBytes(text) > MAX_REMOVAL_WORDS) fail("group.malformed_payload", `a removal's ${what} is at most ${MAX_REMOVAL_WORDS} bytes of text`);
     const cut = this.conv.client.head(target)?.seq ?? 0n;
-    await publishControl(this.conv, CONTROL_KIND.remove, (g) => encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban, note: null, reason: null }));
+    const groupId = this.conv.record.groupId;
+    const me = this.conv.self;
+    await publishControl(this.conv, CONTROL_KIND.remove, (g, seq) => {
+      let sealed: { note: Uint8Array | null; reason: Uint8Array | null } = { note: null, reason: null };
+      if (note !== null || reason !== null) {
+        const x = g.state.x25519.get(toHex(target));
+        if (x === undefined) return fail("client.not_member", "that person is not a member of the group");
+        const readers = recipientsWithRole(g, ["facilitator"]);
+        const mine = g.state.x25519.get(toHex(me));
+        if (!readers.some((r) => toHex(r.key) === toHex(me)) && mine !== undefined) readers.push({ key: me, x25519: mine.key });
+        sealed = sealRemovalWords({ groupId, remover: me, seq }, { key: target, x25519: x.key }, readers, { note, reason });
+      }
+      return encodeControlPayload({ kind: "remove", deps: g.headIds(), target, cut, ban, ...sealed });
+    });
     await this.rekeyIfUnclean();
   }
 

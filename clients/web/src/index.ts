@@ -30,6 +30,7 @@ export * from "./deletion.js";
 export * from "./credentials.js";
 export * from "./keyring.js";
 export * from "./support.js";
+export * from "./removal.js";
 export * from "./invite_payloads.js";
 export * from "./group_client.js";
 export * from "./invite.js";

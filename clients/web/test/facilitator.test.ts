@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { equalBytes, toHex } from "../src/bytes.js";
-import { CONTROL_KIND } from "../src/control.js";
-import { decodeEntry } from "../src/entry.js";
+import { CONTROL_KIND, type Remove } from "../src/control.js";
+import { decodeEntry, type Entry } from "../src/entry.js";
 import { HoldspaceError } from "../src/errors.js";
 import { checkinAudience, Facilitation, mayRedact, mayRemove } from "../src/facilitator.js";
 import { GroupClient } from "../src/group_client.js";
@@ -17,6 +17,7 @@ import { encodeInviteToken, parseInvite } from "../src/invite.js";
 import { KeyStore } from "../src/keystore.js";
 import { label } from "../src/labels.js";
 import { Conversation, Participant } from "../src/participant.js";
+import { removalNotice, type RemovalWords, removalWords } from "../src/removal.js";
 import { CHEAP, type Joined, NODE, ORIGIN, PASS, type World, catchUp, fayWrites, joinBy as join, tick, world as makeWorld } from "./group_world.js";
 
 const DAY = 86_400_000;
@@ -124,6 +125,42 @@ test("a removed member reads nothing written after the removal; the group moves 
   assert.equal(gone.status, "gone");
   assert.ok(!gone.messages.some((m) => m.text === "After the removal"));
   assert.equal(await code(f.fac.remove(pat!.conv.self)), "client.not_member");
+});
+
+test("a removal's words: the kind note opens for the removed member only, the reason for the facilitators; too long is refused before sending", async () => {
+  const { w, f } = await withFacilitator();
+  const [pat, sam] = await newcomers(w, f, 2);
+  const before = w.node.by(f.conv.self).length;
+  const long = "é".repeat(501); // 501 characters, 1002 bytes of UTF-8
+  assert.equal(await code(f.fac.remove(pat!.conv.self, false, { note: long })), "group.malformed_payload");
+  assert.equal(await code(f.fac.remove(pat!.conv.self, false, { reason: long })), "group.malformed_payload");
+  assert.equal(w.node.by(f.conv.self).length, before); // nothing was sent
+  const note = "Take care. The helpline is open every night.\nYou are welcome back later.";
+  await f.fac.remove(pat!.conv.self, false, { note, reason: "  repeated cruel messages  " });
+  catchUp(w);
+  const removal = w.node.by(f.conv.self).at(-2)!;
+  assert.equal(removal.kind, CONTROL_KIND.remove);
+  assert.equal(w.fay.state.outcome(removal.id), null); // it applies under 12.5
+  const held = (id: Uint8Array): { entry: Entry; p: Remove } => {
+    const slot = w.fay.state.slotOf(id)!;
+    return { entry: w.fay.state.entryOfSlot(slot), p: w.fay.state.payloadOfSlot(slot) as Remove };
+  };
+  const r = held(removal.id);
+  const opened = (p: Person): RemovalWords => removalWords(w.b.groupId, r.entry, r.p, p.conv.self, p.me.pseudonym(p.conv.record).x25519Secret);
+  assert.deepEqual(opened(pat!), { note, reason: null }); // the removed member reads the note only
+  assert.deepEqual(opened(f), { note: null, reason: "repeated cruel messages" }); // the remover the reason, trimmed
+  assert.deepEqual(opened(sam!), { note: null, reason: null }); // another member reads neither
+  await tick();
+  const notice = removalNotice(pat!.conv.client.state, pat!.conv.record.groupId, pat!.conv.self, pat!.me.pseudonym(pat!.conv.record).x25519Secret);
+  assert.deepEqual([notice?.note, notice?.ban, notice && equalBytes(notice.by, f.conv.self)], [note, false, true]);
+  assert.equal(removalNotice(sam!.conv.client.state, sam!.conv.record.groupId, sam!.conv.self, sam!.me.pseudonym(sam!.conv.record).x25519Secret), null);
+  assert.equal(f.fac.moderationLog().lines[0]!.reason, "repeated cruel messages");
+  // without words: neither field is sent
+  await f.fac.remove(sam!.conv.self, false, { note: "   ", reason: "" });
+  catchUp(w);
+  const plain = w.node.by(f.conv.self).at(-2)!;
+  const { p } = held(plain.id);
+  assert.deepEqual([p.kind, p.note, p.reason], ["remove", null, null]);
 });
 
 test("a report is verified and acted on from itself: removed for everyone, its author removed, resolved, kept across a reload", async () => {

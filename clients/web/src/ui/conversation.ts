@@ -7,6 +7,7 @@
 import { REACTIONS, type Reaction } from "../content.js";
 import { checkinAudience } from "../facilitator.js";
 import { reply } from "../member_actions.js";
+import { removalNotice } from "../removal.js";
 import type { Conversation, ShownMessage } from "../participant.js";
 import { People } from "../people.js";
 import { authorText, lookalikeWarning, messageActions, replyQuote } from "./corrections.js";
@@ -34,6 +35,11 @@ export class ConversationScreen {
   private readonly status: HTMLElement;
   /** "You can read, but not write here until …" while this member is muted (12.6). */
   private readonly muted: HTMLElement;
+  /** For a removed member: the kind note the remover sealed to it (12.3), if any. */
+  private readonly removal: HTMLElement;
+  /** This member can write to the group now (a member, or one still joining or waiting for keys;
+   * not muted, not removed): otherwise no message box and no "Reply". */
+  private canWrite = true;
   private form: HTMLFormElement | null = null;
   private muteTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pending: HTMLUListElement;
@@ -55,11 +61,13 @@ export class ConversationScreen {
     this.list = el(doc, "ol", undefined, { id: "messages", "aria-labelledby": "messages-h" });
     this.status = el(doc, "p", undefined, { role: "status", id: "conversation-status" });
     this.muted = el(doc, "p", undefined, { role: "status", id: "mute-notice" });
+    this.removal = el(doc, "div", undefined, { id: "removal-note" });
+    this.removal.hidden = true;
     this.pending = el(doc, "ul", undefined, { "aria-label": t("Waiting to be sent") });
     this.alert = el(doc, "div", undefined, { role: "alert" });
     this.lookalike = el(doc, "p", undefined, { role: "status", id: "lookalike-warning" });
     this.replying = el(doc, "div", undefined, { id: "replying" });
-    main.replaceChildren(el(doc, "h1", t("Your group")), this.status, this.muted, this.lookalike, el(doc, "h2", t("Messages"), { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
+    main.replaceChildren(el(doc, "h1", t("Your group")), this.status, this.removal, this.muted, this.lookalike, el(doc, "h2", t("Messages"), { id: "messages-h" }), this.list, this.pending, this.alert, this.composer(), this.checkin());
     main.dataset["screen"] = "conversation";
     doc.title = t("Your group · Holdspace");
     conv.onChange = () => this.update();
@@ -162,14 +170,37 @@ export class ConversationScreen {
 
   /** While this member is muted: the notice, and no message box (the outbox would hold words every
    * host refuses); drawn again when the mute ends. */
-  private showMute(member: boolean): void {
+  private showMute(member: boolean): boolean {
     const now = this.conv.participant.clock();
     const until = member ? this.conv.client.state.mutedUntil(this.conv.self, BigInt(now)) : null;
     const text = until === null ? "" : t("You can read, but not write here until {when}.", { when: new Date(Number(until)).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) });
     if (this.muted.textContent !== text) this.muted.textContent = text;
-    if (this.form !== null) this.form.hidden = until !== null;
     if (this.muteTimer !== null) clearTimeout(this.muteTimer);
     this.muteTimer = until === null ? null : setTimeout(() => this.update(), Math.min(Number(until) - now + 500, 2 ** 31 - 1));
+    return until !== null;
+  }
+
+  /** For a removed member, the note sealed to it by the remover (12.3), opened once it is shown. */
+  private showRemoval(gone: boolean): void {
+    if (!gone || !this.removal.hidden) return;
+    const c = this.conv;
+    const notice = removalNotice(c.client.state, c.record.groupId, c.self, c.participant.pseudonym(c.record).x25519Secret);
+    if (notice === null || notice.note === null) return;
+    const figure = el(this.doc, "figure", undefined, { class: "note-for-you" });
+    const words = el(this.doc, "blockquote", notice.note);
+    words.style.whiteSpace = "pre-wrap";
+    figure.append(el(this.doc, "figcaption", t("A note for you from the facilitators (only you can read it):")), words);
+    this.removal.replaceChildren(figure);
+    this.removal.hidden = false;
+  }
+
+  /** Shows or hides the message box and every "Reply" as this member can write or not. */
+  private setWriting(can: boolean): void {
+    if (this.form !== null) this.form.hidden = !can;
+    if (can === this.canWrite) return;
+    this.canWrite = can;
+    if (!can) this.setReply(null);
+    for (const b of this.list.querySelectorAll<HTMLButtonElement>("button.reply")) b.hidden = !can;
   }
 
   update(): void {
@@ -181,7 +212,9 @@ export class ConversationScreen {
     this.help.pinned = v.pin;
     const status = this.statusText();
     if (this.status.textContent !== status) this.status.textContent = status;
-    this.showMute(v.status === "member");
+    const muted = this.showMute(v.status === "member");
+    this.showRemoval(v.status === "gone");
+    this.setWriting(v.status !== "gone" && !muted);
     for (const m of v.messages) {
       let s = this.shown.get(m.id);
       const drawn = drawnFrom(m, authorText(people, m), replyQuote(this.doc, people, m)?.textContent ?? null);
@@ -253,7 +286,9 @@ export class ConversationScreen {
       reactions.set(r, b);
       group.append(b, doc.createTextNode(" "));
     }
-    li.append(group, messageActions(doc, this.conv, m, () => this.setReply(m), (act, sentence) => this.attempt(act, sentence)));
+    const actions = messageActions(doc, this.conv, m, () => this.setReply(m), (act, sentence) => this.attempt(act, sentence));
+    for (const b of actions.querySelectorAll<HTMLButtonElement>("button.reply")) b.hidden = !this.canWrite;
+    li.append(group, actions);
     if (!m.mine) li.append(this.reportForm(m));
     return { li, reactions, drawn };
   }

@@ -40,12 +40,13 @@ export function replyQuote(doc: Document, people: People, m: ShownMessage): HTML
   return q;
 }
 
-/** What a message offers besides reactions and reporting: "Reply" to any, and for one's own
- * "Correct" (within 15 minutes) and "Remove for everyone", asking first. `run` shows a failure. */
+/** What a message offers besides reactions and reporting: "Reply" to any (class `reply`: the
+ * conversation hides it while this member cannot write), and for one's own "Correct" (within 15
+ * minutes) and "Remove for everyone", asking first. `run` shows a failure. */
 export function messageActions(doc: Document, conv: Conversation, m: ShownMessage, onReply: () => void, run: (act: () => Promise<void>, sentence: string) => void): HTMLElement {
   const box = el(doc, "div", undefined, { class: "message-actions" });
   const buttons = el(doc, "p");
-  const replyButton = el(doc, "button", t("Reply"), { type: "button" });
+  const replyButton = el(doc, "button", t("Reply"), { type: "button", class: "reply" });
   replyButton.addEventListener("click", onReply);
   buttons.append(replyButton);
   box.append(buttons);

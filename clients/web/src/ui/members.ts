@@ -2,11 +2,15 @@
  * "Members", for moderators and facilitators: every member with its four-word label (17.14) and its
  * role from the group's state, whether it is muted and until when, and, where 12.5 allows it,
  * "Mute for…" (an hour, a day or a week, as the local app offers) or "Unmute", "Remove" and "Remove
- * and ban", each asking first in plain words what will happen. The removed member gets no key of
+ * and ban", each asking first in plain words what will happen (a removal offering an optional kind
+ * note for the removed person and an optional reason for the facilitators, each at most
+ * `MAX_REMOVAL_WORDS` bytes, checked before sending). The removed member gets no key of
  * what is written afterwards (the removal is followed by a rekey, facilitator.ts).
  */
 import { type Facilitation, type MemberView, MUTE_MINUTES } from "../facilitator.js";
-import { el, showProblem } from "./dom.js";
+import { HoldspaceError } from "../errors.js";
+import { MAX_REMOVAL_WORDS, wordsBytes } from "../removal.js";
+import { el, field, showProblem } from "./dom.js";
 import type { ToolScreen } from "./facilitation.js";
 import { formatDateTime, msg, t } from "../i18n.js";
 
@@ -66,7 +70,10 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
     const yes = el(doc, "button", ban ? t("Yes, remove and ban {who}", { who: m.label }) : t("Yes, remove {who}", { who: m.label }), { type: "button", class: "danger" });
     const no = el(doc, "button", t("Keep them"), { type: "button" });
     const question = el(doc, "p", sentence, { tabindex: "-1" });
-    confirm.replaceChildren(question, yes, no);
+    const short = m.hex.slice(0, 16);
+    const note = wordsField(doc, `remove-note-${short}`, t("A kind note for {name} (optional)", { name: m.label }), t("Only {name} can read it, on their page. For example, where else they might find support. At most {max} characters.", { name: m.label, max: MAX_REMOVAL_WORDS }));
+    const reason = wordsField(doc, `remove-reason-${short}`, t("The reason, for the facilitators (optional)"), t("Only the facilitators can read it, in the moderation log. At most {max} characters.", { max: MAX_REMOVAL_WORDS }));
+    confirm.replaceChildren(question, note.wrap, reason.wrap, yes, no);
     confirm.hidden = false;
     actions.hidden = true;
     question.focus();
@@ -75,10 +82,16 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
       actions.hidden = false;
     });
     yes.addEventListener("click", () => {
-      yes.disabled = true;
       alert.replaceChildren();
+      const long = [note, reason].find((w) => wordsBytes(w.box.value.trim()) > MAX_REMOVAL_WORDS);
+      if (long !== undefined) {
+        showProblem(doc, alert, t("That is too long: write at most {max} characters (fewer with accents or emoji).", { max: MAX_REMOVAL_WORDS }), new HoldspaceError("group.malformed_payload", "a removal's words are too long"));
+        long.box.focus();
+        return;
+      }
+      yes.disabled = true;
       fac
-        .remove(m.key, ban)
+        .remove(m.key, ban, { note: note.box.value, reason: reason.box.value })
         .then(() => {
           status.textContent = ban ? t("{who} was removed and may not come back.", { who: m.label }) : t("{who} was removed.", { who: m.label });
         })
@@ -95,6 +108,15 @@ function row(doc: Document, fac: Facilitation, m: MemberView, status: HTMLElemen
   actions.append(remove, ban);
   li.append(actions, confirm);
   return li;
+}
+
+/** A text box for a removal's optional words, labelled, with a hint of who reads them and the limit
+ * (the box stops at `MAX_REMOVAL_WORDS` characters; the bytes are checked before sending). */
+function wordsField(doc: Document, id: string, label: string, hint: string): { wrap: HTMLElement; box: HTMLTextAreaElement } {
+  const box = el(doc, "textarea", undefined, { rows: "2", maxlength: String(MAX_REMOVAL_WORDS), "aria-describedby": `${id}-hint` });
+  const wrap = field(doc, id, label, box);
+  wrap.append(el(doc, "span", hint, { id: `${id}-hint`, class: "hint" }));
+  return { wrap, box };
 }
 
 /** "Mute {label} for…" (then the length and a question in plain words), or "Unmute {label}" for a

@@ -13,7 +13,7 @@
  */
 import type { GroupAbout } from "../about.js";
 import type { Admission } from "../frames.js";
-import { t } from "../i18n.js";
+import { t, tParts } from "../i18n.js";
 import { parseOperatorToken } from "../operator_token.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
 
@@ -36,8 +36,8 @@ export function contactElement(doc: Document, contact: string): HTMLElement {
 /** A paragraph telling how to reach the node's operator, or null if the node gave no contact. */
 function contactParagraph(doc: Document, contact: string | null): HTMLElement | null {
   if (contact === null) return null;
-  const p = el(doc, "p", t("To reach the operator of this community node: "), { "data-role": "operator-contact" });
-  p.append(contactElement(doc, contact));
+  const p = el(doc, "p", undefined, { "data-role": "operator-contact" });
+  p.append(...tParts("To reach the operator of this community node: {contact}", { contact: contactElement(doc, contact) }));
   return p;
 }
 

@@ -106,16 +106,16 @@ def journey(web: WebNode, thursday: str, py: Callable[..., Any]) -> dict[str, An
             out["evening_after"] = page.locator("#messages li").all_inner_texts()
             open_group(page, "Thursday circle")
             page.locator("#messages li", has_text="Later on Thursday").wait_for(timeout=30_000)
-            # 5. A node whose operator lets nobody start groups: said in plain words, the code behind Details
+            # 5. A node whose operator lets nobody start groups (its version-3 hello says so): said in
+            # plain words before anything is typed, with the operator's contact as a link
             py("close_node")
             page.get_by_role("navigation", name="This group").get_by_role("button", name="Your groups").click()
             page.get_by_role("button", name="Start a group").click()
-            page.get_by_label("The group's name").fill("Night circle")
-            page.get_by_role("button", name="Start the group").click()
-            refusal = page.get_by_role("alert")
-            refusal.get_by_text("Details").wait_for(timeout=30_000)
-            refusal.get_by_text("Details").click()
-            out["refusal"] = refusal.inner_text()
+            closed = page.locator("[data-role=closed]")
+            closed.wait_for(timeout=30_000)
+            out["refusal"] = closed.inner_text()
+            out["contact"] = page.locator("[data-role=operator-contact] a").get_attribute("href")
+            out["name_fields"] = page.get_by_label("The group's name").count()
             page.get_by_role("button", name="Back to your groups").click()
             expect(page.locator("#groups li")).to_have_count(2)
             out["list3"] = page.locator("#groups li").all_inner_texts()
@@ -144,7 +144,7 @@ async def test_a_person_starts_a_group_in_the_browser_a_python_client_joins_it_a
                 await pat.sync(s2, joined[0])
                 await pat.send(s2, joined[0], args[0])
             elif name == "close_node":
-                web.node.core.policy = Policy(create="closed")
+                web.node.core.policy = Policy(create="closed", contact="mailto:abuse@example.org")
             elif name == "fay_says":
                 await fay.send(s, thursday, args[0])
             return None
@@ -175,7 +175,9 @@ async def test_a_person_starts_a_group_in_the_browser_a_python_client_joins_it_a
     assert not any(FROM_PAT in m or WELCOME in m for m in out["thursday"])
     assert any(FROM_PAT in m for m in out["evening"]) and any(WELCOME in m for m in out["evening"])
     assert not any("Thursday" in m for m in out["evening_after"])
-    # the refusal: the reason in words, the code behind Details, and no group left behind
-    assert "does not let anyone start new groups" in out["refusal"] and "admission.closed" in out["refusal"]
+    # a closed node: the reason in words and the operator's contact, no form, and no group left behind
+    assert "does not let anyone start new groups" in out["refusal"]
+    assert out["contact"] == "mailto:abuse@example.org"
+    assert out["name_fields"] == 0
     assert out["list3"] == ["Thursday circle", "Evening circle"]
     assert out["evening_name"] == "Evening circle"  # the profile the browser published

@@ -81,6 +81,7 @@ def test_node_tests_pass_and_check_every_vector(installed: Path, request: pytest
         "entries.json",
         "signatures.json",
         "client_frames.json",
+        "admission.json",
         "identity.json",
         "addresses.json",
         "keyfile.json",

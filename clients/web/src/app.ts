@@ -27,7 +27,7 @@ import { ensureFirstEpoch, listGroups, opened, rememberName, startGroup } from "
 import { parseInvite } from "./invite.js";
 import { profileName } from "./notify.js";
 import { showGroups } from "./ui/groups.js";
-import { showStartGroup } from "./ui/start_group.js";
+import { type NodeAdmission, showStartGroup } from "./ui/start_group.js";
 import { IndexedDBStorage, type Storage } from "./storage.js";
 import { registerServiceWorker } from "./sw_register.js";
 import { fetchEndpoints, openChannel } from "./transport.js";
@@ -186,17 +186,31 @@ async function showHome(ctx: Ctx, me: Participant): Promise<void> {
   });
 }
 
-/** "Start a group" (ui/start_group.ts, groups.ts): on the node that serves the page; then the
- * group's page, with a first hint (after the recovery key, for an identity that has none yet). */
+/** "Start a group" (ui/start_group.ts, groups.ts): on the node that serves the page, asked first
+ * whether it lets people start groups (its hello's `create` and `contact`, 14.6; unknown if it
+ * cannot be reached); then the group's page, with a first hint (after the recovery key, for an
+ * identity that has none yet). */
 function startScreen(ctx: Ctx, me: Participant): void {
+  void connect().then(
+    (link) => {
+      const hello = link.client.hello;
+      link.client.close();
+      startForm(ctx, me, { create: hello?.create ?? null, contact: hello?.contact ?? null });
+    },
+    () => startForm(ctx, me, { create: null, contact: null }),
+  );
+}
+
+/** The form of "Start a group", for a node whose admission is `admission`. */
+function startForm(ctx: Ctx, me: Participant, admission: NodeAdmission): void {
   showStartGroup(
     ctx.doc,
     ctx.main,
-    async (about) => {
+    async (about, token) => {
       const link = await connect();
       let conv: Conversation;
       try {
-        conv = await startGroup(me, link.client, about);
+        conv = await startGroup(me, link.client, about, token);
       } catch (e) {
         link.client.close();
         throw e;
@@ -216,6 +230,7 @@ function startScreen(ctx: Ctx, me: Participant): void {
       showRecoveryKey(ctx.doc, ctx.main, words, problem, open);
     },
     () => void showHome(ctx, me),
+    admission,
   );
 }
 

@@ -1,5 +1,7 @@
 /**
- * Frames of the client session stream, protocol version 2 (spec/protocol.md 14.1, 14.2, 15.3).
+ * Frames of the client session stream, protocol version 3 (spec/protocol.md 14.1, 14.2, 14.6, 15.3):
+ * version 2 with an operator's `token` in `publish` and `adopt`, and the node's `create` admission
+ * and `contact` in the answer to a version-3 `hello`.
  *
  * A message on the byte channel is a 4-byte big-endian length and that many bytes; a frame is a
  * canonical CBOR map. Requests carry a client-chosen `id`; answers (`ok` / `err`, final) and
@@ -9,7 +11,11 @@ import { concat } from "./bytes.js";
 import { type CborMap, type CborValue, decode, encode } from "./cbor.js";
 import { HoldspaceError, fail } from "./errors.js";
 
-export const PROTOCOL_VERSION = 2n;
+export const PROTOCOL_VERSION = 3n;
+/** The version a client falls back to when a version-2 node refuses a version-3 hello (14.1). */
+export const PREVIOUS_VERSION = 2n;
+/** Bytes of an operator's token (14.6). */
+export const OPERATOR_TOKEN_SIZE = 32;
 /** Largest message (15.3.3): a 1 MiB control payload, a 1 KiB header and the framing map. */
 export const MAX_FRAME = 1_050_624;
 const MAX_ID = (1n << 64n) - 1n;
@@ -68,6 +74,14 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Ch
   signal: { g: bytesOf(32), from: bytesOf(32), to: bytesOf(32), box: bytesOf() },
 };
 
+/** Fields a request MAY carry besides its schema's (version 3, 14.6): op -> {field: check}. */
+export const OPTIONAL_FIELDS: Readonly<Record<string, Readonly<Record<string, Check>>>> = {
+  publish: { token: bytesOf(OPERATOR_TOKEN_SIZE) },
+  adopt: { token: bytesOf(OPERATOR_TOKEN_SIZE) },
+};
+
+const isKnownVersion = (v: CborValue | undefined): boolean => v === PROTOCOL_VERSION || v === PREVIOUS_VERSION;
+
 /** A refusal of a request that names its id (null: the frame could not be answered by id). */
 export class FrameError extends HoldspaceError {
   readonly id: bigint | null;
@@ -93,18 +107,19 @@ function decodeFrameMap(frame: Uint8Array): CborMap {
 /**
  * Parses a request frame as a node does (14.1, 14.2 rule 6). Refused, with a `FrameError`:
  * not canonical CBOR or not a map: `proto.malformed_frame` without id; no unsigned integer `id`:
- * `proto.bad_version` without id if it is a hello whose `v` is not 2 (what a version-1 client
+ * `proto.bad_version` without id if it is a hello whose `v` is not 2 or 3 (what a version-1 client
  * sends), else `proto.malformed_frame` without id; then, naming the id: `op` not a known text
- * (`proto.unknown_op`), fields besides `op` and `id` not exactly the op's schema
- * (`proto.malformed_frame`), a hello whose `v` is not 2 (`proto.bad_version`).
+ * (`proto.unknown_op`), fields besides `op` and `id` not the op's schema and, besides it, only its
+ * optional fields (`OPTIONAL_FIELDS`), each well formed (`proto.malformed_frame`), a hello whose
+ * `v` is not 2 or 3 (`proto.bad_version`).
  */
 export function parseRequest(frame: Uint8Array): Request {
   const m = decodeFrameMap(frame);
   const id = m.get("id");
   const op = m.get("op");
   if (id === undefined || !isUint(id)) {
-    if (op === "hello" && m.has("v") && m.get("v") !== PROTOCOL_VERSION)
-      throw new FrameError("proto.bad_version", "this node speaks client protocol version 2", null);
+    if (op === "hello" && m.has("v") && !isKnownVersion(m.get("v")))
+      throw new FrameError("proto.bad_version", "this node speaks client protocol versions 2 and 3", null);
     throw new FrameError("proto.malformed_frame", "a request carries an unsigned integer id", null);
   }
   const rid = id as bigint;
@@ -113,16 +128,70 @@ export function parseRequest(frame: Uint8Array): Request {
   const fields: CborMap = new Map(m);
   fields.delete("id");
   fields.delete("op");
-  const names = Object.keys(schema);
-  if (fields.size !== names.length) throw new FrameError("proto.malformed_frame", `wrong fields for ${op}`, rid);
-  for (const name of names) {
+  const extra = OPTIONAL_FIELDS[op as string] ?? {};
+  for (const name of fields.keys())
+    if (typeof name !== "string" || (!(name in schema) && !(name in extra)))
+      throw new FrameError("proto.malformed_frame", `wrong fields for ${op}`, rid);
+  for (const name of Object.keys(schema)) {
     const v = fields.get(name);
     if (v === undefined || !schema[name]!(v))
       throw new FrameError("proto.malformed_frame", `field "${name}" of ${op} is missing or malformed`, rid);
   }
-  if (op === "hello" && fields.get("v") !== PROTOCOL_VERSION)
-    throw new FrameError("proto.bad_version", "this node speaks client protocol version 2", rid);
+  for (const name of Object.keys(extra)) {
+    const v = fields.get(name);
+    if (v !== undefined && !extra[name]!(v)) throw new FrameError("proto.malformed_frame", `field "${name}" of ${op} is malformed`, rid);
+  }
+  if (op === "hello" && !isKnownVersion(fields.get("v")))
+    throw new FrameError("proto.bad_version", "this node speaks client protocol versions 2 and 3", rid);
   return { op: op as string, id: rid, fields };
+}
+
+/** Whether the node lets people start groups (14.6): anyone, the holder of an operator's token, or nobody. */
+export type Admission = "open" | "token" | "closed";
+
+/** What the answer to `hello` tells the client (14.2). `create` and `contact` are null from a
+ * version-2 answer (and `contact` when the operator set none). */
+export interface Hello {
+  readonly v: bigint;
+  readonly node: Uint8Array;
+  readonly challenge: Uint8Array;
+  readonly limits: CborMap;
+  readonly create: Admission | null;
+  readonly contact: string | null;
+}
+
+const MAX_CONTACT = 300;
+
+/**
+ * The node's answer `ok` to a `hello` with `v` = `sent` (14.2), checked; anything else is
+ * `proto.malformed_frame`. Checked: `v` is `sent`; `node` and `challenge` are 32 bytes; `limits` is
+ * a map; for version 3, `create` is "open", "token" or "closed" and `contact`, if present, a text of
+ * at most 300 characters; for version 2, neither is present. Other fields (`web`) are left alone.
+ */
+export function parseHello(ok: CborMap, sent: bigint): Hello {
+  const bad = (why: string): never => fail("proto.malformed_frame", `the node's hello answer is malformed: ${why}`);
+  const node = ok.get("node");
+  const challenge = ok.get("challenge");
+  const limits = ok.get("limits");
+  if (ok.get("v") !== sent) bad(`it does not answer version ${sent}`);
+  if (!bytesOf(32)(node ?? null) || !bytesOf(32)(challenge ?? null)) bad("no 32-byte node key and challenge");
+  if (!(limits instanceof Map)) return bad("no limits");
+  const create = ok.get("create");
+  const contact = ok.get("contact");
+  if (sent === PREVIOUS_VERSION) {
+    if (create !== undefined || contact !== undefined) bad("a version-2 answer carries create or contact");
+  } else {
+    if (create !== "open" && create !== "token" && create !== "closed") bad("create is not open, token or closed");
+    if (contact !== undefined && (typeof contact !== "string" || [...contact].length > MAX_CONTACT)) bad("contact is not a text of at most 300 characters");
+  }
+  return {
+    v: sent,
+    node: node as Uint8Array,
+    challenge: challenge as Uint8Array,
+    limits,
+    create: (create ?? null) as Admission | null,
+    contact: (contact ?? null) as string | null,
+  };
 }
 
 /** The frame of a request; refused (`proto.malformed_frame` / `proto.unknown_op`, as a node would)

@@ -114,11 +114,12 @@ export function newGenesis(me: Participant, timeMs: bigint, nonce: Uint8Array = 
  * resolves with its conversation, connected over `link`. Checked first: the profile
  * (`profileContent`). A node's refusal of the genesis (`admission.closed`,
  * `admission.token_required`, `admission.max_groups`, `quota.node_full`, …) is thrown as it is, and
- * forgets the group unless `UNSETTLED`. Once the genesis is accepted the group exists and this
+ * forgets the group unless `UNSETTLED`. `token` (an operator's token, 14.6), if given, is sent in the
+ * `publish` of the genesis only (`withToken`). Once the genesis is accepted the group exists and this
  * resolves: a first epoch not published then is published when the group is opened
  * (`ensureFirstEpoch`), and the profile waits in the outbox until it is sent.
  */
-export async function startGroup(me: Participant, link: NodeLink, about: GroupAbout): Promise<Conversation> {
+export async function startGroup(me: Participant, link: NodeLink, about: GroupAbout, token: Uint8Array | null = null): Promise<Conversation> {
   const profile = profileContent(about);
   const record = newGenesis(me, BigInt(me.clock()));
   me.profile.groups.push(record);
@@ -126,7 +127,7 @@ export async function startGroup(me: Participant, link: NodeLink, about: GroupAb
   await new VisitBook(me.history).rememberName(record.groupId, profile.n);
   try {
     await link.authenticate(me.pseudonym(record).ed25519Seed);
-    await me.sendJoin(link, record, true);
+    await me.sendJoin(token === null ? link : withToken(link, token), record, true);
   } catch (e) {
     if (e instanceof HoldspaceError && !UNSETTLED.has(e.code)) {
       me.profile.groups.splice(me.profile.groups.indexOf(record), 1);
@@ -143,6 +144,21 @@ export async function startGroup(me: Participant, link: NodeLink, about: GroupAb
   }
   await conv.compose(profile); // kept in the outbox until it is sent
   return conv;
+}
+
+/** `link`, with the operator's `token` added to its `publish` and `adopt` requests (14.6); every
+ * other request goes as it is. */
+export function withToken(link: NodeLink, token: Uint8Array): NodeLink {
+  return {
+    request: (op, fields) => {
+      if (op !== "publish" && op !== "adopt") return link.request(op, fields);
+      const f = new Map(fields);
+      f.set("token", token);
+      return link.request(op, f);
+    },
+    subscribe: (group, after, onEvent) => link.subscribe(group, after, onEvent),
+    authenticate: (seed) => link.authenticate(seed),
+  };
 }
 
 /** Publishes the group's first epoch (13.1: a rekey to its members, at first only its creator) if

@@ -82,7 +82,7 @@ export function encodeInviteToken(t: NewInviteToken): string {
 }
 
 /** Canonical unpadded base64url, or null (another character, a length of 1 mod 4, stray bits). */
-function fromBase64url(data: string): Uint8Array | null {
+export function fromBase64url(data: string): Uint8Array | null {
   if (data.length % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((data.length * 3) / 4));
   let acc = 0;

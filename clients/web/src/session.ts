@@ -1,5 +1,5 @@
 /**
- * The client's side of a version-2 session stream (spec/protocol.md 14.1), sans-I/O: it chooses
+ * The client's side of a version-3 session stream (spec/protocol.md 14.1), sans-I/O: it chooses
  * request ids, keeps what is in flight, and sorts the node's frames by request. The caller moves
  * bytes (a WebTransport stream or a WebSocket) and time.
  *

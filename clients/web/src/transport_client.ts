@@ -13,7 +13,7 @@ import { ascii, concat, equalBytes } from "./bytes.js";
 import type { CborMap, CborValue } from "./cbor.js";
 import { publicKey, sign } from "./crypto.js";
 import { HoldspaceError, fail } from "./errors.js";
-import { MessageReader, PROTOCOL_VERSION, type ServerFrame } from "./frames.js";
+import { type Hello, MessageReader, PREVIOUS_VERSION, PROTOCOL_VERSION, type ServerFrame, parseHello } from "./frames.js";
 import { ClientSession } from "./session.js";
 import type { ByteChannel } from "./transport.js";
 
@@ -22,12 +22,8 @@ export function authMessage(challenge: Uint8Array, nodeKey: Uint8Array, pseudony
   return concat(ascii("holdspace/v1/auth"), Uint8Array.of(0), challenge, nodeKey, pseudonym);
 }
 
-/** What `hello` tells the client. */
-export interface Hello {
-  readonly node: Uint8Array;
-  readonly challenge: Uint8Array;
-  readonly limits: CborMap;
-}
+/** What `hello` tells the client (frames.ts `parseHello`). */
+export type { Hello } from "./frames.js";
 
 type Pending = { resolve: (ok: CborMap) => void; reject: (e: HoldspaceError) => void };
 
@@ -92,18 +88,21 @@ export class NodeClient {
     return { id, answer };
   }
 
-  /** `hello` (14.2): the node's key, this connection's challenge and the node's limits. Rejects
-   * with `web.wrong_node` if the node's key is not `expectedNode` (when given). */
+  /** `hello` (14.2): the node's key, this connection's challenge, the node's limits and (version 3)
+   * its admission and contact, checked (`parseHello`). A node that refuses version 3
+   * (`proto.bad_version`, a version-2 node) is greeted again with version 2 (14.1). Rejects with
+   * `web.wrong_node` if the node's key is not `expectedNode` (when given). */
   async greet(expectedNode: Uint8Array | null = null): Promise<Hello> {
-    const ok = await this.request("hello", new Map([["v", PROTOCOL_VERSION]]));
-    const node = ok.get("node");
-    const challenge = ok.get("challenge");
-    const limits = ok.get("limits");
-    if (!(node instanceof Uint8Array) || !(challenge instanceof Uint8Array) || !(limits instanceof Map))
-      return fail("proto.malformed_frame", "the node's hello answer is malformed");
-    if (expectedNode !== null && !equalBytes(node, expectedNode))
+    let hello: Hello;
+    try {
+      hello = parseHello(await this.request("hello", new Map([["v", PROTOCOL_VERSION]])), PROTOCOL_VERSION);
+    } catch (e) {
+      if (!(e instanceof HoldspaceError) || e.code !== "proto.bad_version") throw e;
+      hello = parseHello(await this.request("hello", new Map([["v", PREVIOUS_VERSION]])), PREVIOUS_VERSION);
+    }
+    if (expectedNode !== null && !equalBytes(hello.node, expectedNode))
       fail("web.wrong_node", "the node that answered is not the node its page names");
-    this.greeting = { node, challenge, limits };
+    this.greeting = hello;
     return this.greeting;
   }
 

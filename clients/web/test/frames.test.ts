@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
-import { type CborMap, type CborValue, decode } from "../src/cbor.js";
+import { type CborMap, type CborValue, decode, encode } from "../src/cbor.js";
 import { HoldspaceError } from "../src/errors.js";
 import {
   FrameError,
@@ -12,7 +12,9 @@ import {
   frameMessage,
   parseRequest,
   parseServerFrame,
+  parseHello,
 } from "../src/frames.js";
+import { parseOperatorToken } from "../src/operator_token.js";
 import { loadVectors, rng, toJsonForm } from "./helpers.js";
 
 interface FrameVector {
@@ -22,6 +24,57 @@ interface FrameVector {
   error?: string;
   id?: number | null;
 }
+
+interface AdmissionVector extends FrameVector {
+  text?: string;
+  token?: string;
+}
+
+test("admission.json: the version-3 frames (hello, publish and adopt with a token, the refusals) and the operator's token text", () => {
+  const vectors = loadVectors<AdmissionVector[]>("admission.json");
+  assert.equal(vectors.length, 14);
+  let checked = 0;
+  for (const v of vectors) {
+    if (v.text !== undefined) {
+      if (v.token !== undefined) assert.equal(toHex(parseOperatorToken(v.text)), v.token, v.name);
+      else assert.throws(() => parseOperatorToken(v.text!), (e: unknown) => e instanceof HoldspaceError && e.code === v.error, v.name);
+      checked++;
+      continue;
+    }
+    const frame = fromHex(v.frame);
+    if (v.decoded !== undefined && "op" in v.decoded) {
+      const r = parseRequest(frame);
+      const whole = new Map(r.fields);
+      whole.set("op", r.op);
+      whole.set("id", r.id);
+      assert.deepEqual(toJsonForm(whole), v.decoded, v.name);
+      assert.equal(toHex(encodeRequest(r.op, r.id, r.fields)), v.frame, v.name);
+    } else if (v.decoded !== undefined && !("id" in v.decoded)) {
+      // a node-to-node answer (16.4), not a frame of the client protocol: canonical CBOR only
+      assert.deepEqual(toJsonForm(decode(frame)), v.decoded, v.name);
+      assert.equal(toHex(encode(decode(frame))), v.frame, v.name);
+    } else if (v.decoded !== undefined) {
+      const f = parseServerFrame(frame);
+      assert.deepEqual(toJsonForm(decode(frame)), v.decoded, v.name);
+      assert.equal(toHex(encodeServerFrame(f)), v.frame, v.name);
+      if (v.name.startsWith("hello answer")) {
+        assert.equal(f.kind, "ok");
+        const hello = parseHello((f as { ok: CborMap }).ok, 3n);
+        assert.equal(hello.create, "token", v.name);
+        assert.equal(hello.contact, "mailto:abuse@example.org", v.name);
+      }
+      if (f.kind === "err") assert.equal(f.code, (v.decoded.err as { code: string }).code, v.name);
+    } else {
+      assert.throws(
+        () => parseRequest(frame),
+        (e: unknown) => e instanceof FrameError && e.code === v.error && (e.id === null ? null : Number(e.id)) === v.id,
+        v.name,
+      );
+    }
+    checked++;
+  }
+  assert.equal(checked, vectors.length);
+});
 
 test("client_frames.json: every frame decodes, re-encodes, or is refused with its code and id", () => {
   const vectors = loadVectors<FrameVector[]>("client_frames.json");

@@ -26,12 +26,17 @@ export type Item = [bigint, Uint8Array, Uint8Array | null];
 
 /** A node in memory: stores what is published (a duplicate answers cursor 0), fetches, subscribes,
  * each by group (`mixed`: a node that sends every group's entries to every fetch and subscription);
- * `refuse` makes the next publish fail with that code. */
+ * `refuse` makes the next publish fail with that code; `token`: a node whose operator lets people
+ * start groups only with that token (14.6, once each), its admission checked on a genesis, with
+ * every `token` sent kept in `tokensSeen` (null: a request without one). */
 export class FakeNode implements NodeLink {
   readonly items: Item[] = [];
   private readonly listeners: { group: string; on: (ev: string, f: CborMap) => void }[] = [];
   mixed = false;
   refuse: string | null = null;
+  token: Uint8Array | null = null;
+  tokenUsed = false;
+  readonly tokensSeen: (Uint8Array | null)[] = [];
 
   async authenticate(): Promise<void> {}
 
@@ -60,6 +65,16 @@ export class FakeNode implements NodeLink {
       const code = this.refuse;
       this.refuse = null;
       throw new HoldspaceError(code, "refused by the test's node");
+    }
+    if (op === "publish" || op === "adopt") {
+      const sent = f.get("token");
+      this.tokensSeen.push(sent instanceof Uint8Array ? sent : null);
+      if (this.token !== null && decodeEntry(f.get("e") as Uint8Array).header.k === CONTROL_KIND.genesis) {
+        if (!(sent instanceof Uint8Array)) throw new HoldspaceError("admission.token_required", "a token is required");
+        if (!equalBytes(sent, this.token)) throw new HoldspaceError("admission.bad_token", "not a token of this node");
+        if (this.tokenUsed) throw new HoldspaceError("admission.token_used_up", "the token was used");
+        this.tokenUsed = true;
+      }
     }
     if (op === "publish" || op === "adopt") return new Map<string, CborValue>([["c", this.add(f.get("e") as Uint8Array, f.get("b") as Uint8Array)]]);
     if (op === "fetch") {

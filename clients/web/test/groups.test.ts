@@ -23,6 +23,7 @@ import { encodeInviteToken, parseInvite } from "../src/invite.js";
 import { KeyStore } from "../src/keystore.js";
 import { VisitBook } from "../src/notify.js";
 import { Conversation, Participant } from "../src/participant.js";
+import { parseOperatorToken } from "../src/operator_token.js";
 import { MemoryStorage } from "../src/storage.js";
 import { CHEAP, FakeNode, NODE, ORIGIN, PASS, type World, fayWrites, tick, world } from "./group_world.js";
 
@@ -218,6 +219,28 @@ test("a genesis the node refuses leaves no group behind; an unsettled answer kee
     node.items.map(([, h]) => decodeEntry(h).header.k),
     [CONTROL_KIND.genesis, CONTROL_KIND.rekey],
   );
+});
+
+test("a node that asks for an operator's token: the genesis carries it, nothing else does; a missing, wrong or used-up token leaves no group", async () => {
+  const node = new FakeNode();
+  const token = parseOperatorToken("hstoken:dDT4vunZcJYorDInOm9horQ4gvzOeGHzzpNXO2E6zgk");
+  node.token = token;
+  const { me } = await person(Date.now);
+  const about = { name: "Evening circle", description: null, guidelines: null };
+  assert.equal(await code(startGroup(me, node, about)), "admission.token_required");
+  assert.equal(await code(startGroup(me, node, about, new Uint8Array(32).fill(1))), "admission.bad_token");
+  assert.equal(me.profile.groups.length, 0);
+  assert.equal(node.items.length, 0);
+  node.tokensSeen.length = 0;
+  const conv = await startGroup(me, node, about, token);
+  await tick();
+  await conv.flush();
+  assert.equal(conv.view().status, "member");
+  assert.ok(node.tokensSeen.length >= 2, "the genesis, the first epoch and the profile were published");
+  assert.ok(equalBytes(node.tokensSeen[0]!, token), "the genesis carries the token");
+  assert.ok(node.tokensSeen.slice(1).every((t) => t === null), "no other entry carries it");
+  assert.equal(await code(startGroup(me, node, { ...about, name: "Second" }, token)), "admission.token_used_up");
+  assert.equal(me.profile.groups.length, 1);
 });
 
 test("a group's name is checked before anything is signed", async () => {

@@ -4,7 +4,7 @@ import { codeOf } from "./helpers.js";
 import type { CborValue } from "../src/cbor.js";
 import { publicKey, verify } from "../src/crypto.js";
 import { HoldspaceError } from "../src/errors.js";
-import { MessageReader, encodeServerFrame, frameMessage, parseRequest } from "../src/frames.js";
+import { MessageReader, encodeServerFrame, frameMessage, parseHello, parseRequest } from "../src/frames.js";
 import { type ByteChannel, parseEndpoints } from "../src/transport.js";
 import { NodeClient, authMessage } from "../src/transport_client.js";
 
@@ -52,7 +52,7 @@ test("hello, then auth signs the challenge, the node's key and the pseudonym", a
   let signed: { k: Uint8Array; sig: Uint8Array } | null = null;
   const { channel } = scripted((op, id, fields) => {
     if (op === "hello")
-      return [ok(id, [["v", 2n], ["node", nodeKey], ["challenge", challenge], ["limits", new Map()]])];
+      return [ok(id, [["v", 3n], ["node", nodeKey], ["challenge", challenge], ["limits", new Map()], ["create", "open"]])];
     if (op === "auth") signed = { k: fields.get("k") as Uint8Array, sig: fields.get("sig") as Uint8Array };
     return [ok(id, [])];
   });
@@ -70,9 +70,47 @@ test("hello, then auth signs the challenge, the node's key and the pseudonym", a
 });
 
 test("a node whose key is not the page's is refused", async () => {
-  const { channel } = scripted((_op, id) => [ok(id, [["v", 2n], ["node", challenge], ["challenge", challenge], ["limits", new Map()]])]);
+  const { channel } = scripted((_op, id) => [ok(id, [["v", 3n], ["node", challenge], ["challenge", challenge], ["limits", new Map()], ["create", "open"]])]);
   const client = new NodeClient(channel);
   await assert.rejects(client.greet(nodeKey), (e: unknown) => e instanceof HoldspaceError && e.code === "web.wrong_node");
+});
+
+test("a version-3 hello tells the node's admission and contact; a version-2 node is greeted again with version 2", async () => {
+  const sent: bigint[] = [];
+  const v3 = scripted((_op, id, fields) => {
+    sent.push(fields.get("v") as bigint);
+    return [ok(id, [["v", 3n], ["node", nodeKey], ["challenge", challenge], ["limits", new Map()], ["create", "token"], ["contact", "mailto:abuse@example.org"]])];
+  });
+  const hello = await new NodeClient(v3.channel).greet(nodeKey);
+  assert.deepEqual(sent, [3n]);
+  assert.equal(hello.create, "token");
+  assert.equal(hello.contact, "mailto:abuse@example.org");
+  sent.length = 0;
+  const v2 = scripted((_op, id, fields) => {
+    sent.push(fields.get("v") as bigint);
+    if (fields.get("v") !== 2n) return [encodeServerFrame({ kind: "err", id, code: "proto.bad_version", msg: "this node speaks version 2" })];
+    return [ok(id, [["v", 2n], ["node", nodeKey], ["challenge", challenge], ["limits", new Map()]])];
+  });
+  const old = await new NodeClient(v2.channel).greet(nodeKey);
+  assert.deepEqual(sent, [3n, 2n]);
+  assert.equal(old.v, 2n);
+  assert.equal(old.create, null);
+  assert.equal(old.contact, null);
+});
+
+test("a hello answer is checked: create for version 3, neither create nor contact for version 2, the version asked", () => {
+  const base: [string, CborValue][] = [["node", nodeKey], ["challenge", challenge], ["limits", new Map()]];
+  const bad: [Map<string, CborValue>, bigint][] = [
+    [new Map([...base, ["v", 3n]]), 3n], // no create
+    [new Map([...base, ["v", 3n], ["create", "sometimes"]]), 3n],
+    [new Map([...base, ["v", 3n], ["create", "open"], ["contact", 7n]]), 3n],
+    [new Map([...base, ["v", 3n], ["create", "open"], ["contact", "x".repeat(301)]]), 3n],
+    [new Map([...base, ["v", 2n], ["create", "open"]]), 2n],
+    [new Map([...base, ["v", 2n]]), 3n], // not the version asked
+    [new Map<string, CborValue>([["v", 3n], ["create", "open"], ["node", nodeKey], ["limits", new Map()]]), 3n],
+  ];
+  for (const [answer, v] of bad) assert.throws(() => parseHello(answer, v), (e: unknown) => e instanceof HoldspaceError && e.code === "proto.malformed_frame");
+  assert.equal(parseHello(new Map([...base, ["v", 3n], ["create", "closed"]]), 3n).contact, null);
 });
 
 test("answers in any order reach their own requests; a refusal rejects only its own", async () => {

@@ -20,6 +20,8 @@ Pure: no clock, no I/O.
 
 from __future__ import annotations
 
+import itertools
+
 from holdspace.clients.keyshare import history_limit, history_to_share, in_history_window
 from holdspace.protocol import crypto, e2ee
 from holdspace.protocol.errors import HoldspaceError
@@ -61,8 +63,9 @@ def history_blobs(state: GroupState, keys: e2ee.GroupKeys) -> dict[bytes, bytes]
 def take_history(state: GroupState, keys: e2ee.GroupKeys, rekey: Rekey) -> list[bytes]:
     """Take from ``rekey``'s ``"h"`` the earlier epochs' keys sealed to ``keys``' owner that the
     setting lets it read; returns the ids taken. Ignored: a box that does not open or a blob that
-    does not decode (nothing taken), and each pair whose epoch is not applied, is already held, or
-    started outside the window of the owner's current membership."""
+    does not decode (nothing taken), and each pair whose epoch is not among the group's newest
+    :data:`~protocol.e2ee.MAX_HISTORY_EPOCHS` applied ones, is already held, or started outside the
+    window of the owner's current membership."""
     me = keys.me.public_key
     box = dict(rekey.history).get(me)
     member = state.members.get(me)
@@ -72,7 +75,10 @@ def take_history(state: GroupState, keys: e2ee.GroupKeys, rekey: Rekey) -> list[
         pairs = e2ee.decode_history_blob(crypto.seal_open(keys.me.x_secret, box))
     except HoldspaceError:
         return []
-    applied = {epoch.entry_id: epoch for epoch in state.epochs}
+    # a sharer seals keys only of the newest MAX_HISTORY_EPOCHS epochs (history_to_share): looking
+    # among those alone keeps a rekey's cost here bounded whatever the group's age
+    recent = itertools.islice(reversed(state.epochs), e2ee.MAX_HISTORY_EPOCHS)
+    applied = {epoch.entry_id: epoch for epoch in recent}
     taken: list[bytes] = []
     for epoch_id, key in pairs:
         epoch = applied.get(epoch_id)

@@ -41,6 +41,9 @@ export interface SyncResult {
 export class KeyRing {
   private readonly chains = new ReceiverChains();
   private readonly epochs = new Map<string, HeldEpoch>();
+  /** Applied rekeys whose history box for this member was read already: each is opened once, not
+   * at every sync (a sealed box costs an X25519 operation, and a group has ever more rekeys). */
+  private readonly historyRead = new Set<string>();
   private readonly secrets: Uint8Array[];
 
   /**
@@ -94,6 +97,7 @@ export class KeyRing {
     const dropped: Uint8Array[] = [];
     for (const [hex, e] of [...this.epochs]) {
       if (applied.has(hex)) continue;
+      this.historyRead.delete(hex);
       this.chains.dropEpoch(e.id);
       this.epochs.delete(hex);
       dropped.push(e.id);
@@ -110,8 +114,10 @@ export class KeyRing {
           opened.push(id);
         }
       }
+      if (this.historyRead.has(hex)) continue;
       const history = rekey.history.find(([k]) => equalBytes(k, this.self));
       const blob = history === undefined ? null : this.openBox(history[1]);
+      this.historyRead.add(hex);
       if (blob === null) continue;
       let earlier: [Uint8Array, Uint8Array][];
       try {

@@ -768,9 +768,22 @@ class Participant:
         unread = {(m.author, m.seq): m for m in record.messages.places() if m.problem == "e2ee.unknown_epoch"}
         if not unread or record.keys is None:
             return
-        after = min(m.cursor for m in unread.values()) - 1
+        after, last = max(0, min(m.cursor for m in unread.values()) - 1), max(m.cursor for m in unread.values())
         opened: list[Message] = []
-        for r in await session.fetch_all(record.group_id, max(0, after)):
+        more = True
+        while more and after < last:  # a page at a time, up to the last unread one, never the whole tail
+            page, after, more = await session.fetch(record.group_id, after)
+            opened += self._open_again(record, unread, page)
+        self.prune(record, opened)
+        self.save()
+
+    def _open_again(
+        self, record: GroupRecord, unread: dict[tuple[bytes, int], Message], page: list[Received]
+    ) -> list[Message]:
+        """The messages of ``unread`` that ``page`` holds and that open now, updated in place and stored."""
+        assert record.keys is not None
+        opened: list[Message] = []
+        for r in page:
             m = unread.get((r.entry.author, r.entry.seq))
             if m is None or r.entry.entry_id != m.entry_id or r.entry.payload is None:
                 continue
@@ -781,8 +794,7 @@ class Participant:
             m.expires_ms, m.to = again.expires_ms, again.to
             record.messages.update(m)
             opened.append(m)
-        self.prune(record, opened)
-        self.save()
+        return opened
 
     @staticmethod
     def _dangling(record: GroupRecord, received: list[Received]) -> bool:

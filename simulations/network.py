@@ -36,6 +36,7 @@ from typing import Final
 import trio
 
 from holdspace.node.transport.base import HandshakeTimeout
+from holdspace.simulations.clock import WireClock
 
 PACKET_SIZE: Final = 1200  # bytes of payload per simulated packet (a QUIC datagram)
 PACKET_OVERHEAD: Final = 40  # bytes of headers per packet (UDP/IP + QUIC short header + AEAD tag)
@@ -131,7 +132,8 @@ class HostTraffic:
 
 
 class SimWire:
-    """The network of one simulation run. Start :meth:`run` in a nursery before any traffic.
+    """The network of one simulation run. Start :meth:`run` in a nursery before any traffic, under
+    a :class:`~.clock.WireClock`.
 
     ``link_for(src, dst)`` chooses the :class:`LinkSpec` of a path (called once per path).
     ``side`` of a host is its partition side; hosts without one (clients) reach everyone.
@@ -143,7 +145,6 @@ class SimWire:
         self._paths: dict[tuple[Hashable, Hashable], _Path] = {}
         self._heap: list[tuple[float, int, _InFlight]] = []
         self._sequence = itertools.count()
-        self._wakeup = trio.Event()
         self._changed = trio.Event()  # reachability changed (for handshakes waiting on it)
         self._nursery: trio.Nursery | None = None
         self._incarnation: dict[Hashable, int] = {}
@@ -179,7 +180,6 @@ class SimWire:
                 heapq.heappush(self._heap, (now, next(self._sequence), item))
             else:
                 self._held.append(item)
-        self._wakeup.set()
         self._fire_changed()
 
     def relink(self) -> None:
@@ -267,8 +267,6 @@ class SimWire:
         sent.bytes_sent += wire_bytes
         sent.messages_sent += 1
         item = _InFlight(src, dst, (self._incarnation.get(src, 0), self._incarnation.get(dst, 0)), wire_bytes, action)
-        if not self._heap or arrival < self._heap[0][0]:
-            self._wakeup.set()
         heapq.heappush(self._heap, (arrival, next(self._sequence), item))
         return arrival
 
@@ -289,25 +287,27 @@ class SimWire:
     # -- delivery --------------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Deliver arrivals in (time, sequence) order, until cancelled."""
+        """Carry messages until cancelled: under a :class:`~.clock.WireClock`, which delivers each
+        arrival when virtual time reaches it (see clock.py); this task holds the wire's nursery."""
+        clock = trio.lowlevel.current_clock()
+        if not isinstance(clock, WireClock):
+            raise RuntimeError("a SimWire runs under a WireClock (trio.run(..., clock=WireClock()))")
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            clock.wire = self
             task_status.started()
-            while True:
-                if not self._heap:
-                    await self._wakeup.wait()
-                    self._wakeup = trio.Event()
-                    continue
-                at = self._heap[0][0]
-                if at > trio.current_time():
-                    with trio.move_on_at(at):
-                        await self._wakeup.wait()
-                    self._wakeup = trio.Event()
-                    continue
-                while self._heap and self._heap[0][0] <= trio.current_time():
-                    _, _, item = heapq.heappop(self._heap)
-                    self._arrive(item)
-                await trio.lowlevel.checkpoint()
+            try:
+                await trio.sleep_forever()
+            finally:
+                clock.wire = None
+
+    def next_arrival(self) -> float:
+        return self._heap[0][0] if self._heap else math.inf
+
+    def deliver_due(self, now: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            self._arrive(heapq.heappop(heap)[2])
 
     def _arrive(self, item: _InFlight) -> None:
         if (self._incarnation.get(item.src, 0), self._incarnation.get(item.dst, 0)) != item.incarnations:

@@ -8,8 +8,9 @@ workload, the faults, the adversaries, and a history of what happened.
 
 Reproducibility, by construction:
 
-* time is trio's ``MockClock`` (autojump): nothing waits on the real clock, and the wall clock of
-  nodes and clients is ``EPOCH_MS`` plus the virtual time;
+* time is virtual (:class:`~.clock.WireClock`: it jumps to the next deadline or network arrival
+  whenever every task is blocked): nothing waits on the real clock, and the wall clock of nodes
+  and clients is ``EPOCH_MS`` plus the virtual time;
 * trio's scheduler runs in its deterministic mode (each batch of runnable tasks sorted by creation
   order, then shuffled by a generator seeded from the run's seed);
 * no threads: stores commit inline (:class:`~node.store_writer.InlineStoreWriter`);
@@ -38,7 +39,6 @@ from typing import Any, Final
 import nacl.signing
 import trio
 import trio._core._run as trio_run  # the scheduler's own deterministic switch (see run_in_trio)
-import trio.testing
 
 from holdspace.clients.client import NodeSession, open_session
 from holdspace.clients.participant import GroupRecord, Outgoing, Participant
@@ -61,6 +61,7 @@ from holdspace.protocol.identity import Pseudonym
 from holdspace.protocol.log import verify_fork_proof
 from holdspace.protocol.payloads import Erase, MessageEnvelope
 from holdspace.simulations import heap
+from holdspace.simulations.clock import WireClock
 from holdspace.simulations.history import History
 from holdspace.simulations.network import LinkSpec, SimWire
 from holdspace.simulations.phases import Phases
@@ -926,7 +927,8 @@ def _text(rng: random.Random, size: int) -> str:
 
 
 def run_in_trio(sim: Simulation) -> None:
-    """Run ``sim`` under a MockClock, the scheduler in deterministic mode seeded from the run."""
+    """Run ``sim`` in virtual time (a :class:`WireClock`), the scheduler in deterministic mode seeded
+    from the run."""
 
     saved = trio_run._ALLOW_DETERMINISTIC_SCHEDULING
     state = trio_run._r.getstate()
@@ -936,7 +938,7 @@ def run_in_trio(sim: Simulation) -> None:
     trio_run._r.seed(f"scheduler/{sim.seed}")
     try:
         with heap.collector():
-            trio.run(sim.main, clock=trio.testing.MockClock(autojump_threshold=0))
+            trio.run(sim.main, clock=WireClock())
     finally:
         trio_run._ALLOW_DETERMINISTIC_SCHEDULING = saved  # type: ignore[misc]
         trio_run._r.setstate(state)

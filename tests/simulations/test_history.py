@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import trio
-import trio.testing
 
+from holdspace.simulations.clock import WireClock
 from holdspace.simulations.history import History, iter_events
 from holdspace.simulations.metrics import Digest
 
@@ -25,7 +25,7 @@ def test_events_go_to_disk_as_they_happen_not_to_memory(tmp_path: Path) -> None:
                 sizes.append(path.stat().st_size)
                 await trio.sleep(1)
 
-    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    trio.run(main, clock=WireClock())
     # the writer keeps counters, not events
     assert not any(isinstance(v, list | dict | set) for v in vars(history).values())
     assert sizes == sorted(sizes) and sizes[-1] > 1_000_000  # on disk while the run goes on

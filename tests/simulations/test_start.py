@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import trio
-import trio.testing
 
 from holdspace.simulations import scenario as sc
+from holdspace.simulations.clock import WireClock
 from holdspace.simulations.phases import Phases, read
 from holdspace.simulations.runtime import Simulation
 
@@ -61,7 +61,7 @@ def start(tmp_path: Path, nodes: int, monkeypatch: pytest.MonkeyPatch) -> tuple[
             root.cancel_scope.cancel()
 
     try:
-        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+        trio.run(main, clock=WireClock())
     finally:
         sim.history.close()
         phases.close()

@@ -674,6 +674,7 @@ class Federation:
                 if witnesses:
                     await send.send(encode_entries_event(group, witnesses, cursor))
             sent_forks: set[bytes] = set()
+            proofs_read = -1  # the node's count of stored proofs when they were last read
             budget = node.limits.transport.max_message_size - FRAME_SLACK
             while True:
                 event = node.group_event(group)
@@ -681,10 +682,12 @@ class Federation:
                     served.pop(group, None)
                     await event.wait()
                     continue
-                for proof in node.fork_proofs(group):
-                    if proof not in sent_forks:
-                        sent_forks.add(proof)
-                        await send.send(encode_fork_event(group, proof))
+                if node.proofs_stored(group) != proofs_read:  # read again only when one was added
+                    proofs_read = node.proofs_stored(group)
+                    for proof in node.fork_proofs(group):
+                        if proof not in sent_forks:
+                            sent_forks.add(proof)
+                            await send.send(encode_fork_event(group, proof))
                 page = store.iter_group(group, cursor, node.limits.subscription_batch)
                 if not page:
                     await event.wait()

@@ -121,6 +121,7 @@ class Node:
         self._group_events: dict[bytes, trio.Event] = {}
         # Subscribers at the same cursor share one encoded event: (group, after) -> (generation, frame, next)
         self._generation: dict[bytes, int] = {}
+        self._proofs_stored: dict[bytes, int] = {}  # group -> fork proofs stored since start (groups with one)
         # per group, the last headers refused with log.prev_mismatch or log.seq_gap: once a fork proof
         # arrives, those at or after the forked position count as the other branch (spec 12.5)
         self._unplaced: dict[bytes, dict[bytes, None]] = {}
@@ -761,6 +762,7 @@ class Node:
         if not self.core.fork_proven(proof):
             return False
         await self.writer.put_meta(key, proof.encode())
+        self._proofs_stored[proof.group] = self._proofs_stored.get(proof.group, 0) + 1
         for header in list(self._unplaced.get(proof.group, ())):  # refused before the proof was known
             await self.note_other_branch(header)
         log.warning("equivocation detected in a group log (proof stored)")
@@ -794,6 +796,11 @@ class Node:
     async def put_meta(self, key: bytes, value: bytes) -> None:
         """Durably store a small value under ``key`` (federation keeps its peers' cursors here)."""
         await self.writer.put_meta(key, value)
+
+    def proofs_stored(self, group: bytes) -> int:
+        """How many fork proofs of ``group`` this node stored since it started: while it stays the
+        same, :meth:`fork_proofs` (a store read) returns the same list."""
+        return self._proofs_stored.get(group, 0)
 
     def fork_proofs(self, group: bytes) -> list[bytes]:
         """The fork proofs this node holds for ``group`` (at most one per author)."""

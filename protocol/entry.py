@@ -18,7 +18,7 @@ the author's log and lives in ``log``; membership rules live in ``group``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeGuard, cast
 
 from holdspace.protocol import codec, crypto, kinds, signing
@@ -55,12 +55,30 @@ class Entry:
 
     def without_payload(self) -> Entry:
         """The same entry as a *husk*: header only (after deletion, or for a header-only sync)."""
-        return replace(self, payload=None)
+        return self._carrying(None)
 
     def with_payload(self, payload: bytes) -> Entry:
         """Attach a payload received separately; raises ``entry.payload_mismatch`` if it is not this one."""
         check_payload(self, payload)
-        return replace(self, payload=payload)
+        return self._carrying(payload)
+
+    def _carrying(self, payload: bytes | None) -> Entry:
+        """This entry with ``payload`` instead of its own, unchecked (``dataclasses.replace`` without
+        its generic field walk: this runs for every entry a node or a client reads)."""
+        return Entry(
+            self.group,
+            self.author,
+            self.seq,
+            self.prev,
+            self.timestamp_ms,
+            self.kind,
+            self.payload_size,
+            self.payload_hash,
+            self.signature,
+            self.raw,
+            self.entry_id,
+            payload,
+        )
 
     @property
     def version(self) -> int:
@@ -146,7 +164,7 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
     if header is None:
         entry = _decode_entry(raw, payload, now_ms=now_ms, verify=verify)
         if verify:
-            _verified.put(raw, entry if payload is None else replace(entry, payload=None))
+            _verified.put(raw, entry if payload is None else entry._carrying(None))
         return entry
     if now_ms is not None and header.timestamp_ms > now_ms + MAX_CLOCK_SKEW_MS:
         raise EntryError(
@@ -157,7 +175,7 @@ def decode_entry(raw: bytes, payload: bytes | None, *, now_ms: int | None, verif
         return header
     if len(payload) != header.payload_size or crypto.blake2b_256(payload) != header.payload_hash:
         raise EntryError("entry.payload_mismatch", "the payload's size or hash differs from the header's")
-    return replace(header, payload=payload)
+    return header._carrying(payload)
 
 
 def decode_stored_entry(raw: bytes, payload: bytes | None) -> Entry:

@@ -89,6 +89,10 @@ REQUEST_KINDS: dict[type, str] = {
     Fetch: "fetch",
     PutBackup: "backup_put",
 }
+#: subscription pages kept encoded (``Node._entries_event``): groups, and pages of one group's current
+#: generation (its subscribers' distinct cursors); at most 4,096 pages in all, none of an older generation
+EVENT_CACHE_GROUPS = 512
+EVENT_CACHE_PAGES = 8
 SIGNAL_QUEUE = 64  # signals waiting to be written to one connection; beyond, a signal is dropped
 RETENTION_IDLE = 3600.0  # s: the retention task wakes at least this often
 RETENTION_PAGE = 1000  # entries per step of the start-up retention pass
@@ -125,7 +129,8 @@ class Node:
         # per group, the last headers refused with log.prev_mismatch or log.seq_gap: once a fork proof
         # arrives, those at or after the forked position count as the other branch (spec 12.5)
         self._unplaced: dict[bytes, dict[bytes, None]] = {}
-        self._event_cache: dict[tuple[bytes, int, bool], tuple[int, bytes, int]] = {}  # -> event tails
+        # group -> (its generation, (after, full) -> (event tail, last cursor)): this generation's only
+        self._event_cache: dict[bytes, tuple[int, dict[tuple[int, bool], tuple[bytes, int]]]] = {}
         self.rates = PublishRates(limits.publish_rate, limits.publish_burst)  # per pseudonym, all connections
         self._commits: dict[bytes, trio.Event] = {}  # entry id -> set once its write is over
         self._computing: dict[bytes, trio.Lock] = {}  # group -> held while its state is computed afresh
@@ -356,17 +361,22 @@ class Node:
         cheaper than a thread hop. Subscribers at the same cursor share one encoding until the group's
         next commit (its generation) changes what the page would hold; each splices its own id in."""
         generation = self._generation.get(group, 0)
-        cached = self._event_cache.get((group, after, full))
-        if cached is not None and cached[0] == generation:
-            return cached[1], cached[2]
+        held = self._event_cache.get(group)
+        if held is None or held[0] != generation:  # a commit since: the pages of before are dropped
+            if held is None and len(self._event_cache) >= EVENT_CACHE_GROUPS:
+                self._event_cache.clear()
+            held = self._event_cache[group] = (generation, {})
+        pages = held[1]
+        cached = pages.get((after, full))
+        if cached is not None:
+            return cached
         page = self.store.iter_group(group, after, self.limits.subscription_batch)
         if not page:
             return None, after
         items, following = items_within_frame(page, after, full, self.limits.transport.max_message_size)
         frame = entries_event_tail(items, following)
-        if len(self._event_cache) > 4096:
-            self._event_cache.clear()
-        self._event_cache[(group, after, full)] = (generation, frame, following)
+        if len(pages) < EVENT_CACHE_PAGES:
+            pages[(after, full)] = (frame, following)
         return frame, following
 
     # -- publishing --------------------------------------------------------------------------

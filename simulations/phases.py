@@ -8,7 +8,9 @@ each line flushed when written:
                  ``nodes`` (started), ``connected`` (members connected to their home node),
                  ``admitted`` (members whose join or group creation completed), ``groups``
                  (groups formed), ``traffic`` (one line per simulated minute), ``end`` (the
-                 horizon reached), ``final_state`` (the hosts' entries read back), ``checked``
+                 horizon reached), ``final_state`` (the hosts' entries read back), ``stopped``
+                 (every task ended, every node closed), ``history_read`` (the history read back
+                 for the metrics), ``checked``
 ``done``/``total`` how many of the phase's items (for ``traffic``: simulated minutes of ``total``)
 ``wall_s``       wall seconds since the run began
 ``cpu_s``        CPU seconds of this process (user + system) since it began

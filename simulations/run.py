@@ -123,9 +123,11 @@ def _run(
         finally:
             sim.history.close()
         wall = time.perf_counter() - started
+        phases.note("stopped", 1, 1)
     finally:
         remove_directory(workdir)
     digest = metrics.Digest.read(out / "history.jsonl", out / "latency.csv")
+    phases.note("history_read", 1, 1)
     ev = evidence(sim)
     violations = {name: check(ev) for name, check in checkers.SAFETY.items()}
     faults_end = digest.t0 + the_plan.faults_end

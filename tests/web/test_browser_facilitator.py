@@ -211,7 +211,15 @@ def journey(web: WebNode, link: str, fay: Callable[..., Any]) -> dict[str, Any]:
             found = Axe().run(f, options=AXE_OPTIONS)  # axe alone: the screen's layout is checked above
             if found.violations_count:
                 reports.append(found.generate_report())
+            f.get_by_role("button", name="Close the circle").click()  # it asks first: "No" keeps it open
+            f.get_by_text("Close the live circle for everyone now?", exact=False).wait_for()
+            found = Axe().run(f, options=AXE_OPTIONS)  # the question, as a screen reader meets it
+            if found.violations_count:
+                reports.append(found.generate_report())
+            f.get_by_role("button", name="No, keep it open").click()
+            out["circle_kept"] = line.inner_text()
             f.get_by_role("button", name="Close the circle").click()
+            f.get_by_role("button", name="Yes, close the circle").click()
             f.get_by_text("The live circle is closed: no session is planned.").wait_for()
             out["circle_after"] = f.get_by_role("button", name="Live circle (voice)").count()
         finally:
@@ -290,6 +298,7 @@ async def test_a_facilitator_in_the_browser_invites_acts_on_a_report_reads_check
     # the live circle: none before; opened as an ordinary session of one date, cut at its closing
     assert out["circle_before"] == ["The live circle is closed: no session is planned. It opens during a session.", 0]
     assert out["circle_open"].startswith("Live circle is on: the live circle is open until "), out["circle_open"]
+    assert out["circle_kept"] == out["circle_open"]  # "No, keep it open" closed nothing
     assert out["circle_focus"] == "Live circle (voice)" and out["circle_after"] == 0
     circles = [c.spec for c in state.sessions.values() if c.author == fac]
     assert len(circles) == 1 and circles[0].recurrence is None and 0 < circles[0].duration_ms < 3_600_000, circles

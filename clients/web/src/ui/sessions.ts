@@ -39,6 +39,7 @@ import {
 } from "../schedule.js";
 import { isListedZone } from "../timezone.js";
 import { ownZone, suggestZones } from "../zone_names.js";
+import { askFirst } from "./ask.js";
 import { checkinSummaryPart, summaryOf } from "./checkin_summary.js";
 import { codeOf, el, field, showProblem } from "./dom.js";
 import { formatDateTime, msg, t, tn } from "../i18n.js";
@@ -76,6 +77,7 @@ export function closedSentence(next: { start: number; title: string | null } | n
 export class SessionsPanel {
   /** The live circle's line, at the top of the conversation. */
   readonly circle: HTMLElement;
+  private closeAsk: HTMLElement | undefined; // "Close the circle", asking first (facilitators, circle open)
   /** The talking piece line, above the composer. */
   readonly piece: HTMLElement;
   /** The sessions section. */
@@ -164,11 +166,22 @@ export class SessionsPanel {
       );
       if (this.liveCircle !== undefined) parts.push(this.circleButton(t("Live circle (voice)")));
       if (facilitator) {
-        const close = el(doc, "button", t("Close the circle"), { type: "button" });
-        close.addEventListener("click", () => this.attempt(() => closeCircle(this.conv, this.now()), t("The circle could not be closed. Please try again.")));
-        parts.push(doc.createTextNode(" "), close);
+        // kept across redraws while the circle is open, so a question being read is not taken away
+        this.closeAsk ??= askFirst(
+          doc,
+          t("Close the circle"),
+          t("Close the live circle for everyone now? The session ends here, and anyone in the circle leaves it."),
+          t("Yes, close the circle"),
+          t("No, keep it open"),
+          async () => {
+            this.alert.replaceChildren();
+            await closeCircle(this.conv, this.now()).catch((err: unknown) => showProblem(this.doc, this.alert, t("The circle could not be closed. Please try again."), err));
+          },
+        );
+        parts.push(this.closeAsk);
       }
     } else {
+      this.closeAsk = undefined;
       parts.push(el(doc, "p", closedSentence(next), { id: "circle-state" }));
       if (facilitator) {
         const start = el(doc, "button", t("Open a live circle now"), { type: "button" });
@@ -176,9 +189,9 @@ export class SessionsPanel {
         parts.push(start);
       }
     }
-    const hadFocus = this.circle.contains(doc.activeElement);
+    const focused = this.circle.contains(doc.activeElement) ? (doc.activeElement as HTMLElement) : null;
     this.circle.replaceChildren(...parts);
-    if (hadFocus) this.circle.querySelector("button")?.focus(); // the button pressed was replaced
+    if (focused !== null) (focused.isConnected ? focused : this.circle.querySelector("button"))?.focus(); // a button pressed may be replaced
   }
 
   private circleButton(text: string, name?: string): HTMLButtonElement {

@@ -143,6 +143,11 @@ class GroupRecord:
     controls_saved: int = 0  # how many of ``controls`` the history holds (-1: its records are to be replaced)
     genesis_saved: bool = False
     prune_mark: bytes | None = None  # what deletions were last decided on (``_deletion_mark``)
+    # not saved: the state (and its number of control entries) that ``prune_mark`` was computed from,
+    # and the state whose first ``epochs_looked_at`` epochs ``absorb`` has opened what it could of
+    mark_basis: tuple[GroupState | None, int] | None = None
+    epochs_of: GroupState | None = None
+    epochs_looked_at: int = 0
     read_mark: int | None = None  # the home node's cursor the person last had on screen (None: never opened)
 
 
@@ -864,22 +869,10 @@ class Participant:
         state = record.state = comp.state
         keys = record.keys
         assert keys is not None
-        by_id = {e.entry_id: e for e in record.controls}
-        keep = state.history != HISTORY_FROM_JOIN
-        if not keep:  # back to "joined": the epoch keys kept for newcomers are forgotten (13.3)
-            for held in keys.epochs.values():
-                held.epoch_key = None
-        for epoch in state.epochs:
-            if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
-                continue
-            rekey = decode_payload(kinds.REKEY, by_id[epoch.entry_id].payload or b"", epoch.author)
-            assert isinstance(rekey, Rekey)
-            try:
-                keys.open_rekey(epoch, rekey, keep_key=keep)
-            except HoldspaceError:
-                continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
-            if take_history(state, keys, rekey):
-                self._history_came.add(record.group_id)  # earlier epochs' keys: what was unreadable may open
+        if record.epochs_of is not state:  # computed afresh (or first read): every epoch is looked at
+            record.epochs_of, record.epochs_looked_at = state, 0
+        if new_controls or record.epochs_looked_at == 0:  # messages alone change no epoch: nothing to walk
+            self._open_epochs(record, state, keys, me)
         new: list[Message] = []
         for r in received:
             e = r.entry
@@ -899,6 +892,30 @@ class Participant:
         record.messages.extend(new)
         self.prune(record, new)
         return state, new
+
+    def _open_epochs(self, record: GroupRecord, state: GroupState, keys: e2ee.GroupKeys, me: Pseudonym) -> None:
+        """Open the keys of the epochs applied since the last call for this state (epochs are only
+        appended to a state), so a control entry costs the epochs it adds, not every epoch of the
+        group's life; and forget the kept keys if the history setting is back to "joined" (13.3)."""
+        keep = state.history != HISTORY_FROM_JOIN
+        if not keep:  # back to "joined": the epoch keys kept for newcomers are forgotten (13.3)
+            for held in keys.epochs.values():
+                held.epoch_key = None
+        by_id: dict[bytes, Entry] | None = None  # control entries by id: built only if an epoch is new to us
+        for epoch in itertools.islice(state.epochs, record.epochs_looked_at, None):
+            if epoch.entry_id in keys.epochs or me.public_key not in epoch.recipients:
+                continue
+            if by_id is None:
+                by_id = {e.entry_id: e for e in record.controls}
+            rekey = decode_payload(kinds.REKEY, by_id[epoch.entry_id].payload or b"", epoch.author)
+            assert isinstance(rekey, Rekey)
+            try:
+                keys.open_rekey(epoch, rekey, keep_key=keep)
+            except HoldspaceError:
+                continue  # a box sealed wrongly to us: that epoch stays unreadable, the rest goes on
+            if take_history(state, keys, rekey):
+                self._history_came.add(record.group_id)  # earlier epochs' keys: what was unreadable may open
+        record.epochs_looked_at = len(state.epochs)
 
     def _open(self, record: GroupRecord, keys: e2ee.GroupKeys, cursor: int, e: Entry) -> Message | None:
         """Decrypt one entry's words; None if it holds none for us (a direct message to others, a
@@ -938,7 +955,13 @@ class Participant:
         those whose noted deadline has come, so that reading a message costs the same in a group of
         a hundred messages as in one of a hundred thousand."""
         state, now = record.state, self.clock()
-        mark, log = _deletion_mark(state), record.messages
+        log = record.messages
+        held = record.mark_basis  # the mark changes only with the state and its control entries
+        if new is not None and held is not None and held[0] is state and held[1] == len(record.controls):
+            mark = record.prune_mark or b""
+        else:
+            mark = _deletion_mark(state)
+            record.mark_basis = (state, len(record.controls))
         fresh = new or []
         if new is None or mark != record.prune_mark:
             record.prune_mark = mark

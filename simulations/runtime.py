@@ -371,7 +371,7 @@ class Simulation:
                         "delivered",
                         member=member.name,
                         id=_message_id(member.plan.group, message.author, message.seq),
-                        ok=message.text is not None,
+                        ok=message.problem is None,  # opened (a pin quoted to newcomers has no text)
                         **({} if message.problem is None else {"problem": message.problem}),
                     )
 

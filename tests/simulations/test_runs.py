@@ -66,6 +66,9 @@ def test_the_same_seed_gives_byte_identical_results(tmp_path: Path) -> None:
     assert (other / "history.jsonl").read_bytes() != (runs[0] / "history.jsonl").read_bytes()
     history = [json.loads(line) for line in (runs[0] / "history.jsonl").read_text().splitlines()]
     assert {"partition", "heal", "removed", "sent", "delivered", "stored", "sample"} <= {e["ev"] for e in history}
+    # every member still in the group opened every message it was given (the pin quoted to the
+    # newcomers, which has no text, included)
+    assert json.loads((runs[0] / "metrics.json").read_text())["messages"]["undecryptable"] == 0
 
 
 def test_a_sweep_of_partitions_crashes_and_loss_all_converge(tmp_path: Path, request: pytest.FixtureRequest) -> None:

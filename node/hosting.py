@@ -99,6 +99,10 @@ class HostingNode(Protocol):
     def group_event(self, group: bytes) -> trio.Event: ...
     def generation(self, group: bytes) -> int: ...
     def fork_proofs(self, group: bytes) -> list[bytes]: ...
+    def proofs_stored(self, group: bytes) -> int:
+        """Fork proofs of ``group`` stored since the node started: :meth:`fork_proofs` is read again
+        only when it moves."""
+
     async def put_meta(self, key: bytes, value: bytes) -> None:
         """Durably store a small value under ``key`` (peer cursors)."""
 

@@ -27,6 +27,7 @@ from holdspace.protocol import crypto
 from holdspace.protocol.address import InviteLink, InviteToken
 from holdspace.protocol.content import Text
 from holdspace.protocol.labels import label
+from holdspace.protocol.textid import NODE_PREFIX, encode_id
 from tests.app.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.app.test_browser import PHONE
 from tests.node.conftest import session
@@ -40,6 +41,8 @@ PRIVATE = "I had a really hard week and did not want to say it in the group"
 CRISIS = "Honestly I just want to end it all"
 ANSWER = "Thank you for telling me. Can we talk after the session?"
 ISSUER = crypto.ed25519_public_key(b"\x07" * 32)
+OTHER_ISSUER = crypto.ed25519_public_key(b"\x08" * 32)
+OTHER_ISSUER_ID = encode_id(NODE_PREFIX, OTHER_ISSUER)
 
 
 def journey(web: WebNode, fac_link: str, phone_link: str, fay: Callable[..., Any]) -> dict[str, Any]:
@@ -99,8 +102,20 @@ def journey(web: WebNode, fac_link: str, phone_link: str, fay: Callable[..., Any
             # 5. About the group: the trusted issuer, and sharing a credential
             f.get_by_role("navigation", name="This group").get_by_role("button", name="About the group").click()
             creds = f.locator("#credentials")
-            creds.get_by_text("hsn1").wait_for()
+            creds.locator(".issuers li", has_text="hsn1").wait_for()
             out["issuers"] = creds.locator(".issuers").inner_text()
+            # the facilitator trusts another organisation, then stops trusting the first (asked first)
+            creds.get_by_label("Organisation to trust (hsn1… or hsp1…)").fill(OTHER_ISSUER_ID)
+            creds.get_by_role("button", name="Trust this organisation").click()
+            creds.get_by_text("Credentials from that organisation are now trusted.").wait_for()
+            expect(creds.locator(".issuers li")).to_have_count(2)
+            first = creds.locator(".issuers li", has_text=encode_id(NODE_PREFIX, ISSUER))
+            first.get_by_role("button", name="Stop trusting").click()
+            first.get_by_role("button", name="Yes, stop trusting it").click()
+            creds.get_by_text("That organisation is no longer trusted.").wait_for()
+            expect(creds.locator(".issuers li")).to_have_count(1)
+            check_screen(f, reports, "fac-issuers")
+            out["issuers_after"] = creds.locator(".issuers li code").all_inner_texts()
             creds.get_by_text("Share a professional credential").click()
             creds.get_by_label("Your credential").fill("a1 not a credential")
             creds.get_by_role("button", name="Share it with the group").click()
@@ -157,3 +172,6 @@ async def test_a_member_writes_privately_and_a_facilitator_answers_in_the_browse
     assert "Mood 2 (low): 1 member" in out["summary"]
     assert checkin_summary(group, made[0], 0).count == 1
     assert out["issuers"].strip().startswith("hsn1")
+    # the group's state, as the Python founder reads it: the browser's two trust entries applied
+    assert set(group.state.issuers) == {OTHER_ISSUER} if group.state else False
+    assert out["issuers_after"] == [OTHER_ISSUER_ID]

@@ -16,7 +16,9 @@ import type { GroupState } from "./group.js";
 import { t } from "./i18n.js";
 import type { Conversation } from "./participant.js";
 import type { ReadMessage } from "./support.js";
-import { encodeTextId } from "./textid.js";
+import { CONTROL_KIND, encodeControlPayload } from "./control.js";
+import { publishControl } from "./facilitator.js";
+import { decodeTextId, encodeTextId } from "./textid.js";
 
 /** A member's latest shared credential: its role when it verifies, else the failing check's code. */
 export type Verdict = { readonly member: Uint8Array; readonly role: string; readonly problem: null } | { readonly member: Uint8Array; readonly role: null; readonly problem: string };
@@ -106,4 +108,28 @@ export async function shareCredential(conv: Conversation, text: string): Promise
   if (toHex(a.subject) !== toHex(conv.self)) fail("credential.wrong_subject", "that credential was issued to another pseudonym, not yours in this group");
   if (a.group !== null && toHex(a.group) !== toHex(conv.record.groupId)) fail("credential.wrong_group", "that credential was issued for another group");
   await conv.compose({ t: "credential", c: raw });
+}
+
+/**
+ * An issuer's key from what a facilitator pasted: its text id (`hsn1…`, a node's; `hsp1…`, a
+ * pseudonym's) or its 32 bytes in hexadecimal, as the Python client takes it. Anything else is
+ * `identity.bad_text_id` (or `identity.bad_checksum`, `identity.bad_key` for a text id that fails
+ * its checks).
+ */
+export function parseIssuer(text: string): Uint8Array {
+  const s = text.trim();
+  if (s.toLowerCase().startsWith("hsn1")) return decodeTextId(s, "hsn");
+  if (s.toLowerCase().startsWith("hsp1")) return decodeTextId(s, "hsp");
+  const clean = s.replace(/\s+/g, "").toLowerCase();
+  if (clean.length !== 64 || !/^[0-9a-f]+$/.test(clean)) fail("identity.bad_text_id", "an issuer is an hsn1… or hsp1… id, or 32 bytes in hexadecimal");
+  return fromHex(clean);
+}
+
+/**
+ * A facilitator adds (`add`) or removes an issuer the group trusts: a `trust` entry (spec 12.3,
+ * 17.7) through the outbox. The group's rules decide (only a facilitator may; removing a key not
+ * listed is `group.bad_target`, so the screen offers removal only for listed ones).
+ */
+export async function trustIssuer(conv: Conversation, key: Uint8Array, add: boolean): Promise<void> {
+  await publishControl(conv, CONTROL_KIND.trust, (g) => encodeControlPayload({ kind: "trust", deps: g.headIds(), key, add }));
 }

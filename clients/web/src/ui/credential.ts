@@ -7,7 +7,10 @@
 import { t } from "../i18n.js";
 import type { Conversation } from "../participant.js";
 import { People } from "../people.js";
-import { ownTextId, shareCredential, problemWords, trustedIssuers, verdicts } from "../credential_share.js";
+import { ownTextId, parseIssuer, shareCredential, problemWords, trustedIssuers, trustIssuer, verdicts } from "../credential_share.js";
+import { isFacilitator } from "../schedule.js";
+import { decodeTextId } from "../textid.js";
+import { askFirst } from "./ask.js";
 import { el, showProblem } from "./dom.js";
 
 /** The section, and `update` to redraw it after the group changed. */
@@ -17,7 +20,8 @@ export function credentialSection(doc: Document, conv: Conversation): { readonly
   const shared = el(doc, "div");
   const status = el(doc, "p", undefined, { role: "status" });
   const alert = el(doc, "div", undefined, { role: "alert" });
-  root.append(el(doc, "h2", t("Credentials"), { id: "credentials-h" }), issuers, shared, shareForm(doc, conv, status, alert), status, alert);
+  const adding = trustForm(doc, conv, status, alert); // facilitators only; kept across redraws
+  root.append(el(doc, "h2", t("Credentials"), { id: "credentials-h" }), issuers, adding, shared, shareForm(doc, conv, status, alert), status, alert);
   let drawn = "";
   const update = (): void => {
     const now = conv.participant.clock();
@@ -25,9 +29,11 @@ export function credentialSection(doc: Document, conv: Conversation): { readonly
     const read = conv.read();
     const trusted = trustedIssuers(g);
     const found = verdicts(read, g, now);
-    const key = JSON.stringify([trusted, found.map((v) => [v.member.join(","), v.role, v.problem])]);
+    const facilitator = isFacilitator(conv);
+    const key = JSON.stringify([trusted, facilitator, found.map((v) => [v.member.join(","), v.role, v.problem])]);
     if (key === drawn) return;
     drawn = key;
+    adding.hidden = !facilitator;
     const people = new People(read, g, conv.self, now);
     issuers.replaceChildren(el(doc, "h3", t("Organisations the group trusts")));
     if (trusted.length === 0) issuers.append(el(doc, "p", t("None yet: no credential shows as verified here until the facilitators add an organisation.")));
@@ -36,6 +42,24 @@ export function credentialSection(doc: Document, conv: Conversation): { readonly
       for (const id of trusted) {
         const li = el(doc, "li");
         li.append(el(doc, "code", id, { class: "wrap" }));
+        if (facilitator) {
+          li.append(
+            askFirst(
+              doc,
+              t("Stop trusting"),
+              t("Stop trusting this organisation? Credentials it issued will no longer show as verified."),
+              t("Yes, stop trusting it"),
+              t("No, keep it"),
+              async () => {
+                alert.replaceChildren();
+                await trustIssuer(conv, decodeTextId(id, "hsn"), false).then(
+                  () => void (status.textContent = t("That organisation is no longer trusted.")),
+                  (err: unknown) => showProblem(doc, alert, t("That could not be changed. Please try again."), err),
+                );
+              },
+            ),
+          );
+        }
         list.append(li);
       }
       issuers.append(list);
@@ -57,6 +81,34 @@ export function credentialSection(doc: Document, conv: Conversation): { readonly
   };
   update();
   return { root, update };
+}
+
+/** "Trust an organisation": a facilitator pastes the issuer's id (hsn1…, hsp1…, or its key in hex). */
+function trustForm(doc: Document, conv: Conversation, status: HTMLElement, alert: HTMLElement): HTMLElement {
+  const f = el(doc, "form", undefined, { id: "trust-issuer" });
+  const input = el(doc, "input", undefined, { id: "issuer", type: "text", required: "", spellcheck: "false", autocomplete: "off", "aria-describedby": "issuer-hint" });
+  const p = el(doc, "p");
+  p.append(el(doc, "label", t("Organisation to trust (hsn1… or hsp1…)"), { for: "issuer" }), input);
+  f.append(
+    p,
+    el(doc, "p", t("A member's professional badge shows as verified only if its credential was issued by an organisation listed here, for example your community's node."), { id: "issuer-hint", class: "hint" }),
+    el(doc, "button", t("Trust this organisation"), { type: "submit" }),
+  );
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    alert.replaceChildren();
+    Promise.resolve()
+      .then(() => trustIssuer(conv, parseIssuer(input.value), true))
+      .then(
+        () => {
+          input.value = "";
+          status.textContent = t("Credentials from that organisation are now trusted.");
+        },
+        (err: unknown) => showProblem(doc, alert, t("That organisation could not be added: paste its id as the organisation gave it (hsn1… or hsp1…)."), err),
+      );
+  });
+  f.hidden = true;
+  return f;
 }
 
 function shareForm(doc: Document, conv: Conversation, status: HTMLElement, alert: HTMLElement): HTMLElement {

@@ -12,7 +12,7 @@ import pytest
 from holdspace.clients import participant as participant_module
 from holdspace.clients.participant import Participant
 from holdspace.protocol.address import InviteToken
-from tests.node.conftest import fay_and_ana, people, running_node, session
+from tests.node.conftest import circle, people
 
 
 async def test_messages_walk_no_epoch_and_a_rekey_only_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,28 +29,22 @@ async def test_messages_walk_no_epoch_and_a_rekey_only_its_own(tmp_path: Path, m
         marks.append(1)
         return deletion_mark(state)
 
-    async with (
-        running_node(tmp_path / "n") as (_node, address),
-        session(address) as s_fay,
-        session(address) as s_ana,
-        session(address) as s_pat,
-    ):
-        (fay, group), (ana, g_ana) = await fay_and_ana(tmp_path, address, s_fay, s_ana)
+    async with circle(tmp_path, spare=1) as c:
         monkeypatch.setattr(Participant, "_open_epochs", counted_open)
         monkeypatch.setattr(participant_module, "_deletion_mark", counted_mark)
 
         for i in range(3):
-            await fay.send(s_fay, group, f"message {i}")
-        await ana.sync(s_ana, g_ana)
-        assert [m.text for m in g_ana.messages][-3:] == ["message 0", "message 1", "message 2"]
+            await c.fay.send(c.s_fay, c.group, f"message {i}")
+        await c.ana.sync(c.s_ana, c.g_ana)
+        assert [m.text for m in c.g_ana.messages][-3:] == ["message 0", "message 1", "message 2"]
         assert walked == [] and marks == []  # three messages: nothing of the group's past is walked
 
-        (pat,) = people(tmp_path, address, "pat")
-        await pat.join(s_pat, InviteToken.parse(await fay.invite(s_fay, group)))
-        await fay.ensure_clean_epoch(s_fay, group)  # pat's arrival: a new epoch, sealed to ana too
-        await fay.send(s_fay, group, "after the rekey")
-        await ana.sync(s_ana, g_ana)
-        assert g_ana.messages[-1].text == "after the rekey"  # the new epoch was opened
+        (pat,) = people(tmp_path, c.address, "pat")
+        await pat.join(c.spare[0], InviteToken.parse(await c.fay.invite(c.s_fay, c.group)))
+        await c.fay.ensure_clean_epoch(c.s_fay, c.group)  # pat's arrival: a new epoch, sealed to ana too
+        await c.fay.send(c.s_fay, c.group, "after the rekey")
+        await c.ana.sync(c.s_ana, c.g_ana)
+        assert c.g_ana.messages[-1].text == "after the rekey"  # the new epoch was opened
         assert walked and all(before > 0 for before, _ in walked)  # from where the last walk stopped
-        assert walked[-1][1] == len(g_ana.state.epochs) if g_ana.state else False
+        assert walked[-1][1] == len(c.g_ana.state.epochs) if c.g_ana.state else False
         assert marks  # the control entries changed the state: the mark is computed again

@@ -1,7 +1,8 @@
 """A real node on 127.0.0.1 over QUIC, with its LMDB store in a temporary directory."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.signing
@@ -54,3 +55,27 @@ async def fay_and_ana(
     await fay.send(s_fay, group, "welcome")
     await ana.sync(s_ana, g_ana)
     return (fay, group), (ana, g_ana)
+
+
+@dataclass
+class Circle:
+    """A running node, and on it fay's group with ana holding its keys (``fay_and_ana``), each on a
+    session of their own, and ``spare`` more sessions to the node."""
+
+    node: Node
+    address: NodeAddress
+    fay: Participant
+    group: GroupRecord
+    ana: Participant
+    g_ana: GroupRecord
+    s_fay: NodeSession
+    s_ana: NodeSession
+    spare: list[NodeSession]
+
+
+@asynccontextmanager
+async def circle(tmp_path: Path, spare: int = 0) -> AsyncIterator[Circle]:
+    async with running_node(tmp_path / "n") as (node, address), AsyncExitStack() as stack:
+        s_fay, s_ana, *more = [await stack.enter_async_context(session(address)) for _ in range(2 + spare)]
+        (fay, group), (ana, g_ana) = await fay_and_ana(tmp_path, address, s_fay, s_ana)
+        yield Circle(node, address, fay, group, ana, g_ana, s_fay, s_ana, more)

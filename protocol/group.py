@@ -270,9 +270,6 @@ class GroupState:
     def current_epoch(self) -> Epoch | None:
         return self.epochs[-1] if self.epochs else None
 
-    def epoch(self, entry_id: bytes) -> Epoch | None:
-        return next((e for e in self.epochs if e.entry_id == entry_id), None)
-
     def epoch_is_clean(self, epoch: Epoch) -> bool:
         """True iff exactly the current members hold ``epoch``'s key, sealed to their current X25519
         keys: safe to send under it."""

@@ -21,6 +21,7 @@ from holdspace.node.transport import (
     serve_quic,
 )
 from holdspace.node.transport.base import HEADER_SIZE
+from holdspace.simulations.clock import WireClock
 from holdspace.simulations.network import LinkSpec, SimWire
 
 ALPN = "holdspace/1"
@@ -112,8 +113,20 @@ class Harness:
 
 
 @pytest.fixture(params=["quic", "memory", "memory-wire"])
-def harness(request: pytest.FixtureRequest, nursery: trio.Nursery) -> Harness:
-    return Harness(request.param, nursery)
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def transport_clock(transport: str) -> WireClock | None:
+    """The simulator's wire runs in the simulator's virtual time (a test taking this fixture runs under
+    it for ``memory-wire``); QUIC and the plain in-memory transport run in real time."""
+    return WireClock() if transport == "memory-wire" else None
+
+
+@pytest.fixture
+def harness(transport: str, nursery: trio.Nursery) -> Harness:
+    return Harness(transport, nursery)
 
 
 async def echo_handler(conn: Any) -> None:

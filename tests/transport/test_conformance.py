@@ -28,6 +28,7 @@ from holdspace.node.transport import (
     TransportLimits,
 )
 from holdspace.node.transport.base import CLOSE_SHUTTING_DOWN, STREAM_MESSAGE_TOO_LARGE
+from holdspace.simulations.clock import WireClock
 
 from .conftest import ALPN, SMALL, Harness, echo_handler, receive_all, send_until_error
 
@@ -46,7 +47,7 @@ async def roundtrip(conn: Any, messages: list[bytes]) -> list[bytes]:
     return got
 
 
-async def test_interface_and_handshake(harness: Harness) -> None:
+async def test_interface_and_handshake(harness: Harness, transport_clock: WireClock | None) -> None:
     address = await harness.serve(echo_handler)
     async with harness.connect(address) as conn:
         assert isinstance(conn, Connection)
@@ -58,7 +59,7 @@ async def test_interface_and_handshake(harness: Harness) -> None:
         assert await roundtrip(conn, [b"hello"]) == [b"hello"]
 
 
-async def test_many_concurrent_streams(harness: Harness) -> None:
+async def test_many_concurrent_streams(harness: Harness, transport_clock: WireClock | None) -> None:
     address = await harness.serve(echo_handler, limits=DEFAULT)
     results: dict[int, list[bytes]] = {}
 
@@ -75,14 +76,16 @@ async def test_many_concurrent_streams(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("size", [0, 1, 64 * 1024, DEFAULT.max_message_size])
-async def test_message_sizes(harness: Harness, size: int) -> None:
+async def test_message_sizes(harness: Harness, transport_clock: WireClock | None, size: int) -> None:
     address = await harness.serve(echo_handler, limits=DEFAULT)
     message = os.urandom(size)
     async with harness.connect(address, limits=DEFAULT) as conn:
         assert await roundtrip(conn, [message, b"after"]) == [message, b"after"]
 
 
-async def test_oversize_send_is_refused_and_stream_keeps_working(harness: Harness) -> None:
+async def test_oversize_send_is_refused_and_stream_keeps_working(
+    harness: Harness, transport_clock: WireClock | None
+) -> None:
     address = await harness.serve(echo_handler)
     async with harness.connect(address) as conn:
         stream = await conn.open_stream()
@@ -93,7 +96,7 @@ async def test_oversize_send_is_refused_and_stream_keeps_working(harness: Harnes
         assert await stream.receive() == b"still fine"
 
 
-async def test_oversize_prefix_resets_only_that_stream(harness: Harness) -> None:
+async def test_oversize_prefix_resets_only_that_stream(harness: Harness, transport_clock: WireClock | None) -> None:
     server_conns: list[Any] = []
     outcome: list[BaseException] = []
     done = trio.Event()
@@ -126,7 +129,7 @@ async def test_oversize_prefix_resets_only_that_stream(harness: Harness) -> None
         assert await roundtrip(conn, [b"next stream"]) == [b"next stream"]
 
 
-async def test_pin_mismatch_exchanges_no_application_data(harness: Harness) -> None:
+async def test_pin_mismatch_exchanges_no_application_data(harness: Harness, transport_clock: WireClock | None) -> None:
     calls: list[Any] = []
 
     async def handler(conn: Any) -> None:
@@ -144,7 +147,7 @@ async def test_pin_mismatch_exchanges_no_application_data(harness: Harness) -> N
     assert calls == []  # the node never saw an established connection
 
 
-async def test_wrong_alpn_fails(harness: Harness) -> None:
+async def test_wrong_alpn_fails(harness: Harness, transport_clock: WireClock | None) -> None:
     address = await harness.serve(echo_handler, alpns=("holdspace-fed/1",))
     with pytest.raises(NoApplicationProtocol) as info:
         async with harness.connect(address, alpn="holdspace/1"):
@@ -154,7 +157,7 @@ async def test_wrong_alpn_fails(harness: Harness) -> None:
         assert conn.alpn == "holdspace-fed/1"
 
 
-async def test_client_certificate_gives_peer_key(harness: Harness) -> None:
+async def test_client_certificate_gives_peer_key(harness: Harness, transport_clock: WireClock | None) -> None:
     seen: list[bytes | None] = []
     both = trio.Event()
 
@@ -174,7 +177,9 @@ async def test_client_certificate_gives_peer_key(harness: Harness) -> None:
     assert seen == [bytes(client_key.verify_key), None]
 
 
-async def test_stalled_reader_blocks_sender_and_bounds_memory(harness: Harness) -> None:
+async def test_stalled_reader_blocks_sender_and_bounds_memory(
+    harness: Harness, transport_clock: WireClock | None
+) -> None:
     server_conns: list[Any] = []
     release = trio.Event()
     received: dict[int, int] = {}
@@ -238,7 +243,7 @@ async def test_stalled_reader_blocks_sender_and_bounds_memory(harness: Harness) 
     assert server_conns[0].stats.peak_buffered_bytes <= SMALL.max_buffered_bytes
 
 
-async def test_idle_timeout_closes(harness: Harness) -> None:
+async def test_idle_timeout_closes(harness: Harness, transport_clock: WireClock | None) -> None:
     limits = TransportLimits(idle_timeout=0.4, handshake_timeout=3.0, keepalive_interval=None)
     server_side: list[BaseException] = []
     server_done = trio.Event()
@@ -260,7 +265,7 @@ async def test_idle_timeout_closes(harness: Harness) -> None:
     assert isinstance(server_side[0], IdleTimeout)
 
 
-async def test_graceful_close_delivers_everything(harness: Harness) -> None:
+async def test_graceful_close_delivers_everything(harness: Harness, transport_clock: WireClock | None) -> None:
     got: list[bytes] = []
     ended = trio.Event()
 
@@ -286,7 +291,9 @@ async def test_graceful_close_delivers_everything(harness: Harness) -> None:
     assert got == messages
 
 
-async def test_handler_return_closes_gracefully_after_sending(harness: Harness) -> None:
+async def test_handler_return_closes_gracefully_after_sending(
+    harness: Harness, transport_clock: WireClock | None
+) -> None:
     messages = [os.urandom(30_000) for _ in range(40)]
 
     async def handler(conn: Any) -> None:
@@ -309,7 +316,7 @@ async def test_handler_return_closes_gracefully_after_sending(harness: Harness) 
         assert info.value.error_code == 0
 
 
-async def test_reset_propagates_with_code(harness: Harness) -> None:
+async def test_reset_propagates_with_code(harness: Harness, transport_clock: WireClock | None) -> None:
     outcome: list[BaseException] = []
     done = trio.Event()
 
@@ -337,7 +344,7 @@ async def test_reset_propagates_with_code(harness: Harness) -> None:
         stream.reset(0x10000)
 
 
-async def test_peer_stop_reading_surfaces_on_send(harness: Harness) -> None:
+async def test_peer_stop_reading_surfaces_on_send(harness: Harness, transport_clock: WireClock | None) -> None:
     async def handler(conn: Any) -> None:
         stream = await conn.accept_stream()
         await stream.receive()
@@ -355,7 +362,7 @@ async def test_peer_stop_reading_surfaces_on_send(harness: Harness) -> None:
             await stream.receive()
 
 
-async def test_open_stream_waits_for_a_free_slot(harness: Harness) -> None:
+async def test_open_stream_waits_for_a_free_slot(harness: Harness, transport_clock: WireClock | None) -> None:
     address = await harness.serve(echo_handler)
     async with harness.connect(address) as conn:
         streams = [await conn.open_stream() for _ in range(SMALL.max_streams)]
@@ -369,7 +376,7 @@ async def test_open_stream_waits_for_a_free_slot(harness: Harness) -> None:
         assert await extra.receive() == b"ok"
 
 
-async def test_peer_close_ends_accept(harness: Harness) -> None:
+async def test_peer_close_ends_accept(harness: Harness, transport_clock: WireClock | None) -> None:
     outcome: list[BaseException] = []
     done = trio.Event()
 
@@ -392,7 +399,7 @@ async def test_peer_close_ends_accept(harness: Harness) -> None:
     assert outcome[0].by_peer
 
 
-async def test_connection_cap_refuses_the_next(harness: Harness) -> None:
+async def test_connection_cap_refuses_the_next(harness: Harness, transport_clock: WireClock | None) -> None:
     limits = TransportLimits(max_connections=2, handshake_timeout=3.0)
     stats = ServerStats()
 
@@ -409,7 +416,7 @@ async def test_connection_cap_refuses_the_next(harness: Harness) -> None:
     assert stats.connections_refused == 1
 
 
-async def test_node_shutdown_closes_connections(harness: Harness) -> None:
+async def test_node_shutdown_closes_connections(harness: Harness, transport_clock: WireClock | None) -> None:
     async with trio.open_nursery() as server_nursery:
         address = await harness.serve(echo_handler, nursery=server_nursery)
         async with harness.connect(address) as conn:
@@ -420,7 +427,7 @@ async def test_node_shutdown_closes_connections(harness: Harness) -> None:
             assert info.value.error_code == CLOSE_SHUTTING_DOWN
 
 
-async def test_no_listener_or_bad_key_length(harness: Harness) -> None:
+async def test_no_listener_or_bad_key_length(harness: Harness, transport_clock: WireClock | None) -> None:
     if harness.kind == "memory":
         with pytest.raises(ConnectionRefused):
             async with harness.connect(("nobody", 1)):
@@ -430,7 +437,9 @@ async def test_no_listener_or_bad_key_length(harness: Harness) -> None:
             pass
 
 
-async def test_large_messages_on_every_stream_share_a_small_pool(harness: Harness) -> None:
+async def test_large_messages_on_every_stream_share_a_small_pool(
+    harness: Harness, transport_clock: WireClock | None
+) -> None:
     # The reservation pool holds exactly one maximal message: large messages on all streams must
     # take turns, complete, and never push the receiver over its budget.
     limits = TransportLimits(
@@ -485,7 +494,7 @@ async def test_large_messages_on_every_stream_share_a_small_pool(harness: Harnes
     assert stats.buffered_bytes == 0
 
 
-async def test_byte_counters_per_connection_and_endpoint(harness: Harness) -> None:
+async def test_byte_counters_per_connection_and_endpoint(harness: Harness, transport_clock: WireClock | None) -> None:
     """Every connection counts the bytes it sent and received, handshake included, and the
     listener's stats count those of all its connections; in memory they are exactly the framed
     messages, over QUIC the packets carrying them (more, never less)."""

@@ -90,7 +90,8 @@ export function attachFacilitation(doc: Document, main: HTMLElement, conv: Conve
       main.replaceChildren(back, nav, current.root);
       main.dataset["screen"] = tool.name;
       doc.title = `${current.title} · Holdspace`;
-      main.querySelector<HTMLElement>("#tool-h")?.focus();
+      win?.scrollTo(0, 0); // a tool opens at its top: its heading, the way back and the menu in view
+      main.querySelector<HTMLElement>("#tool-h")?.focus({ preventScroll: true });
     } else if (saved !== null) {
       main.replaceChildren(...saved.nodes);
       main.dataset["screen"] = "conversation";

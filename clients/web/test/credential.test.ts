@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { fromHex, toHex } from "../src/bytes.js";
 import { CONTROL_KIND, encodeControlPayload } from "../src/control.js";
-import { problemWords, shareCredential, trustedIssuers, verdicts } from "../src/credential_share.js";
+import { parseIssuer, problemWords, shareCredential, trustedIssuers, verdicts } from "../src/credential_share.js";
 import { createAttestation, createRevocation, decodeAttestation, verifyBadge } from "../src/credentials.js";
 import { publicKey } from "../src/crypto.js";
 import { HoldspaceError } from "../src/errors.js";
-import { decodeTextId } from "../src/textid.js";
+import { decodeTextId, encodeTextId } from "../src/textid.js";
 import { tick } from "./group_world.js";
 import { loadVectors } from "./helpers.js";
 import { catchUp, joined } from "./line_world.js";
@@ -96,4 +96,23 @@ test("a member shares its own credential; it verifies once the issuer is trusted
   await w.conv.compose({ t: "revocation", c: createRevocation(issuerSeed, decodeAttestation(cred).id, now) });
   await tick();
   assert.deepEqual(verdict(), [[toHex(w.conv.self), null, "credential.revoked"]]);
+});
+
+test("an issuer to trust: its hsn1 or hsp1 id or its key in hex; anything else is a typed refusal", () => {
+  const key = publicKey(new Uint8Array(32).fill(7));
+  const node = encodeTextId("hsn", key);
+  assert.equal(toHex(parseIssuer(`  ${node}\n`)), toHex(key));
+  assert.equal(toHex(parseIssuer(encodeTextId("hsp", key))), toHex(key));
+  assert.equal(toHex(parseIssuer(toHex(key).toUpperCase())), toHex(key));
+  const bad: [string, string][] = [
+    ["", "identity.bad_text_id"],
+    ["hello", "identity.bad_text_id"],
+    [toHex(key).slice(2), "identity.bad_text_id"], // 31 bytes
+    [`${toHex(key)}00`, "identity.bad_text_id"], // 33 bytes
+    [node.slice(0, -1) + (node.endsWith("q") ? "p" : "q"), "identity.bad_checksum"],
+    ["hsx1" + node.slice(4), "identity.bad_text_id"],
+  ];
+  for (const [text, code] of bad) {
+    assert.throws(() => parseIssuer(text), (e: unknown) => e instanceof HoldspaceError && e.code === code, JSON.stringify(text));
+  }
 });
